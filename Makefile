@@ -1,0 +1,37 @@
+# Patronage: every target sets up its own virtual environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install demo test test-fast lint types check bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Patronage needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Build the demo company and run its main job (then serve the back office, where available).
+demo: install
+	$(BIN)/patronage demo
+
+## Run the whole test suite (SQLite and PostgreSQL).
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+
+types: install
+	$(BIN)/mypy
+
+check: test lint types
+
+clean:
+	rm -rf $(VENV) patronage.db patronage.db-wal patronage.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Time: clocks passed in as arguments, and calendar periods in the company's time zone.
+
+Nothing deep inside Patronage reads the wall clock. Services take ``now`` (an aware datetime);
+the CLI and web layer take it from a :class:`Clock`, which tests replace with :class:`FixedClock`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from patronage.errors import PatronageError
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that says what it is told; ``advance`` moves it forward."""
+
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current = self.current + delta
+
+
+def zone(name: str, *, place: str = "time zone") -> ZoneInfo:
+    """An IANA time zone, or a clear error naming the bad value."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PatronageError(f"{place}: {name!r} is not an IANA time zone") from exc
+
+
+def require_aware(moment: datetime, *, place: str = "time") -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise PatronageError(f"{place}: {moment.isoformat()} has no time zone")
+    return moment
+
+
+def to_utc(moment: datetime) -> datetime:
+    return require_aware(moment).astimezone(UTC)
+
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A calendar month, e.g. ``Period(2026, 10)`` written ``2026-10``."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        m = _PERIOD.match(text.strip())
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise PatronageError(f"period: {text!r} is not a month written YYYY-MM")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def containing(cls, moment: datetime, tz: tzinfo) -> Period:
+        local = require_aware(moment).astimezone(tz)
+        return cls(local.year, local.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def next(self) -> Period:
+        return Period(self.year + self.month // 12, self.month % 12 + 1)
+
+    def previous(self) -> Period:
+        return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def start(self, tz: tzinfo) -> datetime:
+        """The first instant of the period in ``tz``, as UTC."""
+        return datetime.combine(self.first_day(), time(0), tz).astimezone(UTC)
+
+    def end(self, tz: tzinfo) -> datetime:
+        """The first instant after the period in ``tz``, as UTC (exclusive bound)."""
+        return self.next().start(tz)
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a local calendar day, as UTC instants."""
+    start = datetime.combine(day, time(0), tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return start, end

@@ -1,0 +1,34 @@
+"""Settings, read from the environment (``PATRONAGE_*``) with safe defaults for a laptop."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "patronage-demo-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATRONAGE_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./patronage.db")
+    company_name: str = "Patronage Demo Co."
+    company_timezone: str = "America/Chicago"
+    currency: str = "USD"
+    secret_key: str = DEFAULT_SECRET
+    demo_mode: bool = False
+    base_url: str = "http://127.0.0.1:8000"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "care@patronage.example"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

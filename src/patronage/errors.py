@@ -1,0 +1,60 @@
+"""Errors that name the place and the reason.
+
+Every refusal in Patronage is a :class:`PatronageError`. A :class:`Problems` error carries
+several problems at once (an import with many bad rows, a plan file with several mistakes), each
+naming where it is (file, line, column or key path) and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PatronageError(Exception):
+    """A refusal with a clear, one-line reason."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(PatronageError):
+    code = "not_found"
+
+
+class IntegrityViolation(PatronageError):
+    code = "integrity"
+
+
+class Conflict(PatronageError):
+    code = "conflict"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and why."""
+
+    place: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.reason}"
+
+
+class Problems(PatronageError):
+    """Several problems found at once; nothing was written."""
+
+    code = "invalid"
+
+    def __init__(self, title: str, problems: list[Problem]) -> None:
+        self.title = title
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{title} ({len(self.problems)} problem(s)):\n{lines}")

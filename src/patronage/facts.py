@@ -1,0 +1,150 @@
+"""Period facts: the genealogy and the order lines of a period as numpy arrays.
+
+This is what every engine consumes. It is built in bulk by :mod:`patronage.db.loaders` (no ORM
+object per row) or directly by tests and benchmarks. Member arrays are indexed by *member index*
+``0..n-1`` (``member_id[i]`` is the database id); line arrays refer to members by index.
+
+Volumes (QV, CV) are integer hundredths of a point; amounts are integer minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+I8 = npt.NDArray[np.int8]
+B = npt.NDArray[np.bool_]
+
+#: Member kinds as small integers in :attr:`Genealogy.kind`.
+KIND_RETAIL, KIND_PREFERRED, KIND_DISTRIBUTOR = 0, 1, 2
+KIND_CODES = {"retail": KIND_RETAIL, "preferred": KIND_PREFERRED, "distributor": KIND_DISTRIBUTOR}
+#: Member statuses as small integers in :attr:`Genealogy.status`.
+STATUS_CODES = {"active": 0, "inactive": 1, "terminated": 2, "erased": 3}
+#: Order sources as small integers in :attr:`OrderLines.source`.
+SOURCE_CODES = {"enrollment": 0, "autoship": 1, "one_time": 2, "retail": 3}
+
+
+@dataclass(frozen=True)
+class Genealogy:
+    """The member tree as of a date.
+
+    ``parent`` is the sponsor for a distributor and the owner for a customer (``-1`` at a root), so
+    a customer's volume flows up through the distributor who serves them. ``sponsor``, ``owner``
+    and ``referrer`` keep each relation separately (``-1`` when absent). ``preorder`` lists member
+    indexes in an order where every subtree is contiguous: the subtree of member ``i`` is
+    ``preorder[position[i] : position[i] + subtree_size[i]]``.
+    """
+
+    member_id: I64
+    parent: I64
+    sponsor: I64
+    owner: I64
+    referrer: I64
+    kind: I8
+    status: I8
+    joined_at: I64  # unix seconds, UTC
+    depth: I32
+    preorder: I64
+    position: I64
+    subtree_size: I64
+
+    @property
+    def size(self) -> int:
+        return int(self.member_id.shape[0])
+
+    def index_of(self, member_ids: I64) -> I64:
+        """Member indexes for database ids (``-1`` for ids not in the tree)."""
+        return index_of(self.member_id, member_ids)
+
+
+@dataclass(frozen=True)
+class OrderLines:
+    """Order lines placed in the period (refunds are in :class:`RefundLines`)."""
+
+    line_id: I64
+    order_id: I64
+    buyer: I64  # member index of the buyer
+    credited_to: I64  # member index of the distributor credited with the volume (-1: none)
+    product_id: I64
+    placed_at: I64  # unix seconds, UTC
+    source: I8
+    promotional: B  # True: promotional (enrollment pack); False: consumption volume
+    customer_purchase: B  # True: bought by a customer; False: a distributor's own purchase
+    qv: I64
+    cv: I64
+    amount: I64
+    retail_total: I64
+    wholesale_total: I64
+
+    @property
+    def size(self) -> int:
+        return int(self.line_id.shape[0])
+
+
+@dataclass(frozen=True)
+class RefundLines:
+    """Refund lines recorded in the period, each against an order line (maybe of an earlier one)."""
+
+    refund_line_id: I64
+    order_line_id: I64
+    order_id: I64
+    buyer: I64
+    credited_to: I64
+    refunded_at: I64  # unix seconds, UTC
+    order_placed_at: I64  # unix seconds, UTC, of the original order
+    promotional: B
+    customer_purchase: B
+    qv: I64
+    cv: I64
+    amount: I64
+
+    @property
+    def size(self) -> int:
+        return int(self.refund_line_id.shape[0])
+
+
+@dataclass(frozen=True)
+class PeriodFacts:
+    """Everything an engine needs about one period (or day): ``[start, end)`` in unix seconds."""
+
+    label: str
+    start: int
+    end: int
+    genealogy: Genealogy
+    lines: OrderLines
+    refunds: RefundLines
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def index_of(keys: I64, wanted: I64) -> I64:
+    """Positions in ``keys`` (unique ids) of each of ``wanted``; ``-1`` where absent."""
+    wanted = np.asarray(wanted, dtype=np.int64)
+    if keys.shape[0] == 0:
+        return np.full(wanted.shape, -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    pos = np.clip(np.searchsorted(sorted_keys, wanted), 0, keys.shape[0] - 1)
+    return np.where(sorted_keys[pos] == wanted, order[pos], -1).astype(np.int64)
+
+
+def empty_lines() -> OrderLines:
+    z = np.zeros(0, dtype=np.int64)
+    return OrderLines(
+        line_id=z, order_id=z, buyer=z, credited_to=z, product_id=z, placed_at=z,
+        source=np.zeros(0, dtype=np.int8), promotional=np.zeros(0, dtype=bool),
+        customer_purchase=np.zeros(0, dtype=bool), qv=z, cv=z, amount=z, retail_total=z,
+        wholesale_total=z,
+    )
+
+
+def empty_refunds() -> RefundLines:
+    z = np.zeros(0, dtype=np.int64)
+    return RefundLines(
+        refund_line_id=z, order_line_id=z, order_id=z, buyer=z, credited_to=z, refunded_at=z,
+        order_placed_at=z, promotional=np.zeros(0, dtype=bool),
+        customer_purchase=np.zeros(0, dtype=bool), qv=z, cv=z, amount=z,
+    )

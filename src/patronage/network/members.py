@@ -1,0 +1,317 @@
+"""Members: enrol, move in the tree, upgrade, deactivate, erase. Each a verb in one transaction.
+
+Integrity rules (each refused with a clear message, nothing written):
+- a distributor's sponsor must be an existing distributor, and no sponsor cycles;
+- a customer (retail or preferred) must have an owner, who is a distributor;
+- a referrer must be an existing member;
+- birthdays must be real calendar days (February 29 allowed), time zones IANA names;
+- members with history are deactivated, never deleted; erasure is separate and explicit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from patronage.clock import require_aware, zone
+from patronage.db.tables import (
+    CONSENT_CHANNELS,
+    MEMBER_KINDS,
+    Consent,
+    GenealogyChange,
+    Member,
+    Order,
+    Suppression,
+)
+from patronage.errors import IntegrityViolation, NotFound, PatronageError
+
+
+@dataclass
+class NewMember:
+    """What is needed to enrol someone: ``sponsor_id`` for a distributor, ``owner_id`` for a
+    customer."""
+
+    kind: str
+    first_name: str
+    joined_at: datetime
+    last_name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    sponsor_id: int | None = None
+    owner_id: int | None = None
+    referrer_id: int | None = None
+    timezone: str = "UTC"
+    locale: str = "en-US"
+    birth_month: int | None = None
+    birth_day: int | None = None
+    birth_year: int | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    channel: str | None = None
+    ref: str | None = None
+    consents: dict[str, bool] = field(default_factory=dict)
+    consent_method: str = "enrolment form"
+
+
+def get_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist")
+    return member
+
+
+def check_birthday(month: int | None, day: int | None, year: int | None, place: str) -> None:
+    if month is None and day is None:
+        if year is not None:
+            raise PatronageError(f"{place}: a birth year without month and day")
+        return
+    if month is None or day is None:
+        raise PatronageError(f"{place}: give both birth month and birth day")
+    try:
+        date(year if year is not None else 2000, month, day)  # 2000 is a leap year
+    except ValueError as exc:
+        raise PatronageError(f"{place}: {month}-{day} is not a calendar day ({exc})") from exc
+
+
+def _require_distributor(session: Session, member_id: int, role: str) -> Member:
+    other = session.get(Member, member_id)
+    if other is None:
+        raise IntegrityViolation(f"{role} {member_id} does not exist")
+    if other.kind != "distributor":
+        raise IntegrityViolation(
+            f"{role} {member_id} is a {other.kind} customer; a {role} must be a distributor"
+        )
+    if other.status in ("terminated", "erased"):
+        raise IntegrityViolation(f"{role} {member_id} is {other.status}")
+    return other
+
+
+def enroll_member(session: Session, new: NewMember) -> Member:
+    """Add a member after checking every integrity rule; adds consent records given."""
+    require_aware(new.joined_at, place="joined_at")
+    if new.kind not in MEMBER_KINDS:
+        raise PatronageError(f"kind: {new.kind!r} is not one of {', '.join(MEMBER_KINDS)}")
+    if not new.first_name.strip():
+        raise PatronageError("first_name: must not be empty")
+    zone(new.timezone, place="timezone")
+    check_birthday(new.birth_month, new.birth_day, new.birth_year, "birthday")
+    if new.kind == "distributor":
+        if new.owner_id is not None:
+            raise IntegrityViolation("a distributor has a sponsor, not an owner")
+        if new.sponsor_id is not None:
+            _require_distributor(session, new.sponsor_id, "sponsor")
+    else:
+        if new.sponsor_id is not None:
+            raise IntegrityViolation("a customer has an owner, not a sponsor")
+        if new.owner_id is None:
+            raise IntegrityViolation("a customer must have an owner (the distributor serving them)")
+        _require_distributor(session, new.owner_id, "owner")
+    if new.referrer_id is not None and session.get(Member, new.referrer_id) is None:
+        raise IntegrityViolation(f"referrer {new.referrer_id} does not exist")
+    if new.ref is not None and session.scalar(select(Member.id).where(Member.ref == new.ref)):
+        raise IntegrityViolation(f"ref {new.ref!r} is already taken by another member")
+    member = Member(
+        ref=new.ref, kind=new.kind, status="active", first_name=new.first_name.strip(),
+        last_name=new.last_name.strip(), email=new.email, phone=new.phone,
+        sponsor_id=new.sponsor_id, owner_id=new.owner_id, referrer_id=new.referrer_id,
+        timezone=new.timezone, locale=new.locale, birth_month=new.birth_month,
+        birth_day=new.birth_day, birth_year=new.birth_year, joined_at=new.joined_at,
+        address_line1=new.address_line1, address_line2=new.address_line2, city=new.city,
+        region=new.region, postal_code=new.postal_code, country=new.country, channel=new.channel,
+    )
+    session.add(member)
+    session.flush()
+    for channel, granted in new.consents.items():
+        record_consent(session, member.id, channel, granted, at=new.joined_at,
+                       method=new.consent_method)
+    return member
+
+
+def record_consent(
+    session: Session, member_id: int, channel: str, granted: bool, *, at: datetime, method: str
+) -> Consent:
+    """Append a consent given or withdrawn. Withdrawing email or SMS also suppresses the address."""
+    if channel not in CONSENT_CHANNELS:
+        raise PatronageError(f"channel: {channel!r} is not one of {', '.join(CONSENT_CHANNELS)}")
+    member = get_member(session, member_id)
+    consent = Consent(member_id=member_id, channel=channel, granted=granted,
+                      at=require_aware(at), method=method)
+    session.add(consent)
+    if not granted:
+        address = member.email if channel == "email" else member.phone
+        if channel in ("email", "sms", "phone") and address:
+            suppress(session, channel, address, reason=f"withdrawn: {method}", at=at)
+    session.flush()
+    return consent
+
+
+def consents_in_force(session: Session, member_id: int) -> dict[str, bool]:
+    """The latest consent per channel (channels never asked are absent)."""
+    rows = session.execute(
+        select(Consent.channel, Consent.granted)
+        .where(Consent.member_id == member_id)
+        .order_by(Consent.at, Consent.id)
+    ).all()
+    return {channel: granted for channel, granted in rows}
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def suppress(session: Session, channel: str, address: str, *, reason: str, at: datetime) -> None:
+    digest = address_hash(address)
+    exists = session.scalar(
+        select(Suppression.id).where(
+            Suppression.channel == channel, Suppression.address_hash == digest
+        )
+    )
+    if exists is None:
+        session.add(Suppression(channel=channel, address_hash=digest, reason=reason, at=at))
+
+
+def is_suppressed(session: Session, channel: str, address: str | None) -> bool:
+    if not address:
+        return False
+    return (
+        session.scalar(
+            select(Suppression.id).where(
+                Suppression.channel == channel, Suppression.address_hash == address_hash(address)
+            )
+        )
+        is not None
+    )
+
+
+def _ancestors(session: Session, member_id: int) -> list[int]:
+    chain: list[int] = []
+    current: int | None = member_id
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        chain.append(current)
+        current = session.scalar(select(Member.sponsor_id).where(Member.id == current))
+    return chain
+
+
+def _record_change(
+    session: Session, member: Member, field_name: str, old: object, new: object,
+    *, effective_at: datetime, recorded_at: datetime, actor: str, reason: str,
+) -> None:
+    if not reason.strip():
+        raise PatronageError("reason: a genealogy change needs a reason")
+    session.add(GenealogyChange(
+        member_id=member.id, field=field_name,
+        old_value=None if old is None else str(old), new_value=None if new is None else str(new),
+        effective_at=require_aware(effective_at, place="effective_at"),
+        recorded_at=require_aware(recorded_at, place="recorded_at"), actor=actor, reason=reason,
+    ))
+
+
+def move_sponsor(
+    session: Session, member_id: int, new_sponsor_id: int, *, effective_at: datetime,
+    recorded_at: datetime, actor: str, reason: str,
+) -> None:
+    """Place a distributor under another sponsor; refuses cycles."""
+    member = get_member(session, member_id)
+    if member.kind != "distributor":
+        raise IntegrityViolation(f"member {member_id} is a customer: move their owner instead")
+    _require_distributor(session, new_sponsor_id, "sponsor")
+    if member_id in _ancestors(session, new_sponsor_id):
+        raise IntegrityViolation(
+            f"moving {member_id} under {new_sponsor_id} would make a cycle: "
+            f"{new_sponsor_id} is in {member_id}'s downline"
+        )
+    _record_change(session, member, "sponsor", member.sponsor_id, new_sponsor_id,
+                   effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
+    member.sponsor_id = new_sponsor_id
+    session.flush()
+
+
+def move_owner(
+    session: Session, member_id: int, new_owner_id: int, *, effective_at: datetime,
+    recorded_at: datetime, actor: str, reason: str,
+) -> None:
+    """Hand a customer to another distributor."""
+    member = get_member(session, member_id)
+    if member.kind == "distributor":
+        raise IntegrityViolation(f"member {member_id} is a distributor: move their sponsor instead")
+    _require_distributor(session, new_owner_id, "owner")
+    _record_change(session, member, "owner", member.owner_id, new_owner_id,
+                   effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
+    member.owner_id = new_owner_id
+    session.flush()
+
+
+def upgrade_to_distributor(
+    session: Session, member_id: int, *, effective_at: datetime, recorded_at: datetime,
+    actor: str, reason: str, sponsor_id: int | None = None,
+) -> None:
+    """A customer becomes a distributor; their sponsor is their owner unless another is named."""
+    member = get_member(session, member_id)
+    if member.kind == "distributor":
+        raise IntegrityViolation(f"member {member_id} is already a distributor")
+    new_sponsor = sponsor_id if sponsor_id is not None else member.owner_id
+    if new_sponsor is not None:
+        _require_distributor(session, new_sponsor, "sponsor")
+    _record_change(session, member, "kind", member.kind, "distributor",
+                   effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
+    _record_change(session, member, "owner", member.owner_id, None,
+                   effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
+    _record_change(session, member, "sponsor", None, new_sponsor,
+                   effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
+    member.kind = "distributor"
+    member.owner_id = None
+    member.sponsor_id = new_sponsor
+    session.flush()
+
+
+def has_history(session: Session, member_id: int) -> bool:
+    orders = session.scalar(select(func.count()).where(Order.buyer_id == member_id)) or 0
+    downline = session.scalar(
+        select(func.count()).where(
+            (Member.sponsor_id == member_id) | (Member.owner_id == member_id)
+        )
+    ) or 0
+    return orders > 0 or downline > 0
+
+
+def deactivate(session: Session, member_id: int, *, at: datetime) -> None:
+    """Members are never deleted: they become inactive, their history intact."""
+    member = get_member(session, member_id)
+    member.status = "inactive"
+    member.deactivated_at = require_aware(at)
+    session.flush()
+
+
+def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) -> None:
+    """Erase a person's personal data on request.
+
+    The ledger (orders, refunds, genealogy) stays, pointing at an anonymous record; the email and
+    phone are kept only as suppression hashes so that no channel ever contacts them again.
+    """
+    member = get_member(session, member_id)
+    if member.status == "erased":
+        return
+    for channel, address in (("email", member.email), ("sms", member.phone),
+                             ("phone", member.phone)):
+        if address:
+            suppress(session, channel, address, reason=f"erased by {actor}", at=at)
+    session.execute(
+        update(Member).where(Member.id == member_id).values(
+            first_name="(erased)", last_name="", email=None, phone=None, address_line1=None,
+            address_line2=None, city=None, region=None, postal_code=None,
+            birth_month=None, birth_day=None, birth_year=None, ref=None,
+            status="erased", erased_at=require_aware(at),
+        )
+    )
+    session.flush()
+    session.expire(member)

@@ -1,0 +1,138 @@
+"""Placing orders: priced from the catalog, classified, idempotent.
+
+Classification of each line:
+- *volume kind*: ``promotional`` for an enrollment pack, ``consumption`` for everything else;
+- *buyer class*: ``customer`` when the buyer is a retail or preferred customer, ``distributor``
+  for a distributor's own purchase.
+
+Pricing: retail customers pay the retail price; preferred customers and distributors the
+wholesale (member) price, unless a unit price is given. The order is credited to the distributor
+whose personal volume it counts toward: the buyer if a distributor, else the customer's owner.
+
+A repeated idempotency key returns the original order and writes nothing; the same key with a
+different content is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from patronage.clock import require_aware
+from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
+from patronage.errors import Conflict, IntegrityViolation, PatronageError
+
+
+@dataclass
+class LineRequest:
+    sku: str
+    quantity: int = 1
+    unit_price: int | None = None
+
+
+@dataclass
+class NewOrder:
+    buyer_id: int
+    placed_at: datetime
+    lines: list[LineRequest]
+    source: str = "one_time"
+    currency: str = "USD"
+    idempotency_key: str | None = None
+    subscription_id: int | None = None
+
+
+@dataclass
+class PlacedOrder:
+    order: Order
+    lines: list[OrderLine] = field(default_factory=list)
+    created: bool = True
+
+
+def _existing(session: Session, key: str) -> PlacedOrder | None:
+    order = session.scalar(select(Order).where(Order.idempotency_key == key))
+    if order is None:
+        return None
+    lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                 .order_by(OrderLine.id)))
+    return PlacedOrder(order, lines, created=False)
+
+
+def _same_request(placed: PlacedOrder, new: NewOrder, skus: dict[int, str]) -> bool:
+    asked = sorted((line.sku, line.quantity) for line in new.lines)
+    have = sorted((skus.get(line.product_id, "?"), line.quantity) for line in placed.lines)
+    return placed.order.buyer_id == new.buyer_id and asked == have
+
+
+def place_order(session: Session, new: NewOrder) -> PlacedOrder:
+    """Validate, price, classify and store an order; a known idempotency key returns it again."""
+    if new.idempotency_key is not None:
+        found = _existing(session, new.idempotency_key)
+        if found is not None:
+            skus = dict(session.execute(select(Product.id, Product.sku).where(
+                Product.id.in_([line.product_id for line in found.lines]))).all())
+            if not _same_request(found, new, skus):
+                raise Conflict(
+                    f"idempotency key {new.idempotency_key!r} was used for a different order "
+                    f"({found.order.id})"
+                )
+            return found
+    require_aware(new.placed_at, place="placed_at")
+    if new.source not in ORDER_SOURCES:
+        raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
+    if len(new.currency) != 3:
+        raise PatronageError(f"currency: {new.currency!r} is not a 3-letter code")
+    if not new.lines:
+        raise PatronageError("lines: an order needs at least one line")
+    buyer = session.get(Member, new.buyer_id)
+    if buyer is None:
+        raise IntegrityViolation(f"buyer {new.buyer_id} does not exist")
+    if buyer.status in ("terminated", "erased"):
+        raise IntegrityViolation(f"buyer {new.buyer_id} is {buyer.status} and cannot order")
+    wanted = {line.sku for line in new.lines}
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
+    order_lines: list[OrderLine] = []
+    is_customer = buyer.kind != "distributor"
+    for i, req in enumerate(new.lines, start=1):
+        product = products.get(req.sku)
+        if product is None:
+            raise IntegrityViolation(f"line {i}: unknown sku {req.sku!r}")
+        if req.quantity <= 0:
+            raise PatronageError(f"line {i}: quantity must be positive ({req.quantity})")
+        if req.unit_price is not None and req.unit_price < 0:
+            raise PatronageError(f"line {i}: unit price must not be negative ({req.unit_price})")
+        default_price = product.retail_price if buyer.kind == "retail" else product.wholesale_price
+        unit = default_price if req.unit_price is None else req.unit_price
+        order_lines.append(OrderLine(
+            product_id=product.id, quantity=req.quantity, unit_price=unit,
+            amount=unit * req.quantity, qv=product.qv * req.quantity, cv=product.cv * req.quantity,
+            retail_total=product.retail_price * req.quantity,
+            wholesale_total=product.wholesale_price * req.quantity,
+            volume_kind="promotional" if product.is_enrollment_pack else "consumption",
+            buyer_class="customer" if is_customer else "distributor",
+        ))
+    order = Order(
+        buyer_id=buyer.id, credited_to_id=buyer.owner_id if is_customer else buyer.id,
+        placed_at=new.placed_at, currency=new.currency.upper(), source=new.source,
+        status="paid", total=sum(line.amount for line in order_lines),
+        idempotency_key=new.idempotency_key, subscription_id=new.subscription_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+            for line in order_lines:
+                line.order_id = order.id
+            session.add_all(order_lines)
+            session.flush()
+    except IntegrityError:
+        # Another writer stored the same idempotency key first: return theirs.
+        if new.idempotency_key is not None:
+            found = _existing(session, new.idempotency_key)
+            if found is not None:
+                return found
+        raise
+    return PlacedOrder(order, order_lines, created=True)

@@ -1,0 +1,105 @@
+"""Shared fixtures. ``engine`` runs a storage test twice: on a SQLite file and on PostgreSQL.
+
+PostgreSQL comes from ``PATRONAGE_TEST_POSTGRES_URL`` (default: the local server at
+127.0.0.1:5432, user postgres, database test). Each test session makes its own database there and
+drops it at the end, so parallel runs never share rows. Without a reachable server the PostgreSQL
+half is skipped with the reason, except under ``CI=true``, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from patronage.clock import FixedClock
+from patronage.db.engine import make_engine
+from patronage.db.schema import metadata, upgrade
+
+ADMIN_URL = os.environ.get(
+    "PATRONAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_problem() -> str | None:
+    try:
+        eng = make_engine(ADMIN_URL)
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {ADMIN_URL}: {type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    problem = _postgres_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI=true and {problem}", pytrace=False)
+        pytest.skip(problem)
+    name = f"patronage_t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_postgres(eng: Engine) -> None:
+    names = [t.name for t in metadata().sorted_tables]
+    if names:
+        with eng.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "patronage.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        eng = make_engine(f"sqlite:///{path}")
+    else:
+        eng = make_engine(request.getfixturevalue("postgres_url"))
+        _truncate_postgres(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def db_url(engine: Engine) -> str:
+    """The URL of the test database (for CLI tests)."""
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 10, 15, 12, 0, tzinfo=UTC))
