@@ -1,18 +1,20 @@
 """Bulk loaders: the genealogy and a period's order lines as numpy arrays.
 
-Reads with plain SQL on the DB-API cursor (no ORM object per row). The genealogy is read *as of*
-an instant: members who joined later are left out, and sponsor/owner/kind moves effective later
-are undone from the genealogy change records.
+Every query returns integers only (text codes mapped in SQL, times as unix seconds, missing ids as
+-1) and is read on the raw DB-API cursor straight into a numpy matrix: no ORM object, no Python
+object per value beyond the driver's tuples. The genealogy is read *as of* an instant: members
+who joined later are left out, and sponsor/owner/kind moves effective later are undone from the
+genealogy change records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from patronage.facts import (
     KIND_CODES,
@@ -27,59 +29,81 @@ from patronage.facts import (
 )
 from patronage.network.genealogy import build
 
+Matrix = np.ndarray[Any, np.dtype[np.int64]]
+
 
 def _ts(conn: Connection, moment: datetime) -> Any:
     """A bound value comparable with stored times on this dialect."""
     moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None) if conn.dialect.name == "sqlite" else moment
+    if conn.dialect.name == "sqlite":
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
 
 
-def _epoch_sql(conn: Connection, column: str) -> str:
+def _epoch(conn: Connection, column: str) -> str:
     if conn.dialect.name == "sqlite":
         return f"CAST(strftime('%s', {column}) AS INTEGER)"
     return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
 
 
-def _columns(rows: Sequence[Any], width: int) -> list[np.ndarray[Any, Any]]:
+def _case(column: str, codes: dict[str, int]) -> str:
+    """SQL mapping a text column to the small integer codes used in the arrays."""
+    whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in codes.items())
+    return f"CASE {column} {whens} ELSE -1 END"
+
+
+def _matrix(conn: Connection, sql: str, params: dict[str, Any], width: int) -> Matrix:
+    """Run an all-integer query on the raw DB-API cursor: an ``(n, width)`` int64 matrix.
+
+    ``sql`` names its parameters ``:name``; they are rewritten to the driver's style.
+    """
+    if conn.dialect.name == "postgresql":
+        for name in params:
+            sql = sql.replace(f":{name}", f"%({name})s")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if not rows:
-        return [np.zeros(0, dtype=np.int64) for _ in range(width)]
-    arr = np.array(rows, dtype=object)
-    return [arr[:, i] for i in range(width)]
+        return np.zeros((0, width), dtype=np.int64)
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+    return flat.reshape(-1, width)
 
 
-def _int(col: np.ndarray[Any, Any], missing: int = -1) -> np.ndarray[Any, np.dtype[np.int64]]:
-    out = np.fromiter((missing if v is None else v for v in col), dtype=np.int64, count=len(col))
-    return out
+def _sorted_by_first(m: Matrix) -> Matrix:
+    """Rows ordered by their first column (ids), sorted here rather than by the database."""
+    if m.shape[0] and (np.diff(m[:, 0]) < 0).any():
+        return m[np.argsort(m[:, 0], kind="stable")]
+    return m
 
 
 def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
     """The tree as of ``as_of`` (exclusive): members joined before it, moves undone after it."""
-    rows = conn.execute(
-        text(
-            f"SELECT id, kind, status, sponsor_id, owner_id, referrer_id, "
-            f"{_epoch_sql(conn, 'joined_at')} FROM members WHERE joined_at < :t ORDER BY id"
-        ),
-        {"t": _ts(conn, as_of)},
-    ).all()
-    ids, kinds, statuses, sponsors, owners, referrers, joined = _columns(rows, 7)
-    member_id = _int(ids)
-    kind_map = {k: v for k, v in KIND_CODES.items()}
-    kind = np.fromiter((kind_map[k] for k in kinds), dtype=np.int8, count=len(kinds))
-    status = np.fromiter((STATUS_CODES[s] for s in statuses), dtype=np.int8, count=len(statuses))
-    sponsor_id, owner_id, referrer_id = _int(sponsors), _int(owners), _int(referrers)
+    m = _matrix(conn, (
+        f"SELECT id, {_case('kind', KIND_CODES)}, {_case('status', STATUS_CODES)}, "
+        "COALESCE(sponsor_id, -1), COALESCE(owner_id, -1), COALESCE(referrer_id, -1), "
+        f"{_epoch(conn, 'joined_at')} FROM members WHERE joined_at < :t ORDER BY id"
+    ), {"t": _ts(conn, as_of)}, 7)
+    member_id = m[:, 0].copy()
+    kind = m[:, 1].astype(np.int8)
+    sponsor_id, owner_id = m[:, 3].copy(), m[:, 4].copy()
 
-    changes = conn.execute(
-        text(
-            "SELECT member_id, field, old_value FROM genealogy_changes "
-            "WHERE effective_at >= :t ORDER BY effective_at DESC, id DESC"
-        ),
-        {"t": _ts(conn, as_of)},
+    changes = conn.exec_driver_sql(
+        "SELECT member_id, field, old_value FROM genealogy_changes "
+        + ("WHERE effective_at >= ? " if conn.dialect.name == "sqlite"
+           else "WHERE effective_at >= %(t)s ")
+        + "ORDER BY effective_at DESC, id DESC",
+        (_ts(conn, as_of),) if conn.dialect.name == "sqlite" else {"t": _ts(conn, as_of)},
     ).all()
     if changes:
-        pos = {int(m): i for i, m in enumerate(member_id)}
-        for mid, field_name, old in changes:
-            i = pos.get(int(mid))
-            if i is None:
+        # Undo later moves, newest first: few rows, so a plain loop over the changes.
+        position = index_of(member_id, np.array([c[0] for c in changes], dtype=np.int64))
+        for (_, field_name, old), i in zip(changes, position.tolist(), strict=True):
+            if i < 0:
                 continue
             if field_name == "sponsor":
                 sponsor_id[i] = -1 if old is None else int(old)
@@ -90,62 +114,58 @@ def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
 
     sponsor = index_of(member_id, sponsor_id)
     owner = index_of(member_id, owner_id)
-    referrer = index_of(member_id, referrer_id)
+    referrer = index_of(member_id, m[:, 5])
     parent = np.where(kind == KIND_DISTRIBUTOR, sponsor, owner)
     return build(member_id, parent, sponsor=sponsor, owner=owner, referrer=referrer, kind=kind,
-                 status=status, joined_at=_int(joined, 0))
+                 status=m[:, 2].astype(np.int8), joined_at=m[:, 6].copy())
 
 
 def load_lines(
     conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
 ) -> OrderLines:
-    rows = conn.execute(
-        text(
-            "SELECT l.id, o.id, o.buyer_id, o.credited_to_id, l.product_id, "
-            f"{_epoch_sql(conn, 'o.placed_at')}, o.source, l.volume_kind, l.buyer_class, "
-            "l.qv, l.cv, l.amount, l.retail_total, l.wholesale_total "
-            "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-            "WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid' ORDER BY l.id"
-        ),
-        {"s": _ts(conn, start), "e": _ts(conn, end)},
-    ).all()
-    c = _columns(rows, 14)
+    """Paid order lines placed in ``[start, end)``."""
+    m = _matrix(conn, (
+        "SELECT l.id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), l.product_id, "
+        f"{_epoch(conn, 'o.placed_at')}, {_case('o.source', SOURCE_CODES)}, "
+        "CASE l.volume_kind WHEN 'promotional' THEN 1 ELSE 0 END, "
+        "CASE l.buyer_class WHEN 'customer' THEN 1 ELSE 0 END, "
+        "l.qv, l.cv, l.amount, l.retail_total, l.wholesale_total "
+        "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+        "WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'"
+    ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 14)
+    m = _sorted_by_first(m)
     return OrderLines(
-        line_id=_int(c[0]), order_id=_int(c[1]),
-        buyer=index_of(genealogy.member_id, _int(c[2])),
-        credited_to=index_of(genealogy.member_id, _int(c[3])),
-        product_id=_int(c[4]), placed_at=_int(c[5]),
-        source=np.fromiter((SOURCE_CODES[s] for s in c[6]), dtype=np.int8, count=len(c[6])),
-        promotional=np.array([v == "promotional" for v in c[7]], dtype=bool),
-        customer_purchase=np.array([v == "customer" for v in c[8]], dtype=bool),
-        qv=_int(c[9]), cv=_int(c[10]), amount=_int(c[11]), retail_total=_int(c[12]),
-        wholesale_total=_int(c[13]),
+        line_id=m[:, 0].copy(), order_id=m[:, 1].copy(),
+        buyer=index_of(genealogy.member_id, m[:, 2]),
+        credited_to=index_of(genealogy.member_id, m[:, 3]),
+        product_id=m[:, 4].copy(), placed_at=m[:, 5].copy(), source=m[:, 6].astype(np.int8),
+        promotional=m[:, 7] == 1, customer_purchase=m[:, 8] == 1,
+        qv=m[:, 9].copy(), cv=m[:, 10].copy(), amount=m[:, 11].copy(),
+        retail_total=m[:, 12].copy(), wholesale_total=m[:, 13].copy(),
     )
 
 
 def load_refunds(
     conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
 ) -> RefundLines:
-    rows = conn.execute(
-        text(
-            "SELECT rl.id, rl.order_line_id, o.id, o.buyer_id, o.credited_to_id, "
-            f"{_epoch_sql(conn, 'r.refunded_at')}, {_epoch_sql(conn, 'o.placed_at')}, "
-            "l.volume_kind, l.buyer_class, rl.qv, rl.cv, rl.amount "
-            "FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id "
-            "JOIN order_lines l ON l.id = rl.order_line_id JOIN orders o ON o.id = l.order_id "
-            "WHERE r.refunded_at >= :s AND r.refunded_at < :e ORDER BY rl.id"
-        ),
-        {"s": _ts(conn, start), "e": _ts(conn, end)},
-    ).all()
-    c = _columns(rows, 12)
+    """Refund lines recorded in ``[start, end)``, whenever their orders were placed."""
+    m = _matrix(conn, (
+        "SELECT rl.id, rl.order_line_id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), "
+        f"{_epoch(conn, 'r.refunded_at')}, {_epoch(conn, 'o.placed_at')}, "
+        "CASE l.volume_kind WHEN 'promotional' THEN 1 ELSE 0 END, "
+        "CASE l.buyer_class WHEN 'customer' THEN 1 ELSE 0 END, rl.qv, rl.cv, rl.amount "
+        "FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id "
+        "JOIN order_lines l ON l.id = rl.order_line_id JOIN orders o ON o.id = l.order_id "
+        "WHERE r.refunded_at >= :s AND r.refunded_at < :e"
+    ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 12)
+    m = _sorted_by_first(m)
     return RefundLines(
-        refund_line_id=_int(c[0]), order_line_id=_int(c[1]), order_id=_int(c[2]),
-        buyer=index_of(genealogy.member_id, _int(c[3])),
-        credited_to=index_of(genealogy.member_id, _int(c[4])),
-        refunded_at=_int(c[5]), order_placed_at=_int(c[6]),
-        promotional=np.array([v == "promotional" for v in c[7]], dtype=bool),
-        customer_purchase=np.array([v == "customer" for v in c[8]], dtype=bool),
-        qv=_int(c[9]), cv=_int(c[10]), amount=_int(c[11]),
+        refund_line_id=m[:, 0].copy(), order_line_id=m[:, 1].copy(), order_id=m[:, 2].copy(),
+        buyer=index_of(genealogy.member_id, m[:, 3]),
+        credited_to=index_of(genealogy.member_id, m[:, 4]),
+        refunded_at=m[:, 5].copy(), order_placed_at=m[:, 6].copy(),
+        promotional=m[:, 7] == 1, customer_purchase=m[:, 8] == 1,
+        qv=m[:, 9].copy(), cv=m[:, 10].copy(), amount=m[:, 11].copy(),
     )
 
 

@@ -1,0 +1,89 @@
+"""``patronage demo`` and ``patronage generate``: synthetic companies."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.demo.company import CompanySummary, build_company
+from patronage.demo.reset import reset_database
+
+app = typer.Typer()
+
+
+def _print(summary: CompanySummary, title: str, seconds: float) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in summary.rows():
+        table.add_row(label, value)
+    console.print(table)
+    console.print(f"built in {seconds:.1f} s")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same company.")]
+    = 7,
+    members: Annotated[int, typer.Option(help="How many members.")] = 5000,
+    months: Annotated[int, typer.Option(help="Months of history up to --now.")] = 18,
+    now: Annotated[str | None, typer.Option(help="End of the history (ISO time with zone).")]
+    = None,
+    reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only; do not serve.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Build a realistic demo company (members, tree, customers, orders, refunds, consents)."""
+    from patronage.demo.build import build_demo
+
+    st = state(ctx)
+    engine = st.engine()
+    if reset:
+        reset_database(engine)
+    started = time.perf_counter()
+    summary = build_demo(engine, seed=seed, members=members, months=months, now=parse_now(now))
+    elapsed = time.perf_counter() - started
+    if as_json:
+        emit_json({k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"})
+    else:
+        _print(summary, f"Demo company in {st.url()}", elapsed)
+    if not no_serve:
+        from patronage.demo.build import serve_demo
+
+        serve_demo(engine)
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    members: Annotated[int, typer.Option(help="How many members.")] = 100_000,
+    months: Annotated[int, typer.Option(help="Months of orders (about one per member each).")]
+    = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    now: Annotated[str | None, typer.Option(help="End of the orders (ISO time with zone).")]
+    = None,
+    reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Generate a large company for benchmarks, vectorised and written in bulk."""
+    st = state(ctx)
+    engine = st.engine()
+    if reset:
+        reset_database(engine)
+    started = time.perf_counter()
+    with console.status(f"generating {members:,} members and {months} month(s) of orders"):
+        summary = build_company(engine, seed=seed, members=members, months=months,
+                                now=parse_now(now), history=False, personal=False)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        data = {k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"}
+        data["seconds"] = round(elapsed, 2)
+        emit_json(data)
+    else:
+        _print(summary, f"Generated company in {st.url()}", elapsed)

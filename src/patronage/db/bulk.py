@@ -1,0 +1,81 @@
+"""Bulk writes of many rows at once: COPY on PostgreSQL, ``executemany`` on SQLite.
+
+Used by the synthetic company generators, where millions of rows are written in one transaction.
+Columns are given as numpy arrays (or lists); times as unix seconds in a column named in
+``times``. Rows go in the order given, so ids that refer to earlier rows of the same table satisfy
+their foreign keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, text
+
+CHUNK = 200_000
+
+
+def _time_text(seconds: np.ndarray[Any, Any], dialect: str) -> list[str | None]:
+    stamps = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    if dialect == "sqlite":
+        # The format SQLAlchemy's SQLite DateTime reads back.
+        return [s.replace("T", " ") + ".000000" for s in stamps.tolist()]
+    return [s.replace("T", " ") + "+00" for s in stamps.tolist()]
+
+
+def _column(values: Any, is_time: bool, dialect: str) -> list[Any]:
+    if isinstance(values, np.ndarray):
+        if is_time:
+            return _time_text(values, dialect)
+        if values.dtype == np.bool_ and dialect == "sqlite":
+            values = values.astype(np.int64)
+        as_list: list[Any] = values.tolist()
+        return as_list
+    return list(values)
+
+
+def _rows(columns: Mapping[str, Any], times: Sequence[str], dialect: str,
+          start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+    cols = [
+        _column(v[start:stop], name in times, dialect) for name, v in columns.items()
+    ]
+    return zip(*cols, strict=True)
+
+
+def write_rows(conn: Connection, table: str, columns: Mapping[str, Any],
+               times: Sequence[str] = ()) -> int:
+    """Insert every row of ``columns`` (name → equal-length array) into ``table``; returns count."""
+    names = list(columns)
+    if not names:
+        return 0
+    n = len(next(iter(columns.values())))
+    dialect = conn.dialect.name
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        if dialect == "postgresql":
+            with raw.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(names)}) FROM STDIN"
+            ) as copy:
+                for row in _rows(columns, times, dialect, start, stop):
+                    copy.write_row(row)
+        else:
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            cur = raw.cursor()
+            cur.executemany(sql, _rows(columns, times, dialect, start, stop))
+            cur.close()
+    return n
+
+
+def reset_sequences(conn: Connection, tables: Sequence[str]) -> None:
+    """After rows were written with explicit ids, let PostgreSQL's id sequences continue above."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        conn.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        ))

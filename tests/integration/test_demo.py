@@ -1,0 +1,67 @@
+"""The synthetic company: reproducible, and every integrity rule holds in what it writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from patronage.db.engine import transaction
+from patronage.db.tables import GenealogyChange, Member, Order, OrderLine, Product
+from patronage.demo.company import build_company
+from patronage.errors import PatronageError
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _build(engine: Engine, seed: int = 3) -> None:
+    build_company(engine, seed=seed, members=600, months=6, now=NOW, history=True,
+                  personal=True)
+
+
+def test_demo_company_respects_the_integrity_rules(engine: Engine) -> None:
+    _build(engine)
+    with transaction(engine) as s:
+        members = {m.id: m for m in s.scalars(select(Member))}
+        for m in members.values():
+            if m.kind == "distributor":
+                assert m.owner_id is None
+                if m.sponsor_id is not None:
+                    sponsor = members[m.sponsor_id]
+                    assert sponsor.kind == "distributor" and sponsor.joined_at <= m.joined_at
+            else:
+                assert m.owner_id is not None and members[m.owner_id].kind == "distributor"
+            if m.referrer_id is not None:
+                assert members[m.referrer_id].joined_at <= m.joined_at
+        packs = {p.id for p in s.scalars(select(Product).where(Product.is_enrollment_pack))}
+        for line in s.scalars(select(OrderLine)):
+            assert (line.volume_kind == "promotional") == (line.product_id in packs)
+            assert line.amount == line.unit_price * line.quantity
+        assert s.scalar(select(func.count()).select_from(Order)) > 600
+        upgrades = s.scalar(select(func.count()).select_from(GenealogyChange)) or 0
+        assert upgrades % 3 == 0
+
+
+def test_same_seed_builds_the_same_company(engine: Engine, tmp_path: object) -> None:
+    from patronage.db.engine import make_engine
+    from patronage.db.schema import upgrade
+
+    other = make_engine(f"sqlite:///{tmp_path}/other.db")
+    upgrade(other)
+    _build(engine)
+    _build(other)
+
+    def fingerprint(e: Engine) -> list[tuple[object, ...]]:
+        with e.connect() as c:
+            return [tuple(r) for r in c.execute(select(
+                Order.id, Order.buyer_id, Order.total, Order.source).order_by(Order.id))]
+
+    assert fingerprint(engine) == fingerprint(other)
+    other.dispose()
+
+
+def test_building_into_a_database_with_members_is_refused(engine: Engine) -> None:
+    _build(engine)
+    with pytest.raises(PatronageError, match="already holds 600 members"):
+        _build(engine)
