@@ -74,7 +74,9 @@ _register()
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PatronageError as exc:
         if debug:
             raise

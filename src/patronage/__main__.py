@@ -1,0 +1,3 @@
+from patronage.cli.main import main
+
+main()
