@@ -22,12 +22,15 @@ PACK,Starter pack,199.00,149.00,100,0,yes,packs
 SHAKE,Daily shake,65.00,49.00,45,40,no,nutrition
 """
 
-MEMBERS = """ref,kind,first_name,last_name,email,sponsor_ref,owner_ref,referrer_ref,joined_at,timezone,birth_month,birth_day,consent_email
-C1,retail,Sally,Ng,sally@example.com,,D2,,2026-02-01T10:00:00Z,America/Chicago,2,29,yes
+MEMBERS = (
+    "ref,kind,first_name,last_name,email,sponsor_ref,owner_ref,referrer_ref,joined_at,timezone,"
+    "birth_month,birth_day,consent_email\n"
+    """C1,retail,Sally,Ng,sally@example.com,,D2,,2026-02-01T10:00:00Z,America/Chicago,2,29,yes
 D1,distributor,Dana,Lee,dana@example.com,,,,2026-01-01T00:00:00Z,America/New_York,,,yes
 D2,distributor,Robin,Ray,robin@example.com,D1,,,2026-01-05T00:00:00Z,Europe/London,7,4,no
 C2,preferred,Kat,Ono,,,D2,C1,2026-03-01T00:00:00Z,UTC,,,
 """
+)
 
 BAD_MEMBERS = """ref,kind,first_name,sponsor_ref,owner_ref,joined_at,timezone,birth_month,birth_day
 D1,distributor,Dana,,,2026-01-01T00:00:00Z,UTC,,

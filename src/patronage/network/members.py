@@ -87,7 +87,8 @@ def _require_distributor(session: Session, member_id: int, role: str) -> Member:
         raise IntegrityViolation(f"{role} {member_id} does not exist")
     if other.kind != "distributor":
         raise IntegrityViolation(
-            f"{role} {member_id} is a {other.kind} customer; a {role} must be a distributor"
+            f"{role} {member_id} is a {other.kind} customer; "
+            f"{'an' if role[0] in 'aeiou' else 'a'} {role} must be a distributor"
         )
     if other.status in ("terminated", "erased"):
         raise IntegrityViolation(f"{role} {member_id} is {other.status}")
