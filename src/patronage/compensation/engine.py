@@ -1,0 +1,366 @@
+"""The production engine: the plan run over genealogy arrays, vectorised with numpy.
+
+No Python loop per member or order: loops run per tree level, per rank or per payout level.
+"Nearest qualified ancestor" pointers are built top-down one tree level at a time; group volume
+is a pre-order prefix sum. The rules are those of :mod:`patronage.compensation.results`, and
+:mod:`patronage.compensation.reference` is the oracle this engine is tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from patronage.compensation.plan import BP, Plan
+from patronage.compensation.results import (
+    BONUS_CODE,
+    I64,
+    REASON_INACTIVE,
+    REASON_NOT_IN_STANDING,
+    REASON_RANK_DEPTH,
+    SOURCE_MEMBER,
+    SOURCE_ORDER,
+    RunResult,
+    Skips,
+    sort_payouts,
+)
+from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
+from patronage.network.genealogy import subtree_sums
+
+Bools = npt.NDArray[np.bool_]
+
+
+def _sum_by(keys: I64, values: I64, n: int) -> I64:
+    """Exact integer sums of ``values`` grouped by ``keys`` in ``0..n-1``."""
+    if keys.shape[0] == 0:
+        return np.zeros(n, dtype=np.int64)
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, keys, values)
+    return out
+
+
+def _round_rate(volume: I64, rate: int | I64) -> I64:
+    """``volume × rate / 10 000`` rounded half away from zero (volumes here are ≥ 0)."""
+    return (2 * volume * rate + BP) // (2 * BP)
+
+
+class _Tree:
+    """Level-by-level views of the tree for top-down pointer building."""
+
+    def __init__(self, g: Genealogy) -> None:
+        self.parent = g.parent
+        order = np.argsort(g.depth, kind="stable")
+        counts = np.bincount(g.depth, minlength=1) if g.size else np.zeros(1, dtype=np.int64)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        self.levels = [order[bounds[d]: bounds[d + 1]] for d in range(1, len(counts))]
+
+    def nearest_above(self, ok: Bools) -> I64:
+        """For every member, the nearest strict ancestor where ``ok`` holds (-1: none)."""
+        out = np.full(self.parent.shape[0], -1, dtype=np.int64)
+        for members in self.levels:
+            p = self.parent[members]
+            out[members] = np.where(ok[p], p, out[p])
+        return out
+
+
+def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -> RunResult:
+    """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index."""
+    g, lines, refunds = facts.genealogy, facts.lines, facts.refunds
+    n = g.size
+    is_dist = g.kind == KIND_DISTRIBUTOR
+    standing = g.status == 0
+    parent = g.parent
+
+    # Net lines of same-period refunds; earlier orders' refunds only lower PV.
+    qv, cv, amount = lines.qv.copy(), lines.cv.copy(), lines.amount.copy()
+    pos = index_of(lines.line_id, refunds.order_line_id)
+    same = (refunds.order_placed_at >= facts.start) & (refunds.order_placed_at < facts.end)
+    same &= pos >= 0
+    np.subtract.at(qv, pos[same], refunds.qv[same])
+    np.subtract.at(cv, pos[same], refunds.cv[same])
+    np.subtract.at(amount, pos[same], refunds.amount[same])
+
+    cust = lines.customer_purchase
+    own_or_credit = np.where(cust, lines.credited_to if plan.customer_orders_count_as_pv else -1,
+                             lines.buyer)
+    counted = own_or_credit >= 0
+    pv = _sum_by(own_or_credit[counted], qv[counted], n)
+    r_who = np.where(refunds.customer_purchase,
+                     refunds.credited_to if plan.customer_orders_count_as_pv else -1,
+                     refunds.buyer)
+    r_take = ~same & (r_who >= 0)
+    pv -= _sum_by(r_who[r_take], refunds.qv[r_take], n)
+
+    cust_credit = cust & (lines.credited_to >= 0)
+    customer_volume = _sum_by(lines.credited_to[cust_credit], qv[cust_credit], n)
+    customer_spend = _sum_by(lines.buyer[cust_credit], amount[cust_credit], n)
+
+    active = is_dist & standing & (pv >= plan.active_min_pv)
+    gv = subtree_sums(g, pv)
+    has_parent = parent >= 0
+    spending_customer = ~is_dist & has_parent & (customer_spend > 0)
+    active_customers = np.bincount(parent[spending_customer], minlength=n).astype(np.int64)
+    dist_child = is_dist & has_parent
+    active_legs = np.bincount(parent[dist_child & active], minlength=n).astype(np.int64)
+
+    # Everything rank requirements need that does not depend on downline ranks.
+    tree = _Tree(g)
+    plain_ok = []
+    for rank in plan.ranks:
+        cap = rank.min_gv * rank.leg_cap // BP
+        capped = pv + _sum_by(parent[dist_child], np.minimum(gv[dist_child], cap), n)
+        plain_ok.append(active & (pv >= rank.min_pv) & (capped >= rank.min_gv)
+                        & (active_legs >= rank.min_active_legs)
+                        & (active_customers >= rank.min_active_customers)
+                        & (customer_volume >= rank.min_customer_volume))
+    paid_as = np.full(n, -1, dtype=np.int64)
+    best_below = np.full(n, -1, dtype=np.int64)
+    child_best = np.full(n, -1, dtype=np.int64)
+    targets = sorted({plan.rank_index(r.legs_with_rank.rank) for r in plan.ranks
+                      if r.legs_with_rank is not None})
+    legs_at_least = {t: np.zeros(n, dtype=np.int64) for t in targets}
+    root_level = np.flatnonzero(g.depth == 0)
+    for members in reversed([root_level, *tree.levels]):
+        if members.shape[0] == 0:
+            continue
+        got = np.full(members.shape[0], -1, dtype=np.int64)
+        for r in range(len(plan.ranks) - 1, -1, -1):
+            ok = plain_ok[r][members]
+            need = plan.ranks[r].legs_with_rank
+            if need is not None:
+                ok &= legs_at_least[plan.rank_index(need.rank)][members] >= need.count
+            got = np.where((got < 0) & ok, r, got)
+        paid_as[members] = got
+        best_below[members] = np.maximum(got, child_best[members])
+        up = members[has_parent[members]]
+        np.maximum.at(child_best, parent[up], best_below[up])
+        legs = up[is_dist[up]]
+        for t in targets:
+            hit = legs[best_below[legs] >= t]
+            np.add.at(legs_at_least[t], parent[hit], 1)
+    title = np.where(is_dist, paid_as, -1)
+    if prior_title is not None:
+        title = np.where(is_dist, np.maximum(title, prior_title), -1)
+
+    depths = np.array([r.unilevel_depth for r in plan.ranks] + [0], dtype=np.int64)
+    st = _State(plan, facts, is_dist, standing, active, depths[paid_as], tree)
+    st.retail_profit(amount)
+    st.fast_start(qv, cv)
+    st.unilevel(cv)
+    st.customer_bonuses(customer_spend)
+
+    columns = st.payout_columns()
+    total_cv = int(cv.sum())
+    cap_limit, applied = None, False
+    if plan.cap is not None:
+        in_cap = np.isin(columns["bonus"], [BONUS_CODE[b] for b in plan.cap.bonuses])
+        cap_limit = max(0, (2 * total_cv * plan.cap.max_share_of_cv + BP) // (2 * BP))
+        subject = int(columns["amount"][in_cap].sum())
+        if subject > cap_limit:
+            applied = True
+            columns["amount"] = np.where(in_cap, columns["amount"] * cap_limit // subject,
+                                         columns["amount"])
+    return RunResult(
+        plan_version=plan.version, payouts=sort_payouts(columns), skips=st.skip_table(), pv=pv,
+        gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
+        cap_limit=cap_limit, cap_applied=applied,
+    )
+
+
+PAY_KEYS = ("earner", "bonus", "source_kind", "source", "level", "volume", "rate_bp", "amount")
+
+
+def _col(value: int | I64, k: int) -> I64:
+    return np.broadcast_to(np.asarray(value, dtype=np.int64), (k,)).copy()
+
+
+class _State:
+    """The qualified facts of a run, and the payout and skip columns as they are produced."""
+
+    def __init__(self, plan: Plan, facts: PeriodFacts, is_dist: Bools, standing: Bools,
+                 active: Bools, depth_paid: I64, tree: _Tree) -> None:
+        self.plan, self.facts = plan, facts
+        self.g, self.lines = facts.genealogy, facts.lines
+        self.is_dist, self.standing, self.active = is_dist, standing, active
+        self.depth_paid, self.tree = depth_paid, tree
+        self.parent = self.g.parent
+        self.pay: dict[str, list[I64]] = {k: [] for k in PAY_KEYS}
+        self.skips: list[list[I64]] = [[] for _ in range(7)]
+
+    # -- collecting ---------------------------------------------------------------------------
+    def add_pay(self, earner: I64, bonus: str, kind: int, source: I64, level: int | I64,
+                volume: I64, rate: int | I64, amount: I64) -> None:
+        k = int(earner.shape[0])
+        values: tuple[int | I64, ...] = (earner, BONUS_CODE[bonus], kind, source, level,
+                                         volume, rate, amount)
+        for key, value in zip(PAY_KEYS, values, strict=True):
+            self.pay[key].append(_col(value, k))
+
+    def add_skip(self, bonus: str, kind: int, source: I64, level: int, member: I64,
+                 why: I64, passed_to: I64) -> None:
+        k = int(source.shape[0])
+        values: tuple[int | I64, ...] = (BONUS_CODE[bonus], kind, source, level, member, why,
+                                         passed_to)
+        for column, value in zip(self.skips, values, strict=True):
+            column.append(_col(value, k))
+
+    def payout_columns(self) -> dict[str, I64]:
+        return {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.int64))
+                for k, v in self.pay.items()}
+
+    def skip_table(self) -> Skips:
+        return Skips(*[np.concatenate(c) if c else np.zeros(0, dtype=np.int64)
+                       for c in self.skips])
+
+    def reason(self, m: I64, level: int) -> I64:
+        return np.where(~self.standing[m], REASON_NOT_IN_STANDING,
+                        np.where(~self.active[m], REASON_INACTIVE,
+                                 np.where(self.depth_paid[m] < level, REASON_RANK_DEPTH, 0)))
+
+    # -- bonuses ------------------------------------------------------------------------------
+    def retail_profit(self, amount: I64) -> None:
+        """What a retail customer paid above wholesale, to the owner, one line per order."""
+        rp, lines = self.plan.bonuses.retail_profit, self.lines
+        if rp is None or not rp.enabled or lines.size == 0:
+            return
+        credited, gross = lines.credited_to, lines.amount
+        margin = gross - lines.wholesale_total
+        ok = lines.customer_purchase & (credited >= 0) & (gross > 0) & (margin > 0)
+        ok &= (self.g.kind[lines.buyer] == 0) & self.is_dist[np.maximum(credited, 0)]
+        idx = np.flatnonzero(ok)
+        if idx.shape[0] == 0:
+            return
+        profit = (2 * margin[idx] * amount[idx] + gross[idx]) // (2 * gross[idx])
+        keys = np.stack([credited[idx], lines.order_id[idx]], axis=1)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        total_profit = _sum_by(inverse, profit, uniq.shape[0])
+        total_volume = _sum_by(inverse, amount[idx], uniq.shape[0])
+        keep = total_profit != 0
+        self.add_pay(uniq[keep, 0], "retail_profit", SOURCE_ORDER, uniq[keep, 1], 0,
+                     total_volume[keep], 0, total_profit[keep])
+
+    def fast_start(self, qv: I64, cv: I64) -> None:
+        """A new distributor's orders in the window, to the enrollers above, by level."""
+        fs, lines, g = self.plan.bonuses.fast_start, self.lines, self.g
+        if fs is None or lines.size == 0:
+            return
+        buyer = lines.buyer
+        ok = ~lines.customer_purchase & (buyer >= 0)
+        ok &= self.is_dist[np.maximum(buyer, 0)]
+        if fs.promotional_only:
+            ok &= lines.promotional
+        age = lines.placed_at - g.joined_at[np.maximum(buyer, 0)]
+        ok &= (age >= 0) & (age < fs.window_days * 86400)
+        idx = np.flatnonzero(ok)
+        base = (qv if fs.volume == "qv" else cv)[idx]
+        orders, inverse = np.unique(lines.order_id[idx], return_inverse=True)
+        volume = _sum_by(inverse.reshape(-1), base, orders.shape[0])
+        buyers = np.zeros(orders.shape[0], dtype=np.int64)
+        buyers[inverse.reshape(-1)] = buyer[idx]
+        keep = volume > 0
+        orders, volume, below = orders[keep], volume[keep], buyers[keep]
+        above_active = self.tree.nearest_above(self.active) if fs.roll_up else None
+        for level, rate in enumerate(fs.rates, start=1):
+            first = self.parent[below]
+            alive = first >= 0
+            orders, volume, below, first = orders[alive], volume[alive], below[alive], first[alive]
+            if orders.shape[0] == 0:
+                break
+            if above_active is None:
+                paid = self.active[first]
+                lost = ~paid
+                self.add_skip("fast_start", SOURCE_ORDER, orders[lost], level, first[lost],
+                              self.reason(first[lost], 0), _col(-1, int(lost.sum())))
+                self.add_pay(first[paid], "fast_start", SOURCE_ORDER, orders[paid], level,
+                             volume[paid], rate, _round_rate(volume[paid], rate))
+                below = first
+                continue
+            payee = above_active[below]
+            moved = payee != first
+            self.add_skip("fast_start", SOURCE_ORDER, orders[moved], level, first[moved],
+                          self.reason(first[moved], 0), payee[moved])
+            found = payee >= 0
+            orders, volume, payee = orders[found], volume[found], payee[found]
+            self.add_pay(payee, "fast_start", SOURCE_ORDER, orders, level, volume, rate,
+                         _round_rate(volume, rate))
+            below = payee
+
+    def unilevel(self, cv: I64) -> None:
+        """rate[level] × consumption CV of each active source, up the sponsor chain."""
+        uni, lines, n = self.plan.bonuses.unilevel, self.lines, self.g.size
+        if uni is None:
+            return
+        ok = (lines.credited_to >= 0)
+        if not uni.include_promotional:
+            ok &= ~lines.promotional
+        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
+        volume_of = _sum_by(lines.credited_to[ok], cv[ok], n)
+        sources = np.flatnonzero(volume_of > 0)
+        idle = ~self.active[sources]
+        self.add_skip("unilevel", SOURCE_MEMBER, sources[idle], 0, sources[idle],
+                      self.reason(sources[idle], 0), _col(-1, int(idle.sum())))
+        sources = sources[~idle]
+        volume = volume_of[sources]
+        below = sources.copy()
+        above_active = (self.tree.nearest_above(self.active)
+                        if uni.compression == "static" else None)
+        for level, rate in enumerate(uni.rates, start=1):
+            first = self.parent[below]
+            alive = first >= 0
+            sources, volume = sources[alive], volume[alive]
+            below, first = below[alive], first[alive]
+            if sources.shape[0] == 0:
+                break
+            if uni.compression == "none":
+                payee = np.where(self.reason(first, level) == 0, first, -1)
+                next_below = first
+            elif above_active is not None:
+                walker = np.where(self.active[first], first, above_active[below])
+                payee = np.where((walker >= 0) & (self.depth_paid[np.maximum(walker, 0)] >= level),
+                                 walker, -1)
+                next_below = walker
+            else:
+                qualified = self.active & (self.depth_paid >= level)
+                payee = self.tree.nearest_above(qualified)[below]
+                next_below = payee
+            moved = payee != first
+            self.add_skip("unilevel", SOURCE_MEMBER, sources[moved], level, first[moved],
+                          self.reason(first[moved], level), payee[moved])
+            paid = payee >= 0
+            self.add_pay(payee[paid], "unilevel", SOURCE_MEMBER, sources[paid], level,
+                         volume[paid], rate, _round_rate(volume[paid], rate))
+            go_on = next_below >= 0
+            sources, volume, below = sources[go_on], volume[go_on], next_below[go_on]
+
+    def customer_bonuses(self, spend: I64) -> None:
+        """Customer acquisition (to the owner) and the customer referral reward."""
+        plan, g, facts = self.plan, self.g, self.facts
+        customers = ~self.is_dist & (spend > 0)
+        ca = plan.bonuses.customer_acquisition
+        if ca is not None:
+            new = customers & (g.joined_at >= facts.start) & (g.joined_at < facts.end)
+            new &= self.parent >= 0
+            c = np.flatnonzero(new)
+            owner = self.parent[c]
+            lost = ~self.active[owner] if ca.requires_active else np.zeros(c.shape[0], bool)
+            self.add_skip("customer_acquisition", SOURCE_MEMBER, c[lost], 0, owner[lost],
+                          self.reason(owner[lost], 0), _col(-1, int(lost.sum())))
+            self.add_pay(owner[~lost], "customer_acquisition", SOURCE_MEMBER, c[~lost], 0,
+                         _col(0, int((~lost).sum())), 0, _col(ca.amount, int((~lost).sum())))
+        cr = plan.bonuses.customer_referral
+        if cr is not None:
+            c = np.flatnonzero(customers & (g.referrer >= 0))
+            ref, value = g.referrer[c], spend[c]
+            order = np.lexsort((-value, ref))
+            ref, value = ref[order], value[order]
+            start = np.ones(ref.shape[0], dtype=bool)
+            start[1:] = ref[1:] != ref[:-1]
+            first_of = np.maximum.accumulate(np.where(start, np.arange(ref.shape[0]), 0))
+            rank_in = np.arange(ref.shape[0]) - first_of
+            top = rank_in < cr.referrals
+            counts = np.bincount(ref, minlength=g.size)
+            sums = _sum_by(ref[top], value[top], g.size)
+            who = np.flatnonzero(counts >= cr.referrals)
+            credit = np.minimum(cr.cap, (2 * sums[who] + cr.referrals) // (2 * cr.referrals))
+            self.add_pay(who, "customer_referral", SOURCE_MEMBER, who, 0, sums[who], 0, credit)
