@@ -163,7 +163,8 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     return RunResult(
         plan_version=plan.version, payouts=sort_payouts(columns), skips=st.skip_table(), pv=pv,
         gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
-        cap_limit=cap_limit, cap_applied=applied,
+        cap_limit=cap_limit, cap_applied=applied, active_customers=active_customers,
+        customer_volume=customer_volume,
     )
 
 
@@ -231,13 +232,15 @@ class _State:
         if idx.shape[0] == 0:
             return
         profit = (2 * margin[idx] * amount[idx] + gross[idx]) // (2 * gross[idx])
-        keys = np.stack([credited[idx], lines.order_id[idx]], axis=1)
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        # An order has one buyer and so one owner: group by order id alone.
+        orders, inverse = np.unique(lines.order_id[idx], return_inverse=True)
         inverse = inverse.reshape(-1)
-        total_profit = _sum_by(inverse, profit, uniq.shape[0])
-        total_volume = _sum_by(inverse, amount[idx], uniq.shape[0])
+        earner = np.zeros(orders.shape[0], dtype=np.int64)
+        earner[inverse] = credited[idx]
+        total_profit = _sum_by(inverse, profit, orders.shape[0])
+        total_volume = _sum_by(inverse, amount[idx], orders.shape[0])
         keep = total_profit != 0
-        self.add_pay(uniq[keep, 0], "retail_profit", SOURCE_ORDER, uniq[keep, 1], 0,
+        self.add_pay(earner[keep], "retail_profit", SOURCE_ORDER, orders[keep], 0,
                      total_volume[keep], 0, total_profit[keep])
 
     def fast_start(self, qv: I64, cv: I64) -> None:

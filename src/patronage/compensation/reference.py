@@ -286,7 +286,8 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
         pv=np.array(pv, dtype=np.int64), gv=np.array(gv, dtype=np.int64),
         active=np.array(active, dtype=bool), paid_as=np.array(paid_as, dtype=np.int64),
         title=np.array(title, dtype=np.int64), total_cv=total_cv, cap_limit=cap_limit,
-        cap_applied=applied,
+        cap_applied=applied, active_customers=np.array(active_customers, dtype=np.int64),
+        customer_volume=np.array(customer_volume, dtype=np.int64),
     )
 
 

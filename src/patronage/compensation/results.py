@@ -106,6 +106,8 @@ class RunResult:
     total_cv: int
     cap_limit: int | None
     cap_applied: bool
+    active_customers: I64  # customers who ordered (net of refunds), by owner
+    customer_volume: I64  # net QV of customers' purchases, by owner
     extra: dict[str, int] = field(default_factory=dict)
 
 

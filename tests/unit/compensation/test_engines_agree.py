@@ -103,6 +103,8 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
     assert fast.gv.tolist() == ref.gv.tolist()
     assert fast.paid_as.tolist() == ref.paid_as.tolist()
     assert fast.title.tolist() == ref.title.tolist()
+    assert fast.active_customers.tolist() == ref.active_customers.tolist()
+    assert fast.customer_volume.tolist() == ref.customer_volume.tolist()
     assert (fast.total_cv, fast.cap_limit, fast.cap_applied) == (
         ref.total_cv, ref.cap_limit, ref.cap_applied)
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")

@@ -1,0 +1,142 @@
+"""``patronage commissions``: preview, commit, explain, rank card, plan comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.clock import Period, SystemClock
+from patronage.compensation.reports import compare_plans, explain_member, rank_card
+from patronage.compensation.runs import (
+    PlanSource,
+    commit_period,
+    preview_period,
+    rerun_committed,
+)
+from patronage.money import format_amount
+
+app = typer.Typer(help="Commission runs: preview, commit, explain, rank card, compare plans.",
+                  no_args_is_help=True)
+
+PeriodOpt = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
+PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML); default: the "
+                                              "example plan shipped with Patronage.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _plan(path: Path | None) -> PlanSource:
+    return PlanSource.from_file(path)
+
+
+@app.command()
+def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
+        as_json: JsonOpt = False) -> None:
+    """Preview the period: nothing is written."""
+    result = preview_period(state(ctx).engine(), Period.parse(period), _plan(plan))
+    r = result.result
+    totals = result.totals_by_bonus()
+    if as_json:
+        emit_json({"period": period, "plan_version": r.plan_version, "total_cv": r.total_cv,
+                   "total_paid": result.total_paid, "by_bonus": totals,
+                   "payout_lines": r.payouts.size, "clawbacks": len(result.clawbacks),
+                   "skips": r.skips.size, "cap_applied": r.cap_applied,
+                   "active_distributors": int(r.active.sum())})
+        return
+    table = Table(title=f"Commissions {period} (preview, plan {r.plan_version})")
+    table.add_column("bonus")
+    table.add_column("paid", justify="right")
+    for bonus, amount in totals.items():
+        table.add_row(bonus.replace("_", " "), format_amount(amount))
+    table.add_row("[b]total[/b]", f"[b]{format_amount(result.total_paid)}[/b]")
+    console.print(table)
+    share = result.total_paid / r.total_cv if r.total_cv else 0.0
+    console.print(f"CV {format_amount(r.total_cv)}; paid {share:.1%} of CV; "
+                  f"{r.payouts.size:,} payout lines, {len(result.clawbacks)} clawbacks, "
+                  f"{r.skips.size:,} payments passed over or lapsed (see explain); "
+                  f"global cap {'applied' if r.cap_applied else 'not reached'}")
+
+
+@app.command()
+def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
+           now: Annotated[str | None, typer.Option(help="Commit time (ISO).")] = None,
+           actor: Annotated[str, typer.Option(help="Who commits.")] = "cli",
+           as_json: JsonOpt = False) -> None:
+    """Lock the period with a snapshot of its facts, the plan and the results."""
+    engine = state(ctx).engine()
+    moment = parse_now(now) if now else SystemClock().now()
+    run_id = commit_period(engine, Period.parse(period), _plan(plan), now=moment, actor=actor)
+    same, _ = rerun_committed(engine, Period.parse(period))
+    if as_json:
+        emit_json({"period": period, "run_id": run_id, "reproduces": same})
+    else:
+        console.print(f"period {period} committed (run {run_id}); re-running the snapshot "
+                      f"{'reproduces every line' if same else 'DIFFERS'}")
+
+
+@app.command()
+def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
+            period: PeriodOpt, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
+    """Every payment to a member, and every payment that passed them over, in words."""
+    lines = explain_member(state(ctx).engine(), member, Period.parse(period),
+                           _plan(plan) if plan else None)
+    if as_json:
+        emit_json(lines)
+    else:
+        for line in lines:
+            console.print(line, highlight=False)
+
+
+@app.command()
+def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
+         period: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month).")]
+         = None, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
+    """The rank report card: each requirement of the next rank, met or how far off."""
+    from patronage.clock import zone
+    from patronage.config import get_settings
+
+    when = Period.parse(period) if period else Period.containing(
+        SystemClock().now(), zone(get_settings().company_timezone))
+    current, target, reqs = rank_card(state(ctx).engine(), member, when,
+                                      _plan(plan) if plan else None)
+    if as_json:
+        emit_json({"paid_as": current, "next_rank": target, "requirements": [
+            {"name": r.name, "needed": r.needed, "actual": r.actual, "met": r.met,
+             "unit": r.unit} for r in reqs]})
+        return
+    console.print(f"paid as {current}; next rank: {target or '(highest rank reached)'}")
+    for r in reqs:
+        fmt = format_amount if r.unit == "points" else str
+        mark = "[green]met[/green]" if r.met else f"[yellow]{fmt(r.gap())} to go[/yellow]"
+        console.print(f"  {r.name}: {fmt(r.actual)} of {fmt(r.needed)} — {mark}")
+
+
+@app.command()
+def compare(ctx: typer.Context,
+            plans: Annotated[list[Path], typer.Option("--plan", help="Two plan files.")],
+            period: PeriodOpt, as_json: JsonOpt = False) -> None:
+    """Two plans over the same period: differences by bonus and by rank, share of CV."""
+    if len(plans) != 2:
+        raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
+    a, b = compare_plans(state(ctx).engine(), Period.parse(period), _plan(plans[0]),
+                         _plan(plans[1]))
+    if as_json:
+        emit_json({"a": a.__dict__, "b": b.__dict__})
+        return
+    table = Table(title=f"{period}: plan {a.version} vs plan {b.version}")
+    for col in ("", a.version, b.version, "difference"):
+        table.add_column(col, justify="right" if col else "left")
+    for bonus in sorted(set(a.by_bonus) | set(b.by_bonus)):
+        x, y = a.by_bonus.get(bonus, 0), b.by_bonus.get(bonus, 0)
+        table.add_row(bonus, format_amount(x), format_amount(y), format_amount(y - x))
+    for rank in a.by_rank:
+        (na, pa), (nb, pb) = a.by_rank[rank], b.by_rank.get(rank, (0, 0))
+        table.add_row(f"rank {rank} ({na} vs {nb})", format_amount(pa), format_amount(pb),
+                      format_amount(pb - pa))
+    table.add_row("total", format_amount(a.total_paid), format_amount(b.total_paid),
+                  format_amount(b.total_paid - a.total_paid))
+    table.add_row("share of CV", f"{a.share_of_cv:.1%}", f"{b.share_of_cv:.1%}", "")
+    console.print(table)

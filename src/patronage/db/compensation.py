@@ -1,0 +1,94 @@
+"""Committed commission runs: the snapshot (facts, plan), payout lines, ranks and skips."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patronage.db.base import Base, UTCDateTime
+
+
+class CommissionRun(Base):
+    """A committed period: locked, with the facts and plan it was computed from."""
+
+    __tablename__ = "commission_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), unique=True)
+    plan_name: Mapped[str] = mapped_column(String(200))
+    plan_version: Mapped[str] = mapped_column(String(64))
+    plan_text: Mapped[str] = mapped_column(Text)
+    facts_digest: Mapped[str] = mapped_column(String(64))
+    facts_snapshot: Mapped[bytes] = mapped_column(LargeBinary)
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    committed_by: Mapped[str] = mapped_column(String(100))
+    total_cv: Mapped[int] = mapped_column(BigInteger)
+    total_paid: Mapped[int] = mapped_column(BigInteger)
+    cap_applied: Mapped[bool] = mapped_column(Boolean)
+
+
+class PayoutLine(Base):
+    """One payment (or clawback, negative) to one earner from one source at one level."""
+
+    __tablename__ = "payout_lines"
+    __table_args__ = (
+        Index("ix_payout_lines_run_earner", "run_id", "earner_id"),
+        Index("ix_payout_lines_source", "source_kind", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    earner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    bonus: Mapped[str] = mapped_column(String(32))
+    source_kind: Mapped[str] = mapped_column(String(8))  # order | member
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    clawback_of: Mapped[int | None] = mapped_column(Integer)
+
+
+class RankRecord(Base):
+    """A distributor's volumes and ranks in a committed period."""
+
+    __tablename__ = "rank_records"
+    __table_args__ = (Index("ix_rank_records_member", "member_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    pv: Mapped[int] = mapped_column(BigInteger)
+    gv: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean)
+    paid_as: Mapped[int] = mapped_column(SmallInteger)  # rank index, -1 none
+    title: Mapped[int] = mapped_column(SmallInteger)
+
+
+class PayoutSkip(Base):
+    """A payment not made to the member first in line, and why."""
+
+    __tablename__ = "payout_skips"
+    __table_args__ = (Index("ix_payout_skips_run_member", "run_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    bonus: Mapped[str] = mapped_column(String(32))
+    source_kind: Mapped[str] = mapped_column(String(8))
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    reason: Mapped[int] = mapped_column(SmallInteger)
+    passed_to_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

@@ -1,0 +1,46 @@
+"""A generated company as :class:`PeriodFacts` directly, without a database (for benchmarks)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from patronage.demo import synth
+from patronage.facts import OrderLines, PeriodFacts, empty_refunds
+from patronage.network.genealogy import build
+
+DAY = 86400
+
+
+def company_facts(members: int, *, seed: int = 1, start: int = 1_790_000_000,
+                  days: int = 30) -> PeriodFacts:
+    """``members`` members who joined in the year before ``start``, and about one order each in
+    ``[start, start + days)``: the same generator as ``patronage generate``."""
+    rng = np.random.default_rng(seed)
+    end = start + days * DAY
+    m = synth.make_members(rng, members, start - 365 * DAY, start)
+    o = synth.make_orders(rng, m, start, end, refund_share=0.0, history=False)
+    ids = np.arange(1, members + 1, dtype=np.int64)
+    sponsor = m.sponsor - 1
+    owner = m.owner - 1
+    is_dist = m.kind == 2
+    parent = np.where(is_dist, sponsor, owner)
+    g = build(ids, parent, sponsor=sponsor, owner=owner, referrer=m.referrer - 1,
+              kind=m.kind.astype(np.int8), status=np.zeros(members, dtype=np.int8),
+              joined_at=m.joined_at)
+    cat = synth.CATALOG
+    qv = np.array([c.qv for c in cat])[o.line_product] * o.line_quantity
+    cv = np.array([c.cv for c in cat])[o.line_product] * o.line_quantity
+    retail = np.array([c.retail_price for c in cat])[o.line_product] * o.line_quantity
+    whole = np.array([c.wholesale_price for c in cat])[o.line_product] * o.line_quantity
+    pack = np.array([c.is_enrollment_pack for c in cat])[o.line_product]
+    buyer = o.buyer[o.line_order] - 1
+    credited = o.credited_to[o.line_order] - 1
+    k = o.line_order.shape[0]
+    lines = OrderLines(
+        line_id=np.arange(1, k + 1, dtype=np.int64), order_id=o.line_order + 1,
+        buyer=buyer, credited_to=credited, product_id=o.line_product + 1,
+        placed_at=o.placed_at[o.line_order], source=o.source[o.line_order].astype(np.int8),
+        promotional=pack, customer_purchase=credited != buyer, qv=qv, cv=cv,
+        amount=o.line_unit_price * o.line_quantity, retail_total=retail, wholesale_total=whole,
+    )
+    return PeriodFacts("generated", start, end, g, lines, empty_refunds())
