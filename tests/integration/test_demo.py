@@ -65,3 +65,20 @@ def test_building_into_a_database_with_members_is_refused(engine: Engine) -> Non
     _build(engine)
     with pytest.raises(PatronageError, match="already holds 600 members"):
         _build(engine)
+
+
+def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None:
+    from patronage.clock import Period
+    from patronage.compensation.runs import rerun_committed
+    from patronage.db.compensation import CommissionRun
+    from patronage.demo.build import build_demo
+
+    # Four months of history up to mid-November: July (part) to October close, November open.
+    summary = build_demo(engine, seed=4, members=500, months=4,
+                         now=datetime(2026, 11, 15, 12, tzinfo=UTC))
+    assert summary.extra["commission periods committed"] == 4
+    with transaction(engine) as s:
+        periods = s.scalars(select(CommissionRun.period).order_by(CommissionRun.period)).all()
+    assert periods == ["2026-07", "2026-08", "2026-09", "2026-10"]
+    same, run = rerun_committed(engine, Period.parse(periods[-1]))
+    assert same and run.result.payouts.size > 0

@@ -1,4 +1,9 @@
-"""The demo company: the synthetic company plus the steps that bring it to life."""
+"""The demo company: the synthetic company plus the steps that bring it to life.
+
+After the members, tree, customers and orders are written, the demo runs the company's main job:
+every month of its history but the last is closed (commissions committed with the example plan),
+and the last, still open month is previewed.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,38 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from patronage.clock import Period, zone
+from patronage.compensation.runs import PlanSource, commit_period, preview_period
+from patronage.config import get_settings
 from patronage.demo.company import CompanySummary, build_company
+from patronage.money import format_amount
 
 
 def build_demo(engine: Engine, *, seed: int, members: int, months: int,
                now: datetime) -> CompanySummary:
-    """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``."""
-    return build_company(engine, seed=seed, members=members, months=months, now=now,
-                         history=True, personal=True)
+    """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
+    then every closed month's commissions committed and the open month previewed."""
+    summary = build_company(engine, seed=seed, members=members, months=months, now=now,
+                            history=True, personal=True)
+    plan = PlanSource.from_file()
+    tz = zone(get_settings().company_timezone)
+    current = Period.containing(now, tz)
+    period = current
+    for _ in range(months + 1):
+        period = period.previous()
+    committed, paid = 0, 0
+    while period < current:
+        run = preview_period(engine, period, plan)
+        if run.facts.lines.size or committed:
+            commit_period(engine, period, plan, now=now, actor="demo")
+            committed += 1
+            paid += run.total_paid
+        period = period.next()
+    open_run = preview_period(engine, current, plan)
+    summary.extra["commission periods committed"] = committed
+    summary.extra["commissions paid in them"] = format_amount(paid)
+    summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    return summary
 
 
 def serve_demo(engine: Engine) -> None:

@@ -37,7 +37,7 @@ class CompanySummary:
     customers_per_distributor_median: float = 0.0
     distributors_at_50_customers: int = 0
     autoship_candidates: list[int] = field(default_factory=list)
-    extra: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, int | str] = field(default_factory=dict)
 
     def rows(self) -> list[tuple[str, str]]:
         out = [
@@ -53,7 +53,7 @@ class CompanySummary:
             ("order lines", f"{self.order_lines:,}"),
             ("refunds", f"{self.refunds:,}"),
         ]
-        out += [(k, f"{v:,}") for k, v in self.extra.items()]
+        out += [(k, f"{v:,}" if isinstance(v, int) else v) for k, v in self.extra.items()]
         return out
 
 
