@@ -1,37 +1,70 @@
-"""Period facts frozen into bytes (compressed numpy arrays) and back, with a digest."""
+"""Period facts frozen into bytes and back, with a digest.
+
+The snapshot is a zip of ``.npy`` arrays (the ``.npz`` layout), each integer array stored in the
+smallest integer type that holds its values and deflated at a fast level; thawing restores every
+array to its original type, so the facts come back exactly as they were.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import zipfile
 from dataclasses import fields
+from typing import Any
 
 import numpy as np
 
 from patronage.facts import Genealogy, OrderLines, PeriodFacts, RefundLines
 
+PARTS: tuple[tuple[str, type], ...] = (("g", Genealogy), ("l", OrderLines), ("r", RefundLines))
+
+
+def _narrow(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if array.dtype.kind != "i" or array.size == 0:
+        return array
+    low, high = int(array.min()), int(array.max())
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return array.astype(dtype)
+    return array
+
 
 def freeze(facts: PeriodFacts) -> tuple[bytes, str]:
-    """The facts as ``.npz`` bytes and the SHA-256 of those bytes."""
-    arrays: dict[str, np.ndarray] = {"meta": np.array([facts.start, facts.end], dtype=np.int64)}
-    for prefix, part in (("g", facts.genealogy), ("l", facts.lines), ("r", facts.refunds)):
-        for f in fields(part):
-            arrays[f"{prefix}.{f.name}"] = getattr(part, f.name)
+    """The facts as zipped arrays, and the SHA-256 of those bytes."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    dtypes: dict[str, str] = {}
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        meta = np.array([facts.start, facts.end], dtype=np.int64)
+        items: list[tuple[str, np.ndarray[Any, Any]]] = [("meta", meta)]
+        for prefix, cls in PARTS:
+            part = {"g": facts.genealogy, "l": facts.lines, "r": facts.refunds}[prefix]
+            items += [(f"{prefix}.{f.name}", getattr(part, f.name)) for f in fields(cls)]
+        for key, array in items:
+            dtypes[key] = array.dtype.str
+            with zf.open(f"{key}.npy", "w") as out:
+                np.lib.format.write_array(out, np.ascontiguousarray(_narrow(array)))
+        zf.writestr("dtypes.json", json.dumps(dtypes, sort_keys=True))
     data = buffer.getvalue()
     return data, hashlib.sha256(data).hexdigest()
 
 
 def thaw(data: bytes, label: str) -> PeriodFacts:
-    with np.load(io.BytesIO(data)) as z:
-        def part(prefix: str, cls: type) -> object:
-            return cls(**{f.name: z[f"{prefix}.{f.name}"] for f in fields(cls)})
+    """The facts a :func:`freeze` made, every array in its original type."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        dtypes = json.loads(zf.read("dtypes.json"))
 
-        start, end = (int(v) for v in z["meta"])
-        genealogy = part("g", Genealogy)
-        lines = part("l", OrderLines)
-        refunds = part("r", RefundLines)
+        def load(key: str) -> np.ndarray[Any, Any]:
+            with zf.open(f"{key}.npy") as f:
+                array = np.lib.format.read_array(f)
+            return array.astype(np.dtype(dtypes[key]), copy=False)
+
+        start, end = (int(v) for v in load("meta"))
+        parts = [cls(**{f.name: load(f"{prefix}.{f.name}") for f in fields(cls)})
+                 for prefix, cls in PARTS]
+    genealogy, lines, refunds = parts
     assert isinstance(genealogy, Genealogy) and isinstance(lines, OrderLines)
     assert isinstance(refunds, RefundLines)
     return PeriodFacts(label, start, end, genealogy, lines, refunds)
