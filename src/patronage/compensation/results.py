@@ -112,8 +112,17 @@ class RunResult:
 
 
 def sort_payouts(columns: dict[str, I64]) -> Payouts:
-    order = np.lexsort((columns["level"], columns["source"], columns["source_kind"],
-                        columns["bonus"], columns["earner"]))
+    """Lines ordered by (earner, bonus, source kind, source, level): one packed integer key
+    sorted once when the values fit in 63 bits, else a lexicographic sort."""
+    keys = [columns[k] for k in ("earner", "bonus", "source_kind", "source", "level")]
+    widths = [int(k.max(initial=0)) + 1 for k in keys]
+    if all(int(k.min(initial=0)) >= 0 for k in keys) and np.prod(widths, dtype=float) < 2**62:
+        packed = np.zeros(keys[0].shape[0], dtype=np.int64)
+        for k, w in zip(keys, widths, strict=True):
+            packed = packed * w + k
+        order = np.argsort(packed, kind="stable")
+    else:
+        order = np.lexsort(tuple(reversed(keys)))
     return Payouts(**{k: np.asarray(v, dtype=np.int64)[order] for k, v in columns.items()})
 
 
