@@ -16,12 +16,14 @@ from patronage.compensation.results import (
     BONUS_CODE,
     I64,
     REASON_INACTIVE,
+    REASON_NOT_BROKEN_AWAY,
     REASON_NOT_IN_STANDING,
     REASON_RANK_DEPTH,
     SOURCE_MEMBER,
     SOURCE_ORDER,
     RunResult,
     Skips,
+    capped_codes,
     sort_payouts,
 )
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
@@ -54,12 +56,22 @@ class _Tree:
         bounds = np.concatenate(([0], np.cumsum(counts)))
         self.levels = [order[bounds[d]: bounds[d + 1]] for d in range(1, len(counts))]
 
-    def nearest_above(self, ok: Bools) -> I64:
-        """For every member, the nearest strict ancestor where ``ok`` holds (-1: none)."""
+    def nearest_above(self, ok: Bools, stop: Bools | None = None) -> I64:
+        """For every member, the nearest strict ancestor where ``ok`` holds (-1: none); with
+        ``stop``, never looking past a member where ``stop`` holds (nor above one itself)."""
         out = np.full(self.parent.shape[0], -1, dtype=np.int64)
         for members in self.levels:
             p = self.parent[members]
-            out[members] = np.where(ok[p], p, out[p])
+            found = np.where(ok[p], p, out[p])
+            out[members] = found if stop is None else np.where(stop[members], -1, found)
+        return out
+
+    def sums_up_to(self, values: I64, stop: Bools) -> I64:
+        """Subtree sums of ``values`` that do not pass up from a member where ``stop`` holds."""
+        out = values.copy()
+        for members in reversed(self.levels):
+            up = members[~stop[members]]
+            np.add.at(out, self.parent[up], out[up])
         return out
 
 
@@ -148,12 +160,13 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     st.fast_start(qv, cv)
     st.unilevel(cv)
     st.customer_bonuses(customer_spend)
+    st.stair_step(cv, paid_as, title)
 
     columns = st.payout_columns()
     total_cv = int(cv.sum())
     cap_limit, applied = None, False
     if plan.cap is not None:
-        in_cap = np.isin(columns["bonus"], [BONUS_CODE[b] for b in plan.cap.bonuses])
+        in_cap = np.isin(columns["bonus"], capped_codes(plan))
         cap_limit = max(0, (2 * total_cv * plan.cap.max_share_of_cv + BP) // (2 * BP))
         subject = int(columns["amount"][in_cap].sum())
         if subject > cap_limit:
@@ -367,3 +380,63 @@ class _State:
             who = np.flatnonzero(counts >= cr.referrals)
             credit = np.minimum(cr.cap, (2 * sums[who] + cr.referrals) // (2 * cr.referrals))
             self.add_pay(who, "customer_referral", SOURCE_MEMBER, who, 0, sums[who], 0, credit)
+
+    def stair_step(self, cv: I64, paid_as: I64, title: I64) -> None:
+        """Differential by paid-as rank up to the breakaway line; generation overrides above."""
+        ss, lines, plan, n = self.plan.bonuses.stair_step, self.lines, self.plan, self.g.size
+        if ss is None:
+            return
+        rate_of = np.array([ss.rates.get(r.name, 0) for r in plan.ranks] + [0], dtype=np.int64)
+        rate = np.where(self.active, rate_of[paid_as], 0)
+        top = plan.rank_index(ss.breakaway_rank) if ss.breakaway_rank else len(plan.ranks)
+        broke = paid_as >= top
+        ok = lines.credited_to >= 0
+        if not ss.include_promotional:
+            ok &= ~lines.promotional
+        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
+        cv_of = _sum_by(lines.credited_to[ok], cv[ok], n)
+        group_cv = self.tree.sums_up_to(cv_of, broke)
+
+        sources = np.flatnonzero(cv_of > 0)
+        volume = cv_of[sources]
+        own = rate[sources] > 0
+        self.add_pay(sources[own], "stair_step", SOURCE_MEMBER, sources[own], 0, volume[own],
+                     rate[sources[own]], _round_rate(volume[own], rate[sources[own]]))
+        thresholds = np.unique(np.concatenate(([0], rate_of)))
+        above = [self.tree.nearest_above(rate > t, broke) for t in thresholds]
+        paid = rate[sources].copy()
+        cur, origin = sources.copy(), sources.copy()
+        for _ in range(thresholds.shape[0]):
+            nxt = np.full(cur.shape[0], -1, dtype=np.int64)
+            level_of = np.searchsorted(thresholds, paid)
+            for t_index in np.unique(level_of).tolist():
+                mask = level_of == t_index
+                nxt[mask] = above[t_index][cur[mask]]
+            go = nxt >= 0
+            cur, paid, origin, volume, nxt = cur[go], paid[go], origin[go], volume[go], nxt[go]
+            if cur.shape[0] == 0:
+                break
+            diff = rate[nxt] - paid
+            self.add_pay(nxt, "stair_step", SOURCE_MEMBER, origin, 0, volume, diff,
+                         _round_rate(volume, diff))
+            paid, cur = rate[nxt], nxt
+
+        breakaways = np.flatnonzero(broke & (group_cv > 0))
+        if not ss.generation_rates or breakaways.shape[0] == 0:
+            return
+        qualified = broke if ss.generational_compression else title >= top
+        up = self.tree.nearest_above(qualified)
+        walker, base = up[breakaways], group_cv[breakaways]
+        for gen, gen_rate in enumerate(ss.generation_rates, start=1):
+            alive = walker >= 0
+            walker, base, breakaways = walker[alive], base[alive], breakaways[alive]
+            if walker.shape[0] == 0:
+                break
+            paid_now = broke[walker]
+            lapse = ~paid_now
+            self.add_skip("generation", SOURCE_MEMBER, breakaways[lapse], gen, walker[lapse],
+                          _col(REASON_NOT_BROKEN_AWAY, int(lapse.sum())),
+                          _col(-1, int(lapse.sum())))
+            self.add_pay(walker[paid_now], "generation", SOURCE_MEMBER, breakaways[paid_now],
+                         gen, base[paid_now], gen_rate, _round_rate(base[paid_now], gen_rate))
+            walker = up[walker]

@@ -5,7 +5,8 @@ wrong. Rates are written as fractions (``0.05`` for 5%) and kept as exact basis 
 and amounts are written in points and currency units and kept as integer hundredths.
 
 The bonus types (each optional, each with its own validation):
-``retail_profit``, ``fast_start``, ``unilevel``, ``customer_acquisition``, ``customer_referral``;
+``retail_profit``, ``fast_start``, ``unilevel``, ``stair_step`` (differential with breakaway
+generations), ``customer_acquisition``, ``customer_referral``;
 and a global ``cap`` on payout as a share of CV.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from patronage.errors import Problem, Problems
 
 BP = 10_000
-KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "customer_acquisition",
+KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "stair_step", "customer_acquisition",
                  "customer_referral")
 
 
@@ -113,6 +115,33 @@ class Unilevel(_Strict):
         return [_bp(x) for x in v]
 
 
+class StairStep(_Strict):
+    """Differential on group CV by paid-as rank, with breakaway generation overrides.
+
+    ``rates`` maps rank names to rates (ranks not named earn 0). A member paid as
+    ``breakaway_rank`` or higher breaks away: their group leaves their upline's stair-step group,
+    and pays ``generation_rates[g-1]`` of it to the g-th breakaway upline above.
+    """
+
+    rates: dict[str, int]
+    breakaway_rank: str | None = None
+    generation_rates: list[int] = []
+    generational_compression: bool = True
+    include_promotional: bool = False
+
+    @field_validator("rates", mode="before")
+    @classmethod
+    def _rates(cls, v: Any) -> dict[str, int]:
+        if not isinstance(v, dict):
+            raise ValueError("give a table of rank name = rate")
+        return {str(k): _bp(x) for k, x in v.items()}
+
+    @field_validator("generation_rates", mode="before")
+    @classmethod
+    def _gen(cls, v: Any) -> list[int]:
+        return [_bp(x) for x in v]
+
+
 class CustomerAcquisition(_Strict):
     """A fixed amount to the owner for each new customer whose first order is in the period."""
 
@@ -143,7 +172,8 @@ class Cap(_Strict):
     """Total of the capped bonuses ≤ ``max_share_of_cv`` × the period's CV."""
 
     max_share_of_cv: int
-    bonuses: list[str] = ["fast_start", "unilevel", "customer_acquisition", "customer_referral"]
+    bonuses: list[str] = ["fast_start", "unilevel", "stair_step", "customer_acquisition",
+                          "customer_referral"]
 
     @field_validator("max_share_of_cv", mode="before")
     @classmethod
@@ -155,6 +185,7 @@ class Bonuses(_Strict):
     retail_profit: RetailProfit | None = None
     fast_start: FastStart | None = None
     unilevel: Unilevel | None = None
+    stair_step: StairStep | None = None
     customer_acquisition: CustomerAcquisition | None = None
     customer_referral: CustomerReferral | None = None
 
@@ -227,6 +258,24 @@ def _check(plan: Plan) -> list[tuple[str, str]]:
             problems.append(("bonuses.unilevel.rates", "give at least one level"))
         if sum(uni.rates) > BP:
             problems.append(("bonuses.unilevel.rates", "rates add up to more than 100%"))
+    ss = plan.bonuses.stair_step
+    if ss is not None:
+        for rank_name in ss.rates:
+            if rank_name not in names:
+                problems.append((f"bonuses.stair_step.rates.{rank_name}", "unknown rank"))
+        by_rank = [ss.rates.get(r, 0) for r in names]
+        if any(b < a for a, b in pairwise(by_rank)):
+            problems.append(("bonuses.stair_step.rates",
+                             "rates must not fall as ranks rise (a differential pays the "
+                             "difference to higher ranks)"))
+        if ss.breakaway_rank is not None and ss.breakaway_rank not in names:
+            problems.append(("bonuses.stair_step.breakaway_rank",
+                             f"unknown rank {ss.breakaway_rank!r}"))
+        if ss.generation_rates and ss.breakaway_rank is None:
+            problems.append(("bonuses.stair_step.generation_rates",
+                             "generations need a breakaway_rank"))
+        if sum(ss.generation_rates) + max(ss.rates.values(), default=0) > BP:
+            problems.append(("bonuses.stair_step", "rates add up to more than 100%"))
     if plan.cap is not None:
         for j, b in enumerate(plan.cap.bonuses):
             if b not in KNOWN_BONUSES:

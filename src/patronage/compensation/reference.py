@@ -14,12 +14,14 @@ from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import (
     BONUS_CODE,
     REASON_INACTIVE,
+    REASON_NOT_BROKEN_AWAY,
     REASON_NOT_IN_STANDING,
     REASON_RANK_DEPTH,
     SOURCE_MEMBER,
     SOURCE_ORDER,
     RunResult,
     Skips,
+    capped_codes,
     sort_payouts,
 )
 from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
@@ -233,6 +235,67 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
                     break
                 below = next_below
 
+    # Stair-step differential on group CV, with breakaway generation overrides.
+    ss = plan.bonuses.stair_step
+    if ss is not None:
+        rate_of = [ss.rates.get(rank.name, 0) for rank in plan.ranks]
+        step_rate = [rate_of[paid_as[i]] if active[i] and paid_as[i] >= 0 else 0
+                     for i in range(n)]
+        breakaway_index = (plan.rank_index(ss.breakaway_rank)
+                           if ss.breakaway_rank is not None else len(plan.ranks))
+        broke = [paid_as[i] >= breakaway_index for i in range(n)]
+        cv_of: dict[int, int] = defaultdict(int)
+        for j in range(lines.size):
+            if lines.promotional[j] and not ss.include_promotional:
+                continue
+            credited = int(lines.credited_to[j])
+            if credited >= 0 and is_dist[credited]:
+                cv_of[credited] += net[int(lines.line_id[j])][1]
+        group_cv = [0] * n  # group CV, cut below broken-away members
+        for i in sorted(range(n), key=lambda m: -int(g.depth[m])):
+            group_cv[i] += cv_of.get(i, 0)
+            if parent[i] >= 0 and not broke[i]:
+                group_cv[parent[i]] += group_cv[i]
+        for source in sorted(cv_of):
+            volume = cv_of[source]
+            if volume <= 0:
+                continue
+            walker, paid_rate = source, 0
+            while walker >= 0:
+                if step_rate[walker] > paid_rate:
+                    diff = step_rate[walker] - paid_rate
+                    pay.append((walker, BONUS_CODE["stair_step"], SOURCE_MEMBER, source, 0,
+                                volume, diff, round_half_away(volume * diff, BP)))
+                    paid_rate = step_rate[walker]
+                if broke[walker]:
+                    break
+                walker = parent[walker]
+        code = BONUS_CODE["generation"]
+        for b in range(n):
+            if not broke[b] or group_cv[b] <= 0:
+                continue
+            walker = parent[b]
+            for gen, gen_rate in enumerate(ss.generation_rates, start=1):
+                if ss.generational_compression:
+                    while walker >= 0 and not broke[walker]:
+                        walker = parent[walker]
+                    if walker < 0:
+                        break
+                    pay.append((walker, code, SOURCE_MEMBER, b, gen, group_cv[b], gen_rate,
+                                round_half_away(group_cv[b] * gen_rate, BP)))
+                else:
+                    while walker >= 0 and title[walker] < breakaway_index:
+                        walker = parent[walker]
+                    if walker < 0:
+                        break
+                    if broke[walker]:
+                        pay.append((walker, code, SOURCE_MEMBER, b, gen, group_cv[b], gen_rate,
+                                    round_half_away(group_cv[b] * gen_rate, BP)))
+                    else:
+                        skips.append((code, SOURCE_MEMBER, b, gen, walker,
+                                      REASON_NOT_BROKEN_AWAY, -1))
+                walker = parent[walker]
+
     # Customer acquisition: new customers with an order this period, to their owner.
     ca = plan.bonuses.customer_acquisition
     if ca is not None:
@@ -268,7 +331,7 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
     total_cv = sum(v[1] for v in net.values())
     cap_limit, applied = None, False
     if plan.cap is not None:
-        capped = {BONUS_CODE[b] for b in plan.cap.bonuses}
+        capped = set(capped_codes(plan))
         cap_limit = max(0, round_half_away(total_cv * plan.cap.max_share_of_cv, BP))
         subject = sum(p[7] for p in pay if p[1] in capped)
         if subject > cap_limit:

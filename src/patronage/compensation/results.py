@@ -25,9 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from patronage.compensation.plan import Plan
+
 I64 = npt.NDArray[np.int64]
 
-BONUSES = ("retail_profit", "fast_start", "unilevel", "customer_acquisition", "customer_referral")
+BONUSES = ("retail_profit", "fast_start", "unilevel", "customer_acquisition", "customer_referral",
+           "stair_step", "generation")
 BONUS_CODE = {b: i for i, b in enumerate(BONUSES)}
 #: What a payout line's ``source`` is: an order id, or a member index.
 SOURCE_ORDER, SOURCE_MEMBER = 0, 1
@@ -38,7 +41,9 @@ REASON_INACTIVE = 2  # PV below the active minimum
 REASON_RANK_DEPTH = 3  # paid-as rank does not pay this deep
 REASON_NO_UPLINE = 4  # nobody above qualifies
 REASON_NOT_DISTRIBUTOR = 5
+REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
 REASONS = {
+    REASON_NOT_BROKEN_AWAY: "not paid as the breakaway rank this period",
     REASON_NOT_IN_STANDING: "not in good standing",
     REASON_INACTIVE: "inactive",
     REASON_RANK_DEPTH: "paid-as rank does not pay this level",
@@ -109,6 +114,16 @@ class RunResult:
     active_customers: I64  # customers who ordered (net of refunds), by owner
     customer_volume: I64  # net QV of customers' purchases, by owner
     extra: dict[str, int] = field(default_factory=dict)
+
+
+def capped_codes(plan: Plan) -> list[int]:
+    """Bonus codes under the global cap (``stair_step`` covers its generation overrides)."""
+    if plan.cap is None:
+        return []
+    codes = [BONUS_CODE[b] for b in plan.cap.bonuses]
+    if "stair_step" in plan.cap.bonuses:
+        codes.append(BONUS_CODE["generation"])
+    return codes
 
 
 def sort_payouts(columns: dict[str, I64]) -> Payouts:

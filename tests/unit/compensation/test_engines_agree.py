@@ -79,6 +79,18 @@ def plans(draw: st.DrawFn) -> Any:
         "customer_acquisition": {"amount": 10, "requires_active": draw(st.booleans())},
         "customer_referral": {"referrals": draw(st.integers(1, 3)), "cap": 120},
     }
+    names = [r["name"] for r in ranks]
+    if draw(st.booleans()):
+        steps = sorted(draw(st.sampled_from([0.0, 0.02, 0.04, 0.06])) for _ in names)
+        bonuses["stair_step"] = {
+            "rates": dict(zip(names, steps, strict=True)),
+            "breakaway_rank": draw(st.sampled_from([None, *names])),
+            "include_promotional": draw(st.booleans()),
+        }
+        if bonuses["stair_step"]["breakaway_rank"] is not None:
+            bonuses["stair_step"]["generation_rates"] = [
+                draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
+            bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
     extra: dict[str, Any] = {}
     if draw(st.booleans()):
         extra["cap"] = {"max_share_of_cv": draw(st.sampled_from([0.05, 0.3, 0.9]))}

@@ -134,3 +134,30 @@ def test_global_cap_scales_commissions_down_without_exceeding_it() -> None:
         assert int(result.payouts.amount.sum()) <= result.cap_limit  # type: ignore[operator]
         assert result.cap_limit == int(np.round(facts.lines.cv.sum() * 0.1))
     _ = END
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=["reference", "vectorised"])
+def test_stair_step_pays_the_difference_and_breakaway_pays_generations(engine: Engine) -> None:
+    ranks = [{"name": "A", "min_pv": 100},
+             {"name": "B", "min_pv": 300, "min_gv": 500},
+             {"name": "C", "min_pv": 500, "min_gv": 2000}]
+    # Chain 0 (C) > 1 (B) > 2 (A) > 3 (C, breaks away) > 4 (B); PV = CV.
+    company = Company(parent=[-1, 0, 1, 2, 3], kind=[2] * 5,
+                      lines=[Line(0, 60000, 60000), Line(1, 40000, 40000),
+                             Line(2, 10000, 10000), Line(3, 100000, 100000),
+                             Line(4, 100000, 100000)])
+    p = plan(ranks=ranks, bonuses={"stair_step": {
+        "rates": {"A": 0.02, "B": 0.05, "C": 0.08}, "breakaway_rank": "C",
+        "generation_rates": [0.03]}})
+    result = engine(company.facts(), p)
+    assert result.paid_as.tolist() == [2, 1, 0, 2, 1]
+    # 2 (A): 2% of own 100. 1 (B): 5% of own 400, 3% more on 2's 100.
+    assert paid_to(result, 2, "stair_step") == 200
+    assert paid_to(result, 1, "stair_step") == 2000 + 300
+    # 0 (C): 8% of own 600, 3% more on 1's 400 and on 2's 100; nothing on 3 and 4 (broke away).
+    assert paid_to(result, 0, "stair_step") == 4800 + 1200 + 300
+    # 3 (C): 8% of own 1,000 and 3% more on 4's 1,000; 4 (B): 5% of own 1,000.
+    assert paid_to(result, 3, "stair_step") == 8000 + 3000
+    assert paid_to(result, 4, "stair_step") == 5000
+    # The first breakaway generation above 3 is 0: 3% of 3's group of 2,000.
+    assert paid_to(result, 0, "generation") == 6000

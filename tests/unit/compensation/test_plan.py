@@ -1,0 +1,56 @@
+"""Plan files: the shipped example is valid and complete; bad plans list every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patronage.compensation.plan import KNOWN_BONUSES, default_plan_path, load_plan, parse_plan
+from patronage.errors import Problems
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_example_plan_uses_every_bonus_and_matches_the_copy_at_the_root() -> None:
+    plan = load_plan(default_plan_path())
+    assert all(getattr(plan.bonuses, b) is not None for b in KNOWN_BONUSES)
+    assert plan.cap is not None
+    assert (ROOT / "plans" / "example.toml").read_text() == default_plan_path().read_text()
+
+
+def test_contradictions_are_all_listed_with_their_key_paths() -> None:
+    data = {
+        "plan": {"name": "bad", "version": "x"},
+        "active": {"min_pv": 100},
+        "ranks": [
+            {"name": "Gold", "min_pv": 200, "min_gv": 1000, "unilevel_depth": 4},
+            {"name": "Silver", "min_pv": 100, "min_gv": 500,
+             "legs_with_rank": {"rank": "Platinum", "count": 1}},
+        ],
+        "bonuses": {
+            "unilevel": {"rates": [0.6, 0.5], "compression": "sideways"},
+            "fast_start": {"rates": [1.5]},
+            "matching": {"rates": [0.1]},
+        },
+    }
+    with pytest.raises(Problems) as caught:
+        parse_plan(data, "bad.toml")
+    text = str(caught.value)
+    for expected in (
+        "bad.toml: bonuses.matching: unknown bonus type",
+        "bad.toml: bonuses.unilevel.compression: Input should be 'none', 'static' or 'dynamic'",
+        "bad.toml: bonuses.fast_start.rates: 1.5 is not between 0 and 1",
+    ):
+        assert expected in text, text
+    data["bonuses"] = {"unilevel": {"rates": [0.6, 0.5]}}
+    with pytest.raises(Problems) as caught:
+        parse_plan(data, "bad.toml")
+    text = str(caught.value)
+    for expected in (
+        "bad.toml: ranks[1].min_pv: 'Silver' asks less than the rank below it ('Gold')",
+        "bad.toml: ranks[1].legs_with_rank.rank: unknown rank 'Platinum'",
+        "bad.toml: ranks[0].unilevel_depth: 4 levels but bonuses.unilevel.rates gives only 2",
+        "bad.toml: bonuses.unilevel.rates: rates add up to more than 100%",
+    ):
+        assert expected in text, text
