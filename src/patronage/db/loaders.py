@@ -81,17 +81,12 @@ def _sorted_by_first(m: Matrix) -> Matrix:
     return m
 
 
-def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
-    """The tree as of ``as_of`` (exclusive): members joined before it, moves undone after it."""
+def _genealogy_matrix(conn: Connection, as_of: datetime) -> tuple[Matrix, list[Any]]:
     m = _matrix(conn, (
         f"SELECT id, {_case('kind', KIND_CODES)}, {_case('status', STATUS_CODES)}, "
         "COALESCE(sponsor_id, -1), COALESCE(owner_id, -1), COALESCE(referrer_id, -1), "
         f"{_epoch(conn, 'joined_at')} FROM members WHERE joined_at < :t ORDER BY id"
     ), {"t": _ts(conn, as_of)}, 7)
-    member_id = m[:, 0].copy()
-    kind = m[:, 1].astype(np.int8)
-    sponsor_id, owner_id = m[:, 3].copy(), m[:, 4].copy()
-
     changes = conn.exec_driver_sql(
         "SELECT member_id, field, old_value FROM genealogy_changes "
         + ("WHERE effective_at >= ? " if conn.dialect.name == "sqlite"
@@ -99,6 +94,13 @@ def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
         + "ORDER BY effective_at DESC, id DESC",
         (_ts(conn, as_of),) if conn.dialect.name == "sqlite" else {"t": _ts(conn, as_of)},
     ).all()
+    return m, list(changes)
+
+
+def _build_genealogy(m: Matrix, changes: list[Any]) -> Genealogy:
+    member_id = m[:, 0].copy()
+    kind = m[:, 1].astype(np.int8)
+    sponsor_id, owner_id = m[:, 3].copy(), m[:, 4].copy()
     if changes:
         # Undo later moves, newest first: few rows, so a plain loop over the changes.
         position = index_of(member_id, np.array([c[0] for c in changes], dtype=np.int64))
@@ -120,10 +122,12 @@ def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
                  status=m[:, 2].astype(np.int8), joined_at=m[:, 6].copy())
 
 
-def load_lines(
-    conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
-) -> OrderLines:
-    """Paid order lines placed in ``[start, end)``."""
+def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
+    """The tree as of ``as_of`` (exclusive): members joined before it, moves undone after it."""
+    return _build_genealogy(*_genealogy_matrix(conn, as_of))
+
+
+def _lines_matrix(conn: Connection, start: datetime, end: datetime) -> Matrix:
     m = _matrix(conn, (
         "SELECT l.id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), l.product_id, "
         f"{_epoch(conn, 'o.placed_at')}, {_case('o.source', SOURCE_CODES)}, "
@@ -133,7 +137,10 @@ def load_lines(
         "FROM order_lines l JOIN orders o ON o.id = l.order_id "
         "WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'"
     ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 14)
-    m = _sorted_by_first(m)
+    return _sorted_by_first(m)
+
+
+def _build_lines(genealogy: Genealogy, m: Matrix) -> OrderLines:
     return OrderLines(
         line_id=m[:, 0].copy(), order_id=m[:, 1].copy(),
         buyer=index_of(genealogy.member_id, m[:, 2]),
@@ -145,10 +152,14 @@ def load_lines(
     )
 
 
-def load_refunds(
+def load_lines(
     conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
-) -> RefundLines:
-    """Refund lines recorded in ``[start, end)``, whenever their orders were placed."""
+) -> OrderLines:
+    """Paid order lines placed in ``[start, end)``."""
+    return _build_lines(genealogy, _lines_matrix(conn, start, end))
+
+
+def _refunds_matrix(conn: Connection, start: datetime, end: datetime) -> Matrix:
     m = _matrix(conn, (
         "SELECT rl.id, rl.order_line_id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), "
         f"{_epoch(conn, 'r.refunded_at')}, {_epoch(conn, 'o.placed_at')}, "
@@ -158,7 +169,10 @@ def load_refunds(
         "JOIN order_lines l ON l.id = rl.order_line_id JOIN orders o ON o.id = l.order_id "
         "WHERE r.refunded_at >= :s AND r.refunded_at < :e"
     ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 12)
-    m = _sorted_by_first(m)
+    return _sorted_by_first(m)
+
+
+def _build_refunds(genealogy: Genealogy, m: Matrix) -> RefundLines:
     return RefundLines(
         refund_line_id=m[:, 0].copy(), order_line_id=m[:, 1].copy(), order_id=m[:, 2].copy(),
         buyer=index_of(genealogy.member_id, m[:, 3]),
@@ -167,6 +181,13 @@ def load_refunds(
         promotional=m[:, 7] == 1, customer_purchase=m[:, 8] == 1,
         qv=m[:, 9].copy(), cv=m[:, 10].copy(), amount=m[:, 11].copy(),
     )
+
+
+def load_refunds(
+    conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
+) -> RefundLines:
+    """Refund lines recorded in ``[start, end)``, whenever their orders were placed."""
+    return _build_refunds(genealogy, _refunds_matrix(conn, start, end))
 
 
 def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str) -> PeriodFacts:
