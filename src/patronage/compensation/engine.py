@@ -21,10 +21,10 @@ from patronage.compensation.results import (
     REASON_RANK_DEPTH,
     SOURCE_MEMBER,
     SOURCE_ORDER,
+    Payouts,
     RunResult,
     Skips,
     capped_codes,
-    sort_payouts,
 )
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
 from patronage.network.genealogy import subtree_sums
@@ -47,12 +47,18 @@ def _round_rate(volume: I64, rate: int | I64) -> I64:
 
 
 class _Tree:
-    """Level-by-level views of the tree for top-down pointer building."""
+    """Level-by-level views of the distributor tree for top-down pointer building.
+
+    Payees, walkers and volume sources are all distributors, and a distributor's parent is a
+    distributor, so pointers are built over distributors only (customers are leaves).
+    """
 
     def __init__(self, g: Genealogy) -> None:
         self.parent = g.parent
-        order = np.argsort(g.depth, kind="stable")
-        counts = np.bincount(g.depth, minlength=1) if g.size else np.zeros(1, dtype=np.int64)
+        dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
+        depth = g.depth[dist]
+        order = dist[np.argsort(depth, kind="stable")]
+        counts = np.bincount(depth, minlength=1) if dist.size else np.zeros(1, dtype=np.int64)
         bounds = np.concatenate(([0], np.cumsum(counts)))
         self.levels = [order[bounds[d]: bounds[d + 1]] for d in range(1, len(counts))]
 
@@ -131,8 +137,8 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     targets = sorted({plan.rank_index(r.legs_with_rank.rank) for r in plan.ranks
                       if r.legs_with_rank is not None})
     legs_at_least = {t: np.zeros(n, dtype=np.int64) for t in targets}
-    root_level = np.flatnonzero(g.depth == 0)
-    for members in reversed([root_level, *tree.levels]):
+    dist_roots = np.flatnonzero(is_dist & (g.depth == 0))
+    for members in reversed([dist_roots, *tree.levels]):
         if members.shape[0] == 0:
             continue
         got = np.full(members.shape[0], -1, dtype=np.int64)
@@ -174,7 +180,7 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
             columns["amount"] = np.where(in_cap, columns["amount"] * cap_limit // subject,
                                          columns["amount"])
     return RunResult(
-        plan_version=plan.version, payouts=sort_payouts(columns), skips=st.skip_table(), pv=pv,
+        plan_version=plan.version, payouts=Payouts(**columns), skips=st.skip_table(), pv=pv,
         gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
         cap_limit=cap_limit, cap_applied=applied, active_customers=active_customers,
         customer_volume=customer_volume,

@@ -54,7 +54,8 @@ REASONS = {
 
 @dataclass(frozen=True)
 class Payouts:
-    """Payout lines as parallel arrays, sorted by (earner, bonus, source kind, source, level)."""
+    """Payout lines as parallel arrays, in an order fixed by the engine (deterministic, not
+    meaningful); :meth:`rows` gives them sorted."""
 
     earner: I64
     bonus: I64
@@ -72,7 +73,7 @@ class Payouts:
     def rows(self) -> list[tuple[int, ...]]:
         cols = (self.earner, self.bonus, self.source_kind, self.source, self.level, self.volume,
                 self.rate_bp, self.amount)
-        return [tuple(int(v) for v in row) for row in zip(*cols, strict=True)]
+        return sorted(tuple(int(v) for v in row) for row in zip(*cols, strict=True))
 
 
 @dataclass(frozen=True)
