@@ -36,6 +36,32 @@ def _column(values: Any, is_time: bool, dialect: str) -> list[Any]:
     return list(values)
 
 
+def _escape(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text_value = str(value)
+    if any(c in text_value for c in "\\\t\n\r"):
+        text_value = (text_value.replace("\\", "\\\\").replace("\t", "\\t")
+                      .replace("\n", "\\n").replace("\r", "\\r"))
+    return text_value
+
+
+def _copy_text(values: Any, is_time: bool) -> list[str]:
+    """One column in PostgreSQL's COPY text format."""
+    if isinstance(values, np.ndarray):
+        if is_time:
+            return [s for s in _time_text(values, "postgresql") if s is not None]
+        if values.dtype.kind in "iu":
+            as_text: list[str] = values.astype(str).tolist()
+            return as_text
+        if values.dtype == np.bool_:
+            return np.where(values, "t", "f").tolist()  # type: ignore[no-any-return]
+        values = values.tolist()
+    return [_escape(v) for v in values]
+
+
 def _rows(columns: Mapping[str, Any], times: Sequence[str], dialect: str,
           start: int, stop: int) -> Iterator[tuple[Any, ...]]:
     cols = [
@@ -57,11 +83,12 @@ def write_rows(conn: Connection, table: str, columns: Mapping[str, Any],
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         if dialect == "postgresql":
+            cols = [_copy_text(v[start:stop], name in times) for name, v in columns.items()]
+            block = "\n".join("\t".join(row) for row in zip(*cols, strict=True)) + "\n"
             with raw.cursor() as cur, cur.copy(
                 f"COPY {table} ({', '.join(names)}) FROM STDIN"
             ) as copy:
-                for row in _rows(columns, times, dialect, start, stop):
-                    copy.write_row(row)
+                copy.write(block)
         else:
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
             cur = raw.cursor()
