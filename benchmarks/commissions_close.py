@@ -11,13 +11,10 @@ committed snapshot reproduces every line.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from scratch import scratch_database  # benchmarks/scratch.py, beside this script
 
 from patronage.clock import Period
 from patronage.compensation.engine import run_engine
@@ -32,8 +29,6 @@ from patronage.db.loaders import load_period_facts
 from patronage.db.schema import upgrade
 from patronage.demo.company import build_company
 
-ADMIN = os.environ.get("PATRONAGE_BENCH_POSTGRES_URL",
-                       "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PERIOD = Period(2026, 10)
 
 
@@ -63,17 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", "sqlite", args.members)
-    name = f"patronage_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(ADMIN.rsplit("/", 1)[0] + f"/{name}", "postgresql", args.members)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for kind in ("sqlite", "postgresql"):
+        with scratch_database(kind) as url:
+            run(url, kind, args.members)
 
 
 if __name__ == "__main__":

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from scratch import scratch_database  # benchmarks/scratch.py, beside this script
 
 from patronage.db.engine import make_engine
 from patronage.db.loaders import load_period_facts
 from patronage.db.schema import upgrade
 from patronage.demo.company import build_company
 
-ADMIN = os.environ.get("PATRONAGE_BENCH_POSTGRES_URL",
-                       "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 START = datetime(2026, 10, 2, tzinfo=UTC)
 
@@ -51,19 +47,9 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     print(f"cores={os.cpu_count()}  members={args.members:,}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", "sqlite", args.members)
-    if args.skip_postgres:
-        return
-    name = f"patronage_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(ADMIN.rsplit("/", 1)[0] + f"/{name}", "postgresql", args.members)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for kind in ("sqlite",) if args.skip_postgres else ("sqlite", "postgresql"):
+        with scratch_database(kind) as url:
+            run(url, kind, args.members)
 
 
 if __name__ == "__main__":

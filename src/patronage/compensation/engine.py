@@ -237,6 +237,15 @@ class _State:
                         np.where(~self.active[m], REASON_INACTIVE,
                                  np.where(self.depth_paid[m] < level, REASON_RANK_DEPTH, 0)))
 
+    def personal_cv(self, cv: I64, include_promotional: bool) -> I64:
+        """Net CV credited to each distributor (packs only when the bonus includes them)."""
+        lines = self.lines
+        ok = lines.credited_to >= 0
+        if not include_promotional:
+            ok &= ~lines.promotional
+        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
+        return _sum_by(lines.credited_to[ok], cv[ok], self.g.size)
+
     # -- bonuses ------------------------------------------------------------------------------
     def retail_profit(self, amount: I64) -> None:
         """What a retail customer paid above wholesale, to the owner, one line per order."""
@@ -310,14 +319,10 @@ class _State:
 
     def unilevel(self, cv: I64) -> None:
         """rate[level] × consumption CV of each active source, up the sponsor chain."""
-        uni, lines, n = self.plan.bonuses.unilevel, self.lines, self.g.size
+        uni = self.plan.bonuses.unilevel
         if uni is None:
             return
-        ok = (lines.credited_to >= 0)
-        if not uni.include_promotional:
-            ok &= ~lines.promotional
-        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
-        volume_of = _sum_by(lines.credited_to[ok], cv[ok], n)
+        volume_of = self.personal_cv(cv, uni.include_promotional)
         sources = np.flatnonzero(volume_of > 0)
         idle = ~self.active[sources]
         self.add_skip("unilevel", SOURCE_MEMBER, sources[idle], 0, sources[idle],
@@ -389,18 +394,14 @@ class _State:
 
     def stair_step(self, cv: I64, paid_as: I64, title: I64) -> None:
         """Differential by paid-as rank up to the breakaway line; generation overrides above."""
-        ss, lines, plan, n = self.plan.bonuses.stair_step, self.lines, self.plan, self.g.size
+        ss, plan = self.plan.bonuses.stair_step, self.plan
         if ss is None:
             return
         rate_of = np.array([ss.rates.get(r.name, 0) for r in plan.ranks] + [0], dtype=np.int64)
         rate = np.where(self.active, rate_of[paid_as], 0)
         top = plan.rank_index(ss.breakaway_rank) if ss.breakaway_rank else len(plan.ranks)
         broke = paid_as >= top
-        ok = lines.credited_to >= 0
-        if not ss.include_promotional:
-            ok &= ~lines.promotional
-        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
-        cv_of = _sum_by(lines.credited_to[ok], cv[ok], n)
+        cv_of = self.personal_cv(cv, ss.include_promotional)
         group_cv = self.tree.sums_up_to(cv_of, broke)
 
         sources = np.flatnonzero(cv_of > 0)

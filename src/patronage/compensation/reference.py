@@ -183,16 +183,21 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
                             rate, round_half_away(volume * rate, BP)))
                 below = payee
 
-    # Unilevel on consumption volume, by level up the sponsor chain.
-    uni = plan.bonuses.unilevel
-    if uni is not None:
-        volume_of: dict[int, int] = defaultdict(int)
+    def personal_cv(include_promotional: bool) -> dict[int, int]:
+        """Net CV credited to each distributor (packs only when the bonus includes them)."""
+        out: dict[int, int] = defaultdict(int)
         for j in range(lines.size):
-            if lines.promotional[j] and not uni.include_promotional:
+            if lines.promotional[j] and not include_promotional:
                 continue
             credited = int(lines.credited_to[j])
             if credited >= 0 and is_dist[credited]:
-                volume_of[credited] += net[int(lines.line_id[j])][1]
+                out[credited] += net[int(lines.line_id[j])][1]
+        return out
+
+    # Unilevel on consumption volume, by level up the sponsor chain.
+    uni = plan.bonuses.unilevel
+    if uni is not None:
+        volume_of = personal_cv(uni.include_promotional)
         code = BONUS_CODE["unilevel"]
         for source in sorted(volume_of):
             volume = volume_of[source]
@@ -244,13 +249,7 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
         breakaway_index = (plan.rank_index(ss.breakaway_rank)
                            if ss.breakaway_rank is not None else len(plan.ranks))
         broke = [paid_as[i] >= breakaway_index for i in range(n)]
-        cv_of: dict[int, int] = defaultdict(int)
-        for j in range(lines.size):
-            if lines.promotional[j] and not ss.include_promotional:
-                continue
-            credited = int(lines.credited_to[j])
-            if credited >= 0 and is_dist[credited]:
-                cv_of[credited] += net[int(lines.line_id[j])][1]
+        cv_of = personal_cv(ss.include_promotional)
         group_cv = [0] * n  # group CV, cut below broken-away members
         for i in sorted(range(n), key=lambda m: -int(g.depth[m])):
             group_cv[i] += cv_of.get(i, 0)

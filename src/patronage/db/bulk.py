@@ -58,6 +58,10 @@ def _copy_text(values: Any, is_time: bool) -> list[str]:
             return as_text
         if values.dtype == np.bool_:
             return np.where(values, "t", "f").tolist()  # type: ignore[no-any-return]
+        if values.dtype.kind == "U" and not any(
+            c in text for text in np.unique(values).tolist() for c in "\\\t\n\r"
+        ):
+            return values.tolist()  # type: ignore[no-any-return]
         values = values.tolist()
     return [_escape(v) for v in values]
 

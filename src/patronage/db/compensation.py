@@ -1,4 +1,9 @@
-"""Committed commission runs: the snapshot (facts, plan), payout lines, ranks and skips."""
+"""Committed commission runs: the snapshot (facts, plan), payout lines, ranks and skips.
+
+Result rows name members by id without a foreign key to ``members``: the ids come from the
+members table when the facts are loaded, members are never deleted, and a close writes millions
+of these rows, where a per-row key check on PostgreSQL would cost more than the rest of the close.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +55,7 @@ class PayoutLine(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
-    earner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    earner_id: Mapped[int] = mapped_column(Integer)
     bonus: Mapped[str] = mapped_column(String(32))
     source_kind: Mapped[str] = mapped_column(String(8))  # order | member
     source_id: Mapped[int] = mapped_column(BigInteger)
@@ -69,7 +74,7 @@ class RankRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    member_id: Mapped[int] = mapped_column(Integer)
     pv: Mapped[int] = mapped_column(BigInteger)
     gv: Mapped[int] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean)
@@ -89,6 +94,6 @@ class PayoutSkip(Base):
     source_kind: Mapped[str] = mapped_column(String(8))
     source_id: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[int] = mapped_column(SmallInteger)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    member_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[int] = mapped_column(SmallInteger)
-    passed_to_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    passed_to_id: Mapped[int | None] = mapped_column(Integer)

@@ -51,7 +51,7 @@ def companies(draw: st.DrawFn) -> Company:
 
 @st.composite
 def plans(draw: st.DrawFn) -> Any:
-    rate = st.sampled_from([0.0, 0.01, 0.03, 0.05, 0.1, 0.2, 0.25])
+    rate = st.sampled_from([0.0, 0.01, 0.03, 0.05, 0.1, 0.2])  # five levels stay within 100%
     levels = draw(st.integers(1, 5))
     ranks = [{"name": "A", "min_pv": 100, "unilevel_depth": draw(st.integers(0, levels))}]
     if draw(st.booleans()):
