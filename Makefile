@@ -18,7 +18,7 @@ install: $(STAMP)
 
 ## Build the demo company and run its main job (then serve the back office, where available).
 demo: install
-	$(BIN)/patronage demo
+	$(BIN)/patronage demo --reset
 
 ## Run the whole test suite (SQLite and PostgreSQL).
 test: install
