@@ -32,10 +32,17 @@ from patronage.network.genealogy import subtree_sums
 Bools = npt.NDArray[np.bool_]
 
 
+#: Sums through float64 ``bincount`` are exact while every partial sum stays below 2**53.
+_EXACT_FLOAT = 2**52
+
+
 def _sum_by(keys: I64, values: I64, n: int) -> I64:
     """Exact integer sums of ``values`` grouped by ``keys`` in ``0..n-1``."""
     if keys.shape[0] == 0:
         return np.zeros(n, dtype=np.int64)
+    if int(np.abs(values).sum()) < _EXACT_FLOAT:
+        # bincount is many times faster than ufunc.at, and exact in this range.
+        return np.rint(np.bincount(keys, weights=values, minlength=n)).astype(np.int64)
     out = np.zeros(n, dtype=np.int64)
     np.add.at(out, keys, values)
     return out
@@ -94,9 +101,9 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     pos = index_of(lines.line_id, refunds.order_line_id)
     same = (refunds.order_placed_at >= facts.start) & (refunds.order_placed_at < facts.end)
     same &= pos >= 0
-    np.subtract.at(qv, pos[same], refunds.qv[same])
-    np.subtract.at(cv, pos[same], refunds.cv[same])
-    np.subtract.at(amount, pos[same], refunds.amount[same])
+    qv -= _sum_by(pos[same], refunds.qv[same], lines.size)
+    cv -= _sum_by(pos[same], refunds.cv[same], lines.size)
+    amount -= _sum_by(pos[same], refunds.amount[same], lines.size)
 
     cust = lines.customer_purchase
     own_or_credit = np.where(cust, lines.credited_to if plan.customer_orders_count_as_pv else -1,
