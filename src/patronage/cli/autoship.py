@@ -1,0 +1,135 @@
+"""``patronage autoship``: the daily run and the self-service actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from patronage.autoship.gateway import SimulatedGateway
+from patronage.autoship.run import run_day
+from patronage.autoship.schedule import Frequency
+from patronage.autoship.subscriptions import (
+    Item,
+    cancel,
+    change_date,
+    pause_until,
+    save_offers,
+    skip_next,
+    subscribe,
+)
+from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.clock import SystemClock
+from patronage.db.autoship import Subscription, SubscriptionItem
+from patronage.db.engine import transaction
+from patronage.errors import PatronageError
+
+app = typer.Typer(help="Autoship: the daily run and self-service actions.", no_args_is_help=True)
+
+NowOpt = Annotated[str | None, typer.Option("--now", help="Time of the action (ISO).")]
+Actor = Annotated[str, typer.Option(help="Who acts.")]
+
+
+def _day(text: str, place: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise PatronageError(f"{place}: {text!r} is not a date written YYYY-MM-DD") from exc
+
+
+@app.command()
+def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+        decline_rate: Annotated[float, typer.Option(help="Simulated gateway decline rate.")]
+        = 0.05, seed: Annotated[int, typer.Option(help="Simulated gateway seed.")] = 0,
+        now: NowOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Charge and order every subscription due on the date (safe to run again)."""
+    engine = state(ctx).engine()
+    when = _day(day, "--date")
+    moment = parse_now(now) if now else SystemClock().now()
+    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment)
+    if as_json:
+        emit_json(summary.__dict__)
+    else:
+        console.print(f"{when}: {summary.due} due, {summary.approved} ordered, "
+                      f"{summary.declined} declined ({summary.recovered} recovered on retry), "
+                      f"{summary.suspended} suspended, {summary.resumed} resumed from pause")
+
+
+@app.command("subscribe")
+def subscribe_(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
+               sku: Annotated[list[str], typer.Option(help="SKU (repeat for several).")],
+               day: Annotated[int, typer.Option(help="Day of month.")] = 1,
+               start: Annotated[str | None, typer.Option(help="First run on or after.")] = None,
+               now: NowOpt = None, actor: Actor = "cli") -> None:
+    """Start an autoship for a member."""
+    moment = parse_now(now) if now else SystemClock().now()
+    first = _day(start, "--start") if start else moment.date()
+    with transaction(state(ctx).engine()) as s:
+        sub = subscribe(s, member, [Item(x) for x in sku], Frequency("monthly", day),
+                        start=first, now=moment, actor=actor)
+        console.print(f"subscription {sub.id}: next run {sub.next_run}")
+
+
+@app.command()
+def skip(ctx: typer.Context, subscription: int, now: NowOpt = None, actor: Actor = "cli") -> None:
+    """Skip the next run."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        console.print(f"next run {skip_next(s, subscription, now=moment, actor=actor)}")
+
+
+@app.command()
+def pause(ctx: typer.Context, subscription: int,
+          until: Annotated[str, typer.Option(help="YYYY-MM-DD")], now: NowOpt = None,
+          actor: Actor = "cli") -> None:
+    """Pause until a date."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor)
+    console.print(f"paused until {until}")
+
+
+@app.command("change-date")
+def change_date_(ctx: typer.Context, subscription: int,
+                 day: Annotated[int, typer.Option(help="New day of month.")], now: NowOpt = None,
+                 actor: Actor = "cli") -> None:
+    """Run on another day of the month."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        console.print(f"next run {change_date(s, subscription, day, now=moment, actor=actor)}")
+
+
+@app.command("cancel")
+def cancel_(ctx: typer.Context, subscription: int,
+            reason: Annotated[str, typer.Option(help="Why.")] = "", now: NowOpt = None,
+            actor: Actor = "cli") -> None:
+    """Cancel in one step."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        offers = save_offers(s, subscription)
+        cancel(s, subscription, reason, now=moment, actor=actor)
+    console.print(f"subscription {subscription} cancelled (instead, one could have: "
+                  f"{'; '.join(offers)})")
+
+
+@app.command()
+def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
+         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A member's subscriptions."""
+    with transaction(state(ctx).engine()) as s:
+        subs = s.scalars(select(Subscription).where(Subscription.member_id == member)).all()
+        rows = [{"id": sub.id, "status": sub.status, "next_run": sub.next_run,
+                 "day_of_month": sub.day_of_month, "failures": sub.failures,
+                 "items": [f"{i.quantity}×{i.sku}" for i in s.scalars(
+                     select(SubscriptionItem).where(SubscriptionItem.subscription_id == sub.id))]}
+                for sub in subs]
+    if as_json:
+        emit_json(rows)
+    else:
+        for r in rows:
+            items = r["items"]
+            assert isinstance(items, list)
+            console.print(f"subscription {r['id']}: {r['status']}, next run {r['next_run']}, "
+                          f"items {', '.join(items)}")

@@ -1,0 +1,148 @@
+"""Autoship: the daily run, its idempotency after a crash, dunning, self-service."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from patronage.autoship.gateway import ChargeResult, SimulatedGateway
+from patronage.autoship.run import run_day
+from patronage.autoship.schedule import Frequency
+from patronage.autoship.subscriptions import (
+    Item,
+    cancel,
+    change_date,
+    pause_until,
+    save_offers,
+    skip_next,
+    subscribe,
+    swap_items,
+)
+from patronage.db.autoship import AutoshipEvent, SimulatedCharge, Subscription
+from patronage.db.engine import transaction
+from patronage.db.tables import Order, OrderLine
+from patronage.errors import Conflict, IntegrityViolation
+from tests.factories import catalog, customer, distributor
+
+NOW = datetime(2026, 3, 1, 8, tzinfo=UTC)
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+
+
+def _setup(engine: Engine, n: int = 3) -> list[int]:
+    with transaction(engine) as s:
+        catalog(s)
+        d = distributor(s)
+        ids = []
+        for i in range(n):
+            c = customer(s, d, f"C{i}", kind="preferred", country="US")
+            ids.append(subscribe(s, c, [Item("SHAKE", 1)], Frequency("monthly", day=31),
+                                 start=date(2026, 3, 1), now=NOW, actor="customer").id)
+    return ids
+
+
+def _count(engine: Engine, table: type) -> int:
+    with transaction(engine) as s:
+        return s.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_daily_run_orders_due_subscriptions_once(engine: Engine) -> None:
+    subs = _setup(engine)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    day = date(2026, 3, 28)  # day 31 moves to the 28th in the US
+    assert run_day(engine, day - timedelta(days=1), gateway, now=_at(day)).due == 0
+    summary = run_day(engine, day, gateway, now=_at(day))
+    assert (summary.due, summary.approved) == (3, 3)
+    again = run_day(engine, day, gateway, now=_at(day))
+    assert again.due == 0
+    with transaction(engine) as s:
+        orders = s.scalars(select(Order)).all()
+        assert {o.source for o in orders} == {"autoship"}
+        assert {o.subscription_id for o in orders} == set(subs)
+        assert {line.volume_kind for line in s.scalars(select(OrderLine))} == {"consumption"}
+        nexts = {sub.next_run for sub in s.scalars(select(Subscription))}
+    assert nexts == {date(2026, 4, 28)}
+    assert _count(engine, SimulatedCharge) == 3
+
+
+class CrashAfter:
+    """A gateway that charges, then dies before the run can record the answer."""
+
+    def __init__(self, inner: SimulatedGateway, charges: int) -> None:
+        self.inner, self.left = inner, charges
+
+    def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
+        result = self.inner.charge(key, member_id, amount, currency)
+        self.left -= 1
+        if self.left < 0:
+            raise RuntimeError("killed mid-run")
+        return result
+
+
+def test_a_run_killed_mid_way_and_run_again_charges_and_orders_each_once(engine: Engine) -> None:
+    _setup(engine, n=5)
+    day = date(2026, 3, 28)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    with pytest.raises(RuntimeError, match="killed mid-run"):
+        run_day(engine, day, CrashAfter(gateway, 2), now=_at(day))
+    assert _count(engine, Order) == 2 and _count(engine, SimulatedCharge) == 3
+    summary = run_day(engine, day, gateway, now=_at(day))
+    assert summary.approved == 3
+    assert _count(engine, Order) == 5 and _count(engine, SimulatedCharge) == 5
+    assert run_day(engine, day, gateway, now=_at(day)).due == 0
+
+
+def test_dunning_retries_then_suspends_with_events(engine: Engine) -> None:
+    [sub] = _setup(engine, n=1)
+    declining = SimulatedGateway(engine, decline_rate=1.0)
+    cycle = date(2026, 3, 28)
+    for day in (cycle, cycle + timedelta(1), cycle + timedelta(3), cycle + timedelta(7)):
+        run_day(engine, day, declining, now=_at(day))
+    with transaction(engine) as s:
+        row = s.get(Subscription, sub)
+        assert row is not None and (row.status, row.churn) == ("suspended", "involuntary")
+        kinds = [e.kind for e in s.scalars(select(AutoshipEvent).order_by(AutoshipEvent.id))]
+    assert kinds.count("payment_failed") == 4 and kinds.count("retry_scheduled") == 3
+    assert kinds[-1] == "suspended"
+    assert _count(engine, Order) == 0
+
+
+def test_a_retry_that_succeeds_recovers_the_payment(engine: Engine) -> None:
+    [sub] = _setup(engine, n=1)
+    cycle = date(2026, 3, 28)
+    run_day(engine, cycle, SimulatedGateway(engine, decline_rate=1.0), now=_at(cycle))
+    day = cycle + timedelta(days=1)
+    summary = run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day))
+    assert summary.recovered == 1
+    with transaction(engine) as s:
+        row = s.get(Subscription, sub)
+        assert row is not None and row.next_run == date(2026, 4, 28) and row.failures == 0
+
+
+def test_self_service_actions_and_one_step_cancel(engine: Engine) -> None:
+    [sub] = _setup(engine, n=1)
+    with transaction(engine) as s:
+        assert skip_next(s, sub, now=NOW, actor="customer") == date(2026, 4, 28)
+        assert change_date(s, sub, 10, now=NOW, actor="customer") == date(2026, 3, 10)
+        swap_items(s, sub, [Item("TEA", 2), Item("SHAKE", 1)], now=NOW, actor="customer")
+        pause_until(s, sub, date(2026, 5, 15), now=NOW, actor="customer")
+    day = date(2026, 5, 15)
+    summary = run_day(engine, day, SimulatedGateway(engine, 0.0), now=_at(day))
+    assert summary.resumed == 1 and summary.due == 0
+    with transaction(engine) as s:
+        row = s.get(Subscription, sub)
+        assert row is not None and (row.status, row.next_run) == ("active", date(2026, 6, 10))
+        assert save_offers(s, sub)  # offered, never required
+        cancel(s, sub, "moving abroad", now=NOW, actor="customer")
+    with transaction(engine) as s:
+        row = s.get(Subscription, sub)
+        assert row is not None and (row.status, row.churn) == ("cancelled", "voluntary")
+    with pytest.raises(Conflict, match="is cancelled"), transaction(engine) as s:
+        skip_next(s, sub, now=NOW, actor="customer")
+    with pytest.raises(IntegrityViolation, match="unknown sku 'NOPE'"), transaction(engine) as s:
+        subscribe(s, 1, [Item("NOPE")], Frequency("monthly", 1), start=date(2026, 3, 1),
+                  now=NOW, actor="x")
