@@ -16,7 +16,7 @@ after the last failure the subscription is suspended (involuntary churn).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, or_, select
@@ -42,6 +42,7 @@ class RunSummary:
     suspended: int = 0
     resumed: int = 0
     recovered: int = 0
+    ordered: list[int] = field(default_factory=list)  # subscriptions ordered in this run
 
 
 def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary) -> None:
@@ -120,6 +121,7 @@ def _process(engine: Engine, sub_id: int, gateway: PaymentGateway, now: datetime
             sub.next_run = next_run(cycle, frequency_of(sub), sub.market)
             sub.failures, sub.retry_on = 0, None
             summary.approved += 1
+            summary.ordered.append(sub_id)
             return
         row.status, row.decline = "declined", result.decline
         sub.failures = attempt

@@ -1,16 +1,18 @@
 """The demo company: the synthetic company plus the steps that bring it to life.
 
-After the members, tree, customers and orders are written, the demo runs the company's main job:
+After the members, tree, customers and orders are written, the autoship customers' history is
+produced by the real daily autoship run, day by day; then the demo runs the company's main job:
 every month of its history but the last is closed (commissions committed with the example plan),
 and the last, still open month is previewed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from patronage.autoship.history import simulate_history
 from patronage.clock import Period, zone
 from patronage.compensation.runs import PlanSource, commit_period, preview_period
 from patronage.config import get_settings
@@ -24,6 +26,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
     then every closed month's commissions committed and the open month previewed."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
+    start = (now - timedelta(days=round(30.44 * months))).date()
+    autoship = simulate_history(engine, summary.autoship_candidates, start=start,
+                                end=now.date(), seed=seed)
+    summary.extra.update({f"autoship {k}": v for k, v in autoship.items()})
     plan = PlanSource.from_file()
     tz = zone(get_settings().company_timezone)
     current = Period.containing(now, tz)
