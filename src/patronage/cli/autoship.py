@@ -133,3 +133,49 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
             assert isinstance(items, list)
             console.print(f"subscription {r['id']}: {r['status']}, next run {r['next_run']}, "
                           f"items {', '.join(items)}")
+
+
+@app.command()
+def report(ctx: typer.Context,
+           what: Annotated[str, typer.Argument(help="retention, churn, distributors or forecast")],
+           now: NowOpt = None,
+           months: Annotated[int, typer.Option(help="Forecast horizon in months.")] = 6,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Retention by start cohort, churn by kind, per distributor, or a forecast."""
+    from datetime import timedelta
+
+    from patronage.autoship import reports
+
+    engine = state(ctx).engine()
+    moment = parse_now(now) if now else SystemClock().now()
+    data: object
+    if what == "retention":
+        rows = reports.retention_by_cohort(engine, moment)
+        data = [r.__dict__ for r in rows]
+        if not as_json:
+            for r in rows:
+                shares = " ".join(f"{x:.0%}" for x in r.retained[:12])
+                console.print(f"{r.cohort}: {r.started:5d} started; retained by month: {shares}")
+    elif what == "churn":
+        data = reports.churn_by_kind(engine, moment)
+        if not as_json:
+            console.print(data)
+    elif what == "distributors":
+        dist = reports.by_distributor(engine, moment - timedelta(days=30), moment)
+        data = [d.__dict__ for d in dist]
+        if not as_json:
+            for d in sorted(dist, key=lambda x: -x.cv)[:25]:
+                console.print(f"distributor {d.distributor_id}: {d.active} active, "
+                              f"{d.voluntary} cancelled, {d.involuntary} payment-failed, "
+                              f"{d.orders} orders, CV {d.cv / 100:,.2f} in the last 30 days")
+    elif what == "forecast":
+        rows_f = reports.forecast(engine, moment, months)
+        data = [r.__dict__ for r in rows_f]
+        if not as_json:
+            for f in rows_f:
+                console.print(f"month +{f.month}: {f.subscriptions:,.0f} subscriptions, "
+                              f"CV {f.cv / 100:,.2f}")
+    else:
+        raise PatronageError(f"report: {what!r} is not retention, churn, distributors or forecast")
+    if as_json:
+        emit_json(data)
