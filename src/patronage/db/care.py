@@ -129,3 +129,34 @@ class MemberNote(Base):
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """Someone a distributor knows (imported from a phone's vCard or a CSV, or met), who may or
+    may not be a member yet. Birthdays without a year are kept as month and day."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(
+            "birth_month IS NULL OR (birth_month BETWEEN 1 AND 12)", name="birth_month"
+        ),
+        CheckConstraint("birth_day IS NULL OR (birth_day BETWEEN 1 AND 31)", name="birth_day"),
+        Index("ix_contacts_owner", "owner_id"),
+        Index("ix_contacts_email", "owner_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    birth_month: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_day: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(String(32))  # vcard | csv | met | member
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_care
 Revises: 0001_core
-Create Date: 2026-11-24 20:15:19.658906
+Create Date: 2026-11-24 20:15:41.634883
 """
 from __future__ import annotations
 
@@ -52,6 +52,32 @@ def upgrade() -> None:
         batch_op.create_index('ix_care_touches_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_care_touches_member', ['member_id', 'due_at'], unique=False)
         batch_op.create_index('ix_care_touches_owner', ['owner_id', 'status', 'due_at'], unique=False)
+
+    op.create_table('contacts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('first_name', sa.String(length=100), nullable=False),
+    sa.Column('last_name', sa.String(length=100), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('address', sa.Text(), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
+    sa.Column('birth_month', sa.SmallInteger(), nullable=True),
+    sa.Column('birth_day', sa.SmallInteger(), nullable=True),
+    sa.Column('birth_year', sa.SmallInteger(), nullable=True),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('met_at', patronage.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', patronage.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('birth_day IS NULL OR (birth_day BETWEEN 1 AND 31)', name=op.f('ck_contacts_birth_day')),
+    sa.CheckConstraint('birth_month IS NULL OR (birth_month BETWEEN 1 AND 12)', name=op.f('ck_contacts_birth_month')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_contacts_member_id_members')),
+    sa.ForeignKeyConstraint(['owner_id'], ['members.id'], name=op.f('fk_contacts_owner_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
+    )
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index('ix_contacts_email', ['owner_id', 'email'], unique=False)
+        batch_op.create_index('ix_contacts_owner', ['owner_id'], unique=False)
 
     op.create_table('member_notes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -120,6 +146,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_member_notes_member')
 
     op.drop_table('member_notes')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_owner')
+        batch_op.drop_index('ix_contacts_email')
+
+    op.drop_table('contacts')
     with op.batch_alter_table('care_touches', schema=None) as batch_op:
         batch_op.drop_index('ix_care_touches_owner')
         batch_op.drop_index('ix_care_touches_member')
