@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from patronage.autoship.gateway import ChargeResult, SimulatedGateway
+import patronage.autoship.run as run_module
+from patronage.autoship.gateway import ChargeRequest, ChargeResult, SimulatedGateway
 from patronage.autoship.run import run_day
 from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import (
@@ -20,10 +23,11 @@ from patronage.autoship.subscriptions import (
     subscribe,
     swap_items,
 )
-from patronage.db.autoship import AutoshipEvent, SimulatedCharge, Subscription
+from patronage.db.autoship import AutoshipEvent, ChargeAttempt, SimulatedCharge, Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Order, OrderLine
 from patronage.errors import Conflict, IntegrityViolation
+from patronage.orders.orders import LineRequest, NewOrder, place_order
 from tests.factories import catalog, customer, distributor
 
 NOW = datetime(2026, 3, 1, 8, tzinfo=UTC)
@@ -88,12 +92,94 @@ def test_a_run_killed_mid_way_and_run_again_charges_and_orders_each_once(engine:
     day = date(2026, 3, 28)
     gateway = SimulatedGateway(engine, decline_rate=0.0)
     with pytest.raises(RuntimeError, match="killed mid-run"):
-        run_day(engine, day, CrashAfter(gateway, 2), now=_at(day))
+        run_day(engine, day, CrashAfter(gateway, 2), now=_at(day), batch=2)
     assert _count(engine, Order) == 2 and _count(engine, SimulatedCharge) == 3
-    summary = run_day(engine, day, gateway, now=_at(day))
+    summary = run_day(engine, day, gateway, now=_at(day), batch=2)
     assert summary.approved == 3
     assert _count(engine, Order) == 5 and _count(engine, SimulatedCharge) == 5
     assert run_day(engine, day, gateway, now=_at(day)).due == 0
+
+
+class BatchCrash:
+    """A batch gateway that charges a whole batch, then dies before the answers come back."""
+
+    def __init__(self, inner: SimulatedGateway) -> None:
+        self.inner = inner
+
+    def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
+        raise AssertionError("the run asks a batch gateway for batches")
+
+    def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
+        self.inner.charge_many(requests)
+        raise RuntimeError("killed after the gateway charged")
+
+
+def _one_order_and_one_charge_per_subscription(engine: Engine, subs: list[int]) -> None:
+    with transaction(engine) as s:
+        ordered = [o.subscription_id for o in s.scalars(select(Order))]
+        keys = [c.key for c in s.scalars(select(SimulatedCharge))]
+        pending = s.scalar(select(func.count()).select_from(ChargeAttempt)
+                           .where(ChargeAttempt.status == "pending"))
+    assert sorted(ordered) == sorted(subs)
+    assert sorted(keys) == sorted(f"autoship:{sub}:2026-03-28:1" for sub in subs)
+    assert pending == 0
+
+
+def test_a_run_killed_between_the_batch_charge_and_its_answers_is_finished_by_the_next(
+        engine: Engine) -> None:
+    subs = _setup(engine, n=5)
+    day = date(2026, 3, 28)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    with pytest.raises(RuntimeError, match="killed after the gateway charged"):
+        run_day(engine, day, BatchCrash(gateway), now=_at(day))
+    assert _count(engine, Order) == 0 and _count(engine, SimulatedCharge) == 5
+    assert run_day(engine, day, gateway, now=_at(day)).approved == 5
+    _one_order_and_one_charge_per_subscription(engine, subs)
+
+
+def test_a_run_killed_while_recording_a_batch_keeps_earlier_batches_and_loses_nothing(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    subs = _setup(engine, n=5)
+    day = date(2026, 3, 28)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    real_write = run_module.write_rows
+    calls = {"events": 0}
+
+    def dying_write(conn: Connection, table: str, columns: Any, times: Any = ()) -> int:
+        if table == "autoship_events":
+            calls["events"] += 1
+            if calls["events"] == 2:  # the second batch, after its orders were written
+                raise RuntimeError("killed while recording")
+        return real_write(conn, table, columns, times)
+
+    monkeypatch.setattr(run_module, "write_rows", dying_write)
+    with pytest.raises(RuntimeError, match="killed while recording"):
+        run_day(engine, day, gateway, now=_at(day), batch=2)
+    assert _count(engine, Order) == 2  # the second batch's orders rolled back with it
+    monkeypatch.setattr(run_module, "write_rows", real_write)
+    assert run_day(engine, day, gateway, now=_at(day), batch=2).approved == 3
+    _one_order_and_one_charge_per_subscription(engine, subs)
+
+
+def test_bulk_orders_match_what_place_order_makes(engine: Engine) -> None:
+    _setup(engine, n=2)
+    day = date(2026, 3, 28)
+    run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day))
+    with transaction(engine) as s:
+        order = s.scalars(select(Order).order_by(Order.id)).first()
+        assert order is not None
+        auto_lines = [(ln.product_id, ln.quantity, ln.unit_price, ln.amount, ln.qv, ln.cv,
+                       ln.retail_total, ln.wholesale_total, ln.volume_kind, ln.buyer_class)
+                      for ln in s.scalars(select(OrderLine).where(OrderLine.order_id == order.id))]
+        placed = place_order(s, NewOrder(order.buyer_id, _at(day), [LineRequest("SHAKE", 1)],
+                                         source="autoship"))
+        by_hand = [(ln.product_id, ln.quantity, ln.unit_price, ln.amount, ln.qv, ln.cv,
+                    ln.retail_total, ln.wholesale_total, ln.volume_kind, ln.buyer_class)
+                   for ln in placed.lines]
+        assert auto_lines == by_hand
+        assert (order.total, order.credited_to_id, order.currency, order.placed_at) == (
+            placed.order.total, placed.order.credited_to_id, placed.order.currency,
+            placed.order.placed_at)
 
 
 def test_dunning_retries_then_suspends_with_events(engine: Engine) -> None:

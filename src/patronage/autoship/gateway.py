@@ -4,18 +4,24 @@ A real payment service's adapter implements :class:`PaymentGateway`. The contrac
 autoship from ever charging twice: ``charge`` is idempotent by ``key`` — asked again with a key it
 has seen, it must return the first answer and move no money. Every autoship charge key is
 ``autoship:<subscription>:<cycle date>:<attempt>``.
+
+The daily run asks for a whole batch at once through :func:`charge_all`: an adapter that also
+implements ``charge_many`` (:class:`BatchPaymentGateway`) answers the batch in one call; any other
+is asked one charge at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from patronage.db.autoship import SimulatedCharge
+from patronage.db.bulk import insert_ignore, rows_matching
 from patronage.db.engine import transaction
 
 DECLINE_KINDS = ("insufficient_funds", "expired_card", "do_not_honor")
@@ -27,10 +33,32 @@ class ChargeResult:
     decline: str | None = None
 
 
+@dataclass(frozen=True)
+class ChargeRequest:
+    key: str
+    member_id: int
+    amount: int
+    currency: str
+
+
 class PaymentGateway(Protocol):
     def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
         """Charge the member's card on file; idempotent by ``key``."""
         ...
+
+
+@runtime_checkable
+class BatchPaymentGateway(Protocol):
+    def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
+        """Charge every request, answers in the same order; idempotent by each ``key``."""
+        ...
+
+
+def charge_all(gateway: PaymentGateway, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
+    """Ask ``gateway`` for a batch of charges, in one call where it can take a batch."""
+    if isinstance(gateway, BatchPaymentGateway):
+        return gateway.charge_many(requests)
+    return [gateway.charge(r.key, r.member_id, r.amount, r.currency) for r in requests]
 
 
 def _fraction(*parts: object) -> float:
@@ -48,21 +76,43 @@ class SimulatedGateway:
         self.engine, self.decline_rate, self.seed = engine, decline_rate, seed
         self.decline_kinds = decline_kinds
 
+    def _decide(self, key: str) -> ChargeResult:
+        if _fraction(self.seed, key) >= self.decline_rate:
+            return ChargeResult(True)
+        kind = int(_fraction("kind", self.seed, key) * len(self.decline_kinds))
+        return ChargeResult(False, self.decline_kinds[kind])
+
+    def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:
+        """The batch: new keys are written to the ledger, and every answer is read back from it,
+        so a key seen before keeps its first answer."""
+        if not requests:
+            return []
+        decided = [self._decide(r.key) for r in requests]
+        with self.engine.begin() as conn:
+            insert_ignore(conn, "simulated_charges", {
+                "key": [r.key for r in requests],
+                "amount": [r.amount for r in requests],
+                "approved": [d.approved for d in decided],
+                "decline": [d.decline for d in decided],
+            })
+            stored = {key: ChargeResult(bool(ok), decline) for key, ok, decline in rows_matching(
+                conn, "simulated_charges", "key", [r.key for r in requests],
+                ("key", "approved", "decline"))}
+        return [stored[r.key] for r in requests]
+
     def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
         with transaction(self.engine) as s:
             seen = s.scalar(select(SimulatedCharge).where(SimulatedCharge.key == key))
             if seen is not None:
                 return ChargeResult(seen.approved, seen.decline)
-        declined = _fraction(self.seed, key) < self.decline_rate
-        decline = (self.decline_kinds[int(_fraction("kind", self.seed, key)
-                                          * len(self.decline_kinds))] if declined else None)
+        answer = self._decide(key)
         try:
             with transaction(self.engine) as s:
-                s.add(SimulatedCharge(key=key, amount=amount, approved=not declined,
-                                      decline=decline))
+                s.add(SimulatedCharge(key=key, amount=amount, approved=answer.approved,
+                                      decline=answer.decline))
         except IntegrityError:
             with transaction(self.engine) as s:
                 seen = s.scalar(select(SimulatedCharge).where(SimulatedCharge.key == key))
                 assert seen is not None
                 return ChargeResult(seen.approved, seen.decline)
-        return ChargeResult(not declined, decline)
+        return answer

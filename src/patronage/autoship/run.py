@@ -1,13 +1,15 @@
 """The daily autoship run: due subscriptions are charged and ordered, failures dunned.
 
-Crash safety, per subscription and cycle:
-1. the attempt is recorded as ``pending`` under a unique (subscription, cycle, attempt) key and
-   committed before the gateway is asked;
-2. the gateway is asked with the key ``autoship:<subscription>:<cycle>:<attempt>`` (idempotent by
-   contract: the same key never moves money twice);
-3. the answer is recorded, and on approval the order is placed with the idempotency key
-   ``autoship:<subscription>:<cycle>``, in one transaction.
-A run killed anywhere and run again finds the pending attempt, gets the same answer from the
+The run works in batches of due subscriptions (read, written and charged in bulk). Crash safety,
+per subscription and cycle:
+1. the batch's attempts are recorded as ``pending`` under the unique (subscription, cycle,
+   attempt) key and committed before the gateway is asked;
+2. the gateway is asked with the keys ``autoship:<subscription>:<cycle>:<attempt>`` (idempotent
+   by contract: the same key never moves money twice);
+3. the answers are recorded, and approved charges ordered under the unique idempotency key
+   ``autoship:<subscription>:<cycle>``, in one transaction for the whole batch; only attempts
+   still pending are settled, so a second run at the same time settles nothing twice.
+A run killed anywhere and run again finds the pending attempts, gets the same answers from the
 gateway, and finishes: no subscription is charged or ordered twice for the same cycle.
 
 Dunning: a declined charge is retried ``retry_days`` after the cycle's date (e.g. +1, +3, +7);
@@ -18,19 +20,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, text
 
-from patronage.autoship.gateway import PaymentGateway
-from patronage.autoship.schedule import first_run, next_run
+from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
+from patronage.autoship.schedule import Frequency, first_run, next_run
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import require_aware
-from patronage.db.autoship import ChargeAttempt, Subscription, SubscriptionItem
+from patronage.db.autoship import ChargeAttempt, Subscription
+from patronage.db.bulk import allocate_ids, insert_ignore, time_text, update_rows, write_rows
 from patronage.db.engine import transaction
-from patronage.db.tables import Member, Product
-from patronage.orders.orders import LineRequest, NewOrder, place_order
+from patronage.db.tables import Product
 
 RETRY_DAYS = (1, 3, 7)
+BATCH = 50_000
+CURRENCY = "USD"
 
 
 @dataclass
@@ -59,93 +64,225 @@ def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary
 
 def due_subscriptions(engine: Engine, day: date) -> list[int]:
     """Active subscriptions whose run or retry is due on or before ``day``."""
-    with transaction(engine) as s:
-        return list(s.scalars(select(Subscription.id).where(
-            Subscription.status == "active",
+    with engine.connect() as conn:
+        return list(conn.execute(select(Subscription.id).where(*_due(day))
+                                 .order_by(Subscription.id)).scalars())
+
+
+def _due(day: date) -> tuple[ColumnElement[bool], ...]:
+    return (Subscription.status == "active",
             or_(and_(Subscription.retry_on.is_(None), Subscription.next_run <= day),
-                Subscription.retry_on <= day),
-        ).order_by(Subscription.id)))
+                Subscription.retry_on <= day))
 
 
-def _amount(engine: Engine, sub_id: int) -> tuple[int, int, list[LineRequest]]:
-    with transaction(engine) as s:
-        sub = s.get(Subscription, sub_id)
-        assert sub is not None
-        member = s.get(Member, sub.member_id)
-        assert member is not None
-        items = s.execute(select(SubscriptionItem.sku, SubscriptionItem.quantity, Product)
-                          .join(Product, Product.sku == SubscriptionItem.sku)
-                          .where(SubscriptionItem.subscription_id == sub_id)).all()
-        total = sum((p.retail_price if member.kind == "retail" else p.wholesale_price) * q
-                    for _, q, p in items)
-        return sub.member_id, total, [LineRequest(sku, q) for sku, q, _ in items]
+@dataclass
+class _Charge:
+    """One due subscription's charge in this run, from the batch read."""
+
+    sub: int
+    member: int
+    cycle: date
+    attempt: int
+    frequency: Frequency
+    market: str | None
+    buyer_kind: str
+    credited_to: int | None
+    amount: int = 0
+    lines: list[tuple[int, int, int, int, int, int, int, bool]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"autoship:{self.sub}:{self.cycle.isoformat()}:{self.attempt}"
 
 
-def _process(engine: Engine, sub_id: int, gateway: PaymentGateway, now: datetime,
-             retry_days: tuple[int, ...], summary: RunSummary) -> None:
-    with transaction(engine) as s:
-        sub = s.get(Subscription, sub_id)
-        assert sub is not None
-        cycle, attempt = sub.next_run, sub.failures + 1
-    member_id, amount, lines = _amount(engine, sub_id)
-    with transaction(engine) as s:
-        pending = s.scalar(select(ChargeAttempt).where(
-            ChargeAttempt.subscription_id == sub_id, ChargeAttempt.cycle == cycle,
-            ChargeAttempt.attempt == attempt))
-        if pending is None:
-            s.add(ChargeAttempt(subscription_id=sub_id, cycle=cycle, attempt=attempt,
-                                status="pending", amount=amount, at=now))
-        elif pending.status != "pending":
-            return  # already settled by an earlier run
-    result = gateway.charge(f"autoship:{sub_id}:{cycle.isoformat()}:{attempt}", member_id,
-                            amount, "USD")
-    with transaction(engine) as s:
-        sub = s.get(Subscription, sub_id)
-        row = s.scalar(select(ChargeAttempt).where(
-            ChargeAttempt.subscription_id == sub_id, ChargeAttempt.cycle == cycle,
-            ChargeAttempt.attempt == attempt))
-        assert sub is not None and row is not None
-        if row.status != "pending":
-            return
-        if result.approved:
-            placed = place_order(s, NewOrder(
-                member_id, now, lines, source="autoship",
-                idempotency_key=f"autoship:{sub_id}:{cycle.isoformat()}",
-                subscription_id=sub_id))
-            row.status, row.order_id = "approved", placed.order.id
-            if attempt > 1:
-                record(s, sub, "payment_recovered", now, "autoship",
-                       f"cycle {cycle}, attempt {attempt}")
-                summary.recovered += 1
-            record(s, sub, "ordered", now, "autoship", f"order {placed.order.id}, cycle {cycle}")
-            sub.next_run = next_run(cycle, frequency_of(sub), sub.market)
-            sub.failures, sub.retry_on = 0, None
-            summary.approved += 1
-            summary.ordered.append(sub_id)
-            return
-        row.status, row.decline = "declined", result.decline
-        sub.failures = attempt
-        summary.declined += 1
-        record(s, sub, "payment_failed", now, "autoship",
-               f"cycle {cycle}, attempt {attempt}: {result.decline}")
-        if attempt <= len(retry_days):
-            sub.retry_on = cycle + timedelta(days=retry_days[attempt - 1])
-            record(s, sub, "retry_scheduled", now, "autoship", f"retry on {sub.retry_on}")
-        else:
-            sub.status, sub.retry_on, sub.churn = "suspended", None, "involuntary"
-            record(s, sub, "suspended", now, "autoship",
-                   f"involuntary: {attempt} failed charges for cycle {cycle}")
-            summary.suspended += 1
+_DUE_SQL = """
+    SELECT s.id, s.member_id, s.next_run, s.failures, s.frequency, s.day_of_month,
+           s.every_weeks, s.market, m.kind, m.owner_id, m.status
+    FROM subscriptions s JOIN members m ON m.id = s.member_id
+    WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
+      AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)"""
+_ITEMS_SQL = """
+    SELECT i.subscription_id, i.sku, i.quantity FROM subscription_items i
+    WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
+
+
+def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
+    """The due subscriptions with ids in [lo, hi], priced: retail customers pay the retail
+    price, everyone else the wholesale price (as :func:`place_order` prices them). Read as
+    plain rows (dates and frequencies parsed once per distinct value): this is the hot path."""
+    products = {sku: row for sku, *row in conn.execute(select(
+        Product.sku, Product.id, Product.retail_price, Product.wholesale_price, Product.qv,
+        Product.cv, Product.is_enrollment_pack))}
+    dates: dict[object, date] = {}
+    frequencies: dict[tuple[str, int, int], Frequency] = {}
+    charges: dict[int, _Charge] = {}
+    for (sub, member, cycle, failures, kind, dom, weeks, market, buyer_kind, owner,
+         status) in conn.execute(text(_DUE_SQL), {"lo": lo, "hi": hi, "day": day.isoformat()}):
+        if status in ("terminated", "erased"):
+            continue  # such a member cannot order
+        when = dates.get(cycle)
+        if when is None:
+            when = dates[cycle] = cycle if isinstance(cycle, date) else date.fromisoformat(cycle)
+        frequency = frequencies.get((kind, dom, weeks))
+        if frequency is None:
+            frequency = frequencies[(kind, dom, weeks)] = Frequency(kind, dom, weeks)
+        charges[sub] = _Charge(sub, member, when, failures + 1, frequency, market, buyer_kind,
+                               member if buyer_kind == "distributor" else owner)
+    for sub, sku, quantity in conn.execute(text(_ITEMS_SQL), {"lo": lo, "hi": hi}):
+        charge = charges.get(sub)
+        if charge is None:
+            continue
+        product, retail, wholesale, qv, cv, pack = products[sku]
+        unit = retail if charge.buyer_kind == "retail" else wholesale
+        charge.lines.append((product, quantity, unit, qv, cv, retail, wholesale, bool(pack)))
+        charge.amount += unit * quantity
+    return [c for c in charges.values() if c.lines]
+
+
+def _record_pending(engine: Engine, charges: list[_Charge], now: datetime) -> list[_Charge]:
+    """Step 1: every attempt written as pending (kept if already there) and committed before
+    the gateway is asked; returns the charges whose attempt is still pending."""
+    with engine.begin() as conn:
+        dialect = conn.dialect.name
+        insert_ignore(conn, "autoship_attempts", {
+            "subscription_id": [c.sub for c in charges],
+            "cycle": [c.cycle.isoformat() for c in charges],
+            "attempt": [c.attempt for c in charges],
+            "status": ["pending"] * len(charges),
+            "amount": [c.amount for c in charges],
+            "at": [time_text(now, dialect)] * len(charges),
+        })
+    return _still_pending(engine, charges)
+
+
+def _still_pending(engine: Engine, charges: list[_Charge]) -> list[_Charge]:
+    if not charges:
+        return []
+    with engine.connect() as conn:
+        pending = {(sub, cycle, attempt) for sub, cycle, attempt in conn.execute(
+            select(ChargeAttempt.subscription_id, ChargeAttempt.cycle, ChargeAttempt.attempt)
+            .where(ChargeAttempt.subscription_id.between(charges[0].sub, charges[-1].sub),
+                   ChargeAttempt.status == "pending"))}
+    return [c for c in charges if (c.sub, c.cycle, c.attempt) in pending]
+
+
+def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult], now: datetime,
+            retry_days: tuple[int, ...], summary: RunSummary) -> None:
+    """Step 3, in one transaction: the answers recorded, approved charges ordered (the order
+    rows as :func:`place_order` makes them), declines dunned, subscriptions moved on, events."""
+    with engine.begin() as conn:
+        at = time_text(now, conn.dialect.name)
+        attempts = {(sub, cycle if isinstance(cycle, date) else date.fromisoformat(cycle),
+                     attempt): attempt_id for attempt_id, sub, cycle, attempt in conn.execute(
+            text("SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
+                 "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'"),
+            {"lo": charges[0].sub, "hi": charges[-1].sub})}
+        settled = [(c, r, attempts[(c.sub, c.cycle, c.attempt)])
+                   for c, r in zip(charges, results, strict=True)
+                   if (c.sub, c.cycle, c.attempt) in attempts]
+        approved = [c for c, r, _ in settled if r.approved]
+        order_ids = allocate_ids(conn, "orders", len(approved))
+        order_of = {c.sub: order_id for c, order_id in zip(approved, order_ids, strict=True)}
+        write_rows(conn, "orders", _order_rows(approved, order_ids, at))
+        write_rows(conn, "order_lines", _line_rows(approved, order_ids))
+        update_rows(conn, "autoship_attempts", {
+            "id": [attempt_id for _, _, attempt_id in settled],
+            "status": ["approved" if r.approved else "declined" for _, r, _ in settled],
+            "decline": [r.decline for _, r, _ in settled],
+            "order_id": [order_of.get(c.sub) for c, _, _ in settled]})
+        moves: dict[str, list[Any]] = {name: [] for name in (
+            "id", "status", "next_run", "retry_on", "failures", "churn")}
+        events: dict[str, list[Any]] = {name: [] for name in (
+            "subscription_id", "member_id", "kind", "detail")}
+
+        def event(c: _Charge, kind: str, detail: str) -> None:
+            events["subscription_id"].append(c.sub)
+            events["member_id"].append(c.member)
+            events["kind"].append(kind)
+            events["detail"].append(detail)
+
+        def move(c: _Charge, status: str, next_on: date, retry: date | None, failures: int,
+                 churn: str | None) -> None:
+            for name, value in (("id", c.sub), ("status", status),
+                                ("next_run", next_on.isoformat()),
+                                ("retry_on", retry.isoformat() if retry else None),
+                                ("failures", failures), ("churn", churn)):
+                moves[name].append(value)
+
+        next_dates: dict[tuple[date, Frequency, str | None], date] = {}
+        for c, r, _ in settled:
+            if r.approved:
+                if c.attempt > 1:
+                    event(c, "payment_recovered", f"cycle {c.cycle}, attempt {c.attempt}")
+                    summary.recovered += 1
+                slot = (c.cycle, c.frequency, c.market)
+                if slot not in next_dates:
+                    next_dates[slot] = next_run(c.cycle, c.frequency, c.market)
+                move(c, "active", next_dates[slot], None, 0, None)
+                continue
+            event(c, "payment_failed", f"cycle {c.cycle}, attempt {c.attempt}: {r.decline}")
+            if c.attempt <= len(retry_days):
+                retry = c.cycle + timedelta(days=retry_days[c.attempt - 1])
+                event(c, "retry_scheduled", f"retry on {retry}")
+                move(c, "active", c.cycle, retry, c.attempt, None)
+            else:
+                event(c, "suspended",
+                      f"involuntary: {c.attempt} failed charges for cycle {c.cycle}")
+                move(c, "suspended", c.cycle, None, c.attempt, "involuntary")
+                summary.suspended += 1
+        update_rows(conn, "subscriptions", moves)
+        k = len(events["kind"])
+        write_rows(conn, "autoship_events", {**events, "at": [at] * k,
+                                             "actor": ["autoship"] * k})
+    summary.approved += len(approved)
+    summary.declined += len(settled) - len(approved)
+    summary.ordered.extend(c.sub for c in approved)
+
+
+def _order_rows(approved: list[_Charge], ids: list[int], at: str) -> dict[str, list[Any]]:
+    n = len(approved)
+    return {"id": ids, "buyer_id": [c.member for c in approved],
+            "credited_to_id": [c.credited_to for c in approved],
+            "total": [c.amount for c in approved],
+            "idempotency_key": [f"autoship:{c.sub}:{c.cycle.isoformat()}" for c in approved],
+            "subscription_id": [c.sub for c in approved], "placed_at": [at] * n,
+            "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n}
+
+
+def _line_rows(approved: list[_Charge], ids: list[int]) -> dict[str, list[Any]]:
+    """Order lines priced and classified as :func:`place_order` does."""
+    rows = [(order_id, product, quantity, unit, unit * quantity, qv * quantity, cv * quantity,
+             retail * quantity, wholesale * quantity,
+             "promotional" if pack else "consumption",
+             "distributor" if c.buyer_kind == "distributor" else "customer")
+            for c, order_id in zip(approved, ids, strict=True)
+            for product, quantity, unit, qv, cv, retail, wholesale, pack in c.lines]
+    names = ("order_id", "product_id", "quantity", "unit_price", "amount", "qv", "cv",
+             "retail_total", "wholesale_total", "volume_kind", "buyer_class")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return {name: list(column) for name, column in zip(names, columns, strict=True)}
 
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,
-            retry_days: tuple[int, ...] = RETRY_DAYS) -> RunSummary:
-    """Charge and order every subscription due on ``day``; idempotent, safe to re-run."""
+            retry_days: tuple[int, ...] = RETRY_DAYS, batch: int = BATCH) -> RunSummary:
+    """Charge and order every subscription due on ``day``; idempotent, safe to re-run.
+
+    Due subscriptions are taken ``batch`` at a time, in id order; each batch goes through the
+    three steps of the module docstring, so a run killed anywhere loses at most the answers of
+    one batch, which the next run asks the gateway for again under the same keys."""
     require_aware(now, place="now")
     summary = RunSummary(day)
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)
     summary.due = len(due)
-    for sub_id in due:
-        _process(engine, sub_id, gateway, now, retry_days, summary)
+    for start in range(0, len(due), batch):
+        part = due[start:start + batch]
+        with engine.connect() as conn:
+            charges = _read_batch(conn, day, part[0], part[-1])
+        charges = _record_pending(engine, charges, now)
+        if not charges:
+            continue
+        results = charge_all(gateway, [ChargeRequest(c.key, c.member, c.amount, CURRENCY)
+                                       for c in charges])
+        _settle(engine, charges, results, now, retry_days, summary)
     return summary

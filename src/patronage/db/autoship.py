@@ -1,5 +1,10 @@
 """Autoship: subscriptions and their items, charge attempts, and the events other capabilities
-read (care mutes win-back messages while a payment is being recovered)."""
+read (care mutes win-back messages while a payment is being recovered).
+
+Charge attempts and events name subscriptions, members and orders by id without foreign keys:
+the daily run writes them in bulk for ids it has just read (subscriptions and members are never
+deleted), and on PostgreSQL a per-row key check would cost more than the rest of the run.
+"""
 
 from __future__ import annotations
 
@@ -76,13 +81,13 @@ class ChargeAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    subscription_id: Mapped[int] = mapped_column(Integer)
     cycle: Mapped[date] = mapped_column(Date)
     attempt: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16))  # pending | approved | declined
     decline: Mapped[str | None] = mapped_column(String(32))
     amount: Mapped[int] = mapped_column(Integer)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    order_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -93,8 +98,8 @@ class AutoshipEvent(Base):
     __table_args__ = (Index("ix_autoship_events_member", "member_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    subscription_id: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))

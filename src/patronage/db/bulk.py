@@ -9,6 +9,7 @@ their foreign keys.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -58,12 +59,13 @@ def _copy_text(values: Any, is_time: bool) -> list[str]:
             return as_text
         if values.dtype == np.bool_:
             return np.where(values, "t", "f").tolist()  # type: ignore[no-any-return]
-        if values.dtype.kind == "U" and not any(
-            c in text for text in np.unique(values).tolist() for c in "\\\t\n\r"
-        ):
-            return values.tolist()  # type: ignore[no-any-return]
         values = values.tolist()
-    return [_escape(v) for v in values]
+    as_text = ["\\N" if v is None else ("t" if v else "f") if isinstance(v, bool) else str(v)
+               for v in values]
+    joined = "".join(t for t, v in zip(as_text, values, strict=True) if v is not None)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return [_escape(v) for v in values]
+    return as_text
 
 
 def _rows(columns: Mapping[str, Any], times: Sequence[str], dialect: str,
@@ -87,12 +89,10 @@ def write_rows(conn: Connection, table: str, columns: Mapping[str, Any],
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         if dialect == "postgresql":
-            cols = [_copy_text(v[start:stop], name in times) for name, v in columns.items()]
-            block = "\n".join("\t".join(row) for row in zip(*cols, strict=True)) + "\n"
             with raw.cursor() as cur, cur.copy(
                 f"COPY {table} ({', '.join(names)}) FROM STDIN"
             ) as copy:
-                copy.write(block)
+                copy.write(_copy_block(columns, times, start, stop))
         else:
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
             cur = raw.cursor()
@@ -110,3 +110,118 @@ def reset_sequences(conn: Connection, tables: Sequence[str]) -> None:
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
         ))
+
+
+def time_text(moment: datetime, dialect: str) -> str:
+    """One aware time in the text form each database's bulk path stores (UTC, microseconds)."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    stamp = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return stamp if dialect == "sqlite" else stamp + "+00"
+
+
+def _copy_block(columns: Mapping[str, Any], times: Sequence[str], start: int, stop: int) -> str:
+    cols = [_copy_text(v[start:stop], name in times) for name, v in columns.items()]
+    return "\n".join("\t".join(row) for row in zip(*cols, strict=True)) + "\n"
+
+
+def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Sequence[str],
+            start: int, stop: int) -> str:
+    """PostgreSQL: copy rows into a temporary table shaped like ``table``; returns its name."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(columns)
+    stage = f"_stage_{table}"
+    conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE {stage} AS SELECT {names} FROM {table} LIMIT 0"))
+    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        copy.write(_copy_block(columns, times, start, stop))
+    return stage
+
+
+def insert_ignore(conn: Connection, table: str, columns: Mapping[str, Any],
+                  times: Sequence[str] = ()) -> None:
+    """Insert rows, silently keeping the row already stored where a unique key says it exists."""
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    dialect = conn.dialect.name
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        if dialect == "postgresql":
+            stage = _staged(conn, table, columns, times, start, stop)
+            conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) SELECT "
+                              f"{', '.join(names)} FROM {stage} ON CONFLICT DO NOTHING"))
+            conn.execute(text(f"DROP TABLE {stage}"))
+        else:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            cur = raw.cursor()
+            cur.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) VALUES "
+                            f"({', '.join('?' * len(names))})",
+                            _rows(columns, times, dialect, start, stop))
+            cur.close()
+
+
+def update_rows(conn: Connection, table: str, columns: Mapping[str, Any],
+                times: Sequence[str] = ()) -> None:
+    """Set columns of many rows at once; ``columns['id']`` names the rows, the rest are values."""
+    names = [name for name in columns if name != "id"]
+    n = len(columns["id"])
+    dialect = conn.dialect.name
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        if dialect == "postgresql":
+            stage = _staged(conn, table, columns, times, start, stop)
+            sets = ", ".join(f"{name} = s.{name}" for name in names)
+            conn.execute(text(f"UPDATE {table} t SET {sets} FROM {stage} s WHERE t.id = s.id"))
+            conn.execute(text(f"DROP TABLE {stage}"))
+        else:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            ordered = {name: columns[name] for name in [*names, "id"]}
+            cur = raw.cursor()
+            cur.executemany(f"UPDATE {table} SET {', '.join(f'{n} = ?' for n in names)} "
+                            "WHERE id = ?", _rows(ordered, times, dialect, start, stop))
+            cur.close()
+
+
+def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:
+    """``n`` fresh ids for ``table``, safe beside other writers: from the id sequence on
+    PostgreSQL; on SQLite above the largest id, after taking the database's write lock (a write
+    statement that changes nothing takes it), which the caller's transaction keeps until it ends."""
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(text(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": n}).scalars())
+    conn.execute(text(f"UPDATE {table} SET id = id WHERE 0"))
+    top = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+def rows_matching(conn: Connection, table: str, column: str, values: Sequence[Any],
+                  wanted: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The ``wanted`` columns of the rows of ``table`` whose ``column`` is one of ``values``
+    (many values: they are staged in a temporary table and joined, not spelled out in SQL)."""
+    if not values:
+        return []
+    dialect = conn.dialect.name
+    conn.execute(text("DROP TABLE IF EXISTS _match"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE _match AS SELECT {column} AS v FROM {table} "
+                      "LIMIT 0"))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    for start in range(0, len(values), CHUNK):
+        part = values[start:start + CHUNK]
+        if dialect == "postgresql":
+            with raw.cursor() as cur, cur.copy("COPY _match (v) FROM STDIN") as copy:
+                copy.write("".join(_escape(v) + "\n" for v in part))
+        else:
+            cur = raw.cursor()
+            cur.executemany("INSERT INTO _match (v) VALUES (?)", [(v,) for v in part])
+            cur.close()
+    cols = ", ".join(f"t.{name}" for name in wanted)
+    rows = [tuple(row) for row in conn.execute(
+        text(f"SELECT {cols} FROM {table} t JOIN _match m ON t.{column} = m.v"))]
+    conn.execute(text("DROP TABLE _match"))
+    return rows
