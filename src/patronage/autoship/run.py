@@ -22,14 +22,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
 from patronage.autoship.schedule import Frequency, first_run, next_run
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import require_aware
-from patronage.db.autoship import ChargeAttempt, Subscription
-from patronage.db.bulk import allocate_ids, insert_ignore, time_text, update_rows, write_rows
+from patronage.db.autoship import Subscription
+from patronage.db.bulk import (
+    allocate_ids,
+    fetch_rows,
+    insert_ignore,
+    time_text,
+    update_rows,
+    write_rows,
+)
 from patronage.db.engine import transaction
 from patronage.db.tables import Product
 
@@ -117,7 +124,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
     frequencies: dict[tuple[str, int, int], Frequency] = {}
     charges: dict[int, _Charge] = {}
     for (sub, member, cycle, failures, kind, dom, weeks, market, buyer_kind, owner,
-         status) in conn.execute(text(_DUE_SQL), {"lo": lo, "hi": hi, "day": day.isoformat()}):
+         status) in fetch_rows(conn, _DUE_SQL, {"lo": lo, "hi": hi, "day": day.isoformat()}):
         if status in ("terminated", "erased"):
             continue  # such a member cannot order
         when = dates.get(cycle)
@@ -128,7 +135,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
             frequency = frequencies[(kind, dom, weeks)] = Frequency(kind, dom, weeks)
         charges[sub] = _Charge(sub, member, when, failures + 1, frequency, market, buyer_kind,
                                member if buyer_kind == "distributor" else owner)
-    for sub, sku, quantity in conn.execute(text(_ITEMS_SQL), {"lo": lo, "hi": hi}):
+    for sub, sku, quantity in fetch_rows(conn, _ITEMS_SQL, {"lo": lo, "hi": hi}):
         charge = charges.get(sub)
         if charge is None:
             continue
@@ -159,11 +166,18 @@ def _still_pending(engine: Engine, charges: list[_Charge]) -> list[_Charge]:
     if not charges:
         return []
     with engine.connect() as conn:
-        pending = {(sub, cycle, attempt) for sub, cycle, attempt in conn.execute(
-            select(ChargeAttempt.subscription_id, ChargeAttempt.cycle, ChargeAttempt.attempt)
-            .where(ChargeAttempt.subscription_id.between(charges[0].sub, charges[-1].sub),
-                   ChargeAttempt.status == "pending"))}
+        pending = _pending_attempts(conn, charges)
     return [c for c in charges if (c.sub, c.cycle, c.attempt) in pending]
+
+
+def _pending_attempts(conn: Connection, charges: list[_Charge]) -> dict[tuple[int, date, int], int]:
+    """Attempt ids by (subscription, cycle, attempt), of the pending attempts of the charges'
+    subscription id range."""
+    return {(sub, cycle if isinstance(cycle, date) else date.fromisoformat(cycle), attempt):
+            attempt_id for attempt_id, sub, cycle, attempt in fetch_rows(
+                conn, "SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
+                      "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'",
+                {"lo": charges[0].sub, "hi": charges[-1].sub})}
 
 
 def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult], now: datetime,
@@ -172,11 +186,7 @@ def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult],
     rows as :func:`place_order` makes them), declines dunned, subscriptions moved on, events."""
     with engine.begin() as conn:
         at = time_text(now, conn.dialect.name)
-        attempts = {(sub, cycle if isinstance(cycle, date) else date.fromisoformat(cycle),
-                     attempt): attempt_id for attempt_id, sub, cycle, attempt in conn.execute(
-            text("SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
-                 "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'"),
-            {"lo": charges[0].sub, "hi": charges[-1].sub})}
+        attempts = _pending_attempts(conn, charges)
         settled = [(c, r, attempts[(c.sub, c.cycle, c.attempt)])
                    for c, r in zip(charges, results, strict=True)
                    if (c.sub, c.cycle, c.attempt) in attempts]
