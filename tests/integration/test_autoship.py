@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
 import patronage.autoship.run as run_module
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, SimulatedGateway
@@ -232,3 +232,20 @@ def test_self_service_actions_and_one_step_cancel(engine: Engine) -> None:
     with pytest.raises(IntegrityViolation, match="unknown sku 'NOPE'"), transaction(engine) as s:
         subscribe(s, 1, [Item("NOPE")], Frequency("monthly", 1), start=date(2026, 3, 1),
                   now=NOW, actor="x")
+
+
+def test_a_batch_is_settled_whole_whatever_order_the_database_returns_rows_in(
+        engine: Engine) -> None:
+    subs = _setup(engine, n=6)
+    with engine.begin() as conn:  # rewritten rows move to the end of PostgreSQL's heap
+        conn.execute(update(Subscription).where(Subscription.id.in_(subs[:3]))
+                     .values(failures=Subscription.failures))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE subscriptions")
+            conn.exec_driver_sql("ANALYZE members")
+    day = date(2026, 3, 28)
+    summary = run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day),
+                      batch=6)
+    assert summary.approved == 6
+    _one_order_and_one_charge_per_subscription(engine, subs)

@@ -62,7 +62,7 @@ def charge_all(gateway: PaymentGateway, requests: Sequence[ChargeRequest]) -> li
 
 
 def _fraction(*parts: object) -> float:
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
@@ -89,12 +89,14 @@ class SimulatedGateway:
             return []
         decided = [self._decide(r.key) for r in requests]
         with self.engine.begin() as conn:
-            insert_ignore(conn, "simulated_charges", {
+            new = insert_ignore(conn, "simulated_charges", {
                 "key": [r.key for r in requests],
                 "amount": [r.amount for r in requests],
                 "approved": [d.approved for d in decided],
                 "decline": [d.decline for d in decided],
             })
+            if new == len(requests):
+                return decided  # every key is new: the ledger holds exactly these answers
             stored = {key: ChargeResult(bool(ok), decline) for key, ok, decline in rows_matching(
                 conn, "simulated_charges", "key", [r.key for r in requests],
                 ("key", "approved", "decline"))}

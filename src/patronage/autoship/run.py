@@ -89,6 +89,7 @@ class _Charge:
     sub: int
     member: int
     cycle: date
+    cycle_text: str  # the cycle's ISO date, as keys spell it
     attempt: int
     frequency: Frequency
     market: str | None
@@ -99,7 +100,7 @@ class _Charge:
 
     @property
     def key(self) -> str:
-        return f"autoship:{self.sub}:{self.cycle.isoformat()}:{self.attempt}"
+        return f"autoship:{self.sub}:{self.cycle_text}:{self.attempt}"
 
 
 _DUE_SQL = """
@@ -107,7 +108,8 @@ _DUE_SQL = """
            s.every_weeks, s.market, m.kind, m.owner_id, m.status
     FROM subscriptions s JOIN members m ON m.id = s.member_id
     WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
-      AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)"""
+      AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
+    ORDER BY s.id"""
 _ITEMS_SQL = """
     SELECT i.subscription_id, i.sku, i.quantity FROM subscription_items i
     WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
@@ -121,6 +123,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
         Product.sku, Product.id, Product.retail_price, Product.wholesale_price, Product.qv,
         Product.cv, Product.is_enrollment_pack))}
     dates: dict[object, date] = {}
+    texts: dict[date, str] = {}
     frequencies: dict[tuple[str, int, int], Frequency] = {}
     charges: dict[int, _Charge] = {}
     for (sub, member, cycle, failures, kind, dom, weeks, market, buyer_kind, owner,
@@ -130,10 +133,12 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
         when = dates.get(cycle)
         if when is None:
             when = dates[cycle] = cycle if isinstance(cycle, date) else date.fromisoformat(cycle)
+            texts[when] = when.isoformat()
         frequency = frequencies.get((kind, dom, weeks))
         if frequency is None:
             frequency = frequencies[(kind, dom, weeks)] = Frequency(kind, dom, weeks)
-        charges[sub] = _Charge(sub, member, when, failures + 1, frequency, market, buyer_kind,
+        charges[sub] = _Charge(sub, member, when, texts[when], failures + 1, frequency, market,
+                               buyer_kind,
                                member if buyer_kind == "distributor" else owner)
     for sub, sku, quantity in fetch_rows(conn, _ITEMS_SQL, {"lo": lo, "hi": hi}):
         charge = charges.get(sub)
@@ -153,7 +158,7 @@ def _record_pending(engine: Engine, charges: list[_Charge], now: datetime) -> li
         dialect = conn.dialect.name
         insert_ignore(conn, "autoship_attempts", {
             "subscription_id": [c.sub for c in charges],
-            "cycle": [c.cycle.isoformat() for c in charges],
+            "cycle": [c.cycle_text for c in charges],
             "attempt": [c.attempt for c in charges],
             "status": ["pending"] * len(charges),
             "amount": [c.amount for c in charges],
@@ -167,17 +172,17 @@ def _still_pending(engine: Engine, charges: list[_Charge]) -> list[_Charge]:
         return []
     with engine.connect() as conn:
         pending = _pending_attempts(conn, charges)
-    return [c for c in charges if (c.sub, c.cycle, c.attempt) in pending]
+    return [c for c in charges if (c.sub, c.cycle_text, c.attempt) in pending]
 
 
-def _pending_attempts(conn: Connection, charges: list[_Charge]) -> dict[tuple[int, date, int], int]:
-    """Attempt ids by (subscription, cycle, attempt), of the pending attempts of the charges'
-    subscription id range."""
-    return {(sub, cycle if isinstance(cycle, date) else date.fromisoformat(cycle), attempt):
-            attempt_id for attempt_id, sub, cycle, attempt in fetch_rows(
+def _pending_attempts(conn: Connection, charges: list[_Charge]) -> dict[tuple[int, str, int], int]:
+    """Attempt ids by (subscription, ISO cycle date, attempt), of the pending attempts of the
+    charges' subscription id range."""
+    return {(sub, cycle if isinstance(cycle, str) else cycle.isoformat(), attempt): attempt_id
+            for attempt_id, sub, cycle, attempt in fetch_rows(
                 conn, "SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
                       "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'",
-                {"lo": charges[0].sub, "hi": charges[-1].sub})}
+                {"lo": min(c.sub for c in charges), "hi": max(c.sub for c in charges)})}
 
 
 def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult], now: datetime,
@@ -187,9 +192,9 @@ def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult],
     with engine.begin() as conn:
         at = time_text(now, conn.dialect.name)
         attempts = _pending_attempts(conn, charges)
-        settled = [(c, r, attempts[(c.sub, c.cycle, c.attempt)])
+        settled = [(c, r, attempts[(c.sub, c.cycle_text, c.attempt)])
                    for c, r in zip(charges, results, strict=True)
-                   if (c.sub, c.cycle, c.attempt) in attempts]
+                   if (c.sub, c.cycle_text, c.attempt) in attempts]
         approved = [c for c, r, _ in settled if r.approved]
         order_ids = allocate_ids(conn, "orders", len(approved))
         order_of = {c.sub: order_id for c, order_id in zip(approved, order_ids, strict=True)}
@@ -211,15 +216,16 @@ def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult],
             events["kind"].append(kind)
             events["detail"].append(detail)
 
-        def move(c: _Charge, status: str, next_on: date, retry: date | None, failures: int,
+        def move(c: _Charge, status: str, next_on: str, retry: date | None, failures: int,
                  churn: str | None) -> None:
-            for name, value in (("id", c.sub), ("status", status),
-                                ("next_run", next_on.isoformat()),
-                                ("retry_on", retry.isoformat() if retry else None),
-                                ("failures", failures), ("churn", churn)):
-                moves[name].append(value)
+            moves["id"].append(c.sub)
+            moves["status"].append(status)
+            moves["next_run"].append(next_on)
+            moves["retry_on"].append(retry.isoformat() if retry else None)
+            moves["failures"].append(failures)
+            moves["churn"].append(churn)
 
-        next_dates: dict[tuple[date, Frequency, str | None], date] = {}
+        next_dates: dict[tuple[date, Frequency, str | None], str] = {}
         for c, r, _ in settled:
             if r.approved:
                 if c.attempt > 1:
@@ -227,18 +233,18 @@ def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult],
                     summary.recovered += 1
                 slot = (c.cycle, c.frequency, c.market)
                 if slot not in next_dates:
-                    next_dates[slot] = next_run(c.cycle, c.frequency, c.market)
+                    next_dates[slot] = next_run(c.cycle, c.frequency, c.market).isoformat()
                 move(c, "active", next_dates[slot], None, 0, None)
                 continue
             event(c, "payment_failed", f"cycle {c.cycle}, attempt {c.attempt}: {r.decline}")
             if c.attempt <= len(retry_days):
                 retry = c.cycle + timedelta(days=retry_days[c.attempt - 1])
                 event(c, "retry_scheduled", f"retry on {retry}")
-                move(c, "active", c.cycle, retry, c.attempt, None)
+                move(c, "active", c.cycle_text, retry, c.attempt, None)
             else:
                 event(c, "suspended",
                       f"involuntary: {c.attempt} failed charges for cycle {c.cycle}")
-                move(c, "suspended", c.cycle, None, c.attempt, "involuntary")
+                move(c, "suspended", c.cycle_text, None, c.attempt, "involuntary")
                 summary.suspended += 1
         update_rows(conn, "subscriptions", moves)
         k = len(events["kind"])
@@ -254,7 +260,7 @@ def _order_rows(approved: list[_Charge], ids: list[int], at: str) -> dict[str, l
     return {"id": ids, "buyer_id": [c.member for c in approved],
             "credited_to_id": [c.credited_to for c in approved],
             "total": [c.amount for c in approved],
-            "idempotency_key": [f"autoship:{c.sub}:{c.cycle.isoformat()}" for c in approved],
+            "idempotency_key": [f"autoship:{c.sub}:{c.cycle_text}" for c in approved],
             "subscription_id": [c.sub for c in approved], "placed_at": [at] * n,
             "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n}
 

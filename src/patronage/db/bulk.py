@@ -140,17 +140,20 @@ def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Seq
 
 
 def insert_ignore(conn: Connection, table: str, columns: Mapping[str, Any],
-                  times: Sequence[str] = ()) -> None:
-    """Insert rows, silently keeping the row already stored where a unique key says it exists."""
+                  times: Sequence[str] = ()) -> int:
+    """Insert rows, silently keeping the row already stored where a unique key says it exists;
+    returns how many rows were new."""
     names = list(columns)
     n = len(next(iter(columns.values())))
     dialect = conn.dialect.name
+    inserted = 0
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         if dialect == "postgresql":
             stage = _staged(conn, table, columns, times, start, stop)
-            conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) SELECT "
-                              f"{', '.join(names)} FROM {stage} ON CONFLICT DO NOTHING"))
+            done = conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) SELECT "
+                                     f"{', '.join(names)} FROM {stage} ON CONFLICT DO NOTHING"))
+            inserted += done.rowcount
             conn.execute(text(f"DROP TABLE {stage}"))
         else:
             raw = conn.connection.driver_connection
@@ -159,7 +162,9 @@ def insert_ignore(conn: Connection, table: str, columns: Mapping[str, Any],
             cur.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) VALUES "
                             f"({', '.join('?' * len(names))})",
                             _rows(columns, times, dialect, start, stop))
+            inserted += cur.rowcount
             cur.close()
+    return inserted
 
 
 def update_rows(conn: Connection, table: str, columns: Mapping[str, Any],
