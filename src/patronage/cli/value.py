@@ -1,0 +1,111 @@
+"""``patronage value``: fit the customer value models and show what customers are worth."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.money import format_amount
+from patronage.value.customers import ValueSettings
+from patronage.value.service import (
+    customer_value,
+    distributor_customers,
+    distributor_overview,
+    fit_values,
+)
+from patronage.value.seven import NAMES
+
+app = typer.Typer(help="Customer value: lifetime, referral and the seven values.",
+                  no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command()
+def fit(ctx: typer.Context,
+        now: Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
+        = None,
+        discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
+        horizon: Annotated[int, typer.Option(help="Horizon in months.")] = 12,
+        decay: Annotated[float, typer.Option(help="Referral credit per further step.")] = 0.5,
+        as_json: Json = False) -> None:
+    """Fit the models and score every member (a new run; earlier runs are kept)."""
+    summary = fit_values(state(ctx).engine(), parse_now(now),
+                         ValueSettings(discount_monthly=discount, horizon_months=horizon,
+                                       referral_decay=decay))
+    if as_json:
+        emit_json(asdict(summary))
+        return
+    console.print(f"run {summary.run_id}: {summary.members:,} members "
+                  f"({summary.customers:,} customers) valued")
+    for f in summary.fits:
+        params = ", ".join(f"{k}={v}" for k, v in f.items()
+                           if k not in ("model", "segment", "n", "converged", "message"))
+        state_word = "converged" if f["converged"] else f"NOT converged ({f['message']})"
+        console.print(f"  {f['model']} on {f['segment']} (n={f['n']:,.0f}): {params}; "
+                      f"{state_word}")
+    console.print("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items()))
+
+
+def _money(amount: int) -> str:
+    return format_amount(amount)
+
+
+@app.command()
+def show(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
+         as_json: Json = False) -> None:
+    """A member's lifetime value, referral value and seven values."""
+    value = customer_value(state(ctx).engine(), member)
+    if as_json:
+        emit_json(value)
+        return
+    console.print(f"{value['name']} (member {member}, {value['kind']}) as of {value['as_of']}")
+    console.print(f"  model {value['model']} ({value['segment']}): P(alive) "
+                  f"{value['p_alive']:.2f}, expected orders {value['expected_orders']:.1f}")
+    console.print(f"  spent so far {_money(value['past_value'])}, expected future "
+                  f"{_money(value['future_value'])}, referral value "
+                  f"{_money(value['referral_value'])}")
+    reasons = "; ".join(value["risk_reasons"]) or "-"
+    console.print(f"  value at risk {_money(value['value_at_risk'])} (risk "
+                  f"{value['risk']:.2f}: {reasons})")
+    for name in NAMES:
+        console.print(f"  {name:12s} {value['seven_values'][name]:5.1f}")
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("member", "name", "lifetime", "future", "referral", "P(alive)", "at risk"):
+        table.add_column(col, justify="left" if col == "name" else "right")
+    for r in rows:
+        table.add_row(str(r["member_id"]), r["name"], _money(r["lifetime_value"]),
+                      _money(r["future_value"]), _money(r["referral_value"]),
+                      f"{r['p_alive']:.2f}", _money(r["value_at_risk"]))
+    return table
+
+
+@app.command()
+def top(ctx: typer.Context, distributor: Annotated[int, typer.Option("--distributor")],
+        limit: Annotated[int, typer.Option(help="How many.")] = 20,
+        at_risk: Annotated[bool, typer.Option("--at-risk", help="Rank by value at risk.")]
+        = False,
+        now: Annotated[str | None, typer.Option("--now", help="As of (ISO).")] = None,
+        as_json: Json = False) -> None:
+    """A distributor's customers ranked by value (or by value at risk), with the 1:50 count."""
+    engine = state(ctx).engine()
+    rows = distributor_customers(engine, distributor, order_by="risk" if at_risk else "value",
+                                 limit=limit)
+    overview = distributor_overview(engine, distributor, parse_now(now), at_risk=0)
+    if as_json:
+        emit_json({"overview": overview.as_dict(), "customers": rows})
+        return
+    console.print(f"distributor {distributor}: {overview.customers} customers "
+                  f"({overview.active_customers} ordered in 90 days) of the 1:{overview.target} "
+                  f"target; base value {_money(overview.base_value)}, at risk "
+                  f"{_money(overview.at_risk_value)}; consumption "
+                  f"{overview.consumption_share:.0%} of volume, customers "
+                  f"{overview.customer_share:.0%}")
+    console.print(_table(rows, "customers at risk" if at_risk else "customers by value"))

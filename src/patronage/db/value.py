@@ -1,0 +1,82 @@
+"""Customer value: each fit run, the models it fitted, and every member's values as of it.
+
+Value rows name members by id without a foreign key: a run writes one row per member in bulk,
+for ids just read from the members table (members are never deleted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patronage.db.base import Base, UTCDateTime
+
+
+class ValueRun(Base):
+    """One fit-and-score of every member as of ``as_of``, with the settings it used."""
+
+    __tablename__ = "value_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    discount_monthly: Mapped[float] = mapped_column(Float)
+    horizon_months: Mapped[int] = mapped_column(SmallInteger)
+    referral_decay: Mapped[float] = mapped_column(Float)
+    members: Mapped[int] = mapped_column(Integer)
+
+
+class ValueFit(Base):
+    """A model fitted in a run, on one segment (``segment`` "pooled" for the rest)."""
+
+    __tablename__ = "value_fits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("value_runs.id"))
+    model: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text)  # JSON: name -> value
+    log_likelihood: Mapped[float] = mapped_column(Float)
+    converged: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text)
+    n: Mapped[float] = mapped_column(Float)
+
+
+class CustomerValue(Base):
+    """A member's values as of a run. Money in minor units; scores 0–100."""
+
+    __tablename__ = "customer_values"
+    __table_args__ = (Index("ix_customer_values_member", "member_id", "run_id"),)
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(16))  # sbg | bgnbd | none
+    segment: Mapped[str] = mapped_column(String(64))
+    p_alive: Mapped[float] = mapped_column(Float)
+    expected_orders: Mapped[float] = mapped_column(Float)
+    past_value: Mapped[int] = mapped_column(BigInteger)
+    future_value: Mapped[int] = mapped_column(BigInteger)
+    referral_value: Mapped[int] = mapped_column(BigInteger)
+    risk: Mapped[float] = mapped_column(Float)
+    value_at_risk: Mapped[int] = mapped_column(BigInteger)
+    risk_flags: Mapped[int] = mapped_column(SmallInteger)  # see value.customers.RISK_*
+    consumption: Mapped[float] = mapped_column(Float)
+    consistency: Mapped[float] = mapped_column(Float)
+    referral: Mapped[float] = mapped_column(Float)
+    rainmaker: Mapped[float] = mapped_column(Float)
+    feedback: Mapped[float] = mapped_column(Float)
+    testimonial: Mapped[float] = mapped_column(Float)
+    emotional: Mapped[float] = mapped_column(Float)
+    rainmaker_amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,137 @@
+"""Lifetime value of every customer from the fitted models, on arrays (no database).
+
+Two kinds of customer:
+
+- **autoship** (contractual): a customer with a live subscription (active, paused or being
+  recovered). The shifted-beta-geometric model is fitted on every subscription ever started
+  (months survived, cancelled or still running), several start cohorts at once, per segment where
+  a segment has enough subscriptions (:data:`MIN_SEGMENT`) and pooled otherwise. For a subscriber
+  who has completed ``n`` months: P(alive) is the retention rate of the coming month
+  ``r(n+1)``; expected orders over the horizon ``Σ_{k=1..H} S(n+k)/S(n)``; future value the
+  monthly autoship value × the discounted residual lifetime (:func:`sbg.residual_lifetime`).
+- **occasional** (non-contractual): every other customer with an order. BG/NBD on (x, t_x, T)
+  in weeks gives P(alive) and expected purchases; Gamma-Gamma the spend per order; future value
+  ``Σ_{m=1..H} (E[N(m)] − E[N(m−1)]) · spend · (1+d)^−m`` over months of 365.25/12 days.
+
+The discount rate ``d`` is per month; the time unit of each model is explicit in its fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from patronage.value import bgnbd, gamma_gamma, sbg
+from patronage.value.fitting import Fit, group_rows
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+MIN_SEGMENT = 500
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+
+
+@dataclass(frozen=True)
+class SegmentFit:
+    """One model fitted on one segment (``segment`` −1: pooled over the segments too small)."""
+
+    model: str
+    segment: int
+    fit: Fit
+
+
+def fit_by_segment(segment: I64, fit_rows: Callable[[npt.NDArray[np.bool_]], Fit], model: str,
+                   min_rows: int = MIN_SEGMENT) -> tuple[list[SegmentFit], I64]:
+    """Fit each segment with at least ``min_rows`` rows on its own, the rest pooled; returns the
+    fits and, per row, the index of the fit that applies to it."""
+    codes, counts = np.unique(segment, return_counts=True)
+    fits: list[SegmentFit] = []
+    which = np.full(segment.shape[0], -1, dtype=np.int64)
+    pooled = np.ones(segment.shape[0], dtype=bool)
+    if (counts >= min_rows).sum() > 1:
+        for code in codes[counts >= min_rows].tolist():
+            rows = segment == code
+            which[rows] = len(fits)
+            pooled &= ~rows
+            fits.append(SegmentFit(model, int(code), fit_rows(rows)))
+    if pooled.any():
+        which[pooled] = len(fits)
+        fits.append(SegmentFit(model, -1, fit_rows(pooled)))
+    return fits, which
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """Per customer: P(alive), expected orders over the horizon, future value (minor units)."""
+
+    p_alive: F64
+    expected_orders: F64
+    future_value: F64
+
+
+def autoship_lifetimes(months: F64, churned: F64, segment: I64, live: npt.NDArray[np.bool_],
+                       monthly_value: F64, discount: float,
+                       horizon: int) -> tuple[list[SegmentFit], Lifetimes]:
+    """``months`` survived and ``churned`` (1/0) for every subscription ever started (the fit);
+    the lifetimes are computed for the ``live`` ones."""
+
+    def fit_rows(rows: npt.NDArray[np.bool_]) -> Fit:
+        (periods, lost), weights = group_rows(months[rows], churned[rows])
+        return sbg.fit(periods, lost, weights)
+
+    fits, which = fit_by_segment(segment, fit_rows, "sbg")
+    p_alive = np.zeros(months.shape[0])
+    orders = np.zeros(months.shape[0])
+    value = np.zeros(months.shape[0])
+    steps = np.arange(1, horizon + 1, dtype=np.float64)
+    for index, seg in enumerate(fits):
+        a, b = seg.fit.params["alpha"], seg.fit.params["beta"]
+        rows = live & (which == index)
+        # Few distinct tenures: compute once per tenure and spread.
+        tenures, inverse = np.unique(months[rows], return_inverse=True)
+        log_now = sbg.log_survival(tenures, a, b)
+        ahead = np.exp(sbg.log_survival(tenures[:, None] + steps[None, :], a, b)
+                       - log_now[:, None]).sum(axis=1)
+        p_alive[rows] = sbg.retention_rate(tenures + 1, a, b)[inverse]
+        orders[rows] = ahead[inverse]
+        value[rows] = sbg.residual_lifetime(tenures, a, b, discount)[inverse] * monthly_value[rows]
+    return fits, Lifetimes(p_alive, orders, value)
+
+
+def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
+                         discount: float, horizon: int) -> tuple[list[SegmentFit], Lifetimes]:
+    """(x, t_x, T) in weeks and mean repeat spend (minor units) of every occasional buyer."""
+
+    def fit_bgnbd(rows: npt.NDArray[np.bool_]) -> Fit:
+        return bgnbd.fit(x[rows], t_x[rows], T[rows])
+
+    fits, which = fit_by_segment(segment, fit_bgnbd, "bgnbd")
+    repeat = x > 0
+    spend_fit = gamma_gamma.fit(x[repeat], spend[repeat]) if repeat.sum() >= 10 else None
+    if spend_fit is not None:
+        fits.append(SegmentFit("gamma_gamma", -1, spend_fit))
+        per_order = gamma_gamma.expected_spend(spend_fit.params, x, spend)
+    else:
+        per_order = np.where(repeat, spend, float(spend[repeat].mean()) if repeat.any() else 0.0)
+    p_alive = np.zeros(x.shape[0])
+    orders = np.zeros(x.shape[0])
+    value = np.zeros(x.shape[0])
+    for index, seg in enumerate(fits):
+        if seg.model != "bgnbd":
+            continue
+        rows = which == index
+        params = seg.fit.params
+        p_alive[rows] = bgnbd.probability_alive(params, x[rows], t_x[rows], T[rows])
+        previous = np.zeros(int(rows.sum()))
+        discounted = np.zeros(int(rows.sum()))
+        for month in range(1, horizon + 1):
+            cumulative = bgnbd.expected_purchases(params, month * WEEKS_PER_MONTH, x[rows],
+                                                  t_x[rows], T[rows])
+            discounted += (cumulative - previous) * (1.0 + discount) ** -month
+            previous = cumulative
+        orders[rows] = previous
+        value[rows] = discounted * per_order[rows]
+    return fits, Lifetimes(p_alive, orders, value)

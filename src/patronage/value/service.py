@@ -1,0 +1,331 @@
+"""Customer value services: fit and score everyone, and what a distributor sees of it.
+
+``fit_values`` loads the facts in bulk (integer SQL into arrays), calls the pure engine
+(:mod:`patronage.value.customers`) and writes the run, its fits and one row per member in one
+transaction. The read functions answer from the latest run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session
+
+from patronage.clock import require_aware
+from patronage.db.bulk import fetch_rows, write_rows
+from patronage.db.engine import transaction
+from patronage.db.loaders import _epoch, _matrix, _ts, load_genealogy, load_lines
+from patronage.db.tables import Member
+from patronage.db.value import CustomerValue, ValueFit, ValueRun
+from patronage.errors import NotFound
+from patronage.facts import KIND_DISTRIBUTOR
+from patronage.network.genealogy import subtree_sums
+from patronage.value.customers import (
+    MODELS,
+    MemberValues,
+    ValueFacts,
+    ValueSettings,
+    risk_words,
+    value_members,
+)
+from patronage.value.seven import NAMES
+
+CUSTOMER_TARGET = 50  # customers per distributor: the 1:50 ratio
+
+
+def _per_member(conn: Connection, index: Any, sql: str, params: dict[str, Any], width: int,
+                n: int) -> list[np.ndarray[Any, Any]]:
+    """Columns 1.. of an integer query keyed by member id in column 0, spread over indexes."""
+    m = _matrix(conn, sql, params, width)
+    at = index(m[:, 0]) if m.shape[0] else np.zeros(0, dtype=np.int64)
+    keep = at >= 0
+    out = []
+    for col in range(1, width):
+        column = np.zeros(n, dtype=np.int64)
+        column[at[keep]] = m[keep, col]
+        out.append(column)
+    return out
+
+
+def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[str]]:
+    """Everything the value engine needs, as of ``now``; and the segment names by code."""
+    require_aware(now, place="now")
+    with engine.connect() as conn:
+        g = load_genealogy(conn, now)
+        n, t = g.size, {"t": _ts(conn, now)}
+        channels = [row[0] for row in fetch_rows(
+            conn, "SELECT COALESCE(channel, '') FROM members WHERE joined_at < :t ORDER BY id",
+            t)]
+        names, segment = np.unique(np.array(channels, dtype=object).astype(str),
+                                   return_inverse=True)
+        upgraded = np.zeros(n, dtype=bool)
+        ups = _matrix(conn, "SELECT member_id FROM genealogy_changes WHERE field = 'kind' AND "
+                            "new_value = 'distributor' AND effective_at < :t", t, 1)
+        at = g.index_of(ups[:, 0])
+        upgraded[at[at >= 0]] = True
+        orders = _matrix(conn, (
+            f"SELECT o.buyer_id, {_epoch(conn, 'o.placed_at')}, o.total - COALESCE(r.back, 0) "
+            "FROM orders o LEFT JOIN "
+            "(SELECT order_id, SUM(total) AS back FROM refunds WHERE refunded_at < :t "
+            "GROUP BY order_id) r ON r.order_id = o.id "
+            "WHERE o.status = 'paid' AND o.placed_at < :t"), t, 3)
+        buyer = g.index_of(orders[:, 0])
+        orders = orders[buyer >= 0]
+        buyer = buyer[buyer >= 0]
+        lines = load_lines(conn, g, now - timedelta(days=365), now)
+        credited = lines.credited_to >= 0
+        own_cv = np.bincount(lines.credited_to[credited], weights=lines.cv[credited],
+                             minlength=n).astype(np.int64)
+        team_cv = subtree_sums(g, own_cv)
+        subs = _matrix(conn, (
+            f"SELECT s.member_id, {_epoch(conn, 's.created_at')}, "
+            f"COALESCE({_epoch(conn, 's.cancelled_at')}, {_epoch(conn, 'x.at')}, -1), "
+            "CASE WHEN s.status IN ('active', 'paused') THEN 1 ELSE 0 END, "
+            "CASE WHEN s.status = 'suspended' OR s.failures > 0 THEN 1 ELSE 0 END, "
+            "COALESCE(a.amount, 0) "
+            "FROM subscriptions s LEFT JOIN (SELECT subscription_id, MAX(at) AS at "
+            "FROM autoship_events WHERE kind = 'suspended' GROUP BY subscription_id) x "
+            "ON x.subscription_id = s.id LEFT JOIN (SELECT i.subscription_id, SUM(i.quantity * "
+            "CASE WHEN m.kind = 'retail' THEN p.retail_price ELSE p.wholesale_price END) "
+            "AS amount FROM subscription_items i JOIN subscriptions s2 ON s2.id = "
+            "i.subscription_id JOIN members m ON m.id = s2.member_id JOIN products p "
+            "ON p.sku = i.sku GROUP BY i.subscription_id) a ON a.subscription_id = s.id "
+            "WHERE s.created_at < :t"), t, 6)
+        sub_member = g.index_of(subs[:, 0])
+        subs, sub_member = subs[sub_member >= 0], sub_member[sub_member >= 0]
+        answers, comments = _per_member(conn, g.index_of, (
+            "SELECT member_id, COUNT(*), SUM(CASE WHEN comment <> '' THEN 1 ELSE 0 END) "
+            "FROM survey_responses WHERE answered_at < :t GROUP BY member_id"), t, 3, n)
+        given, published = _per_member(conn, g.index_of, (
+            "SELECT member_id, COUNT(*), SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END) "
+            "FROM testimonials WHERE submitted_at < :t GROUP BY member_id"), t, 3, n)
+        touches, replies, last = _per_member(conn, g.index_of, (
+            "SELECT member_id, COUNT(*), COUNT(replied_at), "
+            f"MAX({_epoch(conn, 'COALESCE(done_at, sent_at)')}) FROM care_touches "
+            "WHERE status IN ('sent', 'done') AND COALESCE(done_at, sent_at) < :t "
+            "GROUP BY member_id"), t, 4, n)
+        last = np.where(touches > 0, last, -1)
+        previous = np.full(n, np.nan)
+        latest = conn.execute(select(func.max(ValueRun.id)).where(
+            ValueRun.as_of < now)).scalar()
+        if latest is not None:
+            rows = fetch_rows(conn, "SELECT member_id, p_alive FROM customer_values "
+                                    "WHERE run_id = :r", {"r": latest})
+            if rows:
+                ids = np.array([r[0] for r in rows], dtype=np.int64)
+                at = g.index_of(ids)
+                previous[at[at >= 0]] = np.array([r[1] for r in rows])[at >= 0]
+    facts = ValueFacts(
+        now=int(now.timestamp()), member_id=g.member_id, is_customer=g.kind != KIND_DISTRIBUTOR,
+        joined_at=g.joined_at, referrer=g.referrer, segment=segment.astype(np.int64),
+        is_distributor=g.kind == KIND_DISTRIBUTOR, upgraded=upgraded, team_cv=team_cv,
+        order_member=buyer, order_at=orders[:, 1].copy(), order_total=orders[:, 2].copy(),
+        sub_member=sub_member, sub_started=subs[:, 1].copy(),
+        sub_ended=subs[:, 2].copy(), sub_live=subs[:, 3] == 1, sub_trouble=subs[:, 4] == 1,
+        sub_amount=subs[:, 5].copy(),
+        survey_answers=answers, survey_comments=comments, testimonials_given=given,
+        testimonials_published=published, touches=touches, replies=replies, last_touch=last,
+        previous_p_alive=previous)
+    return facts, [str(x) or "(none)" for x in names.tolist()]
+
+
+@dataclass
+class FitSummary:
+    run_id: int
+    members: int
+    customers: int
+    fits: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def fit_values(engine: Engine, now: datetime, settings: ValueSettings | None = None,
+               ) -> FitSummary:
+    """Fit the models and score every member as of ``now``; stored as a new run."""
+    import time
+
+    settings = settings or ValueSettings()
+    t0 = time.perf_counter()
+    facts, segments = load_value_facts(engine, now)
+    t1 = time.perf_counter()
+    values = value_members(facts, settings)
+    t2 = time.perf_counter()
+    with transaction(engine) as s:
+        run = ValueRun(as_of=now, created_at=now, discount_monthly=settings.discount_monthly,
+                       horizon_months=settings.horizon_months,
+                       referral_decay=settings.referral_decay, members=len(facts.member_id))
+        s.add(run)
+        s.flush()
+        fits = []
+        for f in values.fits:
+            segment = "pooled" if f.segment < 0 else segments[f.segment]
+            s.add(ValueFit(run_id=run.id, model=f.model, segment=segment,
+                           params=json.dumps(f.fit.params), log_likelihood=f.fit.log_likelihood,
+                           converged=f.fit.converged, message=f.fit.message, n=f.fit.n))
+            fits.append({"model": f.model, "segment": segment, "n": f.fit.n,
+                         "converged": f.fit.converged, "message": f.fit.message,
+                         **{k: round(v, 4) for k, v in f.fit.params.items()}})
+        s.flush()
+        _write_values(s.connection(), run.id, facts, values, segments)
+        run_id = run.id
+    t3 = time.perf_counter()
+    return FitSummary(run_id, len(facts.member_id), int(facts.is_customer.sum()), fits,
+                      {"load": t1 - t0, "engine": t2 - t1, "store": t3 - t2})
+
+
+def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberValues,
+                  segments: list[str]) -> None:
+    n = facts.member_id.shape[0]
+    names = np.array(segments, dtype=object)
+    columns: dict[str, Any] = {
+        "run_id": np.full(n, run_id, dtype=np.int64), "member_id": facts.member_id,
+        "model": np.array(MODELS, dtype=object)[v.model].tolist(),
+        "segment": names[facts.segment].tolist(),
+        "p_alive": np.round(v.p_alive, 6).tolist(),
+        "expected_orders": np.round(v.expected_orders, 4).tolist(),
+        "past_value": v.past_value, "future_value": v.future_value,
+        "referral_value": v.referral_value, "risk": np.round(v.risk, 4).tolist(),
+        "value_at_risk": v.value_at_risk, "risk_flags": v.risk_flags.astype(np.int64),
+        "rainmaker_amount": v.amounts[:, 3],
+    }
+    for i, name in enumerate(NAMES):
+        columns[name] = v.scores[:, i].tolist()
+    write_rows(conn, "customer_values", columns)
+
+
+def latest_run(session: Session) -> ValueRun | None:
+    """The newest value run, or None before the first fit."""
+    return session.scalars(select(ValueRun).order_by(ValueRun.id.desc()).limit(1)).first()
+
+
+def _describe(row: CustomerValue, member: Member) -> dict[str, Any]:
+    return {
+        "member_id": row.member_id, "name": member.name, "kind": member.kind,
+        "owner_id": member.owner_id, "model": row.model, "segment": row.segment,
+        "p_alive": row.p_alive, "expected_orders": row.expected_orders,
+        "past_value": row.past_value, "future_value": row.future_value,
+        "lifetime_value": row.past_value + row.future_value,
+        "referral_value": row.referral_value, "risk": row.risk,
+        "value_at_risk": row.value_at_risk, "risk_reasons": risk_words(row.risk_flags),
+        "seven_values": {name: getattr(row, name) for name in NAMES},
+        "amounts": {"consumption": row.future_value, "referral": row.referral_value,
+                    "rainmaker": row.rainmaker_amount},
+    }
+
+
+def customer_value(engine: Engine, member_id: int) -> dict[str, Any]:
+    """A member's values from the latest run."""
+    with transaction(engine) as s:
+        run = latest_run(s)
+        if run is None:
+            raise NotFound("no customer values yet: run `patronage value fit` first")
+        row = s.get(CustomerValue, (run.id, member_id))
+        member = s.get(Member, member_id)
+        if row is None or member is None:
+            raise NotFound(f"member {member_id} has no values in the latest run ({run.as_of})")
+        return {"as_of": run.as_of.isoformat(), **_describe(row, member)}
+
+
+def distributor_customers(engine: Engine, distributor_id: int, *, order_by: str = "value",
+                          limit: int = 50) -> list[dict[str, Any]]:
+    """A distributor's customers from the latest run, ranked by lifetime plus referral value
+    (``order_by="value"``) or by value at risk (``"risk"``)."""
+    key = {"value": CustomerValue.past_value + CustomerValue.future_value
+           + CustomerValue.referral_value, "risk": CustomerValue.value_at_risk}.get(order_by)
+    if key is None:
+        raise ValueError(f"order_by: {order_by!r} is not value or risk")
+    with transaction(engine) as s:
+        _require_distributor(s, distributor_id)
+        run = latest_run(s)
+        if run is None:
+            return []
+        rows = s.execute(select(CustomerValue, Member)
+                         .join(Member, Member.id == CustomerValue.member_id)
+                         .where(CustomerValue.run_id == run.id,
+                                Member.owner_id == distributor_id,
+                                Member.kind != "distributor")
+                         .order_by(key.desc(), CustomerValue.member_id).limit(limit)).all()
+        return [_describe(row, member) for row, member in rows]
+
+
+def _require_distributor(s: Session, distributor_id: int) -> Member:
+    member = s.get(Member, distributor_id)
+    if member is None or member.kind != "distributor":
+        raise NotFound(f"distributor {distributor_id} does not exist")
+    return member
+
+
+@dataclass
+class DistributorOverview:
+    """What a distributor's customer base is worth and how their volume is made up."""
+
+    distributor_id: int
+    customers: int
+    active_customers: int  # ordered in the last 90 days
+    target: int
+    base_value: int  # future + referral value of their customers, minor units
+    at_risk_value: int
+    consumption_cv: int  # hundredths of a point, last 12 months, credited to them
+    promotional_cv: int
+    customer_cv: int  # of which bought by customers
+    at_risk: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def consumption_share(self) -> float:
+        total = self.consumption_cv + self.promotional_cv
+        return self.consumption_cv / total if total else 0.0
+
+    @property
+    def customer_share(self) -> float:
+        total = self.consumption_cv + self.promotional_cv
+        return self.customer_cv / total if total else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "consumption_share": round(self.consumption_share, 4),
+                "customer_share": round(self.customer_share, 4)}
+
+
+def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
+                         at_risk: int = 10) -> DistributorOverview:
+    """Customers against the 1:50 target, the base's value, consumption vs promotional volume
+    over the last 12 months, and the customers most at risk by value."""
+    require_aware(now, place="now")
+    with transaction(engine) as s:
+        _require_distributor(s, distributor_id)
+        conn = s.connection()
+        customers = s.scalar(select(func.count()).select_from(Member).where(
+            Member.owner_id == distributor_id, Member.kind != "distributor",
+            Member.status.in_(("active", "inactive")))) or 0
+        active = fetch_rows(conn, (
+            "SELECT COUNT(DISTINCT o.buyer_id) FROM orders o JOIN members m ON m.id = o.buyer_id "
+            "WHERE m.owner_id = :d AND m.kind <> 'distributor' AND o.status = 'paid' "
+            "AND o.placed_at >= :since AND o.placed_at < :t"),
+            {"d": distributor_id, "since": _ts(conn, now - timedelta(days=90)),
+             "t": _ts(conn, now)})[0][0]
+        volume = fetch_rows(conn, (
+            "SELECT COALESCE(SUM(CASE WHEN l.volume_kind = 'consumption' THEN l.cv END), 0), "
+            "COALESCE(SUM(CASE WHEN l.volume_kind = 'promotional' THEN l.cv END), 0), "
+            "COALESCE(SUM(CASE WHEN l.buyer_class = 'customer' THEN l.cv END), 0) "
+            "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+            "WHERE o.credited_to_id = :d AND o.status = 'paid' AND o.placed_at >= :since "
+            "AND o.placed_at < :t"),
+            {"d": distributor_id, "since": _ts(conn, now - timedelta(days=365)),
+             "t": _ts(conn, now)})[0]
+        run = latest_run(s)
+        base = risk_total = 0
+        if run is not None:
+            base, risk_total = s.execute(
+                select(func.coalesce(func.sum(CustomerValue.future_value
+                                              + CustomerValue.referral_value), 0),
+                       func.coalesce(func.sum(CustomerValue.value_at_risk), 0))
+                .join(Member, Member.id == CustomerValue.member_id)
+                .where(CustomerValue.run_id == run.id, Member.owner_id == distributor_id,
+                       Member.kind != "distributor")).one()
+    return DistributorOverview(
+        distributor_id, int(customers), int(active), CUSTOMER_TARGET, int(base), int(risk_total),
+        int(volume[0]), int(volume[1]), int(volume[2]),
+        distributor_customers(engine, distributor_id, order_by="risk", limit=at_risk))

@@ -1,0 +1,147 @@
+"""Customer value from the company's records: fit, score, referral value, distributor views."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+import patronage.db.care as care_records
+from patronage.cli.main import app
+from patronage.db.autoship import Subscription
+from patronage.db.care import SurveyResponse
+from patronage.db.engine import transaction
+from patronage.db.tables import Member, Order
+from patronage.db.value import CustomerValue, ValueFit
+from patronage.demo.build import build_demo
+from patronage.value.referral import referral_value_by_walk
+from patronage.value.service import (
+    customer_value,
+    distributor_customers,
+    distributor_overview,
+    fit_values,
+)
+
+NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def company(engine: Engine) -> Engine:
+    build_demo(engine, seed=5, members=500, months=5, now=NOW)
+    return engine
+
+
+def _values(engine: Engine, run_id: int) -> dict[int, CustomerValue]:
+    with transaction(engine) as s:
+        return {v.member_id: v for v in s.scalars(
+            select(CustomerValue).where(CustomerValue.run_id == run_id))}
+
+
+def test_every_member_is_valued_by_the_model_that_fits_how_they_buy(company: Engine) -> None:
+    summary = fit_values(company, NOW)
+    values = _values(company, summary.run_id)
+    with transaction(company) as s:
+        members = {m.id: m for m in s.scalars(select(Member))}
+        live = set(s.scalars(select(Subscription.member_id).where(
+            Subscription.status.in_(("active", "paused")))))
+        buyers = set(s.scalars(select(Order.buyer_id).where(Order.placed_at < NOW)))
+        fits = s.scalars(select(ValueFit).where(ValueFit.run_id == summary.run_id)).all()
+    assert set(values) == {m for m, row in members.items() if row.joined_at < NOW}
+    assert live and {values[m].model for m in live} == {"sbg"}
+    assert {values[m].model for m in buyers - live} == {"bgnbd"}
+    assert all(v.model == "none" and v.future_value == 0 for m, v in values.items()
+               if m not in buyers and m not in live)
+    assert all(0 < values[m].p_alive < 1 and values[m].future_value > 0 for m in live)
+    assert {f.model for f in fits} >= {"sbg", "bgnbd", "gamma_gamma"}
+    assert all(f.n > 0 and json.loads(f.params) for f in fits)
+    for v in values.values():
+        scores = [v.consumption, v.consistency, v.referral, v.rainmaker, v.feedback,
+                  v.testimonial, v.emotional]
+        assert all(0 <= x <= 100 for x in scores)
+        if members[v.member_id].kind == "distributor":
+            assert scores == [0] * 7
+
+
+def test_referral_value_is_the_decayed_value_of_everyone_down_the_chain(
+        company: Engine) -> None:
+    summary = fit_values(company, NOW)
+    values = _values(company, summary.run_id)
+    ids = sorted(values)
+    index = {m: i for i, m in enumerate(ids)}
+    with transaction(company) as s:
+        referrer = dict(s.execute(select(Member.id, Member.referrer_id)).all())
+    chain = [index.get(referrer[m], -1) if referrer[m] is not None else -1 for m in ids]
+    own = [float(values[m].past_value + values[m].future_value) for m in ids]
+    expected = referral_value_by_walk(chain, own, 0.5)
+    got = [values[m].referral_value for m in ids]
+    assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) <= 1 + 1e-6 * max(expected)
+    assert sum(1 for x in got if x > 0) > 10
+
+
+def test_feedback_and_testimonials_raise_those_values_only_for_who_gave_them(
+        company: Engine) -> None:
+    with transaction(company) as s:
+        customer = s.scalars(select(Member.id).where(Member.kind == "preferred")
+                             .order_by(Member.id)).first()
+        assert customer is not None
+        s.add(SurveyResponse(member_id=customer, survey_key="serve", score=9,
+                             comment="More flavours please",
+                             answered_at=NOW.replace(day=3)))
+        s.add(care_records.Testimonial(member_id=customer, text="Changed my mornings.",
+                          consent_to_publish=True, discloses_connection=False,
+                          status="published", submitted_at=NOW.replace(day=1),
+                          published_at=NOW.replace(day=2)))
+    summary = fit_values(company, NOW)
+    values = _values(company, summary.run_id)
+    assert values[customer].feedback == 100 and values[customer].testimonial == 100
+    others = [v for m, v in values.items() if m != customer]
+    assert all(v.feedback == 0 and v.testimonial == 0 for v in others)
+
+
+def test_a_distributor_sees_their_customers_ranked_and_counted(company: Engine) -> None:
+    fit_values(company, NOW)
+    with transaction(company) as s:
+        owner, count = s.execute(
+            select(Member.owner_id, func.count()).where(Member.kind != "distributor")
+            .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)).first()
+    ranked = distributor_customers(company, owner, limit=500)
+    assert len(ranked) == count
+    totals = [r["lifetime_value"] + r["referral_value"] for r in ranked]
+    assert totals == sorted(totals, reverse=True)
+    overview = distributor_overview(company, owner, NOW, at_risk=5)
+    assert overview.customers == count and overview.target == 50
+    assert overview.base_value == sum(r["future_value"] + r["referral_value"] for r in ranked)
+    risks = [r["value_at_risk"] for r in overview.at_risk]
+    assert risks == sorted(risks, reverse=True) and len(risks) == min(5, count)
+    assert 0 < overview.consumption_share <= 1
+    shown = customer_value(company, ranked[0]["member_id"])
+    assert shown["member_id"] == ranked[0]["member_id"] and set(shown["seven_values"]) == {
+        "consumption", "consistency", "referral", "rainmaker", "feedback", "testimonial",
+        "emotional"}
+
+
+def test_value_commands(company: Engine, db_url: str) -> None:
+    runner = CliRunner()
+    done = runner.invoke(app, ["--db", db_url, "value", "fit", "--now", NOW.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert "converged" in done.output
+    with transaction(company) as s:
+        member = s.scalars(select(Member).where(Member.kind == "preferred")).first()
+        assert member is not None and member.owner_id is not None
+    shown = runner.invoke(app, ["--db", db_url, "value", "show", "--member", str(member.id),
+                                "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["member_id"] == member.id
+    top = runner.invoke(app, ["--db", db_url, "value", "top", "--distributor",
+                              str(member.owner_id), "--json", "--now", NOW.isoformat()])
+    assert top.exit_code == 0, top.output
+    body = json.loads(top.output)
+    assert body["overview"]["distributor_id"] == member.owner_id
+    assert member.id in {c["member_id"] for c in body["customers"]}
+    missing = runner.invoke(app, ["--db", db_url, "value", "show", "--member", "999999"])
+    assert missing.exit_code != 0
+    assert np.isfinite(body["overview"]["consumption_share"])
