@@ -19,15 +19,22 @@ ArrayLike = npt.ArrayLike
 def log_likelihood_rows(r: float, alpha: float, a: float, b: float, x: F64, t_x: F64,
                         T: F64) -> F64:
     """Each customer's log-likelihood."""
-    part_a = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    part_b = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    part_c = -(r + x) * np.log(alpha + T)
+    return _rows(r, alpha, a, b, x, t_x, T, *np.unique(x, return_inverse=True))
+
+
+def _rows(r: float, alpha: float, a: float, b: float, x: F64, t_x: F64, T: F64,
+          x_values: F64, x_index: npt.NDArray[np.intp]) -> F64:
+    """:func:`log_likelihood_rows` with the terms that depend on ``x`` alone computed once per
+    distinct ``x`` (``x == x_values[x_index]``): purchase counts repeat a great deal."""
+    by_x = (gammaln(r + x_values) - gammaln(r) + r * np.log(alpha) + gammaln(a + b)
+            + gammaln(b + x_values) - gammaln(b) - gammaln(a + b + x_values))
     with np.errstate(divide="ignore", invalid="ignore"):
-        part_d = np.where(x > 0,
-                          np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                          - (r + x) * np.log(alpha + t_x),
-                          -np.inf)
-    return np.asarray(part_a + part_b + np.logaddexp(part_c, part_d), dtype=np.float64)
+        log_ratio = np.where(x_values > 0, np.log(a) - np.log(np.maximum(b + x_values - 1, 1e-300)),
+                             -np.inf)
+    rx = r + x
+    part_c = -rx * np.log(alpha + T)
+    part_d = log_ratio[x_index] - rx * np.log(alpha + t_x)
+    return np.asarray(by_x[x_index] + np.logaddexp(part_c, part_d), dtype=np.float64)
 
 
 def log_likelihood(params: dict[str, float], x: F64, t_x: F64, T: F64,
@@ -37,20 +44,26 @@ def log_likelihood(params: dict[str, float], x: F64, t_x: F64, T: F64,
     return float(np.sum(w * rows))
 
 
-def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Fit:
-    """Maximum likelihood r, α, a, b; identical (x, t_x, T) rows are fitted once, weighted."""
+def fit(x: ArrayLike, t_x: ArrayLike, T: ArrayLike,
+        start: dict[str, float] | None = None) -> Fit:
+    """Maximum likelihood r, α, a, b; identical (x, t_x, T) rows are fitted once, weighted.
+    ``start``: parameters to start the search from (e.g. a fit on a sample)."""
     (gx, gt, gT), w = group_rows(np.asarray(x, dtype=np.float64),
                                  np.asarray(t_x, dtype=np.float64),
                                  np.asarray(T, dtype=np.float64))
 
+    x_values, x_index = np.unique(gx, return_inverse=True)
+
     def neg(p: F64) -> float:
         r, alpha, a, b = np.exp(p)
-        value = -float(np.sum(w * log_likelihood_rows(r, alpha, a, b, gx, gt, gT)))
+        value = -float(np.dot(w, _rows(r, alpha, a, b, gx, gt, gT, x_values, x_index)))
         return value if np.isfinite(value) else 1e300
 
     scale = float(np.mean(gT * w) / np.mean(w)) if gT.size else 1.0
-    start = np.log(np.array([1.0, max(scale, 1e-3), 1.0, 1.0]))
-    return fit_log_params(neg, ["r", "alpha", "a", "b"], start, float(w.sum()))
+    names = ["r", "alpha", "a", "b"]
+    first = (np.log(np.array([1.0, max(scale, 1e-3), 1.0, 1.0])) if start is None
+             else np.log(np.array([start[k] for k in names])))
+    return fit_log_params(neg, names, first, float(w.sum()))
 
 
 def log_alive_odds(params: dict[str, float], x: F64, t_x: F64, T: F64) -> F64:

@@ -170,7 +170,8 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         np.maximum.at(tenure_autoship, f.sub_member[f.sub_live],
                       _months(f.now - f.sub_started[f.sub_live]))
     month_of = (f.order_at // int(DAY * MONTH_DAYS)).astype(np.int64)
-    distinct = np.unique(f.order_member * 1_000_000 + month_of)
+    keys = np.sort(f.order_member * 1_000_000 + month_of)
+    distinct = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys
     months_with = np.bincount(distinct // 1_000_000, minlength=n)
     first = np.full(n, f.now, dtype=np.int64)
     np.minimum.at(first, f.order_member, f.order_at)

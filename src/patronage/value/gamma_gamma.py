@@ -16,26 +16,37 @@ ArrayLike = npt.ArrayLike
 
 
 def log_likelihood_rows(p: float, q: float, gamma: float, x: F64, m: F64) -> F64:
-    return np.asarray(
-        gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(gamma)
-        + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + m * x),
-        dtype=np.float64)
+    return _rows(p, q, gamma, x, m, *np.unique(x, return_inverse=True))
 
 
-def fit(x: ArrayLike, m: ArrayLike) -> Fit:
+def _rows(p: float, q: float, gamma: float, x: F64, m: F64, x_values: F64,
+          x_index: npt.NDArray[np.intp]) -> F64:
+    """:func:`log_likelihood_rows` with the Γ terms computed once per distinct ``x``."""
+    px_values = p * x_values
+    by_x = gammaln(px_values + q) - gammaln(px_values) - gammaln(q) + q * np.log(gamma)
+    px = p * x
+    return np.asarray(by_x[x_index] + (px - 1) * np.log(m) + px * np.log(x)
+                      - (px + q) * np.log(gamma + m * x), dtype=np.float64)
+
+
+def fit(x: ArrayLike, m: ArrayLike, start: dict[str, float] | None = None) -> Fit:
     """Maximum likelihood p, q, γ over customers with x > 0 and m > 0 (others are ignored)."""
     xs = np.asarray(x, dtype=np.float64)
     ms = np.asarray(m, dtype=np.float64)
     keep = (xs > 0) & (ms > 0)
     (gx, gm), w = group_rows(xs[keep], ms[keep])
 
+    x_values, x_index = np.unique(gx, return_inverse=True)
+
     def neg(params: F64) -> float:
         p, q, g = np.exp(params)
-        value = -float(np.sum(w * log_likelihood_rows(p, q, g, gx, gm)))
+        value = -float(np.dot(w, _rows(p, q, g, gx, gm, x_values, x_index)))
         return value if np.isfinite(value) else 1e300
 
-    return fit_log_params(neg, ["p", "q", "gamma"], np.log(np.array([1.0, 1.0, 1.0])),
-                          float(w.sum()))
+    names = ["p", "q", "gamma"]
+    first = (np.log(np.array([1.0, 1.0, 1.0])) if start is None
+             else np.log(np.array([start[k] for k in names])))
+    return fit_log_params(neg, names, first, float(w.sum()))
 
 
 def expected_spend(params: dict[str, float], x: ArrayLike, m: ArrayLike) -> F64:

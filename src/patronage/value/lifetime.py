@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from patronage.value import bgnbd, gamma_gamma, sbg
-from patronage.value.fitting import Fit, group_rows
+from patronage.value.fitting import Fit, group_rows, group_rows_inverse
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -101,16 +101,34 @@ def autoship_lifetimes(months: F64, churned: F64, segment: I64, live: npt.NDArra
     return fits, Lifetimes(p_alive, orders, value)
 
 
+#: Occasional-buyer models are first fitted on a sample of this many rows (fixed seed); the
+#: full fits start from there and need few iterations. The result is the full-data optimum.
+WARM_START_SAMPLE = 50_000
+
+
+def _sample(n: int) -> npt.NDArray[np.int64]:
+    if n <= WARM_START_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, WARM_START_SAMPLE, replace=False))
+
+
 def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
                          discount: float, horizon: int) -> tuple[list[SegmentFit], Lifetimes]:
     """(x, t_x, T) in weeks and mean repeat spend (minor units) of every occasional buyer."""
+    sample = _sample(x.shape[0])
+    warm = bgnbd.fit(x[sample], t_x[sample], T[sample]).params
 
     def fit_bgnbd(rows: npt.NDArray[np.bool_]) -> Fit:
-        return bgnbd.fit(x[rows], t_x[rows], T[rows])
+        return bgnbd.fit(x[rows], t_x[rows], T[rows], start=warm)
 
     fits, which = fit_by_segment(segment, fit_bgnbd, "bgnbd")
     repeat = x > 0
-    spend_fit = gamma_gamma.fit(x[repeat], spend[repeat]) if repeat.sum() >= 10 else None
+    spend_fit = None
+    if repeat.sum() >= 10:
+        xr, mr = x[repeat], spend[repeat]
+        picked = _sample(xr.shape[0])
+        spend_warm = gamma_gamma.fit(xr[picked], mr[picked]).params
+        spend_fit = gamma_gamma.fit(xr, mr, start=spend_warm)
     if spend_fit is not None:
         fits.append(SegmentFit("gamma_gamma", -1, spend_fit))
         per_order = gamma_gamma.expected_spend(spend_fit.params, x, spend)
@@ -124,14 +142,15 @@ def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
             continue
         rows = which == index
         params = seg.fit.params
-        p_alive[rows] = bgnbd.probability_alive(params, x[rows], t_x[rows], T[rows])
-        previous = np.zeros(int(rows.sum()))
-        discounted = np.zeros(int(rows.sum()))
+        # Identical histories get identical answers: compute once per distinct (x, t_x, T).
+        (gx, gt, gT), _, inverse = group_rows_inverse(x[rows], t_x[rows], T[rows])
+        previous = np.zeros(gx.shape[0])
+        discounted = np.zeros(gx.shape[0])
         for month in range(1, horizon + 1):
-            cumulative = bgnbd.expected_purchases(params, month * WEEKS_PER_MONTH, x[rows],
-                                                  t_x[rows], T[rows])
+            cumulative = bgnbd.expected_purchases(params, month * WEEKS_PER_MONTH, gx, gt, gT)
             discounted += (cumulative - previous) * (1.0 + discount) ** -month
             previous = cumulative
-        orders[rows] = previous
-        value[rows] = discounted * per_order[rows]
+        p_alive[rows] = bgnbd.probability_alive(params, gx, gt, gT)[inverse]
+        orders[rows] = previous[inverse]
+        value[rows] = discounted[inverse] * per_order[rows]
     return fits, Lifetimes(p_alive, orders, value)

@@ -37,9 +37,15 @@ def percentile_score(measure: F64) -> F64:
     n = measure.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.float64)
-    ordered = np.sort(measure)
-    at_most = np.searchsorted(ordered, measure, side="right")
-    return np.where(measure > 0, 100.0 * at_most / n, 0.0)
+    positive = measure > 0
+    scores = np.zeros(n, dtype=np.float64)
+    values = measure[positive]
+    if values.size:
+        # Everyone at or below zero counts below every positive measure.
+        ordered = np.sort(values)
+        at_most = np.searchsorted(ordered, values, side="right") + (n - values.size)
+        scores[positive] = 100.0 * at_most / n
+    return scores
 
 
 def _mean_percentile(*measures: F64) -> F64:

@@ -31,7 +31,13 @@ def summarise(customer: I64, day: I64, spend: F64, end_day: int, unit_days: floa
     """
     keep = day <= end_day
     customer, day, spend = customer[keep], day[keep], spend[keep]
-    order = np.lexsort((day, customer))
+    # One packed int64 key (customer, day) sorts faster than a two-key lexsort.
+    if customer.size:
+        offset = day - day.min()
+        key = customer.astype(np.int64) * (int(offset.max()) + 1) + offset
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.zeros(0, dtype=np.int64)
     customer, day, spend = customer[order], day[order], spend[order]
     new_day = np.ones(customer.shape[0], dtype=bool)
     new_day[1:] = (customer[1:] != customer[:-1]) | (day[1:] != day[:-1])
