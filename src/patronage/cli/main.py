@@ -19,7 +19,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-#: Sub-command groups: (module under patronage.cli, attribute, name). Each module owns its commands.
+#: Sub-command groups: (module under patronage.cli, attribute, name). Each module owns its commands;
+#: several modules may add commands to one group (``care`` and ``care_delivery`` make ``care``).
 GROUPS: list[tuple[str, str, str | None]] = [
     ("data", "app", None),
     ("demo", "app", None),
@@ -27,7 +28,10 @@ GROUPS: list[tuple[str, str, str | None]] = [
     ("autoship", "app", "autoship"),
     ("value", "app", "value"),
     ("care", "app", "care"),
+    ("care_delivery", "app", "care"),
     ("serve", "app", None),
+    ("api", "app", "api"),
+    ("accounts", "app", "accounts"),
 ]
 
 
@@ -51,6 +55,7 @@ def init(ctx: typer.Context) -> None:
 
 
 def _register() -> None:
+    named: dict[str, typer.Typer] = {}
     for module_name, attr, name in GROUPS:
         try:
             module = importlib.import_module(f"patronage.cli.{module_name}")
@@ -59,13 +64,13 @@ def _register() -> None:
                 continue
             raise
         sub = getattr(module, attr)
-        if name is None:
-            for command in sub.registered_commands:
-                app.registered_commands.append(command)
-            for group in sub.registered_groups:
-                app.registered_groups.append(group)
-        else:
+        target = app if name is None else named.get(name)
+        if target is None:
+            named[name or ""] = sub
             app.add_typer(sub, name=name)
+            continue
+        target.registered_commands.extend(sub.registered_commands)
+        target.registered_groups.extend(sub.registered_groups)
 
 
 _register()
