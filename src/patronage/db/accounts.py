@@ -1,0 +1,69 @@
+"""Sign-in accounts for the back office, the login rate-limit record and the audit log.
+
+An *account* is one person who signs in: a company staff member, a distributor or a customer
+(the last two linked to their member record). Passwords are stored only as Argon2 hashes. A
+*login attempt* is kept per email and client address so repeated failures can be slowed down.
+The *audit log* is append-only: who did what security-relevant thing, to what, when, from where.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patronage.db.base import Base, UTCDateTime
+
+ACCOUNT_ROLES = ("staff", "distributor", "customer")
+
+
+class Account(Base):
+    """A person who signs in. ``member_id`` is set for distributors and customers."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("role IN ('staff', 'distributor', 'customer')", name="role"),
+        CheckConstraint(
+            "role = 'staff' OR member_id IS NOT NULL", name="member_for_non_staff"
+        ),
+        Index("ix_accounts_member", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """One failed sign-in, kept to limit guessing per email and client address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "email", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One security-relevant action: sign-ins, password and consent changes, commits."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor", "actor", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(254), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(64))
