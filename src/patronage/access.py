@@ -1,0 +1,178 @@
+"""Who may see what: one set of rules for the REST API and the web pages.
+
+A :class:`Principal` is whoever is asking: a staff member, a distributor, a customer (from a web
+session) or an integration token (acting for the company within its scopes).
+
+Visibility of members:
+- staff and tokens see every member;
+- a distributor sees themselves, the customers they own (``owner``), and their downline in the
+  sponsor tree (every distributor below them, at any depth). The customers of downline
+  distributors belong to those distributors and are not visible to the upline;
+- a customer sees only themselves.
+
+A member that is not visible is reported as *not found*, never as *forbidden*, so that ids cannot
+be probed. The single-member check walks *up* the sponsor chain from the member asked for (as deep
+as the tree, not as wide as the downline); lists use a recursive query down the sponsor tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import Session
+
+from patronage.db.tables import Member
+from patronage.errors import NotFound, PatronageError
+
+PrincipalKind = Literal["staff", "distributor", "customer", "token"]
+
+#: Every scope an integration token may hold.
+SCOPES: tuple[str, ...] = (
+    "members:read", "members:write",
+    "products:read", "products:write",
+    "orders:read", "orders:write",
+    "autoship:read", "autoship:write",
+    "commissions:read", "commissions:write",
+    "values:read",
+    "care:read", "care:write",
+)
+
+#: What each signed-in role may do; rows are still limited to what the role can see.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "staff": frozenset(SCOPES),
+    "distributor": frozenset({
+        "members:read", "products:read", "orders:read", "autoship:read", "commissions:read",
+        "values:read", "care:read", "care:write",
+    }),
+    "customer": frozenset({
+        "members:read", "products:read", "orders:read", "autoship:read", "autoship:write",
+    }),
+}
+
+
+class Forbidden(PatronageError):
+    """The principal is known but may not do this."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever is asking. ``member_id`` is set for distributors and customers."""
+
+    kind: PrincipalKind
+    member_id: int | None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    name: str = ""
+
+    @classmethod
+    def for_role(cls, kind: PrincipalKind, member_id: int | None, name: str) -> Principal:
+        """A signed-in account: the scopes of its role."""
+        if kind in ("distributor", "customer") and member_id is None:
+            raise PatronageError(f"a {kind} sign-in needs the member it belongs to")
+        return cls(kind, member_id, ROLE_SCOPES.get(kind, frozenset()), name)
+
+    @property
+    def is_company(self) -> bool:
+        """Staff and integration tokens act for the company and see every member."""
+        return self.kind in ("staff", "token")
+
+    @property
+    def actor(self) -> str:
+        """How this principal is named in records it causes (events, audit log)."""
+        suffix = f" {self.member_id}" if self.member_id is not None else ""
+        return f"{self.kind}{suffix}:{self.name}" if self.name else f"{self.kind}{suffix}"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """Refuse (forbidden) unless the principal holds ``scope``."""
+    if not principal.has_scope(scope):
+        raise Forbidden(f"this needs the {scope!r} scope, which {principal.kind} "
+                        f"{principal.name or principal.member_id or ''} does not have".rstrip())
+
+
+def require_company(principal: Principal, what: str) -> None:
+    """Refuse (forbidden) unless staff or a token: company-wide views and actions."""
+    if not principal.is_company:
+        raise Forbidden(f"{what} is for the company's staff only")
+
+
+def _downline_ids(root_id: int) -> Select[int]:
+    """The ids of ``root_id`` and every distributor below them in the sponsor tree."""
+    tree = select(Member.id.label("id")).where(Member.id == root_id).cte(
+        recursive=True)
+    tree = tree.union_all(select(Member.id).where(Member.sponsor_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def visible_member_ids(principal: Principal) -> Select[int] | None:
+    """A query of the member ids the principal may see, or ``None`` for *every member*.
+
+    Use it to scope anything keyed by member (orders by buyer, subscriptions, values)."""
+    if principal.is_company:
+        return None
+    me = principal.member_id
+    if me is None:
+        return select(Member.id).where(false())
+    if principal.kind == "customer":
+        return select(Member.id).where(Member.id == me)
+    return select(Member.id).where(or_(Member.id.in_(_downline_ids(me)), Member.owner_id == me))
+
+
+def visible_members_query(principal: Principal) -> Select[Member]:
+    """``select(Member)`` limited to the members the principal may see (add filters, order,
+    limit as needed)."""
+    query = select(Member)
+    if principal.is_company:
+        return query
+    me = principal.member_id
+    if me is None:
+        return query.where(false())
+    if principal.kind == "customer":
+        return query.where(Member.id == me)
+    return query.where(or_(Member.id.in_(_downline_ids(me)), Member.owner_id == me))
+
+
+def _upline(session: Session, member_id: int) -> set[int]:
+    """The member and every sponsor above them (one recursive query, as deep as the tree)."""
+    chain = select(Member.id.label("id"), Member.sponsor_id.label("sponsor_id")).where(
+        Member.id == member_id).cte(recursive=True)
+    chain = chain.union(
+        select(Member.id, Member.sponsor_id).where(Member.id == chain.c.sponsor_id))
+    return set(session.scalars(select(chain.c.id)))
+
+
+def can_see_member(session: Session, principal: Principal, member_id: int) -> bool:
+    """Whether the principal may see this member (``False`` also when it does not exist)."""
+    row = session.execute(
+        select(Member.id, Member.kind, Member.owner_id).where(Member.id == member_id)
+    ).first()
+    if row is None:
+        return False
+    if principal.is_company:
+        return True
+    me = principal.member_id
+    if me is None:
+        return False
+    if member_id == me:
+        return True
+    if principal.kind != "distributor":
+        return False
+    if row.kind != "distributor":
+        return bool(row.owner_id == me)
+    return me in _upline(session, member_id)
+
+
+def require_member(session: Session, principal: Principal, member_id: int) -> Member:
+    """The member, if the principal may see them; otherwise *not found* (ids cannot be probed)."""
+    if not can_see_member(session, principal, member_id):
+        raise NotFound(f"member {member_id} does not exist")
+    member = session.get(Member, member_id)
+    if member is None:  # pragma: no cover - removed between the two reads
+        raise NotFound(f"member {member_id} does not exist")
+    return member
