@@ -73,6 +73,11 @@ class Touch(Base):
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     drop_reason: Mapped[str | None] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # Delivery through the outbox: each try is claimed (attempts + 1, next_attempt_at pushed
+    # forward) in a committed transaction before the message leaves, then marked sent.
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class SurveyResponse(Base):
