@@ -1,1 +1,48 @@
+"""The web back office: server-rendered pages (Jinja2 + htmx) for staff, distributors and
+customers, with signed session cookies, CSRF protection and role-scoped queries.
 
+:func:`install` adds everything to an application that has its store on ``app.state.engine``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from patronage.config import Settings, get_settings
+from patronage.web.auth import SessionMiddleware
+from patronage.web.deps import LoginRequired, PageError, login_url
+
+#: The page routers, in the order they are added (modules under ``patronage.web.routes``).
+ROUTERS = ("session", "today", "customers",
+)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, ``/static``, the session cookie middleware and the error pages."""
+    settings = getattr(app.state, "settings", None)
+    if not isinstance(settings, Settings):
+        settings = get_settings()
+    app.add_middleware(SessionMiddleware, settings=settings)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
+              name="static")
+    for name in ROUTERS:
+        module = importlib.import_module(f"patronage.web.routes.{name}")
+        app.include_router(module.router, include_in_schema=False)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": login_url(exc.next_url)})
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        from patronage.web.templating import render
+
+        return render(request, "error.html", None, status=exc.status, status_code=exc.status,
+                      message=exc.message)

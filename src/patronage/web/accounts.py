@@ -1,0 +1,163 @@
+"""Sign-in accounts: create, authenticate (with rate limiting), change password, disable.
+
+Passwords are hashed with Argon2 (argon2-cffi defaults). When the email is unknown a dummy hash is
+still verified, so a guess at an email takes as long as a guess at a password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from patronage import audit
+from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
+from patronage.db.tables import Member
+from patronage.errors import Conflict, NotFound, PatronageError
+
+HASHER = PasswordHasher()
+_DUMMY_HASH = HASHER.hash("not a password anyone has")
+#: Failures allowed per email and client address inside the window before sign-in is refused.
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+MIN_PASSWORD = 8
+
+
+class RateLimited(PatronageError):
+    code = "rate_limited"
+
+
+class BadCredentials(PatronageError):
+    code = "bad_credentials"
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    email: str
+    role: str
+    member_id: int | None
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+def _view(a: Account) -> AccountView:
+    return AccountView(a.id, a.email, a.role, a.member_id, a.created_at, a.disabled_at)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise PatronageError(f"password: at least {MIN_PASSWORD} characters, please")
+
+
+def create_account(session: Session, *, email: str, password: str, role: str,
+                   member_id: int | None, now: datetime, actor: str = "system") -> AccountView:
+    """A new account. Distributors and customers are tied to a member of the matching kind."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise PatronageError(f"email: {email!r} is not an email address")
+    if role not in ACCOUNT_ROLES:
+        raise PatronageError(f"role: {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
+    check_password(password)
+    if role == "staff":
+        if member_id is not None:
+            raise PatronageError("member: a staff account is not tied to a member")
+    else:
+        if member_id is None:
+            raise PatronageError(f"member: a {role} account needs --member")
+        member = session.get(Member, member_id)
+        if member is None:
+            raise NotFound(f"member: {member_id} does not exist")
+        if (member.kind == "distributor") != (role == "distributor"):
+            raise PatronageError(f"member: {member_id} is a {member.kind}, not a {role}")
+    if session.scalar(select(Account.id).where(Account.email == email)) is not None:
+        raise Conflict(f"email: an account for {email} already exists")
+    account = Account(email=email, password_hash=HASHER.hash(password), role=role,
+                      member_id=member_id, created_at=now)
+    session.add(account)
+    session.flush()
+    audit.record(session, actor=actor, action="account.create", target=email,
+                 detail=f"role {role}" + (f", member {member_id}" if member_id else ""), at=now)
+    return _view(account)
+
+
+def list_accounts(session: Session) -> list[AccountView]:
+    return [_view(a) for a in session.scalars(select(Account).order_by(Account.id))]
+
+
+def get_account(session: Session, account_id: int) -> AccountView | None:
+    account = session.get(Account, account_id)
+    return None if account is None else _view(account)
+
+
+def disable_account(session: Session, email: str, *, now: datetime, actor: str) -> AccountView:
+    account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        raise NotFound(f"email: no account for {email}")
+    if account.disabled_at is None:
+        account.disabled_at = now
+        audit.record(session, actor=actor, action="account.disable", target=account.email,
+                     detail="", at=now)
+    return _view(account)
+
+
+def failures(session: Session, email: str, ip: str, now: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.email == email, LoginAttempt.ip == ip,
+        LoginAttempt.at > now - WINDOW)) or 0
+
+
+def authenticate(session: Session, *, email: str, password: str, ip: str,
+                 now: datetime) -> AccountView:
+    """The account for a correct email and password. Refused with :class:`RateLimited` after
+    too many recent failures from this address for this email; a failure is recorded (and
+    audited) in the caller's transaction, which must commit even when this raises."""
+    email = normalise_email(email)
+    if failures(session, email, ip, now) >= MAX_FAILURES:
+        audit.record(session, actor=f"anonymous:{email}", action="login.blocked", target=email,
+                     detail=f"{MAX_FAILURES} failures in {WINDOW}", at=now, ip=ip)
+        raise RateLimited(f"Too many failed sign-ins for {email} from your address. "
+                          f"Try again in {int(WINDOW.total_seconds() // 60)} minutes.")
+    account = session.scalar(select(Account).where(Account.email == email))
+    ok = False
+    try:
+        # An unknown email still costs one hash verification, so timing reveals nothing.
+        ok = HASHER.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None or account.disabled_at is not None:
+        session.add(LoginAttempt(email=email, ip=ip, at=now))
+        reason = "disabled" if account is not None and ok else "bad email or password"
+        audit.record(session, actor=f"anonymous:{email}", action="login.failed", target=email,
+                     detail=reason, at=now, ip=ip)
+        raise BadCredentials("That email and password do not match an active account.")
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                               LoginAttempt.ip == ip))
+    if HASHER.check_needs_rehash(account.password_hash):
+        account.password_hash = HASHER.hash(password)
+    audit.record(session, actor=f"{account.role}:{email}", action="login.ok", target=email,
+                 detail="", at=now, ip=ip)
+    return _view(account)
+
+
+def change_password(session: Session, account_id: int, *, current: str, new: str,
+                    now: datetime, ip: str | None = None) -> None:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    try:
+        HASHER.verify(account.password_hash, current)
+    except (VerificationError, InvalidHashError) as exc:
+        raise BadCredentials("current password: that is not your current password") from exc
+    check_password(new)
+    account.password_hash = HASHER.hash(new)
+    audit.record(session, actor=f"{account.role}:{account.email}", action="password.change",
+                 target=account.email, detail="", at=now, ip=ip)

@@ -1,0 +1,88 @@
+"""Charts as inline SVG, drawn on the server: a radar for the seven values, bars for volumes.
+
+Pure functions returning markup (escaped), so pages need no JavaScript chart library.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from markupsafe import Markup
+
+PALETTE = ("#2f6f4f", "#c9822b", "#4a6fa5", "#9b4d7a")
+
+
+def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven values") -> Markup:
+    """A radar of 0–100 scores, one spoke per value, with rings at 25, 50, 75 and 100."""
+    names = list(scores)
+    n = len(names)
+    if n < 3:
+        return Markup("")
+    c, r = size / 2, size / 2 - 42
+    def point(i: int, value: float) -> tuple[float, float]:
+        a = -math.pi / 2 + 2 * math.pi * i / n
+        return c + r * value / 100 * math.cos(a), c + r * value / 100 * math.sin(a)
+
+    parts = [f'<svg class="chart radar" viewBox="0 0 {size} {size}" role="img" '
+             f'aria-label="{escape(label)}">']
+    for ring in (25, 50, 75, 100):
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(n)))
+        parts.append(f'<polygon points="{pts}" fill="none" stroke="#ddd"/>')
+    for i, name in enumerate(names):
+        x, y = point(i, 100)
+        lx, ly = point(i, 122)
+        anchor = "middle" if abs(lx - c) < 8 else ("start" if lx > c else "end")
+        parts.append(f'<line x1="{c}" y1="{c}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="{anchor}" '
+                     f'font-size="11">{escape(name)} {round(scores[name])}</text>')
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in
+                   (point(i, max(0.0, min(100.0, float(scores[nm])))) for i, nm in
+                    enumerate(names)))
+    parts.append(f'<polygon points="{pts}" fill="{PALETTE[0]}" fill-opacity="0.35" '
+                 f'stroke="{PALETTE[0]}" stroke-width="2"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int = 160,
+         label: str = "Volume", width: int = 480) -> Markup:
+    """Grouped vertical bars: ``series`` is (name, one value per label); a legend underneath."""
+    if not labels or not series:
+        return Markup("")
+    top = max([v for _, values in series for v in values] + [1])
+    groups = len(labels)
+    slot = width / groups
+    bar_w = max(2.0, slot * 0.8 / len(series))
+    chart_h = height - 34
+    parts = [f'<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(label)}">']
+    for g, name in enumerate(labels):
+        for s, (_, values) in enumerate(series):
+            v = values[g] if g < len(values) else 0
+            h = chart_h * max(v, 0) / top
+            x = g * slot + slot * 0.1 + s * bar_w
+            parts.append(f'<rect x="{x:.1f}" y="{chart_h - h:.1f}" width="{bar_w - 1:.1f}" '
+                         f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
+                         f'{escape(series[s][0])} {escape(name)}: {v / 100:,.2f}</title></rect>')
+        if groups <= 12 or g % max(1, groups // 12) == 0:
+            parts.append(f'<text x="{g * slot + slot / 2:.1f}" y="{chart_h + 13}" '
+                         f'text-anchor="middle" font-size="10">{escape(name)}</text>')
+    for s, (name, _) in enumerate(series):
+        x = 4 + s * 130
+        parts.append(f'<rect x="{x}" y="{height - 12}" width="10" height="10" '
+                     f'fill="{PALETTE[s % len(PALETTE)]}"/><text x="{x + 14}" y="{height - 3}" '
+                     f'font-size="11">{escape(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def progress(actual: int, needed: int, *, label: str) -> Markup:
+    """A horizontal progress bar toward a target (e.g. customers against 1:50)."""
+    share = 0.0 if needed <= 0 else min(1.0, max(0.0, actual / needed))
+    return Markup(
+        f'<svg class="chart progress" viewBox="0 0 300 18" role="img" '
+        f'aria-label="{escape(label)}: {actual} of {needed}">'
+        f'<rect x="0" y="0" width="300" height="18" rx="9" fill="#eee"/>'
+        f'<rect x="0" y="0" width="{300 * share:.1f}" height="18" rx="9" fill="{PALETTE[0]}"/>'
+        f"</svg>")

@@ -1,0 +1,139 @@
+"""What every page shares: the store, the clock, who is signed in, CSRF, page errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from patronage.access import Forbidden, Principal
+from patronage.clock import Clock, SystemClock, zone
+from patronage.config import Settings, get_settings
+from patronage.db.engine import transaction
+from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
+
+
+class PageError(Exception):
+    """A page that cannot be shown: rendered as an HTML error page with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def settings_of(request: Request) -> Settings:
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+def engine_of(request: Request) -> Engine:
+    engine = getattr(request.app.state, "engine", None)
+    if not isinstance(engine, Engine):
+        raise PageError(500, "the back office has no database")
+    return engine
+
+
+def now_of(request: Request) -> datetime:
+    clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
+    return clock.now()
+
+
+def company_zone(request: Request) -> tzinfo:
+    return zone(settings_of(request).company_timezone)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@contextmanager
+def page_errors() -> Iterator[None]:
+    """Service refusals become error pages: not found 404, forbidden 403, conflict 409,
+    anything else 400 with the service's message (which names the place and the reason)."""
+    try:
+        yield
+    except NotFound as exc:
+        raise PageError(404, exc.message) from exc
+    except Forbidden as exc:
+        raise PageError(403, exc.message) from exc
+    except Conflict as exc:
+        raise PageError(409, exc.message) from exc
+    except PatronageError as exc:
+        raise PageError(400, exc.message) from exc
+
+
+def current_principal(request: Request) -> Principal:
+    with transaction(engine_of(request)) as session:
+        principal = principal_from_request(request, session)
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return principal
+
+
+def _role(*kinds: str) -> Any:
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.kind not in kinds:
+            raise PageError(403, f"this page is for {' or '.join(kinds)} sign-ins")
+        return principal
+
+    return Depends(dependency)
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a POST whose form field or header does not carry the session's CSRF token."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if not submitted:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not csrf_ok(web_session(request), submitted):
+        raise PageError(403, "This form has expired or did not come from this site. "
+                             "Go back, reload the page and try again.")
+
+
+SignedIn = Annotated[Principal, Depends(current_principal)]
+Distributor = Annotated[Principal, _role("distributor")]
+Customer = Annotated[Principal, _role("customer")]
+Staff = Annotated[Principal, _role("staff")]
+StaffOrDistributor = Annotated[Principal, _role("staff", "distributor")]
+Csrf = Depends(check_csrf)
+
+
+def login_url(next_url: str) -> str:
+    return "/login?next=" + quote(next_url, safe="/")
+
+
+def scoped_session(request: Request) -> Any:
+    """A unit of work on the app's store (commits on success)."""
+    return transaction(engine_of(request))
+
+
+def money(amount: int, currency: str = "") -> str:
+    sign = "-" if amount < 0 else ""
+    whole, cents = divmod(abs(int(amount)), 100)
+    return f"{sign}{currency}{whole:,}.{cents:02d}"
+
+
+def points(volume: int) -> str:
+    return f"{int(volume) / 100:,.2f}"
+
+
+__all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",
+           "SignedIn", "Staff", "StaffOrDistributor", "check_csrf", "client_ip", "company_zone",
+           "current_principal", "engine_of", "login_url", "money", "now_of", "page_errors",
+           "points", "scoped_session", "settings_of"]

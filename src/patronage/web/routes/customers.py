@@ -1,0 +1,56 @@
+"""My customers: the list with values and autoship, a customer's page with history and notes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from patronage.access import require_member
+from patronage.db.engine import transaction
+from patronage.web.charts import radar
+from patronage.web.deps import (
+    Csrf,
+    Distributor,
+    StaffOrDistributor,
+    engine_of,
+    now_of,
+    page_errors,
+)
+from patronage.web.templating import render
+from patronage.web.views.customers import add_note, customer_detail, customer_list
+
+router = APIRouter()
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers(request: Request, me: Distributor, page: int = 1, q: str = "",
+              order: str = "value") -> Response:
+    assert me.member_id is not None
+    with transaction(engine_of(request)) as session:
+        listing = customer_list(session, me.member_id, page=page, query=q, order=order)
+    charts = {r.id: radar(r.seven, size=120, label=f"Seven values of {r.name}")
+              for r in listing.rows if r.seven}
+    return render(request, "customers.html", me, title="My customers", listing=listing,
+                  charts=charts, order=order)
+
+
+@router.get("/customers/{member_id}", response_class=HTMLResponse)
+def customer(request: Request, member_id: int, me: StaffOrDistributor) -> Response:
+    with transaction(engine_of(request)) as session, page_errors():
+        member = require_member(session, me, member_id)
+        detail = customer_detail(session, member)
+        chart = radar({n: float(getattr(detail.value, n)) for n in (
+            "consumption", "consistency", "referral", "rainmaker", "feedback", "testimonial",
+            "emotional")}) if detail.value else None
+        return render(request, "customer.html", me, title=member.name, d=detail, chart=chart)
+
+
+@router.post("/customers/{member_id}/notes", dependencies=[Csrf])
+def note(request: Request, member_id: int, me: StaffOrDistributor,
+         body: Annotated[str, Form()] = "") -> Response:
+    with transaction(engine_of(request)) as session, page_errors():
+        require_member(session, me, member_id)
+        add_note(session, member_id, body, author=me.actor, now=now_of(request))
+    return RedirectResponse(f"/customers/{member_id}#notes", status_code=303)
