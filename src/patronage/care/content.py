@@ -1,0 +1,301 @@
+"""Content of touches: sandboxed Jinja2 templates, checked for commercial content when loaded.
+
+Templates live in ``templates/<name>.<channel>.j2``:
+
+- ``email``: blocks ``subject`` and ``text``, and optionally ``html`` (rendered with escaping);
+- ``card``: blocks ``front`` (a short greeting) and ``inside`` (the message, in handwriting);
+- ``task``: the whole file is one line for the distributor ("Call Sally today: ...").
+
+A thank-you has no other agenda. When a template is loaded, its text is refused — with the file,
+the line and the offending words — if it holds prices or currency amounts, percentages off,
+discount, coupon or promo codes, calls to buy, or any web address: the only links a message may
+carry are the member's own signed preferences, unsubscribe, survey and testimonial links, given
+as ``links.*`` variables. Templates may only use the variables the context builder provides
+(:data:`CONTEXT_NAMES`), and undefined values are errors, never blanks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
+    nodes,
+)
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patronage.care.links import PURPOSES, make_link
+from patronage.config import Settings, get_settings
+from patronage.db.autoship import Subscription
+from patronage.db.care import Touch
+from patronage.db.tables import Member, Order, OrderLine, Product
+from patronage.errors import PatronageError, Problem, Problems
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+CHANNEL_BLOCKS: dict[str, tuple[str, ...]] = {
+    "email": ("subject", "text"),
+    "card": ("front", "inside"),
+    "task": (),
+}
+#: What a template may refer to (see :func:`build_context`).
+CONTEXT_NAMES = frozenset({
+    "member", "owner", "signer", "company", "months_on_autoship", "referred", "referred_names",
+    "order", "occasion", "occasion_key", "summary", "years_with_us", "links",
+})
+
+_COMMERCIAL: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern, re.IGNORECASE)) for label, pattern in (
+        ("a currency amount", r"[$€£¥]\s?\d"),
+        ("a currency amount", r"\b\d+(?:[.,]\d+)?\s?(?:usd|eur|gbp|dollars?|euros?|cents?)\b"),
+        ("a currency amount", r"\b(?:usd|eur|gbp)\s?\d"),
+        ("a price", r"\bprices?\b|\bonly\s+\d"),
+        ("a percentage off", r"\d\s?(?:%|percent\b)"),
+        ("a discount or promo code", r"\b(?:discount|coupon|promo(?:tion)?|voucher)s?\b"),
+        ("a discount or promo code", r"\buse\s+(?:the\s+)?code\b|\bcode\s*:"),
+        ("a call to buy", r"\b(?:shop|buy)\s+(?:now|today|here|online)\b"),
+        ("a call to buy", r"\border\s+(?:now|here|online)\b|\badd\s+to\s+(?:cart|basket)\b"),
+        ("a call to buy", r"\bcheckout\b|\bfree\s+shipping\b|\bon\s+sale\b|\blimited\s+time\b"),
+        ("a web address", r"\bhttps?://\S*|\bwww\.\S*"),
+        ("a web address", r"(?<![@\w.])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|shop|store|"
+                          r"biz|info|io|co)\b(?:/\S*)?"),
+    )
+)
+
+
+class TemplateRefused(Problems):
+    """A template that would turn a thank-you into a sales pitch, or cannot be used."""
+
+    code = "template_refused"
+
+
+def commercial_problems(filename: str, source: str) -> list[Problem]:
+    """Every line of ``source`` that carries commercial content, with the offending text."""
+    problems: list[Problem] = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        for label, pattern in _COMMERCIAL:
+            found = pattern.search(line)
+            if found:
+                problems.append(Problem(
+                    f"{filename}, line {number}",
+                    f"{label} ({found.group(0).strip()!r}): a thank-you has no other agenda",
+                ))
+                break
+    return problems
+
+
+class _CheckedLoader(FileSystemLoader):
+    """Loads templates from a folder, refusing commercial content and unknown variables."""
+
+    def __init__(self, directory: Path, check: Callable[[str, str], None]) -> None:
+        super().__init__(str(directory))
+        self._check = check
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        self._check(template, source)
+        return source, filename, uptodate
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass(frozen=True)
+class CardContent:
+    front: str
+    inside: str
+
+
+class TemplateSet:
+    """The templates of one folder (the shipped ones by default), in a sandbox."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self.directory = directory
+        self._plain = self._environment(autoescape=False)
+        self._escaped = self._environment(autoescape=True)
+
+    def _environment(self, *, autoescape: bool) -> SandboxedEnvironment:
+        env = SandboxedEnvironment(
+            loader=_CheckedLoader(self.directory, self._check), undefined=StrictUndefined,
+            autoescape=autoescape, keep_trailing_newline=False, trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        return env
+
+    def _check(self, template: str, source: str) -> None:
+        problems = commercial_problems(template, source)
+        try:
+            parsed = self._plain.parse(source)
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(f"{template}, line {exc.lineno}", exc.message or "syntax"))
+        else:
+            unknown = sorted(meta.find_undeclared_variables(parsed) - CONTEXT_NAMES)
+            problems.extend(Problem(f"{template}", f"unknown variable {name!r}; use one of "
+                                    f"{', '.join(sorted(CONTEXT_NAMES))}") for name in unknown)
+            channel = template.rsplit(".", 2)[-2] if template.count(".") >= 2 else ""
+            blocks = {node.name for node in parsed.find_all(nodes.Block)}
+            missing = [b for b in CHANNEL_BLOCKS.get(channel, ()) if b not in blocks]
+            problems.extend(Problem(template, f"missing block {b!r} for a {channel} template")
+                            for b in missing)
+        if problems:
+            raise TemplateRefused(f"template {template} refused", problems)
+
+    def names(self) -> list[str]:
+        """Every ``<name>.<channel>.j2`` file in the folder."""
+        return sorted(p.name for p in self.directory.glob("*.j2"))
+
+    def exists(self, name: str, channel: str) -> bool:
+        return (self.directory / f"{name}.{channel}.j2").is_file()
+
+    def check_all(self) -> list[Problem]:
+        """Load every template; the problems of all refused ones."""
+        problems: list[Problem] = []
+        for filename in self.names():
+            try:
+                self._plain.get_template(filename)
+            except TemplateRefused as exc:
+                problems.extend(exc.problems)
+        return problems
+
+    def _blocks(self, env: SandboxedEnvironment, name: str, channel: str,
+                context: Mapping[str, Any]) -> dict[str, str]:
+        filename = f"{name}.{channel}.j2"
+        try:
+            template = env.get_template(filename)
+        except TemplateNotFound as exc:
+            raise PatronageError(f"template {filename}: not found in {self.directory}") from exc
+        try:
+            if not template.blocks:
+                return {"": template.render(dict(context)).strip()}
+            ctx = template.new_context(dict(context))
+            out = {block: "".join(render(ctx)).strip()
+                   for block, render in template.blocks.items()}
+        except Exception as exc:
+            raise PatronageError(f"template {filename}: {type(exc).__name__}: {exc}") from exc
+        return out
+
+    def email(self, name: str, context: Mapping[str, Any]) -> EmailContent:
+        blocks = self._blocks(self._plain, name, "email", context)
+        html: str | None = None
+        if "html" in blocks:
+            html = self._blocks(self._escaped, name, "email", context)["html"]
+        subject = " ".join(blocks["subject"].split())
+        return EmailContent(subject=subject, text=blocks["text"] + "\n", html=html)
+
+    def card(self, name: str, context: Mapping[str, Any]) -> CardContent:
+        blocks = self._blocks(self._plain, name, "card", context)
+        return CardContent(front=blocks["front"], inside=blocks["inside"])
+
+    def task(self, name: str, context: Mapping[str, Any]) -> str:
+        return " ".join(self._blocks(self._plain, name, "task", context)[""].split())
+
+
+_DEFAULT: TemplateSet | None = None
+
+
+def default_templates() -> TemplateSet:
+    """The shipped templates (loaded once per process)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = TemplateSet()
+    return _DEFAULT
+
+
+def months_between(start: datetime, end: datetime) -> int:
+    """Whole months from ``start`` to ``end`` (0 if ``end`` is earlier)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if (end.day, end.time()) < (start.day, start.time()):
+        months -= 1
+    return max(months, 0)
+
+
+def _person(member: Member | None) -> dict[str, str] | None:
+    if member is None:
+        return None
+    return {"first_name": member.first_name, "last_name": member.last_name, "name": member.name}
+
+
+def build_context(session: Session, touch: Touch, now: datetime, *,
+                  settings: Settings | None = None) -> dict[str, Any]:
+    """What a template may use for this touch, loaded from the store.
+
+    ``member`` (who it is for), ``owner`` (their distributor, or ``None``), ``signer`` (the
+    distributor's first name, else the company's team), ``months_on_autoship`` (of the oldest
+    live subscription, or ``None``), ``referred`` (first names of the people they referred, the
+    latest first), ``order`` (for an order's thank-you: its date and product names — never
+    amounts), ``years_with_us`` and the member's signed ``links``.
+    """
+    cfg = settings or get_settings()
+    member = session.get(Member, touch.member_id)
+    if member is None:
+        raise PatronageError(f"touch {touch.id}: member {touch.member_id} does not exist")
+    owner_id = touch.owner_id or member.owner_id or member.sponsor_id
+    owner = session.get(Member, owner_id) if owner_id is not None else None
+    started = session.scalar(
+        select(func.min(Subscription.created_at)).where(
+            Subscription.member_id == member.id, Subscription.status.in_(("active", "paused"))
+        )
+    )
+    referred = list(session.scalars(
+        select(Member.first_name).where(Member.referrer_id == member.id,
+                                        Member.status != "erased")
+        .order_by(Member.joined_at.desc(), Member.id.desc())
+    ))
+    order = _order(session, touch, member.id)
+    links = {purpose: make_link(purpose, member.id, now, touch_id=touch.id,
+                                base_url=cfg.base_url, secret=cfg.secret_key)
+             for purpose in PURPOSES}
+    return {
+        "member": _person(member),
+        "owner": _person(owner),
+        "signer": owner.first_name if owner is not None else f"The {cfg.company_name} team",
+        "company": {"name": cfg.company_name},
+        "months_on_autoship": None if started is None else months_between(started, now),
+        "referred": referred,
+        "referred_names": _join(referred),
+        "order": order,
+        "occasion": touch.occasion,
+        "occasion_key": touch.occasion_key,
+        "summary": touch.summary or "",
+        "years_with_us": months_between(member.joined_at, now) // 12,
+        "links": links,
+    }
+
+
+def _join(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _order(session: Session, touch: Touch, member_id: int) -> dict[str, Any] | None:
+    found = re.search(r"(\d+)$", touch.occasion_key)
+    if "order" not in touch.template or found is None:
+        return None
+    order = session.get(Order, int(found.group(1)))
+    if order is None or order.buyer_id != member_id:
+        return None
+    products = list(session.scalars(
+        select(Product.name).join(OrderLine, OrderLine.product_id == Product.id)
+        .where(OrderLine.order_id == order.id).order_by(OrderLine.id)
+    ))
+    return {"id": order.id, "placed_on": order.placed_at.date().isoformat(),
+            "products": products, "product_names": _join(products),
+            "autoship": order.source == "autoship"}
