@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
 
+    def check_secret(self) -> None:
+        """Refuse to serve with the default (public) secret key outside demo mode."""
+        if self.demo_mode:
+            return
+        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 16:
+            from patronage.errors import PatronageError
+
+            raise PatronageError(
+                "PATRONAGE_SECRET_KEY: set a secret key of at least 16 characters of your own "
+                "(for example the output of `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`); the default key is only for demo mode "
+                "(PATRONAGE_DEMO_MODE=true)"
+            )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

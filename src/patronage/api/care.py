@@ -1,0 +1,161 @@
+"""Care: the touches planned and made, notes, survey answers and testimonials, scoped like
+members (a distributor sees those of the members they may see)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from patronage.access import require_member, visible_member_ids
+from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.pagination import Page, PageParams, page_params, paginate
+from patronage.api.schemas import Out
+from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+
+router = APIRouter(prefix="/care", tags=["care"])
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+class TouchOut(Out):
+    id: int
+    member_id: int
+    owner_id: int | None
+    rule_key: str
+    occasion: str
+    occasion_key: str
+    channel: str
+    status: str
+    due_at: datetime
+    sent_at: datetime | None
+    done_at: datetime | None
+    done_by: str | None
+    drop_reason: str | None
+    summary: str
+
+
+class NoteOut(Out):
+    id: int
+    member_id: int
+    author: str
+    body: str
+    at: datetime
+
+
+class NoteIn(BaseModel):
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class SurveyOut(Out):
+    id: int
+    member_id: int
+    survey_key: str
+    score: int | None
+    comment: str
+    serious: bool
+    answered_at: datetime
+
+
+class TestimonialOut(Out):
+    id: int
+    member_id: int
+    text: str
+    media_url: str | None
+    consent_to_publish: bool
+    discloses_connection: bool
+    status: str
+    submitted_at: datetime
+    published_at: datetime | None
+
+
+@router.get("/touches", dependencies=[scope("care:read")])
+def touches(
+    request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
+    member_id: int | None = None, owner_id: int | None = None,
+    touch_status: Annotated[
+        Literal["planned", "sent", "done", "dropped", "failed", "cancelled"] | None,
+        Query(alias="status")] = None,
+    channel: Literal["email", "card", "task", "sms"] | None = None,
+    due_from: datetime | None = None, due_to: datetime | None = None,
+) -> Page[TouchOut]:
+    """Touches of members the caller may see, by due time."""
+    query = select(Touch)
+    ids = visible_member_ids(principal)
+    if ids is not None:
+        query = query.where(Touch.member_id.in_(ids))
+    if member_id is not None:
+        query = query.where(Touch.member_id == member_id)
+    if owner_id is not None:
+        query = query.where(Touch.owner_id == owner_id)
+    if touch_status is not None:
+        query = query.where(Touch.status == touch_status)
+    if channel is not None:
+        query = query.where(Touch.channel == channel)
+    if due_from is not None:
+        query = query.where(Touch.due_at >= due_from)
+    if due_to is not None:
+        query = query.where(Touch.due_at < due_to)
+    return paginate(session, request, query.order_by(Touch.due_at, Touch.id), page,
+                    TouchOut.model_validate)
+
+
+@router.get("/members/{member_id}/notes", dependencies=[scope("care:read")])
+def notes(request: Request, member_id: int, session: SessionDep, principal: PrincipalDep,
+          page: PageDep) -> Page[NoteOut]:
+    require_member(session, principal, member_id)
+    query = select(MemberNote).where(MemberNote.member_id == member_id)
+    return paginate(session, request, query.order_by(MemberNote.at.desc(), MemberNote.id.desc()),
+                    page, NoteOut.model_validate)
+
+
+@router.post("/members/{member_id}/notes", status_code=status.HTTP_201_CREATED,
+             dependencies=[scope("care:write")])
+def add_note(member_id: int, body: NoteIn, session: SessionDep, principal: PrincipalDep,
+             now: NowDep) -> NoteOut:
+    """Keep a note about a member (a call, a preference)."""
+    require_member(session, principal, member_id)
+    note = MemberNote(member_id=member_id, author=principal.actor[:100], body=body.body, at=now)
+    session.add(note)
+    session.flush()
+    return NoteOut.model_validate(note)
+
+
+@router.get("/surveys", dependencies=[scope("care:read")])
+def surveys(request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
+            member_id: int | None = None, serious: bool | None = None) -> Page[SurveyOut]:
+    """Survey answers, newest first."""
+    query = select(SurveyResponse)
+    ids = visible_member_ids(principal)
+    if ids is not None:
+        query = query.where(SurveyResponse.member_id.in_(ids))
+    if member_id is not None:
+        query = query.where(SurveyResponse.member_id == member_id)
+    if serious is not None:
+        query = query.where(SurveyResponse.serious == serious)
+    return paginate(session, request, query.order_by(SurveyResponse.answered_at.desc(),
+                                                     SurveyResponse.id.desc()),
+                    page, SurveyOut.model_validate)
+
+
+@router.get("/testimonials", dependencies=[scope("care:read")])
+def testimonials(
+    request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
+    member_id: int | None = None,
+    testimonial_status: Annotated[
+        Literal["submitted", "approved", "rejected", "published", "withdrawn"] | None,
+        Query(alias="status")] = None,
+) -> Page[TestimonialOut]:
+    query = select(Testimonial)
+    ids = visible_member_ids(principal)
+    if ids is not None:
+        query = query.where(Testimonial.member_id.in_(ids))
+    if member_id is not None:
+        query = query.where(Testimonial.member_id == member_id)
+    if testimonial_status is not None:
+        query = query.where(Testimonial.status == testimonial_status)
+    return paginate(session, request, query.order_by(Testimonial.submitted_at.desc(),
+                                                     Testimonial.id.desc()),
+                    page, TestimonialOut.model_validate)

@@ -1,0 +1,120 @@
+"""What API routes receive: the unit of work, the caller, the time, the settings.
+
+- :data:`SessionDep`: one transaction per request, committed before the response is sent (so a
+  client that is told "created" can rely on it), rolled back whole on any error;
+- :data:`PrincipalDep`: the caller, from a bearer token (an integration) or from the web
+  session cookie (a signed-in staff member, distributor or customer). A request from a cookie
+  that changes something must also send the session's CSRF token (``X-CSRF-Token``);
+- :func:`scope`: a dependency that refuses (403) a caller without the named scope.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from patronage.access import Principal, require_scope
+from patronage.api.tokens import Unauthenticated, authenticate
+from patronage.clock import Clock, SystemClock
+from patronage.config import Settings, get_settings
+from patronage.db.engine import session_factory, transaction
+
+__all__ = ["EngineDep", "NowDep", "Principal", "PrincipalDep", "SessionDep", "SettingsDep",
+           "scope"]
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_engine(request: Request) -> Engine:
+    engine = getattr(request.app.state, "engine", None)
+    if not isinstance(engine, Engine):
+        raise RuntimeError("the app has no database engine (build it with create_app)")
+    return engine
+
+
+def get_settings_of(request: Request) -> Settings:
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+def get_now(request: Request) -> datetime:
+    clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
+    return clock.now()
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with transaction(engine) as session:
+        yield session
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings_of)]
+NowDep = Annotated[datetime, Depends(get_now)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("the Authorization header must read 'Bearer <token>'")
+    return value.strip()
+
+
+def _from_cookie(request: Request, engine: Engine) -> Principal | None:
+    try:
+        auth = importlib.import_module("patronage.web.auth")
+    except ModuleNotFoundError:
+        return None
+    reader: Callable[..., Principal | None] | None = getattr(auth, "principal_from_request",
+                                                             None)
+    if reader is None:
+        return None
+    with session_factory(engine)() as session:
+        principal = reader(request, session)
+    if principal is not None and request.method not in _SAFE_METHODS:
+        _check_csrf(request, auth)
+    return principal
+
+
+def _check_csrf(request: Request, auth: Any) -> None:
+    from patronage.access import Forbidden
+
+    web = auth.web_session(request) if hasattr(auth, "web_session") else None
+    submitted = request.headers.get("x-csrf-token")
+    if web is None or not hasattr(auth, "csrf_ok") or not auth.csrf_ok(web, submitted):
+        raise Forbidden("a change made with a session cookie needs the session's CSRF token "
+                        "in the X-CSRF-Token header")
+
+
+def get_principal(request: Request, engine: EngineDep, now: NowDep) -> Principal:
+    """The caller; 401 without valid credentials."""
+    token = _bearer(request)
+    if token is not None:
+        with transaction(engine) as session:
+            return authenticate(session, token, now=now)
+    principal = _from_cookie(request, engine)
+    if principal is None:
+        raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def scope(name: str) -> Any:
+    """A route dependency: the caller must hold scope ``name`` (403 otherwise)."""
+
+    def check(principal: PrincipalDep) -> None:
+        require_scope(principal, name)
+
+    check.__name__ = f"scope_{name.replace(':', '_')}"
+    return Depends(check)

@@ -1,0 +1,123 @@
+"""Members: list (filters), read, enrol, move, upgrade, consent, erase. Scoped by role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy import or_
+
+from patronage.access import require_company, require_member, visible_members_query
+from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.pagination import Page, PageParams, page_params, paginate
+from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
+from patronage.db.tables import Member
+from patronage.network import members as service
+
+router = APIRouter(prefix="/members", tags=["members"])
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("", dependencies=[scope("members:read")])
+def list_members(
+    request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
+    kind: Literal["retail", "preferred", "distributor"] | None = None,
+    member_status: Annotated[Literal["active", "inactive", "terminated", "erased"] | None,
+                             Query(alias="status")] = None,
+    owner_id: int | None = None,
+    sponsor_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=100,
+                                   description="Name, email or ref starts with.")] = None,
+) -> Page[MemberOut]:
+    """The members the caller may see, by id; filter by kind, status, owner, sponsor, name."""
+    query = visible_members_query(principal)
+    if kind is not None:
+        query = query.where(Member.kind == kind)
+    if member_status is not None:
+        query = query.where(Member.status == member_status)
+    if owner_id is not None:
+        query = query.where(Member.owner_id == owner_id)
+    if sponsor_id is not None:
+        query = query.where(Member.sponsor_id == sponsor_id)
+    if q:
+        like = q.replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(or_(Member.first_name.ilike(like, escape="\\"),
+                                Member.last_name.ilike(like, escape="\\"),
+                                Member.email.ilike(like, escape="\\"),
+                                Member.ref.ilike(like, escape="\\")))
+    return paginate(session, request, query.order_by(Member.id), page, MemberOut.model_validate)
+
+
+@router.get("/{member_id}", dependencies=[scope("members:read")])
+def get_member(member_id: int, session: SessionDep, principal: PrincipalDep) -> MemberOut:
+    return MemberOut.model_validate(require_member(session, principal, member_id))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("members:write")])
+def enrol_member(body: MemberIn, session: SessionDep, principal: PrincipalDep,
+                 now: NowDep) -> MemberOut:
+    require_company(principal, "enrolling members")
+    data = body.model_dump()
+    data["joined_at"] = body.joined_at or now
+    data["consent_method"] = f"api ({principal.actor})"
+    member = service.enroll_member(session, service.NewMember(**data))
+    return MemberOut.model_validate(member)
+
+
+@router.post("/{member_id}/move", dependencies=[scope("members:write")])
+def move_member(member_id: int, body: MoveIn, session: SessionDep, principal: PrincipalDep,
+                now: NowDep) -> MemberOut:
+    """A distributor to another sponsor, or a customer to another owner (a dated change)."""
+    require_company(principal, "moving members")
+    member = require_member(session, principal, member_id)
+    move = service.move_sponsor if member.kind == "distributor" else service.move_owner
+    move(session, member_id, body.to, effective_at=body.effective_at or now, recorded_at=now,
+         actor=principal.actor, reason=body.reason)
+    return MemberOut.model_validate(member)
+
+
+@router.post("/{member_id}/upgrade", dependencies=[scope("members:write")])
+def upgrade_member(member_id: int, body: UpgradeIn, session: SessionDep,
+                   principal: PrincipalDep, now: NowDep) -> MemberOut:
+    """A customer becomes a distributor (sponsored by their owner unless another is named)."""
+    require_company(principal, "upgrading members")
+    member = require_member(session, principal, member_id)
+    service.upgrade_to_distributor(session, member_id, effective_at=body.effective_at or now,
+                                   recorded_at=now, actor=principal.actor, reason=body.reason,
+                                   sponsor_id=body.sponsor_id)
+    return MemberOut.model_validate(member)
+
+
+@router.get("/{member_id}/consents", dependencies=[scope("members:read")])
+def get_consents(member_id: int, session: SessionDep,
+                 principal: PrincipalDep) -> dict[str, bool]:
+    """The consent in force per channel."""
+    require_member(session, principal, member_id)
+    return service.consents_in_force(session, member_id)
+
+
+@router.post("/{member_id}/consents", dependencies=[scope("members:read")])
+def record_consent(member_id: int, body: ConsentIn, session: SessionDep,
+                   principal: PrincipalDep, now: NowDep) -> dict[str, bool]:
+    """Give or withdraw consent on a channel: the company (``members:write``) or the member
+    themselves."""
+    require_member(session, principal, member_id)
+    if principal.member_id != member_id:
+        require_company(principal, "recording another member's consent")
+        from patronage.access import require_scope
+
+        require_scope(principal, "members:write")
+    service.record_consent(session, member_id, body.channel, body.granted, at=now,
+                           method=f"{body.method} ({principal.actor})")
+    return service.consents_in_force(session, member_id)
+
+
+@router.post("/{member_id}/erase", dependencies=[scope("members:write")])
+def erase_member(member_id: int, session: SessionDep, principal: PrincipalDep,
+                 now: NowDep) -> MemberOut:
+    """Erase the person's data on request; the ledger stays, the addresses become suppressions."""
+    require_company(principal, "erasing members")
+    member = require_member(session, principal, member_id)
+    service.erase_member(session, member_id, at=now, actor=principal.actor)
+    session.refresh(member)
+    return MemberOut.model_validate(member)

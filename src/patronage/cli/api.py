@@ -1,0 +1,78 @@
+"""``patronage api token``: make, list and revoke integration tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patronage import audit
+from patronage.access import SCOPES
+from patronage.api.tokens import create_token, list_tokens, revoke_token
+from patronage.cli.common import console, emit_json, state
+from patronage.clock import SystemClock
+from patronage.db.engine import transaction
+
+app = typer.Typer(help="The REST API: integration tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Integration tokens: scoped, shown once, stored hashed, revocable.",
+                        no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+ACTOR = "cli"
+
+
+@token_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="The integration it is for.")],
+    scope: Annotated[list[str], typer.Option("--scope", help=f"Repeat for each scope: "
+                                             f"{', '.join(SCOPES)}.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a token. It is printed once and cannot be shown again."""
+    now = SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        view, token = create_token(s, name=name, scopes=scope, now=now, created_by=ACTOR)
+        audit.record(s, actor=ACTOR, action="api_token.create", target=f"token {view.id}",
+                     detail=f"{view.name}: {' '.join(view.scopes)}", at=now)
+    if as_json:
+        emit_json({"id": view.id, "name": view.name, "scopes": list(view.scopes),
+                   "token": token})
+        return
+    console.print(f"token {view.id} ({view.name}), scopes: {' '.join(view.scopes)}")
+    console.print("Keep it now; it will not be shown again:")
+    typer.echo(token)
+
+
+@token_app.command("list")
+def list_(ctx: typer.Context,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """The tokens (never their secrets): scopes, when made and last used, revoked or not."""
+    with transaction(state(ctx).engine()) as s:
+        views = list_tokens(s)
+    if as_json:
+        emit_json([{"id": v.id, "name": v.name, "prefix": v.prefix, "scopes": list(v.scopes),
+                    "created_at": v.created_at, "last_used_at": v.last_used_at,
+                    "revoked_at": v.revoked_at} for v in views])
+        return
+    table = Table(title="API tokens")
+    for column in ("id", "name", "prefix", "scopes", "created", "last used", "revoked"):
+        table.add_column(column)
+    for v in views:
+        table.add_row(str(v.id), v.name, v.prefix, " ".join(v.scopes),
+                      f"{v.created_at:%Y-%m-%d %H:%M}",
+                      f"{v.last_used_at:%Y-%m-%d %H:%M}" if v.last_used_at else "",
+                      f"{v.revoked_at:%Y-%m-%d %H:%M}" if v.revoked_at else "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
+    """Revoke a token: refused from this moment on."""
+    now = SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        view = revoke_token(s, token_id, now=now)
+        audit.record(s, actor=ACTOR, action="api_token.revoke", target=f"token {view.id}",
+                     detail=view.name, at=now)
+    console.print(f"token {view.id} ({view.name}) revoked")
