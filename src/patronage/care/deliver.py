@@ -1,0 +1,206 @@
+"""The outbox: deliver the touches that are due.
+
+``deliver_due`` sends every planned email touch whose time has come, and, given a folder,
+exports the printed cards due as one PDF batch. Personal tasks are not delivered: the owner
+distributor sees them (:mod:`patronage.care.tasks`). SMS is not sent from here; those touches
+stay planned and are counted.
+
+Right before each email, consent and suppression are checked again (they may have changed
+since the touch was planned); a touch that may no longer be sent is *dropped* with the reason.
+
+Exactly once, as far as SMTP allows. Each attempt is first *claimed* in its own committed
+transaction: ``attempts`` goes up by one and ``next_attempt_at`` moves forward by the backoff,
+on the condition that nobody else claimed it meanwhile. Only then does the message leave; once
+the server has accepted it, the touch is marked sent. So two deliverers never send one touch, a
+server that is down costs one attempt and a wait (5 minutes, doubling, at most 6 hours), and
+after ``max_attempts`` the touch is *failed*. The one uncertain case is a crash between the
+server's acceptance and the mark: the claim has pushed ``next_attempt_at`` forward, and after
+that wait the message is sent again. We choose at-least-once over at-most-once for this case
+(a lost thank-you cannot be seen; a second copy can), and the copy carries the same
+``Message-ID`` so that it is recognisable as the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from patronage.care.channels.cards import CardBatch, export_cards
+from patronage.care.channels.email import (
+    Recipient,
+    SendFailed,
+    SmtpSender,
+    build_message,
+)
+from patronage.care.content import TemplateSet, build_context, default_templates
+from patronage.clock import require_aware
+from patronage.config import Settings, get_settings
+from patronage.db.care import Touch
+from patronage.db.engine import transaction
+from patronage.db.tables import Member
+from patronage.network.members import consents_in_force, is_suppressed
+
+#: Templates that are service messages about the member's own account, not appreciation:
+#: they go out unless the member objected or the address is suppressed.
+SERVICE_TEMPLATES = frozenset({"payment_help"})
+BACKOFF_FIRST = timedelta(minutes=5)
+BACKOFF_MAX = timedelta(hours=6)
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did."""
+
+    sent: list[int] = field(default_factory=list)
+    dropped: dict[int, str] = field(default_factory=dict)
+    deferred: dict[int, str] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+    cards: CardBatch | None = None
+    cards_waiting: int = 0
+    sms_waiting: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th try: 5 minutes, doubling, at most 6 hours."""
+    wait: timedelta = BACKOFF_FIRST * (2 ** max(attempts - 1, 0))
+    return min(wait, BACKOFF_MAX)
+
+
+def email_refusal(session: Session, member: Member, template: str) -> str | None:
+    """Why this member may not get this email now, or ``None`` if they may."""
+    if member.status != "active":
+        return f"member is {member.status}"
+    if not member.email:
+        return "no email address"
+    consent = consents_in_force(session, member.id).get("email")
+    if consent is False:
+        return "email consent withdrawn"
+    if is_suppressed(session, "email", member.email):
+        return "email address suppressed"
+    if consent is None and template not in SERVICE_TEMPLATES:
+        return "no email consent"
+    return None
+
+
+def due_query(channel: str, now: datetime, limit: int) -> Select[int]:
+    """Planned touches of a channel due at ``now`` and not waiting for a retry."""
+    return (
+        select(Touch.id)
+        .where(Touch.status == "planned", Touch.channel == channel, Touch.due_at <= now,
+               or_(Touch.next_attempt_at.is_(None), Touch.next_attempt_at <= now))
+        .order_by(Touch.priority.desc(), Touch.due_at, Touch.id)
+        .limit(limit)
+    )
+
+
+def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
+             templates: TemplateSet, report: DeliveryReport) -> EmailMessage | None:
+    """Check, render and claim one touch (in the caller's transaction); None if not to send."""
+    touch = session.get(Touch, touch_id, with_for_update=True)
+    if touch is None or touch.status != "planned":
+        return None
+    if touch.next_attempt_at is not None and touch.next_attempt_at > now:
+        return None
+    member = session.get(Member, touch.member_id)
+    assert member is not None
+    reason = email_refusal(session, member, touch.template)
+    if reason is not None:
+        touch.status, touch.drop_reason = "dropped", reason
+        report.dropped[touch.id] = reason
+        return None
+    try:
+        ctx = build_context(session, touch, now, settings=settings)
+        content = templates.email(touch.template, ctx)
+    except Exception as exc:  # a template that cannot render will not render on retry either
+        touch.status, touch.last_error = "failed", str(exc)[:500]
+        touch.attempts += 1
+        report.failed[touch.id] = touch.last_error
+        return None
+    msg = build_message(touch.id, Recipient(member.name, member.email or ""), content,
+                        unsubscribe_url=ctx["links"]["unsubscribe"], settings=settings, now=now)
+    claimed = session.execute(  # type: ignore[attr-defined]
+        update(Touch)
+        .where(Touch.id == touch.id, Touch.status == "planned",
+               Touch.attempts == touch.attempts)
+        .values(attempts=Touch.attempts + 1, next_attempt_at=now + backoff(touch.attempts + 1))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return None
+    return msg
+
+
+def _settle(engine: Engine, touch_id: int, now: datetime, failure: SendFailed | None,
+            max_attempts: int, report: DeliveryReport) -> None:
+    with transaction(engine) as session:
+        touch = session.get(Touch, touch_id)
+        assert touch is not None
+        if failure is None:
+            touch.status, touch.sent_at = "sent", now
+            touch.next_attempt_at, touch.last_error = None, None
+            report.sent.append(touch_id)
+            return
+        touch.last_error = failure.reason[:500]
+        if failure.lasting or touch.attempts >= max_attempts:
+            touch.status = "failed"
+            touch.next_attempt_at = None
+            report.failed[touch_id] = failure.reason
+        else:
+            report.deferred[touch_id] = failure.reason
+
+
+def deliver_emails(engine: Engine, now: datetime, *, settings: Settings | None = None,
+                   templates: TemplateSet | None = None, max_attempts: int = MAX_ATTEMPTS,
+                   limit: int = 1000,
+                   sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
+                   report: DeliveryReport | None = None) -> DeliveryReport:
+    """Send the due email touches (see the module docstring for the guarantees)."""
+    require_aware(now, place="now")
+    cfg = settings or get_settings()
+    tset = templates or default_templates()
+    out = report or DeliveryReport()
+    with transaction(engine) as session:
+        ids = list(session.scalars(due_query("email", now, limit)))
+    with sender_factory(cfg) as sender:
+        for touch_id in ids:
+            with transaction(engine) as session:
+                msg = _prepare(session, touch_id, now, cfg, tset, out)
+            if msg is None:
+                continue
+            failure: SendFailed | None = None
+            try:
+                sender.send(msg)
+            except SendFailed as exc:
+                failure = exc
+            _settle(engine, touch_id, now, failure, max_attempts, out)
+    return out
+
+
+def _count_waiting(engine: Engine, channel: str, now: datetime) -> int:
+    with transaction(engine) as session:
+        return int(session.scalar(
+            select(func.count()).select_from(Touch).where(
+                Touch.status == "planned", Touch.channel == channel, Touch.due_at <= now)
+        ) or 0)
+
+
+def deliver_due(engine: Engine, now: datetime, *, cards_dir: Path | None = None,
+                settings: Settings | None = None, templates: TemplateSet | None = None,
+                max_attempts: int = MAX_ATTEMPTS,
+                sender_factory: Callable[[Settings], SmtpSender] = SmtpSender) -> DeliveryReport:
+    """Send what is due at ``now``: emails, and the card batch when ``cards_dir`` is given."""
+    report = deliver_emails(engine, now, settings=settings, templates=templates,
+                            max_attempts=max_attempts, sender_factory=sender_factory)
+    if cards_dir is not None:
+        report.cards = export_cards(engine, now, cards_dir, settings=settings,
+                                    templates=templates)
+    report.cards_waiting = _count_waiting(engine, "card", now)
+    report.sms_waiting = _count_waiting(engine, "sms", now)
+    return report

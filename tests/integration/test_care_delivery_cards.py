@@ -1,0 +1,126 @@
+"""Printed cards: one PDF batch, one card per page plus address sheets; touches marked sent."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from patronage.care.channels.cards import export_cards
+from patronage.care.deliver import deliver_due
+from patronage.config import Settings
+from patronage.db.care import Touch
+from patronage.db.engine import transaction
+from patronage.network.members import record_consent
+from tests.fixtures.care_data import customer, distributor, touch
+
+NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+CFG = Settings(company_name="Acme Wellness", base_url="https://care.acme.example",
+               secret_key="test-secret-key", smtp_port=1)
+pytestmark = pytest.mark.storage
+
+
+def page_formats(pdf: bytes) -> list[tuple[float, float]]:
+    """The (width, height) in points of every page, in order, read back from the file."""
+    boxes = re.findall(rb"/Contents \d+ 0 R\s*/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]",
+                       pdf)
+    count = re.search(rb"/Count (\d+)", pdf)
+    assert count is not None and int(count.group(1)) == len(boxes)
+    return [(round(float(w)), round(float(h))) for w, h in boxes]
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    folder = tmp_path / "cards"
+    folder.mkdir()
+    return folder
+
+
+def _setup(engine: Engine, customers: int) -> tuple[list[int], dict[str, int]]:
+    ids: list[int] = []
+    extra: dict[str, int] = {}
+    with transaction(engine) as s:
+        dana = distributor(s)
+        member = dana
+        for n in range(customers):
+            member = customer(s, dana, f"Zoë{n}", address_line2=f"Apt {n}")
+            ids.append(touch(s, member, dana, channel="card", template="holiday",
+                             due_at=NOW - timedelta(hours=n), summary="Happy holidays"))
+        objector = customer(s, dana, "Olga")
+        record_consent(s, objector, "post", False, at=NOW - timedelta(days=1), method="letter")
+        extra["objector"] = touch(s, objector, dana, channel="card", template="holiday",
+                                  due_at=NOW)
+        homeless = customer(s, dana, "Hal", address_line1=None)
+        extra["no_address"] = touch(s, homeless, dana, channel="card", template="birthday",
+                                    due_at=NOW)
+        extra["future"] = touch(s, member, dana, channel="card",
+                                template="birthday", occasion_key="next",
+                                due_at=NOW + timedelta(days=2))
+    return ids, extra
+
+
+def test_batch_has_one_card_per_page_then_address_sheets_and_marks_sent(
+        engine: Engine, out: Path) -> None:
+    ids, extra = _setup(engine, customers=15)
+    batch = export_cards(engine, NOW, out, settings=CFG)
+
+    assert batch.path is not None and batch.path.parent == out
+    assert batch.path.name == "cards-20261210T090000Z.pdf"
+    assert batch.touch_ids == sorted(ids, key=lambda t: -t)  # oldest due first
+    assert batch.dropped == {extra["objector"]: "objected to post",
+                             extra["no_address"]: "no postal address"}
+    data = batch.path.read_bytes()
+    formats = page_formats(data)
+    a5_landscape, a4 = (595, 420), (595, 842)
+    assert formats == [a5_landscape] * 15 + [a4] * 2  # 14 labels a page: 15 need two sheets
+    assert batch.pages == 17
+    assert b"Kristi" in data and b"DejaVuSans" in data  # fonts embedded
+    assert list(out.iterdir()) == [batch.path]  # no partial file left behind
+    with transaction(engine) as s:
+        for tid in ids:
+            row = s.get(Touch, tid)
+            assert row is not None and (row.status, row.sent_at) == ("sent", NOW)
+        future = s.get(Touch, extra["future"])
+        assert future is not None and future.status == "planned"
+
+    again = export_cards(engine, NOW + timedelta(minutes=1), out, settings=CFG)
+    assert again.path is None and again.touch_ids == []
+    assert len(list(out.iterdir())) == 1
+
+
+def test_deliver_due_exports_cards_when_given_a_folder(engine: Engine, out: Path) -> None:
+    ids, _ = _setup(engine, customers=2)
+    waiting = deliver_due(engine, NOW, settings=CFG)
+    assert waiting.cards is None and waiting.cards_waiting == 4  # two will be dropped
+    report = deliver_due(engine, NOW, cards_dir=out, settings=CFG)
+    assert report.cards is not None and sorted(report.cards.touch_ids) == sorted(ids)
+    assert report.cards_waiting == 0
+    assert page_formats(report.cards.path.read_bytes() if report.cards.path else b"") == [
+        (595, 420), (595, 420), (595, 842)]
+
+
+def test_a_failed_commit_leaves_no_batch_file(engine: Engine, out: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    ids, _ = _setup(engine, customers=1)
+    import patronage.care.channels.cards as cards
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(cards.os, "replace", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_cards(engine, NOW, out, settings=CFG)
+    assert list(out.iterdir()) == []
+    with transaction(engine) as s:
+        row = s.get(Touch, ids[0])
+        assert row is not None and row.status == "planned"
+
+
+def test_the_out_folder_must_exist(engine: Engine, out: Path) -> None:
+    from patronage.errors import PatronageError
+
+    with pytest.raises(PatronageError, match="is not a folder"):
+        export_cards(engine, NOW, out / "missing", settings=CFG)
