@@ -1,8 +1,9 @@
 """Committed commission runs: the snapshot (facts, plan), payout lines, ranks and skips.
 
-Result rows name members by id without a foreign key to ``members``: the ids come from the
-members table when the facts are loaded, members are never deleted, and a close writes millions
-of these rows, where a per-row key check on PostgreSQL would cost more than the rest of the close.
+Result rows name members and their run by id without foreign keys: the member ids come from the
+members table when the facts are loaded, members are never deleted, each run's rows are written in
+the transaction that writes the run, and runs are never deleted. A close writes millions of these
+rows, where a per-row key check on PostgreSQL would cost more than the rest of the close.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -54,7 +54,7 @@ class PayoutLine(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    run_id: Mapped[int] = mapped_column(Integer)
     earner_id: Mapped[int] = mapped_column(Integer)
     bonus: Mapped[str] = mapped_column(String(32))
     source_kind: Mapped[str] = mapped_column(String(8))  # order | member
@@ -73,7 +73,7 @@ class RankRecord(Base):
     __table_args__ = (Index("ix_rank_records_member", "member_id", "run_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    run_id: Mapped[int] = mapped_column(Integer)
     member_id: Mapped[int] = mapped_column(Integer)
     pv: Mapped[int] = mapped_column(BigInteger)
     gv: Mapped[int] = mapped_column(BigInteger)
@@ -89,7 +89,7 @@ class PayoutSkip(Base):
     __table_args__ = (Index("ix_payout_skips_run_member", "run_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    run_id: Mapped[int] = mapped_column(Integer)
     bonus: Mapped[str] = mapped_column(String(32))
     source_kind: Mapped[str] = mapped_column(String(8))
     source_id: Mapped[int] = mapped_column(BigInteger)
