@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from patronage.access import Principal
 from patronage.api.deps import get_principal
@@ -16,6 +17,7 @@ from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import FixedClock
 from patronage.config import Settings
+from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.engine import transaction
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.server import create_app
@@ -79,6 +81,19 @@ class Company:
         return Principal.for_role("customer", member_id, f"c{member_id}@example.com")
 
 
+def care_records(s: Session, member: int, owner: int) -> None:
+    """A planned call, a survey answer, a testimonial and a note about ``member``."""
+    s.add(Touch(member_id=member, owner_id=owner, rule_key="thanks", occasion="first_order",
+                occasion_key=str(member), channel="task", template="call", status="planned",
+                due_at=NOW, created_at=NOW, summary="Call to say thank you"))
+    s.add(SurveyResponse(member_id=member, survey_key="serve", score=9, comment="great",
+                         serious=False, answered_at=NOW))
+    s.add(Testimonial(member_id=member, text="I love it", consent_to_publish=True,
+                      discloses_connection=False, status="submitted", submitted_at=NOW))
+    s.add(MemberNote(member_id=member, author="test", body="likes tea", at=NOW))
+    s.flush()
+
+
 def company(engine: Engine) -> Company:
     with transaction(engine) as s:
         catalog(s)
@@ -93,5 +108,7 @@ def company(engine: Engine) -> Company:
         subs = [subscribe(s, c, [Item("SHAKE")], Frequency("monthly", 20),
                           start=date(2026, 10, 16), now=NOW, actor="test").id
                 for c in (mid_c, other_c)]
+        for member, owner in ((mid_c, mid), (other_c, other)):
+            care_records(s, member, owner)
     return Company(top, mid, other, top_c, mid_c, other_c, orders[0], orders[1], subs[0],
                    subs[1])

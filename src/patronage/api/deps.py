@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -48,7 +49,22 @@ def get_now(request: Request) -> datetime:
     return clock.now()
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+_WRITE_LOCKS: dict[int, threading.Lock] = {}
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
+
+
+def get_session(request: Request,
+                engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    # SQLite has one writer at a time, and a transaction that has read and then wants to write
+    # is refused outright (not queued) when another writer committed meanwhile. Changes through
+    # one app therefore take turns on SQLite; PostgreSQL runs them side by side.
+    if engine.dialect.name == "sqlite" and request.method not in _SAFE_METHODS:
+        with _write_lock(engine), transaction(engine) as session:
+            yield session
+        return
     with transaction(engine) as session:
         yield session
 
@@ -99,8 +115,7 @@ def get_principal(request: Request, engine: EngineDep, now: NowDep) -> Principal
     """The caller; 401 without valid credentials."""
     token = _bearer(request)
     if token is not None:
-        with transaction(engine) as session:
-            return authenticate(session, token, now=now)
+        return authenticate(engine, token, now=now)
     principal = _from_cookie(request, engine)
     if principal is None:
         raise Unauthenticated("sign in, or send an API token as 'Authorization: Bearer <token>'")

@@ -13,12 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from patronage.access import SCOPES, Principal
 from patronage.clock import require_aware
 from patronage.db.api_tokens import ApiToken
+from patronage.db.engine import session_factory, transaction
 from patronage.errors import NotFound, PatronageError
 
 TOKEN_START = "pat_"
@@ -97,11 +98,16 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> TokenView
     return _view(row)
 
 
-def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
-    """The principal a bearer token stands for, or :class:`Unauthenticated`."""
+def authenticate(engine: Engine, token: str, *, now: datetime) -> Principal:
+    """The principal a bearer token stands for, or :class:`Unauthenticated`.
+
+    Reads in one short transaction and notes the use in another (at most once a minute), so
+    that the check never holds a lock the request itself will wait for."""
     parts = token.split("_")
     prefix = parts[1] if len(parts) >= 3 and token.startswith(TOKEN_START) else ""
-    row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) if prefix else None
+    with session_factory(engine)() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) \
+            if prefix else None
     expected = row.secret_hash if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(expected, _hash(token))
     if row is None or not matches:
@@ -109,8 +115,9 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Principal:
     if row.revoked_at is not None:
         raise Unauthenticated(f"the bearer token {row.prefix!r} was revoked")
     if row.last_used_at is None or row.last_used_at < now - TOUCH_EVERY:
-        session.execute(update(ApiToken).where(
-            ApiToken.id == row.id,
-            (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - TOUCH_EVERY),
-        ).values(last_used_at=now))
+        with transaction(engine) as session:
+            session.execute(update(ApiToken).where(
+                ApiToken.id == row.id,
+                (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - TOUCH_EVERY),
+            ).values(last_used_at=now))
     return Principal("token", None, frozenset(row.scopes.split()), row.name)

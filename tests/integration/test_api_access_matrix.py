@@ -1,0 +1,158 @@
+"""Every API route × every kind of caller: nobody signed in (401), a caller without the scope
+(403), a distributor or customer reaching for another distributor's customer (403 or 404, never
+the data). The routes come from the app itself, so a new route is covered or this test fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from patronage.access import Principal
+from patronage.api.problems import MEDIA_TYPE
+from tests.integration.test_api_support import API, Company, acting_as, app_for, company
+
+#: A valid body for every route that takes one, so that refusals come from access, not shape.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/members"): {"kind": "retail", "first_name": "X", "owner_id": "{other}"},
+    ("post", "/members/{member_id}/move"): {"to": "{other}", "reason": "r"},
+    ("post", "/members/{member_id}/upgrade"): {"reason": "r"},
+    ("post", "/members/{member_id}/consents"): {"channel": "email", "granted": False},
+    ("post", "/members/{member_id}/erase"): {},
+    ("post", "/products"): {"sku": "N", "name": "n", "retail_price": 1, "wholesale_price": 1,
+                            "qv": 0, "cv": 0},
+    ("post", "/orders"): {"buyer_id": "{target}", "lines": [{"sku": "TEA"}]},
+    ("post", "/orders/{order_id}/refunds"): {"reason": "r"},
+    ("post", "/subscriptions"): {"member_id": "{target}", "items": [{"sku": "TEA"}]},
+    ("post", "/subscriptions/{subscription_id}/skip"): {},
+    ("post", "/subscriptions/{subscription_id}/pause"): {"until": "2026-12-01"},
+    ("post", "/subscriptions/{subscription_id}/change-date"): {"day_of_month": 5},
+    ("post", "/subscriptions/{subscription_id}/items"): {"items": [{"sku": "TEA"}]},
+    ("post", "/subscriptions/{subscription_id}/cancel"): {"reason": "r"},
+    ("post", "/commissions/{period}/commit"): {},
+    ("post", "/care/members/{member_id}/notes"): {"body": "hello"},
+}
+
+#: Company-wide routes (no member in the path): a member's own sign-in gets 403 there.
+COMPANY_ONLY = {("post", "/members"), ("post", "/products"), ("post", "/orders"),
+                ("get", "/commissions/runs"), ("get", "/commissions/{period}/preview"),
+                ("post", "/commissions/{period}/commit")}
+
+
+#: How each list is asked for the target member's rows.
+LIST_FILTERS: dict[str, str] = {
+    "/members": "owner_id={owner}", "/orders": "buyer_id={target}",
+    "/subscriptions": "member_id={target}", "/care/touches": "member_id={target}",
+    "/care/surveys": "member_id={target}", "/care/testimonials": "member_id={target}",
+    "/products": "",
+}
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return sorted((method, path[len(API):]) for path, ops in paths.items()
+                  if path.startswith(API) for method in ops)
+
+
+def _fill(value: Any, c: Company, target: int) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, c, target) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, c, target) for v in value]
+    if value == "{target}":
+        return target
+    if value == "{other}":
+        return c.other
+    return value
+
+
+def _call(client: TestClient, c: Company, method: str, path: str,
+          target: int) -> Any:
+    """Call the route aimed at member ``target`` (and that member's order and autoship)."""
+    order = c.other_customer_order if target == c.other_customer else c.mid_customer_order
+    sub = c.other_customer_sub if target == c.other_customer else c.mid_customer_sub
+    url = API + path.format(member_id=target, order_id=order, subscription_id=sub,
+                            period="2026-10", sku="TEA")
+    if method == "get":
+        if path in LIST_FILTERS:
+            owner = c.other if target == c.other_customer else c.mid
+            url += "?" + LIST_FILTERS[path].format(target=target, owner=owner)
+        return client.get(url)
+    return client.request(method.upper(), url, json=_fill(BODIES[(method, path)], c, target))
+
+
+def test_every_route_with_a_body_has_a_sample_in_the_matrix(engine: Engine) -> None:
+    client = app_for(engine)
+    assert len(_routes(client)) > 30
+    missing = [r for r in _routes(client) if r[0] != "get" and r not in BODIES]
+    assert missing == []
+
+
+def test_nobody_signed_in_gets_401_problem_everywhere(engine: Engine) -> None:
+    c = company(engine)
+    client = app_for(engine)
+    for method, path in _routes(client):
+        r = _call(client, c, method, path, c.mid_customer)
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.headers["content-type"] == MEDIA_TYPE
+
+
+def test_a_caller_without_scopes_gets_403_everywhere(engine: Engine) -> None:
+    c = company(engine)
+    client = acting_as(app_for(engine), Principal("token", None, frozenset(), "no scopes"))
+    for method, path in _routes(client):
+        r = _call(client, c, method, path, c.mid_customer)
+        assert r.status_code == 403, (method, path, r.text)
+
+
+@pytest.mark.parametrize("who", ["distributor", "customer"])
+def test_another_distributors_customer_is_out_of_reach_on_every_route(engine: Engine,
+                                                                      who: str) -> None:
+    c = company(engine)
+    me = c.distributor(c.mid) if who == "distributor" else c.customer(c.mid_customer)
+    client = acting_as(app_for(engine), me)
+    for method, path in _routes(client):
+        r = _call(client, c, method, path, c.other_customer)
+        if path.startswith("/products") and method == "get":
+            assert r.status_code == 200  # the catalog is for everyone signed in
+            continue
+        if path in LIST_FILTERS and r.status_code == 200:
+            assert r.json()["items"] == [], (method, path, r.text)
+            continue
+        assert r.status_code in (403, 404), (method, path, r.status_code, r.text)
+        assert "Oscar" not in r.text and "I love it" not in r.text, (method, path)
+        if "{member_id}" in path and r.status_code == 404:
+            assert r.json()["detail"] == f"member {c.other_customer} does not exist"
+    # And the reading routes answer for the caller's own customer (or own record).
+    mine = c.mid_customer
+    assert client.get(f"{API}/members/{mine}").status_code == 200
+    assert client.get(f"{API}/orders/{c.mid_customer_order}").status_code == 200
+    assert client.get(f"{API}/subscriptions/{c.mid_customer_sub}").status_code == 200
+    for path in LIST_FILTERS:
+        if path not in ("/products", "/members"):
+            r = _call(client, c, "get", path, mine)
+            assert r.status_code == 403 or len(r.json()["items"]) == 1, (path, r.text)
+
+
+def test_member_sign_ins_are_refused_company_wide_actions(engine: Engine) -> None:
+    c = company(engine)
+    client = app_for(engine)
+    staff_like = Principal("distributor", c.mid, frozenset({
+        "members:write", "products:write", "orders:write", "commissions:read",
+        "commissions:write"}), "over-scoped")
+    acting_as(client, staff_like)
+    for method, path in sorted(COMPANY_ONLY):
+        r = _call(client, c, method, path, c.mid_customer)
+        assert r.status_code == 403, (method, path, r.text)
+        assert "staff only" in r.json()["detail"]
+
+
+def test_a_customer_changes_only_their_own_autoship(engine: Engine) -> None:
+    c = company(engine)
+    client = acting_as(app_for(engine), c.customer(c.mid_customer))
+    assert client.post(f"{API}/subscriptions/{c.mid_customer_sub}/skip").status_code == 200
+    assert client.post(f"{API}/subscriptions/{c.other_customer_sub}/skip").status_code == 404
+    acting_as(client, c.distributor(c.mid))
+    assert client.post(f"{API}/subscriptions/{c.mid_customer_sub}/skip").status_code == 403
