@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,7 +78,7 @@ member = st.fixed_dictionaries({
     basis=st.sampled_from(["consent", "legitimate_interest"]),
     already=st.lists(st.tuples(st.integers(0, 21), st.integers(0, 24)), max_size=5),
 )
-def test_vectorised_planner_equals_reference(members: list[dict[str, object]], day: int,
+def test_vectorised_planner_equals_reference(members: list[dict[str, Any]], day: int,
                                              second: int, quiet: tuple[str, str], share: float,
                                              feb29: str, caps: tuple[int, int, int],
                                              lookback: int, basis: str,
@@ -91,24 +92,24 @@ def test_vectorised_planner_equals_reference(members: list[dict[str, object]], d
         if isinstance(bday, int):  # days from today
             soon = (now + timedelta(days=bday)).date()
             bday = (soon.month, soon.day)
-        joined = now - timedelta(days=int(m["joined_days_ago"]),  # type: ignore[call-overload]
-                                 seconds=int(m["joined_second"]))  # type: ignore[call-overload]
+        joined = now - timedelta(days=int(m["joined_days_ago"]),
+                                 seconds=int(m["joined_second"]))
         touched = m["touched_days_ago"]
         row = c.add(
             kind=m["kind"], zone=m["zone"], joined_at=joined,
             owner=owners[i % len(owners)] if owners and owners[i % len(owners)] != i else -1,
-            birth_month=bday[0] if bday else 0, birth_day=bday[1] if bday else 0,  # type: ignore[index]
+            birth_month=bday[0] if bday else 0, birth_day=bday[1] if bday else 0,
             last_touch=None if touched is None else int(
-                (now - timedelta(days=int(touched))).timestamp()),  # type: ignore[call-overload]
+                (now - timedelta(days=int(touched))).timestamp()),
             **{k: m[k] for k in ("erased", "recovering", "consent_email", "consent_post",
                                  "consent_sms", "email", "post", "sms", "suppressed_email",
                                  "suppressed_phone", "value_at_risk", "recent_email",
                                  "recent_card", "owner_tasks")})
-        for j, (offset, ordinal) in enumerate(m["orders"]):  # type: ignore[attr-defined]
+        for j, (offset, ordinal) in enumerate(m["orders"]):
             c.event("order", row, int(now.timestamp()) + offset, 1000 * i + j, ordinal)
-        for j, offset in enumerate(m["referrals"]):  # type: ignore[attr-defined]
+        for j, offset in enumerate(m["referrals"]):
             c.event("referral", row, int(now.timestamp()) + offset, 5000 + 10 * i + j)
-        for j, (occasion, offset) in enumerate(m["others"]):  # type: ignore[attr-defined]
+        for j, (occasion, offset) in enumerate(m["others"]):
             c.event(occasion, row, int(now.timestamp()) + offset, 9000 + 10 * i + j)
     facts = c.facts()
     fast = plan_touches(now, facts, rules)

@@ -1,0 +1,231 @@
+"""Load :class:`CareFacts` from the store in bulk, for a tick at ``now``.
+
+Members are read once (current owner, zone, birthday, addresses); consents as the latest record
+per channel; suppressions by address hash; the events whose touches can fall due in the tick's
+window (orders with each buyer's order count, referrals, testimonials, survey answers, new
+members, first declined autoship charges, cancellations); and the touches already stored (for
+"at most once" and the frequency caps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from patronage.care.facts import CareFacts, Events
+from patronage.care.occasions import STATES, key_num
+from patronage.care.rules import Rules
+from patronage.care.zones import DAY
+from patronage.db.bulk import fetch_rows
+from patronage.db.loaders import _epoch, _matrix, _ts
+from patronage.facts import KIND_CODES
+from patronage.network.members import address_hash
+
+I64 = np.ndarray[Any, np.dtype[np.int64]]
+
+
+@dataclass(frozen=True)
+class LoadedFacts:
+    facts: CareFacts
+    #: member id -> first name, for the summaries of tasks
+    first_name: dict[int, str]
+
+
+def _index(ids: I64, wanted: I64) -> I64:
+    """Rows of ``wanted`` ids in sorted ``ids`` (-1 where absent)."""
+    if not ids.shape[0]:
+        return np.full(wanted.shape[0], -1, dtype=np.int64)
+    at = np.clip(np.searchsorted(ids, wanted), 0, ids.shape[0] - 1)
+    return np.where(ids[at] == wanted, at, -1).astype(np.int64)
+
+
+def _events(conn: Connection, ids: I64, sql: str, params: dict[str, Any]) -> Events:
+    """Rows (member id, epoch, key[, ordinal]) as events of member rows."""
+    m = _matrix(conn, sql, params, 4)
+    row = _index(ids, m[:, 0])
+    m, row = m[row >= 0], row[row >= 0]
+    return Events(row, m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy())
+
+
+def _per_member(conn: Connection, ids: I64, sql: str, params: dict[str, Any],
+                default: int = 0) -> I64:
+    m = _matrix(conn, sql, params, 2)
+    out = np.full(ids.shape[0], default, dtype=np.int64)
+    row = _index(ids, m[:, 0])
+    out[row[row >= 0]] = m[row >= 0, 1]
+    return out
+
+
+def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFacts:
+    """Everything the planner needs for a tick at ``now`` under ``rules``."""
+    s = rules.settings
+    active = rules.active
+    now_s = int(now.timestamp())
+    lo, hi = now_s - s.lookback_days * DAY, now_s + DAY
+    delay = max((r.delay_days for r in active), default=0)
+    t = {"t": _ts(conn, now)}
+    since = {"since": _ts(conn, datetime.fromtimestamp(lo - delay * DAY - DAY, now.tzinfo)),
+             "until": _ts(conn, datetime.fromtimestamp(hi, now.tzinfo))}
+
+    def e(column: str) -> str:
+        return _epoch(conn, column)
+
+    rows = fetch_rows(conn, (
+        "SELECT id, kind, CASE WHEN kind = 'distributor' THEN sponsor_id ELSE owner_id END, "
+        f"timezone, birth_month, birth_day, {e('joined_at')}, status, email, phone, "
+        "address_line1, first_name FROM members WHERE joined_at < :t ORDER BY id"), t)
+    n = len(rows)
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    zones, zone = np.unique(np.array([r[3] or "UTC" for r in rows] or ["UTC"], dtype=object)
+                            .astype(str), return_inverse=True)
+    owner_ids = np.array([r[2] if r[2] is not None else -1 for r in rows], dtype=np.int64)
+    owner = np.where(owner_ids >= 0, _index(ids, owner_ids), -1)
+    emails = [r[8] or "" for r in rows]
+    phones = [r[9] or "" for r in rows]
+    suppressed = {c: np.zeros(n, dtype=bool) for c in ("email", "post", "sms", "phone")}
+    for channel, hashes in _suppressions(conn).items():
+        addresses = emails if channel == "email" else phones
+        if channel in suppressed:
+            suppressed[channel] = np.array([bool(a) and address_hash(a) in hashes
+                                            for a in addresses], dtype=bool)
+    consent = {c: np.zeros(n, dtype=np.int64) for c in ("email", "post", "sms")}
+    codes = {"email": 0, "post": 1, "sms": 2}
+    c = _matrix(conn, (
+        "SELECT member_id, CASE channel WHEN 'email' THEN 0 WHEN 'post' THEN 1 "
+        "WHEN 'sms' THEN 2 ELSE -1 END, CASE WHEN granted THEN 1 ELSE -1 END, id "
+        f"FROM consents WHERE at < :t ORDER BY member_id, {e('at')}, id"), t, 4)
+    c = c[c[:, 1] >= 0]
+    if c.shape[0]:
+        last = np.ones(c.shape[0], dtype=bool)
+        last[:-1] = (c[1:, 0] != c[:-1, 0]) | (c[1:, 1] != c[:-1, 1])
+        c = c[last]
+        row = _index(ids, c[:, 0])
+        for name, code in codes.items():
+            at = (c[:, 1] == code) & (row >= 0)
+            consent[name][row[at]] = c[at, 2]
+    window = {**t, **since}
+    events = {
+        "order": _orders(conn, ids, window),
+        "referral": _events(conn, ids, (
+            f"SELECT referrer_id, {e('joined_at')}, id, 1 FROM members WHERE referrer_id IS NOT "
+            "NULL AND joined_at > :since AND joined_at <= :until AND joined_at < :t"), window),
+        "new_contact": _events(conn, ids, (
+            f"SELECT id, {e('joined_at')}, 0, 1 FROM members WHERE joined_at > :since "
+            "AND joined_at <= :until AND joined_at < :t"), window),
+        "testimonial": _events(conn, ids, (
+            f"SELECT member_id, {e('submitted_at')}, id, 1 FROM testimonials "
+            "WHERE submitted_at > :since AND submitted_at <= :until AND submitted_at < :t"),
+            window),
+        "survey_answered": _events(conn, ids, (
+            f"SELECT member_id, {e('answered_at')}, id, 1 FROM survey_responses "
+            "WHERE answered_at > :since AND answered_at <= :until AND answered_at < :t"),
+            window),
+        "payment_failed": _events(conn, ids, (
+            f"SELECT s.member_id, {e('a.at')}, a.id, 1 FROM autoship_attempts a JOIN "
+            "subscriptions s ON s.id = a.subscription_id WHERE a.status = 'declined' AND "
+            "a.attempt = 1 AND a.at > :since AND a.at <= :until AND a.at < :t"), window),
+        "autoship_cancelled": _events(conn, ids, (
+            f"SELECT member_id, {e('cancelled_at')}, id, 1 FROM subscriptions WHERE "
+            "status = 'cancelled' AND cancelled_at > :since AND cancelled_at <= :until "
+            "AND cancelled_at < :t"), window),
+    }
+    recovering = _per_member(conn, ids, (
+        "SELECT member_id, 1 FROM subscriptions WHERE status = 'active' AND (failures > 0 OR "
+        "retry_on IS NOT NULL)"), {}) == 1
+    last_touch = _per_member(conn, ids, (
+        f"SELECT member_id, MAX(CASE WHEN status = 'planned' THEN {e('due_at')} ELSE "
+        f"{e('COALESCE(done_at, sent_at, due_at)')} END) FROM care_touches "
+        "WHERE status IN ('planned', 'sent', 'done') GROUP BY member_id"), {}, -1)
+    value_at_risk = _per_member(conn, ids, (
+        "SELECT member_id, value_at_risk FROM customer_values WHERE run_id = "
+        "(SELECT MAX(id) FROM value_runs WHERE as_of <= :t)"), t, -1)
+    recent = {}
+    for channel in ("email", "card", "sms"):
+        cap = getattr(s.caps, channel)
+        recent[channel] = _per_member(conn, ids, (
+            "SELECT member_id, COUNT(*) FROM care_touches WHERE channel = :c AND status IN "
+            "('planned', 'sent', 'done') AND due_at > :since GROUP BY member_id"),
+            {"c": channel, "since": _ts(conn, datetime.fromtimestamp(now_s - cap.days * DAY,
+                                                                     now.tzinfo))})
+    owner_tasks = _per_member(conn, ids, (
+        "SELECT owner_id, COUNT(*) FROM care_touches WHERE channel = 'task' AND status IN "
+        "('planned', 'sent', 'done') AND created_at > :since AND owner_id IS NOT NULL "
+        "GROUP BY owner_id"), {"since": _ts(conn, datetime.fromtimestamp(now_s - DAY,
+                                                                        now.tzinfo))})
+    facts = CareFacts(
+        member_id=ids,
+        kind=np.array([KIND_CODES.get(r[1], 0) for r in rows], dtype=np.int64),
+        owner=owner.astype(np.int64), zone=zone.astype(np.int64).reshape(-1)[:n],
+        zones=tuple(str(z) for z in zones.tolist()),
+        birth_month=np.array([r[4] or 0 for r in rows], dtype=np.int64),
+        birth_day=np.array([r[5] or 0 for r in rows], dtype=np.int64),
+        joined_at=np.array([r[6] for r in rows], dtype=np.int64),
+        erased=np.array([r[7] == "erased" for r in rows], dtype=bool),
+        recovering=recovering, consent=consent,
+        has_address={"email": np.array([bool(a) for a in emails], dtype=bool),
+                     "sms": np.array([bool(a) for a in phones], dtype=bool),
+                     "post": np.array([bool(r[10]) for r in rows], dtype=bool)},
+        suppressed=suppressed, last_touch=last_touch, value_at_risk=value_at_risk,
+        events=events, existing=_existing(conn, ids, rules, lo), recent=recent,
+        owner_tasks=owner_tasks)
+    return LoadedFacts(facts, {r[0]: r[11] for r in rows})
+
+
+def _suppressions(conn: Connection) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for channel, digest in fetch_rows(conn, "SELECT channel, address_hash FROM suppressions", {}):
+        out.setdefault(channel, set()).add(digest)
+    return out
+
+
+def _orders(conn: Connection, ids: I64, window: dict[str, Any]) -> Events:
+    """Paid orders in the window, each with the buyer's count of paid orders up to it."""
+    m = _matrix(conn, (
+        f"SELECT buyer_id, {_epoch(conn, 'placed_at')}, id FROM orders WHERE status = 'paid' "
+        "AND placed_at > :since AND placed_at <= :until AND placed_at < :t "
+        "ORDER BY buyer_id, placed_at, id"), window, 3)
+    before = _matrix(conn, (
+        "SELECT o.buyer_id, COUNT(*) FROM orders o WHERE o.status = 'paid' AND "
+        "o.placed_at <= :since AND o.buyer_id IN (SELECT buyer_id FROM orders WHERE "
+        "status = 'paid' AND placed_at > :since AND placed_at <= :until AND placed_at < :t) "
+        "GROUP BY o.buyer_id"), window, 2)
+    prior = dict(zip(before[:, 0].tolist(), before[:, 1].tolist(), strict=True))
+    ordinal = np.zeros(m.shape[0], dtype=np.int64)
+    previous, count = None, 0
+    for i, buyer in enumerate(m[:, 0].tolist()):
+        count = count + 1 if buyer == previous else prior.get(buyer, 0) + 1
+        ordinal[i], previous = count, buyer
+    row = _index(ids, m[:, 0])
+    keep = row >= 0
+    return Events(row[keep], m[keep, 1].copy(), m[keep, 2].copy(), ordinal[keep])
+
+
+def _existing(conn: Connection, ids: I64, rules: Rules, lo: int) -> I64:
+    """(rule, member row, key) of touches already stored that a tick at ``lo`` could meet
+    again: recent ones, and every one of a state occasion (whose key can be old)."""
+    index = rules.rule_index()
+    occasion_of = {r.key: r.occasion for r in rules.active}
+    old = lo - (60 + 60 + 2) * DAY  # lead days of calendar occasions, and a margin
+    states = ", ".join(f"'{o}'" for o in STATES)
+    rows = fetch_rows(conn, (
+        "SELECT rule_key, member_id, occasion_key FROM care_touches WHERE "
+        f"due_at > :old OR occasion IN ({states})"),
+        {"old": _ts(conn, datetime.fromtimestamp(old, UTC))})
+    out = []
+    for rule_key, member_id, key in rows:
+        r = index.get(rule_key)
+        if r is None:
+            continue
+        num = key_num(occasion_of[rule_key], key)
+        if num is not None:
+            out.append((r, member_id, num))
+    if not out:
+        return np.zeros((0, 3), dtype=np.int64)
+    a = np.array(out, dtype=np.int64)
+    a[:, 1] = _index(ids, a[:, 1])
+    return a[a[:, 1] >= 0]
+

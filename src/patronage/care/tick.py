@@ -1,0 +1,152 @@
+"""The care tick: load the facts, plan, and store the touches, in one transaction.
+
+``tick(engine, now, rules)`` is idempotent: a touch is stored at most once per (rule, member,
+occasion key) (the table's unique key, written with "insert or ignore"), so ticking twice at
+the same ``now``, or ticks that overlap, add nothing twice. Touches not planned are stored too,
+as ``dropped`` with the reason (holdout, cap, no consent...): the holdout group is measured from
+them, and a dropped touch is never planned later (dropped, not queued).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from patronage.care.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
+from patronage.care.facts_loader import load_care_facts
+from patronage.care.occasions import WORDS, key_text
+from patronage.care.planner import plan_touches
+from patronage.care.rules import Rule, Rules, load_rules
+from patronage.clock import require_aware
+from patronage.db.bulk import insert_ignore
+from patronage.db.engine import transaction
+
+_VERB = {"task": "Call {name} today", "email": "Email to {name}", "card": "Card to {name}",
+         "sms": "Text to {name}"}
+
+
+@dataclass
+class TickSummary:
+    now: datetime
+    members: int
+    planned: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    already: int = 0
+    written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"now": self.now.isoformat(), "members": self.members, "planned": self.planned,
+                "dropped": self.dropped, "already": self.already, "written": self.written,
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+
+def summary_text(rule: Rule, name: str) -> str:
+    """What a touch is, in words ("Call Sally today: birthday")."""
+    return f"{_VERB[rule.channel].format(name=name or 'member')}: {WORDS[rule.occasion]}"
+
+
+def _rows(plan: Plan, facts: CareFacts, rules: Rules, names: dict[int, str],
+          now: datetime) -> dict[str, Any]:
+    active = rules.active
+    keep = plan.reason != ALREADY
+    rule, member, key = plan.rule[keep], plan.member[keep], plan.key[keep]
+    due, reason = plan.due[keep], plan.reason[keep]
+    member_ids = facts.member_id[member]
+    owner_row = facts.owner[member]
+    owners = [int(facts.member_id[o]) if o >= 0 else None for o in owner_row.tolist()]
+    rules_of = [active[r] for r in rule.tolist()]
+    return {
+        "member_id": member_ids, "owner_id": owners,
+        "rule_key": [r.key for r in rules_of], "occasion": [r.occasion for r in rules_of],
+        "occasion_key": [key_text(r.occasion, k) for r, k in zip(rules_of, key.tolist(),
+                                                                  strict=True)],
+        "channel": [r.channel for r in rules_of], "template": [r.template for r in rules_of],
+        "priority": [r.priority for r in rules_of],
+        "status": np.where(reason == PLANNED, "planned", "dropped").tolist(),
+        "due_at": due, "created_at": np.full(due.shape[0], int(now.timestamp())),
+        "drop_reason": [REASONS[x] or None for x in reason.tolist()],
+        "summary": [summary_text(r, names.get(m, "")) for r, m in zip(
+            rules_of, member_ids.tolist(), strict=True)],
+    }
+
+
+def tick(engine: Engine, now: datetime, rules: Rules | None = None) -> TickSummary:
+    """Plan and store every touch due in this tick's window (see :mod:`patronage.care.planner`);
+    returns the counts."""
+    require_aware(now, place="now")
+    rules = rules or load_rules()
+    now = now.astimezone(UTC).replace(microsecond=0)
+    t0 = time.perf_counter()
+    with transaction(engine) as session:
+        conn = session.connection()
+        loaded = load_care_facts(conn, now, rules)
+        t1 = time.perf_counter()
+        plan = plan_touches(now, loaded.facts, rules)
+        t2 = time.perf_counter()
+        rows = _rows(plan, loaded.facts, rules, loaded.first_name, now)
+        written = insert_ignore(conn, "care_touches", rows, times=("due_at", "created_at")) \
+            if len(rows["member_id"]) else 0
+        t3 = time.perf_counter()
+    counts = np.bincount(plan.reason, minlength=len(REASONS))
+    return TickSummary(
+        now=now, members=loaded.facts.size, planned=int(counts[PLANNED]),
+        dropped={REASONS[i]: int(counts[i]) for i in range(1, len(REASONS))
+                 if counts[i] and i != ALREADY},
+        already=int(counts[ALREADY]), written=written,
+        seconds={"load": t1 - t0, "plan": t2 - t1, "store": t3 - t2})
+
+
+@dataclass
+class MemberPlan:
+    """What a tick would do for one member, rule by rule."""
+
+    member_id: int
+    lines: list[dict[str, Any]]
+
+
+def explain_member(engine: Engine, member_id: int, now: datetime,
+                   rules: Rules | None = None) -> MemberPlan:
+    """For one member: each rule's touch this tick would plan, or why not (nothing written)."""
+    from patronage.errors import NotFound
+
+    rules = rules or load_rules()
+    with engine.connect() as conn:
+        loaded = load_care_facts(conn, now, rules)
+    f = loaded.facts
+    row = np.flatnonzero(f.member_id == member_id)
+    if not row.shape[0]:
+        raise NotFound(f"member {member_id}: no such member (as of {now.isoformat()})")
+    m = int(row[0])
+    plan = plan_touches(now, f, rules)
+    found = {int(r): (int(k), int(d), int(why)) for r, mm, k, d, why in zip(
+        plan.rule, plan.member, plan.key, plan.due, plan.reason, strict=True) if mm == m}
+    lines = []
+    for i, rule in enumerate(rules.active):
+        line: dict[str, Any] = {"rule": rule.key, "occasion": rule.occasion,
+                                "channel": rule.channel}
+        if f.erased[m]:
+            line["outcome"] = "nothing after erasure"
+        elif i not in found:
+            line["outcome"] = "no occasion in this tick's window" if _audience_ok(
+                rule, int(f.kind[m])) else f"not for this member (audience: {rule.audience})"
+        else:
+            key, due, why = found[i]
+            line.update(occasion_key=key_text(rule.occasion, key),
+                        due_at=datetime.fromtimestamp(due, UTC).isoformat(),
+                        outcome="planned" if why == PLANNED else
+                        "already planned" if why == ALREADY else f"dropped: {REASONS[why]}")
+        lines.append(line)
+    return MemberPlan(member_id, lines)
+
+
+def _audience_ok(rule: Rule, kind: int) -> bool:
+    from patronage.facts import KIND_DISTRIBUTOR
+
+    return rule.audience == "all" or (kind == KIND_DISTRIBUTOR) == (
+        rule.audience == "distributors")
