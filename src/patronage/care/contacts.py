@@ -229,7 +229,7 @@ class _Seen:
     @staticmethod
     def keys_of(name: str, emails: Iterable[str], phones: Iterable[str], month: int | None,
                 day: int | None) -> list[tuple[str, ...]]:
-        keys = [("email", e.strip().lower()) for e in emails]
+        keys: list[tuple[str, ...]] = [("email", e.strip().lower()) for e in emails]
         keys += [("phone", k) for k in (phone_key(p) for p in phones) if len(k) >= 5]
         if month is not None and day is not None and name.strip():
             keys.append(("name+birthday", " ".join(name.lower().split()), f"{month}-{day}"))
