@@ -1,0 +1,90 @@
+"""``patronage care``: the rules, the daily tick, what a member would get, the holdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patronage.care.holdout import holdout_report
+from patronage.care.rules import Rules, load_rules
+from patronage.care.tick import explain_member, tick
+from patronage.cli.common import console, emit_json, parse_now, state
+
+app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).",
+                  no_args_is_help=True)
+rules_app = typer.Typer(help="The care rules file.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RulesFile = Annotated[Path | None, typer.Option("--rules", help="Rules file (TOML; default: "
+                                                "the shipped rules).")]
+Now = Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
+
+
+def _rules(path: Path | None) -> Rules:
+    return load_rules(path)
+
+
+@app.command("tick")
+def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
+                 as_json: Json = False) -> None:
+    """Plan the touches due from now to a day ahead (idempotent: tick again, nothing doubles)."""
+    summary = tick(state(ctx).engine(), parse_now(now), _rules(rules))
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    dropped = ", ".join(f"{k} {v:,}" for k, v in summary.dropped.items()) or "none"
+    console.print(f"care tick at {summary.now.isoformat()}: {summary.members:,} members; "
+                  f"{summary.planned:,} touches planned; dropped: {dropped}; "
+                  f"{summary.already:,} already planned; {summary.written:,} rows written")
+
+
+@rules_app.command("check")
+def rules_check(path: Annotated[Path, typer.Argument(help="The rules file.")]) -> None:
+    """Validate a rules file: every problem at once, or a summary of the rules."""
+    rules = load_rules(path)
+    s = rules.settings
+    console.print(f"{path}: {len(rules.active)} rules, {len(rules.holidays)} holidays; "
+                  f"send at {s.send_time:%H:%M}, quiet {s.quiet_start:%H:%M}-"
+                  f"{s.quiet_end:%H:%M}, holdout {s.holdout_share:.0%}")
+    table = Table("rule", "occasion", "channel", "template", "priority", "audience")
+    for r in rules.active:
+        table.add_row(r.key, r.occasion, r.channel, r.template, str(r.priority), r.audience)
+    console.print(table)
+
+
+@app.command("plan")
+def plan_command(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
+                 now: Now = None, rules: RulesFile = None, as_json: Json = False) -> None:
+    """What a tick now would plan for one member, rule by rule, and why not (writes nothing)."""
+    result = explain_member(state(ctx).engine(), member, parse_now(now), _rules(rules))
+    if as_json:
+        emit_json({"member_id": result.member_id, "rules": result.lines})
+        return
+    table = Table("rule", "occasion", "channel", "outcome", "key", "due (UTC)")
+    for line in result.lines:
+        table.add_row(line["rule"], line["occasion"], line["channel"], line["outcome"],
+                      line.get("occasion_key", ""), line.get("due_at", ""))
+    console.print(table)
+
+
+@app.command("holdout")
+def holdout_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
+                    window: Annotated[int, typer.Option(help="Retention window in days.")] = 90,
+                    as_json: Json = False) -> None:
+    """Customers in the holdout (no automated touches) against the treated: retention, lift."""
+    report = holdout_report(state(ctx).engine(), parse_now(now), _rules(rules),
+                            window_days=window)
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    table = Table("group", "customers", "retained", "retention", "touches made")
+    for name, g in (("treated", report.treated), ("holdout", report.holdout)):
+        table.add_row(name, f"{g.members:,}", f"{g.retained:,}", f"{g.retention:.1%}",
+                      f"{g.touches:,}")
+    console.print(table)
+    console.print(f"lift: {report.lift * 100:+.1f} points of retention (z = {report.z:.2f}; "
+                  f"holdout share {report.share:.0%}, window {report.window_days} days)")
