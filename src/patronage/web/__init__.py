@@ -18,8 +18,8 @@ from patronage.web.auth import SessionMiddleware
 from patronage.web.deps import LoginRequired, PageError, login_url
 
 #: The page routers, in the order they are added (modules under ``patronage.web.routes``).
-ROUTERS = ("session", "today", "customers",
-)
+ROUTERS = ("session", "today", "customers", "business", "team", "portal", "links",
+           "company", "runs", "imports")
 
 
 def install(app: FastAPI) -> None:

@@ -39,7 +39,7 @@ def today(request: Request, me: Distributor) -> Response:
 def task_done(request: Request, touch_id: int, me: Distributor) -> Response:
     assert me.member_id is not None
     with transaction(engine_of(request)) as session, page_errors():
-        mark_task_done(session, touch_id, me.member_id, by=me.actor, now=now_of(request))
+        mark_task_done(session, touch_id, me.member_id, actor=me.actor, now=now_of(request))
     if request.headers.get("hx-request"):
         return HTMLResponse('<li class="done" role="status">Done — thank you.</li>')
     return RedirectResponse("/today", status_code=303)

@@ -1,0 +1,65 @@
+"""My business: volumes, ranks and commissions; the open period's projection on demand."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from patronage.clock import Period
+from patronage.compensation.reports import explain_member, load_run, rank_card
+from patronage.db.engine import transaction
+from patronage.value.service import distributor_overview
+from patronage.web.charts import bars, progress
+from patronage.web.deps import Distributor, company_zone, engine_of, now_of, page_errors
+from patronage.web.templating import TEMPLATES, render
+from patronage.web.views.business import committed_runs, payout_rows, period_history
+
+router = APIRouter()
+
+
+@router.get("/business", response_class=HTMLResponse)
+def business(request: Request, me: Distributor) -> Response:
+    assert me.member_id is not None
+    engine, now = engine_of(request), now_of(request)
+    with page_errors():
+        overview = distributor_overview(engine, me.member_id, now, at_risk=0)
+    with transaction(engine) as session:
+        history = period_history(session, me.member_id)
+        runs = committed_runs(session, 1)
+        lines = payout_rows(session, me.member_id, runs[0].id) if runs else []
+    labels = [h.period for h in history]
+    volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
+                        labels, label="Personal and group volume by period")
+    earned_chart = bars([("Earned", [h.earned for h in history])], labels,
+                        label="Commissions by period")
+    mix_chart = bars([("Consumption", [overview.consumption_cv]),
+                      ("Promotional", [overview.promotional_cv]),
+                      ("From customers", [overview.customer_cv])], ["last 12 months (CV)"],
+                     label="Consumption and promotional volume", height=140)
+    return render(request, "business.html", me, title="My business", o=overview,
+                  history=history, lines=lines, last=runs[0] if runs else None,
+                  volume_chart=volume_chart, earned_chart=earned_chart, mix_chart=mix_chart,
+                  customers_bar=progress(overview.customers, overview.target,
+                                         label="Customers toward the target"),
+                  open_period=str(Period.containing(now, company_zone(request))))
+
+
+@router.get("/business/projection", response_class=HTMLResponse)
+def projection(request: Request, me: Distributor, period: str | None = None) -> Response:
+    """The rank report card and every payout explained, for the open period (a preview of the
+    whole company's run) or a committed one."""
+    assert me.member_id is not None
+    engine, now = engine_of(request), now_of(request)
+    with page_errors():
+        p = Period.parse(period) if period else Period.containing(now, company_zone(request))
+        run = load_run(engine, p)
+        mine = run.result.payouts.earner == run.facts.genealogy.index_of(
+            np.array([me.member_id]))[0]
+        projected = int(run.result.payouts.amount[mine].sum())
+        rank, next_rank, reqs = rank_card(engine, me.member_id, p)
+        explanation = explain_member(engine, me.member_id, p)
+    template = TEMPLATES.get_template("business_projection.html")
+    return HTMLResponse(template.render(period=str(p), projected=projected, rank=rank,
+                                        next_rank=next_rank, reqs=reqs,
+                                        explanation=explanation))

@@ -1,0 +1,190 @@
+"""The customer portal: autoship actions, profile, consent, unsubscribe, testimonial,
+referral reward progress. A customer sees and changes only their own records."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from patronage import audit
+from patronage.autoship.subscriptions import (
+    Item,
+    cancel,
+    change_date,
+    pause_until,
+    save_offers,
+    skip_next,
+    swap_items,
+)
+from patronage.care.links import unsubscribe
+from patronage.clock import Period
+from patronage.db.autoship import Subscription
+from patronage.db.engine import transaction
+from patronage.db.tables import Product
+from patronage.errors import NotFound, PatronageError
+from patronage.network.members import get_member
+from patronage.web.deps import (
+    Customer,
+    PageError,
+    check_csrf,
+    company_zone,
+    engine_of,
+    now_of,
+    page_errors,
+)
+from patronage.web.templating import render
+from patronage.web.views.portal import (
+    change_consent,
+    consents,
+    referral_progress,
+    submit_testimonial,
+    subscriptions,
+    update_profile,
+)
+
+router = APIRouter()
+ACTIONS = ("skip", "pause", "date", "swap", "cancel")
+#: What the page says after a change (by code, so no text from the address bar is shown).
+DONE = {
+    "skip": "Skipped. Your next delivery date is below.",
+    "pause": "Your autoship is paused.",
+    "date": "Date changed. Your next delivery date is below.",
+    "swap": "Your autoship now has the new product.",
+    "cancel": "Your autoship is cancelled. Thank you for being with us.",
+    "profile": "Your details are saved.",
+    "consent": "Your contact preferences are saved.",
+    "unsubscribe": "You are unsubscribed from our emails.",
+    "testimonial": "Thank you for your story! We will read it soon.",
+}
+
+
+def _page(request: Request, me: Customer, *, message: str | None = None,
+          error: str | None = None, status: int = 200) -> Response:
+    assert me.member_id is not None
+    now, tz = now_of(request), company_zone(request)
+    period = Period.containing(now, tz)
+    with transaction(engine_of(request)) as session:
+        member = get_member(session, me.member_id)
+        subs = subscriptions(session, me.member_id)
+        offers = {s.id: save_offers(session, s.id) for s, _ in subs if s.status != "cancelled"}
+        products = list(session.scalars(
+            select(Product).where(
+                Product.is_enrollment_pack.is_(False)).order_by(Product.name)))
+        progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz))
+        given = consents(session, me.member_id)
+    return render(request, "portal.html", me, status=status, title="My account", m=member,
+                  subs=subs, offers=offers, products=products, progress=progress,
+                  consents=given, message=message, error=error, period=str(period))
+
+
+@router.get("/me", response_class=HTMLResponse)
+def portal(request: Request, me: Customer, done: str | None = None) -> Response:
+    return _page(request, me, message=DONE.get(done or ""))
+
+
+def _text(form: dict[str, str], key: str) -> str:
+    return form.get(key, "").strip()
+
+
+@router.post("/me/autoship/{subscription_id}/{action}", response_class=HTMLResponse)
+async def autoship_action(request: Request, subscription_id: int, action: str,
+                          me: Customer) -> Response:
+    """Skip, pause, change date, swap or cancel (cancel is one step: offers never block it)."""
+    await check_csrf(request)
+    if action not in ACTIONS:
+        raise PageError(404, f"autoship action {action!r} does not exist")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    now, actor = now_of(request), me.actor
+    try:
+        with transaction(engine_of(request)) as session, page_errors():
+            sub = session.get(Subscription, subscription_id)
+            if sub is None or sub.member_id != me.member_id:
+                raise NotFound(f"autoship {subscription_id} does not exist")
+            if action == "skip":
+                skip_next(session, subscription_id, now=now, actor=actor)
+            elif action == "pause":
+                until = _date(_text(form, "until"), "pause until")
+                pause_until(session, subscription_id, until, now=now, actor=actor)
+            elif action == "date":
+                day = _text(form, "day")
+                if not day.isdigit():
+                    raise PatronageError(f"day of month: {day!r} is not a number from 1 to 28")
+                change_date(session, subscription_id, int(day), now=now, actor=actor)
+            elif action == "swap":
+                qty = _text(form, "quantity") or "1"
+                if not qty.isdigit():
+                    raise PatronageError(f"quantity: {qty!r} is not a whole number")
+                swap_items(session, subscription_id, [Item(_text(form, "sku"), int(qty))],
+                           now=now, actor=actor)
+            else:
+                cancel(session, subscription_id, _text(form, "reason"), now=now, actor=actor)
+    except PageError as exc:
+        if exc.status == 404:
+            raise
+        return _page(request, me, error=exc.message, status=exc.status)
+    return RedirectResponse(f"/me?done={action}", status_code=303)
+
+
+def _date(text: str, place: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise PatronageError(f"{place}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@router.post("/me/profile", response_class=HTMLResponse)
+async def profile(request: Request, me: Customer) -> Response:
+    await check_csrf(request)
+    assert me.member_id is not None
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        with transaction(engine_of(request)) as session, page_errors():
+            update_profile(session, me.member_id, form, actor=me.actor, now=now_of(request))
+    except PageError as exc:
+        return _page(request, me, error=exc.message, status=exc.status)
+    return RedirectResponse("/me?done=profile", status_code=303)
+
+
+@router.post("/me/consent", response_class=HTMLResponse)
+async def consent(request: Request, me: Customer) -> Response:
+    await check_csrf(request)
+    assert me.member_id is not None
+    form = await request.form()
+    channel, granted = str(form.get("channel", "")), str(form.get("granted", "")) == "yes"
+    try:
+        with transaction(engine_of(request)) as session, page_errors():
+            change_consent(session, me.member_id, channel, granted, actor=me.actor,
+                           now=now_of(request), via="customer portal")
+    except PageError as exc:
+        return _page(request, me, error=exc.message, status=exc.status)
+    return RedirectResponse("/me?done=consent", status_code=303)
+
+
+@router.post("/me/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe_me(request: Request, me: Customer) -> Response:
+    await check_csrf(request)
+    assert me.member_id is not None
+    now = now_of(request)
+    with transaction(engine_of(request)) as session, page_errors():
+        unsubscribe(session, me.member_id, now, "customer portal")
+        audit.record(session, actor=me.actor, action="consent.change",
+                     target=f"member {me.member_id}", detail="unsubscribed from email",
+                     at=now)
+    return RedirectResponse("/me?done=unsubscribe", status_code=303)
+
+
+@router.post("/me/testimonial", response_class=HTMLResponse)
+async def testimonial(request: Request, me: Customer) -> Response:
+    await check_csrf(request)
+    assert me.member_id is not None
+    form = await request.form()
+    try:
+        with transaction(engine_of(request)) as session, page_errors():
+            submit_testimonial(session, me.member_id, str(form.get("text", "")),
+                               consent=form.get("consent") == "yes", now=now_of(request))
+    except PageError as exc:
+        return _page(request, me, error=exc.message, status=exc.status)
+    return RedirectResponse("/me?done=testimonial", status_code=303)

@@ -1,0 +1,95 @@
+"""Commission runs for staff: committed periods, preview a period, compare two plans, commit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from patronage import audit
+from patronage.clock import Period
+from patronage.compensation.reports import compare_plans
+from patronage.compensation.runs import PeriodRun, PlanSource, commit_period, preview_period
+from patronage.db.engine import transaction
+from patronage.db.tables import Member
+from patronage.errors import PatronageError
+from patronage.web.deps import Csrf, PageError, Staff, company_zone, engine_of, now_of, page_errors
+from patronage.web.templating import render
+from patronage.web.views.business import committed_runs
+
+router = APIRouter()
+
+
+def _period(text: str | None, request: Request) -> Period:
+    if not text:
+        return Period.containing(now_of(request), company_zone(request)).previous()
+    return Period.parse(text)
+
+
+def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[int, str, int]]:
+    p = run.result.payouts
+    if p.size == 0:
+        return []
+    paid = np.bincount(p.earner, weights=p.amount, minlength=run.facts.genealogy.size)
+    top = np.argsort(-paid, kind="stable")[:n]
+    ids = [run.member_id(int(i)) for i in top if paid[i] > 0]
+    with transaction(engine_of(request)) as session:
+        names = {m.id: m.name for m in session.query(Member).filter(Member.id.in_(ids))}
+    return [(mid, names.get(mid, ""), round(float(paid[i]))) for mid, i in zip(ids, top,
+                                                                               strict=False)]
+
+
+@router.get("/company/runs", response_class=HTMLResponse)
+def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
+    with transaction(engine_of(request)) as session:
+        done = committed_runs(session, 24)
+    just = committed if committed and any(r.period == committed for r in done) else None
+    return render(request, "runs.html", me, title="Commission runs", committed=done,
+                  suggested=str(_period(None, request)), just_committed=just)
+
+
+@router.get("/company/runs/preview", response_class=HTMLResponse)
+def preview(request: Request, me: Staff, period: str | None = None) -> Response:
+    engine = engine_of(request)
+    with page_errors():
+        p = _period(period, request)
+        run = preview_period(engine, p)
+    with transaction(engine) as session:
+        already = any(r.period == str(p) for r in committed_runs(session, 1000))
+    return render(request, "run_preview.html", me, title=f"Preview {p}", period=str(p), run=run,
+                  by_bonus=run.totals_by_bonus(), top=_top_earners(request, run),
+                  committed=already)
+
+
+@router.post("/company/runs/compare", response_class=HTMLResponse, dependencies=[Csrf])
+def compare(request: Request, me: Staff, period: Annotated[str, Form()],
+            plan_text: Annotated[str, Form()]) -> Response:
+    with page_errors():
+        p = _period(period, request)
+        if not plan_text.strip():
+            raise PatronageError("plan B: paste a plan (TOML) to compare with")
+        a = PlanSource.from_file()
+        try:
+            b = PlanSource.from_text(plan_text, "plan B")
+        except ValueError as exc:  # a TOML syntax error
+            raise PatronageError(f"plan B: not valid TOML: {exc}") from exc
+        fa, fb = compare_plans(engine_of(request), p, a, b)
+    return render(request, "run_compare.html", me, title=f"Compare plans {p}", period=str(p),
+                  a=fa, b=fb, bonuses=sorted(set(fa.by_bonus) | set(fb.by_bonus)),
+                  ranks=list(dict.fromkeys([*fa.by_rank, *fb.by_rank])))
+
+
+@router.post("/company/runs/commit", dependencies=[Csrf])
+def commit(request: Request, me: Staff, period: Annotated[str, Form()]) -> Response:
+    engine, now = engine_of(request), now_of(request)
+    with page_errors():
+        p = Period.parse(period)
+        if p >= Period.containing(now, company_zone(request)):
+            raise PageError(409, f"period {p} is still open; it can be committed once it ends")
+        run_id = commit_period(engine, p, None, now=now, actor=me.actor)
+    with transaction(engine) as session:
+        audit.record(session, actor=me.actor, action="commission.commit",
+                     target=f"period {p}", detail=f"run {run_id}", at=now)
+    return RedirectResponse(f"/company/runs?committed={p}", status_code=303)

@@ -1,0 +1,70 @@
+"""My team: the genealogy printout by level as of a period, and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from patronage.clock import Period
+from patronage.db.engine import transaction
+from patronage.web.deps import Distributor, company_zone, engine_of, page_errors
+from patronage.web.templating import render
+from patronage.web.views.business import committed_runs
+from patronage.web.views.team import team_csv_rows, team_level
+
+router = APIRouter()
+
+CSV_COLUMNS = ["level", "member", "name", "sponsor", "joined", "paid_as", "pv", "gv",
+               "customers"]
+
+
+def _until(request: Request, period: str | None) -> tuple[str | None, datetime | None]:
+    if not period:
+        return None, None
+    with page_errors():
+        p = Period.parse(period)
+    return str(p), p.end(company_zone(request))
+
+
+@router.get("/team", response_class=HTMLResponse)
+def team(request: Request, me: Distributor, level: int = 1, page: int = 1,
+         period: str | None = None) -> Response:
+    assert me.member_id is not None
+    chosen, until = _until(request, period)
+    with transaction(engine_of(request)) as session:
+        listing = team_level(session, me.member_id, level=level, page=page, period=chosen,
+                             until=until)
+        periods = [r.period for r in committed_runs(session, 24)]
+    return render(request, "team.html", me, title="My team", listing=listing, periods=periods)
+
+
+@router.get("/team.csv")
+def team_csv(request: Request, me: Distributor, period: str | None = None) -> Response:
+    assert me.member_id is not None
+    chosen, until = _until(request, period)
+    engine, root = engine_of(request), me.member_id
+
+    def rows() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        with transaction(engine) as session:
+            for r in team_csv_rows(session, root, period=chosen,
+                                   until=until):
+                writer.writerow([r.level, r.id, r.name, r.sponsor_id or "",
+                                 r.joined_at.date().isoformat(), r.paid_as,
+                                 f"{r.pv / 100:.2f}", f"{r.gv / 100:.2f}", r.customers])
+                if buffer.tell() > 16_384:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"team-{root}-{chosen or 'latest'}.csv"
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,96 @@
+"""A distributor's business: volumes and ranks of committed periods, their payout lines.
+
+Reads only the distributor's own rows of committed runs (``rank_records`` by member,
+``payout_lines`` by run and earner: both indexed). Projections for the open period and the rank
+report card need a whole-company run and are loaded separately (see the business routes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patronage.compensation.runs import PlanSource
+from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
+
+
+@dataclass
+class PeriodFigures:
+    period: str
+    pv: int
+    gv: int
+    active: bool
+    paid_as: str
+    title: str
+    earned: int
+
+
+@dataclass
+class PayoutRow:
+    bonus: str
+    level: int
+    source: str
+    volume: int
+    rate_bp: int
+    amount: int
+    clawback_of: int | None
+
+    @property
+    def explanation(self) -> str:
+        what = self.bonus.replace("_", " ") + (f" level {self.level}" if self.level else "")
+        if self.clawback_of is not None:
+            return f"clawback of line {self.clawback_of} ({what}) from {self.source}"
+        base = f": {self.rate_bp / 100:g}% of {self.volume / 100:,.2f} points" if self.rate_bp \
+            else ""
+        return f"{what} from {self.source}{base}"
+
+
+@lru_cache(maxsize=16)
+def rank_names(plan_text: str) -> tuple[str, ...]:
+    return tuple(r.name for r in PlanSource.from_text(plan_text).plan.ranks)
+
+
+def _rank(names: tuple[str, ...], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else "no rank"
+
+
+def committed_runs(session: Session, limit: int = 12) -> list[CommissionRun]:
+    """The newest committed runs first."""
+    return list(session.scalars(select(CommissionRun).order_by(CommissionRun.period.desc())
+                                .limit(limit)))
+
+
+def period_history(session: Session, member_id: int, *, periods: int = 6) -> list[PeriodFigures]:
+    """PV, GV, ranks and earnings of the member in the last committed periods, oldest first."""
+    runs = committed_runs(session, periods)
+    if not runs:
+        return []
+    ids = [r.id for r in runs]
+    ranks = {r.run_id: r for r in session.scalars(select(RankRecord).where(
+        RankRecord.member_id == member_id, RankRecord.run_id.in_(ids)))}
+    earned = dict(session.execute(
+        select(PayoutLine.run_id, func.sum(PayoutLine.amount))
+        .where(PayoutLine.run_id.in_(ids), PayoutLine.earner_id == member_id)
+        .group_by(PayoutLine.run_id)).all())
+    out = []
+    for run in reversed(runs):
+        names = rank_names(run.plan_text)
+        rec = ranks.get(run.id)
+        out.append(PeriodFigures(
+            run.period, rec.pv if rec else 0, rec.gv if rec else 0,
+            bool(rec.active) if rec else False, _rank(names, rec.paid_as if rec else -1),
+            _rank(names, rec.title if rec else -1), int(earned.get(run.id) or 0)))
+    return out
+
+
+def payout_rows(session: Session, member_id: int, run_id: int, *,
+                limit: int = 200) -> list[PayoutRow]:
+    """The member's payout lines in a committed run, largest first, each explained."""
+    lines = session.scalars(select(PayoutLine).where(
+        PayoutLine.run_id == run_id, PayoutLine.earner_id == member_id)
+        .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit))
+    return [PayoutRow(p.bonus, p.level, f"{p.source_kind} {p.source_id}", p.volume, p.rate_bp,
+                      p.amount, p.clawback_of) for p in lines]

@@ -1,0 +1,128 @@
+"""The customer portal's reads and small self-service changes: profile, consent, testimonial,
+progress toward the referral reward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patronage import audit
+from patronage.compensation.runs import PlanSource
+from patronage.db.autoship import Subscription, SubscriptionItem
+from patronage.db.care import Testimonial
+from patronage.db.tables import CONSENT_CHANNELS, Member, Order
+from patronage.errors import PatronageError
+from patronage.money import round_half_away
+from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
+
+ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
+
+
+@dataclass
+class ReferralProgress:
+    needed: int
+    ordered: int
+    referred: int
+    estimate: int  # credit if reached now, minor units
+    cap: int
+
+
+def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
+                                                                  list[SubscriptionItem]]]:
+    subs = list(session.scalars(select(Subscription).where(Subscription.member_id == member_id)
+                                .order_by(Subscription.id)))
+    items: dict[int, list[SubscriptionItem]] = {s.id: [] for s in subs}
+    if subs:
+        for item in session.scalars(select(SubscriptionItem).where(
+                SubscriptionItem.subscription_id.in_(list(items))).order_by(SubscriptionItem.id)):
+            items[item.subscription_id].append(item)
+    return [(s, items[s.id]) for s in subs]
+
+
+def consents(session: Session, member_id: int) -> dict[str, bool | None]:
+    given = consents_in_force(session, member_id)
+    return {c: given.get(c) for c in CONSENT_CHANNELS}
+
+
+def change_consent(session: Session, member_id: int, channel: str, granted: bool, *,
+                   actor: str, now: datetime, via: str) -> None:
+    record_consent(session, member_id, channel, granted, at=now, method=via[:50])
+    audit.record(session, actor=actor, action="consent.change", target=f"member {member_id}",
+                 detail=f"{channel} {'granted' if granted else 'withdrawn'} via {via}", at=now)
+
+
+def _int_or_none(text: str, place: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise PatronageError(f"{place}: {text!r} is not a whole number")
+    return int(text)
+
+
+def update_profile(session: Session, member_id: int, form: dict[str, str], *,
+                   actor: str, now: datetime) -> None:
+    """Birthday (month, day, optional year) and postal address, all checked before anything
+    is written."""
+    member = get_member(session, member_id)
+    month = _int_or_none(form.get("birth_month", ""), "birthday month")
+    day = _int_or_none(form.get("birth_day", ""), "birthday day")
+    year = _int_or_none(form.get("birth_year", ""), "birthday year")
+    if (month is None) != (day is None):
+        raise PatronageError("birthday: give both the month and the day, or neither")
+    check_birthday(month, day, year, "birthday")
+    values = {f: (form.get(f, "").strip() or None) for f in ADDRESS_FIELDS}
+    country = values["country"]
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise PatronageError(f"country: {country!r} is not a two-letter country code")
+    for f, limit in (("address_line1", 200), ("address_line2", 200), ("city", 100),
+                     ("region", 100), ("postal_code", 20)):
+        if values[f] is not None and len(values[f] or "") > limit:
+            raise PatronageError(f"{f.replace('_', ' ')}: at most {limit} characters")
+    member.birth_month, member.birth_day, member.birth_year = month, day, year
+    if country is not None:
+        values["country"] = country.upper()
+    for f in ADDRESS_FIELDS:
+        setattr(member, f, values[f])
+    audit.record(session, actor=actor, action="profile.change", target=f"member {member_id}",
+                 detail="birthday and address", at=now)
+
+
+def submit_testimonial(session: Session, member_id: int, text: str, *, consent: bool,
+                       now: datetime) -> Testimonial:
+    """A customer's story, waiting for moderation (published only with their consent)."""
+    body = text.strip()
+    if len(body) < 10:
+        raise PatronageError("testimonial: a few words more, please (10 characters or more)")
+    if len(body) > 4000:
+        raise PatronageError(f"testimonial: at most 4000 characters ({len(body)} given)")
+    member = get_member(session, member_id)
+    t = Testimonial(member_id=member_id, text=body, consent_to_publish=consent,
+                    discloses_connection=member.kind == "distributor", status="submitted",
+                    submitted_at=now)
+    session.add(t)
+    session.flush()
+    return t
+
+
+def referral_progress(session: Session, member_id: int, start: datetime, end: datetime,
+                      plan: PlanSource | None = None) -> ReferralProgress | None:
+    """Customers the member referred who ordered in the period, against the plan's reward
+    (None when the plan has no customer referral reward)."""
+    rule = (plan or PlanSource.from_file()).plan.bonuses.customer_referral
+    if rule is None:
+        return None
+    referred = session.scalar(select(func.count()).select_from(Member).where(
+        Member.referrer_id == member_id, Member.kind != "distributor")) or 0
+    spends = [int(v) for _, v in session.execute(
+        select(Order.buyer_id, func.sum(Order.total))
+        .join(Member, Member.id == Order.buyer_id)
+        .where(Member.referrer_id == member_id, Member.kind != "distributor",
+               Order.status == "paid", Order.placed_at >= start, Order.placed_at < end)
+        .group_by(Order.buyer_id)).all()]
+    top = sorted(spends, reverse=True)[: rule.referrals]
+    estimate = min(rule.cap, round_half_away(sum(top), rule.referrals)) if top else 0
+    return ReferralProgress(rule.referrals, len(spends), int(referred), estimate, rule.cap)
