@@ -1,0 +1,155 @@
+"""``patronage care`` (delivery): the outbox, cards, tasks, contacts, testimonials, templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from patronage.care.channels.cards import export_cards
+from patronage.care.contacts import import_contacts
+from patronage.care.content import TemplateSet
+from patronage.care.deliver import deliver_due
+from patronage.care.tasks import ical_feed, tasks_for
+from patronage.care.testimonials import moderate, publish
+from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.db.engine import transaction
+from patronage.errors import PatronageError, Problems
+
+app = typer.Typer(help="Care delivery.", no_args_is_help=True)
+cards_app = typer.Typer(help="Printed cards.", no_args_is_help=True)
+contacts_app = typer.Typer(help="A distributor's contacts.", no_args_is_help=True)
+testimonial_app = typer.Typer(help="Testimonials.", no_args_is_help=True)
+templates_app = typer.Typer(help="Message templates.", no_args_is_help=True)
+app.add_typer(cards_app, name="cards")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(testimonial_app, name="testimonial")
+app.add_typer(templates_app, name="templates")
+
+Now = Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Distributor = Annotated[int | None, typer.Option(
+    "--distributor", help="The distributor's member id (omit for customer service).")]
+
+
+@app.command("deliver")
+def deliver_command(ctx: typer.Context, now: Now = None,
+                    cards_dir: Annotated[Path | None, typer.Option(
+                        "--cards-dir", help="Also export the due cards into this folder.")]
+                    = None, as_json: Json = False) -> None:
+    """Send the emails that are due (and export the cards); safe to run again at any time."""
+    report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir)
+    batch = report.cards
+    data = {
+        "sent": len(report.sent), "dropped": report.dropped, "deferred": report.deferred,
+        "failed": report.failed, "cards_exported": len(batch.touch_ids) if batch else 0,
+        "cards_file": str(batch.path) if batch and batch.path else None,
+        "cards_waiting": report.cards_waiting, "sms_waiting": report.sms_waiting,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"{data['sent']} emails sent, {len(report.dropped)} dropped, "
+                  f"{len(report.deferred)} deferred (will retry), {len(report.failed)} failed")
+    for touch_id, reason in {**report.dropped, **report.deferred, **report.failed}.items():
+        console.print(f"  touch {touch_id}: {reason}", highlight=False)
+    if batch is not None:
+        console.print(f"{len(batch.touch_ids)} cards in {batch.path or '(no batch: none due)'}")
+    if report.cards_waiting:
+        console.print(f"{report.cards_waiting} cards wait for export (--cards-dir)")
+    if report.sms_waiting:
+        console.print(f"{report.sms_waiting} SMS touches wait: SMS is not sent by this command")
+
+
+@cards_app.command("export")
+def cards_export(ctx: typer.Context,
+                 out: Annotated[Path, typer.Option("--out", help="Folder for the PDF batch.")],
+                 now: Now = None) -> None:
+    """Export the due cards as one print-ready PDF and mark them sent."""
+    batch = export_cards(state(ctx).engine(), parse_now(now), out)
+    if batch.path is None:
+        console.print("no cards due")
+    else:
+        console.print(f"{len(batch.touch_ids)} cards, {batch.pages} pages: {batch.path}")
+    for touch_id, reason in {**batch.dropped, **batch.failed}.items():
+        console.print(f"  touch {touch_id} not printed: {reason}", highlight=False)
+
+
+@app.command("tasks")
+def tasks_command(ctx: typer.Context, distributor: Distributor = None,
+                  days: Annotated[int, typer.Option(help="Days ahead.")] = 7, now: Now = None,
+                  as_json: Json = False) -> None:
+    """A distributor's personal tasks: overdue, today and the next days."""
+    moment = parse_now(now)
+    with transaction(state(ctx).engine()) as session:
+        tasks = tasks_for(session, distributor, moment, days=days)
+    if as_json:
+        emit_json([t.__dict__ for t in tasks])
+        return
+    table = Table("task", "due", "member", "to do")
+    for t in tasks:
+        due = t.due_at.date().isoformat() + (" (overdue)" if t.overdue else "")
+        table.add_row(str(t.touch_id), due, t.member_name, t.line)
+    console.print(table if tasks else "no tasks")
+
+
+@app.command("tasks-feed")
+def tasks_feed(ctx: typer.Context, out: Annotated[Path, typer.Option("--out", help="FILE.ics")],
+               distributor: Distributor = None, now: Now = None) -> None:
+    """Write the iCalendar feed of a distributor's open tasks."""
+    with transaction(state(ctx).engine()) as session:
+        data = ical_feed(session, distributor, parse_now(now))
+    out.write_bytes(data)
+    console.print(f"{data.count(b'BEGIN:VEVENT')} tasks written to {out}")
+
+
+@contacts_app.command("import")
+def contacts_import(ctx: typer.Context,
+                    file: Annotated[Path, typer.Argument(help="A .vcf or .csv file.")],
+                    distributor: Annotated[int, typer.Option("--distributor")],
+                    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+                    now: Now = None, as_json: Json = False) -> None:
+    """Import contacts with birthdays; duplicates are skipped and reported."""
+    with transaction(state(ctx).engine()) as session:
+        report = import_contacts(session, distributor, file, now=parse_now(now),
+                                 dry_run=dry_run)
+    if as_json:
+        emit_json({"imported": [r.name for r in report.imported], "dry_run": dry_run,
+                   "skipped": [s.__dict__ for s in report.skipped]})
+        return
+    verb = "would import" if dry_run else "imported"
+    console.print(f"{verb} {len(report.imported)} contacts, skipped {len(report.skipped)}")
+    for s in report.skipped:
+        console.print(f"  {s.place}: {s.name or '(no name)'}: {s.reason}", highlight=False)
+
+
+@testimonial_app.command("moderate")
+def testimonial_moderate(
+    ctx: typer.Context, testimonial: Annotated[int, typer.Argument(help="Testimonial id.")],
+    approve: Annotated[bool | None, typer.Option("--approve/--reject")] = None,
+    by: Annotated[str, typer.Option(help="Who moderates.")] = "cli",
+    publish_now: Annotated[bool, typer.Option("--publish", help="Publish once approved.")]
+    = False, now: Now = None,
+) -> None:
+    """Approve or reject a testimonial (and publish it when approved and consented)."""
+    if approve is None:
+        raise PatronageError("say --approve or --reject")
+    moment = parse_now(now)
+    with transaction(state(ctx).engine()) as session:
+        row = moderate(session, testimonial, approve=approve, by=by, now=moment)
+        if approve and publish_now:
+            row = publish(session, testimonial, now=moment)
+        console.print(f"testimonial {row.id}: {row.status}")
+
+
+@templates_app.command("check")
+def templates_check(directory: Annotated[Path | None, typer.Argument(
+        help="A folder of templates (default: the shipped ones).")] = None) -> None:
+    """Load every template: commercial content or unknown variables are refused."""
+    tset = TemplateSet(directory) if directory else TemplateSet()
+    problems = tset.check_all()
+    if problems:
+        raise Problems(f"{len(problems)} template problem(s)", problems)
+    console.print(f"{len(tset.names())} templates ok in {tset.directory}")
