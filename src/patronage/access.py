@@ -48,6 +48,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     }),
     "customer": frozenset({
         "members:read", "products:read", "orders:read", "autoship:read", "autoship:write",
+        "care:read", "care:write",
     }),
 }
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from patronage.access import Principal
+from patronage.access import SCOPES, Principal
 from patronage.api.problems import MEDIA_TYPE
 from tests.integration.test_api_support import API, Company, acting_as, app_for, company
 
@@ -33,12 +33,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/subscriptions/{subscription_id}/cancel"): {"reason": "r"},
     ("post", "/commissions/{period}/commit"): {},
     ("post", "/care/members/{member_id}/notes"): {"body": "hello"},
+    ("post", "/care/tasks/{touch_id}/done"): {},
+    ("post", "/care/testimonials"): {"member_id": "{target}", "text": "t",
+                                     "consent_to_publish": True},
+    ("post", "/care/testimonials/{testimonial_id}/moderate"): {"approve": True},
+    ("post", "/care/testimonials/{testimonial_id}/publish"): {},
+    ("post", "/care/testimonials/{testimonial_id}/withdraw"): {},
 }
 
 #: Company-wide routes (no member in the path): a member's own sign-in gets 403 there.
 COMPANY_ONLY = {("post", "/members"), ("post", "/products"), ("post", "/orders"),
                 ("get", "/commissions/runs"), ("get", "/commissions/{period}/preview"),
-                ("post", "/commissions/{period}/commit")}
+                ("post", "/commissions/{period}/commit"), ("get", "/care/rules"),
+                ("get", "/care/holdout"),
+                ("post", "/care/testimonials/{testimonial_id}/moderate"),
+                ("post", "/care/testimonials/{testimonial_id}/publish")}
 
 
 #: How each list is asked for the target member's rows.
@@ -46,6 +55,7 @@ LIST_FILTERS: dict[str, str] = {
     "/members": "owner_id={owner}", "/orders": "buyer_id={target}",
     "/subscriptions": "member_id={target}", "/care/touches": "member_id={target}",
     "/care/surveys": "member_id={target}", "/care/testimonials": "member_id={target}",
+    "/care/tasks": "owner_id={owner}",
     "/products": "",
 }
 
@@ -73,8 +83,11 @@ def _call(client: TestClient, c: Company, method: str, path: str,
     """Call the route aimed at member ``target`` (and that member's order and autoship)."""
     order = c.other_customer_order if target == c.other_customer else c.mid_customer_order
     sub = c.other_customer_sub if target == c.other_customer else c.mid_customer_sub
-    url = API + path.format(member_id=target, order_id=order, subscription_id=sub,
-                            period="2026-10", sku="TEA")
+    theirs = target == c.other_customer
+    url = API + path.format(
+        member_id=target, order_id=order, subscription_id=sub, period="2026-10", sku="TEA",
+        touch_id=c.other_customer_task if theirs else c.mid_customer_task,
+        testimonial_id=c.other_customer_testimonial if theirs else c.mid_customer_testimonial)
     if method == "get":
         if path in LIST_FILTERS:
             owner = c.other if target == c.other_customer else c.mid
@@ -131,7 +144,7 @@ def test_another_distributors_customer_is_out_of_reach_on_every_route(engine: En
     assert client.get(f"{API}/orders/{c.mid_customer_order}").status_code == 200
     assert client.get(f"{API}/subscriptions/{c.mid_customer_sub}").status_code == 200
     for path in LIST_FILTERS:
-        if path not in ("/products", "/members"):
+        if path not in ("/products", "/members", "/care/tasks"):
             r = _call(client, c, "get", path, mine)
             assert r.status_code == 403 or len(r.json()["items"]) == 1, (path, r.text)
 
@@ -139,9 +152,7 @@ def test_another_distributors_customer_is_out_of_reach_on_every_route(engine: En
 def test_member_sign_ins_are_refused_company_wide_actions(engine: Engine) -> None:
     c = company(engine)
     client = app_for(engine)
-    staff_like = Principal("distributor", c.mid, frozenset({
-        "members:write", "products:write", "orders:write", "commissions:read",
-        "commissions:write"}), "over-scoped")
+    staff_like = Principal("distributor", c.mid, frozenset(SCOPES), "over-scoped")
     acting_as(client, staff_like)
     for method, path in sorted(COMPANY_ONLY):
         r = _call(client, c, method, path, c.mid_customer)

@@ -86,3 +86,59 @@ def test_staff_sees_every_touch_and_filters_by_owner(engine: Engine) -> None:
     assert len(client.get(f"{API}/care/touches").json()["items"]) == 2
     owned = client.get(f"{API}/care/touches?owner_id={c.other}").json()["items"]
     assert [t["member_id"] for t in owned] == [c.other_customer]
+
+
+def test_distributor_sees_own_tasks_and_marks_one_done_once(engine: Engine) -> None:
+    from patronage.db.accounts import AuditEntry
+
+    c = company(engine)
+    client = acting_as(app_for(engine), c.distributor(c.mid))
+    tasks = client.get(f"{API}/care/tasks").json()
+    assert [(t["touch_id"], t["member_id"]) for t in tasks] == [(c.mid_customer_task,
+                                                                 c.mid_customer)]
+    done = client.post(f"{API}/care/tasks/{c.mid_customer_task}/done")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    again = client.post(f"{API}/care/tasks/{c.mid_customer_task}/done")
+    assert again.json()["done_at"] == done.json()["done_at"]
+    assert client.get(f"{API}/care/tasks").json() == []
+    assert client.post(f"{API}/care/tasks/{c.other_customer_task}/done").status_code == 404
+    assert client.get(f"{API}/care/tasks?owner_id={c.other}").status_code == 404
+    with transaction(engine) as s:
+        assert list(s.scalars(select(AuditEntry.action))) == ["care.task_done"] * 2
+
+
+def test_testimonial_from_submission_to_publication_and_withdrawal(engine: Engine) -> None:
+    c = company(engine)
+    client = acting_as(app_for(engine), c.customer(c.top_customer))
+    r = client.post(f"{API}/care/testimonials", json={
+        "member_id": c.top_customer, "text": "Best tea I ever had", "consent_to_publish": True,
+        "media_url": "https://example.com/v.mp4"})
+    assert r.status_code == 201, r.text
+    story = r.json()["id"]
+    assert r.json()["status"] == "submitted"
+    bad = client.post(f"{API}/care/testimonials", json={
+        "member_id": c.top_customer, "text": "x", "consent_to_publish": True,
+        "media_url": "ftp://example.com"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["media link"]
+    assert client.post(f"{API}/care/testimonials/{story}/publish").status_code == 403
+    acting_as(client, c.staff())
+    early = client.post(f"{API}/care/testimonials/{story}/publish")
+    assert early.status_code == 409 and "only an approved" in early.json()["detail"]
+    assert client.post(f"{API}/care/testimonials/{story}/moderate",
+                       json={"approve": True}).json()["status"] == "approved"
+    assert client.post(f"{API}/care/testimonials/{story}/publish").json()[
+        "status"] == "published"
+    acting_as(client, c.customer(c.top_customer))
+    gone = client.post(f"{API}/care/testimonials/{story}/withdraw").json()
+    assert (gone["status"], gone["consent_to_publish"]) == ("withdrawn", False)
+
+
+def test_staff_reads_the_care_rules_and_the_holdout_report(engine: Engine) -> None:
+    c = company(engine)
+    client = acting_as(app_for(engine), c.staff())
+    rules = client.get(f"{API}/care/rules").json()
+    assert rules["rules"] and {"key", "occasion", "channel"} <= set(rules["rules"][0])
+    report = client.get(f"{API}/care/holdout?window_days=30")
+    assert report.status_code == 200, report.text
+    assert set(report.json()) >= {"treated", "holdout", "lift", "z"}
+    assert client.get(f"{API}/care/holdout?window_days=1").status_code == 422

@@ -70,6 +70,10 @@ class Company:
     other_customer_order: int
     mid_customer_sub: int
     other_customer_sub: int
+    mid_customer_task: int
+    other_customer_task: int
+    mid_customer_testimonial: int
+    other_customer_testimonial: int
 
     def staff(self) -> Principal:
         return Principal.for_role("staff", None, "sam@example.com")
@@ -81,17 +85,20 @@ class Company:
         return Principal.for_role("customer", member_id, f"c{member_id}@example.com")
 
 
-def care_records(s: Session, member: int, owner: int) -> None:
-    """A planned call, a survey answer, a testimonial and a note about ``member``."""
-    s.add(Touch(member_id=member, owner_id=owner, rule_key="thanks", occasion="first_order",
-                occasion_key=str(member), channel="task", template="call", status="planned",
-                due_at=NOW, created_at=NOW, summary="Call to say thank you"))
+def care_records(s: Session, member: int, owner: int) -> tuple[int, int]:
+    """A planned call, a survey answer, a testimonial and a note about ``member``; returns the
+    ids of the call and the testimonial."""
+    touch = Touch(member_id=member, owner_id=owner, rule_key="thanks", occasion="first_order",
+                  occasion_key=str(member), channel="task", template="call", status="planned",
+                  due_at=NOW, created_at=NOW, summary="Call to say thank you")
+    story = Testimonial(member_id=member, text="I love it", consent_to_publish=True,
+                        discloses_connection=False, status="submitted", submitted_at=NOW)
+    s.add_all([touch, story])
     s.add(SurveyResponse(member_id=member, survey_key="serve", score=9, comment="great",
                          serious=False, answered_at=NOW))
-    s.add(Testimonial(member_id=member, text="I love it", consent_to_publish=True,
-                      discloses_connection=False, status="submitted", submitted_at=NOW))
     s.add(MemberNote(member_id=member, author="test", body="likes tea", at=NOW))
     s.flush()
+    return touch.id, story.id
 
 
 def company(engine: Engine) -> Company:
@@ -108,7 +115,7 @@ def company(engine: Engine) -> Company:
         subs = [subscribe(s, c, [Item("SHAKE")], Frequency("monthly", 20),
                           start=date(2026, 10, 16), now=NOW, actor="test").id
                 for c in (mid_c, other_c)]
-        for member, owner in ((mid_c, mid), (other_c, other)):
-            care_records(s, member, owner)
+        care = [care_records(s, member, owner) for member, owner in ((mid_c, mid),
+                                                                    (other_c, other))]
     return Company(top, mid, other, top_c, mid_c, other_c, orders[0], orders[1], subs[0],
-                   subs[1])
+                   subs[1], care[0][0], care[1][0], care[0][1], care[1][1])

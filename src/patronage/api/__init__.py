@@ -16,6 +16,7 @@ def api_router() -> APIRouter:
     """Every resource's routes, to be included under :data:`PREFIX`."""
     from patronage.api import (
         care,
+        care_actions,
         commissions,
         genealogy,
         members,
@@ -28,6 +29,6 @@ def api_router() -> APIRouter:
 
     router = APIRouter()
     for module in (members, genealogy, products, orders, refunds, subscriptions, commissions,
-                   values, care):
+                   values, care, care_actions):
         router.include_router(module.router)
     return router

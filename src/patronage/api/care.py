@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from patronage.access import require_member, visible_member_ids
+from patronage.access import Forbidden, Principal, require_member, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import Out
@@ -71,6 +71,11 @@ class TestimonialOut(Out):
     published_at: datetime | None
 
 
+def _note_keeper(principal: Principal) -> None:
+    if principal.kind == "customer":
+        raise Forbidden("notes about members are kept by their distributor and the company")
+
+
 @router.get("/touches", dependencies=[scope("care:read")])
 def touches(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
@@ -105,6 +110,8 @@ def touches(
 @router.get("/members/{member_id}/notes", dependencies=[scope("care:read")])
 def notes(request: Request, member_id: int, session: SessionDep, principal: PrincipalDep,
           page: PageDep) -> Page[NoteOut]:
+    """The notes kept about a member by their distributor and the company."""
+    _note_keeper(principal)
     require_member(session, principal, member_id)
     query = select(MemberNote).where(MemberNote.member_id == member_id)
     return paginate(session, request, query.order_by(MemberNote.at.desc(), MemberNote.id.desc()),
@@ -116,6 +123,7 @@ def notes(request: Request, member_id: int, session: SessionDep, principal: Prin
 def add_note(member_id: int, body: NoteIn, session: SessionDep, principal: PrincipalDep,
              now: NowDep) -> NoteOut:
     """Keep a note about a member (a call, a preference)."""
+    _note_keeper(principal)
     require_member(session, principal, member_id)
     note = MemberNote(member_id=member_id, author=principal.actor[:100], body=body.body, at=now)
     session.add(note)
