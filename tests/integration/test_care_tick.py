@@ -86,3 +86,23 @@ def _order_id(engine: Engine, member: int) -> int:
 
     with transaction(engine) as s:
         return s.scalars(select(Order.id).where(Order.buyer_id == member)).one()
+
+
+def test_daily_ticks_on_a_demo_company_plan_touches_and_owner_tasks(engine: Engine) -> None:
+    from sqlalchemy import func
+
+    from patronage.demo.build import care_ticks
+    from patronage.demo.company import build_company
+
+    build_company(engine, seed=3, members=400, months=3, now=NOW, history=True, personal=True)
+    planned = care_ticks(engine, NOW, days=5)
+    with transaction(engine) as s:
+        by_status = {status: count for status, count in s.execute(
+            select(Touch.status, func.count()).group_by(Touch.status))}
+        tasks = s.scalar(select(func.count()).where(Touch.channel == "task",
+                                                    Touch.status == "planned",
+                                                    Touch.owner_id.is_not(None)))
+    assert by_status["planned"] == planned > 0
+    assert tasks and by_status.get("dropped", 0) > 0
+    # Ticking the same days again adds nothing.
+    assert care_ticks(engine, NOW, days=5) == 0

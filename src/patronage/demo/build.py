@@ -23,7 +23,8 @@ from patronage.money import format_amount
 def build_demo(engine: Engine, *, seed: int, members: int, months: int,
                now: datetime) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
-    then every closed month's commissions committed and the open month previewed."""
+    then every closed month's commissions committed and the open month previewed; then the
+    care planner's daily ticks over the last month (touches and owner tasks)."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
     start = (now - timedelta(days=round(30.44 * months))).date()
@@ -48,7 +49,20 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    touches = care_ticks(engine, now, days=CARE_DAYS)
+    summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = touches
     return summary
+
+
+CARE_DAYS = 30
+
+
+def care_ticks(engine: Engine, now: datetime, *, days: int) -> int:
+    """The care planner's daily tick for each of the last ``days`` days, at that day's ``now``;
+    returns the touches planned."""
+    from patronage.care.tick import tick
+
+    return sum(tick(engine, now - timedelta(days=back)).planned for back in range(days, -1, -1))
 
 
 def serve_demo(engine: Engine) -> None:
