@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -129,3 +130,28 @@ def test_unknown_api_path_is_a_problem_but_pages_keep_their_own_errors(engine: E
     page = client.get("/nothing-here-either")
     assert page.status_code == 404
     assert page.headers["content-type"] != "application/problem+json"
+
+
+def test_serve_refuses_the_default_secret_and_serves_the_app_in_demo_mode(
+        engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from patronage.config import get_settings
+
+    served: list[tuple[object, str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: served.append(
+        (app, host, port)))
+    monkeypatch.delenv("PATRONAGE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("PATRONAGE_DEMO_MODE", raising=False)
+    get_settings.cache_clear()
+    try:
+        refused = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123"])
+        assert refused.exit_code != 0 and "PATRONAGE_SECRET_KEY" in str(refused.exception)
+        assert served == []
+        demo = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123", "--demo"])
+        assert demo.exit_code == 0, demo.output
+    finally:
+        get_settings.cache_clear()
+    (app, host, port), = served
+    assert (host, port) == ("127.0.0.1", 8123)
+    assert TestClient(app).get("/openapi.json").status_code == 200  # type: ignore[arg-type]
