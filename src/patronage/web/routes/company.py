@@ -3,7 +3,6 @@ care rules with the holdout report, and the audit log."""
 
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime, time
 
 from fastapi import APIRouter, Request
@@ -12,6 +11,8 @@ from sqlalchemy import func, select
 
 from patronage import audit
 from patronage.autoship.reports import churn_by_kind, forecast, retention_by_cohort
+from patronage.care.holdout import holdout_report
+from patronage.care.rules import load_rules
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -77,19 +78,9 @@ def autoship(request: Request, me: Staff) -> Response:
 
 @router.get("/company/care", response_class=HTMLResponse)
 def care(request: Request, me: Staff) -> Response:
-    from patronage.care.rules import load_rules
-
     with page_errors():
         rules = load_rules()
-    holdout = None
-    try:
-        module = importlib.import_module("patronage.care.holdout")
-    except ModuleNotFoundError:
-        module = None
-    report = getattr(module, "holdout_report", None) if module else None
-    if report is not None:
-        with page_errors():
-            holdout = report(engine_of(request), now_of(request))
+        holdout = holdout_report(engine_of(request), now_of(request), rules)
     return render(request, "company_care.html", me, title="Care", rules=rules,
                   holdout=holdout)
 

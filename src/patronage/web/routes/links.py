@@ -4,7 +4,6 @@ testimonial ``/t``. No sign-in: the link names the member."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,10 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from patronage import audit
 from patronage.care.links import LinkData, read_token, unsubscribe
+from patronage.care.surveys import answer_survey
+from patronage.care.testimonials import submit_from_link
 from patronage.db.engine import transaction
+from patronage.errors import PatronageError
 from patronage.web.deps import PageError, check_csrf, engine_of, now_of, page_errors, settings_of
 from patronage.web.templating import render
-from patronage.web.views.portal import change_consent, consents, submit_testimonial
+from patronage.web.views.portal import change_consent, consents
 
 router = APIRouter()
 
@@ -82,13 +84,6 @@ def unsubscribe_now(request: Request, token: str) -> Response:
     return render(request, "link_unsubscribe.html", title="Unsubscribed", token=token, done=True)
 
 
-def _surveys() -> Any:
-    try:
-        return importlib.import_module("patronage.care.surveys")
-    except ModuleNotFoundError:
-        return None
-
-
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey(request: Request, token: str) -> Response:
     _read(request, token, "survey")
@@ -101,16 +96,15 @@ async def answer(request: Request, token: str) -> Response:
     await check_csrf(request)
     _read(request, token, "survey")
     form = _form(await request.form())
-    surveys = _surveys()
-    if surveys is None:
-        raise PageError(503, "surveys are not available yet")
     score_text = form.get("score", "").strip()
     error = None
     try:
         with transaction(engine_of(request)) as session, page_errors():
-            score = int(score_text) if score_text.isdigit() else None
-            surveys.answer_survey(session, token, score, form.get("comment", ""),
-                                  form.get("serious") == "yes", now_of(request))
+            if not score_text.isdigit():
+                raise PatronageError("score: choose a number from 0 to 10")
+            answer_survey(session, token, int(score_text), form.get("comment", ""),
+                          form.get("serious") == "yes", now_of(request),
+                          secret=settings_of(request).secret_key)
     except PageError as exc:
         if exc.status == 404:
             raise
@@ -130,13 +124,14 @@ def testimonial(request: Request, token: str) -> Response:
 @router.post("/t/{token}", response_class=HTMLResponse)
 async def send_testimonial(request: Request, token: str) -> Response:
     await check_csrf(request)
-    link = _read(request, token, "testimonial")
+    _read(request, token, "testimonial")
     form = _form(await request.form())
     error = None
     try:
         with transaction(engine_of(request)) as session, page_errors():
-            submit_testimonial(session, link.member_id, form.get("text", ""),
-                               consent=form.get("consent") == "yes", now=now_of(request))
+            submit_from_link(session, token, form.get("text", ""),
+                             consent_to_publish=form.get("consent") == "yes",
+                             now=now_of(request), secret=settings_of(request).secret_key)
     except PageError as exc:
         error = exc.message
     return render(request, "link_testimonial.html", status=400 if error else 200,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patronage import audit
+from patronage.care import testimonials
 from patronage.compensation.runs import PlanSource
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
@@ -94,18 +95,7 @@ def update_profile(session: Session, member_id: int, form: dict[str, str], *,
 def submit_testimonial(session: Session, member_id: int, text: str, *, consent: bool,
                        now: datetime) -> Testimonial:
     """A customer's story, waiting for moderation (published only with their consent)."""
-    body = text.strip()
-    if len(body) < 10:
-        raise PatronageError("testimonial: a few words more, please (10 characters or more)")
-    if len(body) > 4000:
-        raise PatronageError(f"testimonial: at most 4000 characters ({len(body)} given)")
-    member = get_member(session, member_id)
-    t = Testimonial(member_id=member_id, text=body, consent_to_publish=consent,
-                    discloses_connection=member.kind == "distributor", status="submitted",
-                    submitted_at=now)
-    session.add(t)
-    session.flush()
-    return t
+    return testimonials.submit(session, member_id, text, consent_to_publish=consent, now=now)
 
 
 def referral_progress(session: Session, member_id: int, start: datetime, end: datetime,

@@ -1,0 +1,196 @@
+"""What distributors and customers do on their pages, and what it leaves in the records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from patronage import audit
+from patronage.db.autoship import AutoshipEvent, Subscription
+from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.engine import transaction
+from patronage.db.tables import Member
+from patronage.network.members import consents_in_force
+from tests.e2e.world import EMAILS, World, app_for, csrf_of, seed, sign_in
+
+pytestmark = pytest.mark.storage
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    return seed(engine)
+
+
+def signed_in(engine: Engine, role: str) -> tuple[TestClient, str]:
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS[role]).status_code == 303
+    return client, csrf_of(client.get("/account").text)
+
+
+def test_today_lists_the_task_and_the_upcoming_birthday(engine: Engine, world: World) -> None:
+    ann, _ = signed_in(engine, "distributor")
+    page = ann.get("/today").text
+    assert f'/tasks/{world.ann_task}/done' in page
+    assert f'/tasks/{world.zed_task}/done' not in page
+    assert "Cory" in page and "Tue Oct 20" in page  # birthday on 10/20, five days ahead
+
+
+def test_marking_a_task_done_records_it_and_audits(engine: Engine, world: World) -> None:
+    ann, csrf = signed_in(engine, "distributor")
+    r = ann.post(f"/tasks/{world.ann_task}/done", data={"csrf_token": csrf},
+                 headers={"HX-Request": "true", "X-CSRF-Token": csrf})
+    assert r.status_code == 200 and "Done" in r.text
+    with transaction(engine) as s:
+        touch = s.get(Touch, world.ann_task)
+        assert touch is not None and touch.status == "done" and touch.done_at is not None
+        rows = audit.recent(s, action="task.done")
+    assert [r.target for r in rows] == [f"touch {world.ann_task}"]
+    again = ann.post(f"/tasks/{world.ann_task}/done", data={"csrf_token": csrf})
+    assert again.status_code == 409
+    assert f'/tasks/{world.ann_task}/done' not in ann.get("/today").text
+
+
+def test_customer_list_and_page_with_history_and_a_note(engine: Engine, world: World) -> None:
+    ann, csrf = signed_in(engine, "distributor")
+    listing = ann.get("/customers").text
+    assert "Cory" in listing and "Cleo" in listing
+    assert "Zoe" not in listing and "Bea" not in listing
+    assert "next Nov 10" in listing  # Cory's autoship
+    assert "Cleo" not in ann.get("/customers?q=cor").text
+    page = ann.get(f"/customers/{world.cory}").text
+    assert "History" in page and "one_time" in page and "SHAKE" in page
+    r = ann.post(f"/customers/{world.cory}/notes",
+                 data={"csrf_token": csrf, "body": "Prefers calls after 6pm"})
+    assert r.status_code == 200 and "Prefers calls after 6pm" in r.text
+    empty = ann.post(f"/customers/{world.cory}/notes", data={"csrf_token": csrf, "body": " "})
+    assert empty.status_code == 400 and "write something first" in empty.text
+    with transaction(engine) as s:
+        notes = s.scalars(select(MemberNote)).all()
+    assert [(n.member_id, n.body) for n in notes] == [(world.cory, "Prefers calls after 6pm")]
+
+
+def test_business_page_shows_customers_against_the_target(engine: Engine,
+                                                          world: World) -> None:
+    ann, _ = signed_in(engine, "distributor")
+    page = ann.get("/business").text
+    assert "2</strong> customers of a target of 50" in page
+    assert "<svg" in page and "Consumption and promotional volume" in page
+
+
+def test_team_lists_the_downline_by_level_and_exports_csv(engine: Engine,
+                                                          world: World) -> None:
+    ann, _ = signed_in(engine, "distributor")
+    page = ann.get("/team").text
+    assert "Ben" in page and "Zed" not in page
+    assert "Nobody at this level" in ann.get("/team?level=2").text
+    r = ann.get("/team.csv")
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [(row["level"], row["member"], row["customers"]) for row in rows] == [
+        ("1", str(world.ben), "1")]
+    bad = ann.get("/team?period=2026-13")
+    assert bad.status_code == 400 and "YYYY-MM" in bad.text
+
+
+def test_customer_skips_pauses_and_cancels_in_one_step(engine: Engine, world: World) -> None:
+    cory, csrf = signed_in(engine, "customer")
+    assert "November 10, 2026" in cory.get("/me").text
+    r = cory.post(f"/me/autoship/{world.cory_sub}/skip", data={"csrf_token": csrf})
+    assert r.status_code == 200 and "Skipped" in r.text and "December 10, 2026" in r.text
+    bad = cory.post(f"/me/autoship/{world.cory_sub}/pause",
+                    data={"csrf_token": csrf, "until": "2020-01-01"})
+    assert bad.status_code == 400 and "not in the future" in bad.text
+    r = cory.post(f"/me/autoship/{world.cory_sub}/cancel",
+                  data={"csrf_token": csrf, "reason": "moving abroad"})
+    assert r.status_code == 200 and "cancelled" in r.text
+    with transaction(engine) as s:
+        sub = s.get(Subscription, world.cory_sub)
+        assert sub is not None and sub.status == "cancelled" and sub.next_run == date(2026, 12,
+                                                                                       10)
+        kinds = [e.kind for e in s.scalars(select(AutoshipEvent).where(
+            AutoshipEvent.subscription_id == world.cory_sub).order_by(AutoshipEvent.id))]
+    assert kinds == ["created", "skipped", "cancelled"]
+
+
+def test_customer_changes_consent_and_unsubscribes(engine: Engine, world: World) -> None:
+    cory, csrf = signed_in(engine, "customer")
+    r = cory.post("/me/consent", data={"csrf_token": csrf, "channel": "sms", "granted": "yes"})
+    assert r.status_code == 200 and "preferences are saved" in r.text
+    r = cory.post("/me/unsubscribe", data={"csrf_token": csrf})
+    assert r.status_code == 200 and "unsubscribed" in r.text
+    with transaction(engine) as s:
+        given = consents_in_force(s, world.cory)
+        rows = audit.recent(s, action="consent.change")
+    assert given["email"] is False and given["sms"] is True
+    assert len(rows) == 2 and all(r.target == f"member {world.cory}" for r in rows)
+    bad = cory.post("/me/consent", data={"csrf_token": csrf, "channel": "pigeon",
+                                         "granted": "yes"})
+    assert bad.status_code == 400 and "pigeon" in bad.text
+
+
+def test_profile_is_checked_whole_before_saving(engine: Engine, world: World) -> None:
+    cory, csrf = signed_in(engine, "customer")
+    bad = cory.post("/me/profile", data={"csrf_token": csrf, "birth_month": "2",
+                                         "birth_day": "30", "city": "Lyon"})
+    assert bad.status_code == 400
+    with transaction(engine) as s:
+        member = s.get(Member, world.cory)
+        assert member is not None and member.city is None and member.birth_month == 10
+    ok = cory.post("/me/profile", data={"csrf_token": csrf, "birth_month": "2",
+                                        "birth_day": "29", "city": "Lyon", "country": "fr"})
+    assert ok.status_code == 200 and "saved" in ok.text
+    with transaction(engine) as s:
+        member = s.get(Member, world.cory)
+        assert member is not None and (member.birth_month, member.birth_day, member.city,
+                                       member.country) == (2, 29, "Lyon", "FR")
+
+
+def test_testimonial_from_the_portal_waits_for_moderation(engine: Engine, world: World) -> None:
+    cory, csrf = signed_in(engine, "customer")
+    r = cory.post("/me/testimonial", data={"csrf_token": csrf, "consent": "yes",
+                                           "text": "The shakes got me through winter."})
+    assert r.status_code == 200
+    with transaction(engine) as s:
+        t = s.scalars(select(Testimonial)).one()
+    assert (t.member_id, t.status, t.consent_to_publish) == (world.cory, "submitted", True)
+
+
+def test_one_click_unsubscribe_needs_no_sign_in_nor_csrf(engine: Engine, world: World) -> None:
+    client = TestClient(app_for(engine))
+    token = world.token("unsubscribe")
+    page = client.get(f"/u/{token}")
+    assert page.status_code == 200 and "Unsubscribe from our emails?" in page.text
+    r = client.post(f"/u/{token}")  # RFC 8058 one-click: a bare POST
+    assert r.status_code == 200 and "You are unsubscribed" in r.text
+    with transaction(engine) as s:
+        assert consents_in_force(s, world.cory)["email"] is False
+    forged = client.post(f"/u/{token[:-3]}abc")
+    assert forged.status_code == 404
+    wrong_purpose = client.get(f"/u/{world.token('survey')}")
+    assert wrong_purpose.status_code == 404
+
+
+def test_survey_and_preferences_links(engine: Engine, world: World) -> None:
+    client = TestClient(app_for(engine))
+    token = world.token("survey")
+    csrf = csrf_of(client.get(f"/s/{token}").text)
+    missing = client.post(f"/s/{token}", data={"csrf_token": csrf, "comment": "x"})
+    assert missing.status_code == 400 and "0 to 10" in missing.text
+    r = client.post(f"/s/{token}", data={"csrf_token": csrf, "score": "9",
+                                         "comment": "Lovely tea"})
+    assert r.status_code == 200 and "Thank you" in r.text
+    with transaction(engine) as s:
+        answer = s.scalars(select(SurveyResponse)).one()
+    assert (answer.member_id, answer.score, answer.comment) == (world.cory, 9, "Lovely tea")
+    prefs = world.token("preferences")
+    csrf = csrf_of(client.get(f"/p/{prefs}").text)
+    r = client.post(f"/p/{prefs}", data={"csrf_token": csrf, "post": "yes"})
+    assert r.status_code == 200 and "Saved" in r.text
+    with transaction(engine) as s:
+        given = consents_in_force(s, world.cory)
+    assert given["post"] is True and given["email"] is False
