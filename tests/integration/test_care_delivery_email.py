@@ -284,3 +284,26 @@ def test_uncertain_failure_is_resent_with_the_same_message_id(engine: Engine,
                          sender_factory=_LostAcknowledgement)
     assert second.sent == [tid]
     assert [m["Message-ID"] for m in smtp.messages] == [f"<care-touch-{tid}@acme.example>"] * 2
+
+
+def test_two_deliverers_at_once_never_send_a_touch_twice(engine: Engine, smtp: Smtp) -> None:
+    cfg = settings_for(smtp)
+    dana, sally = _members(engine)
+    ids = [_email_touch(engine, sally, dana, template="check_in", key=f"k{n}") for n in range(3)]
+    other_runs: list[list[int]] = []
+
+    class Racing(SmtpSender):
+        """While the first message is on the wire, another deliverer runs over the outbox."""
+
+        def send(self, msg: EmailMessage) -> None:
+            if not other_runs:
+                other_runs.append([])
+                other_runs[0] = deliver_due(engine, NOW, settings=cfg,
+                                            sender_factory=_sender).sent
+            super().send(msg)
+
+    mine = deliver_due(engine, NOW, settings=cfg, sender_factory=Racing).sent
+    assert sorted(mine + other_runs[0]) == sorted(ids)
+    assert mine == [ids[0]] and sorted(other_runs[0]) == ids[1:]
+    assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(
+        f"<care-touch-{t}@acme.example>" for t in ids)
