@@ -52,7 +52,7 @@ CHANNEL_BLOCKS: dict[str, tuple[str, ...]] = {
 #: What a template may refer to (see :func:`build_context`).
 CONTEXT_NAMES = frozenset({
     "member", "owner", "signer", "company", "months_on_autoship", "referred", "referred_names",
-    "order", "occasion", "occasion_key", "summary", "years_with_us", "links",
+    "referral", "order", "occasion", "occasion_key", "summary", "years_with_us", "links",
 })
 
 _COMMERCIAL: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -239,8 +239,9 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     ``member`` (who it is for), ``owner`` (their distributor, or ``None``), ``signer`` (the
     distributor's first name, else the company's team), ``months_on_autoship`` (of the oldest
     live subscription, or ``None``), ``referred`` (first names of the people they referred, the
-    latest first), ``order`` (for an order's thank-you: its date and product names — never
-    amounts), ``years_with_us`` and the member's signed ``links``.
+    latest first), ``referral`` (for a referral's thank-you: who was referred this time),
+    ``order`` (for an order's thank-you: its date and product names — never amounts),
+    ``years_with_us`` and the member's signed ``links``.
     """
     cfg = settings or get_settings()
     member = session.get(Member, touch.member_id)
@@ -259,6 +260,11 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
         .order_by(Member.joined_at.desc(), Member.id.desc())
     ))
     order = _order(session, touch, member.id)
+    referral = None
+    if touch.occasion == "referral" and touch.occasion_key.isdigit():
+        referral = session.scalar(select(Member.first_name).where(
+            Member.id == int(touch.occasion_key), Member.referrer_id == member.id,
+            Member.status != "erased"))
     links = {purpose: make_link(purpose, member.id, now, touch_id=touch.id,
                                 base_url=cfg.base_url, secret=cfg.secret_key)
              for purpose in PURPOSES}
@@ -270,6 +276,7 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
         "months_on_autoship": None if started is None else months_between(started, now),
         "referred": referred,
         "referred_names": _join(referred),
+        "referral": referral,
         "order": order,
         "occasion": touch.occasion,
         "occasion_key": touch.occasion_key,

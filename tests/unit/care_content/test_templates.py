@@ -29,13 +29,24 @@ def context(**over: Any) -> dict[str, Any]:
         "member": {"first_name": "Sally", "last_name": "Smith", "name": "Sally Smith"},
         "owner": {"first_name": "Dana", "last_name": "Owens", "name": "Dana Owens"},
         "signer": "Dana", "company": {"name": "Acme Wellness"}, "months_on_autoship": 26,
-        "referred": ["Sam", "Ann"], "referred_names": "Sam and Ann", "order": None,
+        "referred": ["Sam", "Ann"], "referred_names": "Sam and Ann", "referral": None,
+        "order": None,
         "occasion": "birthday", "occasion_key": "2026", "summary": "", "years_with_us": 2,
         "links": {k: f"https://care.example/{k[0]}/TOKEN" for k in
                   ("preferences", "unsubscribe", "survey", "testimonial")},
     }
     base.update(over)
     return base
+
+
+def test_every_rule_of_the_shipped_rules_has_its_template() -> None:
+    from patronage.care.rules import load_rules
+
+    rules = load_rules(None).active
+    assert rules
+    missing = [(r.key, f"{r.template}.{r.channel}.j2") for r in rules
+               if r.channel != "sms" and not default_templates().exists(r.template, r.channel)]
+    assert missing == []
 
 
 def test_every_planner_template_name_has_at_least_one_channel() -> None:
@@ -68,6 +79,8 @@ def test_personalisation_reaches_the_text() -> None:
         "Call Sally Smith today: birthday; 26 months on autoship; referred Sam and Ann")
     card = tset.card("referral_thanks", context())
     assert "introducing Sam and Ann." in card.inside and card.inside.endswith("Dana")
+    card = tset.card("referral_thanks", context(referral="Ann"))
+    assert "introducing Ann.\n" in card.inside
     order = {"id": 7, "placed_on": "2026-10-01", "products": ["Daily shake"],
              "product_names": "Daily shake", "autoship": False}
     email = tset.email("first_order_thanks", context(order=order))
