@@ -34,14 +34,16 @@ def imports(request: Request, me: Staff) -> Response:
                   report=None, problems=None, upload=None, kind="", error=None)
 
 
-def _run(kind: str, path: Path, request: Request, dry_run: bool) -> tuple[
+def _run(kind: str, path: Path, request: Request, dry_run: bool, name: str) -> tuple[
         ImportReport | None, list[tuple[str, str]] | None, str | None]:
+    """The report, or the problems (named after the uploaded file, not where it is kept)."""
     try:
         return IMPORTERS[kind](engine_of(request), path, dry_run=dry_run), None, None
     except Problems as exc:
-        return None, [(p.place, p.reason) for p in exc.problems], exc.title
+        return None, [(p.place, p.reason) for p in exc.problems], exc.title.replace(
+            str(path), name)
     except PatronageError as exc:
-        return None, None, exc.message
+        return None, None, exc.message.replace(str(path), name)
 
 
 @router.post("/company/imports", response_class=HTMLResponse)
@@ -59,7 +61,8 @@ async def upload(request: Request, me: Staff) -> Response:
         path = upload_dir() / f"{upload_id}.csv"
         if not path.is_file():
             raise PageError(404, "upload: that file is no longer here; upload it again")
-        report, problems, error = _run(kind, path, request, dry_run=False)
+        report, problems, error = _run(kind, path, request, dry_run=False,
+                                       name=str(form.get("filename", "the file")))
         if report is not None:
             path.unlink(missing_ok=True)
         return render(request, "imports.html", me, status=200 if report else 400,
@@ -74,8 +77,9 @@ async def upload(request: Request, me: Staff) -> Response:
     upload_id = secrets.token_hex(16)
     path = upload_dir() / f"{upload_id}.csv"
     path.write_bytes(data)
-    report, problems, error = _run(kind, path, request, dry_run=True)
+    name = Path(file.filename or "the file").name
+    report, problems, error = _run(kind, path, request, dry_run=True, name=name)
     return render(request, "imports.html", me, status=200 if report else 400, title="Imports",
                   kinds=list(IMPORTERS), report=report, problems=problems,
                   upload=upload_id if report else None, kind=kind, error=error,
-                  filename=file.filename)
+                  filename=name)
