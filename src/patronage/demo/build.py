@@ -65,9 +65,25 @@ def care_ticks(engine: Engine, now: datetime, *, days: int) -> int:
     return sum(tick(engine, now - timedelta(days=back)).planned for back in range(days, -1, -1))
 
 
-def serve_demo(engine: Engine) -> None:
-    """Serve the back office on the demo company, where the web back office is installed."""
-    from patronage.cli.common import console
+def serve_demo(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Create the demo sign-ins, print them, and serve the back office (demo mode) until
+    interrupted."""
+    import uvicorn
 
-    console.print("The web back office is not part of this build yet; the company is ready "
-                  "for the command line (patronage --help).")
+    from patronage.cli.common import console
+    from patronage.clock import SystemClock
+    from patronage.server import create_app
+    from patronage.web.demo import demo_sign_ins
+
+    sign_ins = demo_sign_ins(engine, SystemClock().now())
+    settings = get_settings().model_copy(update={"demo_mode": True,
+                                                 "base_url": f"http://{host}:{port}"})
+    app = create_app(settings=settings, engine=engine)
+    console.print(f"\nThe back office is at [bold]http://{host}:{port}[/bold] "
+                  "(API documentation at /docs). Sign in as:")
+    for s in sign_ins:
+        who = f" — {s.name} (member {s.member_id})" if s.member_id else ""
+        console.print(f"  {s.role:<12} {s.email}  password: {s.password}{who}",
+                      highlight=False)
+    console.print("Press Ctrl+C to stop.")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

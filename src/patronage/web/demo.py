@@ -1,0 +1,74 @@
+"""Sign-ins for the demo company: a staff member, a distributor with customers, and one of that
+distributor's customers on autoship. Fixed, public passwords: for demo mode only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from patronage.db.accounts import Account
+from patronage.db.autoship import Subscription
+from patronage.db.engine import transaction
+from patronage.db.tables import Member
+from patronage.errors import PatronageError
+from patronage.web.accounts import create_account
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    role: str
+    email: str
+    password: str
+    member_id: int | None
+    name: str
+
+
+STAFF = ("staff@demo.patronage.example", "demo-staff-2026")
+DISTRIBUTOR = ("distributor@demo.patronage.example", "demo-distributor-2026")
+CUSTOMER = ("customer@demo.patronage.example", "demo-customer-2026")
+
+
+def _pick(engine: Engine) -> tuple[Member, Member]:
+    """The distributor with the most customers on active autoship, and their longest-standing
+    such customer."""
+    with transaction(engine) as s:
+        row = s.execute(
+            select(Member.owner_id, func.count())
+            .join(Subscription, Subscription.member_id == Member.id)
+            .where(Subscription.status == "active", Member.owner_id.is_not(None),
+                   Member.kind != "distributor", Member.status == "active")
+            .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)
+            .limit(1)).first()
+        if row is None:
+            raise PatronageError("demo: no distributor has a customer on autoship; "
+                                 "build the demo company first")
+        distributor = s.get(Member, row[0])
+        customer = s.scalars(
+            select(Member).join(Subscription, Subscription.member_id == Member.id)
+            .where(Member.owner_id == row[0], Subscription.status == "active",
+                   Member.kind != "distributor", Member.status == "active")
+            .order_by(Member.joined_at, Member.id).limit(1)).first()
+        assert distributor is not None and customer is not None
+        s.expunge_all()
+        return distributor, customer
+
+
+def demo_sign_ins(engine: Engine, now: datetime) -> list[DemoSignIn]:
+    """Create the three demo sign-ins (again with the same passwords if they exist)."""
+    distributor, customer = _pick(engine)
+    wanted = [("staff", *STAFF, None, "Company staff"),
+              ("distributor", *DISTRIBUTOR, distributor.id, distributor.name),
+              ("customer", *CUSTOMER, customer.id, customer.name)]
+    with transaction(engine) as s:
+        for _, email, _, _, _ in wanted:
+            existing = s.scalar(select(Account).where(Account.email == email))
+            if existing is not None:
+                s.delete(existing)
+        s.flush()
+        for role, email, password, member_id, _ in wanted:
+            create_account(s, email=email, password=password, role=role, member_id=member_id,
+                           now=now, actor="demo")
+    return [DemoSignIn(role, email, password, member_id, name)
+            for role, email, password, member_id, name in wanted]
