@@ -1,0 +1,174 @@
+"""Dashboard pages on a company of a million members: p50 and p95 per page.
+
+    .venv/bin/python benchmarks/web_pages.py                      # 1,000,000 members
+    .venv/bin/python benchmarks/web_pages.py --members 50000 --requests 20
+    .venv/bin/python benchmarks/web_pages.py --db /tmp/web_bench.db  # reuse a generated file
+
+Builds the company in bulk into a scratch SQLite file (``patronage generate``'s writer: members,
+the sponsor tree, customers and a month of orders), fits customer values (for the customer list
+and Today's at-risk list), and plans appreciation tasks for the chosen distributor's customers.
+Then it signs in as the distributor with the most customers and times, through the whole app
+(FastAPI TestClient: routing, session cookie, queries, templates), Today, My customers, My
+business, the first page of My team and, signed in as staff, a member search. Every page is
+requested ``--requests`` times after one warm-up request; the first request of each page is
+reported separately (cold caches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from scratch import scratch_database  # benchmarks/scratch.py, beside this script
+from sqlalchemy import Engine, func, select
+
+from patronage.clock import FixedClock
+from patronage.config import Settings
+from patronage.db.care import Touch
+from patronage.db.engine import make_engine, transaction
+from patronage.db.schema import upgrade
+from patronage.db.tables import Member
+from patronage.demo.company import build_company
+from patronage.server import create_app
+from patronage.web.accounts import create_account
+
+NOW = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)
+PASSWORD = "benchmark password"
+
+
+def _largest(engine: Engine, column: str) -> int:
+    """The distributor with the most customers (``owner_id``) or front-line (``sponsor_id``)."""
+    key = getattr(Member, column)
+    with transaction(engine) as s:
+        row = s.execute(select(key, func.count()).where(key.is_not(None)).group_by(key)
+                        .order_by(func.count().desc()).limit(1)).one()
+    return int(row[0])
+
+
+def _prepare(engine: Engine, members: int) -> tuple[int, int]:
+    with transaction(engine) as s:
+        have = s.scalar(select(func.count()).select_from(Member)) or 0
+    if have == 0:
+        started = time.perf_counter()
+        build_company(engine, seed=1, members=members, months=1, now=NOW, history=False,
+                      personal=False)
+        print(f"built {members:,} members in {time.perf_counter() - started:.1f} s")
+    else:
+        print(f"reusing {have:,} members")
+    from patronage.value.service import fit_values, latest_run
+
+    with transaction(engine) as s:
+        fitted = latest_run(s) is not None
+    if not fitted:
+        started = time.perf_counter()
+        try:
+            fit_values(engine, NOW)
+            print(f"fitted customer values in {time.perf_counter() - started:.1f} s")
+        except Exception as exc:  # the pages still work without values; say so
+            print(f"customer values NOT fitted ({type(exc).__name__}: {exc}); the pages are "
+                  "timed without the value columns")
+    distributor, leader = _largest(engine, "owner_id"), _largest(engine, "sponsor_id")
+    with transaction(engine) as s:
+        from patronage.db.accounts import Account
+
+        if s.scalar(select(Account.id).where(Account.email == "dist@bench.example")) is None:
+            create_account(s, email="dist@bench.example", password=PASSWORD,
+                           role="distributor", member_id=distributor, now=NOW)
+            if leader != distributor:
+                create_account(s, email="leader@bench.example", password=PASSWORD,
+                               role="distributor", member_id=leader, now=NOW)
+            create_account(s, email="staff@bench.example", password=PASSWORD, role="staff",
+                           member_id=None, now=NOW)
+            customers = list(s.scalars(select(Member.id).where(Member.owner_id == distributor)
+                                       .limit(30)))
+            s.add_all([Touch(member_id=c, owner_id=distributor, rule_key="bench", occasion="call",
+                             occasion_key=str(c), channel="task", template="call",
+                             priority=50, status="planned",
+                             due_at=NOW + timedelta(hours=i), created_at=NOW, summary="Call")
+                       for i, c in enumerate(customers)])
+    return distributor, leader
+
+
+def _client(app: object, email: str) -> TestClient:
+    client = TestClient(app)  # type: ignore[arg-type]
+    page = client.get("/login").text
+    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    return client
+
+
+def _time(client: TestClient, url: str, n: int) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    r = client.get(url)
+    first = time.perf_counter() - started
+    assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        r = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert r.status_code == 200
+    return first, times
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def run(url: str, members: int, requests: int) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    distributor, leader = _prepare(engine, members)
+    with transaction(engine) as s:
+        total = s.scalar(select(func.count()).select_from(Member)) or 0
+        print(f"{total:,} members")
+        for who, label in ((distributor, "most customers"), (leader, "largest front line")):
+            owned = s.scalar(select(func.count()).select_from(Member).where(
+                Member.owner_id == who)) or 0
+            front = s.scalar(select(func.count()).select_from(Member).where(
+                Member.sponsor_id == who)) or 0
+            print(f"distributor {who} ({label}): {owned} customers, {front} front-line")
+    app = create_app(settings=Settings(secret_key="benchmark-secret-0123456789abcdef",
+                                       company_timezone="UTC"), engine=engine,
+                     clock=FixedClock(NOW), migrate=False)
+    dist, staff = _client(app, "dist@bench.example"), _client(app, "staff@bench.example")
+    lead = dist if leader == distributor else _client(app, "leader@bench.example")
+    pages = [("Today", dist, "/today"), ("My customers", dist, "/customers"),
+             ("My business", dist, "/business"), ("My business (leader)", lead, "/business"),
+             ("My team (leader, p. 1)", lead, "/team"),
+             ("My team (leader, lvl 2)", lead, "/team?level=2"),
+             ("Member search (staff)", staff, "/company/members?q=Ann"),
+             ("Member by id (staff)", staff, f"/company/members?q={leader}")]
+    print(f"\n{'page':<24}{'first ms':>10}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
+          f"   ({requests} requests each)")
+    worst = 0.0
+    for name, client, path in pages:
+        first, times = _time(client, path, requests)
+        p95 = _p(times, 95)
+        worst = max(worst, p95)
+        print(f"{name:<24}{first * 1000:>10.1f}{_p(times, 50) * 1000:>10.1f}{p95 * 1000:>10.1f}"
+              f"{max(times) * 1000:>10.1f}")
+    print(f"\nworst p95: {worst * 1000:.1f} ms (target: under 150 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--db", type=Path, help="a SQLite file to build into (or reuse)")
+    args = parser.parse_args()
+    if args.db:
+        run(f"sqlite:///{args.db}", args.members, args.requests)
+        return
+    with scratch_database("sqlite") as url:
+        run(url, args.members, args.requests)
+
+
+if __name__ == "__main__":
+    main()
