@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/care_plan.py --members 1000000 --reference 20000
 
 Builds :class:`CareFacts` arrays (not timed) with realistic shares: 30 time zones, 85% with a
-birthday (a fifth without a year, a few on February 29), joined over five years, email consent
-for 70%, post consent for 40%, a few suppressions and erasures, 2% recovering a payment, one
-order per member per month on average (those in the last days of the tick's window are the
-events), referrals, testimonials, survey answers, new members, declined charges and
-cancellations, a value at risk for 2%, a personal touch in the last 95 days for 97%, touches already made in the cap windows. Times the
+birthday (a few on February 29), joined over five years, email consent for 70%, post consent
+for 40%, a few suppressions and erasures, 2% recovering a payment, one order per member per
+month on average (those in the last days of the tick's window are the events), referrals,
+testimonials, survey answers, new members, declined charges and cancellations, a value at risk
+for 2%, a personal touch in the last 95 days for 97%, touches already made in the cap windows.
+Times the
 vectorised planner (the shipped rules) for one day, best of ``--repeat``; then times the
 member-by-member reference on the first ``--reference`` members and reports the speed per
 member of both, and checks that the two agree on that subset.
