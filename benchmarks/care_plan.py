@@ -12,6 +12,11 @@ Times the
 vectorised planner (the shipped rules) for one day, best of ``--repeat``; then times the
 member-by-member reference on the first ``--reference`` members and reports the speed per
 member of both, and checks that the two agree on that subset.
+
+With ``--tick N`` it also generates a company of N members with a month of orders into a scratch
+SQLite database and a scratch PostgreSQL database (``build_company``, not timed) and times the
+whole ``care tick`` there (load the facts in bulk, plan, store), then the same tick again (which
+writes nothing).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from patronage.care.facts import REASONS, CareFacts, Events
 from patronage.care.planner import plan_touches
 from patronage.care.reference import plan_reference
 from patronage.care.rules import load_rules
+from patronage.care.tick import tick
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 DAY = 86_400
@@ -113,11 +119,37 @@ def subset(f: CareFacts, k: int) -> CareFacts:
         recent={c: v[:k] for c, v in f.recent.items()}, owner_tasks=f.owner_tasks[:k])
 
 
+def tick_on_database(kind: str, members: int) -> None:
+    from scratch import scratch_database  # benchmarks/scratch.py, beside this script
+
+    from patronage.db.engine import make_engine
+    from patronage.db.schema import upgrade
+    from patronage.demo.company import build_company
+
+    with scratch_database(kind) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        build_company(engine, seed=1, members=members, months=1, now=NOW, history=False,
+                      personal=True)
+        for label in ("tick", "again"):
+            t = time.perf_counter()
+            done = tick(engine, NOW)
+            total = time.perf_counter() - t
+            print(f"{kind:10s} {label:5s} {members:,} members: {total:.2f} s ("
+                  + ", ".join(f"{k} {v:.2f}" for k, v in done.seconds.items())
+                  + f"); planned {done.planned:,}, written {done.written:,}", flush=True)
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--reference", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tick", type=int, default=0,
+                        help="Also time the tick on generated SQLite and PostgreSQL databases "
+                             "of this many members.")
+    parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     rules = load_rules()
     t = time.perf_counter()
@@ -146,6 +178,9 @@ def main() -> None:
           f"({best / args.members * 1e6:.2f} us/member at full size): "
           f"{slow_s / args.reference / (best / args.members):.0f}x per member; "
           f"{len(slow.rows()):,} touches, {'identical' if same else 'DIFFERENT'}")
+    if args.tick:
+        for kind in ("sqlite",) if args.skip_postgres else ("sqlite", "postgresql"):
+            tick_on_database(kind, args.tick)
 
 
 if __name__ == "__main__":

@@ -106,3 +106,12 @@ def test_daily_ticks_on_a_demo_company_plan_touches_and_owner_tasks(engine: Engi
     assert tasks and by_status.get("dropped", 0) > 0
     # Ticking the same days again adds nothing.
     assert care_ticks(engine, NOW, days=5) == 0
+
+
+def test_tasks_of_an_erased_distributors_customers_have_no_owner(engine: Engine) -> None:
+    ids = _company(engine)
+    with transaction(engine) as s:
+        erase_member(s, ids["dana"], at=NOW - timedelta(hours=1), actor="support")
+    tick(engine, NOW)
+    rows = _touches(engine)
+    assert ("birthday_call", ids["sally"], "2026", "dropped", "no owner") in rows

@@ -84,6 +84,9 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFact
                             .astype(str), return_inverse=True)
     owner_ids = np.array([r[2] if r[2] is not None else -1 for r in rows], dtype=np.int64)
     owner = np.where(owner_ids >= 0, _index(ids, owner_ids), -1)
+    # A terminated or erased distributor gets no tasks: their customers' tasks have no owner.
+    gone = np.array([r[7] in ("terminated", "erased") for r in rows], dtype=bool)
+    owner[(owner >= 0) & gone[np.maximum(owner, 0)]] = -1
     emails = [r[8] or "" for r in rows]
     phones = [r[9] or "" for r in rows]
     suppressed = {c: np.zeros(n, dtype=bool) for c in ("email", "post", "sms", "phone")}
