@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from patronage.care.facts import CareFacts, Events
-from patronage.care.occasions import STATES, key_num
+from patronage.care.occasions import STATES
 from patronage.care.rules import Rules
 from patronage.care.zones import DAY
 from patronage.db.bulk import fetch_rows
@@ -139,21 +139,29 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFact
     recovering = _per_member(conn, ids, (
         "SELECT member_id, 1 FROM subscriptions WHERE status = 'active' AND (failures > 0 OR "
         "retry_on IS NOT NULL)"), {}) == 1
-    last_touch = _per_member(conn, ids, (
-        f"SELECT member_id, MAX(CASE WHEN status = 'planned' THEN {e('due_at')} ELSE "
-        f"{e('COALESCE(done_at, sent_at, due_at)')} END) FROM care_touches "
-        "WHERE status IN ('planned', 'sent', 'done') GROUP BY member_id"), {}, -1)
     value_at_risk = _per_member(conn, ids, (
         "SELECT member_id, value_at_risk FROM customer_values WHERE run_id = "
         "(SELECT MAX(id) FROM value_runs WHERE as_of <= :t)"), t, -1)
-    recent = {}
-    for channel in ("email", "card", "sms"):
-        cap = getattr(s.caps, channel)
-        recent[channel] = _per_member(conn, ids, (
-            "SELECT member_id, COUNT(*) FROM care_touches WHERE channel = :c AND status IN "
-            "('planned', 'sent', 'done') AND due_at > :since GROUP BY member_id"),
-            {"c": channel, "since": _ts(conn, datetime.fromtimestamp(now_s - cap.days * DAY,
-                                                                     now.tzinfo))})
+    # One pass over the touches: the latest personal touch (a planned one counts from its due
+    # time) and, per channel, the touches due within that channel's cap window.
+    made = "status IN ('planned', 'sent', 'done')"
+    caps = {name: getattr(s.caps, name) for name in ("email", "card", "sms")}
+    per = _matrix(conn, (
+        f"SELECT member_id, COALESCE(MAX(CASE WHEN status = 'planned' THEN {e('due_at')} "
+        f"WHEN {made} THEN {e('COALESCE(done_at, sent_at, due_at)')} END), -1), "
+        + ", ".join(f"SUM(CASE WHEN channel = '{name}' AND {made} AND due_at > :{name} THEN 1"
+                    " ELSE 0 END)" for name in caps)
+        + " FROM care_touches GROUP BY member_id"),
+        {name: _ts(conn, datetime.fromtimestamp(now_s - cap.days * DAY, UTC))
+         for name, cap in caps.items()}, 2 + len(caps))
+    at = _index(ids, per[:, 0])
+    per, at = per[at >= 0], at[at >= 0]
+    last_touch = np.full(n, -1, dtype=np.int64)
+    last_touch[at] = per[:, 1]
+    recent: dict[str, I64] = {}
+    for i, channel in enumerate(caps):
+        recent[channel] = np.zeros(n, dtype=np.int64)
+        recent[channel][at] = per[:, 2 + i]
     owner_tasks = _per_member(conn, ids, (
         "SELECT owner_id, COUNT(*) FROM care_touches WHERE channel = 'task' AND status IN "
         "('planned', 'sent', 'done') AND created_at > :since AND owner_id IS NOT NULL "
@@ -211,24 +219,23 @@ def _existing(conn: Connection, ids: I64, rules: Rules, lo: int) -> I64:
     """(rule, member row, key) of touches already stored that a tick at ``lo`` could meet
     again: recent ones, and every one of a state occasion (whose key can be old)."""
     index = rules.rule_index()
-    occasion_of = {r.key: r.occasion for r in rules.active}
+    if not index:
+        return np.zeros((0, 3), dtype=np.int64)
     old = lo - (60 + 60 + 2) * DAY  # lead days of calendar occasions, and a margin
     states = ", ".join(f"'{o}'" for o in STATES)
+    known = ", ".join(f"'{k}'" for k in index)
     rows = fetch_rows(conn, (
-        "SELECT rule_key, member_id, occasion_key FROM care_touches WHERE "
-        f"due_at > :old OR occasion IN ({states})"),
+        "SELECT rule_key, member_id, occasion_key FROM care_touches WHERE rule_key IN "
+        f"({known}) AND (due_at > :old OR occasion IN ({states}))"),
         {"old": _ts(conn, datetime.fromtimestamp(old, UTC))})
-    out = []
-    for rule_key, member_id, key in rows:
-        r = index.get(rule_key)
-        if r is None:
-            continue
-        num = key_num(occasion_of[rule_key], key)
-        if num is not None:
-            out.append((r, member_id, num))
-    if not out:
+    if not rows:
         return np.zeros((0, 3), dtype=np.int64)
-    a = np.array(out, dtype=np.int64)
-    a[:, 1] = _index(ids, a[:, 1])
-    return a[a[:, 1] >= 0]
-
+    rule = np.array([index[r[0]] for r in rows], dtype=np.int64)
+    member = _index(ids, np.array([r[1] for r in rows], dtype=np.int64))
+    # Keys as this code writes them (see occasions.key_text): digits, a date, a month, "joined".
+    text = np.char.replace(np.array([r[2] for r in rows], dtype=str), "-", "")
+    text = np.where(text == "joined", "0", text)
+    ok = np.char.isdigit(text) & (np.char.str_len(text) <= 18) & (member >= 0)
+    key = np.zeros(len(rows), dtype=np.int64)
+    key[ok] = text[ok].astype(np.int64)
+    return np.stack([rule[ok], member[ok], key[ok]], axis=1)

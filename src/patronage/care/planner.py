@@ -254,16 +254,24 @@ def _reasons(t: _Tick, rule: Rule, member: I64, draws: npt.NDArray[np.float64]) 
 
 
 def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bool:
-    """Which (rule, member, key) rows are among the stored ones."""
+    """Which (rule, member, key) rows are among the stored ones (sorted together, stored rows
+    first within equal triples)."""
     if not existing.shape[0] or not rule.shape[0]:
         return np.zeros(rule.shape[0], dtype=bool)
-    cand = np.stack([rule, member, key], axis=1)
-    both = np.concatenate([existing, cand])
-    _, inverse = np.unique(both, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    stored = np.zeros(int(inverse.max()) + 1, dtype=bool)
-    stored[inverse[:existing.shape[0]]] = True
-    return np.asarray(stored[inverse[existing.shape[0]:]])
+    k = existing.shape[0]
+    who = np.concatenate([existing[:, 0] << 40 | existing[:, 1], rule << 40 | member])
+    what = np.concatenate([existing[:, 2], key])
+    candidate = np.arange(who.shape[0]) >= k
+    order = np.lexsort((candidate, what, who))
+    w, x = who[order], what[order]
+    start = np.ones(order.shape[0], dtype=bool)
+    start[1:] = (w[1:] != w[:-1]) | (x[1:] != x[:-1])
+    group = np.cumsum(start) - 1
+    stored = np.zeros(int(group[-1]) + 1, dtype=bool)
+    stored[group[~candidate[order]]] = True
+    out = np.empty(who.shape[0], dtype=bool)
+    out[order] = stored[group]
+    return np.asarray(out[k:])
 
 
 def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
