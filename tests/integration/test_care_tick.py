@@ -6,6 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from patronage.autoship.gateway import ChargeResult
+from patronage.autoship.run import run_day
+from patronage.autoship.schedule import Frequency
+from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.rules import load_rules
 from patronage.care.tick import explain_member, tick
 from patronage.db.care import Touch
@@ -115,3 +119,41 @@ def test_tasks_of_an_erased_distributors_customers_have_no_owner(engine: Engine)
     tick(engine, NOW)
     rows = _touches(engine)
     assert ("birthday_call", ids["sally"], "2026", "dropped", "no owner") in rows
+
+
+class _Declines:
+    """A gateway that declines every charge."""
+
+    def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
+        return ChargeResult(approved=False, decline="insufficient_funds")
+
+
+def test_failed_autoship_payment_gives_help_and_an_owner_task_and_mutes_check_ins(
+        engine: Engine) -> None:
+    ids = _company(engine)
+    sally = ids["sally"]
+    day = (NOW - timedelta(days=1)).date()
+    with transaction(engine) as s:
+        subscribe(s, sally, [Item("SHAKE", 1)], Frequency("monthly", day=day.day), start=day,
+                  now=NOW - timedelta(days=3), actor="sally")
+    run_day(engine, day, _Declines(), now=NOW - timedelta(days=1))
+    rules = load_rules().model_copy(update={"settings": load_rules().settings.model_copy(
+        update={"holdout_share": 0.0})})
+    tick(engine, NOW, rules)
+    every = _touches(engine)
+    rows = [r for r in every if r[1] == sally]
+    attempt = _first_declined_attempt(engine)
+    assert ("payment_help", sally, str(attempt), "planned", None) in rows
+    assert ("payment_failed_owner", sally, str(attempt), "planned", None) in rows
+    # Sally has not been touched since she joined, but no check-in while her payment is
+    # being recovered.
+    assert ("check_in", sally, "2025-05-30", "dropped", "muted") in rows
+    assert ("check_in", ids["quiet"], "2025-05-30", "planned", None) in every
+
+
+def _first_declined_attempt(engine: Engine) -> int:
+    from patronage.db.autoship import ChargeAttempt
+
+    with transaction(engine) as s:
+        return s.scalars(select(ChargeAttempt.id).where(ChargeAttempt.status == "declined",
+                                                        ChargeAttempt.attempt == 1)).one()
