@@ -17,7 +17,8 @@ from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import FixedClock
 from patronage.config import Settings
-from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.care import MemberNote, SurveyResponse, Touch
+from patronage.db.care import Testimonial as StoryRow
 from patronage.db.engine import transaction
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.server import create_app
@@ -91,8 +92,8 @@ def care_records(s: Session, member: int, owner: int) -> tuple[int, int]:
     touch = Touch(member_id=member, owner_id=owner, rule_key="thanks", occasion="first_order",
                   occasion_key=str(member), channel="task", template="call", status="planned",
                   due_at=NOW, created_at=NOW, summary="Call to say thank you")
-    story = Testimonial(member_id=member, text="I love it", consent_to_publish=True,
-                        discloses_connection=False, status="submitted", submitted_at=NOW)
+    story = StoryRow(member_id=member, text="I love it", consent_to_publish=True,
+                  discloses_connection=False, status="submitted", submitted_at=NOW)
     s.add_all([touch, story])
     s.add(SurveyResponse(member_id=member, survey_key="serve", score=9, comment="great",
                          serious=False, answered_at=NOW))
