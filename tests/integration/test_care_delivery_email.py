@@ -16,12 +16,13 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
 from patronage.care.channels.email import SendFailed, SmtpSender
-from patronage.care.deliver import deliver_due
+from patronage.care.deliver import deliver_due, requeue
 from patronage.care.links import read_token, unsubscribe
 from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Consent
+from patronage.errors import Conflict
 from patronage.network.members import (
     consents_in_force,
     is_suppressed,
@@ -227,6 +228,13 @@ def test_gives_up_after_the_last_attempt(engine: Engine) -> None:
     assert tid in report.failed
     row = _row(engine, tid)
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 2, None)
+
+    with transaction(engine) as s:
+        requeue(s, tid, now=NOW + timedelta(days=1))
+        with pytest.raises(Conflict, match="is planned; only a failed touch is requeued"):
+            requeue(s, tid, now=NOW + timedelta(days=1))
+    row = _row(engine, tid)
+    assert (row.status, row.attempts, row.due_at) == ("planned", 0, NOW + timedelta(days=1))
 
 
 def test_refused_recipient_fails_at_once(engine: Engine, smtp: Smtp) -> None:

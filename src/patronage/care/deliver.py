@@ -44,6 +44,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
+from patronage.errors import Conflict, NotFound
 from patronage.network.members import consents_in_force, is_suppressed
 
 #: Templates that are service messages about the member's own account, not appreciation:
@@ -204,3 +205,21 @@ def deliver_due(engine: Engine, now: datetime, *, cards_dir: Path | None = None,
     report.cards_waiting = _count_waiting(engine, "card", now)
     report.sms_waiting = _count_waiting(engine, "sms", now)
     return report
+
+
+def requeue(session: Session, touch_id: int, *, now: datetime) -> Touch:
+    """Give a failed email or card touch another round of attempts, due at ``now``.
+
+    For after a long outage (the attempts ran out) or a fixed template. Consent is checked
+    again when it goes out; a touch that was sent, done, dropped or cancelled is refused.
+    """
+    require_aware(now, place="now")
+    touch = session.get(Touch, touch_id)
+    if touch is None:
+        raise NotFound(f"touch {touch_id} does not exist")
+    if touch.status != "failed":
+        raise Conflict(f"touch {touch_id} is {touch.status}; only a failed touch is requeued")
+    touch.status, touch.attempts, touch.next_attempt_at = "planned", 0, None
+    touch.due_at = max(touch.due_at, now)
+    session.flush()
+    return touch

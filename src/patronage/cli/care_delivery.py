@@ -11,7 +11,7 @@ from rich.table import Table
 from patronage.care.channels.cards import export_cards
 from patronage.care.contacts import import_contacts
 from patronage.care.content import TemplateSet
-from patronage.care.deliver import deliver_due
+from patronage.care.deliver import deliver_due, requeue
 from patronage.care.tasks import ical_feed, tasks_for
 from patronage.care.testimonials import moderate, publish
 from patronage.cli.common import console, emit_json, parse_now, state
@@ -61,6 +61,18 @@ def deliver_command(ctx: typer.Context, now: Now = None,
         console.print(f"{report.cards_waiting} cards wait for export (--cards-dir)")
     if report.sms_waiting:
         console.print(f"{report.sms_waiting} SMS touches wait: SMS is not sent by this command")
+
+
+@app.command("requeue")
+def requeue_command(ctx: typer.Context,
+                    touches: Annotated[list[int], typer.Argument(help="Failed touch ids.")],
+                    now: Now = None) -> None:
+    """Give failed touches another round of delivery attempts (all or none)."""
+    moment = parse_now(now)
+    with transaction(state(ctx).engine()) as session:
+        for touch_id in touches:
+            requeue(session, touch_id, now=moment)
+    console.print(f"{len(touches)} touches planned again")
 
 
 @cards_app.command("export")
