@@ -315,3 +315,13 @@ def test_two_deliverers_at_once_never_send_a_touch_twice(engine: Engine, smtp: S
     assert mine == [ids[0]] and sorted(other_runs[0]) == ids[1:]
     assert sorted(m["Message-ID"] for m in smtp.messages) == sorted(
         f"<care-touch-{t}@acme.example>" for t in ids)
+
+
+def test_a_template_that_cannot_render_fails_the_touch_without_sending(
+        engine: Engine, smtp: Smtp) -> None:
+    cfg = settings_for(smtp)
+    dana, sally = _members(engine)
+    tid = _email_touch(engine, sally, dana, template="no_such_template")
+    report = deliver_due(engine, NOW, settings=cfg, sender_factory=_sender)
+    assert "no_such_template.email.j2: not found" in report.failed[tid]
+    assert _row(engine, tid).status == "failed" and smtp.messages == []

@@ -44,7 +44,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
-from patronage.errors import Conflict, NotFound
+from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.network.members import consents_in_force, is_suppressed
 
 #: Templates that are service messages about the member's own account, not appreciation:
@@ -119,7 +119,7 @@ def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
     try:
         ctx = build_context(session, touch, now, settings=settings)
         content = templates.email(touch.template, ctx)
-    except Exception as exc:  # a template that cannot render will not render on retry either
+    except PatronageError as exc:  # a template that cannot render will not on a retry either
         touch.status, touch.last_error = "failed", str(exc)[:500]
         touch.attempts += 1
         report.failed[touch.id] = touch.last_error
