@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from patronage.access import Principal, require_scope
+from patronage.access import Forbidden, Principal, require_scope
 from patronage.api.tokens import Unauthenticated, authenticate
 from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
@@ -102,8 +102,6 @@ def _from_cookie(request: Request, engine: Engine) -> Principal | None:
 
 
 def _check_csrf(request: Request, auth: Any) -> None:
-    from patronage.access import Forbidden
-
     web = auth.web_session(request) if hasattr(auth, "web_session") else None
     submitted = request.headers.get("x-csrf-token")
     if web is None or not hasattr(auth, "csrf_ok") or not auth.csrf_ok(web, submitted):

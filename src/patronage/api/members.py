@@ -7,7 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import or_
 
-from patronage.access import require_company, require_member, visible_members_query
+from patronage.access import (
+    require_company,
+    require_member,
+    require_scope,
+    visible_members_query,
+)
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
@@ -104,8 +109,6 @@ def record_consent(member_id: int, body: ConsentIn, session: SessionDep,
     require_member(session, principal, member_id)
     if principal.member_id != member_id:
         require_company(principal, "recording another member's consent")
-        from patronage.access import require_scope
-
         require_scope(principal, "members:write")
     service.record_consent(session, member_id, body.channel, body.granted, at=now,
                            method=f"{body.method} ({principal.actor})")
