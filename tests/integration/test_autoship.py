@@ -92,7 +92,7 @@ def test_a_run_killed_mid_way_and_run_again_charges_and_orders_each_once(engine:
     day = date(2026, 3, 28)
     gateway = SimulatedGateway(engine, decline_rate=0.0)
     with pytest.raises(RuntimeError, match="killed mid-run"):
-        run_day(engine, day, CrashAfter(gateway, 2), now=_at(day), batch=2)
+        run_day(engine, day, CrashAfter(gateway, 2), now=_at(day), batch=2, workers=1)
     assert _count(engine, Order) == 2 and _count(engine, SimulatedCharge) == 3
     summary = run_day(engine, day, gateway, now=_at(day), batch=2)
     assert summary.approved == 3
@@ -154,11 +154,37 @@ def test_a_run_killed_while_recording_a_batch_keeps_earlier_batches_and_loses_no
 
     monkeypatch.setattr(run_module, "write_rows", dying_write)
     with pytest.raises(RuntimeError, match="killed while recording"):
-        run_day(engine, day, gateway, now=_at(day), batch=2)
+        run_day(engine, day, gateway, now=_at(day), batch=2, workers=1)
     assert _count(engine, Order) == 2  # the second batch's orders rolled back with it
     monkeypatch.setattr(run_module, "write_rows", real_write)
     assert run_day(engine, day, gateway, now=_at(day), batch=2).approved == 3
     _one_order_and_one_charge_per_subscription(engine, subs)
+
+
+def test_batches_in_flight_at_once_charge_and_order_each_once_even_when_one_dies(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    subs = _setup(engine, n=7)
+    day = date(2026, 3, 28)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    real_write = run_module.write_rows
+    calls = {"events": 0}
+
+    def dying_write(conn: Connection, table: str, columns: Any, times: Any = ()) -> int:
+        if table == "autoship_events":
+            calls["events"] += 1
+            if calls["events"] == 2:
+                raise RuntimeError("killed while recording")
+        return real_write(conn, table, columns, times)
+
+    monkeypatch.setattr(run_module, "write_rows", dying_write)
+    with pytest.raises(RuntimeError, match="killed while recording"):
+        run_day(engine, day, gateway, now=_at(day), batch=2, workers=2)
+    assert _count(engine, Order) < 7
+    monkeypatch.setattr(run_module, "write_rows", real_write)
+    again = run_day(engine, day, gateway, now=_at(day), batch=2, workers=2)
+    assert _count(engine, Order) == 7 and again.approved == again.due
+    _one_order_and_one_charge_per_subscription(engine, subs)
+    assert run_day(engine, day, gateway, now=_at(day), workers=2).due == 0
 
 
 def test_bulk_orders_match_what_place_order_makes(engine: Engine) -> None:

@@ -18,8 +18,12 @@ after the last failure the subscription is suspended (involuntary churn).
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
@@ -280,25 +284,66 @@ def _line_rows(approved: list[_Charge], ids: list[int]) -> dict[str, list[Any]]:
 
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,
-            retry_days: tuple[int, ...] = RETRY_DAYS, batch: int = BATCH) -> RunSummary:
+            retry_days: tuple[int, ...] = RETRY_DAYS, batch: int = BATCH,
+            workers: int | None = None) -> RunSummary:
     """Charge and order every subscription due on ``day``; idempotent, safe to re-run.
 
     Due subscriptions are taken ``batch`` at a time, in id order; each batch goes through the
     three steps of the module docstring, so a run killed anywhere loses at most the answers of
-    one batch, which the next run asks the gateway for again under the same keys."""
+    the batches in flight, which the next run asks the gateway for again under the same keys.
+
+    Batches touch disjoint subscriptions, so on PostgreSQL ``workers`` batches (default 2) are in
+    flight at once, each on its own connection: one is prepared while the server stores
+    another. The gateway is asked for one batch at a time. SQLite has one writer: one worker."""
     require_aware(now, place="now")
     summary = RunSummary(day)
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)
     summary.due = len(due)
-    for start in range(0, len(due), batch):
-        part = due[start:start + batch]
+    parts = [due[start:start + batch] for start in range(0, len(due), batch)]
+    if workers is None:
+        workers = 2 if engine.dialect.name == "postgresql" else 1
+    asking = Lock()
+
+    def one(part: list[int]) -> RunSummary:
+        done = RunSummary(day)
         with engine.connect() as conn:
             charges = _read_batch(conn, day, part[0], part[-1])
         charges = _record_pending(engine, charges, now)
-        if not charges:
-            continue
-        results = charge_all(gateway, [ChargeRequest(c.key, c.member, c.amount, CURRENCY)
-                                       for c in charges])
-        _settle(engine, charges, results, now, retry_days, summary)
+        if charges:
+            with asking:
+                results = charge_all(gateway, [ChargeRequest(c.key, c.member, c.amount,
+                                                             CURRENCY) for c in charges])
+            _settle(engine, charges, results, now, retry_days, done)
+        return done
+
+    if workers <= 1 or len(parts) <= 1:
+        results = [one(part) for part in parts]
+    else:
+        results = _in_flight(one, parts, workers)
+    for done in results:
+        summary.approved += done.approved
+        summary.declined += done.declined
+        summary.suspended += done.suspended
+        summary.recovered += done.recovered
+        summary.ordered.extend(done.ordered)
     return summary
+
+
+def _in_flight(work: Callable[[list[int]], RunSummary], parts: list[list[int]],
+               workers: int) -> list[RunSummary]:
+    """``work`` over ``parts`` with at most ``workers`` in flight; after a failure no new part
+    starts, the ones in flight finish, and the failure is raised."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    flying: deque[Future[RunSummary]] = deque()
+    done: list[RunSummary] = []
+    try:
+        for part in parts:
+            flying.append(pool.submit(work, part))
+            if len(flying) >= workers:
+                done.append(flying.popleft().result())
+        while flying:
+            done.append(flying.popleft().result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return done
