@@ -145,3 +145,23 @@ def test_a_distributor_sees_the_upline_of_their_downline_only_up_to_themselves(
 
 def company_staff() -> Principal:
     return Principal.for_role("staff", None, "sam")
+
+
+def test_erasure_and_consent_changes_go_to_the_audit_log(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from patronage.db.accounts import AuditEntry
+
+    c = company(engine)
+    client = acting_as(app_for(engine), c.staff())
+    client.post(f"{API}/members/{c.top_customer}/consents",
+                json={"channel": "sms", "granted": True})
+    erased = client.post(f"{API}/members/{c.top_customer}/erase").json()
+    assert (erased["first_name"], erased["email"], erased["status"]) == ("(erased)", None,
+                                                                         "erased")
+    with transaction(engine) as s:
+        rows = [(e.action, e.target, e.actor) for e in s.scalars(
+            select(AuditEntry).order_by(AuditEntry.id))]
+    target = f"member {c.top_customer}"
+    assert rows == [("consent.change", target, "staff:sam@example.com"),
+                    ("member.erase", target, "staff:sam@example.com")]

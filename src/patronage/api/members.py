@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import or_
 
+from patronage import audit
 from patronage.access import (
     require_company,
     require_member,
@@ -112,6 +113,9 @@ def record_consent(member_id: int, body: ConsentIn, session: SessionDep,
         require_scope(principal, "members:write")
     service.record_consent(session, member_id, body.channel, body.granted, at=now,
                            method=f"{body.method} ({principal.actor})")
+    audit.record(session, actor=principal.actor, action="consent.change",
+                 target=f"member {member_id}",
+                 detail=f"{body.channel}: {'granted' if body.granted else 'withdrawn'}", at=now)
     return service.consents_in_force(session, member_id)
 
 
@@ -122,5 +126,7 @@ def erase_member(member_id: int, session: SessionDep, principal: PrincipalDep,
     require_company(principal, "erasing members")
     member = require_member(session, principal, member_id)
     service.erase_member(session, member_id, at=now, actor=principal.actor)
+    audit.record(session, actor=principal.actor, action="member.erase",
+                 target=f"member {member_id}", detail="personal data erased on request", at=now)
     session.refresh(member)
     return MemberOut.model_validate(member)
