@@ -128,3 +128,19 @@ def test_missing_scope_is_forbidden_with_its_name() -> None:
 def test_a_member_sign_in_needs_its_member() -> None:
     with pytest.raises(Exception, match="needs the member"):
         Principal.for_role("distributor", None, "nobody")
+
+
+def test_a_deep_line_is_seen_from_its_top_and_not_from_its_bottom(engine: Engine) -> None:
+    with transaction(engine) as s:
+        chain = [distributor(s, "L0")]
+        for level in range(1, 150):
+            chain.append(distributor(s, f"L{level}", sponsor=chain[-1]))
+        bottom_customer = customer(s, chain[-1], "End")
+    top = Principal.for_role("distributor", chain[0], "top")
+    bottom = Principal.for_role("distributor", chain[-1], "bottom")
+    with transaction(engine) as s:
+        assert can_see_member(s, top, chain[-1])
+        assert not can_see_member(s, top, bottom_customer)  # the bottom's own customer
+        assert not can_see_member(s, bottom, chain[0])
+    assert _visible(engine, top) == set(chain)
+    assert _visible(engine, bottom) == {chain[-1], bottom_customer}
