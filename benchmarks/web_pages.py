@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/web_pages.py --db /tmp/web_bench.db  # reuse a generated file
 
 Builds the company in bulk into a scratch SQLite file (``patronage generate``'s writer: members,
-the sponsor tree, customers and a month of orders), fits customer values (for the customer list
+the sponsor tree, customers and three months of orders), fits customer values (for the customer list
 and Today's at-risk list), and plans appreciation tasks for the chosen distributor's customers.
 Then it signs in as the distributor with the most customers and times, through the whole app
 (FastAPI TestClient: routing, session cookie, queries, templates), Today, My customers, My
@@ -49,13 +49,13 @@ def _largest(engine: Engine, column: str) -> int:
     return int(row[0])
 
 
-def _prepare(engine: Engine, members: int) -> tuple[int, int]:
+def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int]:
     with transaction(engine) as s:
         have = s.scalar(select(func.count()).select_from(Member)) or 0
     if have == 0:
         started = time.perf_counter()
-        build_company(engine, seed=1, members=members, months=1, now=NOW, history=False,
-                      personal=False)
+        build_company(engine, seed=1, members=members, months=months, now=NOW,
+                      history=False, personal=False)
         print(f"built {members:,} members in {time.perf_counter() - started:.1f} s")
     else:
         print(f"reusing {have:,} members")
@@ -121,10 +121,10 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def run(url: str, members: int, requests: int) -> None:
+def run(url: str, members: int, months: int, requests: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    distributor, leader = _prepare(engine, members)
+    distributor, leader = _prepare(engine, members, months)
     with transaction(engine) as s:
         total = s.scalar(select(func.count()).select_from(Member)) or 0
         print(f"{total:,} members")
@@ -160,14 +160,16 @@ def run(url: str, members: int, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=3,
+                        help="months of orders (about one per member each)")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--db", type=Path, help="a SQLite file to build into (or reuse)")
     args = parser.parse_args()
     if args.db:
-        run(f"sqlite:///{args.db}", args.members, args.requests)
+        run(f"sqlite:///{args.db}", args.members, args.months, args.requests)
         return
     with scratch_database("sqlite") as url:
-        run(url, args.members, args.requests)
+        run(url, args.members, args.months, args.requests)
 
 
 if __name__ == "__main__":

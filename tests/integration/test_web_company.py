@@ -32,6 +32,7 @@ def test_member_search_by_id_email_and_name(staff: tuple[TestClient, str, World]
     assert "Zoe" in by_email and "Cory" not in by_email
     by_name = client.get("/company/members?q=co").text
     assert "Cory" in by_name and "Cleo" not in by_name
+    assert "No member found" in client.get("/company/members?q=C%25").text  # % is literal
     distributors = client.get("/company/members?kind=distributor").text
     assert "Ann" in distributors and "Cory" not in distributors
 

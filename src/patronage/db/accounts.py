@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db.base import Base, UTCDateTime
+from patronage.db.tables import Member, Order
 
 ACCOUNT_ROLES = ("staff", "distributor", "customer")
 
@@ -67,3 +68,9 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(254), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+#: Indexes the back office's pages need on the core records (migration ``0003_web_indexes``):
+#: a distributor's credited volume by time (My business), and member search by first name.
+Index("ix_orders_credited_placed", Order.credited_to_id, Order.placed_at)
+Index("ix_members_first_name", Member.first_name, Member.id)

@@ -1,6 +1,7 @@
 """Company searches: members and orders, paginated by keyset-friendly indexed queries.
 
-Member search takes a member id, a ref or an email exactly, or the start of a first name; it
+Member search takes a member id, a ref or an email exactly, or the start of a first name (an
+indexed range); it
 fetches one row more than a page to know whether there is a next page (no full count over the
 whole company).
 """
@@ -33,19 +34,31 @@ def search_members(session: Session, principal: Principal, query: str, *,
                    page: int = 1, kind: str = "") -> SearchPage:
     q = visible_members_query(principal)
     text = query.strip()
+    order: list[Any] = [Member.id]
     if text.isdigit():
         q = q.where(or_(Member.id == int(text), Member.ref == text))
     elif "@" in text:
         q = q.where(func.lower(Member.email) == text.lower())
+    elif text and (ref := session.scalar(select(Member.id).where(Member.ref == text))):
+        q = q.where(Member.id == ref)
     elif text:
-        q = q.where(or_(Member.ref == text, Member.first_name.like(f"{text[:1].upper()}"
-                                                                   f"{text[1:]}%")))
+        # The start of a first name, capitalised as names are stored: a range on the
+        # (first_name, id) index, with LIKE keeping exactly the names that start with it.
+        prefix = text[:1].upper() + text[1:]
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        q = q.where(Member.first_name >= prefix, Member.first_name < after,
+                    Member.first_name.like(_escape(prefix) + "%", escape="\\"))
+        order = [Member.first_name, Member.id]
     if kind:
         q = q.where(Member.kind == kind)
     page = max(1, page)
-    rows = list(session.scalars(q.order_by(Member.id).limit(PAGE_SIZE + 1)
+    rows = list(session.scalars(q.order_by(*order).limit(PAGE_SIZE + 1)
                                 .offset((page - 1) * PAGE_SIZE)))
     return SearchPage(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE, text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_orders(session: Session, *, buyer: str = "", source: str = "",
