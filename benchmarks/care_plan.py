@@ -7,7 +7,8 @@ birthday (a few on February 29), joined over five years, email consent for 70%, 
 for 40%, a few suppressions and erasures, 2% recovering a payment, one order per member per
 month on average (those in the last days of the tick's window are the events), referrals,
 testimonials, survey answers, new members, declined charges and cancellations, a value at risk
-for 2%, a personal touch in the last 95 days for 97%, touches already made in the cap windows.
+for 2%, a personal touch in the last 95 days for 97%, touches already made in the cap windows,
+1% terminated, and people distributors met (one every ten days each, a third of them members).
 Times the
 vectorised planner (the shipped rules) for one day, best of ``--repeat``; then times the
 member-by-member reference on the first ``--reference`` members and reports the speed per
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from patronage.care.facts import REASONS, CareFacts, Events
+from patronage.care.facts import REASONS, CareFacts, Contacts, Events
 from patronage.care.planner import plan_touches
 from patronage.care.reference import plan_reference
 from patronage.care.rules import load_rules
@@ -78,7 +79,8 @@ def build_facts(n: int, seed: int = 1) -> CareFacts:
         kind=kind, owner=owner, zone=rng.integers(0, len(ZONES), n).astype(np.int64),
         zones=ZONES, birth_month=month.astype(np.int64), birth_day=day.astype(np.int64),
         joined_at=(now - rng.integers(DAY, 5 * 365 * DAY, n)).astype(np.int64),
-        erased=rng.random(n) < 0.005, recovering=rng.random(n) < 0.02,
+        erased=rng.random(n) < 0.005, terminated=rng.random(n) < 0.01,
+        recovering=rng.random(n) < 0.02,
         consent={"email": consent(0.7), "post": consent(0.4), "sms": consent(0.1)},
         has_address={"email": rng.random(n) < 0.95, "post": rng.random(n) < 0.8,
                      "sms": rng.random(n) < 0.6},
@@ -97,7 +99,18 @@ def build_facts(n: int, seed: int = 1) -> CareFacts:
         recent={"email": rng.poisson(0.1, n).astype(np.int64),
                 "card": rng.poisson(0.05, n).astype(np.int64),
                 "sms": np.zeros(n, dtype=np.int64)},
-        owner_tasks=np.zeros(n, dtype=np.int64))
+        owner_tasks=np.zeros(n, dtype=np.int64),
+        contacts=_contacts(rng, distributors, n, window))
+
+
+def _contacts(rng: np.random.Generator, distributors: np.ndarray, n: int,
+              days: int) -> Contacts:
+    """People distributors met: one every ten days per distributor, a third already members."""
+    k = rng.poisson(0.1 * distributors.shape[0] * days)
+    member = np.where(rng.random(k) < 1 / 3, rng.integers(0, n, k), -1).astype(np.int64)
+    return Contacts(np.arange(1, k + 1, dtype=np.int64), member,
+                    distributors[rng.integers(0, distributors.shape[0], k)].astype(np.int64),
+                    (int(NOW.timestamp()) - rng.integers(0, days * DAY, k)).astype(np.int64))
 
 
 def subset(f: CareFacts, k: int) -> CareFacts:
@@ -107,15 +120,19 @@ def subset(f: CareFacts, k: int) -> CareFacts:
         return Events(e.member[keep], e.at[keep], e.key[keep], e.ordinal[keep])
 
     owner = np.where(f.owner < k, f.owner, -1)[:k]
+    c = f.contacts
+    keep = (c.member < k) & (c.owner < k)
     return CareFacts(
         member_id=f.member_id[:k], kind=f.kind[:k], owner=owner, zone=f.zone[:k],
         zones=f.zones, birth_month=f.birth_month[:k], birth_day=f.birth_day[:k],
-        joined_at=f.joined_at[:k], erased=f.erased[:k], recovering=f.recovering[:k],
+        joined_at=f.joined_at[:k], erased=f.erased[:k], terminated=f.terminated[:k],
+        recovering=f.recovering[:k],
         consent={c: v[:k] for c, v in f.consent.items()},
         has_address={c: v[:k] for c, v in f.has_address.items()},
         suppressed={c: v[:k] for c, v in f.suppressed.items()},
         last_touch=f.last_touch[:k], value_at_risk=f.value_at_risk[:k],
         events={name: ev(e) for name, e in f.events.items()}, existing=f.existing,
+        contacts=Contacts(*(a[keep] for a in (c.key, c.member, c.owner, c.at))),
         recent={c: v[:k] for c, v in f.recent.items()}, owner_tasks=f.owner_tasks[:k])
 
 

@@ -18,10 +18,12 @@ import numpy.typing as npt
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
-#: Why a touch was not planned. ``already``: this (rule, member, occasion) was planned before.
+#: Why a touch was not planned. ``terminated``: the member's status is terminated (checked
+#: first); ``already``: this (rule, member, occasion) was planned before.
 REASONS = ("", "holdout", "suppressed", "no consent", "no address", "no owner", "muted", "cap",
-           "already")
-PLANNED, HOLDOUT, SUPPRESSED, NO_CONSENT, NO_ADDRESS, NO_OWNER, MUTED, CAP, ALREADY = range(9)
+           "terminated", "already")
+(PLANNED, HOLDOUT, SUPPRESSED, NO_CONSENT, NO_ADDRESS, NO_OWNER, MUTED, CAP, TERMINATED,
+ ALREADY) = range(10)
 
 #: Which stored consent and suppression a channel needs; ``task`` needs no consent (it is the
 #: distributor's own call or note), but a member whose phone is suppressed gets no call.
@@ -56,6 +58,22 @@ class Events:
 
 
 @dataclass(frozen=True)
+class Contacts:
+    """People distributors met (the ``contacts`` table): the contact's id, the row of the member
+    the contact is linked to (``-1``: not a member), the row of the distributor who met them
+    (``-1``: unknown) and when they met."""
+
+    key: I64 = field(default_factory=_empty)
+    member: I64 = field(default_factory=_empty)
+    owner: I64 = field(default_factory=_empty)
+    at: I64 = field(default_factory=_empty)
+
+    @staticmethod
+    def of(key: list[int], member: list[int], owner: list[int], at: list[int]) -> Contacts:
+        return Contacts(*(np.array(c, dtype=np.int64) for c in (key, member, owner, at)))
+
+
+@dataclass(frozen=True)
 class CareFacts:
     """Members and their occasions as of a tick.
 
@@ -64,7 +82,9 @@ class CareFacts:
     ``order`` (``first_order`` is ordinal 1). ``existing`` holds ``(rule, member, key)`` rows
     already stored (rule by its position among the active rules). ``recent`` counts each
     member's touches per channel due within that channel's cap window; ``owner_tasks`` the tasks
-    planned for each distributor (by row) in the last 24 hours.
+    planned for each distributor (by row) in the last 24 hours. ``terminated`` members get no
+    automated touches (each is dropped, reason ``terminated``); ``erased`` ones get nothing at
+    all. ``contacts`` are the people distributors met, for the ``new_contact`` task rules.
     """
 
     member_id: I64
@@ -76,6 +96,7 @@ class CareFacts:
     birth_day: I64
     joined_at: I64
     erased: Bool
+    terminated: Bool
     recovering: Bool
     consent: Mapping[str, I64]
     has_address: Mapping[str, Bool]
@@ -86,6 +107,7 @@ class CareFacts:
     existing: I64
     recent: Mapping[str, I64]
     owner_tasks: I64
+    contacts: Contacts = field(default_factory=Contacts)
 
     @property
     def size(self) -> int:
@@ -95,17 +117,24 @@ class CareFacts:
 @dataclass(frozen=True)
 class Plan:
     """Touches considered by a tick: rule (position among active rules), member row, occasion
-    key number, due instant and reason (0: planned)."""
+    key number, due instant, reason (0: planned) and the row of the distributor a task goes to
+    (``-1``: none; for other channels the member's owner)."""
 
     rule: I64
     member: I64
     key: I64
     due: I64
     reason: I64
+    owner: I64
 
     def rows(self) -> list[tuple[int, int, int, int, int]]:
         return sorted(zip(self.rule.tolist(), self.member.tolist(), self.key.tolist(),
                           self.due.tolist(), self.reason.tolist(), strict=True))
+
+    def rows_with_owner(self) -> list[tuple[int, int, int, int, int, int]]:
+        return sorted(zip(self.rule.tolist(), self.member.tolist(), self.key.tolist(),
+                          self.due.tolist(), self.reason.tolist(), self.owner.tolist(),
+                          strict=True))
 
 
 def salt_number(salt: str) -> int:
@@ -120,6 +149,22 @@ def holdout_draw(member_id: int, salt: str) -> float:
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     z ^= z >> 31
     return (z >> 11) / float(1 << 53)
+
+
+def spread_salt(salt: str) -> str:
+    """The salt of the check-in spread (independent of the holdout draw)."""
+    return f"{salt}/check-in"
+
+
+def spread_phase(member_id: int, salt: str, period: int) -> int:
+    """A member's stable offset in ``[0, period)`` seconds: where in every check-in window of
+    ``period`` seconds an overdue check-in of theirs falls due."""
+    return int(holdout_draw(member_id, spread_salt(salt)) * period)
+
+
+def spread_phases(member_id: I64, salt: str, period: int) -> I64:
+    """:func:`spread_phase` for an array of member ids."""
+    return np.asarray((holdout_draws(member_id, spread_salt(salt)) * period).astype(np.int64))
 
 
 def holdout_draws(member_id: I64, salt: str) -> npt.NDArray[np.float64]:

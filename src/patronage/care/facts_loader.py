@@ -1,25 +1,27 @@
 """Load :class:`CareFacts` from the store in bulk, for a tick at ``now``.
 
-Members are read once (current owner, zone, birthday, addresses); consents as the latest record
-per channel; suppressions by address hash; the events whose touches can fall due in the tick's
-window (orders with each buyer's order count, referrals, testimonials, survey answers, new
-members, first declined autoship charges, cancellations); and the touches already stored (for
-"at most once" and the frequency caps).
+Members are read once (current owner, zone, birthday, addresses, status); consents as the
+latest record per channel; suppressions by address hash; the events whose touches can fall due
+in the tick's window (orders with each buyer's order count, referrals, testimonials, survey
+answers, new members, first declined autoship charges, cancellations), the contacts
+distributors met in it; and the touches already stored (for "at most once" and the frequency
+caps). A member whose time zone is not a known zone name is planned in the company's zone (and
+counted in ``zone_fallbacks``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection
 
-from patronage.care.facts import CareFacts, Events
+from patronage.care.facts import CareFacts, Contacts, Events
 from patronage.care.occasions import STATES
 from patronage.care.rules import Rules
-from patronage.care.zones import DAY
+from patronage.care.zones import DAY, known_zone
 from patronage.db.bulk import fetch_rows
 from patronage.db.loaders import _epoch, _matrix, _ts
 from patronage.facts import KIND_CODES
@@ -33,6 +35,10 @@ class LoadedFacts:
     facts: CareFacts
     #: member id -> first name, for the summaries of tasks
     first_name: dict[int, str]
+    #: contact id -> first name, for the summaries of tasks about contacts met
+    contact_name: dict[int, str] = field(default_factory=dict)
+    #: members whose time zone is not a known zone name (planned in the company's zone)
+    zone_fallbacks: int = 0
 
 
 def _index(ids: I64, wanted: I64) -> I64:
@@ -60,8 +66,30 @@ def _per_member(conn: Connection, ids: I64, sql: str, params: dict[str, Any],
     return out
 
 
-def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFacts:
-    """Everything the planner needs for a tick at ``now`` under ``rules``."""
+def _zones(names: list[str], company_zone: str) -> tuple[I64, tuple[str, ...], int]:
+    """Each member's zone (index into the zone names), the names, and how many members' names
+    are not known zones (those get ``company_zone``)."""
+    if not known_zone(company_zone):
+        from patronage.errors import PatronageError
+
+        raise PatronageError(f"settings.company_timezone: {company_zone!r} is not a known time "
+                             "zone name (e.g. America/Chicago)")
+    unique, zone = np.unique(np.array(names or ["UTC"], dtype=object).astype(str),
+                             return_inverse=True)
+    known = np.array([known_zone(z) for z in unique.tolist()], dtype=bool)
+    fallbacks = int((~known[zone]).sum()) if names else 0
+    if known.all():
+        return zone.astype(np.int64).reshape(-1)[:len(names)], tuple(unique.tolist()), 0
+    fixed = np.where(known, unique, company_zone)
+    unique, again = np.unique(fixed, return_inverse=True)
+    zone = again.reshape(-1)[zone.reshape(-1)]
+    return zone.astype(np.int64)[:len(names)], tuple(str(z) for z in unique.tolist()), fallbacks
+
+
+def load_care_facts(conn: Connection, now: datetime, rules: Rules,
+                    company_zone: str = "UTC") -> LoadedFacts:
+    """Everything the planner needs for a tick at ``now`` under ``rules``; ``company_zone`` is
+    the zone of members whose own zone is not a known zone name."""
     s = rules.settings
     active = rules.active
     now_s = int(now.timestamp())
@@ -80,8 +108,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFact
         "address_line1, first_name FROM members WHERE joined_at < :t ORDER BY id"), t)
     n = len(rows)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    zones, zone = np.unique(np.array([r[3] or "UTC" for r in rows] or ["UTC"], dtype=object)
-                            .astype(str), return_inverse=True)
+    zone, zones, fallbacks = _zones([r[3] or "UTC" for r in rows], company_zone)
     owner_ids = np.array([r[2] if r[2] is not None else -1 for r in rows], dtype=np.int64)
     owner = np.where(owner_ids >= 0, _index(ids, owner_ids), -1)
     # A terminated or erased distributor gets no tasks: their customers' tasks have no owner.
@@ -136,6 +163,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFact
             "status = 'cancelled' AND cancelled_at > :since AND cancelled_at <= :until "
             "AND cancelled_at < :t"), window),
     }
+    contacts, contact_name = _contacts(conn, ids, window)
     recovering = _per_member(conn, ids, (
         "SELECT member_id, 1 FROM subscriptions WHERE status = 'active' AND (failures > 0 OR "
         "retry_on IS NOT NULL)"), {}) == 1
@@ -170,20 +198,38 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules) -> LoadedFact
     facts = CareFacts(
         member_id=ids,
         kind=np.array([KIND_CODES.get(r[1], 0) for r in rows], dtype=np.int64),
-        owner=owner.astype(np.int64), zone=zone.astype(np.int64).reshape(-1)[:n],
-        zones=tuple(str(z) for z in zones.tolist()),
+        owner=owner.astype(np.int64), zone=zone, zones=zones,
         birth_month=np.array([r[4] or 0 for r in rows], dtype=np.int64),
         birth_day=np.array([r[5] or 0 for r in rows], dtype=np.int64),
         joined_at=np.array([r[6] for r in rows], dtype=np.int64),
         erased=np.array([r[7] == "erased" for r in rows], dtype=bool),
+        terminated=np.array([r[7] == "terminated" for r in rows], dtype=bool),
         recovering=recovering, consent=consent,
         has_address={"email": np.array([bool(a) for a in emails], dtype=bool),
                      "sms": np.array([bool(a) for a in phones], dtype=bool),
                      "post": np.array([bool(r[10]) for r in rows], dtype=bool)},
         suppressed=suppressed, last_touch=last_touch, value_at_risk=value_at_risk,
         events=events, existing=_existing(conn, ids, rules, lo), recent=recent,
-        owner_tasks=owner_tasks)
-    return LoadedFacts(facts, {r[0]: r[11] for r in rows})
+        owner_tasks=owner_tasks, contacts=contacts)
+    return LoadedFacts(facts, {r[0]: r[11] for r in rows}, contact_name, fallbacks)
+
+
+def _contacts(conn: Connection, ids: I64, window: dict[str, Any]
+              ) -> tuple[Contacts, dict[int, str]]:
+    """Contacts distributors met (source ``met``, or a meeting date) in the window."""
+    met = "COALESCE(met_at, created_at)"
+    rows = fetch_rows(conn, (
+        f"SELECT id, member_id, owner_id, {_epoch(conn, met)}, first_name FROM contacts "
+        f"WHERE (source = 'met' OR met_at IS NOT NULL) AND {met} > :since "
+        f"AND {met} <= :until AND {met} < :t ORDER BY id"), window)
+    if not rows:
+        return Contacts(), {}
+    member = _index(ids, np.array([r[1] if r[1] is not None else -1 for r in rows],
+                                  dtype=np.int64))
+    owner = _index(ids, np.array([r[2] for r in rows], dtype=np.int64))
+    return (Contacts(np.array([r[0] for r in rows], dtype=np.int64), member, owner,
+                     np.array([r[3] for r in rows], dtype=np.int64)),
+            {r[0]: r[4] for r in rows})
 
 
 def _suppressions(conn: Connection) -> dict[str, set[str]]:
@@ -232,10 +278,15 @@ def _existing(conn: Connection, ids: I64, rules: Rules, lo: int) -> I64:
         return np.zeros((0, 3), dtype=np.int64)
     rule = np.array([index[r[0]] for r in rows], dtype=np.int64)
     member = _index(ids, np.array([r[1] for r in rows], dtype=np.int64))
-    # Keys as this code writes them (see occasions.key_text): digits, a date, a month, "joined".
-    text = np.char.replace(np.array([r[2] for r in rows], dtype=str), "-", "")
+    # Keys as this code writes them (see occasions.key_text): digits, a date, a month, "joined",
+    # "contact:<id>" (number form -id; once per contact whoever it is filed under).
+    raw = np.array([r[2] for r in rows], dtype=str)
+    contact = np.char.startswith(raw, "contact:")
+    text = np.char.replace(np.char.replace(raw, "contact:", ""), "-", "")
     text = np.where(text == "joined", "0", text)
+    member = np.where(contact & (member < 0), 0, member)
     ok = np.char.isdigit(text) & (np.char.str_len(text) <= 18) & (member >= 0)
     key = np.zeros(len(rows), dtype=np.int64)
     key[ok] = text[ok].astype(np.int64)
+    key = np.where(contact, -key, key)
     return np.stack([rule[ok], member[ok], key[ok]], axis=1)

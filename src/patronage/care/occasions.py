@@ -8,11 +8,16 @@ Three sorts of occasion:
 - *event* occasions follow something that happened at an instant: ``first_order``, ``order``
   (every order, or every Nth), ``referral`` (someone the member referred joined),
   ``testimonial`` (given), ``survey_answered``, ``new_contact`` (the member joined: nice to meet
-  you), ``payment_failed`` (an autoship charge declined), ``autoship_cancelled``. A rule may wait
-  ``delay_days`` after it.
+  you; and, for task rules, someone a distributor met, from the ``contacts`` table: the owner
+  distributor gets "Send Sam a nice-to-meet-you note", once per contact), ``payment_failed``
+  (an autoship charge declined), ``autoship_cancelled``. A rule may wait ``delay_days`` after
+  it.
 - *state* occasions hold for a while: ``no_touch`` (no personal touch in N days) and
   ``value_at_risk`` (the latest customer value run puts at least an amount at risk). They fire
-  once per stretch, however late the member was added.
+  once per window: ``no_touch`` N days after the last personal touch, or, when that moment is
+  already past, at the member's own stable place in every N-day window (a hash of the member
+  id, so a new company's overdue check-ins spread over N days); ``value_at_risk`` once a
+  month. A state touch dropped by a frequency cap comes back in its next window.
 
 The occasion key tells one rule's occasions for one member apart; it is what makes a touch happen
 at most once. Its number form (``key_num``) is what the planner computes with.
@@ -53,7 +58,8 @@ def _date_text(num: int) -> str:
 
 def key_text(occasion: str, num: int) -> str:
     """The stored occasion key: ``2026`` (birthday, anniversary), ``2026-12-25`` (holiday, no
-    touch since...), ``2026-11`` (value at risk), ``joined`` (new contact), else the record id
+    touch since...), ``2026-11`` (value at risk), ``joined`` (new contact: the member joined) or
+    ``contact:<id>`` (a contact met; its number form is ``-id``), else the record id
     (order, referred member, testimonial, survey answer, declined charge, subscription)."""
     if occasion in ("birthday", "anniversary"):
         return f"{num:04d}"
@@ -62,7 +68,7 @@ def key_text(occasion: str, num: int) -> str:
     if occasion == "value_at_risk":
         return f"{num // 100:04d}-{num % 100:02d}"
     if occasion == "new_contact":
-        return "joined"
+        return "joined" if num >= 0 else f"contact:{-num}"
     return str(num)
 
 
@@ -72,6 +78,8 @@ def key_num(occasion: str, text: str) -> int | None:
         if occasion in ("holiday", "no_touch", "value_at_risk"):
             return int(text.replace("-", ""))
         if occasion == "new_contact":
+            if text.startswith("contact:") and text[8:].isdigit():
+                return -int(text[8:])
             return 0 if text == "joined" else None
         return int(text)
     except ValueError:

@@ -6,14 +6,21 @@ A tick considers every occasion whose touch falls due in ``(now - lookback, now 
   February 29 moved by the policy in other years; printed cards the postal lead days early, so
   they arrive on the day);
 - events (an order, a referral...) ``delay_days`` after the instant they happened;
-- states (no personal touch in N days, value at risk) once per stretch, now if the stretch began
-  before the lookback window (never a burst of back-dated touches for a member added late).
+- states: ``no_touch`` N days after the last personal touch, or, once that moment is older
+  than the lookback window, at the member's stable place in every N-day window (a hash of the
+  member id: a new company's overdue check-ins are spread over N days, not due at once);
+  ``value_at_risk`` once a month, now;
+- for ``new_contact`` task rules, also each contact a distributor met (the ``contacts``
+  table): a task for that distributor, about the linked member or else the distributor, once
+  per contact.
 
 Emails and texts falling in the quiet hours move to their end, in the member's zone. Then each
-touch is planned, or not, for the first reason that holds: already planned before; holdout;
-suppressed; no consent; no address; no owner (for a task); muted while an autoship payment is
-being recovered; over the frequency cap (per member and channel, or tasks per distributor per
-day), where higher priority goes first and the rest are dropped, not queued.
+touch is planned, or not, for the first reason that holds: already planned before; member
+terminated; holdout; suppressed; no consent; no address; no owner (for a task); muted while an
+autoship payment is being recovered; over the frequency cap (per member and channel, or tasks
+per distributor per day), where higher priority goes first and the rest are dropped, not queued
+(a state occasion's key is its window, so a dropped check-in comes back in its next window).
+Erased members get nothing at all.
 
 Everything is done on arrays (numpy), per rule, with time zones handled per zone: one day for a
 million customers plans in a few seconds. :mod:`patronage.care.reference` says the same thing
@@ -40,10 +47,12 @@ from patronage.care.facts import (
     NO_OWNER,
     SUPPRESSED,
     SUPPRESSION_OF,
+    TERMINATED,
     Bool,
     CareFacts,
     Plan,
     holdout_draws,
+    spread_phases,
 )
 from patronage.care.rules import Rule, Rules, Settings, minutes
 from patronage.care.zones import DAY, ZoneTable, civil, day_number, is_leap
@@ -213,11 +222,17 @@ def _states(t: _Tick, rule: Rule, who: I64) -> tuple[I64, I64, I64]:
     if rule.occasion == "no_touch":
         assert rule.days is not None
         moment = np.maximum(f.joined_at[who], f.last_touch[who]) + rule.days * DAY
+        period = rule.days * DAY
+        # Overdue: the first instant after the window's start at the member's place in the
+        # N-day cycle (stable from tick to tick).
+        slot = t.lo + 1 + np.mod(spread_phases(f.member_id[who], t.s.holdout_salt, period)
+                                 - t.lo - 1, period)
+        moment = np.where(moment > t.lo, moment, slot)
         keep = moment <= t.hi
         who, moment = who[keep], moment[keep]
         y, m, d = civil(moment // DAY)
         key = y * 10000 + m * 100 + d
-        due = np.where(moment > t.lo, moment, t.now)
+        due = moment
     else:
         assert rule.min_value is not None
         who = who[f.value_at_risk[who] >= max(rule.min_value, 0)]
@@ -230,27 +245,59 @@ def _states(t: _Tick, rule: Rule, who: I64) -> tuple[I64, I64, I64]:
     return who[hit], key[hit], due[hit]
 
 
-def _reasons(t: _Tick, rule: Rule, member: I64, draws: npt.NDArray[np.float64]) -> I64:
+def _reasons(t: _Tick, rule: Rule, member: I64, draws: npt.NDArray[np.float64], owner: I64,
+             person: Bool) -> I64:
+    """The first reason not to make each touch (0: none). ``person`` is False for a contact's
+    touch filed under the distributor who met them: the distributor's own holdout, addresses
+    and recovery do not apply."""
     f, s, ch = t.f, t.s, rule.channel
     reason = np.zeros(member.shape[0], dtype=np.int64)
 
     def mark(cond: Bool, code: int) -> None:
         reason[(reason == 0) & cond] = code
 
-    mark(draws[member] < s.holdout_share, HOLDOUT)
-    mark(f.suppressed[SUPPRESSION_OF[ch]][member], SUPPRESSED)
+    mark(f.terminated[member], TERMINATED)
+    mark(person & (draws[member] < s.holdout_share), HOLDOUT)
+    mark(person & f.suppressed[SUPPRESSION_OF[ch]][member], SUPPRESSED)
     if ch in CONSENT_OF:
         given = f.consent[CONSENT_OF[ch]][member]
         lawful = given != -1 if ch == "card" and s.card_basis == "legitimate_interest" else \
             given == 1
-        mark(~lawful, NO_CONSENT)
+        mark(person & ~lawful, NO_CONSENT)
     if ch in ADDRESS_OF:
-        mark(~f.has_address[ADDRESS_OF[ch]][member], NO_ADDRESS)
+        mark(person & ~f.has_address[ADDRESS_OF[ch]][member], NO_ADDRESS)
     if ch == "task":
-        mark(f.owner[member] < 0, NO_OWNER)
+        mark(owner < 0, NO_OWNER)
     if rule.muted_in_recovery:
-        mark(f.recovering[member], MUTED)
+        mark(person & f.recovering[member], MUTED)
     return reason
+
+
+def _contacts(t: _Tick, rule: Rule, alive: Bool) -> tuple[I64, I64, I64, I64, Bool]:
+    """A ``new_contact`` task rule's touches for the contacts distributors met: member row (the
+    linked member, else the distributor), key (``-contact id``), due, owner row, and whether
+    the touch is about a member (linked)."""
+    f, c = t.f, t.f.contacts
+    linked = c.member >= 0
+    member = np.where(linked, c.member, c.owner)
+    due = c.at + rule.delay_days * DAY
+    keep = (member >= 0) & (due > t.lo) & (due <= t.hi)
+    keep[keep] = alive[member[keep]]
+    member, owner, linked = member[keep], c.owner[keep], linked[keep]
+    known = owner >= 0
+    gone = np.zeros(owner.shape[0], dtype=bool)
+    gone[known] = f.erased[owner[known]] | f.terminated[owner[known]]
+    owner = np.where(known & ~gone, owner, -1)
+    return member, -c.key[keep], due[keep], owner, linked
+
+
+def _identity(active: tuple[Rule, ...], rule: I64, member: I64, key: I64) -> I64:
+    """The member part of a touch's identity: a contact's touch is one per (rule, contact),
+    whoever it is filed under (the contact may be linked to a member later)."""
+    contact_rule = np.array([r.occasion == "new_contact" for r in active], dtype=bool)
+    if not contact_rule.shape[0]:
+        return member
+    return np.where(contact_rule[rule] & (key < 0), 0, member)
 
 
 def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bool:
@@ -285,7 +332,7 @@ def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     channel = np.array([channel_of[r.channel] for r in active], dtype=np.int64)[p.rule[live]]
     priority = np.array([r.priority for r in active], dtype=np.int64)[p.rule[live]]
     member = p.member[live]
-    who = np.where(channel == 3, f.owner[member], member)
+    who = np.where(channel == 3, p.owner[live], member)
     order = np.lexsort((p.key[live], member, p.rule[live], p.due[live], -priority, who,
                         channel))
     g_channel, g_who = channel[order], who[order]
@@ -321,21 +368,34 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
         else:
             member, key, due = _events(t, rule, ok)
         if member.shape[0]:
+            owner = f.owner[member]
             parts.append((np.full(member.shape[0], r, dtype=np.int64), member, key, due,
-                          _reasons(t, rule, member, draws)))
+                          _reasons(t, rule, member, draws, owner,
+                                   np.ones(member.shape[0], dtype=bool)), owner))
+        if rule.occasion == "new_contact" and rule.channel == "task":
+            member, key, due, owner, person = _contacts(t, rule, alive)
+            if member.shape[0]:
+                parts.append((np.full(member.shape[0], r, dtype=np.int64), member, key, due,
+                              _reasons(t, rule, member, draws, owner, person), owner))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
-        return Plan(empty, empty.copy(), empty.copy(), empty.copy(), empty.copy())
-    rule_a, member, key, due, reason = (np.concatenate(c) for c in zip(*parts, strict=True))
+        return Plan(*(empty.copy() for _ in range(6)))
+    columns = tuple(np.concatenate(c) for c in zip(*parts, strict=True))
     # One row per (rule, member, key): the earliest due.
+    rule_a, member, key, due = columns[:4]
     order = np.lexsort((due, key, member, rule_a))
-    rule_a, member, key, due, reason = (a[order] for a in (rule_a, member, key, due, reason))
+    rule_a, member, key, due, reason, owner = (a[order] for a in columns)
     first = np.ones(rule_a.shape[0], dtype=bool)
     first[1:] = ((rule_a[1:] != rule_a[:-1]) | (member[1:] != member[:-1])
                  | (key[1:] != key[:-1]))
-    rule_a, member, key, due, reason = (a[first] for a in (rule_a, member, key, due, reason))
-    reason[_already(f.existing, rule_a, member, key)] = ALREADY
-    plan = Plan(rule_a, member, key, due, reason)
+    rule_a, member, key, due, reason, owner = (a[first] for a in (rule_a, member, key, due,
+                                                                  reason, owner))
+    existing = f.existing
+    if existing.shape[0]:
+        existing = np.stack([existing[:, 0], _identity(active, existing[:, 0], existing[:, 1],
+                                                       existing[:, 2]), existing[:, 2]], axis=1)
+    reason[_already(existing, rule_a, _identity(active, rule_a, member, key), key)] = ALREADY
+    plan = Plan(rule_a, member, key, due, reason, owner)
     _caps(t, active, plan)
     return plan
 

@@ -24,9 +24,11 @@ from patronage.care.facts import (
     PLANNED,
     SUPPRESSED,
     SUPPRESSION_OF,
+    TERMINATED,
     CareFacts,
     Plan,
     holdout_draw,
+    spread_phase,
 )
 from patronage.care.rules import Rule, Rules, Settings, minutes
 from patronage.facts import KIND_DISTRIBUTOR
@@ -107,11 +109,17 @@ def occurrences(rule: Rule, rules: Rules, f: CareFacts, m: int, now: int, lo: in
             assert rule.days is not None
             anchor = max(int(f.joined_at[m]), int(f.last_touch[m]))
             moment = anchor + rule.days * DAY
+            if moment <= lo:
+                # Overdue: the member's own place in every window of that many days, the
+                # first one after the tick window's start.
+                period = rule.days * DAY
+                phase = spread_phase(int(f.member_id[m]), s.holdout_salt, period)
+                moment = lo + 1 + (phase - lo - 1) % period
             if moment > hi:
                 return []
             d = datetime.fromtimestamp(moment, UTC).date()
             key = d.year * 10000 + d.month * 100 + d.day
-            due = moment if moment > lo else now
+            due = moment
         else:
             assert rule.min_value is not None
             if int(f.value_at_risk[m]) < max(rule.min_value, 0):
@@ -140,8 +148,14 @@ def _audience(rule: Rule, kind: int) -> bool:
     return (kind == KIND_DISTRIBUTOR) == (rule.audience == "distributors")
 
 
-def _reason(rule: Rule, f: CareFacts, m: int, s: Settings) -> int:
+def _reason(rule: Rule, f: CareFacts, m: int, s: Settings, owner: int, person: bool) -> int:
+    """The first reason not to make the touch; ``person`` False: a contact's touch filed under
+    the distributor who met them (only their status and the owner count)."""
     ch = rule.channel
+    if f.terminated[m]:
+        return TERMINATED
+    if not person:
+        return NO_OWNER if owner < 0 else PLANNED
     if holdout_draw(int(f.member_id[m]), s.holdout_salt) < s.holdout_share:
         return HOLDOUT
     if f.suppressed[SUPPRESSION_OF[ch]][m]:
@@ -153,7 +167,7 @@ def _reason(rule: Rule, f: CareFacts, m: int, s: Settings) -> int:
             return NO_CONSENT
     if ch in ADDRESS_OF and not f.has_address[ADDRESS_OF[ch]][m]:
         return NO_ADDRESS
-    if ch == "task" and int(f.owner[m]) < 0:
+    if ch == "task" and owner < 0:
         return NO_OWNER
     if rule.muted_in_recovery and f.recovering[m]:
         return MUTED
@@ -174,7 +188,9 @@ def plan_reference(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: i
             per[m].append((at, key, ordinal))
         events[name] = per
     existing = {tuple(row) for row in f.existing.tolist()}
+    met = {(r, k) for r, _, k in existing if k < 0 and active[r].occasion == "new_contact"}
     found: dict[tuple[int, int, int], int] = {}
+    owner_of: dict[tuple[int, int, int], tuple[int, bool]] = {}
     for m in range(f.size):
         if f.erased[m]:
             continue
@@ -184,16 +200,38 @@ def plan_reference(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: i
             for key, due in occurrences(rule, rules, f, m, now_s, lo, hi, events):
                 triple = (r, m, key)
                 found[triple] = min(due, found.get(triple, due))
+                owner_of[triple] = (int(f.owner[m]), True)
+    for r, rule in enumerate(active):
+        if rule.occasion != "new_contact" or rule.channel != "task":
+            continue
+        for contact, linked, owner, at in zip(f.contacts.key.tolist(),
+                                              f.contacts.member.tolist(),
+                                              f.contacts.owner.tolist(), f.contacts.at.tolist(),
+                                              strict=True):
+            m = linked if linked >= 0 else owner
+            due = at + rule.delay_days * DAY
+            if m < 0 or f.erased[m] or not lo < due <= hi:
+                continue
+            if owner >= 0 and (f.erased[owner] or f.terminated[owner]):
+                owner = -1
+            found[(r, m, -contact)] = due
+            owner_of[(r, m, -contact)] = (owner, linked >= 0)
     rows = []
     for (r, m, key), due in found.items():
-        reason = ALREADY if (r, m, key) in existing else _reason(active[r], f, m, s)
-        rows.append([r, m, key, due, reason])
+        owner, person = owner_of[(r, m, key)]
+        # A contact's touch is once per (rule, contact), whoever it is filed under.
+        contact_key = key < 0 and active[r].occasion == "new_contact"
+        if (r, key) in met if contact_key else (r, m, key) in existing:
+            reason = ALREADY
+        else:
+            reason = _reason(active[r], f, m, s, owner, person)
+        rows.append([r, m, key, due, reason, owner])
     caps = {"email": s.caps.email, "card": s.caps.card, "sms": s.caps.sms}
     groups: dict[tuple[str, int], list[list[int]]] = defaultdict(list)
     for row in rows:
         if row[4] == PLANNED:
             ch = active[row[0]].channel
-            groups[(ch, int(f.owner[row[1]]) if ch == "task" else row[1])].append(row)
+            groups[(ch, row[5] if ch == "task" else row[1])].append(row)
     for (channel, who), members in groups.items():
         members.sort(key=lambda row: (-active[row[0]].priority, row[3], row[0], row[1], row[2]))
         if channel == "task":
@@ -202,5 +240,5 @@ def plan_reference(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: i
             room = caps[channel].max - int(f.recent[channel][who])
         for row in members[max(room, 0):]:
             row[4] = CAP
-    a = np.array(rows, dtype=np.int64).reshape(-1, 5)
-    return Plan(a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy(), a[:, 4].copy())
+    a = np.array(rows, dtype=np.int64).reshape(-1, 6)
+    return Plan(*(a[:, i].copy() for i in range(6)))

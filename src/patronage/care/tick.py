@@ -3,8 +3,11 @@
 ``tick(engine, now, rules)`` is idempotent: a touch is stored at most once per (rule, member,
 occasion key) (the table's unique key, written with "insert or ignore"), so ticking twice at
 the same ``now``, or ticks that overlap, add nothing twice. Touches not planned are stored too,
-as ``dropped`` with the reason (holdout, cap, no consent...): the holdout group is measured from
-them, and a dropped touch is never planned later (dropped, not queued).
+as ``dropped`` with the reason (holdout, cap, terminated, no consent...): the holdout group is
+measured from them, and a dropped touch is never planned later (dropped, not queued; a state
+occasion's key is its window, so a check-in dropped by a cap comes back in its next window).
+A member whose time zone is not a known zone name is planned in the company's zone
+(``settings.company_timezone``) and counted in the summary; the tick goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from patronage.care.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
-from patronage.care.facts_loader import load_care_facts
+from patronage.care.facts_loader import LoadedFacts, load_care_facts
 from patronage.care.occasions import WORDS, key_text
 from patronage.care.planner import plan_touches
 from patronage.care.rules import Rule, Rules, load_rules
@@ -39,10 +42,13 @@ class TickSummary:
     already: int = 0
     written: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    #: members whose time zone is not a known zone name: planned in the company's zone
+    zone_fallbacks: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"now": self.now.isoformat(), "members": self.members, "planned": self.planned,
                 "dropped": self.dropped, "already": self.already, "written": self.written,
+                "zone_fallbacks": self.zone_fallbacks,
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
 
@@ -51,14 +57,20 @@ def summary_text(rule: Rule, name: str) -> str:
     return f"{_VERB[rule.channel].format(name=name or 'member')}: {WORDS[rule.occasion]}"
 
 
-def _rows(plan: Plan, facts: CareFacts, rules: Rules, names: dict[int, str],
+def contact_summary(name: str) -> str:
+    """A task about someone a distributor met ("Send Sam a nice-to-meet-you note")."""
+    return f"Send {name or 'them'} a nice-to-meet-you note"
+
+
+def _rows(plan: Plan, facts: CareFacts, rules: Rules, loaded: LoadedFacts,
           now: datetime) -> dict[str, Any]:
     active = rules.active
+    names = loaded.first_name
     keep = plan.reason != ALREADY
     rule, member, key = plan.rule[keep], plan.member[keep], plan.key[keep]
     due, reason = plan.due[keep], plan.reason[keep]
     member_ids = facts.member_id[member]
-    owner_row = facts.owner[member]
+    owner_row = plan.owner[keep]
     owners = [int(facts.member_id[o]) if o >= 0 else None for o in owner_row.tolist()]
     rules_of = [active[r] for r in rule.tolist()]
     return {
@@ -71,25 +83,38 @@ def _rows(plan: Plan, facts: CareFacts, rules: Rules, names: dict[int, str],
         "status": np.where(reason == PLANNED, "planned", "dropped").tolist(),
         "due_at": due, "created_at": np.full(due.shape[0], int(now.timestamp())),
         "drop_reason": [REASONS[x] or None for x in reason.tolist()],
-        "summary": [summary_text(r, names.get(m, "")) for r, m in zip(
-            rules_of, member_ids.tolist(), strict=True)],
+        "summary": [contact_summary(loaded.contact_name.get(-k, "")) if k < 0 and
+                    r.occasion == "new_contact" else summary_text(r, names.get(m, ""))
+                    for r, m, k in zip(rules_of, member_ids.tolist(), key.tolist(),
+                                       strict=True)],
     }
 
 
-def tick(engine: Engine, now: datetime, rules: Rules | None = None) -> TickSummary:
+def _company_zone(company_zone: str | None) -> str:
+    if company_zone is not None:
+        return company_zone
+    from patronage.config import get_settings
+
+    return get_settings().company_timezone
+
+
+def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
+         company_zone: str | None = None) -> TickSummary:
     """Plan and store every touch due in this tick's window (see :mod:`patronage.care.planner`);
-    returns the counts."""
+    returns the counts. ``company_zone`` (default: ``settings.company_timezone``) stands in for
+    a member's time zone that is not a known zone name."""
     require_aware(now, place="now")
     rules = rules or load_rules()
+    zone = _company_zone(company_zone)
     now = now.astimezone(UTC).replace(microsecond=0)
     t0 = time.perf_counter()
     with transaction(engine) as session:
         conn = session.connection()
-        loaded = load_care_facts(conn, now, rules)
+        loaded = load_care_facts(conn, now, rules, zone)
         t1 = time.perf_counter()
         plan = plan_touches(now, loaded.facts, rules)
         t2 = time.perf_counter()
-        rows = _rows(plan, loaded.facts, rules, loaded.first_name, now)
+        rows = _rows(plan, loaded.facts, rules, loaded, now)
         written = insert_ignore(conn, "care_touches", rows, times=("due_at", "created_at")) \
             if len(rows["member_id"]) else 0
         t3 = time.perf_counter()
@@ -99,7 +124,8 @@ def tick(engine: Engine, now: datetime, rules: Rules | None = None) -> TickSumma
         dropped={REASONS[i]: int(counts[i]) for i in range(1, len(REASONS))
                  if counts[i] and i != ALREADY},
         already=int(counts[ALREADY]), written=written,
-        seconds={"load": t1 - t0, "plan": t2 - t1, "store": t3 - t2})
+        seconds={"load": t1 - t0, "plan": t2 - t1, "store": t3 - t2},
+        zone_fallbacks=loaded.zone_fallbacks)
 
 
 @dataclass
@@ -111,13 +137,13 @@ class MemberPlan:
 
 
 def explain_member(engine: Engine, member_id: int, now: datetime,
-                   rules: Rules | None = None) -> MemberPlan:
+                   rules: Rules | None = None, *, company_zone: str | None = None) -> MemberPlan:
     """For one member: each rule's touch this tick would plan, or why not (nothing written)."""
     from patronage.errors import NotFound
 
     rules = rules or load_rules()
     with engine.connect() as conn:
-        loaded = load_care_facts(conn, now, rules)
+        loaded = load_care_facts(conn, now, rules, _company_zone(company_zone))
     f = loaded.facts
     row = np.flatnonzero(f.member_id == member_id)
     if not row.shape[0]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,19 @@ EPOCH = date(1970, 1, 1)
 @lru_cache(maxsize=512)
 def tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+@lru_cache(maxsize=4096)
+def known_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone name this machine knows (``America/Chicago``); not a
+    path, an abbreviation that is not a zone, or empty."""
+    if not name or name != name.strip():
+        return False
+    try:
+        tz(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def offset_at(zone: ZoneInfo, seconds: int) -> int:

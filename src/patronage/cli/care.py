@@ -40,6 +40,9 @@ def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
     console.print(f"care tick at {summary.now.isoformat()}: {summary.members:,} members; "
                   f"{summary.planned:,} touches planned; dropped: {dropped}; "
                   f"{summary.already:,} already planned; {summary.written:,} rows written")
+    if summary.zone_fallbacks:
+        console.print(f"{summary.zone_fallbacks:,} members have a time zone that is not a known "
+                      "zone name: planned in the company's zone (settings.company_timezone)")
 
 
 @rules_app.command("check")

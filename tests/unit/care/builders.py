@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from patronage.care.facts import CareFacts, Events
+from patronage.care.facts import CareFacts, Contacts, Events
 
 ZONES = ("UTC", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata", "Europe/Paris",
          "Pacific/Chatham", "America/St_Johns")
@@ -16,6 +16,7 @@ ZONES = ("UTC", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata", "Euro
 DEFAULTS: dict[str, Any] = {
     "kind": 0, "owner": -1, "zone": "UTC", "birth_month": 0, "birth_day": 0,
     "joined_at": datetime.fromisoformat("2024-01-10T12:00:00+00:00"), "erased": False,
+    "terminated": False,
     "recovering": False, "consent_email": 1, "consent_post": 0, "consent_sms": 0,
     "email": True, "post": True, "sms": False, "suppressed_email": False,
     "suppressed_post": False, "suppressed_sms": False, "suppressed_phone": False,
@@ -36,6 +37,8 @@ class Company:
     events: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     existing: list[tuple[int, int, int]] = field(default_factory=list)
     zones: tuple[str, ...] = ZONES
+    #: (contact id, linked member row or -1, owner row, instant met)
+    contacts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def add(self, **overrides: Any) -> int:
         self.members.append({**DEFAULTS, **overrides})
@@ -45,6 +48,10 @@ class Company:
               ordinal: int = 1) -> None:
         moment = at if isinstance(at, int) else ts(at)
         self.events.setdefault(occasion, []).append((member, moment, key, ordinal))
+
+    def contact(self, contact_id: int, owner: int, at: str | int, member: int = -1) -> None:
+        moment = at if isinstance(at, int) else ts(at)
+        self.contacts.append((contact_id, member, owner, moment))
 
     def facts(self) -> CareFacts:
         ms = self.members
@@ -68,7 +75,8 @@ class Company:
             zone=np.array([self.zones.index(m["zone"]) for m in ms], dtype=np.int64),
             zones=self.zones, birth_month=col("birth_month"), birth_day=col("birth_day"),
             joined_at=np.array([when(m["joined_at"]) for m in ms], dtype=np.int64),
-            erased=col("erased", bool), recovering=col("recovering", bool),
+            erased=col("erased", bool), terminated=col("terminated", bool),
+            recovering=col("recovering", bool),
             consent={c: col(f"consent_{c}") for c in ("email", "post", "sms")},
             has_address={c: col(c, bool) for c in ("email", "post", "sms")},
             suppressed={c: col(f"suppressed_{c}", bool)
@@ -77,4 +85,6 @@ class Company:
             value_at_risk=col("value_at_risk"), events=events,
             existing=np.array(self.existing, dtype=np.int64).reshape(-1, 3),
             recent={c: col(f"recent_{c}") for c in ("email", "card", "sms")},
-            owner_tasks=col("owner_tasks"))
+            owner_tasks=col("owner_tasks"),
+            contacts=Contacts.of(*(list(c) for c in zip(*self.contacts, strict=True)))
+            if self.contacts else Contacts())
