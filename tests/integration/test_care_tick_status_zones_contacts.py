@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
@@ -49,7 +50,7 @@ def test_terminated_member_gets_no_automated_touch_but_an_inactive_one_does(
         engine: Engine) -> None:
     with transaction(engine) as s:
         dana = distributor(s, "Dana", joined_at=JOINED)
-        kw = {"joined_at": JOINED, "birth_month": 11, "birth_day": 26,
+        kw: dict[str, Any] = {"joined_at": JOINED, "birth_month": 11, "birth_day": 26,
               "consents": {"email": True}}
         tom = customer(s, dana, "Tom", email="tom@example.com", **kw)
         ivy = customer(s, dana, "Ivy", email="ivy@example.com", **kw)
@@ -71,7 +72,7 @@ def test_terminated_member_gets_no_automated_touch_but_an_inactive_one_does(
 def test_unknown_time_zone_falls_back_to_the_company_zone(engine: Engine, db_url: str) -> None:
     with transaction(engine) as s:
         dana = distributor(s, "Dana", joined_at=JOINED)
-        kw = {"joined_at": JOINED, "birth_month": 11, "birth_day": 26,
+        kw: dict[str, Any] = {"joined_at": JOINED, "birth_month": 11, "birth_day": 26,
               "consents": {"email": True}}
         zed = customer(s, dana, "Zed", email="zed@example.com", **kw)
         lou = customer(s, dana, "Lou", email="lou@example.com", timezone="America/Chicago",
