@@ -83,8 +83,6 @@ NOT_POSTED_WHEN_ALLOWED = {"/logout", "/login", "/account/password", "/company/i
 #: with an empty form).
 ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/"): {303},
-    # the open period cannot be previewed while the period before it is still open
-    ("GET", "/business/projection"): {409},
 }
 
 

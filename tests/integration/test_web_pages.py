@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select
 
 from patronage import audit
 from patronage.db.autoship import AutoshipEvent, Subscription
-from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.care import MemberNote, SurveyResponse, Touch
+from patronage.db.care import Testimonial as TestimonialRow
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.network.members import consents_in_force
@@ -156,7 +157,7 @@ def test_testimonial_from_the_portal_waits_for_moderation(engine: Engine, world:
                                            "text": "The shakes got me through winter."})
     assert r.status_code == 200
     with transaction(engine) as s:
-        t = s.scalars(select(Testimonial)).one()
+        t = s.scalars(select(TestimonialRow)).one()
     assert (t.member_id, t.status, t.consent_to_publish) == (world.cory, "submitted", True)
 
 
@@ -194,3 +195,24 @@ def test_survey_and_preferences_links(engine: Engine, world: World) -> None:
     with transaction(engine) as s:
         given = consents_in_force(s, world.cory)
     assert given["post"] is True and given["email"] is False
+
+
+def test_business_after_a_commit_explains_lines_and_projects_the_open_period(
+        engine: Engine, world: World) -> None:
+    from patronage.clock import Period
+    from patronage.compensation.runs import commit_period
+    from tests.e2e.world import NOW
+
+    ann, _ = signed_in(engine, "distributor")
+    early = ann.get("/business/projection")
+    assert early.status_code == 200 and "commit 2026-09 first" in early.text
+    commit_period(engine, Period.parse("2026-09"), None, now=NOW, actor="test")
+    page = ann.get("/business").text
+    assert "2026-09" in page and "every line explained" in page
+    fragment = ann.get("/business/projection").text
+    assert "Projected earnings for 2026-10" in fragment
+    assert "Rank report card: paid as" in fragment and "<html" not in fragment
+    september = ann.get("/business/projection?period=2026-09").text
+    assert "Ann (#" in september  # the explanation's first line names the member
+    team = ann.get("/team?period=2026-09").text
+    assert "ranks and volumes of 2026-09" in team and "Ben" in team

@@ -11,7 +11,14 @@ from patronage.compensation.reports import explain_member, load_run, rank_card
 from patronage.db.engine import transaction
 from patronage.value.service import distributor_overview
 from patronage.web.charts import bars, progress
-from patronage.web.deps import Distributor, company_zone, engine_of, now_of, page_errors
+from patronage.web.deps import (
+    Distributor,
+    PageError,
+    company_zone,
+    engine_of,
+    now_of,
+    page_errors,
+)
 from patronage.web.templating import TEMPLATES, render
 from patronage.web.views.business import committed_runs, payout_rows, period_history
 
@@ -51,15 +58,20 @@ def projection(request: Request, me: Distributor, period: str | None = None) -> 
     whole company's run) or a committed one."""
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
-    with page_errors():
-        p = Period.parse(period) if period else Period.containing(now, company_zone(request))
-        run = load_run(engine, p)
-        mine = run.result.payouts.earner == run.facts.genealogy.index_of(
-            np.array([me.member_id]))[0]
-        projected = int(run.result.payouts.amount[mine].sum())
-        rank, next_rank, reqs = rank_card(engine, me.member_id, p)
-        explanation = explain_member(engine, me.member_id, p)
     template = TEMPLATES.get_template("business_projection.html")
+    try:
+        with page_errors():
+            p = Period.parse(period) if period else Period.containing(now,
+                                                                      company_zone(request))
+            run = load_run(engine, p)
+            mine = run.result.payouts.earner == run.facts.genealogy.index_of(
+                np.array([me.member_id]))[0]
+            projected = int(run.result.payouts.amount[mine].sum())
+            rank, next_rank, reqs = rank_card(engine, me.member_id, p)
+            explanation = explain_member(engine, me.member_id, p)
+    except PageError as exc:
+        # A fragment for htmx to show in place (it swaps successful answers only).
+        return HTMLResponse(template.render(error=exc.message))
     return HTMLResponse(template.render(period=str(p), projected=projected, rank=rank,
                                         next_rank=next_rank, reqs=reqs,
                                         explanation=explanation))
