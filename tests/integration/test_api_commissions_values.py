@@ -60,7 +60,7 @@ def test_distributor_reads_own_explanation_and_rank_card_but_not_another_line(
 
 @pytest.mark.slow
 def test_values_of_a_customer_and_a_distributors_customers(engine: Engine) -> None:
-    build_demo(engine, seed=5, members=300, months=5, now=NOW)
+    build_demo(engine, seed=5, members=500, months=5, now=NOW)
     fit_values(engine, NOW)
     from patronage.db.tables import Member
     from patronage.db.value import CustomerValue
