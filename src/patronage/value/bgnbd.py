@@ -86,15 +86,23 @@ def expected_purchases(params: dict[str, float], t: float, x: ArrayLike, t_x: Ar
                        T: ArrayLike) -> F64:
     """Expected purchases in the next ``t`` time units given the history (eq. 10 of the paper)."""
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
-    x = np.asarray(x, dtype=np.float64)
-    t_x = np.asarray(t_x, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
+    x, t_x, T = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(x, t_x, T))
     z = t / (alpha + T + t)
     # ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z), rewritten by Euler's transformation as
     # ((α+T)/(α+T+t))^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z): the same value, but no huge
     # hypergeometric term multiplied by a vanishing power at high frequencies.
-    log_ratio = (a - 1) * (np.log(alpha + T) - np.log(alpha + T + t))
-    hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    numerator = (a + b + x - 1) / (a - 1) * (1 - np.exp(log_ratio) * hyp)
+    log_shrink = np.log(alpha + T) - np.log(alpha + T + t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inner = np.array(1 - np.exp((a - 1) * log_shrink)
+                         * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z), dtype=np.float64)
+        # With a and b both large (a drop-out probability nearly the same for everyone) the
+        # transformed series overflows; there the original form converges, so it is used.
+        bad = ~np.isfinite(inner)
+        if bad.any():
+            xb, zb, sb = x[bad], z[bad], log_shrink[bad]
+            inner[bad] = 1 - np.exp((r + xb) * sb) * hyp2f1(r + xb, b + xb, a + b + xb - 1, zb)
+    if not np.isfinite(inner).all():
+        raise ArithmeticError(f"BG/NBD expected purchases are not finite at {params}")
+    numerator = (a + b + x - 1) / (a - 1) * inner
     return np.asarray(numerator * np.exp(-np.logaddexp(0.0, log_alive_odds(params, x, t_x, T))),
                       dtype=np.float64)

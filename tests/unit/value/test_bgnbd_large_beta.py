@@ -1,0 +1,33 @@
+"""BG/NBD stays finite where the drop-out probability is nearly the same for everyone."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+
+from patronage.value import bgnbd
+
+X = np.array([0.0, 1, 2, 5, 30])
+T_X = np.array([0.0, 10, 20, 30, 39])
+
+
+def test_expected_purchases_are_finite_when_a_and_b_are_both_large() -> None:
+    # Fitted on a small company with no visible spread of drop-out probabilities.
+    params = {"r": 0.9937, "alpha": 6.2963, "a": 82_380.07, "b": 305_884.37}
+    got = bgnbd.expected_purchases(params, 10, X, T_X, 40.0)
+    assert np.isfinite(got).all() and (got > 0).all()
+    assert bgnbd.expected_purchases(params, 10, 2, 20, 40) == got[2]
+
+
+def test_expected_purchases_approach_their_limit_as_a_and_b_grow_together() -> None:
+    # The same mean drop-out probability a/(a+b), less and less spread around it: the
+    # expectation moves smoothly towards the limit instead of jumping where one form of the
+    # formula gives way to the other.
+    scales = [50, 500, 5_000, 50_000, 500_000]
+    values = [bgnbd.expected_purchases({"r": 0.99, "alpha": 6.3, "a": 0.27 * k,
+                                        "b": 0.27 * k * 3.713}, 10, X, T_X, 40.0)
+              for k in scales]
+    gaps = [np.abs(later - earlier).max() for earlier, later in pairwise(values)]
+    assert all(later < earlier for earlier, later in pairwise(gaps))
+    assert gaps[-1] < 1e-3
