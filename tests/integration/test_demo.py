@@ -82,3 +82,12 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert periods == ["2026-07", "2026-08", "2026-09", "2026-10"]
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
+    from patronage.db.value import CustomerValue, ValueRun
+
+    with transaction(engine) as s:
+        runs = s.scalars(select(ValueRun).order_by(ValueRun.as_of)).all()
+        valued = s.scalar(select(func.count()).select_from(CustomerValue)
+                          .where(CustomerValue.run_id == runs[-1].id))
+    assert [r.as_of.astimezone(UTC) for r in runs] == [datetime(2026, 10, 16, 12, tzinfo=UTC),
+                                                       datetime(2026, 11, 15, 12, tzinfo=UTC)]
+    assert valued is not None and valued >= summary.extra["customers valued"] > 0

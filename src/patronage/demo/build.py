@@ -18,13 +18,15 @@ from patronage.compensation.runs import PlanSource, commit_period, preview_perio
 from patronage.config import get_settings
 from patronage.demo.company import CompanySummary, build_company
 from patronage.money import format_amount
+from patronage.value.service import fit_values
 
 
 def build_demo(engine: Engine, *, seed: int, members: int, months: int,
                now: datetime) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
     then every closed month's commissions committed and the open month previewed; then the
-    care planner's daily ticks over the last month (touches and owner tasks)."""
+    care planner's daily ticks over the last month (touches and owner tasks) and the customer
+    values (lifetime, referral, the seven values, value at risk)."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
     start = (now - timedelta(days=round(30.44 * months))).date()
@@ -49,8 +51,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    # Customer values as the care window opens (value-at-risk touches need them), then the
+    # daily care ticks, then the values as of now (touches count in the emotional value).
+    fit_values(engine, now - timedelta(days=CARE_DAYS))
     touches = care_ticks(engine, now, days=CARE_DAYS)
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = touches
+    fitted = fit_values(engine, now)
+    summary.extra["customers valued"] = fitted.customers
     return summary
 
 
