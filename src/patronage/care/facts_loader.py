@@ -23,18 +23,17 @@ from patronage.care.occasions import STATES
 from patronage.care.rules import Rules
 from patronage.care.zones import DAY, known_zone
 from patronage.db.bulk import fetch_rows
-from patronage.db.loaders import _epoch, _matrix, _ts
-from patronage.facts import KIND_CODES
+from patronage.db.loaders import _case, _epoch, _matrix, _sorted_by_first, _ts
+from patronage.facts import KIND_CODES, STATUS_CODES
 from patronage.network.members import address_hash
 
 I64 = np.ndarray[Any, np.dtype[np.int64]]
+Bool = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 @dataclass(frozen=True)
 class LoadedFacts:
     facts: CareFacts
-    #: member id -> first name, for the summaries of tasks
-    first_name: dict[int, str]
     #: contact id -> first name, for the summaries of tasks about contacts met
     contact_name: dict[int, str] = field(default_factory=dict)
     #: members whose time zone is not a known zone name (planned in the company's zone)
@@ -66,24 +65,76 @@ def _per_member(conn: Connection, ids: I64, sql: str, params: dict[str, Any],
     return out
 
 
-def _zones(names: list[str], company_zone: str) -> tuple[I64, tuple[str, ...], int]:
-    """Each member's zone (index into the zone names), the names, and how many members' names
-    are not known zones (those get ``company_zone``)."""
+def _zone_names(conn: Connection, t: dict[str, Any], company_zone: str
+                ) -> tuple[list[str | None], tuple[str, ...], list[int]]:
+    """The members' distinct stored zone names, the zones the planner uses, and for each stored
+    name its index among them (a name that is not a known zone gets ``company_zone``)."""
     if not known_zone(company_zone):
         from patronage.errors import PatronageError
 
         raise PatronageError(f"settings.company_timezone: {company_zone!r} is not a known time "
                              "zone name (e.g. America/Chicago)")
-    unique, zone = np.unique(np.array(names or ["UTC"], dtype=object).astype(str),
-                             return_inverse=True)
-    known = np.array([known_zone(z) for z in unique.tolist()], dtype=bool)
-    fallbacks = int((~known[zone]).sum()) if names else 0
-    if known.all():
-        return zone.astype(np.int64).reshape(-1)[:len(names)], tuple(unique.tolist()), 0
-    fixed = np.where(known, unique, company_zone)
-    unique, again = np.unique(fixed, return_inverse=True)
-    zone = again.reshape(-1)[zone.reshape(-1)]
-    return zone.astype(np.int64)[:len(names)], tuple(str(z) for z in unique.tolist()), fallbacks
+    stored: list[str | None] = [r[0] for r in fetch_rows(
+        conn, "SELECT DISTINCT timezone FROM members WHERE joined_at < :t", t)]
+    resolved = [(z or "UTC") if known_zone(z or "UTC") else company_zone for z in stored]
+    zones = tuple(sorted(set(resolved) | {"UTC"}))
+    return stored, zones, [zones.index(z) for z in resolved]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _members(conn: Connection, t: dict[str, Any], company_zone: str
+             ) -> tuple[Any, tuple[str, ...], int]:
+    """Members as integers, one row each by id: id, kind, owner id (a distributor's sponsor),
+    zone index, birth month and day, joined, status, and whether they have an email, a phone, a
+    postal address; the zone names; how many members' zones fell back to ``company_zone``."""
+    stored, zones, index = _zone_names(conn, t, company_zone)
+    utc = zones.index("UTC")
+    named = [(z, i) for z, i in zip(stored, index, strict=True) if z is not None]
+    zone_sql = (f"CASE timezone {' '.join(f'WHEN {_literal(z)} THEN {i}' for z, i in named)} "
+                f"ELSE {utc} END") if named else str(utc)
+    unknown = [z for z in stored if z is not None and not known_zone(z)]
+    fallbacks = 0
+    if unknown:
+        fallbacks = int(_matrix(conn, (
+            "SELECT COUNT(*) FROM members WHERE joined_at < :t AND timezone IN ("
+            + ", ".join(_literal(z) for z in unknown) + ")"), t, 1)[0, 0])
+
+    def has(column: str) -> str:
+        return f"CASE WHEN {column} IS NOT NULL AND {column} <> '' THEN 1 ELSE 0 END"
+
+    m = _sorted_by_first(_matrix(conn, (
+        f"SELECT id, {_case('kind', KIND_CODES)}, COALESCE(CASE WHEN kind = 'distributor' "
+        f"THEN sponsor_id ELSE owner_id END, -1), {zone_sql}, COALESCE(birth_month, 0), "
+        f"COALESCE(birth_day, 0), {_epoch(conn, 'joined_at')}, {_case('status', STATUS_CODES)}, "
+        f"{has('email')}, {has('phone')}, {has('address_line1')} "
+        "FROM members WHERE joined_at < :t"), t, 11))
+    return m, zones, fallbacks
+
+
+def first_names(conn: Connection, now: datetime) -> dict[int, str]:
+    """Member id -> first name, for the summaries of the touches a tick writes."""
+    return dict(fetch_rows(conn, "SELECT id, first_name FROM members WHERE joined_at < :t",
+                           {"t": _ts(conn, now)}))
+
+
+def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bool]:
+    """Per channel, which members' address (email, or phone for calls, texts) is suppressed."""
+    n = ids.shape[0]
+    out = {c: np.zeros(n, dtype=bool) for c in ("email", "post", "sms", "phone")}
+    hashes = {c: h for c, h in _suppressions(conn).items() if c in out}
+    if not hashes:
+        return out
+    rows = fetch_rows(conn, "SELECT id, email, phone FROM members WHERE joined_at < :t", t)
+    at = _index(ids, np.array([r[0] for r in rows], dtype=np.int64))
+    for channel, digests in hashes.items():
+        column = 1 if channel == "email" else 2
+        hit = np.array([bool(r[column]) and address_hash(r[column]) in digests for r in rows],
+                       dtype=bool)
+        out[channel][at[hit & (at >= 0)]] = True
+    return out
 
 
 def load_care_facts(conn: Connection, now: datetime, rules: Rules,
@@ -102,33 +153,23 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     def e(column: str) -> str:
         return _epoch(conn, column)
 
-    rows = fetch_rows(conn, (
-        "SELECT id, kind, CASE WHEN kind = 'distributor' THEN sponsor_id ELSE owner_id END, "
-        f"timezone, birth_month, birth_day, {e('joined_at')}, status, email, phone, "
-        "address_line1, first_name FROM members WHERE joined_at < :t ORDER BY id"), t)
-    n = len(rows)
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    zone, zones, fallbacks = _zones([r[3] or "UTC" for r in rows], company_zone)
-    owner_ids = np.array([r[2] if r[2] is not None else -1 for r in rows], dtype=np.int64)
-    owner = np.where(owner_ids >= 0, _index(ids, owner_ids), -1)
+    m, zones, fallbacks = _members(conn, t, company_zone)
+    n = m.shape[0]
+    ids = m[:, 0].copy()
+    owner = np.where(m[:, 2] >= 0, _index(ids, m[:, 2]), -1)
     # A terminated or erased distributor gets no tasks: their customers' tasks have no owner.
-    gone = np.array([r[7] in ("terminated", "erased") for r in rows], dtype=bool)
+    status = m[:, 7]
+    gone = (status == STATUS_CODES["terminated"]) | (status == STATUS_CODES["erased"])
     owner[(owner >= 0) & gone[np.maximum(owner, 0)]] = -1
-    emails = [r[8] or "" for r in rows]
-    phones = [r[9] or "" for r in rows]
-    suppressed = {c: np.zeros(n, dtype=bool) for c in ("email", "post", "sms", "phone")}
-    for channel, hashes in _suppressions(conn).items():
-        addresses = emails if channel == "email" else phones
-        if channel in suppressed:
-            suppressed[channel] = np.array([bool(a) and address_hash(a) in hashes
-                                            for a in addresses], dtype=bool)
+    suppressed = _suppressed(conn, ids, t)
     consent = {c: np.zeros(n, dtype=np.int64) for c in ("email", "post", "sms")}
     codes = {"email": 0, "post": 1, "sms": 2}
     c = _matrix(conn, (
         "SELECT member_id, CASE channel WHEN 'email' THEN 0 WHEN 'post' THEN 1 "
-        "WHEN 'sms' THEN 2 ELSE -1 END, CASE WHEN granted THEN 1 ELSE -1 END, id "
-        f"FROM consents WHERE at < :t ORDER BY member_id, {e('at')}, id"), t, 4)
+        "WHEN 'sms' THEN 2 ELSE -1 END, CASE WHEN granted THEN 1 ELSE -1 END, "
+        f"{e('at')}, id FROM consents WHERE at < :t"), t, 5)
     c = c[c[:, 1] >= 0]
+    c = c[np.lexsort((c[:, 4], c[:, 3], c[:, 1], c[:, 0]))]  # latest last per member, channel
     if c.shape[0]:
         last = np.ones(c.shape[0], dtype=bool)
         last[:-1] = (c[1:, 0] != c[:-1, 0]) | (c[1:, 1] != c[:-1, 1])
@@ -196,22 +237,16 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
         "GROUP BY owner_id"), {"since": _ts(conn, datetime.fromtimestamp(now_s - DAY,
                                                                         now.tzinfo))})
     facts = CareFacts(
-        member_id=ids,
-        kind=np.array([KIND_CODES.get(r[1], 0) for r in rows], dtype=np.int64),
-        owner=owner.astype(np.int64), zone=zone, zones=zones,
-        birth_month=np.array([r[4] or 0 for r in rows], dtype=np.int64),
-        birth_day=np.array([r[5] or 0 for r in rows], dtype=np.int64),
-        joined_at=np.array([r[6] for r in rows], dtype=np.int64),
-        erased=np.array([r[7] == "erased" for r in rows], dtype=bool),
-        terminated=np.array([r[7] == "terminated" for r in rows], dtype=bool),
+        member_id=ids, kind=np.maximum(m[:, 1], 0), owner=owner.astype(np.int64),
+        zone=m[:, 3].copy(), zones=zones, birth_month=m[:, 4].copy(), birth_day=m[:, 5].copy(),
+        joined_at=m[:, 6].copy(), erased=status == STATUS_CODES["erased"],
+        terminated=status == STATUS_CODES["terminated"],
         recovering=recovering, consent=consent,
-        has_address={"email": np.array([bool(a) for a in emails], dtype=bool),
-                     "sms": np.array([bool(a) for a in phones], dtype=bool),
-                     "post": np.array([bool(r[10]) for r in rows], dtype=bool)},
+        has_address={"email": m[:, 8] == 1, "sms": m[:, 9] == 1, "post": m[:, 10] == 1},
         suppressed=suppressed, last_touch=last_touch, value_at_risk=value_at_risk,
         events=events, existing=_existing(conn, ids, rules, lo), recent=recent,
         owner_tasks=owner_tasks, contacts=contacts)
-    return LoadedFacts(facts, {r[0]: r[11] for r in rows}, contact_name, fallbacks)
+    return LoadedFacts(facts, contact_name, fallbacks)
 
 
 def _contacts(conn: Connection, ids: I64, window: dict[str, Any]

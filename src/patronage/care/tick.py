@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from patronage.care.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
-from patronage.care.facts_loader import LoadedFacts, load_care_facts
+from patronage.care.facts_loader import LoadedFacts, first_names, load_care_facts
 from patronage.care.occasions import WORDS, key_text
 from patronage.care.planner import plan_touches
 from patronage.care.rules import Rule, Rules, load_rules
@@ -63,9 +63,8 @@ def contact_summary(name: str) -> str:
 
 
 def _rows(plan: Plan, facts: CareFacts, rules: Rules, loaded: LoadedFacts,
-          now: datetime) -> dict[str, Any]:
+          names: dict[int, str], now: datetime) -> dict[str, Any]:
     active = rules.active
-    names = loaded.first_name
     keep = plan.reason != ALREADY
     rule, member, key = plan.rule[keep], plan.member[keep], plan.key[keep]
     due, reason = plan.due[keep], plan.reason[keep]
@@ -114,9 +113,10 @@ def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
         t1 = time.perf_counter()
         plan = plan_touches(now, loaded.facts, rules)
         t2 = time.perf_counter()
-        rows = _rows(plan, loaded.facts, rules, loaded, now)
-        written = insert_ignore(conn, "care_touches", rows, times=("due_at", "created_at")) \
-            if len(rows["member_id"]) else 0
+        written = 0
+        if (plan.reason != ALREADY).any():
+            rows = _rows(plan, loaded.facts, rules, loaded, first_names(conn, now), now)
+            written = insert_ignore(conn, "care_touches", rows, times=("due_at", "created_at"))
         t3 = time.perf_counter()
     counts = np.bincount(plan.reason, minlength=len(REASONS))
     return TickSummary(
