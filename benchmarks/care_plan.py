@@ -17,7 +17,12 @@ member of both, and checks that the two agree on that subset.
 With ``--tick N`` it also generates a company of N members with a month of orders into a scratch
 SQLite database and a scratch PostgreSQL database (``build_company``, not timed) and times the
 whole ``care tick`` there (load the facts in bulk, plan, store), then the same tick again (which
-writes nothing).
+writes nothing). Generating a million-member company takes minutes: ``--keep-sqlite FILE`` and
+``--keep-postgres NAME`` keep it and reuse it in later runs (the ticks run on a copy), and
+``--tick-only`` skips the in-memory part:
+
+    .venv/bin/python benchmarks/care_plan.py --tick-only --tick 1000000 \
+        --keep-sqlite /tmp/care_1m.db --keep-postgres care_1m
 """
 
 from __future__ import annotations
@@ -136,38 +141,76 @@ def subset(f: CareFacts, k: int) -> CareFacts:
         recent={c: v[:k] for c, v in f.recent.items()}, owner_tasks=f.owner_tasks[:k])
 
 
-def tick_on_database(kind: str, members: int) -> None:
-    from scratch import scratch_database  # benchmarks/scratch.py, beside this script
+def _time_ticks(kind: str, url: str, members: int) -> None:
+    from patronage.db.engine import make_engine
+
+    engine = make_engine(url)
+    for label in ("tick", "again"):
+        t = time.perf_counter()
+        done = tick(engine, NOW)
+        total = time.perf_counter() - t
+        print(f"{kind:10s} {label:5s} {members:,} members: {total:.2f} s ("
+              + ", ".join(f"{k} {v:.2f}" for k, v in done.seconds.items())
+              + f"); planned {done.planned:,}, written {done.written:,}", flush=True)
+    engine.dispose()
+
+
+def tick_on_database(kind: str, members: int, keep: str | None = None) -> None:
+    """Generate a company of ``members`` (not timed) and time two ticks on it. With ``keep``
+    (a SQLite file, or a PostgreSQL database name) the generated company is kept there, and
+    reused if it is already there: ticks then run on a copy, so every run is a first tick."""
+    from scratch import ADMIN, scratch_database  # benchmarks/scratch.py, beside this script
 
     from patronage.db.engine import make_engine
     from patronage.db.schema import upgrade
     from patronage.demo.company import build_company
 
-    with scratch_database(kind) as url:
+    def build(url: str) -> None:
         engine = make_engine(url)
         upgrade(engine)
+        t = time.perf_counter()
         build_company(engine, seed=1, members=members, months=1, now=NOW, history=False,
                       personal=True)
-        for label in ("tick", "again"):
-            t = time.perf_counter()
-            done = tick(engine, NOW)
-            total = time.perf_counter() - t
-            print(f"{kind:10s} {label:5s} {members:,} members: {total:.2f} s ("
-                  + ", ".join(f"{k} {v:.2f}" for k, v in done.seconds.items())
-                  + f"); planned {done.planned:,}, written {done.written:,}", flush=True)
+        print(f"{kind:10s} company of {members:,} members generated in "
+              f"{time.perf_counter() - t:.0f} s", flush=True)
         engine.dispose()
 
+    if keep is None:
+        with scratch_database(kind) as url:
+            build(url)
+            _time_ticks(kind, url, members)
+        return
+    if kind == "sqlite":
+        import shutil
+        import tempfile
+        from pathlib import Path
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--reference", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--tick", type=int, default=0,
-                        help="Also time the tick on generated SQLite and PostgreSQL databases "
-                             "of this many members.")
-    parser.add_argument("--skip-postgres", action="store_true")
-    args = parser.parse_args()
+        if not Path(keep).exists():
+            build(f"sqlite:///{keep}")
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copyfile(keep, f"{tmp}/copy.db")
+            _time_ticks(kind, f"sqlite:///{tmp}/copy.db", members)
+        return
+    from sqlalchemy import text
+
+    admin = make_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    base = ADMIN.rsplit("/", 1)[0]
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                        {"n": keep}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{keep}"'))
+            build(f"{base}/{keep}")
+        conn.execute(text(f'CREATE DATABASE "{keep}_copy" TEMPLATE "{keep}"'))
+    try:
+        _time_ticks(kind, f"{base}/{keep}_copy", members)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{keep}_copy" WITH (FORCE)'))
+        admin.dispose()
+
+
+def in_memory(args: argparse.Namespace) -> None:
+    """The planner on generated facts, and the reference on a subset."""
     rules = load_rules()
     t = time.perf_counter()
     facts = build_facts(args.members)
@@ -189,15 +232,36 @@ def main() -> None:
     t = time.perf_counter()
     slow = plan_reference(NOW, small, rules)
     slow_s = time.perf_counter() - t
-    same = fast.rows() == slow.rows()
+    same = fast.rows_with_owner() == slow.rows_with_owner()
     print(f"reference on {args.reference:,} members: {slow_s:.2f} s "
           f"({slow_s / args.reference * 1e6:.1f} us/member) vs vectorised {fast_s:.3f} s "
           f"({best / args.members * 1e6:.2f} us/member at full size): "
           f"{slow_s / args.reference / (best / args.members):.0f}x per member; "
           f"{len(slow.rows()):,} touches, {'identical' if same else 'DIFFERENT'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--reference", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tick", type=int, default=0,
+                        help="Also time the tick on generated SQLite and PostgreSQL databases "
+                             "of this many members.")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
+                        "(reused when it exists; the ticks run on a copy).")
+    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
+                        "database (reused when it exists; the ticks run on a copy).")
+    parser.add_argument("--tick-only", action="store_true",
+                        help="Only the ticks on databases (skip the in-memory planner).")
+    args = parser.parse_args()
+    if not args.tick_only:
+        in_memory(args)
     if args.tick:
         for kind in ("sqlite",) if args.skip_postgres else ("sqlite", "postgresql"):
-            tick_on_database(kind, args.tick)
+            tick_on_database(kind, args.tick,
+                             args.keep_sqlite if kind == "sqlite" else args.keep_postgres)
 
 
 if __name__ == "__main__":
