@@ -105,12 +105,20 @@ def _members(conn: Connection, t: dict[str, Any], company_zone: str
     def has(column: str) -> str:
         return f"CASE WHEN {column} IS NOT NULL AND {column} <> '' THEN 1 ELSE 0 END"
 
-    m = _sorted_by_first(_matrix(conn, (
-        f"SELECT id, {_case('kind', KIND_CODES)}, COALESCE(CASE WHEN kind = 'distributor' "
-        f"THEN sponsor_id ELSE owner_id END, -1), {zone_sql}, COALESCE(birth_month, 0), "
-        f"COALESCE(birth_day, 0), {_epoch(conn, 'joined_at')}, {_case('status', STATUS_CODES)}, "
-        f"{has('email')}, {has('phone')}, {has('address_line1')} "
-        "FROM members WHERE joined_at < :t"), t, 11))
+    # Small codes packed into one number per member (fewer values to read): kind + 1, status
+    # + 1, the three address flags, the zone.
+    p = _sorted_by_first(_matrix(conn, (
+        "SELECT id, COALESCE(CASE WHEN kind = 'distributor' THEN sponsor_id ELSE owner_id END, "
+        f"-1), {_epoch(conn, 'joined_at')}, COALESCE(birth_month, 0) * 100 + "
+        f"COALESCE(birth_day, 0), ({_case('kind', KIND_CODES)}) + 1 + 4 * "
+        f"(({_case('status', STATUS_CODES)}) + 1) + 32 * ({has('email')} + 2 * {has('phone')} "
+        f"+ 4 * {has('address_line1')}) + 256 * ({zone_sql}) "
+        "FROM members WHERE joined_at < :t"), t, 5))
+    code = p[:, 4]
+    flags = (code >> 5) & 7
+    m = np.stack([p[:, 0], (code & 3) - 1, p[:, 1], code >> 8, p[:, 3] // 100, p[:, 3] % 100,
+                  p[:, 2], ((code >> 2) & 7) - 1, flags & 1, (flags >> 1) & 1, (flags >> 2) & 1],
+                 axis=1)
     return m, zones, fallbacks
 
 
@@ -164,12 +172,16 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     suppressed = _suppressed(conn, ids, t)
     consent = {c: np.zeros(n, dtype=np.int64) for c in ("email", "post", "sms")}
     codes = {"email": 0, "post": 1, "sms": 2}
-    c = _matrix(conn, (
-        "SELECT member_id, CASE channel WHEN 'email' THEN 0 WHEN 'post' THEN 1 "
-        "WHEN 'sms' THEN 2 ELSE -1 END, CASE WHEN granted THEN 1 ELSE -1 END, "
-        f"{e('at')}, id FROM consents WHERE at < :t"), t, 5)
-    c = c[c[:, 1] >= 0]
-    c = c[np.lexsort((c[:, 4], c[:, 3], c[:, 1], c[:, 0]))]  # latest last per member, channel
+    # member * 8 + channel * 2 + granted, when, id; the latest last per member and channel.
+    packed = _matrix(conn, (
+        "SELECT member_id * 8 + CASE channel WHEN 'email' THEN 0 WHEN 'post' THEN 2 "
+        "WHEN 'sms' THEN 4 ELSE 6 END + CASE WHEN granted THEN 1 ELSE 0 END, "
+        f"{e('at')}, id FROM consents WHERE at < :t"), t, 3)
+    group = packed[:, 0] >> 1
+    packed, group = packed[group & 3 != 3], group[group & 3 != 3]
+    order = np.lexsort((packed[:, 2], packed[:, 1], group))
+    packed, group = packed[order], group[order]
+    c = np.stack([group >> 2, group & 3, np.where(packed[:, 0] & 1 == 1, 1, -1)], axis=1)
     if c.shape[0]:
         last = np.ones(c.shape[0], dtype=bool)
         last[:-1] = (c[1:, 0] != c[:-1, 0]) | (c[1:, 1] != c[:-1, 1])
