@@ -49,7 +49,17 @@ def _largest(engine: Engine, column: str) -> int:
     return int(row[0])
 
 
-def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int]:
+def _about(engine: Engine, customers: int) -> int:
+    """A distributor with about ``customers`` customers (the nearest above)."""
+    with transaction(engine) as s:
+        counts = select(Member.owner_id.label("d"), func.count().label("n")).where(
+            Member.owner_id.is_not(None)).group_by(Member.owner_id).subquery()
+        row = s.execute(select(counts.c.d).where(counts.c.n >= customers)
+                        .order_by(counts.c.n, counts.c.d).limit(1)).one()
+    return int(row[0])
+
+
+def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int, int]:
     with transaction(engine) as s:
         have = s.scalar(select(func.count()).select_from(Member)) or 0
     if have == 0:
@@ -72,25 +82,30 @@ def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int]:
             print(f"customer values NOT fitted ({type(exc).__name__}: {exc}); the pages are "
                   "timed without the value columns")
     distributor, leader = _largest(engine, "owner_id"), _largest(engine, "sponsor_id")
-    with transaction(engine) as s:
-        from patronage.db.accounts import Account
+    typical = _about(engine, 100)
+    from patronage.db.accounts import Account
 
-        if s.scalar(select(Account.id).where(Account.email == "dist@bench.example")) is None:
-            create_account(s, email="dist@bench.example", password=PASSWORD,
-                           role="distributor", member_id=distributor, now=NOW)
-            if leader != distributor:
-                create_account(s, email="leader@bench.example", password=PASSWORD,
-                               role="distributor", member_id=leader, now=NOW)
-            create_account(s, email="staff@bench.example", password=PASSWORD, role="staff",
-                           member_id=None, now=NOW)
-            customers = list(s.scalars(select(Member.id).where(Member.owner_id == distributor)
+    wanted = [("dist@bench.example", "distributor", distributor),
+              ("leader@bench.example", "distributor", leader),
+              ("typical@bench.example", "distributor", typical),
+              ("staff@bench.example", "staff", None)]
+    with transaction(engine) as s:
+        for email, role, member in wanted:
+            if s.scalar(select(Account.id).where(Account.email == email)) is None:
+                create_account(s, email=email, password=PASSWORD, role=role, member_id=member,
+                               now=NOW)
+        for who in {distributor, typical}:
+            if s.scalar(select(func.count()).select_from(Touch).where(
+                    Touch.owner_id == who, Touch.rule_key == "bench")):
+                continue
+            customers = list(s.scalars(select(Member.id).where(Member.owner_id == who)
                                        .limit(30)))
-            s.add_all([Touch(member_id=c, owner_id=distributor, rule_key="bench", occasion="call",
+            s.add_all([Touch(member_id=c, owner_id=who, rule_key="bench", occasion="call",
                              occasion_key=str(c), channel="task", template="call",
                              priority=50, status="planned",
                              due_at=NOW + timedelta(hours=i), created_at=NOW, summary="Call")
                        for i, c in enumerate(customers)])
-    return distributor, leader
+    return distributor, leader, typical
 
 
 def _client(app: object, email: str) -> TestClient:
@@ -124,11 +139,12 @@ def _p(values: list[float], q: float) -> float:
 def run(url: str, members: int, months: int, requests: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    distributor, leader = _prepare(engine, members, months)
+    distributor, leader, typical = _prepare(engine, members, months)
     with transaction(engine) as s:
         total = s.scalar(select(func.count()).select_from(Member)) or 0
         print(f"{total:,} members")
-        for who, label in ((distributor, "most customers"), (leader, "largest front line")):
+        for who, label in ((distributor, "most customers"), (leader, "largest front line"),
+                           (typical, "about 100 customers")):
             owned = s.scalar(select(func.count()).select_from(Member).where(
                 Member.owner_id == who)) or 0
             front = s.scalar(select(func.count()).select_from(Member).where(
@@ -138,9 +154,12 @@ def run(url: str, members: int, months: int, requests: int) -> None:
                                        company_timezone="UTC"), engine=engine,
                      clock=FixedClock(NOW), migrate=False)
     dist, staff = _client(app, "dist@bench.example"), _client(app, "staff@bench.example")
-    lead = dist if leader == distributor else _client(app, "leader@bench.example")
+    lead, usual = _client(app, "leader@bench.example"), _client(app, "typical@bench.example")
     pages = [("Today", dist, "/today"), ("My customers", dist, "/customers"),
              ("My business", dist, "/business"), ("My business (leader)", lead, "/business"),
+             ("Today (100 cust.)", usual, "/today"),
+             ("My customers (100 c.)", usual, "/customers"),
+             ("My business (100 c.)", usual, "/business"),
              ("My team (leader, p. 1)", lead, "/team"),
              ("My team (leader, lvl 2)", lead, "/team?level=2"),
              ("Member search (staff)", staff, "/company/members?q=Ann"),
