@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from patronage.care.rules import Rules, load_rules
+from patronage.care.tasks import task_line
 from patronage.care.tick import tick
 from patronage.cli.main import app
 from patronage.db.care import Contact, Touch
@@ -117,6 +118,10 @@ def test_contact_met_gives_the_distributor_a_note_task_once(engine: Engine) -> N
                   for t in notes) == sorted([
         (f"contact:{sam}", dana, dana, "task", "planned", "Send Sam a nice-to-meet-you note"),
         (f"contact:{lee}", sally, dana, "task", "planned", "Send Lee a nice-to-meet-you note")])
+    # Shown in the distributor's task list as its summary (no template names the contact).
+    with transaction(engine) as s:
+        lines = sorted(task_line(s, t, NOW) for t in notes)
+    assert lines == ["Send Lee a nice-to-meet-you note", "Send Sam a nice-to-meet-you note"]
     # Sam becomes a member the next day: the note is not made again under the new member.
     with transaction(engine) as s:
         sam_member = customer(s, dana, "Sam", joined_at=NOW - timedelta(hours=1))

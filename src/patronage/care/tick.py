@@ -57,6 +57,12 @@ def summary_text(rule: Rule, name: str) -> str:
     return f"{_VERB[rule.channel].format(name=name or 'member')}: {WORDS[rule.occasion]}"
 
 
+#: The template of a task about someone a distributor met: none is shipped, so the task's line
+#: is its summary ("Send Sam a nice-to-meet-you note"); a ``contact_met.task.j2`` would
+#: replace it.
+CONTACT_TEMPLATE = "contact_met"
+
+
 def contact_summary(name: str) -> str:
     """A task about someone a distributor met ("Send Sam a nice-to-meet-you note")."""
     return f"Send {name or 'them'} a nice-to-meet-you note"
@@ -77,7 +83,9 @@ def _rows(plan: Plan, facts: CareFacts, rules: Rules, loaded: LoadedFacts,
         "rule_key": [r.key for r in rules_of], "occasion": [r.occasion for r in rules_of],
         "occasion_key": [key_text(r.occasion, k) for r, k in zip(rules_of, key.tolist(),
                                                                   strict=True)],
-        "channel": [r.channel for r in rules_of], "template": [r.template for r in rules_of],
+        "channel": [r.channel for r in rules_of],
+        "template": [CONTACT_TEMPLATE if k < 0 and r.occasion == "new_contact" else r.template
+                     for r, k in zip(rules_of, key.tolist(), strict=True)],
         "priority": [r.priority for r in rules_of],
         "status": np.where(reason == PLANNED, "planned", "dropped").tolist(),
         "due_at": due, "created_at": np.full(due.shape[0], int(now.timestamp())),
