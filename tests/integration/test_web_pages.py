@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from patronage import audit
 from patronage.db.autoship import AutoshipEvent, Subscription
 from patronage.db.care import MemberNote, SurveyResponse, Touch
-from patronage.db.care import Testimonial as TestimonialRow
+from patronage.db.care import Testimonial as StoredTestimonial
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.network.members import consents_in_force
@@ -157,7 +157,7 @@ def test_testimonial_from_the_portal_waits_for_moderation(engine: Engine, world:
                                            "text": "The shakes got me through winter."})
     assert r.status_code == 200
     with transaction(engine) as s:
-        t = s.scalars(select(TestimonialRow)).one()
+        t = s.scalars(select(StoredTestimonial)).one()
     assert (t.member_id, t.status, t.consent_to_publish) == (world.cory, "submitted", True)
 
 
@@ -216,3 +216,18 @@ def test_business_after_a_commit_explains_lines_and_projects_the_open_period(
     assert "Ann (#" in september  # the explanation's first line names the member
     team = ann.get("/team?period=2026-09").text
     assert "ranks and volumes of 2026-09" in team and "Ben" in team
+
+
+def test_radar_puts_each_score_on_its_spoke() -> None:
+    from patronage.web.charts import radar
+
+    scores = {"consumption": 100.0, "consistency": 50.0, "referral": 0.0, "rainmaker": 25.0,
+              "feedback": 0.0, "testimonial": 0.0, "emotional": 75.0}
+    svg = str(radar(scores, size=240))
+    assert "consumption 100" in svg and "emotional 75" in svg
+    # The filled polygon's first point is the top spoke at full length: (120, 120 - r).
+    filled = svg.split('fill-opacity="0.35"')[0].rsplit('<polygon points="', 1)[1]
+    assert filled.startswith("120.0,30.0 ")
+    thumb = str(radar(scores, size=96, labels=False))
+    assert "<text" not in thumb and 'viewBox="0 0 96 96"' in thumb
+    assert str(radar({"a": 1.0, "b": 2.0})) == ""

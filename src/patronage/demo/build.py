@@ -87,10 +87,10 @@ def serve_demo(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> 
                                                  "base_url": f"http://{host}:{port}"})
     app = create_app(settings=settings, engine=engine)
     console.print(f"\nThe back office is at [bold]http://{host}:{port}[/bold] "
-                  "(API documentation at /docs). Sign in as:")
+                  "(API documentation at /docs). Sign in as:", soft_wrap=True)
     for s in sign_ins:
         who = f" — {s.name} (member {s.member_id})" if s.member_id else ""
         console.print(f"  {s.role:<12} {s.email}  password: {s.password}{who}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     console.print("Press Ctrl+C to stop.")
     uvicorn.run(app, host=host, port=port, log_level="warning")

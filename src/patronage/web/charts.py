@@ -13,29 +13,33 @@ from markupsafe import Markup
 PALETTE = ("#2f6f4f", "#c9822b", "#4a6fa5", "#9b4d7a")
 
 
-def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven values") -> Markup:
-    """A radar of 0–100 scores, one spoke per value, with rings at 25, 50, 75 and 100."""
+def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven values",
+          labels: bool = True) -> Markup:
+    """A radar of 0–100 scores, one spoke per value, with rings at 25, 50, 75 and 100; each
+    spoke named with its score unless ``labels`` is false (a thumbnail)."""
     names = list(scores)
     n = len(names)
     if n < 3:
         return Markup("")
-    c, r = size / 2, size / 2 - 42
+    c, r = size / 2, size / 2 - (30 if labels else 3)
+    pad = 64 if labels else 0
     def point(i: int, value: float) -> tuple[float, float]:
         a = -math.pi / 2 + 2 * math.pi * i / n
         return c + r * value / 100 * math.cos(a), c + r * value / 100 * math.sin(a)
 
-    parts = [f'<svg class="chart radar" viewBox="0 0 {size} {size}" role="img" '
-             f'aria-label="{escape(label)}">']
+    parts = [f'<svg class="chart radar" viewBox="{-pad} 0 {size + 2 * pad} {size}" '
+             f'role="img" aria-label="{escape(label)}">']
     for ring in (25, 50, 75, 100):
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, ring) for i in range(n)))
         parts.append(f'<polygon points="{pts}" fill="none" stroke="#ddd"/>')
     for i, name in enumerate(names):
         x, y = point(i, 100)
-        lx, ly = point(i, 122)
+        lx, ly = point(i, 112)
         anchor = "middle" if abs(lx - c) < 8 else ("start" if lx > c else "end")
         parts.append(f'<line x1="{c}" y1="{c}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="{anchor}" '
-                     f'font-size="11">{escape(name)} {round(scores[name])}</text>')
+        if labels:
+            parts.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="{anchor}" '
+                         f'font-size="11">{escape(name)} {round(scores[name])}</text>')
     pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in
                    (point(i, max(0.0, min(100.0, float(scores[nm])))) for i, nm in
                     enumerate(names)))

@@ -30,7 +30,7 @@ def customers(request: Request, me: Distributor, page: int = 1, q: str = "",
     assert me.member_id is not None
     with transaction(engine_of(request)) as session:
         listing = customer_list(session, me.member_id, page=page, query=q, order=order)
-    charts = {r.id: radar(r.seven, size=120, label=f"Seven values of {r.name}")
+    charts = {r.id: radar(r.seven, size=96, label=f"Seven values of {r.name}", labels=False)
               for r in listing.rows if r.seven}
     return render(request, "customers.html", me, title="My customers", listing=listing,
                   charts=charts, order=order)
