@@ -231,3 +231,13 @@ def test_radar_puts_each_score_on_its_spoke() -> None:
     thumb = str(radar(scores, size=96, labels=False))
     assert "<text" not in thumb and 'viewBox="0 0 96 96"' in thumb
     assert str(radar({"a": 1.0, "b": 2.0})) == ""
+
+
+def test_portal_links_to_the_customers_own_survey(engine: Engine, world: World) -> None:
+    cory, _ = signed_in(engine, "customer")
+    link = cory.get("/me").text.split('href="/s/')[1].split('"')[0]
+    form = cory.get(f"/s/{link}")
+    r = cory.post(f"/s/{link}", data={"csrf_token": csrf_of(form.text), "score": "10"})
+    assert r.status_code == 200 and "Thank you" in r.text
+    with transaction(engine) as s:
+        assert s.scalars(select(SurveyResponse.member_id)).all() == [world.cory]

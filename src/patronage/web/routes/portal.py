@@ -19,7 +19,7 @@ from patronage.autoship.subscriptions import (
     skip_next,
     swap_items,
 )
-from patronage.care.links import unsubscribe
+from patronage.care.links import make_token, unsubscribe
 from patronage.clock import Period
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
@@ -34,6 +34,7 @@ from patronage.web.deps import (
     engine_of,
     now_of,
     page_errors,
+    settings_of,
 )
 from patronage.web.templating import render
 from patronage.web.views.portal import (
@@ -75,7 +76,10 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                 Product.is_enrollment_pack.is_(False)).order_by(Product.name)))
         progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz))
         given = consents(session, me.member_id)
+    survey = "/s/" + make_token("survey", me.member_id, now,
+                                secret=settings_of(request).secret_key)
     return render(request, "portal.html", me, status=status, title="My account", m=member,
+                  survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
                   consents=given, message=message, error=error, period=str(period))
 
