@@ -121,6 +121,9 @@ def authenticate(session: Session, *, email: str, password: str, ip: str,
     too many recent failures from this address for this email; a failure is recorded (and
     audited) in the caller's transaction, which must commit even when this raises."""
     email = normalise_email(email)
+    # Failures older than the window no longer count: forget them.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
+                                               LoginAttempt.at <= now - WINDOW))
     if failures(session, email, ip, now) >= MAX_FAILURES:
         audit.record(session, actor=f"anonymous:{email}", action="login.blocked", target=email,
                      detail=f"{MAX_FAILURES} failures in {WINDOW}", at=now, ip=ip)

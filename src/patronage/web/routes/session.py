@@ -12,6 +12,7 @@ from patronage.web.accounts import BadCredentials, RateLimited, authenticate, ch
 from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
     Csrf,
+    PageError,
     SignedIn,
     check_csrf,
     client_ip,
@@ -91,8 +92,8 @@ async def password(request: Request, me: SignedIn) -> Response:
             with page_errors():
                 change_password(session, int(web.account_id or 0), current=current, new=new,
                                 now=now_of(request), ip=client_ip(request))
-        except Exception as exc:
-            error = getattr(exc, "message", str(exc))
+        except PageError as exc:
+            error = exc.message
     if error:
         return render(request, "account.html", me, status=400, message=None, error=error)
     return render(request, "account.html", me, message="Your password is changed.", error=None)
