@@ -241,3 +241,25 @@ def test_portal_links_to_the_customers_own_survey(engine: Engine, world: World) 
     assert r.status_code == 200 and "Thank you" in r.text
     with transaction(engine) as s:
         assert s.scalars(select(SurveyResponse.member_id)).all() == [world.cory]
+
+
+def test_team_as_of_a_period_undoes_later_moves(engine: Engine, world: World) -> None:
+    from datetime import UTC, datetime
+
+    from patronage.network.members import move_sponsor
+
+    with transaction(engine) as s:
+        move_sponsor(s, world.ben, world.zed, effective_at=datetime(2026, 10, 5, tzinfo=UTC),
+                     recorded_at=datetime(2026, 10, 5, tzinfo=UTC), actor="test",
+                     reason="asked to move")
+    ann, _ = signed_in(engine, "distributor")
+    assert "Nobody at this level" in ann.get("/team").text  # today Ben is under Zed
+    september = ann.get("/team?period=2026-09").text
+    assert "Ben" in september and "1</strong> distributor(s)" in september
+    rows = list(csv.DictReader(io.StringIO(ann.get("/team.csv?period=2026-09").text)))
+    assert [row["member"] for row in rows] == [str(world.ben)]
+    assert list(csv.DictReader(io.StringIO(ann.get("/team.csv").text))) == []
+    zed = TestClient(app_for(engine))
+    sign_in(zed, EMAILS["other_distributor"])
+    assert "Ben" in zed.get("/team").text
+    assert "Ben" not in zed.get("/team?period=2026-09").text
