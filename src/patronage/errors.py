@@ -7,7 +7,10 @@ naming where it is (file, line, column or key path) and what is wrong.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 class PatronageError(Exception):
@@ -58,3 +61,14 @@ class Problems(PatronageError):
         self.problems = list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
         super().__init__(f"{title} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """The table in a TOML file; a missing file or bad TOML is refused as ``what`` (e.g.
+    "plan file") with the place."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise Problems(f"{path}: no such {what}", []) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise Problems(f"{path}: not valid TOML", [Problem(str(path), str(exc))]) from exc

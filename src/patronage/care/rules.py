@@ -10,7 +10,6 @@ each naming the file, the key path and the reason.
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from patronage.care.holidays import HolidayRule, parse_holiday
 from patronage.care.occasions import CALENDAR, MUTED_IN_RECOVERY, OCCASIONS, Occasion
-from patronage.errors import Problem, Problems
+from patronage.errors import Problem, Problems, read_toml
 
 Channel = Literal["email", "card", "task", "sms"]
 Audience = Literal["customers", "distributors", "all"]
@@ -258,13 +257,7 @@ def parse_rules(data: dict[str, Any], source: str = "rules") -> Rules:
 def load_rules(path: Path | None = None) -> Rules:
     """Read and validate a rules file (default: the rules shipped with Patronage)."""
     path = path or default_rules_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise Problems(f"{path}: no such rules file", []) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise Problems(f"{path}: not valid TOML", [Problem(str(path), str(exc))]) from exc
-    return parse_rules(data, str(path))
+    return parse_rules(read_toml(path, "rules file"), str(path))
 
 
 def default_rules_path() -> Path:

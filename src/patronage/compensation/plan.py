@@ -12,7 +12,6 @@ and a global ``cap`` on payout as a share of CV.
 
 from __future__ import annotations
 
-import tomllib
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from patronage.errors import Problem, Problems
+from patronage.errors import Problem, Problems, read_toml
 
 BP = 10_000
 KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "stair_step", "customer_acquisition",
@@ -319,13 +318,7 @@ def parse_plan(data: dict[str, Any], source: str = "plan") -> Plan:
 
 def load_plan(path: Path) -> Plan:
     """Read and validate a plan file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise Problems(f"{path}: no such plan file", []) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise Problems(f"{path}: not valid TOML", [Problem(str(path), str(exc))]) from exc
-    return parse_plan(data, str(path))
+    return parse_plan(read_toml(path, "plan file"), str(path))
 
 
 def default_plan_path() -> Path:
