@@ -174,3 +174,13 @@ def test_password_change_needs_the_current_one_and_is_audited(client: TestClient
                    ).status_code == 303
     with transaction(engine) as s:
         assert len(audit.recent(s, action="password.change")) == 1
+
+
+def test_pages_forbid_framing_and_foreign_scripts_but_api_docs_are_left_alone(
+        client: TestClient) -> None:
+    page = client.get("/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "same-origin"
+    docs = client.get("/docs")
+    assert "content-security-policy" not in docs.headers

@@ -90,8 +90,23 @@ def _cookie_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+#: Sent with every page (not the API or its documentation, which load their own assets): no
+#: framing, no MIME sniffing, scripts only from this site, and no page address (which may hold a
+#: signed link) sent to other sites.
+PAGE_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+     b"img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+]
+NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
+
+
 class SessionMiddleware:
-    """Puts a :class:`WebSession` on ``request.state.web`` and sends the cookie when it changed."""
+    """Puts a :class:`WebSession` on ``request.state.web``, sends the cookie when it changed,
+    and adds :data:`PAGE_HEADERS` to pages."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -105,12 +120,16 @@ class SessionMiddleware:
         if web is None:
             web = WebSession(csrf=secrets.token_urlsafe(32), changed=True)
         scope.setdefault("state", {})["web"] = web
+        page = not str(scope.get("path", "")).startswith(NOT_PAGES)
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and web.changed:
+            if message["type"] == "http.response.start" and (web.changed or page):
                 headers = list(message.get("headers", []))
-                headers.append((b"set-cookie",
-                                cookie_header(self.settings, web).encode("latin-1")))
+                if web.changed:
+                    headers.append((b"set-cookie",
+                                    cookie_header(self.settings, web).encode("latin-1")))
+                if page:
+                    headers.extend(PAGE_HEADERS)
                 message["headers"] = headers
             await send(message)
 
