@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,16 +40,20 @@ def _at_bound(names: list[str], x: F64) -> list[str]:
     return [name for name, v in zip(names, x, strict=True) if abs(v) >= LOG_BOUND - 1e-6]
 
 
-def fit_log_params(neg_ll: Callable[[F64], float], names: list[str], start: F64,
-                   n: float) -> Fit:
-    """Minimise ``neg_ll`` over log-parameters (so every parameter stays positive)."""
+def fit_log_params(neg_ll: Callable[[F64], Any], names: list[str], start: F64,
+                   n: float, *, gradient: bool = False) -> Fit:
+    """Minimise ``neg_ll`` over log-parameters (so every parameter stays positive). With
+    ``gradient``, ``neg_ll`` returns the value and its gradient in the log-parameters."""
     start = np.clip(start, -LOG_BOUND + 1, LOG_BOUND - 1)
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
-    result = minimize(neg_ll, start, method="L-BFGS-B", bounds=bounds,
+    result = minimize(neg_ll, start, method="L-BFGS-B", bounds=bounds, jac=gradient,
                       options={"maxiter": MAX_ITERATIONS, "gtol": 1e-9, "ftol": 1e-13})
     if not result.success and not _at_bound(names, result.x):
         # A second opinion from a derivative-free method before giving up honestly.
-        retry = minimize(neg_ll, result.x, method="Nelder-Mead", bounds=bounds,
+        def value_only(p: F64) -> float:
+            return float(neg_ll(p)[0] if gradient else neg_ll(p))
+
+        retry = minimize(value_only, result.x, method="Nelder-Mead", bounds=bounds,
                          options={"maxiter": 3 * MAX_ITERATIONS, "xatol": 1e-10,
                                   "fatol": 1e-12})
         if retry.fun <= result.fun:

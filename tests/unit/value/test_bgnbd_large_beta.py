@@ -31,3 +31,22 @@ def test_expected_purchases_approach_their_limit_as_a_and_b_grow_together() -> N
     gaps = [np.abs(later - earlier).max() for earlier, later in pairwise(values)]
     assert all(later < earlier for earlier, later in pairwise(gaps))
     assert gaps[-1] < 1e-3
+
+
+def test_the_exact_gradient_matches_finite_differences_of_the_likelihood() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 12, 400).astype(np.float64)
+    T = rng.uniform(20, 40, 400)
+    t_x = np.where(x > 0, rng.uniform(0, 1, 400) * T, 0.0)
+    w = rng.integers(1, 5, 400).astype(np.float64)
+    x_values, x_index = np.unique(x, return_inverse=True)
+
+    def value(p: np.ndarray) -> float:
+        return bgnbd._rows_and_gradient(*np.exp(p), x, t_x, T, x_values, x_index, w)[0]
+
+    for params in ([0.24, 4.4, 0.79, 2.4], [3.0, 0.5, 40.0, 90.0], [0.05, 30.0, 0.02, 0.3]):
+        p = np.log(np.array(params))
+        _, gradient = bgnbd._rows_and_gradient(*np.exp(p), x, t_x, T, x_values, x_index, w)
+        step = 1e-6
+        numeric = [(value(p + step * e) - value(p - step * e)) / (2 * step) for e in np.eye(4)]
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4)
