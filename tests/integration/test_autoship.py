@@ -137,22 +137,29 @@ def test_a_run_killed_between_the_batch_charge_and_its_answers_is_finished_by_th
     _one_order_and_one_charge_per_subscription(engine, subs)
 
 
-def test_a_run_killed_while_recording_a_batch_keeps_earlier_batches_and_loses_nothing(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    subs = _setup(engine, n=5)
-    day = date(2026, 3, 28)
-    gateway = SimulatedGateway(engine, decline_rate=0.0)
+def _die_on_the_second_events_write(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Make the run die when it records its second batch's events (after that batch's orders
+    were written); returns the real writer, to put back."""
     real_write = run_module.write_rows
     calls = {"events": 0}
 
     def dying_write(conn: Connection, table: str, columns: Any, times: Any = ()) -> int:
         if table == "autoship_events":
             calls["events"] += 1
-            if calls["events"] == 2:  # the second batch, after its orders were written
+            if calls["events"] == 2:
                 raise RuntimeError("killed while recording")
         return real_write(conn, table, columns, times)
 
     monkeypatch.setattr(run_module, "write_rows", dying_write)
+    return real_write
+
+
+def test_a_run_killed_while_recording_a_batch_keeps_earlier_batches_and_loses_nothing(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    subs = _setup(engine, n=5)
+    day = date(2026, 3, 28)
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+    real_write = _die_on_the_second_events_write(monkeypatch)
     with pytest.raises(RuntimeError, match="killed while recording"):
         run_day(engine, day, gateway, now=_at(day), batch=2, workers=1)
     assert _count(engine, Order) == 2  # the second batch's orders rolled back with it
@@ -166,17 +173,7 @@ def test_batches_in_flight_at_once_charge_and_order_each_once_even_when_one_dies
     subs = _setup(engine, n=7)
     day = date(2026, 3, 28)
     gateway = SimulatedGateway(engine, decline_rate=0.0)
-    real_write = run_module.write_rows
-    calls = {"events": 0}
-
-    def dying_write(conn: Connection, table: str, columns: Any, times: Any = ()) -> int:
-        if table == "autoship_events":
-            calls["events"] += 1
-            if calls["events"] == 2:
-                raise RuntimeError("killed while recording")
-        return real_write(conn, table, columns, times)
-
-    monkeypatch.setattr(run_module, "write_rows", dying_write)
+    real_write = _die_on_the_second_events_write(monkeypatch)
     with pytest.raises(RuntimeError, match="killed while recording"):
         run_day(engine, day, gateway, now=_at(day), batch=2, workers=2)
     assert _count(engine, Order) < 7
