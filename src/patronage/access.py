@@ -18,7 +18,7 @@ as the tree, not as wide as the downline); lists use a recursive query down the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy import Select, false, select, union
 from sqlalchemy.orm import Session
@@ -174,6 +174,24 @@ def can_see_member(session: Session, principal: Principal, member_id: int) -> bo
     if row.kind != "distributor":
         return bool(row.owner_id == me)
     return me in _upline(session, member_id)
+
+
+class _MembersRecord(Protocol):
+    @property
+    def member_id(self) -> int: ...
+
+
+Record = TypeVar("Record", bound=_MembersRecord)
+
+
+def require_record(session: Session, principal: Principal, model: type[Record], record_id: int,
+                   what: str) -> Record:
+    """A member's record (subscription, testimonial, ...) by id, if the principal may see that
+    member; otherwise *not found*, worded the same whether it is missing or hidden."""
+    row = session.get(model, record_id)
+    if row is None or not can_see_member(session, principal, row.member_id):
+        raise NotFound(f"{what} {record_id} does not exist")
+    return row
 
 
 def require_member(session: Session, principal: Principal, member_id: int) -> Member:

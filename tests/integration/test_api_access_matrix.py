@@ -164,6 +164,11 @@ def test_a_customer_changes_only_their_own_autoship(engine: Engine) -> None:
     c = company(engine)
     client = acting_as(app_for(engine), c.customer(c.mid_customer))
     assert client.post(f"{API}/subscriptions/{c.mid_customer_sub}/skip").status_code == 200
-    assert client.post(f"{API}/subscriptions/{c.other_customer_sub}/skip").status_code == 404
+    hidden = client.post(f"{API}/subscriptions/{c.other_customer_sub}/skip")
+    assert hidden.status_code == 404
+    assert hidden.json()["detail"] == f"subscription {c.other_customer_sub} does not exist"
+    missing = client.post(f"{API}/subscriptions/99999/skip")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404, "subscription 99999 does not exist")
     acting_as(client, c.distributor(c.mid))
     assert client.post(f"{API}/subscriptions/{c.mid_customer_sub}/skip").status_code == 403

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from patronage import audit
-from patronage.access import Principal, require_company, require_member
+from patronage.access import Principal, require_company, require_member, require_record
 from patronage.api.care import TestimonialOut
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.care import tasks, testimonials
@@ -89,14 +89,7 @@ def task_done(touch_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 def _testimonial(session: Session, principal: Principal, testimonial_id: int) -> Testimonial:
-    row = session.get(Testimonial, testimonial_id)
-    if row is None:
-        raise NotFound(f"testimonial {testimonial_id} does not exist")
-    try:
-        require_member(session, principal, row.member_id)
-    except NotFound:
-        raise NotFound(f"testimonial {testimonial_id} does not exist") from None
-    return row
+    return require_record(session, principal, Testimonial, testimonial_id, "testimonial")
 
 
 @router.post("/testimonials", status_code=status.HTTP_201_CREATED,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patronage.access import Principal, require_member, visible_member_ids
+from patronage.access import Principal, require_member, require_record, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import (
@@ -41,14 +41,7 @@ def _out(session: Session, sub: Subscription) -> SubscriptionOut:
 
 
 def _visible(session: Session, principal: Principal, subscription_id: int) -> Subscription:
-    sub = session.get(Subscription, subscription_id)
-    if sub is None:
-        raise NotFound(f"subscription {subscription_id} does not exist")
-    try:
-        require_member(session, principal, sub.member_id)
-    except NotFound:
-        raise NotFound(f"subscription {subscription_id} does not exist") from None
-    return sub
+    return require_record(session, principal, Subscription, subscription_id, "subscription")
 
 
 def _next(sub: Subscription) -> NextRunOut:
