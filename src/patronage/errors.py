@@ -63,6 +63,14 @@ class Problems(PatronageError):
         super().__init__(f"{title} ({len(self.problems)} problem(s)):\n{lines}")
 
 
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """A place in a nested file as people write it: ``ranks[2].min_pv``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The table in a TOML file; a missing file or bad TOML is refused as ``what`` (e.g.
     "plan file") with the place."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from patronage.care.holidays import HolidayRule, parse_holiday
 from patronage.care.occasions import CALENDAR, MUTED_IN_RECOVERY, OCCASIONS, Occasion
-from patronage.errors import Problem, Problems, read_toml
+from patronage.errors import Problem, Problems, key_path, read_toml
 
 Channel = Literal["email", "card", "task", "sms"]
 Audience = Literal["customers", "distributors", "all"]
@@ -172,13 +172,6 @@ class Rules(_Strict):
         return {r.key: i for i, r in enumerate(self.active)}
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _check(rules: Rules) -> list[tuple[str, str]]:
     """What pydantic cannot see: names used twice, options that do not fit the occasion."""
     problems: list[tuple[str, str]] = []
@@ -237,7 +230,7 @@ def parse_rules(data: dict[str, Any], source: str = "rules") -> Rules:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = _loc(tuple(err["loc"]))
+            loc = key_path(tuple(err["loc"]))
             if loc.startswith("rules") and loc.endswith(".occasion") and "literal" in err["type"]:
                 message = f"unknown occasion {err['input']!r} (known: {', '.join(OCCASIONS)})"
             elif loc.endswith(".channel") and "literal" in err["type"]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from patronage.errors import Problem, Problems, read_toml
+from patronage.errors import Problem, Problems, key_path, read_toml
 
 BP = 10_000
 KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "stair_step", "customer_acquisition",
@@ -209,13 +209,6 @@ class Plan(_Strict):
         return [r.name for r in self.ranks].index(name)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _check(plan: Plan) -> list[tuple[str, str]]:
     """Contradictions pydantic cannot see: order of ranks, depth beyond the levels given, ..."""
     problems: list[tuple[str, str]] = []
@@ -304,7 +297,7 @@ def parse_plan(data: dict[str, Any], source: str = "plan") -> Plan:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            loc = _loc(tuple(err["loc"]))
+            loc = key_path(tuple(err["loc"]))
             loc = {"active_min_pv": "active.min_pv", "name": "plan.name",
                    "version": "plan.version"}.get(loc, loc)
             message = err["msg"].removeprefix("Value error, ")
