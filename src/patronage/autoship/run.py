@@ -293,15 +293,19 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
 
     Batches touch disjoint subscriptions, so on PostgreSQL ``workers`` batches (default 2) are in
     flight at once, each on its own connection: one is prepared while the server stores
-    another. The gateway is asked for one batch at a time. SQLite has one writer: one worker."""
+    another. The gateway is asked for one batch at a time. SQLite has one writer, and a
+    transaction that read before it writes cannot wait for another writer there: one worker,
+    whatever ``workers`` says."""
     require_aware(now, place="now")
     summary = RunSummary(day)
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)
     summary.due = len(due)
     parts = [due[start:start + batch] for start in range(0, len(due), batch)]
-    if workers is None:
-        workers = 2 if engine.dialect.name == "postgresql" else 1
+    if engine.dialect.name != "postgresql":
+        workers = 1
+    elif workers is None:
+        workers = 2
     asking = Lock()
 
     def one(part: list[int]) -> RunSummary:
