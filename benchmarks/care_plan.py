@@ -159,7 +159,7 @@ def tick_on_database(kind: str, members: int, keep: str | None = None) -> None:
     """Generate a company of ``members`` (not timed) and time two ticks on it. With ``keep``
     (a SQLite file, or a PostgreSQL database name) the generated company is kept there, and
     reused if it is already there: ticks then run on a copy, so every run is a first tick."""
-    from scratch import ADMIN, scratch_database  # benchmarks/scratch.py, beside this script
+    from scratch import company_copy  # benchmarks/scratch.py, beside this script
 
     from patronage.db.engine import make_engine
     from patronage.db.schema import upgrade
@@ -175,38 +175,8 @@ def tick_on_database(kind: str, members: int, keep: str | None = None) -> None:
               f"{time.perf_counter() - t:.0f} s", flush=True)
         engine.dispose()
 
-    if keep is None:
-        with scratch_database(kind) as url:
-            build(url)
-            _time_ticks(kind, url, members)
-        return
-    if kind == "sqlite":
-        import shutil
-        import tempfile
-        from pathlib import Path
-
-        if not Path(keep).exists():
-            build(f"sqlite:///{keep}")
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copyfile(keep, f"{tmp}/copy.db")
-            _time_ticks(kind, f"sqlite:///{tmp}/copy.db", members)
-        return
-    from sqlalchemy import text
-
-    admin = make_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    base = ADMIN.rsplit("/", 1)[0]
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                        {"n": keep}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{keep}"'))
-            build(f"{base}/{keep}")
-        conn.execute(text(f'CREATE DATABASE "{keep}_copy" TEMPLATE "{keep}"'))
-    try:
-        _time_ticks(kind, f"{base}/{keep}_copy", members)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{keep}_copy" WITH (FORCE)'))
-        admin.dispose()
+    with company_copy(kind, keep, build) as url:
+        _time_ticks(kind, url, members)
 
 
 def in_memory(args: argparse.Namespace) -> None:

@@ -4,8 +4,12 @@
 
 Generates the company (not timed as part of the close), then times ``commit_period`` for the
 generated month with the example plan on SQLite and on PostgreSQL (a database made for the run
-and dropped afterwards), split into load / engine / persist, and checks that re-running the
-committed snapshot reproduces every line.
+and dropped afterwards), split into its steps, and checks that re-running the committed snapshot
+reproduces every line. ``--keep-sqlite FILE --keep-postgres NAME`` generate the company once and
+close a fresh copy of it in every later run:
+
+    .venv/bin/python benchmarks/commissions_close.py --members 1000000 \
+        --keep-sqlite /tmp/close_1m.db --keep-postgres close_1m
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from scratch import scratch_database  # benchmarks/scratch.py, beside this script
+from scratch import company_copy  # benchmarks/scratch.py, beside this script
 
 from patronage.clock import Period
 from patronage.compensation.engine import run_engine
@@ -32,34 +36,57 @@ from patronage.demo.company import build_company
 PERIOD = Period(2026, 10)
 
 
-def run(url: str, label: str, members: int) -> None:
+def build(url: str, members: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    start, end = period_bounds(PERIOD)
+    _, end = period_bounds(PERIOD)
+    t = time.perf_counter()
     build_company(engine, seed=1, members=members, months=1, now=end, history=False,
                   personal=False)
+    print(f"company of {members:,} members generated in {time.perf_counter() - t:.0f}s",
+          flush=True)
+    engine.dispose()
+
+
+def run(url: str, label: str, members: int) -> None:
+    engine = make_engine(url)
+    upgrade(engine)  # a kept company may predate the latest migrations
+    start, end = period_bounds(PERIOD)
     plan = PlanSource.from_file()
     t0 = time.perf_counter()
     facts = load_period_facts(engine, start, end, str(PERIOD))
     t1 = time.perf_counter()
     run_engine(facts, plan.plan)
     t2 = time.perf_counter()
-    commit_period(engine, PERIOD, plan, now=datetime(2026, 11, 2, tzinfo=UTC), actor="bench")
+    seconds: dict[str, float] = {}
+    commit_period(engine, PERIOD, plan, now=datetime(2026, 11, 2, tzinfo=UTC), actor="bench",
+                  seconds=seconds)
     t3 = time.perf_counter()
     same, again = rerun_committed(engine, PERIOD)
     engine.dispose()
     print(f"{label:10s} {members:,} members, {facts.lines.size:,} lines: whole close "
-          f"(commit_period: load + run + persist) {t3 - t2:.1f}s; separately load {t1 - t0:.1f}s,"
-          f" engine {t2 - t1:.2f}s; {again.result.payouts.size:,} payout lines; "
-          f"snapshot reproduces: {same}", flush=True)
+          f"(commit_period) {t3 - t2:.1f}s ("
+          + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+          + f"); before it, separately: load {t1 - t0:.1f}s, engine {t2 - t1:.2f}s; "
+          f"{again.result.payouts.size:,} payout lines; snapshot reproduces: {same}",
+          flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
+                        "(reused when it exists; the close runs on a copy).")
+    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
+                        "database (reused when it exists; the close runs on a copy).")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
-    for kind in ("sqlite", "postgresql"):
-        with scratch_database(kind) as url:
+    kinds = [k for k, skip in (("sqlite", args.skip_sqlite),
+                               ("postgresql", args.skip_postgres)) if not skip]
+    for kind in kinds:
+        keep = args.keep_sqlite if kind == "sqlite" else args.keep_postgres
+        with company_copy(kind, keep, lambda url: build(url, args.members)) as url:
             run(url, kind, args.members)
 
 

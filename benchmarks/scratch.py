@@ -4,10 +4,12 @@ database made for the run and dropped afterwards."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -33,4 +35,41 @@ def scratch_database(kind: str) -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def company_copy(kind: str, keep: str | None,
+                 build: Callable[[str], None]) -> Iterator[str]:
+    """The URL of a database of ``kind`` holding what ``build(url)`` writes, gone afterwards.
+
+    Without ``keep`` the company is built into a scratch database. With ``keep`` (a SQLite file,
+    or a PostgreSQL database name) it is built there once and kept; every run then works on a
+    fresh copy of it, so a company that takes minutes to generate is generated once."""
+    if keep is None:
+        with scratch_database(kind) as url:
+            build(url)
+            yield url
+        return
+    if kind == "sqlite":
+        if not Path(keep).exists():
+            build(f"sqlite:///{keep}")
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copyfile(keep, f"{tmp}/copy.db")
+            yield f"sqlite:///{tmp}/copy.db"
+        return
+    admin = make_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    base = ADMIN.rsplit("/", 1)[0]
+    copy = f"{keep}_copy_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                        {"n": keep}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{keep}"'))
+            build(f"{base}/{keep}")
+        conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{keep}"'))
+    try:
+        yield f"{base}/{copy}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
         admin.dispose()

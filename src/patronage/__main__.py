@@ -1,3 +1,4 @@
 from patronage.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a worker process imports it
+    main()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 
-from patronage.db.schema import metadata
+from patronage.db.compensation import PayoutLine, PayoutSkip
+from patronage.db.engine import transaction
+from patronage.db.schema import alembic_config, metadata
 
 
 def test_migrated_database_matches_the_table_definitions(engine: Engine) -> None:
@@ -14,3 +19,42 @@ def test_migrated_database_matches_the_table_definitions(engine: Engine) -> None
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, metadata())
     assert diff == []
+
+
+def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engine) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def migrate(step: Callable[..., None], target: str) -> None:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            step(cfg, target)
+
+    migrate(command.downgrade, "0003_compensation_results")
+    try:
+        with engine.begin() as conn:
+            for table, extra in (("payout_lines", ", earner_id, volume, rate_bp, amount"),
+                                 ("payout_skips", ", member_id, reason")):
+                values = ", 1" * extra.count(",")
+                conn.execute(text(
+                    f"INSERT INTO {table} (run_id, bonus, source_kind, source_id, level{extra}) "
+                    f"VALUES (1, 'stair_step', 'member', 5, 0{values}), "
+                    f"(1, 'retail_profit', 'order', 6, 0{values})"))
+        migrate(command.upgrade, "heads")
+        with transaction(engine) as s:
+            lines = s.execute(select(PayoutLine.bonus, PayoutLine.source_kind)
+                              .order_by(PayoutLine.source_id)).all()
+            skips = s.execute(select(PayoutSkip.bonus, PayoutSkip.source_kind)
+                              .order_by(PayoutSkip.source_id)).all()
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT bonus, source_kind FROM payout_lines "
+                                    "ORDER BY source_id")).all()
+        assert [tuple(r) for r in lines] == [("stair_step", "member"), ("retail_profit", "order")]
+        assert [tuple(r) for r in skips] == [tuple(r) for r in lines]
+        assert [tuple(r) for r in raw] == [(5, 1), (0, 0)]
+        migrate(command.downgrade, "0003_compensation_results")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT bonus, source_kind FROM payout_skips "
+                                     "ORDER BY source_id")).all()
+        assert [tuple(r) for r in back] == [("stair_step", "member"), ("retail_profit", "order")]
+    finally:
+        migrate(command.upgrade, "heads")

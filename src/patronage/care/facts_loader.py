@@ -23,7 +23,7 @@ from patronage.care.occasions import STATES
 from patronage.care.rules import Rules
 from patronage.care.zones import DAY, known_zone
 from patronage.db.bulk import fetch_rows
-from patronage.db.loaders import _case, _epoch, _matrix, _sorted_by_first, _ts
+from patronage.db.loaders import bound_time, code_case, epoch_sql, integer_matrix, sorted_by_first
 from patronage.facts import KIND_CODES, STATUS_CODES
 from patronage.network.members import address_hash
 
@@ -50,7 +50,7 @@ def _index(ids: I64, wanted: I64) -> I64:
 
 def _events(conn: Connection, ids: I64, sql: str, params: dict[str, Any]) -> Events:
     """Rows (member id, epoch, key[, ordinal]) as events of member rows."""
-    m = _matrix(conn, sql, params, 4)
+    m = integer_matrix(conn, sql, params, 4)
     row = _index(ids, m[:, 0])
     m, row = m[row >= 0], row[row >= 0]
     return Events(row, m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy())
@@ -58,7 +58,7 @@ def _events(conn: Connection, ids: I64, sql: str, params: dict[str, Any]) -> Eve
 
 def _per_member(conn: Connection, ids: I64, sql: str, params: dict[str, Any],
                 default: int = 0) -> I64:
-    m = _matrix(conn, sql, params, 2)
+    m = integer_matrix(conn, sql, params, 2)
     out = np.full(ids.shape[0], default, dtype=np.int64)
     row = _index(ids, m[:, 0])
     out[row[row >= 0]] = m[row >= 0, 1]
@@ -98,7 +98,7 @@ def _members(conn: Connection, t: dict[str, Any], company_zone: str
     unknown = [z for z in stored if z is not None and not known_zone(z)]
     fallbacks = 0
     if unknown:
-        fallbacks = int(_matrix(conn, (
+        fallbacks = int(integer_matrix(conn, (
             "SELECT COUNT(*) FROM members WHERE joined_at < :t AND timezone IN ("
             + ", ".join(_literal(z) for z in unknown) + ")"), t, 1)[0, 0])
 
@@ -107,11 +107,11 @@ def _members(conn: Connection, t: dict[str, Any], company_zone: str
 
     # Small codes packed into one number per member (fewer values to read): kind + 1, status
     # + 1, the three address flags, the zone.
-    p = _sorted_by_first(_matrix(conn, (
+    p = sorted_by_first(integer_matrix(conn, (
         "SELECT id, COALESCE(CASE WHEN kind = 'distributor' THEN sponsor_id ELSE owner_id END, "
-        f"-1), {_epoch(conn, 'joined_at')}, COALESCE(birth_month, 0) * 100 + "
-        f"COALESCE(birth_day, 0), ({_case('kind', KIND_CODES)}) + 1 + 4 * "
-        f"(({_case('status', STATUS_CODES)}) + 1) + 32 * ({has('email')} + 2 * {has('phone')} "
+        f"-1), {epoch_sql(conn, 'joined_at')}, COALESCE(birth_month, 0) * 100 + "
+        f"COALESCE(birth_day, 0), ({code_case('kind', KIND_CODES)}) + 1 + 4 * "
+        f"(({code_case('status', STATUS_CODES)}) + 1) + 32 * ({has('email')} + 2 * {has('phone')} "
         f"+ 4 * {has('address_line1')}) + 256 * ({zone_sql}) "
         "FROM members WHERE joined_at < :t"), t, 5))
     code = p[:, 4]
@@ -125,7 +125,7 @@ def _members(conn: Connection, t: dict[str, Any], company_zone: str
 def first_names(conn: Connection, now: datetime) -> dict[int, str]:
     """Member id -> first name, for the summaries of the touches a tick writes."""
     return dict(fetch_rows(conn, "SELECT id, first_name FROM members WHERE joined_at < :t",
-                           {"t": _ts(conn, now)}))
+                           {"t": bound_time(conn, now)}))
 
 
 def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bool]:
@@ -154,12 +154,12 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     now_s = int(now.timestamp())
     lo, hi = now_s - s.lookback_days * DAY, now_s + DAY
     delay = max((r.delay_days for r in active), default=0)
-    t = {"t": _ts(conn, now)}
-    since = {"since": _ts(conn, datetime.fromtimestamp(lo - delay * DAY - DAY, now.tzinfo)),
-             "until": _ts(conn, datetime.fromtimestamp(hi, now.tzinfo))}
+    t = {"t": bound_time(conn, now)}
+    since = {"since": bound_time(conn, datetime.fromtimestamp(lo - delay * DAY - DAY, now.tzinfo)),
+             "until": bound_time(conn, datetime.fromtimestamp(hi, now.tzinfo))}
 
     def e(column: str) -> str:
-        return _epoch(conn, column)
+        return epoch_sql(conn, column)
 
     m, zones, fallbacks = _members(conn, t, company_zone)
     n = m.shape[0]
@@ -173,7 +173,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     consent = {c: np.zeros(n, dtype=np.int64) for c in ("email", "post", "sms")}
     codes = {"email": 0, "post": 1, "sms": 2}
     # member * 8 + channel * 2 + granted, when, id; the latest last per member and channel.
-    packed = _matrix(conn, (
+    packed = integer_matrix(conn, (
         "SELECT member_id * 8 + CASE channel WHEN 'email' THEN 0 WHEN 'post' THEN 2 "
         "WHEN 'sms' THEN 4 ELSE 6 END + CASE WHEN granted THEN 1 ELSE 0 END, "
         f"{e('at')}, id FROM consents WHERE at < :t"), t, 3)
@@ -227,13 +227,13 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     # time) and, per channel, the touches due within that channel's cap window.
     made = "status IN ('planned', 'sent', 'done')"
     caps = {name: getattr(s.caps, name) for name in ("email", "card", "sms")}
-    per = _matrix(conn, (
+    per = integer_matrix(conn, (
         f"SELECT member_id, COALESCE(MAX(CASE WHEN status = 'planned' THEN {e('due_at')} "
         f"WHEN {made} THEN {e('COALESCE(done_at, sent_at, due_at)')} END), -1), "
         + ", ".join(f"SUM(CASE WHEN channel = '{name}' AND {made} AND due_at > :{name} THEN 1"
                     " ELSE 0 END)" for name in caps)
         + " FROM care_touches GROUP BY member_id"),
-        {name: _ts(conn, datetime.fromtimestamp(now_s - cap.days * DAY, UTC))
+        {name: bound_time(conn, datetime.fromtimestamp(now_s - cap.days * DAY, UTC))
          for name, cap in caps.items()}, 2 + len(caps))
     at = _index(ids, per[:, 0])
     per, at = per[at >= 0], at[at >= 0]
@@ -246,7 +246,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     owner_tasks = _per_member(conn, ids, (
         "SELECT owner_id, COUNT(*) FROM care_touches WHERE channel = 'task' AND status IN "
         "('planned', 'sent', 'done') AND created_at > :since AND owner_id IS NOT NULL "
-        "GROUP BY owner_id"), {"since": _ts(conn, datetime.fromtimestamp(now_s - DAY,
+        "GROUP BY owner_id"), {"since": bound_time(conn, datetime.fromtimestamp(now_s - DAY,
                                                                         now.tzinfo))})
     facts = CareFacts(
         member_id=ids, kind=np.maximum(m[:, 1], 0), owner=owner.astype(np.int64),
@@ -266,7 +266,7 @@ def _contacts(conn: Connection, ids: I64, window: dict[str, Any]
     """Contacts distributors met (source ``met``, or a meeting date) in the window."""
     met = "COALESCE(met_at, created_at)"
     rows = fetch_rows(conn, (
-        f"SELECT id, member_id, owner_id, {_epoch(conn, met)}, first_name FROM contacts "
+        f"SELECT id, member_id, owner_id, {epoch_sql(conn, met)}, first_name FROM contacts "
         f"WHERE (source = 'met' OR met_at IS NOT NULL) AND {met} > :since "
         f"AND {met} <= :until AND {met} < :t ORDER BY id"), window)
     if not rows:
@@ -288,11 +288,11 @@ def _suppressions(conn: Connection) -> dict[str, set[str]]:
 
 def _orders(conn: Connection, ids: I64, window: dict[str, Any]) -> Events:
     """Paid orders in the window, each with the buyer's count of paid orders up to it."""
-    m = _matrix(conn, (
-        f"SELECT buyer_id, {_epoch(conn, 'placed_at')}, id FROM orders WHERE status = 'paid' "
+    m = integer_matrix(conn, (
+        f"SELECT buyer_id, {epoch_sql(conn, 'placed_at')}, id FROM orders WHERE status = 'paid' "
         "AND placed_at > :since AND placed_at <= :until AND placed_at < :t "
         "ORDER BY buyer_id, placed_at, id"), window, 3)
-    before = _matrix(conn, (
+    before = integer_matrix(conn, (
         "SELECT o.buyer_id, COUNT(*) FROM orders o WHERE o.status = 'paid' AND "
         "o.placed_at <= :since AND o.buyer_id IN (SELECT buyer_id FROM orders WHERE "
         "status = 'paid' AND placed_at > :since AND placed_at <= :until AND placed_at < :t) "
@@ -320,7 +320,7 @@ def _existing(conn: Connection, ids: I64, rules: Rules, lo: int) -> I64:
     rows = fetch_rows(conn, (
         "SELECT rule_key, member_id, occasion_key FROM care_touches WHERE rule_key IN "
         f"({known}) AND (due_at > :old OR occasion IN ({states}))"),
-        {"old": _ts(conn, datetime.fromtimestamp(old, UTC))})
+        {"old": bound_time(conn, datetime.fromtimestamp(old, UTC))})
     if not rows:
         return np.zeros((0, 3), dtype=np.int64)
     rule = np.array([index[r[0]] for r in rows], dtype=np.int64)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from patronage.care.facts import holdout_draws
 from patronage.care.rules import Rules, load_rules
-from patronage.db.loaders import _matrix, _ts
+from patronage.db.loaders import bound_time, integer_matrix
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ def holdout_report(engine: Engine, as_of: datetime, rules: Rules | None = None, 
     rules = rules or load_rules()
     start = as_of - timedelta(days=window_days)
     with engine.connect() as conn:
-        params = {"t": _ts(conn, as_of), "start": _ts(conn, start)}
-        m = _matrix(conn, (
+        params = {"t": bound_time(conn, as_of), "start": bound_time(conn, start)}
+        m = integer_matrix(conn, (
             "SELECT m.id, CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = m.id AND "
             "o.status = 'paid' AND o.placed_at >= :start AND o.placed_at < :t) OR EXISTS "
             "(SELECT 1 FROM subscriptions s WHERE s.member_id = m.id AND s.status = 'active') "

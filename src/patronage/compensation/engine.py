@@ -38,14 +38,28 @@ _EXACT_FLOAT = 2**52
 
 def _sum_by(keys: I64, values: I64, n: int) -> I64:
     """Exact integer sums of ``values`` grouped by ``keys`` in ``0..n-1``."""
-    if keys.shape[0] == 0:
+    k = keys.shape[0]
+    if k == 0:
         return np.zeros(n, dtype=np.int64)
-    if int(np.abs(values).sum()) < _EXACT_FLOAT:
+    if max(-int(values.min()), int(values.max())) * k < _EXACT_FLOAT:
         # bincount is many times faster than ufunc.at, and exact in this range.
         return np.rint(np.bincount(keys, weights=values, minlength=n)).astype(np.int64)
     out = np.zeros(n, dtype=np.int64)
     np.add.at(out, keys, values)
     return out
+
+
+def _groups(keys: I64) -> tuple[I64, I64]:
+    """``np.unique(keys, return_inverse=True)``, without a sort when ``keys`` are already in
+    ascending order (order lines come in line order, and so mostly in order id order)."""
+    if keys.shape[0] and bool((keys[1:] >= keys[:-1]).all()):
+        start = np.empty(keys.shape[0], dtype=bool)
+        start[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=start[1:])
+        inverse = np.cumsum(start, dtype=np.int64) - 1
+        return keys[start], inverse
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, inverse.reshape(-1).astype(np.int64, copy=False)
 
 
 def _round_rate(volume: I64, rate: int | I64) -> I64:
@@ -68,13 +82,25 @@ class _Tree:
         counts = np.bincount(depth, minlength=1) if dist.size else np.zeros(1, dtype=np.int64)
         bounds = np.concatenate(([0], np.cumsum(counts)))
         self.levels = [order[bounds[d]: bounds[d + 1]] for d in range(1, len(counts))]
+        self.parents = [self.parent[members] for members in self.levels]
+        self._memo: dict[tuple[object, ...], I64] = {}
+
+    def nearest_above_cached(self, key: tuple[object, ...], ok: Bools,
+                             stop: Bools | None = None) -> I64:
+        """:meth:`nearest_above`, computed once per ``key`` (which must name ``ok`` and
+        ``stop``) in this run."""
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self.nearest_above(ok, stop)
+        return found
 
     def nearest_above(self, ok: Bools, stop: Bools | None = None) -> I64:
         """For every member, the nearest strict ancestor where ``ok`` holds (-1: none); with
         ``stop``, never looking past a member where ``stop`` holds (nor above one itself)."""
         out = np.full(self.parent.shape[0], -1, dtype=np.int64)
-        for members in self.levels:
-            p = self.parent[members]
+        if not ok.any():
+            return out
+        for members, p in zip(self.levels, self.parents, strict=True):
             found = np.where(ok[p], p, out[p])
             out[members] = found if stop is None else np.where(stop[members], -1, found)
         return out
@@ -131,9 +157,14 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     # Everything rank requirements need that does not depend on downline ranks.
     tree = _Tree(g)
     plain_ok = []
+    legs = np.flatnonzero(dist_child)
+    leg_parent, leg_gv = parent[legs], gv[legs]
+    capped_by: dict[int, I64] = {}
     for rank in plan.ranks:
         cap = rank.min_gv * rank.leg_cap // BP
-        capped = pv + _sum_by(parent[dist_child], np.minimum(gv[dist_child], cap), n)
+        if cap not in capped_by:
+            capped_by[cap] = pv + _sum_by(leg_parent, np.minimum(leg_gv, cap), n)
+        capped = capped_by[cap]
         plain_ok.append(active & (pv >= rank.min_pv) & (capped >= rank.min_gv)
                         & (active_legs >= rank.min_active_legs)
                         & (active_customers >= rank.min_active_customers)
@@ -198,6 +229,10 @@ PAY_KEYS = ("earner", "bonus", "source_kind", "source", "level", "volume", "rate
 
 
 def _col(value: int | I64, k: int) -> I64:
+    """A column of ``k`` values: an int64 array as it is (callers pass fresh arrays), a
+    number repeated."""
+    if isinstance(value, np.ndarray) and value.dtype == np.int64 and value.shape == (k,):
+        return value
     return np.broadcast_to(np.asarray(value, dtype=np.int64), (k,)).copy()
 
 
@@ -213,6 +248,7 @@ class _State:
         self.parent = self.g.parent
         self.pay: dict[str, list[I64]] = {k: [] for k in PAY_KEYS}
         self.skips: list[list[I64]] = [[] for _ in range(7)]
+        self._personal: dict[bool, I64] = {}
 
     # -- collecting ---------------------------------------------------------------------------
     def add_pay(self, earner: I64, bonus: str, kind: int, source: I64, level: int | I64,
@@ -245,13 +281,19 @@ class _State:
                                  np.where(self.depth_paid[m] < level, REASON_RANK_DEPTH, 0)))
 
     def personal_cv(self, cv: I64, include_promotional: bool) -> I64:
-        """Net CV credited to each distributor (packs only when the bonus includes them)."""
+        """Net CV credited to each distributor (packs only when the bonus includes them); the
+        same ``cv`` is passed throughout a run, so each variant is summed once."""
+        found = self._personal.get(include_promotional)
+        if found is not None:
+            return found
         lines = self.lines
         ok = lines.credited_to >= 0
         if not include_promotional:
             ok &= ~lines.promotional
         ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
-        return _sum_by(lines.credited_to[ok], cv[ok], self.g.size)
+        found = self._personal[include_promotional] = _sum_by(lines.credited_to[ok], cv[ok],
+                                                              self.g.size)
+        return found
 
     # -- bonuses ------------------------------------------------------------------------------
     def retail_profit(self, amount: I64) -> None:
@@ -268,8 +310,7 @@ class _State:
             return
         profit = (2 * margin[idx] * amount[idx] + gross[idx]) // (2 * gross[idx])
         # An order has one buyer and so one owner: group by order id alone.
-        orders, inverse = np.unique(lines.order_id[idx], return_inverse=True)
-        inverse = inverse.reshape(-1)
+        orders, inverse = _groups(lines.order_id[idx])
         earner = np.zeros(orders.shape[0], dtype=np.int64)
         earner[inverse] = credited[idx]
         total_profit = _sum_by(inverse, profit, orders.shape[0])
@@ -292,13 +333,14 @@ class _State:
         ok &= (age >= 0) & (age < fs.window_days * 86400)
         idx = np.flatnonzero(ok)
         base = (qv if fs.volume == "qv" else cv)[idx]
-        orders, inverse = np.unique(lines.order_id[idx], return_inverse=True)
-        volume = _sum_by(inverse.reshape(-1), base, orders.shape[0])
+        orders, inverse = _groups(lines.order_id[idx])
+        volume = _sum_by(inverse, base, orders.shape[0])
         buyers = np.zeros(orders.shape[0], dtype=np.int64)
-        buyers[inverse.reshape(-1)] = buyer[idx]
+        buyers[inverse] = buyer[idx]
         keep = volume > 0
         orders, volume, below = orders[keep], volume[keep], buyers[keep]
-        above_active = self.tree.nearest_above(self.active) if fs.roll_up else None
+        above_active = (self.tree.nearest_above_cached(("active",), self.active)
+                        if fs.roll_up else None)
         for level, rate in enumerate(fs.rates, start=1):
             first = self.parent[below]
             alive = first >= 0
@@ -337,7 +379,7 @@ class _State:
         sources = sources[~idle]
         volume = volume_of[sources]
         below = sources.copy()
-        above_active = (self.tree.nearest_above(self.active)
+        above_active = (self.tree.nearest_above_cached(("active",), self.active)
                         if uni.compression == "static" else None)
         for level, rate in enumerate(uni.rates, start=1):
             first = self.parent[below]
@@ -355,8 +397,10 @@ class _State:
                                  walker, -1)
                 next_below = walker
             else:
+                # Levels that the same ranks pay share their pointers.
+                key = ("depth", tuple(r.unilevel_depth >= level for r in self.plan.ranks))
                 qualified = self.active & (self.depth_paid >= level)
-                payee = self.tree.nearest_above(qualified)[below]
+                payee = self.tree.nearest_above_cached(key, qualified)[below]
                 next_below = payee
             moved = payee != first
             self.add_skip("unilevel", SOURCE_MEMBER, sources[moved], level, first[moved],
@@ -385,6 +429,8 @@ class _State:
         cr = plan.bonuses.customer_referral
         if cr is not None:
             c = np.flatnonzero(customers & (g.referrer >= 0))
+            counts = np.bincount(g.referrer[c], minlength=g.size)
+            c = c[counts[g.referrer[c]] >= cr.referrals]  # only they can earn the reward
             ref, value = g.referrer[c], spend[c]
             order = np.lexsort((-value, ref))
             ref, value = ref[order], value[order]
@@ -393,7 +439,6 @@ class _State:
             first_of = np.maximum.accumulate(np.where(start, np.arange(ref.shape[0]), 0))
             rank_in = np.arange(ref.shape[0]) - first_of
             top = rank_in < cr.referrals
-            counts = np.bincount(ref, minlength=g.size)
             sums = _sum_by(ref[top], value[top], g.size)
             who = np.flatnonzero(counts >= cr.referrals)
             credit = np.minimum(cr.cap, (2 * sums[who] + cr.referrals) // (2 * cr.referrals))

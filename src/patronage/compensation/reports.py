@@ -21,7 +21,7 @@ from patronage.compensation.runs import (
     PlanSource,
     _committed,
     preview_period,
-    rerun_committed,
+    replay_committed,
 )
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -32,7 +32,7 @@ from patronage.money import format_amount
 def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
     """The committed run (recomputed from its snapshot, which reproduces it), or a preview."""
     if _committed(engine, period) is not None:
-        return rerun_committed(engine, period)[1]
+        return replay_committed(engine, period)
     return preview_period(engine, period, plan)
 
 

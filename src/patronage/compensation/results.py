@@ -34,6 +34,7 @@ BONUSES = ("retail_profit", "fast_start", "unilevel", "customer_acquisition", "c
 BONUS_CODE = {b: i for i, b in enumerate(BONUSES)}
 #: What a payout line's ``source`` is: an order id, or a member index.
 SOURCE_ORDER, SOURCE_MEMBER = 0, 1
+SOURCE_KINDS = ("order", "member")  # by those numbers
 
 #: Why a payment was not made to the member who would have had it.
 REASON_NOT_IN_STANDING = 1  # status is not active (inactive, terminated, erased)

@@ -13,24 +13,35 @@ scaling, preserved. Customer acquisition and referral rewards are not clawed bac
 
 from __future__ import annotations
 
+import time
 import tomllib
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
 
 from patronage.clock import Period, zone
 from patronage.compensation.engine import run_engine
 from patronage.compensation.plan import Plan, default_plan_path, parse_plan
-from patronage.compensation.results import BONUSES, SOURCE_ORDER, RunResult
+from patronage.compensation.results import (
+    BONUSES,
+    SOURCE_ORDER,
+    Payouts,
+    RunResult,
+    Skips,
+    sort_payouts,
+)
 from patronage.compensation.snapshot import freeze, thaw
 from patronage.config import get_settings
 from patronage.db.bulk import write_rows
 from patronage.db.compensation import CommissionRun, PayoutLine
 from patronage.db.engine import transaction
-from patronage.db.loaders import load_period_facts
+from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import Conflict, PatronageError
 from patronage.facts import PeriodFacts
@@ -120,22 +131,37 @@ def _check_predecessor(engine: Engine, period: Period) -> None:
                        f"and is still open; commit {before} first")
 
 
-def _prior_titles(engine: Engine, facts: PeriodFacts) -> np.ndarray:
-    """The highest title each member held in committed periods, by member index."""
-    with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT member_id, MAX(title) FROM rank_records GROUP BY member_id")).all()
+def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.ndarray:
+    """The highest title each member held in the committed periods before ``period``, by
+    member index. A run's titles already hold the highest of every earlier run's, so the
+    latest committed run before ``period`` says it."""
     titles = np.full(facts.genealogy.size, -1, dtype=np.int64)
-    if rows:
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        idx = facts.genealogy.index_of(ids)
-        found = idx >= 0
-        titles[idx[found]] = np.array([r[1] for r in rows], dtype=np.int64)[found]
+    with engine.connect() as conn:
+        run_id = conn.execute(text(
+            "SELECT id FROM commission_runs WHERE period < :p ORDER BY period DESC LIMIT 1"),
+            {"p": str(period)}).scalar()
+        if run_id is None:
+            return titles
+        rows = integer_matrix(conn, "SELECT member_id, title FROM rank_records "
+                                    "WHERE run_id = :r", {"r": int(run_id)}, 2)
+    idx = facts.genealogy.index_of(rows[:, 0])
+    found = idx >= 0
+    titles[idx[found]] = rows[found, 1]
     return titles
 
 
+PAYOUT_COLUMNS = tuple(f.name for f in fields(Payouts))
+SKIP_COLUMNS = tuple(f.name for f in fields(Skips))
+
+#: Bonuses paid on an order's volume, which a refund of that order takes back.
+_CLAWED = ("retail_profit", "fast_start", "unilevel")
+
+
 def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]:
-    """Negative lines for refunds in ``[start, end)`` of orders paid in committed periods."""
+    """Negative lines for refunds in ``[start, end)`` of orders paid in committed periods.
+
+    The refunds are grouped by the committed run of their order's period; each run's lines
+    paid on those orders (or, for unilevel, on the buyers' volume) are read in one query."""
     tz = zone(get_settings().company_timezone)
     out: list[Clawback] = []
     with transaction(engine) as s:
@@ -147,79 +173,132 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]
             .join(Order, Order.id == OrderLine.order_id)
             .where(Refund.refunded_at >= start, Refund.refunded_at < end,
                    Order.placed_at < start)
+            .order_by(RefundLine.id)
         ).all()
-        for order_id, credited, placed_at, qv, cv, amount, volume_kind in rows:
-            run = s.scalar(select(CommissionRun).where(
-                CommissionRun.period == str(Period.containing(placed_at, tz))))
+        by_period: dict[str, list[Any]] = {}
+        for row in rows:
+            by_period.setdefault(str(Period.containing(row.placed_at, tz)), []).append(row)
+        for period, refunds in sorted(by_period.items()):
+            run = s.scalar(select(CommissionRun).where(CommissionRun.period == period))
             if run is None:
                 continue
             plan = PlanSource.from_text(run.plan_text, f"run {run.period}").plan
-            fs_volume = plan.bonuses.fast_start.volume if plan.bonuses.fast_start else "qv"
-            lines = s.scalars(select(PayoutLine).where(
-                PayoutLine.run_id == run.id, PayoutLine.clawback_of.is_(None),
-                ((PayoutLine.source_kind == "order") & (PayoutLine.source_id == order_id))
-                | ((PayoutLine.source_kind == "member") & (PayoutLine.bonus == "unilevel")
-                   & (PayoutLine.source_id == (credited or -1))))).all()
-            for line in lines:
-                if line.bonus == "retail_profit":
-                    base = amount
-                elif line.bonus == "fast_start":
-                    base = qv if fs_volume == "qv" else cv
-                elif line.bonus == "unilevel":
-                    include = plan.bonuses.unilevel and plan.bonuses.unilevel.include_promotional
-                    base = cv if (volume_kind == "consumption" or include) else 0
-                else:
-                    continue
-                if line.volume <= 0 or base <= 0:
-                    continue
-                take = round_half_away(line.amount * base, line.volume)
-                if take:
-                    out.append(Clawback(line.earner_id, line.bonus,
-                                        0 if line.source_kind == "order" else 1, line.source_id,
-                                        line.level, -base, line.rate_bp, -take, line.id))
+            lines = _lines_paid_on(s, run.id, {r.id for r in refunds},
+                                   {r.credited_to_id for r in refunds if r.credited_to_id})
+            for order_id, credited, _, qv, cv, amount, volume_kind in refunds:
+                for line in lines.get(("order", order_id), []) + (
+                        lines.get(("member", credited), []) if credited else []):
+                    clawback = _clawback(plan, line, qv, cv, amount, volume_kind)
+                    if clawback is not None:
+                        out.append(clawback)
     return out
 
 
+def _lines_paid_on(s: Session, run_id: int, orders: set[int],
+                   members: set[int]) -> dict[tuple[str, int], list[PayoutLine]]:
+    """A run's lines paid on ``orders`` and its unilevel lines paid on ``members``' volume, by
+    (source kind, source id), in id order."""
+    found: dict[tuple[str, int], list[PayoutLine]] = {}
+    for kind, ids in (("order", sorted(orders)), ("member", sorted(members))):
+        for at in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[at:at + _IDS_PER_QUERY]
+            query = select(PayoutLine).where(
+                PayoutLine.run_id == run_id, PayoutLine.clawback_of.is_(None),
+                PayoutLine.source_kind == kind, PayoutLine.source_id.in_(part),
+                PayoutLine.bonus.in_(_CLAWED if kind == "order" else ("unilevel",)))
+            for line in s.scalars(query.order_by(PayoutLine.id)):
+                found.setdefault((kind, line.source_id), []).append(line)
+    return found
+
+
+_IDS_PER_QUERY = 5_000
+
+
+def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
+              volume_kind: str) -> Clawback | None:
+    """What a refund of (qv, cv, amount) takes back from ``line``, at its effective rate."""
+    if line.bonus == "retail_profit":
+        base = amount
+    elif line.bonus == "fast_start":
+        fs_volume = plan.bonuses.fast_start.volume if plan.bonuses.fast_start else "qv"
+        base = qv if fs_volume == "qv" else cv
+    elif line.bonus == "unilevel":
+        include = plan.bonuses.unilevel and plan.bonuses.unilevel.include_promotional
+        base = cv if (volume_kind == "consumption" or include) else 0
+    else:
+        return None
+    if line.volume <= 0 or base <= 0:
+        return None
+    take = round_half_away(line.amount * base, line.volume)
+    if not take:
+        return None
+    return Clawback(line.earner_id, line.bonus, 0 if line.source_kind == "order" else 1,
+                    line.source_id, line.level, -base, line.rate_bp, -take, line.id)
+
+
 def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts) -> PeriodRun:
-    result = run_engine(facts, plan.plan, _prior_titles(engine, facts))
+    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
     start, end = period_bounds(period)
     return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end))
 
 
-def preview_period(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
-    """Compute the period without writing anything (committed periods show their lock)."""
+class _Stopwatch:
+    """Seconds per step, added to ``seconds`` when the caller asks for them."""
+
+    def __init__(self, seconds: dict[str, float] | None) -> None:
+        self.seconds, self.last = seconds, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        if self.seconds is not None:
+            self.seconds[step] = self.seconds.get(step, 0.0) + now - self.last
+        self.last = now
+
+
+def preview_period(engine: Engine, period: Period, plan: PlanSource | None = None, *,
+                   seconds: dict[str, float] | None = None) -> PeriodRun:
+    """Compute the period without writing anything (committed periods show their lock).
+    ``seconds``, when given, receives the time each step took."""
+    watch = _Stopwatch(seconds)
     plan = plan or PlanSource.from_file()
     _check_predecessor(engine, period)
     start, end = period_bounds(period)
+    watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
-    return _run(engine, period, plan, facts)
+    watch.lap("load")
+    run = _run(engine, period, plan, facts)
+    watch.lap("run")
+    return run
 
 
 def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, now: datetime,
-                  actor: str) -> int:
-    """Lock the period: snapshot, payout lines, clawbacks, ranks and skips in one transaction."""
+                  actor: str, seconds: dict[str, float] | None = None) -> int:
+    """Lock the period: snapshot, payout lines, clawbacks, ranks and skips in one transaction.
+    ``seconds``, when given, receives the time each step took."""
     if _committed(engine, period) is not None:
         raise Conflict(f"period {period} is already committed")
-    run = preview_period(engine, period, plan)
-    snapshot, digest = freeze(run.facts)
+    run = preview_period(engine, period, plan, seconds=seconds)
+    watch = _Stopwatch(seconds)
     g, r = run.facts.genealogy, run.result
-    with transaction(engine) as s:
+    # The snapshot is compressed (zlib lets go of the interpreter) while the rows are written.
+    with ThreadPoolExecutor(1) as pool, transaction(engine) as s:
+        frozen = pool.submit(freeze, run.facts)
         record = CommissionRun(
             period=str(period), plan_name=run.plan.plan.name, plan_version=run.plan.plan.version,
-            plan_text=run.plan.text, facts_digest=digest, facts_snapshot=snapshot,
+            plan_text=run.plan.text, facts_digest="", facts_snapshot=b"",
             committed_at=now, committed_by=actor, total_cv=r.total_cv,
             total_paid=run.total_paid, cap_applied=r.cap_applied,
         )
         s.add(record)
         s.flush()
         conn = s.connection()
-        p = r.payouts
-        bonus_names = np.array(BONUSES)
-        kinds = np.array(["order", "member"])
+        # Each table's rows in the order of its (run, member) index, so the index grows at
+        # its end instead of taking inserts all over.
+        p = sort_payouts({name: getattr(r.payouts, name) for name in PAYOUT_COLUMNS})
         source = _source_ids(g.member_id, p.source_kind, p.source)
         write_rows(conn, "payout_lines", {
             "run_id": np.full(p.size, record.id), "earner_id": g.member_id[p.earner],
-            "bonus": bonus_names[p.bonus], "source_kind": kinds[p.source_kind],
+            "bonus": p.bonus, "source_kind": p.source_kind,
             "source_id": source, "level": p.level, "volume": p.volume, "rate_bp": p.rate_bp,
             "amount": p.amount,
         })
@@ -236,14 +315,21 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
             "paid_as": r.paid_as[dist], "title": r.title[dist],
         })
         k = r.skips
+        by_member = np.argsort(k.member, kind="stable")
+        k = Skips(*(getattr(k, name)[by_member] for name in SKIP_COLUMNS))
         skip_source = _source_ids(g.member_id, k.source_kind, k.source)
         write_rows(conn, "payout_skips", {
-            "run_id": np.full(k.size, record.id), "bonus": bonus_names[k.bonus],
-            "source_kind": kinds[k.source_kind], "source_id": skip_source, "level": k.level,
+            "run_id": np.full(k.size, record.id), "bonus": k.bonus,
+            "source_kind": k.source_kind, "source_id": skip_source, "level": k.level,
             "member_id": g.member_id[k.member], "reason": k.reason,
             "passed_to_id": [None if t < 0 else int(g.member_id[t]) for t in k.passed_to.tolist()],
         })
-        return record.id
+        watch.lap("store")
+        record.facts_snapshot, record.facts_digest = frozen.result()
+        watch.lap("snapshot")
+        s.flush()
+    watch.lap("store")
+    return record.id
 
 
 def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -254,31 +340,39 @@ def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> 
     return out
 
 
-def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
-    """Run the committed snapshot again with its own plan; True when every line is the same."""
+def replay_committed(engine: Engine, period: Period) -> PeriodRun:
+    """The committed period computed again from its snapshot with its own plan (and the titles
+    of the committed periods before it)."""
     record = _committed(engine, period)
     if record is None:
         raise PatronageError(f"period {period} is not committed")
     facts = thaw(record.facts_snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
+    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
+    return PeriodRun(period, plan, facts, result)
+
+
+def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
+    """Run the committed snapshot again with its own plan; True when every stored line (the
+    clawbacks aside) is the same as the line computed again."""
+    run = replay_committed(engine, period)
+    record = _committed(engine, period)
+    assert record is not None
     with engine.connect() as conn:
-        stored = conn.execute(text(
+        stored = integer_matrix(conn, (
             "SELECT earner_id, bonus, source_kind, source_id, level, volume, rate_bp, amount "
-            "FROM payout_lines WHERE run_id = :r AND clawback_of IS NULL"),
-            {"r": record.id}).all()
-        prior = conn.execute(text(
-            "SELECT member_id, MAX(title) FROM rank_records rr JOIN commission_runs cr "
-            "ON cr.id = rr.run_id WHERE cr.period < :p GROUP BY member_id"),
-            {"p": str(period)}).all()
-    titles = np.full(facts.genealogy.size, -1, dtype=np.int64)
-    if prior:
-        idx = facts.genealogy.index_of(np.array([r[0] for r in prior], dtype=np.int64))
-        titles[idx[idx >= 0]] = np.array([r[1] for r in prior], dtype=np.int64)[idx >= 0]
-    result = run_engine(facts, plan.plan, titles)
-    g, p = facts.genealogy, result.payouts
-    again = sorted(
-        (int(g.member_id[e]), BONUSES[b], "order" if k == SOURCE_ORDER else "member",
-         int(src if k == SOURCE_ORDER else g.member_id[src]), lv, v, rt, a)
-        for e, b, k, src, lv, v, rt, a in p.rows())
-    same = again == sorted(tuple(row) for row in stored)
-    return same, PeriodRun(period, plan, facts, result)
+            "FROM payout_lines WHERE run_id = :r AND clawback_of IS NULL"), {"r": record.id}, 8)
+    g, p = run.facts.genealogy, run.result.payouts
+    again = np.column_stack([g.member_id[p.earner], p.bonus, p.source_kind,
+                             _source_ids(g.member_id, p.source_kind, p.source), p.level,
+                             p.volume, p.rate_bp, p.amount]).astype(np.int64)
+    return _same_rows(stored, again), run
+
+
+def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two integer matrices hold the same rows, in any order."""
+    if a.shape != b.shape:
+        return False
+    if a.shape[0] == 0:
+        return True
+    return bool(np.array_equal(a[np.lexsort(a.T[::-1])], b[np.lexsort(b.T[::-1])]))

@@ -1,4 +1,5 @@
-"""Bulk writes of many rows at once: COPY on PostgreSQL, ``executemany`` on SQLite.
+"""Bulk writes of many rows at once: COPY on PostgreSQL (binary, built with numpy, where the
+columns allow), ``executemany`` on SQLite.
 
 Used by the synthetic company generators, where millions of rows are written in one transaction.
 Columns are given as numpy arrays (or lists); times as unix seconds in a column named in
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, text
+
+from patronage.db.copy_binary import column_types, encode
 
 CHUNK = 200_000
 
@@ -87,13 +90,11 @@ def write_rows(conn: Connection, table: str, columns: Mapping[str, Any],
     dialect = conn.dialect.name
     raw = conn.connection.driver_connection
     assert raw is not None
+    types = column_types(raw, table) if dialect == "postgresql" else {}
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         if dialect == "postgresql":
-            with raw.cursor() as cur, cur.copy(
-                f"COPY {table} ({', '.join(names)}) FROM STDIN"
-            ) as copy:
-                copy.write(_copy_block(columns, times, start, stop))
+            _copy_in(raw, table, names, columns, types, times, start, stop)
         else:
             sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
             cur = raw.cursor()
@@ -125,6 +126,17 @@ def _copy_block(columns: Mapping[str, Any], times: Sequence[str], start: int, st
     return "\n".join("\t".join(row) for row in zip(*cols, strict=True)) + "\n"
 
 
+def _copy_in(raw: Any, table: str, names: Sequence[str], columns: Mapping[str, Any],
+             types: Mapping[str, int], times: Sequence[str], start: int, stop: int) -> None:
+    """PostgreSQL: rows ``start..stop`` copied into ``table``, in the binary format when every
+    column allows it (built with numpy), else in the text format."""
+    block = encode(columns, types, times, start, stop)
+    binary = " (FORMAT BINARY)" if block is not None else ""
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(names)}) FROM STDIN{binary}") as copy:
+        copy.write(block if block is not None else _copy_block(columns, times, start, stop))
+
+
 def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Sequence[str],
             start: int, stop: int) -> str:
     """PostgreSQL: copy rows into a temporary table shaped like ``table``; returns its name."""
@@ -134,8 +146,7 @@ def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Seq
     stage = f"_stage_{table}"
     conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
     conn.execute(text(f"CREATE TEMPORARY TABLE {stage} AS SELECT {names} FROM {table} LIMIT 0"))
-    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        copy.write(_copy_block(columns, times, start, stop))
+    _copy_in(raw, stage, list(columns), columns, column_types(raw, stage), times, start, stop)
     return stage
 
 

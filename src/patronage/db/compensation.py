@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patronage.db.base import Base, UTCDateTime
+from patronage.compensation.results import BONUSES, SOURCE_KINDS
+from patronage.db.base import Base, NamedCode, UTCDateTime
 
 
 class CommissionRun(Base):
@@ -48,16 +49,15 @@ class PayoutLine(Base):
     """One payment (or clawback, negative) to one earner from one source at one level."""
 
     __tablename__ = "payout_lines"
-    __table_args__ = (
-        Index("ix_payout_lines_run_earner", "run_id", "earner_id"),
-        Index("ix_payout_lines_source", "source_kind", "source_id"),
-    )
+    # Rows of a run are written in (earner, bonus, source, level) order, so the index grows at
+    # its end; clawbacks find their lines through the run (README "Compensation plans").
+    __table_args__ = (Index("ix_payout_lines_run_earner", "run_id", "earner_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(Integer)
     earner_id: Mapped[int] = mapped_column(Integer)
-    bonus: Mapped[str] = mapped_column(String(32))
-    source_kind: Mapped[str] = mapped_column(String(8))  # order | member
+    bonus: Mapped[str] = mapped_column(NamedCode(BONUSES))  # stored as its number
+    source_kind: Mapped[str] = mapped_column(NamedCode(SOURCE_KINDS))  # order | member
     source_id: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[int] = mapped_column(SmallInteger)
     volume: Mapped[int] = mapped_column(BigInteger)
@@ -70,7 +70,7 @@ class RankRecord(Base):
     """A distributor's volumes and ranks in a committed period."""
 
     __tablename__ = "rank_records"
-    __table_args__ = (Index("ix_rank_records_member", "member_id", "run_id"),)
+    __table_args__ = (Index("ix_rank_records_run_member", "run_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(Integer)
@@ -90,8 +90,8 @@ class PayoutSkip(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(Integer)
-    bonus: Mapped[str] = mapped_column(String(32))
-    source_kind: Mapped[str] = mapped_column(String(8))
+    bonus: Mapped[str] = mapped_column(NamedCode(BONUSES))
+    source_kind: Mapped[str] = mapped_column(NamedCode(SOURCE_KINDS))
     source_id: Mapped[int] = mapped_column(BigInteger)
     level: Mapped[int] = mapped_column(SmallInteger)
     member_id: Mapped[int] = mapped_column(Integer)

@@ -9,13 +9,18 @@ genealogy change records.
 
 from __future__ import annotations
 
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
+from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
 
+from patronage.db.engine import make_engine
 from patronage.facts import (
     KIND_CODES,
     KIND_DISTRIBUTOR,
@@ -32,7 +37,7 @@ from patronage.network.genealogy import build
 Matrix = np.ndarray[Any, np.dtype[np.int64]]
 
 
-def _ts(conn: Connection, moment: datetime) -> Any:
+def bound_time(conn: Connection, moment: datetime) -> Any:
     """A bound value comparable with stored times on this dialect."""
     moment = moment.astimezone(UTC)
     if conn.dialect.name == "sqlite":
@@ -40,19 +45,27 @@ def _ts(conn: Connection, moment: datetime) -> Any:
     return moment
 
 
-def _epoch(conn: Connection, column: str) -> str:
+def epoch_sql(conn: Connection, column: str) -> str:
+    """SQL for a stored time as whole unix seconds, the fraction cut off on both databases.
+
+    PostgreSQL: ``date_part`` (a double: exact to well under a microsecond for these dates,
+    and much cheaper than ``EXTRACT``'s numeric). SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff``
+    in UTC; its date functions round to milliseconds, so the fraction is cut off as text first,
+    then ``unixepoch`` (3.38) or ``strftime('%s')`` reads the rest."""
     if conn.dialect.name == "sqlite":
-        return f"CAST(strftime('%s', {column}) AS INTEGER)"
-    return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+        if sqlite3.sqlite_version_info >= (3, 38, 0):
+            return f"unixepoch(substr({column}, 1, 19))"
+        return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+    return f"CAST(floor(date_part('epoch', {column})) AS BIGINT)"
 
 
-def _case(column: str, codes: dict[str, int]) -> str:
+def code_case(column: str, codes: dict[str, int]) -> str:
     """SQL mapping a text column to the small integer codes used in the arrays."""
     whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in codes.items())
     return f"CASE {column} {whens} ELSE -1 END"
 
 
-def _matrix(conn: Connection, sql: str, params: dict[str, Any], width: int) -> Matrix:
+def integer_matrix(conn: Connection, sql: str, params: dict[str, Any], width: int) -> Matrix:
     """Run an all-integer query on the raw DB-API cursor: an ``(n, width)`` int64 matrix.
 
     ``sql`` names its parameters ``:name``. On PostgreSQL the result comes as one binary COPY
@@ -107,33 +120,135 @@ def _copy_matrix(raw: Any, sql: str, params: dict[str, Any], width: int) -> Matr
     return out
 
 
-def _sorted_by_first(m: Matrix) -> Matrix:
+def sorted_by_first(m: Matrix) -> Matrix:
     """Rows ordered by their first column (ids), sorted here rather than by the database."""
     if m.shape[0] and (np.diff(m[:, 0]) < 0).any():
         return m[np.argsort(m[:, 0], kind="stable")]
     return m
 
 
-def _genealogy_matrix(conn: Connection, as_of: datetime) -> tuple[Matrix, list[Any]]:
-    m = _matrix(conn, (
-        f"SELECT id, {_case('kind', KIND_CODES)}, {_case('status', STATUS_CODES)}, "
-        "COALESCE(sponsor_id, -1), COALESCE(owner_id, -1), COALESCE(referrer_id, -1), "
-        f"{_epoch(conn, 'joined_at')} FROM members WHERE joined_at < :t ORDER BY id"
-    ), {"t": _ts(conn, as_of)}, 7)
-    changes = conn.exec_driver_sql(
+# -- reading many rows as few values ---------------------------------------------------------
+#
+# Most of a large read's time is spent making one driver value per field, so the genealogy and
+# the order lines are read with several small fields packed into each 64-bit value (ids, codes,
+# a time), unpacked with numpy. Packing needs every id below 2**31 - 1 (always so on
+# PostgreSQL, whose id columns are 32-bit); otherwise each field is read as a value of its own.
+
+_ID_BITS = 31
+_CHAR_BITS = 7  # a text code is read as the code point of its first letter
+
+
+@dataclass(frozen=True)
+class _Word:
+    """Fields packed high to low into one value: (SQL, bits). The first field takes the bits
+    left (its own count is not used) and may be negative; the others are in ``0 .. 2**bits``."""
+
+    fields: tuple[tuple[str, int], ...]
+
+
+def _first_letter(conn: Connection, column: str) -> str:
+    return f"unicode({column})" if conn.dialect.name == "sqlite" else f"ascii({column})"
+
+
+def _letter_codes(codes: dict[str, int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Code point of a value's first letter → its code (-1 for anything else)."""
+    table = np.full(2**_CHAR_BITS, -1, dtype=np.int64)
+    for value, code in codes.items():
+        assert table[ord(value[0])] == -1, f"{value!r}: first letters must differ"
+        table[ord(value[0])] = code
+    return table
+
+
+def _select(words: list[_Word], packed: bool) -> str:
+    if not packed:
+        return ", ".join(sql for w in words for sql, _ in w.fields)
+    out = []
+    for w in words:
+        shift, terms = 0, []
+        for sql, bits in reversed(w.fields):
+            terms.append(f"({sql})" if shift == 0 else f"({sql}) * {2**shift}")
+            shift += bits
+        out.append(" + ".join(reversed(terms)))
+    return ", ".join(out)
+
+
+def _unpack(m: Matrix, words: list[_Word], packed: bool) -> list[np.ndarray[Any, Any]]:
+    """The fields of ``words`` as arrays, in order, from a matrix :func:`_select` read."""
+    columns = np.ascontiguousarray(m.T)
+    if not packed:
+        return list(columns)
+    out: list[np.ndarray[Any, Any]] = []
+    for w, value in zip(words, columns, strict=True):
+        shift = sum(bits for _, bits in w.fields[1:])
+        out.append(value >> shift)  # the top field: an arithmetic shift keeps its sign
+        for _, bits in w.fields[1:]:
+            shift -= bits
+            out.append((value >> shift) & (2**bits - 1))
+    return out
+
+
+def _largest_ids(conn: Connection) -> tuple[int, ...]:
+    top = conn.exec_driver_sql(
+        "SELECT (SELECT MAX(id) FROM members), (SELECT MAX(id) FROM orders), "
+        "(SELECT MAX(id) FROM order_lines), (SELECT MAX(id) FROM products)").one()
+    return tuple(int(v or 0) for v in top)
+
+
+def _can_pack(conn: Connection) -> bool:
+    """Whether every id a packed read holds is below 2**31 - 1."""
+    return all(v < 2**_ID_BITS - 1 for v in _largest_ids(conn))
+
+
+_KIND_BY_LETTER = _letter_codes(KIND_CODES)
+_STATUS_BY_LETTER = _letter_codes(STATUS_CODES)
+_SOURCE_BY_LETTER = _letter_codes(SOURCE_CODES)
+_VOLUME_BY_LETTER = _letter_codes({"consumption": 0, "promotional": 1})
+_BUYER_BY_LETTER = _letter_codes({"distributor": 0, "customer": 1})
+
+
+def _genealogy_words(conn: Connection) -> list[_Word]:
+    letter = _first_letter
+    return [
+        _Word((("id", _ID_BITS), ("COALESCE(sponsor_id, -1) + 1", _ID_BITS))),
+        _Word((("COALESCE(owner_id, -1) + 1", _ID_BITS),
+               ("COALESCE(referrer_id, -1) + 1", _ID_BITS))),
+        _Word(((epoch_sql(conn, "joined_at"), 0), (letter(conn, "kind"), _CHAR_BITS),
+               (letter(conn, "status"), _CHAR_BITS))),
+    ]
+
+
+def _genealogy_query(conn: Connection, as_of: datetime,
+                     packed: bool) -> tuple[str, dict[str, Any], int]:
+    words = _genealogy_words(conn)
+    return (f"SELECT {_select(words, packed)} FROM members WHERE joined_at < :t",
+            {"t": bound_time(conn, as_of)},
+            len(words) if packed else sum(len(w.fields) for w in words))
+
+
+def _later_changes(conn: Connection, as_of: datetime) -> list[Any]:
+    """Genealogy changes effective at or after ``as_of``, newest first."""
+    return list(conn.exec_driver_sql(
         "SELECT member_id, field, old_value FROM genealogy_changes "
         + ("WHERE effective_at >= ? " if conn.dialect.name == "sqlite"
            else "WHERE effective_at >= %(t)s ")
         + "ORDER BY effective_at DESC, id DESC",
-        (_ts(conn, as_of),) if conn.dialect.name == "sqlite" else {"t": _ts(conn, as_of)},
-    ).all()
-    return m, list(changes)
+        (bound_time(conn, as_of),) if conn.dialect.name == "sqlite"
+        else {"t": bound_time(conn, as_of)},
+    ).all())
 
 
-def _build_genealogy(m: Matrix, changes: list[Any]) -> Genealogy:
-    member_id = m[:, 0].copy()
-    kind = m[:, 1].astype(np.int8)
-    sponsor_id, owner_id = m[:, 3].copy(), m[:, 4].copy()
+def _build_genealogy(m: Matrix, changes: list[Any], packed: bool,
+                     words: list[_Word]) -> Genealogy:
+    (member_id, sponsor_id, owner_id, referrer_id, joined_at, kind_letter,
+     status_letter) = _unpack(m, words, packed)
+    order = np.argsort(member_id, kind="stable") if (np.diff(member_id) < 0).any() else None
+    if order is not None:
+        member_id, sponsor_id, owner_id, referrer_id, joined_at, kind_letter, status_letter = (
+            a[order] for a in (member_id, sponsor_id, owner_id, referrer_id, joined_at,
+                               kind_letter, status_letter))
+    sponsor_id, owner_id, referrer_id = sponsor_id - 1, owner_id - 1, referrer_id - 1
+    kind = _KIND_BY_LETTER[kind_letter].astype(np.int8)
+    status = _STATUS_BY_LETTER[status_letter].astype(np.int8)
     if changes:
         # Undo later moves, newest first: few rows, so a plain loop over the changes.
         position = index_of(member_id, np.array([c[0] for c in changes], dtype=np.int64))
@@ -149,39 +264,61 @@ def _build_genealogy(m: Matrix, changes: list[Any]) -> Genealogy:
 
     sponsor = index_of(member_id, sponsor_id)
     owner = index_of(member_id, owner_id)
-    referrer = index_of(member_id, m[:, 5])
+    referrer = index_of(member_id, referrer_id)
     parent = np.where(kind == KIND_DISTRIBUTOR, sponsor, owner)
     return build(member_id, parent, sponsor=sponsor, owner=owner, referrer=referrer, kind=kind,
-                 status=m[:, 2].astype(np.int8), joined_at=m[:, 6].copy())
+                 status=status, joined_at=joined_at)
 
 
 def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
     """The tree as of ``as_of`` (exclusive): members joined before it, moves undone after it."""
-    return _build_genealogy(*_genealogy_matrix(conn, as_of))
+    packed = _can_pack(conn)
+    m = integer_matrix(conn, *_genealogy_query(conn, as_of, packed))
+    return _build_genealogy(m, _later_changes(conn, as_of), packed, _genealogy_words(conn))
 
 
-def _lines_matrix(conn: Connection, start: datetime, end: datetime) -> Matrix:
-    m = _matrix(conn, (
-        "SELECT l.id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), l.product_id, "
-        f"{_epoch(conn, 'o.placed_at')}, {_case('o.source', SOURCE_CODES)}, "
-        "CASE l.volume_kind WHEN 'promotional' THEN 1 ELSE 0 END, "
-        "CASE l.buyer_class WHEN 'customer' THEN 1 ELSE 0 END, "
-        "l.qv, l.cv, l.amount, l.retail_total, l.wholesale_total "
-        "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+def _lines_words(conn: Connection) -> list[_Word]:
+    letter = _first_letter
+    return [
+        _Word((("l.id", _ID_BITS), ("o.id", _ID_BITS))),
+        _Word((("o.buyer_id", _ID_BITS), ("COALESCE(o.credited_to_id, -1) + 1", _ID_BITS))),
+        _Word(((epoch_sql(conn, "o.placed_at"), 0), (letter(conn, "o.source"), _CHAR_BITS),
+               (letter(conn, "l.volume_kind"), _CHAR_BITS),
+               (letter(conn, "l.buyer_class"), _CHAR_BITS))),
+        *(_Word(((column, 0),)) for column in (
+            "l.product_id", "l.qv", "l.cv", "l.amount", "l.retail_total", "l.wholesale_total")),
+    ]
+
+
+def _lines_matrix(conn: Connection, start: datetime, end: datetime, packed: bool) -> Matrix:
+    words = _lines_words(conn)
+    m = integer_matrix(conn, (
+        f"SELECT {_select(words, packed)} FROM order_lines l JOIN orders o ON o.id = l.order_id "
         "WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'"
-    ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 14)
-    return _sorted_by_first(m)
+    ), {"s": bound_time(conn, start), "e": bound_time(conn, end)},
+        len(words) if packed else sum(len(w.fields) for w in words))
+    return m
 
 
-def _build_lines(genealogy: Genealogy, m: Matrix) -> OrderLines:
+def _build_lines(genealogy: Genealogy, m: Matrix, packed: bool,
+                 words: list[_Word]) -> OrderLines:
+    (line_id, order_id, buyer, credited, placed_at, source, volume_kind, buyer_class, product,
+     qv, cv, amount, retail, wholesale) = _unpack(m, words, packed)
+    if (np.diff(line_id) < 0).any():
+        order = np.argsort(line_id, kind="stable")
+        (line_id, order_id, buyer, credited, placed_at, source, volume_kind, buyer_class,
+         product, qv, cv, amount, retail, wholesale) = (a[order] for a in (
+            line_id, order_id, buyer, credited, placed_at, source, volume_kind, buyer_class,
+            product, qv, cv, amount, retail, wholesale))
     return OrderLines(
-        line_id=m[:, 0].copy(), order_id=m[:, 1].copy(),
-        buyer=index_of(genealogy.member_id, m[:, 2]),
-        credited_to=index_of(genealogy.member_id, m[:, 3]),
-        product_id=m[:, 4].copy(), placed_at=m[:, 5].copy(), source=m[:, 6].astype(np.int8),
-        promotional=m[:, 7] == 1, customer_purchase=m[:, 8] == 1,
-        qv=m[:, 9].copy(), cv=m[:, 10].copy(), amount=m[:, 11].copy(),
-        retail_total=m[:, 12].copy(), wholesale_total=m[:, 13].copy(),
+        line_id=line_id, order_id=order_id,
+        buyer=index_of(genealogy.member_id, buyer),
+        credited_to=index_of(genealogy.member_id, credited - 1),
+        product_id=product, placed_at=placed_at,
+        source=_SOURCE_BY_LETTER[source].astype(np.int8),
+        promotional=_VOLUME_BY_LETTER[volume_kind] == 1,
+        customer_purchase=_BUYER_BY_LETTER[buyer_class] == 1,
+        qv=qv, cv=cv, amount=amount, retail_total=retail, wholesale_total=wholesale,
     )
 
 
@@ -189,20 +326,22 @@ def load_lines(
     conn: Connection, genealogy: Genealogy, start: datetime, end: datetime
 ) -> OrderLines:
     """Paid order lines placed in ``[start, end)``."""
-    return _build_lines(genealogy, _lines_matrix(conn, start, end))
+    packed = _can_pack(conn)
+    return _build_lines(genealogy, _lines_matrix(conn, start, end, packed), packed,
+                        _lines_words(conn))
 
 
 def _refunds_matrix(conn: Connection, start: datetime, end: datetime) -> Matrix:
-    m = _matrix(conn, (
+    m = integer_matrix(conn, (
         "SELECT rl.id, rl.order_line_id, o.id, o.buyer_id, COALESCE(o.credited_to_id, -1), "
-        f"{_epoch(conn, 'r.refunded_at')}, {_epoch(conn, 'o.placed_at')}, "
+        f"{epoch_sql(conn, 'r.refunded_at')}, {epoch_sql(conn, 'o.placed_at')}, "
         "CASE l.volume_kind WHEN 'promotional' THEN 1 ELSE 0 END, "
         "CASE l.buyer_class WHEN 'customer' THEN 1 ELSE 0 END, rl.qv, rl.cv, rl.amount "
         "FROM refund_lines rl JOIN refunds r ON r.id = rl.refund_id "
         "JOIN order_lines l ON l.id = rl.order_line_id JOIN orders o ON o.id = l.order_id "
         "WHERE r.refunded_at >= :s AND r.refunded_at < :e"
-    ), {"s": _ts(conn, start), "e": _ts(conn, end)}, 12)
-    return _sorted_by_first(m)
+    ), {"s": bound_time(conn, start), "e": bound_time(conn, end)}, 12)
+    return sorted_by_first(m)
 
 
 def _build_refunds(genealogy: Genealogy, m: Matrix) -> RefundLines:
@@ -223,11 +362,51 @@ def load_refunds(
     return _build_refunds(genealogy, _refunds_matrix(conn, start, end))
 
 
-def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str) -> PeriodFacts:
-    """Genealogy as of ``end`` and the order and refund lines in ``[start, end)``."""
+#: From this many members on, a second process reads the genealogy while this one reads the
+#: order lines (each read is mostly the driver making values: one core each).
+PARALLEL_FROM = 200_000
+
+
+def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str, *,
+                      parallel: bool | None = None) -> PeriodFacts:
+    """Genealogy as of ``end`` and the order and refund lines in ``[start, end)``.
+
+    ``parallel`` (default: for companies of :data:`PARALLEL_FROM` members or more, on a
+    database another process can open) reads the genealogy in a second process. The two reads
+    then see the database each at its own moment, as two statements on one connection do."""
     with engine.connect() as conn:
-        genealogy = load_genealogy(conn, end)
-        lines = load_lines(conn, genealogy, start, end)
+        ids = _largest_ids(conn)
+        packed = all(v < 2**_ID_BITS - 1 for v in ids)
+        if parallel is None:
+            parallel = ids[0] >= PARALLEL_FROM and _shareable(engine)
+        query = _genealogy_query(conn, end, packed)
+        if parallel:
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                url = engine.url.render_as_string(hide_password=False)
+                members = pool.submit(read_matrix, url, *query)
+                lines_m = _lines_matrix(conn, start, end, packed)
+                genealogy_m = members.result()
+        else:
+            genealogy_m = integer_matrix(conn, *query)
+            lines_m = _lines_matrix(conn, start, end, packed)
+        genealogy = _build_genealogy(genealogy_m, _later_changes(conn, end), packed,
+                                     _genealogy_words(conn))
+        lines = _build_lines(genealogy, lines_m, packed, _lines_words(conn))
         refunds = load_refunds(conn, genealogy, start, end)
     return PeriodFacts(label=label, start=int(start.timestamp()), end=int(end.timestamp()),
                        genealogy=genealogy, lines=lines, refunds=refunds)
+
+
+def _shareable(engine: Engine) -> bool:
+    """Whether another process can open the same database (not an in-memory SQLite one)."""
+    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
+
+
+def read_matrix(url: str, sql: str, params: dict[str, Any], width: int) -> Matrix:
+    """:func:`integer_matrix` on a connection of its own (run in a worker process)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return integer_matrix(conn, sql, params, width)
+    finally:
+        engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from patronage.clock import require_aware
 from patronage.db.bulk import fetch_rows, write_rows
 from patronage.db.engine import transaction
-from patronage.db.loaders import _epoch, _matrix, _ts, load_genealogy, load_lines
+from patronage.db.loaders import bound_time, epoch_sql, integer_matrix, load_genealogy, load_lines
 from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueFit, ValueRun
 from patronage.errors import NotFound
@@ -41,7 +41,7 @@ CUSTOMER_TARGET = 50  # customers per distributor: the 1:50 ratio
 def _per_member(conn: Connection, index: Any, sql: str, params: dict[str, Any], width: int,
                 n: int) -> list[np.ndarray[Any, Any]]:
     """Columns 1.. of an integer query keyed by member id in column 0, spread over indexes."""
-    m = _matrix(conn, sql, params, width)
+    m = integer_matrix(conn, sql, params, width)
     at = index(m[:, 0]) if m.shape[0] else np.zeros(0, dtype=np.int64)
     keep = at >= 0
     out = []
@@ -57,19 +57,20 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
     require_aware(now, place="now")
     with engine.connect() as conn:
         g = load_genealogy(conn, now)
-        n, t = g.size, {"t": _ts(conn, now)}
+        n, t = g.size, {"t": bound_time(conn, now)}
         channels = [row[0] for row in fetch_rows(
             conn, "SELECT COALESCE(channel, '') FROM members WHERE joined_at < :t ORDER BY id",
             t)]
         names, segment = np.unique(np.array(channels, dtype=object).astype(str),
                                    return_inverse=True)
         upgraded = np.zeros(n, dtype=bool)
-        ups = _matrix(conn, "SELECT member_id FROM genealogy_changes WHERE field = 'kind' AND "
-                            "new_value = 'distributor' AND effective_at < :t", t, 1)
+        ups = integer_matrix(conn, "SELECT member_id FROM genealogy_changes WHERE "
+                             "field = 'kind' AND new_value = 'distributor' AND "
+                             "effective_at < :t", t, 1)
         at = g.index_of(ups[:, 0])
         upgraded[at[at >= 0]] = True
-        orders = _matrix(conn, (
-            f"SELECT o.buyer_id, {_epoch(conn, 'o.placed_at')}, o.total - COALESCE(r.back, 0) "
+        orders = integer_matrix(conn, (
+            f"SELECT o.buyer_id, {epoch_sql(conn, 'o.placed_at')}, o.total - COALESCE(r.back, 0) "
             "FROM orders o LEFT JOIN "
             "(SELECT order_id, SUM(total) AS back FROM refunds WHERE refunded_at < :t "
             "GROUP BY order_id) r ON r.order_id = o.id "
@@ -82,9 +83,9 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
         own_cv = np.bincount(lines.credited_to[credited], weights=lines.cv[credited],
                              minlength=n).astype(np.int64)
         team_cv = subtree_sums(g, own_cv)
-        subs = _matrix(conn, (
-            f"SELECT s.member_id, {_epoch(conn, 's.created_at')}, "
-            f"COALESCE({_epoch(conn, 's.cancelled_at')}, {_epoch(conn, 'x.at')}, -1), "
+        subs = integer_matrix(conn, (
+            f"SELECT s.member_id, {epoch_sql(conn, 's.created_at')}, "
+            f"COALESCE({epoch_sql(conn, 's.cancelled_at')}, {epoch_sql(conn, 'x.at')}, -1), "
             "CASE WHEN s.status IN ('active', 'paused') THEN 1 ELSE 0 END, "
             "CASE WHEN s.status = 'suspended' OR s.failures > 0 THEN 1 ELSE 0 END, "
             "COALESCE(a.amount, 0) "
@@ -106,7 +107,7 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
             "FROM testimonials WHERE submitted_at < :t GROUP BY member_id"), t, 3, n)
         touches, replies, last = _per_member(conn, g.index_of, (
             "SELECT member_id, COUNT(*), COUNT(replied_at), "
-            f"MAX({_epoch(conn, 'COALESCE(done_at, sent_at)')}) FROM care_touches "
+            f"MAX({epoch_sql(conn, 'COALESCE(done_at, sent_at)')}) FROM care_touches "
             "WHERE status IN ('sent', 'done') AND COALESCE(done_at, sent_at) < :t "
             "GROUP BY member_id"), t, 4, n)
         last = np.where(touches > 0, last, -1)
@@ -304,8 +305,8 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
             "SELECT COUNT(*) FROM members m WHERE m.owner_id = :d AND m.kind <> 'distributor' "
             "AND EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = m.id AND o.status = 'paid' "
             "AND o.placed_at >= :since AND o.placed_at < :t)"),
-            {"d": distributor_id, "since": _ts(conn, now - timedelta(days=90)),
-             "t": _ts(conn, now)})[0][0]
+            {"d": distributor_id, "since": bound_time(conn, now - timedelta(days=90)),
+             "t": bound_time(conn, now)})[0][0]
         volume = fetch_rows(conn, (
             "SELECT COALESCE(SUM(CASE WHEN l.volume_kind = 'consumption' THEN l.cv END), 0), "
             "COALESCE(SUM(CASE WHEN l.volume_kind = 'promotional' THEN l.cv END), 0), "
@@ -313,8 +314,8 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
             "FROM order_lines l JOIN orders o ON o.id = l.order_id "
             "WHERE o.credited_to_id = :d AND o.status = 'paid' AND o.placed_at >= :since "
             "AND o.placed_at < :t"),
-            {"d": distributor_id, "since": _ts(conn, now - timedelta(days=365)),
-             "t": _ts(conn, now)})[0]
+            {"d": distributor_id, "since": bound_time(conn, now - timedelta(days=365)),
+             "t": bound_time(conn, now)})[0]
         run = latest_run(s)
         base = risk_total = 0
         if run is not None:

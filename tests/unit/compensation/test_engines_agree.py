@@ -30,7 +30,10 @@ def companies(draw: st.DrawFn) -> Company:
     referrer = [draw(st.sampled_from([-1, -1, *range(n)])) for _ in range(n)]
     referrer = [r if r != i else -1 for i, r in enumerate(referrer)]
     lines = []
-    for order in range(draw(st.integers(0, 40))):
+    orders = draw(st.integers(0, 40))
+    # Order ids usually ascend with the lines, but need not.
+    numbers = draw(st.permutations(range(orders))) if draw(st.booleans()) else range(orders)
+    for order in numbers:
         buyer = draw(st.integers(0, n - 1))
         for _ in range(draw(st.integers(1, 2))):
             qv = draw(st.sampled_from([0, 2500, 5000, 9000, 10000, 12000, 20000, 33333]))
@@ -121,3 +124,14 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
         ref.total_cv, ref.cap_limit, ref.cap_applied)
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
+
+
+@given(st.lists(st.integers(0, 6), max_size=30), st.booleans())
+def test_grouping_order_ids_equals_numpy_unique(keys: list[int], ascending: bool) -> None:
+    from patronage.compensation.engine import _groups
+
+    values = np.array(sorted(keys) if ascending else keys, dtype=np.int64)
+    unique, inverse = _groups(values)
+    expected_unique, expected_inverse = np.unique(values, return_inverse=True)
+    assert unique.tolist() == expected_unique.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
