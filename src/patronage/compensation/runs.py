@@ -39,7 +39,7 @@ from patronage.compensation.results import (
 from patronage.compensation.snapshot import freeze, thaw
 from patronage.config import get_settings
 from patronage.db.bulk import write_rows
-from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.db.compensation import RESULT_INDEXES, CommissionRun, PayoutLine
 from patronage.db.engine import transaction
 from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
@@ -325,11 +325,29 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
             "passed_to_id": [None if t < 0 else int(g.member_id[t]) for t in k.passed_to.tolist()],
         })
         watch.lap("store")
+        if conn.dialect.name == "postgresql":
+            _index_new_rows(conn, {"payout_lines": p.size, "rank_records": dist.size})
+            watch.lap("index")
         record.facts_snapshot, record.facts_digest = frozen.result()
         watch.lap("snapshot")
         s.flush()
     watch.lap("store")
     return record.id
+
+
+def _index_new_rows(conn: Any, written: dict[str, int]) -> None:
+    """PostgreSQL: the block ranges a run's rows filled are summarised in the tables' BRIN
+    indexes, so that pages find a member's rows of the new run at once; a table whose planner
+    statistics know of less than half its rows is analysed, so that its lookups go through the
+    index from the first run on. (Skips are not read by member: their ranges are summarised by
+    autovacuum.)"""
+    for table, rows in written.items():
+        conn.execute(text("SELECT brin_summarize_new_values(:i)"),
+                     {"i": RESULT_INDEXES[table]})
+        known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = "
+                                  "to_regclass(:t)"), {"t": table}).scalar() or 0
+        if known < rows:  # the table holds at least ``rows`` rows now, ``known`` before it
+            conn.execute(text(f"ANALYZE {table}"))
 
 
 def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> np.ndarray:

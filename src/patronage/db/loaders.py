@@ -10,11 +10,13 @@ genealogy change records.
 from __future__ import annotations
 
 import sqlite3
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 import numpy as np
@@ -174,13 +176,14 @@ def _select(words: list[_Word], packed: bool) -> str:
 
 def _unpack(m: Matrix, words: list[_Word], packed: bool) -> list[np.ndarray[Any, Any]]:
     """The fields of ``words`` as arrays, in order, from a matrix :func:`_select` read."""
-    columns = np.ascontiguousarray(m.T)
+    columns = [m[:, i] for i in range(m.shape[1])]
     if not packed:
-        return list(columns)
+        return [c.copy() for c in columns]
     out: list[np.ndarray[Any, Any]] = []
     for w, value in zip(words, columns, strict=True):
         shift = sum(bits for _, bits in w.fields[1:])
-        out.append(value >> shift)  # the top field: an arithmetic shift keeps its sign
+        # The top field: an arithmetic shift keeps its sign (and makes a contiguous copy).
+        out.append(value >> shift if shift else value.copy())
         for _, bits in w.fields[1:]:
             shift -= bits
             out.append((value >> shift) & (2**bits - 1))
@@ -290,14 +293,19 @@ def _lines_words(conn: Connection) -> list[_Word]:
     ]
 
 
-def _lines_matrix(conn: Connection, start: datetime, end: datetime, packed: bool) -> Matrix:
+def _lines_query(conn: Connection, start: datetime, end: datetime, packed: bool,
+                 part: str = "") -> tuple[str, dict[str, Any], int]:
+    """The paid lines placed in ``[start, end)`` (``part``: a further condition on them)."""
     words = _lines_words(conn)
-    m = integer_matrix(conn, (
-        f"SELECT {_select(words, packed)} FROM order_lines l JOIN orders o ON o.id = l.order_id "
-        "WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'"
-    ), {"s": bound_time(conn, start), "e": bound_time(conn, end)},
-        len(words) if packed else sum(len(w.fields) for w in words))
-    return m
+    return ((f"SELECT {_select(words, packed)} FROM order_lines l JOIN orders o "
+             "ON o.id = l.order_id "
+             f"WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'{part}"),
+            {"s": bound_time(conn, start), "e": bound_time(conn, end)},
+            len(words) if packed else sum(len(w.fields) for w in words))
+
+
+def _lines_matrix(conn: Connection, start: datetime, end: datetime, packed: bool) -> Matrix:
+    return integer_matrix(conn, *_lines_query(conn, start, end, packed))
 
 
 def _build_lines(genealogy: Genealogy, m: Matrix, packed: bool,
@@ -362,8 +370,9 @@ def load_refunds(
     return _build_refunds(genealogy, _refunds_matrix(conn, start, end))
 
 
-#: From this many members on, a second process reads the genealogy while this one reads the
-#: order lines (each read is mostly the driver making values: one core each).
+#: From this many members on, on SQLite, a second process reads the genealogy and part of the
+#: order lines while this one reads the rest: there a read is mostly the driver making values,
+#: one core each. (PostgreSQL's reads are mostly the server's work: two readers gain nothing.)
 PARALLEL_FROM = 200_000
 
 
@@ -371,21 +380,28 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
                       parallel: bool | None = None) -> PeriodFacts:
     """Genealogy as of ``end`` and the order and refund lines in ``[start, end)``.
 
-    ``parallel`` (default: for companies of :data:`PARALLEL_FROM` members or more, on a
-    database another process can open) reads the genealogy in a second process. The two reads
-    then see the database each at its own moment, as two statements on one connection do."""
+    ``parallel`` (default: on a SQLite file of :data:`PARALLEL_FROM` members or more, where a
+    second process can be forked safely) reads the genealogy and a third of the lines in a
+    second process. The reads then see the database each at its own moment, as two statements
+    on one connection do."""
     with engine.connect() as conn:
         ids = _largest_ids(conn)
         packed = all(v < 2**_ID_BITS - 1 for v in ids)
         if parallel is None:
-            parallel = ids[0] >= PARALLEL_FROM and _shareable(engine)
+            parallel = (ids[0] >= PARALLEL_FROM and engine.dialect.name == "sqlite"
+                        and _shareable(engine) and _can_fork())
         query = _genealogy_query(conn, end, packed)
         if parallel:
-            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            # The worker reads the genealogy and a third of the lines, this process the rest
+            # of the lines: about as long as each other.
+            with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
                 url = engine.url.render_as_string(hide_password=False)
-                members = pool.submit(read_matrix, url, *query)
-                lines_m = _lines_matrix(conn, start, end, packed)
-                genealogy_m = members.result()
+                theirs = pool.submit(read_matrices, url, [
+                    query, _lines_query(conn, start, end, packed, " AND l.id % 3 = 0")])
+                ours = integer_matrix(conn, *_lines_query(conn, start, end, packed,
+                                                          " AND l.id % 3 <> 0"))
+                genealogy_m, quarter = theirs.result()
+                lines_m = np.concatenate([quarter, ours])
         else:
             genealogy_m = integer_matrix(conn, *query)
             lines_m = _lines_matrix(conn, start, end, packed)
@@ -397,16 +413,26 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
                        genealogy=genealogy, lines=lines, refunds=refunds)
 
 
+def _can_fork() -> bool:
+    """A forked process starts from this one's memory without running any of its code again
+    (a spawned one would import the main script again). Forking is safe while this process has
+    a single thread (a command, a script); a server's threads could hold locks the copy would
+    inherit, so there the reads stay in one process."""
+    return (sys.platform == "linux" and "fork" in get_all_start_methods()
+            and threading.active_count() == 1)
+
+
 def _shareable(engine: Engine) -> bool:
     """Whether another process can open the same database (not an in-memory SQLite one)."""
     return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
 
 
-def read_matrix(url: str, sql: str, params: dict[str, Any], width: int) -> Matrix:
-    """:func:`integer_matrix` on a connection of its own (run in a worker process)."""
+def read_matrices(url: str, queries: list[tuple[str, dict[str, Any], int]]) -> list[Matrix]:
+    """:func:`integer_matrix` of each query, on a connection of its own (run in a forked worker
+    process, which leaves the connections it inherited alone: it ends without closing them)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return integer_matrix(conn, sql, params, width)
+            return [integer_matrix(conn, *query) for query in queries]
     finally:
         engine.dispose()
