@@ -120,9 +120,20 @@ def probability_alive(params: dict[str, float], x: ArrayLike, t_x: ArrayLike,
 
 def expected_purchases(params: dict[str, float], t: float, x: ArrayLike, t_x: ArrayLike,
                        T: ArrayLike) -> F64:
-    """Expected purchases in the next ``t`` time units given the history (eq. 10 of the paper)."""
-    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    """Expected purchases in the next ``t`` time units given the history (eq. 10 of the paper):
+    P(alive | x, t_x, T) × :func:`expected_purchases_if_alive`."""
     x, t_x, T = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(x, t_x, T))
+    return np.asarray(expected_purchases_if_alive(params, t, x, T)
+                      * probability_alive(params, x, t_x, T), dtype=np.float64)
+
+
+def expected_purchases_if_alive(params: dict[str, float], t: float, x: ArrayLike,
+                                T: ArrayLike) -> F64:
+    """Expected purchases in the next ``t`` time units of a customer still alive after ``x``
+    purchases in ``T``: it does not depend on t_x, so histories that differ only there share it.
+    """
+    r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+    x, T = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(x, T))
     z = t / (alpha + T + t)
     # ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z), rewritten by Euler's transformation as
     # ((α+T)/(α+T+t))^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z): the same value, but no huge
@@ -139,6 +150,4 @@ def expected_purchases(params: dict[str, float], t: float, x: ArrayLike, t_x: Ar
             inner[bad] = 1 - np.exp((r + xb) * sb) * hyp2f1(r + xb, b + xb, a + b + xb - 1, zb)
     if not np.isfinite(inner).all():
         raise ArithmeticError(f"BG/NBD expected purchases are not finite at {params}")
-    numerator = (a + b + x - 1) / (a - 1) * inner
-    return np.asarray(numerator * np.exp(-np.logaddexp(0.0, log_alive_odds(params, x, t_x, T))),
-                      dtype=np.float64)
+    return np.asarray((a + b + x - 1) / (a - 1) * inner, dtype=np.float64)

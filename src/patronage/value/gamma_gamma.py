@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from patronage.value.fitting import F64, Fit, fit_log_params, group_rows
 
@@ -29,6 +29,26 @@ def _rows(p: float, q: float, gamma: float, x: F64, m: F64, x_values: F64,
                       - (px + q) * np.log(gamma + m * x), dtype=np.float64)
 
 
+def _value_and_gradient(p: float, q: float, gamma: float, w: F64, x: F64, m: F64,
+                        x_values: F64, x_index: npt.NDArray[np.intp]) -> tuple[float, F64]:
+    """Σ w·ℓ and its gradient in (log p, log q, log γ); the Γ and ψ terms once per distinct x:
+    ∂ℓ/∂p = x(ψ(px+q) − ψ(px) + ln m + ln x − ln(γ+mx)), ∂ℓ/∂q = ψ(px+q) − ψ(q) + ln γ −
+    ln(γ+mx), ∂ℓ/∂γ = q/γ − (px+q)/(γ+mx)."""
+    px_values = p * x_values
+    by_x = gammaln(px_values + q) - gammaln(px_values) - gammaln(q) + q * np.log(gamma)
+    psi_sum = digamma(px_values + q)
+    psi_gap = (psi_sum - digamma(px_values))[x_index]
+    psi_sum = psi_sum[x_index]
+    px = p * x
+    log_m, log_x = np.log(m), np.log(x)
+    log_total = np.log(gamma + m * x)
+    rows = by_x[x_index] + (px - 1) * log_m + px * log_x - (px + q) * log_total
+    d_p = float(np.dot(w, x * (psi_gap + log_m + log_x - log_total)))
+    d_q = float(np.dot(w, psi_sum - log_total)) + float(w.sum()) * (np.log(gamma) - digamma(q))
+    d_g = float(w.sum()) * q / gamma - float(np.dot(w, (px + q) / (gamma + m * x)))
+    return float(np.dot(w, rows)), np.array([p * d_p, q * d_q, gamma * d_g])
+
+
 def fit(x: ArrayLike, m: ArrayLike, start: dict[str, float] | None = None) -> Fit:
     """Maximum likelihood p, q, γ over customers with x > 0 and m > 0 (others are ignored)."""
     xs = np.asarray(x, dtype=np.float64)
@@ -38,15 +58,17 @@ def fit(x: ArrayLike, m: ArrayLike, start: dict[str, float] | None = None) -> Fi
 
     x_values, x_index = np.unique(gx, return_inverse=True)
 
-    def neg(params: F64) -> float:
+    def neg(params: F64) -> tuple[float, F64]:
         p, q, g = np.exp(params)
-        value = -float(np.dot(w, _rows(p, q, g, gx, gm, x_values, x_index)))
-        return value if np.isfinite(value) else 1e300
+        value, grad = _value_and_gradient(p, q, g, w, gx, gm, x_values, x_index)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            return 1e300, np.zeros(3)
+        return -value, -grad
 
     names = ["p", "q", "gamma"]
     first = (np.log(np.array([1.0, 1.0, 1.0])) if start is None
              else np.log(np.array([start[k] for k in names])))
-    return fit_log_params(neg, names, first, float(w.sum()))
+    return fit_log_params(neg, names, first, float(w.sum()), gradient=True)
 
 
 def expected_spend(params: dict[str, float], x: ArrayLike, m: ArrayLike) -> F64:

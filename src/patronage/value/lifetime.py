@@ -142,15 +142,19 @@ def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
             continue
         rows = which == index
         params = seg.fit.params
-        # Identical histories get identical answers: compute once per distinct (x, t_x, T).
-        (gx, gt, gT), _, inverse = group_rows_inverse(x[rows], t_x[rows], T[rows])
+        # Identical histories get identical answers: P(alive) once per distinct (x, t_x, T);
+        # the purchases of a customer still alive once per distinct (x, T), every month.
+        (gx, gT), _, inverse = group_rows_inverse(x[rows], T[rows])
         previous = np.zeros(gx.shape[0])
         discounted = np.zeros(gx.shape[0])
         for month in range(1, horizon + 1):
-            cumulative = bgnbd.expected_purchases(params, month * WEEKS_PER_MONTH, gx, gt, gT)
+            cumulative = bgnbd.expected_purchases_if_alive(params, month * WEEKS_PER_MONTH,
+                                                           gx, gT)
             discounted += (cumulative - previous) * (1.0 + discount) ** -month
             previous = cumulative
-        p_alive[rows] = bgnbd.probability_alive(params, gx, gt, gT)[inverse]
-        orders[rows] = previous[inverse]
-        value[rows] = discounted[inverse] * per_order[rows]
+        (hx, ht, hT), _, history = group_rows_inverse(x[rows], t_x[rows], T[rows])
+        alive = bgnbd.probability_alive(params, hx, ht, hT)[history]
+        p_alive[rows] = alive
+        orders[rows] = previous[inverse] * alive
+        value[rows] = discounted[inverse] * alive * per_order[rows]
     return fits, Lifetimes(p_alive, orders, value)

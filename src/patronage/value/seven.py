@@ -41,10 +41,13 @@ def percentile_score(measure: F64) -> F64:
     scores = np.zeros(n, dtype=np.float64)
     values = measure[positive]
     if values.size:
-        # Everyone at or below zero counts below every positive measure.
-        ordered = np.sort(values)
-        at_most = np.searchsorted(ordered, values, side="right") + (n - values.size)
-        scores[positive] = 100.0 * at_most / n
+        # Everyone at or below zero counts below every positive measure. The sorted values are
+        # looked up in order (each tie group's last place), then put back where they came from.
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        at_most = np.empty(values.size, dtype=np.int64)
+        at_most[order] = np.searchsorted(ordered, ordered, side="right")
+        scores[positive] = 100.0 * (at_most + (n - values.size)) / n
     return scores
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import hyp2f1
@@ -50,3 +51,33 @@ def test_sbg_residual_lifetime_closed_form_equals_the_sum(alpha: float, beta: fl
                                                           d: float) -> None:
     closed = float(sbg.residual_lifetime(n, alpha, beta, d))
     assert np.isclose(closed, sbg.residual_lifetime_by_sum(n, alpha, beta, d, 40000), rtol=1e-6)
+
+
+@given(st.lists(st.integers(-3, 6), max_size=40))
+def test_percentile_score_is_the_share_at_or_below(values: list[int]) -> None:
+    from patronage.value.seven import percentile_score
+
+    measure = np.array(values, dtype=np.float64)
+    expected = [0.0 if v <= 0 else 100.0 * sum(u <= v for u in values) / len(values)
+                for v in values]
+    assert percentile_score(measure).tolist() == pytest.approx(expected)
+
+
+def test_gamma_gamma_gradient_matches_finite_differences() -> None:
+    from patronage.value.gamma_gamma import _value_and_gradient
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 9, 200).astype(np.float64)
+    m = rng.gamma(2.0, 20.0, 200)
+    w = rng.integers(1, 4, 200).astype(np.float64)
+    values, index = np.unique(x, return_inverse=True)
+    point = np.log(np.array([2.5, 3.2, 14.0]))
+
+    def value(logs: np.ndarray) -> float:
+        p, q, g = np.exp(logs)
+        return _value_and_gradient(p, q, g, w, x, m, values, index)[0]
+
+    _, grad = _value_and_gradient(*np.exp(point), w, x, m, values, index)
+    h = 1e-6
+    numeric = [(value(point + h * e) - value(point - h * e)) / (2 * h) for e in np.eye(3)]
+    assert grad == pytest.approx(numeric, rel=1e-5)
