@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/web_pages.py --db /tmp/web_bench.db  # reuse a generated file
 
 Builds the company in bulk into a scratch SQLite file (``patronage generate``'s writer: members,
-the sponsor tree, customers and three months of orders), fits customer values (for the customer list
+the sponsor tree, customers and three months of orders), commits the months before the current
+one (as a company that closes its months has them), fits customer values (for the customer list
 and Today's at-risk list), and plans appreciation tasks for the chosen distributor's customers.
 Then it signs in as the distributor with the most customers and times, through the whole app
 (FastAPI TestClient: routing, session cookie, queries, templates), Today, My customers, My
@@ -17,6 +18,7 @@ reported separately (cold caches).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
@@ -59,6 +61,26 @@ def _about(engine: Engine, customers: int) -> int:
     return int(row[0])
 
 
+def _commit_past_months(engine: Engine, months: int) -> None:
+    """The months before NOW's are committed, as a company that closes its months has them
+    (pages add committed months' volumes from the close's records)."""
+    from patronage.clock import Period
+    from patronage.compensation.runs import commit_period
+    from patronage.db.compensation import CommissionRun
+
+    current = Period.containing(NOW, UTC)
+    periods = [current]
+    for _ in range(months):
+        periods.insert(0, periods[0].previous())
+    for period in periods[:-1]:
+        with transaction(engine) as s:
+            if s.scalar(select(CommissionRun.id).where(CommissionRun.period == str(period))):
+                continue
+        started = time.perf_counter()
+        commit_period(engine, period, None, now=NOW, actor="benchmark")
+        print(f"committed {period} in {time.perf_counter() - started:.1f} s")
+
+
 def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int, int]:
     with transaction(engine) as s:
         have = s.scalar(select(func.count()).select_from(Member)) or 0
@@ -69,6 +91,7 @@ def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int, int]:
         print(f"built {members:,} members in {time.perf_counter() - started:.1f} s")
     else:
         print(f"reusing {have:,} members")
+    _commit_past_months(engine, months)
     from patronage.value.service import fit_values, latest_run
 
     with transaction(engine) as s:
@@ -184,6 +207,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--db", type=Path, help="a SQLite file to build into (or reuse)")
     args = parser.parse_args()
+    # The company's months in UTC, for the closes as for the pages (the app below says so too).
+    os.environ["PATRONAGE_COMPANY_TIMEZONE"] = "UTC"
     if args.db:
         run(f"sqlite:///{args.db}", args.members, args.months, args.requests)
         return

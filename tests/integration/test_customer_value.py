@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
 import patronage.db.care as care_records
 from patronage.cli.main import app
 from patronage.db.autoship import Subscription
+from patronage.db.compensation import CommissionRun
 from patronage.db.care import SurveyResponse
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order
@@ -145,3 +146,27 @@ def test_value_commands(company: Engine, db_url: str) -> None:
     missing = runner.invoke(app, ["--db", db_url, "value", "show", "--member", "999999"])
     assert missing.exit_code != 0
     assert np.isfinite(body["overview"]["consumption_share"])
+
+
+def test_the_volume_mix_of_committed_periods_is_what_their_orders_add_up_to(
+        company: Engine) -> None:
+    """The demo's past months are committed: their share of the last 12 months comes from the
+    rank records, and must equal reading every order line again."""
+    with transaction(company) as s:
+        runs = s.scalar(select(func.count()).select_from(CommissionRun)
+                        .where(CommissionRun.volume_mix.is_(True)))
+        credited = list(s.scalars(select(Order.credited_to_id).where(
+            Order.credited_to_id.is_not(None)).group_by(Order.credited_to_id)
+            .order_by(func.count().desc()).limit(5)))
+    assert runs and runs >= 3
+    recorded = {d: _mix(company, d) for d in credited}
+    with transaction(company) as s:
+        s.execute(update(CommissionRun).values(volume_mix=False))
+    from_orders = {d: _mix(company, d) for d in credited}
+    assert recorded == from_orders
+    assert all(sum(mix) > 0 for mix in recorded.values())
+
+
+def _mix(engine: Engine, distributor: int) -> tuple[int, int, int]:
+    o = distributor_overview(engine, distributor, NOW, at_risk=0)
+    return o.consumption_cv, o.promotional_cv, o.customer_cv

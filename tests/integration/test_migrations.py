@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 
-from patronage.db.compensation import PayoutLine, PayoutSkip
+from patronage.db.compensation import CommissionSnapshot, PayoutLine, PayoutSkip
 from patronage.db.engine import transaction
 from patronage.db.schema import alembic_config, metadata
 
@@ -56,5 +57,35 @@ def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engin
             back = conn.execute(text("SELECT bonus, source_kind FROM payout_skips "
                                      "ORDER BY source_id")).all()
         assert [tuple(r) for r in back] == [("stair_step", "member"), ("retail_profit", "order")]
+    finally:
+        migrate(command.upgrade, "heads")
+
+
+def test_a_runs_snapshot_moves_to_its_own_table_and_back(engine: Engine) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+
+    def migrate(step: Callable[..., None], target: str) -> None:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            step(cfg, target)
+
+    migrate(command.downgrade, "0004_compensation_store")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO commission_runs (id, period, plan_name, plan_version, plan_text, "
+                "facts_digest, facts_snapshot, committed_at, committed_by, total_cv, "
+                "total_paid, cap_applied) VALUES (7, '2026-01', 'p', '1', '', 'd', :b, "
+                ":t, 'x', 0, 0, :f)"),
+                {"b": b"\x00snapshot\xff", "t": datetime(2026, 2, 1, tzinfo=UTC), "f": False})
+        migrate(command.upgrade, "heads")
+        with transaction(engine) as s:
+            moved = s.scalar(select(CommissionSnapshot.facts)
+                             .where(CommissionSnapshot.run_id == 7))
+        assert moved == b"\x00snapshot\xff"
+        migrate(command.downgrade, "0004_compensation_store")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT facts_snapshot FROM commission_runs")).scalar()
+        assert bytes(back) == b"\x00snapshot\xff"
     finally:
         migrate(command.upgrade, "heads")

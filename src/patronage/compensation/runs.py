@@ -39,7 +39,12 @@ from patronage.compensation.results import (
 from patronage.compensation.snapshot import freeze, thaw
 from patronage.config import get_settings
 from patronage.db.bulk import write_rows
-from patronage.db.compensation import RESULT_INDEXES, CommissionRun, PayoutLine
+from patronage.db.compensation import (
+    RESULT_INDEXES,
+    CommissionRun,
+    CommissionSnapshot,
+    PayoutLine,
+)
 from patronage.db.engine import transaction
 from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
@@ -285,9 +290,9 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
         frozen = pool.submit(freeze, run.facts)
         record = CommissionRun(
             period=str(period), plan_name=run.plan.plan.name, plan_version=run.plan.plan.version,
-            plan_text=run.plan.text, facts_digest="", facts_snapshot=b"",
+            plan_text=run.plan.text, facts_digest="",
             committed_at=now, committed_by=actor, total_cv=r.total_cv,
-            total_paid=run.total_paid, cap_applied=r.cap_applied,
+            total_paid=run.total_paid, cap_applied=r.cap_applied, volume_mix=True,
         )
         s.add(record)
         s.flush()
@@ -309,10 +314,13 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
                 level=c.level, volume=c.volume, rate_bp=c.rate_bp, amount=c.amount,
                 clawback_of=c.clawback_of) for c in run.clawbacks])
         dist = np.flatnonzero(g.kind == 2)
+        consumption, promotional, customer = _volume_mix(run.facts)
         write_rows(conn, "rank_records", {
             "run_id": np.full(dist.size, record.id), "member_id": g.member_id[dist],
             "pv": r.pv[dist], "gv": r.gv[dist], "active": r.active[dist],
             "paid_as": r.paid_as[dist], "title": r.title[dist],
+            "consumption_cv": consumption[dist], "promotional_cv": promotional[dist],
+            "customer_cv": customer[dist],
         })
         k = r.skips
         by_member = np.argsort(k.member, kind="stable")
@@ -328,11 +336,29 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
         if conn.dialect.name == "postgresql":
             _index_new_rows(conn, {"payout_lines": p.size, "rank_records": dist.size})
             watch.lap("index")
-        record.facts_snapshot, record.facts_digest = frozen.result()
+        snapshot, record.facts_digest = frozen.result()
         watch.lap("snapshot")
+        s.add(CommissionSnapshot(run_id=record.id, facts=snapshot))
         s.flush()
     watch.lap("store")
     return record.id
+
+
+def _volume_mix(facts: PeriodFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """By member index: the CV of the period's paid order lines credited to them, consumption
+    and promotional, and of it what customers bought (as the lines were placed: refunds are
+    not taken off)."""
+    lines, n = facts.lines, facts.genealogy.size
+    credited = lines.credited_to >= 0
+    who, cv = lines.credited_to[credited], lines.cv[credited]
+    promo, bought = lines.promotional[credited], lines.customer_purchase[credited]
+
+    def total(mask: np.ndarray) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        np.add.at(out, who[mask], cv[mask])
+        return out
+
+    return total(~promo), total(promo), total(bought)
 
 
 def _index_new_rows(conn: Any, written: dict[str, int]) -> None:
@@ -364,7 +390,12 @@ def replay_committed(engine: Engine, period: Period) -> PeriodRun:
     record = _committed(engine, period)
     if record is None:
         raise PatronageError(f"period {period} is not committed")
-    facts = thaw(record.facts_snapshot, str(period))
+    with transaction(engine) as s:
+        snapshot = s.scalar(select(CommissionSnapshot.facts)
+                            .where(CommissionSnapshot.run_id == record.id))
+    if snapshot is None:
+        raise PatronageError(f"period {period}: the facts snapshot of its run is missing")
+    facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
     return PeriodRun(period, plan, facts, result)

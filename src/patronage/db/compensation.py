@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from patronage.compensation.results import BONUSES, SOURCE_KINDS
 from patronage.db.base import Base, NamedCode, UTCDateTime
@@ -49,12 +50,24 @@ class CommissionRun(Base):
     plan_version: Mapped[str] = mapped_column(String(64))
     plan_text: Mapped[str] = mapped_column(Text)
     facts_digest: Mapped[str] = mapped_column(String(64))
-    facts_snapshot: Mapped[bytes] = mapped_column(LargeBinary)
     committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     committed_by: Mapped[str] = mapped_column(String(100))
     total_cv: Mapped[int] = mapped_column(BigInteger)
     total_paid: Mapped[int] = mapped_column(BigInteger)
     cap_applied: Mapped[bool] = mapped_column(Boolean)
+    # Whether its rank records hold the distributors' volume mix (runs committed before that
+    # was recorded do not).
+    volume_mix: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class CommissionSnapshot(Base):
+    """The facts a committed run was computed from (see ``compensation.snapshot``): tens of
+    megabytes for a large company, kept apart so that reading runs never reads them."""
+
+    __tablename__ = "commission_snapshots"
+
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    facts: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PayoutLine(Base):
@@ -92,6 +105,12 @@ class RankRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean)
     paid_as: Mapped[int] = mapped_column(SmallInteger)  # rank index, -1 none
     title: Mapped[int] = mapped_column(SmallInteger)
+    # CV of the period's paid orders credited to the distributor (hundredths of a point): by
+    # volume kind, and of it what customers bought. Pages add these up over committed periods
+    # instead of every order line again.
+    consumption_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    promotional_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    customer_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class PayoutSkip(Base):

@@ -16,8 +16,10 @@ import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
-from patronage.clock import require_aware
+from patronage.clock import Period, require_aware, zone
+from patronage.config import get_settings
 from patronage.db.bulk import fetch_rows, write_rows
+from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time, epoch_sql, integer_matrix, load_genealogy, load_lines
 from patronage.db.tables import Member
@@ -290,10 +292,65 @@ class DistributorOverview:
                 "customer_share": round(self.customer_share, 4)}
 
 
+#: "The last 12 months" of a distributor's volume: this period and the eleven before it.
+MIX_PERIODS = 12
+
+_LIVE_MIX_SQL = (
+    "SELECT COALESCE(SUM(CASE WHEN l.volume_kind = 'consumption' THEN l.cv END), 0), "
+    "COALESCE(SUM(CASE WHEN l.volume_kind = 'promotional' THEN l.cv END), 0), "
+    "COALESCE(SUM(CASE WHEN l.buyer_class = 'customer' THEN l.cv END), 0) "
+    "FROM order_lines l JOIN orders o ON o.id = l.order_id "
+    "WHERE o.credited_to_id = :d AND o.status = 'paid' AND o.placed_at >= :since "
+    "AND o.placed_at < :t")
+
+
+def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, int, int]:
+    """Consumption CV, promotional CV and CV bought by customers credited to the distributor
+    from the start of the period eleven before ``now``'s to ``now``: committed periods from
+    their rank records (the close adds them up once), the others from the order lines."""
+    tz = zone(get_settings().company_timezone)
+    current = Period.containing(now, tz)
+    first = current
+    for _ in range(MIX_PERIODS - 1):
+        first = first.previous()
+    committed = {period: run_id for period, run_id in s.execute(
+        select(CommissionRun.period, CommissionRun.id).where(
+            CommissionRun.period >= str(first), CommissionRun.period < str(current),
+            CommissionRun.volume_mix.is_(True)))}
+    totals = [0, 0, 0]
+    if committed:
+        row = s.execute(select(
+            func.coalesce(func.sum(RankRecord.consumption_cv), 0),
+            func.coalesce(func.sum(RankRecord.promotional_cv), 0),
+            func.coalesce(func.sum(RankRecord.customer_cv), 0),
+        ).where(RankRecord.run_id.in_(committed.values()),
+                RankRecord.member_id == distributor_id)).one()
+        totals = [int(v) for v in row]
+    # The rest, read from the orders: runs of periods not committed, merged where they touch.
+    spans: list[list[datetime]] = []
+    period = first
+    while period <= current:
+        if str(period) not in committed:
+            start, end = period.start(tz), min(period.end(tz), now)
+            if spans and spans[-1][1] == start:
+                spans[-1][1] = end
+            elif start < end:
+                spans.append([start, end])
+        period = period.next()
+    conn = s.connection()
+    for start, end in spans:
+        live = fetch_rows(conn, _LIVE_MIX_SQL, {"d": distributor_id,
+                                                "since": bound_time(conn, start),
+                                                "t": bound_time(conn, end)})[0]
+        totals = [t + int(v) for t, v in zip(totals, live, strict=True)]
+    return totals[0], totals[1], totals[2]
+
+
 def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
                          at_risk: int = 10) -> DistributorOverview:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume
-    over the last 12 months, and the customers most at risk by value."""
+    over the last 12 months (this period and the eleven before it), and the customers most at
+    risk by value."""
     require_aware(now, place="now")
     with transaction(engine) as s:
         _require_distributor(s, distributor_id)
@@ -307,15 +364,7 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
             "AND o.placed_at >= :since AND o.placed_at < :t)"),
             {"d": distributor_id, "since": bound_time(conn, now - timedelta(days=90)),
              "t": bound_time(conn, now)})[0][0]
-        volume = fetch_rows(conn, (
-            "SELECT COALESCE(SUM(CASE WHEN l.volume_kind = 'consumption' THEN l.cv END), 0), "
-            "COALESCE(SUM(CASE WHEN l.volume_kind = 'promotional' THEN l.cv END), 0), "
-            "COALESCE(SUM(CASE WHEN l.buyer_class = 'customer' THEN l.cv END), 0) "
-            "FROM order_lines l JOIN orders o ON o.id = l.order_id "
-            "WHERE o.credited_to_id = :d AND o.status = 'paid' AND o.placed_at >= :since "
-            "AND o.placed_at < :t"),
-            {"d": distributor_id, "since": bound_time(conn, now - timedelta(days=365)),
-             "t": bound_time(conn, now)})[0]
+        volume = _volume_mix(s, distributor_id, now)
         run = latest_run(s)
         base = risk_total = 0
         if run is not None:
