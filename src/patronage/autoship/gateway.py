@@ -61,11 +61,6 @@ def charge_all(gateway: PaymentGateway, requests: Sequence[ChargeRequest]) -> li
     return [gateway.charge(r.key, r.member_id, r.amount, r.currency) for r in requests]
 
 
-def _fraction(*parts: object) -> float:
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 class SimulatedGateway:
     """Approves or declines by a seeded hash of the key (so the same run gives the same answers),
     at ``decline_rate``; keeps its own ledger in the store, so a repeated key never charges twice,
@@ -77,9 +72,12 @@ class SimulatedGateway:
         self.decline_kinds = decline_kinds
 
     def _decide(self, key: str) -> ChargeResult:
-        if _fraction(self.seed, key) >= self.decline_rate:
+        """One digest of (seed, key): its first eight bytes decide approval, the next eight
+        the kind of decline."""
+        digest = hashlib.sha256(f"{self.seed}|{key}".encode()).digest()
+        if int.from_bytes(digest[:8], "big") / 2**64 >= self.decline_rate:
             return ChargeResult(True)
-        kind = int(_fraction("kind", self.seed, key) * len(self.decline_kinds))
+        kind = int(int.from_bytes(digest[8:16], "big") / 2**64 * len(self.decline_kinds))
         return ChargeResult(False, self.decline_kinds[kind])
 
     def charge_many(self, requests: Sequence[ChargeRequest]) -> list[ChargeResult]:

@@ -26,6 +26,8 @@ from datetime import date, datetime, timedelta
 from threading import Lock
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, select
 
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
@@ -43,6 +45,7 @@ from patronage.db.bulk import (
 )
 from patronage.db.engine import transaction
 from patronage.db.tables import Product
+from patronage.facts import index_of
 
 RETRY_DAYS = (1, 3, 7)
 BATCH = 50_000
@@ -80,27 +83,6 @@ def due_subscriptions(engine: Engine, day: date) -> list[int]:
         return [sub for (sub,) in fetch_rows(conn, _DUE_IDS_SQL, {"day": day.isoformat()})]
 
 
-@dataclass
-class _Charge:
-    """One due subscription's charge in this run, from the batch read."""
-
-    sub: int
-    member: int
-    cycle: date
-    cycle_text: str  # the cycle's ISO date, as keys spell it
-    attempt: int
-    frequency: Frequency
-    market: str | None
-    buyer_kind: str
-    credited_to: int | None
-    amount: int = 0
-    lines: list[tuple[int, int, int, int, int, int, int, bool]] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        return f"autoship:{self.sub}:{self.cycle_text}:{self.attempt}"
-
-
 _DUE_IDS_SQL = """
     SELECT s.id FROM subscriptions s
     WHERE s.status = 'active'
@@ -108,7 +90,7 @@ _DUE_IDS_SQL = """
     ORDER BY s.id"""
 _DUE_SQL = """
     SELECT s.id, s.member_id, s.next_run, s.failures, s.frequency, s.day_of_month,
-           s.every_weeks, s.market, m.kind, m.owner_id, m.status
+           s.every_weeks, s.market, m.kind, COALESCE(m.owner_id, -1), m.status
     FROM subscriptions s JOIN members m ON m.id = s.member_id
     WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
       AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
@@ -117,169 +99,277 @@ _ITEMS_SQL = """
     SELECT i.subscription_id, i.sku, i.quantity FROM subscription_items i
     WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
 
+I64 = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
-def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> list[_Charge]:
+
+@dataclass
+class _Batch:
+    """The due subscriptions of one batch as columns (one row each), and their items' order
+    lines, priced (``line_row`` is the row a line belongs to). The hot path: a million rows on a
+    busy day, so nothing here is an object per subscription."""
+
+    sub: I64
+    member: I64
+    cycle: I64  # the cycle's date as a day number (date.toordinal)
+    attempt: I64
+    shape: I64  # index into ``shapes``: (frequency, market)
+    shapes: list[tuple[Frequency, str | None]]
+    retail: Bools  # the buyer pays the retail price
+    distributor: Bools  # the buyer is a distributor (their own purchase)
+    credited: I64  # -1: nobody
+    amount: I64
+    line_row: I64
+    line_product: I64
+    line_quantity: I64
+    line_unit: I64
+    line_qv: I64
+    line_cv: I64
+    line_retail: I64
+    line_wholesale: I64
+    line_pack: Bools
+
+    @property
+    def size(self) -> int:
+        return int(self.sub.shape[0])
+
+    def cycle_texts(self) -> list[str]:
+        """Each row's cycle date in ISO form, as keys and the attempts table spell it."""
+        days, inverse = np.unique(self.cycle, return_inverse=True)
+        texts = [date.fromordinal(int(d)).isoformat() for d in days]
+        return [texts[i] for i in inverse.reshape(-1).tolist()]
+
+    def keys(self) -> list[str]:
+        return [f"autoship:{s}:{c}:{a}" for s, c, a in zip(
+            self.sub.tolist(), self.cycle_texts(), self.attempt.tolist(), strict=True)]
+
+    def take(self, rows: I64) -> _Batch:
+        """The batch reduced to ``rows`` (ascending), with their lines."""
+        position = np.full(self.size, -1, dtype=np.int64)
+        position[rows] = np.arange(rows.shape[0])
+        keep = position[self.line_row] >= 0
+        line_fields = {name: getattr(self, name)[keep] for name in (
+            "line_product", "line_quantity", "line_unit", "line_qv", "line_cv", "line_retail",
+            "line_wholesale", "line_pack")}
+        return _Batch(
+            sub=self.sub[rows], member=self.member[rows], cycle=self.cycle[rows],
+            attempt=self.attempt[rows], shape=self.shape[rows], shapes=self.shapes,
+            retail=self.retail[rows], distributor=self.distributor[rows],
+            credited=self.credited[rows], amount=self.amount[rows],
+            line_row=position[self.line_row[keep]], **line_fields)
+
+
+def _day_number(value: object) -> int:
+    return (value if isinstance(value, date) else date.fromisoformat(str(value))).toordinal()
+
+
+def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     """The due subscriptions with ids in [lo, hi], priced: retail customers pay the retail
-    price, everyone else the wholesale price (as :func:`place_order` prices them). Read as
-    plain rows (dates and frequencies parsed once per distinct value): this is the hot path."""
+    price, everyone else the wholesale price (as :func:`place_order` prices them)."""
     products = {sku: row for sku, *row in conn.execute(select(
         Product.sku, Product.id, Product.retail_price, Product.wholesale_price, Product.qv,
         Product.cv, Product.is_enrollment_pack))}
-    dates: dict[object, date] = {}
-    texts: dict[date, str] = {}
-    frequencies: dict[tuple[str, int, int], Frequency] = {}
-    charges: dict[int, _Charge] = {}
-    for (sub, member, cycle, failures, kind, dom, weeks, market, buyer_kind, owner,
-         status) in fetch_rows(conn, _DUE_SQL, {"lo": lo, "hi": hi, "day": day.isoformat()}):
-        if status in ("terminated", "erased"):
-            continue  # such a member cannot order
-        when = dates.get(cycle)
-        if when is None:
-            when = dates[cycle] = cycle if isinstance(cycle, date) else date.fromisoformat(cycle)
-            texts[when] = when.isoformat()
-        frequency = frequencies.get((kind, dom, weeks))
-        if frequency is None:
-            frequency = frequencies[(kind, dom, weeks)] = Frequency(kind, dom, weeks)
-        charges[sub] = _Charge(sub, member, when, texts[when], failures + 1, frequency, market,
-                               buyer_kind,
-                               member if buyer_kind == "distributor" else owner)
-    for sub, sku, quantity in fetch_rows(conn, _ITEMS_SQL, {"lo": lo, "hi": hi}):
-        charge = charges.get(sub)
-        if charge is None:
-            continue
-        product, retail, wholesale, qv, cv, pack = products[sku]
-        unit = retail if charge.buyer_kind == "retail" else wholesale
-        charge.lines.append((product, quantity, unit, qv, cv, retail, wholesale, bool(pack)))
-        charge.amount += unit * quantity
-    return [c for c in charges.values() if c.lines]
+    rows = [r for r in fetch_rows(conn, _DUE_SQL, {"lo": lo, "hi": hi, "day": day.isoformat()})
+            if r[10] not in ("terminated", "erased")]  # such a member cannot order
+    (subs, members, cycles, failures, kinds, doms, weeks, markets, buyer_kinds, owners,
+     _) = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 11
+    days = {c: _day_number(c) for c in set(cycles)}
+    shape_of: dict[tuple[str, int, int, str | None], int] = {}
+    shapes: list[tuple[Frequency, str | None]] = []
+    shape = []
+    for key in zip(kinds, doms, weeks, markets, strict=True):
+        index = shape_of.get(key)
+        if index is None:
+            index = shape_of[key] = len(shapes)
+            shapes.append((Frequency(key[0], key[1], key[2]), key[3]))
+        shape.append(index)
+    sub = np.array(subs, dtype=np.int64)
+    member = np.array(members, dtype=np.int64)
+    kind = np.array(buyer_kinds, dtype=object)
+    distributor = kind == "distributor"
+    retail = kind == "retail"
+    credited = np.where(distributor, member, np.array(owners, dtype=np.int64))
+    items = fetch_rows(conn, _ITEMS_SQL, {"lo": lo, "hi": hi})
+    item_sub = np.array([i[0] for i in items], dtype=np.int64)
+    row = index_of(sub, item_sub)
+    keep = row >= 0
+    known = [products[i[1]] for i, k in zip(items, keep.tolist(), strict=True) if k]
+    line_row = row[keep]
+    quantity = np.array([i[2] for i in items], dtype=np.int64)[keep]
+    catalog = np.array([p[:5] for p in known], dtype=np.int64).reshape(-1, 5)
+    product, retail_price, wholesale_price, qv, cv = catalog.T
+    pack = np.array([bool(p[5]) for p in known], dtype=bool)
+    unit = np.where(retail[line_row], retail_price, wholesale_price)
+    amount = np.bincount(line_row, weights=unit * quantity, minlength=sub.shape[0])
+    batch = _Batch(
+        sub=sub, member=member, cycle=np.array([days[c] for c in cycles], dtype=np.int64),
+        attempt=np.array(failures, dtype=np.int64) + 1, shape=np.array(shape, dtype=np.int64),
+        shapes=shapes, retail=retail, distributor=distributor, credited=credited,
+        amount=np.rint(amount).astype(np.int64), line_row=line_row, line_product=product,
+        line_quantity=quantity, line_unit=unit, line_qv=qv, line_cv=cv,
+        line_retail=retail_price, line_wholesale=wholesale_price, line_pack=pack)
+    with_lines = np.flatnonzero(np.bincount(line_row, minlength=sub.shape[0]) > 0)
+    return batch if with_lines.shape[0] == batch.size else batch.take(with_lines)
 
 
-def _record_pending(engine: Engine, charges: list[_Charge], now: datetime) -> list[_Charge]:
+def _attempt_keys(sub: I64, cycle: I64, attempt: I64) -> I64:
+    """(subscription, cycle day number, attempt) packed into one integer, to match rows."""
+    return (sub << 28) | ((cycle - _DAY_ZERO) << 8) | attempt
+
+
+_DAY_ZERO = date(1900, 1, 1).toordinal()
+
+
+def _record_pending(engine: Engine, batch: _Batch, now: datetime) -> tuple[_Batch, I64]:
     """Step 1: every attempt written as pending (kept if already there) and committed before
-    the gateway is asked; returns the charges whose attempt is still pending."""
+    the gateway is asked; returns the rows whose attempt is still pending, and their ids."""
     with engine.begin() as conn:
-        dialect = conn.dialect.name
+        k = batch.size
         insert_ignore(conn, "autoship_attempts", {
-            "subscription_id": [c.sub for c in charges],
-            "cycle": [c.cycle_text for c in charges],
-            "attempt": [c.attempt for c in charges],
-            "status": ["pending"] * len(charges),
-            "amount": [c.amount for c in charges],
-            "at": [time_text(now, dialect)] * len(charges),
+            "subscription_id": batch.sub, "cycle": batch.cycle_texts(), "attempt": batch.attempt,
+            "status": ["pending"] * k, "amount": batch.amount,
+            "at": [time_text(now, conn.dialect.name)] * k,
         })
-    return _still_pending(engine, charges)
-
-
-def _still_pending(engine: Engine, charges: list[_Charge]) -> list[_Charge]:
-    if not charges:
-        return []
     with engine.connect() as conn:
-        pending = _pending_attempts(conn, charges)
-    return [c for c in charges if (c.sub, c.cycle_text, c.attempt) in pending]
+        rows, ids = _still_pending(conn, batch)
+    return (batch if rows.shape[0] == batch.size else batch.take(rows)), ids
 
 
-def _pending_attempts(conn: Connection, charges: list[_Charge]) -> dict[tuple[int, str, int], int]:
-    """Attempt ids by (subscription, ISO cycle date, attempt), of the pending attempts of the
-    charges' subscription id range."""
-    return {(sub, cycle if isinstance(cycle, str) else cycle.isoformat(), attempt): attempt_id
-            for attempt_id, sub, cycle, attempt in fetch_rows(
-                conn, "SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
-                      "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'",
-                {"lo": min(c.sub for c in charges), "hi": max(c.sub for c in charges)})}
+def _still_pending(conn: Connection, batch: _Batch) -> tuple[I64, I64]:
+    """The rows of ``batch`` whose attempt is pending in the store, and the attempts' ids."""
+    if batch.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    found = fetch_rows(conn, "SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
+                             "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'",
+                       {"lo": int(batch.sub.min()), "hi": int(batch.sub.max())})
+    days = {c: _day_number(c) for c in {r[2] for r in found}}
+    ids = np.array([r[0] for r in found], dtype=np.int64)
+    stored = _attempt_keys(np.array([r[1] for r in found], dtype=np.int64),
+                           np.array([days[r[2]] for r in found], dtype=np.int64),
+                           np.array([r[3] for r in found], dtype=np.int64))
+    order = np.argsort(stored)
+    stored, ids = stored[order], ids[order]
+    wanted = _attempt_keys(batch.sub, batch.cycle, batch.attempt)
+    at = np.clip(np.searchsorted(stored, wanted), 0, max(stored.shape[0] - 1, 0))
+    hit = (stored[at] == wanted) if stored.shape[0] else np.zeros(batch.size, dtype=bool)
+    rows = np.flatnonzero(hit)
+    return rows, ids[at[rows]]
 
 
-def _settle(engine: Engine, charges: list[_Charge], results: list[ChargeResult], now: datetime,
+def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: datetime,
             retry_days: tuple[int, ...], summary: RunSummary) -> None:
     """Step 3, in one transaction: the answers recorded, approved charges ordered (the order
     rows as :func:`place_order` makes them), declines dunned, subscriptions moved on, events."""
+    approved_all = np.fromiter((r.approved for r in results), dtype=bool, count=len(results))
+    declines_all = [r.decline for r in results]
     with engine.begin() as conn:
         at = time_text(now, conn.dialect.name)
-        attempts = _pending_attempts(conn, charges)
-        settled = [(c, r, attempts[(c.sub, c.cycle_text, c.attempt)])
-                   for c, r in zip(charges, results, strict=True)
-                   if (c.sub, c.cycle_text, c.attempt) in attempts]
-        approved = [c for c, r, _ in settled if r.approved]
-        order_ids = allocate_ids(conn, "orders", len(approved))
-        order_of = {c.sub: order_id for c, order_id in zip(approved, order_ids, strict=True)}
-        write_rows(conn, "orders", _order_rows(approved, order_ids, at))
-        write_rows(conn, "order_lines", _line_rows(approved, order_ids))
+        # Only attempts still pending are settled: a second run at the same time settles
+        # nothing twice.
+        kept, attempt_ids = _still_pending(conn, batch)
+        b = batch if kept.shape[0] == batch.size else batch.take(kept)
+        approved = approved_all[kept]
+        declines = [declines_all[i] for i in kept.tolist()]
+        texts = b.cycle_texts()
+        ok = np.flatnonzero(approved)
+        order_ids = np.array(allocate_ids(conn, "orders", int(ok.shape[0])), dtype=np.int64)
+        order_of = np.full(b.size, -1, dtype=np.int64)
+        order_of[ok] = order_ids
+        _write_orders(conn, b, ok, order_ids, [texts[i] for i in ok.tolist()], at)
         update_rows(conn, "autoship_attempts", {
-            "id": [attempt_id for _, _, attempt_id in settled],
-            "status": ["approved" if r.approved else "declined" for _, r, _ in settled],
-            "decline": [r.decline for _, r, _ in settled],
-            "order_id": [order_of.get(c.sub) for c, _, _ in settled]})
-        moves: dict[str, list[Any]] = {name: [] for name in (
-            "id", "status", "next_run", "retry_on", "failures", "churn")}
-        events: dict[str, list[Any]] = {name: [] for name in (
-            "subscription_id", "member_id", "kind", "detail")}
-
-        def event(c: _Charge, kind: str, detail: str) -> None:
-            events["subscription_id"].append(c.sub)
-            events["member_id"].append(c.member)
-            events["kind"].append(kind)
-            events["detail"].append(detail)
-
-        def move(c: _Charge, status: str, next_on: str, retry: date | None, failures: int,
-                 churn: str | None) -> None:
-            moves["id"].append(c.sub)
-            moves["status"].append(status)
-            moves["next_run"].append(next_on)
-            moves["retry_on"].append(retry.isoformat() if retry else None)
-            moves["failures"].append(failures)
-            moves["churn"].append(churn)
-
-        next_dates: dict[tuple[date, Frequency, str | None], str] = {}
-        for c, r, _ in settled:
-            if r.approved:
-                if c.attempt > 1:
-                    event(c, "payment_recovered", f"cycle {c.cycle}, attempt {c.attempt}")
-                    summary.recovered += 1
-                slot = (c.cycle, c.frequency, c.market)
-                if slot not in next_dates:
-                    next_dates[slot] = next_run(c.cycle, c.frequency, c.market).isoformat()
-                move(c, "active", next_dates[slot], None, 0, None)
-                continue
-            event(c, "payment_failed", f"cycle {c.cycle}, attempt {c.attempt}: {r.decline}")
-            if c.attempt <= len(retry_days):
-                retry = c.cycle + timedelta(days=retry_days[c.attempt - 1])
-                event(c, "retry_scheduled", f"retry on {retry}")
-                move(c, "active", c.cycle_text, retry, c.attempt, None)
-            else:
-                event(c, "suspended",
-                      f"involuntary: {c.attempt} failed charges for cycle {c.cycle}")
-                move(c, "suspended", c.cycle_text, None, c.attempt, "involuntary")
-                summary.suspended += 1
+            "id": attempt_ids,
+            "status": ["approved" if a else "declined" for a in approved.tolist()],
+            "decline": declines,
+            "order_id": [None if o < 0 else o for o in order_of.tolist()]})
+        moves, events = _moves_and_events(b, approved, declines, texts, retry_days, summary)
         update_rows(conn, "subscriptions", moves)
         k = len(events["kind"])
         write_rows(conn, "autoship_events", {**events, "at": [at] * k,
                                              "actor": ["autoship"] * k})
-    summary.approved += len(approved)
-    summary.declined += len(settled) - len(approved)
-    summary.ordered.extend(c.sub for c in approved)
+    summary.approved += int(ok.shape[0])
+    summary.declined += int(b.size - ok.shape[0])
+    summary.ordered.extend(b.sub[ok].tolist())
 
 
-def _order_rows(approved: list[_Charge], ids: list[int], at: str) -> dict[str, list[Any]]:
-    n = len(approved)
-    return {"id": ids, "buyer_id": [c.member for c in approved],
-            "credited_to_id": [c.credited_to for c in approved],
-            "total": [c.amount for c in approved],
-            "idempotency_key": [f"autoship:{c.sub}:{c.cycle_text}" for c in approved],
-            "subscription_id": [c.sub for c in approved], "placed_at": [at] * n,
-            "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n}
+def _write_orders(conn: Connection, b: _Batch, ok: I64, order_ids: I64, cycles: list[str],
+                  at: str) -> None:
+    """The approved rows' orders and their lines, priced and classified as :func:`place_order`
+    does."""
+    n = int(ok.shape[0])
+    write_rows(conn, "orders", {
+        "id": order_ids, "buyer_id": b.member[ok],
+        "credited_to_id": [None if c < 0 else c for c in b.credited[ok].tolist()],
+        "total": b.amount[ok],
+        "idempotency_key": [f"autoship:{s}:{c}" for s, c in zip(
+            b.sub[ok].tolist(), cycles, strict=True)],
+        "subscription_id": b.sub[ok], "placed_at": [at] * n,
+        "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n})
+    order_of = np.full(b.size, -1, dtype=np.int64)
+    order_of[ok] = order_ids
+    lines = np.flatnonzero(order_of[b.line_row] >= 0)
+    q = b.line_quantity[lines]
+    write_rows(conn, "order_lines", {
+        "order_id": order_of[b.line_row[lines]], "product_id": b.line_product[lines],
+        "quantity": q, "unit_price": b.line_unit[lines], "amount": b.line_unit[lines] * q,
+        "qv": b.line_qv[lines] * q, "cv": b.line_cv[lines] * q,
+        "retail_total": b.line_retail[lines] * q, "wholesale_total": b.line_wholesale[lines] * q,
+        "volume_kind": np.where(b.line_pack[lines], "promotional", "consumption"),
+        "buyer_class": np.where(b.distributor[b.line_row[lines]], "distributor", "customer")})
 
 
-def _line_rows(approved: list[_Charge], ids: list[int]) -> dict[str, list[Any]]:
-    """Order lines priced and classified as :func:`place_order` does."""
-    rows = [(order_id, product, quantity, unit, unit * quantity, qv * quantity, cv * quantity,
-             retail * quantity, wholesale * quantity,
-             "promotional" if pack else "consumption",
-             "distributor" if c.buyer_kind == "distributor" else "customer")
-            for c, order_id in zip(approved, ids, strict=True)
-            for product, quantity, unit, qv, cv, retail, wholesale, pack in c.lines]
-    names = ("order_id", "product_id", "quantity", "unit_price", "amount", "qv", "cv",
-             "retail_total", "wholesale_total", "volume_kind", "buyer_class")
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return {name: list(column) for name, column in zip(names, columns, strict=True)}
+def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
+                      texts: list[str], retry_days: tuple[int, ...],
+                      summary: RunSummary) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Where each subscription goes next (the next cycle; a retry; suspension), and the events:
+    payment recovered, failed, retry scheduled, suspended."""
+    next_of: dict[tuple[int, int], str] = {}
+    moves: dict[str, list[Any]] = {name: [] for name in (
+        "id", "status", "next_run", "retry_on", "failures", "churn")}
+    events: dict[str, list[Any]] = {name: [] for name in (
+        "subscription_id", "member_id", "kind", "detail")}
+
+    def event(i: int, kind: str, detail: str) -> None:
+        events["subscription_id"].append(subs[i])
+        events["member_id"].append(members[i])
+        events["kind"].append(kind)
+        events["detail"].append(detail)
+
+    subs, members = b.sub.tolist(), b.member.tolist()
+    for i, (ok, day, shape, attempt) in enumerate(zip(
+            approved.tolist(), b.cycle.tolist(), b.shape.tolist(), b.attempt.tolist(),
+            strict=True)):
+        moves["id"].append(subs[i])
+        if ok:
+            if attempt > 1:
+                event(i, "payment_recovered", f"cycle {texts[i]}, attempt {attempt}")
+                summary.recovered += 1
+            nxt = next_of.get((day, shape))
+            if nxt is None:
+                frequency, market = b.shapes[shape]
+                nxt = next_of[(day, shape)] = next_run(date.fromordinal(day), frequency,
+                                                       market).isoformat()
+            moves["status"].append("active")
+            moves["next_run"].append(nxt)
+            moves["retry_on"].append(None)
+            moves["failures"].append(0)
+            moves["churn"].append(None)
+            continue
+        event(i, "payment_failed", f"cycle {texts[i]}, attempt {attempt}: {declines[i]}")
+        moves["next_run"].append(texts[i])
+        moves["failures"].append(attempt)
+        if attempt <= len(retry_days):
+            retry = date.fromordinal(day) + timedelta(days=retry_days[attempt - 1])
+            event(i, "retry_scheduled", f"retry on {retry}")
+            moves["status"].append("active")
+            moves["retry_on"].append(retry.isoformat())
+            moves["churn"].append(None)
+        else:
+            event(i, "suspended", f"involuntary: {attempt} failed charges for cycle {texts[i]}")
+            moves["status"].append("suspended")
+            moves["retry_on"].append(None)
+            moves["churn"].append("involuntary")
+            summary.suspended += 1
+    return moves, events
 
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,
@@ -311,13 +401,15 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
     def one(part: list[int]) -> RunSummary:
         done = RunSummary(day)
         with engine.connect() as conn:
-            charges = _read_batch(conn, day, part[0], part[-1])
-        charges = _record_pending(engine, charges, now)
-        if charges:
+            batch = _read_batch(conn, day, part[0], part[-1])
+        batch, _ = _record_pending(engine, batch, now)
+        if batch.size:
+            requests = [ChargeRequest(key, member, amount, CURRENCY) for key, member, amount
+                        in zip(batch.keys(), batch.member.tolist(), batch.amount.tolist(),
+                               strict=True)]
             with asking:
-                results = charge_all(gateway, [ChargeRequest(c.key, c.member, c.amount,
-                                                             CURRENCY) for c in charges])
-            _settle(engine, charges, results, now, retry_days, done)
+                results = charge_all(gateway, requests)
+            _settle(engine, batch, results, now, retry_days, done)
         return done
 
     if workers <= 1 or len(parts) <= 1:
