@@ -184,7 +184,6 @@ class Order(Base):
         CheckConstraint("total >= 0", name="total"),
         Index("ix_orders_placed_at", "placed_at"),
         Index("ix_orders_buyer", "buyer_id", "placed_at"),
-        Index("ix_orders_subscription", "subscription_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
