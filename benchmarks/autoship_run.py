@@ -75,6 +75,7 @@ def subscribe_everyone(url: str, n: int) -> None:
 
 def run(url: str, label: str, n: int) -> None:
     engine = make_engine(url)
+    upgrade(engine)  # a kept company may predate the latest migrations
     with engine.connect() as conn:
         orders_before = conn.execute(select(func.count()).select_from(Order)).scalar_one()
     gateway = SimulatedGateway(engine, decline_rate=0.04, seed=3)

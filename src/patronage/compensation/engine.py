@@ -67,6 +67,19 @@ def _round_rate(volume: I64, rate: int | I64) -> I64:
     return (2 * volume * rate + BP) // (2 * BP)
 
 
+class _Pointers:
+    """Per distributor, a member index (-1: none), looked up by member index: kept over the
+    distributors only, a quarter of the members or less, so building one touches that much
+    memory. Every member these are looked up for is a distributor."""
+
+    def __init__(self, values: I64, position: I64) -> None:
+        self.values, self.position = values, position
+
+    def __getitem__(self, members: I64) -> I64:
+        at = self.position[members]
+        return np.where(at >= 0, self.values[np.maximum(at, 0)], -1)
+
+
 class _Tree:
     """Level-by-level views of the distributor tree for top-down pointer building.
 
@@ -77,16 +90,22 @@ class _Tree:
     def __init__(self, g: Genealogy) -> None:
         self.parent = g.parent
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
+        self.position = np.full(g.size, -1, dtype=np.int64)
+        self.position[dist] = np.arange(dist.shape[0])
+        self.count = int(dist.shape[0])
         depth = g.depth[dist]
         order = dist[np.argsort(depth, kind="stable")]
         counts = np.bincount(depth, minlength=1) if dist.size else np.zeros(1, dtype=np.int64)
         bounds = np.concatenate(([0], np.cumsum(counts)))
         self.levels = [order[bounds[d]: bounds[d + 1]] for d in range(1, len(counts))]
         self.parents = [self.parent[members] for members in self.levels]
-        self._memo: dict[tuple[object, ...], I64] = {}
+        # The same, as positions among the distributors.
+        self.at = [self.position[members] for members in self.levels]
+        self.parents_at = [self.position[p] for p in self.parents]
+        self._memo: dict[tuple[object, ...], _Pointers] = {}
 
     def nearest_above_cached(self, key: tuple[object, ...], ok: Bools,
-                             stop: Bools | None = None) -> I64:
+                             stop: Bools | None = None) -> _Pointers:
         """:meth:`nearest_above`, computed once per ``key`` (which must name ``ok`` and
         ``stop``) in this run."""
         found = self._memo.get(key)
@@ -94,16 +113,17 @@ class _Tree:
             found = self._memo[key] = self.nearest_above(ok, stop)
         return found
 
-    def nearest_above(self, ok: Bools, stop: Bools | None = None) -> I64:
-        """For every member, the nearest strict ancestor where ``ok`` holds (-1: none); with
-        ``stop``, never looking past a member where ``stop`` holds (nor above one itself)."""
-        out = np.full(self.parent.shape[0], -1, dtype=np.int64)
-        if not ok.any():
-            return out
-        for members, p in zip(self.levels, self.parents, strict=True):
-            found = np.where(ok[p], p, out[p])
-            out[members] = found if stop is None else np.where(stop[members], -1, found)
-        return out
+    def nearest_above(self, ok: Bools, stop: Bools | None = None) -> _Pointers:
+        """For every distributor, the nearest strict ancestor where ``ok`` holds (-1: none);
+        with ``stop``, never looking past a member where ``stop`` holds (nor above one
+        itself)."""
+        out = np.full(self.count, -1, dtype=np.int64)
+        if ok.any():
+            for members, p, at, p_at in zip(self.levels, self.parents, self.at,
+                                            self.parents_at, strict=True):
+                found = np.where(ok[p], p, out[p_at])
+                out[at] = found if stop is None else np.where(stop[members], -1, found)
+        return _Pointers(out, self.position)
 
     def sums_up_to(self, values: I64, stop: Bools) -> I64:
         """Subtree sums of ``values`` that do not pass up from a member where ``stop`` holds."""
