@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import patronage.db.care as care_records
 from patronage.cli.main import app
 from patronage.db.autoship import Subscription
-from patronage.db.compensation import CommissionRun
 from patronage.db.care import SurveyResponse
+from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order
 from patronage.db.value import CustomerValue, ValueFit
