@@ -22,7 +22,8 @@ def test_migrated_database_matches_the_table_definitions(engine: Engine) -> None
     assert diff == []
 
 
-def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engine) -> None:
+def _migrator(engine: Engine) -> Callable[[Callable[..., None], str], None]:
+    """``migrate(command.upgrade | command.downgrade, revision)`` on the test database."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
 
     def migrate(step: Callable[..., None], target: str) -> None:
@@ -30,6 +31,11 @@ def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engin
             cfg.attributes["connection"] = connection
             step(cfg, target)
 
+    return migrate
+
+
+def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engine) -> None:
+    migrate = _migrator(engine)
     migrate(command.downgrade, "0003_compensation_results")
     try:
         with engine.begin() as conn:
@@ -62,13 +68,7 @@ def test_payout_names_stored_as_text_become_their_numbers_and_back(engine: Engin
 
 
 def test_a_runs_snapshot_moves_to_its_own_table_and_back(engine: Engine) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-
-    def migrate(step: Callable[..., None], target: str) -> None:
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            step(cfg, target)
-
+    migrate = _migrator(engine)
     migrate(command.downgrade, "0004_compensation_store")
     try:
         with engine.begin() as conn:
