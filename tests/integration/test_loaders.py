@@ -113,7 +113,7 @@ def test_reading_every_field_as_a_value_of_its_own_gives_the_same_facts(
     build_company(engine, seed=3, members=300, months=2, now=NOW, history=True, personal=False)
     start, end = datetime(2026, 10, 1, tzinfo=UTC), NOW
     packed = load_period_facts(engine, start, end, "2026-10")
-    monkeypatch.setattr(loaders, "_can_pack", lambda conn: False)
+    monkeypatch.setattr(loaders, "_can_pack", lambda conn, ids=None: False)
     plain = load_period_facts(engine, start, end, "2026-10")
     for part in ("genealogy", "lines", "refunds"):
         a, b = getattr(packed, part), getattr(plain, part)

@@ -275,7 +275,7 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
         order_ids = np.array(allocate_ids(conn, "orders", int(ok.shape[0])), dtype=np.int64)
         order_of = np.full(b.size, -1, dtype=np.int64)
         order_of[ok] = order_ids
-        _write_orders(conn, b, ok, order_ids, [texts[i] for i in ok.tolist()], at)
+        _write_orders(conn, b, ok, order_of, [texts[i] for i in ok.tolist()], at)
         update_rows(conn, "autoship_attempts", {
             "id": attempt_ids,
             "status": ["approved" if a else "declined" for a in approved.tolist()],
@@ -291,21 +291,19 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
     summary.ordered.extend(b.sub[ok].tolist())
 
 
-def _write_orders(conn: Connection, b: _Batch, ok: I64, order_ids: I64, cycles: list[str],
+def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: list[str],
                   at: str) -> None:
-    """The approved rows' orders and their lines, priced and classified as :func:`place_order`
-    does."""
+    """The approved rows' orders (``order_of``: each row's order id, -1 for none) and their
+    lines, priced and classified as :func:`place_order` does."""
     n = int(ok.shape[0])
     write_rows(conn, "orders", {
-        "id": order_ids, "buyer_id": b.member[ok],
+        "id": order_of[ok], "buyer_id": b.member[ok],
         "credited_to_id": [None if c < 0 else c for c in b.credited[ok].tolist()],
         "total": b.amount[ok],
         "idempotency_key": [f"autoship:{s}:{c}" for s, c in zip(
             b.sub[ok].tolist(), cycles, strict=True)],
         "subscription_id": b.sub[ok], "placed_at": [at] * n,
         "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n})
-    order_of = np.full(b.size, -1, dtype=np.int64)
-    order_of[ok] = order_ids
     lines = np.flatnonzero(order_of[b.line_row] >= 0)
     q = b.line_quantity[lines]
     write_rows(conn, "order_lines", {

@@ -36,7 +36,7 @@ Bools = npt.NDArray[np.bool_]
 _EXACT_FLOAT = 2**52
 
 
-def _sum_by(keys: I64, values: I64, n: int) -> I64:
+def sum_by(keys: I64, values: I64, n: int) -> I64:
     """Exact integer sums of ``values`` grouped by ``keys`` in ``0..n-1``."""
     k = keys.shape[0]
     if k == 0:
@@ -147,24 +147,24 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     pos = index_of(lines.line_id, refunds.order_line_id)
     same = (refunds.order_placed_at >= facts.start) & (refunds.order_placed_at < facts.end)
     same &= pos >= 0
-    qv -= _sum_by(pos[same], refunds.qv[same], lines.size)
-    cv -= _sum_by(pos[same], refunds.cv[same], lines.size)
-    amount -= _sum_by(pos[same], refunds.amount[same], lines.size)
+    qv -= sum_by(pos[same], refunds.qv[same], lines.size)
+    cv -= sum_by(pos[same], refunds.cv[same], lines.size)
+    amount -= sum_by(pos[same], refunds.amount[same], lines.size)
 
     cust = lines.customer_purchase
     own_or_credit = np.where(cust, lines.credited_to if plan.customer_orders_count_as_pv else -1,
                              lines.buyer)
     counted = own_or_credit >= 0
-    pv = _sum_by(own_or_credit[counted], qv[counted], n)
+    pv = sum_by(own_or_credit[counted], qv[counted], n)
     r_who = np.where(refunds.customer_purchase,
                      refunds.credited_to if plan.customer_orders_count_as_pv else -1,
                      refunds.buyer)
     r_take = ~same & (r_who >= 0)
-    pv -= _sum_by(r_who[r_take], refunds.qv[r_take], n)
+    pv -= sum_by(r_who[r_take], refunds.qv[r_take], n)
 
     cust_credit = cust & (lines.credited_to >= 0)
-    customer_volume = _sum_by(lines.credited_to[cust_credit], qv[cust_credit], n)
-    customer_spend = _sum_by(lines.buyer[cust_credit], amount[cust_credit], n)
+    customer_volume = sum_by(lines.credited_to[cust_credit], qv[cust_credit], n)
+    customer_spend = sum_by(lines.buyer[cust_credit], amount[cust_credit], n)
 
     active = is_dist & standing & (pv >= plan.active_min_pv)
     gv = subtree_sums(g, pv)
@@ -183,7 +183,7 @@ def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -
     for rank in plan.ranks:
         cap = rank.min_gv * rank.leg_cap // BP
         if cap not in capped_by:
-            capped_by[cap] = pv + _sum_by(leg_parent, np.minimum(leg_gv, cap), n)
+            capped_by[cap] = pv + sum_by(leg_parent, np.minimum(leg_gv, cap), n)
         capped = capped_by[cap]
         plain_ok.append(active & (pv >= rank.min_pv) & (capped >= rank.min_gv)
                         & (active_legs >= rank.min_active_legs)
@@ -311,7 +311,7 @@ class _State:
         if not include_promotional:
             ok &= ~lines.promotional
         ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
-        found = self._personal[include_promotional] = _sum_by(lines.credited_to[ok], cv[ok],
+        found = self._personal[include_promotional] = sum_by(lines.credited_to[ok], cv[ok],
                                                               self.g.size)
         return found
 
@@ -333,8 +333,8 @@ class _State:
         orders, inverse = _groups(lines.order_id[idx])
         earner = np.zeros(orders.shape[0], dtype=np.int64)
         earner[inverse] = credited[idx]
-        total_profit = _sum_by(inverse, profit, orders.shape[0])
-        total_volume = _sum_by(inverse, amount[idx], orders.shape[0])
+        total_profit = sum_by(inverse, profit, orders.shape[0])
+        total_volume = sum_by(inverse, amount[idx], orders.shape[0])
         keep = total_profit != 0
         self.add_pay(earner[keep], "retail_profit", SOURCE_ORDER, orders[keep], 0,
                      total_volume[keep], 0, total_profit[keep])
@@ -354,7 +354,7 @@ class _State:
         idx = np.flatnonzero(ok)
         base = (qv if fs.volume == "qv" else cv)[idx]
         orders, inverse = _groups(lines.order_id[idx])
-        volume = _sum_by(inverse, base, orders.shape[0])
+        volume = sum_by(inverse, base, orders.shape[0])
         buyers = np.zeros(orders.shape[0], dtype=np.int64)
         buyers[inverse] = buyer[idx]
         keep = volume > 0
@@ -459,7 +459,7 @@ class _State:
             first_of = np.maximum.accumulate(np.where(start, np.arange(ref.shape[0]), 0))
             rank_in = np.arange(ref.shape[0]) - first_of
             top = rank_in < cr.referrals
-            sums = _sum_by(ref[top], value[top], g.size)
+            sums = sum_by(ref[top], value[top], g.size)
             who = np.flatnonzero(counts >= cr.referrals)
             credit = np.minimum(cr.cap, (2 * sums[who] + cr.referrals) // (2 * cr.referrals))
             self.add_pay(who, "customer_referral", SOURCE_MEMBER, who, 0, sums[who], 0, credit)

@@ -26,10 +26,11 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, zone
-from patronage.compensation.engine import run_engine
+from patronage.compensation.engine import run_engine, sum_by
 from patronage.compensation.plan import Plan, default_plan_path, parse_plan
 from patronage.compensation.results import (
     BONUSES,
+    SOURCE_KINDS,
     SOURCE_ORDER,
     Payouts,
     RunResult,
@@ -237,7 +238,7 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
     take = round_half_away(line.amount * base, line.volume)
     if not take:
         return None
-    return Clawback(line.earner_id, line.bonus, 0 if line.source_kind == "order" else 1,
+    return Clawback(line.earner_id, line.bonus, SOURCE_KINDS.index(line.source_kind),
                     line.source_id, line.level, -base, line.rate_bp, -take, line.id)
 
 
@@ -310,7 +311,7 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
         if run.clawbacks:
             s.add_all([PayoutLine(
                 run_id=record.id, earner_id=c.earner_id, bonus=c.bonus,
-                source_kind="order" if c.source_kind == 0 else "member", source_id=c.source_id,
+                source_kind=SOURCE_KINDS[c.source_kind], source_id=c.source_id,
                 level=c.level, volume=c.volume, rate_bp=c.rate_bp, amount=c.amount,
                 clawback_of=c.clawback_of) for c in run.clawbacks])
         dist = np.flatnonzero(g.kind == 2)
@@ -352,13 +353,8 @@ def _volume_mix(facts: PeriodFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     credited = lines.credited_to >= 0
     who, cv = lines.credited_to[credited], lines.cv[credited]
     promo, bought = lines.promotional[credited], lines.customer_purchase[credited]
-
-    def total(mask: np.ndarray) -> np.ndarray:
-        out = np.zeros(n, dtype=np.int64)
-        np.add.at(out, who[mask], cv[mask])
-        return out
-
-    return total(~promo), total(promo), total(bought)
+    return (sum_by(who[~promo], cv[~promo], n), sum_by(who[promo], cv[promo], n),
+            sum_by(who[bought], cv[bought], n))
 
 
 def _index_new_rows(conn: Any, written: dict[str, int]) -> None:
@@ -387,7 +383,10 @@ def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> 
 def replay_committed(engine: Engine, period: Period) -> PeriodRun:
     """The committed period computed again from its snapshot with its own plan (and the titles
     of the committed periods before it)."""
-    record = _committed(engine, period)
+    return _replay(engine, period, _committed(engine, period))
+
+
+def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> PeriodRun:
     if record is None:
         raise PatronageError(f"period {period} is not committed")
     with transaction(engine) as s:
@@ -404,8 +403,8 @@ def replay_committed(engine: Engine, period: Period) -> PeriodRun:
 def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
     """Run the committed snapshot again with its own plan; True when every stored line (the
     clawbacks aside) is the same as the line computed again."""
-    run = replay_committed(engine, period)
     record = _committed(engine, period)
+    run = _replay(engine, period, record)
     assert record is not None
     with engine.connect() as conn:
         stored = integer_matrix(conn, (

@@ -197,9 +197,9 @@ def _largest_ids(conn: Connection) -> tuple[int, ...]:
     return tuple(int(v or 0) for v in top)
 
 
-def _can_pack(conn: Connection) -> bool:
-    """Whether every id a packed read holds is below 2**31 - 1."""
-    return all(v < 2**_ID_BITS - 1 for v in _largest_ids(conn))
+def _can_pack(conn: Connection, ids: tuple[int, ...] | None = None) -> bool:
+    """Whether every id a packed read holds (``ids``: the largest ones) is below 2**31 - 1."""
+    return all(v < 2**_ID_BITS - 1 for v in (ids or _largest_ids(conn)))
 
 
 _KIND_BY_LETTER = _letter_codes(KIND_CODES)
@@ -386,10 +386,9 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
     on one connection do."""
     with engine.connect() as conn:
         ids = _largest_ids(conn)
-        packed = all(v < 2**_ID_BITS - 1 for v in ids)
+        packed = _can_pack(conn, ids)
         if parallel is None:
-            parallel = (ids[0] >= PARALLEL_FROM and engine.dialect.name == "sqlite"
-                        and _shareable(engine) and _can_fork())
+            parallel = ids[0] >= PARALLEL_FROM and _sqlite_file(engine) and _can_fork()
         query = _genealogy_query(conn, end, packed)
         if parallel:
             # The worker reads the genealogy and a third of the lines, this process the rest
@@ -400,8 +399,8 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
                     query, _lines_query(conn, start, end, packed, " AND l.id % 3 = 0")])
                 ours = integer_matrix(conn, *_lines_query(conn, start, end, packed,
                                                           " AND l.id % 3 <> 0"))
-                genealogy_m, quarter = theirs.result()
-                lines_m = np.concatenate([quarter, ours])
+                genealogy_m, third = theirs.result()
+                lines_m = np.concatenate([third, ours])
         else:
             genealogy_m = integer_matrix(conn, *query)
             lines_m = _lines_matrix(conn, start, end, packed)
@@ -422,9 +421,9 @@ def _can_fork() -> bool:
             and threading.active_count() == 1)
 
 
-def _shareable(engine: Engine) -> bool:
-    """Whether another process can open the same database (not an in-memory SQLite one)."""
-    return engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:")
+def _sqlite_file(engine: Engine) -> bool:
+    """A SQLite database another process can open (a file, not one in memory)."""
+    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
 
 
 def read_matrices(url: str, queries: list[tuple[str, dict[str, Any], int]]) -> list[Matrix]:

@@ -142,8 +142,8 @@ def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
             continue
         rows = which == index
         params = seg.fit.params
-        # Identical histories get identical answers: P(alive) once per distinct (x, t_x, T);
-        # the purchases of a customer still alive once per distinct (x, T), every month.
+        # The purchases of a customer still alive depend on (x, T) only: computed once per
+        # distinct pair, every month; P(alive), a closed form, per customer.
         (gx, gT), _, inverse = group_rows_inverse(x[rows], T[rows])
         previous = np.zeros(gx.shape[0])
         discounted = np.zeros(gx.shape[0])
@@ -152,8 +152,7 @@ def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
                                                            gx, gT)
             discounted += (cumulative - previous) * (1.0 + discount) ** -month
             previous = cumulative
-        (hx, ht, hT), _, history = group_rows_inverse(x[rows], t_x[rows], T[rows])
-        alive = bgnbd.probability_alive(params, hx, ht, hT)[history]
+        alive = bgnbd.probability_alive(params, x[rows], t_x[rows], T[rows])
         p_alive[rows] = alive
         orders[rows] = previous[inverse] * alive
         value[rows] = discounted[inverse] * alive * per_order[rows]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
+from patronage.compensation.runs import period_bounds
 from patronage.config import get_settings
 from patronage.db.bulk import fetch_rows, write_rows
 from patronage.db.compensation import CommissionRun, RankRecord
@@ -331,7 +332,8 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, in
     period = first
     while period <= current:
         if str(period) not in committed:
-            start, end = period.start(tz), min(period.end(tz), now)
+            start, end = period_bounds(period)
+            end = min(end, now)
             if spans and spans[-1][1] == start:
                 spans[-1][1] = end
             elif start < end:
