@@ -17,7 +17,11 @@ import time
 from datetime import UTC, date, datetime
 
 import numpy as np
-from scratch import company_copy  # benchmarks/scratch.py, beside this script
+from scratch import (  # benchmarks/scratch.py, beside this script
+    add_keep_options,
+    company_copy,
+    kept,
+)
 from sqlalchemy import func, select, text
 
 from patronage.autoship.gateway import SimulatedGateway
@@ -100,10 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
-    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
-                        "(reused when it exists; the run works on a copy).")
-    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
-                        "database (reused when it exists; the run works on a copy).")
+    add_keep_options(parser)
     args = parser.parse_args()
 
     def build(url: str) -> None:
@@ -114,7 +115,7 @@ def main() -> None:
 
     for kind in ("sqlite", "postgresql"):
         if args.only in (None, kind):
-            keep = args.keep_sqlite if kind == "sqlite" else args.keep_postgres
+            keep = kept(args, kind)
             with company_copy(kind, keep, build) as url:
                 run(url, kind, args.subscriptions)
 

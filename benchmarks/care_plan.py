@@ -211,6 +211,8 @@ def in_memory(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    from scratch import add_keep_options, kept  # benchmarks/scratch.py, beside this script
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--reference", type=int, default=20_000)
@@ -219,10 +221,7 @@ def main() -> None:
                         help="Also time the tick on generated SQLite and PostgreSQL databases "
                              "of this many members.")
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
-                        "(reused when it exists; the ticks run on a copy).")
-    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
-                        "database (reused when it exists; the ticks run on a copy).")
+    add_keep_options(parser)
     parser.add_argument("--tick-only", action="store_true",
                         help="Only the ticks on databases (skip the in-memory planner).")
     args = parser.parse_args()
@@ -230,8 +229,7 @@ def main() -> None:
         in_memory(args)
     if args.tick:
         for kind in ("sqlite",) if args.skip_postgres else ("sqlite", "postgresql"):
-            tick_on_database(kind, args.tick,
-                             args.keep_sqlite if kind == "sqlite" else args.keep_postgres)
+            tick_on_database(kind, args.tick, kept(args, kind))
 
 
 if __name__ == "__main__":

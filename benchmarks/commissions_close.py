@@ -18,7 +18,11 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from scratch import company_copy  # benchmarks/scratch.py, beside this script
+from scratch import (  # benchmarks/scratch.py, beside this script
+    add_keep_options,
+    company_copy,
+    kept,
+)
 
 from patronage.clock import Period
 from patronage.compensation.engine import run_engine
@@ -75,17 +79,14 @@ def run(url: str, label: str, members: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=100_000)
-    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
-                        "(reused when it exists; the close runs on a copy).")
-    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
-                        "database (reused when it exists; the close runs on a copy).")
+    add_keep_options(parser)
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     kinds = [k for k, skip in (("sqlite", args.skip_sqlite),
                                ("postgresql", args.skip_postgres)) if not skip]
     for kind in kinds:
-        keep = args.keep_sqlite if kind == "sqlite" else args.keep_postgres
+        keep = kept(args, kind)
         with company_copy(kind, keep, lambda url: build(url, args.members)) as url:
             run(url, kind, args.members)
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from argparse import ArgumentParser, Namespace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +74,16 @@ def company_copy(kind: str, keep: str | None,
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
         admin.dispose()
+
+
+def add_keep_options(parser: ArgumentParser) -> None:
+    """``--keep-sqlite FILE`` and ``--keep-postgres NAME``, for :func:`company_copy`."""
+    parser.add_argument("--keep-sqlite", help="Keep the generated SQLite company in this file "
+                        "(reused when it exists; the run works on a copy).")
+    parser.add_argument("--keep-postgres", help="Keep the generated PostgreSQL company in this "
+                        "database (reused when it exists; the run works on a copy).")
+
+
+def kept(args: Namespace, kind: str) -> str | None:
+    """The place ``--keep-sqlite`` or ``--keep-postgres`` named for ``kind``, if any."""
+    return args.keep_sqlite if kind == "sqlite" else args.keep_postgres  # type: ignore[no-any-return]
