@@ -148,6 +148,32 @@ def expected_purchases_if_alive(params: dict[str, float], t: float, x: ArrayLike
         if bad.any():
             xb, zb, sb = x[bad], z[bad], log_shrink[bad]
             inner[bad] = 1 - np.exp((r + xb) * sb) * hyp2f1(r + xb, b + xb, a + b + xb - 1, zb)
+        # With r and α large too (a purchase rate nearly the same for everyone, the Poisson
+        # limit) scipy's 2F1 gives up; its series, summed term by term, still converges fast.
+        bad = ~np.isfinite(inner)
+        if bad.any():
+            xb = x[bad]
+            inner[bad] = 1 - _scaled_series(r + xb, b + xb, a + b + xb - 1, z[bad],
+                                            (r + xb) * log_shrink[bad])
     if not np.isfinite(inner).all():
         raise ArithmeticError(f"BG/NBD expected purchases are not finite at {params}")
     return np.asarray((a + b + x - 1) / (a - 1) * inner, dtype=np.float64)
+
+
+def _scaled_series(A: F64, B: F64, C: F64, z: F64, log_scale: F64) -> F64:
+    """exp(log_scale) · 2F1(A, B; C; z) for positive A, B, C and 0 ≤ z < 1, summed from its
+    power series with the scale carried in every term: each term is positive and the sum stays
+    below one where it is used, so nothing overflows or cancels."""
+    term = np.exp(log_scale)
+    total = term.copy()
+    n = 0
+    while True:
+        ratio = (A + n) * (B + n) / ((C + n) * (n + 1)) * z
+        term = term * ratio
+        total += term
+        n += 1
+        if bool(((ratio < 1) & (term <= 1e-17 * total)).all()):
+            return np.asarray(total, dtype=np.float64)
+        if n >= 1_000_000:
+            raise ArithmeticError("BG/NBD expected purchases: the series does not converge")
+

@@ -1,4 +1,5 @@
-"""BG/NBD stays finite where the drop-out probability is nearly the same for everyone."""
+"""BG/NBD stays finite where the drop-out probability, or the purchase rate too, is nearly the
+same for everyone."""
 
 from __future__ import annotations
 
@@ -31,6 +32,31 @@ def test_expected_purchases_approach_their_limit_as_a_and_b_grow_together() -> N
     gaps = [np.abs(later - earlier).max() for earlier, later in pairwise(values)]
     assert all(later < earlier for earlier, later in pairwise(gaps))
     assert gaps[-1] < 1e-3
+
+
+def test_expected_purchases_are_finite_in_the_poisson_limit_too() -> None:
+    # Fitted on a generated company where everyone buys at about the same rate: r and alpha
+    # run off to millions together (scipy's 2F1 gives NaN there) and the answer must still be
+    # the smooth limit of smaller, equally proportioned parameters.
+    fitted = {"r": 23_024_257.53, "alpha": 102_984_829.27, "a": 42_032.26, "b": 194_654.17}
+    got = bgnbd.expected_purchases(fitted, 10, X, T_X, 40.0)
+    assert np.isfinite(got).all() and (got > 0).all()
+    values = [bgnbd.expected_purchases({k: v / scale for k, v in fitted.items()}, 10, X, T_X, 40.0)
+              for scale in (1_000, 100, 10)]
+    gaps = [np.abs(later - earlier).max() for earlier, later in pairwise([*values, got])]
+    assert all(later < earlier for earlier, later in pairwise(gaps))
+    assert gaps[-1] < 1e-3
+
+
+def test_the_term_by_term_series_equals_scipy_where_scipy_is_finite() -> None:
+    from scipy.special import hyp2f1
+
+    rng = np.random.default_rng(7)
+    A, B = rng.uniform(0.1, 60, 200), rng.uniform(0.1, 60, 200)
+    C, z = A + B + rng.uniform(0.5, 30, 200), rng.uniform(0, 0.9, 200)
+    log_scale = -rng.uniform(0, 5, 200)
+    want = np.exp(log_scale) * hyp2f1(A, B, C, z)
+    np.testing.assert_allclose(bgnbd._scaled_series(A, B, C, z, log_scale), want, rtol=1e-10)
 
 
 def test_the_exact_gradient_matches_finite_differences_of_the_likelihood() -> None:
