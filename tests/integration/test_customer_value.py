@@ -125,6 +125,44 @@ def test_a_distributor_sees_their_customers_ranked_and_counted(company: Engine) 
         "emotional"}
 
 
+def test_a_customers_values_follow_them_to_a_new_owner(company: Engine) -> None:
+    from patronage.network.members import move_owner, upgrade_to_distributor
+
+    fit_values(company, NOW)
+    with transaction(company) as s:
+        owners = dict(s.execute(select(Member.id, Member.owner_id)).all())
+        recorded = dict(s.execute(select(CustomerValue.member_id, CustomerValue.owner_id)).all())
+        assert recorded == {m: owners[m] for m in recorded}
+        old, count = s.execute(
+            select(Member.owner_id, func.count()).where(Member.kind != "distributor")
+            .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)).first()
+        new = s.scalar(select(Member.id).where(Member.kind == "distributor",
+                                               Member.id != old).order_by(Member.id))
+    before_old = distributor_overview(company, old, NOW, at_risk=0)
+    before_new = distributor_overview(company, new, NOW, at_risk=0)
+    mover = distributor_customers(company, old, limit=1)[0]
+    with transaction(company) as s:
+        move_owner(s, mover["member_id"], new, effective_at=NOW, recorded_at=NOW,
+                   actor="test", reason="moved away")
+    assert mover["member_id"] in {r["member_id"] for r in distributor_customers(
+        company, new, limit=500)}
+    assert mover["member_id"] not in {r["member_id"] for r in distributor_customers(
+        company, old, limit=500)}
+    moved = mover["future_value"] + mover["referral_value"]
+    assert distributor_overview(company, old, NOW, at_risk=0).base_value == (
+        before_old.base_value - moved)
+    assert distributor_overview(company, new, NOW, at_risk=0).base_value == (
+        before_new.base_value + moved)
+    with transaction(company) as s:
+        upgrade_to_distributor(s, mover["member_id"], effective_at=NOW, recorded_at=NOW,
+                               actor="test", reason="joined")
+        assert s.scalar(select(CustomerValue.owner_id).where(
+            CustomerValue.member_id == mover["member_id"])) is None
+    assert distributor_overview(company, new, NOW, at_risk=0).base_value == (
+        before_new.base_value)
+    assert count > 1
+
+
 def test_value_commands(company: Engine, db_url: str) -> None:
     runner = CliRunner()
     done = runner.invoke(app, ["--db", db_url, "value", "fit", "--now", NOW.isoformat()])

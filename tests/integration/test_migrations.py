@@ -89,3 +89,31 @@ def test_a_runs_snapshot_moves_to_its_own_table_and_back(engine: Engine) -> None
         assert bytes(back) == b"\x00snapshot\xff"
     finally:
         migrate(command.upgrade, "heads")
+
+
+def test_values_fitted_before_owners_were_recorded_get_their_members_owners(
+        engine: Engine) -> None:
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "0003_web_indexes")
+    try:
+        at = datetime(2026, 2, 1, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO members (id, kind, status, first_name, last_name, timezone, "
+                "locale, joined_at, owner_id) VALUES "
+                "(1, 'distributor', 'active', 'D', 'One', 'UTC', 'en', :t, NULL), "
+                "(2, 'retail', 'active', 'C', 'Two', 'UTC', 'en', :t, 1)"), {"t": at})
+            for member in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO customer_values (run_id, member_id, model, segment, p_alive, "
+                    "expected_orders, past_value, future_value, referral_value, risk, "
+                    "value_at_risk, risk_flags, consumption, consistency, referral, rainmaker, "
+                    "feedback, testimonial, emotional, rainmaker_amount) VALUES (3, :m, 'none', "
+                    "'pooled', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"), {"m": member})
+        migrate(command.upgrade, "heads")
+        with engine.connect() as conn:
+            owners = conn.execute(text("SELECT member_id, owner_id FROM customer_values "
+                                       "ORDER BY member_id")).all()
+        assert [tuple(r) for r in owners] == [(1, None), (2, 1)]
+    finally:
+        migrate(command.upgrade, "heads")

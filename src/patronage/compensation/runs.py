@@ -39,7 +39,7 @@ from patronage.compensation.results import (
 )
 from patronage.compensation.snapshot import freeze, thaw
 from patronage.config import get_settings
-from patronage.db.bulk import write_rows
+from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
     RESULT_INDEXES,
     CommissionRun,
@@ -366,10 +366,7 @@ def _index_new_rows(conn: Any, written: dict[str, int]) -> None:
     for table, rows in written.items():
         conn.execute(text("SELECT brin_summarize_new_values(:i)"),
                      {"i": RESULT_INDEXES[table]})
-        known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = "
-                                  "to_regclass(:t)"), {"t": table}).scalar() or 0
-        if known < rows:  # the table holds at least ``rows`` rows now, ``known`` before it
-            conn.execute(text(f"ANALYZE {table}"))
+        refresh_statistics(conn, table, rows)
 
 
 def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> np.ndarray:

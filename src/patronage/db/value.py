@@ -58,10 +58,21 @@ class CustomerValue(Base):
     """A member's values as of a run. Money in minor units; scores 0–100."""
 
     __tablename__ = "customer_values"
-    __table_args__ = (Index("ix_customer_values_member", "member_id", "run_id"),)
+    __table_args__ = (
+        # A member's values in a run, and what the owner's lists sort by, from the index alone.
+        Index("ix_customer_values_member", "member_id", "run_id", "past_value", "future_value",
+              "referral_value", "value_at_risk"),
+        # An owner's customers most at risk (or most valuable) first, and the sums of their
+        # values, from the index alone.
+        Index("ix_customer_values_owner", "run_id", "owner_id", "value_at_risk",
+              "member_id", "past_value", "future_value", "referral_value"),
+    )
 
     run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The distributor whose customer the member is: written from ``members.owner_id`` with
+    #: the run and kept equal to it when a customer moves or becomes a distributor (None).
+    owner_id: Mapped[int | None] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(16))  # sbg | bgnbd | none
     segment: Mapped[str] = mapped_column(String(64))
     p_alive: Mapped[float] = mapped_column(Float)

@@ -27,6 +27,7 @@ from patronage.db.tables import (
     Order,
     Suppression,
 )
+from patronage.db.value import CustomerValue
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
 
 
@@ -249,7 +250,15 @@ def move_owner(
     _record_change(session, member, "owner", member.owner_id, new_owner_id,
                    effective_at=effective_at, recorded_at=recorded_at, actor=actor, reason=reason)
     member.owner_id = new_owner_id
+    _values_follow_owner(session, member_id, new_owner_id)
     session.flush()
+
+
+def _values_follow_owner(session: Session, member_id: int, owner_id: int | None) -> None:
+    """The member's customer values are listed under their owner (``customer_values.owner_id``
+    follows ``members.owner_id``), so the new owner's lists and sums hold them at once."""
+    session.execute(update(CustomerValue).where(CustomerValue.member_id == member_id)
+                    .values(owner_id=owner_id))
 
 
 def upgrade_to_distributor(
@@ -272,6 +281,7 @@ def upgrade_to_distributor(
     member.kind = "distributor"
     member.owner_id = None
     member.sponsor_id = new_sponsor
+    _values_follow_owner(session, member_id, None)
     session.flush()
 
 

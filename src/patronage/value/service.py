@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import period_bounds
 from patronage.config import get_settings
-from patronage.db.bulk import fetch_rows, write_rows
+from patronage.db.bulk import fetch_rows, refresh_statistics, write_rows
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time, epoch_sql, integer_matrix, load_genealogy, load_lines
@@ -187,6 +188,7 @@ def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberVal
     names = np.array(segments, dtype=object)
     columns: dict[str, Any] = {
         "run_id": np.full(n, run_id, dtype=np.int64), "member_id": facts.member_id,
+        "owner_id": _owners_now(conn, facts.member_id),
         "model": np.array(MODELS, dtype=object)[v.model].tolist(),
         "segment": names[facts.segment].tolist(),
         "p_alive": np.round(v.p_alive, 6).tolist(),
@@ -199,6 +201,19 @@ def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberVal
     for i, name in enumerate(NAMES):
         columns[name] = v.scores[:, i].tolist()
     write_rows(conn, "customer_values", columns)
+    refresh_statistics(conn, "customer_values", n)
+
+
+def _owners_now(conn: Connection, member_id: npt.NDArray[np.int64]) -> list[int | None]:
+    """Each member's owner as the members table has it now (not as of the run: the value
+    rows' ``owner_id`` follows ``members.owner_id``), None for distributors. Read in the run's
+    write transaction: on SQLite no move can come between; on PostgreSQL one committed in
+    between leaves the moved customer under the old owner's sums until the next run, never in
+    another distributor's lists (those check the member's owner too)."""
+    rows = integer_matrix(conn, "SELECT id, COALESCE(owner_id, 0) FROM members ORDER BY id",
+                          {}, 2)
+    owner = rows[np.searchsorted(rows[:, 0], member_id), 1]
+    return [int(o) if o else None for o in owner.tolist()]
 
 
 def latest_run(session: Session) -> ValueRun | None:
@@ -247,9 +262,12 @@ def distributor_customers(engine: Engine, distributor_id: int, *, order_by: str 
         run = latest_run(s)
         if run is None:
             return []
+        # Through the values' own owner column and its index (the top rows at once, however
+        # many customers); the member's owner is checked too.
         rows = s.execute(select(CustomerValue, Member)
                          .join(Member, Member.id == CustomerValue.member_id)
                          .where(CustomerValue.run_id == run.id,
+                                CustomerValue.owner_id == distributor_id,
                                 Member.owner_id == distributor_id,
                                 Member.kind != "distributor")
                          .order_by(key.desc(), CustomerValue.member_id).limit(limit)).all()
@@ -374,10 +392,10 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
                 select(func.coalesce(func.sum(CustomerValue.future_value
                                               + CustomerValue.referral_value), 0),
                        func.coalesce(func.sum(CustomerValue.value_at_risk), 0))
-                .join(Member, Member.id == CustomerValue.member_id)
-                .where(CustomerValue.run_id == run.id, Member.owner_id == distributor_id,
-                       Member.kind != "distributor")).one()
+                .where(CustomerValue.run_id == run.id,
+                       CustomerValue.owner_id == distributor_id)).one()
     return DistributorOverview(
         distributor_id, int(customers), int(active), CUSTOMER_TARGET, int(base), int(risk_total),
         int(volume[0]), int(volume[1]), int(volume[2]),
-        distributor_customers(engine, distributor_id, order_by="risk", limit=at_risk))
+        distributor_customers(engine, distributor_id, order_by="risk", limit=at_risk)
+        if at_risk > 0 else [])

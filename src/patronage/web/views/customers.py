@@ -75,9 +75,10 @@ def customer_list(session: Session, owner_id: int, *, page: int = 1, query: str 
         where.append(func.lower(Member.first_name + " " + Member.last_name).like(like))
     total = session.scalar(select(func.count()).select_from(Member).where(*where)) or 0
     run_id = latest_run_id(session)
-    q = select(Member, CustomerValue).outerjoin(
-        CustomerValue, and_(CustomerValue.member_id == Member.id,
-                            CustomerValue.run_id == (run_id or -1))).where(*where)
+    value_of = and_(CustomerValue.member_id == Member.id, CustomerValue.run_id == (run_id or -1))
+    # The page's ids first, sorted from the indexes alone (owner, kind and status on members;
+    # the amounts on a member's values), then only their rows.
+    q = select(Member.id).outerjoin(CustomerValue, value_of).where(*where)
     if order == "risk":
         q = q.order_by(CustomerValue.value_at_risk.desc().nulls_last(), Member.id)
     elif order == "name":
@@ -87,8 +88,11 @@ def customer_list(session: Session, owner_id: int, *, page: int = 1, query: str 
                         + CustomerValue.referral_value).desc().nulls_last(), Member.id)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    rows = session.execute(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    ids = [m.id for m, _ in rows]
+    ids = list(session.scalars(q.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    found = {m.id: (m, v) for m, v in session.execute(
+        select(Member, CustomerValue).outerjoin(CustomerValue, value_of)
+        .where(Member.id.in_(ids))).all()} if ids else {}
+    rows = [found[i] for i in ids]
     autoship = _autoship_words(session, ids)
     touches: dict[int, datetime] = {}
     if ids:
