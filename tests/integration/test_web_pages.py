@@ -263,3 +263,22 @@ def test_team_as_of_a_period_undoes_later_moves(engine: Engine, world: World) ->
     sign_in(zed, EMAILS["other_distributor"])
     assert "Ben" in zed.get("/team").text
     assert "Ben" not in zed.get("/team?period=2026-09").text
+
+
+def test_the_server_gathers_statistics_a_bulk_writer_left_out(engine: Engine,
+                                                              world: World) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps its own planner statistics")
+    from patronage.db.bulk import refresh_statistics
+    from patronage.web import refresh_planner_statistics
+
+    with engine.begin() as conn:
+        assert refresh_statistics(conn, "customer_values", 1)  # none known: analysed
+        assert not refresh_statistics(conn, "customer_values", 0)
+    with engine.connect() as conn:
+        analysed = {r[0] for r in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+    assert "members" not in analysed
+    refresh_planner_statistics(engine)
+    with engine.connect() as conn:
+        analysed = {r[0] for r in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+    assert {"members", "orders"} <= analysed
