@@ -114,22 +114,26 @@ def reset_sequences(conn: Connection, tables: Sequence[str]) -> None:
         ))
 
 
+def planner_rows(conn: Connection, table: str) -> int:
+    """How many rows the query planner's statistics say ``table`` holds (0: none gathered)."""
+    if conn.dialect.name == "postgresql":
+        known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = "
+                                  "to_regclass(:t)"), {"t": table}).scalar() or 0
+        return max(0, int(known))
+    if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                            ).first() is None:
+        return 0
+    stat = conn.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = :t LIMIT 1"),
+                        {"t": table}).scalar()
+    return int(str(stat).split()[0]) if stat else 0
+
+
 def refresh_statistics(conn: Connection, table: str, written: int) -> bool:
     """Gather the query planner's statistics of ``table`` (a name of the schema's, never user
     input) when they know of fewer rows than were just written to it (none at all on a new
     table): without them the planner may read a whole bulk-written run to find one owner's or
     one member's rows. Returns whether it analysed."""
-    if conn.dialect.name == "postgresql":
-        known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = "
-                                  "to_regclass(:t)"), {"t": table}).scalar() or 0
-    else:
-        stat = None
-        if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
-                                ).first() is not None:
-            stat = conn.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = :t LIMIT 1"),
-                                {"t": table}).scalar()
-        known = int(str(stat).split()[0]) if stat else 0
-    if known >= written:
+    if planner_rows(conn, table) >= written:
         return False
     conn.exec_driver_sql(f"ANALYZE {table}")
     return True

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from patronage.config import Settings, get_settings
+from patronage.db.bulk import planner_rows
 from patronage.web.auth import SessionMiddleware
 from patronage.web.deps import LoginRequired, PageError, login_url
 
@@ -32,10 +33,7 @@ def refresh_planner_statistics(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as conn:
-        have = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-        if have is None or conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_stat1 WHERE tbl = 'members'").first() is None:
+        if planner_rows(conn, "members") == 0:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
 
