@@ -129,7 +129,7 @@ def index_of(keys: I64, wanted: I64) -> I64:
     """Positions in ``keys`` (unique ids) of each of ``wanted``; ``-1`` where absent."""
     wanted = np.asarray(wanted, dtype=np.int64)
     n = keys.shape[0]
-    if n == 0:
+    if n == 0 or wanted.size == 0:
         return np.full(wanted.shape, -1, dtype=np.int64)
     low, high = int(keys.min()), int(keys.max())
     if high - low < _DENSE * n + 1024:

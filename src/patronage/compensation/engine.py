@@ -8,6 +8,9 @@ is a pre-order prefix sum. The rules are those of :mod:`patronage.compensation.r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 import numpy.typing as npt
 
@@ -40,6 +43,23 @@ def sum_by(keys: I64, values: I64, n: int) -> I64:
     if keys.shape[0]:
         np.add.at(out, keys, values)
     return out
+
+
+def sum_where(mask: Bools, keys: I64, values: I64, n: int) -> I64:
+    """:func:`sum_by` over the rows where ``mask`` holds, gathered by their positions (a
+    boolean index of each array, or a spare bin for the other rows, costs twice as much)."""
+    keys, values = _take(mask, keys, values)
+    return sum_by(keys, values, n)
+
+
+def _take(mask: Bools, *arrays: I64) -> list[I64]:
+    """The rows of ``arrays`` where ``mask`` holds: the mask is read once, then each array
+    is gathered (a boolean index per array would branch on every element each time). When
+    every row is kept the arrays themselves come back, so callers never write into them."""
+    if mask.all():
+        return list(arrays)
+    at = np.flatnonzero(mask)
+    return [np.take(a, at) for a in arrays]
 
 
 def _groups(keys: I64) -> tuple[I64, I64]:
@@ -87,6 +107,8 @@ class _Tree:
         self.position[dist] = np.arange(dist.shape[0])
         self.count = int(dist.shape[0])
         depth = g.depth[dist]
+        if depth.shape[0] and int(depth.max()) < 2**15:
+            depth = depth.astype(np.int16)  # a stable sort of 16-bit keys is a radix sort
         order = dist[np.argsort(depth, kind="stable")]
         counts = np.bincount(depth, minlength=1) if dist.size else np.zeros(1, dtype=np.int64)
         bounds = np.concatenate(([0], np.cumsum(counts)))
@@ -97,13 +119,13 @@ class _Tree:
         self.parents_at = [self.position[p] for p in self.parents]
         self._memo: dict[tuple[object, ...], _Pointers] = {}
 
-    def nearest_above_cached(self, key: tuple[object, ...], ok: Bools,
-                             stop: Bools | None = None) -> _Pointers:
-        """:meth:`nearest_above`, computed once per ``key`` (which must name ``ok`` and
-        ``stop``) in this run."""
+    def nearest_above_cached(self, key: tuple[object, ...],
+                             ok: Callable[[], Bools]) -> _Pointers:
+        """:meth:`nearest_above` of ``ok()``, computed once per ``key`` (which must name what
+        ``ok`` returns) in this run."""
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self.nearest_above(ok, stop)
+            found = self._memo[key] = self.nearest_above(ok())
         return found
 
     def nearest_above(self, ok: Bools, stop: Bools | None = None) -> _Pointers:
@@ -142,18 +164,19 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
     parent = g.parent
 
     # Net lines of same-period refunds; earlier orders' refunds only lower PV.
-    qv, cv, amount = lines.qv.copy(), lines.cv.copy(), lines.amount.copy()
+    qv, cv, amount = lines.qv, lines.cv, lines.amount
     pos = index_of(lines.line_id, refunds.order_line_id)
     same = (refunds.order_placed_at >= facts.start) & (refunds.order_placed_at < facts.end)
     same &= pos >= 0
-    for column, back in ((qv, refunds.qv), (cv, refunds.cv), (amount, refunds.amount)):
-        np.subtract.at(column, pos[same], back[same])
+    if same.any():
+        qv, cv, amount = qv.copy(), cv.copy(), amount.copy()
+        for column, back in ((qv, refunds.qv), (cv, refunds.cv), (amount, refunds.amount)):
+            np.subtract.at(column, pos[same], back[same])
 
     cust = lines.customer_purchase
     own_or_credit = np.where(cust, lines.credited_to if plan.customer_orders_count_as_pv else -1,
                              lines.buyer)
-    counted = own_or_credit >= 0
-    pv = sum_by(own_or_credit[counted], qv[counted], n)
+    pv = sum_where(own_or_credit >= 0, own_or_credit, qv, n)
     r_who = np.where(refunds.customer_purchase,
                      refunds.credited_to if plan.customer_orders_count_as_pv else -1,
                      refunds.buyer)
@@ -161,16 +184,18 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
     np.subtract.at(pv, r_who[r_take], refunds.qv[r_take])
 
     cust_credit = cust & (lines.credited_to >= 0)
-    customer_volume = sum_by(lines.credited_to[cust_credit], qv[cust_credit], n)
-    customer_spend = sum_by(lines.buyer[cust_credit], amount[cust_credit], n)
+    customer_volume = sum_where(cust_credit, lines.credited_to, qv, n)
+    customer_spend = sum_where(cust_credit, lines.buyer, amount, n)
 
     active = is_dist & standing & (pv >= plan.active_min_pv)
     gv = subtree_sums(g, pv)
     has_parent = parent >= 0
     spending_customer = ~is_dist & has_parent & (customer_spend > 0)
-    active_customers = np.bincount(parent[spending_customer], minlength=n).astype(np.int64)
+    active_customers = np.bincount(parent[spending_customer], minlength=n).astype(np.int64,
+                                                                                  copy=False)
     dist_child = is_dist & has_parent
-    active_legs = np.bincount(parent[dist_child & active], minlength=n).astype(np.int64)
+    active_legs = np.bincount(parent[dist_child & active], minlength=n).astype(np.int64,
+                                                                                copy=False)
 
     # Everything rank requirements need that does not depend on downline ranks.
     tree = _Tree(g)
@@ -295,6 +320,10 @@ class _State:
                         np.where(~self.active[m], REASON_INACTIVE,
                                  np.where(self.depth_paid[m] < level, REASON_RANK_DEPTH, 0)))
 
+    def paid_to(self, level: int) -> Bools:
+        """Distributors paid at unilevel ``level``: active, their paid-as rank that deep."""
+        return self.active & (self.depth_paid >= level)
+
     def personal_cv(self, cv: I64, include_promotional: bool) -> I64:
         """Net CV credited to each distributor (packs only when the bonus includes them); the
         same ``cv`` is passed throughout a run, so each variant is summed once."""
@@ -302,12 +331,12 @@ class _State:
         if found is not None:
             return found
         lines = self.lines
-        ok = lines.credited_to >= 0
+        ok = self.is_dist[lines.credited_to]  # -1 reads the last member: checked next
+        ok &= lines.credited_to >= 0
         if not include_promotional:
             ok &= ~lines.promotional
-        ok &= self.is_dist[np.maximum(lines.credited_to, 0)]
-        found = self._personal[include_promotional] = sum_by(lines.credited_to[ok], cv[ok],
-                                                              self.g.size)
+        found = self._personal[include_promotional] = sum_where(ok, lines.credited_to, cv,
+                                                                 self.g.size)
         return found
 
     # -- bonuses ------------------------------------------------------------------------------
@@ -322,7 +351,7 @@ class _State:
         margin = gross - lines.wholesale_total[idx]
         keep = (gross > 0) & (margin > 0) & (self.g.kind[lines.buyer[idx]] == 0)
         keep &= self.is_dist[credited]
-        idx, credited, gross, margin = idx[keep], credited[keep], gross[keep], margin[keep]
+        idx, credited, gross, margin = _take(keep, idx, credited, gross, margin)
         if idx.shape[0] == 0:
             return
         paid = amount[idx]
@@ -333,53 +362,53 @@ class _State:
         earner[inverse] = credited
         total_profit = sum_by(inverse, profit, orders.shape[0])
         total_volume = sum_by(inverse, paid, orders.shape[0])
-        keep = total_profit != 0
-        self.add_pay(earner[keep], "retail_profit", SOURCE_ORDER, orders[keep], 0,
-                     total_volume[keep], 0, total_profit[keep])
+        earner, orders, total_volume, total_profit = _take(
+            total_profit != 0, earner, orders, total_volume, total_profit)
+        self.add_pay(earner, "retail_profit", SOURCE_ORDER, orders, 0, total_volume, 0,
+                     total_profit)
 
     def fast_start(self, qv: I64, cv: I64) -> None:
         """A new distributor's orders in the window, to the enrollers above, by level."""
         fs, lines, g = self.plan.bonuses.fast_start, self.lines, self.g
         if fs is None or lines.size == 0:
             return
-        buyer = lines.buyer
-        ok = ~lines.customer_purchase & (buyer >= 0)
-        ok &= self.is_dist[np.maximum(buyer, 0)]
+        # Narrowed step by step: the join date is read only for distributors' own lines.
+        ok = ~lines.customer_purchase
         if fs.promotional_only:
             ok &= lines.promotional
-        age = lines.placed_at - g.joined_at[np.maximum(buyer, 0)]
-        ok &= (age >= 0) & (age < fs.window_days * 86400)
         idx = np.flatnonzero(ok)
+        buyer = lines.buyer[idx]
+        idx, buyer = _take(self.is_dist[buyer] & (buyer >= 0), idx, buyer)
+        age = lines.placed_at[idx] - g.joined_at[buyer]
+        idx, buyer = _take((age >= 0) & (age < fs.window_days * 86400), idx, buyer)
         base = (qv if fs.volume == "qv" else cv)[idx]
         orders, inverse = _groups(lines.order_id[idx])
         volume = sum_by(inverse, base, orders.shape[0])
         buyers = np.zeros(orders.shape[0], dtype=np.int64)
-        buyers[inverse] = buyer[idx]
-        keep = volume > 0
-        orders, volume, below = orders[keep], volume[keep], buyers[keep]
-        above_active = (self.tree.nearest_above_cached(("active",), self.active)
+        buyers[inverse] = buyer
+        orders, volume, below = _take(volume > 0, orders, volume, buyers)
+        above_active = (self.tree.nearest_above_cached(("active",), lambda: self.active)
                         if fs.roll_up else None)
         for level, rate in enumerate(fs.rates, start=1):
             first = self.parent[below]
-            alive = first >= 0
-            orders, volume, below, first = orders[alive], volume[alive], below[alive], first[alive]
+            orders, volume, below, first = _take(first >= 0, orders, volume, below, first)
             if orders.shape[0] == 0:
                 break
             if above_active is None:
                 paid = self.active[first]
-                lost = ~paid
-                self.add_skip("fast_start", SOURCE_ORDER, orders[lost], level, first[lost],
-                              self.reason(first[lost], 0), -1)
-                self.add_pay(first[paid], "fast_start", SOURCE_ORDER, orders[paid], level,
-                             volume[paid], rate, _round_rate(volume[paid], rate))
+                lost_orders, lost = _take(~paid, orders, first)
+                self.add_skip("fast_start", SOURCE_ORDER, lost_orders, level, lost,
+                              self.reason(lost, 0), -1)
+                payee, paid_orders, paid_volume = _take(paid, first, orders, volume)
+                self.add_pay(payee, "fast_start", SOURCE_ORDER, paid_orders, level,
+                             paid_volume, rate, _round_rate(paid_volume, rate))
                 below = first
                 continue
             payee = above_active[below]
-            moved = payee != first
-            self.add_skip("fast_start", SOURCE_ORDER, orders[moved], level, first[moved],
-                          self.reason(first[moved], 0), payee[moved])
-            found = payee >= 0
-            orders, volume, payee = orders[found], volume[found], payee[found]
+            moved_orders, moved, moved_to = _take(payee != first, orders, first, payee)
+            self.add_skip("fast_start", SOURCE_ORDER, moved_orders, level, moved,
+                          self.reason(moved, 0), moved_to)
+            orders, volume, payee = _take(payee >= 0, orders, volume, payee)
             self.add_pay(payee, "fast_start", SOURCE_ORDER, orders, level, volume, rate,
                          _round_rate(volume, rate))
             below = payee
@@ -391,19 +420,17 @@ class _State:
             return
         volume_of = self.personal_cv(cv, uni.include_promotional)
         sources = np.flatnonzero(volume_of > 0)
-        idle = ~self.active[sources]
-        self.add_skip("unilevel", SOURCE_MEMBER, sources[idle], 0, sources[idle],
-                      self.reason(sources[idle], 0), -1)
-        sources = sources[~idle]
+        is_active = self.active[sources]
+        idle = sources[~is_active]
+        self.add_skip("unilevel", SOURCE_MEMBER, idle, 0, idle, self.reason(idle, 0), -1)
+        sources = sources[is_active]
         volume = volume_of[sources]
-        below = sources.copy()
-        above_active = (self.tree.nearest_above_cached(("active",), self.active)
+        below = sources
+        above_active = (self.tree.nearest_above_cached(("active",), lambda: self.active)
                         if uni.compression == "static" else None)
         for level, rate in enumerate(uni.rates, start=1):
             first = self.parent[below]
-            alive = first >= 0
-            sources, volume = sources[alive], volume[alive]
-            below, first = below[alive], first[alive]
+            sources, volume, below, first = _take(first >= 0, sources, volume, below, first)
             if sources.shape[0] == 0:
                 break
             if uni.compression == "none":
@@ -417,17 +444,15 @@ class _State:
             else:
                 # Levels that the same ranks pay share their pointers.
                 key = ("depth", tuple(r.unilevel_depth >= level for r in self.plan.ranks))
-                qualified = self.active & (self.depth_paid >= level)
-                payee = self.tree.nearest_above_cached(key, qualified)[below]
+                payee = self.tree.nearest_above_cached(key, partial(self.paid_to, level))[below]
                 next_below = payee
-            moved = payee != first
-            self.add_skip("unilevel", SOURCE_MEMBER, sources[moved], level, first[moved],
-                          self.reason(first[moved], level), payee[moved])
-            paid = payee >= 0
-            self.add_pay(payee[paid], "unilevel", SOURCE_MEMBER, sources[paid], level,
-                         volume[paid], rate, _round_rate(volume[paid], rate))
-            go_on = next_below >= 0
-            sources, volume, below = sources[go_on], volume[go_on], next_below[go_on]
+            moved_from, moved, moved_to = _take(payee != first, sources, first, payee)
+            self.add_skip("unilevel", SOURCE_MEMBER, moved_from, level, moved,
+                          self.reason(moved, level), moved_to)
+            earner, paid_from, paid_volume = _take(payee >= 0, payee, sources, volume)
+            self.add_pay(earner, "unilevel", SOURCE_MEMBER, paid_from, level, paid_volume, rate,
+                         _round_rate(paid_volume, rate))
+            sources, volume, below = _take(next_below >= 0, sources, volume, next_below)
 
     def customer_bonuses(self, spend: I64) -> None:
         """Customer acquisition (to the owner) and the customer referral reward."""
@@ -480,17 +505,14 @@ class _State:
         self.add_pay(sources[own], "stair_step", SOURCE_MEMBER, sources[own], 0, volume[own],
                      rate[sources[own]], _round_rate(volume[own], rate[sources[own]]))
         thresholds = np.unique(np.concatenate(([0], rate_of)))
-        above = [self.tree.nearest_above(rate > t, broke) for t in thresholds]
-        paid = rate[sources].copy()
-        cur, origin = sources.copy(), sources.copy()
+        # Row t: for every distributor, the nearest upline paid more than thresholds[t].
+        above = np.stack([self.tree.nearest_above(rate > t, broke).values for t in thresholds])
+        position = self.tree.position
+        paid = rate[sources]
+        cur, origin = sources, sources
         for _ in range(thresholds.shape[0]):
-            nxt = np.full(cur.shape[0], -1, dtype=np.int64)
-            level_of = np.searchsorted(thresholds, paid)
-            for t_index in np.unique(level_of).tolist():
-                mask = level_of == t_index
-                nxt[mask] = above[t_index][cur[mask]]
-            go = nxt >= 0
-            cur, paid, origin, volume, nxt = cur[go], paid[go], origin[go], volume[go], nxt[go]
+            nxt = above[np.searchsorted(thresholds, paid), position[cur]]
+            cur, paid, origin, volume, nxt = _take(nxt >= 0, cur, paid, origin, volume, nxt)
             if cur.shape[0] == 0:
                 break
             diff = rate[nxt] - paid

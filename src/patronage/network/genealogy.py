@@ -103,6 +103,8 @@ def build(
 
 def subtree_sums(genealogy: Genealogy, values: I64) -> I64:
     """For every member, the sum of ``values`` over their whole subtree (themselves included)."""
-    csum = np.concatenate(([0], np.cumsum(values[genealogy.preorder])))
-    out: I64 = (csum[genealogy.position + genealogy.subtree_size] - csum[genealogy.position])
-    return out.astype(np.int64)
+    csum = np.zeros(genealogy.size + 1, dtype=np.int64)
+    np.cumsum(values[genealogy.preorder], out=csum[1:])
+    out: I64 = csum[genealogy.position + genealogy.subtree_size]
+    out -= csum[genealogy.position]
+    return out
