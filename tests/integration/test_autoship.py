@@ -23,7 +23,13 @@ from patronage.autoship.subscriptions import (
     subscribe,
     swap_items,
 )
-from patronage.db.autoship import AutoshipEvent, ChargeAttempt, SimulatedCharge, Subscription
+from patronage.db.autoship import (
+    AutoshipEvent,
+    ChargeAttempt,
+    SimulatedCharge,
+    Subscription,
+    SubscriptionItem,
+)
 from patronage.db.engine import transaction
 from patronage.db.tables import Order, OrderLine
 from patronage.errors import Conflict, IntegrityViolation
@@ -272,3 +278,42 @@ def test_a_batch_is_settled_whole_whatever_order_the_database_returns_rows_in(
                       batch=6)
     assert summary.approved == 6
     _one_order_and_one_charge_per_subscription(engine, subs)
+
+
+def test_a_batch_of_mixed_schedules_moves_each_by_its_own_rule(engine: Engine) -> None:
+    """Frequencies, days and markets are read as numbers and decoded per distinct schedule."""
+    start = date(2026, 3, 1)
+    with transaction(engine) as s:
+        catalog(s)
+        d = distributor(s)
+        shapes = [("US", Frequency("monthly", day=31)), (None, Frequency("monthly", day=31)),
+                  ("DE", Frequency("monthly", day=31)), ("US", Frequency("weeks", weeks=2))]
+        subs = []
+        for i, (country, frequency) in enumerate(shapes):
+            c = customer(s, d, f"C{i}", kind="preferred", country=country)
+            subs.append(subscribe(s, c, [Item("SHAKE", 1), Item("TEA", 2)], frequency,
+                                  start=start, now=NOW, actor="customer").id)
+        s.execute(update(Subscription).values(next_run=date(2026, 3, 28)))
+    day = date(2026, 3, 28)
+    summary = run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day))
+    assert (summary.due, summary.approved) == (4, 4)
+    with transaction(engine) as s:
+        nexts = {sub.id: sub.next_run for sub in s.scalars(select(Subscription))}
+        totals = {o.subscription_id: o.total for o in s.scalars(select(Order))}
+    # After the 28th: the US caps day 31 at the 28th, elsewhere it is the month's last day.
+    assert [nexts[i] for i in subs] == [date(2026, 4, 28), date(2026, 3, 31),
+                                         date(2026, 3, 31), date(2026, 4, 11)]
+    assert set(totals.values()) == {4500 + 2 * 2000}  # wholesale: preferred customers
+
+
+def test_an_item_whose_sku_left_the_catalogue_stops_the_run_before_any_charge(
+        engine: Engine) -> None:
+    subs = _setup(engine, n=2)
+    with transaction(engine) as s:
+        s.execute(update(SubscriptionItem).where(SubscriptionItem.subscription_id == subs[1])
+                  .values(sku="GONE"))
+    day = date(2026, 3, 28)
+    with pytest.raises(ValueError, match=f"subscription {subs[1]}: .*SKU"):
+        run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day))
+    assert _count(engine, SimulatedCharge) == 0
+    assert _count(engine, Order) == 0

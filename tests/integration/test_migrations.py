@@ -117,3 +117,34 @@ def test_values_fitted_before_owners_were_recorded_get_their_members_owners(
         assert [tuple(r) for r in owners] == [(1, None), (2, 1)]
     finally:
         migrate(command.upgrade, "heads")
+
+
+def _fillfactor(engine: Engine, table: str) -> str | None:
+    with engine.connect() as conn:
+        options = conn.execute(text("SELECT reloptions FROM pg_class WHERE relname = :t"),
+                               {"t": table}).scalar_one()
+    return next((o for o in options or [] if o.startswith("fillfactor=")), None)
+
+
+def _subscription_indexes(engine: Engine) -> set[str]:
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'subscriptions'"
+           if engine.dialect.name == "sqlite" else
+           "SELECT indexname FROM pg_indexes WHERE tablename = 'subscriptions'")
+    with engine.connect() as conn:
+        return set(conn.execute(text(sql)).scalars())
+
+
+def test_the_daily_runs_tables_leave_room_for_their_rows_next_versions(engine: Engine) -> None:
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "0004_autoship_orders_index")
+    try:
+        assert "ix_subscriptions_due" in _subscription_indexes(engine)
+        if engine.dialect.name == "postgresql":
+            assert _fillfactor(engine, "subscriptions") is None
+        migrate(command.upgrade, "heads")
+        assert "ix_subscriptions_due" not in _subscription_indexes(engine)
+        if engine.dialect.name == "postgresql":
+            for table in ("subscriptions", "autoship_attempts"):
+                assert _fillfactor(engine, table) == "fillfactor=50"
+    finally:
+        migrate(command.upgrade, "heads")

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from threading import Lock
 from typing import Any
 
@@ -39,13 +39,13 @@ from patronage.db.bulk import (
     allocate_ids,
     fetch_rows,
     insert_ignore,
-    time_text,
     update_rows,
     write_rows,
 )
 from patronage.db.engine import transaction
+from patronage.db.loaders import code_case, integer_matrix
 from patronage.db.tables import Product
-from patronage.facts import index_of
+from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
 
 RETRY_DAYS = (1, 3, 7)
 BATCH = 50_000
@@ -88,15 +88,49 @@ _DUE_IDS_SQL = """
     WHERE s.status = 'active'
       AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
     ORDER BY s.id"""
-_DUE_SQL = """
-    SELECT s.id, s.member_id, s.next_run, s.failures, s.frequency, s.day_of_month,
-           s.every_weeks, s.market, m.kind, COALESCE(m.owner_id, -1), m.status
+def _day_sql(conn: Connection, column: str) -> str:
+    """SQL for a stored date as days since 1970-01-01 (SQLite stores ``YYYY-MM-DD``)."""
+    if conn.dialect.name == "sqlite":
+        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+    return f"({column} - DATE '1970-01-01')"
+
+
+def _letters_sql(conn: Connection, column: str) -> str:
+    """SQL for a code of up to two letters as one integer (``-1``: NULL), read back by
+    :func:`_letters`: the first letter's code point times 2**21, plus the second's."""
+    code = "unicode" if conn.dialect.name == "sqlite" else "ascii"
+    return (f"COALESCE({code}(substr({column}, 1, 1)) * 2097152 "
+            f"+ COALESCE({code}(NULLIF(substr({column}, 2, 1), '')), 0), -1)")
+
+
+def _letters(value: int) -> str | None:
+    if value < 0:
+        return None
+    first, second = value >> 21, value & (2**21 - 1)
+    return chr(first) + (chr(second) if second else "")
+
+
+def _due_sql(conn: Connection) -> str:
+    """The due subscriptions with ids in [lo, hi] whose member can order, as integers: id,
+    member, cycle day, failures, frequency, day of month, weeks, market, buyer kind, owner."""
+    return f"""
+    SELECT s.id, s.member_id, {_day_sql(conn, "s.next_run")}, s.failures,
+           {code_case("s.frequency", _FREQUENCY_CODES)}, s.day_of_month, s.every_weeks,
+           {_letters_sql(conn, "s.market")}, {code_case("m.kind", KIND_CODES)},
+           COALESCE(m.owner_id, -1)
     FROM subscriptions s JOIN members m ON m.id = s.member_id
     WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
       AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
+      AND m.status NOT IN ('terminated', 'erased')
     ORDER BY s.id"""
+
+
+_FREQUENCIES = ("monthly", "weeks")
+_FREQUENCY_CODES = {name: i for i, name in enumerate(_FREQUENCIES)}
+# Items with their product (-1: a SKU not in the catalogue).
 _ITEMS_SQL = """
-    SELECT i.subscription_id, i.sku, i.quantity FROM subscription_items i
+    SELECT i.subscription_id, COALESCE(p.id, -1), i.quantity FROM subscription_items i
+    LEFT JOIN products p ON p.sku = i.sku
     WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
 
 I64 = npt.NDArray[np.int64]
@@ -139,6 +173,10 @@ class _Batch:
         texts = [date.fromordinal(int(d)).isoformat() for d in days]
         return [texts[i] for i in inverse.reshape(-1).tolist()]
 
+    def cycle_dates(self) -> npt.NDArray[np.datetime64]:
+        """Each row's cycle date as ``datetime64[D]``, for bulk writes."""
+        return (self.cycle - _UNIX_DAY).astype("datetime64[D]")
+
     def keys(self) -> list[str]:
         return [f"autoship:{s}:{c}:{a}" for s, c, a in zip(
             self.sub.tolist(), self.cycle_texts(), self.attempt.tolist(), strict=True)]
@@ -159,55 +197,44 @@ class _Batch:
             line_row=position[self.line_row[keep]], **line_fields)
 
 
-def _day_number(value: object) -> int:
-    return (value if isinstance(value, date) else date.fromisoformat(str(value))).toordinal()
-
-
 def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     """The due subscriptions with ids in [lo, hi], priced: retail customers pay the retail
-    price, everyone else the wholesale price (as :func:`place_order` prices them)."""
-    products = {sku: row for sku, *row in conn.execute(select(
-        Product.sku, Product.id, Product.retail_price, Product.wholesale_price, Product.qv,
-        Product.cv, Product.is_enrollment_pack))}
-    rows = [r for r in fetch_rows(conn, _DUE_SQL, {"lo": lo, "hi": hi, "day": day.isoformat()})
-            if r[10] not in ("terminated", "erased")]  # such a member cannot order
-    (subs, members, cycles, failures, kinds, doms, weeks, markets, buyer_kinds, owners,
-     _) = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 11
-    days = {c: _day_number(c) for c in set(cycles)}
-    shape_of: dict[tuple[str, int, int, str | None], int] = {}
-    shapes: list[tuple[Frequency, str | None]] = []
-    shape = []
-    for key in zip(kinds, doms, weeks, markets, strict=True):
-        index = shape_of.get(key)
-        if index is None:
-            index = shape_of[key] = len(shapes)
-            shapes.append((Frequency(key[0], key[1], key[2]), key[3]))
-        shape.append(index)
-    sub = np.array(subs, dtype=np.int64)
-    member = np.array(members, dtype=np.int64)
-    kind = np.array(buyer_kinds, dtype=object)
-    distributor = kind == "distributor"
-    retail = kind == "retail"
-    credited = np.where(distributor, member, np.array(owners, dtype=np.int64))
-    items = fetch_rows(conn, _ITEMS_SQL, {"lo": lo, "hi": hi})
-    item_sub = np.array([i[0] for i in items], dtype=np.int64)
-    row = index_of(sub, item_sub)
+    price, everyone else the wholesale price (as :func:`place_order` prices them). Read as
+    integer matrices (PostgreSQL: one binary COPY each), with no Python object per row."""
+    catalog = conn.execute(select(
+        Product.id, Product.retail_price, Product.wholesale_price, Product.qv, Product.cv,
+        Product.is_enrollment_pack)).all()
+    products = np.array([tuple(int(v) for v in p) for p in catalog],
+                        dtype=np.int64).reshape(-1, 6)
+    due = integer_matrix(conn, _due_sql(conn), {"lo": lo, "hi": hi, "day": day.isoformat()}, 10)
+    sub, member = due[:, 0].copy(), due[:, 1].copy()
+    shape_rows, shape = np.unique(due[:, 4:8], axis=0, return_inverse=True)
+    shapes: list[tuple[Frequency, str | None]] = [
+        (Frequency(_FREQUENCIES[f], int(dom), int(weeks)), _letters(int(market)))
+        for f, dom, weeks, market in shape_rows.tolist()]
+    kind = due[:, 8]
+    distributor = kind == KIND_DISTRIBUTOR
+    retail = kind == KIND_RETAIL
+    credited = np.where(distributor, member, due[:, 9])
+    items = integer_matrix(conn, _ITEMS_SQL, {"lo": lo, "hi": hi}, 3)
+    row = index_of(sub, items[:, 0])
+    at = index_of(products[:, 0], items[:, 1])
+    unknown = (row >= 0) & (at < 0)
+    if unknown.any():
+        raise ValueError(f"subscription {int(items[np.argmax(unknown), 0])}: an item's SKU is "
+                         "not in the product catalogue; nothing of this batch was charged")
     keep = row >= 0
-    known = [products[i[1]] for i, k in zip(items, keep.tolist(), strict=True) if k]
-    line_row = row[keep]
-    quantity = np.array([i[2] for i in items], dtype=np.int64)[keep]
-    catalog = np.array([p[:5] for p in known], dtype=np.int64).reshape(-1, 5)
-    product, retail_price, wholesale_price, qv, cv = catalog.T
-    pack = np.array([bool(p[5]) for p in known], dtype=bool)
-    unit = np.where(retail[line_row], retail_price, wholesale_price)
-    amount = np.bincount(line_row, weights=unit * quantity, minlength=sub.shape[0])
+    line_row, quantity, line = row[keep], items[keep, 2], products[at[keep]]
+    unit = np.where(retail[line_row], line[:, 1], line[:, 2])
+    amount = np.zeros(sub.shape[0], dtype=np.int64)
+    np.add.at(amount, line_row, unit * quantity)
     batch = _Batch(
-        sub=sub, member=member, cycle=np.array([days[c] for c in cycles], dtype=np.int64),
-        attempt=np.array(failures, dtype=np.int64) + 1, shape=np.array(shape, dtype=np.int64),
-        shapes=shapes, retail=retail, distributor=distributor, credited=credited,
-        amount=np.rint(amount).astype(np.int64), line_row=line_row, line_product=product,
-        line_quantity=quantity, line_unit=unit, line_qv=qv, line_cv=cv,
-        line_retail=retail_price, line_wholesale=wholesale_price, line_pack=pack)
+        sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
+        shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,
+        distributor=distributor, credited=credited, amount=amount, line_row=line_row,
+        line_product=line[:, 0], line_quantity=quantity, line_unit=unit, line_qv=line[:, 3],
+        line_cv=line[:, 4], line_retail=line[:, 1], line_wholesale=line[:, 2],
+        line_pack=line[:, 5] != 0)
     with_lines = np.flatnonzero(np.bincount(line_row, minlength=sub.shape[0]) > 0)
     return batch if with_lines.shape[0] == batch.size else batch.take(with_lines)
 
@@ -218,6 +245,13 @@ def _attempt_keys(sub: I64, cycle: I64, attempt: I64) -> I64:
 
 
 _DAY_ZERO = date(1900, 1, 1).toordinal()
+_UNIX_DAY = date(1970, 1, 1).toordinal()
+
+
+def _moments(now: datetime, n: int) -> npt.NDArray[np.datetime64]:
+    """``now`` for ``n`` rows, as UTC ``datetime64`` (written in PostgreSQL's binary COPY
+    format, not as text the server parses row by row)."""
+    return np.full(n, np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us"))
 
 
 def _record_pending(engine: Engine, batch: _Batch, now: datetime) -> tuple[_Batch, I64]:
@@ -226,9 +260,8 @@ def _record_pending(engine: Engine, batch: _Batch, now: datetime) -> tuple[_Batc
     with engine.begin() as conn:
         k = batch.size
         insert_ignore(conn, "autoship_attempts", {
-            "subscription_id": batch.sub, "cycle": batch.cycle_texts(), "attempt": batch.attempt,
-            "status": ["pending"] * k, "amount": batch.amount,
-            "at": [time_text(now, conn.dialect.name)] * k,
+            "subscription_id": batch.sub, "cycle": batch.cycle_dates(), "attempt": batch.attempt,
+            "status": ["pending"] * k, "amount": batch.amount, "at": _moments(now, k),
         })
     with engine.connect() as conn:
         rows, ids = _still_pending(conn, batch)
@@ -239,14 +272,13 @@ def _still_pending(conn: Connection, batch: _Batch) -> tuple[I64, I64]:
     """The rows of ``batch`` whose attempt is pending in the store, and the attempts' ids."""
     if batch.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    found = fetch_rows(conn, "SELECT id, subscription_id, cycle, attempt FROM autoship_attempts "
-                             "WHERE subscription_id BETWEEN :lo AND :hi AND status = 'pending'",
-                       {"lo": int(batch.sub.min()), "hi": int(batch.sub.max())})
-    days = {c: _day_number(c) for c in {r[2] for r in found}}
-    ids = np.array([r[0] for r in found], dtype=np.int64)
-    stored = _attempt_keys(np.array([r[1] for r in found], dtype=np.int64),
-                           np.array([days[r[2]] for r in found], dtype=np.int64),
-                           np.array([r[3] for r in found], dtype=np.int64))
+    found = integer_matrix(
+        conn, f"SELECT id, subscription_id, {_day_sql(conn, 'cycle')}, attempt "
+              "FROM autoship_attempts WHERE subscription_id BETWEEN :lo AND :hi "
+              "AND status = 'pending'",
+        {"lo": int(batch.sub.min()), "hi": int(batch.sub.max())}, 4)
+    ids = found[:, 0].copy()
+    stored = _attempt_keys(found[:, 1], found[:, 2] + _UNIX_DAY, found[:, 3])
     order = np.argsort(stored)
     stored, ids = stored[order], ids[order]
     wanted = _attempt_keys(batch.sub, batch.cycle, batch.attempt)
@@ -263,7 +295,6 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
     approved_all = np.fromiter((r.approved for r in results), dtype=bool, count=len(results))
     declines_all = [r.decline for r in results]
     with engine.begin() as conn:
-        at = time_text(now, conn.dialect.name)
         # Only attempts still pending are settled: a second run at the same time settles
         # nothing twice.
         kept, attempt_ids = _still_pending(conn, batch)
@@ -272,19 +303,21 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
         declines = [declines_all[i] for i in kept.tolist()]
         texts = b.cycle_texts()
         ok = np.flatnonzero(approved)
-        order_ids = np.array(allocate_ids(conn, "orders", int(ok.shape[0])), dtype=np.int64)
+        order_ids = allocate_ids(conn, "orders", int(ok.shape[0]))
         order_of = np.full(b.size, -1, dtype=np.int64)
         order_of[ok] = order_ids
-        _write_orders(conn, b, ok, order_of, [texts[i] for i in ok.tolist()], at)
+        _write_orders(conn, b, ok, order_of, [texts[i] for i in ok.tolist()], now)
         update_rows(conn, "autoship_attempts", {
             "id": attempt_ids,
             "status": ["approved" if a else "declined" for a in approved.tolist()],
             "decline": declines,
             "order_id": [None if o < 0 else o for o in order_of.tolist()]})
         moves, events = _moves_and_events(b, approved, declines, texts, retry_days, summary)
-        update_rows(conn, "subscriptions", moves)
+        update_rows(conn, "subscriptions", {
+            **moves, "next_run": np.array(moves["next_run"], dtype="datetime64[D]"),
+            "retry_on": np.array(moves["retry_on"], dtype="datetime64[D]")})
         k = len(events["kind"])
-        write_rows(conn, "autoship_events", {**events, "at": [at] * k,
+        write_rows(conn, "autoship_events", {**events, "at": _moments(now, k),
                                              "actor": ["autoship"] * k})
     summary.approved += int(ok.shape[0])
     summary.declined += int(b.size - ok.shape[0])
@@ -292,7 +325,7 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
 
 
 def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: list[str],
-                  at: str) -> None:
+                  now: datetime) -> None:
     """The approved rows' orders (``order_of``: each row's order id, -1 for none) and their
     lines, priced and classified as :func:`place_order` does."""
     n = int(ok.shape[0])
@@ -302,7 +335,7 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
         "total": b.amount[ok],
         "idempotency_key": [f"autoship:{s}:{c}" for s, c in zip(
             b.sub[ok].tolist(), cycles, strict=True)],
-        "subscription_id": b.sub[ok], "placed_at": [at] * n,
+        "subscription_id": b.sub[ok], "placed_at": _moments(now, n),
         "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n})
     lines = np.flatnonzero(order_of[b.line_row] >= 0)
     q = b.line_quantity[lines]

@@ -30,14 +30,16 @@ SUBSCRIPTION_STATUSES = ("active", "paused", "suspended", "cancelled")
 
 class Subscription(Base):
     """A member's autoship. ``next_run`` is the date of the next cycle; while a failed charge is
-    being retried, ``retry_on`` holds the next attempt and ``failures`` counts them."""
+    being retried, ``retry_on`` holds the next attempt and ``failures`` counts them.
+
+    Not indexed by ``next_run`` or ``status``, and on PostgreSQL pages are written half full
+    (migration 0005_autoship_hot_updates): the daily run's updates then stay on their pages."""
 
     __tablename__ = "subscriptions"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused', 'suspended', 'cancelled')",
                         name="status"),
         CheckConstraint("frequency IN ('monthly', 'weeks')", name="frequency"),
-        Index("ix_subscriptions_due", "status", "next_run"),
         Index("ix_subscriptions_member", "member_id"),
     )
 
@@ -73,7 +75,9 @@ class SubscriptionItem(Base):
 
 class ChargeAttempt(Base):
     """One charge of one cycle. Written before the gateway is asked (status ``pending``), so a
-    run killed mid-way finds it and asks the gateway again with the same key."""
+    run killed mid-way finds it and asks the gateway again with the same key. Settling it
+    changes no indexed column, and on PostgreSQL its page has room for the settled version
+    (fillfactor 50, migration 0005_autoship_hot_updates)."""
 
     __tablename__ = "autoship_attempts"
     __table_args__ = (

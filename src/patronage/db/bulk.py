@@ -1,10 +1,11 @@
 """Bulk writes of many rows at once: COPY on PostgreSQL (binary, built with numpy, where the
 columns allow), ``executemany`` on SQLite.
 
-Used by the synthetic company generators, where millions of rows are written in one transaction.
-Columns are given as numpy arrays (or lists); times as unix seconds in a column named in
-``times``. Rows go in the order given, so ids that refer to earlier rows of the same table satisfy
-their foreign keys.
+Used by the synthetic company generators, where millions of rows are written in one transaction,
+and by the daily autoship run. Columns are given as numpy arrays (or lists); times as unix
+seconds in a column named in ``times``, or as ``datetime64`` arrays in UTC (dates as
+``datetime64[D]``; ``NaT`` is NULL). Rows go in the order given, so ids that refer to earlier
+rows of the same table satisfy their foreign keys.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from patronage.db.copy_binary import column_types, encode
+from patronage.db.loaders import integer_matrix
 
 CHUNK = 200_000
 
@@ -30,8 +32,23 @@ def _time_text(seconds: np.ndarray[Any, Any], dialect: str) -> list[str | None]:
     return [s.replace("T", " ") + "+00" for s in stamps.tolist()]
 
 
+def _datetime64_text(values: np.ndarray[Any, Any], dialect: str) -> list[str | None]:
+    """A ``datetime64`` column (UTC) as the text each database reads: dates as ISO dates,
+    anything finer as timestamps to the microsecond; ``NaT`` as NULL."""
+    null = np.isnat(values).tolist()
+    if np.datetime_data(values.dtype)[0] == "D":
+        texts = np.datetime_as_string(values, unit="D").tolist()
+    else:
+        suffix = "" if dialect == "sqlite" else "+00"
+        texts = [t.replace("T", " ") + suffix for t in np.datetime_as_string(
+            values.astype("datetime64[us]"), unit="us").tolist()]
+    return [None if gone else t for t, gone in zip(texts, null, strict=True)]
+
+
 def _column(values: Any, is_time: bool, dialect: str) -> list[Any]:
     if isinstance(values, np.ndarray):
+        if values.dtype.kind == "M":
+            return _datetime64_text(values, dialect)
         if is_time:
             return _time_text(values, dialect)
         if values.dtype == np.bool_ and dialect == "sqlite":
@@ -56,6 +73,8 @@ def _escape(value: object) -> str:
 def _copy_text(values: Any, is_time: bool) -> list[str]:
     """One column in PostgreSQL's COPY text format."""
     if isinstance(values, np.ndarray):
+        if values.dtype.kind == "M":
+            return ["\\N" if t is None else t for t in _datetime64_text(values, "postgresql")]
         if is_time:
             return [s for s in _time_text(values, "postgresql") if s is not None]
         if values.dtype.kind in "iu":
@@ -226,19 +245,19 @@ def update_rows(conn: Connection, table: str, columns: Mapping[str, Any],
             cur.close()
 
 
-def allocate_ids(conn: Connection, table: str, n: int) -> list[int]:
+def allocate_ids(conn: Connection, table: str, n: int) -> np.ndarray[Any, np.dtype[np.int64]]:
     """``n`` fresh ids for ``table``, safe beside other writers: from the id sequence on
-    PostgreSQL; on SQLite above the largest id, after taking the database's write lock (a write
-    statement that changes nothing takes it), which the caller's transaction keeps until it ends."""
+    PostgreSQL (read back as one binary stream); on SQLite above the largest id, after taking
+    the database's write lock (a write statement that changes nothing takes it), which the
+    caller's transaction keeps until it ends."""
     if n == 0:
-        return []
+        return np.zeros(0, dtype=np.int64)
     if conn.dialect.name == "postgresql":
-        return list(conn.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-            "FROM generate_series(1, :n)"), {"n": n}).scalars())
+        return integer_matrix(conn, f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                    "FROM generate_series(1, :n)", {"n": n}, 1)[:, 0].copy()
     conn.execute(text(f"UPDATE {table} SET id = id WHERE 0"))
     top = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
-    return list(range(int(top) + 1, int(top) + 1 + n))
+    return np.arange(int(top) + 1, int(top) + 1 + n, dtype=np.int64)
 
 
 def rows_matching(conn: Connection, table: str, column: str, values: Sequence[Any],

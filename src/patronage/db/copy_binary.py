@@ -3,7 +3,8 @@ over values.
 
 A binary COPY stream is a header, then per row a 16-bit field count and per field a 32-bit
 length (-1 for NULL) and the value in the column type's binary form (big-endian integers, one
-byte booleans, UTF-8 text, timestamps as microseconds since 2000-01-01), then a trailer
+byte booleans, UTF-8 text, timestamps as microseconds and dates as days since 2000-01-01), then
+a trailer
 (https://www.postgresql.org/docs/current/sql-copy.html, "Binary Format"). The exact column types
 are read from the catalog, since a binary value must have its column's width.
 
@@ -28,10 +29,11 @@ TRAILER = b"\xff\xff"
 
 #: Type oids of the columns written in binary, with their width and numpy form.
 _INTEGERS = {21: ">i2", 23: ">i4", 20: ">i8"}
-_BOOL, _TEXT, _VARCHAR, _TIMESTAMP, _TIMESTAMPTZ = 16, 25, 1043, 1114, 1184
+_BOOL, _TEXT, _VARCHAR, _DATE, _TIMESTAMP, _TIMESTAMPTZ = 16, 25, 1043, 1082, 1114, 1184
 _TEXTS = (_TEXT, _VARCHAR)
 _TIMES = (_TIMESTAMP, _TIMESTAMPTZ)
 _EPOCH_2000 = 946_684_800  # unix seconds at 2000-01-01T00:00:00Z
+_DAYS_TO_2000 = 10_957  # days from 1970-01-01 to 2000-01-01
 
 
 @dataclass
@@ -97,13 +99,33 @@ def _bool_field(values: Any) -> _Field | None:
     return None
 
 
-def _time_field(values: Any) -> _Field | None:
-    """Unix seconds (an integer array) as microseconds since 2000-01-01."""
-    if not isinstance(values, np.ndarray) or values.dtype.kind not in "iu":
+def _time_field(values: Any, seconds: bool) -> _Field | None:
+    """Microseconds since 2000-01-01 UTC, from unix seconds (an integer array named in
+    ``times``) or from a ``datetime64`` array read as UTC (``NaT``: NULL)."""
+    if not isinstance(values, np.ndarray):
         return None
-    micros = (values.astype(np.int64) - _EPOCH_2000) * 1_000_000
-    return _Field(np.full(values.shape[0], 8, dtype=np.int32),
-                  fixed=micros.astype(">i8").view(np.uint8).reshape(-1, 8))
+    if values.dtype.kind == "M":
+        stamps = values.astype("datetime64[us]")
+        null = np.isnat(stamps)
+        micros = stamps.astype(np.int64) - _EPOCH_2000 * 1_000_000
+    elif seconds and values.dtype.kind in "iu":
+        null = np.zeros(values.shape[0], dtype=bool)
+        micros = (values.astype(np.int64) - _EPOCH_2000) * 1_000_000
+    else:
+        return None
+    return _Field(np.where(null, -1, 8).astype(np.int32),
+                  fixed=np.where(null, 0, micros).astype(">i8").view(np.uint8).reshape(-1, 8))
+
+
+def _date_field(values: Any) -> _Field | None:
+    """Days since 2000-01-01, from a ``datetime64`` array (``NaT``: NULL)."""
+    if not isinstance(values, np.ndarray) or values.dtype.kind != "M":
+        return None
+    days = values.astype("datetime64[D]")
+    null = np.isnat(days)
+    since = days.astype(np.int64) - _DAYS_TO_2000
+    return _Field(np.where(null, -1, 4).astype(np.int32),
+                  fixed=np.where(null, 0, since).astype(">i4").view(np.uint8).reshape(-1, 4))
 
 
 def _text_field(values: Any) -> _Field | None:
@@ -153,8 +175,10 @@ def encode(columns: Mapping[str, Any], types: Mapping[str, int], times: Sequence
             field = _bool_field(part)
         elif oid in _TEXTS:
             field = _text_field(part)
-        elif oid in _TIMES and name in times:
-            field = _time_field(part)
+        elif oid in _TIMES:
+            field = _time_field(part, name in times)
+        elif oid == _DATE:
+            field = _date_field(part)
         else:
             field = None
         if field is None:

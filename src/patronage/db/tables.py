@@ -190,7 +190,10 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    credited_to_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    # Not a checked key (migration 0006_autoship_credited_key): writers take it from a member
+    # row they read, and the check's lock on the distributor's row was shared by every order
+    # of the daily run's concurrent batches.
+    credited_to_id: Mapped[int | None] = mapped_column(Integer)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     currency: Mapped[str] = mapped_column(String(3))
     source: Mapped[str] = mapped_column(String(16))
