@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
-from patronage.db.bulk import reset_sequences, write_rows
+from patronage.autoship.schedule import Frequency
+from patronage.autoship.subscriptions import Item, subscribe
+from patronage.db.autoship import Subscription
+from patronage.db.bulk import reset_sequences, update_rows, write_rows
 from patronage.db.compensation import PayoutSkip
 from patronage.db.engine import transaction
 from patronage.db.tables import GenealogyChange, Product
 from patronage.orders.catalog import NewProduct, add_product
-from tests.factories import distributor
+from tests.factories import catalog, customer, distributor
 
 
 def test_bulk_rows_round_trip_with_awkward_text(engine: Engine) -> None:
@@ -85,3 +88,27 @@ def test_a_value_too_large_for_its_column_is_refused_by_name(engine: Engine) -> 
             "run_id": np.full(1, 1), "bonus": np.array([2]), "source_kind": np.array([1]),
             "source_id": np.ones(1, dtype=np.int64), "level": np.zeros(1, dtype=np.int64),
             "member_id": np.array([2**31]), "reason": np.ones(1, dtype=np.int64)})
+
+
+def test_dates_and_times_as_datetime64_round_trip_with_nulls(engine: Engine) -> None:
+    now = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    with transaction(engine) as s:
+        catalog(s)
+        d = distributor(s)
+        ids = [subscribe(s, customer(s, d, f"C{i}"), [Item("SHAKE", 1)],
+                         Frequency("monthly", day=5), start=date(2026, 3, 1), now=now,
+                         actor="customer").id for i in range(3)]
+    with engine.begin() as conn:
+        update_rows(conn, "subscriptions", {
+            "id": np.array(ids),
+            "next_run": np.array(["2026-04-05", "2027-01-31", "1999-12-31"], "datetime64[D]"),
+            "retry_on": np.array([None, "2026-03-02", None], "datetime64[D]"),
+            "cancelled_at": np.array(["2026-03-01T08:15:30.250000", "NaT", "1999-12-31T23:59:59"],
+                                     "datetime64[us]")})
+    with transaction(engine) as s:
+        rows = {sub.id: (sub.next_run, sub.retry_on, sub.cancelled_at)
+                for sub in s.scalars(select(Subscription))}
+    assert [rows[i] for i in ids] == [
+        (date(2026, 4, 5), None, datetime(2026, 3, 1, 8, 15, 30, 250000, tzinfo=UTC)),
+        (date(2027, 1, 31), date(2026, 3, 2), None),
+        (date(1999, 12, 31), None, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC))]

@@ -51,3 +51,15 @@ def test_rows_of_fixed_width_fields_come_out_as_the_general_layout_would() -> No
     rows = b"".join(struct.pack(">hiiihib", 3, 4, i, 2, s, 1, f)
                     for i, s, f in ((7, -1, 0), (8, 2, 1)))
     assert block == HEADER + rows + TRAILER
+
+
+def test_dates_and_datetime64_times_are_days_and_microseconds_since_2000_null_at_nat() -> None:
+    types = {"day": 1082, "at": 1184}
+    block = encode({"day": np.array(["2000-01-02", "NaT"], "datetime64[D]"),
+                    "at": np.array(["2000-01-01T00:00:01.5", "1999-12-31"], "datetime64[ms]")},
+                   types, [], 0, 2)
+    row1 = struct.pack(">h", 2) + struct.pack(">ii", 4, 1) + struct.pack(">iq", 8, 1_500_000)
+    row2 = (struct.pack(">h", 2) + struct.pack(">i", -1)
+            + struct.pack(">iq", 8, -86_400 * 1_000_000))
+    assert block == HEADER + row1 + row2 + TRAILER
+    assert encode({"day": ["2000-01-02"]}, types, [], 0, 1) is None  # text: left to COPY text
