@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ from sqlalchemy import Engine, select
 
 from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
-from patronage.db.autoship import Subscription
-from patronage.db.bulk import reset_sequences, update_rows, write_rows
+from patronage.db.autoship import SimulatedCharge, Subscription
+from patronage.db.bulk import insert_ignore, reset_sequences, update_rows, write_rows
 from patronage.db.compensation import PayoutSkip
 from patronage.db.engine import transaction
 from patronage.db.tables import GenealogyChange, Product
@@ -112,3 +113,20 @@ def test_dates_and_times_as_datetime64_round_trip_with_nulls(engine: Engine) -> 
         (date(2026, 4, 5), None, datetime(2026, 3, 1, 8, 15, 30, 250000, tzinfo=UTC)),
         (date(2027, 1, 31), date(2026, 3, 2), None),
         (date(1999, 12, 31), None, datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC))]
+
+
+def test_insert_ignore_keeps_stored_rows_and_adds_only_new_keys(engine: Engine) -> None:
+    """New keys go straight in; a block with a stored key falls back to skipping it, and the
+    stored row keeps its first values."""
+    def charges(keys: list[str], amount: int) -> dict[str, Any]:
+        return {"key": keys, "amount": [amount] * len(keys), "approved": [True] * len(keys),
+                "decline": [None] * len(keys)}
+
+    with engine.begin() as conn:
+        assert insert_ignore(conn, "simulated_charges", charges(["a", "b"], 1)) == 2
+    with engine.begin() as conn:
+        assert insert_ignore(conn, "simulated_charges", charges(["c", "a", "d"], 2)) == 2
+        assert insert_ignore(conn, "simulated_charges", charges(["a", "b"], 3)) == 0
+    with transaction(engine) as s:
+        stored = dict(s.execute(select(SimulatedCharge.key, SimulatedCharge.amount)).all())
+    assert stored == {"a": 1, "b": 1, "c": 2, "d": 2}

@@ -194,6 +194,26 @@ def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Seq
     return stage
 
 
+def _copy_if_all_new(conn: Connection, table: str, columns: Mapping[str, Any],
+                     times: Sequence[str], start: int, stop: int) -> bool:
+    """PostgreSQL: rows ``start..stop`` copied straight into ``table`` under a savepoint, when
+    no unique key of theirs is stored yet (the common case: a first run); on the first key
+    that is, the savepoint is rolled back and ``False`` returned, nothing written."""
+    from psycopg.errors import UniqueViolation
+
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    savepoint = conn.begin_nested()
+    try:
+        _copy_in(raw, table, list(columns), columns, column_types(raw, table), times, start,
+                 stop)
+    except UniqueViolation:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
 def insert_ignore(conn: Connection, table: str, columns: Mapping[str, Any],
                   times: Sequence[str] = ()) -> int:
     """Insert rows, silently keeping the row already stored where a unique key says it exists;
@@ -205,6 +225,9 @@ def insert_ignore(conn: Connection, table: str, columns: Mapping[str, Any],
     for start in range(0, n, CHUNK):
         stop = min(start + CHUNK, n)
         if dialect == "postgresql":
+            if _copy_if_all_new(conn, table, columns, times, start, stop):
+                inserted += stop - start
+                continue
             stage = _staged(conn, table, columns, times, start, stop)
             done = conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) SELECT "
                                      f"{', '.join(names)} FROM {stage} ON CONFLICT DO NOTHING"))

@@ -189,10 +189,10 @@ class Order(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    # Not a checked key (migration 0006_autoship_credited_key): writers take it from a member
-    # row they read, and the check's lock on the distributor's row was shared by every order
-    # of the daily run's concurrent batches.
+    # Members, but not checked keys (migration 0006_autoship_order_member_keys): every writer
+    # takes them from a member row it has read, members are never deleted, and the check's
+    # lock wrote both member rows for every order of the daily run.
+    buyer_id: Mapped[int] = mapped_column(Integer)
     credited_to_id: Mapped[int | None] = mapped_column(Integer)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     currency: Mapped[str] = mapped_column(String(3))
