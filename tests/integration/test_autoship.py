@@ -313,7 +313,7 @@ def test_an_item_whose_sku_left_the_catalogue_stops_the_run_before_any_charge(
         s.execute(update(SubscriptionItem).where(SubscriptionItem.subscription_id == subs[1])
                   .values(sku="GONE"))
     day = date(2026, 3, 28)
-    with pytest.raises(ValueError, match=f"subscription {subs[1]}: .*SKU"):
+    with pytest.raises(IntegrityViolation, match=f"subscription {subs[1]}: .*SKU"):
         run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0), now=_at(day))
     assert _count(engine, SimulatedCharge) == 0
     assert _count(engine, Order) == 0

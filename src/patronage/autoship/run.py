@@ -31,7 +31,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, select
 
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
-from patronage.autoship.schedule import Frequency, first_run, next_run
+from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, first_run, next_run
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import require_aware
 from patronage.db.autoship import Subscription
@@ -43,8 +43,9 @@ from patronage.db.bulk import (
     write_rows,
 )
 from patronage.db.engine import transaction
-from patronage.db.loaders import code_case, integer_matrix
+from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, letters_sql
 from patronage.db.tables import Product
+from patronage.errors import IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
 
 RETRY_DAYS = (1, 3, 7)
@@ -88,35 +89,13 @@ _DUE_IDS_SQL = """
     WHERE s.status = 'active'
       AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
     ORDER BY s.id"""
-def _day_sql(conn: Connection, column: str) -> str:
-    """SQL for a stored date as days since 1970-01-01 (SQLite stores ``YYYY-MM-DD``)."""
-    if conn.dialect.name == "sqlite":
-        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
-    return f"({column} - DATE '1970-01-01')"
-
-
-def _letters_sql(conn: Connection, column: str) -> str:
-    """SQL for a code of up to two letters as one integer (``-1``: NULL), read back by
-    :func:`_letters`: the first letter's code point times 2**21, plus the second's."""
-    code = "unicode" if conn.dialect.name == "sqlite" else "ascii"
-    return (f"COALESCE({code}(substr({column}, 1, 1)) * 2097152 "
-            f"+ COALESCE({code}(NULLIF(substr({column}, 2, 1), '')), 0), -1)")
-
-
-def _letters(value: int) -> str | None:
-    if value < 0:
-        return None
-    first, second = value >> 21, value & (2**21 - 1)
-    return chr(first) + (chr(second) if second else "")
-
-
 def _due_sql(conn: Connection) -> str:
     """The due subscriptions with ids in [lo, hi] whose member can order, as integers: id,
     member, cycle day, failures, frequency, day of month, weeks, market, buyer kind, owner."""
     return f"""
-    SELECT s.id, s.member_id, {_day_sql(conn, "s.next_run")}, s.failures,
+    SELECT s.id, s.member_id, {day_sql(conn, "s.next_run")}, s.failures,
            {code_case("s.frequency", _FREQUENCY_CODES)}, s.day_of_month, s.every_weeks,
-           {_letters_sql(conn, "s.market")}, {code_case("m.kind", KIND_CODES)},
+           {letters_sql(conn, "s.market")}, {code_case("m.kind", KIND_CODES)},
            COALESCE(m.owner_id, -1)
     FROM subscriptions s JOIN members m ON m.id = s.member_id
     WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
@@ -125,8 +104,7 @@ def _due_sql(conn: Connection) -> str:
     ORDER BY s.id"""
 
 
-_FREQUENCIES = ("monthly", "weeks")
-_FREQUENCY_CODES = {name: i for i, name in enumerate(_FREQUENCIES)}
+_FREQUENCY_CODES = {name: i for i, name in enumerate(FREQUENCY_KINDS)}
 # Items with their product (-1: a SKU not in the catalogue).
 _ITEMS_SQL = """
     SELECT i.subscription_id, COALESCE(p.id, -1), i.quantity FROM subscription_items i
@@ -210,7 +188,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     sub, member = due[:, 0].copy(), due[:, 1].copy()
     shape_rows, shape = np.unique(due[:, 4:8], axis=0, return_inverse=True)
     shapes: list[tuple[Frequency, str | None]] = [
-        (Frequency(_FREQUENCIES[f], int(dom), int(weeks)), _letters(int(market)))
+        (Frequency(FREQUENCY_KINDS[f], int(dom), int(weeks)), letters(int(market)))
         for f, dom, weeks, market in shape_rows.tolist()]
     kind = due[:, 8]
     distributor = kind == KIND_DISTRIBUTOR
@@ -221,8 +199,9 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     at = index_of(products[:, 0], items[:, 1])
     unknown = (row >= 0) & (at < 0)
     if unknown.any():
-        raise ValueError(f"subscription {int(items[np.argmax(unknown), 0])}: an item's SKU is "
-                         "not in the product catalogue; nothing of this batch was charged")
+        raise IntegrityViolation(
+            f"subscription {int(items[np.argmax(unknown), 0])}: an item's SKU is not in the "
+            "product catalogue; nothing of this batch was charged")
     keep = row >= 0
     line_row, quantity, line = row[keep], items[keep, 2], products[at[keep]]
     unit = np.where(retail[line_row], line[:, 1], line[:, 2])
@@ -273,7 +252,7 @@ def _still_pending(conn: Connection, batch: _Batch) -> tuple[I64, I64]:
     if batch.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     found = integer_matrix(
-        conn, f"SELECT id, subscription_id, {_day_sql(conn, 'cycle')}, attempt "
+        conn, f"SELECT id, subscription_id, {day_sql(conn, 'cycle')}, attempt "
               "FROM autoship_attempts WHERE subscription_id BETWEEN :lo AND :hi "
               "AND status = 'pending'",
         {"lo": int(batch.sub.min()), "hi": int(batch.sub.max())}, 4)

@@ -18,6 +18,10 @@ from patronage.errors import PatronageError
 DEFAULT_MARKET_LAST_DAY = {"US": 28, "CA": 28, "GB": 28, "AU": 28}
 
 
+#: How a subscription recurs: monthly on a day, or every N weeks.
+FREQUENCY_KINDS = ("monthly", "weeks")
+
+
 @dataclass(frozen=True)
 class Frequency:
     """``monthly`` on ``day`` (1–31), or every ``weeks`` weeks."""
@@ -27,7 +31,7 @@ class Frequency:
     weeks: int = 4
 
     def __post_init__(self) -> None:
-        if self.kind not in ("monthly", "weeks"):
+        if self.kind not in FREQUENCY_KINDS:
             raise PatronageError(f"frequency: {self.kind!r} is not monthly or weeks")
         if self.kind == "monthly" and not 1 <= self.day <= 31:
             raise PatronageError(f"day of month: {self.day} is not between 1 and 31")

@@ -501,9 +501,10 @@ class _State:
 
         sources = np.flatnonzero(cv_of > 0)
         volume = cv_of[sources]
-        own = rate[sources] > 0
-        self.add_pay(sources[own], "stair_step", SOURCE_MEMBER, sources[own], 0, volume[own],
-                     rate[sources[own]], _round_rate(volume[own], rate[sources[own]]))
+        own_rate = rate[sources]
+        earner, own_volume, own_rate = _take(own_rate > 0, sources, volume, own_rate)
+        self.add_pay(earner, "stair_step", SOURCE_MEMBER, earner, 0, own_volume, own_rate,
+                     _round_rate(own_volume, own_rate))
         thresholds = np.unique(np.concatenate(([0], rate_of)))
         # Row t: for every distributor, the nearest upline paid more than thresholds[t].
         above = np.stack([self.tree.nearest_above(rate > t, broke).values for t in thresholds])

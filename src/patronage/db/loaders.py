@@ -61,6 +61,29 @@ def epoch_sql(conn: Connection, column: str) -> str:
     return f"CAST(floor(date_part('epoch', {column})) AS BIGINT)"
 
 
+def day_sql(conn: Connection, column: str) -> str:
+    """SQL for a stored date as days since 1970-01-01 (SQLite stores ``YYYY-MM-DD``)."""
+    if conn.dialect.name == "sqlite":
+        return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
+    return f"({column} - DATE '1970-01-01')"
+
+
+def letters_sql(conn: Connection, column: str) -> str:
+    """SQL for a code of up to two letters (a market) as one integer (``-1``: NULL), read
+    back by :func:`letters`: the first letter's code point times 2**21, plus the second's."""
+    first = _first_letter(conn, f"substr({column}, 1, 1)")
+    second = _first_letter(conn, f"NULLIF(substr({column}, 2, 1), '')")
+    return f"COALESCE({first} * 2097152 + COALESCE({second}, 0), -1)"
+
+
+def letters(value: int) -> str | None:
+    """The code :func:`letters_sql` read as ``value``."""
+    if value < 0:
+        return None
+    first, second = value >> 21, value & (2**21 - 1)
+    return chr(first) + (chr(second) if second else "")
+
+
 def code_case(column: str, codes: dict[str, int]) -> str:
     """SQL mapping a text column to the small integer codes used in the arrays."""
     whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in codes.items())
