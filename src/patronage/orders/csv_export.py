@@ -12,6 +12,7 @@ from typing import IO
 
 from sqlalchemy import Engine, select
 
+from patronage.csv_cells import safe_mapping
 from patronage.db.loaders import load_genealogy
 from patronage.db.tables import Consent, Member, Order, OrderLine, Product
 from patronage.facts import KIND_CODES
@@ -56,7 +57,7 @@ def export_members(engine: Engine, out: IO[str]) -> int:
             for ch in ("email", "post", "sms"):
                 given = consents.get((m["id"], ch))
                 row[f"consent_{ch}"] = "" if given is None else ("yes" if given else "no")
-            writer.writerow(row)
+            writer.writerow(safe_mapping(row))
             count += 1
     return count
 
@@ -77,11 +78,11 @@ def export_orders(engine: Engine, out: IO[str]) -> int:
             .order_by(Order.id, OrderLine.id)
         )
         for oid, key, buyer, placed, source, currency, sku, qty, unit in conn.execute(query):
-            writer.writerow({
+            writer.writerow(safe_mapping({
                 "order_key": key or f"#{oid}", "buyer_ref": refs.get(buyer) or _ref(buyer),
                 "placed_at": _iso(placed), "source": source, "currency": currency, "sku": sku,
                 "quantity": qty, "unit_price": format_amount(unit),
-            })
+            }))
             count += 1
     return count
 
@@ -116,6 +117,6 @@ def export_genealogy(engine: Engine, out: IO[str], as_of: datetime) -> int:
     writer.writeheader()
     count = 0
     for row in genealogy_rows(engine, as_of):
-        writer.writerow(row)
+        writer.writerow(safe_mapping(row))
         count += 1
     return count

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import zone
+from patronage.csv_cells import unquote_cell
 from patronage.db.engine import session_factory
 from patronage.db.tables import Member
 from patronage.errors import PatronageError, Problem, Problems
@@ -67,7 +68,7 @@ class _Row:
         self.problems.append(Problem(f"line {self.line}, column {column}", reason))
 
     def text(self, column: str) -> str | None:
-        value = (self.data.get(column) or "").strip()
+        value = unquote_cell((self.data.get(column) or "").strip())
         return value or None
 
     def integer(self, column: str, low: int | None = None, high: int | None = None) -> int | None:

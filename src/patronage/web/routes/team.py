@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from patronage.clock import Period
+from patronage.csv_cells import safe_row
 from patronage.db.engine import transaction
 from patronage.web.deps import Distributor, company_zone, engine_of, page_errors
 from patronage.web.templating import render
@@ -56,9 +57,10 @@ def team_csv(request: Request, me: Distributor, period: str | None = None) -> Re
         with transaction(engine) as session:
             for r in team_csv_rows(session, root, period=chosen,
                                    until=until):
-                writer.writerow([r.level, r.id, r.name, r.sponsor_id or "",
-                                 r.joined_at.date().isoformat(), r.paid_as,
-                                 f"{r.pv / 100:.2f}", f"{r.gv / 100:.2f}", r.customers])
+                writer.writerow(safe_row([r.level, r.id, r.name, r.sponsor_id or "",
+                                          r.joined_at.date().isoformat(), r.paid_as,
+                                          f"{r.pv / 100:.2f}", f"{r.gv / 100:.2f}",
+                                          r.customers]))
                 if buffer.tell() > 16_384:
                     yield buffer.getvalue()
                     buffer.seek(0)
