@@ -108,3 +108,22 @@ def test_forged_expired_or_misused_links_and_bad_scores_are_refused(engine: Engi
         with pytest.raises(PatronageError, match="score: 11 must be a whole number from 0"):
             answer_survey(s, token, 11, "", False, NOW, secret=SECRET)
         assert s.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+
+
+def test_account_page_links_give_one_open_survey_per_month(engine: Engine) -> None:
+    """The account page makes a new link on every visit; answering three of them counts once."""
+    _, sally, _, _ = _setup(engine)
+    visits = [NOW - timedelta(days=5), NOW - timedelta(hours=3), NOW - timedelta(minutes=1)]
+    tokens = [make_token("survey", sally, at, secret=SECRET) for at in visits]
+    with transaction(engine) as s:
+        outcomes = [answer_survey(s, t, 2, "late again", True, NOW, secret=SECRET)
+                    for t in tokens]
+    assert [o.first_answer for o in outcomes] == [True, False, False]
+    assert [len(o.planned) for o in outcomes] == [2, 0, 0]
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+    next_month = make_token("survey", sally, datetime(2026, 11, 2, tzinfo=UTC), secret=SECRET)
+    with transaction(engine) as s:
+        later = answer_survey(s, next_month, 9, "", False, datetime(2026, 11, 2, 1, tzinfo=UTC),
+                              secret=SECRET)
+    assert later.first_answer

@@ -10,7 +10,9 @@ answer:
 - the survey touch that carried the link is marked replied.
 
 The same link answered twice records one answer and plans nothing more: the second answer
-returns the first. The planned touches are keyed by the link (the touch that carried it), so
+returns the first. Links that carry no touch (the one on the customer's account page, made anew on
+every visit) count as one survey per customer and month, so answering several of them is one
+answer too. The planned touches are keyed by the link (the touch that carried it), so
 even two answers racing each other cannot plan a follow-up twice: the touches' unique key
 refuses the second, and its whole transaction rolls back.
 """
@@ -18,7 +20,7 @@ refuses the second, and its whole transaction rolls back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,7 +52,11 @@ def survey_link(member_id: int, now: datetime, *, touch_id: int | None = None) -
 
 
 def _response_key(touch_id: int | None, issued_at: datetime) -> str:
-    return f"touch:{touch_id}" if touch_id is not None else f"link:{int(issued_at.timestamp())}"
+    """One answer per survey touch; links without a touch (the customer's account page makes a
+    new one on every visit) share one answer per calendar month (UTC) of issue."""
+    if touch_id is not None:
+        return f"touch:{touch_id}"
+    return f"account:{issued_at.astimezone(UTC):%Y-%m}"
 
 
 def _plan(session: Session, member: Member, now: datetime, *, rule_key: str, occasion_key: str,
