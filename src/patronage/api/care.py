@@ -86,7 +86,8 @@ def touches(
     channel: Literal["email", "card", "task", "sms"] | None = None,
     due_from: datetime | None = None, due_to: datetime | None = None,
 ) -> Page[TouchOut]:
-    """Touches of members the caller may see, by due time."""
+    """Touches of members the caller may see, by due time (a customer: the messages sent to them,
+    without tasks and internal wording)."""
     query = select(Touch)
     ids = visible_member_ids(principal)
     if ids is not None:
@@ -103,8 +104,20 @@ def touches(
         query = query.where(Touch.due_at >= due_from)
     if due_to is not None:
         query = query.where(Touch.due_at < due_to)
+    if principal.kind == "customer":
+        query = query.where(Touch.channel != "task")
+        return paginate(session, request, query.order_by(Touch.due_at, Touch.id), page,
+                        _as_the_customer_sees_it)
     return paginate(session, request, query.order_by(Touch.due_at, Touch.id), page,
                     TouchOut.model_validate)
+
+
+def _as_the_customer_sees_it(touch: Touch) -> TouchOut:
+    """A touch as its customer sees it: what reached them, without the summary and the reasons
+    written for their distributor and the company (tasks are left out altogether)."""
+    out = TouchOut.model_validate(touch)
+    wording = f"{touch.occasion.replace('_', ' ')} ({touch.channel})"
+    return out.model_copy(update={"summary": wording, "drop_reason": None, "done_by": None})
 
 
 @router.get("/members/{member_id}/notes", dependencies=[scope("care:read")])
