@@ -47,8 +47,9 @@ def import_(
         emit_json({"ok": True, **report.__dict__})
     else:
         verb = "would import" if dry_run else "imported"
-        console.print(f"{file}: {report.rows} row(s) valid; {verb} "
-                      f"{report.rows if dry_run else report.written} {what} record(s)")
+        there = f", {report.already} already there" if report.already else ""
+        console.print(f"{file}: {report.rows} row(s) valid; {verb} {report.written} new {what} "
+                      f"record(s){there}")
 
 
 @app.command("export")

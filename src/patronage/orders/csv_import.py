@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pycountry
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,7 @@ PRODUCT_COLUMNS = ["sku", "name", "retail_price", "wholesale_price", "qv", "cv",
 PRODUCT_REQUIRED = ["sku", "name", "retail_price", "wholesale_price", "qv", "cv"]
 ORDER_COLUMNS = ["order_key", "buyer_ref", "placed_at", "source", "currency", "sku", "quantity",
                  "unit_price"]
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 ORDER_REQUIRED = ["order_key", "buyer_ref", "placed_at", "sku", "quantity"]
 
 
@@ -50,6 +53,8 @@ class ImportReport:
     rows: int
     written: int
     dry_run: bool
+    #: Records the file holds that were stored before (an orders file imported again).
+    already: int = 0
 
 
 class _Recorded(PatronageError):
@@ -89,6 +94,10 @@ class _Row:
         value = self.text(column)
         if value is None:
             return None
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            self.bad(column, f"{value!r} is not a number written like 19.90 (digits 0-9, an "
+                             "optional point and decimals)")
+            return None
         try:
             amount = parse_amount(value, place=column)
         except PatronageError as exc:
@@ -113,6 +122,16 @@ class _Row:
             return None
         return moment
 
+    def country(self, column: str) -> str | None:
+        value = self.text(column)
+        if value is None:
+            return None
+        if pycountry.countries.get(alpha_2=value.upper()) is None:
+            self.bad(column, f"{value!r} is not a two-letter ISO 3166 country code (like US, "
+                             "CA, GB, MX)")
+            return None
+        return value.upper()
+
     def flag(self, column: str) -> bool | None:
         value = self.text(column)
         if value is None:
@@ -126,22 +145,46 @@ class _Row:
         return None
 
 
+def _decode(data: bytes, problems: list[Problem]) -> str | None:
+    """The file's text if it is UTF-8 (with or without a byte order mark); else a problem."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem("line 1", "the file is UTF-16; save it as UTF-8 (CSV UTF-8)"))
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.append(Problem(
+            f"line {line}", f"byte 0x{data[exc.start]:02x} is not UTF-8 (the file looks like "
+            "Latin-1 or Windows-1252); save it as UTF-8 (CSV UTF-8)"))
+        return None
+
+
 def _read(source: Path | str, columns: list[str], required: list[str],
           problems: list[Problem]) -> list[_Row]:
-    text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source
+    text = _decode(source.read_bytes(), problems) if isinstance(source, Path) else source
+    if text is None:
+        return []
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in columns]
+    twice = sorted({c for c in header if header.count(c) > 1})
     if missing:
         problems.append(Problem("line 1 (header)", f"missing column(s): {', '.join(missing)}"))
     if unknown:
         problems.append(Problem("line 1 (header)", f"unknown column(s): {', '.join(unknown)}"))
-    if missing or unknown:
+    if twice:
+        problems.append(Problem("line 1 (header)",
+                                f"column(s) named more than once: {', '.join(twice)}"))
+    if missing or unknown or twice:
         return []
     rows = []
     for data in reader:
         row = _Row(reader.line_num, {k: v for k, v in data.items() if k is not None}, problems)
+        extra = data.get(None)
+        if extra:
+            row.bad("(row)", f"{len(header) + len(extra)} values for {len(header)} columns")
         for column in required:
             if row.text(column) is None:
                 row.bad(column, "is required")
@@ -150,9 +193,12 @@ def _read(source: Path | str, columns: list[str], required: list[str],
 
 
 def _run(engine: Engine, name: str, rows: list[_Row], problems: list[Problem], dry_run: bool,
-         write: Callable[[Session, _Row], None]) -> ImportReport:
-    """Apply ``write`` to each row in one transaction; roll back on any problem or dry run."""
-    written = 0
+         write: Callable[[Session, _Row], bool | None]) -> ImportReport:
+    """Apply ``write`` to each row in one transaction; roll back on any problem or dry run.
+
+    ``write`` returns False for a record that was stored before (counted as already there). In a
+    dry run the report's ``written`` is what would have been written."""
+    written = already = 0
     with session_factory(engine)() as session:
         session.begin()
         try:
@@ -161,8 +207,11 @@ def _run(engine: Engine, name: str, rows: list[_Row], problems: list[Problem], d
                     continue
                 try:
                     with session.begin_nested():
-                        write(session, row)
-                    written += 1
+                        new = write(session, row)
+                    if new is False:
+                        already += 1
+                    else:
+                        written += 1
                 except _Recorded:
                     pass
                 except PatronageError as exc:
@@ -176,7 +225,7 @@ def _run(engine: Engine, name: str, rows: list[_Row], problems: list[Problem], d
         except BaseException:
             session.rollback()
             raise
-    return ImportReport(name, len(rows), 0 if dry_run else written, dry_run)
+    return ImportReport(name, len(rows), written, dry_run, already)
 
 
 def _member_refs(session: Session, refs: Iterable[str]) -> dict[str, int]:
@@ -209,6 +258,7 @@ def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False)
             except PatronageError:
                 row.bad("timezone", f"{tz!r} is not an IANA time zone")
         row.time("joined_at")
+        row.country("country")
         for column, (low, high) in (("birth_month", (1, 12)), ("birth_day", (1, 31)),
                                     ("birth_year", (1900, 2100))):
             row.integer(column, low, high)
@@ -270,7 +320,7 @@ def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False)
             birth_year=row.integer("birth_year"), address_line1=row.text("address_line1"),
             address_line2=row.text("address_line2"), city=row.text("city"),
             region=row.text("region"), postal_code=row.text("postal_code"),
-            country=row.text("country"), channel=row.text("channel"), ref=row.text("ref"),
+            country=row.country("country"), channel=row.text("channel"), ref=row.text("ref"),
             consents=consents, consent_method="import",
         ))
         ids[member.ref or ""] = member.id
@@ -327,7 +377,7 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
 
     refs: dict[str, int] = {}
 
-    def write(session: Session, head: _Row) -> None:
+    def write(session: Session, head: _Row) -> bool:
         if not refs:
             refs.update(_member_refs(session, [r.text("buyer_ref") or "" for r in rows]))
         buyer_ref = head.text("buyer_ref") or ""
@@ -339,11 +389,12 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
         lines = [LineRequest(r.text("sku") or "", r.integer("quantity") or 0, r.money("unit_price"))
                  for r in group]
         try:
-            place_order(session, NewOrder(
+            placed = place_order(session, NewOrder(
                 refs[buyer_ref], placed_at, lines, source=head.text("source") or "one_time",
                 currency=head.text("currency") or "USD",
                 idempotency_key=f"import:{head.text('order_key')}",
             ))
+            return placed.created
         except PatronageError as exc:
             message = str(exc)
             if message.startswith("line "):
@@ -355,7 +406,7 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
             raise
 
     report = _run(engine, name, firsts, problems, dry_run, write)
-    return ImportReport("orders", len(rows), report.written, dry_run)
+    return ImportReport("orders", len(rows), report.written, dry_run, report.already)
 
 
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {
