@@ -32,11 +32,11 @@ from jinja2 import (
     meta,
     nodes,
 )
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patronage.care.links import PURPOSES, make_link
+from patronage.care.sandbox import BoundedSandbox, bounded_join, render_budget
 from patronage.config import Settings, get_settings
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
@@ -131,8 +131,8 @@ class TemplateSet:
         self._plain = self._environment(autoescape=False)
         self._escaped = self._environment(autoescape=True)
 
-    def _environment(self, *, autoescape: bool) -> SandboxedEnvironment:
-        env = SandboxedEnvironment(
+    def _environment(self, *, autoescape: bool) -> BoundedSandbox:
+        env = BoundedSandbox(
             loader=_CheckedLoader(self.directory, self._check), undefined=StrictUndefined,
             autoescape=autoescape, keep_trailing_newline=False, trim_blocks=True,
             lstrip_blocks=True,
@@ -174,7 +174,7 @@ class TemplateSet:
                 problems.extend(exc.problems)
         return problems
 
-    def _blocks(self, env: SandboxedEnvironment, name: str, channel: str,
+    def _blocks(self, env: BoundedSandbox, name: str, channel: str,
                 context: Mapping[str, Any]) -> dict[str, str]:
         filename = f"{name}.{channel}.j2"
         try:
@@ -182,11 +182,12 @@ class TemplateSet:
         except TemplateNotFound as exc:
             raise PatronageError(f"template {filename}: not found in {self.directory}") from exc
         try:
-            if not template.blocks:
-                return {"": template.render(dict(context)).strip()}
-            ctx = template.new_context(dict(context))
-            out = {block: "".join(render(ctx)).strip()
-                   for block, render in template.blocks.items()}
+            with render_budget():
+                if not template.blocks:
+                    return {"": bounded_join(template.generate(dict(context))).strip()}
+                ctx = template.new_context(dict(context))
+                out = {block: bounded_join(render(ctx)).strip()
+                       for block, render in template.blocks.items()}
         except Exception as exc:
             raise PatronageError(f"template {filename}: {type(exc).__name__}: {exc}") from exc
         return out
