@@ -20,9 +20,13 @@ install: $(STAMP)
 demo: install
 	$(BIN)/patronage demo --reset
 
-## Run the whole test suite (SQLite and PostgreSQL).
+## Run the whole test suite (SQLite and PostgreSQL), on every core.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+## The inner loop: the tests that need neither a database nor a browser.
+test-fast: install
+	$(BIN)/python -m pytest -m "not storage and not browser" -n auto
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -103,3 +103,18 @@ def db_url(engine: Engine) -> str:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 10, 15, 12, 0, tzinfo=UTC))
+
+
+_STORAGE_FIXTURES = frozenset({"engine", "db_url", "postgres_url", "sqlite_template"})
+_BROWSER_FIXTURES = frozenset({"browser", "site", "page"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs, from the fixtures it uses: ``storage`` (a database) and
+    ``browser`` (Chromium), so ``make test-fast`` can leave both out."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & _STORAGE_FIXTURES:
+            item.add_marker(pytest.mark.storage)
+        if used & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
