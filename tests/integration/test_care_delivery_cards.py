@@ -117,6 +117,11 @@ def test_a_failed_commit_leaves_no_batch_file(engine: Engine, out: Path,
     with transaction(engine) as s:
         row = s.get(Touch, ids[0])
         assert row is not None and row.status == "planned"
+    monkeypatch.undo()
+    rerun = export_cards(engine, NOW + timedelta(hours=1), out, settings=CFG)
+    assert rerun.resumed and rerun.touch_ids == ids
+    assert rerun.path is not None and rerun.path.name == "cards-20261210T090000Z.pdf"
+    assert list(out.iterdir()) == [rerun.path]
 
 
 def test_the_out_folder_must_exist(engine: Engine, out: Path) -> None:
