@@ -204,7 +204,8 @@ def _mark_sent(session: Session, record: CardBatchRecord, now: datetime, cards: 
         .values(status="sent", sent_at=now, attempts=Touch.attempts + 1)
         .execution_options(synchronize_session=False))
     session.execute(
-        update(CardBatchRecord).where(CardBatchRecord.id == record.id)
+        update(CardBatchRecord).where(CardBatchRecord.id == record.id,
+                                      CardBatchRecord.status == "open")
         .values(status="done", finished_at=now, cards=cards))
 
 
