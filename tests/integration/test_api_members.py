@@ -165,3 +165,26 @@ def test_erasure_and_consent_changes_go_to_the_audit_log(engine: Engine) -> None
     target = f"member {c.top_customer}"
     assert rows == [("consent.change", target, "staff:sam@example.com"),
                     ("member.erase", target, "staff:sam@example.com")]
+
+
+def test_enrolment_refuses_a_bad_email_or_date_with_the_reason(engine: Engine) -> None:
+    c = company(engine)
+    client = app_for(engine)
+    auth = bearer(token_for(engine, "members:write", "members:read"))
+    base = {"kind": "retail", "first_name": "Rae", "owner_id": c.mid}
+    two = client.post(f"{API}/members", headers=auth, json={
+        **base, "email": '"evil"@x.com, other@victim.example'})
+    assert two.status_code == 422, two.text
+    assert "email" in two.text and "Quoting the part before the @-sign" in two.text
+    crlf = client.post(f"{API}/members", headers=auth, json={
+        **base, "email": "rae@example.com\r\nBcc: x@victim.example"})
+    assert crlf.status_code == 422 and "is not a valid email address" in crlf.text
+    old = client.post(f"{API}/members", headers=auth, json={
+        **base, "joined_at": "0001-01-01T00:00:00Z"})
+    assert old.status_code == 422
+    assert "joined_at: 0001-01-01T00:00:00+00:00 is before 1970-01-01" in old.text
+    born = client.post(f"{API}/members", headers=auth, json={
+        **base, "birth_year": 1850, "birth_month": 3, "birth_day": 1})
+    assert born.status_code == 422 and "birth_year: 1850 is before 1900" in born.text
+    ok = client.post(f"{API}/members", headers=auth, json={**base, "email": "Rae@Example.COM"})
+    assert ok.status_code == 201 and ok.json()["email"] == "Rae@example.com"

@@ -117,6 +117,11 @@ def test_a_failed_commit_leaves_no_batch_file(engine: Engine, out: Path,
     with transaction(engine) as s:
         row = s.get(Touch, ids[0])
         assert row is not None and row.status == "planned"
+    monkeypatch.undo()
+    rerun = export_cards(engine, NOW + timedelta(hours=1), out, settings=CFG)
+    assert rerun.resumed and rerun.touch_ids == ids
+    assert rerun.path is not None and rerun.path.name == "cards-20261210T090000Z.pdf"
+    assert list(out.iterdir()) == [rerun.path]
 
 
 def test_the_out_folder_must_exist(engine: Engine, out: Path) -> None:
@@ -124,3 +129,84 @@ def test_the_out_folder_must_exist(engine: Engine, out: Path) -> None:
 
     with pytest.raises(PatronageError, match="is not a folder"):
         export_cards(engine, NOW, out / "missing", settings=CFG)
+
+
+def test_an_export_killed_after_writing_is_finished_by_the_next_never_printed_twice(
+        engine: Engine, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import patronage.care.channels.cards as cards
+
+    ids, extra = _setup(engine, customers=3)
+    real = cards._mark_sent
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the process dies after the file is in place
+
+    monkeypatch.setattr(cards, "_mark_sent", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_cards(engine, NOW, out, settings=CFG)
+    [left] = list(out.iterdir())
+    assert left.name == "cards-20261210T090000Z.pdf"
+    first = left.read_bytes()
+    with transaction(engine) as s:
+        assert {s.get(Touch, t).status for t in ids} == {"planned"}  # type: ignore[union-attr]
+
+    monkeypatch.setattr(cards, "_mark_sent", real)
+    with transaction(engine) as s:  # a new card falls due before the re-run
+        sally = customer(s, distributor(s, "Dee"), "Newt")
+        newer = touch(s, sally, None, channel="card", template="holiday",
+                      due_at=NOW + timedelta(hours=1))
+    rerun = export_cards(engine, NOW + timedelta(hours=2), out, settings=CFG)
+    assert rerun.resumed and rerun.path == left
+    assert sorted(rerun.touch_ids) == sorted(ids)
+    assert list(out.iterdir()) == [left] and left.read_bytes() == first  # the same file
+    with transaction(engine) as s:
+        rows = [s.get(Touch, t) for t in ids]
+        assert {(r.status, r.attempts) for r in rows if r} == {("sent", 1)}
+        assert {r.card_batch_id for r in rows if r} == {rerun.batch_id}
+
+    nxt = export_cards(engine, NOW + timedelta(hours=3), out, settings=CFG)
+    assert not nxt.resumed and nxt.touch_ids == [newer] and nxt.batch_id != rerun.batch_id
+    assert nxt.path is not None and nxt.path.name == "cards-20261210T120000Z.pdf"
+    assert export_cards(engine, NOW + timedelta(hours=4), out, settings=CFG).path is None
+    assert len(list(out.iterdir())) == 2
+    assert extra  # the objector and the homeless were dropped in the first run
+
+
+def test_a_card_past_the_lookback_window_is_dropped_as_late(engine: Engine, out: Path) -> None:
+    with transaction(engine) as s:
+        dana = distributor(s)
+        sally = customer(s, dana)
+        stale = touch(s, sally, dana, channel="card", template="holiday", occasion_key="nov",
+                      due_at=datetime(2026, 11, 19, 9, 0, tzinfo=UTC))
+        fresh = touch(s, sally, dana, channel="card", template="holiday", occasion_key="dec",
+                      due_at=NOW - timedelta(days=2))
+    batch = export_cards(engine, NOW, out, settings=CFG)
+    assert batch.touch_ids == [fresh]
+    assert batch.dropped == {
+        stale: "late: due 2026-11-19T09:00:00+00:00, more than 3 days before this run"}
+    with transaction(engine) as s:
+        row = s.get(Touch, stale)
+        assert row is not None and (row.status, row.drop_reason) == ("dropped",
+                                                                     batch.dropped[stale])
+
+
+def test_a_card_that_fails_on_its_own_leaves_the_batch_to_the_others(
+        engine: Engine, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import patronage.care.channels.cards as cards
+
+    ids, _ = _setup(engine, customers=3)
+    real = cards.build_context
+
+    def broken(session: object, row: Touch, *args: object, **kw: object) -> object:
+        if row.id == ids[1]:
+            raise ZeroDivisionError("a bug met by one record")
+        return real(session, row, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cards, "build_context", broken)
+    batch = export_cards(engine, NOW, out, settings=CFG)
+    assert sorted(batch.touch_ids) == sorted([ids[0], ids[2]])
+    with transaction(engine) as s:
+        bad = s.get(Touch, ids[1])
+        assert bad is not None and bad.status == "failed"
+        assert bad.last_error == f"member {bad.member_id}: ZeroDivisionError: a bug met by one " \
+            "record" == batch.failed[ids[1]]

@@ -40,6 +40,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message's bytes as they came over the wire
+        self.recipients: list[list[str]] = []  # each message's envelope recipients
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -52,6 +54,8 @@ class Recorder:
         msg = message_from_bytes(envelope.content, policy=default)
         assert isinstance(msg, EmailMessage)
         self.messages.append(msg)
+        self.raw.append(bytes(envelope.original_content or envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted for delivery"
 
 
@@ -157,6 +161,22 @@ def test_email_has_one_click_unsubscribe_headers_stable_id_and_preferences_link(
 
     again = deliver_due(engine, NOW + timedelta(minutes=1), settings=cfg, sender_factory=_sender)
     assert again.sent == [] and len(smtp.messages) == 1
+
+
+def test_unsubscribe_headers_go_over_the_wire_literally(engine: Engine, smtp: Smtp) -> None:
+    cfg = settings_for(smtp)
+    dana, sally = _members(engine)
+    _email_touch(engine, sally, dana)
+    deliver_due(engine, NOW, settings=cfg, sender_factory=_sender)
+    [raw] = smtp.recorder.raw
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    unfolded = head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    lines = unfolded.split(b"\r\n")
+    [unsub] = [line for line in lines if line.startswith(b"List-Unsubscribe:")]
+    assert re.fullmatch(rb"List-Unsubscribe: <https://care\.acme\.example/u/[A-Za-z0-9._~-]+>,"
+                        rb" <mailto:care@acme\.example\?subject=unsubscribe>", unsub), unsub
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+    assert b"=?" not in unsub
 
 
 def test_one_click_unsubscribe_token_records_withdrawal_and_suppression(

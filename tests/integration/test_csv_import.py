@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,42 @@ def test_a_file_with_several_bad_rows_reports_each_and_writes_nothing(engine: En
     assert _count(engine, Member) == 0
 
 
+BAD_DOOR = (
+    "ref,kind,first_name,email,sponsor_ref,joined_at,birth_year,birth_month,birth_day\n"
+    "D1,distributor,Dana,dana@example.com,,2026-01-01T00:00:00Z,,,\n"
+    'D2,distributor,Eve,"""evil""@x.com, other@victim.example",D1,2026-01-01T00:00:00Z,,,\n'
+    '"D3",distributor,Cal,"cal@example.com\r\nBcc: x@victim.example",D1,'
+    "2026-01-01T00:00:00Z,,,\n"
+    "D4,distributor,Old,old@example.com,D1,0001-01-01T00:00:00Z,1899,1,2\n"
+    "D5,distributor,New,new@example.com,D1,2026-12-01T00:00:00Z,2027,1,2\n"
+)
+
+
+def test_bad_emails_and_dates_are_refused_naming_line_and_column(engine: Engine) -> None:
+    with pytest.raises(Problems) as caught:
+        import_members(engine, BAD_DOOR, now=T0 + timedelta(days=30))
+    places = [f"{p.place}: {p.reason}" for p in caught.value.problems]
+    expected = [
+        "line 3, column email: '\"evil\"@x.com, other@victim.example' is not a valid email "
+        "address: Quoting the part before the @-sign",
+        "line 5, column email: 'cal@example.com\\r\\nBcc: x@victim.example' is not a valid email "
+        "address",
+        "line 6, column joined_at: 0001-01-01T00:00:00+00:00 is before 1970-01-01",
+        "line 6, column birth_year: 1899 is before 1900",
+        "line 7, column joined_at: 2026-12-01T00:00:00+00:00 is more than 1 day after now",
+        "line 7, column birth_year: 2027 is after the current year (2026)",
+    ]
+    for fragment in expected:
+        assert any(p.startswith(fragment) for p in places), (fragment, places)
+    assert _count(engine, Member) == 0
+    good = import_members(engine, "ref,kind,first_name,email,joined_at\n"
+                          "D1,distributor,Dana,Dana@Example.COM,2026-01-01T00:00:00Z\n",
+                          now=T0 + timedelta(days=30))
+    assert good.written == 1
+    with transaction(engine) as s:
+        assert s.scalar(select(Member.email)) == "Dana@example.com"
+
+
 def test_bad_products_and_orders_are_refused_whole(engine: Engine) -> None:
     bad = PRODUCTS + "TEA,Tea,-1.00,1.00,1,1,no,tea\nGUM,Gum,1.999,1.00,x,1,maybe,\n"
     with pytest.raises(Problems) as caught:
@@ -133,3 +170,19 @@ def test_cli_import_exits_non_zero_listing_problems(db_url: str, tmp_path: Path)
     dry = subprocess.run([*cmd[:-1], str(ok), "--dry-run"], capture_output=True, text=True,
                          timeout=60)
     assert dry.returncode == 0 and "would import 4" in dry.stdout
+
+
+def test_cli_import_refuses_a_bad_email_and_a_join_date_ahead_of_today(db_url: str,
+                                                                       tmp_path: Path) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text("ref,kind,first_name,email,joined_at\n"
+                    'D1,distributor,Eve,"""evil""@x.com, other@victim.example",'
+                    "2026-01-01T00:00:00Z\n"
+                    "D2,distributor,Fay,fay@example.com,2999-01-01T00:00:00Z\n")
+    cmd = [sys.executable, "-m", "patronage", "--db", db_url, "import", "members", str(path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "line 2, column email: '\"evil\"@x.com, other@victim.example' is not a valid" \
+        in done.stderr
+    assert "line 3, column joined_at: 2999-01-01T00:00:00+00:00 is more than 1 day after now" \
+        in done.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -138,3 +138,48 @@ def test_withdrawn_consent_is_in_force_and_suppresses_the_address(engine: Engine
     with pytest.raises(PatronageError, match="channel: 'fax' is not one of"), \
             transaction(engine) as s:
         record_consent(s, d, "fax", True, at=LATER, method="form")
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("sally@example.com\r\nBcc: all@victim.example", "invalid characters"),
+    ('"evil"@x.com, other@victim.example', "Quoting the part before the @-sign"),
+    ("no-at-sign.example.com", "must have an @-sign"),
+])
+def test_an_email_address_is_validated_at_the_door(engine: Engine, address: str,
+                                                   reason: str) -> None:
+    with transaction(engine) as s:
+        dana = distributor(s, "Dana")
+    with pytest.raises(PatronageError, match=r"^email: .* is not a valid email address: .*"
+                       + reason), transaction(engine) as s:
+        enroll_member(s, NewMember(kind="retail", first_name="Sal", owner_id=dana, joined_at=T0,
+                                   email=address), now=LATER)
+    assert _members(engine) == 1
+
+
+def test_an_email_address_is_stored_normalised(engine: Engine) -> None:
+    with transaction(engine) as s:
+        dana = distributor(s, "Dana")
+        sal = enroll_member(s, NewMember(kind="retail", first_name="Sal", owner_id=dana,
+                                         joined_at=T0, email="  Sal@Example.COM "), now=LATER)
+        blank = enroll_member(s, NewMember(kind="retail", first_name="Bo", owner_id=dana,
+                                           joined_at=T0, email=" "), now=LATER)
+        assert (sal.email, blank.email) == ("Sal@example.com", None)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"joined_at": datetime(1, 1, 1, tzinfo=UTC)},
+     r"joined_at: 0001-01-01T00:00:00\+00:00 is before 1970-01-01"),
+    ({"joined_at": LATER + timedelta(days=2)}, "joined_at: .* is more than 1 day after now"),
+    ({"birth_year": 1899, "birth_month": 1, "birth_day": 2}, "birth_year: 1899 is before 1900"),
+    ({"birth_year": LATER.year + 1, "birth_month": 1, "birth_day": 2},
+     rf"birth_year: {LATER.year + 1} is after the current year \({LATER.year}\)"),
+])
+def test_dates_out_of_bounds_are_refused(engine: Engine, fields: dict[str, object],
+                                         message: str) -> None:
+    with transaction(engine) as s:
+        dana = distributor(s, "Dana")
+    values: dict[str, object] = {"joined_at": T0, **fields}
+    with pytest.raises(PatronageError, match=message), transaction(engine) as s:
+        enroll_member(s, NewMember(kind="retail", first_name="Sal", owner_id=dana,
+                                   **values), now=LATER)  # type: ignore[arg-type]
+    assert _members(engine) == 1

@@ -3,6 +3,8 @@ comparison, imports with a dry run first, care rules and holdout, the audit log.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -12,7 +14,7 @@ from patronage.compensation.plan import default_plan_path
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
-from tests.e2e.world import EMAILS, World, app_for, csrf_of, seed, sign_in
+from tests.e2e.world import EMAILS, NOW, World, app_for, csrf_of, seed, sign_in
 
 pytestmark = pytest.mark.storage
 
@@ -129,6 +131,22 @@ def test_import_with_bad_rows_lists_every_problem(staff: tuple[TestClient, str, 
     assert "line 3, column first_name" in r.text
     assert "line 3, column joined_at" in r.text and "Nothing was written" in r.text
     assert "members.csv: nothing imported" in r.text  # named as uploaded, not where it is kept
+    assert _members(engine) == before
+
+
+def test_import_refuses_a_bad_email_and_a_join_date_ahead_of_the_clock(
+        staff: tuple[TestClient, str, World], engine: Engine) -> None:
+    client, csrf, _ = staff
+    before = _members(engine)
+    ahead = (NOW + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = ("ref,kind,first_name,joined_at,email\n"
+            'N1,distributor,Nia,2026-03-01T00:00:00Z,"nia@example.com\r\nBcc: x@victim.example"\n'
+            f"N2,distributor,Noe,{ahead},noe@example.com\n")
+    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members"},
+                    files={"file": ("members.csv", data, "text/csv")})
+    assert r.status_code == 400
+    assert "line 3, column email" in r.text and "is not a valid email address" in r.text
+    assert "line 4, column joined_at" in r.text and "is more than 1 day after now" in r.text
     assert _members(engine) == before
 
 

@@ -66,7 +66,7 @@ def enrol_member(body: MemberIn, session: SessionDep, principal: PrincipalDep,
     data = body.model_dump()
     data["joined_at"] = body.joined_at or now
     data["consent_method"] = f"api ({principal.actor})"
-    member = service.enroll_member(session, service.NewMember(**data))
+    member = service.enroll_member(session, service.NewMember(**data), now=now)
     return MemberOut.model_validate(member)
 
 

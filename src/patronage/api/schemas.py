@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from patronage.errors import PatronageError
+from patronage.network.intake import normalise_email
 
 
 class Out(BaseModel):
@@ -66,6 +69,14 @@ class MemberIn(BaseModel):
     channel: str | None = None
     ref: str | None = Field(default=None, max_length=64)
     consents: dict[Literal["email", "post", "phone", "sms"], bool] = Field(default_factory=dict)
+
+    @field_validator("email")
+    @classmethod
+    def _one_valid_address(cls, value: str | None) -> str | None:
+        try:
+            return normalise_email(value)
+        except PatronageError as exc:
+            raise ValueError(str(exc).removeprefix("email: ")) from exc
 
 
 class MoveIn(BaseModel):

@@ -18,6 +18,12 @@ server's acceptance and the mark: the claim has pushed ``next_attempt_at`` forwa
 that wait the message is sent again. We choose at-least-once over at-most-once for this case
 (a lost thank-you cannot be seen; a second copy can), and the copy carries the same
 ``Message-ID`` so that it is recognisable as the same message.
+
+One bad record never stops a run. A touch whose member's stored address is not one valid
+address (old data, from before addresses were checked) is *failed* with the reason, and so is
+a touch that meets any other error of its own; the run goes on with the others, and the report
+lists every failure ("member 123: email address is not valid: ..."). A touch due more than the
+rules' ``lookback_days`` before the run is *dropped* as late (:mod:`patronage.care.outcomes`).
 """
 
 from __future__ import annotations
@@ -39,12 +45,15 @@ from patronage.care.channels.email import (
     build_message,
 )
 from patronage.care.content import TemplateSet, build_context, default_templates
+from patronage.care.outcomes import failure_text, late_window, lateness
+from patronage.care.rules import Rules
 from patronage.clock import require_aware
 from patronage.config import Settings, get_settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.network.intake import email_problem
 from patronage.network.members import consents_in_force, is_suppressed
 
 #: Templates that are service messages about the member's own account, not appreciation:
@@ -101,8 +110,19 @@ def due_query(channel: str, now: datetime, limit: int) -> Select[int]:
     )
 
 
+def _fail(engine: Engine, touch_id: int, reason: str, report: DeliveryReport) -> None:
+    """Record a touch as failed with the reason, in a transaction of its own."""
+    with transaction(engine) as session:
+        touch = session.get(Touch, touch_id)
+        if touch is None or touch.status not in ("planned", "failed"):
+            return
+        touch.status, touch.last_error, touch.next_attempt_at = "failed", reason[:500], None
+    report.failed[touch_id] = reason
+
+
 def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
-             templates: TemplateSet, report: DeliveryReport) -> EmailMessage | None:
+             templates: TemplateSet, report: DeliveryReport,
+             late_after: timedelta) -> EmailMessage | None:
     """Check, render and claim one touch (in the caller's transaction); None if not to send."""
     touch = session.get(Touch, touch_id, with_for_update=True)
     if touch is None or touch.status != "planned":
@@ -112,10 +132,15 @@ def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
     member = session.get(Member, touch.member_id)
     assert member is not None
     reason = email_refusal(session, member, touch.template)
+    if reason is None and touch.attempts == 0:
+        reason = lateness(touch.due_at, now, late_after)
     if reason is not None:
         touch.status, touch.drop_reason = "dropped", reason
         report.dropped[touch.id] = reason
         return None
+    problem = email_problem(member.email or "")
+    if problem is not None:
+        raise PatronageError(f"email address is not valid: {problem}")
     try:
         ctx = build_context(session, touch, now, settings=settings)
         content = templates.email(touch.template, ctx)
@@ -161,18 +186,27 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings | None =
                    templates: TemplateSet | None = None, max_attempts: int = MAX_ATTEMPTS,
                    limit: int = 1000,
                    sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
-                   report: DeliveryReport | None = None) -> DeliveryReport:
+                   report: DeliveryReport | None = None,
+                   rules: Rules | None = None) -> DeliveryReport:
     """Send the due email touches (see the module docstring for the guarantees)."""
     require_aware(now, place="now")
     cfg = settings or get_settings()
     tset = templates or default_templates()
     out = report or DeliveryReport()
+    late_after = late_window(rules)
     with transaction(engine) as session:
         ids = list(session.scalars(due_query("email", now, limit)))
+        member_of = dict(session.execute(
+            select(Touch.id, Touch.member_id).where(Touch.id.in_(ids))).tuples().all())
     with sender_factory(cfg) as sender:
         for touch_id in ids:
-            with transaction(engine) as session:
-                msg = _prepare(session, touch_id, now, cfg, tset, out)
+            member_id = member_of[touch_id]
+            try:
+                with transaction(engine) as session:
+                    msg = _prepare(session, touch_id, now, cfg, tset, out, late_after)
+            except Exception as exc:  # one bad record: fail this touch, go on with the others
+                _fail(engine, touch_id, failure_text(member_id, exc), out)
+                continue
             if msg is None:
                 continue
             failure: SendFailed | None = None
@@ -180,6 +214,8 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings | None =
                 sender.send(msg)
             except SendFailed as exc:
                 failure = exc
+            except Exception as exc:  # a message the library cannot send will not go later
+                failure = SendFailed(failure_text(member_id, exc), lasting=True)
             _settle(engine, touch_id, now, failure, max_attempts, out)
     return out
 
@@ -195,13 +231,15 @@ def _count_waiting(engine: Engine, channel: str, now: datetime) -> int:
 def deliver_due(engine: Engine, now: datetime, *, cards_dir: Path | None = None,
                 settings: Settings | None = None, templates: TemplateSet | None = None,
                 max_attempts: int = MAX_ATTEMPTS,
-                sender_factory: Callable[[Settings], SmtpSender] = SmtpSender) -> DeliveryReport:
+                sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
+                rules: Rules | None = None) -> DeliveryReport:
     """Send what is due at ``now``: emails, and the card batch when ``cards_dir`` is given."""
     report = deliver_emails(engine, now, settings=settings, templates=templates,
-                            max_attempts=max_attempts, sender_factory=sender_factory)
+                            max_attempts=max_attempts, sender_factory=sender_factory,
+                            rules=rules)
     if cards_dir is not None:
         report.cards = export_cards(engine, now, cards_dir, settings=settings,
-                                    templates=templates)
+                                    templates=templates, rules=rules)
     report.cards_waiting = _count_waiting(engine, "card", now)
     report.sms_waiting = _count_waiting(engine, "sms", now)
     return report

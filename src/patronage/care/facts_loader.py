@@ -6,7 +6,9 @@ in the tick's window (orders with each buyer's order count, referrals, testimoni
 answers, new members, first declined autoship charges, cancellations), the contacts
 distributors met in it; and the touches already stored (for "at most once" and the frequency
 caps). A member whose time zone is not a known zone name is planned in the company's zone (and
-counted in ``zone_fallbacks``).
+counted in ``zone_fallbacks``). A member whose stored record is out of bounds (a join date
+before 1970, left by old data: see :mod:`patronage.network.intake`) is left out of the tick
+and listed in ``failed`` with the reason; everyone else is planned as usual.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from patronage.care.zones import DAY, known_zone
 from patronage.db.bulk import fetch_rows
 from patronage.db.loaders import bound_time, code_case, epoch_sql, integer_matrix, sorted_by_first
 from patronage.facts import KIND_CODES, STATUS_CODES
+from patronage.network.intake import EARLIEST_JOINED, joined_problem
 from patronage.network.members import address_hash
 
 I64 = np.ndarray[Any, np.dtype[np.int64]]
@@ -38,6 +41,8 @@ class LoadedFacts:
     contact_name: dict[int, str] = field(default_factory=dict)
     #: members whose time zone is not a known zone name (planned in the company's zone)
     zone_fallbacks: int = 0
+    #: member id -> why the member's record cannot be planned (left out of the tick)
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 def _index(ids: I64, wanted: I64) -> I64:
@@ -85,11 +90,25 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _out_of_bounds(ids: I64, joined: I64) -> dict[int, str]:
+    """Member id -> why the join date cannot be planned, for join dates before the earliest."""
+    out: dict[int, str] = {}
+    for member_id, seconds in zip(ids.tolist(), joined.tolist(), strict=True):
+        try:
+            problem = joined_problem(datetime.fromtimestamp(seconds, UTC))
+        except (OverflowError, OSError, ValueError):
+            problem = None
+        out[member_id] = problem or (f"joined_at is before "
+                                     f"{EARLIEST_JOINED.date().isoformat()}")
+    return out
+
+
 def _members(conn: Connection, t: dict[str, Any], company_zone: str
-             ) -> tuple[Any, tuple[str, ...], int]:
+             ) -> tuple[Any, tuple[str, ...], int, dict[int, str]]:
     """Members as integers, one row each by id: id, kind, owner id (a distributor's sponsor),
     zone index, birth month and day, joined, status, and whether they have an email, a phone, a
-    postal address; the zone names; how many members' zones fell back to ``company_zone``."""
+    postal address; the zone names; how many members' zones fell back to ``company_zone``; the
+    members left out because their join date is out of bounds, with the reason."""
     stored, zones, index = _zone_names(conn, t, company_zone)
     utc = zones.index("UTC")
     named = [(z, i) for z, i in zip(stored, index, strict=True) if z is not None]
@@ -114,12 +133,15 @@ def _members(conn: Connection, t: dict[str, Any], company_zone: str
         f"(({code_case('status', STATUS_CODES)}) + 1) + 32 * ({has('email')} + 2 * {has('phone')} "
         f"+ 4 * {has('address_line1')}) + 256 * ({zone_sql}) "
         "FROM members WHERE joined_at < :t"), t, 5))
+    bad = p[:, 2] < int(EARLIEST_JOINED.timestamp())
+    failed = _out_of_bounds(p[bad, 0], p[bad, 2]) if bad.any() else {}
+    p = p[~bad]
     code = p[:, 4]
     flags = (code >> 5) & 7
     m = np.stack([p[:, 0], (code & 3) - 1, p[:, 1], code >> 8, p[:, 3] // 100, p[:, 3] % 100,
                   p[:, 2], ((code >> 2) & 7) - 1, flags & 1, (flags >> 1) & 1, (flags >> 2) & 1],
                  axis=1)
-    return m, zones, fallbacks
+    return m, zones, fallbacks, failed
 
 
 def first_names(conn: Connection, now: datetime) -> dict[int, str]:
@@ -161,7 +183,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     def e(column: str) -> str:
         return epoch_sql(conn, column)
 
-    m, zones, fallbacks = _members(conn, t, company_zone)
+    m, zones, fallbacks, failed = _members(conn, t, company_zone)
     n = m.shape[0]
     ids = m[:, 0].copy()
     owner = np.where(m[:, 2] >= 0, _index(ids, m[:, 2]), -1)
@@ -258,7 +280,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
         suppressed=suppressed, last_touch=last_touch, value_at_risk=value_at_risk,
         events=events, existing=_existing(conn, ids, rules, lo), recent=recent,
         owner_tasks=owner_tasks, contacts=contacts)
-    return LoadedFacts(facts, contact_name, fallbacks)
+    return LoadedFacts(facts, contact_name, fallbacks, failed)
 
 
 def _contacts(conn: Connection, ids: I64, window: dict[str, Any]

@@ -7,7 +7,9 @@ as ``dropped`` with the reason (holdout, cap, terminated, no consent...): the ho
 measured from them, and a dropped touch is never planned later (dropped, not queued; a state
 occasion's key is its window, so a check-in dropped by a cap comes back in its next window).
 A member whose time zone is not a known zone name is planned in the company's zone
-(``settings.company_timezone``) and counted in the summary; the tick goes on.
+(``settings.company_timezone``) and counted in the summary; the tick goes on. Likewise a
+member whose stored record cannot be planned (a join date before 1970, from old data) is left
+out and listed in the summary's ``failed`` with the reason; everyone else is planned.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ class TickSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     #: members whose time zone is not a known zone name: planned in the company's zone
     zone_fallbacks: int = 0
+    #: member id -> why the member was left out of this tick (a record out of bounds)
+    failed: dict[int, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"now": self.now.isoformat(), "members": self.members, "planned": self.planned,
                 "dropped": self.dropped, "already": self.already, "written": self.written,
                 "zone_fallbacks": self.zone_fallbacks,
+                "failed": {str(k): v for k, v in self.failed.items()},
                 "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
 
@@ -133,7 +138,7 @@ def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
                  if counts[i] and i != ALREADY},
         already=int(counts[ALREADY]), written=written,
         seconds={"load": t1 - t0, "plan": t2 - t1, "store": t3 - t2},
-        zone_fallbacks=loaded.zone_fallbacks)
+        zone_fallbacks=loaded.zone_fallbacks, failed=dict(loaded.failed))
 
 
 @dataclass
@@ -147,12 +152,15 @@ class MemberPlan:
 def explain_member(engine: Engine, member_id: int, now: datetime,
                    rules: Rules | None = None, *, company_zone: str | None = None) -> MemberPlan:
     """For one member: each rule's touch this tick would plan, or why not (nothing written)."""
-    from patronage.errors import NotFound
+    from patronage.errors import NotFound, PatronageError
 
     rules = rules or load_rules()
     with engine.connect() as conn:
         loaded = load_care_facts(conn, now, rules, _company_zone(company_zone))
     f = loaded.facts
+    if member_id in loaded.failed:
+        raise PatronageError(f"member {member_id}: {loaded.failed[member_id]}; "
+                             "correct the record to plan for them")
     row = np.flatnonzero(f.member_id == member_id)
     if not row.shape[0]:
         raise NotFound(f"member {member_id}: no such member (as of {now.isoformat()})")

@@ -11,7 +11,7 @@ from rich.table import Table
 from patronage.care.holdout import holdout_report
 from patronage.care.rules import Rules, load_rules
 from patronage.care.tick import explain_member, tick
-from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.cli.common import console, emit_json, failed_exit, parse_now, state
 
 app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).",
                   no_args_is_help=True)
@@ -35,6 +35,7 @@ def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
     summary = tick(state(ctx).engine(), parse_now(now), _rules(rules))
     if as_json:
         emit_json(summary.as_dict())
+        failed_exit(len(summary.failed))
         return
     dropped = ", ".join(f"{k} {v:,}" for k, v in summary.dropped.items()) or "none"
     console.print(f"care tick at {summary.now.isoformat()}: {summary.members:,} members; "
@@ -43,6 +44,12 @@ def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
     if summary.zone_fallbacks:
         console.print(f"{summary.zone_fallbacks:,} members have a time zone that is not a known "
                       "zone name: planned in the company's zone (settings.company_timezone)")
+    if summary.failed:
+        console.print(f"{len(summary.failed):,} member{'s' if len(summary.failed) != 1 else ''} "
+                      "failed (left out of this tick, everyone else planned):")
+        for member_id, reason in summary.failed.items():
+            console.print(f"  member {member_id}: {reason}", highlight=False)
+    failed_exit(len(summary.failed))
 
 
 @rules_app.command("check")

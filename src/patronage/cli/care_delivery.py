@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from patronage.care.channels.cards import export_cards
+from patronage.care.channels.cards import CardBatch, export_cards
 from patronage.care.contacts import import_contacts
 from patronage.care.content import TemplateSet
 from patronage.care.deliver import deliver_due, requeue
+from patronage.care.rules import load_rules
 from patronage.care.tasks import ical_feed, tasks_for
 from patronage.care.testimonials import moderate, publish
-from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.cli.common import console, emit_json, failed_exit, parse_now, state
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError, Problems
 
@@ -30,6 +31,9 @@ app.add_typer(templates_app, name="templates")
 
 Now = Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RulesFile = Annotated[Path | None, typer.Option(
+    "--rules", help="Rules file (TOML; default: the shipped rules): its lookback_days is how "
+    "late a touch may still go out.")]
 Distributor = Annotated[int | None, typer.Option(
     "--distributor", help="The distributor's member id (omit for customer service).")]
 
@@ -38,29 +42,51 @@ Distributor = Annotated[int | None, typer.Option(
 def deliver_command(ctx: typer.Context, now: Now = None,
                     cards_dir: Annotated[Path | None, typer.Option(
                         "--cards-dir", help="Also export the due cards into this folder.")]
-                    = None, as_json: Json = False) -> None:
-    """Send the emails that are due (and export the cards); safe to run again at any time."""
-    report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir)
+                    = None, rules: RulesFile = None, as_json: Json = False) -> None:
+    """Send the emails that are due (and export the cards); safe to run again at any time.
+
+    A touch that fails on its own (a bad stored address...) is recorded as failed with the
+    reason and the others go on; the exit code is 1 when any failed."""
+    report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir,
+                         rules=load_rules(rules))
     batch = report.cards
+    failed = len(report.failed) + (len(batch.failed) if batch else 0)
     data = {
         "sent": len(report.sent), "dropped": report.dropped, "deferred": report.deferred,
         "failed": report.failed, "cards_exported": len(batch.touch_ids) if batch else 0,
         "cards_file": str(batch.path) if batch and batch.path else None,
+        "cards_dropped": batch.dropped if batch else {},
+        "cards_failed": batch.failed if batch else {},
         "cards_waiting": report.cards_waiting, "sms_waiting": report.sms_waiting,
     }
     if as_json:
         emit_json(data)
+        failed_exit(failed)
         return
     console.print(f"{data['sent']} emails sent, {len(report.dropped)} dropped, "
                   f"{len(report.deferred)} deferred (will retry), {len(report.failed)} failed")
     for touch_id, reason in {**report.dropped, **report.deferred, **report.failed}.items():
         console.print(f"  touch {touch_id}: {reason}", highlight=False)
     if batch is not None:
-        console.print(f"{len(batch.touch_ids)} cards in {batch.path or '(no batch: none due)'}")
+        _print_batch(batch)
     if report.cards_waiting:
         console.print(f"{report.cards_waiting} cards wait for export (--cards-dir)")
     if report.sms_waiting:
         console.print(f"{report.sms_waiting} SMS touches wait: SMS is not sent by this command")
+    failed_exit(failed)
+
+
+def _print_batch(batch: CardBatch) -> None:
+    if batch.path is None:
+        console.print(f"{len(batch.touch_ids)} cards in (no batch: none due)")
+    else:
+        resumed = " (finished the batch an interrupted export left open)" if batch.resumed else ""
+        console.print(f"{len(batch.touch_ids)} cards, {batch.pages} pages: {batch.path}"
+                      f"{resumed}")
+    console.print(f"{len(batch.touch_ids)} cards printed, {len(batch.dropped)} dropped, "
+                  f"{len(batch.failed)} failed")
+    for touch_id, reason in {**batch.dropped, **batch.failed}.items():
+        console.print(f"  touch {touch_id} not printed: {reason}", highlight=False)
 
 
 @app.command("requeue")
@@ -78,15 +104,15 @@ def requeue_command(ctx: typer.Context,
 @cards_app.command("export")
 def cards_export(ctx: typer.Context,
                  out: Annotated[Path, typer.Option("--out", help="Folder for the PDF batch.")],
-                 now: Now = None) -> None:
-    """Export the due cards as one print-ready PDF and mark them sent."""
-    batch = export_cards(state(ctx).engine(), parse_now(now), out)
-    if batch.path is None:
+                 now: Now = None, rules: RulesFile = None) -> None:
+    """Export the due cards as one print-ready PDF and mark them sent (or first finish the
+    batch an interrupted export left open). Exit code 1 when a card failed."""
+    batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules))
+    if batch.path is None and not batch.dropped and not batch.failed:
         console.print("no cards due")
     else:
-        console.print(f"{len(batch.touch_ids)} cards, {batch.pages} pages: {batch.path}")
-    for touch_id, reason in {**batch.dropped, **batch.failed}.items():
-        console.print(f"  touch {touch_id} not printed: {reason}", highlight=False)
+        _print_batch(batch)
+    failed_exit(len(batch.failed))
 
 
 @app.command("tasks")

@@ -65,3 +65,9 @@ def parse_now(text: str | None, *, place: str = "--now") -> datetime:
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON on standard output (dates as ISO text)."""
     typer.echo(json.dumps(data, default=str, indent=2, sort_keys=True))
+
+
+def failed_exit(failed: int) -> None:
+    """End a batch command with exit code 1 when items failed (the others were done)."""
+    if failed:
+        raise typer.Exit(1)

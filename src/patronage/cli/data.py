@@ -11,7 +11,7 @@ import typer
 from patronage.cli.common import console, emit_json, err_console, parse_now, state
 from patronage.errors import PatronageError, Problems
 from patronage.orders.csv_export import export_genealogy, export_members, export_orders
-from patronage.orders.csv_import import IMPORTERS
+from patronage.orders.csv_import import IMPORTERS, run_import
 
 app = typer.Typer()
 
@@ -31,7 +31,8 @@ def import_(
     if not file.is_file():
         raise PatronageError(f"{file}: no such file")
     try:
-        report = IMPORTERS[what](state(ctx).engine(), file, dry_run=dry_run)
+        report = run_import(what, state(ctx).engine(), file, dry_run=dry_run,
+                            now=parse_now(None))
     except Problems as exc:
         if as_json:
             emit_json({"ok": False, "problems": [

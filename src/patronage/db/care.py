@@ -34,6 +34,9 @@ TOUCH_CHANNELS = ("email", "card", "task", "sms")
 #: failed: delivery gave up; cancelled: withdrawn before it was due (its conditions no longer hold).
 TOUCH_STATUSES = ("planned", "sent", "done", "dropped", "failed", "cancelled")
 TESTIMONIAL_STATUSES = ("submitted", "approved", "rejected", "published", "withdrawn")
+#: open: its cards are chosen and its file is being written; done: the file is written and its
+#: cards are marked sent.
+CARD_BATCH_STATUSES = ("open", "done")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -53,6 +56,7 @@ class Touch(Base):
         Index("ix_care_touches_member", "member_id", "due_at"),
         Index("ix_care_touches_owner", "owner_id", "status", "due_at"),
         Index("ix_care_touches_due", "status", "due_at"),
+        Index("ix_care_touches_card_batch", "card_batch_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -78,6 +82,24 @@ class Touch(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    #: The printed-card batch this card was chosen for (a card is in at most one batch).
+    card_batch_id: Mapped[int | None] = mapped_column(ForeignKey("care_card_batches.id"))
+
+
+class CardBatchRecord(Base):
+    """One export of printed cards: its cards are chosen (``care_touches.card_batch_id``) in one
+    transaction before the file is written; an ``open`` batch is finished by the next export,
+    which writes the same file for the same cards."""
+
+    __tablename__ = "care_card_batches"
+    __table_args__ = (CheckConstraint(_in("status", CARD_BATCH_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    file_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    cards: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SurveyResponse(Base):

@@ -5,6 +5,8 @@ Integrity rules (each refused with a clear message, nothing written):
 - a customer (retail or preferred) must have an owner, who is a distributor;
 - a referrer must be an existing member;
 - birthdays must be real calendar days (February 29 allowed), time zones IANA names;
+- an email address must be one valid address (stored normalised), join dates and birth years
+  within sane bounds (:mod:`patronage.network.intake`);
 - members with history are deactivated, never deleted; erasure is separate and explicit.
 """
 
@@ -29,6 +31,7 @@ from patronage.db.tables import (
 )
 from patronage.db.value import CustomerValue
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
+from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 
 
 @dataclass
@@ -96,9 +99,15 @@ def _require_distributor(session: Session, member_id: int, role: str) -> Member:
     return other
 
 
-def enroll_member(session: Session, new: NewMember) -> Member:
-    """Add a member after checking every integrity rule; adds consent records given."""
+def enroll_member(session: Session, new: NewMember, *, now: datetime | None = None) -> Member:
+    """Add a member after checking every integrity rule; adds consent records given.
+
+    ``now`` bounds the join date and the birth year from above (without it, only the earliest
+    bounds are checked: for loading history)."""
     require_aware(new.joined_at, place="joined_at")
+    check_joined_at(new.joined_at, now)
+    check_birth_year(new.birth_year, now)
+    email = normalise_email(new.email)
     if new.kind not in MEMBER_KINDS:
         raise PatronageError(f"kind: {new.kind!r} is not one of {', '.join(MEMBER_KINDS)}")
     if not new.first_name.strip():
@@ -122,7 +131,7 @@ def enroll_member(session: Session, new: NewMember) -> Member:
         raise IntegrityViolation(f"ref {new.ref!r} is already taken by another member")
     member = Member(
         ref=new.ref, kind=new.kind, status="active", first_name=new.first_name.strip(),
-        last_name=new.last_name.strip(), email=new.email, phone=new.phone,
+        last_name=new.last_name.strip(), email=email, phone=new.phone,
         sponsor_id=new.sponsor_id, owner_id=new.owner_id, referrer_id=new.referrer_id,
         timezone=new.timezone, locale=new.locale, birth_month=new.birth_month,
         birth_day=new.birth_day, birth_year=new.birth_year, joined_at=new.joined_at,

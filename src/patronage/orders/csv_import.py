@@ -27,6 +27,7 @@ from patronage.db.engine import session_factory
 from patronage.db.tables import Member
 from patronage.errors import PatronageError, Problem, Problems
 from patronage.money import parse_amount
+from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 from patronage.network.members import NewMember, enroll_member
 from patronage.orders.catalog import NewProduct, add_product
 from patronage.orders.orders import LineRequest, NewOrder, place_order
@@ -131,6 +132,15 @@ class _Row:
                              "CA, GB, MX)")
             return None
         return value.upper()
+
+    def check(self, column: str, value: object, rule: Callable[..., object]) -> None:
+        """Apply a service's check to a parsed value; its refusal is recorded on ``column``."""
+        if value is None:
+            return
+        try:
+            rule(value)
+        except PatronageError as exc:
+            self.bad(column, str(exc).removeprefix(f"{column}: "))
 
     def flag(self, column: str) -> bool | None:
         value = self.text(column)
@@ -238,8 +248,10 @@ def _member_refs(session: Session, refs: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False) -> ImportReport:
-    """Members, referring to each other by ``ref`` (in the file or already stored)."""
+def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False,
+                   now: datetime | None = None) -> ImportReport:
+    """Members, referring to each other by ``ref`` (in the file or already stored). ``now``
+    bounds join dates and birth years from above (see :mod:`patronage.network.intake`)."""
     problems: list[Problem] = []
     name = str(source) if isinstance(source, Path) else "members"
     rows = _read(source, MEMBER_COLUMNS, MEMBER_REQUIRED, problems)
@@ -257,11 +269,13 @@ def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False)
                 zone(tz)
             except PatronageError:
                 row.bad("timezone", f"{tz!r} is not an IANA time zone")
-        row.time("joined_at")
+        row.check("joined_at", row.time("joined_at"), lambda at: check_joined_at(at, now))
+        row.check("email", row.text("email"), normalise_email)
         row.country("country")
-        for column, (low, high) in (("birth_month", (1, 12)), ("birth_day", (1, 31)),
-                                    ("birth_year", (1900, 2100))):
+        for column, (low, high) in (("birth_month", (1, 12)), ("birth_day", (1, 31))):
             row.integer(column, low, high)
+        row.check("birth_year", row.integer("birth_year"),
+                  lambda year: check_birth_year(year, now))
         for column in ("consent_email", "consent_post", "consent_sms"):
             row.flag(column)
 
@@ -322,7 +336,7 @@ def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False)
             region=row.text("region"), postal_code=row.text("postal_code"),
             country=row.country("country"), channel=row.text("channel"), ref=row.text("ref"),
             consents=consents, consent_method="import",
-        ))
+        ), now=now)
         ids[member.ref or ""] = member.id
 
     return _run(engine, name, ordered, problems, dry_run, write)
@@ -412,6 +426,14 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {
     "members": import_members, "products": import_products, "orders": import_orders,
 }
+
+
+def run_import(kind: str, engine: Engine, source: Path | str, *, dry_run: bool,
+               now: datetime) -> ImportReport:
+    """Import a file of ``kind`` (one of :data:`IMPORTERS`) as of ``now``."""
+    if kind == "members":
+        return import_members(engine, source, dry_run=dry_run, now=now)
+    return IMPORTERS[kind](engine, source, dry_run=dry_run)
 
 
 def problems_as_rows(exc: Problems) -> list[dict[str, Any]]:

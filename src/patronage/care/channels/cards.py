@@ -4,27 +4,38 @@ One card per page (A5 landscape, folded in the middle: the front greeting on the
 the inside message on the right half in a handwriting font), then an address sheet (A4, 14
 labels a page, in the same order as the cards, each label with its card number).
 
-The batch is written to a temporary file, renamed into place, and only then are its touches
-marked sent, in the same transaction that read them; if that commit fails, the file is removed,
-so a batch on disk always matches touches marked sent and a card is never printed twice.
-A member who objected to post, has no postal address or is no longer active is dropped with
-the reason.
+A batch is never printed twice, and a card is never in two batches. An export first *chooses*
+its cards, in one transaction: it records an ``open`` batch (``care_card_batches``) with its
+file name and assigns each card to it. Then it writes the file (to a temporary name, renamed
+into place) and, in one more transaction, marks the batch's cards sent and the batch ``done``.
+If the export is killed anywhere in between, the batch stays open and its cards planned; the
+next export finishes that batch first: it writes the same file, under the same name, for the
+same cards, and marks them, instead of choosing the cards again for a second batch. (Print a
+batch once its export has reported it; a file left by a killed export is rewritten.)
+
+When choosing, a member who objected to post, has no postal address or is no longer active is
+dropped with the reason, and so is a card due more than the rules' ``lookback_days`` before the
+run (late: a holiday card two weeks after the holiday). A card that meets an error of its own
+(a template that cannot render, a bad record) is failed with the reason; the others go on.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fpdf import FPDF
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from patronage.care.content import CardContent, TemplateSet, build_context, default_templates
+from patronage.care.outcomes import failure_text, late_window, lateness
+from patronage.care.rules import Rules
 from patronage.clock import require_aware
 from patronage.config import Settings, get_settings
-from patronage.db.care import Touch
+from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
@@ -47,6 +58,10 @@ class CardBatch:
     pages: int = 0
     dropped: dict[int, str] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
+    #: the batch's id in ``care_card_batches`` (``None`` when nothing was due)
+    batch_id: int | None = None
+    #: True when this export finished a batch a killed export had left open
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,19 +139,81 @@ def _pdf(cards: list[_Card], settings: Settings, now: datetime) -> FPDF:
     return pdf
 
 
-def _file_name(out_dir: Path, now: datetime) -> Path:
+def _file_name(session: Session, out_dir: Path, now: datetime) -> str:
+    """A name no file in ``out_dir`` and no other batch has: ``cards-<now>[-n].pdf``."""
     stem = f"cards-{now.strftime('%Y%m%dT%H%M%SZ')}"
-    path, n = out_dir / f"{stem}.pdf", 1
-    while path.exists():
+    taken = set(session.scalars(select(CardBatchRecord.file_name).where(
+        CardBatchRecord.file_name.like(f"{stem}%"))))
+    name, n = f"{stem}.pdf", 1
+    while name in taken or (out_dir / name).exists():
         n += 1
-        path = out_dir / f"{stem}-{n}.pdf"
-    return path
+        name = f"{stem}-{n}.pdf"
+    return name
+
+
+def _choose(engine: Engine, now: datetime, out_dir: Path, late_after: timedelta,
+            batch: CardBatch) -> CardBatchRecord | None:
+    """The open batch left by a killed export, or a new one with the cards due at ``now``
+    assigned to it (dropped and failed cards recorded in ``batch``); ``None`` if none is due."""
+    with transaction(engine) as session:
+        record = session.scalars(select(CardBatchRecord).where(CardBatchRecord.status == "open")
+                                 .order_by(CardBatchRecord.id).limit(1)
+                                 .with_for_update()).first()
+        if record is not None:
+            batch.resumed = True
+            session.expunge(record)
+            return record
+        touches = session.scalars(
+            select(Touch).where(Touch.status == "planned", Touch.channel == "card",
+                                Touch.due_at <= now, Touch.card_batch_id.is_(None))
+            .order_by(Touch.due_at, Touch.id).with_for_update()
+        ).all()
+        chosen: list[Touch] = []
+        for touch in touches:
+            try:
+                member = session.get(Member, touch.member_id)
+                assert member is not None
+                reason = _refusal(member, consents_in_force(session, member.id).get("post")) \
+                    or lateness(touch.due_at, now, late_after)
+            except Exception as exc:  # one bad record: fail this card, go on with the others
+                touch.status = "failed"
+                touch.last_error = batch.failed[touch.id] = failure_text(touch.member_id, exc)
+                continue
+            if reason is not None:
+                touch.status, touch.drop_reason = "dropped", reason
+                batch.dropped[touch.id] = reason
+                continue
+            chosen.append(touch)
+        if not chosen:
+            return None
+        record = CardBatchRecord(created_at=now, file_name=_file_name(session, out_dir, now),
+                                 status="open", cards=len(chosen))
+        session.add(record)
+        session.flush()
+        for touch in chosen:
+            touch.card_batch_id = record.id
+        session.flush()
+        session.expunge(record)
+        return record
+
+
+def _mark_sent(session: Session, record: CardBatchRecord, now: datetime, cards: int) -> None:
+    """Mark the batch's cards sent and the batch done (one statement for all its cards)."""
+    session.execute(
+        update(Touch).where(Touch.card_batch_id == record.id, Touch.status == "planned")
+        .values(status="sent", sent_at=now, attempts=Touch.attempts + 1)
+        .execution_options(synchronize_session=False))
+    session.execute(
+        update(CardBatchRecord).where(CardBatchRecord.id == record.id,
+                                      CardBatchRecord.status == "open")
+        .values(status="done", finished_at=now, cards=cards))
 
 
 def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
-                 settings: Settings | None = None,
-                 templates: TemplateSet | None = None) -> CardBatch:
-    """Export every card touch due at ``now`` into one PDF in ``out_dir`` and mark them sent."""
+                 settings: Settings | None = None, templates: TemplateSet | None = None,
+                 rules: Rules | None = None) -> CardBatch:
+    """Export the card touches due at ``now`` into one PDF in ``out_dir`` and mark them sent;
+    or first finish the batch a killed export left open (see the module's description)."""
     require_aware(now, place="now")
     cfg = settings or get_settings()
     tset = templates or default_templates()
@@ -144,49 +221,41 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
     if not out_dir.is_dir():
         raise PatronageError(f"--out: {out_dir} is not a folder")
     batch = CardBatch(path=None)
-    final: Path | None = None
-    partial: Path | None = None
+    record = _choose(engine, now, out_dir, late_window(rules), batch)
+    if record is None:
+        return batch
+    made = record.created_at  # the batch is rendered as of its making, so a rewrite is the same
+    final = out_dir / record.file_name
+    partial = out_dir / f".{record.file_name}.part"
     try:
         with transaction(engine) as session:
             touches = session.scalars(
-                select(Touch).where(Touch.status == "planned", Touch.channel == "card",
-                                    Touch.due_at <= now)
-                .order_by(Touch.due_at, Touch.id).with_for_update()
-            ).all()
+                select(Touch).where(Touch.card_batch_id == record.id, Touch.status == "planned")
+                .order_by(Touch.due_at, Touch.id)).all()
             cards: list[_Card] = []
             for touch in touches:
-                member = session.get(Member, touch.member_id)
-                assert member is not None
-                reason = _refusal(member, consents_in_force(session, member.id).get("post"))
-                if reason is not None:
-                    touch.status, touch.drop_reason = "dropped", reason
-                    batch.dropped[touch.id] = reason
-                    continue
                 try:
-                    content = tset.card(touch.template, build_context(session, touch, now,
+                    member = session.get(Member, touch.member_id)
+                    assert member is not None
+                    content = tset.card(touch.template, build_context(session, touch, made,
                                                                       settings=cfg))
-                except PatronageError as exc:
-                    touch.status, touch.last_error = "failed", str(exc)[:500]
-                    batch.failed[touch.id] = str(exc)
-                    continue
-                cards.append(_Card(touch.id, content, member.name, postal_address(member)))
-            if cards:
-                pdf = _pdf(cards, cfg, now)
-                final = _file_name(out_dir, now)
-                partial = out_dir / f".{final.name}.part"
+                    cards.append(_Card(touch.id, content, member.name, postal_address(member)))
+                except Exception as exc:  # one bad record: fail this card, print the others
+                    touch.status = "failed"
+                    touch.last_error = batch.failed[touch.id] = failure_text(touch.member_id,
+                                                                             exc)
+            session.flush()
+            pdf = _pdf(cards, cfg, made) if cards else None
+            if pdf is not None:
                 pdf.output(str(partial))
                 with open(partial, "rb") as handle:
                     os.fsync(handle.fileno())
                 os.replace(partial, final)
-                for touch in touches:
-                    if touch.id in {c.touch_id for c in cards}:
-                        touch.status, touch.sent_at = "sent", now
-                        touch.attempts += 1
                 batch.path, batch.pages = final, pdf.pages_count
-                batch.touch_ids = [c.touch_id for c in cards]
-    except BaseException:
-        for leftover in (partial, final):
-            if leftover is not None and leftover.exists():
-                leftover.unlink()
-        raise
+            _mark_sent(session, record, now, len(cards))
+            batch.batch_id = record.id
+            batch.touch_ids = [c.touch_id for c in cards]
+    finally:
+        if partial.exists():
+            partial.unlink()
     return batch

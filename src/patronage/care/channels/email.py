@@ -3,7 +3,9 @@
 Every message carries one-click unsubscribe headers (RFC 8058: ``List-Unsubscribe`` with an
 HTTPS link and a mailto address, and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``)
 and a ``Message-ID`` derived from the touch id, so that a message sent again after an uncertain
-failure is recognisable as the same message.
+failure is recognisable as the same message. ``List-Unsubscribe`` goes on the wire literally
+(``<https://...>, <mailto:...>``, folded only between the two): mail providers do not read an
+RFC 2047-encoded one, which Python's default folding would make of a long link.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, formataddr
 from types import TracebackType
 
@@ -27,6 +30,19 @@ def message_id(touch_id: int, settings: Settings) -> str:
     return f"<care-touch-{touch_id}@{domain}>"
 
 
+#: The messages' policy: headers set as raw text (``set_raw``) go out exactly as written.
+POLICY = default.clone(refold_source="none")
+
+
+def unsubscribe_header(unsubscribe_url: str, settings: Settings) -> str:
+    """The ``List-Unsubscribe`` value as raw header text: the HTTPS link and the mailto address,
+    each in angle brackets, folded between the two."""
+    for value in (unsubscribe_url, settings.mail_from):
+        if any(c.isspace() or c in "<>,\"" for c in value):
+            raise ValueError(f"List-Unsubscribe: {value!r} cannot go in the header")
+    return f"<{unsubscribe_url}>,\n <mailto:{settings.mail_from}?subject=unsubscribe>"
+
+
 @dataclass(frozen=True)
 class Recipient:
     name: str
@@ -36,14 +52,13 @@ class Recipient:
 def build_message(touch_id: int, to: Recipient, content: EmailContent, *, unsubscribe_url: str,
                   settings: Settings, now: datetime) -> EmailMessage:
     """The message for one touch, with the unsubscribe headers and a stable Message-ID."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr((settings.company_name, settings.mail_from))
     msg["To"] = formataddr((to.name, to.address))
     msg["Subject"] = content.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(touch_id, settings)
-    msg["List-Unsubscribe"] = (f"<{unsubscribe_url}>, "
-                               f"<mailto:{settings.mail_from}?subject=unsubscribe>")
+    msg.set_raw("List-Unsubscribe", unsubscribe_header(unsubscribe_url, settings))
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["X-Patronage-Touch"] = str(touch_id)
     msg.set_content(content.text)

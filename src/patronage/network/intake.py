@@ -1,0 +1,85 @@
+"""What a member record may hold, checked at the door: email addresses and dates.
+
+An email address is checked with the maintained ``email-validator`` library (syntax only, no
+network lookup) and stored normalised (the domain in lower case, Unicode in NFC). A quoted or
+folded address, a list of several addresses, or one with a line break is refused: it could make
+a care email go to someone else, or stop a delivery run.
+
+Dates are kept within sane bounds, so that no record can break a company-wide job:
+
+- ``joined_at`` from :data:`EARLIEST_JOINED` (1970-01-01 UTC) to ``now`` + :data:`JOINED_AHEAD`
+  (one day, for an enrolment made in a time zone ahead);
+- a birth year from :data:`EARLIEST_BIRTH_YEAR` (1900) to the current year.
+
+Records stored before these checks existed are met by the care jobs with
+:func:`joined_problem` and :func:`email_problem`: such a member is skipped with the reason, the
+job goes on with everyone else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+
+from patronage.clock import require_aware
+from patronage.errors import PatronageError
+
+#: The earliest join date a member record may hold.
+EARLIEST_JOINED = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far after ``now`` a join date may be (an enrolment made in a zone ahead of ours).
+JOINED_AHEAD = timedelta(days=1)
+#: The earliest birth year a member record may hold (the latest is the current year).
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not one valid email address, or ``None`` if it is."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def normalise_email(address: str | None, *, place: str = "email") -> str | None:
+    """The address normalised (``None`` and blank stay ``None``); refused with the reason if
+    it is not one valid email address."""
+    if address is None or not address.strip():
+        return None
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise PatronageError(f"{place}: {address!r} is not a valid email address: {exc}") from exc
+
+
+def joined_problem(joined_at: datetime, now: datetime | None = None) -> str | None:
+    """Why a join date is out of bounds, or ``None``; without ``now`` only the earliest bound
+    is checked."""
+    moment = require_aware(joined_at, place="joined_at")
+    if moment < EARLIEST_JOINED:
+        return f"joined_at {moment.isoformat()} is before {EARLIEST_JOINED.date().isoformat()}"
+    if now is not None and moment > now + JOINED_AHEAD:
+        return (f"joined_at {moment.isoformat()} is more than {JOINED_AHEAD.days} day after "
+                f"now ({now.isoformat()})")
+    return None
+
+
+def check_joined_at(joined_at: datetime, now: datetime | None = None, *,
+                    place: str = "joined_at") -> None:
+    """Refuse a join date out of bounds (see the module's description)."""
+    problem = joined_problem(joined_at, now)
+    if problem is not None:
+        raise PatronageError(f"{place}: {problem.removeprefix('joined_at ')}")
+
+
+def check_birth_year(year: int | None, now: datetime | None = None, *,
+                     place: str = "birth_year") -> None:
+    """Refuse a birth year before 1900 or after the current year (the year of ``now``; without
+    ``now``, only the earliest bound)."""
+    if year is None:
+        return
+    if year < EARLIEST_BIRTH_YEAR:
+        raise PatronageError(f"{place}: {year} is before {EARLIEST_BIRTH_YEAR}")
+    if now is not None and year > now.year:
+        raise PatronageError(f"{place}: {year} is after the current year ({now.year})")
