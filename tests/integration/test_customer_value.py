@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -168,6 +169,9 @@ def test_value_commands(company: Engine, db_url: str) -> None:
     done = runner.invoke(app, ["--db", db_url, "value", "fit", "--now", NOW.isoformat()])
     assert done.exit_code == 0, done.output
     assert "converged" in done.output
+    said = " ".join(done.output.split())
+    # Each converged fit's parameters with their standard errors: "r=0.2431 ± 0.012".
+    assert re.search(r"bgnbd on pooled \(n=[\d,]+\): r=[\d.e-]+ ± [\d.e-]+, alpha=", said), said
     with transaction(company) as s:
         member = s.scalars(select(Member).where(Member.kind == "preferred")).first()
         assert member is not None and member.owner_id is not None
@@ -208,3 +212,114 @@ def test_the_volume_mix_of_committed_periods_is_what_their_orders_add_up_to(
 def _mix(engine: Engine, distributor: int) -> tuple[int, int, int]:
     o = distributor_overview(engine, distributor, NOW, at_risk=0)
     return o.consumption_cv, o.promotional_cv, o.customer_cv
+
+
+
+def _new_company(engine: Engine, customers: int = 6, subscribers: int = 0) -> list[int]:
+    """A company a week old: a distributor and customers who have each bought once; the first
+    ``subscribers`` of them also started an autoship this week."""
+    from datetime import timedelta
+
+    from patronage.autoship.schedule import Frequency
+    from patronage.autoship.subscriptions import Item, subscribe
+    from patronage.orders.orders import LineRequest, NewOrder, place_order
+    from tests.factories import catalog, customer, distributor
+
+    start = NOW - timedelta(days=7)
+    with transaction(engine) as s:
+        catalog(s)
+        d = distributor(s, joined_at=start)
+        ids = [customer(s, d, name=f"C{i}", joined_at=start) for i in range(customers)]
+        for i, c in enumerate(ids):
+            at = start + timedelta(days=i % 5, hours=1)
+            place_order(s, NewOrder(c, at, [LineRequest("SHAKE", 1 + i % 2)]))
+            if i < subscribers:
+                subscribe(s, c, [Item("SHAKE", 1)], Frequency("monthly", day=1),
+                          start=(at + timedelta(days=30)).date(), now=at, actor="test")
+    return ids
+
+
+def test_a_new_company_of_one_time_buyers_is_valued_from_the_prior(engine: Engine) -> None:
+    ids = _new_company(engine)
+    summary = fit_values(engine, NOW)
+    values = _values(engine, summary.run_id)
+    for c in ids:
+        v = values[c]
+        assert v.model == "bgnbd" and v.source == "prior"
+        assert np.isfinite(v.expected_orders) and v.expected_orders > 0
+        assert 0 < v.p_alive <= 1 and v.future_value > 0
+    bgnbd_fit = next(f for f in summary.fits if f["model"] == "bgnbd")
+    assert bgnbd_fit["source"] == "prior" and not bgnbd_fit["converged"]
+    assert "no repeat purchases yet (6 buyers" in bgnbd_fit["message"]
+    assert bgnbd_fit["params"] == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    spend = next(f for f in summary.fits if f["model"] == "gamma_gamma")
+    assert spend["source"] == "prior"
+    # The spend prior expects the company's mean order: 6 orders of 1 or 2 shakes at 60.00.
+    p, q, gamma = (spend["params"][k] for k in ("p", "q", "gamma"))
+    assert p * gamma / (q - 1) == pytest.approx(9000)
+    with transaction(engine) as s:
+        stored = s.scalars(select(ValueFit).where(ValueFit.run_id == summary.run_id)).all()
+    assert {f.model: f.source for f in stored} == {"bgnbd": "prior", "gamma_gamma": "prior"}
+    assert all(np.isfinite(f.log_likelihood) for f in stored)
+    shown = customer_value(engine, ids[0])
+    assert shown["source"] == "prior"
+
+
+def test_a_new_companys_autoship_is_valued_from_the_retention_prior(engine: Engine) -> None:
+    ids = _new_company(engine, customers=8, subscribers=3)
+    summary = fit_values(engine, NOW)
+    values = _values(engine, summary.run_id)
+    sbg_fit = next(f for f in summary.fits if f["model"] == "sbg")
+    assert sbg_fit["source"] == "prior"
+    assert "no survivor history yet (3 subscriptions" in sbg_fit["message"]
+    for c in ids[:3]:
+        v = values[c]
+        assert (v.model, v.source) == ("sbg", "prior")
+        # The prior θ ~ Beta(1, 3): the first month's retention is 3/4.
+        assert v.p_alive == pytest.approx(0.75) and v.future_value > 0
+    assert {values[c].model for c in ids[3:]} == {"bgnbd"}
+    distributor = next(m for m, v in values.items() if v.model == "none")
+    assert values[distributor].source == "none"
+
+
+def test_an_established_company_is_valued_from_fitted_models(company: Engine) -> None:
+    summary = fit_values(company, NOW)
+    values = _values(company, summary.run_id)
+    assert {v.source for v in values.values() if v.model != "none"} == {"fitted"}
+    for f in summary.fits:
+        assert f["source"] == "fitted"
+        if f["converged"]:
+            assert all(se is not None and se > 0 for se in f["standard_errors"].values())
+
+
+def test_value_fit_command_on_a_new_company_says_the_prior_is_used(engine: Engine,
+                                                                   db_url: str) -> None:
+    ids = _new_company(engine)
+    runner = CliRunner()
+    done = runner.invoke(app, ["--db", db_url, "value", "fit", "--now", NOW.isoformat()])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())  # as the console wrapped it, unwrapped
+    assert "bgnbd on pooled (n=6)" in said
+    assert "NOT FITTED, prior used (no repeat purchases yet" in said
+    assert "from the documented prior" in said
+    as_json = runner.invoke(app, ["--db", db_url, "value", "fit", "--now", NOW.isoformat(),
+                                  "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert {f["model"]: f["source"] for f in json.loads(as_json.output)["fits"]} == {
+        "bgnbd": "prior", "gamma_gamma": "prior"}
+    shown = runner.invoke(app, ["--db", db_url, "value", "show", "--member", str(ids[0])])
+    assert shown.exit_code == 0, shown.output
+    assert "from the prior: not fitted yet" in " ".join(shown.output.split())
+
+
+def test_the_api_says_a_new_companys_values_are_from_the_prior(engine: Engine) -> None:
+    from patronage.access import Principal
+    from patronage.clock import FixedClock
+    from tests.integration.test_api_support import API, acting_as, app_for
+
+    ids = _new_company(engine)
+    fit_values(engine, NOW)
+    client = acting_as(app_for(engine, FixedClock(NOW)), Principal.for_role("staff", None, "s"))
+    got = client.get(f"{API}/values/members/{ids[0]}")
+    assert got.status_code == 200, got.text
+    assert got.json()["source"] == "prior" and got.json()["future_value"] > 0

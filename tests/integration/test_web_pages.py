@@ -75,6 +75,17 @@ def test_customer_list_and_page_with_history_and_a_note(engine: Engine, world: W
     assert [(n.member_id, n.body) for n in notes] == [(world.cory, "Prefers calls after 6pm")]
 
 
+def test_a_customers_values_from_the_prior_say_so(engine: Engine, world: World) -> None:
+    from patronage.value.service import fit_values
+    from tests.e2e.world import NOW
+
+    fit_values(engine, NOW)  # a handful of customers: no model can be fitted yet
+    ann, _ = signed_in(engine, "distributor")
+    page = " ".join(ann.get(f"/customers/{world.cory}").text.split())
+    assert "Lifetime value" in page
+    assert "Estimated from a starting assumption" in page
+
+
 def test_business_page_shows_customers_against_the_target(engine: Engine,
                                                           world: World) -> None:
     ann, _ = signed_in(engine, "distributor")

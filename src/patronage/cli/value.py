@@ -42,13 +42,29 @@ def fit(ctx: typer.Context,
         return
     console.print(f"run {summary.run_id}: {summary.members:,} members "
                   f"({summary.customers:,} customers) valued")
+    priors = 0
     for f in summary.fits:
-        params = ", ".join(f"{k}={v}" for k, v in f.items()
-                           if k not in ("model", "segment", "n", "converged", "message"))
-        state_word = "converged" if f["converged"] else f"NOT converged ({f['message']})"
+        params = ", ".join(f"{k}={_estimate(v, f['standard_errors'].get(k))}"
+                           for k, v in f["params"].items())
+        if f["source"] == "prior":
+            priors += 1
+            state_word = f"NOT FITTED, prior used ({f['message'].removeprefix('prior used: ')})"
+        elif f["converged"]:
+            state_word = "converged"
+        else:
+            state_word = f"NOT converged ({f['message']})"
         console.print(f"  {f['model']} on {f['segment']} (n={f['n']:,.0f}): {params}; "
                       f"{state_word}")
+    if priors:
+        console.print(f"  {priors} model(s) could not be fitted yet: the values that depend on "
+                      "them are from the documented prior (source \"prior\")")
     console.print("  seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in summary.seconds.items()))
+
+
+def _estimate(value: float, error: float | None) -> str:
+    """A parameter with its standard error: ``0.2430 ± 0.0125`` (the error left out when
+    there is none)."""
+    return f"{value:.4g} ± {error:.2g}" if error is not None else f"{value:.4g}"
 
 
 def _money(amount: int) -> str:
@@ -64,7 +80,8 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
         emit_json(value)
         return
     console.print(f"{value['name']} (member {member}, {value['kind']}) as of {value['as_of']}")
-    console.print(f"  model {value['model']} ({value['segment']}): P(alive) "
+    prior = " - from the prior: not fitted yet" if value["source"] == "prior" else ""
+    console.print(f"  model {value['model']} ({value['segment']}{prior}): P(alive) "
                   f"{value['p_alive']:.2f}, expected orders {value['expected_orders']:.1f}")
     console.print(f"  spent so far {_money(value['past_value'])}, expected future "
                   f"{_money(value['future_value'])}, referral value "

@@ -52,6 +52,11 @@ class ValueFit(Base):
     converged: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text)
     n: Mapped[float] = mapped_column(Float)
+    #: "fitted" on the company's data, or "prior": the model could not be fitted yet and its
+    #: documented prior stood in (``message`` says why).
+    source: Mapped[str] = mapped_column(String(8), default="fitted", server_default="fitted")
+    #: JSON: name -> standard error from the Hessian at the optimum (null where there is none).
+    standard_errors: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class CustomerValue(Base):
@@ -74,6 +79,8 @@ class CustomerValue(Base):
     #: the run and kept equal to it when a customer moves or becomes a distributor (None).
     owner_id: Mapped[int | None] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(16))  # sbg | bgnbd | none
+    #: fitted | prior (some model behind the value was a prior: not fitted yet) | none
+    source: Mapped[str] = mapped_column(String(8), default="fitted", server_default="fitted")
     segment: Mapped[str] = mapped_column(String(64))
     p_alive: Mapped[float] = mapped_column(Float)
     expected_orders: Mapped[float] = mapped_column(Float)

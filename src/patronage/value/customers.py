@@ -93,9 +93,13 @@ class MemberValues:
     scores: F64  # n × 7
     amounts: I64  # n × 7
     fits: list[SegmentFit]
+    source: npt.NDArray[np.int8]  # 0 none (no model), 1 fitted, 2 prior: see SOURCES
 
 
 MODELS = ("none", "sbg", "bgnbd")
+#: Where a member's lifetime value comes from: no model, models fitted on the company's data,
+#: or (any part of it) a documented prior because a model could not be fitted yet.
+SOURCES = ("none", "fitted", "prior")
 RISK_PAYMENT, RISK_FALLING, RISK_UNTOUCHED = 1, 2, 4
 RISK_WORDS = {RISK_PAYMENT: "payment trouble", RISK_FALLING: "P(alive) falling",
               RISK_UNTOUCHED: "no personal touch lately"}
@@ -118,6 +122,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     p_alive = np.zeros(n)
     expected = np.zeros(n)
     future = np.zeros(n)
+    from_prior = np.zeros(n, dtype=bool)
     fits: list[SegmentFit] = []
 
     # Autoship: every subscription ever started is an observation; the live ones are valued.
@@ -138,6 +143,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         np.add.at(expected, members, life.expected_orders[live])
         np.add.at(future, members, life.future_value[live])
         np.maximum.at(p_alive, members, life.p_alive[live])
+        from_prior[members[life.from_prior[live]]] = True
         model[members] = 1
 
     # Occasional buyers: everyone else with an order.
@@ -147,8 +153,9 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         s = summarise(f.order_member[occasional], day, f.order_total[occasional].astype(float),
                       int(f.now // DAY), 7.0)
         occ_fits, life = occasional_lifetimes(s.x, s.t_x, s.T, s.m, f.segment[s.customer], d,
-                                              settings.horizon_months)
+                                              settings.horizon_months, first_spend=s.first)
         fits += occ_fits
+        from_prior[s.customer] = life.from_prior
         p_alive[s.customer] = life.p_alive
         expected[s.customer] = life.expected_orders
         future[s.customer] = life.future_value
@@ -210,5 +217,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     at_risk = np.rint(risk * (future + referral)).astype(np.int64)
     flags = (RISK_PAYMENT * trouble + RISK_FALLING * falling
              + RISK_UNTOUCHED * (untouched & (model > 0))).astype(np.int8)
+    source = np.where(model == 0, 0, np.where(from_prior, 2, 1)).astype(np.int8)
     return MemberValues(model, p_alive, expected, np.rint(past).astype(np.int64), future_units,
-                        referral.astype(np.int64), risk, at_risk, flags, scores, amounts, fits)
+                        referral.astype(np.int64), risk, at_risk, flags, scores, amounts, fits,
+                        source)

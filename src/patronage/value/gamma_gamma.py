@@ -10,7 +10,19 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import digamma, gammaln
 
-from patronage.value.fitting import F64, Fit, fit_log_params, group_rows
+from patronage.value.fitting import (
+    F64,
+    NOT_FINITE,
+    Fit,
+    ModelInputError,
+    as_column,
+    check_params,
+    fit_log_params,
+    group_rows,
+    same_length,
+)
+
+NAMES = ["p", "q", "gamma"]
 
 ArrayLike = npt.ArrayLike
 
@@ -50,10 +62,18 @@ def _value_and_gradient(p: float, q: float, gamma: float, w: F64, x: F64, m: F64
 
 
 def fit(x: ArrayLike, m: ArrayLike, start: dict[str, float] | None = None) -> Fit:
-    """Maximum likelihood p, q, γ over customers with x > 0 and m > 0 (others are ignored)."""
-    xs = np.asarray(x, dtype=np.float64)
-    ms = np.asarray(m, dtype=np.float64)
+    """Maximum likelihood p, q, γ over customers with x > 0 and m > 0 (others are ignored).
+    ``x`` whole repeat purchases ≥ 0, ``m`` finite mean spend ≥ 0; at least one repeat buyer
+    with spend; otherwise :class:`ModelInputError` naming the field."""
+    xs = as_column(x, "x (repeat purchases)", "Gamma-Gamma fit", integer=True)
+    ms = as_column(m, "m (mean spend per repeat purchase)", "Gamma-Gamma fit")
+    same_length("Gamma-Gamma fit", x=xs, m=ms)
+    if start is not None:
+        check_params(start, NAMES, "Gamma-Gamma fit start")
     keep = (xs > 0) & (ms > 0)
+    if not keep.any():
+        raise ModelInputError("Gamma-Gamma fit: no customer has a repeat purchase with spend "
+                              "(x > 0 and m > 0): there is nothing to fit")
     (gx, gm), w = group_rows(xs[keep], ms[keep])
 
     x_values, x_index = np.unique(gx, return_inverse=True)
@@ -62,19 +82,18 @@ def fit(x: ArrayLike, m: ArrayLike, start: dict[str, float] | None = None) -> Fi
         p, q, g = np.exp(params)
         value, grad = _value_and_gradient(p, q, g, w, gx, gm, x_values, x_index)
         if not (np.isfinite(value) and np.isfinite(grad).all()):
-            return 1e300, np.zeros(3)
+            return NOT_FINITE, np.zeros(3)
         return -value, -grad
 
-    names = ["p", "q", "gamma"]
     first = (np.log(np.array([1.0, 1.0, 1.0])) if start is None
-             else np.log(np.array([start[k] for k in names])))
-    return fit_log_params(neg, names, first, float(w.sum()), gradient=True)
+             else np.log(np.array([start[k] for k in NAMES])))
+    return fit_log_params(neg, NAMES, first, float(w.sum()), gradient=True)
 
 
 def expected_spend(params: dict[str, float], x: ArrayLike, m: ArrayLike) -> F64:
     """Expected spend per future order given ``x`` purchases of mean ``m`` (population mean when
     x = 0)."""
-    p, q, g = params["p"], params["q"], params["gamma"]
+    p, q, g = check_params(params, NAMES, "Gamma-Gamma expected spend")
     x = np.asarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64)
     return np.asarray((g + m * x) * p / (p * x + q - 1), dtype=np.float64)

@@ -18,7 +18,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, hyp2f1
 
-from patronage.value.fitting import F64, Fit, fit_log_params
+from patronage.value.fitting import (
+    F64,
+    NOT_FINITE,
+    Fit,
+    ModelInputError,
+    as_column,
+    fit_log_params,
+    same_length,
+)
 
 ArrayLike = npt.ArrayLike
 
@@ -70,8 +78,21 @@ def log_likelihood(alpha: float, beta: float, periods: F64, churned: F64,
 
 
 def cohort_to_individual(alive: ArrayLike) -> tuple[F64, F64, F64]:
-    """Counts alive at the start of periods 0..k → (periods, churned, weights) rows."""
-    counts = np.asarray(alive, dtype=np.float64)
+    """Counts alive at the start of periods 0..k → (periods, churned, weights) rows. The
+    counts must be whole, start above 0, cover at least one period and never rise (nobody
+    comes back); otherwise :class:`ModelInputError` naming the period."""
+    counts = as_column(alive, "alive (customers at the start of each period)", "sBG cohort",
+                       integer=True)
+    if counts.shape[0] < 2:
+        raise ModelInputError("sBG cohort: alive needs the count at the start of period 0 and "
+                              "at least one more period (no survivor history yet)")
+    if counts[0] <= 0:
+        raise ModelInputError("sBG cohort: alive at the start of period 0 is 0: nobody to follow")
+    rising = counts[1:] > counts[:-1]
+    if rising.any():
+        at = int(np.argmax(rising)) + 1
+        raise ModelInputError(f"sBG cohort: alive rises from {counts[at - 1]:g} to "
+                              f"{counts[at]:g} at period {at}: survivor counts cannot increase")
     lost = counts[:-1] - counts[1:]
     t = np.arange(1, counts.shape[0], dtype=np.float64)
     periods = np.concatenate([t, [counts.shape[0] - 1.0]])
@@ -81,20 +102,43 @@ def cohort_to_individual(alive: ArrayLike) -> tuple[F64, F64, F64]:
 
 
 def fit(periods: ArrayLike, churned: ArrayLike, weights: ArrayLike | None = None) -> Fit:
-    """Maximum likelihood α, β from individual (or weighted) observations."""
-    p = np.asarray(periods, dtype=np.float64)
-    c = np.asarray(churned, dtype=np.float64)
-    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
+    """Maximum likelihood α, β from individual (or weighted) observations: ``periods`` whole
+    periods observed (≥ 1 when churned: a customer churns in period 1 at the earliest),
+    ``churned`` 0 or 1, ``weights`` ≥ 0 adding up to more than 0."""
+    p, c, w = observations(periods, churned, weights, "sBG fit")
 
     def neg(x: F64) -> float:
         a, b = np.exp(x)
-        return -log_likelihood(a, b, p, c, w)
+        value = -log_likelihood(a, b, p, c, w)
+        return value if np.isfinite(value) else NOT_FINITE
 
     return fit_log_params(neg, ["alpha", "beta"], np.log(np.array([1.0, 1.0])), float(w.sum()))
 
 
+def observations(periods: ArrayLike, churned: ArrayLike, weights: ArrayLike | None,
+                 place: str) -> tuple[F64, F64, F64]:
+    """(periods, churned, weights) checked as :func:`fit` describes them."""
+    p = as_column(periods, "periods", place, integer=True)
+    c = as_column(churned, "churned", place, integer=True)
+    w = (np.ones_like(p) if weights is None
+         else as_column(weights, "weights", place))
+    same_length(place, periods=p, churned=c, weights=w)
+    for what, bad in (("churned is not 0 or 1", c > 1),
+                      ("a churned customer has 0 periods (churn is in period 1 at the earliest)",
+                       (c == 1) & (p == 0))):
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ModelInputError(f"{place}: {what} in row {at} (periods={p[at]:g}, "
+                                  f"churned={c[at]:g})")
+    if w.sum() <= 0:
+        raise ModelInputError(f"{place}: weights add up to 0: there is nothing to fit")
+    return p, c, w
+
+
 def fit_cohorts(cohorts: list[ArrayLike]) -> Fit:
     """Maximum likelihood α, β from several cohorts' counts alive at the start of each period."""
+    if not cohorts:
+        raise ModelInputError("sBG cohorts: there are none: there is nothing to fit")
     rows = [cohort_to_individual(c) for c in cohorts]
     return fit(np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows]),
                np.concatenate([r[2] for r in rows]))

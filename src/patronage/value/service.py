@@ -31,6 +31,7 @@ from patronage.facts import KIND_DISTRIBUTOR
 from patronage.network.genealogy import subtree_sums
 from patronage.value.customers import (
     MODELS,
+    SOURCES,
     MemberValues,
     ValueFacts,
     ValueSettings,
@@ -168,12 +169,16 @@ def fit_values(engine: Engine, now: datetime, settings: ValueSettings | None = N
         fits = []
         for f in values.fits:
             segment = "pooled" if f.segment < 0 else segments[f.segment]
+            errors = {k: (v if np.isfinite(v) else None)
+                      for k, v in f.fit.standard_errors.items()}
             s.add(ValueFit(run_id=run.id, model=f.model, segment=segment,
                            params=json.dumps(f.fit.params), log_likelihood=f.fit.log_likelihood,
-                           converged=f.fit.converged, message=f.fit.message, n=f.fit.n))
+                           converged=f.fit.converged, message=f.fit.message, n=f.fit.n,
+                           source=f.fit.source, standard_errors=json.dumps(errors)))
             fits.append({"model": f.model, "segment": segment, "n": f.fit.n,
                          "converged": f.fit.converged, "message": f.fit.message,
-                         **{k: round(v, 4) for k, v in f.fit.params.items()}})
+                         "source": f.fit.source, "params": dict(f.fit.params),
+                         "standard_errors": errors})
         s.flush()
         _write_values(s.connection(), run.id, facts, values, segments)
         run_id = run.id
@@ -190,6 +195,7 @@ def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberVal
         "run_id": np.full(n, run_id, dtype=np.int64), "member_id": facts.member_id,
         "owner_id": _owners_now(conn, facts.member_id),
         "model": np.array(MODELS, dtype=object)[v.model].tolist(),
+        "source": np.array(SOURCES, dtype=object)[v.source].tolist(),
         "segment": names[facts.segment].tolist(),
         "p_alive": np.round(v.p_alive, 6).tolist(),
         "expected_orders": np.round(v.expected_orders, 4).tolist(),
@@ -224,7 +230,8 @@ def latest_run(session: Session) -> ValueRun | None:
 def _describe(row: CustomerValue, member: Member) -> dict[str, Any]:
     return {
         "member_id": row.member_id, "name": member.name, "kind": member.kind,
-        "owner_id": member.owner_id, "model": row.model, "segment": row.segment,
+        "owner_id": member.owner_id, "model": row.model, "source": row.source,
+        "segment": row.segment,
         "p_alive": row.p_alive, "expected_orders": row.expected_orders,
         "past_value": row.past_value, "future_value": row.future_value,
         "lifetime_value": row.past_value + row.future_value,

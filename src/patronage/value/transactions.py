@@ -14,13 +14,15 @@ F64 = npt.NDArray[np.float64]
 @dataclass(frozen=True)
 class Summary:
     """Per customer: repeat purchases ``x``, time of the last ``t_x`` and age ``T`` (in the time
-    unit asked for, counted from the first purchase), mean repeat spend ``m`` (0 when x = 0)."""
+    unit asked for, counted from the first purchase), mean repeat spend ``m`` (0 when x = 0)
+    and the spend of the first purchase (day) ``first``."""
 
     customer: I64
     x: F64
     t_x: F64
     T: F64
     m: F64
+    first: F64
 
 
 def summarise(customer: I64, day: I64, spend: F64, end_day: int, unit_days: float) -> Summary:
@@ -53,4 +55,5 @@ def summarise(customer: I64, day: I64, spend: F64, end_day: int, unit_days: floa
     total = np.add.reduceat(day_spend, first_index)
     repeat_spend = total - day_spend[first_index]
     m = np.where(x > 0, repeat_spend / np.maximum(x, 1), 0.0)
-    return Summary(ids.astype(np.int64), x, t_x.astype(np.float64), T.astype(np.float64), m)
+    return Summary(ids.astype(np.int64), x, t_x.astype(np.float64), T.astype(np.float64), m,
+                   np.asarray(day_spend[first_index], dtype=np.float64))
