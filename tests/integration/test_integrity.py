@@ -100,6 +100,18 @@ def test_deleting_a_member_is_refused_by_the_database(engine: Engine, who: str) 
     assert check_integrity(engine, NOW).ok
 
 
+def test_emptying_the_database_is_not_a_delete_and_keeps_the_guard(engine: Engine) -> None:
+    from patronage.demo.reset import reset_database
+
+    _company(engine)
+    reset_database(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM members")).scalar_one() == 0
+    ids = _company(engine)
+    with pytest.raises(DBAPIError, match="members are never deleted"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM members WHERE id = :id"), {"id": ids["quiet"]})
+
+
 def test_a_member_deleted_past_the_guard_leaves_orders_the_check_finds(engine: Engine) -> None:
     ids = _company(engine)
     with _without_guard(engine), engine.begin() as conn:
