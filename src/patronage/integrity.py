@@ -77,8 +77,9 @@ class IntegrityReport:
 
 @dataclass(frozen=True)
 class RowRule:
-    """Rows of ``table`` (aliased ``t``) for which ``where`` holds are a problem; an example
-    names the row by ``key`` and shows ``shown`` (SQL expressions, labelled)."""
+    """Rows of ``table`` (aliased ``t``, joined as ``join`` says, if anything) for which
+    ``where`` holds are a problem; an example names the row by ``key`` and shows ``shown``
+    (SQL expressions, labelled)."""
 
     check: str
     table: str
@@ -86,15 +87,18 @@ class RowRule:
     where: str
     key: str = "id"
     shown: tuple[tuple[str, str], ...] = ()
+    join: str = ""
 
 
 def _rows_where(conn: Connection, table: str, rules: list[RowRule], params: dict[str, Any],
                 examples: int) -> list[Finding]:
-    """Every rule of one table counted in one scan; examples read only for the rules broken."""
+    """Every rule of one table counted in one scan (its joins hashed or merged, not looked up
+    row by row); examples read only for the rules broken."""
     if not rules:
         return []
     sums = ", ".join(f"SUM(CASE WHEN {r.where} THEN 1 ELSE 0 END)" for r in rules)
-    counts = conn.execute(text(f"SELECT {sums} FROM {table} t"), params).one()
+    joins = " ".join(r.join for r in rules if r.join)
+    counts = conn.execute(text(f"SELECT {sums} FROM {table} t {joins}"), params).one()
     found = []
     for rule, count in zip(rules, counts, strict=True):
         if not count:
@@ -102,7 +106,8 @@ def _rows_where(conn: Connection, table: str, rules: list[RowRule], params: dict
         shown = [(rule.key, rule.key), *rule.shown]
         rows = conn.execute(text(
             f"SELECT {', '.join(f't.{k}' if k == rule.key else k for k, _ in shown)} "
-            f"FROM {table} t WHERE {rule.where} ORDER BY t.{rule.key} LIMIT {int(examples)}"),
+            f"FROM {table} t {rule.join} WHERE {rule.where} "
+            f"ORDER BY t.{rule.key} LIMIT {int(examples)}"),
             params).all()
         found.append(Finding(rule.check, rule.problem, int(count), [
             f"{table} {row[0]}" + "".join(f", {label} {value}" for (_, label), value
@@ -134,18 +139,22 @@ class Reference:
     when: str | None = None
     key: str = "id"
 
-    def rule(self) -> RowRule:
+    def rule(self, alias: str) -> RowRule:
+        """The rule, its target joined as ``alias`` (an outer join: no match is the problem;
+        the target column is unique, so the join adds no rows)."""
+        on = f"{alias}.{self.target_column} = t.{self.column}"
         condition = f"t.{self.column} IS NOT NULL"
         if self.when:
+            on += f" AND t.{self.when}"
             condition += f" AND t.{self.when}"
         kind = f" ({self.when})" if self.when else ""
         return RowRule(
             check=f"reference {self.table}.{self.column}{kind}",
             table=self.table,
             problem=f"{self.table}.{self.column}{kind} names no row of {self.target}",
-            where=(f"{condition} AND NOT EXISTS (SELECT 1 FROM {self.target} r "
-                   f"WHERE r.{self.target_column} = t.{self.column})"),
-            key=self.key, shown=((f"t.{self.column}", self.column),))
+            where=f"{condition} AND {alias}.{self.target_column} IS NULL",
+            key=self.key, shown=((f"t.{self.column}", self.column),),
+            join=f"LEFT JOIN {self.target} {alias} ON {on}")
 
 
 _ORDER, _MEMBER = f"source_kind = {SOURCE_ORDER}", f"source_kind = {SOURCE_MEMBER}"
@@ -184,7 +193,8 @@ REFERENCES: tuple[Reference, ...] = (
 
 def dangling_references(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
     """Ids without a database key that name no row."""
-    return _by_table(conn, tuple(r.rule() for r in REFERENCES), {}, examples)
+    rules = tuple(r.rule(f"r{i}") for i, r in enumerate(REFERENCES))
+    return _by_table(conn, rules, {}, examples)
 
 
 # --- commission runs --------------------------------------------------------------------------
