@@ -191,10 +191,34 @@ REFERENCES: tuple[Reference, ...] = (
 )
 
 
+def _moved_members(conn: Connection) -> tuple[RowRule, ...]:
+    """A sponsor or owner move names the members before and after it as text
+    (``genealogy_changes.old_value``, ``new_value``): each must be a member's id (a text that
+    is not a number is one that names nobody)."""
+    moves = "t.field IN ('sponsor', 'owner')"
+    rules = []
+    for i, column in enumerate(("old_value", "new_value")):
+        value = f"t.{column}"
+        number = (f"{value} ~ '^[0-9]+$'" if conn.dialect.name == "postgresql" else
+                  f"{value} <> '' AND {value} NOT GLOB '*[^0-9]*'")
+        member = (f"CASE WHEN {moves} AND {value} IS NOT NULL THEN CASE WHEN {number} "
+                  f"THEN CAST({value} AS BIGINT) ELSE -1 END END")
+        alias = f"g{i}"
+        rules.append(RowRule(
+            check=f"reference genealogy_changes.{column} (sponsor or owner moves)",
+            table="genealogy_changes",
+            problem=f"genealogy_changes.{column} of a sponsor or owner move names no member",
+            where=f"{moves} AND {value} IS NOT NULL AND {alias}.id IS NULL",
+            shown=(("t.field", "field"), (value, column)),
+            join=f"LEFT JOIN members {alias} ON {alias}.id = {member}"))
+    return tuple(rules)
+
+
 def dangling_references(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
-    """Ids without a database key that name no row."""
+    """Ids without a database key that name no row (:data:`REFERENCES`, and the members a
+    sponsor or owner move names as text)."""
     rules = tuple(r.rule(f"r{i}") for i, r in enumerate(REFERENCES))
-    return _by_table(conn, rules, {}, examples)
+    return _by_table(conn, rules + _moved_members(conn), {}, examples)
 
 
 # --- commission runs --------------------------------------------------------------------------

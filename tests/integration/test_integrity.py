@@ -135,9 +135,19 @@ def test_every_dangling_reference_is_counted_with_examples(engine: Engine) -> No
         conn.execute(text("INSERT INTO autoship_events (subscription_id, member_id, kind, at, "
                           "actor, detail) VALUES (77, :m, 'created', :t, 'x', '')"),
                      {"m": ids["sally"], "t": ORDERED})
+        for field, old, new in (("owner", str(ids["dana"]), "4040"), ("sponsor", None, "x1"),
+                                ("kind", "retail", "distributor")):
+            conn.execute(text(
+                "INSERT INTO genealogy_changes (member_id, field, old_value, new_value, "
+                "effective_at, recorded_at, actor, reason) VALUES (:m, :f, :o, :n, :t, :t, "
+                "'x', '')"), {"m": ids["sally"], "f": field, "o": old, "n": new, "t": ORDERED})
     report = check_integrity(engine, NOW, examples=3)
     found = {f.check: f for f in report.findings}
-    assert not report.ok and report.problems == 7 + 4 + 1
+    moved = found.pop("reference genealogy_changes.new_value (sponsor or owner moves)")
+    assert moved.count == 2
+    assert [e.split(", ", 1)[1] for e in moved.examples] == [
+        "field owner, new_value 4040", "field sponsor, new_value x1"]
+    assert not report.ok and report.problems == 7 + 4 + 1 + 2
     buyers = found["reference orders.buyer_id"]
     assert buyers.count == 7 and len(buyers.examples) == 3
     assert buyers.examples[0].endswith("buyer_id 900")
