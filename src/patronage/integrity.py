@@ -19,10 +19,11 @@ Each problem is reported with its count and a few examples; an empty report mean
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -110,10 +111,23 @@ def _rows_where(conn: Connection, table: str, rules: list[RowRule], params: dict
             f"ORDER BY t.{rule.key} LIMIT {int(examples)}"),
             params).all()
         found.append(Finding(rule.check, rule.problem, int(count), [
-            f"{table} {row[0]}" + "".join(f", {label} {value}" for (_, label), value
+            f"{table} {row[0]}" + "".join(f", {label} {_text(value)}" for (_, label), value
                                           in zip(shown[1:], row[1:], strict=True))
             for row in rows]))
     return found
+
+
+_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?")
+
+
+def _text(value: Any) -> str:
+    """A value of an example as text, times in ISO 8601 UTC on both databases (SQLite stores
+    them as naive UTC text)."""
+    if isinstance(value, str) and _SQLITE_TIME.fullmatch(value):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
 
 
 def _by_table(conn: Connection, rules: tuple[RowRule, ...], params: dict[str, Any],

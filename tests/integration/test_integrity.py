@@ -250,7 +250,8 @@ def test_a_touch_still_planned_past_its_window_is_found(engine: Engine) -> None:
         _touch(s, ids["sally"], "task", edge - timedelta(days=9))  # tasks wait until done
         _touch(s, ids["sally"], "email", edge - timedelta(days=9), status="sent")
     count, examples = _checks(engine)["care touches past their window"]
-    assert count == 1 and "channel email" in examples[0]
+    late = (edge - timedelta(minutes=1)).isoformat()
+    assert count == 1 and examples[0].endswith(f", channel email, due {late}")
 
 
 def test_the_check_command_exits_1_and_lists_problems(engine: Engine, db_url: str) -> None:
