@@ -193,12 +193,20 @@ def _subscribed(engine: Engine, start: date, created: datetime) -> tuple[dict[st
 
 
 def test_a_subscription_the_daily_run_left_behind_is_overdue(engine: Engine) -> None:
-    _, sub = _subscribed(engine, date(2026, 11, 1), datetime(2026, 10, 30, 12, tzinfo=UTC))
+    ids, sub = _subscribed(engine, date(2026, 11, 1), datetime(2026, 10, 30, 12, tzinfo=UTC))
     # Next run 2026-11-05; the check on the 5th (today's run may not have run yet) is fine.
     assert check_integrity(engine, datetime(2026, 11, 5, 20, tzinfo=UTC)).ok
     overdue = _checks(engine, datetime(2026, 11, 6, 20, tzinfo=UTC))["subscriptions overdue"]
     assert overdue == (1, [f"subscriptions {sub}, status active, next run 2026-11-05, "
                            "retry on None, paused until None"])
+    # The daily run passes over a terminated member's subscription: not the run's omission.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE members SET status = 'terminated' WHERE id = :m"),
+                     {"m": ids["sally"]})
+    assert check_integrity(engine, datetime(2026, 11, 6, 20, tzinfo=UTC)).ok
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE members SET status = 'active' WHERE id = :m"),
+                     {"m": ids["sally"]})
     run_day(engine, date(2026, 11, 5), SimulatedGateway(engine, 0.0, 1),
             now=datetime(2026, 11, 5, 7, tzinfo=UTC))
     assert check_integrity(engine, datetime(2026, 11, 6, 20, tzinfo=UTC)).ok
