@@ -22,9 +22,10 @@ def print_report(report: IntegrityReport) -> None:
         console.print(f"integrity check as of {report.now.isoformat()}: no problem found "
                       f"({took:.2f} s: {steps})", highlight=False)
         return
+    kinds = len(report.findings)
     console.print(f"integrity check as of {report.now.isoformat()}: {report.problems:,} "
-                  f"problems of {len(report.findings)} kinds ({took:.2f} s: {steps})",
-                  highlight=False)
+                  f"problem{'s' * (report.problems != 1)} of {kinds} kind{'s' * (kinds != 1)} "
+                  f"({took:.2f} s: {steps})", highlight=False)
     for finding in report.findings:
         console.print(f"- {finding.check}: {finding.count:,} — {finding.problem}",
                       highlight=False, soft_wrap=True)
