@@ -7,7 +7,8 @@ Generates a company (``build_company``, not timed) and gives every member an act
 autoship of one or two products, all due on the run day (the hardest day: an ordinary day has
 about a 28th of them due). Then times ``run_day`` with the simulated gateway (4% declines) on
 SQLite and on PostgreSQL (a database made for the run and dropped afterwards), runs the same day
-again to show that it does nothing, and checks one order and one charge per approved subscription.
+again to show that it does nothing, and checks one order and one charge per approved subscription;
+then runs the integrity check (``patronage check``) on the result and prints it with its time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scratch import (  # benchmarks/scratch.py, beside this script
     add_keep_options,
     company_copy,
     kept,
+    print_check,
 )
 from sqlalchemy import func, select, text
 
@@ -91,13 +93,14 @@ def run(url: str, label: str, n: int) -> None:
     with engine.connect() as conn:
         orders = conn.execute(select(func.count()).select_from(Order)).scalar_one()
         charges = conn.execute(select(func.count()).select_from(SimulatedCharge)).scalar_one()
-    engine.dispose()
     print(f"{label:10s} {summary.due:,} due: run {t3 - t2:.1f}s "
           f"({summary.due / (t3 - t2):,.0f} subscriptions/s), {summary.approved:,} ordered, "
           f"{summary.declined:,} declined; same day again {t4 - t3:.2f}s with {again.due} due; "
           f"new orders {orders - orders_before:,}, charges {charges:,} "
           f"(one each: {orders - orders_before == summary.approved and charges == summary.due})",
           flush=True)
+    print_check(engine, label, NOW)
+    engine.dispose()
 
 
 def main() -> None:

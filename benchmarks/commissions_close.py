@@ -5,8 +5,10 @@
 Generates the company (not timed as part of the close), then times ``commit_period`` for the
 generated month with the example plan on SQLite and on PostgreSQL (a database made for the run
 and dropped afterwards), split into its steps, and checks that re-running the committed snapshot
-reproduces every line. ``--keep-sqlite FILE --keep-postgres NAME`` generate the company once and
-close a fresh copy of it in every later run:
+reproduces every line; then runs the integrity check (``patronage check``, which replays the
+committed period again among its checks) and prints it with its time. ``--keep-sqlite FILE
+--keep-postgres NAME`` generate the company once and close a fresh copy of it in every later
+run:
 
     .venv/bin/python benchmarks/commissions_close.py --members 1000000 \
         --keep-sqlite /tmp/close_1m.db --keep-postgres close_1m
@@ -22,6 +24,7 @@ from scratch import (  # benchmarks/scratch.py, beside this script
     add_keep_options,
     company_copy,
     kept,
+    print_check,
 )
 
 from patronage.clock import Period
@@ -63,17 +66,18 @@ def run(url: str, label: str, members: int) -> None:
     run_engine(facts, plan.plan)
     t2 = time.perf_counter()
     seconds: dict[str, float] = {}
-    commit_period(engine, PERIOD, plan, now=datetime(2026, 11, 2, tzinfo=UTC), actor="bench",
-                  seconds=seconds)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    commit_period(engine, PERIOD, plan, now=now, actor="bench", seconds=seconds)
     t3 = time.perf_counter()
     same, again = rerun_committed(engine, PERIOD)
-    engine.dispose()
     print(f"{label:10s} {members:,} members, {facts.lines.size:,} lines: whole close "
           f"(commit_period) {t3 - t2:.1f}s ("
           + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
           + f"); before it, separately: load {t1 - t0:.1f}s, engine {t2 - t1:.2f}s; "
           f"{again.result.payouts.size:,} payout lines; snapshot reproduces: {same}",
           flush=True)
+    print_check(engine, label, now)
+    engine.dispose()
 
 
 def main() -> None:

@@ -10,11 +10,13 @@ import uuid
 from argparse import ArgumentParser, Namespace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from patronage.db.engine import make_engine
+from patronage.integrity import check_integrity
 
 ADMIN = os.environ.get("PATRONAGE_BENCH_POSTGRES_URL",
                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -93,3 +95,16 @@ def add_keep_options(parser: ArgumentParser) -> None:
 def kept(args: Namespace, kind: str) -> str | None:
     """The place ``--keep-sqlite`` or ``--keep-postgres`` named for ``kind``, if any."""
     return args.keep_sqlite if kind == "sqlite" else args.keep_postgres  # type: ignore[no-any-return]
+
+
+def print_check(engine: Engine, label: str, now: datetime) -> bool:
+    """``patronage check`` on the benchmark's company as of ``now``: prints its result and
+    time (each group of checks), and returns whether it found no problem."""
+    report = check_integrity(engine, now)
+    found = ("no problem found" if report.ok else
+             f"{report.problems:,} problems: "
+             + "; ".join(f"{f.check} {f.count:,}" for f in report.findings))
+    print(f"{label:10s} integrity check (patronage check): {found}; "
+          f"{sum(report.seconds.values()):.2f}s ("
+          + ", ".join(f"{k} {v:.2f}" for k, v in report.seconds.items()) + ")", flush=True)
+    return report.ok

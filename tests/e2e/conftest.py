@@ -19,7 +19,8 @@ import pytest
 
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade
-from tests.e2e.world import World, app_for, seed
+from patronage.integrity import check_integrity
+from tests.e2e.world import NOW, World, app_for, seed
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -61,6 +62,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         time.sleep(0.05)
     try:
         yield Site(f"http://127.0.0.1:{port}", world, engine)
+        # Whatever the flows did through the pages left the records whole (patronage check).
+        report = check_integrity(engine, NOW)
+        assert report.ok, report.as_dict()["findings"]
     finally:
         server.should_exit = True
         thread.join(timeout=10)

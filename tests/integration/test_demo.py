@@ -91,3 +91,32 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert [r.as_of.astimezone(UTC) for r in runs] == [datetime(2026, 10, 16, 12, tzinfo=UTC),
                                                        datetime(2026, 11, 15, 12, tzinfo=UTC)]
     assert valued is not None and valued >= summary.extra["customers valued"] > 0
+    # The demo company passes the integrity check: every reference resolves, every committed
+    # run replays, every subscription is where the daily run left it, no touch is left late.
+    from patronage.integrity import check_integrity
+
+    report = check_integrity(engine, datetime(2026, 11, 15, 12, tzinfo=UTC))
+    assert report.findings == []
+    assert summary.extra["care emails sent (simulated outbox)"] > 0
+
+
+def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app
+
+    args = ["--db", db_url, "demo", "--no-serve", "--json", "--members", "300", "--months", "2",
+            "--now", "2026-11-15T12:00:00+00:00", "--seed", "5"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    check = json.loads(done.output)["check"]
+    assert check["ok"] is True and check["findings"] == []
+    assert set(check["seconds"]) == {"references", "commission runs", "subscriptions",
+                                     "care touches"}
+    # Again with --reset: the tables (and the members a trigger keeps from being deleted)
+    # are dropped and made anew.
+    again = CliRunner().invoke(app, [*args, "--reset"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["check"]["ok"] is True

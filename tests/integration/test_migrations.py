@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from patronage.db.compensation import CommissionSnapshot, PayoutLine, PayoutSkip
 from patronage.db.engine import transaction
@@ -146,5 +147,30 @@ def test_the_daily_runs_tables_leave_room_for_their_rows_next_versions(engine: E
         if engine.dialect.name == "postgresql":
             for table in ("subscriptions", "autoship_attempts"):
                 assert _fillfactor(engine, table) == "fillfactor=50"
+    finally:
+        migrate(command.upgrade, "heads")
+
+
+def test_the_member_delete_guard_comes_and_goes_with_its_migration(engine: Engine) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    def add(conn: Connection, member: int) -> None:
+        conn.execute(text(
+            "INSERT INTO members (id, kind, status, first_name, last_name, timezone, locale, "
+            "joined_at) VALUES (:m, 'retail', 'active', 'C', 'X', 'UTC', 'en', :t)"),
+            {"m": member, "t": datetime(2026, 2, 1, tzinfo=UTC)})
+
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "member_guard@-1")
+    try:
+        with engine.begin() as conn:
+            add(conn, 1)
+            conn.execute(text("DELETE FROM members WHERE id = 1"))
+        migrate(command.upgrade, "heads")
+        with engine.begin() as conn:
+            add(conn, 2)
+        with pytest.raises(DBAPIError, match="members are never deleted"), \
+                engine.begin() as conn:
+            conn.execute(text("DELETE FROM members WHERE id = 2"))
     finally:
         migrate(command.upgrade, "heads")

@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from patronage.cli.check import print_report
 from patronage.cli.common import console, emit_json, parse_now, state
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.reset import reset_database
+from patronage.integrity import check_integrity
 
 app = typer.Typer()
 
@@ -47,12 +49,20 @@ def demo(
     if reset:
         reset_database(engine)
     started = time.perf_counter()
-    summary = build_demo(engine, seed=seed, members=members, months=months, now=parse_now(now))
+    moment = parse_now(now)
+    summary = build_demo(engine, seed=seed, members=members, months=months, now=moment)
     elapsed = time.perf_counter() - started
+    # The demo ends with the integrity check: a demo company with a problem is not served.
+    report = check_integrity(engine, moment)
     if as_json:
-        emit_json({k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"})
+        data = {k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"}
+        data["check"] = report.as_dict()
+        emit_json(data)
     else:
         _print(summary, f"Demo company in {st.url()}", elapsed)
+        print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
     if not no_serve:
         from patronage.demo.build import serve_demo
 

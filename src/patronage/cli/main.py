@@ -32,6 +32,7 @@ GROUPS: list[tuple[str, str, str | None]] = [
     ("serve", "app", None),
     ("api", "app", "api"),
     ("accounts", "app", "accounts"),
+    ("check", "app", None),
 ]
 
 

@@ -8,14 +8,17 @@ and the last, still open month is previewed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import Period, zone
 from patronage.compensation.runs import PlanSource, commit_period, preview_period
 from patronage.config import get_settings
+from patronage.db.care import Touch
+from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.money import format_amount
 from patronage.value.service import fit_values
@@ -25,8 +28,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
                now: datetime) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
     then every closed month's commissions committed and the open month previewed; then the
-    care planner's daily ticks over the last month (touches and owner tasks) and the customer
-    values (lifetime, referral, the seven values, value at risk)."""
+    care planner's daily ticks and deliveries over the last month (emails, cards and owner
+    tasks) and the customer values (lifetime, referral, the seven values, value at risk)."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
     start = (now - timedelta(days=round(30.44 * months))).date()
@@ -54,8 +57,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
-    touches = care_ticks(engine, now, days=CARE_DAYS)
-    summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = touches
+    care = care_days(engine, now, days=CARE_DAYS)
+    summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
+    summary.extra["care emails sent (simulated outbox)"] = care.emails
+    summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
     return summary
@@ -70,6 +75,50 @@ def care_ticks(engine: Engine, now: datetime, *, days: int) -> int:
     from patronage.care.tick import tick
 
     return sum(tick(engine, now - timedelta(days=back)).planned for back in range(days, -1, -1))
+
+
+@dataclass
+class CareDays:
+    planned: int = 0
+    emails: int = 0
+    cards: int = 0
+
+
+#: The channels the demo's simulated outbox delivers (tasks wait for their distributor).
+OUTBOX_CHANNELS = ("email", "card")
+
+
+def care_days(engine: Engine, now: datetime, *, days: int) -> CareDays:
+    """Each of the last ``days`` days as the company lives it: the care tick at that day's
+    ``now``, then the day's delivery through the demo's simulated outbox (the demo has no mail
+    server and no print shop: the emails and cards due are recorded as sent at that moment, as
+    the simulated payment gateway charges nobody). So no touch is left planned past its
+    window (``patronage check``)."""
+    from patronage.care.tick import tick
+
+    done = CareDays()
+    for back in range(days, -1, -1):
+        moment = now - timedelta(days=back)
+        done.planned += tick(engine, moment).planned
+        sent = simulated_outbox(engine, moment)
+        done.emails += sent["email"]
+        done.cards += sent["card"]
+    return done
+
+
+def simulated_outbox(engine: Engine, now: datetime) -> dict[str, int]:
+    """The demo's outbox: every email and card touch due by ``now`` and still planned is
+    recorded as sent at ``now``; returns how many per channel."""
+    sent = {}
+    with transaction(engine) as s:
+        for channel in OUTBOX_CHANNELS:
+            result = s.execute(
+                update(Touch).where(Touch.status == "planned", Touch.channel == channel,
+                                    Touch.due_at <= now)
+                .values(status="sent", sent_at=now)
+                .execution_options(synchronize_session=False))
+            sent[channel] = int(result.rowcount)  # type: ignore[attr-defined]
+    return sent
 
 
 def serve_demo(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
