@@ -174,3 +174,33 @@ def test_the_member_delete_guard_comes_and_goes_with_its_migration(engine: Engin
             conn.execute(text("DELETE FROM members WHERE id = 2"))
     finally:
         migrate(command.upgrade, "heads")
+
+
+def test_fits_and_values_stored_before_priors_existed_are_marked_fitted(engine: Engine) -> None:
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "0002_value")
+    try:
+        at = datetime(2026, 2, 1, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO value_runs (id, as_of, created_at, discount_monthly, "
+                "horizon_months, referral_decay, members) VALUES (3, :t, :t, 0.01, 12, 0.5, 1)"),
+                {"t": at})
+            conn.execute(text(
+                "INSERT INTO value_fits (run_id, model, segment, params, log_likelihood, "
+                "converged, message, n) VALUES (3, 'bgnbd', 'pooled', '{}', -1.5, :yes, "
+                "'ok', 40)"), {"yes": True})
+            conn.execute(text(
+                "INSERT INTO customer_values (run_id, member_id, model, segment, p_alive, "
+                "expected_orders, past_value, future_value, referral_value, risk, "
+                "value_at_risk, risk_flags, consumption, consistency, referral, rainmaker, "
+                "feedback, testimonial, emotional, rainmaker_amount) VALUES (3, 2, 'bgnbd', "
+                "'pooled', 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"))
+        migrate(command.upgrade, "heads")
+        with engine.connect() as conn:
+            fits = conn.execute(text("SELECT source, standard_errors FROM value_fits")).all()
+            values = conn.execute(text("SELECT source FROM customer_values")).all()
+        assert [tuple(r) for r in fits] == [("fitted", "{}")]
+        assert [tuple(r) for r in values] == [("fitted",)]
+    finally:
+        migrate(command.upgrade, "heads")
