@@ -135,13 +135,16 @@ def undo_skip(plan: Plan, today: date) -> Plan:
 
 def change_day(plan: Plan, day: int, today: date) -> Plan:
     """Monthly on ``day`` from the next run on: the run moves to that day in the month of the
-    current next run (so a skip stays skipped), and never closer than one cycle to the last
-    delivery, nor on or before today; otherwise it is the first such day after that."""
+    current next run (so a skip stays skipped), unless that is closer than a month to the last
+    delivery, on or before today, or on or before a skipped run; then it is the first such day
+    after all of those."""
     frequency = Frequency("monthly", day)
     candidate = run_day_in_month(plan.next_run.year, plan.next_run.month, day, plan.market)
     floor = _tomorrow(today)
     if plan.last_delivery is not None:
         floor = max(floor, one_cycle_after(plan.last_delivery, frequency))
+    if plan.skipped is not None:  # never on or before the run the customer skipped
+        floor = max(floor, plan.skipped + timedelta(days=1))
     moved = candidate if candidate >= floor else first_run(floor, frequency, plan.market)
     return replace(plan, frequency=frequency, next_run=moved, skipped=None)
 
