@@ -51,7 +51,6 @@ class World:
         if plan.status == "paused" and plan.paused_until is not None \
                 and plan.paused_until <= day:
             plan = schedule.resume(plan, plan.paused_until)
-            plan = replace(plan, paused_until=None)
         if plan.status == "active" and plan.next_run <= day:
             # Runs happen every day, so a subscription is never overdue.
             assert plan.next_run == day
