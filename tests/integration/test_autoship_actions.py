@@ -36,7 +36,7 @@ from patronage.db.autoship import (
     SubscriptionItem,
 )
 from patronage.db.engine import transaction
-from patronage.db.tables import Order
+from patronage.db.tables import Member, Order
 from patronage.errors import Conflict, PatronageError
 from patronage.orders.catalog import NewProduct, add_product
 from tests.factories import catalog, customer, distributor
@@ -272,6 +272,13 @@ def test_restart_after_cancel(engine: Engine) -> None:
     assert _events(engine, sub)[-2:] == [("cancelled", "customer"), ("restarted", "customer")]
     day = date(2027, 4, 2)
     assert run_day(engine, day, SimulatedGateway(engine, 0.0), now=_at(day)).approved == 1
+    with transaction(engine) as s:
+        cancel(s, sub, "moving", now=_at(day), actor="customer")
+        s.execute(update(Member).where(Member.id == s.get(Subscription, sub).member_id)
+                  .values(status="terminated"))
+    with pytest.raises(Conflict, match=r"restart: member \d+ can no longer order"), \
+            transaction(engine) as s:
+        restart(s, sub, now=_at(day), actor="customer")
 
 
 # 5. Two runs of one day at once.

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
 from patronage.autoship.schedule import Frequency
@@ -86,6 +86,10 @@ def test_cli_skip_then_change_date_then_undo_resume_restart(engine: Engine,
     assert "next run 2027-02-15" in _cli(db_url, "skip", str(sub))
     assert "next run 2027-01-15" in _cli(db_url, "undo-skip", str(sub))
     _cli(db_url, "pause", str(sub), "--until", "2027-03-01")
+    with transaction(engine) as s:
+        member = s.get(Subscription, sub).member_id  # type: ignore[union-attr]
+    shown = runner.invoke(app, ["--db", db_url, "autoship", "show", "--member", str(member)])
+    assert f"subscription {sub}: paused until 2027-03-01, next run 2027-01-15" in shown.output
     assert "next run 2027-01-15" in _cli(db_url, "resume", str(sub))
     _cli(db_url, "cancel", str(sub), "--reason", "budget")
     assert "next run 2027-03-15" in _cli(db_url, "restart", str(sub),
@@ -256,3 +260,7 @@ def test_portal_undo_skip_resume_and_restart(engine: Engine, world: World) -> No
         assert row is not None and (row.status, row.next_run) == ("active", date(2026, 11, 10))
     assert _kinds(engine, world.cory_sub)[1:] == ["skipped", "skip_undone", "paused", "resumed",
                                                   "cancelled", "restarted"]
+    with transaction(engine) as s:  # a skip whose date has passed can no longer be undone
+        s.execute(update(Subscription).where(Subscription.id == world.cory_sub)
+                  .values(skipped_run=date(2026, 10, 10)))
+    assert f'action="{url}/undo-skip"' not in cory.get("/me").text

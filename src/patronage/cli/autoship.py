@@ -195,6 +195,7 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
         subs = s.scalars(select(Subscription).where(Subscription.member_id == member)).all()
         rows = [{"id": sub.id, "status": sub.status, "next_run": sub.next_run,
                  "day_of_month": sub.day_of_month, "failures": sub.failures,
+                 "paused_until": sub.paused_until, "skipped_run": sub.skipped_run,
                  "items": [f"{i.quantity}×{i.sku}" for i in s.scalars(
                      select(SubscriptionItem).where(SubscriptionItem.subscription_id == sub.id))]}
                 for sub in subs]
@@ -204,8 +205,9 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
         for r in rows:
             items = r["items"]
             assert isinstance(items, list)
-            console.print(f"subscription {r['id']}: {r['status']}, next run {r['next_run']}, "
-                          f"items {', '.join(items)}")
+            paused = f" until {r['paused_until']}" if r["paused_until"] else ""
+            console.print(f"subscription {r['id']}: {r['status']}{paused}, next run "
+                          f"{r['next_run']}, items {', '.join(items)}")
 
 
 @app.command()

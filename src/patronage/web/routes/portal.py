@@ -92,6 +92,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
     return render(request, "portal.html", me, status=status, title="My account", m=member,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
+                  today=now.astimezone(tz).date(),
                   consents=given, message=message, error=error, period=str(period))
 
 
