@@ -216,6 +216,26 @@ def test_an_overdue_decline_is_retried_after_the_run_day_not_again_the_same_day(
     assert _sub(engine, sub).retry_on == date(2026, 12, 3)
 
 
+def test_while_a_payment_is_retried_the_schedule_stays_as_it_is(engine: Engine) -> None:
+    sub = _one(engine)
+    day = date(2026, 12, 2)
+    run_day(engine, day, SimulatedGateway(engine, 1.0), now=_at(day, 13))
+    now = _at(day, 16)
+    for action in (lambda s: skip_next(s, sub, now=now, actor="customer"),
+                   lambda s: undo_skip(s, sub, now=now, actor="customer"),
+                   lambda s: pause_until(s, sub, date(2027, 2, 1), now=now, actor="customer"),
+                   lambda s: change_date(s, sub, 20, now=now, actor="customer")):
+        with pytest.raises(Conflict, match=r"the payment for the run of 2026-12-02 is being "
+                                           r"retried \(next try 2026-12-03\)"), \
+                transaction(engine) as s:
+            action(s)
+    row = _sub(engine, sub)
+    assert (row.status, row.next_run, row.retry_on) == ("active", date(2026, 12, 2),
+                                                        date(2026, 12, 3))
+    with transaction(engine) as s:
+        cancel(s, sub, "card expired", now=now, actor="customer")
+
+
 # 4. Resume, restart and undo a skip: dated events with their actor.
 
 def test_undo_a_skip_brings_the_run_back_while_it_is_ahead(engine: Engine) -> None:

@@ -152,6 +152,7 @@ def undo_skip(session: Session, subscription_id: int, *, now: datetime, actor: s
 def pause_until(session: Session, subscription_id: int, until: date, *, now: datetime,
                 actor: str) -> None:
     sub = _open(session, subscription_id)
+    _not_in_dunning(sub, "pause")
     _apply(sub, schedule.pause(plan_of(session, sub), until, company_today(now)))
     record(session, sub, "paused", now, actor, f"until {until}")
 
