@@ -18,10 +18,10 @@ from patronage.autoship.subscriptions import (
     cancel,
     change_date,
     pause_until,
+    replace_items,
     save_offers,
     skip_next,
     subscribe,
-    swap_items,
 )
 from patronage.db.autoship import (
     AutoshipEvent,
@@ -242,8 +242,8 @@ def test_self_service_actions_and_one_step_cancel(engine: Engine) -> None:
     [sub] = _setup(engine, n=1)
     with transaction(engine) as s:
         assert skip_next(s, sub, now=NOW, actor="customer") == date(2026, 4, 28)
-        assert change_date(s, sub, 10, now=NOW, actor="customer") == date(2026, 3, 10)
-        swap_items(s, sub, [Item("TEA", 2), Item("SHAKE", 1)], now=NOW, actor="customer")
+        assert change_date(s, sub, 10, now=NOW, actor="customer") == date(2026, 4, 10)
+        replace_items(s, sub, [Item("TEA", 2), Item("SHAKE", 1)], now=NOW, actor="customer")
         pause_until(s, sub, date(2026, 5, 15), now=NOW, actor="customer")
     day = date(2026, 5, 15)
     summary = run_day(engine, day, SimulatedGateway(engine, 0.0), now=_at(day))

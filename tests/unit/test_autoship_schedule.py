@@ -33,3 +33,33 @@ def test_retry_schedule_and_bad_input() -> None:
         retry_dates(date(2026, 3, 1), (3, 1))
     with pytest.raises(PatronageError, match="day of month: 32"):
         Frequency("monthly", day=32)
+
+
+def test_one_cycle_after_a_delivery() -> None:
+    from patronage.autoship.schedule import one_cycle_after
+
+    assert one_cycle_after(date(2026, 12, 2), Frequency("monthly", 2)) == date(2027, 1, 2)
+    assert one_cycle_after(date(2027, 1, 31), MONTHLY_31) == date(2027, 2, 28)
+    assert one_cycle_after(date(2027, 1, 31), Frequency("weeks", weeks=2)) == date(2027, 2, 14)
+
+
+def test_after_a_run_the_next_cycle_is_after_the_run_day() -> None:
+    from patronage.autoship.schedule import next_after_run
+
+    monthly = Frequency("monthly", 2)
+    assert next_after_run(date(2026, 12, 2), date(2026, 12, 2), monthly, "US") == date(2027, 1, 2)
+    assert next_after_run(date(1900, 1, 1), date(2026, 12, 2), monthly, "US") == date(2027, 1, 2)
+    assert next_after_run(date(2026, 11, 2), date(2026, 12, 1), monthly, "US") == date(2026, 12, 2)
+    weekly = Frequency("weeks", weeks=1)
+    assert next_after_run(date(2026, 11, 2), date(2026, 11, 20), weekly, None) == date(2026, 11, 23)
+
+
+def test_a_change_of_day_keeps_a_skip_and_a_month_since_the_last_delivery() -> None:
+    from patronage.autoship.schedule import Plan, change_day, skip
+
+    plan = Plan(Frequency("monthly", 2), "US", date(2027, 1, 2), last_delivery=date(2026, 12, 2))
+    today = date(2026, 12, 5)
+    assert change_day(skip(plan), 15, today).next_run == date(2027, 2, 15)
+    assert change_day(plan, 15, today).next_run == date(2027, 1, 15)
+    assert change_day(plan, 1, today).next_run == date(2027, 2, 1)
+    assert change_day(plan, 31, today).next_run == date(2027, 1, 28)  # the US cap

@@ -243,6 +243,14 @@ class ItemsIn(BaseModel):
     items: list[ItemIn] = Field(min_length=1)
 
 
+class SwapIn(BaseModel):
+    """Replace the product ``sku`` by ``new_sku`` (keeping its quantity unless one is given)."""
+
+    sku: str = Field(min_length=1)
+    new_sku: str = Field(min_length=1)
+    quantity: int | None = Field(default=None, ge=1)
+
+
 class CancelIn(BaseModel):
     reason: str = ""
 

@@ -1,6 +1,7 @@
-"""Autoship subscriptions and the self-service actions on them: skip, pause, change date,
-swap items, cancel (one step; save offers are listed, never required). A customer acts on their
-own subscriptions; the company on anyone's."""
+"""Autoship subscriptions and the self-service actions on them: skip and undo a skip, pause
+and resume, change date, swap, add or remove a product, cancel (one step; save offers are
+listed, never required) and restart. A customer acts on their own subscriptions; the company on
+anyone's."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from patronage.api.schemas import (
     PauseIn,
     SubscriptionIn,
     SubscriptionOut,
+    SwapIn,
 )
 from patronage.autoship import subscriptions as service
 from patronage.autoship.schedule import Frequency
@@ -82,7 +84,7 @@ def subscribe(body: SubscriptionIn, session: SessionDep, principal: PrincipalDep
     sub = service.subscribe(
         session, body.member_id, [service.Item(i.sku, i.quantity) for i in body.items],
         Frequency(body.frequency, body.day_of_month, body.every_weeks),
-        start=body.start or now.date(), now=now, actor=principal.actor)
+        start=body.start or service.company_today(now), now=now, actor=principal.actor)
     return _out(session, sub)
 
 
@@ -103,11 +105,29 @@ def skip(subscription_id: int, session: SessionDep, principal: PrincipalDep,
     return _next(sub)
 
 
+@router.post("/{subscription_id}/undo-skip", dependencies=[scope("autoship:write")])
+def undo_skip(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+              now: NowDep) -> NextRunOut:
+    """Bring back the run the last skip moved away from (while it is still ahead)."""
+    sub = _own(session, principal, subscription_id)
+    service.undo_skip(session, subscription_id, now=now, actor=principal.actor)
+    return _next(sub)
+
+
 @router.post("/{subscription_id}/pause", dependencies=[scope("autoship:write")])
 def pause(subscription_id: int, body: PauseIn, session: SessionDep, principal: PrincipalDep,
           now: NowDep) -> NextRunOut:
     sub = _own(session, principal, subscription_id)
     service.pause_until(session, subscription_id, body.until, now=now, actor=principal.actor)
+    return _next(sub)
+
+
+@router.post("/{subscription_id}/resume", dependencies=[scope("autoship:write")])
+def resume(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+           now: NowDep) -> NextRunOut:
+    """End a pause now, before its date."""
+    sub = _own(session, principal, subscription_id)
+    service.resume(session, subscription_id, now=now, actor=principal.actor)
     return _next(sub)
 
 
@@ -121,13 +141,42 @@ def change_date(subscription_id: int, body: ChangeDateIn, session: SessionDep,
 
 
 @router.post("/{subscription_id}/items", dependencies=[scope("autoship:write")])
-def swap_items(subscription_id: int, body: ItemsIn, session: SessionDep,
-               principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
-    """Replace the items (to add one, send the current items plus the new one)."""
+def replace_items(subscription_id: int, body: ItemsIn, session: SessionDep,
+                  principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
+    """Replace all the items at once (one product at a time: swap, add, remove)."""
     sub = _own(session, principal, subscription_id)
-    service.swap_items(session, subscription_id,
-                       [service.Item(i.sku, i.quantity) for i in body.items],
-                       now=now, actor=principal.actor)
+    service.replace_items(session, subscription_id,
+                          [service.Item(i.sku, i.quantity) for i in body.items],
+                          now=now, actor=principal.actor)
+    return _out(session, sub)
+
+
+@router.post("/{subscription_id}/items/swap", dependencies=[scope("autoship:write")])
+def swap_item(subscription_id: int, body: SwapIn, session: SessionDep,
+              principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
+    """Replace one product by another; the other products stay."""
+    sub = _own(session, principal, subscription_id)
+    service.swap_item(session, subscription_id, body.sku, body.new_sku, body.quantity,
+                      now=now, actor=principal.actor)
+    return _out(session, sub)
+
+
+@router.post("/{subscription_id}/items/add", dependencies=[scope("autoship:write")])
+def add_item(subscription_id: int, body: ItemIn, session: SessionDep,
+             principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
+    """Add a product."""
+    sub = _own(session, principal, subscription_id)
+    service.add_item(session, subscription_id, service.Item(body.sku, body.quantity), now=now,
+                     actor=principal.actor)
+    return _out(session, sub)
+
+
+@router.delete("/{subscription_id}/items/{sku}", dependencies=[scope("autoship:write")])
+def remove_item(subscription_id: int, sku: str, session: SessionDep,
+                principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
+    """Remove a product (not the last one: pause or cancel instead)."""
+    sub = _own(session, principal, subscription_id)
+    service.remove_item(session, subscription_id, sku, now=now, actor=principal.actor)
     return _out(session, sub)
 
 
@@ -145,4 +194,13 @@ def cancel(subscription_id: int, body: CancelIn, session: SessionDep, principal:
     """Cancel at once, in one step."""
     sub = _own(session, principal, subscription_id)
     service.cancel(session, subscription_id, body.reason, now=now, actor=principal.actor)
+    return _next(sub)
+
+
+@router.post("/{subscription_id}/restart", dependencies=[scope("autoship:write")])
+def restart(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+            now: NowDep) -> NextRunOut:
+    """Start a cancelled autoship again, with its products and schedule."""
+    sub = _own(session, principal, subscription_id)
+    service.restart(session, subscription_id, now=now, actor=principal.actor)
     return _next(sub)

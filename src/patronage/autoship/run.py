@@ -25,16 +25,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from threading import Lock
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from patronage.autoship import schedule
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
-from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, first_run, next_run
+from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, next_after_run
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import require_aware
-from patronage.db.autoship import Subscription
+from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
     fetch_rows,
@@ -45,7 +48,7 @@ from patronage.db.bulk import (
 from patronage.db.engine import transaction
 from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, letters_sql
 from patronage.db.tables import Product
-from patronage.errors import IntegrityViolation
+from patronage.errors import Conflict, IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
 
 RETRY_DAYS = (1, 3, 7)
@@ -62,7 +65,45 @@ class RunSummary:
     suspended: int = 0
     resumed: int = 0
     recovered: int = 0
+    already_ran: bool = False  # a run of this day had finished before this one
     ordered: list[int] = field(default_factory=list)  # subscriptions ordered in this run
+
+
+#: A run that has held its day this long is taken to have died (killed without a chance to let
+#: go); another run of the day may then take over and finish its work.
+RUN_LEASE = timedelta(hours=2)
+
+
+def _claim(engine: Engine, day: date, now: datetime) -> tuple[str, bool]:
+    """Hold ``day`` for this run; returns the run's token and whether a run of the day had
+    already finished. Refused while another run holds the day."""
+    holder = uuid4().hex
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AutoshipRun).values(day=day, holder=holder, started_at=now))
+        return holder, False
+    except IntegrityError:
+        pass  # the day has a row: free (finished or let go), or held by another run
+    with engine.begin() as conn:
+        taken = conn.execute(update(AutoshipRun).where(
+            AutoshipRun.day == day,
+            or_(AutoshipRun.holder.is_(None), AutoshipRun.started_at < now - RUN_LEASE),
+        ).values(holder=holder, started_at=now)).rowcount
+        started, finished = conn.execute(select(AutoshipRun.started_at, AutoshipRun.finished_at)
+                                         .where(AutoshipRun.day == day)).one()
+    if taken != 1:
+        raise Conflict(f"autoship run of {day}: another run of this day is in progress (started "
+                       f"{started:%Y-%m-%d %H:%M} UTC); this one charged nothing")
+    return holder, finished is not None
+
+
+def _let_go(engine: Engine, day: date, holder: str, finished: datetime | None) -> None:
+    values: dict[str, Any] = {"holder": None}
+    if finished is not None:
+        values["finished_at"] = finished
+    with engine.begin() as conn:
+        conn.execute(update(AutoshipRun).where(AutoshipRun.day == day,
+                                               AutoshipRun.holder == holder).values(**values))
 
 
 def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary) -> None:
@@ -70,9 +111,10 @@ def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary
         for sub in s.scalars(select(Subscription).where(
                 Subscription.status == "paused", Subscription.paused_until <= day)):
             assert sub.paused_until is not None
-            sub.status = "active"
-            sub.next_run = first_run(sub.paused_until, frequency_of(sub), sub.market)
-            sub.paused_until = None
+            plan = schedule.resume(schedule.Plan(
+                frequency_of(sub), sub.market, sub.next_run, sub.status, sub.paused_until,
+                sub.skipped_run), sub.paused_until)
+            sub.status, sub.next_run, sub.paused_until = plan.status, plan.next_run, None
             record(s, sub, "resumed", now, "autoship", f"next run {sub.next_run}")
             summary.resumed += 1
 
@@ -291,7 +333,8 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
             "status": ["approved" if a else "declined" for a in approved.tolist()],
             "decline": declines,
             "order_id": [None if o < 0 else o for o in order_of.tolist()]})
-        moves, events = _moves_and_events(b, approved, declines, texts, retry_days, summary)
+        moves, events = _moves_and_events(b, approved, declines, texts, retry_days,
+                                          summary.day, summary)
         update_rows(conn, "subscriptions", {
             **moves, "next_run": np.array(moves["next_run"], dtype="datetime64[D]"),
             "retry_on": np.array(moves["retry_on"], dtype="datetime64[D]")})
@@ -328,10 +371,12 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
 
 
 def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
-                      texts: list[str], retry_days: tuple[int, ...],
+                      texts: list[str], retry_days: tuple[int, ...], run_day: date,
                       summary: RunSummary) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
     """Where each subscription goes next (the next cycle; a retry; suspension), and the events:
-    payment recovered, failed, retry scheduled, suspended."""
+    payment recovered, failed, retry scheduled, suspended. Whatever happens, its next run or
+    retry is after ``run_day``: a run never charges one subscription twice on a day, and an
+    overdue subscription is charged once, never for the cycles it missed."""
     next_of: dict[tuple[int, int], str] = {}
     moves: dict[str, list[Any]] = {name: [] for name in (
         "id", "status", "next_run", "retry_on", "failures", "churn")}
@@ -356,8 +401,8 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
             nxt = next_of.get((day, shape))
             if nxt is None:
                 frequency, market = b.shapes[shape]
-                nxt = next_of[(day, shape)] = next_run(date.fromordinal(day), frequency,
-                                                       market).isoformat()
+                nxt = next_of[(day, shape)] = next_after_run(
+                    date.fromordinal(day), run_day, frequency, market).isoformat()
             moves["status"].append("active")
             moves["next_run"].append(nxt)
             moves["retry_on"].append(None)
@@ -368,7 +413,8 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
         moves["next_run"].append(texts[i])
         moves["failures"].append(attempt)
         if attempt <= len(retry_days):
-            retry = date.fromordinal(day) + timedelta(days=retry_days[attempt - 1])
+            retry = max(date.fromordinal(day) + timedelta(days=retry_days[attempt - 1]),
+                        run_day + timedelta(days=1))
             event(i, "retry_scheduled", f"retry on {retry}")
             moves["status"].append("active")
             moves["retry_on"].append(retry.isoformat())
@@ -395,8 +441,29 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
     flight at once, each on its own connection: one is prepared while the server stores
     another. The gateway is asked for one batch at a time. SQLite has one writer, and a
     transaction that read before it writes cannot wait for another writer there: one worker,
-    whatever ``workers`` says."""
+    whatever ``workers`` says.
+
+    One run of a day works at a time: a run started while another holds the day is refused
+    (:class:`Conflict`, "another run of this day is in progress") before it charges anything.
+    A run of a day that already ran is allowed; it charges only what became due since."""
     require_aware(now, place="now")
+    holder, already_ran = _claim(engine, day, now)
+    try:
+        summary = _run(engine, day, gateway, now, retry_days, batch, workers)
+    except IntegrityError as exc:
+        _let_go(engine, day, holder, None)
+        raise Conflict(f"autoship run of {day}: another run is charging the same "
+                       "subscriptions at this moment; run again once it has finished") from exc
+    except BaseException:
+        _let_go(engine, day, holder, None)
+        raise
+    _let_go(engine, day, holder, now)
+    summary.already_ran = already_ran
+    return summary
+
+
+def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
+         retry_days: tuple[int, ...], batch: int, workers: int | None) -> RunSummary:
     summary = RunSummary(day)
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)

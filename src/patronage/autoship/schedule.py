@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from patronage.errors import PatronageError
+from patronage.errors import Conflict, PatronageError
 
 #: Latest day of month an autoship may run on, by market (country code); others: any day.
 DEFAULT_MARKET_LAST_DAY = {"US": 28, "CA": 28, "GB": 28, "AU": 28}
@@ -72,3 +72,106 @@ def retry_dates(failed_on: date, retry_days: tuple[int, ...]) -> list[date]:
     if any(d <= 0 for d in retry_days) or list(retry_days) != sorted(set(retry_days)):
         raise PatronageError(f"retry schedule: {retry_days} must be increasing positive days")
     return [failed_on + timedelta(days=d) for d in retry_days]
+
+
+def one_cycle_after(last: date, frequency: Frequency) -> date:
+    """The earliest day a delivery may follow one made on ``last``: ``weeks`` × 7 days later, or
+    the same day of the next month (the month's last day when it is shorter)."""
+    if frequency.kind == "weeks":
+        return last + timedelta(weeks=frequency.weeks)
+    year, month = (last.year + 1, 1) if last.month == 12 else (last.year, last.month + 1)
+    return date(year, month, min(last.day, calendar.monthrange(year, month)[1]))
+
+
+def next_after_run(cycle: date, day: date, frequency: Frequency, market: str | None,
+                   rules: dict[str, int] | None = None) -> date:
+    """Where a subscription charged for ``cycle`` on run ``day`` goes next: the next cycle, or,
+    when the cycle was overdue by more than a cycle, the first cycle strictly after ``day`` (the
+    missed cycles are never charged)."""
+    following = next_run(cycle, frequency, market, rules)
+    if following > day:
+        return following
+    if frequency.kind == "weeks":
+        step = 7 * frequency.weeks
+        return cycle + timedelta(days=((day - cycle).days // step + 1) * step)
+    return next_run(day, frequency, market, rules)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A subscription's schedule as the customer's actions see it (no database, no clock):
+    ``skipped`` is the run the last skip moved away from (what *undo skip* puts back), and
+    ``last_delivery`` the cycle of the last order made."""
+
+    frequency: Frequency
+    market: str | None
+    next_run: date
+    status: str = "active"  # active | paused | suspended | cancelled
+    paused_until: date | None = None
+    skipped: date | None = None
+    last_delivery: date | None = None
+
+
+def _tomorrow(today: date) -> date:
+    return today + timedelta(days=1)
+
+
+def skip(plan: Plan) -> Plan:
+    """The next run is skipped: the one after it becomes the next."""
+    return replace(plan, next_run=next_run(plan.next_run, plan.frequency, plan.market),
+                   skipped=plan.next_run)
+
+
+def undo_skip(plan: Plan, today: date) -> Plan:
+    """The skipped run is back, while it is still ahead (after today)."""
+    if plan.skipped is None:
+        raise Conflict("undo skip: there is no skip to undo (a date change or a restart "
+                       "also ends the chance to undo one)")
+    if plan.skipped <= today:
+        raise Conflict(f"undo skip: the skipped run of {plan.skipped} is not after today "
+                       f"({today}); it can no longer be brought back")
+    return replace(plan, next_run=plan.skipped, skipped=None)
+
+
+def change_day(plan: Plan, day: int, today: date) -> Plan:
+    """Monthly on ``day`` from the next run on: the run moves to that day in the month of the
+    current next run (so a skip stays skipped), unless that is closer than a month to the last
+    delivery, on or before today, or on or before a skipped run; then it is the first such day
+    after all of those."""
+    frequency = Frequency("monthly", day)
+    candidate = run_day_in_month(plan.next_run.year, plan.next_run.month, day, plan.market)
+    floor = _tomorrow(today)
+    if plan.last_delivery is not None:
+        floor = max(floor, one_cycle_after(plan.last_delivery, frequency))
+    if plan.skipped is not None:  # never on or before the run the customer skipped
+        floor = max(floor, plan.skipped + timedelta(days=1))
+    moved = candidate if candidate >= floor else first_run(floor, frequency, plan.market)
+    return replace(plan, frequency=frequency, next_run=moved, skipped=None)
+
+
+def pause(plan: Plan, until: date, today: date) -> Plan:
+    if until <= today:
+        raise PatronageError(f"pause until: {until} is not in the future (today is {today})")
+    return replace(plan, status="paused", paused_until=until)
+
+
+def resume(plan: Plan, on: date) -> Plan:
+    """Active again: the next run is the first on or after ``on``, and never earlier than the
+    next run already planned (a pause inside the gap changes nothing; a skip stays skipped)."""
+    if plan.status != "paused":
+        raise Conflict(f"resume: the autoship is {plan.status}, not paused")
+    return replace(plan, status="active", paused_until=None,
+                   next_run=first_run(max(on, plan.next_run), plan.frequency, plan.market))
+
+
+def cancel(plan: Plan) -> Plan:
+    return replace(plan, status="cancelled", paused_until=None, skipped=None)
+
+
+def restart(plan: Plan, today: date) -> Plan:
+    """Active again after a cancel: the first run after today, and never earlier than the run
+    that was planned when it was cancelled."""
+    if plan.status != "cancelled":
+        raise Conflict(f"restart: the autoship is {plan.status}, not cancelled")
+    return replace(plan, status="active", skipped=None, next_run=first_run(
+        max(_tomorrow(today), plan.next_run), plan.frequency, plan.market))

@@ -5,16 +5,21 @@ stands in the way of :func:`cancel`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from patronage.autoship.schedule import Frequency, first_run, next_run
-from patronage.clock import require_aware
-from patronage.db.autoship import AutoshipEvent, Subscription, SubscriptionItem
+from patronage.autoship import schedule
+from patronage.autoship.schedule import Frequency, first_run
+from patronage.clock import require_aware, zone
+from patronage.config import get_settings
+from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
 from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
+
+#: How far ahead a new autoship may start.
+MAX_START_AHEAD = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,22 @@ def _check_items(session: Session, items: list[Item]) -> None:
             raise IntegrityViolation(f"item {i}: unknown sku {item.sku!r}")
         if product.is_enrollment_pack:
             raise PatronageError(f"item {i}: {item.sku!r} is an enrollment pack, not a re-order")
+    if len({i.sku for i in items}) != len(items):
+        raise PatronageError("items: a product is listed twice; give each product once")
 
 
 def subscribe(session: Session, member_id: int, items: list[Item], frequency: Frequency, *,
               start: date, now: datetime, actor: str) -> Subscription:
-    """A new autoship; the first run is on or after ``start``."""
+    """A new autoship; the first run is on or after ``start``, which is today or later (in the
+    company's time zone) and at most a year ahead: an autoship never charges for cycles before it
+    was created."""
+    today = company_today(now)
+    if start < today:
+        raise PatronageError(f"start: {start} is before today ({today}); an autoship starts "
+                             "today or later")
+    if start > today + MAX_START_AHEAD:
+        raise PatronageError(f"start: {start} is more than a year ahead (latest "
+                             f"{today + MAX_START_AHEAD})")
     member = session.get(Member, member_id)
     if member is None:
         raise IntegrityViolation(f"member {member_id} does not exist")
@@ -84,38 +100,108 @@ def _open(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
+def company_today(now: datetime) -> date:
+    """The day ``now`` falls on in the company's time zone."""
+    return require_aware(now).astimezone(zone(get_settings().company_timezone)).date()
+
+
+def last_delivery(session: Session, subscription_id: int) -> date | None:
+    """The cycle of the subscription's last paid charge (none yet: None)."""
+    return session.scalar(select(func.max(ChargeAttempt.cycle)).where(
+        ChargeAttempt.subscription_id == subscription_id, ChargeAttempt.status == "approved"))
+
+
+def plan_of(session: Session, sub: Subscription) -> schedule.Plan:
+    return schedule.Plan(frequency_of(sub), sub.market, sub.next_run, sub.status,
+                         sub.paused_until, sub.skipped_run, last_delivery(session, sub.id))
+
+
+def _apply(sub: Subscription, plan: schedule.Plan) -> None:
+    sub.frequency, sub.day_of_month, sub.every_weeks = (
+        plan.frequency.kind, plan.frequency.day, plan.frequency.weeks)
+    sub.next_run, sub.status = plan.next_run, plan.status
+    sub.paused_until, sub.skipped_run = plan.paused_until, plan.skipped
+
+
+def _not_in_dunning(sub: Subscription, action: str) -> None:
+    if sub.retry_on is not None:
+        raise Conflict(f"{action}: the payment for the run of {sub.next_run} is being retried "
+                       f"(next try {sub.retry_on}); try again once it is settled")
+
+
 def skip_next(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
     """Skip the next run; returns the new next run date."""
     sub = _open(session, subscription_id)
+    _not_in_dunning(sub, "skip")
     skipped = sub.next_run
-    sub.next_run = next_run(skipped, frequency_of(sub), sub.market)
+    _apply(sub, schedule.skip(plan_of(session, sub)))
     record(session, sub, "skipped", now, actor, f"{skipped} skipped; next {sub.next_run}")
+    return sub.next_run
+
+
+def undo_skip(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+    """Bring back the run the last skip moved away from, while it is still ahead; returns the
+    new next run date."""
+    sub = _open(session, subscription_id)
+    _not_in_dunning(sub, "undo skip")
+    _apply(sub, schedule.undo_skip(plan_of(session, sub), company_today(now)))
+    record(session, sub, "skip_undone", now, actor, f"next {sub.next_run}")
     return sub.next_run
 
 
 def pause_until(session: Session, subscription_id: int, until: date, *, now: datetime,
                 actor: str) -> None:
     sub = _open(session, subscription_id)
-    if until <= now.date():
-        raise PatronageError(f"pause until: {until} is not in the future")
-    sub.status, sub.paused_until = "paused", until
+    _not_in_dunning(sub, "pause")
+    _apply(sub, schedule.pause(plan_of(session, sub), until, company_today(now)))
     record(session, sub, "paused", now, actor, f"until {until}")
+
+
+def resume(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+    """End a pause now (before its date); returns the next run date (after today, and never
+    earlier than the run planned before the pause)."""
+    sub = _open(session, subscription_id)
+    _apply(sub, schedule.resume(plan_of(session, sub),
+                                company_today(now) + timedelta(days=1)))
+    record(session, sub, "resumed", now, actor, f"next run {sub.next_run}")
+    return sub.next_run
+
+
+def restart(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+    """Start a cancelled autoship again, with its items and schedule; returns the next run
+    date (after today)."""
+    sub = get_subscription(session, subscription_id)
+    member = session.get(Member, sub.member_id)
+    if member is None or member.status in ("terminated", "erased"):
+        raise Conflict(f"restart: member {sub.member_id} can no longer order")
+    _apply(sub, schedule.restart(plan_of(session, sub), company_today(now)))
+    sub.cancelled_at, sub.cancel_reason, sub.churn = None, None, None
+    sub.failures, sub.retry_on = 0, None
+    record(session, sub, "restarted", now, actor, f"next run {sub.next_run}")
+    return sub.next_run
 
 
 def change_date(session: Session, subscription_id: int, day_of_month: int, *, now: datetime,
                 actor: str) -> date:
-    """Run monthly on another day from now on; returns the new next run date."""
+    """Run monthly on another day from the next run on (a skip stays skipped, and deliveries
+    never come closer than a month); returns the new next run date."""
     sub = _open(session, subscription_id)
-    frequency = Frequency("monthly", day_of_month)
-    sub.frequency, sub.day_of_month = "monthly", day_of_month
-    sub.next_run = first_run(now.date(), frequency, sub.market)
+    _not_in_dunning(sub, "change date")
+    Frequency("monthly", day_of_month)  # the day is checked before anything changes
+    _apply(sub, schedule.change_day(plan_of(session, sub), day_of_month, company_today(now)))
     record(session, sub, "date_changed", now, actor, f"day {day_of_month}; next {sub.next_run}")
     return sub.next_run
 
 
-def swap_items(session: Session, subscription_id: int, items: list[Item], *, now: datetime,
-               actor: str) -> None:
-    """Replace the items (to add one, pass the current items plus the new one)."""
+def _items(session: Session, subscription_id: int) -> dict[str, SubscriptionItem]:
+    return {i.sku: i for i in session.scalars(select(SubscriptionItem).where(
+        SubscriptionItem.subscription_id == subscription_id).order_by(SubscriptionItem.id))}
+
+
+def replace_items(session: Session, subscription_id: int, items: list[Item], *, now: datetime,
+                  actor: str) -> None:
+    """Replace all the items at once (the company's edit; a customer swaps, adds or removes
+    one line at a time)."""
     sub = _open(session, subscription_id)
     _check_items(session, items)
     session.execute(delete(SubscriptionItem).where(
@@ -124,6 +210,52 @@ def swap_items(session: Session, subscription_id: int, items: list[Item], *, now
                      for i in items])
     record(session, sub, "items_changed", now, actor,
            ", ".join(f"{i.quantity}×{i.sku}" for i in items))
+
+
+def swap_item(session: Session, subscription_id: int, sku: str, new_sku: str,
+              quantity: int | None = None, *, now: datetime, actor: str) -> None:
+    """Replace one product by another (keeping its quantity unless one is given); the other
+    lines stay as they are."""
+    sub = _open(session, subscription_id)
+    lines = _items(session, subscription_id)
+    line = lines.get(sku)
+    if line is None:
+        raise PatronageError(f"swap: {sku!r} is not on autoship {subscription_id}")
+    new = Item(new_sku, line.quantity if quantity is None else quantity)
+    _check_items(session, [new])
+    if new.sku != sku and new.sku in lines:
+        raise Conflict(f"swap: {new.sku!r} is already on autoship {subscription_id}; remove "
+                       f"{sku!r} instead, or swap {new.sku!r} to change its quantity")
+    before = f"{line.quantity}×{line.sku}"
+    line.sku, line.quantity = new.sku, new.quantity
+    record(session, sub, "item_swapped", now, actor, f"{before} -> {new.quantity}×{new.sku}")
+
+
+def add_item(session: Session, subscription_id: int, item: Item, *, now: datetime,
+             actor: str) -> None:
+    """Add a product as a new line."""
+    sub = _open(session, subscription_id)
+    _check_items(session, [item])
+    if item.sku in _items(session, subscription_id):
+        raise Conflict(f"add: {item.sku!r} is already on autoship {subscription_id}; swap it "
+                       "to change its quantity")
+    session.add(SubscriptionItem(subscription_id=sub.id, sku=item.sku, quantity=item.quantity))
+    record(session, sub, "item_added", now, actor, f"{item.quantity}×{item.sku}")
+
+
+def remove_item(session: Session, subscription_id: int, sku: str, *, now: datetime,
+                actor: str) -> None:
+    """Remove one line; the last one cannot be removed (pause or cancel instead)."""
+    sub = _open(session, subscription_id)
+    lines = _items(session, subscription_id)
+    line = lines.get(sku)
+    if line is None:
+        raise PatronageError(f"remove: {sku!r} is not on autoship {subscription_id}")
+    if len(lines) == 1:
+        raise Conflict(f"remove: {sku!r} is the only product on autoship {subscription_id}; "
+                       "to stop deliveries, pause or cancel the autoship instead")
+    session.delete(line)
+    record(session, sub, "item_removed", now, actor, f"{line.quantity}×{line.sku}")
 
 
 def save_offers(session: Session, subscription_id: int) -> list[str]:
@@ -138,7 +270,8 @@ def cancel(session: Session, subscription_id: int, reason: str, *, now: datetime
            actor: str) -> None:
     """Cancel at once, with the reason (voluntary churn)."""
     sub = _open(session, subscription_id)
-    sub.status, sub.cancelled_at = "cancelled", require_aware(now)
+    _apply(sub, schedule.cancel(plan_of(session, sub)))
+    sub.cancelled_at = require_aware(now)
     sub.cancel_reason, sub.churn, sub.retry_on = reason.strip() or "(no reason given)", \
         "voluntary", None
     record(session, sub, "cancelled", now, actor, f"voluntary: {sub.cancel_reason}")

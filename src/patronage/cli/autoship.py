@@ -13,12 +13,19 @@ from patronage.autoship.run import run_day
 from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import (
     Item,
+    add_item,
     cancel,
     change_date,
+    company_today,
     pause_until,
+    remove_item,
+    restart,
+    resume,
     save_offers,
     skip_next,
     subscribe,
+    swap_item,
+    undo_skip,
 )
 from patronage.cli.common import console, emit_json, parse_now, state
 from patronage.clock import SystemClock
@@ -44,7 +51,8 @@ def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYY
         decline_rate: Annotated[float, typer.Option(help="Simulated gateway decline rate.")]
         = 0.05, seed: Annotated[int, typer.Option(help="Simulated gateway seed.")] = 0,
         now: NowOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Charge and order every subscription due on the date (safe to run again)."""
+    """Charge and order every subscription due on the date (safe to run again; refused while
+    another run of the date is in progress)."""
     engine = state(ctx).engine()
     when = _day(day, "--date")
     moment = parse_now(now) if now else SystemClock().now()
@@ -52,6 +60,8 @@ def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYY
     if as_json:
         emit_json(summary.__dict__)
     else:
+        if summary.already_ran:
+            console.print(f"{when} already ran; this run charged only what became due since")
         console.print(f"{when}: {summary.due} due, {summary.approved} ordered, "
                       f"{summary.declined} declined ({summary.recovered} recovered on retry), "
                       f"{summary.suspended} suspended, {summary.resumed} resumed from pause")
@@ -65,7 +75,7 @@ def subscribe_(ctx: typer.Context, member: Annotated[int, typer.Option(help="Mem
                now: NowOpt = None, actor: Actor = "cli") -> None:
     """Start an autoship for a member."""
     moment = parse_now(now) if now else SystemClock().now()
-    first = _day(start, "--start") if start else moment.date()
+    first = _day(start, "--start") if start else company_today(moment)
     with transaction(state(ctx).engine()) as s:
         sub = subscribe(s, member, [Item(x) for x in sku], Frequency("monthly", day),
                         start=first, now=moment, actor=actor)
@@ -80,6 +90,15 @@ def skip(ctx: typer.Context, subscription: int, now: NowOpt = None, actor: Actor
         console.print(f"next run {skip_next(s, subscription, now=moment, actor=actor)}")
 
 
+@app.command("undo-skip")
+def undo_skip_(ctx: typer.Context, subscription: int, now: NowOpt = None,
+               actor: Actor = "cli") -> None:
+    """Bring back the run the last skip moved away from."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        console.print(f"next run {undo_skip(s, subscription, now=moment, actor=actor)}")
+
+
 @app.command()
 def pause(ctx: typer.Context, subscription: int,
           until: Annotated[str, typer.Option(help="YYYY-MM-DD")], now: NowOpt = None,
@@ -89,6 +108,60 @@ def pause(ctx: typer.Context, subscription: int,
     with transaction(state(ctx).engine()) as s:
         pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor)
     console.print(f"paused until {until}")
+
+
+@app.command("resume")
+def resume_(ctx: typer.Context, subscription: int, now: NowOpt = None,
+            actor: Actor = "cli") -> None:
+    """End a pause now."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        console.print(f"next run {resume(s, subscription, now=moment, actor=actor)}")
+
+
+@app.command("restart")
+def restart_(ctx: typer.Context, subscription: int, now: NowOpt = None,
+             actor: Actor = "cli") -> None:
+    """Start a cancelled autoship again."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        console.print(f"next run {restart(s, subscription, now=moment, actor=actor)}")
+
+
+@app.command("swap")
+def swap_(ctx: typer.Context, subscription: int,
+          sku: Annotated[str, typer.Option(help="The product to replace.")],
+          to: Annotated[str, typer.Option("--to", help="The product that replaces it.")],
+          quantity: Annotated[int | None, typer.Option(help="Its quantity (default: kept).")]
+          = None, now: NowOpt = None, actor: Actor = "cli") -> None:
+    """Replace one product by another; the other products stay."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        swap_item(s, subscription, sku, to, quantity, now=moment, actor=actor)
+    console.print(f"{sku} replaced by {to}")
+
+
+@app.command("add")
+def add_(ctx: typer.Context, subscription: int,
+         sku: Annotated[str, typer.Option(help="The product to add.")],
+         quantity: Annotated[int, typer.Option(help="How many.")] = 1, now: NowOpt = None,
+         actor: Actor = "cli") -> None:
+    """Add a product."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        add_item(s, subscription, Item(sku, quantity), now=moment, actor=actor)
+    console.print(f"{quantity}×{sku} added")
+
+
+@app.command("remove")
+def remove_(ctx: typer.Context, subscription: int,
+            sku: Annotated[str, typer.Option(help="The product to remove.")],
+            now: NowOpt = None, actor: Actor = "cli") -> None:
+    """Remove a product (not the last one: pause or cancel instead)."""
+    moment = parse_now(now) if now else SystemClock().now()
+    with transaction(state(ctx).engine()) as s:
+        remove_item(s, subscription, sku, now=moment, actor=actor)
+    console.print(f"{sku} removed")
 
 
 @app.command("change-date")
@@ -122,6 +195,7 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
         subs = s.scalars(select(Subscription).where(Subscription.member_id == member)).all()
         rows = [{"id": sub.id, "status": sub.status, "next_run": sub.next_run,
                  "day_of_month": sub.day_of_month, "failures": sub.failures,
+                 "paused_until": sub.paused_until, "skipped_run": sub.skipped_run,
                  "items": [f"{i.quantity}×{i.sku}" for i in s.scalars(
                      select(SubscriptionItem).where(SubscriptionItem.subscription_id == sub.id))]}
                 for sub in subs]
@@ -131,8 +205,9 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
         for r in rows:
             items = r["items"]
             assert isinstance(items, list)
-            console.print(f"subscription {r['id']}: {r['status']}, next run {r['next_run']}, "
-                          f"items {', '.join(items)}")
+            paused = f" until {r['paused_until']}" if r["paused_until"] else ""
+            console.print(f"subscription {r['id']}: {r['status']}{paused}, next run "
+                          f"{r['next_run']}, items {', '.join(items)}")
 
 
 @app.command()

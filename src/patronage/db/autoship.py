@@ -52,6 +52,7 @@ class Subscription(Base):
     market: Mapped[str | None] = mapped_column(String(2))
     next_run: Mapped[date] = mapped_column(Date)
     paused_until: Mapped[date | None] = mapped_column(Date)
+    skipped_run: Mapped[date | None] = mapped_column(Date)  # what "undo skip" puts back
     retry_on: Mapped[date | None] = mapped_column(Date)
     failures: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -108,6 +109,19 @@ class AutoshipEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class AutoshipRun(Base):
+    """The daily run of one day: ``holder`` names the run in progress (none when no run is),
+    ``finished_at`` when a run of that day last finished. Two runs of one day never work at
+    once: the second is refused while the first holds the day."""
+
+    __tablename__ = "autoship_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SimulatedCharge(Base):

@@ -12,12 +12,17 @@ from sqlalchemy import select
 from patronage import audit
 from patronage.autoship.subscriptions import (
     Item,
+    add_item,
     cancel,
     change_date,
     pause_until,
+    remove_item,
+    restart,
+    resume,
     save_offers,
     skip_next,
-    swap_items,
+    swap_item,
+    undo_skip,
 )
 from patronage.care.links import make_token, unsubscribe
 from patronage.clock import Period
@@ -47,14 +52,20 @@ from patronage.web.views.portal import (
 )
 
 router = APIRouter()
-ACTIONS = ("skip", "pause", "date", "swap", "cancel")
+ACTIONS = ("skip", "undo-skip", "pause", "resume", "date", "swap", "add", "remove", "cancel",
+           "restart")
 #: What the page says after a change (by code, so no text from the address bar is shown).
 DONE = {
     "skip": "Skipped. Your next delivery date is below.",
+    "undo-skip": "The skipped delivery is back. Your next delivery date is below.",
     "pause": "Your autoship is paused.",
+    "resume": "Your autoship is running again. Your next delivery date is below.",
     "date": "Date changed. Your next delivery date is below.",
     "swap": "Your autoship now has the new product.",
+    "add": "The product is added to your autoship.",
+    "remove": "The product is removed from your autoship.",
     "cancel": "Your autoship is cancelled. Thank you for being with us.",
+    "restart": "Welcome back! Your autoship is running again.",
     "profile": "Your details are saved.",
     "consent": "Your contact preferences are saved.",
     "unsubscribe": "You are unsubscribed from our emails.",
@@ -81,6 +92,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
     return render(request, "portal.html", me, status=status, title="My account", m=member,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
+                  today=now.astimezone(tz).date(),
                   consents=given, message=message, error=error, period=str(period))
 
 
@@ -96,7 +108,8 @@ def _text(form: dict[str, str], key: str) -> str:
 @router.post("/me/autoship/{subscription_id}/{action}", response_class=HTMLResponse)
 async def autoship_action(request: Request, subscription_id: int, action: str,
                           me: Customer) -> Response:
-    """Skip, pause, change date, swap or cancel (cancel is one step: offers never block it)."""
+    """Skip or undo a skip, pause or resume, change date, swap, add or remove a product, cancel
+    (one step: offers never block it) or restart."""
     await check_csrf(request)
     if action not in ACTIONS:
         raise PageError(404, f"autoship action {action!r} does not exist")
@@ -109,6 +122,12 @@ async def autoship_action(request: Request, subscription_id: int, action: str,
                 raise NotFound(f"autoship {subscription_id} does not exist")
             if action == "skip":
                 skip_next(session, subscription_id, now=now, actor=actor)
+            elif action == "undo-skip":
+                undo_skip(session, subscription_id, now=now, actor=actor)
+            elif action == "resume":
+                resume(session, subscription_id, now=now, actor=actor)
+            elif action == "restart":
+                restart(session, subscription_id, now=now, actor=actor)
             elif action == "pause":
                 until = _date(_text(form, "until"), "pause until")
                 pause_until(session, subscription_id, until, now=now, actor=actor)
@@ -118,11 +137,14 @@ async def autoship_action(request: Request, subscription_id: int, action: str,
                     raise PatronageError(f"day of month: {day!r} is not a number from 1 to 28")
                 change_date(session, subscription_id, int(day), now=now, actor=actor)
             elif action == "swap":
-                qty = _text(form, "quantity") or "1"
-                if not qty.isdigit():
-                    raise PatronageError(f"quantity: {qty!r} is not a whole number")
-                swap_items(session, subscription_id, [Item(_text(form, "sku"), int(qty))],
-                           now=now, actor=actor)
+                qty = _quantity(form) if _text(form, "quantity") else None
+                swap_item(session, subscription_id, _text(form, "sku"), _text(form, "new_sku"),
+                          qty, now=now, actor=actor)
+            elif action == "add":
+                add_item(session, subscription_id, Item(_text(form, "sku"), _quantity(form)),
+                         now=now, actor=actor)
+            elif action == "remove":
+                remove_item(session, subscription_id, _text(form, "sku"), now=now, actor=actor)
             else:
                 cancel(session, subscription_id, _text(form, "reason"), now=now, actor=actor)
     except PageError as exc:
@@ -130,6 +152,13 @@ async def autoship_action(request: Request, subscription_id: int, action: str,
             raise
         return _page(request, me, error=exc.message, status=exc.status)
     return RedirectResponse(f"/me?done={action}", status_code=303)
+
+
+def _quantity(form: dict[str, str]) -> int:
+    qty = _text(form, "quantity") or "1"
+    if not qty.isdigit():
+        raise PatronageError(f"quantity: {qty!r} is not a whole number")
+    return int(qty)
 
 
 def _date(text: str, place: str) -> date:
