@@ -213,7 +213,12 @@ def test_a_subscription_the_daily_run_left_behind_is_overdue(engine: Engine) -> 
 
 
 def test_a_subscription_starting_before_it_was_created_is_found(engine: Engine) -> None:
-    _, sub = _subscribed(engine, date(2026, 1, 1), datetime(2026, 11, 20, 12, tzinfo=UTC))
+    # The service refuses such a start; a record written around it (an old import, a hand
+    # edit) is what the check is for.
+    _, sub = _subscribed(engine, date(2026, 11, 20), datetime(2026, 11, 20, 12, tzinfo=UTC))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE subscriptions SET next_run = :d WHERE id = :s"),
+                     {"d": date(2026, 1, 5), "s": sub})
     found = _checks(engine, datetime(2026, 11, 20, 13, tzinfo=UTC))
     assert found["subscriptions before creation"] == (1, [
         f"subscriptions {sub}, status active, next run 2026-01-05, retry on None, "
