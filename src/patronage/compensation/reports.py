@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from patronage.clock import Period
+from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import (
     BONUSES,
@@ -30,9 +31,14 @@ from patronage.money import format_amount
 
 
 def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
-    """The committed run (recomputed from its snapshot, which reproduces it), or a preview."""
-    if _committed(engine, period) is not None:
-        return replay_committed(engine, period)
+    """The committed run (recomputed from its snapshot with its own plan, which reproduces its
+    lines, and with the clawback lines stored with it), or a preview (with ``plan``, or else the
+    stored plan in force for the period)."""
+    record = _committed(engine, period)
+    if record is not None:
+        run = replay_committed(engine, period)
+        run.clawbacks = stored_clawbacks(engine, record.id)
+        return run
     return preview_period(engine, period, plan)
 
 
@@ -59,9 +65,29 @@ def _why(run: PeriodRun, index: int, reason: int, level: int, plan: Plan) -> str
     return REASONS.get(reason, "not qualified")
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """A member's period in words: the standing line, one line per payout line (in the order
+    of the run's lines), one per clawback line, one per payment that passed them over."""
+
+    standing: str
+    payments: list[str]
+    clawbacks: list[str]
+    skips: list[str]
+
+    def lines(self) -> list[str]:
+        return [self.standing, *self.payments, *self.clawbacks, *self.skips]
+
+
 def explain_member(engine: Engine, member_id: int, period: Period,
                    plan: PlanSource | None = None) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
+    return explain(engine, member_id, period, plan).lines()
+
+
+def explain(engine: Engine, member_id: int, period: Period,
+            plan: PlanSource | None = None) -> Explanation:
+    """:func:`explain_member`, the lines by kind."""
     run = load_run(engine, period, plan)
     g = run.facts.genealogy
     idx = int(g.index_of(np.array([member_id]))[0])
@@ -85,9 +111,10 @@ def explain_member(engine: Engine, member_id: int, period: Period,
         return f"order {s}" if kind == SOURCE_ORDER else who(s)
 
     rank = int(r.paid_as[idx])
-    out = [f"{names.get(member_id, member_id)} in {period}: PV {_pts(int(r.pv[idx]))}, "
-           f"GV {_pts(int(r.gv[idx]))}, {'active' if r.active[idx] else 'not active'}, "
-           f"paid as {pl.ranks[rank].name if rank >= 0 else 'no rank'}"]
+    standing = (f"{names.get(member_id, member_id)} in {period}: PV {_pts(int(r.pv[idx]))}, "
+                f"GV {_pts(int(r.gv[idx]))}, {'active' if r.active[idx] else 'not active'}, "
+                f"paid as {pl.ranks[rank].name if rank >= 0 else 'no rank'}")
+    payments: list[str] = []
     for j in mine.tolist():
         bonus, level = BONUSES[int(p.bonus[j])], int(p.level[j])
         rate = int(p.rate_bp[j])
@@ -95,12 +122,12 @@ def explain_member(engine: Engine, member_id: int, period: Period,
         if level:
             what += f" level {level}"
         base = (f" {rate / 100:g}% of {_pts(int(p.volume[j]))}" if rate else "")
-        out.append(f"{what} from {source(int(p.source_kind[j]), int(p.source[j]))}:{base} "
-                   f"= {format_amount(int(p.amount[j]))}")
-    for c in run.clawbacks:
-        if c.earner_id == member_id:
-            out.append(f"clawback of line {c.clawback_of} ({c.bonus.replace('_', ' ')}): "
-                       f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}")
+        payments.append(f"{what} from {source(int(p.source_kind[j]), int(p.source[j]))}:"
+                        f"{base} = {format_amount(int(p.amount[j]))}")
+    clawbacks = [f"clawback of line {c.clawback_of} ({c.bonus.replace('_', ' ')}): "
+                 f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}"
+                 for c in run.clawbacks if c.earner_id == member_id]
+    skips: list[str] = []
     for j in touched.tolist():
         bonus, level = BONUSES[int(k.bonus[j])], int(k.level[j])
         skipped, to = int(k.member[j]), int(k.passed_to[j])
@@ -108,12 +135,12 @@ def explain_member(engine: Engine, member_id: int, period: Period,
         src = source(int(k.source_kind[j]), int(k.source[j]))
         label = f"{bonus.replace('_', ' ')}" + (f" level {level}" if level else "")
         if level == 0 and skipped == int(k.source[j]) and int(k.source_kind[j]) != SOURCE_ORDER:
-            out.append(f"{label}: volume of {who(skipped)} not paid: {why}")
+            skips.append(f"{label}: volume of {who(skipped)} not paid: {why}")
         elif to >= 0:
-            out.append(f"{label} of {src} passed to {who(to)}: {who(skipped)} {why}")
+            skips.append(f"{label} of {src} passed to {who(to)}: {who(skipped)} {why}")
         else:
-            out.append(f"{label} of {src} not paid: {who(skipped)} {why}")
-    return out
+            skips.append(f"{label} of {src} not paid: {who(skipped)} {why}")
+    return Explanation(standing, payments, clawbacks, skips)
 
 
 @dataclass(frozen=True)
