@@ -29,7 +29,7 @@ from patronage.db.engine import transaction
 from patronage.errors import Conflict, Problems
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.orders.refunds import RefundRequest, refund_order
-from tests.integration.test_commission_runs import MID_NOV, MID_OCT, NOV, OCT, PLAN, _company
+from tests.integration.test_commission_runs import MID_NOV, NOV, OCT, PLAN, _company
 
 SET_AT = datetime(2026, 9, 20, 9, tzinfo=UTC)
 #: The test plan with every rate doubled, as version t2.
@@ -90,8 +90,8 @@ def test_a_start_in_a_committed_period_or_before_the_last_start_is_refused(
     _company(engine)
     _set(engine, PLAN.text, OCT)
     commit_period(engine, OCT, None, now=MID_NOV, actor="test")
-    with pytest.raises(Conflict, match="plan from 2026-10: period 2026-10 is already committed "
-                                       ".*take effect from 2026-11 on"):
+    with pytest.raises(Conflict, match=r"plan from 2026-10: period 2026-10 is already committed "
+                                       r".*take effect from 2026-11 on"):
         _set(engine, DOUBLED, OCT)
     with pytest.raises(Conflict, match="plan from 2026-09: period 2026-10 is already committed"):
         _set(engine, DOUBLED, Period(2026, 9))
@@ -114,9 +114,10 @@ def test_without_a_stored_plan_a_run_says_how_to_store_one(engine: Engine) -> No
     _company(engine)
     with pytest.raises(NoPlanInForce) as refused:
         preview_period(engine, OCT)
-    assert str(refused.value) == NO_PLAN == "no plan stored: patronage plan set FILE --from YYYY-MM"
+    assert str(refused.value) == NO_PLAN
+    assert NO_PLAN == "no plan stored: patronage plan set FILE --from YYYY-MM"
     _set(engine, PLAN.text, NOV)
-    with pytest.raises(NoPlanInForce, match="period 2026-10: no plan in force .*from 2026-11"):
+    with pytest.raises(NoPlanInForce, match=r"period 2026-10: no plan in force .*from 2026-11"):
         preview_period(engine, OCT)
 
 
@@ -254,3 +255,84 @@ def test_cli_sets_shows_and_lists_plan_versions(engine: Engine, db_url: str,
     assert code == 0, out
     with transaction(engine) as s:
         assert s.scalars(select(CommissionRun.plan_version)).all() == ["t1"]
+
+
+def test_api_reads_the_plan_in_force_and_its_versions_and_refuses_without_one(
+        engine: Engine) -> None:
+    from patronage.clock import FixedClock
+    from tests.integration.test_api_support import API, acting_as, app_for, company
+
+    c = company(engine, plan=False)
+    client = acting_as(app_for(engine, FixedClock(MID_NOV)), c.staff())
+    for url in (f"{API}/plan?period=2026-10", f"{API}/commissions/2026-10/preview",
+                f"{API}/commissions/2026-10/members/{c.mid}/explain"):
+        r = client.get(url)
+        assert (r.status_code, r.json()["detail"]) == (409, NO_PLAN), url
+    assert client.post(f"{API}/commissions/2026-10/commit").status_code == 409
+    assert client.get(f"{API}/plan/versions").json() == []
+    _set(engine, PLAN.text, OCT)
+    _set(engine, DOUBLED, Period(2027, 1))
+    now = client.get(f"{API}/plan").json()  # this month: November 2026
+    assert (now["period"], now["plan"]["version"], now["plan"]["until"], now["text"]) == (
+        "2026-11", "t1", "2027-01", PLAN.text)
+    later = client.get(f"{API}/plan?period=2027-05").json()["plan"]
+    assert (later["version"], later["effective_from"], later["until"]) == ("t2", "2027-01", None)
+    assert later["content_hash"] == content_hash(DOUBLED)
+    early = client.get(f"{API}/plan?period=2026-09")
+    assert early.status_code == 409 and "no plan in force" in early.json()["detail"]
+    versions = client.get(f"{API}/plan/versions").json()
+    assert [(v["version"], v["effective_from"], v["set_by"]) for v in versions] == [
+        ("t1", "2026-10", "test"), ("t2", "2027-01", "test")]
+    preview = client.get(f"{API}/commissions/2026-10/preview").json()
+    assert (preview["plan_version"], preview["committed_run"]) == ("t1", None)
+    done = client.post(f"{API}/commissions/2026-10/commit").json()
+    locked = client.get(f"{API}/commissions/2026-10/preview").json()
+    with transaction(engine) as s:
+        run = s.scalars(select(CommissionRun)).one()
+    assert locked["committed_run"] == done["run_id"] == run.id
+    assert (locked["total_paid"], locked["total_cv"]) == (run.total_paid, run.total_cv)
+    bad = client.get(f"{API}/plan?period=2026-13")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["period"]
+
+
+def test_web_pages_use_the_plan_in_force_and_say_when_there_is_none(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.e2e.world import EMAILS, app_for, csrf_of, seed, sign_in
+
+    seed(engine, plan=False)
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    csrf = csrf_of(client.get("/company").text)
+    page = client.get("/company/runs/preview?period=2026-09")
+    assert page.status_code == 409 and NO_PLAN in page.text
+    r = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09"})
+    assert r.status_code == 409 and NO_PLAN in r.text
+    r = client.post("/company/runs/compare", data={"csrf_token": csrf, "period": "2026-09",
+                                                   "plan_text": DOUBLED})
+    assert r.status_code == 409 and NO_PLAN in r.text
+    _set(engine, PLAN.text, Period(2026, 1))
+    page = client.get("/company/runs/preview?period=2026-09")
+    assert page.status_code == 200 and "Plan version t1" in page.text
+    client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09"})
+    with transaction(engine) as s:
+        run = s.scalars(select(CommissionRun)).one()
+    locked = client.get("/company/runs/preview?period=2026-09").text
+    assert f"Committed run {run.id}: 2026-09" in locked and "Plan version t1" in locked
+
+
+def test_staff_runs_page_shows_the_plan_in_force_and_its_history(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.e2e.world import EMAILS, app_for, seed, sign_in
+
+    seed(engine, plan=False)
+    client = TestClient(app_for(engine))  # now: 15 October 2026
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    assert "No plan stored" in client.get("/company/runs").text
+    _set(engine, PLAN.text, Period(2026, 1))
+    _set(engine, DOUBLED, Period(2027, 1))
+    page = client.get("/company/runs").text
+    assert "In force for 2026-10: <b>test t1</b>, from 2026-01" in page
+    assert "2026-01 until 2027-01" in page and "from 2027-01" in page
+    assert content_hash(DOUBLED)[:12] in page

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage import audit
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
-from patronage.compensation.plan_versions import require_plan
+from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
 from patronage.compensation.reports import compare_plans
 from patronage.compensation.runs import PeriodRun, PlanSource, commit_period, preview_period
 from patronage.db.engine import transaction
@@ -48,8 +48,12 @@ def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
     with transaction(engine_of(request)) as session:
         done = committed_runs(session, 24)
     just = committed if committed and any(r.period == committed for r in done) else None
+    this_period = Period.containing(now_of(request), company_zone(request))
     return render(request, "runs.html", me, title="Commission runs", committed=done,
-                  suggested=str(_period(None, request)), just_committed=just)
+                  suggested=str(_period(None, request)), just_committed=just,
+                  this_period=str(this_period),
+                  in_force=plan_in_force(engine_of(request), this_period),
+                  plans=plan_history(engine_of(request)))
 
 
 @router.get("/company/runs/preview", response_class=HTMLResponse)
