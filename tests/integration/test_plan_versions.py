@@ -336,3 +336,23 @@ def test_staff_runs_page_shows_the_plan_in_force_and_its_history(engine: Engine)
     assert "In force for 2026-10: <b>test t1</b>, from 2026-01" in page
     assert "2026-01 until 2027-01" in page and "from 2027-01" in page
     assert content_hash(DOUBLED)[:12] in page
+
+
+def test_member_pages_follow_the_plan_in_force(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.e2e.world import EMAILS, app_for, seed, sign_in
+
+    seed(engine, plan=False)
+    ann, cory = TestClient(app_for(engine)), TestClient(app_for(engine))
+    assert sign_in(ann, EMAILS["distributor"]).status_code == 303
+    assert sign_in(cory, EMAILS["customer"]).status_code == 303
+    projection = ann.get("/business/projection?period=2026-09")
+    assert NO_PLAN in projection.text and "Rank report card" not in projection.text
+    # Without a plan there is no referral reward to show; the account page still answers.
+    page = cory.get("/me")
+    assert page.status_code == 200 and "Refer friends" not in page.text
+    referral = PLAN.text + "[bonuses.customer_referral]\nreferrals = 3\ncap = 50\n"
+    _set(engine, referral, Period(2026, 1))
+    assert "Refer friends: 3 for free" in cory.get("/me").text
+    assert "Rank report card: paid as" in ann.get("/business/projection?period=2026-09").text
