@@ -356,3 +356,37 @@ def test_member_pages_follow_the_plan_in_force(engine: Engine) -> None:
     _set(engine, referral, Period(2026, 1))
     assert "Refer friends: 3 for free" in cory.get("/me").text
     assert "Rank report card: paid as" in ann.get("/business/projection?period=2026-09").text
+
+
+def test_two_versions_set_at_once_are_checked_one_after_the_other(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    import threading
+
+    from sqlalchemy import text
+
+    outcome: list[BaseException | None] = []
+
+    def later_start_set_meanwhile() -> None:
+        try:
+            _set(engine, PLAN.text, Period(2027, 1))
+            outcome.append(None)
+        except BaseException as exc:  # the refusal is what the test looks at
+            outcome.append(exc)
+
+    with engine.connect() as first:
+        # The first setter holds the lock with its version (from 2027-02) not yet committed.
+        first.execute(text("LOCK TABLE plan_versions IN SHARE ROW EXCLUSIVE MODE"))
+        first.execute(text(
+            "INSERT INTO plan_versions (name, version, plan_text, content_hash, effective_from, "
+            "set_at, set_by) VALUES ('test', 't2', :t, :h, '2027-02', :at, 'first')"),
+            {"t": DOUBLED, "h": content_hash(DOUBLED), "at": SET_AT})
+        second = threading.Thread(target=later_start_set_meanwhile)
+        second.start()
+        second.join(timeout=1.0)
+        assert second.is_alive()  # waits for the first to finish
+        first.commit()
+    second.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
+    assert "earlier than the start of the last version (2027-02)" in str(outcome[0])
+    assert [e.plan.effective_from for e in plan_history(engine)] == ["2027-02"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy import text as sql
 
 from patronage.clock import Period
 from patronage.compensation.runs import PlanSource
@@ -78,6 +79,10 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
     plan = parse_plan_text(text, source).plan
     start = str(effective_from)
     with transaction(engine) as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # Two versions set at once are checked one after the other (SQLite writes one at
+            # a time already).
+            s.execute(sql("LOCK TABLE plan_versions IN SHARE ROW EXCLUSIVE MODE"))
         committed = s.scalar(select(func.max(CommissionRun.period)))
         if committed is not None and start <= committed:
             nxt = Period.parse(committed).next()
