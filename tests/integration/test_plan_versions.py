@@ -390,3 +390,18 @@ def test_two_versions_set_at_once_are_checked_one_after_the_other(engine: Engine
     assert len(outcome) == 1 and isinstance(outcome[0], Conflict)
     assert "earlier than the start of the last version (2027-02)" in str(outcome[0])
     assert [e.plan.effective_from for e in plan_history(engine)] == ["2027-02"]
+
+
+def test_a_committed_period_is_explained_from_its_stored_lines(engine: Engine) -> None:
+    """What was paid is what the explanation says, even when the engine of a later release
+    would compute a line differently (simulated here by a stored line that differs)."""
+    ids = _committed_with_clawbacks(engine)
+    with transaction(engine) as s:
+        line = s.scalars(select(PayoutLine).where(
+            PayoutLine.run_id == ids["nov_run"], PayoutLine.earner_id == ids["top"],
+            PayoutLine.clawback_of.is_(None), PayoutLine.level == 1)).one()
+        line.amount = 499
+    words = explain(engine, ids["top"], NOV)
+    eli, tia = ids["enroller"], ids["top"]
+    assert words.payments == [f"unilevel level 1 from Eli (#{eli}): 10% of 100.00 = 4.99"]
+    assert words.standing.startswith(f"Tia (#{tia}) in 2026-11: PV 100.00, GV 50.00, active")
