@@ -29,6 +29,7 @@ from scratch import (  # benchmarks/scratch.py, beside this script
 
 from patronage.clock import Period
 from patronage.compensation.engine import run_engine
+from patronage.compensation.plan import default_plan_path
 from patronage.compensation.runs import (
     PlanSource,
     commit_period,
@@ -59,7 +60,7 @@ def run(url: str, label: str, members: int) -> None:
     engine = make_engine(url)
     upgrade(engine)  # a kept company may predate the latest migrations
     start, end = period_bounds(PERIOD)
-    plan = PlanSource.from_file()
+    plan = PlanSource.from_file(default_plan_path())
     t0 = time.perf_counter()
     facts = load_period_facts(engine, start, end, str(PERIOD))
     t1 = time.perf_counter()

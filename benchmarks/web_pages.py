@@ -65,6 +65,8 @@ def _commit_past_months(engine: Engine, months: int) -> None:
     """The months before NOW's are committed, as a company that closes its months has them
     (pages add committed months' volumes from the close's records)."""
     from patronage.clock import Period
+    from patronage.compensation.plan import default_plan_path
+    from patronage.compensation.plan_versions import plan_in_force, set_plan
     from patronage.compensation.runs import commit_period
     from patronage.db.compensation import CommissionRun
 
@@ -72,6 +74,9 @@ def _commit_past_months(engine: Engine, months: int) -> None:
     periods = [current]
     for _ in range(months):
         periods.insert(0, periods[0].previous())
+    if plan_in_force(engine, periods[0]) is None:  # the company's plan: the example plan
+        set_plan(engine, default_plan_path().read_text(encoding="utf-8"), periods[0],
+                 source="example.toml", actor="benchmark", now=NOW)
     for period in periods[:-1]:
         with transaction(engine) as s:
             if s.scalar(select(CommissionRun.id).where(CommissionRun.period == str(period))):

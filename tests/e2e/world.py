@@ -3,7 +3,8 @@
 - Ann (distributor) owns Cory (retail, on autoship) and Cleo; Ben (distributor) is in Ann's
   downline and owns Bea; Zed (distributor, not related to Ann) owns Zoe (on autoship).
 - Accounts: staff, Ann, Zed, Cory and Zoe. Ann has a call task for Cory; Zed one for Zoe.
-- Orders in September 2026 (a closed period when ``now`` is in October) for commission runs.
+- Orders in September 2026 (a closed period when ``now`` is in October) for commission runs;
+  the example plan stored, in force from January 2026.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from sqlalchemy import Engine
 from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.links import make_token
-from patronage.clock import FixedClock
+from patronage.clock import FixedClock, Period
+from patronage.compensation.plan import default_plan_path
+from patronage.compensation.plan_versions import set_plan
 from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
@@ -74,8 +77,12 @@ def _task(s: object, member: int, owner: int, key: str) -> int:
     return touch.id
 
 
-def seed(engine: Engine) -> World:
+def seed(engine: Engine, *, plan: bool = True) -> World:
+    """The world; ``plan``: with the example plan stored, in force from January 2026."""
     joined = datetime(2026, 1, 5, tzinfo=UTC)
+    if plan:
+        set_plan(engine, default_plan_path().read_text(encoding="utf-8"), Period(2026, 1),
+                 source="example.toml", actor="test", now=NOW)
     with transaction(engine) as s:
         f.catalog(s)
         ann = f.distributor(s, "Ann", joined_at=joined)

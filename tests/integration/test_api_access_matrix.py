@@ -50,7 +50,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 #: Company-wide routes (no member in the path): a member's own sign-in gets 403 there.
 COMPANY_ONLY = {("post", "/members"), ("post", "/products"), ("post", "/orders"),
                 ("get", "/commissions/runs"), ("get", "/commissions/{period}/preview"),
-                ("post", "/commissions/{period}/commit"), ("get", "/care/rules"),
+                ("post", "/commissions/{period}/commit"), ("get", "/plan"),
+                ("get", "/plan/versions"), ("get", "/care/rules"),
                 ("get", "/care/holdout"),
                 ("post", "/care/testimonials/{testimonial_id}/moderate"),
                 ("post", "/care/testimonials/{testimonial_id}/publish")}

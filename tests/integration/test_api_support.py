@@ -15,7 +15,9 @@ from patronage.api.deps import get_principal
 from patronage.api.tokens import create_token
 from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
-from patronage.clock import FixedClock
+from patronage.clock import FixedClock, Period
+from patronage.compensation.plan import default_plan_path
+from patronage.compensation.plan_versions import set_plan
 from patronage.config import Settings
 from patronage.db.care import MemberNote, SurveyResponse, Touch
 from patronage.db.care import Testimonial as StoryRow
@@ -26,6 +28,11 @@ from tests.factories import catalog, customer, distributor
 
 NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
 API = "/api/v1"
+
+
+def store_example_plan(engine: Engine, start: Period = Period(2026, 1)) -> None:
+    set_plan(engine, default_plan_path().read_text(encoding="utf-8"), start,
+             source="example.toml", actor="test", now=NOW)
 
 
 def app_for(engine: Engine, clock: FixedClock | None = None) -> TestClient:
@@ -102,7 +109,10 @@ def care_records(s: Session, member: int, owner: int) -> tuple[int, int]:
     return touch.id, story.id
 
 
-def company(engine: Engine) -> Company:
+def company(engine: Engine, *, plan: bool = True) -> Company:
+    """The company; ``plan``: with the example plan stored, in force from January 2026."""
+    if plan:
+        store_example_plan(engine)
     with transaction(engine) as s:
         catalog(s)
         top = distributor(s, "Tia", email="tia@example.com")

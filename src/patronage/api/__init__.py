@@ -21,6 +21,7 @@ def api_router() -> APIRouter:
         genealogy,
         members,
         orders,
+        plans,
         products,
         refunds,
         subscriptions,
@@ -29,6 +30,6 @@ def api_router() -> APIRouter:
 
     router = APIRouter()
     for module in (members, genealogy, products, orders, refunds, subscriptions, commissions,
-                   values, care, care_actions):
+                   plans, values, care, care_actions):
         router.include_router(module.router)
     return router

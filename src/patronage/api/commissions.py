@@ -13,6 +13,7 @@ from patronage import audit
 from patronage.access import require_company, require_member
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.clock import Period
+from patronage.compensation.committed import locked_run
 from patronage.compensation.reports import explain_member, rank_card
 from patronage.compensation.runs import commit_period, preview_period, rerun_committed
 from patronage.db.compensation import CommissionRun
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/commissions", tags=["commissions"])
 
 class RunSummary(BaseModel):
     period: str
+    committed_run: int | None = None  # the committed run shown, for a committed period
     plan_version: str
     total_cv: int
     total_paid: int
@@ -80,9 +82,19 @@ def committed_runs(session: SessionDep, principal: PrincipalDep) -> list[Committ
 
 @router.get("/{period}/preview", dependencies=[scope("commissions:read")])
 def preview(period: str, engine: EngineDep, principal: PrincipalDep) -> RunSummary:
-    """Compute the period with the company's plan; nothing is written."""
+    """Compute the period with the plan in force for it; nothing is written. A committed
+    period answers with its committed run as stored (``committed_run``)."""
     require_company(principal, "a company-wide commission preview")
-    run = preview_period(engine, Period.parse(period))
+    when = Period.parse(period)
+    locked = locked_run(engine, when)
+    if locked is not None:
+        return RunSummary(period=str(when), committed_run=locked.run_id,
+                          plan_version=locked.plan_version, total_cv=locked.total_cv,
+                          total_paid=locked.total_paid, by_bonus=locked.by_bonus,
+                          payout_lines=locked.payout_lines, clawbacks=locked.clawbacks,
+                          skips=locked.skips, cap_applied=locked.cap_applied,
+                          active_distributors=locked.active_distributors)
+    run = preview_period(engine, when)
     r = run.result
     return RunSummary(period=period, plan_version=r.plan_version, total_cv=r.total_cv,
                       total_paid=run.total_paid, by_bonus=run.totals_by_bonus(),

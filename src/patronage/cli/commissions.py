@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.cli.locked import refuse_commit_plan_file, show_locked_run
 from patronage.clock import Period, SystemClock
 from patronage.compensation.reports import compare_plans, explain_member, rank_card
 from patronage.compensation.runs import (
@@ -23,20 +24,24 @@ app = typer.Typer(help="Commission runs: preview, commit, explain, rank card, co
                   no_args_is_help=True)
 
 PeriodOpt = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
-PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML); default: the "
-                                              "example plan shipped with Patronage.")]
+PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML) for a what-if; "
+                                              "default: the stored plan in force for the "
+                                              "period (patronage plan show).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _plan(path: Path | None) -> PlanSource:
-    return PlanSource.from_file(path)
+def _plan(path: Path | None) -> PlanSource | None:
+    return PlanSource.from_file(path) if path is not None else None
 
 
 @app.command()
 def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
         as_json: JsonOpt = False) -> None:
-    """Preview the period: nothing is written."""
-    result = preview_period(state(ctx).engine(), Period.parse(period), _plan(plan))
+    """Preview the period: nothing is written. A committed period shows its locked run."""
+    engine, when = state(ctx).engine(), Period.parse(period)
+    if show_locked_run(engine, when, plan, as_json=as_json):
+        return
+    result = preview_period(engine, when, _plan(plan))
     r = result.result
     totals = result.totals_by_bonus()
     if as_json:
@@ -65,10 +70,11 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
            now: Annotated[str | None, typer.Option(help="Commit time (ISO).")] = None,
            actor: Annotated[str, typer.Option(help="Who commits.")] = "cli",
            as_json: JsonOpt = False) -> None:
-    """Lock the period with a snapshot of its facts, the plan and the results."""
+    """Lock the period with a snapshot of its facts, the plan in force and the results."""
     engine = state(ctx).engine()
     moment = parse_now(now) if now else SystemClock().now()
-    run_id = commit_period(engine, Period.parse(period), _plan(plan), now=moment, actor=actor)
+    refuse_commit_plan_file(plan, Period.parse(period))
+    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor)
     same, _ = rerun_committed(engine, Period.parse(period))
     if as_json:
         emit_json({"period": period, "run_id": run_id, "reproduces": same})
@@ -81,8 +87,7 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
             period: PeriodOpt, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
     """Every payment to a member, and every payment that passed them over, in words."""
-    lines = explain_member(state(ctx).engine(), member, Period.parse(period),
-                           _plan(plan) if plan else None)
+    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan))
     if as_json:
         emit_json(lines)
     else:
@@ -100,8 +105,7 @@ def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
 
     when = Period.parse(period) if period else Period.containing(
         SystemClock().now(), zone(get_settings().company_timezone))
-    current, target, reqs = rank_card(state(ctx).engine(), member, when,
-                                      _plan(plan) if plan else None)
+    current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan))
     if as_json:
         emit_json({"paid_as": current, "next_rank": target, "requirements": [
             {"name": r.name, "needed": r.needed, "actual": r.actual, "met": r.met,
@@ -121,8 +125,8 @@ def compare(ctx: typer.Context,
     """Two plans over the same period: differences by bonus and by rank, share of CV."""
     if len(plans) != 2:
         raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
-    a, b = compare_plans(state(ctx).engine(), Period.parse(period), _plan(plans[0]),
-                         _plan(plans[1]))
+    a, b = compare_plans(state(ctx).engine(), Period.parse(period),
+                         PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]))
     if as_json:
         emit_json({"a": a.__dict__, "b": b.__dict__})
         return

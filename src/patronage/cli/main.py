@@ -25,6 +25,7 @@ GROUPS: list[tuple[str, str, str | None]] = [
     ("data", "app", None),
     ("demo", "app", None),
     ("commissions", "app", "commissions"),
+    ("plans", "app", "plan"),
     ("autoship", "app", "autoship"),
     ("value", "app", "value"),
     ("care", "app", "care"),

@@ -5,24 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 
 from patronage.clock import Period
+from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import (
     BONUSES,
     REASON_INACTIVE,
     REASON_RANK_DEPTH,
     REASONS,
+    SOURCE_KINDS,
     SOURCE_ORDER,
 )
 from patronage.compensation.runs import (
+    Clawback,
     PeriodRun,
     PlanSource,
     _committed,
     preview_period,
     replay_committed,
 )
+from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import NotFound
@@ -30,9 +34,14 @@ from patronage.money import format_amount
 
 
 def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
-    """The committed run (recomputed from its snapshot, which reproduces it), or a preview."""
-    if _committed(engine, period) is not None:
-        return replay_committed(engine, period)
+    """The committed run (recomputed from its snapshot with its own plan, which reproduces its
+    lines, and with the clawback lines stored with it), or a preview (with ``plan``, or else the
+    stored plan in force for the period)."""
+    record = _committed(engine, period)
+    if record is not None:
+        run = replay_committed(engine, period)
+        run.clawbacks = stored_clawbacks(engine, record.id)
+        return run
     return preview_period(engine, period, plan)
 
 
@@ -47,73 +56,178 @@ def _pts(volume: int) -> str:
     return format_amount(volume)
 
 
-def _why(run: PeriodRun, index: int, reason: int, level: int, plan: Plan) -> str:
-    r = run.result
+@dataclass(frozen=True)
+class _Standing:
+    pv: int
+    gv: int
+    active: bool
+    paid_as: int  # rank index, -1 none
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A payout line with member ids: ``source`` an order id or a member id by ``kind``."""
+
+    bonus: str
+    kind: int
+    source: int
+    level: int
+    volume: int
+    rate_bp: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class _Skip:
+    bonus: str
+    kind: int
+    source: int
+    level: int
+    member: int
+    reason: int
+    passed_to: int | None
+
+
+def _why(standing: dict[int, _Standing], member: int, reason: int, level: int,
+         plan: Plan) -> str:
+    held = standing.get(member, _Standing(0, 0, False, -1))
     if reason == REASON_INACTIVE:
-        return (f"inactive, {_pts(int(r.pv[index]))} PV < {_pts(plan.active_min_pv)}")
+        return f"inactive, {_pts(held.pv)} PV < {_pts(plan.active_min_pv)}"
     if reason == REASON_RANK_DEPTH:
-        rank = int(r.paid_as[index])
+        rank = held.paid_as
         name = plan.ranks[rank].name if rank >= 0 else "no rank"
         depth = plan.ranks[rank].unilevel_depth if rank >= 0 else 0
         return f"paid as {name}, which pays {depth} level(s), not level {level}"
     return REASONS.get(reason, "not qualified")
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """A member's period in words: the standing line, one line per payout line, one per
+    clawback line, one per payment that passed them over."""
+
+    standing: str
+    payments: list[str]
+    clawbacks: list[str]
+    skips: list[str]
+
+    def lines(self) -> list[str]:
+        return [self.standing, *self.payments, *self.clawbacks, *self.skips]
+
+
 def explain_member(engine: Engine, member_id: int, period: Period,
                    plan: PlanSource | None = None) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
-    run = load_run(engine, period, plan)
-    g = run.facts.genealogy
+    return explain(engine, member_id, period, plan).lines()
+
+
+def explain(engine: Engine, member_id: int, period: Period,
+            plan: PlanSource | None = None) -> Explanation:
+    """:func:`explain_member`, the lines by kind. A committed period is explained from the lines,
+    skips and ranks stored with its run (clawbacks included), with the plan it ran with; an open
+    one from a preview (with ``plan``, or else the plan in force)."""
+    record = _committed(engine, period)
+    if record is not None:
+        return _explain_committed(engine, record, member_id, period)
+    run = preview_period(engine, period, plan)
+    g, r = run.facts.genealogy, run.result
     idx = int(g.index_of(np.array([member_id]))[0])
     if idx < 0:
         raise NotFound(f"member {member_id} is not in the genealogy of {period}")
-    p, k, r, pl = run.result.payouts, run.result.skips, run.result, run.plan.plan
+    p, k = r.payouts, r.skips
     mine = np.flatnonzero(p.earner == idx)
     touched = np.flatnonzero((k.member == idx) | (k.passed_to == idx))
-    ids = {member_id} | {int(g.member_id[i]) for i in k.member[touched]}
-    ids |= {int(g.member_id[i]) for i in k.passed_to[touched] if i >= 0}
-    ids |= {int(g.member_id[s]) for s, kind in zip(p.source[mine], p.source_kind[mine],
-                                                    strict=True) if kind != SOURCE_ORDER}
-    ids |= {int(g.member_id[s]) for s, kind in zip(k.source[touched], k.source_kind[touched],
-                                                    strict=True) if kind != SOURCE_ORDER}
+
+    def mid(i: int) -> int:
+        return int(g.member_id[i])
+
+    def source(kind: int, s: int) -> int:
+        return s if kind == SOURCE_ORDER else mid(s)
+
+    lines = [_Line(BONUSES[int(p.bonus[j])], int(p.source_kind[j]),
+                   source(int(p.source_kind[j]), int(p.source[j])), int(p.level[j]),
+                   int(p.volume[j]), int(p.rate_bp[j]), int(p.amount[j]))
+             for j in mine.tolist()]
+    skips = [_Skip(BONUSES[int(k.bonus[j])], int(k.source_kind[j]),
+                   source(int(k.source_kind[j]), int(k.source[j])), int(k.level[j]),
+                   mid(int(k.member[j])), int(k.reason[j]),
+                   mid(int(k.passed_to[j])) if int(k.passed_to[j]) >= 0 else None)
+             for j in touched.tolist()]
+    who = {member_id} | {x.member for x in skips}
+    standing = {mid(i): _Standing(int(r.pv[i]), int(r.gv[i]), bool(r.active[i]),
+                                  int(r.paid_as[i]))
+                for i in g.index_of(np.array(sorted(who))).tolist() if i >= 0}
+    return _words(engine, member_id, period, run.plan.plan, standing, lines, skips,
+                  [c for c in run.clawbacks if c.earner_id == member_id])
+
+
+def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
+                       period: Period) -> Explanation:
+    plan = PlanSource.from_text(record.plan_text, f"run {period}").plan
+    with transaction(engine) as s:
+        if s.get(Member, member_id) is None:
+            raise NotFound(f"member {member_id} is not in the genealogy of {period}")
+        stored = s.scalars(select(PayoutLine).where(
+            PayoutLine.run_id == record.id, PayoutLine.earner_id == member_id)
+            .order_by(PayoutLine.id)).all()
+        passed = s.scalars(select(PayoutSkip).where(
+            PayoutSkip.run_id == record.id,
+            or_(PayoutSkip.member_id == member_id, PayoutSkip.passed_to_id == member_id))
+            .order_by(PayoutSkip.id)).all()
+        who = {member_id} | {x.member_id for x in passed}
+        ranks = s.scalars(select(RankRecord).where(RankRecord.run_id == record.id,
+                                                   RankRecord.member_id.in_(sorted(who)))).all()
+        standing = {x.member_id: _Standing(x.pv, x.gv, x.active, x.paid_as) for x in ranks}
+        lines = [_Line(x.bonus, SOURCE_KINDS.index(x.source_kind), x.source_id, x.level,
+                       x.volume, x.rate_bp, x.amount) for x in stored if x.clawback_of is None]
+        clawbacks = [Clawback(x.earner_id, x.bonus, SOURCE_KINDS.index(x.source_kind),
+                              x.source_id, x.level, x.volume, x.rate_bp, x.amount,
+                              x.clawback_of) for x in stored if x.clawback_of is not None]
+        skips = [_Skip(x.bonus, SOURCE_KINDS.index(x.source_kind), x.source_id, x.level,
+                       x.member_id, x.reason, x.passed_to_id) for x in passed]
+    return _words(engine, member_id, period, plan, standing, lines, skips, clawbacks)
+
+
+def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
+           standing: dict[int, _Standing], lines: list[_Line], skips: list[_Skip],
+           clawbacks: list[Clawback]) -> Explanation:
+    ids = {member_id} | {x.member for x in skips}
+    ids |= {x.passed_to for x in skips if x.passed_to is not None}
+    ids |= {x.source for x in lines if x.kind != SOURCE_ORDER}
+    ids |= {x.source for x in skips if x.kind != SOURCE_ORDER}
     names = _names(engine, ids)
 
-    def who(i: int) -> str:
-        return names.get(int(g.member_id[i]), f"#{int(g.member_id[i])}")
+    def who(m: int) -> str:
+        return names.get(m, f"#{m}")
 
     def source(kind: int, s: int) -> str:
         return f"order {s}" if kind == SOURCE_ORDER else who(s)
 
-    rank = int(r.paid_as[idx])
-    out = [f"{names.get(member_id, member_id)} in {period}: PV {_pts(int(r.pv[idx]))}, "
-           f"GV {_pts(int(r.gv[idx]))}, {'active' if r.active[idx] else 'not active'}, "
-           f"paid as {pl.ranks[rank].name if rank >= 0 else 'no rank'}"]
-    for j in mine.tolist():
-        bonus, level = BONUSES[int(p.bonus[j])], int(p.level[j])
-        rate = int(p.rate_bp[j])
-        what = f"{bonus.replace('_', ' ')}"
-        if level:
-            what += f" level {level}"
-        base = (f" {rate / 100:g}% of {_pts(int(p.volume[j]))}" if rate else "")
-        out.append(f"{what} from {source(int(p.source_kind[j]), int(p.source[j]))}:{base} "
-                   f"= {format_amount(int(p.amount[j]))}")
-    for c in run.clawbacks:
-        if c.earner_id == member_id:
-            out.append(f"clawback of line {c.clawback_of} ({c.bonus.replace('_', ' ')}): "
-                       f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}")
-    for j in touched.tolist():
-        bonus, level = BONUSES[int(k.bonus[j])], int(k.level[j])
-        skipped, to = int(k.member[j]), int(k.passed_to[j])
-        why = _why(run, skipped, int(k.reason[j]), level, pl)
-        src = source(int(k.source_kind[j]), int(k.source[j]))
-        label = f"{bonus.replace('_', ' ')}" + (f" level {level}" if level else "")
-        if level == 0 and skipped == int(k.source[j]) and int(k.source_kind[j]) != SOURCE_ORDER:
-            out.append(f"{label}: volume of {who(skipped)} not paid: {why}")
-        elif to >= 0:
-            out.append(f"{label} of {src} passed to {who(to)}: {who(skipped)} {why}")
+    me = standing.get(member_id, _Standing(0, 0, False, -1))
+    rank = me.paid_as
+    head = (f"{names.get(member_id, member_id)} in {period}: PV {_pts(me.pv)}, "
+            f"GV {_pts(me.gv)}, {'active' if me.active else 'not active'}, "
+            f"paid as {plan.ranks[rank].name if rank >= 0 else 'no rank'}")
+    payments: list[str] = []
+    for x in lines:
+        what = x.bonus.replace("_", " ") + (f" level {x.level}" if x.level else "")
+        base = f" {x.rate_bp / 100:g}% of {_pts(x.volume)}" if x.rate_bp else ""
+        payments.append(f"{what} from {source(x.kind, x.source)}:{base} "
+                        f"= {format_amount(x.amount)}")
+    taken = [f"clawback of line {c.clawback_of} ({c.bonus.replace('_', ' ')}): "
+             f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}" for c in clawbacks]
+    passed: list[str] = []
+    for y in skips:
+        why = _why(standing, y.member, y.reason, y.level, plan)
+        src = source(y.kind, y.source)
+        label = y.bonus.replace("_", " ") + (f" level {y.level}" if y.level else "")
+        if y.level == 0 and y.member == y.source and y.kind != SOURCE_ORDER:
+            passed.append(f"{label}: volume of {who(y.member)} not paid: {why}")
+        elif y.passed_to is not None:
+            passed.append(f"{label} of {src} passed to {who(y.passed_to)}: {who(y.member)} {why}")
         else:
-            out.append(f"{label} of {src} not paid: {who(skipped)} {why}")
-    return out
+            passed.append(f"{label} of {src} not paid: {who(y.member)} {why}")
+    return Explanation(head, payments, taken, passed)
 
 
 @dataclass(frozen=True)

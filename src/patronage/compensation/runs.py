@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from patronage.clock import Period, zone
 from patronage.compensation.engine import run_engine, sum_by
-from patronage.compensation.plan import Plan, default_plan_path, parse_plan
+from patronage.compensation.plan import Plan, parse_plan
 from patronage.compensation.results import (
     BONUSES,
     SOURCE_KINDS,
@@ -63,8 +63,7 @@ class PlanSource:
     text: str
 
     @classmethod
-    def from_file(cls, path: Path | None = None) -> PlanSource:
-        path = path or default_plan_path()
+    def from_file(cls, path: Path) -> PlanSource:
         if not path.is_file():
             raise PatronageError(f"{path}: no such plan file")
         body = path.read_text(encoding="utf-8")
@@ -264,10 +263,13 @@ class _Stopwatch:
 
 def preview_period(engine: Engine, period: Period, plan: PlanSource | None = None, *,
                    seconds: dict[str, float] | None = None) -> PeriodRun:
-    """Compute the period without writing anything (committed periods show their lock).
-    ``seconds``, when given, receives the time each step took."""
+    """Compute the period without writing anything (committed periods show their lock), with
+    ``plan`` or else the stored plan in force for the period. ``seconds``, when given, receives
+    the time each step took."""
+    from patronage.compensation.plan_versions import require_plan
+
     watch = _Stopwatch(seconds)
-    plan = plan or PlanSource.from_file()
+    plan = plan or require_plan(engine, period)
     _check_predecessor(engine, period)
     start, end = period_bounds(period)
     watch.lap("checks")

@@ -128,3 +128,19 @@ class PayoutSkip(Base):
     member_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[int] = mapped_column(SmallInteger)
     passed_to_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlanVersion(Base):
+    """A version of the company's compensation plan: the text as written, in force from the
+    period ``effective_from`` (YYYY-MM) until the next version's start."""
+
+    __tablename__ = "plan_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(64))
+    plan_text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    effective_from: Mapped[str] = mapped_column(String(7), index=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(100))

@@ -2,8 +2,9 @@
 
 After the members, tree, customers and orders are written, the autoship customers' history is
 produced by the real daily autoship run, day by day; then the demo runs the company's main job:
-every month of its history but the last is closed (commissions committed with the example plan),
-and the last, still open month is previewed.
+every month of its history but the last is closed (commissions committed with the example plan,
+stored as the company's plan from the first month on), and the last, still open month is
+previewed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy import Engine, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import Period, zone
-from patronage.compensation.runs import PlanSource, commit_period, preview_period
+from patronage.compensation.plan import default_plan_path
+from patronage.compensation.plan_versions import set_plan
+from patronage.compensation.runs import commit_period, preview_period
 from patronage.config import get_settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
@@ -36,21 +39,23 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
     autoship = simulate_history(engine, summary.autoship_candidates, start=start,
                                 end=now.date(), seed=seed)
     summary.extra.update({f"autoship {k}": v for k, v in autoship.items()})
-    plan = PlanSource.from_file()
     tz = zone(get_settings().company_timezone)
     current = Period.containing(now, tz)
     period = current
     for _ in range(months + 1):
         period = period.previous()
+    # The company's plan: the example plan, stored as in force from the first month on.
+    set_plan(engine, default_plan_path().read_text(encoding="utf-8"), period,
+             source=str(default_plan_path()), actor="demo", now=now)
     committed, paid = 0, 0
     while period < current:
-        run = preview_period(engine, period, plan)
+        run = preview_period(engine, period)
         if run.facts.lines.size or committed:
-            commit_period(engine, period, plan, now=now, actor="demo")
+            commit_period(engine, period, None, now=now, actor="demo")
             committed += 1
             paid += run.total_paid
         period = period.next()
-    open_run = preview_period(engine, current, plan)
+    open_run = preview_period(engine, current)
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size

@@ -26,6 +26,7 @@ from patronage.autoship.subscriptions import (
 )
 from patronage.care.links import make_token, unsubscribe
 from patronage.clock import Period
+from patronage.compensation.plan_versions import plan_in_force
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Product
@@ -78,6 +79,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
     assert me.member_id is not None
     now, tz = now_of(request), company_zone(request)
     period = Period.containing(now, tz)
+    stored = plan_in_force(engine_of(request), period)
     with transaction(engine_of(request)) as session:
         member = get_member(session, me.member_id)
         subs = subscriptions(session, me.member_id)
@@ -85,7 +87,8 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
         products = list(session.scalars(
             select(Product).where(
                 Product.is_enrollment_pack.is_(False)).order_by(Product.name)))
-        progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz))
+        progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz),
+                                     stored.source() if stored is not None else None)
         given = consents(session, me.member_id)
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)

@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage import audit
 from patronage.clock import Period
+from patronage.compensation.committed import locked_run, top_earners
+from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
 from patronage.compensation.reports import compare_plans
 from patronage.compensation.runs import PeriodRun, PlanSource, commit_period, preview_period
 from patronage.db.engine import transaction
@@ -46,21 +48,42 @@ def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
     with transaction(engine_of(request)) as session:
         done = committed_runs(session, 24)
     just = committed if committed and any(r.period == committed for r in done) else None
+    this_period = Period.containing(now_of(request), company_zone(request))
     return render(request, "runs.html", me, title="Commission runs", committed=done,
-                  suggested=str(_period(None, request)), just_committed=just)
+                  suggested=str(_period(None, request)), just_committed=just,
+                  this_period=str(this_period),
+                  in_force=plan_in_force(engine_of(request), this_period),
+                  plans=plan_history(engine_of(request)))
 
 
 @router.get("/company/runs/preview", response_class=HTMLResponse)
 def preview(request: Request, me: Staff, period: str | None = None) -> Response:
+    """The period computed with the plan in force; a committed period shows its committed run
+    as stored."""
     engine = engine_of(request)
     with page_errors():
         p = _period(period, request)
+        locked = locked_run(engine, p)
+        if locked is not None:
+            top = _names_of(request, top_earners(engine, locked.run_id))
+            return render(request, "run_preview.html", me, title=f"Committed run {p}",
+                          period=str(p), total_cv=locked.total_cv,
+                          total_paid=locked.total_paid, cap_applied=locked.cap_applied,
+                          by_bonus=locked.by_bonus, top=top, committed=locked.run_id,
+                          plan_version=locked.plan_version)
         run = preview_period(engine, p)
-    with transaction(engine) as session:
-        already = any(r.period == str(p) for r in committed_runs(session, 1000))
-    return render(request, "run_preview.html", me, title=f"Preview {p}", period=str(p), run=run,
-                  by_bonus=run.totals_by_bonus(), top=_top_earners(request, run),
-                  committed=already)
+    return render(request, "run_preview.html", me, title=f"Preview {p}", period=str(p),
+                  total_cv=run.result.total_cv, total_paid=run.total_paid,
+                  cap_applied=run.result.cap_applied, by_bonus=run.totals_by_bonus(),
+                  top=_top_earners(request, run), committed=None,
+                  plan_version=run.plan.plan.version)
+
+
+def _names_of(request: Request, paid: list[tuple[int, int]]) -> list[tuple[int, str, int]]:
+    with transaction(engine_of(request)) as session:
+        names = {m.id: m.name for m in session.query(Member).filter(
+            Member.id.in_([mid for mid, _ in paid]))}
+    return [(mid, names.get(mid, ""), amount) for mid, amount in paid]
 
 
 @router.post("/company/runs/compare", response_class=HTMLResponse, dependencies=[Csrf])
@@ -70,7 +93,7 @@ def compare(request: Request, me: Staff, period: Annotated[str, Form()],
         p = _period(period, request)
         if not plan_text.strip():
             raise PatronageError("plan B: paste a plan (TOML) to compare with")
-        a = PlanSource.from_file()
+        a = require_plan(engine_of(request), p)
         try:
             b = PlanSource.from_text(plan_text, "plan B")
         except ValueError as exc:  # a TOML syntax error

@@ -99,10 +99,11 @@ def submit_testimonial(session: Session, member_id: int, text: str, *, consent: 
 
 
 def referral_progress(session: Session, member_id: int, start: datetime, end: datetime,
-                      plan: PlanSource | None = None) -> ReferralProgress | None:
-    """Customers the member referred who ordered in the period, against the plan's reward
-    (None when the plan has no customer referral reward)."""
-    rule = (plan or PlanSource.from_file()).plan.bonuses.customer_referral
+                      plan: PlanSource | None) -> ReferralProgress | None:
+    """Customers the member referred who ordered in the period, against the reward of
+    ``plan``, the plan in force (None when no plan is stored or it has no customer referral
+    reward)."""
+    rule = plan.plan.bonuses.customer_referral if plan is not None else None
     if rule is None:
         return None
     referred = session.scalar(select(func.count()).select_from(Member).where(
