@@ -24,6 +24,7 @@ from patronage.autoship.subscriptions import Item, pause_until, subscribe
 from patronage.care.rules import load_rules
 from patronage.cli.main import app
 from patronage.clock import Period
+from patronage.compensation.plan import default_plan_path
 from patronage.compensation.runs import PlanSource, commit_period
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
@@ -173,7 +174,7 @@ def test_a_committed_run_whose_lines_were_altered_does_not_replay(engine: Engine
     with transaction(engine) as s:
         place_order(s, NewOrder(ids["dana"], ORDERED, [LineRequest("PACK")],
                                 source="enrollment"))
-    plan = PlanSource.from_file()
+    plan = PlanSource.from_file(default_plan_path())
     for period in (Period(2026, 9), Period(2026, 10)):
         commit_period(engine, period, plan, now=NOW, actor="test")
     assert check_integrity(engine, NOW).ok
