@@ -1,4 +1,5 @@
-"""``patronage accounts``: sign-ins for the web back office (create, list, disable)."""
+"""``patronage accounts``: sign-ins for the web back office (create, list, set a password,
+end sessions, disable)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from patronage.clock import SystemClock
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
 from patronage.web.accounts import create_account, disable_account, list_accounts
+from patronage.web.sessions import end_sessions_for
 
 app = typer.Typer(help="Sign-ins for the web back office: staff, distributors, customers.",
                   no_args_is_help=True)
@@ -76,3 +78,13 @@ def disable(ctx: typer.Context,
     with transaction(state(ctx).engine()) as session:
         account = disable_account(session, email, now=SystemClock().now(), actor="cli")
     console.print(f"Account {account.email} disabled.")
+
+
+@app.command("end-sessions")
+def end_sessions(ctx: typer.Context,
+                 email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Sign the account out everywhere: every session it has ends at once (it can sign in
+    again with its password)."""
+    with transaction(state(ctx).engine()) as session:
+        ended = end_sessions_for(session, email, now=SystemClock().now(), actor="cli")
+    console.print(f"{ended} session(s) of {email.strip().lower()} ended.")

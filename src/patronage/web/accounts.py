@@ -18,6 +18,7 @@ from patronage import audit
 from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.web.sessions import end_sessions
 
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("not a password anyone has")
@@ -106,6 +107,7 @@ def disable_account(session: Session, email: str, *, now: datetime, actor: str) 
         account.disabled_at = now
         audit.record(session, actor=actor, action="account.disable", target=account.email,
                      detail="", at=now)
+    end_sessions(session, account.id, now=now, reason="account disabled")
     return _view(account)
 
 
@@ -162,5 +164,6 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
         raise BadCredentials("current password: that is not your current password") from exc
     check_password(new)
     account.password_hash = HASHER.hash(new)
+    end_sessions(session, account.id, now=now, reason="password changed")
     audit.record(session, actor=f"{account.role}:{account.email}", action="password.change",
                  target=account.email, detail="", at=now, ip=ip)

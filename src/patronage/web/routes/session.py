@@ -20,6 +20,7 @@ from patronage.web.deps import (
     now_of,
     page_errors,
 )
+from patronage.web.sessions import end_session, start_session
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -54,10 +55,12 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     now = now_of(request)
     error: str | None = None
     status = 200
+    key = ""
     with transaction(engine_of(request)) as session:
         try:
             account = authenticate(session, email=email, password=password,
                                    ip=client_ip(request), now=now)
+            key = start_session(session, account.id, now=now)
         except RateLimited as exc:
             error, status = exc.message, 429
         except BadCredentials as exc:
@@ -65,13 +68,16 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     if error is not None:
         return render(request, "login.html", status=status, error=error, email=email,
                       next=_safe_next(next) or "")
-    web_session(request).sign_in(account.id)
+    web_session(request).sign_in(account.id, key)
     return RedirectResponse(_safe_next(next) or HOME[account.role], status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
 def logout(request: Request) -> Response:
-    web_session(request).sign_out()
+    web = web_session(request)
+    with transaction(engine_of(request)) as session:
+        end_session(session, web.key, now=now_of(request))
+    web.sign_out()
     return RedirectResponse("/login", status_code=303)
 
 
@@ -87,13 +93,20 @@ async def password(request: Request, me: SignedIn) -> Response:
     current, new = str(form.get("current", "")), str(form.get("new", ""))
     web = web_session(request)
     error = None
+    now = now_of(request)
+    account_id = int(web.account_id or 0)
+    key = ""
     with transaction(engine_of(request)) as session:
         try:
             with page_errors():
-                change_password(session, int(web.account_id or 0), current=current, new=new,
-                                now=now_of(request), ip=client_ip(request))
+                change_password(session, account_id, current=current, new=new, now=now,
+                                ip=client_ip(request))
+            # Every session of the account ended with the old password; this browser
+            # carries on in a new one.
+            key = start_session(session, account_id, now=now)
         except PageError as exc:
             error = exc.message
     if error:
         return render(request, "account.html", me, status=400, message=None, error=error)
+    web.sign_in(account_id, key)
     return render(request, "account.html", me, message="Your password is changed.", error=None)

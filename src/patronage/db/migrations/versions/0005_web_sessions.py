@@ -1,0 +1,43 @@
+"""web: server-side sessions that can be ended, and login attempts counted per address
+
+Revision ID: 0005_web_sessions
+Revises: 0004_web_dashboard_indexes
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import patronage.db.base
+
+revision: str = "0005_web_sessions"
+down_revision: str | Sequence[str] | None = "0004_web_dashboard_indexes"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", patronage.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", patronage.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", patronage.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_reason", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
+                                name=op.f("fk_web_sessions_account_id_accounts"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_web_sessions")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_web_sessions_key_hash")),
+    )
+    op.create_index("ix_web_sessions_account", "web_sessions", ["account_id", "ended_at"],
+                    unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_web_sessions_account", table_name="web_sessions")
+    op.drop_table("web_sessions")
