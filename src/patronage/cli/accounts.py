@@ -13,7 +13,7 @@ from patronage.cli.common import console, emit_json, state
 from patronage.clock import SystemClock
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
-from patronage.web.accounts import create_account, disable_account, list_accounts
+from patronage.web.accounts import create_account, disable_account, list_accounts, set_password
 from patronage.web.sessions import end_sessions_for
 
 app = typer.Typer(help="Sign-ins for the web back office: staff, distributors, customers.",
@@ -69,6 +69,22 @@ def list_(ctx: typer.Context,
                       a.created_at.date().isoformat(),
                       a.disabled_at.date().isoformat() if a.disabled_at else "")
     console.print(table)
+
+
+@app.command()
+def password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Read the password from standard input "
+                                                 "instead of prompting.")] = False,
+) -> None:
+    """Set a new password for an account (the password rules apply); every session of the
+    account ends."""
+    new = _password(password_stdin)
+    with transaction(state(ctx).engine()) as session:
+        account = set_password(session, email, new=new, now=SystemClock().now(), actor="cli")
+    console.print(f"Password of {account.email} set; its sessions have ended.")
 
 
 @app.command()

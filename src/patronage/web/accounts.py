@@ -6,6 +6,7 @@ still verified, so a guess at an email takes as long as a guess at a password.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from patronage import audit
 from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
@@ -26,6 +28,11 @@ _DUMMY_HASH = HASHER.hash("not a password anyone has")
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 8
+#: Longer passwords are refused (pass phrases fit easily; hashing megabytes does not).
+MAX_PASSWORD = 128
+#: The least zxcvbn score (0-4) a new password needs: 3 is "safely unguessable" for a site
+#: that limits sign-in attempts.
+MIN_SCORE = 3
 
 
 class RateLimited(PatronageError):
@@ -54,9 +61,31 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password(password: str) -> None:
+def _personal_words(email: str | None) -> list[str]:
+    """The email and its pieces (``dana.fairweather@x.com`` -> ``dana``, ``fairweather``...),
+    which a password must not lean on."""
+    if not email:
+        return []
+    email = normalise_email(email)
+    local = email.split("@", 1)[0]
+    pieces = [p for p in re.split(r"[^a-z]+", email) if len(p) >= 3]
+    return [email, local, *pieces]
+
+
+def check_password(password: str, *, email: str | None = None) -> None:
+    """Refuse a password shorter than :data:`MIN_PASSWORD` or longer than :data:`MAX_PASSWORD`
+    characters, or one the zxcvbn estimator scores below :data:`MIN_SCORE` (common passwords,
+    keyboard runs, repeats, dates, the account's own email...), with its advice as the reason."""
     if len(password) < MIN_PASSWORD:
         raise PatronageError(f"password: at least {MIN_PASSWORD} characters, please")
+    if len(password) > MAX_PASSWORD:
+        raise PatronageError(f"password: at most {MAX_PASSWORD} characters, please")
+    estimate = zxcvbn(password, user_inputs=_personal_words(email), max_length=MAX_PASSWORD)
+    if int(estimate["score"]) < MIN_SCORE:
+        feedback = estimate.get("feedback") or {}
+        advice = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions", []))]
+        reason = " ".join(a for a in advice if a) or "Add another word or two."
+        raise PatronageError(f"password: too easy to guess. {reason}")
 
 
 def create_account(session: Session, *, email: str, password: str, role: str,
@@ -67,7 +96,7 @@ def create_account(session: Session, *, email: str, password: str, role: str,
         raise PatronageError(f"email: {email!r} is not an email address")
     if role not in ACCOUNT_ROLES:
         raise PatronageError(f"role: {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
-    check_password(password)
+    check_password(password, email=email)
     if role == "staff":
         if member_id is not None:
             raise PatronageError("member: a staff account is not tied to a member")
@@ -162,8 +191,23 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
         HASHER.verify(account.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
         raise BadCredentials("current password: that is not your current password") from exc
-    check_password(new)
+    check_password(new, email=account.email)
     account.password_hash = HASHER.hash(new)
     end_sessions(session, account.id, now=now, reason="password changed")
     audit.record(session, actor=f"{account.role}:{account.email}", action="password.change",
                  target=account.email, detail="", at=now, ip=ip)
+
+
+def set_password(session: Session, email: str, *, new: str, now: datetime,
+                 actor: str) -> AccountView:
+    """Staff set a new password for an account (the person forgot theirs, or it leaked):
+    the same rules apply, and every session of the account ends."""
+    account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        raise NotFound(f"email: no account for {normalise_email(email)}")
+    check_password(new, email=account.email)
+    account.password_hash = HASHER.hash(new)
+    end_sessions(session, account.id, now=now, reason="password set")
+    audit.record(session, actor=actor, action="password.set", target=account.email, detail="",
+                 at=now)
+    return _view(account)
