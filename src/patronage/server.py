@@ -23,6 +23,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     """The app. Refuses the default secret key outside demo mode."""
     settings = settings or get_settings()
     settings.check_secret()
+    settings.proxy_networks()  # a malformed PATRONAGE_TRUSTED_PROXIES is refused at start
     if engine is None:
         engine = make_engine(settings.database_url)
     if migrate:

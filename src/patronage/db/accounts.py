@@ -43,10 +43,15 @@ class Account(Base):
 
 
 class LoginAttempt(Base):
-    """One failed sign-in, kept to limit guessing per email and client address."""
+    """One failed sign-in, kept to limit guessing per email and client address, per address,
+    and for everyone together."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key", "email", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_key", "email", "ip", "at"),
+        Index("ix_login_attempts_ip", "ip", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,6 +27,12 @@ HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("not a password anyone has")
 #: Failures allowed per email and client address inside the window before sign-in is refused.
 MAX_FAILURES = 5
+#: Failures allowed from one client address, whatever the emails, inside the window (spraying
+#: one password over many emails).
+MAX_ADDRESS_FAILURES = 20
+#: Failures of everyone together inside the window; past it, any email or address that failed
+#: inside the window is refused until the window has passed (guessing spread over many places).
+GLOBAL_FAILURES = 300
 WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 8
 #: Longer passwords are refused (pass phrases fit easily; hashing megabytes does not).
@@ -146,20 +153,44 @@ def failures(session: Session, email: str, ip: str, now: datetime) -> int:
         LoginAttempt.at > now - WINDOW)) or 0
 
 
+def _count(session: Session, now: datetime, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.at > now - WINDOW, *where)) or 0
+
+
+def _blocked(session: Session, email: str, ip: str, now: datetime) -> str | None:
+    """Why a sign-in from ``ip`` for ``email`` is refused before its password is checked, or
+    ``None``."""
+    minutes = int(WINDOW.total_seconds() // 60)
+    if failures(session, email, ip, now) >= MAX_FAILURES:
+        return (f"Too many failed sign-ins for {email} from your address. "
+                f"Try again in {minutes} minutes.")
+    from_address = _count(session, now, LoginAttempt.ip == ip)
+    if from_address >= MAX_ADDRESS_FAILURES:
+        return (f"Too many failed sign-ins from your address. "
+                f"Try again in {minutes} minutes.")
+    if _count(session, now) >= GLOBAL_FAILURES and (
+            from_address > 0 or _count(session, now, LoginAttempt.email == email) > 0):
+        return ("Sign-in is being guessed at from many places, so an email or address that "
+                f"has failed recently must wait. Try again in {minutes} minutes.")
+    return None
+
+
 def authenticate(session: Session, *, email: str, password: str, ip: str,
                  now: datetime) -> AccountView:
-    """The account for a correct email and password. Refused with :class:`RateLimited` after
-    too many recent failures from this address for this email; a failure is recorded (and
+    """The account for a correct email and password. Refused with :class:`RateLimited` (see
+    :func:`_blocked`) after too many recent failures for this email from this address, from
+    this address for any emails, or, once the failures of everyone together spend the global
+    budget, after any recent failure of this email or this address. A failure is recorded (and
     audited) in the caller's transaction, which must commit even when this raises."""
     email = normalise_email(email)
     # Failures older than the window no longer count: forget them.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
-                                               LoginAttempt.at <= now - WINDOW))
-    if failures(session, email, ip, now) >= MAX_FAILURES:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - WINDOW))
+    refusal = _blocked(session, email, ip, now)
+    if refusal is not None:
         audit.record(session, actor=f"anonymous:{email}", action="login.blocked", target=email,
-                     detail=f"{MAX_FAILURES} failures in {WINDOW}", at=now, ip=ip)
-        raise RateLimited(f"Too many failed sign-ins for {email} from your address. "
-                          f"Try again in {int(WINDOW.total_seconds() // 60)} minutes.")
+                     detail=refusal, at=now, ip=ip)
+        raise RateLimited(refusal)
     account = session.scalar(select(Account).where(Account.email == email))
     ok = False
     try:

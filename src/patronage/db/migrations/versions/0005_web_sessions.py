@@ -36,8 +36,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_web_sessions_account", "web_sessions", ["account_id", "ended_at"],
                     unique=False)
+    op.create_index("ix_login_attempts_ip", "login_attempts", ["ip", "at"], unique=False)
+    op.create_index("ix_login_attempts_at", "login_attempts", ["at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_attempts_at", table_name="login_attempts")
+    op.drop_index("ix_login_attempts_ip", table_name="login_attempts")
     op.drop_index("ix_web_sessions_account", table_name="web_sessions")
     op.drop_table("web_sessions")
