@@ -111,11 +111,16 @@ PAGE_HEADERS = [
      b"img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
 ]
 NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
+#: Pages opened from a personal signed link (preferences, unsubscribe, survey, testimonial).
+PERSONAL_LINKS = ("/p/", "/u/", "/s/", "/t/")
+#: Signed-in pages and personal links are never kept by the browser or a shared cache.
+NO_STORE = (b"cache-control", b"no-store")
 
 
 class SessionMiddleware:
     """Puts a :class:`WebSession` on ``request.state.web``, sends the cookie when it changed,
-    and adds :data:`PAGE_HEADERS` to pages."""
+    and adds :data:`PAGE_HEADERS` to pages (and :data:`NO_STORE` to signed-in ones and
+    personal links)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -129,7 +134,10 @@ class SessionMiddleware:
         if web is None:
             web = WebSession(csrf=secrets.token_urlsafe(32), changed=True)
         scope.setdefault("state", {})["web"] = web
-        page = not str(scope.get("path", "")).startswith(NOT_PAGES)
+        path = str(scope.get("path", ""))
+        page = not path.startswith(NOT_PAGES)
+        signed_in = web.account_id is not None
+        personal = path.startswith(PERSONAL_LINKS)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and (web.changed or page):
@@ -139,6 +147,9 @@ class SessionMiddleware:
                                     cookie_header(self.settings, web).encode("latin-1")))
                 if page:
                     headers.extend(PAGE_HEADERS)
+                    if (signed_in or web.account_id is not None or personal) and not any(
+                            name == b"cache-control" for name, _ in headers):
+                        headers.append(NO_STORE)
                 message["headers"] = headers
             await send(message)
 
