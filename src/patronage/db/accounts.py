@@ -75,6 +75,23 @@ class WebSessionRecord(Base):
     ended_reason: Mapped[str | None] = mapped_column(String(32))
 
 
+class PasswordReset(Base):
+    """One emailed link to set a forgotten password. The link carries a random key; only its
+    SHA-256 hash is kept. It works once, until ``expires_at``, and only while no newer link
+    was asked for (then ``ended_at`` is set, with the reason)."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_account", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+
 class AuditEntry(Base):
     """One security-relevant action: sign-ins, password and consent changes, commits."""
 

@@ -111,8 +111,9 @@ PAGE_HEADERS = [
      b"img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
 ]
 NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
-#: Pages opened from a personal signed link (preferences, unsubscribe, survey, testimonial).
-PERSONAL_LINKS = ("/p/", "/u/", "/s/", "/t/")
+#: Pages opened from a personal signed link (preferences, unsubscribe, survey, testimonial,
+#: password reset).
+PERSONAL_LINKS = ("/p/", "/u/", "/s/", "/t/", "/password/reset/")
 #: Signed-in pages and personal links are never kept by the browser or a shared cache.
 NO_STORE = (b"cache-control", b"no-store")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, select
 
-from patronage.db.accounts import Account, WebSessionRecord
+from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -65,8 +65,8 @@ def demo_sign_ins(engine: Engine, now: datetime) -> list[DemoSignIn]:
         for _, email, _, _, _ in wanted:
             existing = s.scalar(select(Account).where(Account.email == email))
             if existing is not None:
-                s.execute(delete(WebSessionRecord).where(
-                    WebSessionRecord.account_id == existing.id))
+                for kept in (WebSessionRecord, PasswordReset):
+                    s.execute(delete(kept).where(kept.account_id == existing.id))
                 s.delete(existing)
         s.flush()
         for role, email, password, member_id, _ in wanted:
