@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from patronage.proxies import Network, parse_networks
+
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 
 
@@ -20,6 +22,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     demo_mode: bool = False
     base_url: str = "http://127.0.0.1:8000"
+    #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    #: networks, comma separated). Empty: the headers are ignored.
+    trusted_proxies: str = ""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -27,6 +32,10 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
+
+    def proxy_networks(self) -> tuple[Network, ...]:
+        """:attr:`trusted_proxies` parsed (refused with the setting's name when malformed)."""
+        return parse_networks(self.trusted_proxies)
 
     def check_secret(self) -> None:
         """Refuse to serve with the default (public) secret key outside demo mode."""

@@ -2,13 +2,16 @@
 
 :func:`create_app` makes (or takes) the database engine, brings the schema up to date, mounts the
 API under ``/api/v1`` (OpenAPI at ``/docs``), installs the web back office when it is present and
-answers API errors as problem details. Tests call it with their own engine, settings and clock.
+answers API errors as problem details, and adds the transport headers (:class:`SecurityHeaders`).
+Tests call it with their own engine, settings and clock.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api import PREFIX, api_router
 from patronage.api.problems import install_problem_handlers
@@ -16,6 +19,42 @@ from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade
+from patronage.proxies import Network, is_https
+
+#: Browsers that reached the site over https keep to https for a year, subdomains too.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+API_PATHS = ("/api/",)
+
+
+class SecurityHeaders:
+    """HSTS on every answer served over https (the request's scheme, or ``X-Forwarded-Proto``
+    from a trusted proxy), and ``Cache-Control: no-store`` on every API answer (they carry
+    members' personal data; pages set their own, see :mod:`patronage.web.auth`)."""
+
+    def __init__(self, app: ASGIApp, proxies: tuple[Network, ...]) -> None:
+        self.app = app
+        self.proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        https = is_https(str(scope.get("scheme", "http")), client[0] if client else None,
+                         Headers(scope=scope).get("x-forwarded-proto"), self.proxies)
+        api = str(scope.get("path", "")).startswith(API_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and (https or api):
+                headers = list(message.get("headers", []))
+                if https:
+                    headers.append(HSTS)
+                if api and not any(name == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None,
@@ -23,6 +62,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     """The app. Refuses the default secret key outside demo mode."""
     settings = settings or get_settings()
     settings.check_secret()
+    proxies = settings.proxy_networks()  # a malformed PATRONAGE_TRUSTED_PROXIES: refused
     if engine is None:
         engine = make_engine(settings.database_url)
     if migrate:
@@ -45,4 +85,5 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     if callable(install):
         install(app)
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders, proxies=proxies)
     return app

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from patronage.db.engine import transaction
 from patronage.web.accounts import create_account
 from patronage.web.auth import COOKIE, WebSession, cookie_header
+from patronage.web.sessions import start_session
 from tests.integration.test_api_support import API, NOW, Company, app_for, company
 
 
@@ -18,8 +19,9 @@ def _signed_in(engine: Engine, client: TestClient, role: str, member_id: int | N
         account = create_account(s, email=f"{role}{member_id}@example.com",
                                  password="a long enough password", role=role,
                                  member_id=member_id, now=NOW)
+        key = start_session(s, account.id, now=NOW)
     header = cookie_header(client.app.state.settings,  # type: ignore[attr-defined]
-                           WebSession(csrf=csrf, account_id=account.id))
+                           WebSession(csrf=csrf, account_id=account.id, key=key))
     client.cookies.set(COOKIE, header.split(";")[0].split("=", 1)[1])
 
 

@@ -79,3 +79,41 @@ def test_short_password_and_duplicate_email(engine: Engine, db_url: str) -> None
     assert runner.invoke(cli, base, input="long enough pw\n").exit_code == 0
     again = runner.invoke(cli, base, input="long enough pw\n")
     assert again.exit_code == 1 and "already exists" in said(again)
+
+
+@pytest.mark.parametrize(("password", "reason"), [
+    ("12345678", "common password"), ("password", "common password"),
+    ("        ", "too easy to guess"), ("x" * 129, "at most 128 characters"),
+])
+def test_weak_passwords_are_refused_by_create_and_password(engine: Engine, db_url: str,
+                                                           password: str, reason: str) -> None:
+    runner = CliRunner()
+    base = ["--db", db_url, "accounts"]
+    weak = runner.invoke(cli, [*base, "create", "--email", "a@x.com", "--role", "staff",
+                               "--password-stdin"], input=f"{password}\n")
+    assert weak.exit_code == 1 and reason in said(weak)
+    assert runner.invoke(cli, [*base, "create", "--email", "a@x.com", "--role", "staff",
+                               "--password-stdin"], input="long enough pw\n").exit_code == 0
+    refused = runner.invoke(cli, [*base, "password", "a@x.com", "--password-stdin"],
+                            input=f"{password}\n")
+    assert refused.exit_code == 1 and reason in said(refused)
+    client = TestClient(app_for(engine))
+    assert sign_in(client, "a@x.com", "long enough pw").status_code == 303  # unchanged
+
+
+def test_staff_set_a_new_password_and_the_old_sessions_end(engine: Engine, db_url: str) -> None:
+    runner = CliRunner()
+    base = ["--db", db_url, "accounts"]
+    assert runner.invoke(cli, [*base, "create", "--email", "a@x.com", "--role", "staff",
+                               "--password-stdin"], input="long enough pw\n").exit_code == 0
+    client = TestClient(app_for(engine))
+    assert sign_in(client, "a@x.com", "long enough pw").status_code == 303
+    done = runner.invoke(cli, [*base, "password", "A@x.com"],
+                         input="velvet harbour ninety\nvelvet harbour ninety\n")
+    assert done.exit_code == 0 and "a@x.com set" in done.output
+    assert client.get("/company", follow_redirects=False).status_code == 303
+    assert sign_in(TestClient(app_for(engine)), "a@x.com", "long enough pw").status_code == 401
+    assert sign_in(TestClient(app_for(engine)), "a@x.com",
+                   "velvet harbour ninety").status_code == 303
+    with transaction(engine) as s:
+        assert [r.target for r in audit.recent(s, action="password.set")] == ["a@x.com"]

@@ -184,3 +184,20 @@ def test_pages_forbid_framing_and_foreign_scripts_but_api_docs_are_left_alone(
     assert page.headers["referrer-policy"] == "same-origin"
     docs = client.get("/docs")
     assert "content-security-policy" not in docs.headers
+
+
+@pytest.mark.parametrize(("new", "reason"), [
+    ("12345678", "common password"), ("password", "common password"),
+    ("        ", "too easy to guess"), ("cory@example.com", "too easy to guess"),
+    ("a" * 129, "at most 128 characters"),
+])
+def test_a_weak_new_password_is_refused_and_the_old_one_kept(client: TestClient, new: str,
+                                                             reason: str) -> None:
+    sign_in(client, EMAILS["customer"])
+    token = csrf_of(client.get("/account").text)
+    refused = client.post("/account/password", data={"csrf_token": token, "current": PASSWORD,
+                                                     "new": new})
+    assert refused.status_code == 400 and reason in refused.text
+    assert client.get("/me", follow_redirects=False).status_code == 200  # still signed in
+    assert sign_in(TestClient(client.app), EMAILS["customer"], new).status_code == 401
+    assert sign_in(TestClient(client.app), EMAILS["customer"]).status_code == 303

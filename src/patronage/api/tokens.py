@@ -1,4 +1,7 @@
-"""Integration tokens: made with scopes, shown once, stored hashed, revoked at once.
+"""Integration tokens: made with scopes, shown once, stored hashed, revoked at once, expiring
+(:data:`DEFAULT_LIFETIME` unless chosen otherwise, at most :data:`MAX_LIFETIME`), and rotated
+by :func:`rotate_token` (a new token with the same name and scopes; the old one is revoked at
+once, or expires after a grace of at most :data:`MAX_GRACE`).
 
 A token reads ``pat_<prefix>_<secret>``. The prefix finds the row; the SHA-256 hash of the whole
 token is compared in constant time. When no row has the prefix, a dummy hash is still compared, so
@@ -27,6 +30,10 @@ TOKEN_START = "pat_"
 #: queue on one row.
 TOUCH_EVERY = timedelta(minutes=1)
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
+DEFAULT_LIFETIME = timedelta(days=90)
+MAX_LIFETIME = timedelta(days=365)
+#: How long a rotated token may keep working while the integration switches to the new one.
+MAX_GRACE = timedelta(hours=24)
 
 
 class Unauthenticated(PatronageError):
@@ -45,6 +52,8 @@ class TokenView:
     created_by: str
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime
+    replaces_id: int | None
 
 
 def _hash(token: str) -> str:
@@ -53,7 +62,7 @@ def _hash(token: str) -> str:
 
 def _view(t: ApiToken) -> TokenView:
     return TokenView(t.id, t.name, t.prefix, tuple(t.scopes.split()), t.created_at, t.created_by,
-                     t.revoked_at, t.last_used_at)
+                     t.revoked_at, t.last_used_at, t.expires_at, t.replaces_id)
 
 
 def check_scopes(scopes: list[str]) -> tuple[str, ...]:
@@ -68,16 +77,22 @@ def check_scopes(scopes: list[str]) -> tuple[str, ...]:
 
 
 def create_token(session: Session, *, name: str, scopes: list[str], now: datetime,
-                 created_by: str) -> tuple[TokenView, str]:
+                 created_by: str, expires_in: timedelta | None = None,
+                 replaces_id: int | None = None) -> tuple[TokenView, str]:
     """A new token; returns its record and the token itself (shown once, never stored)."""
     if not name.strip():
         raise PatronageError("name: a token needs a name (the integration it is for)")
     wanted = check_scopes(scopes)
+    lifetime = DEFAULT_LIFETIME if expires_in is None else expires_in
+    if not timedelta(days=1) <= lifetime <= MAX_LIFETIME:
+        raise PatronageError(f"expiry: between 1 and {MAX_LIFETIME.days} days, please "
+                             f"(default {DEFAULT_LIFETIME.days})")
     prefix = secrets.token_hex(6)
     token = f"{TOKEN_START}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiToken(name=name.strip(), prefix=prefix, secret_hash=_hash(token),
                    scopes=" ".join(wanted), created_at=require_aware(now),
-                   created_by=created_by, revoked_at=None, last_used_at=None)
+                   created_by=created_by, revoked_at=None, last_used_at=None,
+                   expires_at=now + lifetime, replaces_id=replaces_id)
     session.add(row)
     session.flush()
     return _view(row), token
@@ -98,6 +113,34 @@ def revoke_token(session: Session, token_id: int, *, now: datetime) -> TokenView
     return _view(row)
 
 
+def rotate_token(session: Session, token_id: int, *, now: datetime, created_by: str,
+                 grace: timedelta = timedelta(0),
+                 expires_in: timedelta | None = None) -> tuple[TokenView, str]:
+    """A new token with the old one's name and scopes (and a fresh lifetime); the old one is
+    revoked at once, or with a ``grace`` expires that long from now. Returns the new record and
+    token."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"token {token_id} does not exist")
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise PatronageError(f"grace: at most {int(MAX_GRACE.total_seconds() // 3600)} hours "
+                             "(and not negative)")
+    replaced = session.scalar(select(ApiToken.id).where(ApiToken.replaces_id == row.id))
+    if replaced is not None:
+        raise PatronageError(f"token {token_id}: already replaced by token {replaced}")
+    if row.revoked_at is not None:
+        raise PatronageError(f"token {token_id}: revoked; create a new one instead")
+    view, token = create_token(session, name=row.name, scopes=row.scopes.split(), now=now,
+                               created_by=created_by, expires_in=expires_in,
+                               replaces_id=row.id)
+    if grace:
+        row.expires_at = min(row.expires_at, require_aware(now) + grace)
+    else:
+        row.revoked_at = require_aware(now)
+    session.flush()
+    return view, token
+
+
 def authenticate(engine: Engine, token: str, *, now: datetime) -> Principal:
     """The principal a bearer token stands for, or :class:`Unauthenticated`.
 
@@ -114,6 +157,9 @@ def authenticate(engine: Engine, token: str, *, now: datetime) -> Principal:
         raise Unauthenticated("the bearer token is not valid")
     if row.revoked_at is not None:
         raise Unauthenticated(f"the bearer token {row.prefix!r} was revoked")
+    if row.expires_at <= now:
+        raise Unauthenticated(f"the bearer token {row.prefix!r} expired on "
+                              f"{row.expires_at:%Y-%m-%d %H:%M} UTC; ask for a new one")
     if row.last_used_at is None or row.last_used_at < now - TOUCH_EVERY:
         with transaction(engine) as session:
             session.execute(update(ApiToken).where(

@@ -1,4 +1,5 @@
-"""``patronage accounts``: sign-ins for the web back office (create, list, disable)."""
+"""``patronage accounts``: sign-ins for the web back office (create, list, set a password,
+end sessions, disable)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from patronage.cli.common import console, emit_json, state
 from patronage.clock import SystemClock
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
-from patronage.web.accounts import create_account, disable_account, list_accounts
+from patronage.web.accounts import create_account, disable_account, list_accounts, set_password
+from patronage.web.sessions import end_sessions_for
 
 app = typer.Typer(help="Sign-ins for the web back office: staff, distributors, customers.",
                   no_args_is_help=True)
@@ -70,9 +72,35 @@ def list_(ctx: typer.Context,
 
 
 @app.command()
+def password(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Read the password from standard input "
+                                                 "instead of prompting.")] = False,
+) -> None:
+    """Set a new password for an account (the password rules apply); every session of the
+    account ends."""
+    new = _password(password_stdin)
+    with transaction(state(ctx).engine()) as session:
+        account = set_password(session, email, new=new, now=SystemClock().now(), actor="cli")
+    console.print(f"Password of {account.email} set; its sessions have ended.")
+
+
+@app.command()
 def disable(ctx: typer.Context,
             email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
     """Disable an account: it can no longer sign in and its sessions end at once."""
     with transaction(state(ctx).engine()) as session:
         account = disable_account(session, email, now=SystemClock().now(), actor="cli")
     console.print(f"Account {account.email} disabled.")
+
+
+@app.command("end-sessions")
+def end_sessions(ctx: typer.Context,
+                 email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Sign the account out everywhere: every session it has ends at once (it can sign in
+    again with its password)."""
+    with transaction(state(ctx).engine()) as session:
+        ended = end_sessions_for(session, email, now=SystemClock().now(), actor="cli")
+    console.print(f"{ended} session(s) of {email.strip().lower()} ended.")

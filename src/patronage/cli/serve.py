@@ -30,4 +30,6 @@ def serve(
         settings = settings.model_copy(update={"demo_mode": True})
     app_ = create_app(settings=settings, engine=state(ctx).engine())
     console.print(f"Serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    # The app itself believes X-Forwarded-* only from PATRONAGE_TRUSTED_PROXIES; uvicorn
+    # would otherwise believe them from any local process.
+    uvicorn.run(app_, host=host, port=port, log_level="info", proxy_headers=False)

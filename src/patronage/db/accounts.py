@@ -3,6 +3,8 @@
 An *account* is one person who signs in: a company staff member, a distributor or a customer
 (the last two linked to their member record). Passwords are stored only as Argon2 hashes. A
 *login attempt* is kept per email and client address so repeated failures can be slowed down.
+A *web session* is one signed-in browser: the cookie names it, and it ends at sign-out, at a
+password change, when staff end it, or when its lifetime runs out.
 The *audit log* is append-only: who did what security-relevant thing, to what, when, from where.
 """
 
@@ -41,15 +43,53 @@ class Account(Base):
 
 
 class LoginAttempt(Base):
-    """One failed sign-in, kept to limit guessing per email and client address."""
+    """One failed sign-in, kept to limit guessing per email and client address, per address,
+    and for everyone together."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key", "email", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_key", "email", "ip", "at"),
+        Index("ix_login_attempts_ip", "ip", "at"),
+        Index("ix_login_attempts_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSessionRecord(Base):
+    """One signed-in browser. The cookie carries a random key; only its SHA-256 hash is kept.
+    A session counts while ``ended_at`` is empty and ``expires_at`` is in the future."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_account", "account_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class PasswordReset(Base):
+    """One emailed link to set a forgotten password. The link carries a random key; only its
+    SHA-256 hash is kept. It works once, until ``expires_at``, and only while no newer link
+    was asked for (then ``ended_at`` is set, with the reason)."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_account", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEntry(Base):

@@ -6,25 +6,40 @@ still verified, so a guess at an email takes as long as a guess at a password.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from patronage import audit
 from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.web.sessions import end_sessions
 
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("not a password anyone has")
 #: Failures allowed per email and client address inside the window before sign-in is refused.
 MAX_FAILURES = 5
+#: Failures allowed from one client address, whatever the emails, inside the window (spraying
+#: one password over many emails).
+MAX_ADDRESS_FAILURES = 20
+#: Failures of everyone together inside the window; past it, any email or address that failed
+#: inside the window is refused until the window has passed (guessing spread over many places).
+GLOBAL_FAILURES = 300
 WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 8
+#: Longer passwords are refused (pass phrases fit easily; hashing megabytes does not).
+MAX_PASSWORD = 128
+#: The least zxcvbn score (0-4) a new password needs: 3 is "safely unguessable" for a site
+#: that limits sign-in attempts.
+MIN_SCORE = 3
 
 
 class RateLimited(PatronageError):
@@ -53,9 +68,31 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password(password: str) -> None:
+def _personal_words(email: str | None) -> list[str]:
+    """The email and its pieces (``dana.fairweather@x.com`` -> ``dana``, ``fairweather``...),
+    which a password must not lean on."""
+    if not email:
+        return []
+    email = normalise_email(email)
+    local = email.split("@", 1)[0]
+    pieces = [p for p in re.split(r"[^a-z]+", email) if len(p) >= 3]
+    return [email, local, *pieces]
+
+
+def check_password(password: str, *, email: str | None = None) -> None:
+    """Refuse a password shorter than :data:`MIN_PASSWORD` or longer than :data:`MAX_PASSWORD`
+    characters, or one the zxcvbn estimator scores below :data:`MIN_SCORE` (common passwords,
+    keyboard runs, repeats, dates, the account's own email...), with its advice as the reason."""
     if len(password) < MIN_PASSWORD:
         raise PatronageError(f"password: at least {MIN_PASSWORD} characters, please")
+    if len(password) > MAX_PASSWORD:
+        raise PatronageError(f"password: at most {MAX_PASSWORD} characters, please")
+    estimate = zxcvbn(password, user_inputs=_personal_words(email), max_length=MAX_PASSWORD)
+    if int(estimate["score"]) < MIN_SCORE:
+        feedback = estimate.get("feedback") or {}
+        advice = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions", []))]
+        reason = " ".join(a for a in advice if a) or "Add another word or two."
+        raise PatronageError(f"password: too easy to guess. {reason}")
 
 
 def create_account(session: Session, *, email: str, password: str, role: str,
@@ -66,7 +103,7 @@ def create_account(session: Session, *, email: str, password: str, role: str,
         raise PatronageError(f"email: {email!r} is not an email address")
     if role not in ACCOUNT_ROLES:
         raise PatronageError(f"role: {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
-    check_password(password)
+    check_password(password, email=email)
     if role == "staff":
         if member_id is not None:
             raise PatronageError("member: a staff account is not tied to a member")
@@ -106,6 +143,7 @@ def disable_account(session: Session, email: str, *, now: datetime, actor: str) 
         account.disabled_at = now
         audit.record(session, actor=actor, action="account.disable", target=account.email,
                      detail="", at=now)
+    end_sessions(session, account.id, now=now, reason="account disabled")
     return _view(account)
 
 
@@ -115,20 +153,44 @@ def failures(session: Session, email: str, ip: str, now: datetime) -> int:
         LoginAttempt.at > now - WINDOW)) or 0
 
 
+def _count(session: Session, now: datetime, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.at > now - WINDOW, *where)) or 0
+
+
+def _blocked(session: Session, email: str, ip: str, now: datetime) -> str | None:
+    """Why a sign-in from ``ip`` for ``email`` is refused before its password is checked, or
+    ``None``."""
+    minutes = int(WINDOW.total_seconds() // 60)
+    if failures(session, email, ip, now) >= MAX_FAILURES:
+        return (f"Too many failed sign-ins for {email} from your address. "
+                f"Try again in {minutes} minutes.")
+    from_address = _count(session, now, LoginAttempt.ip == ip)
+    if from_address >= MAX_ADDRESS_FAILURES:
+        return (f"Too many failed sign-ins from your address. "
+                f"Try again in {minutes} minutes.")
+    if _count(session, now) >= GLOBAL_FAILURES and (
+            from_address > 0 or _count(session, now, LoginAttempt.email == email) > 0):
+        return ("Sign-in is being guessed at from many places, so an email or address that "
+                f"has failed recently must wait. Try again in {minutes} minutes.")
+    return None
+
+
 def authenticate(session: Session, *, email: str, password: str, ip: str,
                  now: datetime) -> AccountView:
-    """The account for a correct email and password. Refused with :class:`RateLimited` after
-    too many recent failures from this address for this email; a failure is recorded (and
+    """The account for a correct email and password. Refused with :class:`RateLimited` (see
+    :func:`_blocked`) after too many recent failures for this email from this address, from
+    this address for any emails, or, once the failures of everyone together spend the global
+    budget, after any recent failure of this email or this address. A failure is recorded (and
     audited) in the caller's transaction, which must commit even when this raises."""
     email = normalise_email(email)
     # Failures older than the window no longer count: forget them.
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
-                                               LoginAttempt.at <= now - WINDOW))
-    if failures(session, email, ip, now) >= MAX_FAILURES:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - WINDOW))
+    refusal = _blocked(session, email, ip, now)
+    if refusal is not None:
         audit.record(session, actor=f"anonymous:{email}", action="login.blocked", target=email,
-                     detail=f"{MAX_FAILURES} failures in {WINDOW}", at=now, ip=ip)
-        raise RateLimited(f"Too many failed sign-ins for {email} from your address. "
-                          f"Try again in {int(WINDOW.total_seconds() // 60)} minutes.")
+                     detail=refusal, at=now, ip=ip)
+        raise RateLimited(refusal)
     account = session.scalar(select(Account).where(Account.email == email))
     ok = False
     try:
@@ -160,7 +222,23 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
         HASHER.verify(account.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
         raise BadCredentials("current password: that is not your current password") from exc
-    check_password(new)
+    check_password(new, email=account.email)
     account.password_hash = HASHER.hash(new)
+    end_sessions(session, account.id, now=now, reason="password changed")
     audit.record(session, actor=f"{account.role}:{account.email}", action="password.change",
                  target=account.email, detail="", at=now, ip=ip)
+
+
+def set_password(session: Session, email: str, *, new: str, now: datetime,
+                 actor: str) -> AccountView:
+    """Staff set a new password for an account (the person forgot theirs, or it leaked):
+    the same rules apply, and every session of the account ends."""
+    account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        raise NotFound(f"email: no account for {normalise_email(email)}")
+    check_password(new, email=account.email)
+    account.password_hash = HASHER.hash(new)
+    end_sessions(session, account.id, now=now, reason="password set")
+    audit.record(session, actor=actor, action="password.set", target=account.email, detail="",
+                 at=now)
+    return _view(account)

@@ -2,8 +2,10 @@
 
 The session cookie (``patronage_session``) is signed with the settings' secret key
 (itsdangerous), HttpOnly, SameSite=Lax, Secure when the site is served over https, and expires
-after :data:`MAX_AGE`. It holds only the account id and the session's CSRF token; every request
-reads the account again, so a disabled account is signed out at once.
+after :data:`MAX_AGE`. It holds the account id, the key of the server-side session
+(:mod:`patronage.web.sessions`) and the session's CSRF token; every request looks the session and
+the account up again, so an ended session or a disabled account is signed out at once, even
+from a copy of the cookie.
 
 Every visitor gets a session (signed in or not) so the sign-in form carries a CSRF token too.
 Every POST form must echo the token (hidden field ``csrf_token`` or the ``X-CSRF-Token`` header
@@ -25,11 +27,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.access import Principal
+from patronage.clock import Clock, SystemClock
 from patronage.config import Settings
 from patronage.db.accounts import Account
+from patronage.web.sessions import SESSION_LIFETIME, session_account
 
 COOKIE = "patronage_session"
-MAX_AGE = 12 * 3600
+MAX_AGE = int(SESSION_LIFETIME.total_seconds())
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -41,15 +45,19 @@ class WebSession:
     csrf: str
     account_id: int | None = None
     changed: bool = False
+    #: The server-side session's key (:func:`patronage.web.sessions.start_session`).
+    key: str | None = None
 
-    def sign_in(self, account_id: int) -> None:
+    def sign_in(self, account_id: int, key: str) -> None:
         """A new session (and CSRF token) at sign-in, so a planted cookie is worthless."""
         self.account_id = account_id
+        self.key = key
         self.csrf = secrets.token_urlsafe(32)
         self.changed = True
 
     def sign_out(self) -> None:
         self.account_id = None
+        self.key = None
         self.csrf = secrets.token_urlsafe(32)
         self.changed = True
 
@@ -67,12 +75,13 @@ def read_cookie(settings: Settings, value: str | None) -> WebSession | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         return None
-    account = data.get("a")
-    return WebSession(csrf=data["c"], account_id=account if isinstance(account, int) else None)
+    account, key = data.get("a"), data.get("s")
+    return WebSession(csrf=data["c"], account_id=account if isinstance(account, int) else None,
+                      key=key if isinstance(key, str) else None)
 
 
 def cookie_header(settings: Settings, web: WebSession) -> str:
-    value = _serializer(settings).dumps({"a": web.account_id, "c": web.csrf})
+    value = _serializer(settings).dumps({"a": web.account_id, "s": web.key, "c": web.csrf})
     secure = "; Secure" if settings.base_url.startswith("https://") else ""
     return (f"{COOKIE}={value}; Path=/; Max-Age={MAX_AGE}; HttpOnly; SameSite=Lax{secure}")
 
@@ -102,11 +111,17 @@ PAGE_HEADERS = [
      b"img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
 ]
 NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
+#: Pages opened from a personal signed link (preferences, unsubscribe, survey, testimonial,
+#: password reset).
+PERSONAL_LINKS = ("/p/", "/u/", "/s/", "/t/", "/password/reset/")
+#: Signed-in pages and personal links are never kept by the browser or a shared cache.
+NO_STORE = (b"cache-control", b"no-store")
 
 
 class SessionMiddleware:
     """Puts a :class:`WebSession` on ``request.state.web``, sends the cookie when it changed,
-    and adds :data:`PAGE_HEADERS` to pages."""
+    and adds :data:`PAGE_HEADERS` to pages (and :data:`NO_STORE` to signed-in ones and
+    personal links)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -120,7 +135,10 @@ class SessionMiddleware:
         if web is None:
             web = WebSession(csrf=secrets.token_urlsafe(32), changed=True)
         scope.setdefault("state", {})["web"] = web
-        page = not str(scope.get("path", "")).startswith(NOT_PAGES)
+        path = str(scope.get("path", ""))
+        page = not path.startswith(NOT_PAGES)
+        signed_in = web.account_id is not None
+        personal = path.startswith(PERSONAL_LINKS)
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and (web.changed or page):
@@ -130,6 +148,9 @@ class SessionMiddleware:
                                     cookie_header(self.settings, web).encode("latin-1")))
                 if page:
                     headers.extend(PAGE_HEADERS)
+                    if (signed_in or web.account_id is not None or personal) and not any(
+                            name == b"cache-control" for name, _ in headers):
+                        headers.append(NO_STORE)
                 message["headers"] = headers
             await send(message)
 
@@ -161,7 +182,9 @@ def principal_from_request(request: Request, session: Session) -> Principal | No
         web = read_cookie(settings, request.cookies.get(COOKIE))
     if web is None or web.account_id is None:
         return None
-    return principal_for_account(session.get(Account, web.account_id))
+    clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
+    return principal_for_account(session_account(session, web.key, web.account_id,
+                                                 now=clock.now()))
 
 
 def csrf_ok(web: WebSession, submitted: str | None) -> bool:

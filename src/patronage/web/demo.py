@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 
-from patronage.db.accounts import Account
+from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -65,6 +65,8 @@ def demo_sign_ins(engine: Engine, now: datetime) -> list[DemoSignIn]:
         for _, email, _, _, _ in wanted:
             existing = s.scalar(select(Account).where(Account.email == email))
             if existing is not None:
+                for kept in (WebSessionRecord, PasswordReset):
+                    s.execute(delete(kept).where(kept.account_id == existing.id))
                 s.delete(existing)
         s.flush()
         for role, email, password, member_id, _ in wanted:

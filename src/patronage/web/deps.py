@@ -17,6 +17,7 @@ from patronage.clock import Clock, SystemClock, zone
 from patronage.config import Settings, get_settings
 from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.proxies import client_address
 from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
 
 
@@ -57,7 +58,10 @@ def company_zone(request: Request) -> tzinfo:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy."""
+    return client_address(request.client.host if request.client else None,
+                          request.headers.get("x-forwarded-for"),
+                          settings_of(request).proxy_networks())
 
 
 @contextmanager

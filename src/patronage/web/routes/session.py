@@ -1,13 +1,18 @@
-"""Signing in and out, and changing one's password."""
+"""Signing in and out, changing one's password, and setting a forgotten one by email."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from patronage import audit
+from patronage.care.channels.email import SendFailed, SmtpSender
+from patronage.config import Settings
 from patronage.db.engine import transaction
+from patronage.errors import PatronageError
 from patronage.web.accounts import BadCredentials, RateLimited, authenticate, change_password
 from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
@@ -19,7 +24,17 @@ from patronage.web.deps import (
     engine_of,
     now_of,
     page_errors,
+    settings_of,
 )
+from patronage.web.resets import (
+    RESET_LIFETIME,
+    ResetLink,
+    check_link,
+    request_reset,
+    reset_message,
+    reset_password,
+)
+from patronage.web.sessions import end_session, start_session
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -54,10 +69,12 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     now = now_of(request)
     error: str | None = None
     status = 200
+    key = ""
     with transaction(engine_of(request)) as session:
         try:
             account = authenticate(session, email=email, password=password,
                                    ip=client_ip(request), now=now)
+            key = start_session(session, account.id, now=now)
         except RateLimited as exc:
             error, status = exc.message, 429
         except BadCredentials as exc:
@@ -65,13 +82,16 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
     if error is not None:
         return render(request, "login.html", status=status, error=error, email=email,
                       next=_safe_next(next) or "")
-    web_session(request).sign_in(account.id)
+    web_session(request).sign_in(account.id, key)
     return RedirectResponse(_safe_next(next) or HOME[account.role], status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
 def logout(request: Request) -> Response:
-    web_session(request).sign_out()
+    web = web_session(request)
+    with transaction(engine_of(request)) as session:
+        end_session(session, web.key, now=now_of(request))
+    web.sign_out()
     return RedirectResponse("/login", status_code=303)
 
 
@@ -87,13 +107,83 @@ async def password(request: Request, me: SignedIn) -> Response:
     current, new = str(form.get("current", "")), str(form.get("new", ""))
     web = web_session(request)
     error = None
+    now = now_of(request)
+    account_id = int(web.account_id or 0)
+    key = ""
     with transaction(engine_of(request)) as session:
         try:
             with page_errors():
-                change_password(session, int(web.account_id or 0), current=current, new=new,
-                                now=now_of(request), ip=client_ip(request))
+                change_password(session, account_id, current=current, new=new, now=now,
+                                ip=client_ip(request))
+            # Every session of the account ended with the old password; this browser
+            # carries on in a new one.
+            key = start_session(session, account_id, now=now)
         except PageError as exc:
             error = exc.message
     if error:
         return render(request, "account.html", me, status=400, message=None, error=error)
+    web.sign_in(account_id, key)
     return render(request, "account.html", me, message="Your password is changed.", error=None)
+
+
+def _send_reset(request: Request, settings: Settings, link: ResetLink, now: datetime) -> None:
+    """Send the link (after the answer, so the answer takes as long with or without an
+    account); a failure is audited, never shown."""
+    try:
+        with SmtpSender(settings) as sender:
+            sender.send(reset_message(link, settings=settings, now=now))
+    except SendFailed as exc:
+        with transaction(engine_of(request)) as session:
+            audit.record(session, actor="system", action="password.reset_mail_failed",
+                         target=link.email, detail=exc.reason, at=now)
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request) -> Response:
+    return render(request, "password_forgot.html", sent=False)
+
+
+@router.post("/password/forgot", response_class=HTMLResponse, dependencies=[Csrf])
+def forgot(request: Request, background: BackgroundTasks,
+           email: Annotated[str, Form()]) -> Response:
+    now = now_of(request)
+    with transaction(engine_of(request)) as session:
+        link = request_reset(session, email, now=now, ip=client_ip(request))
+    if link is not None:
+        background.add_task(_send_reset, request, settings_of(request), link, now)
+    return render(request, "password_forgot.html", sent=True,
+                  minutes=int(RESET_LIFETIME.total_seconds() // 60))
+
+
+@router.get("/password/reset/{key}", response_class=HTMLResponse)
+def reset_form(request: Request, key: str) -> Response:
+    with transaction(engine_of(request)) as session:
+        try:
+            with page_errors():
+                email = check_link(session, key, now=now_of(request))
+        except PageError as exc:
+            return render(request, "password_reset.html", status=400, error=exc.message,
+                          email=None, key="")
+    return render(request, "password_reset.html", error=None, email=email, key=key)
+
+
+@router.post("/password/reset/{key}", response_class=HTMLResponse, dependencies=[Csrf])
+def reset(request: Request, key: str, new: Annotated[str, Form()]) -> Response:
+    email: str | None = None
+    error: str | None = None
+    with transaction(engine_of(request)) as session:
+        try:
+            with page_errors():
+                reset_password(session, key, new=new, now=now_of(request),
+                               ip=client_ip(request))
+        except PageError as exc:
+            error = exc.message
+            try:
+                email = check_link(session, key, now=now_of(request))
+            except PatronageError:
+                email = None
+    if error is not None:
+        return render(request, "password_reset.html", status=400, error=error, email=email,
+                      key=key if email else "")
+    return render(request, "login.html", next="", error=None, email="",
+                  message="Your password is set. Sign in with it.")
