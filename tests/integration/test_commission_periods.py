@@ -4,6 +4,8 @@ REST API and the web."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -117,6 +119,29 @@ def test_the_loser_of_two_commits_at_once_is_told_who_won(
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(CommissionRun)) == 1
         assert s.scalar(select(CommissionRun.committed_by)) == "winner"
+
+
+def test_two_commits_in_threads_store_one_run_and_name_it_to_the_other(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _company(engine)
+    both_computed = threading.Barrier(2, timeout=60)
+    real = runs.preview_period
+
+    def preview_then_wait(*args: Any, **kwargs: Any) -> Any:
+        run = real(*args, **kwargs)
+        both_computed.wait()  # both have passed every check: they store at the same time
+        return run
+
+    monkeypatch.setattr(runs, "preview_period", preview_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(commit_period, engine, OCT, PLAN, now=MID_NOV, actor=f"c{i}")
+                   for i in range(2)]
+        outcomes = [f.exception() or f.result() for f in futures]
+    won = [o for o in outcomes if isinstance(o, int)]
+    lost = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert str(lost[0]) == f"period 2026-10 already committed by run {won[0]}"
+    assert _runs(engine) == ["2026-10"]
 
 
 def test_the_cli_loser_exits_non_zero_naming_the_run(
