@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from patronage.autoship.gateway import SimulatedGateway
@@ -18,6 +19,8 @@ from patronage.errors import PatronageError, Problems
 from patronage.orders.catalog import NewProduct, add_product
 from patronage.orders.csv_import import import_members, import_orders, import_products
 from patronage.orders.orders import LineRequest, NewOrder, place_order
+from tests.e2e.world import EMAILS, csrf_of, seed, sign_in
+from tests.e2e.world import app_for as web_app_for
 from tests.factories import catalog, customer, distributor
 from tests.integration.test_api_support import API, acting_as, app_for, company
 from tests.integration.test_csv_import import MEMBERS, PRODUCTS
@@ -183,3 +186,19 @@ def test_autoship_keeps_to_the_bounds_and_free_items_carry_no_volume(engine: Eng
     with transaction(engine) as s:
         lines = s.execute(select(OrderLine.amount, OrderLine.qv).order_by(OrderLine.id)).all()
     assert [tuple(x) for x in lines] == [(4500, 4000), (0, 0)]
+
+
+def test_the_web_import_names_a_price_out_of_bounds(engine: Engine) -> None:
+    seed(engine)
+    client = TestClient(web_app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    csrf = csrf_of(client.get("/company").text)
+    products = ("sku,name,retail_price,wholesale_price,qv,cv,max_quantity\n"
+                "GOLD,Gold,1000000.01,1.00,1,1,0\n")
+    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "products"},
+                    files={"file": ("products.csv", products, "text/csv")})
+    assert r.status_code == 400
+    assert "line 2, column retail_price" in r.text and "the highest price accepted" in r.text
+    assert "line 2, column max_quantity" in r.text and "outside 1..1000000" in r.text
+    with transaction(engine) as s:
+        assert s.scalar(select(Product).where(Product.sku == "GOLD")) is None
