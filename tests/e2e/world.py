@@ -100,7 +100,8 @@ def seed(engine: Engine, *, plan: bool = True) -> World:
                             now=NOW, actor="test").id
         for i, buyer in enumerate((ann, ben, zed, cory, cleo, bea, zoe)):
             place_order(s, NewOrder(buyer, datetime(2026, 9, 3 + i, 15, tzinfo=UTC),
-                                    [LineRequest("SHAKE", 2)], idempotency_key=f"seed-{i}"))
+                                    [LineRequest("SHAKE", 2)], idempotency_key=f"seed-{i}"),
+                        now=NOW)
         ann_task = _task(s, cory, ann, "thanks_ann")
         zed_task = _task(s, zoe, zed, "thanks_zed")
         for role, email in EMAILS.items():

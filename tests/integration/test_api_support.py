@@ -121,7 +121,7 @@ def company(engine: Engine, *, plan: bool = True) -> Company:
         top_c = customer(s, top, "Tess")
         mid_c = customer(s, mid, "Mia", kind="preferred", country="US")
         other_c = customer(s, other, "Oscar", kind="preferred", country="US")
-        orders = [place_order(s, NewOrder(c, NOW, [LineRequest("SHAKE", 2)])).order.id
+        orders = [place_order(s, NewOrder(c, NOW, [LineRequest("SHAKE", 2)]), now=NOW).order.id
                   for c in (mid_c, other_c)]
         subs = [subscribe(s, c, [Item("SHAKE")], Frequency("monthly", 20),
                           start=date(2026, 10, 16), now=NOW, actor="test").id

@@ -201,7 +201,7 @@ def test_bulk_orders_match_what_place_order_makes(engine: Engine) -> None:
                        ln.retail_total, ln.wholesale_total, ln.volume_kind, ln.buyer_class)
                       for ln in s.scalars(select(OrderLine).where(OrderLine.order_id == order.id))]
         placed = place_order(s, NewOrder(order.buyer_id, _at(day), [LineRequest("SHAKE", 1)],
-                                         source="autoship"))
+                                         source="autoship"), now=_at(day))
         by_hand = [(ln.product_id, ln.quantity, ln.unit_price, ln.amount, ln.qv, ln.cv,
                     ln.retail_total, ln.wholesale_total, ln.volume_kind, ln.buyer_class)
                    for ln in placed.lines]

@@ -29,7 +29,7 @@ def test_order_thanks_names_the_products_and_never_an_amount(engine: Engine) -> 
         add_product(s, NewProduct("SHAKE", "Daily shake", 6000, 4500, 4000, 3600))
         add_product(s, NewProduct("TEA", "Herbal tea", 2500, 2000, 1500, 1200))
         order = place_order(s, NewOrder(sally, NOW, [LineRequest("SHAKE", 2),
-                                                     LineRequest("TEA")])).order
+                                                     LineRequest("TEA")]), now=NOW).order
         tid = touch(s, sally, dana, channel="email", template="first_order_thanks",
                     occasion="first_order", occasion_key=str(order.id), due_at=NOW)
         row = s.get(Touch, tid)

@@ -36,7 +36,7 @@ def _company(engine: Engine) -> dict[str, int]:
                          consents={"email": True})
         gone = customer(s, dana, "Gail", joined_at=JOINED, email="gail@example.com",
                         birth_month=11, birth_day=26, consents={"email": True})
-        place_order(s, NewOrder(sally, NOW - timedelta(hours=30), [LineRequest("SHAKE")]))
+        place_order(s, NewOrder(sally, NOW - timedelta(hours=30), [LineRequest("SHAKE")]), now=NOW)
     with transaction(engine) as s:
         record_consent(s, quiet, "email", False, at=NOW - timedelta(days=2), method="unsubscribe")
         erase_member(s, gone, at=NOW - timedelta(days=1), actor="support")

@@ -69,7 +69,7 @@ def test_holdout_report_compares_retention(engine: Engine, db_url: str) -> None:
         for i, person in enumerate(people):
             if i % 3:  # two in three still order
                 place_order(s, NewOrder(person, NOW - timedelta(days=10),
-                                        [LineRequest("TEA")]))
+                                        [LineRequest("TEA")]), now=NOW)
     tick(engine, NOW, rules)
     report = holdout_report(engine, NOW, rules)
     assert report.treated.members + report.holdout.members == 40

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from patronage.errors import Problems
 from patronage.orders.csv_export import export_genealogy, export_members, export_orders
 from patronage.orders.csv_import import import_members, import_orders, import_products
 from tests.factories import T0
+
+NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
 
 PRODUCTS = """sku,name,retail_price,wholesale_price,qv,cv,is_enrollment_pack,product_line
 PACK,Starter pack,199.00,149.00,100,0,yes,packs
@@ -63,8 +65,8 @@ def test_members_products_and_orders_import_and_export_round_trip(engine: Engine
               "A1,C1,2026-03-02T09:00:00Z,retail,SHAKE,2\n"
               "A1,C1,2026-03-02T09:00:00Z,retail,PACK,1\n"
               "A2,D2,2026-03-03T09:00:00Z,enrollment,PACK,1\n")
-    assert import_orders(engine, orders).written == 2
-    again = import_orders(engine, orders)  # same keys: nothing new
+    assert import_orders(engine, orders, now=NOW).written == 2
+    again = import_orders(engine, orders, now=NOW)  # same keys: nothing new
     assert (again.written, again.already) == (0, 2)
     assert _count(engine, Order) == 2 and _count(engine, OrderLine) == 3
 
@@ -150,7 +152,7 @@ def test_bad_products_and_orders_are_refused_whole(engine: Engine) -> None:
               "A1,C1,2026-03-02T09:00:00Z,NOPE,1\n"
               "A2,ZZ,2026-03-02T09:00:00Z,SHAKE,0\n")
     with pytest.raises(Problems) as caught:
-        import_orders(engine, orders)
+        import_orders(engine, orders, now=NOW)
     text = str(caught.value)
     assert "line 3, column sku: unknown sku 'NOPE'" in text
     assert "line 4, column quantity: 0 is outside 1..1000000" in text

@@ -32,7 +32,7 @@ def test_times_load_as_whole_seconds_cut_off_the_same_on_both_databases(engine: 
     for micro in (0, 500_000, 999_999):
         with transaction(engine) as s:
             place_order(s, NewOrder(a, datetime(2026, 3, 2, 9, 30, 15, micro, tzinfo=UTC),
-                                    [LineRequest("TEA", 1)]))
+                                    [LineRequest("TEA", 1)]), now=datetime(2026, 3, 3, tzinfo=UTC))
     facts = load_period_facts(engine, datetime(2026, 3, 1, tzinfo=UTC),
                               datetime(2026, 4, 1, tzinfo=UTC), "2026-03")
     second = int(datetime(2026, 3, 2, 9, 30, 15, tzinfo=UTC).timestamp())

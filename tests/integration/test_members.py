@@ -78,10 +78,10 @@ def test_unknown_member_and_bad_values_are_refused(engine: Engine) -> None:
         d = distributor(s)
     with pytest.raises(IntegrityViolation, match="buyer 4242 does not exist"), \
             transaction(engine) as s:
-        place_order(s, NewOrder(4242, T0, [LineRequest("TEA")]))
+        place_order(s, NewOrder(4242, T0, [LineRequest("TEA")]), now=T0)
     with pytest.raises(PatronageError, match="line 1: unit price must not be negative"), \
             transaction(engine) as s:
-        place_order(s, NewOrder(d, T0, [LineRequest("TEA", 1, -5)]))
+        place_order(s, NewOrder(d, T0, [LineRequest("TEA", 1, -5)]), now=T0)
     with pytest.raises(PatronageError, match="birthday: 2-30 is not a calendar day"), \
             transaction(engine) as s:
         distributor(s, "Feb", birth_month=2, birth_day=30)
@@ -98,7 +98,7 @@ def test_members_with_history_are_deactivated_not_deleted(engine: Engine) -> Non
         catalog(s)
         d = distributor(s)
         c = customer(s, d)
-        place_order(s, NewOrder(c, T0, [LineRequest("TEA")]))
+        place_order(s, NewOrder(c, T0, [LineRequest("TEA")]), now=T0)
     with transaction(engine) as s:
         deactivate(s, c, at=LATER)
     with transaction(engine) as s:
@@ -113,7 +113,7 @@ def test_erasure_keeps_the_ledger_and_a_suppression_entry(engine: Engine) -> Non
         d = distributor(s)
         c = customer(s, d, email="Sally@Example.com", phone="+15550001", birth_month=3,
                      birth_day=4)
-        place_order(s, NewOrder(c, T0, [LineRequest("SHAKE")]))
+        place_order(s, NewOrder(c, T0, [LineRequest("SHAKE")]), now=T0)
     with transaction(engine) as s:
         erase_member(s, c, at=LATER, actor="privacy officer")
     with transaction(engine) as s:

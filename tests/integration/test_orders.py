@@ -26,7 +26,7 @@ def _setup(engine: Engine) -> tuple[int, int]:
 def test_customer_order_is_consumption_priced_retail_and_credited_to_owner(engine: Engine) -> None:
     d, c = _setup(engine)
     with transaction(engine) as s:
-        placed = place_order(s, NewOrder(c, T0, [LineRequest("SHAKE", 2)]))
+        placed = place_order(s, NewOrder(c, T0, [LineRequest("SHAKE", 2)]), now=T0)
     line = placed.lines[0]
     assert (line.unit_price, line.amount, line.qv, line.cv) == (6000, 12000, 8000, 7200)
     assert (line.volume_kind, line.buyer_class) == ("consumption", "customer")
@@ -36,7 +36,7 @@ def test_customer_order_is_consumption_priced_retail_and_credited_to_owner(engin
 def test_enrollment_pack_is_promotional_volume(engine: Engine) -> None:
     d, _ = _setup(engine)
     with transaction(engine) as s:
-        placed = place_order(s, NewOrder(d, T0, [LineRequest("PACK")], source="enrollment"))
+        placed = place_order(s, NewOrder(d, T0, [LineRequest("PACK")], source="enrollment"), now=T0)
     assert placed.lines[0].volume_kind == "promotional"
     assert placed.lines[0].buyer_class == "distributor"
     assert placed.lines[0].unit_price == 15000
@@ -46,9 +46,9 @@ def test_repeated_idempotency_key_returns_the_original_order(engine: Engine) -> 
     _, c = _setup(engine)
     req = NewOrder(c, T0, [LineRequest("TEA", 3)], idempotency_key="shop-42")
     with transaction(engine) as s:
-        first = place_order(s, req)
+        first = place_order(s, req, now=T0)
     with transaction(engine) as s:
-        again = place_order(s, req)
+        again = place_order(s, req, now=T0)
         count = s.scalar(select(func.count()).select_from(Order))
     assert again.order.id == first.order.id and not again.created
     assert count == 1
@@ -57,16 +57,16 @@ def test_repeated_idempotency_key_returns_the_original_order(engine: Engine) -> 
 def test_same_key_for_a_different_order_is_refused(engine: Engine) -> None:
     _, c = _setup(engine)
     with transaction(engine) as s:
-        place_order(s, NewOrder(c, T0, [LineRequest("TEA", 3)], idempotency_key="k"))
+        place_order(s, NewOrder(c, T0, [LineRequest("TEA", 3)], idempotency_key="k"), now=T0)
     with pytest.raises(Conflict, match="different order"), transaction(engine) as s:
-        place_order(s, NewOrder(c, T0, [LineRequest("TEA", 4)], idempotency_key="k"))
+        place_order(s, NewOrder(c, T0, [LineRequest("TEA", 4)], idempotency_key="k"), now=T0)
 
 
 def test_unknown_sku_is_refused_and_nothing_written(engine: Engine) -> None:
     _, c = _setup(engine)
     with pytest.raises(IntegrityViolation, match="line 2: unknown sku 'NOPE'"), \
             transaction(engine) as s:
-        place_order(s, NewOrder(c, T0, [LineRequest("TEA"), LineRequest("NOPE")]))
+        place_order(s, NewOrder(c, T0, [LineRequest("TEA"), LineRequest("NOPE")]), now=T0)
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(OrderLine)) == 0
 
@@ -74,15 +74,16 @@ def test_unknown_sku_is_refused_and_nothing_written(engine: Engine) -> None:
 def test_refunds_never_exceed_what_was_paid(engine: Engine) -> None:
     _, c = _setup(engine)
     with transaction(engine) as s:
-        placed = place_order(s, NewOrder(c, T0, [LineRequest("SHAKE", 3)]))
+        placed = place_order(s, NewOrder(c, T0, [LineRequest("SHAKE", 3)]), now=T0)
     line_id = placed.lines[0].id
     later = T0 + timedelta(days=3)
     with transaction(engine) as s:
-        r1 = refund_order(s, RefundRequest(placed.order.id, later, "damaged", {line_id: 1}))
+        r1 = refund_order(s, RefundRequest(placed.order.id, later, "damaged", {line_id: 1}),
+                          now=later)
     assert (r1.total, r1.order_id) == (6000, placed.order.id)
     with pytest.raises(IntegrityViolation, match="only 2 of 3 remain"), transaction(engine) as s:
-        refund_order(s, RefundRequest(placed.order.id, later, "again", {line_id: 3}))
+        refund_order(s, RefundRequest(placed.order.id, later, "again", {line_id: 3}), now=later)
     with transaction(engine) as s:
-        rest = refund_order(s, RefundRequest(placed.order.id, later, "rest"))
+        rest = refund_order(s, RefundRequest(placed.order.id, later, "rest"), now=later)
         total = s.scalar(select(func.sum(Refund.total)))
     assert rest.total == 12000 and total == 18000

@@ -100,7 +100,7 @@ def create_order(
         buyer_id=body.buyer_id, placed_at=body.placed_at or now,
         lines=[LineRequest(line.sku, line.quantity, line.unit_price) for line in body.lines],
         source=body.source, currency=body.currency, idempotency_key=key,
-    ))
+    ), now=now)
     if not placed.created:
         response.status_code = status.HTTP_200_OK
     return order_out(placed.order, placed.lines)

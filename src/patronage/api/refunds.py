@@ -50,5 +50,5 @@ def create_refund(
                                  f"{prior.order_id}")
     refund = refund_order(session, RefundRequest(
         order_id=order_id, refunded_at=body.refunded_at or now, reason=body.reason,
-        quantities=body.quantities, idempotency_key=key))
+        quantities=body.quantities, idempotency_key=key), now=now)
     return _out(session, refund)

@@ -10,6 +10,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from patronage.errors import PatronageError
 from patronage.network.intake import normalise_email
+from patronage.orders.catalog import (
+    DEFAULT_MAX_QUANTITY,
+    MAX_LINE_QUANTITY,
+    MAX_POINTS,
+    MAX_PRICE,
+)
 
 
 class Out(BaseModel):
@@ -119,23 +125,31 @@ class ProductOut(Out):
     is_enrollment_pack: bool
     product_line: str | None
     active: bool
+    volume_when_free: bool
+    max_quantity: int
 
 
 class ProductIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    retail_price: int = Field(ge=0)
-    wholesale_price: int = Field(ge=0)
-    qv: int = Field(ge=0)
-    cv: int = Field(ge=0)
+    retail_price: int = Field(ge=0, le=MAX_PRICE)
+    wholesale_price: int = Field(ge=0, le=MAX_PRICE)
+    qv: int = Field(ge=0, le=MAX_POINTS)
+    cv: int = Field(ge=0, le=MAX_POINTS)
     is_enrollment_pack: bool = False
     product_line: str | None = None
+    volume_when_free: bool = Field(default=False, description=(
+        "Whether a line at a zero price (a sample, a gift) still carries the volume."))
+    max_quantity: int = Field(default=DEFAULT_MAX_QUANTITY, ge=1, le=MAX_LINE_QUANTITY,
+                              description="The most units one order line may have.")
 
 
 class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1)
-    quantity: int = Field(default=1, ge=1)
-    unit_price: int | None = Field(default=None, ge=0)
+    quantity: int = Field(default=1, ge=1, le=MAX_LINE_QUANTITY, description=(
+        "At most the product's max_quantity."))
+    unit_price: int | None = Field(default=None, ge=0, le=MAX_PRICE, description=(
+        "Minor units; 0 for a sample or gift (no volume unless the product says so)."))
 
 
 class OrderIn(BaseModel):

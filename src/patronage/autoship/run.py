@@ -14,6 +14,9 @@ gateway, and finishes: no subscription is charged or ordered twice for the same 
 
 Dunning: a declined charge is retried ``retry_days`` after the cycle's date (e.g. +1, +3, +7);
 after the last failure the subscription is suspended (involuntary churn).
+
+The run's orders are dated ``now``; a run whose ``now`` lies in a committed commission period
+is refused before anything is charged.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from patronage.autoship import schedule
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
 from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, next_after_run
 from patronage.autoship.subscriptions import frequency_of, record
-from patronage.clock import require_aware
+from patronage.clock import Period, require_aware
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
@@ -50,6 +53,7 @@ from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, le
 from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
+from patronage.orders.open_period import open_window
 
 RETRY_DAYS = (1, 3, 7)
 BATCH = 50_000
@@ -219,13 +223,14 @@ class _Batch:
 
 def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     """The due subscriptions with ids in [lo, hi], priced: retail customers pay the retail
-    price, everyone else the wholesale price (as :func:`place_order` prices them). Read as
+    price, everyone else the wholesale price, and a free item carries no volume unless its
+    product says so (as :func:`place_order` prices them). Read as
     integer matrices (PostgreSQL: one binary COPY each), with no Python object per row."""
     catalog = conn.execute(select(
         Product.id, Product.retail_price, Product.wholesale_price, Product.qv, Product.cv,
-        Product.is_enrollment_pack)).all()
+        Product.is_enrollment_pack, Product.volume_when_free)).all()
     products = np.array([tuple(int(v) for v in p) for p in catalog],
-                        dtype=np.int64).reshape(-1, 6)
+                        dtype=np.int64).reshape(-1, 7)
     due = integer_matrix(conn, _due_sql(conn), {"lo": lo, "hi": hi, "day": day.isoformat()}, 10)
     sub, member = due[:, 0].copy(), due[:, 1].copy()
     shape_rows, shape = np.unique(due[:, 4:8], axis=0, return_inverse=True)
@@ -247,14 +252,17 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     keep = row >= 0
     line_row, quantity, line = row[keep], items[keep, 2], products[at[keep]]
     unit = np.where(retail[line_row], line[:, 1], line[:, 2])
+    # A free item (a sample) carries no volume unless its product says so.
+    no_volume = (unit == 0) & (line[:, 6] == 0)
     amount = np.zeros(sub.shape[0], dtype=np.int64)
     np.add.at(amount, line_row, unit * quantity)
     batch = _Batch(
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
         shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,
         distributor=distributor, credited=credited, amount=amount, line_row=line_row,
-        line_product=line[:, 0], line_quantity=quantity, line_unit=unit, line_qv=line[:, 3],
-        line_cv=line[:, 4], line_retail=line[:, 1], line_wholesale=line[:, 2],
+        line_product=line[:, 0], line_quantity=quantity, line_unit=unit,
+        line_qv=np.where(no_volume, 0, line[:, 3]), line_cv=np.where(no_volume, 0, line[:, 4]),
+        line_retail=line[:, 1], line_wholesale=line[:, 2],
         line_pack=line[:, 5] != 0)
     with_lines = np.flatnonzero(np.bincount(line_row, minlength=sub.shape[0]) > 0)
     return batch if with_lines.shape[0] == batch.size else batch.take(with_lines)
@@ -447,6 +455,7 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
     (:class:`Conflict`, "another run of this day is in progress") before it charges anything.
     A run of a day that already ran is allowed; it charges only what became due since."""
     require_aware(now, place="now")
+    _check_open(engine, day, now)
     holder, already_ran = _claim(engine, day, now)
     try:
         summary = _run(engine, day, gateway, now, retry_days, batch, workers)
@@ -500,6 +509,17 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
         summary.recovered += done.recovered
         summary.ordered.extend(done.ordered)
     return summary
+
+
+def _check_open(engine: Engine, day: date, now: datetime) -> None:
+    """The run's orders are dated ``now``: refused before anything is charged when ``now`` is
+    in a committed period (whose commissions are paid already)."""
+    with transaction(engine) as s:
+        window = open_window(s, now)
+    if now < window.since:
+        raise Conflict(f"autoship run of {day}: now ({now.isoformat()}) is in period "
+                       f"{Period.containing(now, window.tz)}, which is committed; nothing was "
+                       "charged")
 
 
 def _in_flight(work: Callable[[list[int]], RunSummary], parts: list[list[int]],

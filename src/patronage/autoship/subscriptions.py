@@ -17,6 +17,7 @@ from patronage.config import get_settings
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
 from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
+from patronage.orders.catalog import quantity_problem
 
 #: How far ahead a new autoship may start.
 MAX_START_AHEAD = timedelta(days=365)
@@ -54,6 +55,9 @@ def _check_items(session: Session, items: list[Item]) -> None:
         product = session.scalar(select(Product).where(Product.sku == item.sku))
         if product is None:
             raise IntegrityViolation(f"item {i}: unknown sku {item.sku!r}")
+        problem = quantity_problem(product.sku, item.quantity, product.max_quantity)
+        if problem is not None:
+            raise PatronageError(f"item {i}: {problem}")
         if product.is_enrollment_pack:
             raise PatronageError(f"item {i}: {item.sku!r} is an enrollment pack, not a re-order")
     if len({i.sku for i in items}) != len(items):

@@ -11,7 +11,7 @@ import typer
 from patronage.cli.common import console, emit_json, err_console, parse_now, state
 from patronage.errors import PatronageError, Problems
 from patronage.orders.csv_export import export_genealogy, export_members, export_orders
-from patronage.orders.csv_import import IMPORTERS, run_import
+from patronage.orders.csv_import import IMPORTERS
 
 app = typer.Typer()
 
@@ -24,6 +24,8 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only validate; write nothing.")]
     = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    now: Annotated[str | None, typer.Option(help="The time it is (ISO; default: the clock); "
+                                            "orders may not be dated after it.")] = None,
 ) -> None:
     """Import a CSV file, all or nothing: any bad row and nothing is written."""
     if what not in IMPORTERS:
@@ -31,8 +33,8 @@ def import_(
     if not file.is_file():
         raise PatronageError(f"{file}: no such file")
     try:
-        report = run_import(what, state(ctx).engine(), file, dry_run=dry_run,
-                            now=parse_now(None))
+        report = IMPORTERS[what](state(ctx).engine(), file, dry_run=dry_run,
+                                 now=parse_now(now))
     except Problems as exc:
         if as_json:
             emit_json({"ok": False, "problems": [

@@ -2,8 +2,10 @@
 
 A *preview* loads the period's facts, runs the production engine and returns the result without
 writing. *Commit* stores the facts snapshot, the plan text, every payout line (clawbacks
-included), the ranks and the skips in one transaction, and locks the period. Periods are closed in
-order: a period cannot run while the one before it has orders and is not committed.
+included), the ranks and the skips in one transaction, and locks the period. A period is committed
+only once it has ended in the company's time zone, and periods are closed in order: a period
+cannot run while an earlier one with orders or refunds is not committed. Of two commits of one
+period at once, the second is refused naming the run of the first.
 
 Clawbacks: a refund recorded in the period against an order of a committed period takes back,
 from every earner paid on that order (or, for unilevel, on the buyer's volume of that period),
@@ -17,15 +19,16 @@ import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patronage.clock import Period, zone
+from patronage.clock import Period, require_aware, zone
 from patronage.compensation.engine import run_engine, sum_by
 from patronage.compensation.plan import Plan, parse_plan
 from patronage.compensation.results import (
@@ -124,17 +127,50 @@ def _committed(engine: Engine, period: Period) -> CommissionRun | None:
         return s.scalar(select(CommissionRun).where(CommissionRun.period == str(period)))
 
 
+def _already(period: Period, run: CommissionRun) -> Conflict:
+    return Conflict(f"period {period} already committed by run {run.id}")
+
+
+def _check_ended(period: Period, now: datetime) -> None:
+    """A period is committed only once it has ended in the company's time zone."""
+    tz = zone(get_settings().company_timezone)
+    end = period.end(tz)
+    if require_aware(now, place="now") < end:
+        raise Conflict(f"period {period} has not ended yet (it ends "
+                       f"{end.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}); it is still open and "
+                       "can be committed once it ends")
+
+
 def _check_predecessor(engine: Engine, period: Period) -> None:
-    before = period.previous()
-    if _committed(engine, before) is not None:
-        return
-    start, end = period_bounds(before)
+    """Periods are closed in order: every earlier period with orders or refunds since the last
+    committed one must be committed first (months without any are passed over)."""
+    tz = zone(get_settings().company_timezone)
+    start = period.start(tz)
     with transaction(engine) as s:
+        last = s.scalar(select(func.max(CommissionRun.period))
+                        .where(CommissionRun.period < str(period)))
+        since = Period.parse(last).end(tz) if last else None
+        earliest: list[datetime] = []
+        for column in (Order.placed_at, Refund.refunded_at):
+            query = select(func.min(column)).where(column < start)
+            if since is not None:
+                query = query.where(column >= since)
+            found = s.scalar(query)
+            if found is not None:
+                earliest.append(found if found.tzinfo else found.replace(tzinfo=UTC))
+        if not earliest:
+            return
+        before = Period.containing(min(earliest), tz)
+        lo, hi = before.start(tz), before.end(tz)
         orders = s.scalar(select(func.count()).select_from(Order).where(
-            Order.placed_at >= start, Order.placed_at < end)) or 0
-    if orders:
-        raise Conflict(f"period {period}: the period before it ({before}) has {orders} orders "
-                       f"and is still open; commit {before} first")
+            Order.placed_at >= lo, Order.placed_at < hi)) or 0
+        refunds = s.scalar(select(func.count()).select_from(Refund).where(
+            Refund.refunded_at >= lo, Refund.refunded_at < hi)) or 0
+    what = " and ".join(f"{n} {noun}" for n, noun in ((orders, "orders"), (refunds, "refunds"))
+                        if n)
+    which = ("the period before it" if before == period.previous() else "an earlier period")
+    raise Conflict(f"period {period}: {which} ({before}) has {what} and is still open; "
+                   f"commit {before} first")
 
 
 def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.ndarray:
@@ -285,10 +321,26 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
 def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, now: datetime,
                   actor: str, seconds: dict[str, float] | None = None) -> int:
     """Lock the period: snapshot, payout lines, clawbacks, ranks and skips in one transaction.
-    ``seconds``, when given, receives the time each step took."""
-    if _committed(engine, period) is not None:
-        raise Conflict(f"period {period} is already committed")
+    Refused (:class:`Conflict`) when the period is already committed, has not ended at ``now``
+    in the company's time zone, or an earlier period with activity is still open. ``seconds``,
+    when given, receives the time each step took."""
+    done = _committed(engine, period)
+    if done is not None:
+        raise _already(period, done)
+    _check_ended(period, now)
     run = preview_period(engine, period, plan, seconds=seconds)
+    try:
+        return _store(engine, period, run, now=now, actor=actor, seconds=seconds)
+    except IntegrityError as exc:
+        # Another commit of the period stored its run first: name it.
+        winner = _committed(engine, period)
+        if winner is None:
+            raise
+        raise _already(period, winner) from exc
+
+
+def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, actor: str,
+           seconds: dict[str, float] | None) -> int:
     watch = _Stopwatch(seconds)
     g, r = run.facts.genealogy, run.result
     # The snapshot is compressed (zlib lets go of the interpreter) while the rows are written.

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from patronage.db.base import Base, UTCDateTime
 
@@ -171,6 +172,11 @@ class Product(Base):
     is_enrollment_pack: Mapped[bool] = mapped_column(Boolean, default=False)
     product_line: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Whether a line at a zero price (a sample, a gift) still carries the product's volume.
+    volume_when_free: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
+    #: The most units of the product one order line may have.
+    max_quantity: Mapped[int] = mapped_column(Integer, default=1000, server_default="1000")
 
 
 class Order(Base):

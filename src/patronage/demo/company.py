@@ -177,6 +177,10 @@ def _write_orders(conn: Connection, o: synth.Orders) -> None:
     cat = synth.CATALOG
     qv = np.array([c.qv for c in cat])[o.line_product] * o.line_quantity
     cv = np.array([c.cv for c in cat])[o.line_product] * o.line_quantity
+    # As place_order: a line at a zero price carries no volume (no demo product is marked
+    # volume_when_free).
+    free = o.line_unit_price == 0
+    qv, cv = np.where(free, 0, qv), np.where(free, 0, cv)
     retail = np.array([c.retail_price for c in cat])[o.line_product] * o.line_quantity
     whole = np.array([c.wholesale_price for c in cat])[o.line_product] * o.line_quantity
     amount = o.line_unit_price * o.line_quantity

@@ -30,6 +30,10 @@ def company_facts(members: int, *, seed: int = 1, start: int = 1_790_000_000,
     cat = synth.CATALOG
     qv = np.array([c.qv for c in cat])[o.line_product] * o.line_quantity
     cv = np.array([c.cv for c in cat])[o.line_product] * o.line_quantity
+    # As place_order: a line at a zero price carries no volume (no demo product is marked
+    # volume_when_free).
+    free = o.line_unit_price == 0
+    qv, cv = np.where(free, 0, qv), np.where(free, 0, cv)
     retail = np.array([c.retail_price for c in cat])[o.line_product] * o.line_quantity
     whole = np.array([c.wholesale_price for c in cat])[o.line_product] * o.line_quantity
     pack = np.array([c.is_enrollment_pack for c in cat])[o.line_product]

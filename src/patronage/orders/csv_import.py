@@ -24,12 +24,21 @@ from sqlalchemy.orm import Session
 from patronage.clock import zone
 from patronage.csv_cells import unquote_cell
 from patronage.db.engine import session_factory
-from patronage.db.tables import Member
+from patronage.db.tables import Member, Order, Product
 from patronage.errors import PatronageError, Problem, Problems
-from patronage.money import parse_amount
+from patronage.money import format_amount, parse_amount
 from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 from patronage.network.members import NewMember, enroll_member
-from patronage.orders.catalog import NewProduct, add_product
+from patronage.orders.catalog import (
+    DEFAULT_MAX_QUANTITY,
+    MAX_LINE_QUANTITY,
+    MAX_POINTS,
+    NewProduct,
+    add_product,
+    price_problem,
+    quantity_problem,
+)
+from patronage.orders.open_period import open_window
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 
 MEMBER_COLUMNS = [
@@ -40,7 +49,7 @@ MEMBER_COLUMNS = [
 ]
 MEMBER_REQUIRED = ["ref", "kind", "first_name", "joined_at"]
 PRODUCT_COLUMNS = ["sku", "name", "retail_price", "wholesale_price", "qv", "cv",
-                   "is_enrollment_pack", "product_line"]
+                   "is_enrollment_pack", "product_line", "volume_when_free", "max_quantity"]
 PRODUCT_REQUIRED = ["sku", "name", "retail_price", "wholesale_price", "qv", "cv"]
 ORDER_COLUMNS = ["order_key", "buyer_ref", "placed_at", "source", "currency", "sku", "quantity",
                  "unit_price"]
@@ -342,7 +351,8 @@ def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False,
     return _run(engine, name, ordered, problems, dry_run, write)
 
 
-def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False) -> ImportReport:
+def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False,
+                    now: datetime | None = None) -> ImportReport:
     """Products; prices in currency units (``19.90``), QV and CV in points (``100`` or ``12.5``)."""
     problems: list[Problem] = []
     name = str(source) if isinstance(source, Path) else "products"
@@ -355,13 +365,24 @@ def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False
             row.bad("sku", f"{sku!r} also on line {seen[sku]}")
         seen[sku] = row.line
         values = [row.money(c) for c in ("retail_price", "wholesale_price", "qv", "cv")]
+        for column, value in zip(("retail_price", "wholesale_price"), values[:2], strict=True):
+            problem = None if value is None else price_problem(value)
+            if problem:
+                row.bad(column, problem)
+        for column, value in zip(("qv", "cv"), values[2:], strict=True):
+            if value is not None and value > MAX_POINTS:
+                row.bad(column, f"{format_amount(value)} is above {format_amount(MAX_POINTS)}, "
+                                "the most a product may carry")
         pack = row.flag("is_enrollment_pack")
+        free = row.flag("volume_when_free")
+        most = row.integer("max_quantity", 1, MAX_LINE_QUANTITY)
         if None not in values and row.text("name"):
             r, w, qv, cv = (v or 0 for v in values)
             if w > r:
                 row.bad("wholesale_price", "is above retail_price")
             parsed[row.line] = NewProduct(sku, row.text("name") or "", r, w, qv, cv,
-                                          bool(pack), row.text("product_line"))
+                                          bool(pack), row.text("product_line"), bool(free),
+                                          most or DEFAULT_MAX_QUANTITY)
 
     def write(session: Session, row: _Row) -> None:
         add_product(session, parsed[row.line])
@@ -369,16 +390,18 @@ def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False
     return _run(engine, name, rows, problems, dry_run, write)
 
 
-def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) -> ImportReport:
+def import_orders(engine: Engine, source: Path | str, *, now: datetime,
+                  dry_run: bool = False) -> ImportReport:
     """Orders, one row per line; rows sharing an ``order_key`` make one order (the key is the
-    order's idempotency key, so importing the same file twice adds nothing)."""
+    order's idempotency key, so importing the same file twice adds nothing). Each new order is
+    dated in the open period and not after ``now`` (see :mod:`patronage.orders.open_period`)."""
     problems: list[Problem] = []
     name = str(source) if isinstance(source, Path) else "orders"
     rows = _read(source, ORDER_COLUMNS, ORDER_REQUIRED, problems)
     groups: dict[str, list[_Row]] = {}
     for row in rows:
         row.time("placed_at")
-        row.integer("quantity", 1, 1_000_000)
+        row.integer("quantity", 1, MAX_LINE_QUANTITY)
         row.money("unit_price")
         groups.setdefault(row.text("order_key") or "", []).append(row)
     for key, group in groups.items():
@@ -387,6 +410,7 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
             for column in ("buyer_ref", "placed_at", "source", "currency"):
                 if other.text(column) != head.text(column):
                     other.bad(column, f"differs from line {head.line} of order {key!r}")
+    _check_against_store(engine, groups, now)
     firsts = [g[0] for g in groups.values() if not any(r.failed for r in g)]
 
     refs: dict[str, int] = {}
@@ -407,7 +431,7 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
                 refs[buyer_ref], placed_at, lines, source=head.text("source") or "one_time",
                 currency=head.text("currency") or "USD",
                 idempotency_key=f"import:{head.text('order_key')}",
-            ))
+            ), now=now)
             return placed.created
         except PatronageError as exc:
             message = str(exc)
@@ -423,17 +447,66 @@ def import_orders(engine: Engine, source: Path | str, *, dry_run: bool = False) 
     return ImportReport("orders", len(rows), report.written, dry_run, report.already)
 
 
+def _check_against_store(engine: Engine, groups: dict[str, list[_Row]], now: datetime) -> None:
+    """Each new order's lines within the catalog's bounds (quantity, unit price), and its
+    ``placed_at`` in the open period and not after ``now``; each problem on its line (orders
+    already imported under their key are not placed again)."""
+    skus = sorted({row.text("sku") or "" for group in groups.values() for row in group})
+    with session_factory(engine)() as session:
+        window = open_window(session, now)
+        keys = [f"import:{key}" for key in groups]
+        stored: set[str] = set()
+        most: dict[str, int] = {}
+        for i in range(0, max(len(keys), len(skus)), 500):
+            stored.update(k for k in session.scalars(select(Order.idempotency_key).where(
+                Order.idempotency_key.in_(keys[i:i + 500]))) if k)
+            most.update({sku: limit for sku, limit in session.execute(select(
+                Product.sku, Product.max_quantity).where(Product.sku.in_(skus[i:i + 500])))})
+    for key, group in groups.items():
+        if f"import:{key}" in stored:
+            continue
+        for row in group:
+            moment = _quiet_time(row.text("placed_at"))
+            reason = window.problem(moment) if moment is not None else None
+            if reason is not None:
+                row.bad("placed_at", reason)
+            sku, quantity = row.text("sku") or "", _quiet_int(row.text("quantity"))
+            if sku in most and quantity is not None:
+                reason = quantity_problem(sku, quantity, most[sku])
+                if reason is not None:
+                    row.bad("quantity", reason)
+            price = _quiet_money(row.text("unit_price"))
+            reason = None if price is None or price < 0 else price_problem(price)
+            if reason is not None:
+                row.bad("unit_price", reason)
+
+
+def _quiet_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _quiet_money(value: str | None) -> int | None:
+    try:
+        return parse_amount(value) if value else None
+    except PatronageError:
+        return None
+
+
+def _quiet_time(value: str | None) -> datetime | None:
+    """An aware ISO time, or ``None`` (a bad one is already recorded against its line)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 IMPORTERS: dict[str, Callable[..., ImportReport]] = {
     "members": import_members, "products": import_products, "orders": import_orders,
 }
-
-
-def run_import(kind: str, engine: Engine, source: Path | str, *, dry_run: bool,
-               now: datetime) -> ImportReport:
-    """Import a file of ``kind`` (one of :data:`IMPORTERS`) as of ``now``."""
-    if kind == "members":
-        return import_members(engine, source, dry_run=dry_run, now=now)
-    return IMPORTERS[kind](engine, source, dry_run=dry_run)
 
 
 def problems_as_rows(exc: Problems) -> list[dict[str, Any]]:

@@ -6,11 +6,17 @@ Classification of each line:
   for a distributor's own purchase.
 
 Pricing: retail customers pay the retail price; preferred customers and distributors the
-wholesale (member) price, unless a unit price is given. The order is credited to the distributor
-whose personal volume it counts toward: the buyer if a distributor, else the customer's owner.
+wholesale (member) price, unless a unit price is given. A line at a zero price carries no
+volume unless its product's ``volume_when_free`` says so; prices, quantities and the order's
+total stay within the catalog's bounds (:mod:`patronage.orders.catalog`). The order is credited
+to the distributor whose personal volume it counts toward: the buyer if a distributor, else the
+customer's owner.
 
 A repeated idempotency key returns the original order and writes nothing; the same key with a
 different content is refused.
+
+Dates: an order is dated in the open period and not in the future (see
+:mod:`patronage.orders.open_period`): one dated into a committed period would never be paid.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from sqlalchemy.orm import Session
 from patronage.clock import require_aware
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import Conflict, IntegrityViolation, PatronageError
+from patronage.orders.catalog import line_volume, order_problem, price_problem, quantity_problem
+from patronage.orders.open_period import open_window
 
 
 @dataclass
@@ -67,8 +75,17 @@ def _same_request(placed: PlacedOrder, new: NewOrder, skus: dict[int, str]) -> b
     return placed.order.buyer_id == new.buyer_id and asked == have
 
 
-def place_order(session: Session, new: NewOrder) -> PlacedOrder:
-    """Validate, price, classify and store an order; a known idempotency key returns it again."""
+def order_name(new: NewOrder) -> str:
+    """How a refusal names an order not stored yet: by its key, else by its buyer."""
+    if new.idempotency_key is not None:
+        return f"order {new.idempotency_key!r}"
+    return f"order of buyer {new.buyer_id}"
+
+
+def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrder:
+    """Validate, price, classify and store an order; a known idempotency key returns it again.
+    ``placed_at`` must lie in the open period and not after ``now`` (give or take the clock
+    skew)."""
     if new.idempotency_key is not None:
         found = _existing(session, new.idempotency_key)
         if found is not None:
@@ -81,6 +98,7 @@ def place_order(session: Session, new: NewOrder) -> PlacedOrder:
                 )
             return found
     require_aware(new.placed_at, place="placed_at")
+    open_window(session, now).check(new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
         raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
     if len(new.currency) != 3:
@@ -100,20 +118,30 @@ def place_order(session: Session, new: NewOrder) -> PlacedOrder:
         product = products.get(req.sku)
         if product is None:
             raise IntegrityViolation(f"line {i}: unknown sku {req.sku!r}")
-        if req.quantity <= 0:
-            raise PatronageError(f"line {i}: quantity must be positive ({req.quantity})")
         if req.unit_price is not None and req.unit_price < 0:
             raise PatronageError(f"line {i}: unit price must not be negative ({req.unit_price})")
+        problem = quantity_problem(product.sku, req.quantity, product.max_quantity)
+        if problem is None and req.unit_price is not None:
+            problem = price_problem(req.unit_price)
+            problem = problem and f"unit price {problem}"
+        if problem is not None:
+            raise PatronageError(f"line {i}: {problem}")
         default_price = product.retail_price if buyer.kind == "retail" else product.wholesale_price
         unit = default_price if req.unit_price is None else req.unit_price
+        qv, cv = line_volume(product, unit, req.quantity)
         order_lines.append(OrderLine(
             product_id=product.id, quantity=req.quantity, unit_price=unit,
-            amount=unit * req.quantity, qv=product.qv * req.quantity, cv=product.cv * req.quantity,
+            amount=unit * req.quantity, qv=qv, cv=cv,
             retail_total=product.retail_price * req.quantity,
             wholesale_total=product.wholesale_price * req.quantity,
             volume_kind="promotional" if product.is_enrollment_pack else "consumption",
             buyer_class="customer" if is_customer else "distributor",
         ))
+    problem = order_problem(sum(line.amount for line in order_lines),
+                            sum(line.qv for line in order_lines),
+                            sum(line.cv for line in order_lines))
+    if problem is not None:
+        raise PatronageError(f"{order_name(new)}: {problem}")
     order = Order(
         buyer_id=buyer.id, credited_to_id=buyer.owner_id if is_customer else buyer.id,
         placed_at=new.placed_at, currency=new.currency.upper(), source=new.source,

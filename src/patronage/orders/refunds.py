@@ -3,6 +3,10 @@
 A partial refund of a line takes its volume in proportion to the quantity refunded
 (``line.qv × quantity ÷ line.quantity``, rounded half away from zero); the last refund of a line
 takes whatever volume and amount remain, so a line fully refunded leaves exactly zero.
+
+A refund is dated in the open period and not in the future, like an order (see
+:mod:`patronage.orders.open_period`): its clawback lands in the open period, never in a
+committed one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from patronage.clock import require_aware
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
 from patronage.money import round_half_away
+from patronage.orders.open_period import open_window
 
 
 @dataclass
@@ -42,8 +47,9 @@ def _already_refunded(session: Session, line_ids: list[int]) -> dict[int, Totals
     return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
 
-def refund_order(session: Session, req: RefundRequest) -> Refund:
-    """Record a refund; refuses quantities above what remains unrefunded."""
+def refund_order(session: Session, req: RefundRequest, *, now: datetime) -> Refund:
+    """Record a refund; refuses quantities above what remains unrefunded, and a date outside
+    the open period or after ``now`` (give or take the clock skew)."""
     if req.idempotency_key is not None:
         prior = session.scalar(select(Refund).where(Refund.idempotency_key == req.idempotency_key))
         if prior is not None:
@@ -52,6 +58,8 @@ def refund_order(session: Session, req: RefundRequest) -> Refund:
     order = session.get(Order, req.order_id)
     if order is None:
         raise NotFound(f"order {req.order_id} does not exist")
+    open_window(session, now).check(req.refunded_at, what=f"refund of order {order.id}: "
+                                    "refunded_at", noun="refunds")
     if req.refunded_at < order.placed_at:
         raise PatronageError(f"refunded_at: before the order was placed ({order.placed_at})")
     lines = {line.id: line for line in session.scalars(

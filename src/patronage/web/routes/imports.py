@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from patronage.errors import PatronageError, Problems
-from patronage.orders.csv_import import IMPORTERS, ImportReport, run_import
+from patronage.orders.csv_import import IMPORTERS, ImportReport
 from patronage.web.deps import PageError, Staff, check_csrf, engine_of, now_of
 from patronage.web.templating import render
 
@@ -38,8 +38,8 @@ def _run(kind: str, path: Path, request: Request, dry_run: bool, name: str) -> t
         ImportReport | None, list[tuple[str, str]] | None, str | None]:
     """The report, or the problems (named after the uploaded file, not where it is kept)."""
     try:
-        return run_import(kind, engine_of(request), path, dry_run=dry_run,
-                          now=now_of(request)), None, None
+        return IMPORTERS[kind](engine_of(request), path, dry_run=dry_run,
+                               now=now_of(request)), None, None
     except Problems as exc:
         return None, [(p.place, p.reason) for p in exc.problems], exc.title.replace(
             str(path), name)
