@@ -16,15 +16,24 @@ from typer.testing import CliRunner
 import patronage.compensation.runs as runs
 from patronage.cli.main import app
 from patronage.clock import FixedClock, Period
+from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.errors import Conflict
 from tests.integration.test_api_support import API, acting_as, app_for, company
-from tests.integration.test_commission_runs import MID_NOV, MID_OCT, OCT, PLAN, _company
+from tests.integration.test_commission_runs import MID_NOV, MID_OCT, OCT, PLAN
+from tests.integration.test_commission_runs import _company as _orders_company
 
 # America/Chicago (the company's zone): October 2026 ends at 2026-11-01 00:00 CDT = 05:00 UTC.
 OCT_ENDS = datetime(2026, 11, 1, 5, tzinfo=UTC)
+
+
+def _company(engine: Engine) -> dict[str, int]:
+    """The October company of the commission-run tests, its plan stored from 2026-01."""
+    ids = _orders_company(engine)
+    set_plan(engine, PLAN.text, Period(2026, 1), source="plan", actor="test", now=MID_OCT)
+    return ids
 
 
 def _runs(engine: Engine) -> list[str]:

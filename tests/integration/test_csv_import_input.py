@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from patronage.errors import Problems
 from patronage.orders.csv_import import import_members, import_orders, import_products
-from tests.integration.test_csv_import import MEMBERS, PRODUCTS
+from tests.integration.test_csv_import import MEMBERS, NOW, PRODUCTS
 
 pytestmark = pytest.mark.storage
 
@@ -61,11 +61,12 @@ def test_importing_the_same_orders_again_says_nothing_new(db_url: str, engine: E
     path.write_text("order_key,buyer_ref,placed_at,source,sku,quantity\n"
                     "A1,C1,2026-03-02T09:00:00Z,retail,SHAKE,2\n"
                     "A2,D2,2026-03-03T09:00:00Z,enrollment,PACK,1\n")
-    first = import_orders(engine, path)
-    again = import_orders(engine, path)
+    first = import_orders(engine, path, now=NOW)
+    again = import_orders(engine, path, now=NOW)
     assert (first.written, first.already) == (2, 0)
     assert (again.written, again.already) == (0, 2)
-    cmd = [sys.executable, "-m", "patronage", "--db", db_url, "import", "orders", str(path)]
+    cmd = [sys.executable, "-m", "patronage", "--db", db_url, "import", "orders", str(path),
+           "--now", NOW.isoformat()]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "imported 0 new orders record(s), 2 already there" in (
         done.stdout.replace("\n", " ")), done.stdout

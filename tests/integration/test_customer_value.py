@@ -232,7 +232,7 @@ def _new_company(engine: Engine, customers: int = 6, subscribers: int = 0) -> li
         ids = [customer(s, d, name=f"C{i}", joined_at=start) for i in range(customers)]
         for i, c in enumerate(ids):
             at = start + timedelta(days=i % 5, hours=1)
-            place_order(s, NewOrder(c, at, [LineRequest("SHAKE", 1 + i % 2)]))
+            place_order(s, NewOrder(c, at, [LineRequest("SHAKE", 1 + i % 2)]), now=at)
             if i < subscribers:
                 subscribe(s, c, [Item("SHAKE", 1)], Frequency("monthly", day=1),
                           start=(at + timedelta(days=30)).date(), now=at, actor="test")

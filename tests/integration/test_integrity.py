@@ -48,7 +48,8 @@ def _company(engine: Engine) -> dict[str, int]:
         dana = distributor(s, "Dana", joined_at=JOINED)
         sally = customer(s, dana, "Sally", joined_at=JOINED)
         quiet = customer(s, dana, "Quinn", joined_at=JOINED)
-        order = place_order(s, NewOrder(sally, ORDERED, [LineRequest("SHAKE")])).order.id
+        order = place_order(s, NewOrder(sally, ORDERED, [LineRequest("SHAKE")]),
+                            now=ORDERED).order.id
     return {"dana": dana, "sally": sally, "quiet": quiet, "order": order}
 
 
@@ -173,7 +174,7 @@ def test_a_committed_run_whose_lines_were_altered_does_not_replay(engine: Engine
     ids = _company(engine)
     with transaction(engine) as s:
         place_order(s, NewOrder(ids["dana"], ORDERED, [LineRequest("PACK")],
-                                source="enrollment"))
+                                source="enrollment"), now=ORDERED)
     plan = PlanSource.from_file(default_plan_path())
     for period in (Period(2026, 9), Period(2026, 10)):
         commit_period(engine, period, plan, now=NOW, actor="test")

@@ -177,9 +177,9 @@ def test_autoship_keeps_to_the_bounds_and_free_items_carry_no_volume(engine: Eng
         with pytest.raises(PatronageError, match=(
                 r"item 1: quantity 1001 is above 1000, the most of 'SHAKE' one line may have")):
             subscribe(s, c, [Item("SHAKE", 1001)], Frequency("monthly", day=20),
-                      start=date(2026, 10, 1), now=NOW, actor="customer")
+                      start=date(2026, 10, 20), now=NOW, actor="customer")
         subscribe(s, c, [Item("SHAKE", 1), Item("SAMPLE", 1)], Frequency("monthly", day=20),
-                  start=date(2026, 10, 1), now=NOW, actor="customer")
+                  start=date(2026, 10, 20), now=NOW, actor="customer")
     day = date(2026, 10, 20)
     run_day(engine, day, SimulatedGateway(engine, decline_rate=0.0),
             now=datetime(2026, 10, 20, 8, tzinfo=UTC))

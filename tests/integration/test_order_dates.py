@@ -197,7 +197,7 @@ def test_the_autoship_run_refuses_to_order_into_a_committed_period(engine: Engin
         d = distributor(s)
         c = customer(s, d, kind="preferred", country="US")
         subscribe(s, c, [Item("SHAKE", 1)], Frequency("monthly", day=28),
-                  start=date(2026, 3, 1), now=now, actor="customer")
+                  start=date(2026, 3, 28), now=now, actor="customer")
         place_order(s, NewOrder(d, now - timedelta(days=1), [LineRequest("SHAKE")]), now=now)
     commit_period(engine, Period(2026, 3), PLAN, now=datetime(2026, 4, 2, tzinfo=UTC),
                   actor="test")

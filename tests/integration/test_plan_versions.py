@@ -146,7 +146,7 @@ def test_each_period_runs_with_the_plan_in_force_for_it(engine: Engine) -> None:
 
 def _november_orders(s: Session, ids: dict[str, int]) -> None:
     for who in ("top", "enroller", "new"):
-        place_order(s, NewOrder(ids[who], MID_NOV, [LineRequest("SHAKE")]))
+        place_order(s, NewOrder(ids[who], MID_NOV, [LineRequest("SHAKE")]), now=MID_NOV)
 
 
 # -- a committed period: the locked run, every stored line explained -----------------------
@@ -159,7 +159,7 @@ def _committed_with_clawbacks(engine: Engine) -> dict[str, int]:
     _set(engine, PLAN.text, OCT)
     commit_period(engine, OCT, None, now=MID_NOV, actor="test")
     with transaction(engine) as s:
-        refund_order(s, RefundRequest(ids["order"], MID_NOV, "returned"))
+        refund_order(s, RefundRequest(ids["order"], MID_NOV, "returned"), now=MID_NOV)
         _november_orders(s, ids)
     ids["nov_run"] = commit_period(engine, NOV, None, now=datetime(2026, 12, 2, tzinfo=UTC),
                                    actor="test")
