@@ -16,10 +16,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from patronage.autoship.subscriptions import cancel_for_erasure
 from patronage.clock import require_aware, zone
+from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
+from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -30,7 +33,7 @@ from patronage.db.tables import (
     Suppression,
 )
 from patronage.db.value import CustomerValue
-from patronage.errors import IntegrityViolation, NotFound, PatronageError
+from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
 from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 
 
@@ -69,6 +72,13 @@ def get_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"member {member_id} does not exist")
+    return member
+
+
+def require_not_erased(member: Member, action: str) -> Member:
+    """Refuse ``action`` on an erased record: it takes no new personal data and no moves."""
+    if member.status == "erased":
+        raise Conflict(f"{action}: member {member.id} is erased")
     return member
 
 
@@ -152,7 +162,7 @@ def record_consent(
     """Append a consent given or withdrawn. Withdrawing email or SMS also suppresses the address."""
     if channel not in CONSENT_CHANNELS:
         raise PatronageError(f"channel: {channel!r} is not one of {', '.join(CONSENT_CHANNELS)}")
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), f"consent ({channel})")
     consent = Consent(member_id=member_id, channel=channel, granted=granted,
                       at=require_aware(at), method=method)
     session.add(consent)
@@ -232,7 +242,7 @@ def move_sponsor(
     recorded_at: datetime, actor: str, reason: str,
 ) -> None:
     """Place a distributor under another sponsor; refuses cycles."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "move sponsor")
     if member.kind != "distributor":
         raise IntegrityViolation(f"member {member_id} is a customer: move their owner instead")
     _require_distributor(session, new_sponsor_id, "sponsor")
@@ -252,7 +262,7 @@ def move_owner(
     recorded_at: datetime, actor: str, reason: str,
 ) -> None:
     """Hand a customer to another distributor."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "move owner")
     if member.kind == "distributor":
         raise IntegrityViolation(f"member {member_id} is a distributor: move their sponsor instead")
     _require_distributor(session, new_owner_id, "owner")
@@ -275,7 +285,7 @@ def upgrade_to_distributor(
     actor: str, reason: str, sponsor_id: int | None = None,
 ) -> None:
     """A customer becomes a distributor; their sponsor is their owner unless another is named."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "upgrade")
     if member.kind == "distributor":
         raise IntegrityViolation(f"member {member_id} is already a distributor")
     new_sponsor = sponsor_id if sponsor_id is not None else member.owner_id
@@ -312,26 +322,78 @@ def deactivate(session: Session, member_id: int, *, at: datetime) -> None:
     session.flush()
 
 
-def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) -> None:
-    """Erase a person's personal data on request.
+MAX_NOTE = 5000
 
-    The ledger (orders, refunds, genealogy) stays, pointing at an anonymous record; the email and
-    phone are kept only as suppression hashes so that no channel ever contacts them again.
+
+def add_note(session: Session, member_id: int, body: str, *, author: str,
+             now: datetime) -> MemberNote:
+    """Keep a note about a member (a call, a preference); refused for an erased member."""
+    require_not_erased(get_member(session, member_id), "note")
+    text = (body or "").strip()
+    if not text:
+        raise PatronageError("note: write something first")
+    if len(text) > MAX_NOTE:
+        raise PatronageError(f"note: at most {MAX_NOTE} characters ({len(text)} given)")
+    note = MemberNote(member_id=member_id, author=author[:100], body=text,
+                      at=require_aware(now, place="now"))
+    session.add(note)
+    session.flush()
+    return note
+
+
+def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) -> None:
+    """Erase a person's personal data on request, all in the caller's transaction.
+
+    The ledger (orders, refunds, genealogy, autoship events) stays, pointing at an anonymous
+    record; the email and phone are kept only as keyed suppression hashes so that no channel
+    ever contacts them again. Everything else personal ends: open autoships are cancelled
+    (event by ``erasure``), sign-in accounts are disabled (their email replaced) and their web
+    sessions and password-reset links ended, notes about the member are deleted, testimonial
+    text is blanked and the testimonial withdrawn, touch summaries and survey comments are
+    blanked and planned touches dropped (reason ``erased``). Safe to repeat.
     """
     member = get_member(session, member_id)
     if member.status == "erased":
         return
+    at = require_aware(at)
     for channel, address in (("email", member.email), ("sms", member.phone),
                              ("phone", member.phone)):
         if address:
-            suppress(session, channel, address, reason=f"erased by {actor}", at=at)
+            suppress(session, channel, address, reason=f"erased by {actor}"[:64], at=at)
+    cancel_for_erasure(session, member_id, now=at)
+    _close_accounts(session, member_id, at)
+    session.execute(delete(MemberNote).where(MemberNote.member_id == member_id))
+    session.execute(update(Testimonial).where(Testimonial.member_id == member_id).values(
+        text="", media_url=None, status="withdrawn", published_at=None))
+    session.execute(update(Touch).where(Touch.member_id == member_id, Touch.status == "planned")
+                    .values(status="dropped", drop_reason="erased"))
+    session.execute(update(Touch).where(Touch.member_id == member_id).values(summary=""))
+    session.execute(update(SurveyResponse).where(SurveyResponse.member_id == member_id)
+                    .values(comment=""))
     session.execute(
         update(Member).where(Member.id == member_id).values(
             first_name="(erased)", last_name="", email=None, phone=None, address_line1=None,
             address_line2=None, city=None, region=None, postal_code=None,
             birth_month=None, birth_day=None, birth_year=None, ref=None,
-            status="erased", erased_at=require_aware(at),
+            status="erased", erased_at=at,
         )
     )
     session.flush()
-    session.expire(member)
+    session.expire_all()
+
+
+def _close_accounts(session: Session, member_id: int, at: datetime) -> None:
+    """The member's accounts can no longer sign in: disabled, email replaced by a placeholder,
+    every web session and password-reset link ended."""
+    accounts = session.scalars(select(Account).where(Account.member_id == member_id)).all()
+    for account in accounts:
+        account.email = f"erased-account-{account.id}@erased.invalid"
+        if account.disabled_at is None:
+            account.disabled_at = at
+        session.execute(update(WebSessionRecord).where(
+            WebSessionRecord.account_id == account.id, WebSessionRecord.ended_at.is_(None),
+        ).values(ended_at=at, ended_reason="member erased"))
+        session.execute(update(PasswordReset).where(
+            PasswordReset.account_id == account.id, PasswordReset.ended_at.is_(None),
+        ).values(ended_at=at, ended_reason="member erased"))
+    session.flush()
