@@ -13,6 +13,7 @@ Integrity rules (each refused with a clear message, nothing written):
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from patronage.autoship.subscriptions import cancel_for_erasure
 from patronage.clock import require_aware, zone
+from patronage.config import get_settings
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.tables import (
@@ -184,29 +186,52 @@ def consents_in_force(session: Session, member_id: int) -> dict[str, bool]:
     return {channel: granted for channel, granted in rows}
 
 
-def address_hash(address: str) -> str:
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+def suppression_key() -> bytes:
+    """The one place the suppression key is read: ``PATRONAGE_SUPPRESSION_KEY``, else the
+    secret key (see :meth:`patronage.config.Settings.suppression_secret`)."""
+    return get_settings().suppression_secret()
 
 
-def suppress(session: Session, channel: str, address: str, *, reason: str, at: datetime) -> None:
-    digest = address_hash(address)
-    exists = session.scalar(
-        select(Suppression.id).where(
-            Suppression.channel == channel, Suppression.address_hash == digest
-        )
-    )
-    if exists is None:
-        session.add(Suppression(channel=channel, address_hash=digest, reason=reason, at=at))
+def _canonical(address: str) -> bytes:
+    return address.strip().lower().encode()
 
 
-def is_suppressed(session: Session, channel: str, address: str | None) -> bool:
+def address_hash(address: str, key: bytes | None = None) -> str:
+    """The keyed digest kept for a suppressed address: HMAC-SHA256 with the suppression key, so
+    a stolen table cannot be reversed by hashing every phone number or a list of emails."""
+    secret = suppression_key() if key is None else key
+    return hmac.new(secret, _canonical(address), hashlib.sha256).hexdigest()
+
+
+def legacy_address_hash(address: str) -> str:
+    """The unkeyed SHA-256 digest older versions stored; such rows are still honoured."""
+    return hashlib.sha256(_canonical(address)).hexdigest()
+
+
+def address_digests(address: str, key: bytes | None = None) -> tuple[str, str]:
+    """Every digest an existing suppression of ``address`` may carry: keyed, then legacy."""
+    return address_hash(address, key), legacy_address_hash(address)
+
+
+def suppress(session: Session, channel: str, address: str, *, reason: str, at: datetime,
+             key: bytes | None = None) -> None:
+    if is_suppressed(session, channel, address, key=key):
+        return
+    session.add(Suppression(channel=channel, address_hash=address_hash(address, key),
+                            reason=reason, at=at))
+
+
+def is_suppressed(session: Session, channel: str, address: str | None, *,
+                  key: bytes | None = None) -> bool:
+    """Whether the address is suppressed on the channel (a keyed or a legacy unkeyed row)."""
     if not address:
         return False
     return (
         session.scalar(
             select(Suppression.id).where(
-                Suppression.channel == channel, Suppression.address_hash == address_hash(address)
-            )
+                Suppression.channel == channel,
+                Suppression.address_hash.in_(address_digests(address, key)),
+            ).limit(1)
         )
         is not None
     )
