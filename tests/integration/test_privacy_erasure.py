@@ -14,7 +14,7 @@ from patronage.care.links import make_token, unsubscribe
 from patronage.care.surveys import answer_survey
 from patronage.db.accounts import Account, WebSessionRecord
 from patronage.db.autoship import AutoshipEvent, Subscription
-from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound
 from patronage.network.members import (
@@ -152,3 +152,22 @@ def test_erasure_twice_is_harmless(engine: Engine) -> None:
     with transaction(engine) as s:
         assert s.scalars(select(MemberNote).where(
             MemberNote.member_id == c.top_customer)).all() == []
+
+
+def test_erasure_blanks_address_book_entries_linked_to_the_member(engine: Engine) -> None:
+    c = company(engine, plan=False)
+    with transaction(engine) as s:
+        s.add(Contact(owner_id=c.mid, member_id=c.mid_customer, first_name="Mia",
+                      last_name="Lopez", email="mia@example.com", phone="+15550002",
+                      address="1 Main St", birth_month=5, birth_day=6, source="member",
+                      created_at=NOW))
+        s.add(Contact(owner_id=c.mid, member_id=None, first_name="Nia", source="met",
+                      created_at=NOW))
+    with transaction(engine) as s:
+        erase_member(s, c.mid_customer, at=LATER, actor="privacy officer")
+    with transaction(engine) as s:
+        rows = {r.first_name: r for r in s.scalars(select(Contact))}
+        assert set(rows) == {"(erased)", "Nia"}
+        gone = rows["(erased)"]
+        assert (gone.last_name, gone.email, gone.phone, gone.address, gone.birth_month) == (
+            "", None, None, None, None)

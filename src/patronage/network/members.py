@@ -24,7 +24,7 @@ from patronage.autoship.subscriptions import cancel_for_erasure
 from patronage.clock import require_aware, zone
 from patronage.config import get_settings
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
-from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -375,7 +375,8 @@ def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) 
     (event by ``erasure``), sign-in accounts are disabled (their email replaced) and their web
     sessions and password-reset links ended, notes about the member are deleted, testimonial
     text is blanked and the testimonial withdrawn, touch summaries and survey comments are
-    blanked and planned touches dropped (reason ``erased``). Safe to repeat.
+    blanked and planned touches dropped (reason ``erased``), and distributors' address-book
+    entries linked to the member lose their personal fields. Safe to repeat.
     """
     member = get_member(session, member_id)
     if member.status == "erased":
@@ -395,6 +396,9 @@ def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) 
     session.execute(update(Touch).where(Touch.member_id == member_id).values(summary=""))
     session.execute(update(SurveyResponse).where(SurveyResponse.member_id == member_id)
                     .values(comment=""))
+    session.execute(update(Contact).where(Contact.member_id == member_id).values(
+        first_name="(erased)", last_name="", email=None, phone=None, address=None,
+        birth_month=None, birth_day=None, birth_year=None))
     session.execute(
         update(Member).where(Member.id == member_id).values(
             first_name="(erased)", last_name="", email=None, phone=None, address_line1=None,
