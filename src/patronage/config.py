@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     company_timezone: str = "America/Chicago"
     currency: str = "USD"
     secret_key: str = DEFAULT_SECRET
+    #: Key of the suppression hashes (HMAC-SHA256 of each suppressed email or phone number).
+    #: Empty: the secret key. Never change it once set, or suppressions stop matching.
+    suppression_key: str = ""
     demo_mode: bool = False
     base_url: str = "http://127.0.0.1:8000"
     #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
@@ -32,6 +35,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
+
+    def suppression_secret(self) -> bytes:
+        """The key suppression hashes are made with: :attr:`suppression_key`, else the secret
+        key."""
+        return (self.suppression_key or self.secret_key).encode("utf-8")
 
     def proxy_networks(self) -> tuple[Network, ...]:
         """:attr:`trusted_proxies` parsed (refused with the setting's name when malformed)."""

@@ -50,6 +50,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/team"): DIST,
     ("GET", "/team.csv"): DIST,
     ("GET", "/me"): CUST,
+    ("GET", "/me/data.json"): CUST,
     ("POST", "/me/autoship/{subscription_id}/{action}"): CUST,
     ("POST", "/me/profile"): CUST,
     ("POST", "/me/consent"): CUST,

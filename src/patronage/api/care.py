@@ -15,6 +15,7 @@ from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import Out
 from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.network import members
 
 router = APIRouter(prefix="/care", tags=["care"])
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -138,9 +139,7 @@ def add_note(member_id: int, body: NoteIn, session: SessionDep, principal: Princ
     """Keep a note about a member (a call, a preference)."""
     _note_keeper(principal)
     require_member(session, principal, member_id)
-    note = MemberNote(member_id=member_id, author=principal.actor[:100], body=body.body, at=now)
-    session.add(note)
-    session.flush()
+    note = members.add_note(session, member_id, body.body, author=principal.actor, now=now)
     return NoteOut.model_validate(note)
 
 

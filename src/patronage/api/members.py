@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import or_
@@ -19,6 +19,7 @@ from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
 from patronage.db.tables import Member
 from patronage.network import members as service
+from patronage.network import privacy
 
 router = APIRouter(prefix="/members", tags=["members"])
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -130,3 +131,20 @@ def erase_member(member_id: int, session: SessionDep, principal: PrincipalDep,
                  target=f"member {member_id}", detail="personal data erased on request", at=now)
     session.refresh(member)
     return MemberOut.model_validate(member)
+
+
+@router.get("/{member_id}/export", dependencies=[scope("members:read")])
+def export_member(member_id: int, session: SessionDep, principal: PrincipalDep,
+                  now: NowDep) -> dict[str, Any]:
+    """Everything stored about the member as one JSON document (GDPR art. 15): for the company
+    (notes included) and for the member themself (notes left out)."""
+    require_member(session, principal, member_id)
+    if principal.member_id != member_id:
+        require_company(principal, "exporting another member's data")
+    document = privacy.export_member_data(session, member_id, now,
+                                          include_notes=principal.is_company)
+    audit.record(session, actor=principal.actor, action="member.export",
+                 target=f"member {member_id}",
+                 detail="personal data exported" + (" (with notes)" if principal.is_company
+                                                    else ""), at=now)
+    return document

@@ -279,3 +279,17 @@ def cancel(session: Session, subscription_id: int, reason: str, *, now: datetime
     sub.cancel_reason, sub.churn, sub.retry_on = reason.strip() or "(no reason given)", \
         "voluntary", None
     record(session, sub, "cancelled", now, actor, f"voluntary: {sub.cancel_reason}")
+
+
+def cancel_for_erasure(session: Session, member_id: int, *, now: datetime) -> int:
+    """Cancel every autoship of the member that is not cancelled yet (active, paused or
+    suspended), each with a ``cancelled`` event by ``erasure``; returns how many."""
+    subs = session.scalars(select(Subscription).where(
+        Subscription.member_id == member_id, Subscription.status != "cancelled",
+    ).order_by(Subscription.id)).all()
+    for sub in subs:
+        _apply(sub, schedule.cancel(plan_of(session, sub)))
+        sub.cancelled_at = require_aware(now)
+        sub.cancel_reason, sub.churn, sub.retry_on = "erased on request", "voluntary", None
+        record(session, sub, "cancelled", now, "erasure", "voluntary: erased on request")
+    return len(subs)

@@ -28,7 +28,7 @@ from patronage.db.bulk import fetch_rows
 from patronage.db.loaders import bound_time, code_case, epoch_sql, integer_matrix, sorted_by_first
 from patronage.facts import KIND_CODES, STATUS_CODES
 from patronage.network.intake import EARLIEST_JOINED, joined_problem
-from patronage.network.members import address_hash
+from patronage.network.members import address_digests, suppression_key
 
 I64 = np.ndarray[Any, np.dtype[np.int64]]
 Bool = np.ndarray[Any, np.dtype[np.bool_]]
@@ -159,10 +159,13 @@ def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bool
         return out
     rows = fetch_rows(conn, "SELECT id, email, phone FROM members WHERE joined_at < :t", t)
     at = _index(ids, np.array([r[0] for r in rows], dtype=np.int64))
+    key = suppression_key()
+    known: dict[str, tuple[str, str]] = {}  # address -> (keyed, legacy) digests, made once
     for channel, digests in hashes.items():
         column = 1 if channel == "email" else 2
-        hit = np.array([bool(r[column]) and address_hash(r[column]) in digests for r in rows],
-                       dtype=bool)
+        hit = np.array([bool(r[column]) and not digests.isdisjoint(
+            known.setdefault(r[column], address_digests(r[column], key))) for r in rows],
+            dtype=bool)
         out[channel][at[hit & (at >= 0)]] = True
     return out
 

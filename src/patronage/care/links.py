@@ -99,9 +99,12 @@ def make_link(purpose: str, member_id: int, now: datetime, *, touch_id: int | No
 def unsubscribe(session: Session, member_id: int, now: datetime, via: str) -> bool:
     """Withdraw the member's email consent and suppress their address (safe to repeat).
 
-    Returns whether anything changed. The suppression outlives erasure of the member.
+    Returns whether anything changed. The suppression outlives erasure of the member; an erased
+    member's link changes nothing.
     """
     member = get_member(session, member_id)
+    if member.status == "erased":
+        return False  # nothing left to withdraw: erasure suppressed the addresses
     withdrawn = consents_in_force(session, member_id).get("email") is False
     if withdrawn and (not member.email or is_suppressed(session, "email", member.email)):
         return False

@@ -33,6 +33,7 @@ GROUPS: list[tuple[str, str, str | None]] = [
     ("serve", "app", None),
     ("api", "app", "api"),
     ("accounts", "app", "accounts"),
+    ("members", "app", "members"),
     ("check", "app", None),
 ]
 

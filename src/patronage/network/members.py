@@ -13,13 +13,18 @@ Integrity rules (each refused with a clear message, nothing written):
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from patronage.autoship.subscriptions import cancel_for_erasure
 from patronage.clock import require_aware, zone
+from patronage.config import get_settings
+from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
+from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -30,7 +35,7 @@ from patronage.db.tables import (
     Suppression,
 )
 from patronage.db.value import CustomerValue
-from patronage.errors import IntegrityViolation, NotFound, PatronageError
+from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
 from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 
 
@@ -69,6 +74,13 @@ def get_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound(f"member {member_id} does not exist")
+    return member
+
+
+def require_not_erased(member: Member, action: str) -> Member:
+    """Refuse ``action`` on an erased record: it takes no new personal data and no moves."""
+    if member.status == "erased":
+        raise Conflict(f"{action}: member {member.id} is erased")
     return member
 
 
@@ -152,7 +164,7 @@ def record_consent(
     """Append a consent given or withdrawn. Withdrawing email or SMS also suppresses the address."""
     if channel not in CONSENT_CHANNELS:
         raise PatronageError(f"channel: {channel!r} is not one of {', '.join(CONSENT_CHANNELS)}")
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), f"consent ({channel})")
     consent = Consent(member_id=member_id, channel=channel, granted=granted,
                       at=require_aware(at), method=method)
     session.add(consent)
@@ -174,29 +186,52 @@ def consents_in_force(session: Session, member_id: int) -> dict[str, bool]:
     return {channel: granted for channel, granted in rows}
 
 
-def address_hash(address: str) -> str:
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+def suppression_key() -> bytes:
+    """The one place the suppression key is read: ``PATRONAGE_SUPPRESSION_KEY``, else the
+    secret key (see :meth:`patronage.config.Settings.suppression_secret`)."""
+    return get_settings().suppression_secret()
 
 
-def suppress(session: Session, channel: str, address: str, *, reason: str, at: datetime) -> None:
-    digest = address_hash(address)
-    exists = session.scalar(
-        select(Suppression.id).where(
-            Suppression.channel == channel, Suppression.address_hash == digest
-        )
-    )
-    if exists is None:
-        session.add(Suppression(channel=channel, address_hash=digest, reason=reason, at=at))
+def _canonical(address: str) -> bytes:
+    return address.strip().lower().encode()
 
 
-def is_suppressed(session: Session, channel: str, address: str | None) -> bool:
+def address_hash(address: str, key: bytes | None = None) -> str:
+    """The keyed digest kept for a suppressed address: HMAC-SHA256 with the suppression key, so
+    a stolen table cannot be reversed by hashing every phone number or a list of emails."""
+    secret = suppression_key() if key is None else key
+    return hmac.new(secret, _canonical(address), hashlib.sha256).hexdigest()
+
+
+def legacy_address_hash(address: str) -> str:
+    """The unkeyed SHA-256 digest older versions stored; such rows are still honoured."""
+    return hashlib.sha256(_canonical(address)).hexdigest()
+
+
+def address_digests(address: str, key: bytes | None = None) -> tuple[str, str]:
+    """Every digest an existing suppression of ``address`` may carry: keyed, then legacy."""
+    return address_hash(address, key), legacy_address_hash(address)
+
+
+def suppress(session: Session, channel: str, address: str, *, reason: str, at: datetime,
+             key: bytes | None = None) -> None:
+    if is_suppressed(session, channel, address, key=key):
+        return
+    session.add(Suppression(channel=channel, address_hash=address_hash(address, key),
+                            reason=reason, at=at))
+
+
+def is_suppressed(session: Session, channel: str, address: str | None, *,
+                  key: bytes | None = None) -> bool:
+    """Whether the address is suppressed on the channel (a keyed or a legacy unkeyed row)."""
     if not address:
         return False
     return (
         session.scalar(
             select(Suppression.id).where(
-                Suppression.channel == channel, Suppression.address_hash == address_hash(address)
-            )
+                Suppression.channel == channel,
+                Suppression.address_hash.in_(address_digests(address, key)),
+            ).limit(1)
         )
         is not None
     )
@@ -232,7 +267,7 @@ def move_sponsor(
     recorded_at: datetime, actor: str, reason: str,
 ) -> None:
     """Place a distributor under another sponsor; refuses cycles."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "move sponsor")
     if member.kind != "distributor":
         raise IntegrityViolation(f"member {member_id} is a customer: move their owner instead")
     _require_distributor(session, new_sponsor_id, "sponsor")
@@ -252,7 +287,7 @@ def move_owner(
     recorded_at: datetime, actor: str, reason: str,
 ) -> None:
     """Hand a customer to another distributor."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "move owner")
     if member.kind == "distributor":
         raise IntegrityViolation(f"member {member_id} is a distributor: move their sponsor instead")
     _require_distributor(session, new_owner_id, "owner")
@@ -275,7 +310,7 @@ def upgrade_to_distributor(
     actor: str, reason: str, sponsor_id: int | None = None,
 ) -> None:
     """A customer becomes a distributor; their sponsor is their owner unless another is named."""
-    member = get_member(session, member_id)
+    member = require_not_erased(get_member(session, member_id), "upgrade")
     if member.kind == "distributor":
         raise IntegrityViolation(f"member {member_id} is already a distributor")
     new_sponsor = sponsor_id if sponsor_id is not None else member.owner_id
@@ -312,26 +347,82 @@ def deactivate(session: Session, member_id: int, *, at: datetime) -> None:
     session.flush()
 
 
-def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) -> None:
-    """Erase a person's personal data on request.
+MAX_NOTE = 5000
 
-    The ledger (orders, refunds, genealogy) stays, pointing at an anonymous record; the email and
-    phone are kept only as suppression hashes so that no channel ever contacts them again.
+
+def add_note(session: Session, member_id: int, body: str, *, author: str,
+             now: datetime) -> MemberNote:
+    """Keep a note about a member (a call, a preference); refused for an erased member."""
+    require_not_erased(get_member(session, member_id), "note")
+    text = (body or "").strip()
+    if not text:
+        raise PatronageError("note: write something first")
+    if len(text) > MAX_NOTE:
+        raise PatronageError(f"note: at most {MAX_NOTE} characters ({len(text)} given)")
+    note = MemberNote(member_id=member_id, author=author[:100], body=text,
+                      at=require_aware(now, place="now"))
+    session.add(note)
+    session.flush()
+    return note
+
+
+def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) -> None:
+    """Erase a person's personal data on request, all in the caller's transaction.
+
+    The ledger (orders, refunds, genealogy, autoship events) stays, pointing at an anonymous
+    record; the email and phone are kept only as keyed suppression hashes so that no channel
+    ever contacts them again. Everything else personal ends: open autoships are cancelled
+    (event by ``erasure``), sign-in accounts are disabled (their email replaced) and their web
+    sessions and password-reset links ended, notes about the member are deleted, testimonial
+    text is blanked and the testimonial withdrawn, touch summaries and survey comments are
+    blanked and planned touches dropped (reason ``erased``), and distributors' address-book
+    entries linked to the member lose their personal fields. Safe to repeat.
     """
     member = get_member(session, member_id)
     if member.status == "erased":
         return
+    at = require_aware(at)
     for channel, address in (("email", member.email), ("sms", member.phone),
                              ("phone", member.phone)):
         if address:
-            suppress(session, channel, address, reason=f"erased by {actor}", at=at)
+            suppress(session, channel, address, reason=f"erased by {actor}"[:64], at=at)
+    cancel_for_erasure(session, member_id, now=at)
+    _close_accounts(session, member_id, at)
+    session.execute(delete(MemberNote).where(MemberNote.member_id == member_id))
+    session.execute(update(Testimonial).where(Testimonial.member_id == member_id).values(
+        text="", media_url=None, status="withdrawn", published_at=None))
+    session.execute(update(Touch).where(Touch.member_id == member_id, Touch.status == "planned")
+                    .values(status="dropped", drop_reason="erased"))
+    session.execute(update(Touch).where(Touch.member_id == member_id).values(summary=""))
+    session.execute(update(SurveyResponse).where(SurveyResponse.member_id == member_id)
+                    .values(comment=""))
+    session.execute(update(Contact).where(Contact.member_id == member_id).values(
+        first_name="(erased)", last_name="", email=None, phone=None, address=None,
+        birth_month=None, birth_day=None, birth_year=None))
     session.execute(
         update(Member).where(Member.id == member_id).values(
             first_name="(erased)", last_name="", email=None, phone=None, address_line1=None,
             address_line2=None, city=None, region=None, postal_code=None,
             birth_month=None, birth_day=None, birth_year=None, ref=None,
-            status="erased", erased_at=require_aware(at),
+            status="erased", erased_at=at,
         )
     )
     session.flush()
-    session.expire(member)
+    session.expire_all()
+
+
+def _close_accounts(session: Session, member_id: int, at: datetime) -> None:
+    """The member's accounts can no longer sign in: disabled, email replaced by a placeholder,
+    every web session and password-reset link ended."""
+    accounts = session.scalars(select(Account).where(Account.member_id == member_id)).all()
+    for account in accounts:
+        account.email = f"erased-account-{account.id}@erased.invalid"
+        if account.disabled_at is None:
+            account.disabled_at = at
+        session.execute(update(WebSessionRecord).where(
+            WebSessionRecord.account_id == account.id, WebSessionRecord.ended_at.is_(None),
+        ).values(ended_at=at, ended_reason="member erased"))
+        session.execute(update(PasswordReset).where(
+            PasswordReset.account_id == account.id, PasswordReset.ended_at.is_(None),
+        ).values(ended_at=at, ended_reason="member erased"))
+    session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from patronage import audit
@@ -32,6 +32,7 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Product
 from patronage.errors import NotFound, PatronageError
 from patronage.network.members import get_member
+from patronage.network.privacy import export_member_data
 from patronage.web.deps import (
     Customer,
     PageError,
@@ -102,6 +103,22 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
 @router.get("/me", response_class=HTMLResponse)
 def portal(request: Request, me: Customer, done: str | None = None) -> Response:
     return _page(request, me, message=DONE.get(done or ""))
+
+
+@router.get("/me/data.json")
+def my_data(request: Request, me: Customer) -> Response:
+    """Download my data: everything stored about the signed-in customer, as JSON (notes that
+    staff keep are given on request through the company, not here)."""
+    assert me.member_id is not None
+    now = now_of(request)
+    with transaction(engine_of(request)) as session, page_errors():
+        document = export_member_data(session, me.member_id, now, include_notes=False)
+        audit.record(session, actor=me.actor, action="member.export",
+                     target=f"member {me.member_id}", detail="personal data downloaded",
+                     at=now)
+    return JSONResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="my-data-{me.member_id}.json"',
+        "Cache-Control": "no-store"})
 
 
 def _text(form: dict[str, str], key: str) -> str:

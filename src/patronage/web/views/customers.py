@@ -17,6 +17,7 @@ from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import MemberNote, Touch
 from patronage.db.tables import Member, Order
 from patronage.db.value import CustomerValue, ValueRun
+from patronage.network import members
 from patronage.value.seven import NAMES
 
 PAGE_SIZE = 25
@@ -156,17 +157,7 @@ def customer_detail(session: Session, member: Member, *, history: int = 20) -> C
 
 def add_note(session: Session, member_id: int, body: str, *, author: str,
              now: datetime) -> MemberNote:
-    from patronage.errors import PatronageError
-
-    text = body.strip()
-    if not text:
-        raise PatronageError("note: write something first")
-    if len(text) > 5000:
-        raise PatronageError(f"note: at most 5000 characters ({len(text)} given)")
-    note = MemberNote(member_id=member_id, author=author[:100], body=text, at=now)
-    session.add(note)
-    session.flush()
-    return note
+    return members.add_note(session, member_id, body, author=author, now=now)
 
 
 @dataclass
