@@ -99,6 +99,7 @@ def test_staff_previews_and_commits_a_commission_run(page: Any, site: Site) -> N
     page.wait_for_url("**/company/runs/preview?period=2026-09")
     assert page.locator(".total-paid").inner_text().strip() != ""
     screenshot(page, "run-preview")
+    page.get_by_label("I understand this locks 2026-09: payments can no longer change").check()
     page.get_by_role("button", name="Commit 2026-09").click()
     page.get_by_text("Period 2026-09 is committed.").wait_for()
     with transaction(site.engine) as s:

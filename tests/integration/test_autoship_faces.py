@@ -18,6 +18,7 @@ from patronage.autoship.subscriptions import Item, subscribe
 from patronage.cli.main import app
 from patronage.db.autoship import AutoshipEvent, AutoshipRun, Subscription, SubscriptionItem
 from patronage.db.engine import transaction
+from patronage.db.tables import Member
 from patronage.orders.catalog import NewProduct, add_product
 from tests.e2e.world import EMAILS, World, csrf_of, seed, sign_in
 from tests.e2e.world import app_for as web_app_for
@@ -264,3 +265,20 @@ def test_portal_undo_skip_resume_and_restart(engine: Engine, world: World) -> No
         s.execute(update(Subscription).where(Subscription.id == world.cory_sub)
                   .values(skipped_run=date(2026, 10, 10)))
     assert f'action="{url}/undo-skip"' not in cory.get("/me").text
+
+
+def test_portal_shows_product_names_and_the_customers_prices_on_the_autoship_lines(
+        engine: Engine, world: World) -> None:
+    cory, csrf = _cory(engine)  # a retail customer: retail prices
+    page = cory.post(f"/me/autoship/{world.cory_sub}/add",
+                     data={"csrf_token": csrf, "sku": "TEA", "quantity": "2"}).text
+    lines = page.split('id="autoship"')[1].split("</section>")[0]
+    assert "1× Daily shake" in lines and "60.00 each" in lines
+    assert "2× Herbal tea" in lines and "25.00 each" in lines
+    assert "Each delivery: 110.00 USD" in lines
+    assert "× SHAKE" not in lines and "× TEA" not in lines
+    assert "Remove Herbal tea" in lines and '<option value="TEA">Herbal tea</option>' in lines
+    with transaction(engine) as s:  # a preferred customer pays the wholesale price
+        s.execute(update(Member).where(Member.id == world.cory).values(kind="preferred"))
+    preferred = cory.get("/me").text
+    assert "45.00 each" in preferred and "Each delivery: 85.00 USD" in preferred

@@ -210,3 +210,45 @@ def test_a_card_that_fails_on_its_own_leaves_the_batch_to_the_others(
         assert bad is not None and bad.status == "failed"
         assert bad.last_error == f"member {bad.member_id}: ZeroDivisionError: a bug met by one " \
             "record" == batch.failed[ids[1]]
+
+
+def _names_batch(engine: Engine, names: list[tuple[str, str]]) -> list[int]:
+    with transaction(engine) as s:
+        dana = distributor(s)
+        return [touch(s, customer(s, dana, first, last_name=last), dana, channel="card",
+                      template="holiday", due_at=NOW - timedelta(minutes=n))
+                for n, (first, last) in enumerate(names)]
+
+
+def test_a_card_the_fonts_cannot_print_fails_with_the_reason_and_the_others_print(
+        engine: Engine, out: Path, caplog: pytest.LogCaptureFixture) -> None:
+    renee, aki, inigo = _names_batch(engine, [("Renée", "Weiß"), ("あき🎉", "Smith"),
+                                              ("Íñigo", "Muñoz")])
+    with caplog.at_level("WARNING"):
+        batch = export_cards(engine, NOW, out, settings=CFG)
+
+    assert sorted(batch.touch_ids) == sorted([renee, inigo])
+    assert list(batch.failed) == [aki]
+    assert batch.failed[aki].endswith(
+        "the card's text uses characters the card font cannot print: 'あ', 'き', '🎉'")
+    assert batch.path is not None
+    assert page_formats(batch.path.read_bytes()) == [(595, 420), (595, 420), (595, 842)]
+    assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]
+    with transaction(engine) as s:
+        failed = s.get(Touch, aki)
+        assert failed is not None and (failed.status, failed.sent_at) == ("failed", None)
+        assert failed.last_error == batch.failed[aki]
+        for tid in (renee, inigo):
+            row = s.get(Touch, tid)
+            assert row is not None and row.status == "sent"
+
+
+def test_letters_the_handwriting_lacks_print_in_the_plain_font(
+        engine: Engine, out: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The handwriting font has no 'œ' or Cyrillic; the plain font prints them on the inside.
+    [chloe, olga] = _names_batch(engine, [("Lœtitia", "Dubœuf"), ("Ольга", "Петрова")])
+    with caplog.at_level("WARNING"):
+        batch = export_cards(engine, NOW, out, settings=CFG)
+    assert batch.failed == {}
+    assert sorted(batch.touch_ids) == sorted([chloe, olga])
+    assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]

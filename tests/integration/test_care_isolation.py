@@ -208,3 +208,22 @@ def test_care_cards_export_prints_the_others_and_exits_non_zero(
     assert f"touch {ids[0]} not printed: member" in done.output
     assert f"touch {late} not printed: late: due" in done.output
     assert len(list(tmp_path.glob("cards-*.pdf"))) == 1
+
+
+def test_care_cards_export_fails_a_card_the_fonts_cannot_print_and_names_the_characters(
+        engine: Engine, db_url: str, tmp_path: Path) -> None:
+    with transaction(engine) as s:
+        dana = care_data.distributor(s)
+        ann = care_data.touch(s, care_data.customer(s, dana, "Ann"), dana, channel="card",
+                              template="holiday", due_at=SENT)
+        kim = care_data.touch(s, care_data.customer(s, dana, "김민"), dana, channel="card",
+                              template="holiday", due_at=SENT)
+    done = runner.invoke(app, ["--db", db_url, "care", "cards", "export", "--out", str(tmp_path),
+                               "--now", SENT.isoformat()])
+    assert done.exit_code == 1, done.output
+    assert "1 cards printed, 0 dropped, 1 failed" in done.output
+    assert (f"touch {kim} not printed: member" in done.output
+            and "cannot print: '김', '민'" in done.output)
+    with transaction(engine) as s:
+        statuses = {t: s.get(Touch, t).status for t in (ann, kim)}  # type: ignore[union-attr]
+    assert statuses == {ann: "sent", kim: "failed"}

@@ -172,3 +172,19 @@ def test_the_api_loser_answers_409_naming_the_run(
     r = client.post(f"{API}/commissions/2026-10/commit")
     assert r.status_code == 409, r.text
     assert r.json()["detail"] == f"period 2026-10 already committed by run {winners[0]}"
+
+
+def test_the_next_period_to_commit_is_the_first_open_one_with_activity(engine: Engine) -> None:
+    from patronage.compensation.runs import next_to_commit
+
+    _company(engine)  # orders in October 2026; nothing after
+    during = next_to_commit(engine, MID_OCT)
+    assert during.period == OCT and during.refusal is not None
+    assert "period 2026-10 has not ended yet" in during.refusal
+    later = datetime(2027, 2, 10, tzinfo=UTC)  # quiet months since: October is still first
+    assert next_to_commit(engine, later) == runs.NextCommit(OCT, None)
+    commit_period(engine, OCT, PLAN, now=later, actor="test")
+    # Nothing open with activity: the quiet months are passed over, the current one is next.
+    current = next_to_commit(engine, later)
+    assert current.period == Period(2027, 2) and current.refusal is not None
+    assert "period 2027-02 has not ended yet" in current.refusal

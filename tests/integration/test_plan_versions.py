@@ -314,7 +314,8 @@ def test_web_pages_use_the_plan_in_force_and_say_when_there_is_none(engine: Engi
     _set(engine, PLAN.text, Period(2026, 1))
     page = client.get("/company/runs/preview?period=2026-09")
     assert page.status_code == 200 and "Plan version t1" in page.text
-    client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09"})
+    client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                              "confirm": "yes"})
     with transaction(engine) as s:
         run = s.scalars(select(CommissionRun)).one()
     locked = client.get("/company/runs/preview?period=2026-09").text

@@ -52,7 +52,8 @@ def test_preview_then_commit_a_period_is_audited(staff: tuple[TestClient, str, W
     client, csrf, _ = staff
     preview = client.get("/company/runs/preview?period=2026-09")
     assert preview.status_code == 200 and "Commit 2026-09" in preview.text
-    r = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09"})
+    r = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                                  "confirm": "yes"})
     assert r.status_code == 200 and "Period 2026-09 is committed" in r.text
     with transaction(engine) as s:
         runs = s.scalars(select(CommissionRun)).all()
@@ -60,7 +61,8 @@ def test_preview_then_commit_a_period_is_audited(staff: tuple[TestClient, str, W
     assert [run.period for run in runs] == ["2026-09"]
     assert [(a.target, a.actor) for a in rows] == [("period 2026-09",
                                                     f"staff:{EMAILS['staff']}")]
-    again = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09"})
+    again = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                                      "confirm": "yes"})
     assert again.status_code == 409 and "already committed" in again.text
     locked = client.get("/company/runs/preview?period=2026-09").text
     assert "This period is committed" in locked
@@ -73,6 +75,62 @@ def test_the_open_period_cannot_be_committed(staff: tuple[TestClient, str, World
     assert r.status_code == 409 and "still open" in r.text
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(CommissionRun)) == 0
+
+
+CONFIRM = "I understand this locks 2026-09: payments can no longer change"
+
+
+def test_the_runs_page_offers_only_the_next_period_to_commit_with_a_confirmation(
+        staff: tuple[TestClient, str, World], engine: Engine) -> None:
+    client, csrf, _ = staff
+    page = client.get("/company/runs").text
+    assert "Commit 2026-09" in page and CONFIRM in page
+    assert 'name="confirm"' in page and "required" in page.split('name="confirm"')[1][:80]
+    assert "Commit 2026-10" not in page
+
+    unconfirmed = client.post("/company/runs/commit", data={"csrf_token": csrf,
+                                                            "period": "2026-09"})
+    assert unconfirmed.status_code == 400
+    assert "commit 2026-09: not confirmed" in unconfirmed.text and CONFIRM in unconfirmed.text
+    wrong = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                                      "confirm": "maybe"})
+    assert wrong.status_code == 400
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(CommissionRun)) == 0
+
+    done = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                                     "confirm": "yes"})
+    assert done.status_code == 200 and "Period 2026-09 is committed" in done.text
+    assert "Commit 2026-" not in done.text  # October has not ended: nothing is offered
+    assert "period 2026-10 has not ended yet" in done.text
+
+
+def test_a_period_that_has_not_ended_shows_why_instead_of_a_commit_button(
+        staff: tuple[TestClient, str, World]) -> None:
+    client, csrf, _ = staff
+    client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-09",
+                                              "confirm": "yes"})
+    preview = client.get("/company/runs/preview?period=2026-10")
+    assert preview.status_code == 200
+    assert "Commit 2026-10" not in preview.text and 'name="confirm"' not in preview.text
+    assert "period 2026-10 has not ended yet" in preview.text
+    # Asking for the commit anyway names the reason, not the missing confirmation.
+    r = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-10"})
+    assert r.status_code == 409 and "has not ended yet" in r.text
+
+
+def test_a_later_period_says_which_must_be_committed_first(engine: Engine) -> None:
+    from patronage.clock import FixedClock
+
+    seed(engine)
+    client = TestClient(app_for(engine, FixedClock(NOW + timedelta(days=40))))  # late November
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get("/company/runs").text
+    assert "Commit 2026-09" in page and "Commit 2026-10" not in page
+    csrf = csrf_of(page)
+    r = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-10",
+                                                  "confirm": "yes"})
+    assert r.status_code == 409 and "commit 2026-09 first" in r.text
 
 
 def test_compare_plans(staff: tuple[TestClient, str, World]) -> None:

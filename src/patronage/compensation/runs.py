@@ -144,6 +144,20 @@ def _check_ended(period: Period, now: datetime) -> None:
 def _check_predecessor(engine: Engine, period: Period) -> None:
     """Periods are closed in order: every earlier period with orders or refunds since the last
     committed one must be committed first (months without any are passed over)."""
+    found = _open_before(engine, period)
+    if found is None:
+        return
+    before, orders, refunds = found
+    what = " and ".join(f"{n} {noun}" for n, noun in ((orders, "orders"), (refunds, "refunds"))
+                        if n)
+    which = ("the period before it" if before == period.previous() else "an earlier period")
+    raise Conflict(f"period {period}: {which} ({before}) has {what} and is still open; "
+                   f"commit {before} first")
+
+
+def _open_before(engine: Engine, period: Period) -> tuple[Period, int, int] | None:
+    """The earliest period before ``period`` with orders or refunds since the last committed
+    one, with its counts of orders and refunds; ``None`` if there is none."""
     tz = zone(get_settings().company_timezone)
     start = period.start(tz)
     with transaction(engine) as s:
@@ -159,18 +173,51 @@ def _check_predecessor(engine: Engine, period: Period) -> None:
             if found is not None:
                 earliest.append(found if found.tzinfo else found.replace(tzinfo=UTC))
         if not earliest:
-            return
+            return None
         before = Period.containing(min(earliest), tz)
         lo, hi = before.start(tz), before.end(tz)
         orders = s.scalar(select(func.count()).select_from(Order).where(
             Order.placed_at >= lo, Order.placed_at < hi)) or 0
         refunds = s.scalar(select(func.count()).select_from(Refund).where(
             Refund.refunded_at >= lo, Refund.refunded_at < hi)) or 0
-    what = " and ".join(f"{n} {noun}" for n, noun in ((orders, "orders"), (refunds, "refunds"))
-                        if n)
-    which = ("the period before it" if before == period.previous() else "an earlier period")
-    raise Conflict(f"period {period}: {which} ({before}) has {what} and is still open; "
-                   f"commit {before} first")
+    return before, orders, refunds
+
+
+def commit_refusal(engine: Engine, period: Period, now: datetime) -> str | None:
+    """Why :func:`commit_period` would refuse ``period`` at ``now`` (already committed, not
+    ended, an earlier period still open, no plan in force), or ``None`` if it can be committed.
+    """
+    from patronage.compensation.plan_versions import require_plan
+
+    done = _committed(engine, period)
+    if done is not None:
+        return _already(period, done).message
+    try:
+        _check_ended(period, now)
+        _check_predecessor(engine, period)
+        require_plan(engine, period)
+    except PatronageError as exc:
+        return exc.message
+    return None
+
+
+@dataclass(frozen=True)
+class NextCommit:
+    """The next period to commit, and why it cannot be committed yet (``None``: it can)."""
+
+    period: Period
+    refusal: str | None
+
+
+def next_to_commit(engine: Engine, now: datetime) -> NextCommit:
+    """The next period to commit at ``now``, in order: the earliest ended period with orders or
+    refunds since the last committed one; with none, the current month (months without orders
+    or refunds are passed over: they pay nothing)."""
+    tz = zone(get_settings().company_timezone)
+    current = Period.containing(require_aware(now, place="now"), tz)
+    found = _open_before(engine, current)
+    period = found[0] if found is not None else current
+    return NextCommit(period, commit_refusal(engine, period, now))
 
 
 def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.ndarray:

@@ -75,6 +75,12 @@ def _same_request(placed: PlacedOrder, new: NewOrder, skus: dict[int, str]) -> b
     return placed.order.buyer_id == new.buyer_id and asked == have
 
 
+def member_price(product: Product, buyer_kind: str) -> int:
+    """What a buyer pays for one unit at list price: a retail customer the retail price,
+    everyone else (preferred customers, distributors) the wholesale price."""
+    return product.retail_price if buyer_kind == "retail" else product.wholesale_price
+
+
 def order_name(new: NewOrder) -> str:
     """How a refusal names an order not stored yet: by its key, else by its buyer."""
     if new.idempotency_key is not None:
@@ -126,7 +132,7 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
             problem = problem and f"unit price {problem}"
         if problem is not None:
             raise PatronageError(f"line {i}: {problem}")
-        default_price = product.retail_price if buyer.kind == "retail" else product.wholesale_price
+        default_price = member_price(product, buyer.kind)
         unit = default_price if req.unit_price is None else req.unit_price
         qv, cv = line_volume(product, unit, req.quantity)
         order_lines.append(OrderLine(

@@ -17,15 +17,24 @@ When choosing, a member who objected to post, has no postal address or is no lon
 dropped with the reason, and so is a card due more than the rules' ``lookback_days`` before the
 run (late: a holiday card two weeks after the holiday). A card that meets an error of its own
 (a template that cannot render, a bad record) is failed with the reason; the others go on.
+
+A card is never printed with letters missing. The handwriting font covers Latin letters only;
+a letter it lacks (œ, €, Cyrillic, Greek) is printed from the plain font, which covers most
+alphabets and some symbols. A card whose text (greeting, message, name or address) has a
+character neither font can print (Chinese, Japanese or Korean script, most emoji) is failed
+with the reason naming the characters, and the others in the batch print.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -91,6 +100,39 @@ def _refusal(member: Member, consent: bool | None) -> str | None:
     return None
 
 
+@cache
+def _covered(font: Path) -> frozenset[int]:
+    """The code points a font has a glyph for (read from its character map)."""
+    with TTFont(str(font), lazy=True) as ttf:
+        return frozenset(ttf.getBestCmap())
+
+
+def _needs_no_glyph(char: str) -> bool:
+    """Line breaks, tabs and invisible format marks (joiners, variation selectors)."""
+    return unicodedata.category(char) in ("Cc", "Cf") or "\ufe00" <= char <= "\ufe0f"
+
+
+def unprintable(text: str, *fonts: Path) -> list[str]:
+    """The characters of ``text`` (once each, in order) that none of ``fonts`` can print."""
+    covered = [_covered(font) for font in fonts]
+    missing: dict[str, None] = {}
+    for char in text:
+        if not _needs_no_glyph(char) and not any(ord(char) in c for c in covered):
+            missing[char] = None
+    return list(missing)
+
+
+def check_printable(content: CardContent, name: str, address: list[str]) -> None:
+    """Refuse a card whose text has characters the card fonts cannot print (they would be
+    left out of the printed card without a trace)."""
+    missing = list(dict.fromkeys(
+        unprintable(content.inside, HANDWRITING, PLAIN)
+        + unprintable("\n".join([content.front, name, *address]), PLAIN)))
+    if missing:
+        raise PatronageError("the card's text uses characters the card font cannot print: "
+                             + ", ".join(f"'{char}'" for char in missing))
+
+
 def _pdf(cards: list[_Card], settings: Settings, now: datetime) -> FPDF:
     pdf = FPDF(unit="mm")
     pdf.set_auto_page_break(False)
@@ -98,6 +140,7 @@ def _pdf(cards: list[_Card], settings: Settings, now: datetime) -> FPDF:
     pdf.set_title(f"{settings.company_name}: cards of {now.date().isoformat()}")
     pdf.add_font("Hand", fname=str(HANDWRITING))
     pdf.add_font("Plain", fname=str(PLAIN))
+    pdf.set_fallback_fonts(["Plain"], exact_match=False)  # a letter the handwriting lacks
     for number, card in enumerate(cards, start=1):
         pdf.add_page(format=A5, orientation="L")
         pdf.set_draw_color(200, 200, 200)
@@ -239,7 +282,9 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
                     assert member is not None
                     content = tset.card(touch.template, build_context(session, touch, made,
                                                                       settings=cfg))
-                    cards.append(_Card(touch.id, content, member.name, postal_address(member)))
+                    address = postal_address(member)
+                    check_printable(content, member.name, address)
+                    cards.append(_Card(touch.id, content, member.name, address))
                 except Exception as exc:  # one bad record: fail this card, print the others
                     touch.status = "failed"
                     touch.last_error = batch.failed[touch.id] = failure_text(touch.member_id,

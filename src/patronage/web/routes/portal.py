@@ -97,7 +97,8 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
-                  consents=given, message=message, error=error, period=str(period))
+                  consents=given, message=message, error=error, period=str(period),
+                  currency=settings_of(request).currency)
 
 
 @router.get("/me", response_class=HTMLResponse)

@@ -13,15 +13,35 @@ from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
 from patronage.compensation.reports import compare_plans
-from patronage.compensation.runs import PeriodRun, PlanSource, commit_period, preview_period
+from patronage.compensation.runs import (
+    PeriodRun,
+    PlanSource,
+    commit_period,
+    commit_refusal,
+    next_to_commit,
+    preview_period,
+)
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
-from patronage.web.deps import Csrf, Staff, company_zone, engine_of, now_of, page_errors
+from patronage.web.deps import (
+    Csrf,
+    PageError,
+    Staff,
+    company_zone,
+    engine_of,
+    now_of,
+    page_errors,
+)
 from patronage.web.templating import render
 from patronage.web.views.business import committed_runs
 
 router = APIRouter()
+
+
+def confirmation(period: Period) -> str:
+    """What staff tick to commit ``period``."""
+    return f"I understand this locks {period}: payments can no longer change"
 
 
 def _period(text: str | None, request: Request) -> Period:
@@ -52,6 +72,8 @@ def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
     return render(request, "runs.html", me, title="Commission runs", committed=done,
                   suggested=str(_period(None, request)), just_committed=just,
                   this_period=str(this_period),
+                  next_commit=next_to_commit(engine_of(request), now_of(request)),
+                  confirmation=confirmation,
                   in_force=plan_in_force(engine_of(request), this_period),
                   plans=plan_history(engine_of(request)))
 
@@ -76,7 +98,9 @@ def preview(request: Request, me: Staff, period: str | None = None) -> Response:
                   total_cv=run.result.total_cv, total_paid=run.total_paid,
                   cap_applied=run.result.cap_applied, by_bonus=run.totals_by_bonus(),
                   top=_top_earners(request, run), committed=None,
-                  plan_version=run.plan.plan.version)
+                  plan_version=run.plan.plan.version,
+                  refusal=commit_refusal(engine, p, now_of(request)),
+                  confirmation=confirmation(p))
 
 
 def _names_of(request: Request, paid: list[tuple[int, int]]) -> list[tuple[int, str, int]]:
@@ -105,10 +129,19 @@ def compare(request: Request, me: Staff, period: Annotated[str, Form()],
 
 
 @router.post("/company/runs/commit", dependencies=[Csrf])
-def commit(request: Request, me: Staff, period: Annotated[str, Form()]) -> Response:
+def commit(request: Request, me: Staff, period: Annotated[str, Form()],
+           confirm: Annotated[str | None, Form()] = None) -> Response:
+    """Commit a period: irreversible, so the form must carry the ticked confirmation. A
+    period that cannot be committed is refused with the reason first."""
     engine, now = engine_of(request), now_of(request)
     with page_errors():
         p = Period.parse(period)
+        if confirm != "yes":
+            refusal = commit_refusal(engine, p, now)
+            if refusal is not None:
+                raise PageError(409, refusal)
+            raise PageError(400, f"commit {p}: not confirmed; tick \u201c{confirmation(p)}"
+                                 "\u201d to commit")
         run_id = commit_period(engine, p, None, now=now, actor=me.actor)
     with transaction(engine) as session:
         audit.record(session, actor=me.actor, action="commission.commit",

@@ -14,10 +14,11 @@ from patronage.care import testimonials
 from patronage.compensation.runs import PlanSource
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
-from patronage.db.tables import CONSENT_CHANNELS, Member, Order
+from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
 from patronage.errors import PatronageError
 from patronage.money import round_half_away
 from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
+from patronage.orders.orders import member_price
 
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
 
@@ -31,15 +32,36 @@ class ReferralProgress:
     cap: int
 
 
+@dataclass(frozen=True)
+class AutoshipLine:
+    """One line of an autoship as the customer sees it: the product by name, at their price."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: int  # minor units, what this member pays for one
+    amount: int
+
+
 def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
-                                                                  list[SubscriptionItem]]]:
+                                                                  list[AutoshipLine]]]:
+    """The member's autoships with their lines, named and priced as the next delivery charges
+    them (retail customers the retail price, everyone else the wholesale price)."""
+    member = get_member(session, member_id)
     subs = list(session.scalars(select(Subscription).where(Subscription.member_id == member_id)
                                 .order_by(Subscription.id)))
-    items: dict[int, list[SubscriptionItem]] = {s.id: [] for s in subs}
+    items: dict[int, list[AutoshipLine]] = {s.id: [] for s in subs}
     if subs:
-        for item in session.scalars(select(SubscriptionItem).where(
-                SubscriptionItem.subscription_id.in_(list(items))).order_by(SubscriptionItem.id)):
-            items[item.subscription_id].append(item)
+        rows = session.execute(
+            select(SubscriptionItem, Product)
+            .outerjoin(Product, Product.sku == SubscriptionItem.sku)
+            .where(SubscriptionItem.subscription_id.in_(list(items)))
+            .order_by(SubscriptionItem.id)).tuples()
+        for item, product in rows:
+            unit = member_price(product, member.kind) if product is not None else 0
+            name = product.name if product is not None else item.sku
+            items[item.subscription_id].append(AutoshipLine(
+                item.sku, name, item.quantity, unit, unit * item.quantity))
     return [(s, items[s.id]) for s in subs]
 
 
