@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from patronage.cli.main import app as cli
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from tests.e2e.world import EMAILS, seed, sign_in
@@ -143,3 +145,13 @@ def test_the_schema_documents_problems_and_the_security_schemes(engine: Engine) 
     assert {s["type"] for s in schemes.values()} >= {"http", "apiKey"}
     assert any(s.get("scheme") == "bearer" for s in schemes.values())
     assert op.get("security")
+
+
+def test_the_cli_refuses_periods_outside_the_sane_years(engine: Engine, db_url: str) -> None:
+    company(engine)
+    runner = CliRunner()
+    for period in ("9999-12", "0000-01"):
+        r = runner.invoke(cli, ["--db", db_url, "commissions", "commit", "--period", period,
+                                "--now", "2026-11-06T12:00:00+00:00"])
+        assert r.exit_code != 0
+        assert "out of range; periods run from 2000-01 to 2100-12" in str(r.exception), r.output
