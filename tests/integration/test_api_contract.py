@@ -155,3 +155,13 @@ def test_the_cli_refuses_periods_outside_the_sane_years(engine: Engine, db_url: 
                                 "--now", "2026-11-06T12:00:00+00:00"])
         assert r.exit_code != 0
         assert "out of range; periods run from 2000-01 to 2100-12" in str(r.exception), r.output
+
+
+def test_a_consent_method_of_the_longest_allowed_length_is_stored(engine: Engine) -> None:
+    c = company(engine)
+    client = acting_as(app_for(engine), c.staff())
+    for granted in (True, False):
+        r = client.post(f"{API}/members/{c.top}/consents",
+                        json={"channel": "email", "granted": granted, "method": "m" * 64})
+        assert r.status_code == 200, r.text
+        assert r.json()["email"] is granted
