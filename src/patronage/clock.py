@@ -55,6 +55,8 @@ def to_utc(moment: datetime) -> datetime:
     return require_aware(moment).astimezone(UTC)
 
 
+MIN_YEAR = 2000  # the first and last years a period (YYYY-MM) may name
+MAX_YEAR = 2100
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -70,6 +72,9 @@ class Period:
         m = _PERIOD.match(text.strip())
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise PatronageError(f"period: {text!r} is not a month written YYYY-MM")
+        if not MIN_YEAR <= int(m.group(1)) <= MAX_YEAR:
+            raise PatronageError(f"period: {text!r} is out of range; periods run from "
+                                 f"{MIN_YEAR}-01 to {MAX_YEAR}-12")
         return cls(int(m.group(1)), int(m.group(2)))
 
     @classmethod

@@ -42,7 +42,7 @@ def test_staff_previews_and_commits_a_period_once_with_an_audit_entry(engine: En
 def test_a_bad_period_is_named(engine: Engine) -> None:
     c = company(engine)
     r = acting_as(app_for(engine), c.staff()).get(f"{API}/commissions/2026-13/preview")
-    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["period"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["path", "period"]
 
 
 def test_distributor_reads_own_explanation_and_rank_card_but_not_another_line(

@@ -7,9 +7,18 @@ errors are problem details (:mod:`patronage.api.problems`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 PREFIX = "/api/v1"
+
+#: How a caller proves who they are (shown by ``/docs``' Authorize button). Both only read the
+#: credentials; :func:`patronage.api.deps.get_principal` checks them.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API token: 'Authorization: Bearer <token>'.")
+SESSION_COOKIE = APIKeyCookie(name="patronage_session", auto_error=False, scheme_name="session",
+                              description="A signed-in web session (changes also need the "
+                              "X-CSRF-Token header).")
 
 
 def api_router() -> APIRouter:
@@ -27,8 +36,10 @@ def api_router() -> APIRouter:
         subscriptions,
         values,
     )
+    from patronage.api.problems import PROBLEM_RESPONSES
 
-    router = APIRouter()
+    router = APIRouter(responses=PROBLEM_RESPONSES,
+                       dependencies=[Security(BEARER), Security(SESSION_COOKIE)])
     for module in (members, genealogy, products, orders, refunds, subscriptions, commissions,
                    plans, values, care, care_actions):
         router.include_router(module.router)

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from patronage.access import Forbidden, Principal, require_member, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import Out
+from patronage.api.types import Id, In, IsoDatetime
 from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.network import members
 
@@ -46,7 +47,7 @@ class NoteOut(Out):
     at: datetime
 
 
-class NoteIn(BaseModel):
+class NoteIn(In):
     body: str = Field(min_length=1, max_length=5000)
 
 
@@ -80,12 +81,12 @@ def _note_keeper(principal: Principal) -> None:
 @router.get("/touches", dependencies=[scope("care:read")])
 def touches(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
-    member_id: int | None = None, owner_id: int | None = None,
+    member_id: Id | None = None, owner_id: Id | None = None,
     touch_status: Annotated[
         Literal["planned", "sent", "done", "dropped", "failed", "cancelled"] | None,
         Query(alias="status")] = None,
     channel: Literal["email", "card", "task", "sms"] | None = None,
-    due_from: datetime | None = None, due_to: datetime | None = None,
+    due_from: IsoDatetime | None = None, due_to: IsoDatetime | None = None,
 ) -> Page[TouchOut]:
     """Touches of members the caller may see, by due time (a customer: the messages sent to them,
     without tasks and internal wording)."""
@@ -122,7 +123,7 @@ def _as_the_customer_sees_it(touch: Touch) -> TouchOut:
 
 
 @router.get("/members/{member_id}/notes", dependencies=[scope("care:read")])
-def notes(request: Request, member_id: int, session: SessionDep, principal: PrincipalDep,
+def notes(request: Request, member_id: Id, session: SessionDep, principal: PrincipalDep,
           page: PageDep) -> Page[NoteOut]:
     """The notes kept about a member by their distributor and the company."""
     _note_keeper(principal)
@@ -134,7 +135,7 @@ def notes(request: Request, member_id: int, session: SessionDep, principal: Prin
 
 @router.post("/members/{member_id}/notes", status_code=status.HTTP_201_CREATED,
              dependencies=[scope("care:write")])
-def add_note(member_id: int, body: NoteIn, session: SessionDep, principal: PrincipalDep,
+def add_note(member_id: Id, body: NoteIn, session: SessionDep, principal: PrincipalDep,
              now: NowDep) -> NoteOut:
     """Keep a note about a member (a call, a preference)."""
     _note_keeper(principal)
@@ -145,7 +146,7 @@ def add_note(member_id: int, body: NoteIn, session: SessionDep, principal: Princ
 
 @router.get("/surveys", dependencies=[scope("care:read")])
 def surveys(request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
-            member_id: int | None = None, serious: bool | None = None) -> Page[SurveyOut]:
+            member_id: Id | None = None, serious: bool | None = None) -> Page[SurveyOut]:
     """Survey answers, newest first."""
     query = select(SurveyResponse)
     ids = visible_member_ids(principal)
@@ -163,7 +164,7 @@ def surveys(request: Request, session: SessionDep, principal: PrincipalDep, page
 @router.get("/testimonials", dependencies=[scope("care:read")])
 def testimonials(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
-    member_id: int | None = None,
+    member_id: Id | None = None,
     testimonial_status: Annotated[
         Literal["submitted", "approved", "rejected", "published", "withdrawn"] | None,
         Query(alias="status")] = None,

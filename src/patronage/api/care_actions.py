@@ -14,6 +14,7 @@ from patronage import audit
 from patronage.access import Principal, require_company, require_member, require_record
 from patronage.api.care import TestimonialOut
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.types import Id, In, StrictBool, length_of
 from patronage.care import tasks, testimonials
 from patronage.care.holdout import holdout_report
 from patronage.care.rules import load_rules
@@ -36,15 +37,15 @@ class TaskOut(BaseModel):
     overdue: bool
 
 
-class TestimonialIn(BaseModel):
-    member_id: int
+class TestimonialIn(In):
+    member_id: Id
     text: str = Field(min_length=1, max_length=testimonials.MAX_TEXT)
-    consent_to_publish: bool
-    media_url: str | None = None
+    consent_to_publish: StrictBool
+    media_url: str | None = Field(default=None, max_length=length_of(Testimonial.media_url))
 
 
-class ModerationIn(BaseModel):
-    approve: bool
+class ModerationIn(In):
+    approve: StrictBool
 
 
 def _owner_for(principal: Principal, owner_id: int | None) -> int | None:
@@ -59,7 +60,7 @@ def _owner_for(principal: Principal, owner_id: int | None) -> int | None:
 
 @router.get("/tasks", dependencies=[scope("care:read")])
 def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep,
-               owner_id: int | None = None,
+               owner_id: Id | None = None,
                days: Annotated[int, Query(ge=0, le=60)] = 7) -> list[TaskOut]:
     """Open tasks due within ``days`` (overdue first). Without ``owner_id`` the company sees
     customer service's tasks."""
@@ -71,7 +72,7 @@ def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep,
 
 
 @router.post("/tasks/{touch_id}/done", dependencies=[scope("care:write")])
-def task_done(touch_id: int, session: SessionDep, principal: PrincipalDep,
+def task_done(touch_id: Id, session: SessionDep, principal: PrincipalDep,
               now: NowDep) -> dict[str, Any]:
     """Mark a task made (again: no change). A distributor marks only their own tasks."""
     touch = session.get(Touch, touch_id)
@@ -107,7 +108,7 @@ def submit_testimonial(body: TestimonialIn, session: SessionDep, principal: Prin
 
 
 @router.post("/testimonials/{testimonial_id}/moderate", dependencies=[scope("care:write")])
-def moderate_testimonial(testimonial_id: int, body: ModerationIn, session: SessionDep,
+def moderate_testimonial(testimonial_id: Id, body: ModerationIn, session: SessionDep,
                          principal: PrincipalDep, now: NowDep) -> TestimonialOut:
     require_company(principal, "moderating testimonials")
     _testimonial(session, principal, testimonial_id)
@@ -116,7 +117,7 @@ def moderate_testimonial(testimonial_id: int, body: ModerationIn, session: Sessi
 
 
 @router.post("/testimonials/{testimonial_id}/publish", dependencies=[scope("care:write")])
-def publish_testimonial(testimonial_id: int, session: SessionDep, principal: PrincipalDep,
+def publish_testimonial(testimonial_id: Id, session: SessionDep, principal: PrincipalDep,
                         now: NowDep) -> TestimonialOut:
     """Publish an approved testimonial whose author consented (409 otherwise)."""
     require_company(principal, "publishing testimonials")
@@ -125,7 +126,7 @@ def publish_testimonial(testimonial_id: int, session: SessionDep, principal: Pri
 
 
 @router.post("/testimonials/{testimonial_id}/withdraw", dependencies=[scope("care:write")])
-def withdraw_testimonial(testimonial_id: int, session: SessionDep, principal: PrincipalDep,
+def withdraw_testimonial(testimonial_id: Id, session: SessionDep, principal: PrincipalDep,
                          now: NowDep) -> TestimonialOut:
     """The author (or the company on their behalf) takes it back; consent is withdrawn too."""
     row = _testimonial(session, principal, testimonial_id)

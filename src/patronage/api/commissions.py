@@ -12,6 +12,7 @@ from sqlalchemy import select
 from patronage import audit
 from patronage.access import require_company, require_member
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.types import Id, PeriodText
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run
 from patronage.compensation.reports import explain_member, rank_card
@@ -81,7 +82,7 @@ def committed_runs(session: SessionDep, principal: PrincipalDep) -> list[Committ
 
 
 @router.get("/{period}/preview", dependencies=[scope("commissions:read")])
-def preview(period: str, engine: EngineDep, principal: PrincipalDep) -> RunSummary:
+def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep) -> RunSummary:
     """Compute the period with the plan in force for it; nothing is written. A committed
     period answers with its committed run as stored (``committed_run``)."""
     require_company(principal, "a company-wide commission preview")
@@ -104,7 +105,7 @@ def preview(period: str, engine: EngineDep, principal: PrincipalDep) -> RunSumma
 
 
 @router.post("/{period}/commit", dependencies=[scope("commissions:write")])
-def commit(period: str, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def commit(period: PeriodText, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
            now: NowDep) -> CommitResult:
     """Lock the period: snapshot, payout lines, ranks. A committed period is refused (409)."""
     require_company(principal, "committing a commission run")
@@ -117,7 +118,7 @@ def commit(period: str, engine: EngineDep, session: SessionDep, principal: Princ
 
 
 @router.get("/{period}/members/{member_id}/explain", dependencies=[scope("commissions:read")])
-def explain(period: str, member_id: int, engine: EngineDep, session: SessionDep,
+def explain(period: PeriodText, member_id: Id, engine: EngineDep, session: SessionDep,
             principal: PrincipalDep) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
     when = Period.parse(period)
@@ -126,7 +127,7 @@ def explain(period: str, member_id: int, engine: EngineDep, session: SessionDep,
 
 
 @router.get("/{period}/members/{member_id}/rank-card", dependencies=[scope("commissions:read")])
-def card(period: str, member_id: int, engine: EngineDep, session: SessionDep,
+def card(period: PeriodText, member_id: Id, engine: EngineDep, session: SessionDep,
          principal: PrincipalDep) -> RankCard:
     """The member's paid-as rank and each requirement of the next rank: met or how far off."""
     when = Period.parse(period)

@@ -12,6 +12,7 @@ from patronage.access import can_see_member, require_member
 from patronage.api.deps import PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, next_link, page_params
 from patronage.api.schemas import TreeMemberOut
+from patronage.api.types import Id
 from patronage.db.tables import Member
 
 router = APIRouter(prefix="/members", tags=["genealogy"])
@@ -30,7 +31,7 @@ def _tree_row(row: Any) -> TreeMemberOut:
 
 
 @router.get("/{member_id}/upline", dependencies=[scope("members:read")])
-def upline(member_id: int, session: SessionDep, principal: PrincipalDep,
+def upline(member_id: Id, session: SessionDep, principal: PrincipalDep,
            depth: DepthQuery = 10) -> list[TreeMemberOut]:
     """The sponsors above the member (a customer's chain starts at their owner), nearest
     first, up to ``depth`` levels."""
@@ -59,7 +60,7 @@ def _downline(member_id: int, depth: int) -> Select[Any]:
 
 
 @router.get("/{member_id}/downline", dependencies=[scope("members:read")])
-def downline(request: Request, member_id: int, session: SessionDep, principal: PrincipalDep,
+def downline(request: Request, member_id: Id, session: SessionDep, principal: PrincipalDep,
              page: PageDep, depth: DepthQuery = 3) -> Page[TreeMemberOut]:
     """The distributors below the member in the sponsor tree, level by level, to ``depth``
     levels (level 1 is the front line)."""

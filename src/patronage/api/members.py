@@ -17,6 +17,7 @@ from patronage.access import (
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
+from patronage.api.types import Id, Text
 from patronage.db.tables import Member
 from patronage.network import members as service
 from patronage.network import privacy
@@ -31,9 +32,9 @@ def list_members(
     kind: Literal["retail", "preferred", "distributor"] | None = None,
     member_status: Annotated[Literal["active", "inactive", "terminated", "erased"] | None,
                              Query(alias="status")] = None,
-    owner_id: int | None = None,
-    sponsor_id: int | None = None,
-    q: Annotated[str | None, Query(max_length=100,
+    owner_id: Id | None = None,
+    sponsor_id: Id | None = None,
+    q: Annotated[Text | None, Query(max_length=100,
                                    description="Name, email or ref starts with.")] = None,
 ) -> Page[MemberOut]:
     """The members the caller may see, by id; filter by kind, status, owner, sponsor, name."""
@@ -56,7 +57,7 @@ def list_members(
 
 
 @router.get("/{member_id}", dependencies=[scope("members:read")])
-def get_member(member_id: int, session: SessionDep, principal: PrincipalDep) -> MemberOut:
+def get_member(member_id: Id, session: SessionDep, principal: PrincipalDep) -> MemberOut:
     return MemberOut.model_validate(require_member(session, principal, member_id))
 
 
@@ -72,7 +73,7 @@ def enrol_member(body: MemberIn, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/{member_id}/move", dependencies=[scope("members:write")])
-def move_member(member_id: int, body: MoveIn, session: SessionDep, principal: PrincipalDep,
+def move_member(member_id: Id, body: MoveIn, session: SessionDep, principal: PrincipalDep,
                 now: NowDep) -> MemberOut:
     """A distributor to another sponsor, or a customer to another owner (a dated change)."""
     require_company(principal, "moving members")
@@ -84,7 +85,7 @@ def move_member(member_id: int, body: MoveIn, session: SessionDep, principal: Pr
 
 
 @router.post("/{member_id}/upgrade", dependencies=[scope("members:write")])
-def upgrade_member(member_id: int, body: UpgradeIn, session: SessionDep,
+def upgrade_member(member_id: Id, body: UpgradeIn, session: SessionDep,
                    principal: PrincipalDep, now: NowDep) -> MemberOut:
     """A customer becomes a distributor (sponsored by their owner unless another is named)."""
     require_company(principal, "upgrading members")
@@ -96,7 +97,7 @@ def upgrade_member(member_id: int, body: UpgradeIn, session: SessionDep,
 
 
 @router.get("/{member_id}/consents", dependencies=[scope("members:read")])
-def get_consents(member_id: int, session: SessionDep,
+def get_consents(member_id: Id, session: SessionDep,
                  principal: PrincipalDep) -> dict[str, bool]:
     """The consent in force per channel."""
     require_member(session, principal, member_id)
@@ -104,7 +105,7 @@ def get_consents(member_id: int, session: SessionDep,
 
 
 @router.post("/{member_id}/consents", dependencies=[scope("members:read")])
-def record_consent(member_id: int, body: ConsentIn, session: SessionDep,
+def record_consent(member_id: Id, body: ConsentIn, session: SessionDep,
                    principal: PrincipalDep, now: NowDep) -> dict[str, bool]:
     """Give or withdraw consent on a channel: the company (``members:write``) or the member
     themselves."""
@@ -121,7 +122,7 @@ def record_consent(member_id: int, body: ConsentIn, session: SessionDep,
 
 
 @router.post("/{member_id}/erase", dependencies=[scope("members:write")])
-def erase_member(member_id: int, session: SessionDep, principal: PrincipalDep,
+def erase_member(member_id: Id, session: SessionDep, principal: PrincipalDep,
                  now: NowDep) -> MemberOut:
     """Erase the person's data on request; the ledger stays, the addresses become suppressions."""
     require_company(principal, "erasing members")

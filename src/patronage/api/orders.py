@@ -9,7 +9,6 @@ with one key store one order: the loser of the race gets the winner's order back
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
@@ -19,7 +18,9 @@ from sqlalchemy.orm import Session
 from patronage.access import require_company, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
+from patronage.api.problems import PROBLEM_RESPONSES
 from patronage.api.schemas import OrderIn, OrderLineOut, OrderOut
+from patronage.api.types import Id, IsoDatetime
 from patronage.db.tables import Order, OrderLine
 from patronage.errors import NotFound, PatronageError
 from patronage.orders.orders import LineRequest, NewOrder, place_order
@@ -49,9 +50,9 @@ def visible_order(session: Session, principal: PrincipalDep, order_id: int) -> O
 @router.get("", dependencies=[scope("orders:read")])
 def list_orders(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
-    buyer_id: int | None = None, credited_to_id: int | None = None,
+    buyer_id: Id | None = None, credited_to_id: Id | None = None,
     source: Literal["enrollment", "autoship", "one_time", "retail"] | None = None,
-    placed_from: datetime | None = None, placed_to: datetime | None = None,
+    placed_from: IsoDatetime | None = None, placed_to: IsoDatetime | None = None,
 ) -> Page[OrderOut]:
     """Orders of buyers the caller may see, newest first; ``placed_from`` inclusive,
     ``placed_to`` exclusive."""
@@ -77,7 +78,7 @@ def list_orders(
 
 
 @router.get("/{order_id}", dependencies=[scope("orders:read")])
-def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> OrderOut:
+def get_order(order_id: Id, session: SessionDep, principal: PrincipalDep) -> OrderOut:
     order = visible_order(session, principal, order_id)
     lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
                             .order_by(OrderLine.id)).all()
@@ -86,7 +87,8 @@ def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> Or
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("orders:write")],
              responses={200: {"description": "The order placed before under this key."},
-                        409: {"description": "The key was used for a different order."}})
+                        409: {**PROBLEM_RESPONSES[409],
+                              "description": "The key was used for a different order."}})
 def create_order(
     body: OrderIn, response: Response, session: SessionDep, principal: PrincipalDep,
     now: NowDep,

@@ -25,6 +25,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, Response
 
@@ -40,6 +41,39 @@ _TITLES = {
     400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 422: "Invalid input",
     500: "Internal error",
+}
+
+
+class ProblemPlace(BaseModel):
+    loc: list[str] = Field(description="The place: body, query, path or header, then the names.")
+    msg: str = Field(description="What is wrong there.")
+
+
+class Problem(BaseModel):
+    """A refusal, as problem details (RFC 9457)."""
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(description="The place and the reason, in words.")
+    instance: str = Field(description="The path asked for.")
+    errors: list[ProblemPlace] | None = Field(
+        default=None, description="On 422: each bad place and what is wrong with it.")
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+#: The refusals every API route may answer, declared once for the OpenAPI schema.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _documented("No valid credentials (a bearer token or a signed-in session)."),
+    403: _documented("The caller may not do this (a missing scope or role, or no CSRF token)."),
+    404: _documented("No such record, or one the caller may not see."),
+    409: _documented("A conflict: a used idempotency key, a committed period, a state that "
+                     "does not allow the change."),
+    422: _documented("Invalid input; ``errors`` names each bad place."),
 }
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
@@ -136,10 +170,29 @@ def _for_api(ours: Handler, other: AnyHandler) -> Handler:
     return handle
 
 
+def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi``, with :class:`Problem` (and what it uses) among the schemas."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            named = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(named.pop("$defs", {}))
+            schemas["Problem"] = named
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer API errors with problem details; keep whatever handlers other paths had.
+    """Answer API errors with problem details; keep whatever handlers other paths had; declare
+    the problem format in the OpenAPI schema.
 
     Call after everything else has installed its own handlers."""
+    app.openapi = _with_problem_schema(app)  # type: ignore[method-assign]
     for exc_class, ours, default in _OURS:
         other = app.exception_handlers.get(exc_class, default)
         app.add_exception_handler(exc_class, _for_api(ours, other))

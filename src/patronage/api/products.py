@@ -11,6 +11,7 @@ from patronage.access import require_company
 from patronage.api.deps import PrincipalDep, SessionDep, scope
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ProductIn, ProductOut
+from patronage.api.types import Sku
 from patronage.db.tables import Product
 from patronage.errors import NotFound
 from patronage.orders.catalog import NewProduct, add_product
@@ -35,7 +36,7 @@ def list_products(request: Request, session: SessionDep, page: PageDep,
 
 
 @router.get("/{sku}", dependencies=[scope("products:read")])
-def get_product(sku: str, session: SessionDep) -> ProductOut:
+def get_product(sku: Sku, session: SessionDep) -> ProductOut:
     product = session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
         raise NotFound(f"product {sku!r} does not exist")

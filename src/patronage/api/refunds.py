@@ -12,6 +12,7 @@ from patronage.access import require_company
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.orders import visible_order
 from patronage.api.schemas import RefundIn, RefundLineOut, RefundOut
+from patronage.api.types import Id
 from patronage.db.tables import Refund, RefundLine
 from patronage.errors import PatronageError
 from patronage.orders.refunds import RefundRequest, refund_order
@@ -27,7 +28,7 @@ def _out(session: Session, refund: Refund) -> RefundOut:
 
 
 @router.get("", dependencies=[scope("orders:read")])
-def list_refunds(order_id: int, session: SessionDep, principal: PrincipalDep) -> list[RefundOut]:
+def list_refunds(order_id: Id, session: SessionDep, principal: PrincipalDep) -> list[RefundOut]:
     visible_order(session, principal, order_id)
     refunds = session.scalars(select(Refund).where(Refund.order_id == order_id)
                               .order_by(Refund.id)).all()
@@ -36,7 +37,7 @@ def list_refunds(order_id: int, session: SessionDep, principal: PrincipalDep) ->
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("orders:write")])
 def create_refund(
-    order_id: int, body: RefundIn, session: SessionDep, principal: PrincipalDep, now: NowDep,
+    order_id: Id, body: RefundIn, session: SessionDep, principal: PrincipalDep, now: NowDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> RefundOut:
     """Refund lines of the order (all that remains when ``quantities`` is omitted)."""

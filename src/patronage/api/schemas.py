@@ -6,8 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from patronage.api.types import (
+    Count,
+    Id,
+    In,
+    IsoAwareDatetime,
+    IsoDate,
+    StrictBool,
+    length_of,
+)
+from patronage.db.tables import Consent, Member, Order, Product
 from patronage.errors import PatronageError
 from patronage.network.intake import normalise_email
 from patronage.orders.catalog import (
@@ -16,6 +26,8 @@ from patronage.orders.catalog import (
     MAX_POINTS,
     MAX_PRICE,
 )
+
+REASON_LENGTH = 1000  # reasons are stored as text; a reason is a sentence, not a document
 
 
 class Out(BaseModel):
@@ -49,32 +61,33 @@ class MemberOut(Out):
     channel: str | None
 
 
-class MemberIn(BaseModel):
+class MemberIn(In):
     """Enrol a member: ``sponsor_id`` for a distributor, ``owner_id`` for a customer."""
 
     kind: Literal["retail", "preferred", "distributor"]
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(default="", max_length=100)
-    joined_at: AwareDatetime | None = None
+    first_name: str = Field(min_length=1, max_length=length_of(Member.first_name))
+    last_name: str = Field(default="", max_length=length_of(Member.last_name))
+    joined_at: IsoAwareDatetime | None = None
     email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=40)
-    sponsor_id: int | None = None
-    owner_id: int | None = None
-    referrer_id: int | None = None
-    timezone: str = "UTC"
-    locale: str = "en-US"
-    birth_month: int | None = None
-    birth_day: int | None = None
-    birth_year: int | None = None
-    address_line1: str | None = None
-    address_line2: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
+    phone: str | None = Field(default=None, max_length=length_of(Member.phone))
+    sponsor_id: Id | None = None
+    owner_id: Id | None = None
+    referrer_id: Id | None = None
+    timezone: str = Field(default="UTC", max_length=length_of(Member.timezone))
+    locale: str = Field(default="en-US", max_length=length_of(Member.locale))
+    birth_month: int | None = Field(default=None, ge=1, le=12)
+    birth_day: int | None = Field(default=None, ge=1, le=31)
+    birth_year: int | None = Field(default=None, ge=1, le=9999)
+    address_line1: str | None = Field(default=None, max_length=length_of(Member.address_line1))
+    address_line2: str | None = Field(default=None, max_length=length_of(Member.address_line2))
+    city: str | None = Field(default=None, max_length=length_of(Member.city))
+    region: str | None = Field(default=None, max_length=length_of(Member.region))
+    postal_code: str | None = Field(default=None, max_length=length_of(Member.postal_code))
     country: str | None = Field(default=None, min_length=2, max_length=2)
-    channel: str | None = None
-    ref: str | None = Field(default=None, max_length=64)
-    consents: dict[Literal["email", "post", "phone", "sms"], bool] = Field(default_factory=dict)
+    channel: str | None = Field(default=None, max_length=length_of(Member.channel))
+    ref: str | None = Field(default=None, max_length=length_of(Member.ref))
+    consents: dict[Literal["email", "post", "phone", "sms"], StrictBool] = Field(
+        default_factory=dict)
 
     @field_validator("email")
     @classmethod
@@ -85,22 +98,22 @@ class MemberIn(BaseModel):
             raise ValueError(str(exc).removeprefix("email: ")) from exc
 
 
-class MoveIn(BaseModel):
-    to: int = Field(description="The new sponsor (for a distributor) or owner (for a customer).")
-    reason: str = Field(min_length=1)
-    effective_at: AwareDatetime | None = None
+class MoveIn(In):
+    to: Id = Field(description="The new sponsor (for a distributor) or owner (for a customer).")
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH)
+    effective_at: IsoAwareDatetime | None = None
 
 
-class UpgradeIn(BaseModel):
-    reason: str = Field(min_length=1)
-    sponsor_id: int | None = None
-    effective_at: AwareDatetime | None = None
+class UpgradeIn(In):
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH)
+    sponsor_id: Id | None = None
+    effective_at: IsoAwareDatetime | None = None
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(In):
     channel: Literal["email", "post", "phone", "sms"]
-    granted: bool
-    method: str = Field(default="api", min_length=1, max_length=64)
+    granted: StrictBool
+    method: str = Field(default="api", min_length=1, max_length=length_of(Consent.method))
 
 
 class TreeMemberOut(Out):
@@ -129,36 +142,37 @@ class ProductOut(Out):
     max_quantity: int
 
 
-class ProductIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+class ProductIn(In):
+    sku: str = Field(min_length=1, max_length=length_of(Product.sku))
+    name: str = Field(min_length=1, max_length=length_of(Product.name))
     retail_price: int = Field(ge=0, le=MAX_PRICE)
     wholesale_price: int = Field(ge=0, le=MAX_PRICE)
     qv: int = Field(ge=0, le=MAX_POINTS)
     cv: int = Field(ge=0, le=MAX_POINTS)
-    is_enrollment_pack: bool = False
-    product_line: str | None = None
-    volume_when_free: bool = Field(default=False, description=(
+    is_enrollment_pack: StrictBool = False
+    product_line: str | None = Field(default=None, max_length=length_of(Product.product_line))
+    volume_when_free: StrictBool = Field(default=False, description=(
         "Whether a line at a zero price (a sample, a gift) still carries the volume."))
     max_quantity: int = Field(default=DEFAULT_MAX_QUANTITY, ge=1, le=MAX_LINE_QUANTITY,
                               description="The most units one order line may have.")
 
 
-class OrderLineIn(BaseModel):
-    sku: str = Field(min_length=1)
+class OrderLineIn(In):
+    sku: str = Field(min_length=1, max_length=length_of(Product.sku))
     quantity: int = Field(default=1, ge=1, le=MAX_LINE_QUANTITY, description=(
         "At most the product's max_quantity."))
     unit_price: int | None = Field(default=None, ge=0, le=MAX_PRICE, description=(
         "Minor units; 0 for a sample or gift (no volume unless the product says so)."))
 
 
-class OrderIn(BaseModel):
-    buyer_id: int
-    lines: list[OrderLineIn] = Field(min_length=1)
-    placed_at: AwareDatetime | None = None
+class OrderIn(In):
+    buyer_id: Id
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
+    placed_at: IsoAwareDatetime | None = None
     source: Literal["enrollment", "autoship", "one_time", "retail"] = "one_time"
     currency: str = Field(default="USD", min_length=3, max_length=3)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    idempotency_key: str | None = Field(default=None, min_length=1,
+                                        max_length=length_of(Order.idempotency_key))
 
 
 class OrderLineOut(Out):
@@ -187,10 +201,10 @@ class OrderOut(Out):
     lines: list[OrderLineOut] = Field(default_factory=list)
 
 
-class RefundIn(BaseModel):
-    reason: str = Field(min_length=1)
-    refunded_at: AwareDatetime | None = None
-    quantities: dict[int, int] | None = Field(
+class RefundIn(In):
+    reason: str = Field(min_length=1, max_length=REASON_LENGTH)
+    refunded_at: IsoAwareDatetime | None = None
+    quantities: dict[Id, Count] | None = Field(
         default=None, description="Order line id → quantity; omit to refund everything left.")
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -214,18 +228,18 @@ class RefundOut(Out):
     lines: list[RefundLineOut] = Field(default_factory=list)
 
 
-class ItemIn(BaseModel):
-    sku: str = Field(min_length=1)
-    quantity: int = Field(default=1, ge=1)
+class ItemIn(In):
+    sku: str = Field(min_length=1, max_length=length_of(Product.sku))
+    quantity: int = Field(default=1, ge=1, le=MAX_LINE_QUANTITY)
 
 
-class SubscriptionIn(BaseModel):
-    member_id: int
-    items: list[ItemIn] = Field(min_length=1)
+class SubscriptionIn(In):
+    member_id: Id
+    items: list[ItemIn] = Field(min_length=1, max_length=100)
     frequency: Literal["monthly", "weeks"] = "monthly"
-    day_of_month: int = 1
-    every_weeks: int = 4
-    start: date | None = None
+    day_of_month: int = Field(default=1, ge=1, le=31)
+    every_weeks: int = Field(default=4, ge=1, le=52)
+    start: IsoDate | None = None
 
 
 class SubscriptionOut(Out):
@@ -245,28 +259,28 @@ class SubscriptionOut(Out):
     items: list[ItemIn] = Field(default_factory=list)
 
 
-class PauseIn(BaseModel):
-    until: date
+class PauseIn(In):
+    until: IsoDate
 
 
-class ChangeDateIn(BaseModel):
-    day_of_month: int
+class ChangeDateIn(In):
+    day_of_month: int = Field(ge=1, le=31)
 
 
-class ItemsIn(BaseModel):
-    items: list[ItemIn] = Field(min_length=1)
+class ItemsIn(In):
+    items: list[ItemIn] = Field(min_length=1, max_length=100)
 
 
-class SwapIn(BaseModel):
+class SwapIn(In):
     """Replace the product ``sku`` by ``new_sku`` (keeping its quantity unless one is given)."""
 
-    sku: str = Field(min_length=1)
-    new_sku: str = Field(min_length=1)
-    quantity: int | None = Field(default=None, ge=1)
+    sku: str = Field(min_length=1, max_length=length_of(Product.sku))
+    new_sku: str = Field(min_length=1, max_length=length_of(Product.sku))
+    quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
 
 
-class CancelIn(BaseModel):
-    reason: str = ""
+class CancelIn(In):
+    reason: str = Field(default="", max_length=REASON_LENGTH)
 
 
 class NextRunOut(BaseModel):

@@ -25,6 +25,7 @@ from patronage.api.schemas import (
     SubscriptionOut,
     SwapIn,
 )
+from patronage.api.types import Id, Sku
 from patronage.autoship import subscriptions as service
 from patronage.autoship.schedule import Frequency
 from patronage.db.autoship import Subscription, SubscriptionItem
@@ -42,7 +43,7 @@ def _out(session: Session, sub: Subscription) -> SubscriptionOut:
     return out
 
 
-def _visible(session: Session, principal: Principal, subscription_id: int) -> Subscription:
+def _visible(session: Session, principal: Principal, subscription_id: Id) -> Subscription:
     return require_record(session, principal, Subscription, subscription_id, "subscription")
 
 
@@ -53,7 +54,7 @@ def _next(sub: Subscription) -> NextRunOut:
 @router.get("", dependencies=[scope("autoship:read")])
 def list_subscriptions(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
-    member_id: int | None = None,
+    member_id: Id | None = None,
     sub_status: Annotated[Literal["active", "paused", "suspended", "cancelled"] | None,
                           Query(alias="status")] = None,
 ) -> Page[SubscriptionOut]:
@@ -70,7 +71,7 @@ def list_subscriptions(
 
 
 @router.get("/{subscription_id}", dependencies=[scope("autoship:read")])
-def get_subscription(subscription_id: int, session: SessionDep,
+def get_subscription(subscription_id: Id, session: SessionDep,
                      principal: PrincipalDep) -> SubscriptionOut:
     return _out(session, _visible(session, principal, subscription_id))
 
@@ -88,7 +89,7 @@ def subscribe(body: SubscriptionIn, session: SessionDep, principal: PrincipalDep
     return _out(session, sub)
 
 
-def _own(session: Session, principal: Principal, subscription_id: int) -> Subscription:
+def _own(session: Session, principal: Principal, subscription_id: Id) -> Subscription:
     """A subscription the caller may change: the company's, or the customer's own."""
     sub = _visible(session, principal, subscription_id)
     if not principal.is_company and principal.member_id != sub.member_id:
@@ -97,7 +98,7 @@ def _own(session: Session, principal: Principal, subscription_id: int) -> Subscr
 
 
 @router.post("/{subscription_id}/skip", dependencies=[scope("autoship:write")])
-def skip(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+def skip(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
          now: NowDep) -> NextRunOut:
     """Skip the next run."""
     sub = _own(session, principal, subscription_id)
@@ -106,7 +107,7 @@ def skip(subscription_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/{subscription_id}/undo-skip", dependencies=[scope("autoship:write")])
-def undo_skip(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+def undo_skip(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
               now: NowDep) -> NextRunOut:
     """Bring back the run the last skip moved away from (while it is still ahead)."""
     sub = _own(session, principal, subscription_id)
@@ -115,7 +116,7 @@ def undo_skip(subscription_id: int, session: SessionDep, principal: PrincipalDep
 
 
 @router.post("/{subscription_id}/pause", dependencies=[scope("autoship:write")])
-def pause(subscription_id: int, body: PauseIn, session: SessionDep, principal: PrincipalDep,
+def pause(subscription_id: Id, body: PauseIn, session: SessionDep, principal: PrincipalDep,
           now: NowDep) -> NextRunOut:
     sub = _own(session, principal, subscription_id)
     service.pause_until(session, subscription_id, body.until, now=now, actor=principal.actor)
@@ -123,7 +124,7 @@ def pause(subscription_id: int, body: PauseIn, session: SessionDep, principal: P
 
 
 @router.post("/{subscription_id}/resume", dependencies=[scope("autoship:write")])
-def resume(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+def resume(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
            now: NowDep) -> NextRunOut:
     """End a pause now, before its date."""
     sub = _own(session, principal, subscription_id)
@@ -132,7 +133,7 @@ def resume(subscription_id: int, session: SessionDep, principal: PrincipalDep,
 
 
 @router.post("/{subscription_id}/change-date", dependencies=[scope("autoship:write")])
-def change_date(subscription_id: int, body: ChangeDateIn, session: SessionDep,
+def change_date(subscription_id: Id, body: ChangeDateIn, session: SessionDep,
                 principal: PrincipalDep, now: NowDep) -> NextRunOut:
     sub = _own(session, principal, subscription_id)
     service.change_date(session, subscription_id, body.day_of_month, now=now,
@@ -141,7 +142,7 @@ def change_date(subscription_id: int, body: ChangeDateIn, session: SessionDep,
 
 
 @router.post("/{subscription_id}/items", dependencies=[scope("autoship:write")])
-def replace_items(subscription_id: int, body: ItemsIn, session: SessionDep,
+def replace_items(subscription_id: Id, body: ItemsIn, session: SessionDep,
                   principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
     """Replace all the items at once (one product at a time: swap, add, remove)."""
     sub = _own(session, principal, subscription_id)
@@ -152,7 +153,7 @@ def replace_items(subscription_id: int, body: ItemsIn, session: SessionDep,
 
 
 @router.post("/{subscription_id}/items/swap", dependencies=[scope("autoship:write")])
-def swap_item(subscription_id: int, body: SwapIn, session: SessionDep,
+def swap_item(subscription_id: Id, body: SwapIn, session: SessionDep,
               principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
     """Replace one product by another; the other products stay."""
     sub = _own(session, principal, subscription_id)
@@ -162,7 +163,7 @@ def swap_item(subscription_id: int, body: SwapIn, session: SessionDep,
 
 
 @router.post("/{subscription_id}/items/add", dependencies=[scope("autoship:write")])
-def add_item(subscription_id: int, body: ItemIn, session: SessionDep,
+def add_item(subscription_id: Id, body: ItemIn, session: SessionDep,
              principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
     """Add a product."""
     sub = _own(session, principal, subscription_id)
@@ -172,7 +173,7 @@ def add_item(subscription_id: int, body: ItemIn, session: SessionDep,
 
 
 @router.delete("/{subscription_id}/items/{sku}", dependencies=[scope("autoship:write")])
-def remove_item(subscription_id: int, sku: str, session: SessionDep,
+def remove_item(subscription_id: Id, sku: Sku, session: SessionDep,
                 principal: PrincipalDep, now: NowDep) -> SubscriptionOut:
     """Remove a product (not the last one: pause or cancel instead)."""
     sub = _own(session, principal, subscription_id)
@@ -181,7 +182,7 @@ def remove_item(subscription_id: int, sku: str, session: SessionDep,
 
 
 @router.get("/{subscription_id}/save-offers", dependencies=[scope("autoship:read")])
-def save_offers(subscription_id: int, session: SessionDep,
+def save_offers(subscription_id: Id, session: SessionDep,
                 principal: PrincipalDep) -> list[str]:
     """What may be offered before a cancel; cancelling never waits on them."""
     _visible(session, principal, subscription_id)
@@ -189,7 +190,7 @@ def save_offers(subscription_id: int, session: SessionDep,
 
 
 @router.post("/{subscription_id}/cancel", dependencies=[scope("autoship:write")])
-def cancel(subscription_id: int, body: CancelIn, session: SessionDep, principal: PrincipalDep,
+def cancel(subscription_id: Id, body: CancelIn, session: SessionDep, principal: PrincipalDep,
            now: NowDep) -> NextRunOut:
     """Cancel at once, in one step."""
     sub = _own(session, principal, subscription_id)
@@ -198,7 +199,7 @@ def cancel(subscription_id: int, body: CancelIn, session: SessionDep, principal:
 
 
 @router.post("/{subscription_id}/restart", dependencies=[scope("autoship:write")])
-def restart(subscription_id: int, session: SessionDep, principal: PrincipalDep,
+def restart(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
             now: NowDep) -> NextRunOut:
     """Start a cancelled autoship again, with its products and schedule."""
     sub = _own(session, principal, subscription_id)

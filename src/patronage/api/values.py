@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from patronage.access import require_member
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.types import Id
 from patronage.errors import NotFound
 from patronage.value.service import customer_value, distributor_customers, distributor_overview
 
@@ -16,21 +17,21 @@ router = APIRouter(prefix="/values", tags=["customer values"])
 
 
 @router.get("/members/{member_id}", dependencies=[scope("values:read")])
-def member_values(member_id: int, engine: EngineDep, session: SessionDep,
+def member_values(member_id: Id, engine: EngineDep, session: SessionDep,
                   principal: PrincipalDep) -> dict[str, Any]:
     """Lifetime value (past and expected), referral value, risk and the seven values (0–100)."""
     require_member(session, principal, member_id)
     return customer_value(engine, member_id)
 
 
-def _distributor(session: SessionDep, principal: PrincipalDep, member_id: int) -> None:
+def _distributor(session: SessionDep, principal: PrincipalDep, member_id: Id) -> None:
     member = require_member(session, principal, member_id)
     if member.kind != "distributor":
         raise NotFound(f"distributor {member_id} does not exist")
 
 
 @router.get("/distributors/{member_id}/customers", dependencies=[scope("values:read")])
-def customers(member_id: int, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def customers(member_id: Id, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
               order_by: Literal["value", "risk"] = "value",
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     """The distributor's customers, by lifetime plus referral value, or by value at risk."""
@@ -39,7 +40,7 @@ def customers(member_id: int, engine: EngineDep, session: SessionDep, principal:
 
 
 @router.get("/distributors/{member_id}/overview", dependencies=[scope("values:read")])
-def overview(member_id: int, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def overview(member_id: Id, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
              now: NowDep) -> dict[str, Any]:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume."""
     _distributor(session, principal, member_id)

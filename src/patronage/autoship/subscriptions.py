@@ -60,8 +60,12 @@ def _check_items(session: Session, items: list[Item]) -> None:
             raise PatronageError(f"item {i}: {problem}")
         if product.is_enrollment_pack:
             raise PatronageError(f"item {i}: {item.sku!r} is an enrollment pack, not a re-order")
-    if len({i.sku for i in items}) != len(items):
-        raise PatronageError("items: a product is listed twice; give each product once")
+    seen: set[str] = set()
+    for i, item in enumerate(items, start=1):
+        if item.sku in seen:
+            raise PatronageError(f"item {i}: {item.sku!r} is listed twice; give each product "
+                                 "once")
+        seen.add(item.sku)
 
 
 def subscribe(session: Session, member_id: int, items: list[Item], frequency: Frequency, *,

@@ -158,20 +158,29 @@ def enroll_member(session: Session, new: NewMember, *, now: datetime | None = No
     return member
 
 
+_METHOD_LENGTH: int = Consent.__table__.c.method.type.length  # type: ignore[attr-defined]
+_REASON_LENGTH: int = Suppression.__table__.c.reason.type.length  # type: ignore[attr-defined]
+
+
 def record_consent(
     session: Session, member_id: int, channel: str, granted: bool, *, at: datetime, method: str
 ) -> Consent:
-    """Append a consent given or withdrawn. Withdrawing email or SMS also suppresses the address."""
+    """Append a consent given or withdrawn. Withdrawing email or SMS also suppresses the address.
+
+    ``method`` says how the consent was given (with who recorded it); it is a label, kept to its
+    first 64 characters."""
     if channel not in CONSENT_CHANNELS:
         raise PatronageError(f"channel: {channel!r} is not one of {', '.join(CONSENT_CHANNELS)}")
     member = require_not_erased(get_member(session, member_id), f"consent ({channel})")
+    method = method[:_METHOD_LENGTH]
     consent = Consent(member_id=member_id, channel=channel, granted=granted,
                       at=require_aware(at), method=method)
     session.add(consent)
     if not granted:
         address = member.email if channel == "email" else member.phone
         if channel in ("email", "sms", "phone") and address:
-            suppress(session, channel, address, reason=f"withdrawn: {method}", at=at)
+            suppress(session, channel, address, reason=f"withdrawn: {method}"[:_REASON_LENGTH],
+                     at=at)
     session.flush()
     return consent
 

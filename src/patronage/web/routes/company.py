@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from patronage import audit
+from patronage.api.types import PageNumber
 from patronage.autoship.reports import churn_by_kind, forecast, retention_by_cohort
 from patronage.care.holdout import holdout_report
 from patronage.care.rules import load_rules
@@ -38,7 +39,7 @@ def company(request: Request, me: Staff) -> Response:
 
 @router.get("/company/members", response_class=HTMLResponse)
 def members(request: Request, me: Staff, q: str = "", kind: str = "",
-            page: int = 1) -> Response:
+            page: PageNumber = 1) -> Response:
     with transaction(engine_of(request)) as session:
         listing = search_members(session, me, q, page=page, kind=kind)
     return render(request, "company_members.html", me, title="Members", listing=listing,
@@ -57,7 +58,7 @@ def _day(text: str, place: str, request: Request) -> datetime | None:
 
 @router.get("/company/orders", response_class=HTMLResponse)
 def orders(request: Request, me: Staff, buyer: str = "", source: str = "", since: str = "",
-           until: str = "", page: int = 1) -> Response:
+           until: str = "", page: PageNumber = 1) -> Response:
     with transaction(engine_of(request)) as session, page_errors():
         listing = search_orders(session, buyer=buyer, source=source,
                                 since=_day(since, "from", request),

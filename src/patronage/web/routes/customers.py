@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.access import require_member
+from patronage.api.types import Id, PageNumber
 from patronage.db.engine import transaction
 from patronage.web.charts import radar
 from patronage.web.deps import (
@@ -25,7 +26,7 @@ router = APIRouter()
 
 
 @router.get("/customers", response_class=HTMLResponse)
-def customers(request: Request, me: Distributor, page: int = 1, q: str = "",
+def customers(request: Request, me: Distributor, page: PageNumber = 1, q: str = "",
               order: str = "value") -> Response:
     assert me.member_id is not None
     with transaction(engine_of(request)) as session:
@@ -37,7 +38,7 @@ def customers(request: Request, me: Distributor, page: int = 1, q: str = "",
 
 
 @router.get("/customers/{member_id}", response_class=HTMLResponse)
-def customer(request: Request, member_id: int, me: StaffOrDistributor) -> Response:
+def customer(request: Request, member_id: Id, me: StaffOrDistributor) -> Response:
     with transaction(engine_of(request)) as session, page_errors():
         member = require_member(session, me, member_id)
         detail = customer_detail(session, member)
@@ -48,7 +49,7 @@ def customer(request: Request, member_id: int, me: StaffOrDistributor) -> Respon
 
 
 @router.post("/customers/{member_id}/notes", dependencies=[Csrf])
-def note(request: Request, member_id: int, me: StaffOrDistributor,
+def note(request: Request, member_id: Id, me: StaffOrDistributor,
          body: Annotated[str, Form()] = "") -> Response:
     with transaction(engine_of(request)) as session, page_errors():
         require_member(session, me, member_id)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from patronage import audit
+from patronage.api.types import Id
 from patronage.autoship.subscriptions import (
     Item,
     add_item,
@@ -127,7 +128,7 @@ def _text(form: dict[str, str], key: str) -> str:
 
 
 @router.post("/me/autoship/{subscription_id}/{action}", response_class=HTMLResponse)
-async def autoship_action(request: Request, subscription_id: int, action: str,
+async def autoship_action(request: Request, subscription_id: Id, action: str,
                           me: Customer) -> Response:
     """Skip or undo a skip, pause or resume, change date, swap, add or remove a product, cancel
     (one step: offers never block it) or restart."""

@@ -10,6 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from patronage.api.types import PageNumber
 from patronage.clock import Period
 from patronage.csv_cells import safe_row
 from patronage.db.engine import transaction
@@ -33,7 +34,7 @@ def _until(request: Request, period: str | None) -> tuple[str | None, datetime |
 
 
 @router.get("/team", response_class=HTMLResponse)
-def team(request: Request, me: Distributor, level: int = 1, page: int = 1,
+def team(request: Request, me: Distributor, level: PageNumber = 1, page: PageNumber = 1,
          period: str | None = None) -> Response:
     assert me.member_id is not None
     chosen, until = _until(request, period)

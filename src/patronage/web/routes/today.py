@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from patronage.api.types import Id
 from patronage.db.engine import transaction
 from patronage.value.service import distributor_customers
 from patronage.web.deps import (
@@ -36,7 +37,7 @@ def today(request: Request, me: Distributor) -> Response:
 
 
 @router.post("/tasks/{touch_id}/done", dependencies=[Csrf])
-def task_done(request: Request, touch_id: int, me: Distributor) -> Response:
+def task_done(request: Request, touch_id: Id, me: Distributor) -> Response:
     assert me.member_id is not None
     with transaction(engine_of(request)) as session, page_errors():
         mark_task_done(session, touch_id, me.member_id, actor=me.actor, now=now_of(request))

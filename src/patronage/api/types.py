@@ -1,0 +1,97 @@
+"""The shapes the API accepts, declared once so the schema says what the server enforces.
+
+- :data:`Id`: a record id, 1 to 2^31 - 1, the range of the id columns (32-bit integers on
+  PostgreSQL); a larger number is refused with 422, never sent to the database;
+- :data:`Offset`, :data:`Count`: bounded non-negative integers;
+- :func:`text`: a string of at most a column's length, without NUL bytes (PostgreSQL refuses
+  them); :class:`In` refuses NUL bytes in every string of a request body;
+- :data:`StrictBool`: ``true`` or ``false`` only (``0`` and ``1`` are refused);
+- :data:`IsoDatetime`, :data:`IsoAwareDatetime`, :data:`IsoDate`: ISO 8601 text only (a bare
+  number is not taken as a Unix timestamp);
+- :data:`PeriodText`: a month written YYYY-MM, years :data:`~patronage.clock.MIN_YEAR` to
+  :data:`~patronage.clock.MAX_YEAR`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+from sqlalchemy import Column
+from sqlalchemy.orm import InstrumentedAttribute
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+MAX_OFFSET = 10**9
+
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+Offset = Annotated[int, Ge(0), Le(MAX_OFFSET)]
+Count = Annotated[int, Ge(0), Le(2**31 - 1)]
+StrictBool = Annotated[bool, Strict()]
+PERIOD_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"  # 2000-01 to 2100-12
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL byte; text may not")
+    return value
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, bool | int | float) or (
+            isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("write a date in ISO 8601 (e.g. 2026-10-15T09:00:00Z), not a number")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
+PeriodText = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]
+
+
+def length_of(column: InstrumentedAttribute[Any] | Column[Any]) -> int:
+    """The length of a string column (its ``String(n)``)."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no length")
+    return length
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class In(BaseModel):
+    """A request body: no string in it may hold a NUL byte."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_bytes(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("contains a NUL byte; text may not")
+        return value
+
+# A page (or level) number of a web listing: the pages clamp it to what exists; the bounds only
+# keep it within what the database can take.
+PageNumber = Annotated[int, Ge(-(10**6)), Le(10**6)]
