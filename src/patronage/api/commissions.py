@@ -122,7 +122,7 @@ def explain(period: str, member_id: int, engine: EngineDep, session: SessionDep,
     """Every payment to the member in the period, and every payment that passed them over."""
     when = Period.parse(period)
     require_member(session, principal, member_id)
-    return explain_member(engine, member_id, when)
+    return explain_member(engine, member_id, when, viewer=principal)
 
 
 @router.get("/{period}/members/{member_id}/rank-card", dependencies=[scope("commissions:read")])
