@@ -193,7 +193,8 @@ def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
     ids |= {x.passed_to for x in skips if x.passed_to is not None}
     ids |= {x.source for x in lines if x.kind != SOURCE_ORDER}
     ids |= {x.source for x in skips if x.kind != SOURCE_ORDER}
-    orders = {x.source for x in [*lines, *skips] if x.kind == SOURCE_ORDER}
+    orders = {x.source for x in lines if x.kind == SOURCE_ORDER}
+    orders |= {x.source for x in skips if x.kind == SOURCE_ORDER}
     with transaction(engine) as s:
         names = member_labels(s, viewer, ids)
         order_names = order_labels(s, viewer, orders)
