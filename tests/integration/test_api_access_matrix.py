@@ -4,6 +4,7 @@ the data). The routes come from the app itself, so a new route is covered or thi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy import Engine, select
 
 from patronage.access import SCOPES, Principal
 from patronage.api.problems import MEDIA_TYPE
+from patronage.clock import Period
+from patronage.compensation.runs import commit_period
 from patronage.db.engine import transaction
 from patronage.db.tables import Order
 from patronage.orders.orders import LineRequest, NewOrder, place_order
@@ -230,7 +233,7 @@ def test_an_upline_never_reaches_a_downline_distributors_customers(engine: Engin
     # The explanation keeps every amount; the customers are not named.
     r = client.get(f"{API}/commissions/2026-10/members/{c.mid}/explain")
     assert r.status_code == 200
-    lines = r.json()
+    lines = lines_for_top = r.json()
     assert not [line for line in lines for word in hidden if word in line], lines
     assert "retail profit from an order of a customer of your team: = 30.00" in lines
     assert "customer acquisition from a customer of your team: = 10.00" in lines
@@ -243,3 +246,9 @@ def test_an_upline_never_reaches_a_downline_distributors_customers(engine: Engin
                 if f"retail profit from order {o}: = 30.00" in lines], lines
         assert client.get(f"{API}/values/distributors/{c.mid}/customers").status_code == 200
         assert client.get(f"{API}/values/distributors/{c.mid}/overview").status_code == 200
+    # A committed period is explained from its stored lines, with the same naming.
+    commit_period(engine, Period(2026, 10), None, now=datetime(2026, 11, 2, tzinfo=UTC),
+                  actor="test")
+    committed = acting_as(client, c.distributor(c.top)).get(
+        f"{API}/commissions/2026-10/members/{c.mid}/explain").json()
+    assert committed == lines_for_top, committed
