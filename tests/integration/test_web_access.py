@@ -8,13 +8,16 @@ The table below must name every page route of the app: a new page without an ent
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from patronage.cli.main import app as cli
 from patronage.clock import Period
 from patronage.compensation.reports import explain_member
 from patronage.compensation.runs import commit_period
@@ -269,7 +272,8 @@ def test_an_upline_sees_no_customer_of_a_downline_distributor_on_any_page(
         assert ann.get(f"/customers/{hidden}").status_code == 404
 
 
-def test_the_projection_names_only_who_the_distributor_may_see(engine: Engine) -> None:
+def test_the_projection_names_only_who_the_distributor_may_see(engine: Engine,
+                                                              db_url: str) -> None:
     """Ben's explanation has a level of Dee's volume passed over him to Ann, his upline: Ann is
     not someone Ben may see, so she is worded "a distributor of your team"; the amounts stay."""
     w = seed(engine)
@@ -284,5 +288,11 @@ def test_the_projection_names_only_who_the_distributor_may_see(engine: Engine) -
     assert (f"unilevel level 1 of Dee (#{dee}) passed to a distributor of your team: "
             f"Ben (#{w.ben}) inactive") in html.unescape(page), page
     assert "customer acquisition" in page and f"Bree (#{bree})" in page  # his own customer
-    staff_lines = explain_member(engine, w.ben, Period(2026, 10))
-    assert any(f"passed to Ann (#{w.ann})" in line for line in staff_lines), staff_lines
+    # The command line is the company's: it names everyone, with the same amounts.
+    result = CliRunner().invoke(cli, ["--db", db_url, "commissions", "explain", "--member",
+                                      str(w.ben), "--period", "2026-10", "--json"])
+    assert result.exit_code == 0, result.output
+    staff_lines = json.loads(result.output)
+    assert staff_lines == explain_member(engine, w.ben, Period(2026, 10))
+    assert (f"unilevel level 1 of Dee (#{dee}) passed to Ann (#{w.ann}): Ben (#{w.ben}) "
+            "inactive") in "\n".join(staff_lines), staff_lines
