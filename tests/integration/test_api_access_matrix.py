@@ -224,6 +224,16 @@ def test_an_upline_never_reaches_a_downline_distributors_customers(engine: Engin
             continue
         assert r.status_code in (403, 404), (method, path, r.status_code, r.text)
         assert "Mia" not in r.text and "I love it" not in r.text, (method, path)
+    # Unfiltered lists hold none of mid's customers' rows either.
+    for path in set(LIST_FILTERS) - {"/products"}:
+        r = client.get(f"{API}{path}")
+        assert r.status_code in (200, 403), (path, r.text)
+        if r.status_code == 200:
+            body = r.json()
+            rows = body["items"] if isinstance(body, dict) else body
+            about = {row.get(k) for row in rows for k in ("id", "member_id", "buyer_id")}
+            assert not about & {c.mid_customer, nell}, (path, rows)
+            assert "Mia" not in r.text and "Nell" not in r.text, path
     # The downline distributor's own record is visible, their customers' values are not.
     assert client.get(f"{API}/members/{c.mid}").status_code == 200
     for route in ("customers", "overview"):
