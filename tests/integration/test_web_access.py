@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from patronage.cli.main import app as cli
@@ -23,6 +23,8 @@ from patronage.compensation.reports import explain_member
 from patronage.compensation.runs import commit_period
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
+from patronage.db.tables import Order
+from patronage.network.members import move_owner
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.value.service import fit_values
 from patronage.web.accounts import create_account
@@ -296,3 +298,23 @@ def test_the_projection_names_only_who_the_distributor_may_see(engine: Engine,
     assert staff_lines == explain_member(engine, w.ben, Period(2026, 10))
     assert (f"unilevel level 1 of Dee (#{dee}) passed to Ann (#{w.ann}): Ben (#{w.ben}) "
             "inactive") in "\n".join(staff_lines), staff_lines
+
+
+def test_the_business_page_lines_name_only_who_the_distributor_may_see(engine: Engine) -> None:
+    """Ben's committed September lines include a retail profit from an order of Bea's; once Bea
+    is handed to Zed, the line keeps its amount but no longer names her order."""
+    w = seed(engine)
+    commit_period(engine, Period(2026, 9), None, now=NOW, actor="test")
+    with transaction(engine) as s:
+        create_account(s, email="ben@example.com", password=PASSWORD, role="distributor",
+                       member_id=w.ben, now=NOW)
+        bea_order = s.scalars(select(Order.id).where(Order.buyer_id == w.bea)).one()
+    ben = TestClient(app_for(engine))
+    assert sign_in(ben, "ben@example.com").status_code == 303
+    assert f"retail profit from order {bea_order}" in ben.get("/business").text
+    with transaction(engine) as s:
+        move_owner(s, w.bea, w.zed, effective_at=NOW, recorded_at=NOW, actor="test",
+                   reason="asked to")
+    page = ben.get("/business").text
+    assert f"order {bea_order}" not in page
+    assert "retail profit from an order of a customer of your team" in page

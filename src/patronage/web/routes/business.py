@@ -34,7 +34,7 @@ def business(request: Request, me: Distributor) -> Response:
     with transaction(engine) as session:
         history = period_history(session, me.member_id)
         runs = committed_runs(session, 1)
-        lines = payout_rows(session, me.member_id, runs[0].id) if runs else []
+        lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
                         labels, label="Personal and group volume by period")
