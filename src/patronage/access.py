@@ -10,6 +10,12 @@ Visibility of members:
   distributors belong to those distributors and are not visible to the upline;
 - a customer sees only themselves.
 
+Customers' data (values, the overview of a customer base, the people named in a commission
+explanation) follows the same rule: a distributor's customer list and overview are for the
+company and for that distributor only (:func:`require_customers_of`); where a text names members
+(:func:`member_labels`, :func:`order_labels`), a member the viewer may not see is worded
+"a customer of your team" or "a distributor of your team" instead of by name and id.
+
 A member that is not visible is reported as *not found*, never as *forbidden*, so that ids cannot
 be probed. The single-member check walks *up* the sponsor chain from the member asked for (as deep
 as the tree, not as wide as the downline); lists use a recursive query down the sponsor tree.
@@ -17,13 +23,14 @@ as the tree, not as wide as the downline); lists use a recursive query down the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy import Select, false, select, union
 from sqlalchemy.orm import Session
 
-from patronage.db.tables import Member
+from patronage.db.tables import Member, Order
 from patronage.errors import NotFound, PatronageError
 
 PrincipalKind = Literal["staff", "distributor", "customer", "token"]
@@ -202,3 +209,69 @@ def require_member(session: Session, principal: Principal, member_id: int) -> Me
     if member is None:  # pragma: no cover - removed between the two reads
         raise NotFound(f"member {member_id} does not exist")
     return member
+
+
+def require_customers_of(session: Session, principal: Principal, distributor_id: int) -> Member:
+    """The distributor whose customers (the list, their values, the overview of the base) the
+    principal asks for: any distributor for the company, only themselves for a distributor (the
+    customers of a downline distributor are that distributor's), never for a customer.
+    Otherwise *not found*."""
+    member = require_member(session, principal, distributor_id)
+    if member.kind != "distributor":
+        raise NotFound(f"distributor {distributor_id} does not exist")
+    if not principal.is_company and principal.member_id != distributor_id:
+        raise NotFound(f"distributor {distributor_id} has no customers you may see")
+    return member
+
+
+#: How a member the viewer may not see is named in what is shown to them.
+HIDDEN_CUSTOMER = "a customer of your team"
+HIDDEN_DISTRIBUTOR = "a distributor of your team"
+
+
+def visible_among(session: Session, principal: Principal | None,
+                  ids: Iterable[int]) -> set[int]:
+    """Which of these member ids exist and the principal may see (``None``: the company)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    query = select(Member.id).where(Member.id.in_(wanted))
+    scope = None if principal is None else visible_member_ids(principal)
+    if scope is not None:
+        query = query.where(Member.id.in_(scope))
+    return set(session.scalars(query))
+
+
+def _hidden_word(kind: str) -> str:
+    return HIDDEN_DISTRIBUTOR if kind == "distributor" else HIDDEN_CUSTOMER
+
+
+def member_labels(session: Session, principal: Principal | None,
+                  ids: Iterable[int]) -> dict[int, str]:
+    """How each member is named to the principal (``None``: the company): ``First Last (#id)``
+    if they may see them, else "a customer of your team" / "a distributor of your team".
+    Ids of no member are left out."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    seen = visible_among(session, principal, wanted)
+    rows = session.execute(select(Member.id, Member.first_name, Member.last_name, Member.kind)
+                           .where(Member.id.in_(wanted))).all()
+    return {i: (f"{first} {last}".strip() + f" (#{i})") if i in seen else _hidden_word(kind)
+            for i, first, last, kind in rows}
+
+
+def order_labels(session: Session, principal: Principal | None,
+                 ids: Iterable[int]) -> dict[int, str]:
+    """How each order is named to the principal: ``order N`` if they may see its buyer, else
+    "an order of a customer of your team" (or "... of a distributor of your team")."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Order.id, Order.buyer_id, Member.kind)
+                           .join(Member, Member.id == Order.buyer_id)
+                           .where(Order.id.in_(wanted))).all()
+    seen = visible_among(session, principal, {buyer for _, buyer, _ in rows})
+    labels = {i: f"order {i}" if buyer in seen else f"an order of {_hidden_word(kind)}"
+              for i, buyer, kind in rows}
+    return {i: labels.get(i, f"order {i}") for i in wanted}

@@ -4,15 +4,23 @@ the data). The routes come from the app itself, so a new route is covered or thi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from patronage.access import SCOPES, Principal
 from patronage.api.problems import MEDIA_TYPE
-from tests.integration.test_api_support import API, Company, acting_as, app_for, company
+from patronage.clock import Period
+from patronage.compensation.runs import commit_period
+from patronage.db.engine import transaction
+from patronage.db.tables import Order
+from patronage.orders.orders import LineRequest, NewOrder, place_order
+from patronage.value.service import fit_values
+from tests.factories import customer
+from tests.integration.test_api_support import API, NOW, Company, acting_as, app_for, company
 
 #: A valid body for every route that takes one, so that refusals come from access, not shape.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -181,3 +189,76 @@ def test_a_customer_changes_only_their_own_autoship(engine: Engine) -> None:
         404, "subscription 99999 does not exist")
     acting_as(client, c.distributor(c.mid))
     assert client.post(f"{API}/subscriptions/{c.mid_customer_sub}/skip").status_code == 403
+
+
+def _downline_business(engine: Engine, c: Company) -> int:
+    """Orders that pay ``mid`` from their customers in October (a retail profit from an order of
+    Mia's, a customer acquisition for the new customer Nell) and an upline payment to ``top``;
+    returns Nell's id."""
+    with transaction(engine) as s:
+        nell = customer(s, c.mid, "Nell", joined_at=NOW)
+        for buyer, n in ((c.mid, 2), (c.top, 3), (nell, 2), (c.mid_customer, 1)):
+            place_order(s, NewOrder(buyer, NOW, [LineRequest("SHAKE", n)]), now=NOW)
+    return nell
+
+
+def test_an_upline_never_reaches_a_downline_distributors_customers(engine: Engine) -> None:
+    """The upline ``top`` sees the downline distributor ``mid`` (their member record), never
+    ``mid``'s customers: not through a member route, not through ``mid``'s customer values or
+    overview, not named in ``mid``'s commission explanation."""
+    c = company(engine)
+    nell = _downline_business(engine, c)
+    fit_values(engine, NOW)
+    with transaction(engine) as s:
+        their_orders = set(s.scalars(select(Order.id).where(
+            Order.buyer_id.in_((c.mid_customer, nell)))))
+    hidden = ("Mia", "Nell", f"#{c.mid_customer}", f"#{nell}",
+              *(f"order {o}" for o in their_orders))
+    client = acting_as(app_for(engine), c.distributor(c.top))
+    for method, path in _routes(client):
+        r = _call(client, c, method, path, c.mid_customer)
+        if path.startswith("/products") and method == "get":
+            continue
+        if path in LIST_FILTERS and r.status_code == 200:
+            assert r.json()["items"] == [], (method, path, r.text)
+            continue
+        assert r.status_code in (403, 404), (method, path, r.status_code, r.text)
+        assert "Mia" not in r.text and "I love it" not in r.text, (method, path)
+    # Unfiltered lists hold none of mid's customers' rows either.
+    for path in set(LIST_FILTERS) - {"/products"}:
+        r = client.get(f"{API}{path}")
+        assert r.status_code in (200, 403), (path, r.text)
+        if r.status_code == 200:
+            body = r.json()
+            rows = body["items"] if isinstance(body, dict) else body
+            about = {row.get(k) for row in rows for k in ("id", "member_id", "buyer_id")}
+            assert not about & {c.mid_customer, nell}, (path, rows)
+            assert "Mia" not in r.text and "Nell" not in r.text, path
+    # The downline distributor's own record is visible, their customers' values are not.
+    assert client.get(f"{API}/members/{c.mid}").status_code == 200
+    for route in ("customers", "overview"):
+        r = client.get(f"{API}/values/distributors/{c.mid}/{route}")
+        assert (r.status_code, r.json()["detail"]) == (
+            404, f"distributor {c.mid} has no customers you may see"), route
+    # The explanation keeps every amount; the customers are not named.
+    r = client.get(f"{API}/commissions/2026-10/members/{c.mid}/explain")
+    assert r.status_code == 200
+    lines = lines_for_top = r.json()
+    assert not [line for line in lines for word in hidden if word in line], lines
+    assert "retail profit from an order of a customer of your team: = 30.00" in lines
+    assert "customer acquisition from a customer of your team: = 10.00" in lines
+    # Staff, and mid themself, see the same lines with the names.
+    for viewer in (c.staff(), c.distributor(c.mid)):
+        lines = acting_as(client, viewer).get(
+            f"{API}/commissions/2026-10/members/{c.mid}/explain").json()
+        assert f"customer acquisition from Nell (#{nell}): = 10.00" in lines, lines
+        assert [f"order {o}" for o in their_orders
+                if f"retail profit from order {o}: = 30.00" in lines], lines
+        assert client.get(f"{API}/values/distributors/{c.mid}/customers").status_code == 200
+        assert client.get(f"{API}/values/distributors/{c.mid}/overview").status_code == 200
+    # A committed period is explained from its stored lines, with the same naming.
+    commit_period(engine, Period(2026, 10), None, now=datetime(2026, 11, 2, tzinfo=UTC),
+                  actor="test")
+    committed = acting_as(client, c.distributor(c.top)).get(
+        f"{API}/commissions/2026-10/members/{c.mid}/explain").json()
+    assert committed == lines_for_top, committed

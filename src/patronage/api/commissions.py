@@ -123,7 +123,7 @@ def explain(period: PeriodText, member_id: Id, engine: EngineDep, session: Sessi
     """Every payment to the member in the period, and every payment that passed them over."""
     when = Period.parse(period)
     require_member(session, principal, member_id)
-    return explain_member(engine, member_id, when)
+    return explain_member(engine, member_id, when, viewer=principal)
 
 
 @router.get("/{period}/members/{member_id}/rank-card", dependencies=[scope("commissions:read")])

@@ -1,5 +1,7 @@
 """Customer values from the latest value run: a member's lifetime, referral and seven values;
-a distributor's customers ranked by value or by value at risk; a distributor's overview."""
+a distributor's customers ranked by value or by value at risk; a distributor's overview. A
+distributor's customers and overview are for the company and that distributor only (an upline
+gets *not found* for a downline distributor's, as for their customers on ``/members``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from fastapi import APIRouter, Query
 from patronage.access import require_member
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.types import Id
-from patronage.errors import NotFound
 from patronage.value.service import customer_value, distributor_customers, distributor_overview
 
 router = APIRouter(prefix="/values", tags=["customer values"])
@@ -24,24 +25,17 @@ def member_values(member_id: Id, engine: EngineDep, session: SessionDep,
     return customer_value(engine, member_id)
 
 
-def _distributor(session: SessionDep, principal: PrincipalDep, member_id: Id) -> None:
-    member = require_member(session, principal, member_id)
-    if member.kind != "distributor":
-        raise NotFound(f"distributor {member_id} does not exist")
-
-
 @router.get("/distributors/{member_id}/customers", dependencies=[scope("values:read")])
-def customers(member_id: Id, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def customers(member_id: Id, engine: EngineDep, principal: PrincipalDep,
               order_by: Literal["value", "risk"] = "value",
               limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
     """The distributor's customers, by lifetime plus referral value, or by value at risk."""
-    _distributor(session, principal, member_id)
-    return distributor_customers(engine, member_id, order_by=order_by, limit=limit)
+    return distributor_customers(engine, member_id, order_by=order_by, limit=limit,
+                                 viewer=principal)
 
 
 @router.get("/distributors/{member_id}/overview", dependencies=[scope("values:read")])
-def overview(member_id: Id, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def overview(member_id: Id, engine: EngineDep, principal: PrincipalDep,
              now: NowDep) -> dict[str, Any]:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume."""
-    _distributor(session, principal, member_id)
-    return distributor_overview(engine, member_id, now).as_dict()
+    return distributor_overview(engine, member_id, now, viewer=principal).as_dict()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import Engine, or_, select
 
+from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
 from patronage.clock import Period
 from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
@@ -43,13 +44,6 @@ def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> 
         run.clawbacks = stored_clawbacks(engine, record.id)
         return run
     return preview_period(engine, period, plan)
-
-
-def _names(engine: Engine, ids: set[int]) -> dict[int, str]:
-    with transaction(engine) as s:
-        rows = s.execute(select(Member.id, Member.first_name, Member.last_name)
-                         .where(Member.id.in_(sorted(ids)))).all()
-    return {i: f"{first} {last}".strip() + f" (#{i})" for i, first, last in rows}
 
 
 def _pts(volume: int) -> str:
@@ -116,19 +110,23 @@ class Explanation:
 
 
 def explain_member(engine: Engine, member_id: int, period: Period,
-                   plan: PlanSource | None = None) -> list[str]:
+                   plan: PlanSource | None = None, viewer: Principal | None = None) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
-    return explain(engine, member_id, period, plan).lines()
+    return explain(engine, member_id, period, plan, viewer).lines()
 
 
 def explain(engine: Engine, member_id: int, period: Period,
-            plan: PlanSource | None = None) -> Explanation:
+            plan: PlanSource | None = None, viewer: Principal | None = None) -> Explanation:
     """:func:`explain_member`, the lines by kind. A committed period is explained from the lines,
     skips and ranks stored with its run (clawbacks included), with the plan it ran with; an open
-    one from a preview (with ``plan``, or else the plan in force)."""
+    one from a preview (with ``plan``, or else the plan in force).
+
+    People and orders are named as ``viewer`` may see them (:func:`patronage.access.member_labels`,
+    :func:`patronage.access.order_labels`; ``None``, the company, sees every name): the amounts
+    and formulas are the same for every viewer."""
     record = _committed(engine, period)
     if record is not None:
-        return _explain_committed(engine, record, member_id, period)
+        return _explain_committed(engine, record, member_id, period, viewer)
     run = preview_period(engine, period, plan)
     g, r = run.facts.genealogy, run.result
     idx = int(g.index_of(np.array([member_id]))[0])
@@ -158,11 +156,11 @@ def explain(engine: Engine, member_id: int, period: Period,
                                   int(r.paid_as[i]))
                 for i in g.index_of(np.array(sorted(who))).tolist() if i >= 0}
     return _words(engine, member_id, period, run.plan.plan, standing, lines, skips,
-                  [c for c in run.clawbacks if c.earner_id == member_id])
+                  [c for c in run.clawbacks if c.earner_id == member_id], viewer)
 
 
 def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
-                       period: Period) -> Explanation:
+                       period: Period, viewer: Principal | None) -> Explanation:
     plan = PlanSource.from_text(record.plan_text, f"run {period}").plan
     with transaction(engine) as s:
         if s.get(Member, member_id) is None:
@@ -185,23 +183,27 @@ def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
                               x.clawback_of) for x in stored if x.clawback_of is not None]
         skips = [_Skip(x.bonus, SOURCE_KINDS.index(x.source_kind), x.source_id, x.level,
                        x.member_id, x.reason, x.passed_to_id) for x in passed]
-    return _words(engine, member_id, period, plan, standing, lines, skips, clawbacks)
+    return _words(engine, member_id, period, plan, standing, lines, skips, clawbacks, viewer)
 
 
 def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
            standing: dict[int, _Standing], lines: list[_Line], skips: list[_Skip],
-           clawbacks: list[Clawback]) -> Explanation:
+           clawbacks: list[Clawback], viewer: Principal | None) -> Explanation:
     ids = {member_id} | {x.member for x in skips}
     ids |= {x.passed_to for x in skips if x.passed_to is not None}
     ids |= {x.source for x in lines if x.kind != SOURCE_ORDER}
     ids |= {x.source for x in skips if x.kind != SOURCE_ORDER}
-    names = _names(engine, ids)
+    orders = {x.source for x in lines if x.kind == SOURCE_ORDER}
+    orders |= {x.source for x in skips if x.kind == SOURCE_ORDER}
+    with transaction(engine) as s:
+        names = member_labels(s, viewer, ids)
+        order_names = order_labels(s, viewer, orders)
 
     def who(m: int) -> str:
-        return names.get(m, f"#{m}")
+        return names.get(m, f"#{m}" if viewer is None else HIDDEN_DISTRIBUTOR)
 
     def source(kind: int, s: int) -> str:
-        return f"order {s}" if kind == SOURCE_ORDER else who(s)
+        return order_names.get(s, f"order {s}") if kind == SOURCE_ORDER else who(s)
 
     me = standing.get(member_id, _Standing(0, 0, False, -1))
     rank = me.paid_as

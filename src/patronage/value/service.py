@@ -17,6 +17,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
+from patronage.access import Principal, require_customers_of
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import period_bounds
 from patronage.config import get_settings
@@ -257,15 +258,17 @@ def customer_value(engine: Engine, member_id: int) -> dict[str, Any]:
 
 
 def distributor_customers(engine: Engine, distributor_id: int, *, order_by: str = "value",
-                          limit: int = 50) -> list[dict[str, Any]]:
+                          limit: int = 50, viewer: Principal | None = None
+                          ) -> list[dict[str, Any]]:
     """A distributor's customers from the latest run, ranked by lifetime plus referral value
-    (``order_by="value"``) or by value at risk (``"risk"``)."""
+    (``order_by="value"``) or by value at risk (``"risk"``). With ``viewer``, only if they may
+    see this distributor's customers (the company, or the distributor themself)."""
     key = {"value": CustomerValue.past_value + CustomerValue.future_value
            + CustomerValue.referral_value, "risk": CustomerValue.value_at_risk}.get(order_by)
     if key is None:
         raise ValueError(f"order_by: {order_by!r} is not value or risk")
     with transaction(engine) as s:
-        _require_distributor(s, distributor_id)
+        _require_distributor(s, distributor_id, viewer)
         run = latest_run(s)
         if run is None:
             return []
@@ -281,7 +284,10 @@ def distributor_customers(engine: Engine, distributor_id: int, *, order_by: str 
         return [_describe(row, member) for row, member in rows]
 
 
-def _require_distributor(s: Session, distributor_id: int) -> Member:
+def _require_distributor(s: Session, distributor_id: int,
+                         viewer: Principal | None = None) -> Member:
+    if viewer is not None:
+        return require_customers_of(s, viewer, distributor_id)
     member = s.get(Member, distributor_id)
     if member is None or member.kind != "distributor":
         raise NotFound(f"distributor {distributor_id} does not exist")
@@ -374,13 +380,14 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, in
 
 
 def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
-                         at_risk: int = 10) -> DistributorOverview:
+                         at_risk: int = 10, viewer: Principal | None = None
+                         ) -> DistributorOverview:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume
     over the last 12 months (this period and the eleven before it), and the customers most at
-    risk by value."""
+    risk by value. With ``viewer``, only if they may see this distributor's customers."""
     require_aware(now, place="now")
     with transaction(engine) as s:
-        _require_distributor(s, distributor_id)
+        _require_distributor(s, distributor_id, viewer)
         conn = s.connection()
         customers = s.scalar(select(func.count()).select_from(Member).where(
             Member.owner_id == distributor_id, Member.kind != "distributor",
@@ -404,5 +411,6 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
     return DistributorOverview(
         distributor_id, int(customers), int(active), CUSTOMER_TARGET, int(base), int(risk_total),
         int(volume[0]), int(volume[1]), int(volume[2]),
-        distributor_customers(engine, distributor_id, order_by="risk", limit=at_risk)
+        distributor_customers(engine, distributor_id, order_by="risk", limit=at_risk,
+                              viewer=viewer)
         if at_risk > 0 else [])

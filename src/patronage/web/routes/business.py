@@ -30,11 +30,11 @@ def business(request: Request, me: Distributor) -> Response:
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
     with page_errors():
-        overview = distributor_overview(engine, me.member_id, now, at_risk=0)
+        overview = distributor_overview(engine, me.member_id, now, at_risk=0, viewer=me)
     with transaction(engine) as session:
         history = period_history(session, me.member_id)
         runs = committed_runs(session, 1)
-        lines = payout_rows(session, me.member_id, runs[0].id) if runs else []
+        lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
                         labels, label="Personal and group volume by period")
@@ -68,7 +68,7 @@ def projection(request: Request, me: Distributor, period: str | None = None) -> 
                 np.array([me.member_id]))[0]
             projected = int(run.result.payouts.amount[mine].sum())
             rank, next_rank, reqs = rank_card(engine, me.member_id, p)
-            explanation = explain_member(engine, me.member_id, p)
+            explanation = explain_member(engine, me.member_id, p, viewer=me)
     except PageError as exc:
         # A fragment for htmx to show in place (it swaps successful answers only).
         return HTMLResponse(template.render(error=exc.message))

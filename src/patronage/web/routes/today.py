@@ -30,8 +30,8 @@ def today(request: Request, me: Distributor) -> Response:
     with transaction(engine) as session:
         tasks = tasks_due(session, me.member_id, now)
         birthdays = upcoming_birthdays(session, me.member_id, now, company_zone(request))
-    at_risk = [c for c in distributor_customers(engine, me.member_id, order_by="risk", limit=8)
-               if c["value_at_risk"] > 0]
+    at_risk = [c for c in distributor_customers(engine, me.member_id, order_by="risk", limit=8,
+                                                viewer=me) if c["value_at_risk"] > 0]
     return render(request, "today.html", me, title="Today", tasks=tasks, at_risk=at_risk,
                   birthdays=birthdays, now=now)
 

@@ -13,6 +13,7 @@ from functools import lru_cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from patronage.access import Principal, member_labels, order_labels
 from patronage.compensation.runs import PlanSource
 from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
 
@@ -86,11 +87,21 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
     return out
 
 
-def payout_rows(session: Session, member_id: int, run_id: int, *,
-                limit: int = 200) -> list[PayoutRow]:
-    """The member's payout lines in a committed run, largest first, each explained."""
-    lines = session.scalars(select(PayoutLine).where(
+def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 200,
+                viewer: Principal | None = None) -> list[PayoutRow]:
+    """The member's payout lines in a committed run, largest first, each explained; sources
+    are named as ``viewer`` may see them (``None``: the company, every name)."""
+    lines = list(session.scalars(select(PayoutLine).where(
         PayoutLine.run_id == run_id, PayoutLine.earner_id == member_id)
-        .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit))
-    return [PayoutRow(p.bonus, p.level, f"{p.source_kind} {p.source_id}", p.volume, p.rate_bp,
-                      p.amount, p.clawback_of) for p in lines]
+        .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit)))
+    orders = order_labels(session, viewer, {p.source_id for p in lines
+                                            if p.source_kind == "order"})
+    members = member_labels(session, viewer, {p.source_id for p in lines
+                                              if p.source_kind != "order"})
+
+    def source(p: PayoutLine) -> str:
+        labels = orders if p.source_kind == "order" else members
+        return labels.get(p.source_id, f"{p.source_kind} {p.source_id}")
+
+    return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp, p.amount,
+                      p.clawback_of) for p in lines]
