@@ -135,7 +135,7 @@ def erase_member(member_id: Id, session: SessionDep, principal: PrincipalDep,
 
 
 @router.get("/{member_id}/export", dependencies=[scope("members:read")])
-def export_member(member_id: int, session: SessionDep, principal: PrincipalDep,
+def export_member(member_id: Id, session: SessionDep, principal: PrincipalDep,
                   now: NowDep) -> dict[str, Any]:
     """Everything stored about the member as one JSON document (GDPR art. 15): for the company
     (notes included) and for the member themself (notes left out)."""
