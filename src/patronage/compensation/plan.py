@@ -4,59 +4,39 @@ Every problem in a plan file is reported at once, each naming the file, the key 
 wrong. Rates are written as fractions (``0.05`` for 5%) and kept as exact basis points; volumes
 and amounts are written in points and currency units and kept as integer hundredths.
 
-The bonus types (each optional, each with its own validation):
-``retail_profit``, ``fast_start``, ``unilevel``, ``stair_step`` (differential with breakaway
-generations), ``customer_acquisition``, ``customer_referral``;
-and a global ``cap`` on payout as a share of CV.
+The bonus types (each optional, each with its own validation) are those of
+:data:`patronage.compensation.bonuses.BONUS_TYPES`, one module each; and a global ``cap`` on
+payout as a share of CV.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-from itertools import pairwise
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator
 
+from patronage.compensation.bonuses import BONUS_TYPES, BonusSections, Registry
+from patronage.compensation.units import BP, Strict, bp, hundredths
 from patronage.errors import Problem, Problems, key_path, read_toml
 
-BP = 10_000
-KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "stair_step", "customer_acquisition",
-                 "customer_referral")
+__all__ = ["BP", "KNOWN_BONUSES", "Cap", "Plan", "Rank", "load_plan", "parse_plan"]
 
+#: Section names of the bonus types a plan file may use.
+KNOWN_BONUSES = BONUS_TYPES.names
 
-def _bp(value: Any) -> int:
-    """A rate written as a fraction (0.05) in exact basis points (500)."""
-    d = Decimal(str(value))
-    scaled = d * BP
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} is finer than a basis point (0.0001)")
-    if d < 0 or d > 1:
-        raise ValueError(f"{value} is not between 0 and 1 (0% to 100%)")
-    return int(scaled)
+if TYPE_CHECKING:
+    Bonuses = BonusSections
+else:
+    Bonuses = BONUS_TYPES.sections
 
-
-def _hundredths(value: Any) -> int:
-    d = Decimal(str(value))
-    scaled = d * 100
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than 2 decimal places")
-    if d < 0:
-        raise ValueError(f"{value} is negative")
-    return int(scaled)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LegRank(_Strict):
+class LegRank(Strict):
     rank: str
     count: int = Field(ge=1)
 
 
-class Rank(_Strict):
+class Rank(Strict):
     """A rank and what it takes in a period. Volumes in hundredths of a point."""
 
     name: str
@@ -72,124 +52,28 @@ class Rank(_Strict):
     @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
     @classmethod
     def _volume(cls, v: Any) -> int:
-        return _hundredths(v)
+        return hundredths(v)
 
     @field_validator("leg_cap", mode="before")
     @classmethod
     def _rate(cls, v: Any) -> int:
-        return _bp(v)
+        return bp(v)
 
 
-class RetailProfit(_Strict):
-    """Retail price paid by a retail customer above the wholesale price, to the owner."""
-
-    enabled: bool = True
-
-
-class FastStart(_Strict):
-    """% of a new distributor's orders in their first ``window_days``, to the enrollers above."""
-
-    rates: list[int]
-    window_days: int = Field(default=60, ge=1)
-    volume: Literal["qv", "cv"] = "qv"
-    promotional_only: bool = True
-    roll_up: bool = False
-
-    @field_validator("rates", mode="before")
-    @classmethod
-    def _rates(cls, v: Any) -> list[int]:
-        return [_bp(x) for x in v]
-
-
-class Unilevel(_Strict):
-    """rate[level] × consumption CV of the member at that level below the earner."""
-
-    rates: list[int]
-    compression: Literal["none", "static", "dynamic"] = "dynamic"
-    include_promotional: bool = False
-
-    @field_validator("rates", mode="before")
-    @classmethod
-    def _rates(cls, v: Any) -> list[int]:
-        return [_bp(x) for x in v]
-
-
-class StairStep(_Strict):
-    """Differential on group CV by paid-as rank, with breakaway generation overrides.
-
-    ``rates`` maps rank names to rates (ranks not named earn 0). A member paid as
-    ``breakaway_rank`` or higher breaks away: their group leaves their upline's stair-step group,
-    and pays ``generation_rates[g-1]`` of it to the g-th breakaway upline above.
-    """
-
-    rates: dict[str, int]
-    breakaway_rank: str | None = None
-    generation_rates: list[int] = []
-    generational_compression: bool = True
-    include_promotional: bool = False
-
-    @field_validator("rates", mode="before")
-    @classmethod
-    def _rates(cls, v: Any) -> dict[str, int]:
-        if not isinstance(v, dict):
-            raise ValueError("give a table of rank name = rate")
-        return {str(k): _bp(x) for k, x in v.items()}
-
-    @field_validator("generation_rates", mode="before")
-    @classmethod
-    def _gen(cls, v: Any) -> list[int]:
-        return [_bp(x) for x in v]
-
-
-class CustomerAcquisition(_Strict):
-    """A fixed amount to the owner for each new customer whose first order is in the period."""
-
-    amount: int
-    requires_active: bool = True
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _amount(cls, v: Any) -> int:
-        return _hundredths(v)
-
-
-class CustomerReferral(_Strict):
-    """Refer ``referrals`` customers who order in the period; earn a credit computed from their
-    orders (the average of the largest ``referrals`` orders), up to ``cap``."""
-
-    referrals: int = Field(ge=1)
-    credit: Literal["average_of_largest"] = "average_of_largest"
-    cap: int
-
-    @field_validator("cap", mode="before")
-    @classmethod
-    def _amount(cls, v: Any) -> int:
-        return _hundredths(v)
-
-
-class Cap(_Strict):
+class Cap(Strict):
     """Total of the capped bonuses ≤ ``max_share_of_cv`` × the period's CV."""
 
     max_share_of_cv: int
-    bonuses: list[str] = ["fast_start", "unilevel", "stair_step", "customer_acquisition",
-                          "customer_referral"]
+    bonuses: list[str] = Field(default_factory=lambda: [
+        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral"])
 
     @field_validator("max_share_of_cv", mode="before")
     @classmethod
     def _rate(cls, v: Any) -> int:
-        return _bp(v)
+        return bp(v)
 
 
-class Bonuses(_Strict):
-    retail_profit: RetailProfit | None = None
-    fast_start: FastStart | None = None
-    unilevel: Unilevel | None = None
-    stair_step: StairStep | None = None
-    customer_acquisition: CustomerAcquisition | None = None
-    customer_referral: CustomerReferral | None = None
-
-
-class Plan(_Strict):
+class Plan(Strict):
     """A whole plan: ranks in ascending order, the active rule, the bonuses, the cap."""
 
     name: str
@@ -203,14 +87,34 @@ class Plan(_Strict):
     @field_validator("active_min_pv", mode="before")
     @classmethod
     def _volume(cls, v: Any) -> int:
-        return _hundredths(v)
+        return hundredths(v)
 
     def rank_index(self, name: str) -> int:
         return [r.name for r in self.ranks].index(name)
 
+    def money_amounts(self) -> dict[str, int]:
+        """Every money amount the plan's bonuses state (currency hundredths), by key path:
+        what a plan paid in another currency converts (rates and volumes are not money)."""
+        return {f"bonuses.{bonus.name}.{key}": value
+                for bonus, section in self.bonuses.present()
+                for key, value in bonus.money_amounts(section).items()}
+
 
 def _check(plan: Plan) -> list[tuple[str, str]]:
-    """Contradictions pydantic cannot see: order of ranks, depth beyond the levels given, ..."""
+    """Contradictions pydantic cannot see: order of ranks, depth beyond the levels given, ...
+    (each bonus type checks its own section against the rest of the plan)."""
+    problems = _rank_problems(plan)
+    for bonus, section in plan.bonuses.present():
+        problems += bonus.check(plan, section)
+    if plan.cap is not None:
+        for j, b in enumerate(plan.cap.bonuses):
+            if b not in plan.bonuses.registry.names:
+                problems.append((f"cap.bonuses[{j}]", f"unknown bonus type {b!r}"))
+    return problems
+
+
+def _rank_problems(plan: Plan) -> list[tuple[str, str]]:
+    """Ranks out of order, named twice, asking for unknown ranks or below the active PV."""
     problems: list[tuple[str, str]] = []
     names = [r.name for r in plan.ranks]
     if not plan.ranks:
@@ -236,56 +140,32 @@ def _check(plan: Plan) -> list[tuple[str, str]]:
         if rank.min_pv < plan.active_min_pv:
             problems.append((f"ranks[{i}].min_pv", "below the active minimum PV: a paid-as "
                              "rank is only held by active members"))
-        uni = plan.bonuses.unilevel
-        if uni is not None and rank.unilevel_depth > len(uni.rates):
-            problems.append((f"ranks[{i}].unilevel_depth",
-                             f"{rank.unilevel_depth} levels but bonuses.unilevel.rates gives "
-                             f"only {len(uni.rates)}"))
-    fs = plan.bonuses.fast_start
-    if fs is not None and sum(fs.rates) > BP:
-        problems.append(("bonuses.fast_start.rates", "rates add up to more than 100%"))
-    uni = plan.bonuses.unilevel
-    if uni is not None:
-        if not uni.rates:
-            problems.append(("bonuses.unilevel.rates", "give at least one level"))
-        if sum(uni.rates) > BP:
-            problems.append(("bonuses.unilevel.rates", "rates add up to more than 100%"))
-    ss = plan.bonuses.stair_step
-    if ss is not None:
-        for rank_name in ss.rates:
-            if rank_name not in names:
-                problems.append((f"bonuses.stair_step.rates.{rank_name}", "unknown rank"))
-        by_rank = [ss.rates.get(r, 0) for r in names]
-        if any(b < a for a, b in pairwise(by_rank)):
-            problems.append(("bonuses.stair_step.rates",
-                             "rates must not fall as ranks rise (a differential pays the "
-                             "difference to higher ranks)"))
-        if ss.breakaway_rank is not None and ss.breakaway_rank not in names:
-            problems.append(("bonuses.stair_step.breakaway_rank",
-                             f"unknown rank {ss.breakaway_rank!r}"))
-        if ss.generation_rates and ss.breakaway_rank is None:
-            problems.append(("bonuses.stair_step.generation_rates",
-                             "generations need a breakaway_rank"))
-        if sum(ss.generation_rates) + max(ss.rates.values(), default=0) > BP:
-            problems.append(("bonuses.stair_step", "rates add up to more than 100%"))
-    if plan.cap is not None:
-        for j, b in enumerate(plan.cap.bonuses):
-            if b not in KNOWN_BONUSES:
-                problems.append((f"cap.bonuses[{j}]", f"unknown bonus type {b!r}"))
     return problems
 
 
-def parse_plan(data: dict[str, Any], source: str = "plan") -> Plan:
-    """Validate plan data (as read from TOML); raises :class:`Problems` listing everything."""
+@cache
+def _plan_model(bonus_types: Registry) -> type[Plan]:
+    """The plan model whose ``[bonuses]`` table has the sections of ``bonus_types``."""
+    if bonus_types is BONUS_TYPES:
+        return Plan
+    return create_model("Plan", __base__=Plan, bonuses=(bonus_types.sections, ...))
+
+
+def parse_plan(data: dict[str, Any], source: str = "plan",
+               bonus_types: Registry = BONUS_TYPES) -> Plan:
+    """Validate plan data (as read from TOML); raises :class:`Problems` listing everything.
+    ``bonus_types`` are the bonus types the plan may use (the plan keeps them: the engines
+    run those)."""
     problems: list[Problem] = []
     data = dict(data)
     raw_bonuses = data.get("bonuses", {})
+    known = bonus_types.names
     if isinstance(raw_bonuses, dict):
         for key in raw_bonuses:
-            if key not in KNOWN_BONUSES:
+            if key not in known:
                 problems.append(Problem(f"{source}: bonuses.{key}",
-                                        f"unknown bonus type (known: {', '.join(KNOWN_BONUSES)})"))
-        data["bonuses"] = {k: v for k, v in raw_bonuses.items() if k in KNOWN_BONUSES}
+                                        f"unknown bonus type (known: {', '.join(known)})"))
+        data["bonuses"] = {k: v for k, v in raw_bonuses.items() if k in known}
     active = data.pop("active", None)
     if isinstance(active, dict):
         data["active_min_pv"] = active.get("min_pv")
@@ -294,7 +174,7 @@ def parse_plan(data: dict[str, Any], source: str = "plan") -> Plan:
     if isinstance(meta, dict):
         data.update({k: v for k, v in meta.items() if k in ("name", "version")})
     try:
-        plan = Plan.model_validate(data)
+        plan = _plan_model(bonus_types).model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = key_path(tuple(err["loc"]))

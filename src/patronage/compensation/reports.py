@@ -210,25 +210,28 @@ def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
     head = (f"{names.get(member_id, member_id)} in {period}: PV {_pts(me.pv)}, "
             f"GV {_pts(me.gv)}, {'active' if me.active else 'not active'}, "
             f"paid as {plan.ranks[rank].name if rank >= 0 else 'no rank'}")
+    def label(line: str, level: int) -> str:
+        return plan.bonuses.registry.of_line(line).label(line, level)
+
     payments: list[str] = []
     for x in lines:
-        what = x.bonus.replace("_", " ") + (f" level {x.level}" if x.level else "")
+        what = label(x.bonus, x.level)
         base = f" {x.rate_bp / 100:g}% of {_pts(x.volume)}" if x.rate_bp else ""
         payments.append(f"{what} from {source(x.kind, x.source)}:{base} "
                         f"= {format_amount(x.amount)}")
-    taken = [f"clawback of line {c.clawback_of} ({c.bonus.replace('_', ' ')}): "
+    taken = [f"clawback of line {c.clawback_of} ({label(c.bonus, 0)}): "
              f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}" for c in clawbacks]
     passed: list[str] = []
     for y in skips:
         why = _why(standing, y.member, y.reason, y.level, plan)
         src = source(y.kind, y.source)
-        label = y.bonus.replace("_", " ") + (f" level {y.level}" if y.level else "")
+        what = label(y.bonus, y.level)
         if y.level == 0 and y.member == y.source and y.kind != SOURCE_ORDER:
-            passed.append(f"{label}: volume of {who(y.member)} not paid: {why}")
+            passed.append(f"{what}: volume of {who(y.member)} not paid: {why}")
         elif y.passed_to is not None:
-            passed.append(f"{label} of {src} passed to {who(y.passed_to)}: {who(y.member)} {why}")
+            passed.append(f"{what} of {src} passed to {who(y.passed_to)}: {who(y.member)} {why}")
         else:
-            passed.append(f"{label} of {src} not paid: {who(y.member)} {why}")
+            passed.append(f"{what} of {src} not paid: {who(y.member)} {why}")
     return Explanation(head, payments, taken, passed)
 
 

@@ -21,36 +21,40 @@ Semantics shared by both engines (the README's "Compensation plans" section says
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from patronage.compensation.plan import Plan
+from patronage.compensation.bonuses import BONUS_TYPES
+from patronage.compensation.codes import (
+    REASON_INACTIVE,
+    REASON_NO_UPLINE,
+    REASON_NOT_BROKEN_AWAY,
+    REASON_NOT_DISTRIBUTOR,
+    REASON_NOT_IN_STANDING,
+    REASON_RANK_DEPTH,
+    REASONS,
+    SOURCE_KINDS,
+    SOURCE_MEMBER,
+    SOURCE_ORDER,
+)
+
+if TYPE_CHECKING:
+    from patronage.compensation.plan import Plan
+
+__all__ = [
+    "BONUSES", "BONUS_CODE", "REASONS", "REASON_INACTIVE", "REASON_NOT_BROKEN_AWAY",
+    "REASON_NOT_DISTRIBUTOR", "REASON_NOT_IN_STANDING", "REASON_NO_UPLINE", "REASON_RANK_DEPTH",
+    "SOURCE_KINDS", "SOURCE_MEMBER", "SOURCE_ORDER", "Payouts", "RunResult", "Skips",
+    "capped_codes", "empty_skips", "sort_payouts",
+]
 
 I64 = npt.NDArray[np.int64]
 
-BONUSES = ("retail_profit", "fast_start", "unilevel", "customer_acquisition", "customer_referral",
-           "stair_step", "generation")
-BONUS_CODE = {b: i for i, b in enumerate(BONUSES)}
-#: What a payout line's ``source`` is: an order id, or a member index.
-SOURCE_ORDER, SOURCE_MEMBER = 0, 1
-SOURCE_KINDS = ("order", "member")  # by those numbers
-
-#: Why a payment was not made to the member who would have had it.
-REASON_NOT_IN_STANDING = 1  # status is not active (inactive, terminated, erased)
-REASON_INACTIVE = 2  # PV below the active minimum
-REASON_RANK_DEPTH = 3  # paid-as rank does not pay this deep
-REASON_NO_UPLINE = 4  # nobody above qualifies
-REASON_NOT_DISTRIBUTOR = 5
-REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
-REASONS = {
-    REASON_NOT_BROKEN_AWAY: "not paid as the breakaway rank this period",
-    REASON_NOT_IN_STANDING: "not in good standing",
-    REASON_INACTIVE: "inactive",
-    REASON_RANK_DEPTH: "paid-as rank does not pay this level",
-    REASON_NO_UPLINE: "no qualified upline",
-    REASON_NOT_DISTRIBUTOR: "not a distributor",
-}
+#: Payout line names by their stored code (each bonus type's module states its codes).
+BONUSES = BONUS_TYPES.lines
+BONUS_CODE = BONUS_TYPES.code
 
 
 @dataclass(frozen=True)
@@ -119,13 +123,11 @@ class RunResult:
 
 
 def capped_codes(plan: Plan) -> list[int]:
-    """Bonus codes under the global cap (``stair_step`` covers its generation overrides)."""
+    """Payout line codes under the global cap: every line of each bonus type it names
+    (``stair_step`` covers its generation overrides)."""
     if plan.cap is None:
         return []
-    codes = [BONUS_CODE[b] for b in plan.cap.bonuses]
-    if "stair_step" in plan.cap.bonuses:
-        codes.append(BONUS_CODE["generation"])
-    return codes
+    return plan.bonuses.registry.codes_of(plan.cap.bonuses)
 
 
 def sort_payouts(columns: dict[str, I64]) -> Payouts:

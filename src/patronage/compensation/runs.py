@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
+from patronage.compensation.bonuses import Refunded, Registry
 from patronage.compensation.engine import run_engine, sum_by
 from patronage.compensation.plan import Plan, parse_plan
 from patronage.compensation.results import (
@@ -242,10 +243,6 @@ def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.nda
 PAYOUT_COLUMNS = tuple(f.name for f in fields(Payouts))
 SKIP_COLUMNS = tuple(f.name for f in fields(Skips))
 
-#: Bonuses paid on an order's volume, which a refund of that order takes back.
-_CLAWED = ("retail_profit", "fast_start", "unilevel")
-
-
 def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]:
     """Negative lines for refunds in ``[start, end)`` of orders paid in committed periods.
 
@@ -272,7 +269,7 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]
             if run is None:
                 continue
             plan = PlanSource.from_text(run.plan_text, f"run {run.period}").plan
-            lines = _lines_paid_on(s, run.id, {r.id for r in refunds},
+            lines = _lines_paid_on(s, plan.bonuses.registry, run.id, {r.id for r in refunds},
                                    {r.credited_to_id for r in refunds if r.credited_to_id})
             for order_id, credited, _, qv, cv, amount, volume_kind in refunds:
                 for line in lines.get(("order", order_id), []) + (
@@ -283,10 +280,10 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]
     return out
 
 
-def _lines_paid_on(s: Session, run_id: int, orders: set[int],
+def _lines_paid_on(s: Session, bonus_types: Registry, run_id: int, orders: set[int],
                    members: set[int]) -> dict[tuple[str, int], list[PayoutLine]]:
-    """A run's lines paid on ``orders`` and its unilevel lines paid on ``members``' volume, by
-    (source kind, source id), in id order."""
+    """A run's lines that refunds claw back (:attr:`BonusType.clawed_sources`) paid on
+    ``orders`` or on ``members``' volume, by (source kind, source id), in id order."""
     found: dict[tuple[str, int], list[PayoutLine]] = {}
     for kind, ids in (("order", sorted(orders)), ("member", sorted(members))):
         for at in range(0, len(ids), _IDS_PER_QUERY):
@@ -294,7 +291,7 @@ def _lines_paid_on(s: Session, run_id: int, orders: set[int],
             query = select(PayoutLine).where(
                 PayoutLine.run_id == run_id, PayoutLine.clawback_of.is_(None),
                 PayoutLine.source_kind == kind, PayoutLine.source_id.in_(part),
-                PayoutLine.bonus.in_(_CLAWED if kind == "order" else ("unilevel",)))
+                PayoutLine.bonus.in_(bonus_types.clawed_lines(kind)))
             for line in s.scalars(query.order_by(PayoutLine.id)):
                 found.setdefault((kind, line.source_id), []).append(line)
     return found
@@ -305,17 +302,10 @@ _IDS_PER_QUERY = 5_000
 
 def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
               volume_kind: str) -> Clawback | None:
-    """What a refund of (qv, cv, amount) takes back from ``line``, at its effective rate."""
-    if line.bonus == "retail_profit":
-        base = amount
-    elif line.bonus == "fast_start":
-        fs_volume = plan.bonuses.fast_start.volume if plan.bonuses.fast_start else "qv"
-        base = qv if fs_volume == "qv" else cv
-    elif line.bonus == "unilevel":
-        include = plan.bonuses.unilevel and plan.bonuses.unilevel.include_promotional
-        base = cv if (volume_kind == "consumption" or include) else 0
-    else:
-        return None
+    """What a refund of (qv, cv, amount) takes back from ``line``, at its effective rate: the
+    line's bonus type says which part of the refund its volume was (nothing: None)."""
+    bonus = plan.bonuses.registry.of_line(line.bonus)
+    base = bonus.clawback_base(bonus.section_of(plan), Refunded(qv, cv, amount, volume_kind))
     if line.volume <= 0 or base <= 0:
         return None
     take = round_half_away(line.amount * base, line.volume)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.care import testimonials
+from patronage.compensation.bonuses import customer_referral
 from patronage.compensation.runs import PlanSource
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
@@ -125,7 +126,7 @@ def referral_progress(session: Session, member_id: int, start: datetime, end: da
     """Customers the member referred who ordered in the period, against the reward of
     ``plan``, the plan in force (None when no plan is stored or it has no customer referral
     reward)."""
-    rule = plan.plan.bonuses.customer_referral if plan is not None else None
+    rule = customer_referral.BONUS.section_of(plan.plan) if plan is not None else None
     if rule is None:
         return None
     referred = session.scalar(select(func.count()).select_from(Member).where(

@@ -1,0 +1,24 @@
+"""Codes written into payout and skip lines: what a line's source is, and why a payment was
+not made. Stored as numbers; never renumbered."""
+
+from __future__ import annotations
+
+#: What a payout line's ``source`` is: an order id, or a member index.
+SOURCE_ORDER, SOURCE_MEMBER = 0, 1
+SOURCE_KINDS = ("order", "member")  # by those numbers
+
+#: Why a payment was not made to the member who would have had it.
+REASON_NOT_IN_STANDING = 1  # status is not active (inactive, terminated, erased)
+REASON_INACTIVE = 2  # PV below the active minimum
+REASON_RANK_DEPTH = 3  # paid-as rank does not pay this deep
+REASON_NO_UPLINE = 4  # nobody above qualifies
+REASON_NOT_DISTRIBUTOR = 5
+REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
+REASONS = {
+    REASON_NOT_BROKEN_AWAY: "not paid as the breakaway rank this period",
+    REASON_NOT_IN_STANDING: "not in good standing",
+    REASON_INACTIVE: "inactive",
+    REASON_RANK_DEPTH: "paid-as rank does not pay this level",
+    REASON_NO_UPLINE: "no qualified upline",
+    REASON_NOT_DISTRIBUTOR: "not a distributor",
+}
