@@ -6,6 +6,7 @@ cent on generated companies, with nothing else in the package changed."""
 
 from __future__ import annotations
 
+import pickle
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -156,6 +157,11 @@ def test_money_amounts_are_listed_by_key_path() -> None:
     example = load_plan(default_plan_path())
     assert set(example.money_amounts()) == {"bonuses.customer_acquisition.amount",
                                            "bonuses.customer_referral.cap"}
+
+
+def test_a_shipped_plan_pickles_and_copies() -> None:
+    example = load_plan(default_plan_path())
+    assert pickle.loads(pickle.dumps(example)) == example
 
 
 def test_defaults_word_the_lines_and_claw_nothing_back() -> None:

@@ -27,6 +27,9 @@ BONUS_TYPES = Registry([
     customer_acquisition.BONUS,
     customer_referral.BONUS,
     stair_step.BONUS,
-])
+], module=__name__)
 
-__all__ = ["BONUS_TYPES", "BonusSections", "BonusType", "Refunded", "Registry"]
+#: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.
+Bonuses = BONUS_TYPES.sections
+
+__all__ = ["BONUS_TYPES", "BonusSections", "BonusType", "Bonuses", "Refunded", "Registry"]

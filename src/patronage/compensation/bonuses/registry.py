@@ -38,7 +38,8 @@ class BonusSections(Strict):
 class Registry:
     """Bonus types by plan section name; their payout line names by stored code."""
 
-    def __init__(self, types: Sequence[BonusType[Any]]) -> None:
+    def __init__(self, types: Sequence[BonusType[Any]], module: str = __name__) -> None:
+        """``module`` is where the sections model is kept as ``Bonuses`` (so plans pickle)."""
         self.types = tuple(types)
         self.by_name = {t.name: t for t in self.types}
         if len(self.by_name) != len(self.types):
@@ -52,7 +53,7 @@ class Registry:
         self._of_line = {line: t for line, t in by_code.values()}
         fields: dict[str, Any] = {t.name: (t.model | None, None) for t in self.types}
         self.sections: type[BonusSections] = create_model(
-            "Bonuses", __base__=BonusSections, **fields)
+            "Bonuses", __base__=BonusSections, __module__=module, **fields)
         self.sections.registry = self
 
     @property
