@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from patronage.compensation.arrays import I64, Bools, sum_by, sum_where
-from patronage.compensation.arrays import groups as _groups
 from patronage.compensation.bonuses.state import PAY_KEYS, Part, PayState
 from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import Payouts, RunResult, Skips, capped_codes
@@ -23,7 +22,7 @@ from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
 from patronage.memory import reused_memory
 from patronage.network.genealogy import subtree_sums
 
-__all__ = ["_groups", "run_engine", "sum_by", "sum_where"]
+__all__ = ["run_engine", "sum_by", "sum_where"]
 
 
 def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -> RunResult:

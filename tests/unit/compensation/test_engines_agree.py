@@ -128,10 +128,10 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
 
 @given(st.lists(st.integers(0, 6), max_size=30), st.booleans())
 def test_grouping_order_ids_equals_numpy_unique(keys: list[int], ascending: bool) -> None:
-    from patronage.compensation.engine import _groups
+    from patronage.compensation.arrays import groups
 
     values = np.array(sorted(keys) if ascending else keys, dtype=np.int64)
-    unique, inverse = _groups(values)
+    unique, inverse = groups(values)
     expected_unique, expected_inverse = np.unique(values, return_inverse=True)
     assert unique.tolist() == expected_unique.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
