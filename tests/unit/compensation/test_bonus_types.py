@@ -184,5 +184,8 @@ def test_a_registry_refuses_clashing_codes_and_names() -> None:
     with pytest.raises(ValueError, match="codes"):
         BONUS_TYPES.extended(type("Clash", (SponsorMatchBonus,),
                                   {"name": "clash", "lines": {"clash": 0}})())
+    with pytest.raises(ValueError, match="same name"):
+        BONUS_TYPES.extended(type("Clash", (SponsorMatchBonus,),
+                                  {"name": "clash", "lines": {"unilevel": len(BONUSES)}})())
     with pytest.raises(ValueError, match="section name"):
         BONUS_TYPES.extended(SponsorMatchBonus(), SponsorMatchBonus())

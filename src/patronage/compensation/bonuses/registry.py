@@ -49,6 +49,8 @@ class Registry:
             raise ValueError("payout line codes must be 0, 1, 2, ... each used once")
         #: Payout line names by code.
         self.lines = tuple(by_code[c][0] for c in range(len(by_code)))
+        if len(set(self.lines)) != len(self.lines):
+            raise ValueError("two bonus types write payout lines of the same name")
         self.code = {line: c for c, line in enumerate(self.lines)}
         self._of_line = {line: t for line, t in by_code.values()}
         fields: dict[str, Any] = {t.name: (t.model | None, None) for t in self.types}
