@@ -11,6 +11,7 @@ payout as a share of CV.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,13 @@ class Plan(Strict):
         return {f"bonuses.{bonus.name}.{key}": value
                 for bonus, section in self.bonuses.present()
                 for key, value in bonus.money_amounts(section).items()}
+
+    def convert_money(self, convert: Callable[[int], int]) -> Plan:
+        """This plan with every money amount of its bonuses (:meth:`money_amounts`) replaced by
+        ``convert(amount)``, e.g. into another currency's hundredths."""
+        sections = {bonus.name: bonus.convert_money(section, convert)
+                    for bonus, section in self.bonuses.present()}
+        return self.model_copy(update={"bonuses": self.bonuses.model_copy(update=sections)})
 
 
 def _check(plan: Plan) -> list[tuple[str, str]]:

@@ -159,6 +159,18 @@ def test_money_amounts_are_listed_by_key_path() -> None:
                                            "bonuses.customer_referral.cap"}
 
 
+def test_money_amounts_convert_and_nothing_else_does() -> None:
+    example = load_plan(default_plan_path())
+    doubled = example.convert_money(lambda amount: amount * 2)
+    assert doubled.money_amounts() == {k: v * 2 for k, v in example.money_amounts().items()}
+    assert doubled.model_dump(exclude={"bonuses"}) == example.model_dump(exclude={"bonuses"})
+    for name in ("fast_start", "unilevel", "stair_step", "retail_profit"):
+        assert getattr(doubled.bonuses, name) == getattr(example.bonuses, name)
+    assert doubled.bonuses.registry is example.bonuses.registry
+    matched = match_plan(max_amount=3).convert_money(lambda amount: amount + 1)
+    assert matched.money_amounts() == {"bonuses.sponsor_match.max_amount": 301}
+
+
 def test_a_shipped_plan_pickles_and_copies() -> None:
     example = load_plan(default_plan_path())
     assert pickle.loads(pickle.dumps(example)) == example

@@ -11,6 +11,7 @@ words its lines for explanations and lists which of its plan amounts are money. 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from patronage.compensation.units import Strict
@@ -62,6 +63,12 @@ class BonusType(ABC, Generic[S]):
     def money_amounts(self, section: S) -> dict[str, int]:
         """The section's money amounts by field name (:attr:`money`), in currency hundredths."""
         return {key: int(getattr(section, key)) for key in self.money}
+
+    def convert_money(self, section: S, convert: Callable[[int], int]) -> S:
+        """The section with each money amount (:attr:`money`) replaced by ``convert(amount)``;
+        rates and volumes unchanged."""
+        return section.model_copy(update={key: convert(int(getattr(section, key)))
+                                          for key in self.money})
 
     @abstractmethod
     def pay(self, st: PayState, section: S) -> None:
