@@ -65,20 +65,27 @@ def _type(schema: dict[str, Any]) -> str:
     return f"`{kind}`" + (f" ({fmt})" if fmt else "")
 
 
+def _number(value: Any) -> str:
+    """1.0 as 1, 0.5 as 0.5."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def _limits(schema: dict[str, Any]) -> str:
     """The bounds a value must keep: 1 ≤ n ≤ 500, at most 100 characters, a pattern."""
     found: list[str] = []
     for option in [schema, *schema.get("anyOf", [])]:
         low, high = option.get("minimum"), option.get("maximum")
         if low is not None and high is not None:
-            found.append(f"{low} ≤ n ≤ {high}")
+            found.append(f"{_number(low)} ≤ n ≤ {_number(high)}")
         elif low is not None:
-            found.append(f"n ≥ {low}")
+            found.append(f"n ≥ {_number(low)}")
         elif high is not None:
-            found.append(f"n ≤ {high}")
+            found.append(f"n ≤ {_number(high)}")
         if "exclusiveMinimum" in option:
-            found.append(f"n > {option['exclusiveMinimum']}")
-        if "minLength" in option:
+            found.append(f"n > {_number(option['exclusiveMinimum'])}")
+        if option.get("minLength") == 1:
+            found.append("not empty")
+        elif "minLength" in option:
             found.append(f"at least {option['minLength']} characters")
         if "maxLength" in option:
             found.append(f"at most {option['maxLength']} characters")
@@ -119,7 +126,7 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
     responses = op.get("responses", {})
     if responses:
         out += ["| answer | meaning | body |", "|---|---|---|"]
-        for code, answer in responses.items():
+        for code, answer in sorted(responses.items()):
             bodies = ", ".join(f"{_type(c.get('schema', {}))} ({m})"
                                for m, c in answer.get("content", {}).items())
             out.append(f"| {code} | {_cell(answer.get('description', ''))} | {bodies} |")
