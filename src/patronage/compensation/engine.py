@@ -2,7 +2,7 @@
 
 No Python loop per member or order: loops run per tree level, per rank or per payout level.
 "Nearest qualified ancestor" pointers are built top-down one tree level at a time; group volume
-is a pre-order prefix sum. The rules are those of docs/plan-file.md, and
+is a pre-order prefix sum. The rules are those of :mod:`patronage.compensation.results`, and
 :mod:`patronage.compensation.reference` is the oracle this engine is tested against.
 """
 

@@ -1,7 +1,7 @@
 """The reference engine: plain Python, order by order up the sponsor chain. The oracle.
 
 Written for obviousness, not speed; :mod:`patronage.compensation.engine` must agree with it to the
-cent (property tests). The rules it follows are stated in docs/plan-file.md.
+cent (property tests). The rules are described in :mod:`patronage.compensation.results`.
 """
 
 from __future__ import annotations
