@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test test-fast lint types check bench clean
+.PHONY: install demo test test-fast lint types docs check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Patronage needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -29,13 +29,17 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not storage and not browser" -n auto
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports
 
 types: install
 	$(BIN)/mypy
 
-check: test lint types
+## The documentation site (docs/ with MkDocs), into site/; --strict fails on a broken link.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+check: test lint types docs
 
 clean:
-	rm -rf $(VENV) patronage.db patronage.db-wal patronage.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site patronage.db patronage.db-wal patronage.db-shm .pytest_cache .mypy_cache .ruff_cache

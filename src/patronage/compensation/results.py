@@ -4,18 +4,8 @@ Both engines (:mod:`.reference` and :mod:`.engine`) return a :class:`RunResult`;
 tests hold them equal field by field. Members are genealogy indexes here; the run service turns
 them into member ids and names.
 
-Semantics shared by both engines (the README's "Compensation plans" section says the same):
-
-- *Net volume*: refunds recorded in the period against orders of the same period reduce those
-  lines before anything is computed; refunds of earlier periods' orders reduce the period's PV
-  (the volume leaves the refund period) and are clawed back at the original rates by the run
-  service, never through the bonus bases.
-- *PV* of a distributor: QV of their own purchases, plus their customers' purchases when the plan
-  says so. *Active*: in good standing with PV ≥ the plan's minimum. *GV*: PV of the whole
-  sponsor subtree. A leg contributes at most ``floor(leg_cap × min_gv)`` to a rank's GV.
-- *Amounts*: ``volume × rate``, rounded half away from zero, once per payout line (1 point of
-  volume = 1 unit of currency). A global cap scales the capped bonuses' lines down
-  proportionally, rounding toward zero so the cap is never exceeded.
+What the engines compute (volumes, ranks, every bonus, rounding, the cap, clawbacks) is stated
+once, in docs/plan-file.md.
 """
 
 from __future__ import annotations

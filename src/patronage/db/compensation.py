@@ -75,7 +75,7 @@ class PayoutLine(Base):
 
     __tablename__ = "payout_lines"
     # Rows of a run are written in (earner, bonus, source, level) order; clawbacks find their
-    # lines through the run (README "Compensation plans").
+    # lines through the run (docs/plan-file.md, "Clawbacks").
     __table_args__ = (_in_write_order("ix_payout_lines_run_earner", "run_id", "earner_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -3,7 +3,7 @@
 Every row is checked (formats first, then references, then the same services and integrity rules
 as any other entry); a file with problems yields *every* bad row with its line number, column and
 reason, and nothing is written. ``dry_run`` checks everything and writes nothing either way.
-Column formats are documented in the README ("CSV formats").
+Column formats are documented in docs/imports.md.
 """
 
 from __future__ import annotations

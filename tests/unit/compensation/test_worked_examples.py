@@ -1,4 +1,4 @@
-"""The public worked examples of ../shared/DOMAIN.md section 3, through both engines."""
+"""Published worked examples of plan rules (tests/fixtures/README.md), through both engines."""
 
 from __future__ import annotations
 

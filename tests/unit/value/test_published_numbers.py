@@ -1,4 +1,4 @@
-"""The models reproduce the published numbers (../shared/DOMAIN.md section 5)."""
+"""The models reproduce the published numbers (Fader & Hardie; tests/fixtures/README.md)."""
 
 from __future__ import annotations
 

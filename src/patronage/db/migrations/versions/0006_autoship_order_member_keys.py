@@ -4,10 +4,8 @@ A foreign key check locks the referred row, and a lock is a write: every order w
 buyer's and its credited distributor's member rows, and after each checkpoint a full image of
 each such page. The daily run's batches, in flight two at a time, also credit the same
 distributors (a distributor owns many subscribing customers), and two transactions locking one
-row make it a shared lock (a MultiXact), written again. On a million subscriptions, on the
-2-core benchmark machine (one-off runs): with both checks 63.5 to 67.1 s; without the credited
-one 56.2 s; without both 51.4 s, with a third less write-ahead log (2.0 GB instead of 3.0 GB,
-half the full-page images).
+row make it a shared lock (a MultiXact), written again. The measured cost of both checks, on a
+million subscriptions: docs/decisions/order-member-keys.md.
 
 Every writer takes both from a member row it has just read (the buyer; the credited distributor
 is the buyer or the buyer's owner, itself a key to members), and members are never deleted
