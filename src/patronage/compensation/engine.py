@@ -30,7 +30,6 @@ from patronage.compensation.results import (
     capped_codes,
 )
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
-from patronage.memory import reused_memory
 from patronage.network.genealogy import subtree_sums
 
 Bools = npt.NDArray[np.bool_]
@@ -151,9 +150,8 @@ class _Tree:
 
 def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -> RunResult:
     """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index.
-    Freed arrays are reused while it runs (:mod:`patronage.memory`)."""
-    with reused_memory():
-        return _run(facts, plan, prior_title)
+    (Batch commands run it with freed arrays reused: :mod:`patronage.fastpath.allocator`.)"""
+    return _run(facts, plan, prior_title)
 
 
 def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:

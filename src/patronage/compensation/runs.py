@@ -54,7 +54,6 @@ from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import Conflict, PatronageError
 from patronage.facts import PeriodFacts
-from patronage.memory import reused_memory
 from patronage.money import round_half_away
 
 
@@ -356,11 +355,9 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
     _check_predecessor(engine, period)
     start, end = period_bounds(period)
     watch.lap("checks")
-    # The loader's freed arrays are the engine's to reuse, already in memory.
-    with reused_memory():
-        facts = load_period_facts(engine, start, end, str(period))
-        watch.lap("load")
-        run = _run(engine, period, plan, facts)
+    facts = load_period_facts(engine, start, end, str(period))
+    watch.lap("load")
+    run = _run(engine, period, plan, facts)
     watch.lap("run")
     return run
 

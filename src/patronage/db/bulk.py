@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, text
 
-from patronage.db.copy_binary import column_types, encode
 from patronage.db.loaders import integer_matrix
+from patronage.fastpath.copy_binary import column_types, encode
 
 CHUNK = 200_000
 
