@@ -47,10 +47,11 @@ def index_of(keys: I64, wanted: I64) -> I64:
 
 
 def sum_by(group: I64, values: npt.NDArray[Any], size: int) -> I64:
-    """Exact integer totals of ``values`` per group ``0..size-1`` (``group[i]`` is row i's group,
-    every one in range). Integers stay integers: no float round trip, whatever their size."""
+    """Exact integer totals of ``values`` per group ``0..size-1`` (``group[i]``: row i's group,
+    every one in range): ``np.add.at`` on int64, never rounded through floats."""
     out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, group, np.asarray(values, dtype=np.int64))
+    if group.shape[0]:
+        np.add.at(out, group, np.asarray(values, dtype=np.int64))
     return out
 
 
@@ -59,6 +60,15 @@ def fsum_by(group: I64, values: npt.NDArray[Any], size: int) -> F64:
     return np.bincount(group, weights=values, minlength=size).astype(np.float64, copy=False)
 
 
-def per_member(member: I64, size: int) -> I64:
-    """How many rows each member index ``0..size-1`` has (``member[i]``: row i's member)."""
-    return np.bincount(member, minlength=size).astype(np.int64, copy=False)
+def per_member(member_id: I64, keyed: Matrix, default: int = 0) -> list[I64]:
+    """Columns 1.. of ``keyed`` (one row per member, its id in column 0) spread over member
+    indexes (positions in ``member_id``): ``default`` for a member without a row; rows of ids
+    not in ``member_id`` are dropped."""
+    at = index_of(member_id, keyed[:, 0])
+    keep = at >= 0
+    out = []
+    for column in range(1, keyed.shape[1]):
+        spread = np.full(member_id.shape[0], default, dtype=np.int64)
+        spread[at[keep]] = keyed[keep, column]
+        out.append(spread)
+    return out

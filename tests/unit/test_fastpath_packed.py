@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from patronage.fastpath.packed import Word, fits, letter_codes, select, unpack, width
 from patronage.facts import KIND_CODES, SOURCE_CODES, STATUS_CODES
+from patronage.fastpath.packed import Word, fits, letter_codes, select, unpack, width
 
 
 def test_the_stored_codes_map_back_from_their_first_letters() -> None:

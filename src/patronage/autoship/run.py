@@ -36,6 +36,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from patronage.arrays import I64, Bools, index_of, sum_by
 from patronage.autoship import dunning, schedule
 from patronage.autoship.dunning import RETRY_DAYS
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
@@ -54,7 +55,7 @@ from patronage.db.engine import transaction
 from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, letters_sql
 from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
-from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
+from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL
 from patronage.orders.open_period import open_window
 
 BATCH = 50_000
@@ -158,8 +159,6 @@ _ITEMS_SQL = """
     LEFT JOIN products p ON p.sku = i.sku
     WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
 
-I64 = npt.NDArray[np.int64]
-Bools = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -255,8 +254,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     unit = np.where(retail[line_row], line[:, 1], line[:, 2])
     # A free item (a sample) carries no volume unless its product says so.
     no_volume = (unit == 0) & (line[:, 6] == 0)
-    amount = np.zeros(sub.shape[0], dtype=np.int64)
-    np.add.at(amount, line_row, unit * quantity)
+    amount = sum_by(line_row, unit * quantity, sub.shape[0])
     batch = _Batch(
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
         shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,

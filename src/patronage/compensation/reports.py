@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import Engine, or_, select
 
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
+from patronage.arrays import sum_by
 from patronage.clock import Period
 from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
@@ -31,6 +32,7 @@ from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, Ran
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import NotFound
+from patronage.facts import KIND_DISTRIBUTOR
 from patronage.money import format_amount
 
 
@@ -309,10 +311,9 @@ class PlanFigures:
 
 def _figures(run: PeriodRun) -> PlanFigures:
     r, pl = run.result, run.plan.plan
-    paid_by_member = np.bincount(r.payouts.earner, weights=r.payouts.amount,
-                                 minlength=run.facts.genealogy.size)
+    paid_by_member = sum_by(r.payouts.earner, r.payouts.amount, run.facts.genealogy.size)
     by_rank: dict[str, tuple[int, int]] = {}
-    dist = run.facts.genealogy.kind == 2
+    dist = run.facts.genealogy.kind == KIND_DISTRIBUTOR
     for i, rank in [(-1, "no rank")] + [(i, x.name) for i, x in enumerate(pl.ranks)]:
         members = dist & (r.paid_as == i)
         by_rank[rank] = (int(members.sum()), round(paid_by_member[members].sum()))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from patronage.arrays import Matrix
+from patronage.arrays import Matrix, index_of
 from patronage.facts import (
     KIND_CODES,
     KIND_DISTRIBUTOR,
@@ -26,7 +26,6 @@ from patronage.facts import (
     OrderLines,
     PeriodFacts,
     RefundLines,
-    index_of,
 )
 from patronage.fastpath import forked
 from patronage.fastpath.packed import (

@@ -15,10 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
-B = npt.NDArray[np.bool_]
+from patronage.arrays import I64, Bools
 
 KINDS = np.array(["retail", "preferred", "distributor"])
 FIRST_NAMES = np.array([
@@ -93,7 +91,7 @@ class Members:
     birth_day: I64
     birth_year: I64  # 0: not given
     channel: I64  # index into CHANNELS
-    wants_autoship: B
+    wants_autoship: Bools
     #: Upgrades: member ids (distributors now) who were customers until ``upgraded_at``, under
     #: ``former_owner``, with ``former_kind``.
     upgraded: I64

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import F64, I8, I64, Bools, fsum_by
 from patronage.value.lifetime import (
     SegmentFit,
     autoship_lifetimes,
@@ -30,10 +30,6 @@ from patronage.value.lifetime import (
 from patronage.value.referral import referral_value
 from patronage.value.seven import SevenInputs, seven_values
 from patronage.value.transactions import summarise
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-B = npt.NDArray[np.bool_]
 
 DAY = 86_400
 MONTH_DAYS = 365.25 / 12
@@ -53,12 +49,12 @@ class ValueFacts:
 
     now: int  # unix seconds
     member_id: I64
-    is_customer: B
+    is_customer: Bools
     joined_at: I64
     referrer: I64  # member index, -1
     segment: I64  # a small code per member (e.g. the enrollment channel)
-    is_distributor: B
-    upgraded: B  # a customer who became a distributor
+    is_distributor: Bools
+    upgraded: Bools  # a customer who became a distributor
     team_cv: I64  # hundredths of a point: the member's sponsor group CV over the last 12 months
     order_member: I64
     order_at: I64
@@ -66,8 +62,8 @@ class ValueFacts:
     sub_member: I64
     sub_started: I64
     sub_ended: I64  # -1 while running
-    sub_live: B
-    sub_trouble: B  # a payment being recovered, or suspended
+    sub_live: Bools
+    sub_trouble: Bools  # a payment being recovered, or suspended
     sub_amount: I64  # what the next charge will be, minor units
     survey_answers: I64
     survey_comments: I64
@@ -81,7 +77,7 @@ class ValueFacts:
 
 @dataclass(frozen=True)
 class MemberValues:
-    model: npt.NDArray[np.int8]  # 0 none, 1 sbg, 2 bgnbd
+    model: I8  # 0 none, 1 sbg, 2 bgnbd
     p_alive: F64
     expected_orders: F64
     past_value: I64
@@ -89,11 +85,11 @@ class MemberValues:
     referral_value: I64
     risk: F64
     value_at_risk: I64
-    risk_flags: npt.NDArray[np.int8]  # RISK_* bits
+    risk_flags: I8  # RISK_* bits
     scores: F64  # n × 7
     amounts: I64  # n × 7
     fits: list[SegmentFit]
-    source: npt.NDArray[np.int8]  # 0 none (no model), 1 fitted, 2 prior: see SOURCES
+    source: I8  # 0 none (no model), 1 fitted, 2 prior: see SOURCES
 
 
 MODELS = ("none", "sbg", "bgnbd")
@@ -117,7 +113,7 @@ def _months(seconds: I64) -> F64:
 def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     n = f.member_id.shape[0]
     d = settings.discount_monthly
-    past = np.bincount(f.order_member, weights=f.order_total, minlength=n)
+    past = fsum_by(f.order_member, f.order_total, n)
     model = np.zeros(n, dtype=np.int8)
     p_alive = np.zeros(n)
     expected = np.zeros(n)
@@ -168,7 +164,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     brought = f.is_distributor & (f.referrer >= 0)
     distributors_brought = (np.bincount(f.referrer[brought], minlength=n)
                             + f.upgraded.astype(np.int64))
-    team_cv = (np.bincount(f.referrer[brought], weights=f.team_cv[brought], minlength=n)
+    team_cv = (fsum_by(f.referrer[brought], f.team_cv[brought], n)
                + np.where(f.upgraded, f.team_cv, 0))
 
     # Consistency: months of autoship, share of months with an order since the first order.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage import audit
+from patronage.arrays import sum_by
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
@@ -54,7 +55,7 @@ def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[in
     p = run.result.payouts
     if p.size == 0:
         return []
-    paid = np.bincount(p.earner, weights=p.amount, minlength=run.facts.genealogy.size)
+    paid = sum_by(p.earner, p.amount, run.facts.genealogy.size)
     top = np.argsort(-paid, kind="stable")[:n]
     ids = [run.member_id(int(i)) for i in top if paid[i] > 0]
     with transaction(engine_of(request)) as session:
