@@ -21,9 +21,13 @@ from patronage.arrays import index_of as index_of  # the engines' lookup, re-exp
 KIND_RETAIL, KIND_PREFERRED, KIND_DISTRIBUTOR = 0, 1, 2
 KIND_CODES = {"retail": KIND_RETAIL, "preferred": KIND_PREFERRED, "distributor": KIND_DISTRIBUTOR}
 #: Member statuses as small integers in :attr:`Genealogy.status`.
-STATUS_CODES = {"active": 0, "inactive": 1, "terminated": 2, "erased": 3}
+STATUS_ACTIVE, STATUS_INACTIVE, STATUS_TERMINATED, STATUS_ERASED = 0, 1, 2, 3
+STATUS_CODES = {"active": STATUS_ACTIVE, "inactive": STATUS_INACTIVE,
+                "terminated": STATUS_TERMINATED, "erased": STATUS_ERASED}
 #: Order sources as small integers in :attr:`OrderLines.source`.
-SOURCE_CODES = {"enrollment": 0, "autoship": 1, "one_time": 2, "retail": 3}
+SOURCE_ENROLLMENT, SOURCE_AUTOSHIP, SOURCE_ONE_TIME, SOURCE_RETAIL = 0, 1, 2, 3
+SOURCE_CODES = {"enrollment": SOURCE_ENROLLMENT, "autoship": SOURCE_AUTOSHIP,
+                "one_time": SOURCE_ONE_TIME, "retail": SOURCE_RETAIL}
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from patronage.care.facts import (
     NO_ADDRESS,
     NO_CONSENT,
     NO_OWNER,
+    PLANNED,
     SUPPRESSED,
     SUPPRESSION_OF,
     TERMINATED,
@@ -252,7 +253,7 @@ def _reasons(t: _Tick, rule: Rule, member: I64, draws: F64, owner: I64,
     reason = np.zeros(member.shape[0], dtype=np.int64)
 
     def mark(cond: Bools, code: int) -> None:
-        reason[(reason == 0) & cond] = code
+        reason[(reason == PLANNED) & cond] = code
 
     mark(f.terminated[member], TERMINATED)
     mark(person & (draws[member] < s.holdout_share), HOLDOUT)
@@ -319,18 +320,23 @@ def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bools:
     return np.asarray(out[k:])
 
 
+#: Channels in the order the caps are worked out; tasks are capped per owner, not member.
+_CAPPED = ("email", "card", "sms", "task")
+_TASK = _CAPPED.index("task")
+
+
 def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     """Drop (reason ``cap``) what exceeds each member's channel cap or a distributor's tasks
     per day: higher priority first, then earlier, then rule order."""
     s, f = t.s, t.f
-    live = np.flatnonzero(p.reason == 0)
+    live = np.flatnonzero(p.reason == PLANNED)
     if not live.shape[0]:
         return
-    channel_of = {"email": 0, "card": 1, "sms": 2, "task": 3}
+    channel_of = {name: code for code, name in enumerate(_CAPPED)}
     channel = np.array([channel_of[r.channel] for r in active], dtype=np.int64)[p.rule[live]]
     priority = np.array([r.priority for r in active], dtype=np.int64)[p.rule[live]]
     member = p.member[live]
-    who = np.where(channel == 3, p.owner[live], member)
+    who = np.where(channel == _TASK, p.owner[live], member)
     order = np.lexsort((p.key[live], member, p.rule[live], p.due[live], -priority, who,
                         channel))
     g_channel, g_who = channel[order], who[order]
@@ -339,11 +345,11 @@ def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     first = np.maximum.accumulate(np.where(start, np.arange(order.shape[0]), 0))
     rank = np.arange(order.shape[0]) - first
     room = np.zeros(order.shape[0], dtype=np.int64)
-    for name, code in (("email", 0), ("card", 1), ("sms", 2)):
+    for code, name in enumerate(_CAPPED[:_TASK]):
         at = g_channel == code
         cap = getattr(s.caps, name).max
         room[at] = cap - f.recent[name][g_who[at]]
-    at = g_channel == 3
+    at = g_channel == _TASK
     room[at] = s.caps.tasks_per_owner_per_day - f.owner_tasks[g_who[at]]
     over = rank >= room
     p.reason[live[order[over]]] = CAP

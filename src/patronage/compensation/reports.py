@@ -259,7 +259,7 @@ def rank_card(engine: Engine, member_id: int, period: Period,
     if current + 1 >= len(pl.ranks):
         return name, None, []
     target = pl.ranks[current + 1]
-    children = np.flatnonzero((g.parent == idx) & (g.kind == 2))
+    children = np.flatnonzero((g.parent == idx) & (g.kind == KIND_DISTRIBUTOR))
     cap = target.min_gv * target.leg_cap // BP
     capped = int(r.pv[idx]) + int(np.minimum(r.gv[children], cap).sum())
     active_customers = int(r.active_customers[idx])

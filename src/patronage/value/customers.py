@@ -93,9 +93,11 @@ class MemberValues:
 
 
 MODELS = ("none", "sbg", "bgnbd")
+MODEL_NONE, MODEL_SBG, MODEL_BGNBD = range(3)
 #: Where a member's lifetime value comes from: no model, models fitted on the company's data,
 #: or (any part of it) a documented prior because a model could not be fitted yet.
 SOURCES = ("none", "fitted", "prior")
+SOURCE_NONE, SOURCE_FITTED, SOURCE_PRIOR = range(3)
 RISK_PAYMENT, RISK_FALLING, RISK_UNTOUCHED = 1, 2, 4
 RISK_WORDS = {RISK_PAYMENT: "payment trouble", RISK_FALLING: "P(alive) falling",
               RISK_UNTOUCHED: "no personal touch lately"}
@@ -140,10 +142,10 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         np.add.at(future, members, life.future_value[live])
         np.maximum.at(p_alive, members, life.p_alive[live])
         from_prior[members[life.from_prior[live]]] = True
-        model[members] = 1
+        model[members] = MODEL_SBG
 
     # Occasional buyers: everyone else with an order.
-    occasional = (model == 0)[f.order_member]
+    occasional = (model == MODEL_NONE)[f.order_member]
     if occasional.any():
         day = f.order_at[occasional] // DAY
         s = summarise(f.order_member[occasional], day, f.order_total[occasional].astype(float),
@@ -155,7 +157,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         p_alive[s.customer] = life.p_alive
         expected[s.customer] = life.expected_orders
         future[s.customer] = life.future_value
-        model[s.customer] = 2
+        model[s.customer] = MODEL_BGNBD
 
     future_units = np.rint(future).astype(np.int64)
     referral = np.rint(referral_value(f.referrer, future + past, settings.referral_decay))
@@ -209,11 +211,12 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     risk = 1.0 - p_alive
     risk = np.where(trouble, np.maximum(risk, 0.5), risk)
     risk = np.minimum(risk + 0.1 * falling + 0.1 * untouched, 1.0)
-    risk = np.where(model == 0, 0.0, risk)
+    risk = np.where(model == MODEL_NONE, 0.0, risk)
     at_risk = np.rint(risk * (future + referral)).astype(np.int64)
     flags = (RISK_PAYMENT * trouble + RISK_FALLING * falling
-             + RISK_UNTOUCHED * (untouched & (model > 0))).astype(np.int8)
-    source = np.where(model == 0, 0, np.where(from_prior, 2, 1)).astype(np.int8)
+             + RISK_UNTOUCHED * (untouched & (model != MODEL_NONE))).astype(np.int8)
+    source = np.where(model == MODEL_NONE, SOURCE_NONE,
+                      np.where(from_prior, SOURCE_PRIOR, SOURCE_FITTED)).astype(np.int8)
     return MemberValues(model, p_alive, expected, np.rint(past).astype(np.int64), future_units,
                         referral.astype(np.int64), risk, at_risk, flags, scores, amounts, fits,
                         source)
