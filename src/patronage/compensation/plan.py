@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from patronage.errors import Problem, Problems, key_path, read_toml
+from patronage.errors import Problem, Problems, read_toml, validation_problems
 
 BP = 10_000
 KNOWN_BONUSES = ("retail_profit", "fast_start", "unilevel", "stair_step", "customer_acquisition",
@@ -296,12 +296,10 @@ def parse_plan(data: dict[str, Any], source: str = "plan") -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = key_path(tuple(err["loc"]))
-            loc = {"active_min_pv": "active.min_pv", "name": "plan.name",
-                   "version": "plan.version"}.get(loc, loc)
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(Problem(f"{source}: {loc}", message))
+        renamed = {"active_min_pv": "active.min_pv", "name": "plan.name",
+                   "version": "plan.version"}
+        problems += validation_problems(exc.errors(), source,
+                                        place=lambda loc: renamed.get(loc, loc))
         raise Problems(f"{source}: the plan is not valid", problems) from None
     problems += [Problem(f"{source}: {p}", r) for p, r in _check(plan)]
     if problems:
