@@ -316,7 +316,7 @@ def _figures(run: PeriodRun) -> PlanFigures:
     dist = run.facts.genealogy.kind == KIND_DISTRIBUTOR
     for i, rank in [(-1, "no rank")] + [(i, x.name) for i, x in enumerate(pl.ranks)]:
         members = dist & (r.paid_as == i)
-        by_rank[rank] = (int(members.sum()), round(paid_by_member[members].sum()))
+        by_rank[rank] = (int(members.sum()), int(paid_by_member[members].sum()))
     return PlanFigures(pl.version, run.total_paid, r.total_cv, run.totals_by_bonus(), by_rank)
 
 

@@ -60,8 +60,7 @@ def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[in
     ids = [run.member_id(int(i)) for i in top if paid[i] > 0]
     with transaction(engine_of(request)) as session:
         names = {m.id: m.name for m in session.query(Member).filter(Member.id.in_(ids))}
-    return [(mid, names.get(mid, ""), round(float(paid[i]))) for mid, i in zip(ids, top,
-                                                                               strict=False)]
+    return [(mid, names.get(mid, ""), int(paid[i])) for mid, i in zip(ids, top, strict=False)]
 
 
 @router.get("/company/runs", response_class=HTMLResponse)
