@@ -10,8 +10,8 @@ fresh process also pays a page fault for each page of memory the process has not
 
 The facts are built and run inside :func:`patronage.fastpath.allocator.reused_memory`, as the
 ``patronage commissions`` commands load and run them, so the engine reuses memory the facts'
-building freed; ``--fresh-memory`` builds them outside it (the engine then pays a page fault
-for nearly every array it makes).
+building freed; ``--fresh-memory`` builds and runs them outside it (the engine then pays a page
+fault for nearly every array it makes).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the vectorised engine on the reference size")
     parser.add_argument("--fresh-memory", action="store_true",
-                        help="build the facts outside reused_memory()")
+                        help="build and run outside reused_memory() (glibc as it comes)")
     args = parser.parse_args()
     plan = load_plan(default_plan_path())
 
