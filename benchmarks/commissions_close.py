@@ -40,6 +40,7 @@ from patronage.db.engine import make_engine
 from patronage.db.loaders import load_period_facts
 from patronage.db.schema import upgrade
 from patronage.demo.company import build_company
+from patronage.fastpath.allocator import reused_memory
 
 PERIOD = Period(2026, 10)
 
@@ -64,11 +65,13 @@ def run(url: str, label: str, members: int) -> None:
     t0 = time.perf_counter()
     facts = load_period_facts(engine, start, end, str(PERIOD))
     t1 = time.perf_counter()
-    run_engine(facts, plan.plan)
+    with reused_memory():  # as the batch command runs them
+        run_engine(facts, plan.plan)
     t2 = time.perf_counter()
     seconds: dict[str, float] = {}
     now = datetime(2026, 11, 2, tzinfo=UTC)
-    commit_period(engine, PERIOD, plan, now=now, actor="bench", seconds=seconds)
+    with reused_memory():
+        commit_period(engine, PERIOD, plan, now=now, actor="bench", seconds=seconds)
     t3 = time.perf_counter()
     same, again = rerun_committed(engine, PERIOD)
     print(f"{label:10s} {members:,} members, {facts.lines.size:,} lines: whole close "

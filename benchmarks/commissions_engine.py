@@ -8,9 +8,10 @@ paid; then both engines on ``--reference`` members (the vectorised one ``--repea
 first run, median and best), the ratios, and whether their lines agree. The first run in a
 fresh process also pays a page fault for each page of memory the process has not used yet.
 
-The facts are built and run inside :func:`patronage.memory.reused_memory`, as a close loads and
-runs them, so the engine reuses memory the facts' building freed; ``--fresh-memory`` builds them
-outside it (the engine then pays a page fault for nearly every array it makes).
+The facts are built and run inside :func:`patronage.fastpath.allocator.reused_memory`, as the
+``patronage commissions`` commands load and run them, so the engine reuses memory the facts'
+building freed; ``--fresh-memory`` builds and runs them outside it (the engine then pays a page
+fault for nearly every array it makes).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from patronage.compensation.engine import run_engine
 from patronage.compensation.plan import default_plan_path, load_plan
 from patronage.compensation.reference import run_reference
 from patronage.demo.inmemory import company_facts
-from patronage.memory import reused_memory
+from patronage.fastpath.allocator import reused_memory
 
 
 def peak_gib() -> float:
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the vectorised engine on the reference size")
     parser.add_argument("--fresh-memory", action="store_true",
-                        help="build the facts outside reused_memory()")
+                        help="build and run outside reused_memory() (glibc as it comes)")
     args = parser.parse_args()
     plan = load_plan(default_plan_path())
 

@@ -8,6 +8,7 @@ naming where it is (file, line, column or key path) and what is wrong.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,24 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validation_problems(
+        errors: Iterable[Mapping[str, Any]], source: str, *,
+        place: Callable[[str], str] = str,
+        reason: Callable[[str, Mapping[str, Any]], str | None] = lambda loc, err: None,
+) -> list[Problem]:
+    """pydantic's errors (``ValidationError.errors()``) as problems at ``source: place``.
+
+    The place is written as people write it (:func:`key_path`), then passed through ``place``
+    (a file's own spelling of a field); the reason is ``reason(key path, error)`` when it words
+    the error itself, else pydantic's message without its ``Value error,`` prefix."""
+    out = []
+    for err in errors:
+        loc = key_path(tuple(err["loc"]))
+        message = reason(loc, err) or str(err["msg"]).removeprefix("Value error, ")
+        out.append(Problem(f"{source}: {place(loc)}", message))
     return out
 
 

@@ -12,20 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
-I8 = npt.NDArray[np.int8]
-B = npt.NDArray[np.bool_]
+from patronage.arrays import I8, I32, I64
+from patronage.arrays import Bools as B
+from patronage.arrays import index_of as index_of  # the engines' lookup, re-exported
 
 #: Member kinds as small integers in :attr:`Genealogy.kind`.
 KIND_RETAIL, KIND_PREFERRED, KIND_DISTRIBUTOR = 0, 1, 2
 KIND_CODES = {"retail": KIND_RETAIL, "preferred": KIND_PREFERRED, "distributor": KIND_DISTRIBUTOR}
 #: Member statuses as small integers in :attr:`Genealogy.status`.
-STATUS_CODES = {"active": 0, "inactive": 1, "terminated": 2, "erased": 3}
+STATUS_ACTIVE, STATUS_INACTIVE, STATUS_TERMINATED, STATUS_ERASED = 0, 1, 2, 3
+STATUS_CODES = {"active": STATUS_ACTIVE, "inactive": STATUS_INACTIVE,
+                "terminated": STATUS_TERMINATED, "erased": STATUS_ERASED}
 #: Order sources as small integers in :attr:`OrderLines.source`.
-SOURCE_CODES = {"enrollment": 0, "autoship": 1, "one_time": 2, "retail": 3}
+SOURCE_ENROLLMENT, SOURCE_AUTOSHIP, SOURCE_ONE_TIME, SOURCE_RETAIL = 0, 1, 2, 3
+SOURCE_CODES = {"enrollment": SOURCE_ENROLLMENT, "autoship": SOURCE_AUTOSHIP,
+                "one_time": SOURCE_ONE_TIME, "retail": SOURCE_RETAIL}
 
 
 @dataclass(frozen=True)
@@ -118,31 +120,6 @@ class PeriodFacts:
     lines: OrderLines
     refunds: RefundLines
     meta: dict[str, str] = field(default_factory=dict)
-
-
-#: Ids spread over at most this many slots per key are looked up in a table (one gather) rather
-#: than searched (a binary search each, with a cache miss at every step).
-_DENSE = 4
-
-
-def index_of(keys: I64, wanted: I64) -> I64:
-    """Positions in ``keys`` (unique ids) of each of ``wanted``; ``-1`` where absent."""
-    wanted = np.asarray(wanted, dtype=np.int64)
-    n = keys.shape[0]
-    if n == 0 or wanted.size == 0:
-        return np.full(wanted.shape, -1, dtype=np.int64)
-    low, high = int(keys.min()), int(keys.max())
-    if high - low < _DENSE * n + 1024:
-        table = np.full(high - low + 1, -1, dtype=np.int64)
-        table[keys - low] = np.arange(n, dtype=np.int64)
-        out = np.full(wanted.shape, -1, dtype=np.int64)
-        inside = (wanted >= low) & (wanted <= high)
-        out[inside] = table[wanted[inside] - low]
-        return out
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    pos = np.clip(np.searchsorted(sorted_keys, wanted), 0, keys.shape[0] - 1)
-    return np.where(sorted_keys[pos] == wanted, order[pos], -1).astype(np.int64)
 
 
 def empty_lines() -> OrderLines:

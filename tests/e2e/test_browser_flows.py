@@ -3,10 +3,12 @@ member's commission close. Each leaves screenshots at phone and desktop width.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from patronage.db.autoship import Subscription
@@ -18,6 +20,7 @@ from tests.e2e.conftest import PHONE, Site, screenshot
 from tests.e2e.world import EMAILS, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+expect.set_options(timeout=15_000)  # as the pages' own default timeout below
 
 
 @pytest.fixture
@@ -47,25 +50,25 @@ def test_distributor_sees_tasks_opens_a_customer_and_marks_a_call_done(page: Any
     sign_in(page, "distributor")
     page.wait_for_url("**/today")
     task = page.locator("ul.tasks li").filter(has_text="Cory")
-    assert task.count() == 1
-    assert "thank you for the first order" in task.inner_text().lower()
+    expect(task).to_have_count(1)
+    expect(task).to_contain_text(re.compile("thank you for the first order", re.IGNORECASE))
     screenshot(page, "today")
     task.get_by_role("link", name="Cory").click()
     page.wait_for_url(f"**/customers/{w.cory}")
-    assert page.get_by_role("heading", name="History").is_visible()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
     page.get_by_label("Add a note").fill("Called: loves the shake")
     page.get_by_role("button", name="Save note").click()
     page.wait_for_url(f"**/customers/{w.cory}#notes")
-    assert page.get_by_text("Called: loves the shake").is_visible()
+    expect(page.get_by_text("Called: loves the shake")).to_be_visible()
     screenshot(page, "customer")
     page.goto("/today")
     page.get_by_role("button", name="Mark done: Cory").click()  # htmx swaps the row
-    page.get_by_text("Done — thank you.").wait_for()
+    expect(page.get_by_text("Done — thank you.")).to_be_visible()
     with transaction(site.engine) as s:
         touch = s.get(Touch, w.ann_task)
         assert touch is not None and touch.status == "done"
     page.reload()
-    assert page.locator("ul.tasks li").filter(has_text="Cory").count() == 0
+    expect(page.locator("ul.tasks li").filter(has_text="Cory")).to_have_count(0)
     for path, name in (("/customers", "customers"), ("/business", "business"),
                        ("/team", "team")):
         page.goto(path)
@@ -76,13 +79,13 @@ def test_customer_skips_an_autoship_and_unsubscribes(page: Any, site: Site) -> N
     w = site.world
     sign_in(page, "customer")
     page.wait_for_url("**/me")
-    assert page.locator(".next-run").inner_text() == "November 10, 2026"
+    expect(page.locator(".next-run")).to_have_text("November 10, 2026")
     screenshot(page, "portal")
     page.get_by_role("button", name="Skip next delivery").click()
-    page.get_by_text("Skipped.").wait_for()
-    assert page.locator(".next-run").inner_text() == "December 10, 2026"
+    expect(page.get_by_text("Skipped.")).to_be_visible()
+    expect(page.locator(".next-run")).to_have_text("December 10, 2026")
     page.get_by_role("button", name="Unsubscribe from all emails").click()
-    page.get_by_text("You are unsubscribed from our emails.").wait_for()
+    expect(page.get_by_text("You are unsubscribed from our emails.")).to_be_visible()
     with transaction(site.engine) as s:
         sub = s.get(Subscription, w.cory_sub)
         assert sub is not None and str(sub.next_run) == "2026-12-10"
@@ -97,11 +100,11 @@ def test_staff_previews_and_commits_a_commission_run(page: Any, site: Site) -> N
     page.get_by_label("Period (YYYY-MM)").fill("2026-09")
     page.get_by_role("button", name="Preview").click()
     page.wait_for_url("**/company/runs/preview?period=2026-09")
-    assert page.locator(".total-paid").inner_text().strip() != ""
+    expect(page.locator(".total-paid")).to_have_text(re.compile(r"\S"))
     screenshot(page, "run-preview")
     page.get_by_label("I understand this locks 2026-09: payments can no longer change").check()
     page.get_by_role("button", name="Commit 2026-09").click()
-    page.get_by_text("Period 2026-09 is committed.").wait_for()
+    expect(page.get_by_text("Period 2026-09 is committed.")).to_be_visible()
     with transaction(site.engine) as s:
         assert list(s.scalars(select(CommissionRun.period))) == ["2026-09"]
     page.goto("/company/members?q=Co")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from patronage.access import Forbidden, Principal, require_member, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.filters import among, at_least, before, equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import Out
 from patronage.api.types import Id, In, IsoDatetime
@@ -90,22 +91,11 @@ def touches(
 ) -> Page[TouchOut]:
     """Touches of members the caller may see, by due time (a customer: the messages sent to them,
     without tasks and internal wording)."""
-    query = select(Touch)
-    ids = visible_member_ids(principal)
-    if ids is not None:
-        query = query.where(Touch.member_id.in_(ids))
-    if member_id is not None:
-        query = query.where(Touch.member_id == member_id)
-    if owner_id is not None:
-        query = query.where(Touch.owner_id == owner_id)
-    if touch_status is not None:
-        query = query.where(Touch.status == touch_status)
-    if channel is not None:
-        query = query.where(Touch.channel == channel)
-    if due_from is not None:
-        query = query.where(Touch.due_at >= due_from)
-    if due_to is not None:
-        query = query.where(Touch.due_at < due_to)
+    query = filtered(
+        select(Touch), among(Touch.member_id, visible_member_ids(principal)),
+        equal(Touch.member_id, member_id), equal(Touch.owner_id, owner_id),
+        equal(Touch.status, touch_status), equal(Touch.channel, channel),
+        at_least(Touch.due_at, due_from), before(Touch.due_at, due_to))
     if principal.kind == "customer":
         query = query.where(Touch.channel != "task")
         return paginate(session, request, query.order_by(Touch.due_at, Touch.id), page,
@@ -148,14 +138,9 @@ def add_note(member_id: Id, body: NoteIn, session: SessionDep, principal: Princi
 def surveys(request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
             member_id: Id | None = None, serious: bool | None = None) -> Page[SurveyOut]:
     """Survey answers, newest first."""
-    query = select(SurveyResponse)
-    ids = visible_member_ids(principal)
-    if ids is not None:
-        query = query.where(SurveyResponse.member_id.in_(ids))
-    if member_id is not None:
-        query = query.where(SurveyResponse.member_id == member_id)
-    if serious is not None:
-        query = query.where(SurveyResponse.serious == serious)
+    query = filtered(
+        select(SurveyResponse), among(SurveyResponse.member_id, visible_member_ids(principal)),
+        equal(SurveyResponse.member_id, member_id), equal(SurveyResponse.serious, serious))
     return paginate(session, request, query.order_by(SurveyResponse.answered_at.desc(),
                                                      SurveyResponse.id.desc()),
                     page, SurveyOut.model_validate)
@@ -169,14 +154,9 @@ def testimonials(
         Literal["submitted", "approved", "rejected", "published", "withdrawn"] | None,
         Query(alias="status")] = None,
 ) -> Page[TestimonialOut]:
-    query = select(Testimonial)
-    ids = visible_member_ids(principal)
-    if ids is not None:
-        query = query.where(Testimonial.member_id.in_(ids))
-    if member_id is not None:
-        query = query.where(Testimonial.member_id == member_id)
-    if testimonial_status is not None:
-        query = query.where(Testimonial.status == testimonial_status)
+    query = filtered(
+        select(Testimonial), among(Testimonial.member_id, visible_member_ids(principal)),
+        equal(Testimonial.member_id, member_id), equal(Testimonial.status, testimonial_status))
     return paginate(session, request, query.order_by(Testimonial.submitted_at.desc(),
                                                      Testimonial.id.desc()),
                     page, TestimonialOut.model_validate)

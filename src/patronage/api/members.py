@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from sqlalchemy import or_
 
 from patronage import audit
 from patronage.access import (
@@ -15,6 +14,7 @@ from patronage.access import (
     visible_members_query,
 )
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.filters import equal, filtered, starts_with
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
 from patronage.api.types import Id, Text
@@ -38,21 +38,11 @@ def list_members(
                                    description="Name, email or ref starts with.")] = None,
 ) -> Page[MemberOut]:
     """The members the caller may see, by id; filter by kind, status, owner, sponsor, name."""
-    query = visible_members_query(principal)
-    if kind is not None:
-        query = query.where(Member.kind == kind)
-    if member_status is not None:
-        query = query.where(Member.status == member_status)
-    if owner_id is not None:
-        query = query.where(Member.owner_id == owner_id)
-    if sponsor_id is not None:
-        query = query.where(Member.sponsor_id == sponsor_id)
-    if q:
-        like = q.replace("%", r"\%").replace("_", r"\_") + "%"
-        query = query.where(or_(Member.first_name.ilike(like, escape="\\"),
-                                Member.last_name.ilike(like, escape="\\"),
-                                Member.email.ilike(like, escape="\\"),
-                                Member.ref.ilike(like, escape="\\")))
+    query = filtered(
+        visible_members_query(principal), equal(Member.kind, kind),
+        equal(Member.status, member_status), equal(Member.owner_id, owner_id),
+        equal(Member.sponsor_id, sponsor_id),
+        starts_with((Member.first_name, Member.last_name, Member.email, Member.ref), q))
     return paginate(session, request, query.order_by(Member.id), page, MemberOut.model_validate)
 
 

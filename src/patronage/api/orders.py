@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from patronage.access import require_company, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.filters import among, at_least, before, equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.problems import PROBLEM_RESPONSES
 from patronage.api.schemas import OrderIn, OrderLineOut, OrderOut
@@ -56,23 +57,14 @@ def list_orders(
 ) -> Page[OrderOut]:
     """Orders of buyers the caller may see, newest first; ``placed_from`` inclusive,
     ``placed_to`` exclusive."""
-    query = select(Order)
-    ids = visible_member_ids(principal)
-    if ids is not None:
-        query = query.where(Order.buyer_id.in_(ids))
     for name, moment in (("placed_from", placed_from), ("placed_to", placed_to)):
         if moment is not None and moment.tzinfo is None:
             raise PatronageError(f"{name}: {moment.isoformat()} has no time zone")
-    if buyer_id is not None:
-        query = query.where(Order.buyer_id == buyer_id)
-    if credited_to_id is not None:
-        query = query.where(Order.credited_to_id == credited_to_id)
-    if source is not None:
-        query = query.where(Order.source == source)
-    if placed_from is not None:
-        query = query.where(Order.placed_at >= placed_from)
-    if placed_to is not None:
-        query = query.where(Order.placed_at < placed_to)
+    query = filtered(
+        select(Order), among(Order.buyer_id, visible_member_ids(principal)),
+        equal(Order.buyer_id, buyer_id), equal(Order.credited_to_id, credited_to_id),
+        equal(Order.source, source), at_least(Order.placed_at, placed_from),
+        before(Order.placed_at, placed_to))
     return paginate(session, request, query.order_by(Order.placed_at.desc(), Order.id.desc()),
                     page, lambda o: order_out(o, []))
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from patronage.access import require_company
 from patronage.api.deps import PrincipalDep, SessionDep, scope
+from patronage.api.filters import equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ProductIn, ProductOut
 from patronage.api.types import Sku
@@ -24,13 +25,9 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 def list_products(request: Request, session: SessionDep, page: PageDep,
                   active: bool | None = None, enrollment_pack: bool | None = None,
                   product_line: str | None = None) -> Page[ProductOut]:
-    query = select(Product)
-    if active is not None:
-        query = query.where(Product.active == active)
-    if enrollment_pack is not None:
-        query = query.where(Product.is_enrollment_pack == enrollment_pack)
-    if product_line is not None:
-        query = query.where(Product.product_line == product_line)
+    query = filtered(select(Product), equal(Product.active, active),
+                     equal(Product.is_enrollment_pack, enrollment_pack),
+                     equal(Product.product_line, product_line))
     return paginate(session, request, query.order_by(Product.sku), page,
                     ProductOut.model_validate)
 

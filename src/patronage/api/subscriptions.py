@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from patronage.access import Principal, require_member, require_record, visible_member_ids
 from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.filters import among, equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import (
     CancelIn,
@@ -58,14 +59,9 @@ def list_subscriptions(
     sub_status: Annotated[Literal["active", "paused", "suspended", "cancelled"] | None,
                           Query(alias="status")] = None,
 ) -> Page[SubscriptionOut]:
-    query = select(Subscription)
-    ids = visible_member_ids(principal)
-    if ids is not None:
-        query = query.where(Subscription.member_id.in_(ids))
-    if member_id is not None:
-        query = query.where(Subscription.member_id == member_id)
-    if sub_status is not None:
-        query = query.where(Subscription.status == sub_status)
+    query = filtered(
+        select(Subscription), among(Subscription.member_id, visible_member_ids(principal)),
+        equal(Subscription.member_id, member_id), equal(Subscription.status, sub_status))
     return paginate(session, request, query.order_by(Subscription.id), page,
                     lambda s: _out(session, s))
 

@@ -12,8 +12,9 @@ per subscription and cycle:
 A run killed anywhere and run again finds the pending attempts, gets the same answers from the
 gateway, and finishes: no subscription is charged or ordered twice for the same cycle.
 
-Dunning: a declined charge is retried ``retry_days`` after the cycle's date (e.g. +1, +3, +7);
-after the last failure the subscription is suspended (involuntary churn).
+Dunning (:mod:`patronage.autoship.dunning`): a declined charge is retried ``retry_days`` after
+the cycle's date (e.g. +1, +3, +7); after the last failure the subscription is suspended
+(involuntary churn).
 
 The run's orders are dated ``now``; a run whose ``now`` lies in a committed commission period
 is refused before anything is charged.
@@ -35,9 +36,11 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from patronage.autoship import schedule
+from patronage.arrays import I64, Bools, index_of, sum_by
+from patronage.autoship import dunning, schedule
+from patronage.autoship.dunning import RETRY_DAYS
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
-from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, next_after_run
+from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import Period, require_aware
 from patronage.db.autoship import AutoshipRun, Subscription
@@ -52,10 +55,9 @@ from patronage.db.engine import transaction
 from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, letters_sql
 from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
-from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
+from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL
 from patronage.orders.open_period import open_window
 
-RETRY_DAYS = (1, 3, 7)
 BATCH = 50_000
 CURRENCY = "USD"
 
@@ -157,8 +159,6 @@ _ITEMS_SQL = """
     LEFT JOIN products p ON p.sku = i.sku
     WHERE i.subscription_id BETWEEN :lo AND :hi ORDER BY i.subscription_id, i.id"""
 
-I64 = npt.NDArray[np.int64]
-Bools = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -254,8 +254,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     unit = np.where(retail[line_row], line[:, 1], line[:, 2])
     # A free item (a sample) carries no volume unless its product says so.
     no_volume = (unit == 0) & (line[:, 6] == 0)
-    amount = np.zeros(sub.shape[0], dtype=np.int64)
-    np.add.at(amount, line_row, unit * quantity)
+    amount = sum_by(line_row, unit * quantity, sub.shape[0])
     batch = _Batch(
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
         shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,
@@ -341,8 +340,8 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
             "status": ["approved" if a else "declined" for a in approved.tolist()],
             "decline": declines,
             "order_id": [None if o < 0 else o for o in order_of.tolist()]})
-        moves, events = _moves_and_events(b, approved, declines, texts, retry_days,
-                                          summary.day, summary)
+        moves, events = _moves_and_events(b, approved, declines, retry_days, summary.day,
+                                          summary)
         update_rows(conn, "subscriptions", {
             **moves, "next_run": np.array(moves["next_run"], dtype="datetime64[D]"),
             "retry_on": np.array(moves["retry_on"], dtype="datetime64[D]")})
@@ -379,61 +378,16 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
 
 
 def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
-                      texts: list[str], retry_days: tuple[int, ...], run_day: date,
+                      retry_days: tuple[int, ...], run_day: date,
                       summary: RunSummary) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    """Where each subscription goes next (the next cycle; a retry; suspension), and the events:
-    payment recovered, failed, retry scheduled, suspended. Whatever happens, its next run or
-    retry is after ``run_day``: a run never charges one subscription twice on a day, and an
-    overdue subscription is charged once, never for the cycles it missed."""
-    next_of: dict[tuple[int, int], str] = {}
-    moves: dict[str, list[Any]] = {name: [] for name in (
-        "id", "status", "next_run", "retry_on", "failures", "churn")}
-    events: dict[str, list[Any]] = {name: [] for name in (
-        "subscription_id", "member_id", "kind", "detail")}
-
-    def event(i: int, kind: str, detail: str) -> None:
-        events["subscription_id"].append(subs[i])
-        events["member_id"].append(members[i])
-        events["kind"].append(kind)
-        events["detail"].append(detail)
-
-    subs, members = b.sub.tolist(), b.member.tolist()
-    for i, (ok, day, shape, attempt) in enumerate(zip(
-            approved.tolist(), b.cycle.tolist(), b.shape.tolist(), b.attempt.tolist(),
-            strict=True)):
-        moves["id"].append(subs[i])
-        if ok:
-            if attempt > 1:
-                event(i, "payment_recovered", f"cycle {texts[i]}, attempt {attempt}")
-                summary.recovered += 1
-            nxt = next_of.get((day, shape))
-            if nxt is None:
-                frequency, market = b.shapes[shape]
-                nxt = next_of[(day, shape)] = next_after_run(
-                    date.fromordinal(day), run_day, frequency, market).isoformat()
-            moves["status"].append("active")
-            moves["next_run"].append(nxt)
-            moves["retry_on"].append(None)
-            moves["failures"].append(0)
-            moves["churn"].append(None)
-            continue
-        event(i, "payment_failed", f"cycle {texts[i]}, attempt {attempt}: {declines[i]}")
-        moves["next_run"].append(texts[i])
-        moves["failures"].append(attempt)
-        if attempt <= len(retry_days):
-            retry = max(date.fromordinal(day) + timedelta(days=retry_days[attempt - 1]),
-                        run_day + timedelta(days=1))
-            event(i, "retry_scheduled", f"retry on {retry}")
-            moves["status"].append("active")
-            moves["retry_on"].append(retry.isoformat())
-            moves["churn"].append(None)
-        else:
-            event(i, "suspended", f"involuntary: {attempt} failed charges for cycle {texts[i]}")
-            moves["status"].append("suspended")
-            moves["retry_on"].append(None)
-            moves["churn"].append("involuntary")
-            summary.suspended += 1
-    return moves, events
+    """The batch's dunning (:mod:`patronage.autoship.dunning`): subscription moves and events."""
+    done = dunning.settle(dunning.Charged(
+        sub=b.sub.tolist(), member=b.member.tolist(), cycle=b.cycle.tolist(),
+        attempt=b.attempt.tolist(), shape=b.shape.tolist(), shapes=b.shapes,
+        approved=approved.tolist(), declines=declines), run_day, retry_days)
+    summary.recovered += done.recovered
+    summary.suspended += done.suspended
+    return done.moves, done.events
 
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,

@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
-Bool = npt.NDArray[np.bool_]
+from patronage.arrays import F64, I64, Bools
 
 #: Why a touch was not planned. ``terminated``: the member's status is terminated (checked
 #: first); ``already``: this (rule, member, occasion) was planned before.
@@ -95,12 +93,12 @@ class CareFacts:
     birth_month: I64
     birth_day: I64
     joined_at: I64
-    erased: Bool
-    terminated: Bool
-    recovering: Bool
+    erased: Bools
+    terminated: Bools
+    recovering: Bools
     consent: Mapping[str, I64]
-    has_address: Mapping[str, Bool]
-    suppressed: Mapping[str, Bool]
+    has_address: Mapping[str, Bools]
+    suppressed: Mapping[str, Bools]
     last_touch: I64
     value_at_risk: I64
     events: Mapping[str, Events]
@@ -167,7 +165,7 @@ def spread_phases(member_id: I64, salt: str, period: int) -> I64:
     return np.asarray((holdout_draws(member_id, spread_salt(salt)) * period).astype(np.int64))
 
 
-def holdout_draws(member_id: I64, salt: str) -> npt.NDArray[np.float64]:
+def holdout_draws(member_id: I64, salt: str) -> F64:
     """:func:`holdout_draw` for an array of member ids."""
     with np.errstate(over="ignore"):
         z = member_id.astype(np.uint64) + np.uint64((salt_number(salt) + 0x9E3779B97F4A7C15)

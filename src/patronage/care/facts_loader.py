@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from patronage.arrays import I64, Bools, index_of, per_member
 from patronage.care.facts import CareFacts, Contacts, Events
 from patronage.care.occasions import STATES
 from patronage.care.rules import Rules
@@ -29,9 +30,6 @@ from patronage.db.loaders import bound_time, code_case, epoch_sql, integer_matri
 from patronage.facts import KIND_CODES, STATUS_CODES
 from patronage.network.intake import EARLIEST_JOINED, joined_problem
 from patronage.network.members import address_digests, suppression_key
-
-I64 = np.ndarray[Any, np.dtype[np.int64]]
-Bool = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 @dataclass(frozen=True)
@@ -45,29 +43,18 @@ class LoadedFacts:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def _index(ids: I64, wanted: I64) -> I64:
-    """Rows of ``wanted`` ids in sorted ``ids`` (-1 where absent)."""
-    if not ids.shape[0]:
-        return np.full(wanted.shape[0], -1, dtype=np.int64)
-    at = np.clip(np.searchsorted(ids, wanted), 0, ids.shape[0] - 1)
-    return np.where(ids[at] == wanted, at, -1).astype(np.int64)
-
-
 def _events(conn: Connection, ids: I64, sql: str, params: dict[str, Any]) -> Events:
     """Rows (member id, epoch, key[, ordinal]) as events of member rows."""
     m = integer_matrix(conn, sql, params, 4)
-    row = _index(ids, m[:, 0])
+    row = index_of(ids, m[:, 0])
     m, row = m[row >= 0], row[row >= 0]
     return Events(row, m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy())
 
 
 def _per_member(conn: Connection, ids: I64, sql: str, params: dict[str, Any],
                 default: int = 0) -> I64:
-    m = integer_matrix(conn, sql, params, 2)
-    out = np.full(ids.shape[0], default, dtype=np.int64)
-    row = _index(ids, m[:, 0])
-    out[row[row >= 0]] = m[row >= 0, 1]
-    return out
+    """The value of a (member id, value) query for each member row (``default``: no row)."""
+    return per_member(ids, integer_matrix(conn, sql, params, 2), default)[0]
 
 
 def _zone_names(conn: Connection, t: dict[str, Any], company_zone: str
@@ -150,7 +137,7 @@ def first_names(conn: Connection, now: datetime) -> dict[int, str]:
                            {"t": bound_time(conn, now)}))
 
 
-def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bool]:
+def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bools]:
     """Per channel, which members' address (email, or phone for calls, texts) is suppressed."""
     n = ids.shape[0]
     out = {c: np.zeros(n, dtype=bool) for c in ("email", "post", "sms", "phone")}
@@ -158,7 +145,7 @@ def _suppressed(conn: Connection, ids: I64, t: dict[str, Any]) -> dict[str, Bool
     if not hashes:
         return out
     rows = fetch_rows(conn, "SELECT id, email, phone FROM members WHERE joined_at < :t", t)
-    at = _index(ids, np.array([r[0] for r in rows], dtype=np.int64))
+    at = index_of(ids, np.array([r[0] for r in rows], dtype=np.int64))
     key = suppression_key()
     known: dict[str, tuple[str, str]] = {}  # address -> (keyed, legacy) digests, made once
     for channel, digests in hashes.items():
@@ -189,7 +176,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     m, zones, fallbacks, failed = _members(conn, t, company_zone)
     n = m.shape[0]
     ids = m[:, 0].copy()
-    owner = np.where(m[:, 2] >= 0, _index(ids, m[:, 2]), -1)
+    owner = np.where(m[:, 2] >= 0, index_of(ids, m[:, 2]), -1)
     # A terminated or erased distributor gets no tasks: their customers' tasks have no owner.
     status = m[:, 7]
     gone = (status == STATUS_CODES["terminated"]) | (status == STATUS_CODES["erased"])
@@ -211,7 +198,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
         last = np.ones(c.shape[0], dtype=bool)
         last[:-1] = (c[1:, 0] != c[:-1, 0]) | (c[1:, 1] != c[:-1, 1])
         c = c[last]
-        row = _index(ids, c[:, 0])
+        row = index_of(ids, c[:, 0])
         for name, code in codes.items():
             at = (c[:, 1] == code) & (row >= 0)
             consent[name][row[at]] = c[at, 2]
@@ -260,7 +247,7 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
         + " FROM care_touches GROUP BY member_id"),
         {name: bound_time(conn, datetime.fromtimestamp(now_s - cap.days * DAY, UTC))
          for name, cap in caps.items()}, 2 + len(caps))
-    at = _index(ids, per[:, 0])
+    at = index_of(ids, per[:, 0])
     per, at = per[at >= 0], at[at >= 0]
     last_touch = np.full(n, -1, dtype=np.int64)
     last_touch[at] = per[:, 1]
@@ -296,9 +283,9 @@ def _contacts(conn: Connection, ids: I64, window: dict[str, Any]
         f"AND {met} <= :until AND {met} < :t ORDER BY id"), window)
     if not rows:
         return Contacts(), {}
-    member = _index(ids, np.array([r[1] if r[1] is not None else -1 for r in rows],
+    member = index_of(ids, np.array([r[1] if r[1] is not None else -1 for r in rows],
                                   dtype=np.int64))
-    owner = _index(ids, np.array([r[2] for r in rows], dtype=np.int64))
+    owner = index_of(ids, np.array([r[2] for r in rows], dtype=np.int64))
     return (Contacts(np.array([r[0] for r in rows], dtype=np.int64), member, owner,
                      np.array([r[3] for r in rows], dtype=np.int64)),
             {r[0]: r[4] for r in rows})
@@ -328,7 +315,7 @@ def _orders(conn: Connection, ids: I64, window: dict[str, Any]) -> Events:
     for i, buyer in enumerate(m[:, 0].tolist()):
         count = count + 1 if buyer == previous else prior.get(buyer, 0) + 1
         ordinal[i], previous = count, buyer
-    row = _index(ids, m[:, 0])
+    row = index_of(ids, m[:, 0])
     keep = row >= 0
     return Events(row[keep], m[keep, 1].copy(), m[keep, 2].copy(), ordinal[keep])
 
@@ -349,7 +336,7 @@ def _existing(conn: Connection, ids: I64, rules: Rules, lo: int) -> I64:
     if not rows:
         return np.zeros((0, 3), dtype=np.int64)
     rule = np.array([index[r[0]] for r in rows], dtype=np.int64)
-    member = _index(ids, np.array([r[1] for r in rows], dtype=np.int64))
+    member = index_of(ids, np.array([r[1] for r in rows], dtype=np.int64))
     # Keys as this code writes them (see occasions.key_text): digits, a date, a month, "joined",
     # "contact:<id>" (number form -id; once per contact whoever it is filed under).
     raw = np.array([r[2] for r in rows], dtype=str)

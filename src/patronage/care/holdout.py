@@ -13,10 +13,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Engine
 
+from patronage.arrays import I64, Bools
 from patronage.care.facts import holdout_draws
 from patronage.care.rules import Rules, load_rules
 from patronage.db.loaders import bound_time, integer_matrix
@@ -67,13 +66,12 @@ class HoldoutReport:
                 "z": round(self.z, 2)}
 
 
-Flags = npt.NDArray[np.bool_]
 
 
-def compare(in_holdout: Flags, retained: Flags, touches: npt.NDArray[np.int64],
+def compare(in_holdout: Bools, retained: Bools, touches: I64,
             ) -> tuple[Group, Group]:
     """Treated and holdout groups from per-customer flags and touch counts."""
-    def group(mask: Flags) -> Group:
+    def group(mask: Bools) -> Group:
         return Group(int(mask.sum()), int((retained & mask).sum()), int(touches[mask].sum()))
 
     return group(~in_holdout), group(in_holdout)

@@ -32,23 +32,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import F64, I64, Bools
 from patronage.care.facts import (
     ADDRESS_OF,
     ALREADY,
     CAP,
     CONSENT_OF,
     HOLDOUT,
-    I64,
     MUTED,
     NO_ADDRESS,
     NO_CONSENT,
     NO_OWNER,
+    PLANNED,
     SUPPRESSED,
     SUPPRESSION_OF,
     TERMINATED,
-    Bool,
     CareFacts,
     Plan,
     holdout_draws,
@@ -104,7 +103,7 @@ class _Tick:
             self._joined = civil(self.zt.local_seconds(f.zone, f.joined_at) // DAY)
         return self._joined
 
-    def at_send_time(self, zone: I64, day: I64) -> tuple[I64, Bool]:
+    def at_send_time(self, zone: I64, day: I64) -> tuple[I64, Bools]:
         """Instants of local ``day`` at the send time; False where the day is off the table."""
         first = self.d0 - _MAX_LEAD
         i = day - first
@@ -131,13 +130,13 @@ class _Tick:
         return out
 
 
-def _audience(rule: Rule, kind: I64) -> Bool:
+def _audience(rule: Rule, kind: I64) -> Bools:
     if rule.audience == "all":
         return np.ones(kind.shape[0], dtype=bool)
     return np.asarray((kind == KIND_DISTRIBUTOR) == (rule.audience == "distributors"))
 
 
-def _yearly_day(t: _Tick, month: I64, day: I64, year: int) -> tuple[I64, Bool]:
+def _yearly_day(t: _Tick, month: I64, day: I64, year: int) -> tuple[I64, Bools]:
     """Local day numbers of month/day in ``year`` (Feb 29 by the policy); valid mask."""
     feb29 = (month == 2) & (day == 29)
     years = np.full(month.shape[0], year, dtype=np.int64)
@@ -199,7 +198,7 @@ def _cat(parts: list[I64]) -> I64:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
-def _events(t: _Tick, rule: Rule, alive: Bool) -> tuple[I64, I64, I64]:
+def _events(t: _Tick, rule: Rule, alive: Bools) -> tuple[I64, I64, I64]:
     f = t.f
     ev = f.events.get("order" if rule.occasion == "first_order" else rule.occasion)
     if ev is None or not ev.member.shape[0]:
@@ -245,16 +244,16 @@ def _states(t: _Tick, rule: Rule, who: I64) -> tuple[I64, I64, I64]:
     return who[hit], key[hit], due[hit]
 
 
-def _reasons(t: _Tick, rule: Rule, member: I64, draws: npt.NDArray[np.float64], owner: I64,
-             person: Bool) -> I64:
+def _reasons(t: _Tick, rule: Rule, member: I64, draws: F64, owner: I64,
+             person: Bools) -> I64:
     """The first reason not to make each touch (0: none). ``person`` is False for a contact's
     touch filed under the distributor who met them: the distributor's own holdout, addresses
     and recovery do not apply."""
     f, s, ch = t.f, t.s, rule.channel
     reason = np.zeros(member.shape[0], dtype=np.int64)
 
-    def mark(cond: Bool, code: int) -> None:
-        reason[(reason == 0) & cond] = code
+    def mark(cond: Bools, code: int) -> None:
+        reason[(reason == PLANNED) & cond] = code
 
     mark(f.terminated[member], TERMINATED)
     mark(person & (draws[member] < s.holdout_share), HOLDOUT)
@@ -273,7 +272,7 @@ def _reasons(t: _Tick, rule: Rule, member: I64, draws: npt.NDArray[np.float64], 
     return reason
 
 
-def _contacts(t: _Tick, rule: Rule, alive: Bool) -> tuple[I64, I64, I64, I64, Bool]:
+def _contacts(t: _Tick, rule: Rule, alive: Bools) -> tuple[I64, I64, I64, I64, Bools]:
     """A ``new_contact`` task rule's touches for the contacts distributors met: member row (the
     linked member, else the distributor), key (``-contact id``), due, owner row, and whether
     the touch is about a member (linked)."""
@@ -300,7 +299,7 @@ def _identity(active: tuple[Rule, ...], rule: I64, member: I64, key: I64) -> I64
     return np.where(contact_rule[rule] & (key < 0), 0, member)
 
 
-def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bool:
+def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bools:
     """Which (rule, member, key) rows are among the stored ones (sorted together, stored rows
     first within equal triples)."""
     if not existing.shape[0] or not rule.shape[0]:
@@ -321,18 +320,23 @@ def _already(existing: I64, rule: I64, member: I64, key: I64) -> Bool:
     return np.asarray(out[k:])
 
 
+#: Channels in the order the caps are worked out; tasks are capped per owner, not member.
+_CAPPED = ("email", "card", "sms", "task")
+_TASK = _CAPPED.index("task")
+
+
 def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     """Drop (reason ``cap``) what exceeds each member's channel cap or a distributor's tasks
     per day: higher priority first, then earlier, then rule order."""
     s, f = t.s, t.f
-    live = np.flatnonzero(p.reason == 0)
+    live = np.flatnonzero(p.reason == PLANNED)
     if not live.shape[0]:
         return
-    channel_of = {"email": 0, "card": 1, "sms": 2, "task": 3}
+    channel_of = {name: code for code, name in enumerate(_CAPPED)}
     channel = np.array([channel_of[r.channel] for r in active], dtype=np.int64)[p.rule[live]]
     priority = np.array([r.priority for r in active], dtype=np.int64)[p.rule[live]]
     member = p.member[live]
-    who = np.where(channel == 3, p.owner[live], member)
+    who = np.where(channel == _TASK, p.owner[live], member)
     order = np.lexsort((p.key[live], member, p.rule[live], p.due[live], -priority, who,
                         channel))
     g_channel, g_who = channel[order], who[order]
@@ -341,11 +345,11 @@ def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     first = np.maximum.accumulate(np.where(start, np.arange(order.shape[0]), 0))
     rank = np.arange(order.shape[0]) - first
     room = np.zeros(order.shape[0], dtype=np.int64)
-    for name, code in (("email", 0), ("card", 1), ("sms", 2)):
+    for code, name in enumerate(_CAPPED[:_TASK]):
         at = g_channel == code
         cap = getattr(s.caps, name).max
         room[at] = cap - f.recent[name][g_who[at]]
-    at = g_channel == 3
+    at = g_channel == _TASK
     room[at] = s.caps.tasks_per_owner_per_day - f.owner_tasks[g_who[at]]
     over = rank >= room
     p.reason[live[order[over]]] = CAP

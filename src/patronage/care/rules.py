@@ -10,6 +10,7 @@ each naming the file, the key path and the reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from patronage.care.holidays import HolidayRule, parse_holiday
 from patronage.care.occasions import CALENDAR, MUTED_IN_RECOVERY, OCCASIONS, Occasion
-from patronage.errors import Problem, Problems, key_path, read_toml
+from patronage.errors import Problem, Problems, read_toml, validation_problems
 
 Channel = Literal["email", "card", "task", "sms"]
 Audience = Literal["customers", "distributors", "all"]
@@ -213,6 +214,21 @@ def _check(rules: Rules) -> list[tuple[str, str]]:
     return problems
 
 
+def _rules_reason(loc: str, err: Mapping[str, Any]) -> str | None:
+    """An unknown occasion or channel, with the known ones."""
+    if loc.startswith("rules") and loc.endswith(".occasion") and "literal" in err["type"]:
+        return f"unknown occasion {err['input']!r} (known: {', '.join(OCCASIONS)})"
+    if loc.endswith(".channel") and "literal" in err["type"]:
+        return f"unknown channel {err['input']!r} (known: {', '.join(CHANNELS)})"
+    return None
+
+
+def _file_place(loc: str) -> str:
+    """The quiet hours as the file writes them: one pair, not two fields."""
+    return loc.replace("settings.quiet_start", "settings.quiet_hours[0]").replace(
+        "settings.quiet_end", "settings.quiet_hours[1]")
+
+
 def parse_rules(data: dict[str, Any], source: str = "rules") -> Rules:
     """Validate rules data (as read from TOML); raises :class:`Problems` listing everything."""
     data = dict(data)
@@ -229,17 +245,8 @@ def parse_rules(data: dict[str, Any], source: str = "rules") -> Rules:
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = key_path(tuple(err["loc"]))
-            if loc.startswith("rules") and loc.endswith(".occasion") and "literal" in err["type"]:
-                message = f"unknown occasion {err['input']!r} (known: {', '.join(OCCASIONS)})"
-            elif loc.endswith(".channel") and "literal" in err["type"]:
-                message = f"unknown channel {err['input']!r} (known: {', '.join(CHANNELS)})"
-            else:
-                message = err["msg"].removeprefix("Value error, ")
-            loc = loc.replace("settings.quiet_start", "settings.quiet_hours[0]").replace(
-                "settings.quiet_end", "settings.quiet_hours[1]")
-            problems.append(Problem(f"{source}: {loc}", message))
+        problems += validation_problems(exc.errors(), source, place=_file_place,
+                                        reason=_rules_reason)
         raise Problems(f"{source}: the care rules are not valid", problems) from None
     problems += [Problem(f"{source}: {p}", r) for p, r in _check(rules)]
     if problems:

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
+from patronage.arrays import I64, Bools
+
 DAY = 86_400
 EPOCH = date(1970, 1, 1)
 
@@ -120,5 +120,5 @@ def day_number(year: Any, month: Any, day: Any) -> I64:
     return np.asarray(first + np.asarray(day, dtype=np.int64) - 1, dtype=np.int64)
 
 
-def is_leap(year: I64) -> npt.NDArray[np.bool_]:
+def is_leap(year: I64) -> Bools:
     return np.asarray((year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0)))

@@ -18,6 +18,7 @@ from patronage.compensation.runs import (
     preview_period,
     rerun_committed,
 )
+from patronage.fastpath.allocator import reused_memory
 from patronage.money import format_amount
 
 app = typer.Typer(help="Commission runs: preview, commit, explain, rank card, compare plans.",
@@ -28,6 +29,13 @@ PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML) f
                                               "default: the stored plan in force for the "
                                               "period (patronage plan show).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.callback()
+def _batch(ctx: typer.Context) -> None:
+    # A batch command: its runs reuse freed arrays until the command ends (the server's runs
+    # leave the allocator alone, see patronage.fastpath.allocator).
+    ctx.with_resource(reused_memory())
 
 
 def _plan(path: Path | None) -> PlanSource | None:

@@ -19,7 +19,6 @@ from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import Payouts, RunResult, Skips, capped_codes
 from patronage.compensation.tree import Tree
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
-from patronage.memory import reused_memory
 from patronage.network.genealogy import subtree_sums
 
 __all__ = ["run_engine", "sum_by", "sum_where"]
@@ -27,9 +26,8 @@ __all__ = ["run_engine", "sum_by", "sum_where"]
 
 def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -> RunResult:
     """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index.
-    Freed arrays are reused while it runs (:mod:`patronage.memory`)."""
-    with reused_memory():
-        return _run(facts, plan, prior_title)
+    (Batch commands run it with freed arrays reused: :mod:`patronage.fastpath.allocator`.)"""
+    return _run(facts, plan, prior_title)
 
 
 def _net_columns(facts: PeriodFacts) -> tuple[I64, I64, I64, Bools]:

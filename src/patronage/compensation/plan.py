@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, create_model, field_validator
 
 from patronage.compensation.bonuses import BONUS_TYPES, BonusSections, Registry
 from patronage.compensation.units import BP, Strict, bp, hundredths
-from patronage.errors import Problem, Problems, key_path, read_toml
+from patronage.errors import Problem, Problems, read_toml, validation_problems
 
 __all__ = ["BP", "KNOWN_BONUSES", "Cap", "Plan", "Rank", "load_plan", "parse_plan"]
 
@@ -184,12 +184,10 @@ def parse_plan(data: dict[str, Any], source: str = "plan",
     try:
         plan = _plan_model(bonus_types).model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = key_path(tuple(err["loc"]))
-            loc = {"active_min_pv": "active.min_pv", "name": "plan.name",
-                   "version": "plan.version"}.get(loc, loc)
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(Problem(f"{source}: {loc}", message))
+        renamed = {"active_min_pv": "active.min_pv", "name": "plan.name",
+                   "version": "plan.version"}
+        problems += validation_problems(exc.errors(), source,
+                                        place=lambda loc: renamed.get(loc, loc))
         raise Problems(f"{source}: the plan is not valid", problems) from None
     problems += [Problem(f"{source}: {p}", r) for p, r in _check(plan)]
     if problems:

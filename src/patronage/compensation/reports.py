@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import Engine, or_, select
 
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
+from patronage.arrays import sum_by
 from patronage.clock import Period
 from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
@@ -31,6 +32,7 @@ from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, Ran
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import NotFound
+from patronage.facts import KIND_DISTRIBUTOR
 from patronage.money import format_amount
 
 
@@ -260,7 +262,7 @@ def rank_card(engine: Engine, member_id: int, period: Period,
     if current + 1 >= len(pl.ranks):
         return name, None, []
     target = pl.ranks[current + 1]
-    children = np.flatnonzero((g.parent == idx) & (g.kind == 2))
+    children = np.flatnonzero((g.parent == idx) & (g.kind == KIND_DISTRIBUTOR))
     cap = target.min_gv * target.leg_cap // BP
     capped = int(r.pv[idx]) + int(np.minimum(r.gv[children], cap).sum())
     active_customers = int(r.active_customers[idx])
@@ -312,13 +314,12 @@ class PlanFigures:
 
 def _figures(run: PeriodRun) -> PlanFigures:
     r, pl = run.result, run.plan.plan
-    paid_by_member = np.bincount(r.payouts.earner, weights=r.payouts.amount,
-                                 minlength=run.facts.genealogy.size)
+    paid_by_member = sum_by(r.payouts.earner, r.payouts.amount, run.facts.genealogy.size)
     by_rank: dict[str, tuple[int, int]] = {}
-    dist = run.facts.genealogy.kind == 2
+    dist = run.facts.genealogy.kind == KIND_DISTRIBUTOR
     for i, rank in [(-1, "no rank")] + [(i, x.name) for i, x in enumerate(pl.ranks)]:
         members = dist & (r.paid_as == i)
-        by_rank[rank] = (int(members.sum()), round(paid_by_member[members].sum()))
+        by_rank[rank] = (int(members.sum()), int(paid_by_member[members].sum()))
     return PlanFigures(pl.version, run.total_paid, r.total_cv, run.totals_by_bonus(), by_rank)
 
 

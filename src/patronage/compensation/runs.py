@@ -54,8 +54,7 @@ from patronage.db.engine import transaction
 from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import Conflict, PatronageError
-from patronage.facts import PeriodFacts
-from patronage.memory import reused_memory
+from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
 from patronage.money import round_half_away
 
 
@@ -346,11 +345,9 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
     _check_predecessor(engine, period)
     start, end = period_bounds(period)
     watch.lap("checks")
-    # The loader's freed arrays are the engine's to reuse, already in memory.
-    with reused_memory():
-        facts = load_period_facts(engine, start, end, str(period))
-        watch.lap("load")
-        run = _run(engine, period, plan, facts)
+    facts = load_period_facts(engine, start, end, str(period))
+    watch.lap("load")
+    run = _run(engine, period, plan, facts)
     watch.lap("run")
     return run
 
@@ -408,7 +405,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
                 source_kind=SOURCE_KINDS[c.source_kind], source_id=c.source_id,
                 level=c.level, volume=c.volume, rate_bp=c.rate_bp, amount=c.amount,
                 clawback_of=c.clawback_of) for c in run.clawbacks])
-        dist = np.flatnonzero(g.kind == 2)
+        dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)
         write_rows(conn, "rank_records", {
             "run_id": np.full(dist.size, record.id), "member_id": g.member_id[dist],

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, text
 
-from patronage.db.copy_binary import column_types, encode
+from patronage.arrays import I64
 from patronage.db.loaders import integer_matrix
+from patronage.fastpath.copy_binary import column_types, encode
 
 CHUNK = 200_000
 
@@ -268,7 +269,7 @@ def update_rows(conn: Connection, table: str, columns: Mapping[str, Any],
             cur.close()
 
 
-def allocate_ids(conn: Connection, table: str, n: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+def allocate_ids(conn: Connection, table: str, n: int) -> I64:
     """``n`` fresh ids for ``table``, safe beside other writers: from the id sequence on
     PostgreSQL (read back as one binary stream); on SQLite above the largest id, after taking
     the database's write lock (a write statement that changes nothing takes it), which the

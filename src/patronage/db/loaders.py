@@ -10,19 +10,13 @@ genealogy change records.
 from __future__ import annotations
 
 import sqlite3
-import sys
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
-from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine
 
-from patronage.db.engine import make_engine
+from patronage.arrays import Matrix, index_of
 from patronage.facts import (
     KIND_CODES,
     KIND_DISTRIBUTOR,
@@ -32,11 +26,21 @@ from patronage.facts import (
     OrderLines,
     PeriodFacts,
     RefundLines,
-    index_of,
 )
+from patronage.fastpath import forked
+from patronage.fastpath.packed import (
+    CHAR_BITS,
+    ID_BITS,
+    Word,
+    first_letter,
+    fits,
+    letter_codes,
+    select,
+    unpack,
+    width,
+)
+from patronage.fastpath.reads import integer_matrix as integer_matrix  # the door's reader
 from patronage.network.genealogy import build
-
-Matrix = np.ndarray[Any, np.dtype[np.int64]]
 
 
 def bound_time(conn: Connection, moment: datetime) -> Any:
@@ -71,8 +75,8 @@ def day_sql(conn: Connection, column: str) -> str:
 def letters_sql(conn: Connection, column: str) -> str:
     """SQL for a code of up to two letters (a market) as one integer (``-1``: NULL), read
     back by :func:`letters`: the first letter's code point times 2**21, plus the second's."""
-    first = _first_letter(conn, f"substr({column}, 1, 1)")
-    second = _first_letter(conn, f"NULLIF(substr({column}, 2, 1), '')")
+    first = first_letter(conn, f"substr({column}, 1, 1)")
+    second = first_letter(conn, f"NULLIF(substr({column}, 2, 1), '')")
     return f"COALESCE({first} * 2097152 + COALESCE({second}, 0), -1)"
 
 
@@ -90,61 +94,6 @@ def code_case(column: str, codes: dict[str, int]) -> str:
     return f"CASE {column} {whens} ELSE -1 END"
 
 
-def integer_matrix(conn: Connection, sql: str, params: dict[str, Any], width: int) -> Matrix:
-    """Run an all-integer query on the raw DB-API cursor: an ``(n, width)`` int64 matrix.
-
-    ``sql`` names its parameters ``:name``. On PostgreSQL the result comes as one binary COPY
-    stream decoded by numpy in place; on SQLite from the cursor's tuples.
-    """
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    if conn.dialect.name == "postgresql":
-        return _copy_matrix(raw, sql, params, width)
-    cursor = raw.cursor()
-    try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not rows:
-        return np.zeros((0, width), dtype=np.int64)
-    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
-    return flat.reshape(-1, width)
-
-
-_COPY_HEADER = 19  # signature (11 bytes), flags (4), header extension length (4)
-
-
-def _copy_matrix(raw: Any, sql: str, params: dict[str, Any], width: int) -> Matrix:
-    """PostgreSQL: ``COPY (query) TO STDOUT (FORMAT BINARY)`` with every column cast to int8, so
-    each row is a field count then ``width`` (length, value) pairs of fixed size, read as one
-    structured numpy array. A NULL would change a row's size: the queries map NULLs in SQL, and a
-    stray one is refused here rather than misread."""
-    from psycopg.sql import Literal
-
-    for name, value in params.items():
-        sql = sql.replace(f":{name}", Literal(value).as_string(raw))
-    names = ", ".join(f"c{i}" for i in range(width))
-    casts = ", ".join(f"q.c{i}::int8" for i in range(width))
-    statement = f"COPY (SELECT {casts} FROM ({sql}) AS q({names})) TO STDOUT (FORMAT BINARY)"
-    buffer = bytearray()
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in copy:
-            buffer += block
-    body = memoryview(buffer)[_COPY_HEADER:len(buffer) - 2]  # trailer: int16 -1
-    fields: list[tuple[str, str]] = [("count", ">i2")]
-    for i in range(width):
-        fields += [(f"size{i}", ">i4"), (f"value{i}", ">i8")]
-    rows = np.frombuffer(body, dtype=np.dtype(fields))
-    if rows.size and ((rows["count"] != width).any()
-                      or any((rows[f"size{i}"] != 8).any() for i in range(width))):
-        raise ValueError("a bulk query returned NULL or a non-integer column")
-    out = np.empty((rows.size, width), dtype=np.int64)
-    for i in range(width):
-        out[:, i] = rows[f"value{i}"]
-    return out
-
-
 def sorted_by_first(m: Matrix) -> Matrix:
     """Rows ordered by their first column (ids), sorted here rather than by the database."""
     if m.shape[0] and (np.diff(m[:, 0]) < 0).any():
@@ -152,65 +101,7 @@ def sorted_by_first(m: Matrix) -> Matrix:
     return m
 
 
-# -- reading many rows as few values ---------------------------------------------------------
-#
-# Most of a large read's time is spent making one driver value per field, so the genealogy and
-# the order lines are read with several small fields packed into each 64-bit value (ids, codes,
-# a time), unpacked with numpy. Packing needs every id below 2**31 - 1 (always so on
-# PostgreSQL, whose id columns are 32-bit); otherwise each field is read as a value of its own.
-
-_ID_BITS = 31
-_CHAR_BITS = 7  # a text code is read as the code point of its first letter
-
-
-@dataclass(frozen=True)
-class _Word:
-    """Fields packed high to low into one value: (SQL, bits). The first field takes the bits
-    left (its own count is not used) and may be negative; the others are in ``0 .. 2**bits``."""
-
-    fields: tuple[tuple[str, int], ...]
-
-
-def _first_letter(conn: Connection, column: str) -> str:
-    return f"unicode({column})" if conn.dialect.name == "sqlite" else f"ascii({column})"
-
-
-def _letter_codes(codes: dict[str, int]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Code point of a value's first letter → its code (-1 for anything else)."""
-    table = np.full(2**_CHAR_BITS, -1, dtype=np.int64)
-    for value, code in codes.items():
-        assert table[ord(value[0])] == -1, f"{value!r}: first letters must differ"
-        table[ord(value[0])] = code
-    return table
-
-
-def _select(words: list[_Word], packed: bool) -> str:
-    if not packed:
-        return ", ".join(sql for w in words for sql, _ in w.fields)
-    out = []
-    for w in words:
-        shift, terms = 0, []
-        for sql, bits in reversed(w.fields):
-            terms.append(f"({sql})" if shift == 0 else f"({sql}) * {2**shift}")
-            shift += bits
-        out.append(" + ".join(reversed(terms)))
-    return ", ".join(out)
-
-
-def _unpack(m: Matrix, words: list[_Word], packed: bool) -> list[np.ndarray[Any, Any]]:
-    """The fields of ``words`` as arrays, in order, from a matrix :func:`_select` read."""
-    columns = [m[:, i] for i in range(m.shape[1])]
-    if not packed:
-        return [c.copy() for c in columns]
-    out: list[np.ndarray[Any, Any]] = []
-    for w, value in zip(words, columns, strict=True):
-        shift = sum(bits for _, bits in w.fields[1:])
-        # The top field: an arithmetic shift keeps its sign (and makes a contiguous copy).
-        out.append(value >> shift if shift else value.copy())
-        for _, bits in w.fields[1:]:
-            shift -= bits
-            out.append((value >> shift) & (2**bits - 1))
-    return out
+# -- reading many rows as few values (patronage.fastpath.packed) ----------------------------
 
 
 def _largest_ids(conn: Connection) -> tuple[int, ...]:
@@ -221,34 +112,34 @@ def _largest_ids(conn: Connection) -> tuple[int, ...]:
 
 
 def _can_pack(conn: Connection, ids: tuple[int, ...] | None = None) -> bool:
-    """Whether every id a packed read holds (``ids``: the largest ones) is below 2**31 - 1."""
-    return all(v < 2**_ID_BITS - 1 for v in (ids or _largest_ids(conn)))
+    """Whether every id a packed read holds (``ids``: the largest ones) fits its field."""
+    return fits(ids or _largest_ids(conn))
 
 
-_KIND_BY_LETTER = _letter_codes(KIND_CODES)
-_STATUS_BY_LETTER = _letter_codes(STATUS_CODES)
-_SOURCE_BY_LETTER = _letter_codes(SOURCE_CODES)
-_VOLUME_BY_LETTER = _letter_codes({"consumption": 0, "promotional": 1})
-_BUYER_BY_LETTER = _letter_codes({"distributor": 0, "customer": 1})
+_KIND_BY_LETTER = letter_codes(KIND_CODES)
+_STATUS_BY_LETTER = letter_codes(STATUS_CODES)
+_SOURCE_BY_LETTER = letter_codes(SOURCE_CODES)
+_VOLUME_BY_LETTER = letter_codes({"consumption": 0, "promotional": 1})
+_BUYER_BY_LETTER = letter_codes({"distributor": 0, "customer": 1})
 
 
-def _genealogy_words(conn: Connection) -> list[_Word]:
-    letter = _first_letter
+def _genealogy_words(conn: Connection) -> list[Word]:
+    letter = first_letter
     return [
-        _Word((("id", _ID_BITS), ("COALESCE(sponsor_id, -1) + 1", _ID_BITS))),
-        _Word((("COALESCE(owner_id, -1) + 1", _ID_BITS),
-               ("COALESCE(referrer_id, -1) + 1", _ID_BITS))),
-        _Word(((epoch_sql(conn, "joined_at"), 0), (letter(conn, "kind"), _CHAR_BITS),
-               (letter(conn, "status"), _CHAR_BITS))),
+        Word((("id", ID_BITS), ("COALESCE(sponsor_id, -1) + 1", ID_BITS))),
+        Word((("COALESCE(owner_id, -1) + 1", ID_BITS),
+               ("COALESCE(referrer_id, -1) + 1", ID_BITS))),
+        Word(((epoch_sql(conn, "joined_at"), 0), (letter(conn, "kind"), CHAR_BITS),
+               (letter(conn, "status"), CHAR_BITS))),
     ]
 
 
 def _genealogy_query(conn: Connection, as_of: datetime,
                      packed: bool) -> tuple[str, dict[str, Any], int]:
     words = _genealogy_words(conn)
-    return (f"SELECT {_select(words, packed)} FROM members WHERE joined_at < :t",
+    return (f"SELECT {select(words, packed)} FROM members WHERE joined_at < :t",
             {"t": bound_time(conn, as_of)},
-            len(words) if packed else sum(len(w.fields) for w in words))
+            width(words, packed))
 
 
 def _later_changes(conn: Connection, as_of: datetime) -> list[Any]:
@@ -264,9 +155,9 @@ def _later_changes(conn: Connection, as_of: datetime) -> list[Any]:
 
 
 def _build_genealogy(m: Matrix, changes: list[Any], packed: bool,
-                     words: list[_Word]) -> Genealogy:
+                     words: list[Word]) -> Genealogy:
     (member_id, sponsor_id, owner_id, referrer_id, joined_at, kind_letter,
-     status_letter) = _unpack(m, words, packed)
+     status_letter) = unpack(m, words, packed)
     order = np.argsort(member_id, kind="stable") if (np.diff(member_id) < 0).any() else None
     if order is not None:
         member_id, sponsor_id, owner_id, referrer_id, joined_at, kind_letter, status_letter = (
@@ -303,15 +194,15 @@ def load_genealogy(conn: Connection, as_of: datetime) -> Genealogy:
     return _build_genealogy(m, _later_changes(conn, as_of), packed, _genealogy_words(conn))
 
 
-def _lines_words(conn: Connection) -> list[_Word]:
-    letter = _first_letter
+def _lines_words(conn: Connection) -> list[Word]:
+    letter = first_letter
     return [
-        _Word((("l.id", _ID_BITS), ("o.id", _ID_BITS))),
-        _Word((("o.buyer_id", _ID_BITS), ("COALESCE(o.credited_to_id, -1) + 1", _ID_BITS))),
-        _Word(((epoch_sql(conn, "o.placed_at"), 0), (letter(conn, "o.source"), _CHAR_BITS),
-               (letter(conn, "l.volume_kind"), _CHAR_BITS),
-               (letter(conn, "l.buyer_class"), _CHAR_BITS))),
-        *(_Word(((column, 0),)) for column in (
+        Word((("l.id", ID_BITS), ("o.id", ID_BITS))),
+        Word((("o.buyer_id", ID_BITS), ("COALESCE(o.credited_to_id, -1) + 1", ID_BITS))),
+        Word(((epoch_sql(conn, "o.placed_at"), 0), (letter(conn, "o.source"), CHAR_BITS),
+               (letter(conn, "l.volume_kind"), CHAR_BITS),
+               (letter(conn, "l.buyer_class"), CHAR_BITS))),
+        *(Word(((column, 0),)) for column in (
             "l.product_id", "l.qv", "l.cv", "l.amount", "l.retail_total", "l.wholesale_total")),
     ]
 
@@ -320,11 +211,11 @@ def _lines_query(conn: Connection, start: datetime, end: datetime, packed: bool,
                  part: str = "") -> tuple[str, dict[str, Any], int]:
     """The paid lines placed in ``[start, end)`` (``part``: a further condition on them)."""
     words = _lines_words(conn)
-    return ((f"SELECT {_select(words, packed)} FROM order_lines l JOIN orders o "
+    return ((f"SELECT {select(words, packed)} FROM order_lines l JOIN orders o "
              "ON o.id = l.order_id "
              f"WHERE o.placed_at >= :s AND o.placed_at < :e AND o.status = 'paid'{part}"),
             {"s": bound_time(conn, start), "e": bound_time(conn, end)},
-            len(words) if packed else sum(len(w.fields) for w in words))
+            width(words, packed))
 
 
 def _lines_matrix(conn: Connection, start: datetime, end: datetime, packed: bool) -> Matrix:
@@ -332,9 +223,9 @@ def _lines_matrix(conn: Connection, start: datetime, end: datetime, packed: bool
 
 
 def _build_lines(genealogy: Genealogy, m: Matrix, packed: bool,
-                 words: list[_Word]) -> OrderLines:
+                 words: list[Word]) -> OrderLines:
     (line_id, order_id, buyer, credited, placed_at, source, volume_kind, buyer_class, product,
-     qv, cv, amount, retail, wholesale) = _unpack(m, words, packed)
+     qv, cv, amount, retail, wholesale) = unpack(m, words, packed)
     if (np.diff(line_id) < 0).any():
         order = np.argsort(line_id, kind="stable")
         (line_id, order_id, buyer, credited, placed_at, source, volume_kind, buyer_class,
@@ -393,9 +284,8 @@ def load_refunds(
     return _build_refunds(genealogy, _refunds_matrix(conn, start, end))
 
 
-#: From this many members on, on SQLite, a second process reads the genealogy and part of the
-#: order lines while this one reads the rest: there a read is mostly the driver making values,
-#: one core each. (PostgreSQL's reads are mostly the server's work: two readers gain nothing.)
+#: From this many members on, on a SQLite file, a second process reads the genealogy and part
+#: of the order lines while this one reads the rest (:mod:`patronage.fastpath.forked`).
 PARALLEL_FROM = 200_000
 
 
@@ -411,19 +301,17 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
         ids = _largest_ids(conn)
         packed = _can_pack(conn, ids)
         if parallel is None:
-            parallel = ids[0] >= PARALLEL_FROM and _sqlite_file(engine) and _can_fork()
+            parallel = (ids[0] >= PARALLEL_FROM and forked.sqlite_file(engine)
+                        and forked.can_fork())
         query = _genealogy_query(conn, end, packed)
         if parallel:
             # The worker reads the genealogy and a third of the lines, this process the rest
             # of the lines: about as long as each other.
-            with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
-                url = engine.url.render_as_string(hide_password=False)
-                theirs = pool.submit(read_matrices, url, [
-                    query, _lines_query(conn, start, end, packed, " AND l.id % 3 = 0")])
-                ours = integer_matrix(conn, *_lines_query(conn, start, end, packed,
-                                                          " AND l.id % 3 <> 0"))
-                genealogy_m, third = theirs.result()
-                lines_m = np.concatenate([third, ours])
+            (genealogy_m, third), ours = forked.beside(
+                engine, [query, _lines_query(conn, start, end, packed, " AND l.id % 3 = 0")],
+                lambda: integer_matrix(conn, *_lines_query(conn, start, end, packed,
+                                                           " AND l.id % 3 <> 0")))
+            lines_m = np.concatenate([third, ours])
         else:
             genealogy_m = integer_matrix(conn, *query)
             lines_m = _lines_matrix(conn, start, end, packed)
@@ -433,28 +321,3 @@ def load_period_facts(engine: Engine, start: datetime, end: datetime, label: str
         refunds = load_refunds(conn, genealogy, start, end)
     return PeriodFacts(label=label, start=int(start.timestamp()), end=int(end.timestamp()),
                        genealogy=genealogy, lines=lines, refunds=refunds)
-
-
-def _can_fork() -> bool:
-    """A forked process starts from this one's memory without running any of its code again
-    (a spawned one would import the main script again). Forking is safe while this process has
-    a single thread (a command, a script); a server's threads could hold locks the copy would
-    inherit, so there the reads stay in one process."""
-    return (sys.platform == "linux" and "fork" in get_all_start_methods()
-            and threading.active_count() == 1)
-
-
-def _sqlite_file(engine: Engine) -> bool:
-    """A SQLite database another process can open (a file, not one in memory)."""
-    return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
-
-
-def read_matrices(url: str, queries: list[tuple[str, dict[str, Any], int]]) -> list[Matrix]:
-    """:func:`integer_matrix` of each query, on a connection of its own (run in a forked worker
-    process, which leaves the connections it inherited alone: it ends without closing them)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [integer_matrix(conn, *query) for query in queries]
-    finally:
-        engine.dispose()

@@ -21,7 +21,7 @@ import patronage.db as db_package
 from patronage.db.base import Base
 from patronage.db.engine import normalise_url
 
-_NOT_TABLES = {"base", "engine", "schema", "loaders", "bulk", "copy_binary", "migrations",
+_NOT_TABLES = {"base", "engine", "schema", "loaders", "bulk", "migrations",
                "session"}
 
 

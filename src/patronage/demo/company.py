@@ -15,6 +15,7 @@ from patronage.db.bulk import reset_sequences, write_rows
 from patronage.db.tables import Member
 from patronage.demo import synth
 from patronage.errors import PatronageError
+from patronage.facts import KIND_DISTRIBUTOR, KIND_PREFERRED, KIND_RETAIL
 
 SOURCES = np.array(["enrollment", "autoship", "one_time", "retail"])
 TABLES = ["members", "products", "orders", "order_lines", "refunds", "refund_lines", "consents",
@@ -238,11 +239,12 @@ def write_company(engine: Engine, m: synth.Members, o: synth.Orders, *, now: int
             _write_consents(conn, m, now, rng)
         _write_orders(conn, o)
         reset_sequences(conn, TABLES)
-    dist = m.kind == 2
+    dist = m.kind == KIND_DISTRIBUTOR
     per_dist = np.bincount(m.owner[~dist], minlength=m.size + 1)[np.flatnonzero(dist) + 1]
     return CompanySummary(
-        members=m.size, distributors=int(dist.sum()), preferred=int((m.kind == 1).sum()),
-        retail=int((m.kind == 0).sum()), orders=o.size, order_lines=len(o.line_order),
+        members=m.size, distributors=int(dist.sum()),
+        preferred=int((m.kind == KIND_PREFERRED).sum()), retail=int((m.kind == KIND_RETAIL).sum()),
+        orders=o.size, order_lines=len(o.line_order),
         refunds=len(o.refunded_order), upgrades=len(m.upgraded),
         max_depth=_depth(m.sponsor, m.owner),
         customers_per_distributor_median=float(np.median(per_dist)) if len(per_dist) else 0.0,

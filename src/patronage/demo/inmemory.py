@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from patronage.demo import synth
-from patronage.facts import OrderLines, PeriodFacts, empty_refunds
+from patronage.facts import KIND_DISTRIBUTOR, OrderLines, PeriodFacts, empty_refunds
 from patronage.network.genealogy import build
 
 DAY = 86400
@@ -22,7 +22,7 @@ def company_facts(members: int, *, seed: int = 1, start: int = 1_790_000_000,
     ids = np.arange(1, members + 1, dtype=np.int64)
     sponsor = m.sponsor - 1
     owner = m.owner - 1
-    is_dist = m.kind == 2
+    is_dist = m.kind == KIND_DISTRIBUTOR
     parent = np.where(is_dist, sponsor, owner)
     g = build(ids, parent, sponsor=sponsor, owner=owner, referrer=m.referrer - 1,
               kind=m.kind.astype(np.int8), status=np.zeros(members, dtype=np.int8),

@@ -15,10 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
-B = npt.NDArray[np.bool_]
+from patronage.arrays import I64, Bools
+from patronage.facts import (
+    KIND_DISTRIBUTOR,
+    KIND_PREFERRED,
+    KIND_RETAIL,
+    SOURCE_ENROLLMENT,
+    SOURCE_ONE_TIME,
+    SOURCE_RETAIL,
+)
 
 KINDS = np.array(["retail", "preferred", "distributor"])
 FIRST_NAMES = np.array([
@@ -93,7 +99,7 @@ class Members:
     birth_day: I64
     birth_year: I64  # 0: not given
     channel: I64  # index into CHANNELS
-    wants_autoship: B
+    wants_autoship: Bools
     #: Upgrades: member ids (distributors now) who were customers until ``upgraded_at``, under
     #: ``former_owner``, with ``former_kind``.
     upgraded: I64
@@ -207,7 +213,8 @@ def make_members(rng: np.random.Generator, n: int, start: int, end: int,
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     no_year = rng.random(n) < 0.3
     year = np.where(no_year | ((month == 2) & (day == 29) & ~leap), 0, year)
-    wants_autoship = (kind != 2) & (rng.random(n) < np.where(kind == 1, 0.6, 0.2))
+    wants_autoship = (kind != KIND_DISTRIBUTOR) & (
+        rng.random(n) < np.where(kind == KIND_PREFERRED, 0.6, 0.2))
     return Members(
         kind=kind, joined_at=joined, sponsor=sponsor, owner=owner, referrer=referrer,
         first=rng.integers(0, len(FIRST_NAMES), n), last=rng.integers(0, len(LAST_NAMES), n),
@@ -231,10 +238,11 @@ def make_orders(rng: np.random.Generator, m: Members, start: int, end: int,
     ids = np.arange(1, n + 1)
     packs = np.array([i for i, c in enumerate(CATALOG) if c.is_enrollment_pack])
     goods = np.array([i for i, c in enumerate(CATALOG) if not c.is_enrollment_pack])
-    is_dist = m.kind == 2
+    is_dist = m.kind == KIND_DISTRIBUTOR
     if history:
         t_first = m.joined_at
-        first_source = np.where(is_dist, 0, np.where(m.kind == 0, 3, 2))
+        first_source = np.where(is_dist, SOURCE_ENROLLMENT,
+                                np.where(m.kind == KIND_RETAIL, SOURCE_RETAIL, SOURCE_ONE_TIME))
         # Occasional re-orders: Poisson with a gamma-distributed rate, until a dropout time.
         rate = rng.gamma(0.8, 1.0 / 0.8, n) / (60 * 86400)  # about one every two months
         life = rng.exponential(240 * 86400, n)
@@ -252,12 +260,12 @@ def make_orders(rng: np.random.Generator, m: Members, start: int, end: int,
         buyer = np.tile(ids, months)
         buyer = buyer[rng.random(len(buyer)) < 0.95]
         placed = rng.integers(start, end, len(buyer))
-        source = np.where(m.kind[buyer - 1] == 0, 3, 2)
+        source = np.where(m.kind[buyer - 1] == KIND_RETAIL, SOURCE_RETAIL, SOURCE_ONE_TIME)
     order = np.argsort(placed, kind="stable")
     buyer, placed, source = buyer[order], placed[order], source[order]
     k = len(buyer)
     bkind = m.kind[buyer - 1]
-    credited = np.where(bkind == 2, buyer, m.owner[buyer - 1])
+    credited = np.where(bkind == KIND_DISTRIBUTOR, buyer, m.owner[buyer - 1])
     # Upgraded members bought as customers before their upgrade: credit their former owner.
     if len(m.upgraded):
         up_pos = np.full(n + 1, -1)
@@ -266,9 +274,9 @@ def make_orders(rng: np.random.Generator, m: Members, start: int, end: int,
         before = (p >= 0) & (placed < m.upgraded_at[np.maximum(p, 0)])
         credited = np.where(before, m.former_owner[np.maximum(p, 0)], credited)
         bkind = np.where(before, 1, bkind)
-        source = np.where(before & (source == 0), 2, source)
+        source = np.where(before & (source == SOURCE_ENROLLMENT), SOURCE_ONE_TIME, source)
     # Lines: enrollment orders carry a pack; others 1-2 products.
-    n_lines = np.where(source == 0, 1, 1 + (rng.random(k) < 0.35))
+    n_lines = np.where(source == SOURCE_ENROLLMENT, 1, 1 + (rng.random(k) < 0.35))
     line_order = np.repeat(np.arange(k), n_lines)
     line_src = source[line_order]
     product = np.where(line_src == 0, rng.choice(packs, len(line_order), p=[0.75, 0.25]),
@@ -276,7 +284,7 @@ def make_orders(rng: np.random.Generator, m: Members, start: int, end: int,
     qty = np.where(line_src == 0, 1, 1 + (rng.random(len(line_order)) < 0.2))
     retail = np.array([c.retail_price for c in CATALOG])
     wholesale = np.array([c.wholesale_price for c in CATALOG])
-    unit = np.where(bkind[line_order] == 0, retail[product], wholesale[product])
+    unit = np.where(bkind[line_order] == KIND_RETAIL, retail[product], wholesale[product])
     refunded = np.flatnonzero(rng.random(k) < refund_share)
     refunded_at = placed[refunded] + rng.integers(2, 30, len(refunded)) * 86400
     keep = refunded_at < end

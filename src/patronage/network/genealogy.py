@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from patronage.arrays import I8, I32, I64
 from patronage.errors import PatronageError
-from patronage.facts import I8, I32, I64, Genealogy
+from patronage.facts import Genealogy
 
 
 class CycleError(PatronageError):

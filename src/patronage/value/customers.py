@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import F64, I8, I64, Bools, fsum_by
 from patronage.value.lifetime import (
     SegmentFit,
     autoship_lifetimes,
@@ -30,10 +30,6 @@ from patronage.value.lifetime import (
 from patronage.value.referral import referral_value
 from patronage.value.seven import SevenInputs, seven_values
 from patronage.value.transactions import summarise
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-B = npt.NDArray[np.bool_]
 
 DAY = 86_400
 MONTH_DAYS = 365.25 / 12
@@ -53,12 +49,12 @@ class ValueFacts:
 
     now: int  # unix seconds
     member_id: I64
-    is_customer: B
+    is_customer: Bools
     joined_at: I64
     referrer: I64  # member index, -1
     segment: I64  # a small code per member (e.g. the enrollment channel)
-    is_distributor: B
-    upgraded: B  # a customer who became a distributor
+    is_distributor: Bools
+    upgraded: Bools  # a customer who became a distributor
     team_cv: I64  # hundredths of a point: the member's sponsor group CV over the last 12 months
     order_member: I64
     order_at: I64
@@ -66,8 +62,8 @@ class ValueFacts:
     sub_member: I64
     sub_started: I64
     sub_ended: I64  # -1 while running
-    sub_live: B
-    sub_trouble: B  # a payment being recovered, or suspended
+    sub_live: Bools
+    sub_trouble: Bools  # a payment being recovered, or suspended
     sub_amount: I64  # what the next charge will be, minor units
     survey_answers: I64
     survey_comments: I64
@@ -81,7 +77,7 @@ class ValueFacts:
 
 @dataclass(frozen=True)
 class MemberValues:
-    model: npt.NDArray[np.int8]  # 0 none, 1 sbg, 2 bgnbd
+    model: I8  # 0 none, 1 sbg, 2 bgnbd
     p_alive: F64
     expected_orders: F64
     past_value: I64
@@ -89,17 +85,19 @@ class MemberValues:
     referral_value: I64
     risk: F64
     value_at_risk: I64
-    risk_flags: npt.NDArray[np.int8]  # RISK_* bits
+    risk_flags: I8  # RISK_* bits
     scores: F64  # n × 7
     amounts: I64  # n × 7
     fits: list[SegmentFit]
-    source: npt.NDArray[np.int8]  # 0 none (no model), 1 fitted, 2 prior: see SOURCES
+    source: I8  # 0 none (no model), 1 fitted, 2 prior: see SOURCES
 
 
 MODELS = ("none", "sbg", "bgnbd")
+MODEL_NONE, MODEL_SBG, MODEL_BGNBD = range(3)
 #: Where a member's lifetime value comes from: no model, models fitted on the company's data,
 #: or (any part of it) a documented prior because a model could not be fitted yet.
 SOURCES = ("none", "fitted", "prior")
+SOURCE_NONE, SOURCE_FITTED, SOURCE_PRIOR = range(3)
 RISK_PAYMENT, RISK_FALLING, RISK_UNTOUCHED = 1, 2, 4
 RISK_WORDS = {RISK_PAYMENT: "payment trouble", RISK_FALLING: "P(alive) falling",
               RISK_UNTOUCHED: "no personal touch lately"}
@@ -117,7 +115,7 @@ def _months(seconds: I64) -> F64:
 def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     n = f.member_id.shape[0]
     d = settings.discount_monthly
-    past = np.bincount(f.order_member, weights=f.order_total, minlength=n)
+    past = fsum_by(f.order_member, f.order_total, n)
     model = np.zeros(n, dtype=np.int8)
     p_alive = np.zeros(n)
     expected = np.zeros(n)
@@ -144,10 +142,10 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         np.add.at(future, members, life.future_value[live])
         np.maximum.at(p_alive, members, life.p_alive[live])
         from_prior[members[life.from_prior[live]]] = True
-        model[members] = 1
+        model[members] = MODEL_SBG
 
     # Occasional buyers: everyone else with an order.
-    occasional = (model == 0)[f.order_member]
+    occasional = (model == MODEL_NONE)[f.order_member]
     if occasional.any():
         day = f.order_at[occasional] // DAY
         s = summarise(f.order_member[occasional], day, f.order_total[occasional].astype(float),
@@ -159,7 +157,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
         p_alive[s.customer] = life.p_alive
         expected[s.customer] = life.expected_orders
         future[s.customer] = life.future_value
-        model[s.customer] = 2
+        model[s.customer] = MODEL_BGNBD
 
     future_units = np.rint(future).astype(np.int64)
     referral = np.rint(referral_value(f.referrer, future + past, settings.referral_decay))
@@ -168,7 +166,7 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     brought = f.is_distributor & (f.referrer >= 0)
     distributors_brought = (np.bincount(f.referrer[brought], minlength=n)
                             + f.upgraded.astype(np.int64))
-    team_cv = (np.bincount(f.referrer[brought], weights=f.team_cv[brought], minlength=n)
+    team_cv = (fsum_by(f.referrer[brought], f.team_cv[brought], n)
                + np.where(f.upgraded, f.team_cv, 0))
 
     # Consistency: months of autoship, share of months with an order since the first order.
@@ -213,11 +211,12 @@ def value_members(f: ValueFacts, settings: ValueSettings) -> MemberValues:
     risk = 1.0 - p_alive
     risk = np.where(trouble, np.maximum(risk, 0.5), risk)
     risk = np.minimum(risk + 0.1 * falling + 0.1 * untouched, 1.0)
-    risk = np.where(model == 0, 0.0, risk)
+    risk = np.where(model == MODEL_NONE, 0.0, risk)
     at_risk = np.rint(risk * (future + referral)).astype(np.int64)
     flags = (RISK_PAYMENT * trouble + RISK_FALLING * falling
-             + RISK_UNTOUCHED * (untouched & (model > 0))).astype(np.int8)
-    source = np.where(model == 0, 0, np.where(from_prior, 2, 1)).astype(np.int8)
+             + RISK_UNTOUCHED * (untouched & (model != MODEL_NONE))).astype(np.int8)
+    source = np.where(model == MODEL_NONE, SOURCE_NONE,
+                      np.where(from_prior, SOURCE_PRIOR, SOURCE_FITTED)).astype(np.int8)
     return MemberValues(model, p_alive, expected, np.rint(past).astype(np.int64), future_units,
                         referral.astype(np.int64), risk, at_risk, flags, scores, amounts, fits,
                         source)

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import minimize
 
+from patronage.arrays import F64, I64
 from patronage.errors import PatronageError
-
-F64 = npt.NDArray[np.float64]
 
 #: What a fit's parameters come from: the data (maximum likelihood) or a documented prior.
 FITTED, PRIOR = "fitted", "prior"
@@ -224,7 +222,7 @@ def group_rows(*columns: F64) -> tuple[list[F64], F64]:
     return unique, counts
 
 
-def group_rows_inverse(*columns: F64) -> tuple[list[F64], F64, npt.NDArray[np.int64]]:
+def group_rows_inverse(*columns: F64) -> tuple[list[F64], F64, I64]:
     """:func:`group_rows`, and for every input row the index of its group."""
     n = columns[0].shape[0]
     if n == 0:

@@ -37,13 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import F64, I64, Bools
 from patronage.value import bgnbd, gamma_gamma, sbg
 from patronage.value.fitting import PRIOR, Fit, group_rows, group_rows_inverse, prior_fit
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 
 MIN_SEGMENT = 500
 WEEKS_PER_MONTH = 365.25 / 12 / 7
@@ -109,7 +106,7 @@ class SegmentFit:
     fit: Fit
 
 
-def fit_by_segment(segment: I64, fit_rows: Callable[[npt.NDArray[np.bool_]], Fit], model: str,
+def fit_by_segment(segment: I64, fit_rows: Callable[[Bools], Fit], model: str,
                    min_rows: int = MIN_SEGMENT) -> tuple[list[SegmentFit], I64]:
     """Fit each segment with at least ``min_rows`` rows on its own, the rest pooled; returns the
     fits and, per row, the index of the fit that applies to it."""
@@ -137,16 +134,16 @@ class Lifetimes:
     p_alive: F64
     expected_orders: F64
     future_value: F64
-    from_prior: npt.NDArray[np.bool_]
+    from_prior: Bools
 
 
-def autoship_lifetimes(months: F64, churned: F64, segment: I64, live: npt.NDArray[np.bool_],
+def autoship_lifetimes(months: F64, churned: F64, segment: I64, live: Bools,
                        monthly_value: F64, discount: float,
                        horizon: int) -> tuple[list[SegmentFit], Lifetimes]:
     """``months`` survived and ``churned`` (1/0) for every subscription ever started (the fit);
     the lifetimes are computed for the ``live`` ones."""
 
-    def fit_rows(rows: npt.NDArray[np.bool_]) -> Fit:
+    def fit_rows(rows: Bools) -> Fit:
         (periods, lost), weights = group_rows(months[rows], churned[rows])
         return sbg_or_prior(periods, lost, weights)
 
@@ -176,7 +173,7 @@ def autoship_lifetimes(months: F64, churned: F64, segment: I64, live: npt.NDArra
 WARM_START_SAMPLE = 50_000
 
 
-def _sample(n: int) -> npt.NDArray[np.int64]:
+def _sample(n: int) -> I64:
     if n <= WARM_START_SAMPLE:
         return np.arange(n)
     return np.sort(np.random.default_rng(0).choice(n, WARM_START_SAMPLE, replace=False))
@@ -190,7 +187,7 @@ def occasional_lifetimes(x: F64, t_x: F64, T: F64, spend: F64, segment: I64,
     is the repeat purchases' alone)."""
     warm: dict[str, float] = {}
 
-    def fit_bgnbd(rows: npt.NDArray[np.bool_]) -> Fit:
+    def fit_bgnbd(rows: Bools) -> Fit:
         def fitted() -> Fit:
             if not warm:
                 sample = _sample(x.shape[0])

@@ -18,10 +18,8 @@ is the obvious reference: it walks up every member's chain.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from patronage.arrays import F64, I64
 
 
 def chain_depth(referrer: I64) -> I64:

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, hyp2f1
 
+from patronage.arrays import F64
 from patronage.value.fitting import (
-    F64,
     NOT_FINITE,
     Fit,
     ModelInputError,

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from patronage.access import Principal, require_customers_of
+from patronage.arrays import I64, per_member
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import period_bounds
 from patronage.config import get_settings
@@ -44,18 +44,10 @@ from patronage.value.seven import NAMES
 CUSTOMER_TARGET = 50  # customers per distributor: the 1:50 ratio
 
 
-def _per_member(conn: Connection, index: Any, sql: str, params: dict[str, Any], width: int,
-                n: int) -> list[np.ndarray[Any, Any]]:
+def _per_member(conn: Connection, member_id: I64, sql: str, params: dict[str, Any],
+                width: int) -> list[I64]:
     """Columns 1.. of an integer query keyed by member id in column 0, spread over indexes."""
-    m = integer_matrix(conn, sql, params, width)
-    at = index(m[:, 0]) if m.shape[0] else np.zeros(0, dtype=np.int64)
-    keep = at >= 0
-    out = []
-    for col in range(1, width):
-        column = np.zeros(n, dtype=np.int64)
-        column[at[keep]] = m[keep, col]
-        out.append(column)
-    return out
+    return per_member(member_id, integer_matrix(conn, sql, params, width))
 
 
 def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[str]]:
@@ -105,17 +97,17 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
             "WHERE s.created_at < :t"), t, 6)
         sub_member = g.index_of(subs[:, 0])
         subs, sub_member = subs[sub_member >= 0], sub_member[sub_member >= 0]
-        answers, comments = _per_member(conn, g.index_of, (
+        answers, comments = _per_member(conn, g.member_id, (
             "SELECT member_id, COUNT(*), SUM(CASE WHEN comment <> '' THEN 1 ELSE 0 END) "
-            "FROM survey_responses WHERE answered_at < :t GROUP BY member_id"), t, 3, n)
-        given, published = _per_member(conn, g.index_of, (
+            "FROM survey_responses WHERE answered_at < :t GROUP BY member_id"), t, 3)
+        given, published = _per_member(conn, g.member_id, (
             "SELECT member_id, COUNT(*), SUM(CASE WHEN status = 'published' THEN 1 ELSE 0 END) "
-            "FROM testimonials WHERE submitted_at < :t GROUP BY member_id"), t, 3, n)
-        touches, replies, last = _per_member(conn, g.index_of, (
+            "FROM testimonials WHERE submitted_at < :t GROUP BY member_id"), t, 3)
+        touches, replies, last = _per_member(conn, g.member_id, (
             "SELECT member_id, COUNT(*), COUNT(replied_at), "
             f"MAX({epoch_sql(conn, 'COALESCE(done_at, sent_at)')}) FROM care_touches "
             "WHERE status IN ('sent', 'done') AND COALESCE(done_at, sent_at) < :t "
-            "GROUP BY member_id"), t, 4, n)
+            "GROUP BY member_id"), t, 4)
         last = np.where(touches > 0, last, -1)
         previous = np.full(n, np.nan)
         latest = conn.execute(select(func.max(ValueRun.id)).where(
@@ -211,7 +203,7 @@ def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberVal
     refresh_statistics(conn, "customer_values", n)
 
 
-def _owners_now(conn: Connection, member_id: npt.NDArray[np.int64]) -> list[int | None]:
+def _owners_now(conn: Connection, member_id: I64) -> list[int | None]:
     """Each member's owner as the members table has it now (not as of the run: the value
     rows' ``owner_id`` follows ``members.owner_id``), None for distributors. Read in the run's
     write transaction: on SQLite no move can come between; on PostgreSQL one committed in

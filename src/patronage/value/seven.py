@@ -23,10 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+from patronage.arrays import F64, I64
 
 NAMES = ("consumption", "consistency", "referral", "rainmaker", "feedback", "testimonial",
          "emotional")
@@ -81,7 +79,7 @@ class SevenValues:
     """Scores (n × 7, in :data:`NAMES` order) and amounts in minor units (0 where not money)."""
 
     scores: F64
-    amounts: npt.NDArray[np.int64]
+    amounts: I64
 
 
 def seven_values(inputs: SevenInputs) -> SevenValues:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage import audit
+from patronage.arrays import sum_by
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
@@ -54,13 +55,12 @@ def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[in
     p = run.result.payouts
     if p.size == 0:
         return []
-    paid = np.bincount(p.earner, weights=p.amount, minlength=run.facts.genealogy.size)
+    paid = sum_by(p.earner, p.amount, run.facts.genealogy.size)
     top = np.argsort(-paid, kind="stable")[:n]
     ids = [run.member_id(int(i)) for i in top if paid[i] > 0]
     with transaction(engine_of(request)) as session:
         names = {m.id: m.name for m in session.query(Member).filter(Member.id.in_(ids))}
-    return [(mid, names.get(mid, ""), round(float(paid[i]))) for mid, i in zip(ids, top,
-                                                                               strict=False)]
+    return [(mid, names.get(mid, ""), int(paid[i])) for mid, i in zip(ids, top, strict=False)]
 
 
 @router.get("/company/runs", response_class=HTMLResponse)

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-U8 = npt.NDArray[np.uint8]
-I64 = npt.NDArray[np.int64]
+from patronage.arrays import I32, I64, U8, Bools
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -41,7 +39,7 @@ class _Field:
     """One column of a block: a length per row (-1: NULL) and the values' bytes, either one
     fixed-width matrix (a row per row) or variable-length bytes concatenated."""
 
-    lengths: npt.NDArray[np.int32]
+    lengths: I32
     fixed: U8 | None = None  # (rows, width)
     data: U8 | None = None  # the non-NULL values' bytes, in row order
 
@@ -54,7 +52,7 @@ def column_types(raw: Any, table: str) -> dict[str, int]:
         return {str(name): int(oid) for name, oid in cur.fetchall()}
 
 
-def _nullable_ints(values: Sequence[Any]) -> tuple[I64, npt.NDArray[np.bool_]] | None:
+def _nullable_ints(values: Sequence[Any]) -> tuple[I64, Bools] | None:
     """A list of ints and Nones as values and a NULL mask; None if it holds anything else."""
     if not all(v is None or isinstance(v, int | np.integer) for v in values):
         return None

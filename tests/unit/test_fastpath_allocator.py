@@ -1,14 +1,16 @@
-"""Freed memory kept for reuse during a run, and the process's settings restored after."""
+"""Freed memory kept for reuse during a batch job; the allocator left alone off the main thread
+or beside other threads."""
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from contextlib import ExitStack
 
 import numpy as np
 import pytest
 
-from patronage import memory
+from patronage.fastpath import allocator as memory
 
 
 class _Recorder:
@@ -30,10 +32,17 @@ RESTORED = [("mallopt", memory.M_MMAP_MAX, memory.DEFAULT_MMAP_MAX),
             ("trim", 0, 0)]
 
 
-def test_overlapping_runs_set_the_policy_once_and_the_last_one_out_restores_it(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def _recording(monkeypatch: pytest.MonkeyPatch, alone: bool = True) -> _Recorder:
     libc = _Recorder()
     monkeypatch.setattr(memory, "_LIBC", libc)
+    if alone:  # as in a batch command (a test runner may have helper threads of its own)
+        monkeypatch.setattr(memory, "single_threaded", lambda: True)
+    return libc
+
+
+def test_overlapping_runs_set_the_policy_once_and_the_last_one_out_resets_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = _recording(monkeypatch)
     first, second = ExitStack(), ExitStack()
     first.enter_context(memory.reused_memory())
     second.enter_context(memory.reused_memory())
@@ -45,6 +54,46 @@ def test_overlapping_runs_set_the_policy_once_and_the_last_one_out_restores_it(
     with memory.reused_memory():
         pass
     assert libc.calls == (SET + RESTORED) * 2
+
+
+def test_a_thread_other_than_the_main_one_never_changes_the_allocator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = _recording(monkeypatch, alone=False)
+    done: list[bool] = []
+
+    def job() -> None:
+        with memory.reused_memory():
+            done.append(True)
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    worker.join()
+    assert done == [True]
+    assert libc.calls == []
+
+
+def test_beside_another_thread_the_main_thread_leaves_the_allocator_alone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = _recording(monkeypatch, alone=False)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not memory.single_threaded()
+        with memory.reused_memory():
+            pass
+    finally:
+        stop.set()
+        other.join()
+    assert libc.calls == []
+
+
+def test_a_thread_still_running_at_the_end_keeps_the_settings_unchanged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = _recording(monkeypatch)
+    with memory.reused_memory():
+        monkeypatch.setattr(memory, "single_threaded", lambda: False)
+    assert libc.calls == SET
 
 
 class _MallInfo2(ctypes.Structure):
@@ -60,6 +109,8 @@ def _mapped_bytes() -> int:
 
 
 @pytest.mark.skipif(not memory.available(), reason="the policy applies to glibc only")
+@pytest.mark.skipif(not memory.single_threaded(),
+                    reason="the runner has threads of its own: the allocator is left alone")
 def test_inside_a_large_array_comes_from_the_heap_and_outside_from_its_own_mapping() -> None:
     size = 50_000_000  # 400 MB: far above any mapping threshold
     before = _mapped_bytes()

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 
-from patronage.db.copy_binary import HEADER, TRAILER, encode
+from patronage.fastpath.copy_binary import HEADER, TRAILER, encode
 
 TYPES = {"id": 23, "big": 20, "flag": 16, "name": 1043, "at": 1184, "small": 21}
 
