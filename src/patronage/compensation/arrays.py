@@ -1,24 +1,14 @@
-"""Array steps the vectorised engine and its bonus types share: exact grouped sums, gathering
-the rows a mask keeps, grouping by sorted keys, and rounding ``volume × rate``."""
+"""Array steps the vectorised engine and its bonus types share (beside :mod:`patronage.arrays`):
+gathering the rows a mask keeps, grouping by sorted keys, and rounding ``volume × rate``."""
 
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import I64, Bools, sum_by
 from patronage.compensation.units import BP
 
-I64 = npt.NDArray[np.int64]
-Bools = npt.NDArray[np.bool_]
-
-
-def sum_by(keys: I64, values: I64, n: int) -> I64:
-    """Exact integer sums of ``values`` grouped by ``keys`` in ``0..n-1``: ``np.add.at`` on
-    int64 (since NumPy 1.25 as fast as a float ``bincount``, or faster, and never rounded)."""
-    out = np.zeros(n, dtype=np.int64)
-    if keys.shape[0]:
-        np.add.at(out, keys, values)
-    return out
+__all__ = ["I64", "Bools", "groups", "round_rate", "sum_by", "sum_where", "take"]
 
 
 def sum_where(mask: Bools, keys: I64, values: I64, n: int) -> I64:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
+from patronage.arrays import I64, Bools
 from patronage.compensation.bonuses import BONUS_TYPES
 from patronage.compensation.codes import (
     REASON_INACTIVE,
@@ -39,8 +39,6 @@ __all__ = [
     "SOURCE_KINDS", "SOURCE_MEMBER", "SOURCE_ORDER", "Payouts", "RunResult", "Skips",
     "capped_codes", "empty_skips", "sort_payouts",
 ]
-
-I64 = npt.NDArray[np.int64]
 
 #: Payout line names by their stored code (each bonus type's module states its codes).
 BONUSES = BONUS_TYPES.lines
@@ -101,7 +99,7 @@ class RunResult:
     skips: Skips
     pv: I64
     gv: I64
-    active: npt.NDArray[np.bool_]
+    active: Bools
     paid_as: I64  # rank index, -1 none
     title: I64  # rank index, -1 none
     total_cv: int
