@@ -131,7 +131,7 @@ def autoship_last_days(session: Session) -> dict[str, int]:
     """The autoship last-allowed day of each market that has one, by market code."""
     rows = session.execute(select(Market.code, Market.autoship_last_day)
                            .where(Market.autoship_last_day.is_not(None))).all()
-    return {code: int(day) for code, day in rows}
+    return {code: int(day) for code, day in rows if day is not None}
 
 
 def languages(market: Market) -> list[str]:

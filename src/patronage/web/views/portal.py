@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 from patronage import audit
 from patronage.care import testimonials
 from patronage.compensation.runs import PlanSource
+from patronage.config import get_settings
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
 from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
 from patronage.errors import PatronageError
-from patronage.money import round_half_away
-from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
-from patronage.config import get_settings
 from patronage.markets.markets import market_of
 from patronage.markets.prices import prices_in
+from patronage.money import round_half_away
+from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
 
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
 
@@ -55,12 +55,12 @@ def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
                                 .order_by(Subscription.id)))
     items: dict[int, list[AutoshipLine]] = {s.id: [] for s in subs}
     if subs:
-        rows = session.execute(
+        found = session.execute(
             select(SubscriptionItem, Product)
             .outerjoin(Product, Product.sku == SubscriptionItem.sku)
             .where(SubscriptionItem.subscription_id.in_(list(items)))
             .order_by(SubscriptionItem.id)).tuples()
-        rows = list(rows)
+        rows = list(found)
         market = market_of(session, member, get_settings().market)
         prices = prices_in(session, market.id, [p.id for _, p in rows if p is not None])
         for item, product in rows:
