@@ -127,6 +127,17 @@ def market_of(session: Session, member: Member, default_code: str) -> Market:
     return default_market(session, default_code)
 
 
+def place_in_market(session: Session, member_id: int, code: str) -> Market:
+    """Put a member in a market (the market they buy in from now on)."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id} does not exist")
+    market = market_by_code(session, code)
+    member.market_id = market.id
+    session.flush()
+    return market
+
+
 def autoship_last_days(session: Session) -> dict[str, int]:
     """The autoship last-allowed day of each market that has one, by market code."""
     rows = session.execute(select(Market.code, Market.autoship_last_day)
