@@ -88,8 +88,11 @@ def _scale(amounts: I64, num: int, den: int) -> I64:
         return amounts.copy()
     largest = int(np.abs(amounts).max(initial=0))
     if largest * num >= _SAFE:
-        return np.array([round_half_even(int(a) * num, den) for a in amounts.tolist()],
-                        dtype=np.int64)
+        exact = [round_half_even(int(a) * num, den) for a in amounts.tolist()]
+        if max(abs(v) for v in exact) >= _SAFE:
+            raise PatronageError(f"conversion: an amount of {largest} minor units converts to "
+                                 "more than the largest amount kept (2⁶² minor units)")
+        return np.array(exact, dtype=np.int64)
     product = amounts * num
     q, r = np.divmod(product, den)  # floor division: 0 ≤ r < den
     up = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
