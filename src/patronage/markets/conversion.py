@@ -102,23 +102,56 @@ def _scale(amounts: I64, num: int, den: int) -> I64:
 
 def convert(amounts: I64, currency: I64, fractions: list[tuple[int, int]]) -> I64:
     """Each amount times the fraction of its currency (``currency``: an index into
-    ``fractions``), rounded half to even; amounts whose fraction is 1 are left as they are."""
-    amounts = np.asarray(amounts, dtype=np.int64)
-    out = amounts.copy()
-    if amounts.size == 0:
-        return out
-    for i, (num, den) in enumerate(fractions):
-        if num == den:
+    ``fractions``), rounded half to even."""
+    return convert_many([amounts], currency, fractions)[0]
+
+
+def convert_many(columns: list[I64], currency: I64,
+                 fractions: list[tuple[int, int]]) -> list[I64]:
+    """:func:`convert` of several columns of one currency each row: one pass over each column,
+    the fractions gathered by currency index once for all of them (no per-currency masks)."""
+    columns = [np.asarray(c, dtype=np.int64) for c in columns]
+    nums = np.array([f[0] for f in fractions], dtype=np.int64)
+    dens = np.array([f[1] for f in fractions], dtype=np.int64)
+    if not columns or columns[0].size == 0 or bool((nums == dens).all()):
+        return [c.copy() for c in columns]
+    most = int(nums.max())
+    num = den = None
+    out: list[I64] = []
+    for amounts in columns:
+        largest = max(abs(int(amounts.min())), abs(int(amounts.max())))
+        if largest * most >= _SAFE:
+            exact = amounts.copy()
+            for i, (n, d) in enumerate(fractions):
+                where = currency == i
+                if n != d and where.any():
+                    exact[where] = _scale(amounts[where], n, d)
+            out.append(exact)
             continue
-        where = currency == i
-        if where.any():
-            out[where] = _scale(amounts[where], num, den)
+        if num is None or den is None:
+            num, den = nums[currency], dens[currency]
+        product = amounts * num
+        q = product // den
+        twice_r = q * den
+        np.subtract(product, twice_r, out=twice_r)  # the remainder, 0 ≤ r < den
+        twice_r += twice_r
+        up = twice_r > den
+        tie = twice_r == den
+        tie &= (q & 1).astype(bool)
+        up |= tie
+        q += up
+        out.append(q)
     return out
 
 
 def to_plan(amounts: I64, currency: I64, rates: Rates) -> I64:
     """Amounts in their currencies (indexes into ``rates.codes``) in the plan currency."""
     return convert(amounts, currency, [rates.fraction_to_plan(c) for c in rates.codes])
+
+
+def columns_to_plan(columns: list[I64], currency: I64, rates: Rates) -> list[I64]:
+    """:func:`to_plan` of several columns with one currency per row."""
+    return convert_many(columns, currency, [rates.fraction_to_plan(c) for c in rates.codes])
 
 
 def from_plan(amounts: I64, currency: I64, rates: Rates) -> I64:

@@ -26,7 +26,7 @@ from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time
 from patronage.db.markets import RunRate
 from patronage.facts import I64, PeriodFacts, index_of
-from patronage.markets.conversion import Rates, from_plan, to_plan
+from patronage.markets.conversion import Rates, columns_to_plan, from_plan, to_plan
 from patronage.markets.currencies import numeric
 from patronage.markets.rates import rates_on
 
@@ -104,10 +104,11 @@ def _converted(facts: PeriodFacts, rates: Rates, lines: list[tuple[int, str]],
     ids, codes = _codes(rates, refunds)
     at = index_of(facts.refunds.refund_line_id, ids)
     refund_currency[at[at >= 0]] = codes[at >= 0]
-    new_lines = replace(
-        facts.lines, amount=to_plan(facts.lines.amount, line_currency, rates),
-        retail_total=to_plan(facts.lines.retail_total, line_currency, rates),
-        wholesale_total=to_plan(facts.lines.wholesale_total, line_currency, rates))
+    amount, retail, wholesale = columns_to_plan(
+        [facts.lines.amount, facts.lines.retail_total, facts.lines.wholesale_total],
+        line_currency, rates)
+    new_lines = replace(facts.lines, amount=amount, retail_total=retail,
+                        wholesale_total=wholesale)
     new_refunds = replace(facts.refunds,
                           amount=to_plan(facts.refunds.amount, refund_currency, rates))
     return replace(facts, lines=new_lines, refunds=new_refunds)
