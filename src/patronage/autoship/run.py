@@ -55,7 +55,7 @@ from patronage.db.markets import Market, ProductPrice
 from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL, index_of
-from patronage.markets.markets import default_market
+from patronage.markets.markets import autoship_last_days, default_market
 from patronage.orders.open_period import open_window
 from patronage.orders.pricing import price_lines
 
@@ -115,12 +115,13 @@ def _let_go(engine: Engine, day: date, holder: str, finished: datetime | None) -
 
 def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary) -> None:
     with transaction(engine) as s:
+        last_days = autoship_last_days(s)
         for sub in s.scalars(select(Subscription).where(
                 Subscription.status == "paused", Subscription.paused_until <= day)):
             assert sub.paused_until is not None
             plan = schedule.resume(schedule.Plan(
                 frequency_of(sub), sub.market, sub.next_run, sub.status, sub.paused_until,
-                sub.skipped_run), sub.paused_until)
+                sub.skipped_run, last_days=last_days), sub.paused_until)
             sub.status, sub.next_run, sub.paused_until = plan.status, plan.next_run, None
             record(s, sub, "resumed", now, "autoship", f"next run {sub.next_run}")
             summary.resumed += 1
@@ -177,6 +178,7 @@ class _Batch:
     attempt: I64
     shape: I64  # index into ``shapes``: (frequency, market)
     shapes: list[tuple[Frequency, str | None]]
+    last_days: dict[str, int]  # the markets' autoship last allowed days, by market code
     retail: Bools  # the buyer pays the retail price
     currency: list[str]  # each row's currency: its buyer's market's
     distributor: Bools  # the buyer is a distributor (their own purchase)
@@ -221,6 +223,7 @@ class _Batch:
         return _Batch(
             sub=self.sub[rows], member=self.member[rows], cycle=self.cycle[rows],
             attempt=self.attempt[rows], shape=self.shape[rows], shapes=self.shapes,
+            last_days=self.last_days,
             retail=self.retail[rows], currency=[self.currency[i] for i in rows.tolist()],
             distributor=self.distributor[rows],
             credited=self.credited[rows], amount=self.amount[rows],
@@ -238,8 +241,8 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int, default_market: i
     skus = [str(p[1]) for p in catalog]
     pack = np.array([bool(p[2]) for p in catalog], dtype=bool)
     when_free = np.array([bool(p[3]) for p in catalog], dtype=bool)
-    markets = conn.execute(select(Market.id, Market.code, Market.currency)
-                           .order_by(Market.id)).all()
+    markets = conn.execute(select(Market.id, Market.code, Market.currency,
+                                  Market.autoship_last_day).order_by(Market.id)).all()
     market_ids = np.array([int(m[0]) for m in markets], dtype=np.int64)
     # Prices by (product position, market position); -1: no price there.
     table = np.full((len(catalog), len(markets), 4), -1, dtype=np.int64)
@@ -290,7 +293,8 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int, default_market: i
     currencies = [str(m[2]) for m in markets]
     batch = _Batch(
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
-        shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,
+        shape=shape.reshape(-1).astype(np.int64), shapes=shapes,
+        last_days={str(m[1]): int(m[3]) for m in markets if m[3] is not None}, retail=retail,
         currency=[currencies[m] if m >= 0 else "" for m in market_at.tolist()],
         distributor=distributor, credited=credited, amount=amount, line_row=line_row,
         line_product=product_ids[line_at], line_quantity=quantity,
@@ -444,7 +448,8 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
             if nxt is None:
                 frequency, market = b.shapes[shape]
                 nxt = next_of[(day, shape)] = next_after_run(
-                    date.fromordinal(day), run_day, frequency, market).isoformat()
+                    date.fromordinal(day), run_day, frequency, market,
+                    b.last_days).isoformat()
             moves["status"].append("active")
             moves["next_run"].append(nxt)
             moves["retry_on"].append(None)

@@ -1,9 +1,9 @@
 """Markets: adding, listing and finding them; the market a member buys in.
 
-A market's code is short and upper case ("US", "MX", "EU"); its currency an ISO 4217 code;
-its languages locales Babel knows ("en-US", "es-MX"); its time zone an IANA zone; its shipping
-countries ISO 3166 alpha-2 codes (pycountry). The default market (settings ``market``) is where
-a member not placed elsewhere buys.
+A market's code is two upper-case letters ("US", "MX", "EU": subscriptions keep it); its
+currency an ISO 4217 code; its languages locales Babel knows ("en-US", "es-MX"); its time
+zone an IANA zone; its shipping countries ISO 3166 alpha-2 codes (pycountry). The default
+market (settings ``market``) is where a member not placed elsewhere buys.
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def check_market(new: NewMarket, place: str = "market") -> list[str]:
     """Every reason the market is refused (empty when it is fine)."""
     reasons: list[str] = []
     code = new.code.strip()
-    if not (1 <= len(code) <= 8 and code.isalnum() and code.isupper()):
-        reasons.append(f"{place}: code {new.code!r} must be 1–8 upper-case letters or digits")
+    if not (len(code) == 2 and code.isalpha() and code.isupper() and code.isascii()):
+        reasons.append(f"{place}: code {new.code!r} must be two upper-case letters (a country "
+                       "code such as MX, or a group such as EU)")
     if not new.name.strip():
         reasons.append(f"{place}: name must not be empty")
     try:

@@ -8,7 +8,7 @@ earlier runs keep ``NULL`` (paid in the company currency). Columns are added wit
 members table, so its delete guard (0007_member_delete_guard) stays.
 
 Revision ID: 0008_markets
-Revises: 0007_member_delete_guard
+Revises: 0007_member_delete_guard (after the compensation and autoship branches)
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from alembic import op
 revision: str = "0008_markets"
 down_revision: str | Sequence[str] | None = "0007_member_delete_guard"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = ("0006_compensation_plan_versions",)
+depends_on: str | Sequence[str] | None = ("0006_compensation_plan_versions",
+                                          "0007_autoship_actions")
 
 
 def upgrade() -> None:
@@ -101,6 +102,10 @@ def upgrade() -> None:
     market_id = conn.execute(sa.text("SELECT id FROM markets WHERE code = :c"),
                              {"c": code}).scalar_one()
     conn.execute(sa.text("UPDATE members SET market_id = :m"), {"m": market_id})
+    # Subscriptions keep their member's market: the countries that ran by the 28th before are
+    # in the default market now (which runs by the 28th); others keep their code (any day).
+    conn.execute(sa.text("UPDATE subscriptions SET market = :c "
+                         "WHERE market IN ('US', 'CA', 'GB', 'AU')"), {"c": code})
     conn.execute(sa.text(
         "INSERT INTO product_prices (product_id, market_id, retail_price, wholesale_price, qv, "
         "cv) SELECT id, :m, retail_price, wholesale_price, qv, cv FROM products"),
