@@ -180,7 +180,7 @@ class _Batch:
     shapes: list[tuple[Frequency, str | None]]
     last_days: dict[str, int]  # the markets' autoship last allowed days, by market code
     retail: Bools  # the buyer pays the retail price
-    currency: list[str]  # each row's currency: its buyer's market's
+    currency: npt.NDArray[np.str_]  # each row's currency: its buyer's market's
     distributor: Bools  # the buyer is a distributor (their own purchase)
     credited: I64  # -1: nobody
     amount: I64
@@ -224,7 +224,7 @@ class _Batch:
             sub=self.sub[rows], member=self.member[rows], cycle=self.cycle[rows],
             attempt=self.attempt[rows], shape=self.shape[rows], shapes=self.shapes,
             last_days=self.last_days,
-            retail=self.retail[rows], currency=[self.currency[i] for i in rows.tolist()],
+            retail=self.retail[rows], currency=self.currency[rows],
             distributor=self.distributor[rows],
             credited=self.credited[rows], amount=self.amount[rows],
             line_row=position[self.line_row[keep]], **line_fields)
@@ -295,7 +295,7 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int, default_market: i
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
         shape=shape.reshape(-1).astype(np.int64), shapes=shapes,
         last_days={str(m[1]): int(m[3]) for m in markets if m[3] is not None}, retail=retail,
-        currency=[currencies[m] if m >= 0 else "" for m in market_at.tolist()],
+        currency=np.array(currencies or [""])[np.maximum(market_at, 0)],
         distributor=distributor, credited=credited, amount=amount, line_row=line_row,
         line_product=product_ids[line_at], line_quantity=quantity,
         line_unit=priced.unit_price, line_qv=priced.qv, line_cv=priced.cv,
@@ -403,7 +403,7 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
         "idempotency_key": [f"autoship:{s}:{c}" for s, c in zip(
             b.sub[ok].tolist(), cycles, strict=True)],
         "subscription_id": b.sub[ok], "placed_at": _moments(now, n),
-        "currency": [b.currency[i] for i in ok.tolist()], "source": ["autoship"] * n,
+        "currency": b.currency[ok], "source": ["autoship"] * n,
         "status": ["paid"] * n})
     lines = np.flatnonzero(order_of[b.line_row] >= 0)
     q = b.line_quantity[lines]
@@ -534,7 +534,7 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
             requests = [ChargeRequest(key, member, amount, currency)
                         for key, member, amount, currency
                         in zip(batch.keys(), batch.member.tolist(), batch.amount.tolist(),
-                               batch.currency, strict=True)]
+                               batch.currency.tolist(), strict=True)]
             with asking:
                 results = charge_all(gateway, requests)
             _settle(engine, batch, results, now, retry_days, done)
