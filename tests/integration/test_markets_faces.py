@@ -65,3 +65,27 @@ def test_rates_file_is_imported_all_or_nothing(engine: Engine, db_url: str,
     with transaction(engine) as s:
         assert dict(s.execute(select(ExchangeRate.currency, ExchangeRate.rate)).all()) == {
             "CAD": 750_000_000, "JPY": 6_700_000}
+
+
+def test_a_mexican_customer_sees_the_autoship_in_pesos_in_spanish_format(engine: Engine) -> None:
+    from patronage.db.tables import Member
+    from patronage.markets.markets import NewMarket, add_market, place_in_market
+    from patronage.markets.prices import MarketPrice, set_price
+    from patronage.orders.catalog import product_by_sku
+    from tests.e2e.world import EMAILS, app_for, seed, sign_in
+
+    world = seed(engine)
+    with transaction(engine) as s:
+        mx = add_market(s, NewMarket("MX", "Mexico", "MXN", ["es-MX"], "America/Mexico_City"))
+        set_price(s, product_by_sku(s, "SHAKE"), mx, MarketPrice(129900, 97000, 4000, 3600))
+        place_in_market(s, world.cory, "MX")
+        member = s.get(Member, world.cory)
+        assert member is not None
+        member.locale = "es-MX"
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["customer"]).status_code == 303
+    page = client.get("/me").text
+    # Cory is a retail customer: the retail price in pesos, in Mexican format.
+    assert "$1,299.00 each" in page and "Each delivery: $1,299.00" in page
