@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from patronage.cli.main import app as cli
 from patronage.db.engine import transaction
 from patronage.db.markets import ExchangeRate
 from patronage.errors import Problems
-from patronage.markets.rates import import_rates
+from patronage.markets.rates import import_rates, record_from_source
 from tests.integration.test_api_support import API, app_for, bearer, token_for
 
 NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
@@ -89,3 +90,28 @@ def test_a_mexican_customer_sees_the_autoship_in_pesos_in_spanish_format(engine:
     page = client.get("/me").text
     # Cory is a retail customer: the retail price in pesos, in Mexican format.
     assert "$1,299.00 each" in page and "Each delivery: $1,299.00" in page
+
+
+class _Treasury:
+    """A company's own rate source (a treasury sheet), as a configured source is called."""
+
+    def __init__(self, given: dict[str, str]) -> None:
+        self.given = given
+
+    def rates(self, day: date, currencies: Sequence[str], base: str) -> Mapping[str, str]:
+        return {c: r for c, r in self.given.items() if c in currencies}
+
+
+def test_a_configured_source_records_rates_or_none(engine: Engine) -> None:
+    day = date(2026, 10, 30)
+    with transaction(engine) as s, pytest.raises(Problems) as refused:
+        record_from_source(s, _Treasury({"CAD": "0.75"}), "treasury", day, ["CAD", "JPY"],
+                           base="USD", now=NOW)
+    assert [str(p) for p in refused.value.problems] == [
+        "treasury JPY: the source gave no rate"]
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(ExchangeRate)) == 0
+        assert record_from_source(s, _Treasury({"CAD": "0.75", "JPY": "0.0067"}), "treasury",
+                                  day, ["CAD", "JPY"], base="USD", now=NOW) == 2
+        assert s.scalar(select(ExchangeRate.source).where(ExchangeRate.currency == "JPY")) == \
+            "source treasury"
