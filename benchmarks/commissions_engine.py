@@ -8,6 +8,13 @@ paid; then both engines on ``--reference`` members (the vectorised one ``--repea
 first run, median and best), the ratios, and whether their lines agree. The first run in a
 fresh process also pays a page fault for each page of memory the process has not used yet.
 
+``--conversion`` instead times the engine on ``--members`` members with currency conversion
+off and on in the same process (members spread over USD, CAD, GBP and MXN markets: order money
+converted into the plan currency before the engine, every payout line into its earner's
+currency after, as a commission run does) and prints the ratio::
+
+    .venv/bin/python benchmarks/commissions_engine.py --conversion --members 200000
+
 The facts are built and run inside :func:`patronage.fastpath.allocator.reused_memory`, as the
 ``patronage commissions`` commands load and run them, so the engine reuses memory the facts'
 building freed; ``--fresh-memory`` builds and runs them outside it (the engine then pays a page
@@ -21,12 +28,16 @@ import resource
 import statistics
 import time
 from contextlib import nullcontext
+from dataclasses import replace
+
+import numpy as np
 
 from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import default_plan_path, load_plan
+from patronage.compensation.plan import Plan, default_plan_path, load_plan
 from patronage.compensation.reference import run_reference
 from patronage.demo.inmemory import company_facts
 from patronage.fastpath.allocator import reused_memory
+from patronage.markets.conversion import Rates, columns_to_plan, from_plan, parse_rate
 
 
 def peak_gib() -> float:
@@ -41,8 +52,13 @@ def main() -> None:
                         help="runs of the vectorised engine on the reference size")
     parser.add_argument("--fresh-memory", action="store_true",
                         help="build and run outside reused_memory() (glibc as it comes)")
+    parser.add_argument("--conversion", action="store_true",
+                        help="time the engine with currency conversion off and on")
     args = parser.parse_args()
     plan = load_plan(default_plan_path())
+    if args.conversion:
+        conversion(args.members, args.repeat, plan)
+        return
 
     with nullcontext() if args.fresh_memory else reused_memory():
         t0 = time.perf_counter()
@@ -74,6 +90,41 @@ def main() -> None:
           f"{len(times)}; reference {slow:.2f}s; ratio {slow / first:.0f}x to the first run, "
           f"{slow / middle:.0f}x to the median, {slow / best:.0f}x to the best; "
           f"identical payout lines: {agree}", flush=True)
+
+
+def conversion(members: int, repeat: int, plan: Plan) -> None:
+    """The engine alone, then conversion in + engine + conversion out, best of ``repeat``."""
+    with reused_memory():
+        facts = company_facts(members, seed=1)
+        rates = Rates("USD", {"CAD": parse_rate("0.7312"), "GBP": parse_rate("1.2645"),
+                              "MXN": parse_rate("0.0551")})
+        member_currency = np.random.default_rng(3).integers(0, 4, facts.genealogy.size)
+        line_currency = member_currency[facts.lines.buyer]
+        off, on, into, out = [], [], [], []
+        for _ in range(max(1, repeat)):
+            t0 = time.perf_counter()
+            plain = run_engine(facts, plan)
+            t1 = time.perf_counter()
+            amount, retail, wholesale = columns_to_plan(
+                [facts.lines.amount, facts.lines.retail_total, facts.lines.wholesale_total],
+                line_currency, rates)
+            lines = replace(facts.lines, amount=amount, retail_total=retail,
+                            wholesale_total=wholesale)
+            t2 = time.perf_counter()
+            converted = run_engine(replace(facts, lines=lines), plan)
+            t3 = time.perf_counter()
+            paid = from_plan(converted.payouts.amount,
+                             member_currency[converted.payouts.earner], rates)
+            t4 = time.perf_counter()
+            off.append(t1 - t0)
+            on.append(t4 - t1)
+            into.append(t2 - t1)
+            out.append(t4 - t3)
+    print(f"{members:,} members, {facts.lines.size:,} lines, {plain.payouts.size:,} / "
+          f"{paid.size:,} payout lines: engine {min(off):.3f}s without conversion, "
+          f"{min(on):.3f}s with (best of {len(off)}; converting order money in "
+          f"{min(into):.4f}s, payout lines out {min(out):.4f}s); "
+          f"ratio {min(on) / min(off):.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     company_name: str = "Patronage Demo Co."
     company_timezone: str = "America/Chicago"
     currency: str = "USD"
+    #: The code of the default market: where members not placed in another market buy (made
+    #: from :attr:`currency` when the markets table is created).
+    market: str = "US"
     secret_key: str = DEFAULT_SECRET
     #: Key of the suppression hashes (HMAC-SHA256 of each suppressed email or phone number).
     #: Empty: the secret key. Never change it once set, or suppressions stop matching.

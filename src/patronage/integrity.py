@@ -202,6 +202,8 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("customer_values", "run_id", "value_runs", key="member_id"),
     Reference("customer_values", "member_id", "members", key="member_id"),
     Reference("customer_values", "owner_id", "members", key="member_id"),
+    Reference("members", "market_id", "markets"),
+    Reference("commission_run_rates", "run_id", "commission_runs"),
 )
 
 

@@ -282,15 +282,25 @@ def test_a_batch_is_settled_whole_whatever_order_the_database_returns_rows_in(
 
 def test_a_batch_of_mixed_schedules_moves_each_by_its_own_rule(engine: Engine) -> None:
     """Frequencies, days and markets are read as numbers and decoded per distinct schedule."""
+    from patronage.markets.markets import NewMarket, add_market, place_in_market
+    from patronage.markets.prices import MarketPrice, set_price
+    from patronage.orders.catalog import product_by_sku
+
     start = date(2026, 3, 1)
     with transaction(engine) as s:
         catalog(s)
         d = distributor(s)
-        shapes = [("US", Frequency("monthly", day=31)), (None, Frequency("monthly", day=31)),
+        for code, currency in (("MX", "MXN"), ("DE", "EUR")):  # markets that run any day
+            market = add_market(s, NewMarket(code, code, currency))
+            for sku, retail, wholesale in (("SHAKE", 6000, 4500), ("TEA", 2500, 2000)):
+                set_price(s, product_by_sku(s, sku), market,
+                          MarketPrice(retail, wholesale, 1000, 1000))
+        shapes = [("US", Frequency("monthly", day=31)), ("MX", Frequency("monthly", day=31)),
                   ("DE", Frequency("monthly", day=31)), ("US", Frequency("weeks", weeks=2))]
         subs = []
-        for i, (country, frequency) in enumerate(shapes):
-            c = customer(s, d, f"C{i}", kind="preferred", country=country)
+        for i, (market_code, frequency) in enumerate(shapes):
+            c = customer(s, d, f"C{i}", kind="preferred")
+            place_in_market(s, c, market_code)
             subs.append(subscribe(s, c, [Item("SHAKE", 1), Item("TEA", 2)], frequency,
                                   start=start, now=NOW, actor="customer").id)
         s.execute(update(Subscription).values(next_run=date(2026, 3, 28)))
@@ -300,7 +310,8 @@ def test_a_batch_of_mixed_schedules_moves_each_by_its_own_rule(engine: Engine) -
     with transaction(engine) as s:
         nexts = {sub.id: sub.next_run for sub in s.scalars(select(Subscription))}
         totals = {o.subscription_id: o.total for o in s.scalars(select(Order))}
-    # After the 28th: the US caps day 31 at the 28th, elsewhere it is the month's last day.
+    # After the 28th: the US market caps day 31 at the 28th, the others run on the month's
+    # last day.
     assert [nexts[i] for i in subs] == [date(2026, 4, 28), date(2026, 3, 31),
                                          date(2026, 3, 31), date(2026, 4, 11)]
     assert set(totals.values()) == {4500 + 2 * 2000}  # wholesale: preferred customers

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from patronage.db.engine import transaction
+from patronage.db.markets import ExchangeRate, Market
 from patronage.db.tables import GenealogyChange, Member, Order, OrderLine, Product
 from patronage.demo.company import build_company
 from patronage.errors import PatronageError
@@ -126,3 +127,25 @@ def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> No
     again = CliRunner().invoke(app, [*args, "--reset"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["check"]["ok"] is True
+
+
+def test_demo_company_sells_in_four_markets_in_their_currencies(engine: Engine) -> None:
+    _build(engine)
+    with transaction(engine) as s:
+        markets = {m.code: m for m in s.scalars(select(Market))}
+        assert {c: m.currency for c, m in markets.items()} == {
+            "US": "USD", "CA": "CAD", "GB": "GBP", "MX": "MXN"}
+        assert markets["MX"].languages == "es-MX"
+        by_market = dict(s.execute(select(Market.code, func.count()).join(
+            Member, Member.market_id == Market.id).group_by(Market.code)).all())
+        assert set(by_market) == {"US", "CA", "GB", "MX"}
+        assert set(s.scalars(select(Member.locale).join(Market, Member.market_id == Market.id)
+                             .where(Market.code == "MX"))) == {"es-MX"}
+        # Every order is in its buyer's market's currency.
+        wrong = s.scalar(select(func.count()).select_from(Order)
+                         .join(Member, Member.id == Order.buyer_id)
+                         .join(Market, Market.id == Member.market_id)
+                         .where(Order.currency != Market.currency))
+        assert wrong == 0
+        assert set(s.scalars(select(Order.currency))) == {"USD", "CAD", "GBP", "MXN"}
+        assert set(s.scalars(select(ExchangeRate.currency))) == {"CAD", "GBP", "MXN"}

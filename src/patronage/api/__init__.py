@@ -28,6 +28,7 @@ def api_router() -> APIRouter:
         care_actions,
         commissions,
         genealogy,
+        markets,
         members,
         orders,
         plans,
@@ -41,6 +42,6 @@ def api_router() -> APIRouter:
     router = APIRouter(responses=PROBLEM_RESPONSES,
                        dependencies=[Security(BEARER), Security(SESSION_COOKIE)])
     for module in (members, genealogy, products, orders, refunds, subscriptions, commissions,
-                   plans, values, care, care_actions):
+                   plans, values, care, care_actions, markets):
         router.include_router(module.router)
     return router

@@ -170,7 +170,8 @@ class OrderIn(In):
     lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
     placed_at: IsoAwareDatetime | None = None
     source: Literal["enrollment", "autoship", "one_time", "retail"] = "one_time"
-    currency: str = Field(default="USD", min_length=3, max_length=3)
+    #: Absent: the buyer's market's currency (another currency is refused).
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
     idempotency_key: str | None = Field(default=None, min_length=1,
                                         max_length=length_of(Order.idempotency_key))
 

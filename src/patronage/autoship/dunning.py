@@ -13,7 +13,7 @@ A pure function of the charges' answers: no database, no clock beyond the run's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -42,6 +42,8 @@ class Charged:
     shapes: Sequence[tuple[Frequency, str | None]]
     approved: Sequence[bool]
     declines: Sequence[str | None]
+    #: The latest day of month an autoship may run on, by market (the markets' own rule).
+    last_days: Mapping[str, int] | None = None
 
 
 @dataclass
@@ -94,7 +96,8 @@ def settle(charged: Charged, run_day: date,
             if nxt is None:
                 frequency, market = charged.shapes[shape]
                 nxt = next_of[(day, shape)] = next_after_run(
-                    date.fromordinal(day), run_day, frequency, market).isoformat()
+                    date.fromordinal(day), run_day, frequency, market,
+                    charged.last_days).isoformat()
             moves["status"].append("active")
             moves["next_run"].append(nxt)
             moves["retry_on"].append(None)

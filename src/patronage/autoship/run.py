@@ -43,6 +43,7 @@ from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGatew
 from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import Period, require_aware
+from patronage.config import get_settings
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
@@ -53,13 +54,15 @@ from patronage.db.bulk import (
 )
 from patronage.db.engine import transaction
 from patronage.db.loaders import code_case, day_sql, integer_matrix, letters, letters_sql
+from patronage.db.markets import Market, ProductPrice
 from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL
+from patronage.markets.markets import autoship_last_days, default_market
 from patronage.orders.open_period import open_window
+from patronage.orders.pricing import price_lines
 
 BATCH = 50_000
-CURRENCY = "USD"
 
 
 @dataclass
@@ -114,12 +117,13 @@ def _let_go(engine: Engine, day: date, holder: str, finished: datetime | None) -
 
 def _resume_paused(engine: Engine, day: date, now: datetime, summary: RunSummary) -> None:
     with transaction(engine) as s:
+        last_days = autoship_last_days(s)
         for sub in s.scalars(select(Subscription).where(
                 Subscription.status == "paused", Subscription.paused_until <= day)):
             assert sub.paused_until is not None
             plan = schedule.resume(schedule.Plan(
                 frequency_of(sub), sub.market, sub.next_run, sub.status, sub.paused_until,
-                sub.skipped_run), sub.paused_until)
+                sub.skipped_run, last_days=last_days), sub.paused_until)
             sub.status, sub.next_run, sub.paused_until = plan.status, plan.next_run, None
             record(s, sub, "resumed", now, "autoship", f"next run {sub.next_run}")
             summary.resumed += 1
@@ -139,12 +143,13 @@ _DUE_IDS_SQL = """
     ORDER BY s.id"""
 def _due_sql(conn: Connection) -> str:
     """The due subscriptions with ids in [lo, hi] whose member can order, as integers: id,
-    member, cycle day, failures, frequency, day of month, weeks, market, buyer kind, owner."""
+    member, cycle day, failures, frequency, day of month, weeks, market, buyer kind, owner,
+    buyer's market (-1: the default market)."""
     return f"""
     SELECT s.id, s.member_id, {day_sql(conn, "s.next_run")}, s.failures,
            {code_case("s.frequency", _FREQUENCY_CODES)}, s.day_of_month, s.every_weeks,
            {letters_sql(conn, "s.market")}, {code_case("m.kind", KIND_CODES)},
-           COALESCE(m.owner_id, -1)
+           COALESCE(m.owner_id, -1), COALESCE(m.market_id, -1)
     FROM subscriptions s JOIN members m ON m.id = s.member_id
     WHERE s.id BETWEEN :lo AND :hi AND s.status = 'active'
       AND ((s.retry_on IS NULL AND s.next_run <= :day) OR s.retry_on <= :day)
@@ -173,7 +178,9 @@ class _Batch:
     attempt: I64
     shape: I64  # index into ``shapes``: (frequency, market)
     shapes: list[tuple[Frequency, str | None]]
+    last_days: dict[str, int]  # the markets' autoship last allowed days, by market code
     retail: Bools  # the buyer pays the retail price
+    currency: npt.NDArray[np.str_]  # each row's currency: its buyer's market's
     distributor: Bools  # the buyer is a distributor (their own purchase)
     credited: I64  # -1: nobody
     amount: I64
@@ -216,22 +223,37 @@ class _Batch:
         return _Batch(
             sub=self.sub[rows], member=self.member[rows], cycle=self.cycle[rows],
             attempt=self.attempt[rows], shape=self.shape[rows], shapes=self.shapes,
-            retail=self.retail[rows], distributor=self.distributor[rows],
+            last_days=self.last_days,
+            retail=self.retail[rows], currency=self.currency[rows],
+            distributor=self.distributor[rows],
             credited=self.credited[rows], amount=self.amount[rows],
             line_row=position[self.line_row[keep]], **line_fields)
 
 
-def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
-    """The due subscriptions with ids in [lo, hi], priced: retail customers pay the retail
-    price, everyone else the wholesale price, and a free item carries no volume unless its
-    product says so (as :func:`place_order` prices them). Read as
-    integer matrices (PostgreSQL: one binary COPY each), with no Python object per row."""
-    catalog = conn.execute(select(
-        Product.id, Product.retail_price, Product.wholesale_price, Product.qv, Product.cv,
-        Product.is_enrollment_pack, Product.volume_when_free)).all()
-    products = np.array([tuple(int(v) for v in p) for p in catalog],
-                        dtype=np.int64).reshape(-1, 7)
-    due = integer_matrix(conn, _due_sql(conn), {"lo": lo, "hi": hi, "day": day.isoformat()}, 10)
+def _read_batch(conn: Connection, day: date, lo: int, hi: int, default_market: int) -> _Batch:
+    """The due subscriptions with ids in [lo, hi], priced in their buyers' markets as
+    :func:`place_order` prices them (:mod:`patronage.orders.pricing`). Read as integer matrices
+    (PostgreSQL: one binary COPY each), with no Python object per row. A product without a
+    price in a buyer's market refuses the batch before anything is charged."""
+    catalog = conn.execute(select(Product.id, Product.sku, Product.is_enrollment_pack,
+                                  Product.volume_when_free)).all()
+    product_ids = np.array([int(p[0]) for p in catalog], dtype=np.int64)
+    skus = [str(p[1]) for p in catalog]
+    pack = np.array([bool(p[2]) for p in catalog], dtype=bool)
+    when_free = np.array([bool(p[3]) for p in catalog], dtype=bool)
+    markets = conn.execute(select(Market.id, Market.code, Market.currency,
+                                  Market.autoship_last_day).order_by(Market.id)).all()
+    market_ids = np.array([int(m[0]) for m in markets], dtype=np.int64)
+    # Prices by (product position, market position); -1: no price there.
+    table = np.full((len(catalog), len(markets), 4), -1, dtype=np.int64)
+    product_at = {int(p): i for i, p in enumerate(product_ids.tolist())}
+    market_pos = {int(m): i for i, m in enumerate(market_ids.tolist())}
+    for pr in conn.execute(select(ProductPrice.product_id, ProductPrice.market_id,
+                                  ProductPrice.retail_price, ProductPrice.wholesale_price,
+                                  ProductPrice.qv, ProductPrice.cv)).all():
+        if pr[0] in product_at and pr[1] in market_pos:
+            table[product_at[pr[0]], market_pos[pr[1]]] = pr[2:]
+    due = integer_matrix(conn, _due_sql(conn), {"lo": lo, "hi": hi, "day": day.isoformat()}, 11)
     sub, member = due[:, 0].copy(), due[:, 1].copy()
     shape_rows, shape = np.unique(due[:, 4:8], axis=0, return_inverse=True)
     shapes: list[tuple[Frequency, str | None]] = [
@@ -241,28 +263,43 @@ def _read_batch(conn: Connection, day: date, lo: int, hi: int) -> _Batch:
     distributor = kind == KIND_DISTRIBUTOR
     retail = kind == KIND_RETAIL
     credited = np.where(distributor, member, due[:, 9])
+    market_at = index_of(market_ids, np.where(due[:, 10] < 0, default_market, due[:, 10]))
     items = integer_matrix(conn, _ITEMS_SQL, {"lo": lo, "hi": hi}, 3)
     row = index_of(sub, items[:, 0])
-    at = index_of(products[:, 0], items[:, 1])
+    at = index_of(product_ids, items[:, 1])
     unknown = (row >= 0) & (at < 0)
     if unknown.any():
         raise IntegrityViolation(
             f"subscription {int(items[np.argmax(unknown), 0])}: an item's SKU is not in the "
             "product catalogue; nothing of this batch was charged")
     keep = row >= 0
-    line_row, quantity, line = row[keep], items[keep, 2], products[at[keep]]
-    unit = np.where(retail[line_row], line[:, 1], line[:, 2])
-    # A free item (a sample) carries no volume unless its product says so.
-    no_volume = (unit == 0) & (line[:, 6] == 0)
-    amount = sum_by(line_row, unit * quantity, sub.shape[0])
+    line_row, quantity, line_at = row[keep], items[keep, 2], at[keep]
+    line_market = market_at[line_row]
+    price = table[line_at, np.maximum(line_market, 0)]
+    unpriced = (price[:, 0] < 0) | (line_market < 0)
+    if unpriced.any():
+        first = int(np.argmax(unpriced))
+        where = markets[int(line_market[first])][1] if line_market[first] >= 0 else "?"
+        raise IntegrityViolation(
+            f"subscription {int(sub[line_row[first]])}: product {skus[int(line_at[first])]!r} "
+            f"has no price in market {where}; nothing of this batch was charged")
+    priced = price_lines(
+        retail=price[:, 0], wholesale=price[:, 1], qv=price[:, 2], cv=price[:, 3],
+        quantity=np.ones_like(quantity), pays_retail=retail[line_row],
+        by_distributor=distributor[line_row], promotional=pack[line_at],
+        volume_when_free=when_free[line_at])
+    amount = sum_by(line_row, priced.unit_price * quantity, sub.shape[0])
+    currencies = [str(m[2]) for m in markets]
     batch = _Batch(
         sub=sub, member=member, cycle=due[:, 2] + _UNIX_DAY, attempt=due[:, 3] + 1,
-        shape=shape.reshape(-1).astype(np.int64), shapes=shapes, retail=retail,
+        shape=shape.reshape(-1).astype(np.int64), shapes=shapes,
+        last_days={str(m[1]): int(m[3]) for m in markets if m[3] is not None}, retail=retail,
+        currency=np.array(currencies or [""])[np.maximum(market_at, 0)],
         distributor=distributor, credited=credited, amount=amount, line_row=line_row,
-        line_product=line[:, 0], line_quantity=quantity, line_unit=unit,
-        line_qv=np.where(no_volume, 0, line[:, 3]), line_cv=np.where(no_volume, 0, line[:, 4]),
-        line_retail=line[:, 1], line_wholesale=line[:, 2],
-        line_pack=line[:, 5] != 0)
+        line_product=product_ids[line_at], line_quantity=quantity,
+        line_unit=priced.unit_price, line_qv=priced.qv, line_cv=priced.cv,
+        line_retail=priced.retail_total, line_wholesale=priced.wholesale_total,
+        line_pack=priced.promotional)
     with_lines = np.flatnonzero(np.bincount(line_row, minlength=sub.shape[0]) > 0)
     return batch if with_lines.shape[0] == batch.size else batch.take(with_lines)
 
@@ -365,7 +402,8 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
         "idempotency_key": [f"autoship:{s}:{c}" for s, c in zip(
             b.sub[ok].tolist(), cycles, strict=True)],
         "subscription_id": b.sub[ok], "placed_at": _moments(now, n),
-        "currency": [CURRENCY] * n, "source": ["autoship"] * n, "status": ["paid"] * n})
+        "currency": b.currency[ok], "source": ["autoship"] * n,
+        "status": ["paid"] * n})
     lines = np.flatnonzero(order_of[b.line_row] >= 0)
     q = b.line_quantity[lines]
     write_rows(conn, "order_lines", {
@@ -384,7 +422,8 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
     done = dunning.settle(dunning.Charged(
         sub=b.sub.tolist(), member=b.member.tolist(), cycle=b.cycle.tolist(),
         attempt=b.attempt.tolist(), shape=b.shape.tolist(), shapes=b.shapes,
-        approved=approved.tolist(), declines=declines), run_day, retry_days)
+        approved=approved.tolist(), declines=declines,
+        last_days=b.last_days), run_day, retry_days)
     summary.recovered += done.recovered
     summary.suspended += done.suspended
     return done.moves, done.events
@@ -428,6 +467,8 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
 def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
          retry_days: tuple[int, ...], batch: int, workers: int | None) -> RunSummary:
     summary = RunSummary(day)
+    with transaction(engine) as s:
+        default_id = default_market(s, get_settings().market).id
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)
     summary.due = len(due)
@@ -441,12 +482,13 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
     def one(part: list[int]) -> RunSummary:
         done = RunSummary(day)
         with engine.connect() as conn:
-            batch = _read_batch(conn, day, part[0], part[-1])
+            batch = _read_batch(conn, day, part[0], part[-1], default_id)
         batch, _ = _record_pending(engine, batch, now)
         if batch.size:
-            requests = [ChargeRequest(key, member, amount, CURRENCY) for key, member, amount
+            requests = [ChargeRequest(key, member, amount, currency)
+                        for key, member, amount, currency
                         in zip(batch.keys(), batch.member.tolist(), batch.amount.tolist(),
-                               strict=True)]
+                               batch.currency.tolist(), strict=True)]
             with asking:
                 results = charge_all(gateway, requests)
             _settle(engine, batch, results, now, retry_days, done)

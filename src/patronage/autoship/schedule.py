@@ -2,20 +2,23 @@
 
 - *Monthly on a day of month*: the run falls on that day, moved earlier to the market's last
   allowed day (e.g. runs on the 29th–31st move to the 28th in markets that say so) and to the last
-  day of short months.
+  day of short months. The last allowed days come from the markets' data
+  (:func:`patronage.markets.markets.autoship_last_days`), passed in as ``last_days`` by market
+  code; a market not in it runs on any day.
 - *Every N weeks*: the run falls N×7 days after the previous one.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from patronage.errors import Conflict, PatronageError
 
-#: Latest day of month an autoship may run on, by market (country code); others: any day.
-DEFAULT_MARKET_LAST_DAY = {"US": 28, "CA": 28, "GB": 28, "AU": 28}
+#: Latest day of month an autoship may run on, by market code (from the markets' data).
+LastDays = Mapping[str, int]
 
 
 #: How a subscription recurs: monthly on a day, or every N weeks.
@@ -40,15 +43,15 @@ class Frequency:
 
 
 def run_day_in_month(year: int, month: int, day: int, market: str | None,
-                     rules: dict[str, int] | None = None) -> date:
+                     rules: LastDays | None = None) -> date:
     """The date a monthly run on ``day`` falls on in that month and market."""
-    last_allowed = (rules if rules is not None else DEFAULT_MARKET_LAST_DAY).get(market or "", 31)
+    last_allowed = (rules or {}).get(market or "", 31)
     last_of_month = calendar.monthrange(year, month)[1]
     return date(year, month, min(day, last_allowed, last_of_month))
 
 
 def next_run(after: date, frequency: Frequency, market: str | None,
-             rules: dict[str, int] | None = None) -> date:
+             rules: LastDays | None = None) -> date:
     """The first run strictly after ``after``."""
     if frequency.kind == "weeks":
         return after + timedelta(weeks=frequency.weeks)
@@ -61,7 +64,7 @@ def next_run(after: date, frequency: Frequency, market: str | None,
 
 
 def first_run(on_or_after: date, frequency: Frequency, market: str | None,
-              rules: dict[str, int] | None = None) -> date:
+              rules: LastDays | None = None) -> date:
     """The first run on or after a date (a new subscription, the end of a pause)."""
     return next_run(on_or_after - timedelta(days=1), frequency, market, rules) \
         if frequency.kind == "monthly" else on_or_after
@@ -84,7 +87,7 @@ def one_cycle_after(last: date, frequency: Frequency) -> date:
 
 
 def next_after_run(cycle: date, day: date, frequency: Frequency, market: str | None,
-                   rules: dict[str, int] | None = None) -> date:
+                   rules: LastDays | None = None) -> date:
     """Where a subscription charged for ``cycle`` on run ``day`` goes next: the next cycle, or,
     when the cycle was overdue by more than a cycle, the first cycle strictly after ``day`` (the
     missed cycles are never charged)."""
@@ -110,6 +113,8 @@ class Plan:
     paused_until: date | None = None
     skipped: date | None = None
     last_delivery: date | None = None
+    #: The markets' last allowed days (:data:`LastDays`).
+    last_days: LastDays = field(default_factory=dict)
 
 
 def _tomorrow(today: date) -> date:
@@ -118,7 +123,8 @@ def _tomorrow(today: date) -> date:
 
 def skip(plan: Plan) -> Plan:
     """The next run is skipped: the one after it becomes the next."""
-    return replace(plan, next_run=next_run(plan.next_run, plan.frequency, plan.market),
+    return replace(plan, next_run=next_run(plan.next_run, plan.frequency, plan.market,
+                                           plan.last_days),
                    skipped=plan.next_run)
 
 
@@ -139,13 +145,15 @@ def change_day(plan: Plan, day: int, today: date) -> Plan:
     delivery, on or before today, or on or before a skipped run; then it is the first such day
     after all of those."""
     frequency = Frequency("monthly", day)
-    candidate = run_day_in_month(plan.next_run.year, plan.next_run.month, day, plan.market)
+    candidate = run_day_in_month(plan.next_run.year, plan.next_run.month, day, plan.market,
+                                 plan.last_days)
     floor = _tomorrow(today)
     if plan.last_delivery is not None:
         floor = max(floor, one_cycle_after(plan.last_delivery, frequency))
     if plan.skipped is not None:  # never on or before the run the customer skipped
         floor = max(floor, plan.skipped + timedelta(days=1))
-    moved = candidate if candidate >= floor else first_run(floor, frequency, plan.market)
+    moved = candidate if candidate >= floor else first_run(floor, frequency, plan.market,
+                                                           plan.last_days)
     return replace(plan, frequency=frequency, next_run=moved, skipped=None)
 
 
@@ -161,7 +169,8 @@ def resume(plan: Plan, on: date) -> Plan:
     if plan.status != "paused":
         raise Conflict(f"resume: the autoship is {plan.status}, not paused")
     return replace(plan, status="active", paused_until=None,
-                   next_run=first_run(max(on, plan.next_run), plan.frequency, plan.market))
+                   next_run=first_run(max(on, plan.next_run), plan.frequency, plan.market,
+                                      plan.last_days))
 
 
 def cancel(plan: Plan) -> Plan:
@@ -174,4 +183,4 @@ def restart(plan: Plan, today: date) -> Plan:
     if plan.status != "cancelled":
         raise Conflict(f"restart: the autoship is {plan.status}, not cancelled")
     return replace(plan, status="active", skipped=None, next_run=first_run(
-        max(_tomorrow(today), plan.next_run), plan.frequency, plan.market))
+        max(_tomorrow(today), plan.next_run), plan.frequency, plan.market, plan.last_days))

@@ -17,6 +17,7 @@ from patronage.config import get_settings
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
 from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
+from patronage.markets.markets import autoship_last_days, market_of
 from patronage.orders.catalog import quantity_problem
 
 #: How far ahead a new autoship may start.
@@ -86,10 +87,11 @@ def subscribe(session: Session, member_id: int, items: list[Item], frequency: Fr
     if member.status in ("terminated", "erased"):
         raise IntegrityViolation(f"member {member_id} is {member.status}")
     _check_items(session, items)
+    market = market_of(session, member, get_settings().market).code
     sub = Subscription(
         member_id=member_id, status="active", frequency=frequency.kind,
-        day_of_month=frequency.day, every_weeks=frequency.weeks, market=member.country,
-        next_run=first_run(start, frequency, member.country), failures=0,
+        day_of_month=frequency.day, every_weeks=frequency.weeks, market=market,
+        next_run=first_run(start, frequency, market, autoship_last_days(session)), failures=0,
         created_at=require_aware(now),
     )
     session.add(sub)
@@ -121,7 +123,8 @@ def last_delivery(session: Session, subscription_id: int) -> date | None:
 
 def plan_of(session: Session, sub: Subscription) -> schedule.Plan:
     return schedule.Plan(frequency_of(sub), sub.market, sub.next_run, sub.status,
-                         sub.paused_until, sub.skipped_run, last_delivery(session, sub.id))
+                         sub.paused_until, sub.skipped_run, last_delivery(session, sub.id),
+                         autoship_last_days(session))
 
 
 def _apply(sub: Subscription, plan: schedule.Plan) -> None:

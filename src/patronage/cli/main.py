@@ -35,6 +35,8 @@ GROUPS: list[tuple[str, str, str | None]] = [
     ("accounts", "app", "accounts"),
     ("members", "app", "members"),
     ("check", "app", None),
+    ("markets", "app", "markets"),
+    ("markets", "rates_app", "rates"),
 ]
 
 

@@ -41,7 +41,7 @@ from patronage.compensation.results import (
     Skips,
     sort_payouts,
 )
-from patronage.compensation.snapshot import freeze, thaw
+from patronage.compensation.snapshot import freeze, thaw, thaw_extra
 from patronage.config import get_settings
 from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
@@ -55,6 +55,15 @@ from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import Conflict, PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
+from patronage.markets.conversion import Rates, convert_one
+from patronage.markets.currencies import numeric
+from patronage.markets.run_money import (
+    RunMoney,
+    earner_amounts,
+    frozen_rates,
+    prepare,
+    store_rates,
+)
 from patronage.money import round_half_away
 
 
@@ -101,6 +110,17 @@ class PeriodRun:
     facts: PeriodFacts
     result: RunResult
     clawbacks: list[Clawback] = field(default_factory=list)
+    #: The rates the run uses and each member's currency (``None``: everything in the plan
+    #: currency, as runs made before markets).
+    money: RunMoney | None = None
+
+    def earner_amounts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each payout line's amount in its earner's currency, and the currency's ISO 4217
+        number (:mod:`patronage.markets.run_money`)."""
+        p = self.result.payouts
+        if self.money is None:
+            return p.amount.copy(), np.full(p.size, numeric(get_settings().currency))
+        return earner_amounts(self.money, p.earner, p.amount)
 
     def member_id(self, index: int) -> int:
         return int(self.facts.genealogy.member_id[index])
@@ -252,7 +272,7 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]
     with transaction(engine) as s:
         rows = s.execute(
             select(Order.id, Order.credited_to_id, Order.placed_at, RefundLine.qv,
-                   RefundLine.cv, RefundLine.amount, OrderLine.volume_kind)
+                   RefundLine.cv, RefundLine.amount, OrderLine.volume_kind, Order.currency)
             .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
             .join(Refund, Refund.id == RefundLine.refund_id)
             .join(Order, Order.id == OrderLine.order_id)
@@ -268,15 +288,25 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]
             if run is None:
                 continue
             plan = PlanSource.from_text(run.plan_text, f"run {run.period}").plan
+            rates = _run_rates(s, run.id)
             lines = _lines_paid_on(s, plan.bonuses.registry, run.id, {r.id for r in refunds},
                                    {r.credited_to_id for r in refunds if r.credited_to_id})
-            for order_id, credited, _, qv, cv, amount, volume_kind in refunds:
+            for order_id, credited, _, qv, cv, amount, volume_kind, currency in refunds:
+                # The refund's money in the plan currency at the rate its order's run froze.
+                amount = convert_one(amount, rates.fraction_to_plan(currency))
                 for line in lines.get(("order", order_id), []) + (
                         lines.get(("member", credited), []) if credited else []):
                     clawback = _clawback(plan, line, qv, cv, amount, volume_kind)
                     if clawback is not None:
                         out.append(clawback)
     return out
+
+
+def _run_rates(s: Session, run_id: int) -> Rates:
+    from patronage.db.markets import RunRate
+
+    rows = s.execute(select(RunRate.currency, RunRate.rate).where(RunRate.run_id == run_id))
+    return Rates(get_settings().currency, {c: int(r) for c, r in rows})
 
 
 def _lines_paid_on(s: Session, bonus_types: Registry, run_id: int, orders: set[int],
@@ -314,10 +344,11 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
                     line.source_id, line.level, -base, line.rate_bp, -take, line.id)
 
 
-def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts) -> PeriodRun:
+def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts,
+         money: RunMoney) -> PeriodRun:
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
     start, end = period_bounds(period)
-    return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end))
+    return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end), money)
 
 
 class _Stopwatch:
@@ -346,8 +377,11 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
     start, end = period_bounds(period)
     watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
+    settings = get_settings()
+    facts, money = prepare(engine, facts, period, plan_currency=settings.currency,
+                           timezone=settings.company_timezone)
     watch.lap("load")
-    run = _run(engine, period, plan, facts)
+    run = _run(engine, period, plan, facts, money)
     watch.lap("run")
     return run
 
@@ -379,7 +413,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
     g, r = run.facts.genealogy, run.result
     # The snapshot is compressed (zlib lets go of the interpreter) while the rows are written.
     with ThreadPoolExecutor(1) as pool, transaction(engine) as s:
-        frozen = pool.submit(freeze, run.facts)
+        frozen = pool.submit(freeze, run.facts, _money_arrays(run))
         record = CommissionRun(
             period=str(period), plan_name=run.plan.plan.name, plan_version=run.plan.plan.version,
             plan_text=run.plan.text, facts_digest="",
@@ -393,18 +427,27 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         # its end instead of taking inserts all over.
         p = sort_payouts({name: getattr(r.payouts, name) for name in PAYOUT_COLUMNS})
         source = _source_ids(g.member_id, p.source_kind, p.source)
+        paid, currency = _earner_columns(run, p.earner, p.amount)
         write_rows(conn, "payout_lines", {
             "run_id": np.full(p.size, record.id), "earner_id": g.member_id[p.earner],
             "bonus": p.bonus, "source_kind": p.source_kind,
             "source_id": source, "level": p.level, "volume": p.volume, "rate_bp": p.rate_bp,
-            "amount": p.amount,
+            "amount": p.amount, "currency": currency, "paid_amount": paid,
         })
+        if run.money is not None:
+            store_rates(s, record.id, run.money)
         if run.clawbacks:
+            earners = g.index_of(np.array([c.earner_id for c in run.clawbacks], dtype=np.int64))
+            c_paid, c_currency = _earner_columns(
+                run, np.maximum(earners, 0),
+                np.array([c.amount for c in run.clawbacks], dtype=np.int64))
             s.add_all([PayoutLine(
                 run_id=record.id, earner_id=c.earner_id, bonus=c.bonus,
                 source_kind=SOURCE_KINDS[c.source_kind], source_id=c.source_id,
                 level=c.level, volume=c.volume, rate_bp=c.rate_bp, amount=c.amount,
-                clawback_of=c.clawback_of) for c in run.clawbacks])
+                clawback_of=c.clawback_of, currency=int(cur), paid_amount=int(pa))
+                for c, pa, cur in zip(run.clawbacks, c_paid.tolist(), c_currency.tolist(),
+                                      strict=True)])
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)
         write_rows(conn, "rank_records", {
@@ -434,6 +477,23 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         s.flush()
     watch.lap("store")
     return record.id
+
+
+def _earner_columns(run: PeriodRun, earner: np.ndarray,
+                    amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plan-currency amounts of lines to ``earner`` (member indexes) in the earners'
+    currencies, and those currencies' ISO 4217 numbers."""
+    if run.money is None:
+        return amount.copy(), np.full(amount.shape[0], numeric(get_settings().currency))
+    return earner_amounts(run.money, earner, amount)
+
+
+def _money_arrays(run: PeriodRun) -> dict[str, np.ndarray]:
+    """What the snapshot keeps beside the facts: each member's currency (an index into the
+    run's currencies, plan currency first)."""
+    if run.money is None:
+        return {}
+    return {"member_currency": run.money.member_currency}
 
 
 def _volume_mix(facts: PeriodFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -485,7 +545,12 @@ def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> Per
     facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
-    return PeriodRun(period, plan, facts, result)
+    rates, days = frozen_rates(engine, record.id, get_settings().currency)
+    member_currency = thaw_extra(snapshot).get("member_currency")
+    if member_currency is None:
+        member_currency = np.zeros(facts.genealogy.size, dtype=np.int64)
+    money = RunMoney(rates, days, member_currency.astype(np.int64))
+    return PeriodRun(period, plan, facts, result, money=money)
 
 
 def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
@@ -496,12 +561,15 @@ def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
     assert record is not None
     with engine.connect() as conn:
         stored = integer_matrix(conn, (
-            "SELECT earner_id, bonus, source_kind, source_id, level, volume, rate_bp, amount "
-            "FROM payout_lines WHERE run_id = :r AND clawback_of IS NULL"), {"r": record.id}, 8)
+            "SELECT earner_id, bonus, source_kind, source_id, level, volume, rate_bp, amount, "
+            f"COALESCE(currency, {numeric(get_settings().currency)}), "
+            "COALESCE(paid_amount, amount) "
+            "FROM payout_lines WHERE run_id = :r AND clawback_of IS NULL"), {"r": record.id}, 10)
     g, p = run.facts.genealogy, run.result.payouts
+    paid, currency = run.earner_amounts()
     again = np.column_stack([g.member_id[p.earner], p.bonus, p.source_kind,
                              _source_ids(g.member_id, p.source_kind, p.source), p.level,
-                             p.volume, p.rate_bp, p.amount]).astype(np.int64)
+                             p.volume, p.rate_bp, p.amount, currency, paid]).astype(np.int64)
     return _same_rows(stored, again), run
 
 

@@ -32,8 +32,10 @@ def _narrow(array: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return array
 
 
-def freeze(facts: PeriodFacts) -> tuple[bytes, str]:
-    """The facts as zipped arrays, and the SHA-256 of those bytes."""
+def freeze(facts: PeriodFacts,
+           extra: dict[str, np.ndarray[Any, Any]] | None = None) -> tuple[bytes, str]:
+    """The facts as zipped arrays (and ``extra`` arrays kept beside them, such as each
+    member's currency), and the SHA-256 of those bytes."""
     buffer = io.BytesIO()
     dtypes: dict[str, str] = {}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -42,6 +44,7 @@ def freeze(facts: PeriodFacts) -> tuple[bytes, str]:
         for prefix, cls in PARTS:
             part = {"g": facts.genealogy, "l": facts.lines, "r": facts.refunds}[prefix]
             items += [(f"{prefix}.{f.name}", getattr(part, f.name)) for f in fields(cls)]
+        items += [(f"x.{name}", array) for name, array in sorted((extra or {}).items())]
         for key, array in items:
             dtypes[key] = array.dtype.str
             with zf.open(f"{key}.npy", "w") as out:
@@ -68,3 +71,15 @@ def thaw(data: bytes, label: str) -> PeriodFacts:
     assert isinstance(genealogy, Genealogy) and isinstance(lines, OrderLines)
     assert isinstance(refunds, RefundLines)
     return PeriodFacts(label, start, end, genealogy, lines, refunds)
+
+
+def thaw_extra(data: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    """The ``extra`` arrays a :func:`freeze` kept (none for snapshots made without)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        dtypes = json.loads(zf.read("dtypes.json"))
+        out = {}
+        for key in dtypes:
+            if key.startswith("x."):
+                with zf.open(f"{key}.npy") as f:
+                    out[key[2:]] = np.lib.format.read_array(f).astype(np.dtype(dtypes[key]))
+    return out

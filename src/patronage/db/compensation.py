@@ -89,6 +89,10 @@ class PayoutLine(Base):
     rate_bp: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
     clawback_of: Mapped[int | None] = mapped_column(Integer)
+    #: The earner's currency (ISO 4217 number) and the amount in it at the run's frozen rate;
+    #: ``None`` on lines of runs made before markets (paid in the company currency).
+    currency: Mapped[int | None] = mapped_column(SmallInteger)
+    paid_amount: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RankRecord(Base):

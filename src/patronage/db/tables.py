@@ -89,6 +89,10 @@ class Member(Base):
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The market the member buys in (:class:`patronage.db.markets.Market`); ``None``: the
+    #: company's default market. Not a checked key, as orders' members (the column was added
+    #: without copying the members table, which keeps its delete guard).
+    market_id: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def name(self) -> str:

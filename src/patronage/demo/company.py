@@ -13,13 +13,15 @@ from sqlalchemy import Connection, Engine, func, select
 
 from patronage.db.bulk import reset_sequences, write_rows
 from patronage.db.tables import Member
+from patronage.demo import markets as demo_markets
 from patronage.demo import synth
 from patronage.errors import PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, KIND_PREFERRED, KIND_RETAIL
+from patronage.orders.pricing import price_lines
 
 SOURCES = np.array(["enrollment", "autoship", "one_time", "retail"])
 TABLES = ["members", "products", "orders", "order_lines", "refunds", "refund_lines", "consents",
-          "genealogy_changes"]
+          "genealogy_changes", "markets", "product_prices", "exchange_rates"]
 
 
 @dataclass
@@ -81,8 +83,15 @@ def _depth(sponsor: np.ndarray, owner: np.ndarray) -> int:
     return int(depth.max(initial=0))
 
 
+def _market_of(m: synth.Members) -> np.ndarray:
+    """Each member's demo market (an index into :data:`demo_markets.MARKETS`), by country."""
+    codes = [dm.code for dm in demo_markets.MARKETS]
+    by_zone = np.array([codes.index(c) for _, c, _ in synth.ZONES])
+    return by_zone[m.zone]
+
+
 def _write_members(conn: Connection, m: synth.Members, personal: bool,
-                   rng: np.random.Generator) -> None:
+                   rng: np.random.Generator, market_ids: dict[str, int]) -> None:
     n = m.size
     ids = np.arange(1, n + 1)
     first = synth.FIRST_NAMES[m.first]
@@ -101,7 +110,9 @@ def _write_members(conn: Connection, m: synth.Members, personal: bool,
         "first_name": first,
         "last_name": last,
         "timezone": zones,
-        "locale": np.where(countries == "US", "en-US", "en-GB"),
+        "locale": [demo_markets.LOCALES[c] for c in countries.tolist()],
+        "market_id": np.array([market_ids[dm.code] for dm in demo_markets.MARKETS])[
+            _market_of(m)],
         "country": countries,
         "birth_month": m.birth_month,
         "birth_day": m.birth_day,
@@ -174,34 +185,41 @@ def _write_upgrades(conn: Connection, m: synth.Members, now: int) -> None:
     }, times=["effective_at", "recorded_at"])
 
 
-def _write_orders(conn: Connection, o: synth.Orders) -> None:
+def _write_orders(conn: Connection, o: synth.Orders, market: np.ndarray) -> None:
+    """The orders, each in its buyer's market (``market``: by member index) and currency,
+    priced and classified as place_order does (:mod:`patronage.orders.pricing`)."""
     cat = synth.CATALOG
-    qv = np.array([c.qv for c in cat])[o.line_product] * o.line_quantity
-    cv = np.array([c.cv for c in cat])[o.line_product] * o.line_quantity
-    # As place_order: a line at a zero price carries no volume (no demo product is marked
-    # volume_when_free).
-    free = o.line_unit_price == 0
-    qv, cv = np.where(free, 0, qv), np.where(free, 0, cv)
-    retail = np.array([c.retail_price for c in cat])[o.line_product] * o.line_quantity
-    whole = np.array([c.wholesale_price for c in cat])[o.line_product] * o.line_quantity
-    amount = o.line_unit_price * o.line_quantity
+    retail_prices, wholesale_prices = demo_markets.price_table()
+    buyer_market = market[o.buyer - 1]
+    line_market = buyer_market[o.line_order]
+    # The generator priced each line in dollars: whoever paid the retail price pays it here.
+    pays_retail = o.line_unit_price == np.array([c.retail_price for c in cat])[o.line_product]
+    priced = price_lines(
+        retail=retail_prices[o.line_product, line_market],
+        wholesale=wholesale_prices[o.line_product, line_market],
+        qv=np.array([c.qv for c in cat])[o.line_product],
+        cv=np.array([c.cv for c in cat])[o.line_product], quantity=o.line_quantity,
+        pays_retail=pays_retail,
+        by_distributor=o.credited_to[o.line_order] == o.buyer[o.line_order],
+        promotional=np.array([c.is_enrollment_pack for c in cat])[o.line_product],
+        volume_when_free=np.zeros(len(o.line_order), dtype=bool))
+    qv, cv, amount = priced.qv, priced.cv, priced.amount
+    retail, whole = priced.retail_total, priced.wholesale_total
     totals = np.bincount(o.line_order, weights=amount, minlength=o.size).astype(np.int64)
     order_ids = np.arange(1, o.size + 1)
     write_rows(conn, "orders", {
         "id": order_ids, "buyer_id": o.buyer,
         "credited_to_id": [None if c == 0 else c for c in o.credited_to.tolist()],
-        "placed_at": o.placed_at, "currency": np.full(o.size, "USD"),
+        "placed_at": o.placed_at,
+        "currency": np.array([dm.currency for dm in demo_markets.MARKETS])[buyer_market],
         "source": SOURCES[o.source], "status": np.full(o.size, "paid"), "total": totals,
     }, times=["placed_at"])
-    pack = np.array([c.is_enrollment_pack for c in cat])[o.line_product]
-    own = o.credited_to[o.line_order] == o.buyer[o.line_order]
     line_ids = np.arange(1, len(o.line_order) + 1)
     write_rows(conn, "order_lines", {
         "id": line_ids, "order_id": o.line_order + 1, "product_id": o.line_product + 1,
-        "quantity": o.line_quantity, "unit_price": o.line_unit_price, "amount": amount,
+        "quantity": o.line_quantity, "unit_price": priced.unit_price, "amount": amount,
         "qv": qv, "cv": cv, "retail_total": retail, "wholesale_total": whole,
-        "volume_kind": np.where(pack, "promotional", "consumption"),
-        "buyer_class": np.where(own, "distributor", "customer"),
+        "volume_kind": priced.volume_kinds(), "buyer_class": priced.buyer_classes(),
     })
     if len(o.refunded_order):
         r = len(o.refunded_order)
@@ -233,11 +251,14 @@ def write_company(engine: Engine, m: synth.Members, o: synth.Orders, *, now: int
             "cv": [c.cv for c in cat], "is_enrollment_pack": [c.is_enrollment_pack for c in cat],
             "product_line": [c.product_line for c in cat], "active": [True] * len(cat),
         })
-        _write_members(conn, m, personal, rng)
+        market_ids = demo_markets.write_markets(conn)
+        demo_markets.write_prices(conn, market_ids)
+        demo_markets.write_rates(conn, int(m.joined_at.min(initial=now)), now)
+        _write_members(conn, m, personal, rng, market_ids)
         _write_upgrades(conn, m, now)
         if personal:
             _write_consents(conn, m, now, rng)
-        _write_orders(conn, o)
+        _write_orders(conn, o, _market_of(m))
         reset_sequences(conn, TABLES)
     dist = m.kind == KIND_DISTRIBUTOR
     per_dist = np.bincount(m.owner[~dist], minlength=m.size + 1)[np.flatnonzero(dist) + 1]

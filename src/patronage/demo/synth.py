@@ -42,11 +42,12 @@ LAST_NAMES = np.array([
     "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts",
     "Okafor", "Kowalski", "Yamamoto", "Singh", "Novak"
 ])
-#: (time zone, country, weight): most members in the US, some in Canada, the UK and Australia.
+#: (time zone, country, weight): most members in the US, some in Canada, the UK and Mexico
+#: (the demo company's markets).
 ZONES = [
     ("America/New_York", "US", 30), ("America/Chicago", "US", 25), ("America/Denver", "US", 10),
     ("America/Los_Angeles", "US", 20), ("America/Toronto", "CA", 6), ("Europe/London", "GB", 5),
-    ("Australia/Sydney", "AU", 4),
+    ("America/Mexico_City", "MX", 4),
 ]
 CITIES = np.array(["Springfield", "Riverton", "Lakeside", "Fairview", "Oakdale", "Maple Grove"])
 CHANNELS = np.array(["party", "social", "referral", "web"])

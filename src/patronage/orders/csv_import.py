@@ -429,7 +429,7 @@ def import_orders(engine: Engine, source: Path | str, *, now: datetime,
         try:
             placed = place_order(session, NewOrder(
                 refs[buyer_ref], placed_at, lines, source=head.text("source") or "one_time",
-                currency=head.text("currency") or "USD",
+                currency=head.text("currency") or None,
                 idempotency_key=f"import:{head.text('order_key')}",
             ), now=now)
             return placed.created

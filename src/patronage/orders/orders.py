@@ -5,8 +5,10 @@ Classification of each line:
 - *buyer class*: ``customer`` when the buyer is a retail or preferred customer, ``distributor``
   for a distributor's own purchase.
 
-Pricing: retail customers pay the retail price; preferred customers and distributors the
-wholesale (member) price, unless a unit price is given. A line at a zero price carries no
+Pricing (:mod:`patronage.orders.pricing`): in the buyer's market, retail customers pay the
+retail price; preferred customers and distributors the wholesale (member) price, unless a unit
+price is given. The order is in the market's currency (an order given another currency is
+refused, as is a product without a price in the market). A line at a zero price carries no
 volume unless its product's ``volume_when_free`` says so; prices, quantities and the order's
 total stay within the catalog's bounds (:mod:`patronage.orders.catalog`). The order is credited
 to the distributor whose personal volume it counts toward: the buyer if a distributor, else the
@@ -24,15 +26,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import require_aware
+from patronage.config import get_settings
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import Conflict, IntegrityViolation, PatronageError
-from patronage.orders.catalog import line_volume, order_problem, price_problem, quantity_problem
+from patronage.markets.currencies import check_currency
+from patronage.markets.markets import market_of
+from patronage.markets.prices import MarketPrice, prices_in
+from patronage.orders.catalog import order_problem, price_problem, quantity_problem
 from patronage.orders.open_period import open_window
+from patronage.orders.pricing import price_lines
 
 
 @dataclass
@@ -48,7 +56,7 @@ class NewOrder:
     placed_at: datetime
     lines: list[LineRequest]
     source: str = "one_time"
-    currency: str = "USD"
+    currency: str | None = None  # None: the buyer's market's currency
     idempotency_key: str | None = None
     subscription_id: int | None = None
 
@@ -73,12 +81,6 @@ def _same_request(placed: PlacedOrder, new: NewOrder, skus: dict[int, str]) -> b
     asked = sorted((line.sku, line.quantity) for line in new.lines)
     have = sorted((skus.get(line.product_id, "?"), line.quantity) for line in placed.lines)
     return placed.order.buyer_id == new.buyer_id and asked == have
-
-
-def member_price(product: Product, buyer_kind: str) -> int:
-    """What a buyer pays for one unit at list price: a retail customer the retail price,
-    everyone else (preferred customers, distributors) the wholesale price."""
-    return product.retail_price if buyer_kind == "retail" else product.wholesale_price
 
 
 def order_name(new: NewOrder) -> str:
@@ -107,8 +109,8 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
     open_window(session, now).check(new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
         raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
-    if len(new.currency) != 3:
-        raise PatronageError(f"currency: {new.currency!r} is not a 3-letter code")
+    if new.currency is not None:
+        check_currency(new.currency, place="currency")
     if not new.lines:
         raise PatronageError("lines: an order needs at least one line")
     buyer = session.get(Member, new.buyer_id)
@@ -116,10 +118,17 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
         raise IntegrityViolation(f"buyer {new.buyer_id} does not exist")
     if buyer.status in ("terminated", "erased"):
         raise IntegrityViolation(f"buyer {new.buyer_id} is {buyer.status} and cannot order")
+    market = market_of(session, buyer, get_settings().market)
+    currency = market.currency if new.currency is None else new.currency.strip().upper()
+    if currency != market.currency:
+        raise PatronageError(
+            f"{order_name(new)}: currency {currency} is not the currency of buyer "
+            f"{buyer.id}'s market {market.code} ({market.currency})")
     wanted = {line.sku for line in new.lines}
     products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
-    order_lines: list[OrderLine] = []
+    prices = prices_in(session, market.id, [p.id for p in products.values()])
     is_customer = buyer.kind != "distributor"
+    chosen: list[tuple[Product, MarketPrice, LineRequest]] = []
     for i, req in enumerate(new.lines, start=1):
         product = products.get(req.sku)
         if product is None:
@@ -132,17 +141,30 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
             problem = problem and f"unit price {problem}"
         if problem is not None:
             raise PatronageError(f"line {i}: {problem}")
-        default_price = member_price(product, buyer.kind)
-        unit = default_price if req.unit_price is None else req.unit_price
-        qv, cv = line_volume(product, unit, req.quantity)
-        order_lines.append(OrderLine(
-            product_id=product.id, quantity=req.quantity, unit_price=unit,
-            amount=unit * req.quantity, qv=qv, cv=cv,
-            retail_total=product.retail_price * req.quantity,
-            wholesale_total=product.wholesale_price * req.quantity,
-            volume_kind="promotional" if product.is_enrollment_pack else "consumption",
-            buyer_class="customer" if is_customer else "distributor",
-        ))
+        price = prices.get(product.id)
+        if price is None:
+            raise IntegrityViolation(f"line {i}: product {product.sku!r} has no price in buyer "
+                                     f"{buyer.id}'s market {market.code}")
+        chosen.append((product, price, req))
+    priced = price_lines(
+        retail=np.array([p.retail_price for _, p, _ in chosen], dtype=np.int64),
+        wholesale=np.array([p.wholesale_price for _, p, _ in chosen], dtype=np.int64),
+        qv=np.array([p.qv for _, p, _ in chosen], dtype=np.int64),
+        cv=np.array([p.cv for _, p, _ in chosen], dtype=np.int64),
+        quantity=np.array([r.quantity for _, _, r in chosen], dtype=np.int64),
+        pays_retail=np.full(len(chosen), buyer.kind == "retail"),
+        by_distributor=np.full(len(chosen), not is_customer),
+        promotional=np.array([bool(p.is_enrollment_pack) for p, _, _ in chosen]),
+        volume_when_free=np.array([bool(p.volume_when_free) for p, _, _ in chosen]),
+        unit_price=np.array([-1 if r.unit_price is None else r.unit_price
+                             for _, _, r in chosen], dtype=np.int64))
+    kinds, classes = priced.volume_kinds().tolist(), priced.buyer_classes().tolist()
+    order_lines = [OrderLine(
+        product_id=product.id, quantity=req.quantity, unit_price=int(priced.unit_price[j]),
+        amount=int(priced.amount[j]), qv=int(priced.qv[j]), cv=int(priced.cv[j]),
+        retail_total=int(priced.retail_total[j]), wholesale_total=int(priced.wholesale_total[j]),
+        volume_kind=kinds[j], buyer_class=classes[j],
+    ) for j, (product, _, req) in enumerate(chosen)]
     problem = order_problem(sum(line.amount for line in order_lines),
                             sum(line.qv for line in order_lines),
                             sum(line.cv for line in order_lines))
@@ -150,7 +172,7 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
         raise PatronageError(f"{order_name(new)}: {problem}")
     order = Order(
         buyer_id=buyer.id, credited_to_id=buyer.owner_id if is_customer else buyer.id,
-        placed_at=new.placed_at, currency=new.currency.upper(), source=new.source,
+        placed_at=new.placed_at, currency=currency, source=new.source,
         status="paid", total=sum(line.amount for line in order_lines),
         idempotency_key=new.idempotency_key, subscription_id=new.subscription_id,
     )

@@ -127,10 +127,23 @@ def scoped_session(request: Request) -> Any:
     return transaction(engine_of(request))
 
 
-def money(amount: int, currency: str = "") -> str:
+def money(amount: int, currency: str = "", locale: str = "en_US") -> str:
+    """Minor units as money: with a currency code, in that currency's format for the locale
+    (Babel: ``$1,234.50``, ``CA$13.33``, ``¥15,000``; the currency's own decimal places);
+    without one, a plain amount with two decimals."""
+    if currency:
+        from decimal import Decimal
+
+        from babel.numbers import format_currency
+
+        from patronage.markets.currencies import exponent
+
+        places = exponent(currency)
+        return format_currency(Decimal(int(amount)).scaleb(-places), currency,
+                               locale=locale.replace("-", "_"))
     sign = "-" if amount < 0 else ""
     whole, cents = divmod(abs(int(amount)), 100)
-    return f"{sign}{currency}{whole:,}.{cents:02d}"
+    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def points(volume: int) -> str:

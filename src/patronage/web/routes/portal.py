@@ -32,6 +32,7 @@ from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Product
 from patronage.errors import NotFound, PatronageError
+from patronage.markets.markets import market_of
 from patronage.network.members import get_member
 from patronage.network.privacy import export_member_data
 from patronage.web.deps import (
@@ -84,6 +85,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
     stored = plan_in_force(engine_of(request), period)
     with transaction(engine_of(request)) as session:
         member = get_member(session, me.member_id)
+        currency = market_of(session, member, settings_of(request).market).currency
         subs = subscriptions(session, me.member_id)
         offers = {s.id: save_offers(session, s.id) for s, _ in subs if s.status != "cancelled"}
         products = list(session.scalars(
@@ -99,7 +101,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
                   consents=given, message=message, error=error, period=str(period),
-                  currency=settings_of(request).currency)
+                  currency=currency)
 
 
 @router.get("/me", response_class=HTMLResponse)

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from patronage.access import Principal, member_labels, order_labels
 from patronage.compensation.runs import PlanSource
+from patronage.config import get_settings
 from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
+from patronage.markets.currencies import by_numeric
 
 
 @dataclass
@@ -26,7 +28,8 @@ class PeriodFigures:
     active: bool
     paid_as: str
     title: str
-    earned: int
+    earned: int  # in the member's currency (minor units)
+    currency: str = ""
 
 
 @dataclass
@@ -36,8 +39,9 @@ class PayoutRow:
     source: str
     volume: int
     rate_bp: int
-    amount: int
+    amount: int  # in the earner's currency (minor units)
     clawback_of: int | None
+    currency: str = ""
 
     @property
     def explanation(self) -> str:
@@ -72,10 +76,11 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
     ids = [r.id for r in runs]
     ranks = {r.run_id: r for r in session.scalars(select(RankRecord).where(
         RankRecord.member_id == member_id, RankRecord.run_id.in_(ids)))}
-    earned = dict(session.execute(
-        select(PayoutLine.run_id, func.sum(PayoutLine.amount))
+    paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+    earned = {run_id: (total, currency) for run_id, total, currency in session.execute(
+        select(PayoutLine.run_id, func.sum(paid), func.max(PayoutLine.currency))
         .where(PayoutLine.run_id.in_(ids), PayoutLine.earner_id == member_id)
-        .group_by(PayoutLine.run_id)).all())
+        .group_by(PayoutLine.run_id)).all()}
     out = []
     for run in reversed(runs):
         names = rank_names(run.plan_text)
@@ -83,7 +88,8 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
         out.append(PeriodFigures(
             run.period, rec.pv if rec else 0, rec.gv if rec else 0,
             bool(rec.active) if rec else False, _rank(names, rec.paid_as if rec else -1),
-            _rank(names, rec.title if rec else -1), int(earned.get(run.id) or 0)))
+            _rank(names, rec.title if rec else -1), int(earned.get(run.id, (0, None))[0] or 0),
+            _currency(earned.get(run.id, (0, None))[1])))
     return out
 
 
@@ -103,5 +109,11 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
         labels = orders if p.source_kind == "order" else members
         return labels.get(p.source_id, f"{p.source_kind} {p.source_id}")
 
-    return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp, p.amount,
-                      p.clawback_of) for p in lines]
+    return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp,
+                      p.amount if p.paid_amount is None else p.paid_amount, p.clawback_of,
+                      _currency(p.currency)) for p in lines]
+
+
+def _currency(number: int | None) -> str:
+    """A payout line's currency (lines of runs made before markets: the company's)."""
+    return get_settings().currency if number is None else by_numeric(number)

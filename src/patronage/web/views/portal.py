@@ -13,13 +13,15 @@ from patronage import audit
 from patronage.care import testimonials
 from patronage.compensation.bonuses import customer_referral
 from patronage.compensation.runs import PlanSource
+from patronage.config import get_settings
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
 from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
 from patronage.errors import PatronageError
+from patronage.markets.markets import market_of
+from patronage.markets.prices import prices_in
 from patronage.money import round_half_away
 from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
-from patronage.orders.orders import member_price
 
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
 
@@ -47,19 +49,25 @@ class AutoshipLine:
 def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
                                                                   list[AutoshipLine]]]:
     """The member's autoships with their lines, named and priced as the next delivery charges
-    them (retail customers the retail price, everyone else the wholesale price)."""
+    them in the member's market (retail customers the retail price, everyone else the wholesale
+    price)."""
     member = get_member(session, member_id)
     subs = list(session.scalars(select(Subscription).where(Subscription.member_id == member_id)
                                 .order_by(Subscription.id)))
     items: dict[int, list[AutoshipLine]] = {s.id: [] for s in subs}
     if subs:
-        rows = session.execute(
+        found = session.execute(
             select(SubscriptionItem, Product)
             .outerjoin(Product, Product.sku == SubscriptionItem.sku)
             .where(SubscriptionItem.subscription_id.in_(list(items)))
             .order_by(SubscriptionItem.id)).tuples()
+        rows = list(found)
+        market = market_of(session, member, get_settings().market)
+        prices = prices_in(session, market.id, [p.id for _, p in rows if p is not None])
         for item, product in rows:
-            unit = member_price(product, member.kind) if product is not None else 0
+            price = prices.get(product.id) if product is not None else None
+            unit = 0 if price is None else (
+                price.retail_price if member.kind == "retail" else price.wholesale_price)
             name = product.name if product is not None else item.sku
             items[item.subscription_id].append(AutoshipLine(
                 item.sku, name, item.quantity, unit, unit * item.quantity))
