@@ -17,6 +17,7 @@ from patronage.clock import Clock, SystemClock, zone
 from patronage.config import Settings, get_settings
 from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.languages.formatting import format_money, format_points
 from patronage.proxies import client_address
 from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
 
@@ -127,14 +128,14 @@ def scoped_session(request: Request) -> Any:
     return transaction(engine_of(request))
 
 
-def money(amount: int, currency: str = "") -> str:
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(int(amount)), 100)
-    return f"{sign}{currency}{whole:,}.{cents:02d}"
+def money(amount: int, currency: str = "USD", locale: str | None = None, *,
+          symbol: bool = False) -> str:
+    """Minor units as the reader's locale writes them (the ``money`` filter of the pages)."""
+    return format_money(amount, currency, locale, symbol=symbol)
 
 
-def points(volume: int) -> str:
-    return f"{int(volume) / 100:,.2f}"
+def points(volume: int, locale: str | None = None) -> str:
+    return format_points(volume, locale)
 
 
 __all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",
