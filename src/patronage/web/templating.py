@@ -48,12 +48,6 @@ NAV: dict[str, list[tuple[str, str]]] = {
               ("/company/imports", N_("Imports")), ("/company/audit", N_("Audit"))],
 }
 
-#: Words the pages show from stored values (statuses, roles, channels), in the catalogs.
-WORDS = (N_("active"), N_("paused"), N_("cancelled"), N_("staff"), N_("distributor"),
-         N_("customer"), N_("email"), N_("post"), N_("phone"), N_("sms"), N_("card"),
-         N_("task"), N_("pause for a month or two"), N_("swap to another product"),
-         N_("change the date"))
-
 
 def member_locale(request: Request, member_id: int) -> str | None:
     """The locale a member chose (stored on the member), or ``None`` if there is none."""
