@@ -44,13 +44,16 @@ def update(language: str, template: Catalog) -> tuple[int, int]:
             catalog = read_po(po, locale=language)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog(locale=language, project="Patronage", fuzzy=False)
+        catalog = Catalog(locale=language, project="Patronage", version="1",
+                          copyright_holder="Patronage", fuzzy=False)
     before = {m.id for m in catalog if m.id}
+    created = catalog.creation_date
     catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+    catalog.creation_date = created  # the header changes only when a translator edits it
     catalog.obsolete.clear()
     with path.open("wb") as po:
         write_po(po, catalog, width=WIDTH, omit_header=False, sort_output=False,
-                 ignore_obsolete=True, include_previous=False)
+                 ignore_obsolete=True, include_previous=False, include_lineno=False)
     added = sum(1 for m in catalog if m.id and m.id not in before)
     missing = sum(1 for m in catalog if m.id and not _translated(m.string))
     return added, missing
