@@ -42,6 +42,11 @@ def language_of(locale: str | None) -> str:
     return normalize(locale).split("-", 1)[0]
 
 
+def territory_of(locale: str | None) -> str | None:
+    """The country part of a locale (``es-MX`` -> ``MX``), if it has one."""
+    return babel_locale(locale).territory
+
+
 def locale_for(language: str, country: str | None) -> str:
     """The locale for a language spoken in a country (``es`` in ``MX`` -> ``es-MX``), or the
     language alone when the pair is not a known locale (``es`` in ``CA`` -> ``es``)."""

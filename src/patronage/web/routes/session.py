@@ -15,6 +15,7 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
 from patronage.languages import LANGUAGES, N_, language_of, locale_for
+from patronage.languages.catalogs import territory_of
 from patronage.web.accounts import BadCredentials, RateLimited, authenticate, change_password
 from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
@@ -119,7 +120,7 @@ def choose_language(request: Request, me: SignedIn,
             member = session.get(Member, me.member_id)
             if member is None:
                 raise PageError(404, f"member {me.member_id} not found")
-            locale = locale_for(language, member.country)
+            locale = locale_for(language, member.country or territory_of(member.locale))
             if language_of(member.locale) != language:
                 audit.record(session, actor=f"member {member.id}", action="member.language",
                              target=f"member {member.id}",
