@@ -80,6 +80,20 @@ def _depth(sponsor: np.ndarray, owner: np.ndarray) -> int:
     return int(depth.max(initial=0))
 
 
+#: The language demo members speak, by country (the rest of the world: American English).
+LOCALES = {"US": "en-US", "CA": "en-CA", "GB": "en-GB", "AU": "en-AU", "MX": "es-MX"}
+
+
+def member_locales(ids: np.ndarray, countries: np.ndarray) -> np.ndarray:
+    """Each demo member's locale: their country's (:data:`LOCALES`), and one member in eight
+    in the US speaks Spanish (``es-US``), so that messages and pages show in Spanish too."""
+    locales = np.full(len(countries), "en-US", dtype="<U5")
+    for country, locale in LOCALES.items():
+        locales[countries == country] = locale
+    locales[(countries == "US") & (ids % 8 == 3)] = "es-US"
+    return locales
+
+
 def _write_members(conn: Connection, m: synth.Members, personal: bool,
                    rng: np.random.Generator) -> None:
     n = m.size
@@ -100,7 +114,7 @@ def _write_members(conn: Connection, m: synth.Members, personal: bool,
         "first_name": first,
         "last_name": last,
         "timezone": zones,
-        "locale": np.where(countries == "US", "en-US", "en-GB"),
+        "locale": member_locales(ids, countries),
         "country": countries,
         "birth_month": m.birth_month,
         "birth_day": m.birth_day,
