@@ -175,3 +175,21 @@ def test_the_language_switch_stores_the_choice(engine: Engine, world: World) -> 
     assert "Votre langue est enregistrée." in french.text
     assert staff.cookies.get("patronage_lang") == "fr"
     assert "Se déconnecter" in staff.get("/company").text
+
+
+def test_a_task_speaks_the_language_of_the_distributor_who_reads_it(engine: Engine) -> None:
+    from patronage.care.tasks import task_line
+
+    with transaction(engine) as s:
+        dana = distributor(s)
+        lucia = customer(s, dana, "Lucía", locale="es-MX")
+        for_dana = touch(s, lucia, dana, channel="task", template="birthday", due_at=BIRTHDAY)
+        sofia = distributor(s, "Sofía", locale="es-MX")
+        sam = customer(s, sofia, "Sam")
+        for_sofia = touch(s, sam, sofia, channel="task", template="anniversary",
+                          due_at=BIRTHDAY)
+    with transaction(engine) as s:
+        lines = {t: task_line(s, s.get(Touch, t), BIRTHDAY)  # type: ignore[arg-type]
+                 for t in (for_dana, for_sofia)}
+    assert lines[for_dana] == "Call Lucía Smith today: birthday"
+    assert lines[for_sofia] == "Llama a Sam Smith: hoy cumple 2 años con nosotros"

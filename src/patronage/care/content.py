@@ -253,7 +253,7 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     latest first), ``referral`` (for a referral's thank-you: who was referred this time),
     ``order`` (for an order's thank-you: its date and product names — never amounts),
     ``years_with_us``, the member's signed ``links`` and ``locale`` (the language the message
-    is written in: the member's own).
+    is written in: the member's own; ``owner_locale`` is the distributor's, for their tasks).
     """
     cfg = settings or get_settings()
     member = session.get(Member, touch.member_id)
@@ -289,6 +289,7 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
                                             "product_names": _join(order["products"])}
     return {
         "locale": locale,
+        "owner_locale": normalize(owner.locale) if owner is not None else None,
         "member": _person(member),
         "owner": _person(owner),
         "signer": signer,
