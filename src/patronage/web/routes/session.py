@@ -108,7 +108,7 @@ def account_page(request: Request, me: SignedIn) -> Response:
 
 @router.post("/account/language", response_class=HTMLResponse, dependencies=[Csrf])
 def choose_language(request: Request, me: SignedIn,
-                    language: Annotated[str, Form()]) -> Response:
+                    language: Annotated[str, Form()] = "") -> Response:
     """Keep the language chosen: on the member (their pages and the messages they receive)
     and, for every sign-in, in a cookie (a staff account has no member)."""
     if language not in LANGUAGES:
