@@ -143,6 +143,9 @@ def test_anonymous_pages_follow_the_browsers_language(engine: Engine, world: Wor
     assert "Se connecter" in _client(engine, headers={"Accept-Language": "fr"}).get("/login").text
     german = _client(engine, headers={"Accept-Language": "de"}).get("/login").text
     assert "Sign in" in german and '<html lang="en">' in german
+    spanish = _client(engine, headers={"Accept-Language": "es"})
+    wrong = sign_in(spanish, EMAILS["customer"], password="not the password")
+    assert "Ese correo y esa contraseña no corresponden a una cuenta activa." in wrong.text
 
 
 def test_the_language_switch_stores_the_choice(engine: Engine, world: World) -> None:
