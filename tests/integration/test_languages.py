@@ -196,3 +196,20 @@ def test_a_task_speaks_the_language_of_the_distributor_who_reads_it(engine: Engi
                  for t in (for_dana, for_sofia)}
     assert lines[for_dana] == "Call Lucía Smith today: birthday"
     assert lines[for_sofia] == "Llama a Sam Smith: hoy cumple 2 años con nosotros"
+
+
+def test_commission_explanations_speak_the_readers_language(engine: Engine,
+                                                             world: World) -> None:
+    from patronage.clock import Period
+    from patronage.compensation.reports import explain_member, rank_card
+    from patronage.languages import use_locale
+
+    english = explain_member(engine, world.ann, Period(2026, 9))
+    with use_locale("es-MX"):
+        spanish = explain_member(engine, world.ann, Period(2026, 9))
+        _, _, requirements = rank_card(engine, world.ann, Period(2026, 9))
+    assert english[0].startswith("Ann ") and " in 2026-09: PV " in english[0]
+    assert " en 2026-09: PV " in spanish[0] and "pagado como" in spanish[0]
+    assert len(spanish) == len(english) > 1
+    assert any(" de " in line and "=" in line for line in spanish[1:])
+    assert requirements[0].name == "volumen personal (PV)"
