@@ -162,6 +162,10 @@ def test_the_language_switch_stores_the_choice(engine: Engine, world: World) -> 
     today = ann.get("/today").text
     assert "Tareas pendientes" in today and "Mis clientes" in today
     assert "mar oct 20" in today  # Cory's birthday, as Spanish writes the day
+    business = ann.get("/business").text
+    assert "Período abierto 2026-10" in business and "Calcular mi proyección" in business
+    projection = ann.get("/business/projection", params={"period": "2026-09"}).text
+    assert "Boleta de rango: pagado como" in projection and "volumen personal (PV)" in projection
 
     bad = ann.post("/account/language", data={"language": "xx",
                                               "csrf_token": csrf_of(account)})
