@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test test-fast lint types docs check bench clean
+.PHONY: install demo test test-fast lint types docs check bench clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Patronage needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -27,6 +27,10 @@ test: install
 ## The inner loop: the tests that need neither a database nor a browser.
 test-fast: install
 	$(BIN)/python -m pytest -m "not storage and not browser" -n auto
+
+## Re-extract the translatable text into the catalogs (src/patronage/locale/*/LC_MESSAGES).
+messages: install
+	$(BIN)/python -m patronage.languages.extract
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools

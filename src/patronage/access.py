@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from patronage.db.tables import Member, Order
 from patronage.errors import NotFound, PatronageError
+from patronage.languages import N_
 
 PrincipalKind = Literal["staff", "distributor", "customer", "token"]
 
@@ -226,7 +227,7 @@ def require_customers_of(session: Session, principal: Principal, distributor_id:
 
 #: How a member the viewer may not see is named in what is shown to them.
 HIDDEN_CUSTOMER = "a customer of your team"
-HIDDEN_DISTRIBUTOR = "a distributor of your team"
+HIDDEN_DISTRIBUTOR = N_("a distributor of your team")
 
 
 def visible_among(session: Session, principal: Principal | None,

@@ -59,6 +59,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/logout"): PUBLIC,
     ("GET", "/account"): SIGNED_IN,
     ("POST", "/account/password"): SIGNED_IN,
+    ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/password/forgot"): PUBLIC,
     ("POST", "/password/forgot"): PUBLIC,
     ("GET", "/password/reset/{key}"): PUBLIC,

@@ -1,4 +1,5 @@
-"""``make demo`` ends by serving the back office with three sign-ins that work."""
+"""``make demo`` ends by serving the back office with sign-ins that work, one of them a
+Spanish-speaking customer whose pages are in Spanish."""
 
 from __future__ import annotations
 
@@ -40,19 +41,22 @@ def _company(engine: Engine) -> None:
 def test_demo_sign_ins_work_and_fit_their_roles(engine: Engine) -> None:
     _company(engine)
     sign_ins = demo_sign_ins(engine, NOW)
-    assert [s.role for s in sign_ins] == ["staff", "distributor", "customer"]
-    staff, dist, cust = sign_ins
+    assert [s.role for s in sign_ins] == ["staff", "distributor", "customer", "customer"]
+    staff, dist, cust, cliente = sign_ins
     with transaction(engine) as s:
         customer = s.get(Member, cust.member_id)
         assert customer is not None and customer.owner_id == dist.member_id
         assert s.scalar(select(Subscription.status).where(
             Subscription.member_id == cust.member_id, Subscription.status == "active"))
+        assert customer.locale.startswith("en")
+        spanish = s.get(Member, cliente.member_id)
+        assert spanish is not None and spanish.locale == "es-US" and spanish.owner_id
     again = demo_sign_ins(engine, NOW)  # running the demo twice keeps the same sign-ins
     assert [s.email for s in again] == [s.email for s in sign_ins]
     app = create_app(settings=Settings(demo_mode=True, company_timezone="UTC"), engine=engine,
                      clock=FixedClock(NOW), migrate=False)
     for s, home, text in ((staff, "/company", "Company"), (dist, "/today", "Tasks due"),
-                          (cust, "/me", "My autoship")):
+                          (cust, "/me", "My autoship"), (cliente, "/me", "Mi autoenvío")):
         client = TestClient(app)
         page = client.get("/login")
         csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
@@ -75,7 +79,8 @@ def test_serve_demo_prints_the_sign_ins_and_serves_in_demo_mode(
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000" in out
     for line in ("staff@demo.patronage.example", "distributor@demo.patronage.example",
-                 "customer@demo.patronage.example", "demo-customer-2026"):
+                 "customer@demo.patronage.example", "demo-customer-2026",
+                 "cliente@demo.patronage.example", "(español)"):
         assert line in out
     assert served["host"] == "127.0.0.1" and served["port"] == 8000
     assert served["app"].state.settings.demo_mode is True

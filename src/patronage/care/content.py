@@ -12,6 +12,11 @@ discount, coupon or promo codes, calls to buy, or any web address: the only link
 carry are the member's own signed preferences, unsubscribe, survey and testimonial links, given
 as ``links.*`` variables. Templates may only use the variables the context builder provides
 (:data:`CONTEXT_NAMES`), and undefined values are errors, never blanks.
+
+Templates are written in English with their text marked for translation (``_()``, ``ngettext``,
+``{% trans %}``); a message is rendered in the language of the member it is for (their
+``locale``, which :func:`build_context` provides), from the catalogs of
+:mod:`patronage.languages`, falling back to English for a string not translated.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
 from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import PatronageError, Problem, Problems
+from patronage.languages import _, normalize, use_locale
+from patronage.languages import jinja as language_jinja
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 CHANNEL_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -53,6 +60,7 @@ CHANNEL_BLOCKS: dict[str, tuple[str, ...]] = {
 CONTEXT_NAMES = frozenset({
     "member", "owner", "signer", "company", "months_on_autoship", "referred", "referred_names",
     "referral", "order", "occasion", "occasion_key", "summary", "years_with_us", "links",
+    "locale",
 })
 
 _COMMERCIAL: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -137,6 +145,7 @@ class TemplateSet:
             autoescape=autoescape, keep_trailing_newline=False, trim_blocks=True,
             lstrip_blocks=True,
         )
+        language_jinja.install(env)
         return env
 
     def _check(self, template: str, source: str) -> None:
@@ -146,7 +155,8 @@ class TemplateSet:
         except TemplateSyntaxError as exc:
             problems.append(Problem(f"{template}, line {exc.lineno}", exc.message or "syntax"))
         else:
-            unknown = sorted(meta.find_undeclared_variables(parsed) - CONTEXT_NAMES)
+            unknown = sorted(meta.find_undeclared_variables(parsed) - CONTEXT_NAMES
+                             - set(self._plain.globals))
             problems.extend(Problem(f"{template}", f"unknown variable {name!r}; use one of "
                                     f"{', '.join(sorted(CONTEXT_NAMES))}") for name in unknown)
             channel = template.rsplit(".", 2)[-2] if template.count(".") >= 2 else ""
@@ -182,7 +192,7 @@ class TemplateSet:
         except TemplateNotFound as exc:
             raise PatronageError(f"template {filename}: not found in {self.directory}") from exc
         try:
-            with render_budget():
+            with render_budget(), use_locale(context.get("locale")):
                 if not template.blocks:
                     return {"": bounded_join(template.generate(dict(context))).strip()}
                 ctx = template.new_context(dict(context))
@@ -242,7 +252,8 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     live subscription, or ``None``), ``referred`` (first names of the people they referred, the
     latest first), ``referral`` (for a referral's thank-you: who was referred this time),
     ``order`` (for an order's thank-you: its date and product names — never amounts),
-    ``years_with_us`` and the member's signed ``links``.
+    ``years_with_us``, the member's signed ``links`` and ``locale`` (the language the message
+    is written in: the member's own; ``owner_locale`` is the distributor's, for their tasks).
     """
     cfg = settings or get_settings()
     member = session.get(Member, touch.member_id)
@@ -269,14 +280,23 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     links = {purpose: make_link(purpose, member.id, now, touch_id=touch.id,
                                 base_url=cfg.base_url, secret=cfg.secret_key)
              for purpose in PURPOSES}
+    locale = normalize(member.locale)
+    with use_locale(locale):
+        signer = (owner.first_name if owner is not None
+                  else _("The %(company)s team") % {"company": cfg.company_name})
+        referred_names = _join(referred)
+        order = None if order is None else {**order,
+                                            "product_names": _join(order["products"])}
     return {
+        "locale": locale,
+        "owner_locale": normalize(owner.locale) if owner is not None else None,
         "member": _person(member),
         "owner": _person(owner),
-        "signer": owner.first_name if owner is not None else f"The {cfg.company_name} team",
+        "signer": signer,
         "company": {"name": cfg.company_name},
         "months_on_autoship": None if started is None else months_between(started, now),
         "referred": referred,
-        "referred_names": _join(referred),
+        "referred_names": referred_names,
         "referral": referral,
         "order": order,
         "occasion": touch.occasion,
@@ -288,9 +308,10 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
 
 
 def _join(names: list[str]) -> str:
+    """Names as a sentence lists them, in the current reader's language."""
     if len(names) <= 1:
         return "".join(names)
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return _("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 def _order(session: Session, touch: Touch, member_id: int) -> dict[str, Any] | None:

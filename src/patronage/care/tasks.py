@@ -57,13 +57,17 @@ def _task_query(owner_id: int | None, until: datetime) -> Select[Touch, Member]:
 
 def task_line(session: Session, touch: Touch, now: datetime,
               templates: TemplateSet | None = None) -> str:
-    """The rendered one-line task (the touch's summary if it has no task template)."""
+    """The rendered one-line task (the touch's summary if it has no task template), in the
+    language of the distributor it is for."""
     tset = templates or default_templates()
     if not tset.exists(touch.template, "task"):
         member = session.get(Member, touch.member_id)
         who = member.name if member is not None else f"member {touch.member_id}"
         return touch.summary or f"{touch.occasion.replace('_', ' ').capitalize()}: {who}"
-    return tset.task(touch.template, build_context(session, touch, now))
+    context = build_context(session, touch, now)
+    # A task is read by the distributor: in their language (the company's for a task of its own).
+    context["locale"] = context["owner_locale"] if touch.owner_id is not None else None
+    return tset.task(touch.template, context)
 
 
 def tasks_for(session: Session, owner_id: int | None, now: datetime, *,

@@ -3,6 +3,8 @@ not made. Stored as numbers; never renumbered."""
 
 from __future__ import annotations
 
+from patronage.languages import N_
+
 #: What a payout line's ``source`` is: an order id, or a member index.
 SOURCE_ORDER, SOURCE_MEMBER = 0, 1
 SOURCE_KINDS = ("order", "member")  # by those numbers
@@ -15,10 +17,10 @@ REASON_NO_UPLINE = 4  # nobody above qualifies
 REASON_NOT_DISTRIBUTOR = 5
 REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
 REASONS = {
-    REASON_NOT_BROKEN_AWAY: "not paid as the breakaway rank this period",
-    REASON_NOT_IN_STANDING: "not in good standing",
-    REASON_INACTIVE: "inactive",
-    REASON_RANK_DEPTH: "paid-as rank does not pay this level",
-    REASON_NO_UPLINE: "no qualified upline",
-    REASON_NOT_DISTRIBUTOR: "not a distributor",
+    REASON_NOT_BROKEN_AWAY: N_("not paid as the breakaway rank this period"),
+    REASON_NOT_IN_STANDING: N_("not in good standing"),
+    REASON_INACTIVE: N_("inactive"),
+    REASON_RANK_DEPTH: N_("paid-as rank does not pay this level"),
+    REASON_NO_UPLINE: N_("no qualified upline"),
+    REASON_NOT_DISTRIBUTOR: N_("not a distributor"),
 }

@@ -1,4 +1,8 @@
-"""Reading a run: every payment and skip explained in words, the rank report card, plan what-ifs."""
+"""Reading a run: every payment and skip explained in words, the rank report card, plan what-ifs.
+
+The words are in the current reader's language (:func:`patronage.languages.use_locale`;
+English by default): a page sets it to the viewer's, the command line leaves it English.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy import Engine, or_, select
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
 from patronage.arrays import sum_by
 from patronage.clock import Period
+from patronage.compensation.bonuses import BONUS_TYPES
 from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.plan import BP, Plan
 from patronage.compensation.results import (
@@ -33,7 +38,14 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import NotFound
 from patronage.facts import KIND_DISTRIBUTOR
+from patronage.languages import _
 from patronage.money import format_amount
+
+
+def bonus_label(bonus: str, level: int = 0) -> str:
+    """A payout line of ``bonus`` (and its level, if any) as the reader's language names it
+    (the wording is its bonus type's: :meth:`BonusType.label`)."""
+    return BONUS_TYPES.of_line(bonus).label(bonus, level)
 
 
 def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
@@ -88,13 +100,16 @@ def _why(standing: dict[int, _Standing], member: int, reason: int, level: int,
          plan: Plan) -> str:
     held = standing.get(member, _Standing(0, 0, False, -1))
     if reason == REASON_INACTIVE:
-        return f"inactive, {_pts(held.pv)} PV < {_pts(plan.active_min_pv)}"
+        return _("inactive, %(pv)s PV < %(minimum)s") % {"pv": _pts(held.pv),
+                                                          "minimum": _pts(plan.active_min_pv)}
     if reason == REASON_RANK_DEPTH:
         rank = held.paid_as
-        name = plan.ranks[rank].name if rank >= 0 else "no rank"
+        name = plan.ranks[rank].name if rank >= 0 else _("no rank")
         depth = plan.ranks[rank].unilevel_depth if rank >= 0 else 0
-        return f"paid as {name}, which pays {depth} level(s), not level {level}"
-    return REASONS.get(reason, "not qualified")
+        return _("paid as %(rank)s, which pays %(depth)d level(s), not level %(level)d") % {
+            "rank": name, "depth": depth, "level": level}
+    found = REASONS.get(reason)
+    return _(found) if found else _("not qualified")
 
 
 @dataclass(frozen=True)
@@ -202,38 +217,46 @@ def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
         order_names = order_labels(s, viewer, orders)
 
     def who(m: int) -> str:
-        return names.get(m, f"#{m}" if viewer is None else HIDDEN_DISTRIBUTOR)
+        return names.get(m, f"#{m}" if viewer is None else _(HIDDEN_DISTRIBUTOR))
 
     def source(kind: int, s: int) -> str:
-        return order_names.get(s, f"order {s}") if kind == SOURCE_ORDER else who(s)
+        if kind == SOURCE_ORDER:
+            return order_names.get(s, _("order %(id)d") % {"id": s})
+        return who(s)
 
     me = standing.get(member_id, _Standing(0, 0, False, -1))
     rank = me.paid_as
-    head = (f"{names.get(member_id, member_id)} in {period}: PV {_pts(me.pv)}, "
-            f"GV {_pts(me.gv)}, {'active' if me.active else 'not active'}, "
-            f"paid as {plan.ranks[rank].name if rank >= 0 else 'no rank'}")
-    def label(line: str, level: int) -> str:
+    head = _("%(name)s in %(period)s: PV %(pv)s, GV %(gv)s, %(active)s, paid as %(rank)s") % {
+        "name": names.get(member_id, member_id), "period": period, "pv": _pts(me.pv),
+        "gv": _pts(me.gv), "active": _("active") if me.active else _("not active"),
+        "rank": plan.ranks[rank].name if rank >= 0 else _("no rank")}
+    def label(line: str, level: int = 0) -> str:
         return plan.bonuses.registry.of_line(line).label(line, level)
 
     payments: list[str] = []
     for x in lines:
         what = label(x.bonus, x.level)
-        base = f" {x.rate_bp / 100:g}% of {_pts(x.volume)}" if x.rate_bp else ""
-        payments.append(f"{what} from {source(x.kind, x.source)}:{base} "
-                        f"= {format_amount(x.amount)}")
-    taken = [f"clawback of line {c.clawback_of} ({label(c.bonus, 0)}): "
-             f"refund of {_pts(-c.volume)} = {format_amount(c.amount)}" for c in clawbacks]
+        base = (" " + _("%(rate)s%% of %(volume)s") % {"rate": f"{x.rate_bp / 100:g}",
+                                                       "volume": _pts(x.volume)}
+                if x.rate_bp else "")
+        payments.append(_("%(bonus)s from %(source)s:%(base)s = %(amount)s") % {
+            "bonus": what, "source": source(x.kind, x.source), "base": base,
+            "amount": format_amount(x.amount)})
+    taken = [_("clawback of line %(line)d (%(bonus)s): refund of %(volume)s = %(amount)s") % {
+        "line": c.clawback_of, "bonus": label(c.bonus), "volume": _pts(-c.volume),
+        "amount": format_amount(c.amount)} for c in clawbacks]
     passed: list[str] = []
     for y in skips:
-        why = _why(standing, y.member, y.reason, y.level, plan)
-        src = source(y.kind, y.source)
-        what = label(y.bonus, y.level)
+        words = {"bonus": label(y.bonus, y.level), "source": source(y.kind, y.source),
+                 "member": who(y.member), "why": _why(standing, y.member, y.reason, y.level,
+                                                      plan)}
         if y.level == 0 and y.member == y.source and y.kind != SOURCE_ORDER:
-            passed.append(f"{what}: volume of {who(y.member)} not paid: {why}")
+            passed.append(_("%(bonus)s: volume of %(member)s not paid: %(why)s") % words)
         elif y.passed_to is not None:
-            passed.append(f"{what} of {src} passed to {who(y.passed_to)}: {who(y.member)} {why}")
+            passed.append(_("%(bonus)s of %(source)s passed to %(upline)s: %(member)s %(why)s")
+                          % {**words, "upline": who(y.passed_to)})
         else:
-            passed.append(f"{what} of {src} not paid: {who(y.member)} {why}")
+            passed.append(_("%(bonus)s of %(source)s not paid: %(member)s %(why)s") % words)
     return Explanation(head, payments, taken, passed)
 
 
@@ -258,7 +281,7 @@ def rank_card(engine: Engine, member_id: int, period: Period,
     if idx < 0:
         raise NotFound(f"member {member_id} is not in the genealogy of {period}")
     current = int(r.paid_as[idx])
-    name = pl.ranks[current].name if current >= 0 else "no rank"
+    name = pl.ranks[current].name if current >= 0 else _("no rank")
     if current + 1 >= len(pl.ranks):
         return name, None, []
     target = pl.ranks[current + 1]
@@ -268,17 +291,18 @@ def rank_card(engine: Engine, member_id: int, period: Period,
     active_customers = int(r.active_customers[idx])
     customer_volume = int(r.customer_volume[idx])
     reqs = [
-        Requirement("personal volume (PV)", target.min_pv, int(r.pv[idx]),
+        Requirement(_("personal volume (PV)"), target.min_pv, int(r.pv[idx]),
                     int(r.pv[idx]) >= target.min_pv, "points"),
-        Requirement("active status (PV)", pl.active_min_pv, int(r.pv[idx]),
+        Requirement(_("active status (PV)"), pl.active_min_pv, int(r.pv[idx]),
                     bool(r.active[idx]), "points"),
     ]
     if target.min_gv:
-        reqs.append(Requirement(f"group volume, at most {_pts(cap)} from one leg", target.min_gv,
-                                capped, capped >= target.min_gv, "points"))
+        reqs.append(Requirement(
+            _("group volume, at most %(cap)s from one leg") % {"cap": _pts(cap)},
+            target.min_gv, capped, capped >= target.min_gv, "points"))
     if target.min_active_legs:
         n = int(r.active[children].sum())
-        reqs.append(Requirement("active front-line distributors", target.min_active_legs, n,
+        reqs.append(Requirement(_("active front-line distributors"), target.min_active_legs, n,
                                 n >= target.min_active_legs))
     if target.legs_with_rank is not None:
         t = pl.rank_index(target.legs_with_rank.rank)
@@ -287,14 +311,14 @@ def rank_card(engine: Engine, member_id: int, period: Period,
             sub = g.preorder[g.position[c]: g.position[c] + g.subtree_size[c]]
             best[c_i] = bool((r.paid_as[sub] >= t).any())
         n = int(best.sum())
-        reqs.append(Requirement(f"legs with a {target.legs_with_rank.rank}",
+        reqs.append(Requirement(_("legs with a %(rank)s") % {"rank": target.legs_with_rank.rank},
                                 target.legs_with_rank.count, n,
                                 n >= target.legs_with_rank.count))
     if target.min_active_customers:
-        reqs.append(Requirement("customers who ordered", target.min_active_customers,
+        reqs.append(Requirement(_("customers who ordered"), target.min_active_customers,
                                 active_customers, active_customers >= target.min_active_customers))
     if target.min_customer_volume:
-        reqs.append(Requirement("customer volume", target.min_customer_volume, customer_volume,
+        reqs.append(Requirement(_("customer volume"), target.min_customer_volume, customer_volume,
                                 customer_volume >= target.min_customer_volume, "points"))
     return name, target.name, reqs
 

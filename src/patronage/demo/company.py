@@ -90,6 +90,17 @@ def _market_of(m: synth.Members) -> np.ndarray:
     return by_zone[m.zone]
 
 
+def member_locales(ids: np.ndarray, countries: np.ndarray) -> np.ndarray:
+    """Each demo member's locale: their country's (:data:`demo_markets.LOCALES`), and one
+    member in eight in the US speaks Spanish (``es-US``), so that messages and pages show in
+    Spanish beyond Mexico too."""
+    locales = np.full(len(countries), "en-US", dtype="<U5")
+    for country, locale in demo_markets.LOCALES.items():
+        locales[countries == country] = locale
+    locales[(countries == "US") & (ids % 8 == 3)] = "es-US"
+    return locales
+
+
 def _write_members(conn: Connection, m: synth.Members, personal: bool,
                    rng: np.random.Generator, market_ids: dict[str, int]) -> None:
     n = m.size
@@ -110,7 +121,7 @@ def _write_members(conn: Connection, m: synth.Members, personal: bool,
         "first_name": first,
         "last_name": last,
         "timezone": zones,
-        "locale": [demo_markets.LOCALES[c] for c in countries.tolist()],
+        "locale": member_locales(ids, countries),
         "market_id": np.array([market_ids[dm.code] for dm in demo_markets.MARKETS])[
             _market_of(m)],
         "country": countries,

@@ -21,6 +21,7 @@ from patronage import audit
 from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.languages import N_
 from patronage.web.sessions import end_sessions
 
 HASHER = PasswordHasher()
@@ -203,7 +204,7 @@ def authenticate(session: Session, *, email: str, password: str, ip: str,
         reason = "disabled" if account is not None and ok else "bad email or password"
         audit.record(session, actor=f"anonymous:{email}", action="login.failed", target=email,
                      detail=reason, at=now, ip=ip)
-        raise BadCredentials("That email and password do not match an active account.")
+        raise BadCredentials(N_("That email and password do not match an active account."))
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email,
                                                LoginAttempt.ip == ip))
     if HASHER.check_needs_rehash(account.password_hash):
@@ -221,7 +222,7 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
     try:
         HASHER.verify(account.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
-        raise BadCredentials("current password: that is not your current password") from exc
+        raise BadCredentials(N_("current password: that is not your current password")) from exc
     check_password(new, email=account.email)
     account.password_hash = HASHER.hash(new)
     end_sessions(session, account.id, now=now, reason="password changed")

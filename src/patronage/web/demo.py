@@ -1,5 +1,6 @@
-"""Sign-ins for the demo company: a staff member, a distributor with customers, and one of that
-distributor's customers on autoship. Fixed, public passwords: for demo mode only."""
+"""Sign-ins for the demo company: a staff member, a distributor with customers, one of that
+distributor's customers on autoship, and a Spanish-speaking customer (whose pages are in
+Spanish). Fixed, public passwords: for demo mode only."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class DemoSignIn:
 STAFF = ("staff@demo.patronage.example", "demo-staff-2026")
 DISTRIBUTOR = ("distributor@demo.patronage.example", "demo-distributor-2026")
 CUSTOMER = ("customer@demo.patronage.example", "demo-customer-2026")
+SPANISH_CUSTOMER = ("cliente@demo.patronage.example", "demo-cliente-2026")
+ENGLISH = Member.locale.like("en%")
 
 
 def _pick(engine: Engine) -> tuple[Member, Member]:
@@ -38,7 +41,7 @@ def _pick(engine: Engine) -> tuple[Member, Member]:
             select(Member.owner_id, func.count())
             .join(Subscription, Subscription.member_id == Member.id)
             .where(Subscription.status == "active", Member.owner_id.is_not(None),
-                   Member.kind != "distributor", Member.status == "active")
+                   Member.kind != "distributor", Member.status == "active", ENGLISH)
             .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)
             .limit(1)).first()
         if row is None:
@@ -48,19 +51,39 @@ def _pick(engine: Engine) -> tuple[Member, Member]:
         customer = s.scalars(
             select(Member).join(Subscription, Subscription.member_id == Member.id)
             .where(Member.owner_id == row[0], Subscription.status == "active",
-                   Member.kind != "distributor", Member.status == "active")
+                   Member.kind != "distributor", Member.status == "active", ENGLISH)
             .order_by(Member.joined_at, Member.id).limit(1)).first()
         assert distributor is not None and customer is not None
         s.expunge_all()
         return distributor, customer
 
 
+def _pick_spanish(engine: Engine) -> Member | None:
+    """The longest-standing active Spanish-speaking customer with a distributor, one on
+    autoship first; ``None`` when the company has none."""
+    with transaction(engine) as s:
+        on_autoship = (select(Subscription.id).where(Subscription.member_id == Member.id,
+                                                     Subscription.status == "active").exists())
+        found = s.scalars(
+            select(Member).where(Member.locale.like("es%"), Member.owner_id.is_not(None),
+                                 Member.kind != "distributor", Member.status == "active")
+            .order_by(on_autoship.desc(), Member.joined_at, Member.id).limit(1)).first()
+        if found is not None:
+            s.expunge(found)
+        return found
+
+
 def demo_sign_ins(engine: Engine, now: datetime) -> list[DemoSignIn]:
-    """Create the three demo sign-ins (again with the same passwords if they exist)."""
+    """Create the demo sign-ins (again with the same passwords if they exist): staff, a
+    distributor, their customer, and a Spanish-speaking customer if the company has one."""
     distributor, customer = _pick(engine)
     wanted = [("staff", *STAFF, None, "Company staff"),
               ("distributor", *DISTRIBUTOR, distributor.id, distributor.name),
               ("customer", *CUSTOMER, customer.id, customer.name)]
+    spanish = _pick_spanish(engine)
+    if spanish is not None:
+        wanted.append(("customer", *SPANISH_CUSTOMER, spanish.id,
+                       f"{spanish.name} (español)"))
     with transaction(engine) as s:
         for _, email, _, _, _ in wanted:
             existing = s.scalar(select(Account).where(Account.email == email))

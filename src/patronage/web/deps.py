@@ -17,6 +17,7 @@ from patronage.clock import Clock, SystemClock, zone
 from patronage.config import Settings, get_settings
 from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.languages.formatting import format_money, format_points
 from patronage.proxies import client_address
 from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
 
@@ -127,27 +128,18 @@ def scoped_session(request: Request) -> Any:
     return transaction(engine_of(request))
 
 
-def money(amount: int, currency: str = "", locale: str = "en_US") -> str:
-    """Minor units as money: with a currency code, in that currency's format for the locale
-    (Babel: ``$1,234.50``, ``CA$13.33``, ``¥15,000``; the currency's own decimal places);
-    without one, a plain amount with two decimals."""
-    if currency:
-        from decimal import Decimal
-
-        from babel.numbers import format_currency
-
-        from patronage.markets.currencies import exponent
-
-        places = exponent(currency)
-        return format_currency(Decimal(int(amount)).scaleb(-places), currency,
-                               locale=locale.replace("-", "_"))
-    sign = "-" if amount < 0 else ""
-    whole, cents = divmod(abs(int(amount)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+def money(amount: int, currency: str = "", locale: str | None = None, *,
+          symbol: bool | None = None) -> str:
+    """Minor units as the reader's locale writes them (the ``money`` filter of the pages). With
+    a currency code: that currency, with its symbol and its own decimal places (``$1,234.50``,
+    ``CA$13.33``, ``¥15,000``); without one: a plain amount with two decimals (the plan
+    currency's hundredths on company pages). ``symbol`` overrides the choice."""
+    return format_money(amount, currency or "USD", locale,
+                        symbol=bool(currency) if symbol is None else symbol)
 
 
-def points(volume: int) -> str:
-    return f"{int(volume) / 100:,.2f}"
+def points(volume: int, locale: str | None = None) -> str:
+    return format_points(volume, locale)
 
 
 __all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",

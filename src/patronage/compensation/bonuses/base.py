@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from patronage.compensation.units import Strict
+from patronage.languages import _
 
 if TYPE_CHECKING:
     from patronage.compensation.bonuses.state import PayState, ReferenceState
@@ -50,6 +51,9 @@ class BonusType(ABC, Generic[S]):
     #: Source kinds (``"order"``, ``"member"``) of this type's lines that a refund of an
     #: earlier period's order claws back (see :meth:`clawback_base`); empty: never clawed.
     clawed_sources: tuple[str, ...] = ()
+    #: How explanations name each of :attr:`lines`, marked for translation with ``N_``
+    #: (a line not listed is named by its key, underscores as spaces).
+    names: ClassVar[dict[str, str]] = {}
 
     def section_of(self, plan: Plan) -> S | None:
         """This type's section of ``plan`` (None: the plan does not pay it)."""
@@ -86,5 +90,9 @@ class BonusType(ABC, Generic[S]):
         return 0
 
     def label(self, line: str, level: int) -> str:
-        """How explanations name a line of ``line`` at ``level`` (0: no level)."""
-        return line.replace("_", " ") + (f" level {level}" if level else "")
+        """How explanations name a line of ``line`` at ``level`` (0: no level), in the reader's
+        language."""
+        name = self.names.get(line)
+        word = _(name) if name else line.replace("_", " ")
+        return _("%(bonus)s level %(level)d") % {"bonus": word, "level": level} if level \
+            else word

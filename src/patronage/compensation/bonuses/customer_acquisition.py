@@ -12,6 +12,7 @@ from patronage.compensation.bonuses.base import BonusType
 from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import SOURCE_MEMBER
 from patronage.compensation.units import Strict, hundredths
+from patronage.languages import N_
 
 
 class CustomerAcquisition(Strict):
@@ -30,6 +31,7 @@ class CustomerAcquisitionBonus(BonusType[CustomerAcquisition]):
     name = "customer_acquisition"
     model = CustomerAcquisition
     lines: ClassVar[dict[str, int]] = {"customer_acquisition": 3}
+    names: ClassVar[dict[str, str]] = {"customer_acquisition": N_("customer acquisition")}
     money = ("amount",)
 
     def pay(self, st: PayState, section: CustomerAcquisition) -> None:

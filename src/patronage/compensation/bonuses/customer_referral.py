@@ -14,6 +14,7 @@ from patronage.compensation.bonuses.base import BonusType
 from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import SOURCE_MEMBER
 from patronage.compensation.units import Strict, hundredths
+from patronage.languages import N_
 from patronage.money import round_half_away
 
 
@@ -35,6 +36,7 @@ class CustomerReferralBonus(BonusType[CustomerReferral]):
     name = "customer_referral"
     model = CustomerReferral
     lines: ClassVar[dict[str, int]] = {"customer_referral": 4}
+    names: ClassVar[dict[str, str]] = {"customer_referral": N_("customer referral")}
     money = ("cap",)
 
     def pay(self, st: PayState, section: CustomerReferral) -> None:

@@ -15,6 +15,7 @@ from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import SOURCE_ORDER
 from patronage.compensation.tree import Pointers
 from patronage.compensation.units import BP, Strict, bp
+from patronage.languages import N_
 from patronage.money import round_half_away
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class FastStartBonus(BonusType[FastStart]):
     name = "fast_start"
     model = FastStart
     lines: ClassVar[dict[str, int]] = {"fast_start": 1}
+    names: ClassVar[dict[str, str]] = {"fast_start": N_("fast start")}
     clawed_sources = ("order",)
 
     def check(self, plan: Plan, section: FastStart) -> list[tuple[str, str]]:

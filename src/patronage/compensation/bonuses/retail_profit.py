@@ -12,6 +12,7 @@ from patronage.compensation.bonuses.base import BonusType, Refunded
 from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import SOURCE_ORDER
 from patronage.compensation.units import Strict
+from patronage.languages import N_
 from patronage.money import round_half_away
 
 
@@ -25,6 +26,7 @@ class RetailProfitBonus(BonusType[RetailProfit]):
     name = "retail_profit"
     model = RetailProfit
     lines: ClassVar[dict[str, int]] = {"retail_profit": 0}
+    names: ClassVar[dict[str, str]] = {"retail_profit": N_("retail profit")}
     clawed_sources = ("order",)
 
     def pay(self, st: PayState, section: RetailProfit) -> None:

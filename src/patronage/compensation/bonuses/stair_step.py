@@ -18,6 +18,7 @@ from patronage.compensation.bonuses.base import BonusType
 from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import REASON_NOT_BROKEN_AWAY, SOURCE_MEMBER
 from patronage.compensation.units import BP, Strict, bp
+from patronage.languages import N_
 from patronage.money import round_half_away
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class StairStepBonus(BonusType[StairStep]):
     name = "stair_step"
     model = StairStep
     lines: ClassVar[dict[str, int]] = {"stair_step": 5, "generation": 6}
+    names: ClassVar[dict[str, str]] = {"stair_step": N_("stair step"),
+                                       "generation": N_("generation")}
 
     def check(self, plan: Plan, section: StairStep) -> list[tuple[str, str]]:
         names = [r.name for r in plan.ranks]

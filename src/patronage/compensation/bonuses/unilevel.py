@@ -16,6 +16,7 @@ from patronage.compensation.bonuses.state import PayState, ReferenceState
 from patronage.compensation.codes import SOURCE_MEMBER
 from patronage.compensation.tree import Pointers
 from patronage.compensation.units import BP, Strict, bp
+from patronage.languages import N_
 from patronage.money import round_half_away
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class UnilevelBonus(BonusType[Unilevel]):
     name = "unilevel"
     model = Unilevel
     lines: ClassVar[dict[str, int]] = {"unilevel": 2}
+    names: ClassVar[dict[str, str]] = {"unilevel": N_("unilevel")}
     clawed_sources = ("member",)
 
     def check(self, plan: Plan, section: Unilevel) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from patronage.clock import Period
 from patronage.compensation.reports import explain_member, load_run, rank_card
 from patronage.db.engine import transaction
+from patronage.languages import N_, _, use_locale
 from patronage.value.service import distributor_overview
 from patronage.web.charts import bars, progress
 from patronage.web.deps import (
@@ -19,7 +20,7 @@ from patronage.web.deps import (
     now_of,
     page_errors,
 )
-from patronage.web.templating import TEMPLATES, render
+from patronage.web.templating import TEMPLATES, render, viewer_locale
 from patronage.web.views.business import committed_runs, payout_rows, period_history
 
 router = APIRouter()
@@ -27,6 +28,12 @@ router = APIRouter()
 
 @router.get("/business", response_class=HTMLResponse)
 def business(request: Request, me: Distributor) -> Response:
+    """The page, in the viewer's language (the commission lines and charts too)."""
+    with use_locale(viewer_locale(request, me)) as locale:
+        return _business(request, me, locale)
+
+
+def _business(request: Request, me: Distributor, locale: str) -> Response:
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
     with page_errors():
@@ -37,25 +44,32 @@ def business(request: Request, me: Distributor) -> Response:
         lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
-                        labels, label="Personal and group volume by period")
-    earned_chart = bars([("Earned", [h.earned for h in history])], labels,
-                        label="Commissions by period")
-    mix_chart = bars([("Consumption", [overview.consumption_cv]),
-                      ("Promotional", [overview.promotional_cv]),
-                      ("From customers", [overview.customer_cv])], ["last 12 months (CV)"],
-                     label="Consumption and promotional volume", height=140)
-    return render(request, "business.html", me, title="My business", o=overview,
+                        labels, label=_("Personal and group volume by period"))
+    earned_chart = bars([(_("Earned"), [h.earned for h in history])], labels,
+                        label=_("Commissions by period"))
+    mix_chart = bars([(_("Consumption"), [overview.consumption_cv]),
+                      (_("Promotional"), [overview.promotional_cv]),
+                      (_("From customers"), [overview.customer_cv])],
+                     [_("last 12 months (CV)")],
+                     label=_("Consumption and promotional volume"), height=140)
+    return render(request, "business.html", me, locale=locale, title=N_("My business"),
+                  o=overview,
                   history=history, lines=lines, last=runs[0] if runs else None,
                   volume_chart=volume_chart, earned_chart=earned_chart, mix_chart=mix_chart,
                   customers_bar=progress(overview.customers, overview.target,
-                                         label="Customers toward the target"),
+                                         label=_("Customers toward the target")),
                   open_period=str(Period.containing(now, company_zone(request))))
 
 
 @router.get("/business/projection", response_class=HTMLResponse)
 def projection(request: Request, me: Distributor, period: str | None = None) -> Response:
     """The rank report card and every payout explained, for the open period (a preview of the
-    whole company's run) or a committed one."""
+    whole company's run) or a committed one, in the viewer's language."""
+    with use_locale(viewer_locale(request, me)):
+        return _projection(request, me, period)
+
+
+def _projection(request: Request, me: Distributor, period: str | None) -> Response:
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
     template = TEMPLATES.get_template("business_projection.html")

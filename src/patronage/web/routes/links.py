@@ -1,6 +1,7 @@
 """Pages behind the signed links in messages: preferences ``/p``, one-click unsubscribe ``/u``
 (RFC 8058: the POST needs no CSRF token, the signed link is the authority), survey ``/s`` and
-testimonial ``/t``. No sign-in: the link names the member."""
+testimonial ``/t``. No sign-in: the link names the member, and the page speaks the member's
+language (their locale), like the message that carried the link."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from patronage.care.surveys import answer_survey
 from patronage.care.testimonials import submit_from_link
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
+from patronage.languages import N_
 from patronage.web.deps import PageError, check_csrf, engine_of, now_of, page_errors, settings_of
-from patronage.web.templating import render
+from patronage.web.templating import member_locale, render
 from patronage.web.views.portal import change_consent, consents
 
 router = APIRouter()
@@ -31,6 +33,11 @@ def _read(request: Request, token: str, purpose: str) -> LinkData:
             raise PageError(404, getattr(exc, "message", str(exc))) from exc
 
 
+def _show(request: Request, link: LinkData, name: str, **context: Any) -> Response:
+    """A page behind a link, in the language of the member the link is for."""
+    return render(request, name, locale=member_locale(request, link.member_id), **context)
+
+
 def _form(data: Any) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
@@ -40,7 +47,7 @@ def preferences(request: Request, token: str) -> Response:
     link = _read(request, token, "preferences")
     with transaction(engine_of(request)) as session:
         given = consents(session, link.member_id)
-    return render(request, "link_preferences.html", title="Your preferences", token=token,
+    return _show(request, link, "link_preferences.html", title=N_("Your preferences"), token=token,
                   consents=given, saved=False)
 
 
@@ -61,14 +68,15 @@ async def save_preferences(request: Request, token: str) -> Response:
                                actor=f"member {link.member_id} (link)", now=now,
                                via="preferences link")
         given = consents(session, link.member_id)
-    return render(request, "link_preferences.html", title="Your preferences", token=token,
+    return _show(request, link, "link_preferences.html", title=N_("Your preferences"), token=token,
                   consents=given, saved=True)
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
 def unsubscribe_confirm(request: Request, token: str) -> Response:
-    _read(request, token, "unsubscribe")
-    return render(request, "link_unsubscribe.html", title="Unsubscribe", token=token, done=False)
+    link = _read(request, token, "unsubscribe")
+    return _show(request, link, "link_unsubscribe.html", title=N_("Unsubscribe"), token=token,
+                 done=False)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
@@ -81,20 +89,21 @@ def unsubscribe_now(request: Request, token: str) -> Response:
             audit.record(session, actor=f"member {link.member_id} (link)",
                          action="consent.change", target=f"member {link.member_id}",
                          detail="unsubscribed from email (one click)", at=now)
-    return render(request, "link_unsubscribe.html", title="Unsubscribed", token=token, done=True)
+    return _show(request, link, "link_unsubscribe.html", title=N_("Unsubscribed"), token=token,
+                 done=True)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey(request: Request, token: str) -> Response:
-    _read(request, token, "survey")
-    return render(request, "link_survey.html", title="How can we serve you better?",
+    link = _read(request, token, "survey")
+    return _show(request, link, "link_survey.html", title=N_("How can we serve you better?"),
                   token=token, done=False, error=None)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
 async def answer(request: Request, token: str) -> Response:
     await check_csrf(request)
-    _read(request, token, "survey")
+    link = _read(request, token, "survey")
     form = _form(await request.form())
     score_text = form.get("score", "").strip()
     error = None
@@ -109,22 +118,22 @@ async def answer(request: Request, token: str) -> Response:
         if exc.status == 404:
             raise
         error = exc.message
-    return render(request, "link_survey.html", status=400 if error else 200,
-                  title="How can we serve you better?", token=token, done=error is None,
+    return _show(request, link, "link_survey.html", status=400 if error else 200,
+                  title=N_("How can we serve you better?"), token=token, done=error is None,
                   error=error)
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
 def testimonial(request: Request, token: str) -> Response:
-    _read(request, token, "testimonial")
-    return render(request, "link_testimonial.html", title="Share your story", token=token,
+    link = _read(request, token, "testimonial")
+    return _show(request, link, "link_testimonial.html", title=N_("Share your story"), token=token,
                   done=False, error=None)
 
 
 @router.post("/t/{token}", response_class=HTMLResponse)
 async def send_testimonial(request: Request, token: str) -> Response:
     await check_csrf(request)
-    _read(request, token, "testimonial")
+    link = _read(request, token, "testimonial")
     form = _form(await request.form())
     error = None
     try:
@@ -134,5 +143,5 @@ async def send_testimonial(request: Request, token: str) -> Response:
                              now=now_of(request), secret=settings_of(request).secret_key)
     except PageError as exc:
         error = exc.message
-    return render(request, "link_testimonial.html", status=400 if error else 200,
-                  title="Share your story", token=token, done=error is None, error=error)
+    return _show(request, link, "link_testimonial.html", status=400 if error else 200,
+                  title=N_("Share your story"), token=token, done=error is None, error=error)

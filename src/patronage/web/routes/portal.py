@@ -32,6 +32,7 @@ from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Product
 from patronage.errors import NotFound, PatronageError
+from patronage.languages import N_
 from patronage.markets.markets import market_of
 from patronage.network.members import get_member
 from patronage.network.privacy import export_member_data
@@ -60,20 +61,20 @@ ACTIONS = ("skip", "undo-skip", "pause", "resume", "date", "swap", "add", "remov
            "restart")
 #: What the page says after a change (by code, so no text from the address bar is shown).
 DONE = {
-    "skip": "Skipped. Your next delivery date is below.",
-    "undo-skip": "The skipped delivery is back. Your next delivery date is below.",
-    "pause": "Your autoship is paused.",
-    "resume": "Your autoship is running again. Your next delivery date is below.",
-    "date": "Date changed. Your next delivery date is below.",
-    "swap": "Your autoship now has the new product.",
-    "add": "The product is added to your autoship.",
-    "remove": "The product is removed from your autoship.",
-    "cancel": "Your autoship is cancelled. Thank you for being with us.",
-    "restart": "Welcome back! Your autoship is running again.",
-    "profile": "Your details are saved.",
-    "consent": "Your contact preferences are saved.",
-    "unsubscribe": "You are unsubscribed from our emails.",
-    "testimonial": "Thank you for your story! We will read it soon.",
+    "skip": N_("Skipped. Your next delivery date is below."),
+    "undo-skip": N_("The skipped delivery is back. Your next delivery date is below."),
+    "pause": N_("Your autoship is paused."),
+    "resume": N_("Your autoship is running again. Your next delivery date is below."),
+    "date": N_("Date changed. Your next delivery date is below."),
+    "swap": N_("Your autoship now has the new product."),
+    "add": N_("The product is added to your autoship."),
+    "remove": N_("The product is removed from your autoship."),
+    "cancel": N_("Your autoship is cancelled. Thank you for being with us."),
+    "restart": N_("Welcome back! Your autoship is running again."),
+    "profile": N_("Your details are saved."),
+    "consent": N_("Your contact preferences are saved."),
+    "unsubscribe": N_("You are unsubscribed from our emails."),
+    "testimonial": N_("Thank you for your story! We will read it soon."),
 }
 
 
@@ -96,7 +97,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
         given = consents(session, me.member_id)
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)
-    return render(request, "portal.html", me, status=status, title="My account", m=member,
+    return render(request, "portal.html", me, status=status, title=N_("My account"), m=member,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),

@@ -12,7 +12,10 @@ from patronage import audit
 from patronage.care.channels.email import SendFailed, SmtpSender
 from patronage.config import Settings
 from patronage.db.engine import transaction
+from patronage.db.tables import Member
 from patronage.errors import PatronageError
+from patronage.languages import LANGUAGES, N_, language_of, locale_for
+from patronage.languages.catalogs import territory_of
 from patronage.web.accounts import BadCredentials, RateLimited, authenticate, change_password
 from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
@@ -35,7 +38,10 @@ from patronage.web.resets import (
     reset_password,
 )
 from patronage.web.sessions import end_session, start_session
-from patronage.web.templating import render
+from patronage.web.templating import LANGUAGE_COOKIE, render
+
+#: How long the language chosen on the account page is kept in the browser (a year).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 router = APIRouter()
 
@@ -100,6 +106,35 @@ def account_page(request: Request, me: SignedIn) -> Response:
     return render(request, "account.html", me, message=None, error=None)
 
 
+@router.post("/account/language", response_class=HTMLResponse, dependencies=[Csrf])
+def choose_language(request: Request, me: SignedIn,
+                    language: Annotated[str, Form()] = "") -> Response:
+    """Keep the language chosen: on the member (their pages and the messages they receive)
+    and, for every sign-in, in a cookie (a staff account has no member)."""
+    if language not in LANGUAGES:
+        return render(request, "account.html", me, status=400, message=None,
+                      error=f"language: {language[:20]!r} is not one of {', '.join(LANGUAGES)}")
+    locale = locale_for(language, None)
+    if me.member_id is not None:
+        with transaction(engine_of(request)) as session:
+            member = session.get(Member, me.member_id)
+            if member is None:
+                raise PageError(404, f"member {me.member_id} not found")
+            locale = locale_for(language, member.country or territory_of(member.locale))
+            if language_of(member.locale) != language:
+                audit.record(session, actor=f"member {member.id}", action="member.language",
+                             target=f"member {member.id}",
+                             detail=f"language {member.locale} -> {locale}",
+                             at=now_of(request))
+                member.locale = locale
+    response = render(request, "account.html", me, locale=locale,
+                      message=N_("Your language is saved."), error=None)
+    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=LANGUAGE_COOKIE_AGE, httponly=True,
+                        samesite="lax",
+                        secure=settings_of(request).base_url.startswith("https://"))
+    return response
+
+
 @router.post("/account/password", response_class=HTMLResponse)
 async def password(request: Request, me: SignedIn) -> Response:
     await check_csrf(request)
@@ -123,7 +158,8 @@ async def password(request: Request, me: SignedIn) -> Response:
     if error:
         return render(request, "account.html", me, status=400, message=None, error=error)
     web.sign_in(account_id, key)
-    return render(request, "account.html", me, message="Your password is changed.", error=None)
+    return render(request, "account.html", me, message=N_("Your password is changed."),
+                  error=None)
 
 
 def _send_reset(request: Request, settings: Settings, link: ResetLink, now: datetime) -> None:

@@ -14,9 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patronage.access import Principal, member_labels, order_labels
+from patronage.compensation.reports import bonus_label
 from patronage.compensation.runs import PlanSource
 from patronage.config import get_settings
 from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
+from patronage.languages import _
+from patronage.languages.formatting import format_points
 from patronage.markets.currencies import by_numeric
 
 
@@ -45,12 +48,16 @@ class PayoutRow:
 
     @property
     def explanation(self) -> str:
-        what = self.bonus.replace("_", " ") + (f" level {self.level}" if self.level else "")
+        """The line in words, in the reader's language (see :mod:`patronage.languages`)."""
+        what = bonus_label(self.bonus, self.level)
         if self.clawback_of is not None:
-            return f"clawback of line {self.clawback_of} ({what}) from {self.source}"
-        base = f": {self.rate_bp / 100:g}% of {self.volume / 100:,.2f} points" if self.rate_bp \
-            else ""
-        return f"{what} from {self.source}{base}"
+            return _("clawback of line %(line)d (%(bonus)s) from %(source)s") % {
+                "line": self.clawback_of, "bonus": what, "source": self.source}
+        if not self.rate_bp:
+            return _("%(bonus)s from %(source)s") % {"bonus": what, "source": self.source}
+        return _("%(bonus)s from %(source)s: %(rate)s%% of %(volume)s points") % {
+            "bonus": what, "source": self.source, "rate": f"{self.rate_bp / 100:g}",
+            "volume": format_points(self.volume)}
 
 
 @lru_cache(maxsize=16)
@@ -59,7 +66,7 @@ def rank_names(plan_text: str) -> tuple[str, ...]:
 
 
 def _rank(names: tuple[str, ...], index: int) -> str:
-    return names[index] if 0 <= index < len(names) else "no rank"
+    return names[index] if 0 <= index < len(names) else _("no rank")
 
 
 def committed_runs(session: Session, limit: int = 12) -> list[CommissionRun]:

@@ -36,6 +36,8 @@ class CustomerRow:
     value_at_risk: int | None
     seven: dict[str, float] | None
     last_touch: datetime | None
+    #: the next delivery of an active autoship (``autoship`` is then "active")
+    next_delivery: date | None = None
 
 
 @dataclass
@@ -51,8 +53,9 @@ def latest_run_id(session: Session) -> int | None:
     return session.scalar(select(ValueRun.id).order_by(ValueRun.id.desc()).limit(1))
 
 
-def _autoship_words(session: Session, ids: list[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
+def _autoship_words(session: Session, ids: list[int]) -> dict[int, tuple[str, date | None]]:
+    """Each member's autoship: "active" with its next delivery, else the status of one."""
+    out: dict[int, tuple[str, date | None]] = {}
     if not ids:
         return out
     rows = session.execute(select(Subscription.member_id, Subscription.status,
@@ -60,9 +63,8 @@ def _autoship_words(session: Session, ids: list[int]) -> dict[int, str]:
                            .where(Subscription.member_id.in_(ids))
                            .order_by(Subscription.id)).all()
     for member_id, status, next_run in rows:
-        word = f"next {next_run:%b %d}" if status == "active" else status
         if member_id not in out or status == "active":
-            out[member_id] = word
+            out[member_id] = (status, next_run if status == "active" else None)
     return out
 
 
@@ -104,11 +106,11 @@ def customer_list(session: Session, owner_id: int, *, page: int = 1, query: str 
     out = []
     for m, v in rows:
         out.append(CustomerRow(
-            m.id, m.name, m.kind, m.status, m.joined_at, autoship.get(m.id, "none"),
+            m.id, m.name, m.kind, m.status, m.joined_at, autoship.get(m.id, ("none", None))[0],
             v.past_value + v.future_value if v else None, v.referral_value if v else None,
             v.value_at_risk if v else None,
             {n: float(getattr(v, n)) for n in NAMES} if v else None,
-            _aware(touches.get(m.id))))
+            _aware(touches.get(m.id)), autoship.get(m.id, ("none", None))[1]))
     return CustomerPage(out, total, page, pages, query)
 
 

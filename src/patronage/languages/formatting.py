@@ -1,0 +1,73 @@
+"""Numbers, money and dates in a reader's locale: the one place that formats them.
+
+Money is an integer amount of minor units with its currency; how many minor units the currency
+has comes from the CLDR data (2 for USD and MXN, 0 for JPY), so ``1500`` yen is ``¥1,500`` and
+``1500`` US cents ``$15.00``. Without ``locale`` the current reader's locale is used
+(:func:`patronage.languages.use_locale`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+)
+
+from patronage.languages.catalogs import babel_locale, current_locale
+
+
+def minor_digits(currency: str) -> int:
+    """How many minor units a currency has, as a power of ten (USD 2, JPY 0)."""
+    return int(get_currency_precision(currency.upper()))
+
+
+def major_amount(amount_minor: int, currency: str) -> Decimal:
+    """``amount_minor`` in the currency's major unit, exactly (``1234`` USD -> ``12.34``)."""
+    return Decimal(int(amount_minor)).scaleb(-minor_digits(currency))
+
+
+def format_money(amount_minor: int, currency: str, locale: str | None = None, *,
+                 symbol: bool = True) -> str:
+    """An amount in minor units as the locale writes it: ``$1,234.56``, ``1.234,56 €``.
+
+    With ``symbol=False`` only the number, with the currency's decimal places (``1,234.56``).
+    """
+    loc = babel_locale(locale or current_locale())
+    value = major_amount(amount_minor, currency)
+    if symbol:
+        return str(format_currency(value, currency.upper(), locale=loc))
+    digits = minor_digits(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=pattern, locale=loc))
+
+
+def format_number(value: int | float | Decimal, locale: str | None = None, *,
+                  decimals: int | None = None) -> str:
+    """A number with the locale's grouping and decimal sign; ``decimals`` fixes the places."""
+    loc = babel_locale(locale or current_locale())
+    if decimals is None:
+        return str(format_decimal(value, locale=loc))
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return str(format_decimal(value, format=pattern, locale=loc))
+
+
+def format_points(volume: int, locale: str | None = None) -> str:
+    """A volume kept in hundredths of a point, as points with two decimals."""
+    return format_number(Decimal(int(volume)).scaleb(-2), locale, decimals=2)
+
+
+def format_date(value: date, format: str = "long", locale: str | None = None) -> str:
+    """A date as the locale writes it (``format``: short, medium, long, full or a pattern)."""
+    return str(_format_date(value, format=format, locale=babel_locale(locale or current_locale())))
+
+
+def format_datetime(value: datetime, format: str = "medium", locale: str | None = None) -> str:
+    """A date and time as the locale writes it (in the time zone ``value`` carries)."""
+    return str(_format_datetime(value, format=format, tzinfo=value.tzinfo,
+                                locale=babel_locale(locale or current_locale())))

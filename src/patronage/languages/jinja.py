@@ -1,0 +1,75 @@
+"""Translation and locale formatting in Jinja2 templates.
+
+:func:`install` gives an environment the ``{% trans %}`` tag and ``_()``/``ngettext`` (new-style:
+``_("Hello %(name)s", name=n)``, whitespace inside ``{% trans %}`` collapsed), all speaking the
+current reader's language (:func:`patronage.languages.use_locale`), and the filters
+``translate`` (for a string marked with ``N_()`` elsewhere), ``money``,
+``points``, ``number``, ``date`` and ``datetime`` that format for the same reader.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from patronage.languages.catalogs import current_locale, gettext, ngettext
+from patronage.languages.formatting import (
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_points,
+)
+
+#: The currency of an amount shown without one (a template's ``currency`` variable wins).
+DEFAULT_CURRENCY = "USD"
+
+
+def translate_filter(message: str | None) -> str:
+    """``{{ text|translate }}``: a string marked elsewhere (``N_()``), in the reader's language.
+
+    Unlike ``_()`` it is neither a format pattern nor trusted markup: the result is escaped
+    like any other value, so a message carrying user input is shown safely."""
+    return gettext(message) if message else ""
+
+
+@pass_context
+def money_filter(context: Context, amount: int, currency: str | None = None, *,
+                 symbol: bool = False) -> str:
+    """``{{ amount|money }}``: minor units in the template's currency, in the reader's locale."""
+    code = currency or context.get("currency") or DEFAULT_CURRENCY
+    return format_money(int(amount), str(code), current_locale(), symbol=symbol)
+
+
+def points_filter(volume: int) -> str:
+    return format_points(int(volume), current_locale())
+
+
+def number_filter(value: Any, decimals: int | None = None) -> str:
+    return format_number(value, current_locale(), decimals=decimals)
+
+
+def date_filter(value: date | datetime | None, format: str = "long") -> str:
+    if value is None:
+        return ""
+    day = value.date() if isinstance(value, datetime) else value
+    return format_date(day, format, current_locale())
+
+
+def datetime_filter(value: datetime | None, format: str = "medium") -> str:
+    return "" if value is None else format_datetime(value, format, current_locale())
+
+
+def install(env: Environment) -> Environment:
+    """Add translation and the locale filters to ``env`` (returned for chaining)."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True)
+    env.filters.update({"translate": translate_filter, "money": money_filter,
+                        "points": points_filter, "number": number_filter, "date": date_filter,
+                        "datetime": datetime_filter})
+    return env
