@@ -88,8 +88,8 @@ def test_a_mexican_customer_sees_the_autoship_in_pesos_in_spanish_format(engine:
     client = TestClient(app_for(engine))
     assert sign_in(client, EMAILS["customer"]).status_code == 303
     page = client.get("/me").text
-    # Cory is a retail customer: the retail price in pesos, in Mexican format.
-    assert "$1,299.00 each" in page and "Each delivery: $1,299.00" in page
+    # Cory is a retail customer: the retail price in pesos, in Mexican format, in Spanish.
+    assert "$1,299.00 c/u" in page and "Cada entrega: $1,299.00 MXN" in page
 
 
 class _Treasury:

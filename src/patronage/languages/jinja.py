@@ -38,10 +38,13 @@ def translate_filter(message: str | None) -> str:
 
 @pass_context
 def money_filter(context: Context, amount: int, currency: str | None = None, *,
-                 symbol: bool = False) -> str:
-    """``{{ amount|money }}``: minor units in the template's currency, in the reader's locale."""
+                 symbol: bool | None = None) -> str:
+    """``{{ amount|money }}``: minor units in the template's currency, in the reader's locale, as
+    a plain number; ``{{ amount|money(code) }}``: in that currency, with its symbol (``symbol``
+    overrides the choice)."""
     code = currency or context.get("currency") or DEFAULT_CURRENCY
-    return format_money(int(amount), str(code), current_locale(), symbol=symbol)
+    with_symbol = bool(currency) if symbol is None else symbol
+    return format_money(int(amount), str(code), current_locale(), symbol=with_symbol)
 
 
 def points_filter(volume: int) -> str:
