@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api import PREFIX, api_router
 from patronage.api.docs import install_docs
+from patronage.api.links import install_links
 from patronage.api.problems import install_problem_handlers
 from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
@@ -130,6 +131,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     if callable(install):
         install(app)
     install_problem_handlers(app)
+    install_links(app)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(SecurityHeaders, proxies=proxies)
     return app
