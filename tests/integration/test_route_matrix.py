@@ -366,3 +366,17 @@ def test_the_family_is_what_the_matrix_assumes(engine: Engine) -> None:
         assert ben is not None and bea is not None and zoe is not None
         assert ben.sponsor_id == f_.world.ann and bea.owner_id == f_.ben
         assert zoe.owner_id == f_.world.zed
+
+
+def test_a_customer_cannot_close_the_task_about_them(engine: Engine) -> None:
+    """Tasks are the distributor's, internal: to the customer they are about, none exists (the
+    matrix found that a customer's sign-in could mark one done)."""
+    f_ = family(engine)
+    bea = TestClient(app_for(engine))
+    assert sign_in(bea, SIGN_INS["own_customer"]).status_code == 303
+    csrf = csrf_of(bea.get("/account").text)
+    r = bea.post(f"{API}/care/tasks/{f_.bea_task}/done", headers={"X-CSRF-Token": csrf})
+    assert (r.status_code, r.json()["detail"]) == (404, f"task {f_.bea_task} does not exist")
+    with transaction(engine) as s:
+        touch = s.get(Touch, f_.bea_task)
+        assert touch is not None and touch.status == "planned"
