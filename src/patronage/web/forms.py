@@ -28,6 +28,9 @@ from patronage.web.deps import PageError
 DEFAULT_LIMIT = 200
 #: A compared compensation plan (TOML) is a document, not a line.
 PLAN_TEXT_LIMIT = 100_000
+#: A password typed to sign in (or to confirm a change): accounts made before the length cap of
+#: new passwords may have a longer one, so it is checked (and refused as wrong) as usual.
+SIGN_IN_PASSWORD_LIMIT = 1_024
 #: Where to go after signing in: a page address with its query.
 NEXT_URL_LIMIT = 2_000
 
@@ -38,7 +41,7 @@ FIELD_LIMITS: dict[str, int] = {
     "birth_month": 2, "birth_day": 2, "birth_year": 4,
     # signing in, passwords
     "email": length_of(Account.email),
-    "password": MAX_PASSWORD, "current": MAX_PASSWORD, "new": MAX_PASSWORD,
+    "password": SIGN_IN_PASSWORD_LIMIT, "current": SIGN_IN_PASSWORD_LIMIT, "new": MAX_PASSWORD,
     "next": NEXT_URL_LIMIT,
     # notes, stories, survey answers, reasons
     "body": MAX_NOTE, "text": MAX_TEXT, "comment": MAX_COMMENT, "reason": REASON_LENGTH,
