@@ -53,8 +53,8 @@ API = "/api/v1"
 
 #: (method, path) -> the outcome for each viewer, in the order of :data:`VIEWERS`: staff,
 #: upline, owner, other distributor, own customer, other customer, anonymous (the letters are
-#: explained in the module's docstring). "ADADDDU": staff and the owner may, the upline, the
-#: other distributor and both customers may not, nobody signed in is asked to sign in.
+#: explained in the module's docstring). "ADADDDU": staff and the owner may; the upline, the
+#: other distributor and both customers may not; nobody signed in gets 401.
 MATRIX: dict[tuple[str, str], str] = {
     # The REST API: signed-in sessions carry the role's scopes; nobody signed in gets 401.
     ("GET", "/api/v1/care/holdout"): "ADDDDDU",
@@ -211,8 +211,8 @@ def family(engine: Engine) -> Family:
                       template="call", priority=50, status="planned", due_at=NOW,
                       created_at=NOW, summary="Call Bea to say thank you")
         story = Story(member_id=w.bea, text="Bea's story about the shakes",
-                            consent_to_publish=True, discloses_connection=False,
-                            status="submitted", submitted_at=NOW)
+                      consent_to_publish=True, discloses_connection=False,
+                      status="submitted", submitted_at=NOW)
         s.add_all([touch, story, SurveyResponse(
             member_id=w.bea, survey_key="serve", score=9, comment="Bea likes it", serious=False,
             answered_at=NOW)])
