@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/api_fuzz.py                      # 100 examples per operation
     .venv/bin/python benchmarks/api_fuzz.py --examples 500 --database postgresql
+    .venv/bin/python benchmarks/api_fuzz.py --examples 5 --stateful 300   # and linked sequences
 
 Builds the demo company (``--members``, 18 months) into a scratch database, serves the app
 in-process (ASGI, no network), and lets Schemathesis generate ``--examples`` requests per
@@ -14,6 +15,7 @@ suite runs the same checks with a few examples per operation (tests/integration/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -22,11 +24,13 @@ from typing import Any
 
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Flaky
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -46,7 +50,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
 
-def run(url: str, members: int, examples: int) -> int:
+def run(url: str, members: int, examples: int, scenarios: int = 0) -> int:
     engine = make_engine(url)
     upgrade(engine)
     started = time.perf_counter()
@@ -90,8 +94,54 @@ def run(url: str, members: int, examples: int) -> int:
     print(f"{len(failures)} operation(s) failed")
     for line in failures:
         print(f"  {line}")
+    if scenarios:
+        failures += stateful(schema, token, scenarios)
     engine.dispose()
     return 1 if failures else 0
+
+
+def stateful(schema: Any, token: str, scenarios: int) -> list[str]:
+    """The stateful phase: ``scenarios`` sequences of up to 8 calls that follow the schema's
+    links, every check but positive data acceptance (as in the test suite); prints its counts
+    and returns its failures."""
+    machine = schema.as_state_machine()
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+
+    class Workflow(machine):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            statuses[response.status_code] += 1
+
+        def validate_response(self, response: Any, case: Any,
+                              additional_checks: Any = None, **kwargs: Any) -> None:
+            try:
+                case.validate_response(response, excluded_checks=[positive_data_acceptance],
+                                       transport_kwargs=kwargs or None)
+            except Exception as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                failures.append(f"{case.operation.method.upper()} {case.operation.path}: "
+                                f"{first}")
+
+    started = time.perf_counter()
+    done = 0
+    while sum(statuses.values()) < scenarios and done < 20:
+        done += 1
+        with contextlib.suppress(Flaky):  # the database changed under a replay
+            Workflow.run(settings=settings(max_examples=scenarios, stateful_step_count=8,
+                                           deadline=None, database=None,
+                                           phases=[Phase.generate],
+                                           suppress_health_check=list(HealthCheck)))
+    print(f"stateful: {sum(statuses.values()):,} calls in "
+          f"{time.perf_counter() - started:.0f} s over "
+          f"{schema.statistic.transitions.total} links; answers by status: "
+          + ", ".join(f"{code}: {n:,}" for code, n in sorted(statuses.items())))
+    print(f"stateful: {len(failures)} failure(s)")
+    for line in failures:
+        print(f"  {line}")
+    return failures
 
 
 def main() -> None:
@@ -99,9 +149,11 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--stateful", type=int, default=0, metavar="SCENARIOS",
+                        help="then run the stateful phase (sequences following the links)")
     args = parser.parse_args()
     with scratch_database(args.database) as url:
-        sys.exit(run(url, args.members, args.examples))
+        sys.exit(run(url, args.members, args.examples, args.stateful))
 
 
 if __name__ == "__main__":

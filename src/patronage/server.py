@@ -1,7 +1,8 @@
 """The composition root: one FastAPI app with the REST API and the web pages.
 
 :func:`create_app` makes (or takes) the database engine, brings the schema up to date, mounts the
-API under ``/api/v1`` (OpenAPI at ``/docs``), installs the web back office when it is present and
+API under ``/api/v1`` (OpenAPI at ``/openapi.json``, Swagger UI at ``/docs`` from the
+package), installs the web back office when it is present and
 answers API errors as problem details, and adds the transport headers (:class:`SecurityHeaders`).
 Tests call it with their own engine, settings and clock.
 """
@@ -11,9 +12,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api import PREFIX, api_router
+from patronage.api.docs import install_docs
+from patronage.api.links import install_links
 from patronage.api.problems import install_problem_handlers
 from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
@@ -57,6 +61,46 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: The methods an ``OPTIONS`` answer may list (besides ``OPTIONS`` itself).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    """Every method some route answers at the scope's path (not counting mounted apps, such as
+    the static files, which take any method)."""
+    allowed = set()
+    for method in METHODS:
+        probe = {**scope, "method": method}
+        for route in routes:
+            if not isinstance(route, Mount) and route.matches(probe)[0] == Match.FULL:
+                allowed.add(method)
+                break
+    return allowed
+
+
+class AllowedMethods:
+    """``OPTIONS`` on a path of the app answers 204 with an ``Allow`` header listing every
+    method of that path (the router alone would name the methods of one route only). A path
+    without routes goes on to the usual 404."""
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        allowed = allowed_methods(self.routes, scope)
+        if not allowed:
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+        await send({"type": "http.response.start", "status": 204,
+                    "headers": [(b"allow", allow.encode("latin-1"))]})
+        await send({"type": "http.response.body", "body": b""})
+
+
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None,
                clock: Clock | None = None, migrate: bool = True) -> FastAPI:
     """The app. Refuses the default secret key outside demo mode."""
@@ -72,18 +116,22 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         summary="A customer-first back office for direct selling: members, genealogy, orders, "
                 "autoship, commissions, customer value and care.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # served from the package by install_docs
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
     app.include_router(api_router(), prefix=PREFIX)
+    install_docs(app)
     import patronage.web as web
 
     install = getattr(web, "install", None)
     if callable(install):
         install(app)
     install_problem_handlers(app)
+    install_links(app)
+    app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(SecurityHeaders, proxies=proxies)
     return app

@@ -74,10 +74,11 @@ def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep,
 @router.post("/tasks/{touch_id}/done", dependencies=[scope("care:write")])
 def task_done(touch_id: Id, session: SessionDep, principal: PrincipalDep,
               now: NowDep) -> dict[str, Any]:
-    """Mark a task made (again: no change). A distributor marks only their own tasks."""
+    """Mark a task made (again: no change). A distributor marks only their own tasks; tasks are
+    internal, so to a customer (even the one the task is about) none exists."""
     touch = session.get(Touch, touch_id)
-    if touch is None or (principal.kind == "distributor"
-                         and touch.owner_id != principal.member_id):
+    if touch is None or principal.kind == "customer" or (
+            principal.kind == "distributor" and touch.owner_id != principal.member_id):
         raise NotFound(f"task {touch_id} does not exist")
     require_member(session, principal, touch.member_id)
     by: int | str = principal.member_id if principal.kind == "distributor" and \

@@ -68,6 +68,7 @@ def _documented(description: str) -> dict[str, Any]:
 
 #: The refusals every API route may answer, declared once for the OpenAPI schema.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("A request body that cannot be read (not JSON, or not UTF-8)."),
     401: _documented("No valid credentials (a bearer token or a signed-in session)."),
     403: _documented("The caller may not do this (a missing scope or role, or no CSRF token)."),
     404: _documented("No such record, or one the caller may not see."),

@@ -24,6 +24,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Strict,
     StringConstraints,
     field_validator,
@@ -82,8 +83,25 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+#: What every free-text string of a request body matches: anything but a NUL character.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def _declare_no_nul(schema: dict[str, Any]) -> None:
+    """Say in the schema what :class:`In` enforces: a plain string property (no pattern, format
+    or fixed values of its own) matches :data:`NO_NUL_PATTERN`."""
+    properties = schema.get("properties", {})
+    for prop in properties.values() if isinstance(properties, dict) else ():
+        for option in (prop, *prop.get("anyOf", ())):
+            if option.get("type") == "string" and not {"pattern", "format", "enum",
+                                                       "const"} & option.keys():
+                option["pattern"] = NO_NUL_PATTERN
+
+
 class In(BaseModel):
-    """A request body: no string in it may hold a NUL byte."""
+    """A request body: no string in it may hold a NUL byte (and the schema says so)."""
+
+    model_config = ConfigDict(json_schema_extra=_declare_no_nul)
 
     @field_validator("*", mode="after")
     @classmethod

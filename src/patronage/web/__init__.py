@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -18,6 +18,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.bulk import planner_rows
 from patronage.web.auth import SessionMiddleware
 from patronage.web.deps import LoginRequired, PageError, login_url
+from patronage.web.forms import checked_fields
 
 #: The page routers, in the order they are added (modules under ``patronage.web.routes``).
 ROUTERS = ("session", "today", "customers", "business", "team", "portal", "links",
@@ -39,7 +40,8 @@ def refresh_planner_statistics(engine: Engine) -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages, ``/static``, the session cookie middleware and the error pages."""
+    """Add the pages (every field they take checked by :mod:`patronage.web.forms`),
+    ``/static``, the session cookie middleware and the error pages."""
     settings = getattr(app.state, "settings", None)
     if not isinstance(settings, Settings):
         settings = get_settings()
@@ -51,7 +53,8 @@ def install(app: FastAPI) -> None:
               name="static")
     for name in ROUTERS:
         module = importlib.import_module(f"patronage.web.routes.{name}")
-        app.include_router(module.router, include_in_schema=False)
+        app.include_router(module.router, include_in_schema=False,
+                           dependencies=[Depends(checked_fields)])
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
