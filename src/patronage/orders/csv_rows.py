@@ -29,6 +29,8 @@ CHUNK_ROWS = 5_000
 MAX_PROBLEMS = 1_000
 
 _QUOTED = "".join(FORMULA_STARTS)
+#: A cell starting or ending with one of these needs :func:`_cell`'s work; others are kept.
+_EDGES = frozenset(" \t\r\n\v\f'")
 
 
 @dataclass
@@ -172,8 +174,12 @@ def _chunks(lines: Iterable[str], columns: list[str], required: Iterable[str],
         line = reader.line_num  # a row's last line, as spreadsheets number a quoted break
         if not values:
             continue
-        cells: list[str | None] = [None if w < 0 or w >= len(values) else _cell(values[w])
-                                   for w in where]
+        have = len(values)
+        cells: list[str | None] = [values[w] if 0 <= w < have else None for w in where]
+        for i, value in enumerate(cells):
+            if value is not None:
+                cells[i] = _cell(value) if value and (
+                    value[0] in _EDGES or value[-1] in _EDGES) else (value or None)
         row = Row(line, cells)
         if len(values) > width:
             row.ok = False
