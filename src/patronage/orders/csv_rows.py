@@ -184,20 +184,22 @@ def _chunks(lines: Iterable[str], columns: list[str], required: Iterable[str],
         if len(values) > width:
             row.ok = False
             found.cell(line, "(row)", f"{len(values)} values for {width} columns")
+        for i, column in needed:
+            if cells[i] is None:
+                row.ok = False
+                found.cell(line, column, "is required")
         for i, column, limit in checks:
             value = cells[i]
             if value is None:
                 continue
             if "\x00" in value:
-                row.ok = False
                 found.cell(line, column, "holds a NUL character (\\0), which no text may hold")
             elif limit is not None and len(value) > limit:
-                row.ok = False
                 found.cell(line, column, f"{len(value)} characters; at most {limit} fit")
-        for i, column in needed:
-            if cells[i] is None:
-                row.ok = False
-                found.cell(line, column, "is required")
+            else:
+                continue
+            row.ok = False
+            cells[i] = None  # not staged: the row is refused already
         rows.append(row)
         if len(rows) >= chunk:
             yield rows

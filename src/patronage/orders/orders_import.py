@@ -234,7 +234,7 @@ def _check(conn: Connection, found: Findings) -> None:
     _record(found, rows(conn, _CHANGED, limit=_ROOM), lambda r: (
         "(row)", f"idempotency key '{KEY_PREFIX}{r[1]}' was used for a different order "
                  f"({r[2]})"))
-    new = f"JOIN {_K} k ON k.order_key = s.order_key AND k.order_id IS NULL"
+    new = f"JOIN {_K} k ON k.order_key = s.order_key AND k.order_id IS NULL AND s.ok = 1"
     _record(found, rows(conn, f"SELECT s.line, s.outside FROM {_S} s {new} WHERE s.outside IS "
                               "NOT NULL ORDER BY s.line", limit=_ROOM),
             lambda r: ("placed_at", str(r[1])))
