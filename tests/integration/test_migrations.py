@@ -161,7 +161,7 @@ def test_the_member_delete_guard_comes_and_goes_with_its_migration(engine: Engin
             {"m": member, "t": datetime(2026, 2, 1, tzinfo=UTC)})
 
     migrate = _migrator(engine)
-    migrate(command.downgrade, "member_guard@-1")
+    migrate(command.downgrade, "member_guard@-2")  # 0008_import_jobs, then the guard
     try:
         with engine.begin() as conn:
             add(conn, 1)

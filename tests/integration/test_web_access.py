@@ -99,6 +99,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/company/runs/commit"): STAFF,
     ("GET", "/company/imports"): STAFF,
     ("POST", "/company/imports"): STAFF,
+    ("GET", "/company/imports/jobs/{job_id}"): STAFF,
 }
 
 #: Routes whose POST is not exercised by a role that may use it in the matrix (it would end
@@ -113,6 +114,7 @@ NOT_POSTED_WHEN_ALLOWED = {"/logout", "/login", "/account/password", "/company/i
 ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/"): {303},
     ("GET", "/password/reset/{key}"): {400},  # a made-up key: the page says the link is bad
+    ("GET", "/company/imports/jobs/{job_id}"): {404},  # a made-up job
 }
 
 
@@ -149,6 +151,7 @@ def fill(path: str, w: World) -> str:
             .replace("{subscription_id}", str(w.cory_sub))
             .replace("{action}", "skip")
             .replace("{key}", "not-a-reset-key")
+            .replace("{job_id}", "999999")
             .replace("{token}", w.token(_purpose(path))))
 
 

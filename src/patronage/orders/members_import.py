@@ -245,17 +245,12 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     count = 0
     with engine.connect() as conn, conn.begin() as tx:
         stage = create_stage(conn, "_import_members", _stage_columns())
-        top = 0
-        if conn.dialect.name == "sqlite":
-            top = int(allocate_ids(conn, "members", 1)[0]) - 1  # takes the write lock
         for chunk in read_rows(source, MEMBER_COLUMNS, MEMBER_REQUIRED, member_limits(), found,
                                CHUNK_ROWS):
             checked = [checker.member(row) for row in chunk]
             columns: dict[str, Any] = {name: list(values) for name, values in zip(
                 _STAGED, zip(*checked, strict=True), strict=True)}
             columns["joined_at"] = _joined(columns["joined_at"])
-            if conn.dialect.name == "sqlite":
-                columns["id"] = [top + line for line in columns["line"]]
             columns["dup"] = [0] * len(checked)
             stage_rows(conn, stage, columns)
             count += len(checked)
@@ -264,7 +259,12 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
         if count:
             if progress is not None:
                 progress("checking references", count)
-            if conn.dialect.name != "sqlite":
+            if conn.dialect.name == "sqlite":
+                # Above the largest id, after taking the write lock (held from here on only:
+                # the staging table is in the connection's own temporary database).
+                top = int(allocate_ids(conn, "members", 1)[0]) - 1
+                conn.exec_driver_sql(f"UPDATE {_S} SET id = {top} + line")
+            else:
                 # Ids from the members' sequence, safe beside other writers.
                 conn.exec_driver_sql(f"UPDATE {_S} SET id = "
                                      "nextval(pg_get_serial_sequence('members', 'id'))")
