@@ -158,10 +158,10 @@ def _chunks(lines: Iterable[str], columns: list[str], required: Iterable[str],
     if missing or unknown or twice:
         return
     width = len(header)
-    # Where each import column is in the file (-1: not in the file).
-    where = [header.index(c) if c in header else -1 for c in columns]
-    checks = [(i, c, limits.get(c)) for i, c in enumerate(columns) if where[i] >= 0]
+    # Per import column in the file: its position here and in the file, its name and limit.
+    plan = [(i, header.index(c), c, limits.get(c)) for i, c in enumerate(columns) if c in header]
     needed = [(columns.index(c), c) for c in required]
+    blank: list[str | None] = [None] * len(columns)
     rows: list[Row] = []
     while True:
         try:
@@ -175,31 +175,33 @@ def _chunks(lines: Iterable[str], columns: list[str], required: Iterable[str],
         if not values:
             continue
         have = len(values)
-        cells: list[str | None] = [values[w] if 0 <= w < have else None for w in where]
-        for i, value in enumerate(cells):
-            if value is not None:
-                cells[i] = _cell(value) if value and (
-                    value[0] in _EDGES or value[-1] in _EDGES) else (value or None)
+        cells = blank.copy()
         row = Row(line, cells)
-        if len(values) > width:
+        refused: set[int] = set()
+        if have > width:
             row.ok = False
-            found.cell(line, "(row)", f"{len(values)} values for {width} columns")
-        for i, column in needed:
-            if cells[i] is None:
-                row.ok = False
-                found.cell(line, column, "is required")
-        for i, column, limit in checks:
-            value = cells[i]
-            if value is None:
+            found.cell(line, "(row)", f"{have} values for {width} columns")
+        for i, w, column, limit in plan:
+            if w >= have or not (value := values[w]):
                 continue
+            if value[0] in _EDGES or value[-1] in _EDGES:
+                cleaned = _cell(value)
+                if cleaned is None:
+                    continue
+                value = cleaned
             if "\x00" in value:
                 found.cell(line, column, "holds a NUL character (\\0), which no text may hold")
             elif limit is not None and len(value) > limit:
                 found.cell(line, column, f"{len(value)} characters; at most {limit} fit")
             else:
+                cells[i] = value
                 continue
-            row.ok = False
-            cells[i] = None  # not staged: the row is refused already
+            row.ok = False  # the cell is not staged: the row is refused already
+            refused.add(i)
+        for i, column in needed:
+            if cells[i] is None and i not in refused:
+                row.ok = False
+                found.cell(line, column, "is required")
         rows.append(row)
         if len(rows) >= chunk:
             yield rows

@@ -403,11 +403,13 @@ def _write(conn: Connection) -> None:
         f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
         f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
         f"{' '.join(joins)} ORDER BY s.line")
-    for channel in ("email", "post", "sms"):
-        conn.exec_driver_sql(
-            "INSERT INTO consents (member_id, channel, granted, at, method) SELECT id, "
-            f"'{channel}', (consent_{channel} = 1), joined_at, 'import' FROM {_S} "
-            f"WHERE consent_{channel} IS NOT NULL ORDER BY line")
+    conn.exec_driver_sql(
+        "INSERT INTO consents (member_id, channel, granted, at, method) SELECT member_id, "
+        "channel, granted, at, 'import' FROM (" + " UNION ALL ".join(
+            f"SELECT id AS member_id, '{channel}' AS channel, (consent_{channel} = 1) AS "
+            f"granted, joined_at AS at, line, {order} AS k FROM {_S} "
+            f"WHERE consent_{channel} IS NOT NULL"
+            for order, channel in enumerate(("email", "post", "sms"))) + ") c ORDER BY line, k")
     for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
         conn.exec_driver_sql(
             "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
