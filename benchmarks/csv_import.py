@@ -12,8 +12,8 @@ machine the wall clock mostly measures the wait for a core; PostgreSQL's own wor
 CPU seconds) and the peak resident memory of the importing process (each import runs in a
 child process, so that its peak is its own): the peak resident set, which on SQLite also
 counts the database file's pages read through its memory map, and the peak anonymous memory
-(the heap, sampled every 0.1 s). Then the same for files ``--factor`` times bigger (default 4): the peak should stay where
-it was.
+(the heap, sampled every 0.1 s). Then the same for files ``--factor`` times bigger (default
+4): the peaks should stay where they were.
 """
 
 from __future__ import annotations
