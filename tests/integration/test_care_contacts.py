@@ -88,9 +88,11 @@ def test_dry_run_writes_nothing(engine: Engine) -> None:
 
 @pytest.mark.parametrize(("name", "expected"), [
     ("broken.vcf", ["broken.vcf, card 2 (line 6): birthday '1990-02-30' is not a calendar day",
-                    "broken.vcf, card 3 (line 11): 'not-an-address' is not an email address"]),
+                    "broken.vcf, card 3 (line 11): 'not-an-address' is not a valid email address: "
+                    "An email address must have an @-sign."]),
     ("broken.csv", ["broken.csv, line 2: birthday '1980-13-01' is not a calendar day",
-                    "broken.csv, line 3: 'bea.example.com' is not an email address"]),
+                    "broken.csv, line 3: 'bea.example.com' is not a valid email address: "
+                    "An email address must have an @-sign."]),
 ])
 def test_malformed_files_are_refused_whole_naming_every_place(engine: Engine, name: str,
                                                               expected: list[str]) -> None:

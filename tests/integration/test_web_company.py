@@ -15,6 +15,7 @@ from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from tests.e2e.world import EMAILS, NOW, World, app_for, csrf_of, seed, sign_in
+from tests.web_jobs import finished
 
 pytestmark = pytest.mark.storage
 
@@ -161,13 +162,15 @@ def test_import_checks_first_then_writes(staff: tuple[TestClient, str, World],
                                          engine: Engine) -> None:
     client, csrf, _ = staff
     before = _members(engine)
-    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members"},
-                    files={"file": ("members.csv", MEMBERS_OK, "text/csv")})
+    r = finished(client, client.post("/company/imports", data={"csrf_token": csrf,
+                                                               "kind": "members"},
+                                     files={"file": ("members.csv", MEMBERS_OK, "text/csv")}))
     assert r.status_code == 200 and "Checked: 2 row(s) of members" in r.text
     assert _members(engine) == before
     upload = r.text.split('name="upload" value="')[1].split('"')[0]
-    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members",
-                                              "upload": upload})
+    r = finished(client, client.post("/company/imports", data={"csrf_token": csrf,
+                                                               "kind": "members",
+                                                               "upload": upload}))
     assert r.status_code == 200 and "Imported: 2 members" in r.text
     assert _members(engine) == before + 2
     gone = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members",
@@ -182,9 +185,9 @@ def test_import_with_bad_rows_lists_every_problem(staff: tuple[TestClient, str, 
                                                   engine: Engine) -> None:
     client, csrf, _ = staff
     before = _members(engine)
-    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members"},
-                    files={"file": ("members.csv", MEMBERS_BAD, "text/csv")})
-    assert r.status_code == 400
+    r = finished(client, client.post("/company/imports", data={"csrf_token": csrf,
+                                                               "kind": "members"},
+                                     files={"file": ("members.csv", MEMBERS_BAD, "text/csv")}))
     assert "line 2, column (row)" in r.text and "wizard" in r.text
     assert "line 3, column first_name" in r.text
     assert "line 3, column joined_at" in r.text and "Nothing was written" in r.text
@@ -200,9 +203,9 @@ def test_import_refuses_a_bad_email_and_a_join_date_ahead_of_the_clock(
     data = ("ref,kind,first_name,joined_at,email\n"
             'N1,distributor,Nia,2026-03-01T00:00:00Z,"nia@example.com\r\nBcc: x@victim.example"\n'
             f"N2,distributor,Noe,{ahead},noe@example.com\n")
-    r = client.post("/company/imports", data={"csrf_token": csrf, "kind": "members"},
-                    files={"file": ("members.csv", data, "text/csv")})
-    assert r.status_code == 400
+    r = finished(client, client.post("/company/imports", data={"csrf_token": csrf,
+                                                               "kind": "members"},
+                                     files={"file": ("members.csv", data, "text/csv")}))
     assert "line 3, column email" in r.text and "is not a valid email address" in r.text
     assert "line 4, column joined_at" in r.text and "is more than 1 day after now" in r.text
     assert _members(engine) == before

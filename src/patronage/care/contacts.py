@@ -33,6 +33,7 @@ from patronage.clock import require_aware
 from patronage.db.care import Contact
 from patronage.db.tables import Member
 from patronage.errors import NotFound, PatronageError, Problem, Problems
+from patronage.network.intake import normalise_email
 
 NO_YEAR = 1604  # what phones write when a birthday has no year
 _BDAY = [
@@ -107,12 +108,31 @@ def phone_key(phone: str) -> str:
 
 
 def _check_email(email: str, place: str) -> str:
+    """One valid address, normalised (:func:`patronage.network.intake.normalise_email`)."""
     email = email.strip()
     if email.lower().startswith("mailto:"):
         email = email[7:]
-    if "@" not in email or " " in email or email.startswith("@") or email.endswith("@"):
+    checked = normalise_email(email, place=place)
+    if checked is None:
         raise PatronageError(f"{place}: {email!r} is not an email address")
-    return email
+    return checked
+
+
+#: The most characters each contacts column may hold: the contacts table's column lengths.
+_LIMITS = {"first_name": 100, "last_name": 100, "name": 201, "email": 254, "phone": 40}
+
+
+def _cell_problems(header: list[str], values: list[str], place: str) -> list[Problem]:
+    """NUL characters and texts longer than their column, each named by column."""
+    found = []
+    for name, value in zip(header, values, strict=False):
+        if "\x00" in value:
+            found.append(Problem(f"{place}, column {name}",
+                                 "holds a NUL character (\\0), which no text may hold"))
+        elif name in _LIMITS and len(value.strip()) > _LIMITS[name]:
+            found.append(Problem(f"{place}, column {name}",
+                                 f"{len(value.strip())} characters; at most {_LIMITS[name]} fit"))
+    return found
 
 
 def _values(card: Any, name: str) -> list[Any]:
@@ -191,6 +211,10 @@ def parse_csv(text: str, filename: str = "contacts.csv") -> list[ContactRow]:
         if len(values) > len(header):
             problems.append(Problem(place, f"{len(values)} fields for {len(header)} columns"))
             continue
+        bad_cells = _cell_problems(header, values, place)
+        if bad_cells:
+            problems += bad_cells
+            continue
 
         def get(name: str, values: list[str] = values) -> str:
             i = col.get(name)
@@ -203,12 +227,19 @@ def parse_csv(text: str, filename: str = "contacts.csv") -> list[ContactRow]:
                 last, _, first = (p.strip() for p in full.partition(","))
             else:
                 first, _, last = full.partition(" ")
-        row = ContactRow(place=place, first_name=first.strip()[:100], last_name=last.strip()[:100])
+        first, last = first.strip(), last.strip()
+        for column, value in (("first_name", first), ("last_name", last)):
+            if len(value) > _LIMITS[column]:
+                problems.append(Problem(f"{place}, column {column}", f"{len(value)} characters; "
+                                        f"at most {_LIMITS[column]} fit"))
+        if len(first) > _LIMITS["first_name"] or len(last) > _LIMITS["last_name"]:
+            continue
+        row = ContactRow(place=place, first_name=first, last_name=last)
         try:
             if get("email"):
                 row.emails = [_check_email(get("email"), place)]
             if get("phone"):
-                row.phones = [get("phone")[:40]]
+                row.phones = [get("phone")]
             bday = get("birthday") or get("bday") or get("birth_date")
             row.birth_month, row.birth_day, row.birth_year = parse_birthday(bday, place)
         except PatronageError as exc:

@@ -209,7 +209,7 @@ def address_hash(address: str, key: bytes | None = None) -> str:
     """The keyed digest kept for a suppressed address: HMAC-SHA256 with the suppression key, so
     a stolen table cannot be reversed by hashing every phone number or a list of emails."""
     secret = suppression_key() if key is None else key
-    return hmac.new(secret, _canonical(address), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, _canonical(address), "sha256").hex()
 
 
 def legacy_address_hash(address: str) -> str:

@@ -22,6 +22,7 @@ from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.languages import N_
+from patronage.network.intake import normalise_email as valid_email
 from patronage.web.sessions import end_sessions
 
 HASHER = PasswordHasher()
@@ -99,9 +100,10 @@ def check_password(password: str, *, email: str | None = None) -> None:
 def create_account(session: Session, *, email: str, password: str, role: str,
                    member_id: int | None, now: datetime, actor: str = "system") -> AccountView:
     """A new account. Distributors and customers are tied to a member of the matching kind."""
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 254:
-        raise PatronageError(f"email: {email!r} is not an email address")
+    checked = valid_email(email, place="email")
+    if checked is None:
+        raise PatronageError("email: give the account's email address")
+    email = normalise_email(checked)
     if role not in ACCOUNT_ROLES:
         raise PatronageError(f"role: {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
     check_password(password, email=email)

@@ -1,20 +1,22 @@
-"""Imports for staff: upload a CSV, see the dry-run report (every problem with its line and
-column), then import it. An import is all or nothing (see :mod:`patronage.orders.csv_import`)."""
+"""Imports for staff: upload a CSV, see it checked (every problem with its line and column),
+then import it. Checking and importing run as background jobs (:mod:`patronage.web.import_jobs`)
+whose page shows their progress (polled with htmx) and outcome, so a large file never holds up
+the server. An import is all or nothing (see :mod:`patronage.orders.csv_import`)."""
 
 from __future__ import annotations
 
 import re
-import secrets
-import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from patronage.errors import PatronageError, Problems
-from patronage.orders.csv_import import IMPORTERS, ImportReport
+from patronage.errors import PatronageError
+from patronage.orders.csv_import import IMPORTERS
 from patronage.web.deps import PageError, Staff, check_csrf, engine_of, now_of
+from patronage.web.import_jobs import get_job, keep_upload, start_job, upload_path
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -22,34 +24,16 @@ MAX_BYTES = 20 * 1024 * 1024
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def upload_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "patronage-imports"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
 @router.get("/company/imports", response_class=HTMLResponse)
 def imports(request: Request, me: Staff) -> Response:
     return render(request, "imports.html", me, title="Imports", kinds=list(IMPORTERS),
-                  report=None, problems=None, upload=None, kind="", error=None)
-
-
-def _run(kind: str, path: Path, request: Request, dry_run: bool, name: str) -> tuple[
-        ImportReport | None, list[tuple[str, str]] | None, str | None]:
-    """The report, or the problems (named after the uploaded file, not where it is kept)."""
-    try:
-        return IMPORTERS[kind](engine_of(request), path, dry_run=dry_run,
-                               now=now_of(request)), None, None
-    except Problems as exc:
-        return None, [(p.place, p.reason) for p in exc.problems], exc.title.replace(
-            str(path), name)
-    except PatronageError as exc:
-        return None, None, exc.message.replace(str(path), name)
+                  job=None, kind="", error=None)
 
 
 @router.post("/company/imports", response_class=HTMLResponse)
 async def upload(request: Request, me: Staff) -> Response:
-    """Step 1: keep the upload and validate it (dry run). Step 2 (``upload`` given): import."""
+    """Step 1: keep the upload and start checking it (a dry run). Step 2 (``upload`` given):
+    start importing it. Either way, on to the job's page."""
     await check_csrf(request)
     form = await request.form()
     kind = str(form.get("kind", ""))
@@ -59,28 +43,38 @@ async def upload(request: Request, me: Staff) -> Response:
     if upload_id:
         if not _UPLOAD_ID.match(upload_id):
             raise PageError(400, "upload: not a valid upload reference")
-        path = upload_dir() / f"{upload_id}.csv"
-        if not path.is_file():
+        if not upload_path(upload_id).is_file():
             raise PageError(404, "upload: that file is no longer here; upload it again")
-        report, problems, error = _run(kind, path, request, dry_run=False,
-                                       name=str(form.get("filename", "the file")))
-        if report is not None:
-            path.unlink(missing_ok=True)
-        return render(request, "imports.html", me, status=200 if report else 400,
-                      title="Imports", kinds=list(IMPORTERS), report=report, problems=problems,
-                      upload=None if report else upload_id, kind=kind, error=error)
-    file = form.get("file")
-    if not isinstance(file, UploadFile):
-        raise PageError(400, "file: choose a CSV file to upload")
-    data = await file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PageError(413, f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
-    upload_id = secrets.token_hex(16)
-    path = upload_dir() / f"{upload_id}.csv"
-    path.write_bytes(data)
-    name = Path(file.filename or "the file").name
-    report, problems, error = _run(kind, path, request, dry_run=True, name=name)
-    return render(request, "imports.html", me, status=200 if report else 400, title="Imports",
-                  kinds=list(IMPORTERS), report=report, problems=problems,
-                  upload=upload_id if report else None, kind=kind, error=error,
-                  filename=name)
+        name, dry_run = str(form.get("filename", "the file"))[:255], False
+    else:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise PageError(400, "file: choose a CSV file to upload")
+        data = await file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise PageError(413, f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
+        upload_id = await run_in_threadpool(keep_upload, data)
+        name, dry_run = Path(file.filename or "the file").name, True
+    try:
+        job_id = await run_in_threadpool(
+            lambda: start_job(engine_of(request), kind=kind, upload=upload_id, filename=name,
+                              dry_run=dry_run, now=now_of(request), actor=me.name or "staff"))
+    except PatronageError as exc:
+        if dry_run:  # the upload just kept: no job will use it
+            upload_path(upload_id).unlink(missing_ok=True)
+        return render(request, "imports.html", me, status=409, title="Imports",
+                      kinds=list(IMPORTERS), job=None, kind=kind, error=exc.message)
+    return RedirectResponse(f"/company/imports/jobs/{job_id}", status_code=303)
+
+
+@router.get("/company/imports/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, me: Staff, job_id: int) -> Response:
+    """The job's progress or outcome; an htmx poll gets the status part alone."""
+    if not 0 < job_id < 2**31:
+        raise PageError(404, f"import {job_id} does not exist")
+    job = get_job(engine_of(request), job_id)
+    if job is None:
+        raise PageError(404, f"import {job_id} does not exist")
+    template = "import_job.html" if request.headers.get("hx-request") else "imports.html"
+    return render(request, template, me, title="Imports", kinds=list(IMPORTERS), job=job,
+                  kind=job.kind, error=None)

@@ -1,0 +1,223 @@
+"""CSV import of members and orders: rows per second and peak memory, on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/csv_import.py                # 200,000 rows, then 800,000
+    .venv/bin/python benchmarks/csv_import.py --rows 20000 --no-bigger --sqlite-only
+
+Writes a members file and an orders file of ``--rows`` rows each (a fifth distributors, each
+sponsored by an earlier one; customers owned by a distributor; every column filled; orders of
+one to three lines), imports them into a scratch SQLite database and a scratch PostgreSQL
+database (``--postgres``, default the local test server), and prints, per file and database,
+the rows per second (wall clock, and per CPU second of the importing process: on a shared
+machine the wall clock mostly measures the wait for a core; PostgreSQL's own work is not in the
+CPU seconds) and the peak resident memory of the importing process (each import runs in a
+child process, so that its peak is its own): the peak resident set, which on SQLite also
+counts the database file's pages read through its memory map, and the peak anonymous memory
+(the heap, sampled every 0.1 s). Then the same for files ``--factor`` times bigger (default
+4): the peaks should stay where they were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+PRODUCTS = ("sku,name,retail_price,wholesale_price,qv,cv,is_enrollment_pack,product_line\n"
+            "PACK,Starter pack,199.00,149.00,100,0,yes,packs\n"
+            "SHAKE,Daily shake,65.00,49.00,45,40,no,nutrition\n"
+            "BAR,Protein bar,3.50,2.50,2,2,no,nutrition\n"
+            "TEA,Green tea,12.00,9.00,8,7,no,drinks\n")
+ZONES = ("UTC", "America/New_York", "America/Chicago", "Europe/London", "Asia/Tokyo")
+COUNTRIES = ("US", "CA", "GB", "MX", "JP")
+
+
+def write_members(path: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    span = int((NOW - timedelta(days=2) - start).total_seconds())
+    distributors: list[int] = []
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["ref", "kind", "first_name", "last_name", "email", "phone", "sponsor_ref",
+                      "owner_ref", "referrer_ref", "joined_at", "timezone", "locale",
+                      "birth_month", "birth_day", "birth_year", "address_line1", "city",
+                      "region", "postal_code", "country", "channel", "consent_email",
+                      "consent_post", "consent_sms"])
+        for i in range(n):
+            joined = (start + timedelta(seconds=span * i // max(n, 1))).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+            is_distributor = i == 0 or rng.random() < 0.2
+            kind = "distributor" if is_distributor else rng.choice(("retail", "preferred"))
+            upline = f"M{rng.choice(distributors)}" if distributors else ""
+            referrer = f"M{rng.randrange(i)}" if i and rng.random() < 0.3 else ""
+            out.writerow([
+                f"M{i}", kind, f"First{i}", f"Last{i}", f"person{i}@mail{i % 97}.example.com",
+                f"+1555{i:07d}", upline if is_distributor else "",
+                "" if is_distributor else upline, referrer, joined, rng.choice(ZONES), "en-US",
+                rng.randint(1, 12), rng.randint(1, 28), rng.randint(1940, 2005),
+                f"{i} Main Street", "Springfield", "IL", f"{10000 + i % 89999}",
+                rng.choice(COUNTRIES), "web", rng.choice(("yes", "no")), "yes", "no"])
+            if is_distributor:
+                distributors.append(i)
+
+
+def write_orders(path: Path, n: int, members: int, seed: int = 11) -> None:
+    rng = random.Random(seed)
+    first = NOW - timedelta(days=300)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["order_key", "buyer_ref", "placed_at", "source", "currency", "sku",
+                      "quantity", "unit_price"])
+        written = key = 0
+        while written < n:
+            buyer = f"M{rng.randrange(members)}"
+            at = (first + timedelta(seconds=rng.randrange(290 * 86_400))).strftime(
+                "%Y-%m-%dT%H:%M:%SZ")
+            for sku in rng.sample(("PACK", "SHAKE", "BAR", "TEA"), rng.randint(1, 3)):
+                if written == n:
+                    break
+                price = "" if rng.random() < 0.8 else "10.00"
+                out.writerow([f"K{key}", buyer, at, "one_time", "USD", sku, rng.randint(1, 4),
+                              price])
+                written += 1
+            key += 1
+
+
+def _anon_mb() -> float:
+    """The process's anonymous resident memory now (heap, not files mapped by SQLite)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child(kind: str, url: str, file: Path) -> None:
+    import threading
+
+    from patronage.db.engine import make_engine
+
+    peak_anon = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak_anon[0] = max(peak_anon[0], _anon_mb())
+
+    threading.Thread(target=sample, daemon=True).start()
+    from patronage.orders.csv_import import import_members, import_orders
+
+    engine = make_engine(url)
+    began, cpu = time.perf_counter(), time.process_time()
+    if kind == "members":
+        report = import_members(engine, file, now=NOW)
+    else:
+        report = import_orders(engine, file, now=NOW)
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    done.set()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": report.rows, "written": report.written, "seconds": seconds,
+                      "cpu": cpu, "peak_mb": peak_mb,
+                      "anon_mb": max(peak_anon[0], _anon_mb())}))
+
+
+def _run_child(kind: str, url: str, file: Path) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--child", kind, "--db", url,
+                           "--file", str(file)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{kind} import failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _fresh(dialect: str, scratch: Path, postgres: str, tag: str) -> str:
+    from sqlalchemy import text
+
+    from patronage.db.engine import make_engine
+    from patronage.db.schema import upgrade
+    from patronage.orders.csv_import import import_products
+
+    if dialect == "sqlite":
+        url = f"sqlite:///{scratch / f'{tag}.db'}"
+    else:
+        name = f"bench_import_{tag}"
+        admin = make_engine(postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        url = postgres.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    import_products(engine, PRODUCTS)
+    engine.dispose()
+    return url
+
+
+def _drop(url: str, postgres: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    from sqlalchemy import text
+
+    from patronage.db.engine import make_engine
+
+    admin = make_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]}"))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--factor", type=int, default=4)
+    parser.add_argument("--no-bigger", action="store_true", help="skip the bigger files")
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--child", choices=("members", "orders"))
+    parser.add_argument("--db")
+    parser.add_argument("--file", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.db, args.file)
+        return
+    sizes = [args.rows] + ([] if args.no_bigger else [args.rows * args.factor])
+    dialects = ["sqlite"] + ([] if args.sqlite_only else ["postgresql"])
+    with tempfile.TemporaryDirectory(prefix="patronage-bench-") as tmp:
+        scratch = Path(tmp)
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"{'rows':>9} {'file':>8} {'MB':>6} {'database':>10} {'seconds':>8} "
+              f"{'rows/s':>8} {'cpu s':>6} {'rows/cpu-s':>10} {'peak RSS MB':>12} "
+              f"{'peak anon MB':>12}")
+        for n in sizes:
+            members, orders = scratch / f"members_{n}.csv", scratch / f"orders_{n}.csv"
+            write_members(members, n)
+            write_orders(orders, n, n)
+            for dialect in dialects:
+                url = _fresh(dialect, scratch, args.postgres, f"{dialect}_{n}")
+                try:
+                    for kind, file in (("members", members), ("orders", orders)):
+                        got = _run_child(kind, url, file)
+                        size = file.stat().st_size / 1e6
+                        print(f"{n:>9} {kind:>8} {size:>6.0f} {dialect:>10} "
+                              f"{got['seconds']:>8.1f} {got['rows'] / got['seconds']:>8.0f} "
+                              f"{got['cpu']:>6.1f} {got['rows'] / got['cpu']:>10.0f} "
+                              f"{got['peak_mb']:>12.0f} {got['anon_mb']:>12.0f}", flush=True)
+                finally:
+                    _drop(url, args.postgres)
+            members.unlink()
+            orders.unlink()
+
+
+if __name__ == "__main__":
+    main()

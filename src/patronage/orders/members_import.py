@@ -1,0 +1,420 @@
+"""Importing a members file: streamed, checked in chunks, written in bulk, all or nothing.
+
+Each row is checked on its own as it is read (formats, the enrolment rules that need no other
+record: kind, sponsor or owner by kind, birthday, email, join date and birth year bounds) and
+staged; then the rows are checked against each other and the store in SQL (a ref given twice or
+already taken, sponsors and owners that must be distributors and active, referrers that must
+exist, a row referring to a row that failed, cycles of references inside the file); then, with
+no problem anywhere, the members, their consents and the suppressions of withdrawn consents are
+written by one statement each. The rules are those of
+:func:`patronage.network.members.enroll_member`; memory stays bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pycountry
+from sqlalchemy import Column, Connection, DateTime, Engine, Integer, SmallInteger, String
+
+from patronage.clock import zone
+from patronage.db.bulk import allocate_ids
+from patronage.db.tables import MEMBER_KINDS, Member
+from patronage.errors import PatronageError
+from patronage.languages import N_
+from patronage.network.intake import (
+    EARLIEST_JOINED,
+    JOINED_AHEAD,
+    check_birth_year,
+    check_joined_at,
+    normalise_email,
+)
+from patronage.network.members import address_hash, suppression_key
+from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
+from patronage.orders.import_stage import (
+    create_stage,
+    drop_stage,
+    index_stage,
+    rows,
+    stage_rows,
+)
+
+MEMBER_COLUMNS = [
+    "ref", "kind", "first_name", "last_name", "email", "phone", "sponsor_ref", "owner_ref",
+    "referrer_ref", "joined_at", "timezone", "locale", "birth_month", "birth_day", "birth_year",
+    "address_line1", "address_line2", "city", "region", "postal_code", "country", "channel",
+    "consent_email", "consent_post", "consent_sms",
+]
+MEMBER_REQUIRED = ["ref", "kind", "first_name", "joined_at"]
+_RELATIONS = ("sponsor", "owner", "referrer")
+_TEXT = ["ref", "kind", "first_name", "last_name", "email", "phone", "sponsor_ref", "owner_ref",
+         "referrer_ref", "timezone", "locale", "address_line1", "address_line2", "city",
+         "region", "postal_code", "country", "channel"]
+_SMALL = ["birth_month", "birth_day", "birth_year", "consent_email", "consent_post",
+          "consent_sms"]
+_REF_LENGTH: int = Member.__table__.c.ref.type.length  # type: ignore[attr-defined]
+
+
+def member_limits() -> dict[str, int]:
+    """Each text column's most characters: the members table's column lengths."""
+    table = Member.__table__
+    limits = {c: int(table.c[c].type.length) for c in _TEXT  # type: ignore[attr-defined]
+              if c in table.c and getattr(table.c[c].type, "length", None)}
+    for relation in _RELATIONS:
+        limits[f"{relation}_ref"] = _REF_LENGTH
+    return limits
+
+
+_FLAGS = {"1": 1, "true": 1, "yes": 1, "y": 1, "0": 0, "false": 0, "no": 0, "n": 0}
+
+
+@lru_cache(maxsize=1024)
+def _zone_ok(name: str) -> bool:
+    try:
+        zone(name)
+    except PatronageError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=512)
+def _country(code: str) -> str | None:
+    return code.upper() if pycountry.countries.get(alpha_2=code.upper()) is not None else None
+
+
+def parse_time(value: str) -> datetime | str:
+    """An aware time, or why the text is not one."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return f"{value!r} is not an ISO 8601 time"
+    if moment.tzinfo is None:
+        return f"{value!r} has no time zone (add Z or +hh:mm)"
+    return moment
+
+
+def parse_int(value: str, low: int, high: int) -> int | str:
+    """A whole number within ``low..high``, or why the text is not one."""
+    try:
+        number = int(value)
+    except ValueError:
+        return f"{value!r} is not a whole number"
+    if number < low or number > high:
+        return f"{number} is outside {low}..{high}"
+    return number
+
+
+class _Checker:
+    """The checks of one row that need no other record, turning cells into staged values."""
+
+    def __init__(self, found: Findings, now: datetime | None, key: bytes) -> None:
+        self.found, self.now, self.key = found, now, key
+        self.latest = None if now is None else now + JOINED_AHEAD
+
+    def bad(self, row: Row, column: str, reason: str) -> None:
+        row.ok = False
+        self.found.cell(row.line, column, reason)
+
+    def member(self, row: Row) -> tuple[Any, ...]:
+        (ref, kind, first, last, email, phone, sponsor, owner, referrer, joined, tz, locale,
+         month, day, year, line1, line2, city, region, postal, country, channel,
+         c_email, c_post, c_sms) = row.cells
+        if kind is not None and kind not in MEMBER_KINDS:
+            self.bad(row, "(row)", f"kind: {kind!r} is not one of {', '.join(MEMBER_KINDS)}")
+        at: datetime | None = None
+        if joined is not None:
+            parsed = parse_time(joined)
+            if isinstance(parsed, str):
+                self.bad(row, "joined_at", parsed)
+            else:
+                at = parsed
+                if at < EARLIEST_JOINED or (self.latest is not None and at > self.latest):
+                    try:
+                        check_joined_at(at, self.now)
+                    except PatronageError as exc:
+                        self.bad(row, "joined_at", str(exc).removeprefix("joined_at: "))
+        if tz is not None and not _zone_ok(tz):
+            self.bad(row, "timezone", f"{tz!r} is not an IANA time zone")
+        if email is not None:
+            try:
+                email = normalise_email(email)
+            except PatronageError as exc:
+                self.bad(row, "email", str(exc).removeprefix("email: "))
+        if country is not None:
+            code = _country(country)
+            if code is None:
+                self.bad(row, "country", f"{country!r} is not a two-letter ISO 3166 country "
+                                         "code (like US, CA, GB, MX)")
+            country = code
+        numbers: list[int | None] = []
+        for column, value, low, high in (("birth_month", month, 1, 12),
+                                          ("birth_day", day, 1, 31),
+                                          ("birth_year", year, -(2**15), 2**15 - 1)):
+            got = None if value is None else parse_int(value, low, high)
+            if isinstance(got, str):
+                self.bad(row, column, got)
+                got = None
+            numbers.append(got)
+        b_month, b_day, b_year = numbers
+        if b_year is not None:
+            try:
+                check_birth_year(b_year, self.now)
+            except PatronageError as exc:
+                self.bad(row, "birth_year", str(exc).removeprefix("birth_year: "))
+        self._birthday(row, b_month, b_day, b_year, month, day)
+        flags: list[int | None] = []
+        for column, value in (("consent_email", c_email), ("consent_post", c_post),
+                              ("consent_sms", c_sms)):
+            flag = None if value is None else _FLAGS.get(value.lower())
+            if value is not None and flag is None:
+                self.bad(row, column, f"{value!r} is not yes/no")
+            flags.append(flag)
+        if kind == "distributor" and owner is not None:
+            self.bad(row, "(row)", "a distributor has a sponsor, not an owner")
+        if kind in ("retail", "preferred"):
+            if sponsor is not None:
+                self.bad(row, "(row)", "a customer has an owner, not a sponsor")
+            if owner is None:
+                self.bad(row, "(row)",
+                         "a customer must have an owner (the distributor serving them)")
+        email_hash = (address_hash(email, self.key) if flags[0] == 0 and email and row.ok
+                      else None)
+        phone_hash = (address_hash(phone, self.key) if flags[2] == 0 and phone and row.ok
+                      else None)
+        return (row.line, 1 if row.ok else 0, ref, kind, first, last or "", email, phone,
+                sponsor, owner, referrer, at, tz or "UTC", locale or "en-US", b_month, b_day,
+                b_year, line1, line2, city, region, postal, country, channel, *flags,
+                email_hash, phone_hash)
+
+    def _birthday(self, row: Row, month: int | None, day: int | None, year: int | None,
+                  month_text: str | None, day_text: str | None) -> None:
+        if month is None and day is None:
+            if year is not None and month_text is None and day_text is None:
+                self.bad(row, "(row)", "birthday: a birth year without month and day")
+            return
+        if month is None or day is None:
+            if month_text is None or day_text is None:
+                self.bad(row, "(row)", "birthday: give both birth month and birth day")
+            return
+        try:
+            date(year if year is not None else 2000, month, day)  # 2000 is a leap year
+        except ValueError as exc:
+            self.bad(row, "(row)", f"birthday: {month}-{day} is not a calendar day ({exc})")
+
+
+_STAGED = ["line", "ok", "ref", "kind", "first_name", "last_name", "email", "phone",
+           "sponsor_ref", "owner_ref", "referrer_ref", "joined_at", "timezone", "locale",
+           "birth_month", "birth_day", "birth_year", "address_line1", "address_line2", "city",
+           "region", "postal_code", "country", "channel", "consent_email", "consent_post",
+           "consent_sms", "email_hash", "phone_hash"]
+
+
+def _stage_columns() -> list[Column[Any]]:
+    columns: list[Column[Any]] = [Column("line", Integer, primary_key=True),
+                                  Column("id", Integer), Column("ok", SmallInteger),
+                                  Column("dup", SmallInteger)]
+    for name in _STAGED[2:]:
+        if name == "joined_at":
+            columns.append(Column(name, DateTime(timezone=True)))
+        elif name in _SMALL:
+            columns.append(Column(name, SmallInteger))
+        else:
+            columns.append(Column(name, String))
+    return columns
+
+
+def _joined(values: list[datetime | None]) -> np.ndarray[Any, Any]:
+    return np.array([None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+                     for v in values], dtype="datetime64[us]")
+
+
+Progress = Callable[[str, int], None]
+
+
+def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_run: bool,
+                        now: datetime | None, progress: Progress | None = None
+                        ) -> tuple[int, Findings]:
+    """Check and (unless ``dry_run``) write the members of ``source``; returns the number of
+    rows and the problems found (with any problem nothing is written)."""
+    found = Findings()
+    checker = _Checker(found, now, suppression_key())
+    count = 0
+    with engine.connect() as conn, conn.begin() as tx:
+        stage = create_stage(conn, "_import_members", _stage_columns())
+        for chunk in read_rows(source, MEMBER_COLUMNS, MEMBER_REQUIRED, member_limits(), found,
+                               CHUNK_ROWS):
+            checked = [checker.member(row) for row in chunk]
+            columns: dict[str, Any] = {name: list(values) for name, values in zip(
+                _STAGED, zip(*checked, strict=True), strict=True)}
+            columns["joined_at"] = _joined(columns["joined_at"])
+            columns["dup"] = [0] * len(checked)
+            stage_rows(conn, stage, columns)
+            count += len(checked)
+            if progress is not None:
+                progress(N_("checking"), count)
+        if count:
+            if progress is not None:
+                progress(N_("checking references"), count)
+            if conn.dialect.name == "sqlite":
+                # Above the largest id, after taking the write lock (held from here on only:
+                # the staging table is in the connection's own temporary database).
+                top = int(allocate_ids(conn, "members", 1)[0]) - 1
+                conn.exec_driver_sql(f"UPDATE {_S} SET id = {top} + line")
+            else:
+                # Ids from the members' sequence, safe beside other writers.
+                conn.exec_driver_sql(f"UPDATE {_S} SET id = "
+                                     "nextval(pg_get_serial_sequence('members', 'id'))")
+            index_stage(conn, stage, "ref")
+            _check_against_each_other(conn, found)
+        if not found.any and count:
+            if progress is not None:
+                progress(N_("writing"), count)
+            _write(conn)
+        if found.any or dry_run:
+            tx.rollback()
+        else:
+            drop_stage(conn, stage)
+            tx.commit()
+    return count, found
+
+
+_S = "_import_members"
+
+
+def _mark(conn: Connection, lines: list[int]) -> None:
+    for i in range(0, len(lines), 500):
+        part = lines[i:i + 500]
+        conn.exec_driver_sql(f"UPDATE {_S} SET ok = 0 WHERE line IN "
+                             f"({', '.join(str(int(x)) for x in part)})")
+
+
+def _report(conn: Connection, found: Findings, sql: str,
+            describe: Callable[[tuple[Any, ...]], tuple[str, str]],
+            params: dict[str, Any] | None = None) -> list[int]:
+    """Record each row of a check (its first value is the line) and mark it failed."""
+    if found.full:
+        return []
+    got = rows(conn, sql, params, limit=10_000)
+    for row in got:
+        column, reason = describe(row)
+        found.cell(int(row[0]), column, reason)
+    lines = sorted({int(r[0]) for r in got})
+    _mark(conn, lines)
+    return lines
+
+
+def _check_against_each_other(conn: Connection, found: Findings) -> None:
+    twice = f"SELECT ref FROM {_S} WHERE ref IS NOT NULL GROUP BY ref HAVING COUNT(*) > 1"
+    if rows(conn, twice, limit=1):
+        conn.exec_driver_sql(f"UPDATE {_S} SET dup = 1 WHERE ref IN ({twice}) AND line > "
+                             f"(SELECT MIN(f.line) FROM {_S} f WHERE f.ref = {_S}.ref)")
+        _report(conn, found, f"SELECT s.line, s.ref, (SELECT MIN(f.line) FROM {_S} f WHERE "
+                             f"f.ref = s.ref) FROM {_S} s WHERE s.dup = 1 ORDER BY s.line",
+                lambda r: ("ref", f"{r[1]!r} also on line {r[2]}"))
+    _report(conn, found, f"SELECT s.line, s.ref FROM {_S} s JOIN members m ON m.ref = s.ref "
+                         "ORDER BY s.line",
+            lambda r: ("ref", f"{r[1]!r} is already taken by another member"))
+    for relation in _RELATIONS:
+        must_lead = relation != "referrer"
+        wrong_kind = ("OR COALESCE(f.kind, m.kind) <> 'distributor' OR (f.line IS NULL AND "
+                      "m.status IN ('terminated', 'erased'))") if must_lead else ""
+
+        def describe(r: tuple[Any, ...], relation: str = relation) -> tuple[str, str]:
+            _, ref, file_kind, kind, status = r
+            if file_kind is None and kind is None:
+                return "(row)", f"{relation}_ref: no member with ref {ref!r}"
+            if (file_kind or kind) != "distributor":
+                article = "an" if relation[0] in "aeiou" else "a"
+                return "(row)", (f"{relation}_ref: {ref!r} is a {file_kind or kind} customer; "
+                                 f"{article} {relation} must be a distributor")
+            return "(row)", f"{relation}_ref: {ref!r} is {status}"
+
+        _report(conn, found,
+                f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status FROM {_S} s "
+                f"LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND f.dup = 0 "
+                f"LEFT JOIN members m ON m.ref = s.{relation}_ref "
+                f"WHERE s.{relation}_ref IS NOT NULL AND (f.ok IS NULL OR f.ok = 1) AND "
+                f"((f.line IS NULL AND m.id IS NULL) {wrong_kind}) ORDER BY s.line", describe)
+    _check_cycles(conn, found)
+    # A row referring to a row of the file that cannot be imported cannot be either.
+    for _ in range(100):
+        if not found.any or found.full:
+            break
+        marked: list[int] = []
+        for relation in _RELATIONS:
+            marked += _report(
+                conn, found,
+                f"SELECT s.line, s.{relation}_ref, f.line FROM {_S} s JOIN {_S} f ON "
+                f"f.ref = s.{relation}_ref AND f.dup = 0 WHERE s.ok = 1 AND f.ok = 0 "
+                "ORDER BY s.line", _unimportable(relation))
+        if not marked:
+            break
+
+
+def _unimportable(relation: str) -> Callable[[tuple[Any, ...]], tuple[str, str]]:
+    def describe(r: tuple[Any, ...]) -> tuple[str, str]:
+        return "(row)", f"{relation}_ref: {r[1]!r} (line {r[2]}) could not be imported"
+    return describe
+
+
+def _check_cycles(conn: Connection, found: Findings) -> None:
+    """A reference to a row further down the file may close a cycle: from each such reference,
+    follow references (inside the file) and see whether they come back."""
+    forward = " UNION ALL ".join(
+        f"SELECT s.line AS src, '{r}' AS rel, f.line AS dst, f.ref AS ref FROM {_S} s "
+        f"JOIN {_S} f ON f.ref = s.{r}_ref AND f.dup = 0 WHERE f.line >= s.line"
+        for r in _RELATIONS)
+    if not rows(conn, forward, limit=1):
+        return
+    links = " UNION ALL ".join(
+        f"SELECT s.line AS src, f.line AS dst FROM {_S} s JOIN {_S} f ON f.ref = s.{r}_ref "
+        "AND f.dup = 0" for r in _RELATIONS)
+    conn.exec_driver_sql("DROP TABLE IF EXISTS _import_links")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE _import_links AS {links}")
+    conn.exec_driver_sql("CREATE INDEX ix_import_links ON _import_links (src)")
+    _report(conn, found,
+            f"WITH RECURSIVE fwd AS ({forward}), "
+            "reach(start, node) AS (SELECT src, dst FROM fwd UNION "
+            "SELECT r.start, l.dst FROM reach r JOIN _import_links l ON l.src = r.node) "
+            "SELECT DISTINCT fwd.src, fwd.rel, fwd.ref, fwd.dst FROM fwd JOIN reach "
+            "ON reach.start = fwd.src AND reach.node = fwd.src ORDER BY fwd.src",
+            lambda r: (f"{r[1]}_ref", f"cycle through {r[2]!r} (line {r[3]})"))
+    conn.exec_driver_sql("DROP TABLE _import_links")
+
+
+_WRITTEN = ["id", "ref", "kind", "first_name", "last_name", "email", "phone", "address_line1",
+            "address_line2", "city", "region", "postal_code", "country", "timezone", "locale",
+            "birth_month", "birth_day", "birth_year", "joined_at", "channel"]
+
+
+def _write(conn: Connection) -> None:
+    """Members (referring to each other by id), their consents and suppressions."""
+    picks = ", ".join(f"s.{c}" for c in _WRITTEN)
+    joins, ids = [], []
+    for r in _RELATIONS:
+        joins.append(f"LEFT JOIN {_S} {r[0]}f ON {r[0]}f.ref = s.{r}_ref "
+                     f"LEFT JOIN members {r[0]}m ON {r[0]}m.ref = s.{r}_ref")
+        ids.append(f"COALESCE({r[0]}f.id, {r[0]}m.id)")
+    conn.exec_driver_sql(
+        f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
+        f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
+        f"{' '.join(joins)} ORDER BY s.line")
+    conn.exec_driver_sql(
+        "INSERT INTO consents (member_id, channel, granted, at, method) SELECT member_id, "
+        "channel, granted, at, 'import' FROM (" + " UNION ALL ".join(
+            f"SELECT id AS member_id, '{channel}' AS channel, (consent_{channel} = 1) AS "
+            f"granted, joined_at AS at, line, {order} AS k FROM {_S} "
+            f"WHERE consent_{channel} IS NOT NULL"
+            for order, channel in enumerate(("email", "post", "sms"))) + ") c ORDER BY line, k")
+    for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
+        conn.exec_driver_sql(
+            "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
+            f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
+            f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
+            f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
+            f"GROUP BY s.{column}")

@@ -1,0 +1,331 @@
+"""Importing an orders file: streamed, checked in chunks, written in bulk, all or nothing.
+
+One row per order line; rows sharing an ``order_key`` make one order, whose idempotency key is
+``import:<order_key>``. Each row is checked on its own as it is read (time, quantity, price,
+source, currency, the open period) and staged; then in SQL: rows of one order agree on buyer,
+time, source and currency; an order stored before under its key is counted as already there (and
+must be the same order); a new order's buyer exists and may order, its SKUs exist, quantities
+are within each product's bound and its total and volume within the catalog's. With no problem,
+the orders and their lines are priced and classified as :func:`patronage.orders.orders.
+place_order` does, and written by one statement each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    SmallInteger,
+    String,
+)
+
+from patronage.db.engine import session_factory
+from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
+from patronage.errors import PatronageError
+from patronage.languages import N_
+from patronage.money import parse_amount
+from patronage.orders.catalog import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_TOTAL,
+    MAX_ORDER_VOLUME,
+    order_problem,
+    price_problem,
+    quantity_problem,
+)
+from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
+from patronage.orders.import_stage import (
+    create_stage,
+    distinct_sql,
+    drop_stage,
+    index_stage,
+    rows,
+    stage_rows,
+)
+from patronage.orders.members_import import parse_int, parse_time
+from patronage.orders.open_period import OpenWindow, open_window
+
+ORDER_COLUMNS = ["order_key", "buyer_ref", "placed_at", "source", "currency", "sku", "quantity",
+                 "unit_price"]
+ORDER_REQUIRED = ["order_key", "buyer_ref", "placed_at", "sku", "quantity"]
+KEY_PREFIX = "import:"
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+Progress = Callable[[str, int], None]
+
+
+def order_limits() -> dict[str, int]:
+    """Each text column's most characters: the orders', members' and products' columns."""
+    key: int = Order.__table__.c.idempotency_key.type.length  # type: ignore[attr-defined]
+    ref: int = Member.__table__.c.ref.type.length  # type: ignore[attr-defined]
+    sku: int = Product.__table__.c.sku.type.length  # type: ignore[attr-defined]
+    return {"order_key": key - len(KEY_PREFIX), "buyer_ref": ref, "sku": sku, "source": 16,
+            "currency": 3}
+
+
+def money_cell(value: str, column: str) -> int | str:
+    """An amount in minor units written like ``19.90``, or why the text is not one."""
+    if not PLAIN_DECIMAL.fullmatch(value):
+        return (f"{value!r} is not a number written like 19.90 (digits 0-9, an optional point "
+                "and decimals)")
+    try:
+        amount = parse_amount(value, place=column)
+    except PatronageError as exc:
+        return str(exc).split(": ", 1)[-1]
+    if amount < 0:
+        return f"{value} is negative"
+    return amount
+
+
+class _Checker:
+    def __init__(self, found: Findings, window: OpenWindow) -> None:
+        self.found, self.window = found, window
+
+    def bad(self, row: Row, column: str, reason: str) -> None:
+        row.ok = False
+        self.found.cell(row.line, column, reason)
+
+    def line(self, row: Row) -> tuple[Any, ...]:
+        key, buyer, placed, source, currency, sku, quantity, price = row.cells
+        at: datetime | None = None
+        outside: str | None = None
+        if placed is not None:
+            parsed = parse_time(placed)
+            if isinstance(parsed, str):
+                self.bad(row, "placed_at", parsed)
+            else:
+                at = parsed
+                outside = self.window.problem(at)
+        count: int | None = None
+        if quantity is not None:
+            got = parse_int(quantity, 1, MAX_LINE_QUANTITY)
+            if isinstance(got, str):
+                self.bad(row, "quantity", got)
+            else:
+                count = got
+        unit: int | None = None
+        if price is not None:
+            amount = money_cell(price, "unit_price")
+            if isinstance(amount, str):
+                self.bad(row, "unit_price", amount)
+            elif (problem := price_problem(amount)) is not None:
+                self.bad(row, "unit_price", problem)
+            else:
+                unit = amount
+        source = source or "one_time"
+        if source not in ORDER_SOURCES:
+            self.bad(row, "source", f"{source!r} is not one of {', '.join(ORDER_SOURCES)}")
+        currency = (currency or "USD").upper()
+        if len(currency) != 3:
+            self.bad(row, "currency", f"{currency!r} is not a 3-letter code")
+        return (row.line, 1 if row.ok else 0, key, buyer, at, source, currency, sku, count,
+                unit, outside)
+
+
+_STAGED = ["line", "ok", "order_key", "buyer_ref", "placed_at", "source", "currency", "sku",
+           "quantity", "unit_price", "outside"]
+_S, _K = "_import_orders", "_import_keys"
+
+
+def _stage_columns() -> list[Column[Any]]:
+    return [
+        Column("line", Integer, primary_key=True), Column("ok", SmallInteger),
+        Column("order_key", String), Column("buyer_ref", String),
+        Column("placed_at", DateTime(timezone=True)), Column("source", String),
+        Column("currency", String), Column("sku", String), Column("quantity", Integer),
+        Column("unit_price", BigInteger), Column("outside", String),
+        Column("product_id", Integer), Column("unit", BigInteger), Column("amount", BigInteger),
+        Column("qv", BigInteger), Column("cv", BigInteger), Column("retail_total", BigInteger),
+        Column("wholesale_total", BigInteger), Column("volume_kind", String),
+        Column("buyer_class", String),
+    ]
+
+
+def _key_columns() -> list[Column[Any]]:
+    return [
+        Column("order_key", String, primary_key=True), Column("head", Integer),
+        Column("order_id", Integer), Column("buyer_id", Integer), Column("buyer_kind", String),
+        Column("buyer_status", String), Column("credited_to", Integer),
+    ]
+
+
+def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry_run: bool,
+                       progress: Progress | None = None) -> tuple[int, int, int, Findings]:
+    """Check and (unless ``dry_run``) write the orders of ``source``; returns the number of
+    rows, of new orders and of orders already stored, and the problems found."""
+    found = Findings()
+    with session_factory(engine)() as session:
+        window = open_window(session, now)
+    checker = _Checker(found, window)
+    count = new = already = 0
+    with engine.connect() as conn, conn.begin() as tx:
+        stage = create_stage(conn, _S, _stage_columns())
+        keys = create_stage(conn, _K, _key_columns())
+        for chunk in read_rows(source, ORDER_COLUMNS, ORDER_REQUIRED, order_limits(), found,
+                               CHUNK_ROWS):
+            checked = [checker.line(row) for row in chunk]
+            columns: dict[str, Any] = {name: list(values) for name, values in zip(
+                _STAGED, zip(*checked, strict=True), strict=True)}
+            columns["placed_at"] = np.array(
+                [None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+                 for v in columns["placed_at"]], dtype="datetime64[us]")
+            stage_rows(conn, stage, columns)
+            count += len(checked)
+            if progress is not None:
+                progress(N_("checking"), count)
+        if count:
+            if progress is not None:
+                progress(N_("checking against the store"), count)
+            index_stage(conn, stage, "order_key")
+            conn.exec_driver_sql(f"INSERT INTO {_K} (order_key, head) SELECT order_key, "
+                                 f"MIN(line) FROM {_S} WHERE order_key IS NOT NULL "
+                                 "GROUP BY order_key")
+            conn.exec_driver_sql(f"UPDATE {_K} SET order_id = (SELECT o.id FROM orders o WHERE "
+                                 f"o.idempotency_key = '{KEY_PREFIX}' || {_K}.order_key)")
+            index_stage(conn, keys, "head")
+            _check(conn, found)
+            already = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NOT NULL"
+                               )[0][0])
+            new = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NULL")[0][0])
+        if not found.any and new:
+            if progress is not None:
+                progress(N_("writing"), count)
+            _write(conn)
+        if found.any or dry_run:
+            tx.rollback()
+        else:
+            drop_stage(conn, stage)
+            drop_stage(conn, keys)
+            tx.commit()
+    return count, new, already, found
+
+
+def _record(found: Findings, got: list[tuple[Any, ...]],
+            describe: Callable[[tuple[Any, ...]], tuple[str, str]]) -> None:
+    for row in got:
+        column, reason = describe(row)
+        found.cell(int(row[0]), column, reason)
+
+
+_ROOM = 10_000
+
+
+def _check(conn: Connection, found: Findings) -> None:
+    differs = distinct_sql(conn)
+    agree = ("buyer_ref", "placed_at", "source", "currency")
+    flags = ", ".join(f"CASE WHEN s.{c} {differs} h.{c} THEN 1 ELSE 0 END" for c in agree)
+    anyone = " OR ".join(f"s.{c} {differs} h.{c}" for c in agree)
+    for r in rows(conn, f"SELECT s.line, h.line, s.order_key, {flags} FROM {_S} s JOIN {_K} k "
+                        f"ON k.order_key = s.order_key JOIN {_S} h ON h.line = k.head WHERE "
+                        f"s.line <> h.line AND ({anyone}) "
+                        "ORDER BY s.line", limit=_ROOM):
+        for column, flag in zip(agree, r[3:], strict=True):
+            if flag:
+                found.cell(int(r[0]), column, f"differs from line {r[1]} of order {r[2]!r}")
+    _record(found, rows(conn, _CHANGED, limit=_ROOM), lambda r: (
+        "(row)", f"idempotency key '{KEY_PREFIX}{r[1]}' was used for a different order "
+                 f"({r[2]})"))
+    new = f"JOIN {_K} k ON k.order_key = s.order_key AND k.order_id IS NULL AND s.ok = 1"
+    _record(found, rows(conn, f"SELECT s.line, s.outside FROM {_S} s {new} WHERE s.outside IS "
+                              "NOT NULL ORDER BY s.line", limit=_ROOM),
+            lambda r: ("placed_at", str(r[1])))
+    conn.exec_driver_sql(
+        f"UPDATE {_K} SET buyer_id = m.id, buyer_kind = m.kind, buyer_status = m.status, "
+        "credited_to = CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END "
+        f"FROM {_S} h, members m WHERE h.line = {_K}.head AND m.ref = h.buyer_ref AND "
+        f"{_K}.order_id IS NULL")
+    _record(found, rows(conn, f"SELECT k.head, h.buyer_ref, k.buyer_status FROM {_K} k JOIN "
+                              f"{_S} h ON h.line = k.head WHERE k.order_id IS NULL AND "
+                              "h.buyer_ref IS NOT NULL AND (k.buyer_id IS NULL OR "
+                              "k.buyer_status IN ('terminated', 'erased')) ORDER BY k.head",
+                        limit=_ROOM),
+            lambda r: ("(row)", f"buyer_ref: no member with ref {r[1]!r}" if r[2] is None
+                       else f"buyer_ref: {r[1]!r} is {r[2]} and cannot order"))
+    _record(found, rows(conn, f"SELECT s.line, s.sku FROM {_S} s {new} WHERE s.sku IS NOT NULL "
+                              "AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = s.sku) "
+                              "ORDER BY s.line", limit=_ROOM),
+            lambda r: ("sku", f"unknown sku {r[1]!r}"))
+    _record(found, rows(conn, f"SELECT s.line, s.sku, s.quantity, p.max_quantity FROM {_S} s "
+                              f"{new} JOIN products p ON p.sku = s.sku WHERE s.quantity > "
+                              "p.max_quantity ORDER BY s.line", limit=_ROOM),
+            lambda r: ("quantity", quantity_problem(r[1], r[2], r[3]) or ""))
+    if found.any:
+        return
+    unit = (f"COALESCE({_S}.unit_price, CASE WHEN k.buyer_kind = 'retail' THEN p.retail_price "
+            "ELSE p.wholesale_price END)")
+    volume = f"CASE WHEN {unit} = 0 AND NOT p.volume_when_free THEN 0 ELSE p.{{0}} * quantity END"
+    conn.exec_driver_sql(
+        f"UPDATE {_S} SET product_id = p.id, unit = {unit}, amount = {unit} * quantity, "
+        f"qv = {volume.format('qv')}, cv = {volume.format('cv')}, "
+        "retail_total = p.retail_price * quantity, "
+        "wholesale_total = p.wholesale_price * quantity, "
+        "volume_kind = CASE WHEN p.is_enrollment_pack THEN 'promotional' "
+        "ELSE 'consumption' END, buyer_class = CASE WHEN k.buyer_kind = 'distributor' "
+        f"THEN 'distributor' ELSE 'customer' END FROM {_K} k, products p WHERE "
+        f"k.order_key = {_S}.order_key AND k.order_id IS NULL AND p.sku = {_S}.sku")
+    _record(found, rows(conn, f"SELECT k.head, k.order_key, SUM(s.amount), SUM(s.qv), "
+                              f"SUM(s.cv) FROM {_S} s {new} GROUP BY k.head, k.order_key "
+                              f"HAVING SUM(s.amount) > {MAX_ORDER_TOTAL} OR SUM(s.qv) > "
+                              f"{MAX_ORDER_VOLUME} OR SUM(s.cv) > {MAX_ORDER_VOLUME} "
+                              "ORDER BY k.head", limit=_ROOM),
+            lambda r: ("(row)", f"order '{KEY_PREFIX}{r[1]}': "
+                                f"{order_problem(int(r[2]), int(r[3]), int(r[4]))}"))
+
+
+#: Orders stored before under a key of the file, with other lines or another buyer.
+_CHANGED = f"""
+SELECT k.head, k.order_key, k.order_id FROM {_K} k
+JOIN orders o ON o.id = k.order_id JOIN {_S} h ON h.line = k.head
+LEFT JOIN members m ON m.ref = h.buyer_ref
+WHERE k.order_id IS NOT NULL AND (m.id IS NULL OR m.id <> o.buyer_id OR k.order_key IN (
+  SELECT d.order_key FROM (
+    SELECT a.order_key, a.sku, a.quantity, a.n FROM (
+      SELECT s.order_key, s.sku, s.quantity, COUNT(*) AS n FROM {_S} s JOIN {_K} k2
+      ON k2.order_key = s.order_key AND k2.order_id IS NOT NULL
+      GROUP BY s.order_key, s.sku, s.quantity) a
+    EXCEPT
+    SELECT b.order_key, b.sku, b.quantity, b.n FROM (
+      SELECT k3.order_key, p.sku, l.quantity, COUNT(*) AS n FROM {_K} k3
+      JOIN order_lines l ON l.order_id = k3.order_id JOIN products p ON p.id = l.product_id
+      GROUP BY k3.order_key, p.sku, l.quantity) b
+  ) d
+  UNION
+  SELECT e.order_key FROM (
+    SELECT b.order_key, b.sku, b.quantity, b.n FROM (
+      SELECT k3.order_key, p.sku, l.quantity, COUNT(*) AS n FROM {_K} k3
+      JOIN order_lines l ON l.order_id = k3.order_id JOIN products p ON p.id = l.product_id
+      GROUP BY k3.order_key, p.sku, l.quantity) b
+    EXCEPT
+    SELECT a.order_key, a.sku, a.quantity, a.n FROM (
+      SELECT s.order_key, s.sku, s.quantity, COUNT(*) AS n FROM {_S} s JOIN {_K} k2
+      ON k2.order_key = s.order_key AND k2.order_id IS NOT NULL
+      GROUP BY s.order_key, s.sku, s.quantity) a
+  ) e))
+ORDER BY k.head"""
+
+
+def _write(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        "INSERT INTO orders (buyer_id, credited_to_id, placed_at, currency, source, status, "
+        f"total, idempotency_key) SELECT k.buyer_id, k.credited_to, h.placed_at, h.currency, "
+        f"h.source, 'paid', t.total, '{KEY_PREFIX}' || k.order_key FROM {_K} k "
+        f"JOIN {_S} h ON h.line = k.head JOIN (SELECT order_key, SUM(amount) AS total "
+        f"FROM {_S} GROUP BY order_key) t ON t.order_key = k.order_key "
+        "WHERE k.order_id IS NULL ORDER BY k.head")
+    conn.exec_driver_sql(
+        "INSERT INTO order_lines (order_id, product_id, quantity, unit_price, amount, qv, cv, "
+        "retail_total, wholesale_total, volume_kind, buyer_class) SELECT o.id, s.product_id, "
+        "s.quantity, s.unit, s.amount, s.qv, s.cv, s.retail_total, s.wholesale_total, "
+        f"s.volume_kind, s.buyer_class FROM {_S} s JOIN {_K} k ON k.order_key = s.order_key "
+        f"JOIN orders o ON o.idempotency_key = '{KEY_PREFIX}' || s.order_key "
+        "WHERE k.order_id IS NULL ORDER BY s.line")
