@@ -3,34 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.cli.locked import refuse_commit_plan_file, show_locked_run
-from patronage.clock import Period, SystemClock
-from patronage.compensation.reports import compare_plans, explain_member, rank_card
-from patronage.compensation.runs import (
-    PlanSource,
-    commit_period,
-    preview_period,
-    rerun_committed,
+from patronage.cli.common import (
+    JsonOpt,
+    NowOpt,
+    PeriodOpt,
+    ThisPeriodOpt,
+    console,
+    emit_json,
+    parse_now,
+    parse_period,
+    state,
 )
+from patronage.clock import Period
 from patronage.money import format_amount
+
+if TYPE_CHECKING:
+    from patronage.compensation.runs import PlanSource
 
 app = typer.Typer(help="Commission runs: preview, commit, explain, rank card, compare plans.",
                   no_args_is_help=True)
 
-PeriodOpt = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
 PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML) for a what-if; "
                                               "default: the stored plan in force for the "
                                               "period (patronage plan show).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _plan(path: Path | None) -> PlanSource | None:
+    from patronage.compensation.runs import PlanSource
+
     return PlanSource.from_file(path) if path is not None else None
 
 
@@ -38,6 +42,11 @@ def _plan(path: Path | None) -> PlanSource | None:
 def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
         as_json: JsonOpt = False) -> None:
     """Preview the period: nothing is written. A committed period shows its locked run."""
+    from rich.table import Table
+
+    from patronage.cli.locked import show_locked_run
+    from patronage.compensation.runs import preview_period
+
     engine, when = state(ctx).engine(), Period.parse(period)
     if show_locked_run(engine, when, plan, as_json=as_json):
         return
@@ -67,12 +76,16 @@ def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 
 @app.command()
 def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
-           now: Annotated[str | None, typer.Option(help="Commit time (ISO).")] = None,
+           now: NowOpt = None,
            actor: Annotated[str, typer.Option(help="Who commits.")] = "cli",
            as_json: JsonOpt = False) -> None:
-    """Lock the period with a snapshot of its facts, the plan in force and the results."""
+    """Lock the period with a snapshot of its facts, the plan in force and the results
+    (committed at --now)."""
+    from patronage.cli.locked import refuse_commit_plan_file
+    from patronage.compensation.runs import commit_period, rerun_committed
+
     engine = state(ctx).engine()
-    moment = parse_now(now) if now else SystemClock().now()
+    moment = parse_now(now)
     refuse_commit_plan_file(plan, Period.parse(period))
     run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor)
     same, _ = rerun_committed(engine, Period.parse(period))
@@ -87,6 +100,8 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
             period: PeriodOpt, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
     """Every payment to a member, and every payment that passed them over, in words."""
+    from patronage.compensation.reports import explain_member
+
     lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan))
     if as_json:
         emit_json(lines)
@@ -97,14 +112,11 @@ def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member
 
 @app.command()
 def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
-         period: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month).")]
-         = None, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
+         period: ThisPeriodOpt = None, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
     """The rank report card: each requirement of the next rank, met or how far off."""
-    from patronage.clock import zone
-    from patronage.config import get_settings
+    from patronage.compensation.reports import rank_card
 
-    when = Period.parse(period) if period else Period.containing(
-        SystemClock().now(), zone(get_settings().company_timezone))
+    when = parse_period(ctx, period)
     current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan))
     if as_json:
         emit_json({"paid_as": current, "next_rank": target, "requirements": [
@@ -123,6 +135,11 @@ def compare(ctx: typer.Context,
             plans: Annotated[list[Path], typer.Option("--plan", help="Two plan files.")],
             period: PeriodOpt, as_json: JsonOpt = False) -> None:
     """Two plans over the same period: differences by bonus and by rank, share of CV."""
+    from rich.table import Table
+
+    from patronage.compensation.reports import compare_plans
+    from patronage.compensation.runs import PlanSource
+
     if len(plans) != 2:
         raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
     a, b = compare_plans(state(ctx).engine(), Period.parse(period),
