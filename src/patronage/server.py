@@ -1,8 +1,8 @@
 """The composition root: one FastAPI app with the REST API and the web pages.
 
 :func:`create_app` makes (or takes) the database engine, brings the schema up to date, mounts the
-API under ``/api/v1`` (OpenAPI at ``/docs``), installs the web back office when it is present and
-answers API errors as problem details, and adds the transport headers (:class:`SecurityHeaders`).
+API under ``/api/v1`` (OpenAPI at ``/docs``), installs the web back office, answers API errors
+as problem details, and adds the transport headers (:class:`SecurityHeaders`).
 Tests call it with their own engine, settings and clock.
 """
 
@@ -20,6 +20,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade
 from patronage.proxies import Network, is_https
+from patronage.web import install as install_web
 
 #: Browsers that reached the site over https keep to https for a year, subdomains too.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
@@ -79,11 +80,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
     app.include_router(api_router(), prefix=PREFIX)
-    import patronage.web as web
-
-    install = getattr(web, "install", None)
-    if callable(install):
-        install(app)
+    install_web(app)
     install_problem_handlers(app)
     app.add_middleware(SecurityHeaders, proxies=proxies)
     return app

@@ -25,8 +25,8 @@ from patronage.network.members import (
     record_consent,
     upgrade_to_distributor,
 )
+from patronage.signin.sessions import session_account, start_session
 from patronage.web.accounts import create_account
-from patronage.web.sessions import session_account, start_session
 from tests.integration.test_api_support import NOW, care_records, company
 
 LATER = NOW + timedelta(days=1)

@@ -1,7 +1,7 @@
 """The shapes the API accepts, declared once so the schema says what the server enforces.
 
-- :data:`Id`: a record id, 1 to 2^31 - 1, the range of the id columns (32-bit integers on
-  PostgreSQL); a larger number is refused with 422, never sent to the database;
+- :data:`Id`: a record id (:mod:`patronage.bounds`, shared with the web pages); a larger number
+  is refused with 422, never sent to the database;
 - :data:`Offset`, :data:`Count`: bounded non-negative integers;
 - :func:`text`: a string of at most a column's length, without NUL bytes (PostgreSQL refuses
   them); :class:`In` refuses NUL bytes in every string of a request body;
@@ -31,10 +31,10 @@ from pydantic import (
 from sqlalchemy import Column
 from sqlalchemy.orm import InstrumentedAttribute
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+from patronage.bounds import Id as Id
+
 MAX_OFFSET = 10**9
 
-Id = Annotated[int, Ge(1), Le(MAX_ID)]
 Offset = Annotated[int, Ge(0), Le(MAX_OFFSET)]
 Count = Annotated[int, Ge(0), Le(2**31 - 1)]
 StrictBool = Annotated[bool, Strict()]
@@ -91,7 +91,3 @@ class In(BaseModel):
         if _has_nul(value):
             raise ValueError("contains a NUL byte; text may not")
         return value
-
-# A page (or level) number of a web listing: the pages clamp it to what exists; the bounds only
-# keep it within what the database can take.
-PageNumber = Annotated[int, Ge(-(10**6)), Le(10**6)]

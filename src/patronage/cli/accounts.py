@@ -112,7 +112,7 @@ def end_sessions(ctx: typer.Context,
     """Sign the account out everywhere: every session it has ends at once (it can sign in
     again with its password)."""
     from patronage.db.engine import transaction
-    from patronage.web.sessions import end_sessions_for
+    from patronage.signin.sessions import end_sessions_for
 
     with transaction(state(ctx).engine()) as session:
         ended = end_sessions_for(session, email, now=SystemClock().now(), actor="cli")

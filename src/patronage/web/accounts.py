@@ -21,7 +21,7 @@ from patronage import audit
 from patronage.db.accounts import ACCOUNT_ROLES, Account, LoginAttempt
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
-from patronage.web.sessions import end_sessions
+from patronage.signin.sessions import end_sessions
 
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("not a password anyone has")

@@ -18,7 +18,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.proxies import client_address
-from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
+from patronage.signin.cookie import CSRF_FIELD, CSRF_HEADER, csrf_matches, principal_from_request
 
 
 class PageError(Exception):
@@ -105,7 +105,7 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    if not csrf_ok(web_session(request), submitted):
+    if not csrf_matches(request, submitted):
         raise PageError(403, "This form has expired or did not come from this site. "
                              "Go back, reload the page and try again.")
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from patronage.access import Principal
-from patronage.web.auth import web_session
+from patronage.signin.cookie import web_session
 from patronage.web.deps import money, points, settings_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

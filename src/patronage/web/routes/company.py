@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from patronage import audit
-from patronage.api.types import PageNumber
 from patronage.autoship.reports import churn_by_kind, forecast, retention_by_cohort
+from patronage.bounds import PageNumber
 from patronage.care.holdout import holdout_report
 from patronage.care.rules import load_rules
 from patronage.db.autoship import Subscription

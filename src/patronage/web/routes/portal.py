@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from patronage import audit
-from patronage.api.types import Id
 from patronage.autoship.subscriptions import (
     Item,
     add_item,
@@ -25,6 +24,7 @@ from patronage.autoship.subscriptions import (
     swap_item,
     undo_skip,
 )
+from patronage.bounds import Id
 from patronage.care.links import make_token, unsubscribe
 from patronage.clock import Period
 from patronage.compensation.plan_versions import plan_in_force

@@ -13,8 +13,9 @@ from patronage.care.channels.email import SendFailed, SmtpSender
 from patronage.config import Settings
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
+from patronage.signin.cookie import principal_from_request, web_session
+from patronage.signin.sessions import end_session, start_session
 from patronage.web.accounts import BadCredentials, RateLimited, authenticate, change_password
-from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
     Csrf,
     PageError,
@@ -34,7 +35,6 @@ from patronage.web.resets import (
     reset_message,
     reset_password,
 )
-from patronage.web.sessions import end_session, start_session
 from patronage.web.templating import render
 
 router = APIRouter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.types import Id
+from patronage.bounds import Id
 from patronage.db.engine import transaction
 from patronage.value.service import distributor_customers
 from patronage.web.deps import (
