@@ -71,7 +71,7 @@ def test_serve_demo_prints_the_sign_ins_and_serves_in_demo_mode(
     _company(engine)
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
-    serve_demo(engine)
+    serve_demo(engine, settings=Settings())
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000" in out
     for line in ("staff@demo.patronage.example", "distributor@demo.patronage.example",

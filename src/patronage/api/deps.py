@@ -26,8 +26,8 @@ from patronage.config import Settings, get_settings
 from patronage.db.engine import session_factory, transaction
 from patronage.signin.cookie import CSRF_HEADER, csrf_matches, principal_from_request
 
-__all__ = ["EngineDep", "NowDep", "Principal", "PrincipalDep", "SessionDep", "SettingsDep",
-           "scope"]
+__all__ = ["CompanyZoneDep", "EngineDep", "NowDep", "Principal", "PrincipalDep", "SessionDep",
+           "SettingsDep", "scope"]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -42,6 +42,11 @@ def get_engine(request: Request) -> Engine:
 def get_settings_of(request: Request) -> Settings:
     settings = getattr(request.app.state, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
+
+
+def get_company_zone(request: Request) -> str:
+    """The name of the company's time zone (``settings.company_timezone``)."""
+    return get_settings_of(request).company_timezone
 
 
 def get_now(request: Request) -> datetime:
@@ -71,6 +76,7 @@ def get_session(request: Request,
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of)]
+CompanyZoneDep = Annotated[str, Depends(get_company_zone)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

@@ -39,7 +39,7 @@ from patronage.autoship import schedule
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
 from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, next_after_run
 from patronage.autoship.subscriptions import frequency_of, record
-from patronage.clock import Period, require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
@@ -438,7 +438,7 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,
             retry_days: tuple[int, ...] = RETRY_DAYS, batch: int = BATCH,
-            workers: int | None = None) -> RunSummary:
+            workers: int | None = None, company_zone: str = DEFAULT_COMPANY_ZONE) -> RunSummary:
     """Charge and order every subscription due on ``day``; idempotent, safe to re-run.
 
     Due subscriptions are taken ``batch`` at a time, in id order; each batch goes through the
@@ -455,7 +455,7 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
     (:class:`Conflict`, "another run of this day is in progress") before it charges anything.
     A run of a day that already ran is allowed; it charges only what became due since."""
     require_aware(now, place="now")
-    _check_open(engine, day, now)
+    _check_open(engine, day, now, company_zone)
     holder, already_ran = _claim(engine, day, now)
     try:
         summary = _run(engine, day, gateway, now, retry_days, batch, workers)
@@ -511,11 +511,11 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
     return summary
 
 
-def _check_open(engine: Engine, day: date, now: datetime) -> None:
+def _check_open(engine: Engine, day: date, now: datetime, company_zone: str) -> None:
     """The run's orders are dated ``now``: refused before anything is charged when ``now`` is
     in a committed period (whose commissions are paid already)."""
     with transaction(engine) as s:
-        window = open_window(s, now)
+        window = open_window(s, now, company_zone=company_zone)
     if now < window.since:
         raise Conflict(f"autoship run of {day}: now ({now.isoformat()}) is in period "
                        f"{Period.containing(now, window.tz)}, which is committed; nothing was "

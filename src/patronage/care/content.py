@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from patronage.care.links import PURPOSES, make_link
 from patronage.care.sandbox import BoundedSandbox, bounded_join, render_budget
-from patronage.config import Settings, get_settings
+from patronage.config import Settings
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
 from patronage.db.tables import Member, Order, OrderLine, Product
@@ -234,7 +234,7 @@ def _person(member: Member | None) -> dict[str, str] | None:
 
 
 def build_context(session: Session, touch: Touch, now: datetime, *,
-                  settings: Settings | None = None) -> dict[str, Any]:
+                  settings: Settings) -> dict[str, Any]:
     """What a template may use for this touch, loaded from the store.
 
     ``member`` (who it is for), ``owner`` (their distributor, or ``None``), ``signer`` (the
@@ -244,7 +244,7 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     ``order`` (for an order's thank-you: its date and product names — never amounts),
     ``years_with_us`` and the member's signed ``links``.
     """
-    cfg = settings or get_settings()
+    cfg = settings
     member = session.get(Member, touch.member_id)
     if member is None:
         raise PatronageError(f"touch {touch.id}: member {touch.member_id} does not exist")

@@ -35,7 +35,8 @@ def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYY
     engine = state(ctx).engine()
     when = _day(day, "--date")
     moment = parse_now(now)
-    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment)
+    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment,
+                      company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(summary.__dict__)
     else:
@@ -58,10 +59,12 @@ def subscribe_(ctx: typer.Context, member: Annotated[int, typer.Option(help="Mem
     from patronage.db.engine import transaction
 
     moment = parse_now(now)
-    first = _day(start, "--start") if start else company_today(moment)
+    first = _day(start, "--start") if start else company_today(moment,
+                                                                 state(ctx).company_zone())
     with transaction(state(ctx).engine()) as s:
         sub = subscribe(s, member, [Item(x) for x in sku], Frequency("monthly", day),
-                        start=first, now=moment, actor=actor)
+                        start=first, now=moment, actor=actor,
+                        company_zone=state(ctx).company_zone())
         console.print(f"subscription {sub.id}: next run {sub.next_run}")
 
 
@@ -85,7 +88,9 @@ def undo_skip_(ctx: typer.Context, subscription: int, now: NowOpt = None,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {undo_skip(s, subscription, now=moment, actor=actor)}")
+        next_run = undo_skip(s, subscription, now=moment, actor=actor,
+                             company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command()
@@ -98,7 +103,8 @@ def pause(ctx: typer.Context, subscription: int,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor)
+        pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor,
+                    company_zone=state(ctx).company_zone())
     console.print(f"paused until {until}")
 
 
@@ -111,7 +117,9 @@ def resume_(ctx: typer.Context, subscription: int, now: NowOpt = None,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {resume(s, subscription, now=moment, actor=actor)}")
+        next_run = resume(s, subscription, now=moment, actor=actor,
+                          company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("restart")
@@ -123,7 +131,9 @@ def restart_(ctx: typer.Context, subscription: int, now: NowOpt = None,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {restart(s, subscription, now=moment, actor=actor)}")
+        next_run = restart(s, subscription, now=moment, actor=actor,
+                           company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("swap")
@@ -181,7 +191,9 @@ def change_date_(ctx: typer.Context, subscription: int,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {change_date(s, subscription, day, now=moment, actor=actor)}")
+        next_run = change_date(s, subscription, day, now=moment, actor=actor,
+                               company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("cancel")

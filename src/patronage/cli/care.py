@@ -33,7 +33,8 @@ def tick_command(ctx: typer.Context, now: NowOpt = None, rules: RulesFile = None
     """Plan the touches due from now to a day ahead (idempotent: tick again, nothing doubles)."""
     from patronage.care.tick import tick
 
-    summary = tick(state(ctx).engine(), parse_now(now), _rules(rules))
+    summary = tick(state(ctx).engine(), parse_now(now), _rules(rules),
+                   company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(summary.as_dict())
         failed_exit(len(summary.failed))
@@ -79,7 +80,8 @@ def plan_command(ctx: typer.Context, member: Annotated[int, typer.Option("--memb
 
     from patronage.care.tick import explain_member
 
-    result = explain_member(state(ctx).engine(), member, parse_now(now), _rules(rules))
+    result = explain_member(state(ctx).engine(), member, parse_now(now), _rules(rules),
+                            company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"member_id": result.member_id, "rules": result.lines})
         return

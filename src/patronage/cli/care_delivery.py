@@ -43,7 +43,7 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
     from patronage.care.rules import load_rules
 
     report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir,
-                         rules=load_rules(rules))
+                         rules=load_rules(rules), settings=state(ctx).settings())
     batch = report.cards
     failed = len(report.failed) + (len(batch.failed) if batch else 0)
     data = {
@@ -108,7 +108,8 @@ def cards_export(ctx: typer.Context,
     from patronage.care.channels.cards import export_cards
     from patronage.care.rules import load_rules
 
-    batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules))
+    batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules),
+                         settings=state(ctx).settings())
     if batch.path is None and not batch.dropped and not batch.failed:
         console.print("no cards due")
     else:
@@ -128,7 +129,7 @@ def tasks_command(ctx: typer.Context, distributor: Distributor = None,
 
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as session:
-        tasks = tasks_for(session, distributor, moment, days=days)
+        tasks = tasks_for(session, distributor, moment, days=days, settings=state(ctx).settings())
     if as_json:
         emit_json([t.__dict__ for t in tasks])
         return
@@ -147,7 +148,7 @@ def tasks_feed(ctx: typer.Context, out: Annotated[Path, typer.Option("--out", he
     from patronage.db.engine import transaction
 
     with transaction(state(ctx).engine()) as session:
-        data = ical_feed(session, distributor, parse_now(now))
+        data = ical_feed(session, distributor, parse_now(now), settings=state(ctx).settings())
     out.write_bytes(data)
     console.print(f"{data.count(b'BEGIN:VEVENT')} tasks written to {out}")
 

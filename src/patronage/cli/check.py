@@ -55,7 +55,7 @@ def check(
     from patronage.integrity import check_integrity
 
     report = check_integrity(state(ctx).engine(), parse_now(now), rules=load_rules(rules),
-                             examples=examples)
+                             examples=examples, company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(report.as_dict())
     else:

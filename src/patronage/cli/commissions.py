@@ -50,7 +50,7 @@ def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
     engine, when = state(ctx).engine(), Period.parse(period)
     if show_locked_run(engine, when, plan, as_json=as_json):
         return
-    result = preview_period(engine, when, _plan(plan))
+    result = preview_period(engine, when, _plan(plan), company_zone=state(ctx).company_zone())
     r = result.result
     totals = result.totals_by_bonus()
     if as_json:
@@ -87,7 +87,8 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
     engine = state(ctx).engine()
     moment = parse_now(now)
     refuse_commit_plan_file(plan, Period.parse(period))
-    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor)
+    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor,
+                           company_zone=state(ctx).company_zone())
     same, _ = rerun_committed(engine, Period.parse(period))
     if as_json:
         emit_json({"period": period, "run_id": run_id, "reproduces": same})
@@ -102,7 +103,8 @@ def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member
     """Every payment to a member, and every payment that passed them over, in words."""
     from patronage.compensation.reports import explain_member
 
-    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan))
+    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan),
+                           company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(lines)
     else:
@@ -117,7 +119,8 @@ def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
     from patronage.compensation.reports import rank_card
 
     when = parse_period(ctx, period)
-    current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan))
+    current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan),
+                                      company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"paid_as": current, "next_rank": target, "requirements": [
             {"name": r.name, "needed": r.needed, "actual": r.actual, "met": r.met,
@@ -143,7 +146,8 @@ def compare(ctx: typer.Context,
     if len(plans) != 2:
         raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
     a, b = compare_plans(state(ctx).engine(), Period.parse(period),
-                         PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]))
+                         PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]),
+                         company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"a": a.__dict__, "b": b.__dict__})
         return

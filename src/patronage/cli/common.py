@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -97,11 +96,9 @@ class State:
                 upgrade(self._engine)
         return self._engine
 
-    def company_zone(self) -> ZoneInfo:
-        """The company's time zone (``PATRONAGE_COMPANY_TIMEZONE``)."""
-        from patronage.clock import zone
-
-        return zone(self.settings().company_timezone)
+    def company_zone(self) -> str:
+        """The name of the company's time zone (``PATRONAGE_COMPANY_TIMEZONE``)."""
+        return self.settings().company_timezone
 
 
 def state(ctx: typer.Context) -> State:
@@ -129,11 +126,11 @@ def parse_now(text: str | None, *, place: str = "--now") -> datetime:
 
 def parse_period(ctx: typer.Context, text: str | None) -> Period:
     """The month ``text`` names (YYYY-MM), or the month it is now in the company's time zone."""
-    from patronage.clock import Period, SystemClock
+    from patronage.clock import Period, SystemClock, zone
 
     if text is not None:
         return Period.parse(text)
-    return Period.containing(SystemClock().now(), state(ctx).company_zone())
+    return Period.containing(SystemClock().now(), zone(state(ctx).company_zone()))
 
 
 def emit_json(data: Any) -> None:

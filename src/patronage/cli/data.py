@@ -33,8 +33,10 @@ def import_(
     if not file.is_file():
         raise PatronageError(f"{file}: no such file")
     try:
+        # Orders are dated in the open period, whose months are the company's.
+        zone = {"company_zone": state(ctx).company_zone()} if what == "orders" else {}
         report = IMPORTERS[what](state(ctx).engine(), file, dry_run=dry_run,
-                                 now=parse_now(now))
+                                 now=parse_now(now), **zone)
     except Problems as exc:
         if as_json:
             emit_json({"ok": False, "problems": [

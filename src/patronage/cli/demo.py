@@ -53,10 +53,11 @@ def demo(
         reset_database(engine)
     started = time.perf_counter()
     moment = parse_now(now)
-    summary = build_demo(engine, seed=seed, members=members, months=months, now=moment)
+    summary = build_demo(engine, seed=seed, members=members, months=months, now=moment,
+                         company_zone=st.company_zone())
     elapsed = time.perf_counter() - started
     # The demo ends with the integrity check: a demo company with a problem is not served.
-    report = check_integrity(engine, moment)
+    report = check_integrity(engine, moment, company_zone=st.company_zone())
     if as_json:
         data = {k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"}
         data["check"] = report.as_dict()
@@ -69,7 +70,7 @@ def demo(
     if not no_serve:
         from patronage.demo.build import serve_demo
 
-        serve_demo(engine)
+        serve_demo(engine, settings=st.settings())
 
 
 @app.command()

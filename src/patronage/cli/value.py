@@ -117,7 +117,8 @@ def top(ctx: typer.Context, distributor: Annotated[int, typer.Option("--distribu
     engine = state(ctx).engine()
     rows = distributor_customers(engine, distributor, order_by="risk" if at_risk else "value",
                                  limit=limit)
-    overview = distributor_overview(engine, distributor, parse_now(now), at_risk=0)
+    overview = distributor_overview(engine, distributor, parse_now(now), at_risk=0,
+                                    company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"overview": overview.as_dict(), "customers": rows})
         return

@@ -21,7 +21,7 @@ import pycountry
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from patronage.clock import zone
+from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.csv_cells import unquote_cell
 from patronage.db.engine import session_factory
 from patronage.db.tables import Member, Order, Product
@@ -391,7 +391,7 @@ def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False
 
 
 def import_orders(engine: Engine, source: Path | str, *, now: datetime,
-                  dry_run: bool = False) -> ImportReport:
+                  dry_run: bool = False, company_zone: str = DEFAULT_COMPANY_ZONE) -> ImportReport:
     """Orders, one row per line; rows sharing an ``order_key`` make one order (the key is the
     order's idempotency key, so importing the same file twice adds nothing). Each new order is
     dated in the open period and not after ``now`` (see :mod:`patronage.orders.open_period`)."""
@@ -410,7 +410,7 @@ def import_orders(engine: Engine, source: Path | str, *, now: datetime,
             for column in ("buyer_ref", "placed_at", "source", "currency"):
                 if other.text(column) != head.text(column):
                     other.bad(column, f"differs from line {head.line} of order {key!r}")
-    _check_against_store(engine, groups, now)
+    _check_against_store(engine, groups, now, company_zone)
     firsts = [g[0] for g in groups.values() if not any(r.failed for r in g)]
 
     refs: dict[str, int] = {}
@@ -431,7 +431,7 @@ def import_orders(engine: Engine, source: Path | str, *, now: datetime,
                 refs[buyer_ref], placed_at, lines, source=head.text("source") or "one_time",
                 currency=head.text("currency") or "USD",
                 idempotency_key=f"import:{head.text('order_key')}",
-            ), now=now)
+            ), now=now, company_zone=company_zone)
             return placed.created
         except PatronageError as exc:
             message = str(exc)
@@ -447,13 +447,14 @@ def import_orders(engine: Engine, source: Path | str, *, now: datetime,
     return ImportReport("orders", len(rows), report.written, dry_run, report.already)
 
 
-def _check_against_store(engine: Engine, groups: dict[str, list[_Row]], now: datetime) -> None:
+def _check_against_store(engine: Engine, groups: dict[str, list[_Row]], now: datetime,
+                         company_zone: str) -> None:
     """Each new order's lines within the catalog's bounds (quantity, unit price), and its
     ``placed_at`` in the open period and not after ``now``; each problem on its line (orders
     already imported under their key are not placed again)."""
     skus = sorted({row.text("sku") or "" for group in groups.values() for row in group})
     with session_factory(engine)() as session:
-        window = open_window(session, now)
+        window = open_window(session, now, company_zone=company_zone)
         keys = [f"import:{key}" for key in groups]
         stored: set[str] = set()
         most: dict[str, int] = {}

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patronage.clock import require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import Conflict, IntegrityViolation, PatronageError
 from patronage.orders.catalog import line_volume, order_problem, price_problem, quantity_problem
@@ -88,7 +88,8 @@ def order_name(new: NewOrder) -> str:
     return f"order of buyer {new.buyer_id}"
 
 
-def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrder:
+def place_order(session: Session, new: NewOrder, *, now: datetime,
+                company_zone: str = DEFAULT_COMPANY_ZONE) -> PlacedOrder:
     """Validate, price, classify and store an order; a known idempotency key returns it again.
     ``placed_at`` must lie in the open period and not after ``now`` (give or take the clock
     skew)."""
@@ -104,7 +105,8 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
                 )
             return found
     require_aware(new.placed_at, place="placed_at")
-    open_window(session, now).check(new.placed_at, what=f"{order_name(new)}: placed_at")
+    open_window(session, now, company_zone=company_zone).check(
+        new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
         raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
     if len(new.currency) != 3:

@@ -54,7 +54,12 @@ def now_of(request: Request) -> datetime:
 
 
 def company_zone(request: Request) -> tzinfo:
-    return zone(settings_of(request).company_timezone)
+    return zone(company_zone_name(request))
+
+
+def company_zone_name(request: Request) -> str:
+    """The name of the company's time zone (``settings.company_timezone``), for the services."""
+    return settings_of(request).company_timezone
 
 
 def client_ip(request: Request) -> str:
@@ -139,5 +144,6 @@ def points(volume: int) -> str:
 
 __all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",
            "SignedIn", "Staff", "StaffOrDistributor", "check_csrf", "client_ip", "company_zone",
+           "company_zone_name",
            "current_principal", "engine_of", "login_url", "money", "now_of", "page_errors",
            "points", "scoped_session", "settings_of"]

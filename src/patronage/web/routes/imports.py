@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from patronage.errors import PatronageError, Problems
 from patronage.orders.csv_import import IMPORTERS, ImportReport
-from patronage.web.deps import PageError, Staff, check_csrf, engine_of, now_of
+from patronage.web.deps import PageError, Staff, check_csrf, company_zone_name, engine_of, now_of
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -38,8 +38,10 @@ def _run(kind: str, path: Path, request: Request, dry_run: bool, name: str) -> t
         ImportReport | None, list[tuple[str, str]] | None, str | None]:
     """The report, or the problems (named after the uploaded file, not where it is kept)."""
     try:
+        # Orders are dated in the open period, whose months are the company's.
+        zone = {"company_zone": company_zone_name(request)} if kind == "orders" else {}
         return IMPORTERS[kind](engine_of(request), path, dry_run=dry_run,
-                               now=now_of(request)), None, None
+                               now=now_of(request), **zone), None, None
     except Problems as exc:
         return None, [(p.place, p.reason) for p in exc.problems], exc.title.replace(
             str(path), name)
