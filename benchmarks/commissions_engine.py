@@ -21,9 +21,9 @@ import statistics
 import time
 from contextlib import nullcontext
 
-from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import default_plan_path, load_plan
-from patronage.compensation.reference import run_reference
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.plan import default_plan_path, load_plan
+from patronage.compensation.core.reference import run_reference
 from patronage.demo.inmemory import company_facts
 from patronage.memory import reused_memory
 

@@ -28,9 +28,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.rules import Rules, load_rules
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware, zone
-from patronage.compensation.results import SOURCE_MEMBER, SOURCE_ORDER
+from patronage.compensation.core.results import SOURCE_MEMBER, SOURCE_ORDER
 from patronage.db.loaders import bound_time, day_sql, epoch_sql
 from patronage.errors import PatronageError
 

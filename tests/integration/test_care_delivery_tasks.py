@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.tasks import ical_feed, mark_done, tasks_for
 from patronage.config import Settings

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.rules import Rules, load_rules
 from patronage.care.tasks import task_line
 from patronage.care.tick import tick
 from patronage.cli.main import app

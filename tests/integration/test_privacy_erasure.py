@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.links import make_token, unsubscribe
 from patronage.care.surveys import answer_survey

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import FixedClock
 from patronage.config import Settings

@@ -16,8 +16,8 @@ from patronage.api.care import TestimonialOut
 from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, SettingsDep, scope
 from patronage.api.types import Id, In, StrictBool, length_of
 from patronage.care import tasks, testimonials
+from patronage.care.core.rules import load_rules
 from patronage.care.holdout import holdout_report
-from patronage.care.rules import load_rules
 from patronage.db.care import Testimonial, Touch
 from patronage.errors import NotFound
 

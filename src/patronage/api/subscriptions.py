@@ -27,7 +27,7 @@ from patronage.api.schemas import (
 )
 from patronage.api.types import Id, Sku
 from patronage.autoship import subscriptions as service
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.errors import NotFound
 

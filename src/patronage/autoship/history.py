@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 from sqlalchemy import Engine, select
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, cancel, skip_next, subscribe
 from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.db.autoship import Subscription

@@ -35,9 +35,9 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from patronage.autoship import schedule
+from patronage.autoship.core import schedule
+from patronage.autoship.core.schedule import FREQUENCY_KINDS, Frequency, next_after_run
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
-from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency, next_after_run
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware
 from patronage.db.autoship import AutoshipRun, Subscription

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from patronage.autoship import schedule
-from patronage.autoship.schedule import Frequency, first_run
+from patronage.autoship.core import schedule
+from patronage.autoship.core.schedule import Frequency, first_run
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware, zone
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product

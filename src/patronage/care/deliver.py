@@ -45,8 +45,8 @@ from patronage.care.channels.email import (
     build_message,
 )
 from patronage.care.content import TemplateSet, build_context, default_templates
+from patronage.care.core.rules import Rules
 from patronage.care.outcomes import failure_text, late_window, lateness
-from patronage.care.rules import Rules
 from patronage.clock import require_aware
 from patronage.config import Settings
 from patronage.db.care import Touch

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine
 
-from patronage.care.facts import holdout_draws
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.facts import holdout_draws
+from patronage.care.core.rules import Rules, load_rules
 from patronage.db.loaders import bound_time, integer_matrix
 
 

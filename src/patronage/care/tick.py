@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from patronage.care.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
+from patronage.care.core.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
+from patronage.care.core.occasions import WORDS, key_text
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.rules import Rule, Rules, load_rules
 from patronage.care.facts_loader import LoadedFacts, first_names, load_care_facts
-from patronage.care.occasions import WORDS, key_text
-from patronage.care.planner import plan_touches
-from patronage.care.rules import Rule, Rules, load_rules
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.bulk import insert_ignore
 from patronage.db.engine import transaction
@@ -104,9 +104,10 @@ def _rows(plan: Plan, facts: CareFacts, rules: Rules, loaded: LoadedFacts,
 
 def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
          company_zone: str = DEFAULT_COMPANY_ZONE) -> TickSummary:
-    """Plan and store every touch due in this tick's window (see :mod:`patronage.care.planner`);
-    returns the counts. ``company_zone`` (``settings.company_timezone``) stands in for
-    a member's time zone that is not a known zone name."""
+    """Plan and store every touch due in this tick's window (see
+    :mod:`patronage.care.core.planner`); returns the counts. ``company_zone``
+    (``settings.company_timezone``) stands in for a member's time zone that is not a known zone
+    name."""
     require_aware(now, place="now")
     rules = rules or load_rules()
     zone = company_zone

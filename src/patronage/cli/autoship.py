@@ -54,7 +54,7 @@ def subscribe_(ctx: typer.Context, member: Annotated[int, typer.Option(help="Mem
                start: Annotated[str | None, typer.Option(help="First run on or after.")] = None,
                now: NowOpt = None, actor: Actor = "cli") -> None:
     """Start an autoship for a member."""
-    from patronage.autoship.schedule import Frequency
+    from patronage.autoship.core.schedule import Frequency
     from patronage.autoship.subscriptions import Item, company_today, subscribe
     from patronage.db.engine import transaction
 

@@ -10,7 +10,7 @@ import typer
 from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, failed_exit, parse_now, state
 
 if TYPE_CHECKING:
-    from patronage.care.rules import Rules
+    from patronage.care.core.rules import Rules
 
 app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).",
                   no_args_is_help=True)
@@ -22,7 +22,7 @@ RulesFile = Annotated[Path | None, typer.Option("--rules", help="Rules file (TOM
 
 
 def _rules(path: Path | None) -> Rules:
-    from patronage.care.rules import load_rules
+    from patronage.care.core.rules import load_rules
 
     return load_rules(path)
 
@@ -59,7 +59,7 @@ def rules_check(path: Annotated[Path, typer.Argument(help="The rules file.")]) -
     """Validate a rules file: every problem at once, or a summary of the rules."""
     from rich.table import Table
 
-    from patronage.care.rules import load_rules
+    from patronage.care.core.rules import load_rules
 
     rules = load_rules(path)
     s = rules.settings

@@ -39,8 +39,8 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
 
     A touch that fails on its own (a bad stored address...) is recorded as failed with the
     reason and the others go on; the exit code is 1 when any failed."""
+    from patronage.care.core.rules import load_rules
     from patronage.care.deliver import deliver_due
-    from patronage.care.rules import load_rules
 
     report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir,
                          rules=load_rules(rules), settings=state(ctx).settings())
@@ -106,7 +106,7 @@ def cards_export(ctx: typer.Context,
     """Export the due cards as one print-ready PDF and mark them sent (or first finish the
     batch an interrupted export left open). Exit code 1 when a card failed."""
     from patronage.care.channels.cards import export_cards
-    from patronage.care.rules import load_rules
+    from patronage.care.core.rules import load_rules
 
     batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules),
                          settings=state(ctx).settings())

@@ -51,7 +51,7 @@ def check(
 ) -> None:
     """Check the company's records: references, commission runs, subscriptions, care touches.
     Exits 0 when no problem is found, 1 otherwise."""
-    from patronage.care.rules import load_rules
+    from patronage.care.core.rules import load_rules
     from patronage.integrity import check_integrity
 
     report = check_integrity(state(ctx).engine(), parse_now(now), rules=load_rules(rules),

@@ -25,7 +25,7 @@ def fit(ctx: typer.Context,
         as_json: JsonOpt = False) -> None:
     """Fit the models and score every member as of --now (a new run; earlier runs are
     kept)."""
-    from patronage.value.customers import ValueSettings
+    from patronage.value.core.customers import ValueSettings
     from patronage.value.service import fit_values
 
     summary = fit_values(state(ctx).engine(), parse_now(now),
@@ -69,8 +69,8 @@ def _money(amount: int) -> str:
 def show(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
          as_json: JsonOpt = False) -> None:
     """A member's lifetime value, referral value and seven values."""
+    from patronage.value.core.seven import NAMES
     from patronage.value.service import customer_value
-    from patronage.value.seven import NAMES
 
     value = customer_value(state(ctx).engine(), member)
     if as_json:

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, or_, select
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period
 from patronage.compensation.committed import stored_clawbacks
-from patronage.compensation.plan import BP, Plan
-from patronage.compensation.results import (
+from patronage.compensation.core.plan import BP, Plan
+from patronage.compensation.core.results import (
     BONUSES,
     REASON_INACTIVE,
     REASON_RANK_DEPTH,

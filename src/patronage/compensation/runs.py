@@ -29,9 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
-from patronage.compensation.engine import run_engine, sum_by
-from patronage.compensation.plan import Plan, parse_plan
-from patronage.compensation.results import (
+from patronage.compensation.core.engine import run_engine, sum_by
+from patronage.compensation.core.plan import Plan, parse_plan
+from patronage.compensation.core.results import (
     BONUSES,
     SOURCE_KINDS,
     SOURCE_ORDER,

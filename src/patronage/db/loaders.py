@@ -34,7 +34,7 @@ from patronage.facts import (
     RefundLines,
     index_of,
 )
-from patronage.network.genealogy import build
+from patronage.network.core.genealogy import build
 
 Matrix = np.ndarray[Any, np.dtype[np.int64]]
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
 from patronage.config import Settings

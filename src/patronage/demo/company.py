@@ -1,6 +1,6 @@
 """Building a synthetic company in the store: the demo (realistic, 18 months) and large
-generated companies for benchmarks. Both write the arrays of :mod:`patronage.demo.synth` in bulk,
-in one transaction, into an empty database.
+generated companies for benchmarks. Both write the arrays of :mod:`patronage.demo.core.synth` in
+bulk, in one transaction, into an empty database.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from patronage.db.bulk import reset_sequences, write_rows
 from patronage.db.tables import Member
-from patronage.demo import synth
+from patronage.demo.core import synth
 from patronage.errors import PatronageError
 
 SOURCES = np.array(["enrollment", "autoship", "one_time", "retail"])

@@ -1,7 +1,7 @@
 """Customer value services: fit and score everyone, and what a distributor sees of it.
 
 ``fit_values`` loads the facts in bulk (integer SQL into arrays), calls the pure engine
-(:mod:`patronage.value.customers`) and writes the run, its fits and one row per member in one
+(:mod:`patronage.value.core.customers`) and writes the run, its fits and one row per member in one
 transaction. The read functions answer from the latest run.
 """
 
@@ -27,8 +27,8 @@ from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueFit, ValueRun
 from patronage.errors import NotFound
 from patronage.facts import KIND_DISTRIBUTOR
-from patronage.network.genealogy import subtree_sums
-from patronage.value.customers import (
+from patronage.network.core.genealogy import subtree_sums
+from patronage.value.core.customers import (
     MODELS,
     SOURCES,
     MemberValues,
@@ -37,7 +37,7 @@ from patronage.value.customers import (
     risk_words,
     value_members,
 )
-from patronage.value.seven import NAMES
+from patronage.value.core.seven import NAMES
 
 CUSTOMER_TARGET = 50  # customers per distributor: the 1:50 ratio
 

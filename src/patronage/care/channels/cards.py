@@ -40,8 +40,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from patronage.care.content import CardContent, TemplateSet, build_context, default_templates
+from patronage.care.core.rules import Rules
 from patronage.care.outcomes import failure_text, late_window, lateness
-from patronage.care.rules import Rules
 from patronage.clock import require_aware
 from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch

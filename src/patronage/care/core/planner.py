@@ -23,7 +23,7 @@ per distributor per day), where higher priority goes first and the rest are drop
 Erased members get nothing at all.
 
 Everything is done on arrays (numpy), per rule, with time zones handled per zone: one day for a
-million customers plans in a few seconds. :mod:`patronage.care.reference` says the same thing
+million customers plans in a few seconds. :mod:`patronage.care.core.reference` says the same thing
 member by member; property tests hold the two equal.
 """
 
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from patronage.care.facts import (
+from patronage.care.core.facts import (
     ADDRESS_OF,
     ALREADY,
     CAP,
@@ -54,8 +54,8 @@ from patronage.care.facts import (
     holdout_draws,
     spread_phases,
 )
-from patronage.care.rules import Rule, Rules, Settings, minutes
-from patronage.care.zones import DAY, ZoneTable, civil, day_number, is_leap
+from patronage.care.core.rules import Rule, Rules, Settings, minutes
+from patronage.care.core.zones import DAY, ZoneTable, civil, day_number, is_leap
 from patronage.facts import KIND_DISTRIBUTOR
 
 _MAX_LEAD = 60 + 60  # rule lead days + postal lead days, at most
@@ -402,7 +402,7 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
 
 def summarize(plan: Plan, settings: Settings) -> dict[str, int]:
     """Counts by outcome: planned, and dropped by reason (``already`` is left out)."""
-    from patronage.care.facts import REASONS
+    from patronage.care.core.facts import REASONS
 
     counts = np.bincount(plan.reason, minlength=len(REASONS))
     out = {"planned": int(counts[0])}

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from patronage.value.lifetime import (
+from patronage.value.core.lifetime import (
     SegmentFit,
     autoship_lifetimes,
     occasional_lifetimes,
 )
-from patronage.value.referral import referral_value
-from patronage.value.seven import SevenInputs, seven_values
-from patronage.value.transactions import summarise
+from patronage.value.core.referral import referral_value
+from patronage.value.core.seven import SevenInputs, seven_values
+from patronage.value.core.transactions import summarise
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

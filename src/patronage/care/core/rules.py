@@ -2,7 +2,7 @@
 
 The file has three parts: ``[settings]`` (send time, quiet hours, frequency caps, holdout share,
 postal lead days for cards, the February 29 policy...), ``[holidays]`` (name = when, see
-:mod:`patronage.care.holidays`) and ``[[rules]]``, each naming an occasion, a channel, a
+:mod:`patronage.care.core.holidays`) and ``[[rules]]``, each naming an occasion, a channel, a
 template, a priority, an audience and its timing. Every problem in a file is reported at once,
 each naming the file, the key path and the reason.
 """
@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from patronage.care.holidays import HolidayRule, parse_holiday
-from patronage.care.occasions import CALENDAR, MUTED_IN_RECOVERY, OCCASIONS, Occasion
+from patronage.care.core.holidays import HolidayRule, parse_holiday
+from patronage.care.core.occasions import CALENDAR, MUTED_IN_RECOVERY, OCCASIONS, Occasion
 from patronage.errors import Problem, Problems, key_path, read_toml
 
 Channel = Literal["email", "card", "task", "sms"]
@@ -254,4 +254,4 @@ def load_rules(path: Path | None = None) -> Rules:
 
 
 def default_rules_path() -> Path:
-    return Path(__file__).parent / "rules" / "default.toml"
+    return Path(__file__).parent.parent / "rules" / "default.toml"

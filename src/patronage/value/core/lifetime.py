@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from patronage.value import bgnbd, gamma_gamma, sbg
-from patronage.value.fitting import PRIOR, Fit, group_rows, group_rows_inverse, prior_fit
+from patronage.value.core import bgnbd, gamma_gamma, sbg
+from patronage.value.core.fitting import PRIOR, Fit, group_rows, group_rows_inverse, prior_fit
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -1,7 +1,8 @@
 """The reference engine: plain Python, order by order up the sponsor chain. The oracle.
 
-Written for obviousness, not speed; :mod:`patronage.compensation.engine` must agree with it to the
-cent (property tests). The rules are described in :mod:`patronage.compensation.results`.
+Written for obviousness, not speed; :mod:`patronage.compensation.core.engine` must agree with
+it to the cent (property tests). The rules are described in
+:mod:`patronage.compensation.core.results`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from patronage.compensation.plan import BP, Plan
-from patronage.compensation.results import (
+from patronage.compensation.core.plan import BP, Plan
+from patronage.compensation.core.results import (
     BONUS_CODE,
     REASON_INACTIVE,
     REASON_NOT_BROKEN_AWAY,

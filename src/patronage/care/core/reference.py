@@ -1,5 +1,5 @@
 """The care planner written the obvious way: member by member, rule by rule, with ``datetime``
-and ``zoneinfo``. Slow; it is the oracle the vectorised :mod:`patronage.care.planner` is held
+and ``zoneinfo``. Slow; it is the oracle the vectorised :mod:`patronage.care.core.planner` is held
 equal to (property tests on random facts), and the place to read what a tick means.
 """
 
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from patronage.care.facts import (
+from patronage.care.core.facts import (
     ADDRESS_OF,
     ALREADY,
     CAP,
@@ -30,7 +30,7 @@ from patronage.care.facts import (
     holdout_draw,
     spread_phase,
 )
-from patronage.care.rules import Rule, Rules, Settings, minutes
+from patronage.care.core.rules import Rule, Rules, Settings, minutes
 from patronage.facts import KIND_DISTRIBUTOR
 
 DAY = 86_400

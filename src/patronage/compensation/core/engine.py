@@ -2,8 +2,8 @@
 
 No Python loop per member or order: loops run per tree level, per rank or per payout level.
 "Nearest qualified ancestor" pointers are built top-down one tree level at a time; group volume
-is a pre-order prefix sum. The rules are those of :mod:`patronage.compensation.results`, and
-:mod:`patronage.compensation.reference` is the oracle this engine is tested against.
+is a pre-order prefix sum. The rules are those of :mod:`patronage.compensation.core.results`, and
+:mod:`patronage.compensation.core.reference` is the oracle this engine is tested against.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from functools import partial
 import numpy as np
 import numpy.typing as npt
 
-from patronage.compensation.plan import BP, Plan
-from patronage.compensation.results import (
+from patronage.compensation.core.plan import BP, Plan
+from patronage.compensation.core.results import (
     BONUS_CODE,
     I64,
     REASON_INACTIVE,
@@ -31,7 +31,7 @@ from patronage.compensation.results import (
 )
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
 from patronage.memory import reused_memory
-from patronage.network.genealogy import subtree_sums
+from patronage.network.core.genealogy import subtree_sums
 
 Bools = npt.NDArray[np.bool_]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from patronage.compensation.plan import Plan
+from patronage.compensation.core.plan import Plan
 
 I64 = npt.NDArray[np.int64]
 

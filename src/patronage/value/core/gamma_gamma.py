@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import digamma, gammaln
 
-from patronage.value.fitting import (
+from patronage.value.core.fitting import (
     F64,
     NOT_FINITE,
     Fit,

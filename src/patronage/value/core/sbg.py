@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, hyp2f1
 
-from patronage.value.fitting import (
+from patronage.value.core.fitting import (
     F64,
     NOT_FINITE,
     Fit,

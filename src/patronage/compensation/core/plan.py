@@ -315,4 +315,4 @@ def load_plan(path: Path) -> Plan:
 
 
 def default_plan_path() -> Path:
-    return Path(__file__).parent / "plans" / "example.toml"
+    return Path(__file__).parent.parent / "plans" / "example.toml"

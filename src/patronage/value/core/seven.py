@@ -8,7 +8,7 @@ Where a value is money it also has an amount in minor units.
   value.
 - consistency: the mean of the percentiles of autoship tenure (months), regularity (share of the
   months since the first order that had an order) and 100 × P(alive).
-- referral: the referral value (:mod:`patronage.value.referral`); amount: that value.
+- referral: the referral value (:mod:`patronage.value.core.referral`); amount: that value.
 - rainmaker: distributors brought in (referred members who are distributors, and 1 if the
   customer upgraded), the CV of their teams in the last 12 months breaking ties; amount: that
   team CV as money (1 point = 1 currency unit).
