@@ -33,10 +33,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from patronage.care.facts import REASONS, CareFacts, Contacts, Events
-from patronage.care.planner import plan_touches
-from patronage.care.reference import plan_reference
-from patronage.care.rules import load_rules
+from patronage.care.core.facts import REASONS, CareFacts, Contacts, Events
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.reference import plan_reference
+from patronage.care.core.rules import load_rules
 from patronage.care.tick import tick
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)

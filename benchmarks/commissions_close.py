@@ -28,8 +28,8 @@ from scratch import (  # benchmarks/scratch.py, beside this script
 )
 
 from patronage.clock import Period
-from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.runs import (
     PlanSource,
     commit_period,

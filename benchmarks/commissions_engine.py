@@ -32,12 +32,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import Plan, default_plan_path, load_plan
-from patronage.compensation.reference import run_reference
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.plan import Plan, default_plan_path, load_plan
+from patronage.compensation.core.reference import run_reference
 from patronage.demo.inmemory import company_facts
 from patronage.fastpath.allocator import reused_memory
-from patronage.markets.conversion import Rates, columns_to_plan, from_plan, parse_rate
+from patronage.markets.core.conversion import Rates, columns_to_plan, from_plan, parse_rate
 
 
 def peak_gib() -> float:

@@ -24,8 +24,8 @@ import numpy as np
 from scratch import scratch_database  # benchmarks/scratch.py, beside this script
 from sqlalchemy import text
 
-from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import default_plan_path, load_plan
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.plan import default_plan_path, load_plan
 from patronage.db import bulk, loaders
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade

@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from patronage.value import bgnbd
-from patronage.value.customers import ValueFacts, ValueSettings, value_members
-from patronage.value.transactions import summarise
+from patronage.value.core import bgnbd
+from patronage.value.core.customers import ValueFacts, ValueSettings, value_members
+from patronage.value.core.transactions import summarise
 
 DAY = 86_400
 NOW = 1_795_000_000  # 2026-11-18, unix seconds

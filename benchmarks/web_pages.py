@@ -65,7 +65,7 @@ def _commit_past_months(engine: Engine, months: int) -> None:
     """The months before NOW's are committed, as a company that closes its months has them
     (pages add committed months' volumes from the close's records)."""
     from patronage.clock import Period
-    from patronage.compensation.plan import default_plan_path
+    from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_in_force, set_plan
     from patronage.compensation.runs import commit_period
     from patronage.db.compensation import CommissionRun

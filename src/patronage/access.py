@@ -33,19 +33,9 @@ from sqlalchemy.orm import Session
 from patronage.db.tables import Member, Order
 from patronage.errors import NotFound, PatronageError
 from patronage.languages import N_
+from patronage.scopes import SCOPES as SCOPES  # the scopes are listed there
 
 PrincipalKind = Literal["staff", "distributor", "customer", "token"]
-
-#: Every scope an integration token may hold.
-SCOPES: tuple[str, ...] = (
-    "members:read", "members:write",
-    "products:read", "products:write",
-    "orders:read", "orders:write",
-    "autoship:read", "autoship:write",
-    "commissions:read", "commissions:write",
-    "values:read",
-    "care:read", "care:write",
-)
 
 #: What each signed-in role may do; rows are still limited to what the role can see.
 ROLE_SCOPES: dict[str, frozenset[str]] = {

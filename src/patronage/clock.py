@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from patronage.errors import PatronageError
 
+#: The company's time zone when the settings name none (``PATRONAGE_COMPANY_TIMEZONE``). Services
+#: take the zone as an argument; this is only its default.
+DEFAULT_COMPANY_ZONE = "America/Chicago"
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -108,3 +112,8 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(0), tz).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
     return start, end
+
+
+def period_bounds(period: Period, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a calendar month in ``tz``, as UTC instants."""
+    return period.start(tz), period.end(tz)

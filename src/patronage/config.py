@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.proxies import Network, parse_networks
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
@@ -17,7 +19,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///./patronage.db")
     company_name: str = "Patronage Demo Co."
-    company_timezone: str = "America/Chicago"
+    company_timezone: str = DEFAULT_COMPANY_ZONE
     currency: str = "USD"
     #: The code of the default market: where members not placed in another market buy (made
     #: from :attr:`currency` when the markets table is created).
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
+
+    def company_zone(self) -> ZoneInfo:
+        """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
+        not one)."""
+        return zone(self.company_timezone)
 
     def suppression_secret(self) -> bytes:
         """The key suppression hashes are made with: :attr:`suppression_key`, else the secret
@@ -65,4 +72,6 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings of the environment, read once: for the composition roots (the server, the
+    pages and the API), which pass the values on to the services."""
     return Settings()

@@ -28,10 +28,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from patronage.care.rules import Rules, load_rules
-from patronage.clock import Period, require_aware, zone
-from patronage.compensation.results import SOURCE_MEMBER, SOURCE_ORDER
-from patronage.config import get_settings
+from patronage.care.core.rules import Rules, load_rules
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware, zone
+from patronage.compensation.core.results import SOURCE_MEMBER, SOURCE_ORDER
 from patronage.db.loaders import bound_time, day_sql, epoch_sql
 from patronage.errors import PatronageError
 
@@ -311,10 +310,11 @@ def subscription_rules(conn: Connection) -> tuple[RowRule, ...]:
     )
 
 
-def inconsistent_subscriptions(conn: Connection, now: datetime,
-                               examples: int = EXAMPLES) -> list[Finding]:
-    """Subscriptions whose schedule or state is not consistent (:func:`subscription_rules`)."""
-    tz = zone(get_settings().company_timezone)
+def inconsistent_subscriptions(conn: Connection, now: datetime, examples: int = EXAMPLES, *,
+                               company_zone: str = DEFAULT_COMPANY_ZONE) -> list[Finding]:
+    """Subscriptions whose schedule or state is not consistent (:func:`subscription_rules`),
+    days counted in ``company_zone``."""
+    tz = zone(company_zone)
     local = now.astimezone(tz)
     offset = local.utcoffset() or timedelta(0)
     today = (local.date() - datetime(1970, 1, 1).date()).days
@@ -348,8 +348,10 @@ def late_touches(conn: Connection, now: datetime, rules: Rules,
 # --- all of it --------------------------------------------------------------------------------
 
 def check_integrity(engine: Engine, now: datetime, *, rules: Rules | None = None,
-                    examples: int = EXAMPLES) -> IntegrityReport:
-    """Run every check as of ``now``; the report lists every problem found (none: ``ok``)."""
+                    examples: int = EXAMPLES,
+                    company_zone: str = DEFAULT_COMPANY_ZONE) -> IntegrityReport:
+    """Run every check as of ``now`` (days in ``company_zone``); the report lists every problem
+    found (none: ``ok``)."""
     require_aware(now, place="now")
     care_rules = rules or load_rules()
     report = IntegrityReport(now)
@@ -357,7 +359,8 @@ def check_integrity(engine: Engine, now: datetime, *, rules: Rules | None = None
         ("references", lambda: _on(engine, lambda c: dangling_references(c, examples))),
         ("commission runs", lambda: unreplayable_runs(engine, examples)),
         ("subscriptions",
-         lambda: _on(engine, lambda c: inconsistent_subscriptions(c, now, examples))),
+         lambda: _on(engine, lambda c: inconsistent_subscriptions(
+             c, now, examples, company_zone=company_zone))),
         ("care touches", lambda: _on(engine, lambda c: late_touches(c, now, care_rules,
                                                                      examples))),
     ]

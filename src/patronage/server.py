@@ -2,7 +2,7 @@
 
 :func:`create_app` makes (or takes) the database engine, brings the schema up to date, mounts the
 API under ``/api/v1`` (OpenAPI at ``/openapi.json``, Swagger UI at ``/docs`` from the
-package), installs the web back office when it is present and
+package), installs the web back office,
 answers API errors as problem details, and adds the transport headers (:class:`SecurityHeaders`).
 Tests call it with their own engine, settings and clock.
 """
@@ -24,6 +24,7 @@ from patronage.config import Settings, get_settings
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade
 from patronage.proxies import Network, is_https
+from patronage.web import install as install_web
 
 #: Browsers that reached the site over https keep to https for a year, subdomains too.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
@@ -125,11 +126,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.clock = clock or SystemClock()
     app.include_router(api_router(), prefix=PREFIX)
     install_docs(app)
-    import patronage.web as web
-
-    install = getattr(web, "install", None)
-    if callable(install):
-        install(app)
+    install_web(app)
     install_problem_handlers(app)
     install_links(app)
     app.add_middleware(AllowedMethods, routes=app.router.routes)

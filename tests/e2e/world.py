@@ -17,11 +17,11 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.links import make_token
 from patronage.clock import FixedClock, Period
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.config import Settings
 from patronage.db.care import Touch

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from patronage.db.engine import transaction
+from patronage.signin.cookie import COOKIE, WebSession, cookie_header
+from patronage.signin.sessions import start_session
 from patronage.web.accounts import create_account
-from patronage.web.auth import COOKIE, WebSession, cookie_header
-from patronage.web.sessions import start_session
 from tests.integration.test_api_support import API, NOW, Company, app_for, company
 
 

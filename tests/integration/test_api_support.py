@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from patronage.access import Principal
 from patronage.api.deps import get_principal
 from patronage.api.tokens import create_token
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import FixedClock, Period
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.config import Settings
 from patronage.db.care import MemberNote, SurveyResponse, Touch

@@ -137,22 +137,16 @@ def test_serve_refuses_the_default_secret_and_serves_the_app_in_demo_mode(
         engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from patronage.config import get_settings
-
     served: list[tuple[object, str, int]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **_: served.append(
         (app, host, port)))
     monkeypatch.delenv("PATRONAGE_SECRET_KEY", raising=False)
     monkeypatch.delenv("PATRONAGE_DEMO_MODE", raising=False)
-    get_settings.cache_clear()
-    try:
-        refused = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123"])
-        assert refused.exit_code != 0 and "PATRONAGE_SECRET_KEY" in str(refused.exception)
-        assert served == []
-        demo = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123", "--demo"])
-        assert demo.exit_code == 0, demo.output
-    finally:
-        get_settings.cache_clear()
+    refused = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123"])
+    assert refused.exit_code != 0 and "PATRONAGE_SECRET_KEY" in str(refused.exception)
+    assert served == []
+    demo = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123", "--demo"])
+    assert demo.exit_code == 0, demo.output
     (app, host, port), = served
     assert (host, port) == ("127.0.0.1", 8123)
     assert TestClient(app).get("/openapi.json").status_code == 200  # type: ignore[arg-type]

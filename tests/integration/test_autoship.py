@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Connection, Engine, func, select, update
 
 import patronage.autoship.run as run_module
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import (
     Item,
     cancel,

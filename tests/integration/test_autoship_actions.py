@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import (
     Item,
     add_item,

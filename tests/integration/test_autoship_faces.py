@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.cli.main import app
 from patronage.db.autoship import AutoshipEvent, AutoshipRun, Subscription, SubscriptionItem

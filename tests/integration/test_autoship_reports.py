@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.reports import by_distributor, churn_by_kind, forecast, retention_by_cohort
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, cancel, subscribe
 from patronage.db.engine import transaction
 from tests.factories import catalog, customer, distributor

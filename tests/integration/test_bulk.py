@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.db.autoship import SimulatedCharge, Subscription
 from patronage.db.bulk import insert_ignore, reset_sequences, update_rows, write_rows

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from patronage.care import testimonials
 from patronage.cli.main import app as cli
-from patronage.config import get_settings
 from patronage.db import care as records
 from patronage.db.engine import transaction
 from tests.fixtures.care_data import customer, distributor, touch
@@ -32,12 +31,10 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Smtp]:
     server.start()
     monkeypatch.setenv("PATRONAGE_SMTP_PORT", str(server.port))
     monkeypatch.setenv("PATRONAGE_MAIL_FROM", "care@acme.example")
-    get_settings.cache_clear()
     try:
         yield server
     finally:
         server.stop()
-        get_settings.cache_clear()
 
 
 def _run(db_url: str, *args: str) -> str:

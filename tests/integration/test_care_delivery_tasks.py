@@ -8,9 +8,10 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.tasks import ical_feed, mark_done, tasks_for
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.errors import Conflict
@@ -18,6 +19,7 @@ from patronage.orders.catalog import NewProduct, add_product
 from tests.fixtures.care_data import customer, distributor, touch
 
 NOW = datetime(2026, 10, 20, 13, 0, tzinfo=UTC)
+SETTINGS = Settings()
 pytestmark = pytest.mark.storage
 
 
@@ -51,7 +53,7 @@ def _setup(engine: Engine) -> dict[str, int]:
 def test_tasks_for_lists_due_and_upcoming_tasks_with_the_rendered_line(engine: Engine) -> None:
     ids = _setup(engine)
     with transaction(engine) as s:
-        tasks = tasks_for(s, ids["dana"], NOW, days=7)
+        tasks = tasks_for(s, ids["dana"], NOW, days=7, settings=SETTINGS)
     assert [t.touch_id for t in tasks] == [ids["birthday"], ids["later"]]
     first = tasks[0]
     assert first.member_name == "Sally Smith" and first.overdue
@@ -74,14 +76,15 @@ def test_mark_done_records_who_and_when_and_refuses_other_owners_and_emails(
         row = s.get(Touch, ids["birthday"])
         assert row is not None
         assert (row.status, row.done_at, row.done_by) == ("done", NOW, f"member {ids['dana']}")
-        assert [t.touch_id for t in tasks_for(s, ids["dana"], NOW)] == [ids["later"]]
+        later = tasks_for(s, ids["dana"], NOW, settings=SETTINGS)
+        assert [t.touch_id for t in later] == [ids["later"]]
 
 
 def test_ical_feed_parses_back_with_stable_uids_on_local_days(engine: Engine) -> None:
     ids = _setup(engine)
     with transaction(engine) as s:
-        first = ical_feed(s, ids["dana"], NOW)
-        again = ical_feed(s, ids["dana"], NOW + timedelta(minutes=5))
+        first = ical_feed(s, ids["dana"], NOW, settings=SETTINGS)
+        again = ical_feed(s, ids["dana"], NOW + timedelta(minutes=5), settings=SETTINGS)
     events = [c for c in Calendar.from_ical(first).walk("VEVENT")]
     uids = [str(e["UID"]) for e in events]
     assert uids == [f"care-task-{ids[k]}@127.0.0.1" for k in ("birthday", "later", "far")]

@@ -147,16 +147,10 @@ def test_an_unexpected_error_on_one_touch_fails_only_that_touch(
 
 def test_care_deliver_command_reports_the_failed_and_exits_non_zero(
         engine: Engine, db_url: str, smtp: Smtp, monkeypatch: pytest.MonkeyPatch) -> None:
-    from patronage.config import get_settings
-
     ids = _mail_with_bad_stored_addresses(engine)
     monkeypatch.setenv("PATRONAGE_SMTP_PORT", str(smtp.port))
     monkeypatch.setenv("PATRONAGE_MAIL_FROM", "care@acme.example")
-    get_settings.cache_clear()
-    try:
-        done = runner.invoke(app, ["--db", db_url, "care", "deliver", "--now", SENT.isoformat()])
-    finally:
-        get_settings.cache_clear()
+    done = runner.invoke(app, ["--db", db_url, "care", "deliver", "--now", SENT.isoformat()])
     assert done.exit_code == 1, done.output
     assert done.output.startswith("2 emails sent, 0 dropped, 0 deferred (will retry), 2 failed")
     assert f"touch {ids['crlf']}: member {ids['member_crlf']}: email address is not valid" \

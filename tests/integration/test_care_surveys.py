@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from patronage.care.links import InvalidLink, make_token
 from patronage.care.surveys import answer_survey
 from patronage.care.tasks import tasks_for
+from patronage.config import Settings
 from patronage.db.care import SurveyResponse, Touch
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
@@ -55,9 +56,9 @@ def test_low_serious_score_creates_tasks_for_owner_and_customer_service(engine: 
             sally, invite, 3, True)
         carried = s.get(Touch, invite)
         assert carried is not None and carried.replied_at == NOW
-        [mine] = tasks_for(s, dana, NOW)
+        [mine] = tasks_for(s, dana, NOW, settings=Settings())
         assert mine.line.startswith("Call Sally Smith: survey answer needs a follow-up")
-        [service] = tasks_for(s, None, NOW)
+        [service] = tasks_for(s, None, NOW, settings=Settings())
         assert service.line.startswith("Company customer service: follow up with Sally Smith")
 
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import ChargeResult
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
-from patronage.care.rules import load_rules
+from patronage.care.core.rules import load_rules
 from patronage.care.tick import explain_member, tick
 from patronage.db.care import Touch
 from patronage.db.engine import transaction

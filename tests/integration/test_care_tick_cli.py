@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from patronage.care.core.rules import default_rules_path, load_rules
 from patronage.care.holdout import holdout_report
-from patronage.care.rules import default_rules_path, load_rules
 from patronage.care.tick import tick
 from patronage.cli.main import app
 from patronage.db.engine import transaction

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.rules import Rules, load_rules
 from patronage.care.tasks import task_line
 from patronage.care.tick import tick
 from patronage.cli.main import app
+from patronage.config import Settings
 from patronage.db.care import Contact, Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -120,7 +121,7 @@ def test_contact_met_gives_the_distributor_a_note_task_once(engine: Engine) -> N
         (f"contact:{lee}", sally, dana, "task", "planned", "Send Lee a nice-to-meet-you note")])
     # Shown in the distributor's task list as its summary (no template names the contact).
     with transaction(engine) as s:
-        lines = sorted(task_line(s, t, NOW) for t in notes)
+        lines = sorted(task_line(s, t, NOW, settings=Settings()) for t in notes)
     assert lines == ["Send Lee a nice-to-meet-you note", "Send Sam a nice-to-meet-you note"]
     # Sam becomes a member the next day: the note is not made again under the new member.
     with transaction(engine) as s:

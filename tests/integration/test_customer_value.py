@@ -20,7 +20,7 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order
 from patronage.db.value import CustomerValue, ValueFit
 from patronage.demo.build import build_demo
-from patronage.value.referral import referral_value_by_walk
+from patronage.value.core.referral import referral_value_by_walk
 from patronage.value.service import (
     customer_value,
     distributor_customers,
@@ -220,7 +220,7 @@ def _new_company(engine: Engine, customers: int = 6, subscribers: int = 0) -> li
     ``subscribers`` of them also started an autoship this week."""
     from datetime import timedelta
 
-    from patronage.autoship.schedule import Frequency
+    from patronage.autoship.core.schedule import Frequency
     from patronage.autoship.subscriptions import Item, subscribe
     from patronage.orders.orders import LineRequest, NewOrder, place_order
     from tests.factories import catalog, customer, distributor

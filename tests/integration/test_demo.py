@@ -82,7 +82,7 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         periods = s.scalars(select(CommissionRun.period).order_by(CommissionRun.period)).all()
     assert periods == ["2026-07", "2026-08", "2026-09", "2026-10"]
     # The example plan is the company's stored plan, in force from the first month on.
-    from patronage.compensation.plan import default_plan_path
+    from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_history
 
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [

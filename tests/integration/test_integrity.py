@@ -17,14 +17,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, pause_until, subscribe
-from patronage.care.rules import load_rules
+from patronage.care.core.rules import load_rules
 from patronage.cli.main import app
 from patronage.clock import Period
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.runs import PlanSource, commit_period
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch

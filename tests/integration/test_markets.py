@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from patronage.clock import Period
-from patronage.compensation.results import BONUSES
+from patronage.compensation.core.results import BONUSES
 from patronage.compensation.runs import (
     PlanSource,
     commit_period,
@@ -22,7 +22,7 @@ from patronage.db.engine import transaction
 from patronage.db.markets import ExchangeRate, RunRate
 from patronage.db.tables import Order, OrderLine
 from patronage.errors import IntegrityViolation, PatronageError
-from patronage.markets.currencies import numeric
+from patronage.markets.core.currencies import numeric
 from patronage.markets.markets import NewMarket, add_market, place_in_market
 from patronage.markets.prices import MarketPrice, set_price
 from patronage.markets.rates import import_rates
@@ -146,7 +146,7 @@ def test_the_engine_pays_in_plan_currency_and_each_earner_in_theirs(engine: Engi
     paid, currency = run.earner_amounts()
     lines = {(run.member_id(int(e)), int(b), int(a), int(q), int(c)) for e, b, a, q, c in zip(
         p.earner, p.bonus, p.amount, paid, currency, strict=True)}
-    from patronage.compensation.results import BONUSES
+    from patronage.compensation.core.results import BONUSES
 
     rp, uni, ref = (BONUSES.index(b) for b in ("retail_profit", "unilevel",
                                                "customer_referral"))

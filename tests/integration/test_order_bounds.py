@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.db.engine import transaction
 from patronage.db.tables import Order, OrderLine, Product

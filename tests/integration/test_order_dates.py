@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.cli.main import app
 from patronage.clock import FixedClock, Period

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.care.links import make_token, unsubscribe
 from patronage.care.surveys import answer_survey
@@ -25,8 +25,8 @@ from patronage.network.members import (
     record_consent,
     upgrade_to_distributor,
 )
+from patronage.signin.sessions import session_account, start_session
 from patronage.web.accounts import create_account
-from patronage.web.sessions import session_account, start_session
 from tests.integration.test_api_support import NOW, care_records, company
 
 LATER = NOW + timedelta(days=1)

@@ -11,8 +11,8 @@ from datetime import timedelta
 import numpy as np
 from sqlalchemy import Engine, select
 
+from patronage.care.core.rules import load_rules
 from patronage.care.facts_loader import load_care_facts
-from patronage.care.rules import load_rules
 from patronage.config import Settings, get_settings
 from patronage.db.engine import transaction
 from patronage.db.tables import Suppression

@@ -13,8 +13,8 @@ from patronage.clock import FixedClock
 from patronage.db.accounts import Account, LoginAttempt
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
+from patronage.signin.cookie import COOKIE
 from patronage.web.accounts import MAX_FAILURES
-from patronage.web.auth import COOKIE
 from tests.e2e.world import EMAILS, NOW, PASSWORD, app_for, csrf_of, seed, sign_in
 
 pytestmark = pytest.mark.storage

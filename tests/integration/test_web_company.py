@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from patronage import audit
-from patronage.compensation.plan import default_plan_path
+from patronage.compensation.core.plan import default_plan_path
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member

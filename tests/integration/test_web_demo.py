@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import FixedClock
 from patronage.config import Settings
@@ -75,7 +75,7 @@ def test_serve_demo_prints_the_sign_ins_and_serves_in_demo_mode(
     _company(engine)
     served: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
-    serve_demo(engine)
+    serve_demo(engine, settings=Settings())
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000" in out
     for line in ("staff@demo.patronage.example", "distributor@demo.patronage.example",

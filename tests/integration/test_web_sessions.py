@@ -16,9 +16,9 @@ from patronage.clock import FixedClock
 from patronage.db.accounts import WebSessionRecord
 from patronage.db.engine import transaction
 from patronage.errors import NotFound
+from patronage.signin.cookie import COOKIE
+from patronage.signin.sessions import SESSION_LIFETIME, end_sessions_for
 from patronage.web.accounts import disable_account
-from patronage.web.auth import COOKIE
-from patronage.web.sessions import SESSION_LIFETIME, end_sessions_for
 from tests.e2e.world import EMAILS, NOW, PASSWORD, World, app_for, csrf_of, seed, sign_in
 
 pytestmark = pytest.mark.storage

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patronage.autoship.dunning import RETRY_DAYS, Charged, retry_on, settle
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.dunning import RETRY_DAYS, Charged, retry_on, settle
+from patronage.autoship.core.schedule import Frequency
 
 MONTHLY = Frequency("monthly", 12, 0)
 RUN = date(2026, 11, 12)

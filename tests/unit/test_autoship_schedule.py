@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from patronage.autoship.schedule import Frequency, first_run, next_run, retry_dates
+from patronage.autoship.core.schedule import Frequency, first_run, next_run, retry_dates
 from patronage.errors import PatronageError
 
 MONTHLY_31 = Frequency("monthly", day=31)
@@ -39,7 +39,7 @@ def test_retry_schedule_and_bad_input() -> None:
 
 
 def test_one_cycle_after_a_delivery() -> None:
-    from patronage.autoship.schedule import one_cycle_after
+    from patronage.autoship.core.schedule import one_cycle_after
 
     assert one_cycle_after(date(2026, 12, 2), Frequency("monthly", 2)) == date(2027, 1, 2)
     assert one_cycle_after(date(2027, 1, 31), MONTHLY_31) == date(2027, 2, 28)
@@ -47,7 +47,7 @@ def test_one_cycle_after_a_delivery() -> None:
 
 
 def test_after_a_run_the_next_cycle_is_after_the_run_day() -> None:
-    from patronage.autoship.schedule import next_after_run
+    from patronage.autoship.core.schedule import next_after_run
 
     monthly = Frequency("monthly", 2)
     for cycle, day, then in ((date(2026, 12, 2), date(2026, 12, 2), date(2027, 1, 2)),
@@ -59,7 +59,7 @@ def test_after_a_run_the_next_cycle_is_after_the_run_day() -> None:
 
 
 def test_a_change_of_day_keeps_a_skip_and_a_month_since_the_last_delivery() -> None:
-    from patronage.autoship.schedule import Plan, change_day, skip
+    from patronage.autoship.core.schedule import Plan, change_day, skip
 
     plan = Plan(Frequency("monthly", 2), "US", date(2027, 1, 2), last_delivery=date(2026, 12, 2),
                 last_days=LAST_DAYS)

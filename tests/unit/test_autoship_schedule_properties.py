@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patronage.autoship import schedule
-from patronage.autoship.schedule import (
+from patronage.autoship.core import schedule
+from patronage.autoship.core.schedule import (
     Frequency,
     Plan,
     first_run,

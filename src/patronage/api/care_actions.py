@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from patronage import audit
 from patronage.access import Principal, require_company, require_member, require_record
 from patronage.api.care import TestimonialOut
-from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, SettingsDep, scope
 from patronage.api.types import Id, In, StrictBool, length_of
 from patronage.care import tasks, testimonials
+from patronage.care.core.rules import load_rules
 from patronage.care.holdout import holdout_report
-from patronage.care.rules import load_rules
 from patronage.db.care import Testimonial, Touch
 from patronage.errors import NotFound
 
@@ -59,7 +59,7 @@ def _owner_for(principal: Principal, owner_id: int | None) -> int | None:
 
 
 @router.get("/tasks", dependencies=[scope("care:read")])
-def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep,
+def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep, settings: SettingsDep,
                owner_id: Id | None = None,
                days: Annotated[int, Query(ge=0, le=60)] = 7) -> list[TaskOut]:
     """Open tasks due within ``days`` (overdue first). Without ``owner_id`` the company sees
@@ -68,7 +68,7 @@ def open_tasks(session: SessionDep, principal: PrincipalDep, now: NowDep,
     return [TaskOut(touch_id=t.touch_id, member_id=t.member_id, member_name=t.member_name,
                     owner_id=t.owner_id, occasion=t.occasion, due_at=t.due_at,
                     priority=t.priority, status=t.status, line=t.line, overdue=t.overdue)
-            for t in tasks.tasks_for(session, owner, now, days=days)]
+            for t in tasks.tasks_for(session, owner, now, days=days, settings=settings)]
 
 
 @router.post("/tasks/{touch_id}/done", dependencies=[scope("care:write")])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from patronage import audit
 from patronage.access import require_company, require_member
-from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, EngineDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.types import Id, PeriodText
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run
@@ -82,7 +82,8 @@ def committed_runs(session: SessionDep, principal: PrincipalDep) -> list[Committ
 
 
 @router.get("/{period}/preview", dependencies=[scope("commissions:read")])
-def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep) -> RunSummary:
+def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep,
+            company_zone: CompanyZoneDep) -> RunSummary:
     """Compute the period with the plan in force for it; nothing is written. A committed
     period answers with its committed run as stored (``committed_run``)."""
     require_company(principal, "a company-wide commission preview")
@@ -95,7 +96,7 @@ def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep) -> R
                           payout_lines=locked.payout_lines, clawbacks=locked.clawbacks,
                           skips=locked.skips, cap_applied=locked.cap_applied,
                           active_distributors=locked.active_distributors)
-    run = preview_period(engine, when)
+    run = preview_period(engine, when, company_zone=company_zone)
     r = run.result
     return RunSummary(period=period, plan_version=r.plan_version, total_cv=r.total_cv,
                       total_paid=run.total_paid, by_bonus=run.totals_by_bonus(),
@@ -106,11 +107,12 @@ def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep) -> R
 
 @router.post("/{period}/commit", dependencies=[scope("commissions:write")])
 def commit(period: PeriodText, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
-           now: NowDep) -> CommitResult:
+           now: NowDep, company_zone: CompanyZoneDep) -> CommitResult:
     """Lock the period: snapshot, payout lines, ranks. A committed period is refused (409)."""
     require_company(principal, "committing a commission run")
     when = Period.parse(period)
-    run_id = commit_period(engine, when, None, now=now, actor=principal.actor)
+    run_id = commit_period(engine, when, None, now=now, actor=principal.actor,
+                           company_zone=company_zone)
     same, _ = rerun_committed(engine, when)
     audit.record(session, actor=principal.actor, action="commissions.commit",
                  target=f"period {when}", detail=f"run {run_id}; reproduces: {same}", at=now)
@@ -119,20 +121,20 @@ def commit(period: PeriodText, engine: EngineDep, session: SessionDep, principal
 
 @router.get("/{period}/members/{member_id}/explain", dependencies=[scope("commissions:read")])
 def explain(period: PeriodText, member_id: Id, engine: EngineDep, session: SessionDep,
-            principal: PrincipalDep) -> list[str]:
+            principal: PrincipalDep, company_zone: CompanyZoneDep) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
     when = Period.parse(period)
     require_member(session, principal, member_id)
-    return explain_member(engine, member_id, when, viewer=principal)
+    return explain_member(engine, member_id, when, viewer=principal, company_zone=company_zone)
 
 
 @router.get("/{period}/members/{member_id}/rank-card", dependencies=[scope("commissions:read")])
 def card(period: PeriodText, member_id: Id, engine: EngineDep, session: SessionDep,
-         principal: PrincipalDep) -> RankCard:
+         principal: PrincipalDep, company_zone: CompanyZoneDep) -> RankCard:
     """The member's paid-as rank and each requirement of the next rank: met or how far off."""
     when = Period.parse(period)
     require_member(session, principal, member_id)
-    current, target, reqs = rank_card(engine, member_id, when)
+    current, target, reqs = rank_card(engine, member_id, when, company_zone=company_zone)
     return RankCard(member_id=member_id, period=str(when), paid_as=current, next_rank=target,
                     requirements=[Requirement(name=r.name, needed=r.needed, actual=r.actual,
                                               met=r.met, unit=r.unit) for r in reqs])

@@ -10,9 +10,8 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,9 +24,10 @@ from patronage.api.tokens import Unauthenticated, authenticate
 from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
 from patronage.db.engine import session_factory, transaction
+from patronage.signin.cookie import CSRF_HEADER, csrf_matches, principal_from_request
 
-__all__ = ["EngineDep", "NowDep", "Principal", "PrincipalDep", "SessionDep", "SettingsDep",
-           "scope"]
+__all__ = ["CompanyZoneDep", "EngineDep", "NowDep", "Principal", "PrincipalDep", "SessionDep",
+           "SettingsDep", "scope"]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -42,6 +42,11 @@ def get_engine(request: Request) -> Engine:
 def get_settings_of(request: Request) -> Settings:
     settings = getattr(request.app.state, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
+
+
+def get_company_zone(request: Request) -> str:
+    """The name of the company's time zone (``settings.company_timezone``)."""
+    return get_settings_of(request).company_timezone
 
 
 def get_now(request: Request) -> datetime:
@@ -71,6 +76,7 @@ def get_session(request: Request,
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of)]
+CompanyZoneDep = Annotated[str, Depends(get_company_zone)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
@@ -86,27 +92,13 @@ def _bearer(request: Request) -> str | None:
 
 
 def _from_cookie(request: Request, engine: Engine) -> Principal | None:
-    try:
-        auth = importlib.import_module("patronage.web.auth")
-    except ModuleNotFoundError:
-        return None
-    reader: Callable[..., Principal | None] | None = getattr(auth, "principal_from_request",
-                                                             None)
-    if reader is None:
-        return None
     with session_factory(engine)() as session:
-        principal = reader(request, session)
-    if principal is not None and request.method not in _SAFE_METHODS:
-        _check_csrf(request, auth)
-    return principal
-
-
-def _check_csrf(request: Request, auth: Any) -> None:
-    web = auth.web_session(request) if hasattr(auth, "web_session") else None
-    submitted = request.headers.get("x-csrf-token")
-    if web is None or not hasattr(auth, "csrf_ok") or not auth.csrf_ok(web, submitted):
+        principal = principal_from_request(request, session)
+    if (principal is not None and request.method not in _SAFE_METHODS
+            and not csrf_matches(request, request.headers.get(CSRF_HEADER))):
         raise Forbidden("a change made with a session cookie needs the session's CSRF token "
                         "in the X-CSRF-Token header")
+    return principal
 
 
 def get_principal(request: Request, engine: EngineDep, now: NowDep) -> Principal:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from patronage.api.deps import SessionDep, scope
 from patronage.config import get_settings
-from patronage.markets.currencies import exponent
+from patronage.markets.core.currencies import exponent
 from patronage.markets.markets import default_market, languages, list_markets, shipping_countries
 
 router = APIRouter(prefix="/markets", tags=["markets"])

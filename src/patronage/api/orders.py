@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patronage.access import require_company, visible_member_ids
-from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.filters import among, at_least, before, equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.problems import PROBLEM_RESPONSES
@@ -83,7 +83,7 @@ def get_order(order_id: Id, session: SessionDep, principal: PrincipalDep) -> Ord
                               "description": "The key was used for a different order."}})
 def create_order(
     body: OrderIn, response: Response, session: SessionDep, principal: PrincipalDep,
-    now: NowDep,
+    now: NowDep, company_zone: CompanyZoneDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> OrderOut:
     require_company(principal, "placing orders through the API")
@@ -94,7 +94,7 @@ def create_order(
         buyer_id=body.buyer_id, placed_at=body.placed_at or now,
         lines=[LineRequest(line.sku, line.quantity, line.unit_price) for line in body.lines],
         source=body.source, currency=body.currency, idempotency_key=key,
-    ), now=now)
+    ), now=now, company_zone=company_zone)
     if not placed.created:
         response.status_code = status.HTTP_200_OK
     return order_out(placed.order, placed.lines)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from patronage.access import require_company
-from patronage.api.deps import EngineDep, NowDep, PrincipalDep, scope
+from patronage.api.deps import CompanyZoneDep, EngineDep, NowDep, PrincipalDep, scope
 from patronage.clock import Period, zone
 from patronage.compensation.plan_versions import (
     StoredPlan,
@@ -17,7 +17,6 @@ from patronage.compensation.plan_versions import (
     plan_history,
     plan_in_force,
 )
-from patronage.config import get_settings
 
 router = APIRouter(prefix="/plan", tags=["plan"])
 
@@ -47,12 +46,12 @@ def _out(p: StoredPlan, until: str | None = None) -> PlanVersionOut:
 
 @router.get("", dependencies=[scope("commissions:read")])
 def in_force(engine: EngineDep, principal: PrincipalDep, now: NowDep,
-             period: str | None = None) -> PlanInForce:
+             company_zone: CompanyZoneDep, period: str | None = None) -> PlanInForce:
     """The plan in force for ``period`` (YYYY-MM; default: this month) and its text. With no
     plan in force: 409, saying how to store one."""
     require_company(principal, "the company's plan")
     when = Period.parse(period) if period else Period.containing(
-        now, zone(get_settings().company_timezone))
+        now, zone(company_zone))
     stored = plan_in_force(engine, when)
     if stored is None:
         raise no_plan(engine, when)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patronage.access import require_company
-from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.orders import visible_order
 from patronage.api.schemas import RefundIn, RefundLineOut, RefundOut
 from patronage.api.types import Id
@@ -38,6 +38,7 @@ def list_refunds(order_id: Id, session: SessionDep, principal: PrincipalDep) -> 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("orders:write")])
 def create_refund(
     order_id: Id, body: RefundIn, session: SessionDep, principal: PrincipalDep, now: NowDep,
+    company_zone: CompanyZoneDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> RefundOut:
     """Refund lines of the order (all that remains when ``quantities`` is omitted)."""
@@ -51,5 +52,5 @@ def create_refund(
                                  f"{prior.order_id}")
     refund = refund_order(session, RefundRequest(
         order_id=order_id, refunded_at=body.refunded_at or now, reason=body.reason,
-        quantities=body.quantities, idempotency_key=key), now=now)
+        quantities=body.quantities, idempotency_key=key), now=now, company_zone=company_zone)
     return _out(session, refund)

@@ -17,6 +17,7 @@ from patronage.api.types import (
     StrictBool,
     length_of,
 )
+from patronage.bounds import REASON_LENGTH
 from patronage.db.tables import Consent, Member, Order, Product
 from patronage.errors import PatronageError
 from patronage.network.intake import normalise_email
@@ -26,8 +27,6 @@ from patronage.orders.catalog import (
     MAX_POINTS,
     MAX_PRICE,
 )
-
-REASON_LENGTH = 1000  # reasons are stored as text; a reason is a sentence, not a document
 
 
 class Out(BaseModel):

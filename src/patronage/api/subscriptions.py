@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patronage.access import Principal, require_member, require_record, visible_member_ids
-from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.filters import among, equal, filtered
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import (
@@ -28,7 +28,7 @@ from patronage.api.schemas import (
 )
 from patronage.api.types import Id, Sku
 from patronage.autoship import subscriptions as service
-from patronage.autoship.schedule import Frequency
+from patronage.autoship.core.schedule import Frequency
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.errors import NotFound
 
@@ -74,14 +74,15 @@ def get_subscription(subscription_id: Id, session: SessionDep,
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("autoship:write")])
 def subscribe(body: SubscriptionIn, session: SessionDep, principal: PrincipalDep,
-              now: NowDep) -> SubscriptionOut:
+              now: NowDep, company_zone: CompanyZoneDep) -> SubscriptionOut:
     require_member(session, principal, body.member_id)
     if not principal.is_company and principal.member_id != body.member_id:
         raise NotFound(f"member {body.member_id} does not exist")
     sub = service.subscribe(
         session, body.member_id, [service.Item(i.sku, i.quantity) for i in body.items],
         Frequency(body.frequency, body.day_of_month, body.every_weeks),
-        start=body.start or service.company_today(now), now=now, actor=principal.actor)
+        start=body.start or service.company_today(now, company_zone), now=now,
+        actor=principal.actor, company_zone=company_zone)
     return _out(session, sub)
 
 
@@ -104,36 +105,39 @@ def skip(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
 
 @router.post("/{subscription_id}/undo-skip", dependencies=[scope("autoship:write")])
 def undo_skip(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
-              now: NowDep) -> NextRunOut:
+              now: NowDep, company_zone: CompanyZoneDep) -> NextRunOut:
     """Bring back the run the last skip moved away from (while it is still ahead)."""
     sub = _own(session, principal, subscription_id)
-    service.undo_skip(session, subscription_id, now=now, actor=principal.actor)
+    service.undo_skip(session, subscription_id, now=now, actor=principal.actor,
+                      company_zone=company_zone)
     return _next(sub)
 
 
 @router.post("/{subscription_id}/pause", dependencies=[scope("autoship:write")])
 def pause(subscription_id: Id, body: PauseIn, session: SessionDep, principal: PrincipalDep,
-          now: NowDep) -> NextRunOut:
+          now: NowDep, company_zone: CompanyZoneDep) -> NextRunOut:
     sub = _own(session, principal, subscription_id)
-    service.pause_until(session, subscription_id, body.until, now=now, actor=principal.actor)
+    service.pause_until(session, subscription_id, body.until, now=now, actor=principal.actor,
+                        company_zone=company_zone)
     return _next(sub)
 
 
 @router.post("/{subscription_id}/resume", dependencies=[scope("autoship:write")])
 def resume(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
-           now: NowDep) -> NextRunOut:
+           now: NowDep, company_zone: CompanyZoneDep) -> NextRunOut:
     """End a pause now, before its date."""
     sub = _own(session, principal, subscription_id)
-    service.resume(session, subscription_id, now=now, actor=principal.actor)
+    service.resume(session, subscription_id, now=now, actor=principal.actor,
+                   company_zone=company_zone)
     return _next(sub)
 
 
 @router.post("/{subscription_id}/change-date", dependencies=[scope("autoship:write")])
 def change_date(subscription_id: Id, body: ChangeDateIn, session: SessionDep,
-                principal: PrincipalDep, now: NowDep) -> NextRunOut:
+                principal: PrincipalDep, now: NowDep, company_zone: CompanyZoneDep) -> NextRunOut:
     sub = _own(session, principal, subscription_id)
     service.change_date(session, subscription_id, body.day_of_month, now=now,
-                        actor=principal.actor)
+                        actor=principal.actor, company_zone=company_zone)
     return _next(sub)
 
 
@@ -196,8 +200,9 @@ def cancel(subscription_id: Id, body: CancelIn, session: SessionDep, principal: 
 
 @router.post("/{subscription_id}/restart", dependencies=[scope("autoship:write")])
 def restart(subscription_id: Id, session: SessionDep, principal: PrincipalDep,
-            now: NowDep) -> NextRunOut:
+            now: NowDep, company_zone: CompanyZoneDep) -> NextRunOut:
     """Start a cancelled autoship again, with its products and schedule."""
     sub = _own(session, principal, subscription_id)
-    service.restart(session, subscription_id, now=now, actor=principal.actor)
+    service.restart(session, subscription_id, now=now, actor=principal.actor,
+                    company_zone=company_zone)
     return _next(sub)

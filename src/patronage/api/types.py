@@ -1,7 +1,7 @@
 """The shapes the API accepts, declared once so the schema says what the server enforces.
 
-- :data:`Id`: a record id, 1 to 2^31 - 1, the range of the id columns (32-bit integers on
-  PostgreSQL); a larger number is refused with 422, never sent to the database;
+- :data:`Id`: a record id (:mod:`patronage.bounds`, shared with the web pages); a larger number
+  is refused with 422, never sent to the database;
 - :data:`Offset`, :data:`Count`: bounded non-negative integers;
 - :func:`text`: a string of at most a column's length, without NUL bytes (PostgreSQL refuses
   them); :class:`In` refuses NUL bytes in every string of a request body;
@@ -29,13 +29,12 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from sqlalchemy import Column
-from sqlalchemy.orm import InstrumentedAttribute
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+from patronage.bounds import Id as Id
+from patronage.bounds import length_of as length_of
+
 MAX_OFFSET = 10**9
 
-Id = Annotated[int, Ge(1), Le(MAX_ID)]
 Offset = Annotated[int, Ge(0), Le(MAX_OFFSET)]
 Count = Annotated[int, Ge(0), Le(2**31 - 1)]
 StrictBool = Annotated[bool, Strict()]
@@ -63,14 +62,6 @@ IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
 PeriodText = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]
-
-
-def length_of(column: InstrumentedAttribute[Any] | Column[Any]) -> int:
-    """The length of a string column (its ``String(n)``)."""
-    length = getattr(column.type, "length", None)
-    if not isinstance(length, int):
-        raise TypeError(f"{column} has no length")
-    return length
 
 
 def _has_nul(value: Any) -> bool:
@@ -109,7 +100,3 @@ class In(BaseModel):
         if _has_nul(value):
             raise ValueError("contains a NUL byte; text may not")
         return value
-
-# A page (or level) number of a web listing: the pages clamp it to what exists; the bounds only
-# keep it within what the database can take.
-PageNumber = Annotated[int, Ge(-(10**6)), Le(10**6)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from patronage.access import require_member
-from patronage.api.deps import EngineDep, NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, EngineDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.types import Id
 from patronage.value.service import customer_value, distributor_customers, distributor_overview
 
@@ -36,6 +36,7 @@ def customers(member_id: Id, engine: EngineDep, principal: PrincipalDep,
 
 @router.get("/distributors/{member_id}/overview", dependencies=[scope("values:read")])
 def overview(member_id: Id, engine: EngineDep, principal: PrincipalDep,
-             now: NowDep) -> dict[str, Any]:
+             now: NowDep, company_zone: CompanyZoneDep) -> dict[str, Any]:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume."""
-    return distributor_overview(engine, member_id, now, viewer=principal).as_dict()
+    return distributor_overview(engine, member_id, now, viewer=principal,
+                                company_zone=company_zone).as_dict()

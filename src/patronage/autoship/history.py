@@ -14,10 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 from sqlalchemy import Engine, select
 
+from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import SimulatedGateway
 from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
 from patronage.autoship.subscriptions import Item, cancel, skip_next, subscribe
+from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Product
@@ -27,7 +28,7 @@ REASONS = ("too much product at home", "budget", "trying something else", "movin
 
 
 def simulate_history(engine: Engine, members: list[int], *, start: date, end: date,
-                     seed: int) -> dict[str, int]:
+                     seed: int, company_zone: str = DEFAULT_COMPANY_ZONE) -> dict[str, int]:
     """Sign ``members`` up for autoship when they join and run every day from ``start`` to
     ``end`` (exclusive). Returns counts of what happened."""
     rng = np.random.default_rng(seed)
@@ -52,9 +53,10 @@ def simulate_history(engine: Engine, members: list[int], *, start: date, end: da
                                        replace=False)
                     subscribe(s, member, [Item(skus[int(i)]) for i in picks],
                               Frequency("monthly", int(rng.integers(1, 29))), start=day,
-                              now=now, actor="customer")
+                              now=now, actor="customer", company_zone=company_zone)
                     counts["subscriptions"] += 1
-        summary = run_day(engine, day, SimulatedGateway(engine, 0.04, seed), now=now)
+        summary = run_day(engine, day, SimulatedGateway(engine, 0.04, seed), now=now,
+                          company_zone=company_zone)
         counts["orders"] += summary.approved
         counts["declines"] += summary.declined
         counts["recovered"] += summary.recovered

@@ -12,7 +12,7 @@ per subscription and cycle:
 A run killed anywhere and run again finds the pending attempts, gets the same answers from the
 gateway, and finishes: no subscription is charged or ordered twice for the same cycle.
 
-Dunning (:mod:`patronage.autoship.dunning`): a declined charge is retried ``retry_days`` after
+Dunning (:mod:`patronage.autoship.core.dunning`): a declined charge is retried ``retry_days`` after
 the cycle's date (e.g. +1, +3, +7); after the last failure the subscription is suspended
 (involuntary churn).
 
@@ -37,12 +37,12 @@ from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.arrays import I64, Bools, index_of, sum_by
-from patronage.autoship import dunning, schedule
-from patronage.autoship.dunning import RETRY_DAYS
+from patronage.autoship.core import dunning, schedule
+from patronage.autoship.core.dunning import RETRY_DAYS
+from patronage.autoship.core.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
-from patronage.autoship.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.subscriptions import frequency_of, record
-from patronage.clock import Period, require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware
 from patronage.config import get_settings
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
@@ -59,8 +59,8 @@ from patronage.db.tables import Product
 from patronage.errors import Conflict, IntegrityViolation
 from patronage.facts import KIND_CODES, KIND_DISTRIBUTOR, KIND_RETAIL
 from patronage.markets.markets import autoship_last_days, default_market
+from patronage.orders.core.pricing import price_lines
 from patronage.orders.open_period import open_window
-from patronage.orders.pricing import price_lines
 
 BATCH = 50_000
 
@@ -232,7 +232,7 @@ class _Batch:
 
 def _read_batch(conn: Connection, day: date, lo: int, hi: int, default_market: int) -> _Batch:
     """The due subscriptions with ids in [lo, hi], priced in their buyers' markets as
-    :func:`place_order` prices them (:mod:`patronage.orders.pricing`). Read as integer matrices
+    :func:`place_order` prices them (:mod:`patronage.orders.core.pricing`). Read as integer matrices
     (PostgreSQL: one binary COPY each), with no Python object per row. A product without a
     price in a buyer's market refuses the batch before anything is charged."""
     catalog = conn.execute(select(Product.id, Product.sku, Product.is_enrollment_pack,
@@ -418,7 +418,8 @@ def _write_orders(conn: Connection, b: _Batch, ok: I64, order_of: I64, cycles: l
 def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
                       retry_days: tuple[int, ...], run_day: date,
                       summary: RunSummary) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    """The batch's dunning (:mod:`patronage.autoship.dunning`): subscription moves and events."""
+    """The batch's dunning (:mod:`patronage.autoship.core.dunning`): subscription moves and
+    events."""
     done = dunning.settle(dunning.Charged(
         sub=b.sub.tolist(), member=b.member.tolist(), cycle=b.cycle.tolist(),
         attempt=b.attempt.tolist(), shape=b.shape.tolist(), shapes=b.shapes,
@@ -431,7 +432,7 @@ def _moves_and_events(b: _Batch, approved: Bools, declines: list[str | None],
 
 def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime,
             retry_days: tuple[int, ...] = RETRY_DAYS, batch: int = BATCH,
-            workers: int | None = None) -> RunSummary:
+            workers: int | None = None, company_zone: str = DEFAULT_COMPANY_ZONE) -> RunSummary:
     """Charge and order every subscription due on ``day``; idempotent, safe to re-run.
 
     Due subscriptions are taken ``batch`` at a time, in id order; each batch goes through the
@@ -448,7 +449,7 @@ def run_day(engine: Engine, day: date, gateway: PaymentGateway, *, now: datetime
     (:class:`Conflict`, "another run of this day is in progress") before it charges anything.
     A run of a day that already ran is allowed; it charges only what became due since."""
     require_aware(now, place="now")
-    _check_open(engine, day, now)
+    _check_open(engine, day, now, company_zone)
     holder, already_ran = _claim(engine, day, now)
     try:
         summary = _run(engine, day, gateway, now, retry_days, batch, workers)
@@ -507,11 +508,11 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
     return summary
 
 
-def _check_open(engine: Engine, day: date, now: datetime) -> None:
+def _check_open(engine: Engine, day: date, now: datetime, company_zone: str) -> None:
     """The run's orders are dated ``now``: refused before anything is charged when ``now`` is
     in a committed period (whose commissions are paid already)."""
     with transaction(engine) as s:
-        window = open_window(s, now)
+        window = open_window(s, now, company_zone=company_zone)
     if now < window.since:
         raise Conflict(f"autoship run of {day}: now ({now.isoformat()}) is in period "
                        f"{Period.containing(now, window.tz)}, which is committed; nothing was "

@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from patronage.autoship import schedule
-from patronage.autoship.schedule import Frequency, first_run
-from patronage.clock import require_aware, zone
+from patronage.autoship.core import schedule
+from patronage.autoship.core.schedule import Frequency, first_run
+from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware, zone
 from patronage.config import get_settings
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
@@ -70,11 +70,12 @@ def _check_items(session: Session, items: list[Item]) -> None:
 
 
 def subscribe(session: Session, member_id: int, items: list[Item], frequency: Frequency, *,
-              start: date, now: datetime, actor: str) -> Subscription:
+              start: date, now: datetime, actor: str,
+              company_zone: str = DEFAULT_COMPANY_ZONE) -> Subscription:
     """A new autoship; the first run is on or after ``start``, which is today or later (in the
     company's time zone) and at most a year ahead: an autoship never charges for cycles before it
     was created."""
-    today = company_today(now)
+    today = company_today(now, company_zone)
     if start < today:
         raise PatronageError(f"start: {start} is before today ({today}); an autoship starts "
                              "today or later")
@@ -110,9 +111,9 @@ def _open(session: Session, subscription_id: int) -> Subscription:
     return sub
 
 
-def company_today(now: datetime) -> date:
-    """The day ``now`` falls on in the company's time zone."""
-    return require_aware(now).astimezone(zone(get_settings().company_timezone)).date()
+def company_today(now: datetime, company_zone: str = DEFAULT_COMPANY_ZONE) -> date:
+    """The day ``now`` falls on in the company's time zone (``settings.company_timezone``)."""
+    return require_aware(now).astimezone(zone(company_zone)).date()
 
 
 def last_delivery(session: Session, subscription_id: int) -> date | None:
@@ -150,42 +151,46 @@ def skip_next(session: Session, subscription_id: int, *, now: datetime, actor: s
     return sub.next_run
 
 
-def undo_skip(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+def undo_skip(session: Session, subscription_id: int, *, now: datetime, actor: str,
+              company_zone: str = DEFAULT_COMPANY_ZONE) -> date:
     """Bring back the run the last skip moved away from, while it is still ahead; returns the
     new next run date."""
     sub = _open(session, subscription_id)
     _not_in_dunning(sub, "undo skip")
-    _apply(sub, schedule.undo_skip(plan_of(session, sub), company_today(now)))
+    _apply(sub, schedule.undo_skip(plan_of(session, sub), company_today(now, company_zone)))
     record(session, sub, "skip_undone", now, actor, f"next {sub.next_run}")
     return sub.next_run
 
 
 def pause_until(session: Session, subscription_id: int, until: date, *, now: datetime,
-                actor: str) -> None:
+                actor: str,
+                company_zone: str = DEFAULT_COMPANY_ZONE) -> None:
     sub = _open(session, subscription_id)
     _not_in_dunning(sub, "pause")
-    _apply(sub, schedule.pause(plan_of(session, sub), until, company_today(now)))
+    _apply(sub, schedule.pause(plan_of(session, sub), until, company_today(now, company_zone)))
     record(session, sub, "paused", now, actor, f"until {until}")
 
 
-def resume(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+def resume(session: Session, subscription_id: int, *, now: datetime, actor: str,
+           company_zone: str = DEFAULT_COMPANY_ZONE) -> date:
     """End a pause now (before its date); returns the next run date (after today, and never
     earlier than the run planned before the pause)."""
     sub = _open(session, subscription_id)
     _apply(sub, schedule.resume(plan_of(session, sub),
-                                company_today(now) + timedelta(days=1)))
+                                company_today(now, company_zone) + timedelta(days=1)))
     record(session, sub, "resumed", now, actor, f"next run {sub.next_run}")
     return sub.next_run
 
 
-def restart(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
+def restart(session: Session, subscription_id: int, *, now: datetime, actor: str,
+            company_zone: str = DEFAULT_COMPANY_ZONE) -> date:
     """Start a cancelled autoship again, with its items and schedule; returns the next run
     date (after today)."""
     sub = get_subscription(session, subscription_id)
     member = session.get(Member, sub.member_id)
     if member is None or member.status in ("terminated", "erased"):
         raise Conflict(f"restart: member {sub.member_id} can no longer order")
-    _apply(sub, schedule.restart(plan_of(session, sub), company_today(now)))
+    _apply(sub, schedule.restart(plan_of(session, sub), company_today(now, company_zone)))
     sub.cancelled_at, sub.cancel_reason, sub.churn = None, None, None
     sub.failures, sub.retry_on = 0, None
     record(session, sub, "restarted", now, actor, f"next run {sub.next_run}")
@@ -193,13 +198,15 @@ def restart(session: Session, subscription_id: int, *, now: datetime, actor: str
 
 
 def change_date(session: Session, subscription_id: int, day_of_month: int, *, now: datetime,
-                actor: str) -> date:
+                actor: str,
+                company_zone: str = DEFAULT_COMPANY_ZONE) -> date:
     """Run monthly on another day from the next run on (a skip stays skipped, and deliveries
     never come closer than a month); returns the new next run date."""
     sub = _open(session, subscription_id)
     _not_in_dunning(sub, "change date")
     Frequency("monthly", day_of_month)  # the day is checked before anything changes
-    _apply(sub, schedule.change_day(plan_of(session, sub), day_of_month, company_today(now)))
+    _apply(sub, schedule.change_day(plan_of(session, sub), day_of_month,
+                                    company_today(now, company_zone)))
     record(session, sub, "date_changed", now, actor, f"day {day_of_month}; next {sub.next_run}")
     return sub.next_run
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from patronage.care.links import PURPOSES, make_link
 from patronage.care.sandbox import BoundedSandbox, bounded_join, render_budget
-from patronage.config import Settings, get_settings
+from patronage.config import Settings
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
 from patronage.db.tables import Member, Order, OrderLine, Product
@@ -244,7 +244,7 @@ def _person(member: Member | None) -> dict[str, str] | None:
 
 
 def build_context(session: Session, touch: Touch, now: datetime, *,
-                  settings: Settings | None = None) -> dict[str, Any]:
+                  settings: Settings) -> dict[str, Any]:
     """What a template may use for this touch, loaded from the store.
 
     ``member`` (who it is for), ``owner`` (their distributor, or ``None``), ``signer`` (the
@@ -255,7 +255,7 @@ def build_context(session: Session, touch: Touch, now: datetime, *,
     ``years_with_us``, the member's signed ``links`` and ``locale`` (the language the message
     is written in: the member's own; ``owner_locale`` is the distributor's, for their tasks).
     """
-    cfg = settings or get_settings()
+    cfg = settings
     member = session.get(Member, touch.member_id)
     if member is None:
         raise PatronageError(f"touch {touch.id}: member {touch.member_id} does not exist")

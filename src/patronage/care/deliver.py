@@ -45,10 +45,10 @@ from patronage.care.channels.email import (
     build_message,
 )
 from patronage.care.content import TemplateSet, build_context, default_templates
+from patronage.care.core.rules import Rules
 from patronage.care.outcomes import failure_text, late_window, lateness
-from patronage.care.rules import Rules
 from patronage.clock import require_aware
-from patronage.config import Settings, get_settings
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -182,7 +182,7 @@ def _settle(engine: Engine, touch_id: int, now: datetime, failure: SendFailed | 
             report.deferred[touch_id] = failure.reason
 
 
-def deliver_emails(engine: Engine, now: datetime, *, settings: Settings | None = None,
+def deliver_emails(engine: Engine, now: datetime, *, settings: Settings,
                    templates: TemplateSet | None = None, max_attempts: int = MAX_ATTEMPTS,
                    limit: int = 1000,
                    sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
@@ -190,7 +190,7 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings | None =
                    rules: Rules | None = None) -> DeliveryReport:
     """Send the due email touches (see the module docstring for the guarantees)."""
     require_aware(now, place="now")
-    cfg = settings or get_settings()
+    cfg = settings
     tset = templates or default_templates()
     out = report or DeliveryReport()
     late_after = late_window(rules)
@@ -228,8 +228,8 @@ def _count_waiting(engine: Engine, channel: str, now: datetime) -> int:
         ) or 0)
 
 
-def deliver_due(engine: Engine, now: datetime, *, cards_dir: Path | None = None,
-                settings: Settings | None = None, templates: TemplateSet | None = None,
+def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
+                cards_dir: Path | None = None, templates: TemplateSet | None = None,
                 max_attempts: int = MAX_ATTEMPTS,
                 sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
                 rules: Rules | None = None) -> DeliveryReport:

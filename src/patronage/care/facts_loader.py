@@ -21,10 +21,10 @@ import numpy as np
 from sqlalchemy import Connection
 
 from patronage.arrays import I64, Bools, index_of, per_member
-from patronage.care.facts import CareFacts, Contacts, Events
-from patronage.care.occasions import STATES
-from patronage.care.rules import Rules
-from patronage.care.zones import DAY, known_zone
+from patronage.care.core.facts import CareFacts, Contacts, Events
+from patronage.care.core.occasions import STATES
+from patronage.care.core.rules import Rules
+from patronage.care.core.zones import DAY, known_zone
 from patronage.db.bulk import fetch_rows
 from patronage.db.loaders import bound_time, code_case, epoch_sql, integer_matrix, sorted_by_first
 from patronage.facts import KIND_CODES, STATUS_CODES

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from patronage.arrays import I64, Bools
-from patronage.care.facts import holdout_draws
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.facts import holdout_draws
+from patronage.care.core.rules import Rules, load_rules
 from patronage.db.loaders import bound_time, integer_matrix
 
 

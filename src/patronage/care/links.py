@@ -20,7 +20,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from patronage.clock import require_aware
-from patronage.config import get_settings
 from patronage.errors import PatronageError
 from patronage.network.members import (
     consents_in_force,
@@ -53,14 +52,14 @@ class LinkData:
     issued_at: datetime
 
 
-def _serializer(purpose: str, secret: str | None) -> URLSafeSerializer:
+def _serializer(purpose: str, secret: str) -> URLSafeSerializer:
     if purpose not in PURPOSES:
         raise PatronageError(f"link purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
-    return URLSafeSerializer(secret or get_settings().secret_key, salt=f"patronage.{purpose}")
+    return URLSafeSerializer(secret, salt=f"patronage.{purpose}")
 
 
 def make_token(purpose: str, member_id: int, now: datetime, *, touch_id: int | None = None,
-               secret: str | None = None) -> str:
+               secret: str) -> str:
     """A signed token for ``purpose`` naming the member (and the touch that carried it)."""
     issued = int(require_aware(now, place="now").timestamp())
     payload = {"m": member_id, "t": touch_id, "i": issued}
@@ -68,7 +67,7 @@ def make_token(purpose: str, member_id: int, now: datetime, *, touch_id: int | N
 
 
 def read_token(token: str, purpose: str, now: datetime, *,
-               secret: str | None = None) -> LinkData:
+               secret: str) -> LinkData:
     """The member (and touch) a token names; :class:`InvalidLink` if forged or expired."""
     try:
         payload = _serializer(purpose, secret).loads(token)
@@ -84,14 +83,14 @@ def read_token(token: str, purpose: str, now: datetime, *,
     return LinkData(purpose, member_id, None if touch_id is None else int(touch_id), issued_at)
 
 
-def url(purpose: str, token: str, *, base_url: str | None = None) -> str:
-    base = (base_url or get_settings().base_url).rstrip("/")
+def url(purpose: str, token: str, *, base_url: str) -> str:
+    base = base_url.rstrip("/")
     return f"{base}/{PURPOSES[purpose][0]}/{token}"
 
 
 def make_link(purpose: str, member_id: int, now: datetime, *, touch_id: int | None = None,
-              base_url: str | None = None, secret: str | None = None) -> str:
-    """The full URL of a signed link."""
+              base_url: str, secret: str) -> str:
+    """The full URL of a signed link (``settings.base_url`` and ``settings.secret_key``)."""
     token = make_token(purpose, member_id, now, touch_id=touch_id, secret=secret)
     return url(purpose, token, base_url=base_url)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from patronage.care.rules import Rules, load_rules
+from patronage.care.core.rules import Rules, load_rules
 from patronage.errors import PatronageError
 
 

@@ -46,9 +46,11 @@ class SurveyOutcome:
     planned: list[Touch] = field(default_factory=list)
 
 
-def survey_link(member_id: int, now: datetime, *, touch_id: int | None = None) -> str:
+def survey_link(member_id: int, now: datetime, *, touch_id: int | None = None, base_url: str,
+                secret: str) -> str:
     """The signed link to the survey page (``/s/{token}``)."""
-    return make_link("survey", member_id, now, touch_id=touch_id)
+    return make_link("survey", member_id, now, touch_id=touch_id, base_url=base_url,
+                     secret=secret)
 
 
 def _response_key(touch_id: int | None, issued_at: datetime) -> str:
@@ -72,7 +74,7 @@ def _plan(session: Session, member: Member, now: datetime, *, rule_key: str, occ
 
 
 def answer_survey(session: Session, token: str, score: int, comment: str, serious: bool,
-                  now: datetime, *, secret: str | None = None) -> SurveyOutcome:
+                  now: datetime, *, secret: str) -> SurveyOutcome:
     """Record an answer given through a survey link (see the module docstring)."""
     require_aware(now, place="now")
     link = read_token(token, "survey", now, secret=secret)

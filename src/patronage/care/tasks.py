@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from patronage.care.content import TemplateSet, build_context, default_templates
 from patronage.clock import require_aware, zone
-from patronage.config import get_settings
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
@@ -56,7 +56,7 @@ def _task_query(owner_id: int | None, until: datetime) -> Select[Touch, Member]:
 
 
 def task_line(session: Session, touch: Touch, now: datetime,
-              templates: TemplateSet | None = None) -> str:
+              templates: TemplateSet | None = None, *, settings: Settings) -> str:
     """The rendered one-line task (the touch's summary if it has no task template), in the
     language of the distributor it is for."""
     tset = templates or default_templates()
@@ -64,13 +64,13 @@ def task_line(session: Session, touch: Touch, now: datetime,
         member = session.get(Member, touch.member_id)
         who = member.name if member is not None else f"member {touch.member_id}"
         return touch.summary or f"{touch.occasion.replace('_', ' ').capitalize()}: {who}"
-    context = build_context(session, touch, now)
+    context = build_context(session, touch, now, settings=settings)
     # A task is read by the distributor: in their language (the company's for a task of its own).
     context["locale"] = context["owner_locale"] if touch.owner_id is not None else None
     return tset.task(touch.template, context)
 
 
-def tasks_for(session: Session, owner_id: int | None, now: datetime, *,
+def tasks_for(session: Session, owner_id: int | None, now: datetime, *, settings: Settings,
               days: int = 7) -> list[TaskView]:
     """The distributor's open tasks due before ``now + days`` (overdue ones included).
 
@@ -85,7 +85,7 @@ def tasks_for(session: Session, owner_id: int | None, now: datetime, *,
             touch_id=touch.id, member_id=member.id, member_name=member.name,
             owner_id=touch.owner_id, occasion=touch.occasion, template=touch.template,
             due_at=touch.due_at, priority=touch.priority, status=touch.status,
-            line=task_line(session, touch, now), summary=touch.summary or "",
+            line=task_line(session, touch, now, settings=settings), summary=touch.summary or "",
             overdue=touch.due_at < now,
         )
         for touch, member in rows
@@ -119,7 +119,7 @@ def mark_done(session: Session, touch_id: int, *, by: int | str, now: datetime,
     return touch
 
 
-def ical_feed(session: Session, owner_id: int | None, now: datetime, *,
+def ical_feed(session: Session, owner_id: int | None, now: datetime, *, settings: Settings,
               days: int = FEED_DAYS) -> bytes:
     """An iCalendar file with one all-day event per open task (overdue ones on today).
 
@@ -127,7 +127,6 @@ def ical_feed(session: Session, owner_id: int | None, now: datetime, *,
     calendar that re-reads the feed updates events instead of duplicating them.
     """
     require_aware(now, place="now")
-    settings = get_settings()
     host = urlsplit(settings.base_url).hostname or "patronage"
     owner = session.get(Member, owner_id) if owner_id is not None else None
     tz = zone(owner.timezone if owner is not None else settings.company_timezone)
@@ -136,7 +135,7 @@ def ical_feed(session: Session, owner_id: int | None, now: datetime, *,
     cal.add("prodid", f"-//{settings.company_name}//Patronage care tasks//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", "Care tasks")
-    for task in tasks_for(session, owner_id, now, days=days):
+    for task in tasks_for(session, owner_id, now, settings=settings, days=days):
         day: date = max(task.due_at.astimezone(tz).date(), today)
         event = Event()
         event.add("uid", f"care-task-{task.touch_id}@{host}")

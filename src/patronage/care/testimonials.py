@@ -65,7 +65,7 @@ def submit(session: Session, member_id: int, text: str, *, consent_to_publish: b
 
 def submit_from_link(session: Session, token: str, text: str, *, consent_to_publish: bool,
                      now: datetime, media_url: str | None = None,
-                     secret: str | None = None) -> Testimonial:
+                     secret: str) -> Testimonial:
     """Submit through a signed testimonial link (``/t/{token}``), without login."""
     link = read_token(token, "testimonial", now, secret=secret)
     return submit(session, link.member_id, text, consent_to_publish=consent_to_publish,

@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from patronage.care.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
+from patronage.care.core.facts import ALREADY, PLANNED, REASONS, CareFacts, Plan
+from patronage.care.core.occasions import WORDS, key_text
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.rules import Rule, Rules, load_rules
 from patronage.care.facts_loader import LoadedFacts, first_names, load_care_facts
-from patronage.care.occasions import WORDS, key_text
-from patronage.care.planner import plan_touches
-from patronage.care.rules import Rule, Rules, load_rules
-from patronage.clock import require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.bulk import insert_ignore
 from patronage.db.engine import transaction
 
@@ -102,22 +102,15 @@ def _rows(plan: Plan, facts: CareFacts, rules: Rules, loaded: LoadedFacts,
     }
 
 
-def _company_zone(company_zone: str | None) -> str:
-    if company_zone is not None:
-        return company_zone
-    from patronage.config import get_settings
-
-    return get_settings().company_timezone
-
-
 def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
-         company_zone: str | None = None) -> TickSummary:
-    """Plan and store every touch due in this tick's window (see :mod:`patronage.care.planner`);
-    returns the counts. ``company_zone`` (default: ``settings.company_timezone``) stands in for
-    a member's time zone that is not a known zone name."""
+         company_zone: str = DEFAULT_COMPANY_ZONE) -> TickSummary:
+    """Plan and store every touch due in this tick's window (see
+    :mod:`patronage.care.core.planner`); returns the counts. ``company_zone``
+    (``settings.company_timezone``) stands in for a member's time zone that is not a known zone
+    name."""
     require_aware(now, place="now")
     rules = rules or load_rules()
-    zone = _company_zone(company_zone)
+    zone = company_zone
     now = now.astimezone(UTC).replace(microsecond=0)
     t0 = time.perf_counter()
     with transaction(engine) as session:
@@ -150,13 +143,14 @@ class MemberPlan:
 
 
 def explain_member(engine: Engine, member_id: int, now: datetime,
-                   rules: Rules | None = None, *, company_zone: str | None = None) -> MemberPlan:
+                   rules: Rules | None = None, *,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> MemberPlan:
     """For one member: each rule's touch this tick would plan, or why not (nothing written)."""
     from patronage.errors import NotFound, PatronageError
 
     rules = rules or load_rules()
     with engine.connect() as conn:
-        loaded = load_care_facts(conn, now, rules, _company_zone(company_zone))
+        loaded = load_care_facts(conn, now, rules, company_zone)
     f = loaded.facts
     if member_id in loaded.failed:
         raise PatronageError(f"member {member_id}: {loaded.failed[member_id]}; "

@@ -7,14 +7,10 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, state
+from patronage.cli.common import JsonOpt, console, emit_json, state
 from patronage.clock import SystemClock
-from patronage.db.engine import transaction
 from patronage.errors import PatronageError
-from patronage.web.accounts import create_account, disable_account, list_accounts, set_password
-from patronage.web.sessions import end_sessions_for
 
 app = typer.Typer(help="Sign-ins for the web back office: staff, distributors, customers.",
                   no_args_is_help=True)
@@ -42,6 +38,9 @@ def create(
                                                  "instead of prompting.")] = False,
 ) -> None:
     """Create a sign-in. The password is asked for (or read with --password-stdin)."""
+    from patronage.db.engine import transaction
+    from patronage.web.accounts import create_account
+
     password = _password(password_stdin)
     with transaction(state(ctx).engine()) as session:
         account = create_account(session, email=email, password=password, role=role,
@@ -52,8 +51,13 @@ def create(
 
 @app.command("list")
 def list_(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """Every account (never the password)."""
+    from rich.table import Table
+
+    from patronage.db.engine import transaction
+    from patronage.web.accounts import list_accounts
+
     with transaction(state(ctx).engine()) as session:
         accounts = list_accounts(session)
     if as_json:
@@ -81,6 +85,9 @@ def password(
 ) -> None:
     """Set a new password for an account (the password rules apply); every session of the
     account ends."""
+    from patronage.db.engine import transaction
+    from patronage.web.accounts import set_password
+
     new = _password(password_stdin)
     with transaction(state(ctx).engine()) as session:
         account = set_password(session, email, new=new, now=SystemClock().now(), actor="cli")
@@ -91,6 +98,9 @@ def password(
 def disable(ctx: typer.Context,
             email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
     """Disable an account: it can no longer sign in and its sessions end at once."""
+    from patronage.db.engine import transaction
+    from patronage.web.accounts import disable_account
+
     with transaction(state(ctx).engine()) as session:
         account = disable_account(session, email, now=SystemClock().now(), actor="cli")
     console.print(f"Account {account.email} disabled.")
@@ -101,6 +111,9 @@ def end_sessions(ctx: typer.Context,
                  email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
     """Sign the account out everywhere: every session it has ends at once (it can sign in
     again with its password)."""
+    from patronage.db.engine import transaction
+    from patronage.signin.sessions import end_sessions_for
+
     with transaction(state(ctx).engine()) as session:
         ended = end_sessions_for(session, email, now=SystemClock().now(), actor="cli")
     console.print(f"{ended} session(s) of {email.strip().lower()} ended.")

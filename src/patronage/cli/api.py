@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from patronage import audit
-from patronage.access import SCOPES
-from patronage.api.tokens import (
-    DEFAULT_LIFETIME,
-    TokenView,
-    create_token,
-    list_tokens,
-    revoke_token,
-    rotate_token,
-)
-from patronage.cli.common import console, emit_json, state
+from patronage.cli.common import JsonOpt, console, emit_json, state
 from patronage.clock import SystemClock
-from patronage.db.engine import transaction
+from patronage.scopes import SCOPES
+
+if TYPE_CHECKING:
+    from patronage.api.tokens import TokenView
 
 app = typer.Typer(help="The REST API: integration tokens.", no_args_is_help=True)
 token_app = typer.Typer(help="Integration tokens: scoped, shown once, stored hashed, revocable.",
@@ -28,6 +20,9 @@ token_app = typer.Typer(help="Integration tokens: scoped, shown once, stored has
 app.add_typer(token_app, name="token")
 
 ACTOR = "cli"
+#: The days a new token lasts (:data:`patronage.api.tokens.DEFAULT_LIFETIME`, written here so
+#: that ``--help`` does not load the API).
+DEFAULT_DAYS = 90
 
 
 @token_app.command("create")
@@ -37,10 +32,14 @@ def create(
     scope: Annotated[list[str], typer.Option("--scope", help=f"Repeat for each scope: "
                                              f"{', '.join(SCOPES)}.")],
     expires_days: Annotated[int, typer.Option("--expires-days", help="Days until it expires "
-                                              "(1 to 365).")] = DEFAULT_LIFETIME.days,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                                              "(1 to 365).")] = DEFAULT_DAYS,
+    as_json: JsonOpt = False,
 ) -> None:
     """Make a token. It is printed once and cannot be shown again."""
+    from patronage import audit
+    from patronage.api.tokens import create_token
+    from patronage.db.engine import transaction
+
     now = SystemClock().now()
     with transaction(state(ctx).engine()) as s:
         view, token = create_token(s, name=name, scopes=scope, now=now, created_by=ACTOR,
@@ -69,11 +68,15 @@ def rotate(
     grace_minutes: Annotated[int, typer.Option("--grace-minutes", help="Minutes the old token "
                                                "keeps working (0 to 1440).")] = 0,
     expires_days: Annotated[int, typer.Option("--expires-days", help="Days until the new one "
-                                              "expires (1 to 365).")] = DEFAULT_LIFETIME.days,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                                              "expires (1 to 365).")] = DEFAULT_DAYS,
+    as_json: JsonOpt = False,
 ) -> None:
     """Replace a token by a new one with the same name and scopes; the old one ends at once
     or after --grace-minutes."""
+    from patronage import audit
+    from patronage.api.tokens import rotate_token
+    from patronage.db.engine import transaction
+
     now = SystemClock().now()
     with transaction(state(ctx).engine()) as s:
         view, token = rotate_token(s, token_id, now=now, created_by=ACTOR,
@@ -86,9 +89,14 @@ def rotate(
 
 @token_app.command("list")
 def list_(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """The tokens (never their secrets): scopes, when made, last used and expiring, revoked or
     not."""
+    from rich.table import Table
+
+    from patronage.api.tokens import list_tokens
+    from patronage.db.engine import transaction
+
     with transaction(state(ctx).engine()) as s:
         views = list_tokens(s)
     if as_json:
@@ -113,6 +121,10 @@ def list_(ctx: typer.Context,
 @token_app.command("revoke")
 def revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
     """Revoke a token: refused from this moment on."""
+    from patronage import audit
+    from patronage.api.tokens import revoke_token
+    from patronage.db.engine import transaction
+
     now = SystemClock().now()
     with transaction(state(ctx).engine()) as s:
         view = revoke_token(s, token_id, now=now)

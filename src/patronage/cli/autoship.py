@@ -6,36 +6,12 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from patronage.autoship.gateway import SimulatedGateway
-from patronage.autoship.run import run_day
-from patronage.autoship.schedule import Frequency
-from patronage.autoship.subscriptions import (
-    Item,
-    add_item,
-    cancel,
-    change_date,
-    company_today,
-    pause_until,
-    remove_item,
-    restart,
-    resume,
-    save_offers,
-    skip_next,
-    subscribe,
-    swap_item,
-    undo_skip,
-)
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.clock import SystemClock
-from patronage.db.autoship import Subscription, SubscriptionItem
-from patronage.db.engine import transaction
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 from patronage.errors import PatronageError
 
 app = typer.Typer(help="Autoship: the daily run and self-service actions.", no_args_is_help=True)
 
-NowOpt = Annotated[str | None, typer.Option("--now", help="Time of the action (ISO).")]
 Actor = Annotated[str, typer.Option(help="Who acts.")]
 
 
@@ -50,13 +26,17 @@ def _day(text: str, place: str) -> date:
 def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
         decline_rate: Annotated[float, typer.Option(help="Simulated gateway decline rate.")]
         = 0.05, seed: Annotated[int, typer.Option(help="Simulated gateway seed.")] = 0,
-        now: NowOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Charge and order every subscription due on the date (safe to run again; refused while
     another run of the date is in progress)."""
+    from patronage.autoship.gateway import SimulatedGateway
+    from patronage.autoship.run import run_day
+
     engine = state(ctx).engine()
     when = _day(day, "--date")
-    moment = parse_now(now) if now else SystemClock().now()
-    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment)
+    moment = parse_now(now)
+    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment,
+                      company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(summary.__dict__)
     else:
@@ -74,18 +54,27 @@ def subscribe_(ctx: typer.Context, member: Annotated[int, typer.Option(help="Mem
                start: Annotated[str | None, typer.Option(help="First run on or after.")] = None,
                now: NowOpt = None, actor: Actor = "cli") -> None:
     """Start an autoship for a member."""
-    moment = parse_now(now) if now else SystemClock().now()
-    first = _day(start, "--start") if start else company_today(moment)
+    from patronage.autoship.core.schedule import Frequency
+    from patronage.autoship.subscriptions import Item, company_today, subscribe
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
+    first = _day(start, "--start") if start else company_today(moment,
+                                                                 state(ctx).company_zone())
     with transaction(state(ctx).engine()) as s:
         sub = subscribe(s, member, [Item(x) for x in sku], Frequency("monthly", day),
-                        start=first, now=moment, actor=actor)
+                        start=first, now=moment, actor=actor,
+                        company_zone=state(ctx).company_zone())
         console.print(f"subscription {sub.id}: next run {sub.next_run}")
 
 
 @app.command()
 def skip(ctx: typer.Context, subscription: int, now: NowOpt = None, actor: Actor = "cli") -> None:
     """Skip the next run."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import skip_next
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         console.print(f"next run {skip_next(s, subscription, now=moment, actor=actor)}")
 
@@ -94,9 +83,14 @@ def skip(ctx: typer.Context, subscription: int, now: NowOpt = None, actor: Actor
 def undo_skip_(ctx: typer.Context, subscription: int, now: NowOpt = None,
                actor: Actor = "cli") -> None:
     """Bring back the run the last skip moved away from."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import undo_skip
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {undo_skip(s, subscription, now=moment, actor=actor)}")
+        next_run = undo_skip(s, subscription, now=moment, actor=actor,
+                             company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command()
@@ -104,9 +98,13 @@ def pause(ctx: typer.Context, subscription: int,
           until: Annotated[str, typer.Option(help="YYYY-MM-DD")], now: NowOpt = None,
           actor: Actor = "cli") -> None:
     """Pause until a date."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import pause_until
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor)
+        pause_until(s, subscription, _day(until, "--until"), now=moment, actor=actor,
+                    company_zone=state(ctx).company_zone())
     console.print(f"paused until {until}")
 
 
@@ -114,18 +112,28 @@ def pause(ctx: typer.Context, subscription: int,
 def resume_(ctx: typer.Context, subscription: int, now: NowOpt = None,
             actor: Actor = "cli") -> None:
     """End a pause now."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import resume
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {resume(s, subscription, now=moment, actor=actor)}")
+        next_run = resume(s, subscription, now=moment, actor=actor,
+                          company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("restart")
 def restart_(ctx: typer.Context, subscription: int, now: NowOpt = None,
              actor: Actor = "cli") -> None:
     """Start a cancelled autoship again."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import restart
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {restart(s, subscription, now=moment, actor=actor)}")
+        next_run = restart(s, subscription, now=moment, actor=actor,
+                           company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("swap")
@@ -135,7 +143,10 @@ def swap_(ctx: typer.Context, subscription: int,
           quantity: Annotated[int | None, typer.Option(help="Its quantity (default: kept).")]
           = None, now: NowOpt = None, actor: Actor = "cli") -> None:
     """Replace one product by another; the other products stay."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import swap_item
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         swap_item(s, subscription, sku, to, quantity, now=moment, actor=actor)
     console.print(f"{sku} replaced by {to}")
@@ -147,7 +158,10 @@ def add_(ctx: typer.Context, subscription: int,
          quantity: Annotated[int, typer.Option(help="How many.")] = 1, now: NowOpt = None,
          actor: Actor = "cli") -> None:
     """Add a product."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import Item, add_item
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         add_item(s, subscription, Item(sku, quantity), now=moment, actor=actor)
     console.print(f"{quantity}×{sku} added")
@@ -158,7 +172,10 @@ def remove_(ctx: typer.Context, subscription: int,
             sku: Annotated[str, typer.Option(help="The product to remove.")],
             now: NowOpt = None, actor: Actor = "cli") -> None:
     """Remove a product (not the last one: pause or cancel instead)."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import remove_item
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         remove_item(s, subscription, sku, now=moment, actor=actor)
     console.print(f"{sku} removed")
@@ -169,9 +186,14 @@ def change_date_(ctx: typer.Context, subscription: int,
                  day: Annotated[int, typer.Option(help="New day of month.")], now: NowOpt = None,
                  actor: Actor = "cli") -> None:
     """Run on another day of the month."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import change_date
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
-        console.print(f"next run {change_date(s, subscription, day, now=moment, actor=actor)}")
+        next_run = change_date(s, subscription, day, now=moment, actor=actor,
+                               company_zone=state(ctx).company_zone())
+        console.print(f"next run {next_run}")
 
 
 @app.command("cancel")
@@ -179,7 +201,10 @@ def cancel_(ctx: typer.Context, subscription: int,
             reason: Annotated[str, typer.Option(help="Why.")] = "", now: NowOpt = None,
             actor: Actor = "cli") -> None:
     """Cancel in one step."""
-    moment = parse_now(now) if now else SystemClock().now()
+    from patronage.autoship.subscriptions import cancel, save_offers
+    from patronage.db.engine import transaction
+
+    moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         offers = save_offers(s, subscription)
         cancel(s, subscription, reason, now=moment, actor=actor)
@@ -189,8 +214,13 @@ def cancel_(ctx: typer.Context, subscription: int,
 
 @app.command()
 def show(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: JsonOpt = False) -> None:
     """A member's subscriptions."""
+    from sqlalchemy import select
+
+    from patronage.db.autoship import Subscription, SubscriptionItem
+    from patronage.db.engine import transaction
+
     with transaction(state(ctx).engine()) as s:
         subs = s.scalars(select(Subscription).where(Subscription.member_id == member)).all()
         rows = [{"id": sub.id, "status": sub.status, "next_run": sub.next_run,
@@ -215,14 +245,14 @@ def report(ctx: typer.Context,
            what: Annotated[str, typer.Argument(help="retention, churn, distributors or forecast")],
            now: NowOpt = None,
            months: Annotated[int, typer.Option(help="Forecast horizon in months.")] = 6,
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+           as_json: JsonOpt = False) -> None:
     """Retention by start cohort, churn by kind, per distributor, or a forecast."""
     from datetime import timedelta
 
     from patronage.autoship import reports
 
     engine = state(ctx).engine()
-    moment = parse_now(now) if now else SystemClock().now()
+    moment = parse_now(now)
     data: object
     if what == "retention":
         rows = reports.retention_by_cohort(engine, moment)

@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.care.holdout import holdout_report
-from patronage.care.rules import Rules, load_rules
-from patronage.care.tick import explain_member, tick
-from patronage.cli.common import console, emit_json, failed_exit, parse_now, state
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, failed_exit, parse_now, state
+
+if TYPE_CHECKING:
+    from patronage.care.core.rules import Rules
 
 app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).",
                   no_args_is_help=True)
 rules_app = typer.Typer(help="The care rules file.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RulesFile = Annotated[Path | None, typer.Option("--rules", help="Rules file (TOML; default: "
                                                 "the shipped rules).")]
-Now = Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
 
 
 def _rules(path: Path | None) -> Rules:
+    from patronage.care.core.rules import load_rules
+
     return load_rules(path)
 
 
 @app.command("tick")
-def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
-                 as_json: Json = False) -> None:
+def tick_command(ctx: typer.Context, now: NowOpt = None, rules: RulesFile = None,
+                 as_json: JsonOpt = False) -> None:
     """Plan the touches due from now to a day ahead (idempotent: tick again, nothing doubles)."""
-    summary = tick(state(ctx).engine(), parse_now(now), _rules(rules))
+    from patronage.care.tick import tick
+
+    summary = tick(state(ctx).engine(), parse_now(now), _rules(rules),
+                   company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(summary.as_dict())
         failed_exit(len(summary.failed))
@@ -55,6 +57,10 @@ def tick_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
 @rules_app.command("check")
 def rules_check(path: Annotated[Path, typer.Argument(help="The rules file.")]) -> None:
     """Validate a rules file: every problem at once, or a summary of the rules."""
+    from rich.table import Table
+
+    from patronage.care.core.rules import load_rules
+
     rules = load_rules(path)
     s = rules.settings
     console.print(f"{path}: {len(rules.active)} rules, {len(rules.holidays)} holidays; "
@@ -68,9 +74,14 @@ def rules_check(path: Annotated[Path, typer.Argument(help="The rules file.")]) -
 
 @app.command("plan")
 def plan_command(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
-                 now: Now = None, rules: RulesFile = None, as_json: Json = False) -> None:
+                 now: NowOpt = None, rules: RulesFile = None, as_json: JsonOpt = False) -> None:
     """What a tick now would plan for one member, rule by rule, and why not (writes nothing)."""
-    result = explain_member(state(ctx).engine(), member, parse_now(now), _rules(rules))
+    from rich.table import Table
+
+    from patronage.care.tick import explain_member
+
+    result = explain_member(state(ctx).engine(), member, parse_now(now), _rules(rules),
+                            company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"member_id": result.member_id, "rules": result.lines})
         return
@@ -82,10 +93,14 @@ def plan_command(ctx: typer.Context, member: Annotated[int, typer.Option("--memb
 
 
 @app.command("holdout")
-def holdout_command(ctx: typer.Context, now: Now = None, rules: RulesFile = None,
+def holdout_command(ctx: typer.Context, now: NowOpt = None, rules: RulesFile = None,
                     window: Annotated[int, typer.Option(help="Retention window in days.")] = 90,
-                    as_json: Json = False) -> None:
+                    as_json: JsonOpt = False) -> None:
     """Customers in the holdout (no automated touches) against the treated: retention, lift."""
+    from rich.table import Table
+
+    from patronage.care.holdout import holdout_report
+
     report = holdout_report(state(ctx).engine(), parse_now(now), _rules(rules),
                             window_days=window)
     if as_json:

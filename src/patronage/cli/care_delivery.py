@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.care.channels.cards import CardBatch, export_cards
-from patronage.care.contacts import import_contacts
-from patronage.care.content import TemplateSet
-from patronage.care.deliver import deliver_due, requeue
-from patronage.care.rules import load_rules
-from patronage.care.tasks import ical_feed, tasks_for
-from patronage.care.testimonials import moderate, publish
-from patronage.cli.common import console, emit_json, failed_exit, parse_now, state
-from patronage.db.engine import transaction
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, failed_exit, parse_now, state
 from patronage.errors import PatronageError, Problems
+
+if TYPE_CHECKING:
+    from patronage.care.channels.cards import CardBatch
 
 app = typer.Typer(help="Care delivery.", no_args_is_help=True)
 cards_app = typer.Typer(help="Printed cards.", no_args_is_help=True)
@@ -29,8 +23,6 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(testimonial_app, name="testimonial")
 app.add_typer(templates_app, name="templates")
 
-Now = Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RulesFile = Annotated[Path | None, typer.Option(
     "--rules", help="Rules file (TOML; default: the shipped rules): its lookback_days is how "
     "late a touch may still go out.")]
@@ -39,16 +31,19 @@ Distributor = Annotated[int | None, typer.Option(
 
 
 @app.command("deliver")
-def deliver_command(ctx: typer.Context, now: Now = None,
+def deliver_command(ctx: typer.Context, now: NowOpt = None,
                     cards_dir: Annotated[Path | None, typer.Option(
                         "--cards-dir", help="Also export the due cards into this folder.")]
-                    = None, rules: RulesFile = None, as_json: Json = False) -> None:
+                    = None, rules: RulesFile = None, as_json: JsonOpt = False) -> None:
     """Send the emails that are due (and export the cards); safe to run again at any time.
 
     A touch that fails on its own (a bad stored address...) is recorded as failed with the
     reason and the others go on; the exit code is 1 when any failed."""
+    from patronage.care.core.rules import load_rules
+    from patronage.care.deliver import deliver_due
+
     report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir,
-                         rules=load_rules(rules))
+                         rules=load_rules(rules), settings=state(ctx).settings())
     batch = report.cards
     failed = len(report.failed) + (len(batch.failed) if batch else 0)
     data = {
@@ -92,8 +87,11 @@ def _print_batch(batch: CardBatch) -> None:
 @app.command("requeue")
 def requeue_command(ctx: typer.Context,
                     touches: Annotated[list[int], typer.Argument(help="Failed touch ids.")],
-                    now: Now = None) -> None:
+                    now: NowOpt = None) -> None:
     """Give failed touches another round of delivery attempts (all or none)."""
+    from patronage.care.deliver import requeue
+    from patronage.db.engine import transaction
+
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as session:
         for touch_id in touches:
@@ -104,10 +102,14 @@ def requeue_command(ctx: typer.Context,
 @cards_app.command("export")
 def cards_export(ctx: typer.Context,
                  out: Annotated[Path, typer.Option("--out", help="Folder for the PDF batch.")],
-                 now: Now = None, rules: RulesFile = None) -> None:
+                 now: NowOpt = None, rules: RulesFile = None) -> None:
     """Export the due cards as one print-ready PDF and mark them sent (or first finish the
     batch an interrupted export left open). Exit code 1 when a card failed."""
-    batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules))
+    from patronage.care.channels.cards import export_cards
+    from patronage.care.core.rules import load_rules
+
+    batch = export_cards(state(ctx).engine(), parse_now(now), out, rules=load_rules(rules),
+                         settings=state(ctx).settings())
     if batch.path is None and not batch.dropped and not batch.failed:
         console.print("no cards due")
     else:
@@ -117,12 +119,17 @@ def cards_export(ctx: typer.Context,
 
 @app.command("tasks")
 def tasks_command(ctx: typer.Context, distributor: Distributor = None,
-                  days: Annotated[int, typer.Option(help="Days ahead.")] = 7, now: Now = None,
-                  as_json: Json = False) -> None:
+                  days: Annotated[int, typer.Option(help="Days ahead.")] = 7, now: NowOpt = None,
+                  as_json: JsonOpt = False) -> None:
     """A distributor's personal tasks: overdue, today and the next days."""
+    from rich.table import Table
+
+    from patronage.care.tasks import tasks_for
+    from patronage.db.engine import transaction
+
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as session:
-        tasks = tasks_for(session, distributor, moment, days=days)
+        tasks = tasks_for(session, distributor, moment, days=days, settings=state(ctx).settings())
     if as_json:
         emit_json([t.__dict__ for t in tasks])
         return
@@ -135,10 +142,13 @@ def tasks_command(ctx: typer.Context, distributor: Distributor = None,
 
 @app.command("tasks-feed")
 def tasks_feed(ctx: typer.Context, out: Annotated[Path, typer.Option("--out", help="FILE.ics")],
-               distributor: Distributor = None, now: Now = None) -> None:
+               distributor: Distributor = None, now: NowOpt = None) -> None:
     """Write the iCalendar feed of a distributor's open tasks."""
+    from patronage.care.tasks import ical_feed
+    from patronage.db.engine import transaction
+
     with transaction(state(ctx).engine()) as session:
-        data = ical_feed(session, distributor, parse_now(now))
+        data = ical_feed(session, distributor, parse_now(now), settings=state(ctx).settings())
     out.write_bytes(data)
     console.print(f"{data.count(b'BEGIN:VEVENT')} tasks written to {out}")
 
@@ -148,8 +158,11 @@ def contacts_import(ctx: typer.Context,
                     file: Annotated[Path, typer.Argument(help="A .vcf or .csv file.")],
                     distributor: Annotated[int, typer.Option("--distributor")],
                     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
-                    now: Now = None, as_json: Json = False) -> None:
+                    now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Import contacts with birthdays; duplicates are skipped and reported."""
+    from patronage.care.contacts import import_contacts
+    from patronage.db.engine import transaction
+
     with transaction(state(ctx).engine()) as session:
         report = import_contacts(session, distributor, file, now=parse_now(now),
                                  dry_run=dry_run)
@@ -169,9 +182,12 @@ def testimonial_moderate(
     approve: Annotated[bool | None, typer.Option("--approve/--reject")] = None,
     by: Annotated[str, typer.Option(help="Who moderates.")] = "cli",
     publish_now: Annotated[bool, typer.Option("--publish", help="Publish once approved.")]
-    = False, now: Now = None,
+    = False, now: NowOpt = None,
 ) -> None:
     """Approve or reject a testimonial (and publish it when approved and consented)."""
+    from patronage.care.testimonials import moderate, publish
+    from patronage.db.engine import transaction
+
     if approve is None:
         raise PatronageError("say --approve or --reject")
     moment = parse_now(now)
@@ -186,6 +202,8 @@ def testimonial_moderate(
 def templates_check(directory: Annotated[Path | None, typer.Argument(
         help="A folder of templates (default: the shipped ones).")] = None) -> None:
     """Load every template: commercial content or unknown variables are refused."""
+    from patronage.care.content import TemplateSet
+
     tset = TemplateSet(directory) if directory else TemplateSet()
     problems = tset.check_all()
     if problems:

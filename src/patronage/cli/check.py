@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patronage.care.rules import load_rules
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.integrity import EXAMPLES, IntegrityReport, check_integrity
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
+
+if TYPE_CHECKING:
+    from patronage.integrity import IntegrityReport
 
 app = typer.Typer()
+
+#: Examples listed per problem by default (:data:`patronage.integrity.EXAMPLES`, written here so
+#: that ``--help`` does not load the checks).
+EXAMPLES = 5
 
 
 def print_report(report: IntegrityReport) -> None:
@@ -36,19 +41,21 @@ def print_report(report: IntegrityReport) -> None:
 @app.command("check")
 def check(
     ctx: typer.Context,
-    now: Annotated[str | None, typer.Option(help="As of (ISO time with zone); default: now.")]
-    = None,
+    now: NowOpt = None,
     rules: Annotated[Path | None, typer.Option(
         "--rules", help="Care rules file (its lookback window; default: the shipped rules).")]
     = None,
     examples: Annotated[int, typer.Option(help="Examples listed per problem.", min=0)]
     = EXAMPLES,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check the company's records: references, commission runs, subscriptions, care touches.
     Exits 0 when no problem is found, 1 otherwise."""
+    from patronage.care.core.rules import load_rules
+    from patronage.integrity import check_integrity
+
     report = check_integrity(state(ctx).engine(), parse_now(now), rules=load_rules(rules),
-                             examples=examples)
+                             examples=examples, company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(report.as_dict())
     else:

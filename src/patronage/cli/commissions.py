@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.cli.locked import refuse_commit_plan_file, show_locked_run
-from patronage.clock import Period, SystemClock
-from patronage.compensation.reports import compare_plans, explain_member, rank_card
-from patronage.compensation.runs import (
-    PlanSource,
-    commit_period,
-    preview_period,
-    rerun_committed,
+from patronage.cli.common import (
+    JsonOpt,
+    NowOpt,
+    PeriodOpt,
+    ThisPeriodOpt,
+    console,
+    emit_json,
+    parse_now,
+    parse_period,
+    state,
 )
+from patronage.clock import Period
 from patronage.fastpath.allocator import reused_memory
 from patronage.money import format_amount
+
+if TYPE_CHECKING:
+    from patronage.compensation.runs import PlanSource
 
 app = typer.Typer(help="Commission runs: preview, commit, explain, rank card, compare plans.",
                   no_args_is_help=True)
 
-PeriodOpt = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
 PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Plan file (TOML) for a what-if; "
                                               "default: the stored plan in force for the "
                                               "period (patronage plan show).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.callback()
@@ -39,6 +41,8 @@ def _batch(ctx: typer.Context) -> None:
 
 
 def _plan(path: Path | None) -> PlanSource | None:
+    from patronage.compensation.runs import PlanSource
+
     return PlanSource.from_file(path) if path is not None else None
 
 
@@ -46,10 +50,15 @@ def _plan(path: Path | None) -> PlanSource | None:
 def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
         as_json: JsonOpt = False) -> None:
     """Preview the period: nothing is written. A committed period shows its locked run."""
+    from rich.table import Table
+
+    from patronage.cli.locked import show_locked_run
+    from patronage.compensation.runs import preview_period
+
     engine, when = state(ctx).engine(), Period.parse(period)
     if show_locked_run(engine, when, plan, as_json=as_json):
         return
-    result = preview_period(engine, when, _plan(plan))
+    result = preview_period(engine, when, _plan(plan), company_zone=state(ctx).company_zone())
     r = result.result
     totals = result.totals_by_bonus()
     if as_json:
@@ -75,14 +84,19 @@ def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 
 @app.command()
 def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
-           now: Annotated[str | None, typer.Option(help="Commit time (ISO).")] = None,
+           now: NowOpt = None,
            actor: Annotated[str, typer.Option(help="Who commits.")] = "cli",
            as_json: JsonOpt = False) -> None:
-    """Lock the period with a snapshot of its facts, the plan in force and the results."""
+    """Lock the period with a snapshot of its facts, the plan in force and the results
+    (committed at --now)."""
+    from patronage.cli.locked import refuse_commit_plan_file
+    from patronage.compensation.runs import commit_period, rerun_committed
+
     engine = state(ctx).engine()
-    moment = parse_now(now) if now else SystemClock().now()
+    moment = parse_now(now)
     refuse_commit_plan_file(plan, Period.parse(period))
-    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor)
+    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor,
+                           company_zone=state(ctx).company_zone())
     same, _ = rerun_committed(engine, Period.parse(period))
     if as_json:
         emit_json({"period": period, "run_id": run_id, "reproduces": same})
@@ -95,7 +109,10 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
             period: PeriodOpt, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
     """Every payment to a member, and every payment that passed them over, in words."""
-    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan))
+    from patronage.compensation.reports import explain_member
+
+    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan),
+                           company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(lines)
     else:
@@ -105,15 +122,13 @@ def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member
 
 @app.command()
 def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id.")],
-         period: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month).")]
-         = None, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
+         period: ThisPeriodOpt = None, plan: PlanOpt = None, as_json: JsonOpt = False) -> None:
     """The rank report card: each requirement of the next rank, met or how far off."""
-    from patronage.clock import zone
-    from patronage.config import get_settings
+    from patronage.compensation.reports import rank_card
 
-    when = Period.parse(period) if period else Period.containing(
-        SystemClock().now(), zone(get_settings().company_timezone))
-    current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan))
+    when = parse_period(ctx, period)
+    current, target, reqs = rank_card(state(ctx).engine(), member, when, _plan(plan),
+                                      company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"paid_as": current, "next_rank": target, "requirements": [
             {"name": r.name, "needed": r.needed, "actual": r.actual, "met": r.met,
@@ -131,10 +146,16 @@ def compare(ctx: typer.Context,
             plans: Annotated[list[Path], typer.Option("--plan", help="Two plan files.")],
             period: PeriodOpt, as_json: JsonOpt = False) -> None:
     """Two plans over the same period: differences by bonus and by rank, share of CV."""
+    from rich.table import Table
+
+    from patronage.compensation.reports import compare_plans
+    from patronage.compensation.runs import PlanSource
+
     if len(plans) != 2:
         raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
     a, b = compare_plans(state(ctx).engine(), Period.parse(period),
-                         PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]))
+                         PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]),
+                         company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"a": a.__dict__, "b": b.__dict__})
         return

@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from patronage.cli.common import console, emit_json, err_console, parse_now, state
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, err_console, parse_now, state
 from patronage.errors import PatronageError, Problems
-from patronage.orders.csv_export import export_genealogy, export_members, export_orders
-from patronage.orders.csv_import import IMPORTERS
 
 app = typer.Typer()
 
@@ -23,18 +21,22 @@ def import_(
     file: Annotated[Path, typer.Argument(help="The CSV file (UTF-8, header row).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only validate; write nothing.")]
     = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    now: Annotated[str | None, typer.Option(help="The time it is (ISO; default: the clock); "
-                                            "orders may not be dated after it.")] = None,
+    as_json: JsonOpt = False,
+    now: NowOpt = None,
 ) -> None:
-    """Import a CSV file, all or nothing: any bad row and nothing is written."""
+    """Import a CSV file, all or nothing: any bad row and nothing is written (orders may not be
+    dated after --now)."""
+    from patronage.orders.csv_import import IMPORTERS
+
     if what not in IMPORTERS:
         raise PatronageError(f"import: {what!r} is not one of {', '.join(IMPORTERS)}")
     if not file.is_file():
         raise PatronageError(f"{file}: no such file")
     try:
+        # Orders are dated in the open period, whose months are the company's.
+        zone = {"company_zone": state(ctx).company_zone()} if what == "orders" else {}
         report = IMPORTERS[what](state(ctx).engine(), file, dry_run=dry_run,
-                                 now=parse_now(now))
+                                 now=parse_now(now), **zone)
     except Problems as exc:
         if as_json:
             emit_json({"ok": False, "problems": [
@@ -65,6 +67,8 @@ def export(
     = None,
 ) -> None:
     """Export members, orders or the genealogy as CSV."""
+    from patronage.orders.csv_export import export_genealogy, export_members, export_orders
+
     engine = state(ctx).engine()
     stream = out.open("w", newline="", encoding="utf-8") if out else sys.stdout
     try:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from patronage.cli.check import print_report
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.demo.company import CompanySummary, build_company
-from patronage.demo.reset import reset_database
-from patronage.integrity import check_integrity
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
+
+if TYPE_CHECKING:
+    from patronage.demo.company import CompanySummary
 
 app = typer.Typer()
 
 
 def _print(summary: CompanySummary, title: str, seconds: float) -> None:
+    from rich.table import Table
+
     table = Table(title=title, show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -34,15 +35,17 @@ def demo(
     = 7,
     members: Annotated[int, typer.Option(help="How many members.")] = 5000,
     months: Annotated[int, typer.Option(help="Months of history up to --now.")] = 18,
-    now: Annotated[str | None, typer.Option(help="End of the history (ISO time with zone).")]
-    = None,
+    now: NowOpt = None,
     reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only; do not serve.")]
     = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build a realistic demo company (members, tree, customers, orders, refunds, consents)."""
+    """Build a realistic demo company (members, tree, customers, orders, refunds, consents)
+    with its history up to --now."""
     from patronage.demo.build import build_demo
+    from patronage.demo.reset import reset_database
+    from patronage.integrity import check_integrity
 
     st = state(ctx)
     engine = st.engine()
@@ -50,10 +53,11 @@ def demo(
         reset_database(engine)
     started = time.perf_counter()
     moment = parse_now(now)
-    summary = build_demo(engine, seed=seed, members=members, months=months, now=moment)
+    summary = build_demo(engine, seed=seed, members=members, months=months, now=moment,
+                         company_zone=st.company_zone())
     elapsed = time.perf_counter() - started
     # The demo ends with the integrity check: a demo company with a problem is not served.
-    report = check_integrity(engine, moment)
+    report = check_integrity(engine, moment, company_zone=st.company_zone())
     if as_json:
         data = {k: v for k, v in summary.__dict__.items() if k != "autoship_candidates"}
         data["check"] = report.as_dict()
@@ -66,7 +70,7 @@ def demo(
     if not no_serve:
         from patronage.demo.build import serve_demo
 
-        serve_demo(engine)
+        serve_demo(engine, settings=st.settings())
 
 
 @app.command()
@@ -76,12 +80,15 @@ def generate(
     months: Annotated[int, typer.Option(help="Months of orders (about one per member each).")]
     = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    now: Annotated[str | None, typer.Option(help="End of the orders (ISO time with zone).")]
-    = None,
+    now: NowOpt = None,
     reset: Annotated[bool, typer.Option(help="Empty the database first.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Generate a large company for benchmarks, vectorised and written in bulk."""
+    """Generate a large company for benchmarks, vectorised and written in bulk (orders up to
+    --now)."""
+    from patronage.demo.company import build_company
+    from patronage.demo.reset import reset_database
+
     st = state(ctx)
     engine = st.engine()
     if reset:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Annotated
 
 import typer
 
+from patronage import __version__
+from patronage.cli import (
+    accounts,
+    api,
+    autoship,
+    care,
+    care_delivery,
+    check,
+    commissions,
+    data,
+    demo,
+    markets,
+    members,
+    plans,
+    serve,
+    value,
+)
 from patronage.cli.common import State, console, err_console, state
 from patronage.errors import PatronageError
 
@@ -17,27 +33,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help: the rich help panels would load rich's markdown and syntax highlighting
+    # (a tenth of a second) before every --help.
+    rich_markup_mode=None,
 )
 
-#: Sub-command groups: (module under patronage.cli, attribute, name). Each module owns its commands;
-#: several modules may add commands to one group (``care`` and ``care_delivery`` make ``care``).
-GROUPS: list[tuple[str, str, str | None]] = [
-    ("data", "app", None),
-    ("demo", "app", None),
-    ("commissions", "app", "commissions"),
-    ("plans", "app", "plan"),
-    ("autoship", "app", "autoship"),
-    ("value", "app", "value"),
-    ("care", "app", "care"),
-    ("care_delivery", "app", "care"),
-    ("serve", "app", None),
-    ("api", "app", "api"),
-    ("accounts", "app", "accounts"),
-    ("members", "app", "members"),
-    ("check", "app", None),
-    ("markets", "app", "markets"),
-    ("markets", "rates_app", "rates"),
-]
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"patronage {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -47,6 +52,8 @@ def _root(
                                            "PATRONAGE_DATABASE_URL or sqlite:///./patronage.db)")]
     = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     ctx.obj = State(database_url=db, debug=debug)
 
@@ -59,26 +66,27 @@ def init(ctx: typer.Context) -> None:
     console.print(f"Database ready: {st.url()}")
 
 
-def _register() -> None:
-    named: dict[str, typer.Typer] = {}
-    for module_name, attr, name in GROUPS:
-        try:
-            module = importlib.import_module(f"patronage.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"patronage.cli.{module_name}":
-                continue
-            raise
-        sub = getattr(module, attr)
-        target = app if name is None else named.get(name)
-        if target is None:
-            named[name or ""] = sub
-            app.add_typer(sub, name=name)
-            continue
-        target.registered_commands.extend(sub.registered_commands)
-        target.registered_groups.extend(sub.registered_groups)
+def _merge(target: typer.Typer, other: typer.Typer) -> None:
+    """Add the commands and groups of ``other`` to ``target`` (one group from two modules)."""
+    target.registered_commands.extend(other.registered_commands)
+    target.registered_groups.extend(other.registered_groups)
 
 
-_register()
+# Top-level commands.
+for module_app in (data.app, demo.app, serve.app, check.app):
+    _merge(app, module_app)
+# Groups: ``care`` is made of two modules (planning and delivery).
+_merge(care.app, care_delivery.app)
+app.add_typer(commissions.app, name="commissions")
+app.add_typer(plans.app, name="plan")
+app.add_typer(autoship.app, name="autoship")
+app.add_typer(value.app, name="value")
+app.add_typer(care.app, name="care")
+app.add_typer(api.app, name="api")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(members.app, name="members")
+app.add_typer(markets.app, name="markets")
+app.add_typer(markets.rates_app, name="rates")
 
 
 def main() -> None:

@@ -7,26 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.config import get_settings
-from patronage.db.engine import transaction
-from patronage.errors import PatronageError
-from patronage.markets.currencies import exponent
-from patronage.markets.markets import (
-    NewMarket,
-    add_market,
-    default_market,
-    languages,
-    list_markets,
-    market_by_code,
-    shipping_countries,
-)
-from patronage.markets.prices import MarketPrice, set_price
-from patronage.markets.rates import import_rates
-from patronage.money import parse_amount
-from patronage.orders.catalog import product_by_sku
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 
 app = typer.Typer(help="Markets: countries, currencies, languages, prices per market.",
                   no_args_is_help=True)
@@ -38,11 +20,20 @@ def _csv(text: str) -> list[str]:
 
 
 @app.command("list")
-def list_command(ctx: typer.Context,
-                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Every market with its currency, languages and rules."""
+    from rich.table import Table
+
+    from patronage.db.engine import transaction
+    from patronage.markets.markets import (
+        default_market,
+        languages,
+        list_markets,
+        shipping_countries,
+    )
+
     with transaction(state(ctx).engine()) as s:
-        default_market(s, get_settings().market)
+        default_market(s, state(ctx).settings().market)
         rows = [{"code": m.code, "name": m.name, "currency": m.currency,
                  "languages": languages(m), "timezone": m.timezone,
                  "tax_inclusive": m.tax_inclusive, "shipping_countries": shipping_countries(m),
@@ -78,6 +69,9 @@ def add_command(
     cooling_off_days: Annotated[int, typer.Option(help="Days a buyer may cancel.")] = 0,
 ) -> None:
     """Add a market."""
+    from patronage.db.engine import transaction
+    from patronage.markets.markets import NewMarket, add_market
+
     with transaction(state(ctx).engine()) as s:
         market = add_market(s, NewMarket(
             code=code, name=name, currency=currency, languages=_csv(languages_),
@@ -98,6 +92,13 @@ def price_command(
     cv: Annotated[str, typer.Option(help="CV in points.")],
 ) -> None:
     """Set a product's prices and volume in a market."""
+    from patronage.db.engine import transaction
+    from patronage.markets.core.currencies import exponent
+    from patronage.markets.markets import market_by_code
+    from patronage.markets.prices import MarketPrice, set_price
+    from patronage.money import parse_amount
+    from patronage.orders.catalog import product_by_sku
+
     with transaction(state(ctx).engine()) as s:
         market = market_by_code(s, market_code)
         places = exponent(market.currency)
@@ -113,13 +114,18 @@ def price_command(
 def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV with the header day,currency,rate.")],
-    now: Annotated[str | None, typer.Option("--now", help="Time of the import (ISO).")] = None,
+    now: NowOpt = None,
 ) -> None:
     """Import exchange rates (units of the company currency per unit), all or nothing."""
+    from patronage.db.engine import transaction
+    from patronage.errors import PatronageError
+    from patronage.markets.rates import import_rates
+
+    base = state(ctx).settings().currency
     if not file.is_file():
         raise PatronageError(f"{file}: no such file")
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as s:
         n = import_rates(s, file.read_text(encoding="utf-8"), name=str(file),
-                         base=get_settings().currency, now=moment)
-    console.print(f"{n} exchange rate(s) imported into {get_settings().currency}")
+                         base=base, now=moment)
+    console.print(f"{n} exchange rate(s) imported into {base}")

@@ -8,16 +8,10 @@ from typing import Annotated
 
 import typer
 
-from patronage import audit
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.db.engine import transaction
-from patronage.network.members import erase_member
-from patronage.network.privacy import export_member_data
+from patronage.cli.common import NowOpt, console, emit_json, parse_now, state
 
 app = typer.Typer(help="Members: export a person's data, erase on request.",
                   no_args_is_help=True)
-
-NowOpt = Annotated[str | None, typer.Option("--now", help="Time of the action (ISO).")]
 
 
 @app.command("export-data")
@@ -29,6 +23,10 @@ def export_data(
     actor: Annotated[str, typer.Option(help="Who asks (for the audit log).")] = "cli",
 ) -> None:
     """Everything stored about one member as JSON (GDPR art. 15), notes included."""
+    from patronage import audit
+    from patronage.db.engine import transaction
+    from patronage.network.privacy import export_member_data
+
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as session:
         document = export_member_data(session, member_id, moment, include_notes=True)
@@ -49,6 +47,10 @@ def erase(
     now: NowOpt = None,
 ) -> None:
     """Erase the person's data on request (GDPR art. 17); the ledger stays, anonymous."""
+    from patronage import audit
+    from patronage.db.engine import transaction
+    from patronage.network.members import erase_member
+
     moment = parse_now(now)
     with transaction(state(ctx).engine()) as session:
         erase_member(session, member_id, at=moment, actor=actor)

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, parse_now, state
-from patronage.clock import Period, SystemClock, zone
-from patronage.compensation.plan_versions import (
-    NO_PLAN,
-    StoredPlan,
-    no_plan,
-    plan_history,
-    plan_in_force,
-    set_plan,
+from patronage.cli.common import (
+    JsonOpt,
+    NowOpt,
+    ThisPeriodOpt,
+    console,
+    emit_json,
+    parse_now,
+    parse_period,
+    state,
 )
-from patronage.config import get_settings
+from patronage.clock import Period
 from patronage.errors import Problems
+
+if TYPE_CHECKING:
+    from patronage.compensation.plan_versions import StoredPlan
 
 app = typer.Typer(help="The company's compensation plan: set a version, show the plan in force, "
                        "history.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _summary(p: StoredPlan) -> dict[str, Any]:
@@ -37,10 +37,13 @@ def set_(ctx: typer.Context,
          file: Annotated[Path, typer.Argument(help="The plan file (TOML).")],
          from_: Annotated[str, typer.Option("--from", help="First period it is in force, "
                                             "YYYY-MM.")],
-         now: Annotated[str | None, typer.Option(help="When it is set (ISO).")] = None,
+         now: NowOpt = None,
          actor: Annotated[str, typer.Option(help="Who sets it.")] = "cli",
          as_json: JsonOpt = False) -> None:
-    """Validate the plan file and store it as the plan in force from --from on."""
+    """Validate the plan file and store it as the plan in force from --from on (set at
+    --now)."""
+    from patronage.compensation.plan_versions import set_plan
+
     start = Period.parse(from_)
     if not file.is_file():
         raise Problems(f"{file}: no such plan file", [])
@@ -56,11 +59,11 @@ def set_(ctx: typer.Context,
 
 @app.command()
 def show(ctx: typer.Context,
-         period: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month).")]
-         = None, as_json: JsonOpt = False) -> None:
+         period: ThisPeriodOpt = None, as_json: JsonOpt = False) -> None:
     """The plan in force for a period: its version, when it took effect, and its text."""
-    when = Period.parse(period) if period else Period.containing(
-        SystemClock().now(), zone(get_settings().company_timezone))
+    from patronage.compensation.plan_versions import no_plan, plan_in_force
+
+    when = parse_period(ctx, period)
     stored = plan_in_force(state(ctx).engine(), when)
     if stored is None:
         raise no_plan(state(ctx).engine(), when)
@@ -77,6 +80,10 @@ def show(ctx: typer.Context,
 @app.command()
 def history(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Every stored version of the plan, oldest first, with the periods it is in force."""
+    from rich.table import Table
+
+    from patronage.compensation.plan_versions import NO_PLAN, plan_history
+
     entries = plan_history(state(ctx).engine())
     if as_json:
         emit_json([{**_summary(e.plan), "until": e.until} for e in entries])

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from patronage.cli.common import console, state
-from patronage.config import get_settings
 
 app = typer.Typer()
 
@@ -25,7 +24,7 @@ def serve(
 
     from patronage.server import create_app
 
-    settings = get_settings().model_copy(update={"database_url": state(ctx).url()})
+    settings = state(ctx).settings()
     if demo:
         settings = settings.model_copy(update={"demo_mode": True})
     app_ = create_app(settings=settings, engine=state(ctx).engine())

@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from patronage.cli.common import console, emit_json, parse_now, state
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 from patronage.money import format_amount
-from patronage.value.customers import ValueSettings
-from patronage.value.service import (
-    customer_value,
-    distributor_customers,
-    distributor_overview,
-    fit_values,
-)
-from patronage.value.seven import NAMES
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(help="Customer value: lifetime, referral and the seven values.",
                   no_args_is_help=True)
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
 @app.command()
 def fit(ctx: typer.Context,
-        now: Annotated[str | None, typer.Option("--now", help="As of (ISO, with a zone).")]
-        = None,
+        now: NowOpt = None,
         discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
         horizon: Annotated[int, typer.Option(help="Horizon in months.")] = 12,
         decay: Annotated[float, typer.Option(help="Referral credit per further step.")] = 0.5,
-        as_json: Json = False) -> None:
-    """Fit the models and score every member (a new run; earlier runs are kept)."""
+        as_json: JsonOpt = False) -> None:
+    """Fit the models and score every member as of --now (a new run; earlier runs are
+    kept)."""
+    from patronage.value.core.customers import ValueSettings
+    from patronage.value.service import fit_values
+
     summary = fit_values(state(ctx).engine(), parse_now(now),
                          ValueSettings(discount_monthly=discount, horizon_months=horizon,
                                        referral_decay=decay))
@@ -73,8 +67,11 @@ def _money(amount: int) -> str:
 
 @app.command()
 def show(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
-         as_json: Json = False) -> None:
+         as_json: JsonOpt = False) -> None:
     """A member's lifetime value, referral value and seven values."""
+    from patronage.value.core.seven import NAMES
+    from patronage.value.service import customer_value
+
     value = customer_value(state(ctx).engine(), member)
     if as_json:
         emit_json(value)
@@ -94,6 +91,8 @@ def show(ctx: typer.Context, member: Annotated[int, typer.Option("--member")],
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for col in ("member", "name", "lifetime", "future", "referral", "P(alive)", "at risk"):
         table.add_column(col, justify="left" if col == "name" else "right")
@@ -109,13 +108,17 @@ def top(ctx: typer.Context, distributor: Annotated[int, typer.Option("--distribu
         limit: Annotated[int, typer.Option(help="How many.")] = 20,
         at_risk: Annotated[bool, typer.Option("--at-risk", help="Rank by value at risk.")]
         = False,
-        now: Annotated[str | None, typer.Option("--now", help="As of (ISO).")] = None,
-        as_json: Json = False) -> None:
-    """A distributor's customers ranked by value (or by value at risk), with the 1:50 count."""
+        now: NowOpt = None,
+        as_json: JsonOpt = False) -> None:
+    """A distributor's customers ranked by value (or by value at risk), with the 1:50 count
+    as of --now."""
+    from patronage.value.service import distributor_customers, distributor_overview
+
     engine = state(ctx).engine()
     rows = distributor_customers(engine, distributor, order_by="risk" if at_risk else "value",
                                  limit=limit)
-    overview = distributor_overview(engine, distributor, parse_now(now), at_risk=0)
+    overview = distributor_overview(engine, distributor, parse_now(now), at_risk=0,
+                                    company_zone=state(ctx).company_zone())
     if as_json:
         emit_json({"overview": overview.as_dict(), "customers": rows})
         return

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from patronage.clock import Period
-from patronage.compensation.results import BONUSES, SOURCE_KINDS
+from patronage.compensation.core.results import BONUSES, SOURCE_KINDS
 from patronage.compensation.runs import Clawback
 from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
 from patronage.db.engine import transaction

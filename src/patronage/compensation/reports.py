@@ -13,11 +13,11 @@ from sqlalchemy import Engine, or_, select
 
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
 from patronage.arrays import sum_by
-from patronage.clock import Period
-from patronage.compensation.bonuses import BONUS_TYPES
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period
 from patronage.compensation.committed import stored_clawbacks
-from patronage.compensation.plan import BP, Plan
-from patronage.compensation.results import (
+from patronage.compensation.core.bonuses import BONUS_TYPES
+from patronage.compensation.core.plan import BP, Plan
+from patronage.compensation.core.results import (
     BONUSES,
     REASON_INACTIVE,
     REASON_RANK_DEPTH,
@@ -48,7 +48,8 @@ def bonus_label(bonus: str, level: int = 0) -> str:
     return BONUS_TYPES.of_line(bonus).label(bonus, level)
 
 
-def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> PeriodRun:
+def load_run(engine: Engine, period: Period, plan: PlanSource | None = None, *,
+             company_zone: str = DEFAULT_COMPANY_ZONE) -> PeriodRun:
     """The committed run (recomputed from its snapshot with its own plan, which reproduces its
     lines, and with the clawback lines stored with it), or a preview (with ``plan``, or else the
     stored plan in force for the period)."""
@@ -57,7 +58,7 @@ def load_run(engine: Engine, period: Period, plan: PlanSource | None = None) -> 
         run = replay_committed(engine, period)
         run.clawbacks = stored_clawbacks(engine, record.id)
         return run
-    return preview_period(engine, period, plan)
+    return preview_period(engine, period, plan, company_zone=company_zone)
 
 
 def _pts(volume: int) -> str:
@@ -127,13 +128,15 @@ class Explanation:
 
 
 def explain_member(engine: Engine, member_id: int, period: Period,
-                   plan: PlanSource | None = None, viewer: Principal | None = None) -> list[str]:
+                   plan: PlanSource | None = None, viewer: Principal | None = None, *,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
-    return explain(engine, member_id, period, plan, viewer).lines()
+    return explain(engine, member_id, period, plan, viewer, company_zone=company_zone).lines()
 
 
 def explain(engine: Engine, member_id: int, period: Period,
-            plan: PlanSource | None = None, viewer: Principal | None = None) -> Explanation:
+            plan: PlanSource | None = None, viewer: Principal | None = None, *,
+            company_zone: str = DEFAULT_COMPANY_ZONE) -> Explanation:
     """:func:`explain_member`, the lines by kind. A committed period is explained from the lines,
     skips and ranks stored with its run (clawbacks included), with the plan it ran with; an open
     one from a preview (with ``plan``, or else the plan in force).
@@ -144,7 +147,7 @@ def explain(engine: Engine, member_id: int, period: Period,
     record = _committed(engine, period)
     if record is not None:
         return _explain_committed(engine, record, member_id, period, viewer)
-    run = preview_period(engine, period, plan)
+    run = preview_period(engine, period, plan, company_zone=company_zone)
     g, r = run.facts.genealogy, run.result
     idx = int(g.index_of(np.array([member_id]))[0])
     if idx < 0:
@@ -273,9 +276,10 @@ class Requirement:
 
 
 def rank_card(engine: Engine, member_id: int, period: Period,
-              plan: PlanSource | None = None) -> tuple[str, str | None, list[Requirement]]:
+              plan: PlanSource | None = None, *, company_zone: str = DEFAULT_COMPANY_ZONE,
+              ) -> tuple[str, str | None, list[Requirement]]:
     """The member's paid-as rank, the next rank, and each of its requirements: met or how far."""
-    run = load_run(engine, period, plan)
+    run = load_run(engine, period, plan, company_zone=company_zone)
     pl, g, r = run.plan.plan, run.facts.genealogy, run.result
     idx = int(g.index_of(np.array([member_id]))[0])
     if idx < 0:
@@ -347,7 +351,8 @@ def _figures(run: PeriodRun) -> PlanFigures:
     return PlanFigures(pl.version, run.total_paid, r.total_cv, run.totals_by_bonus(), by_rank)
 
 
-def compare_plans(engine: Engine, period: Period, a: PlanSource,
-                  b: PlanSource) -> tuple[PlanFigures, PlanFigures]:
+def compare_plans(engine: Engine, period: Period, a: PlanSource, b: PlanSource, *,
+                  company_zone: str = DEFAULT_COMPANY_ZONE) -> tuple[PlanFigures, PlanFigures]:
     """The same period under two plans: totals by bonus and by paid-as rank, share of CV."""
-    return _figures(preview_period(engine, period, a)), _figures(preview_period(engine, period, b))
+    return (_figures(preview_period(engine, period, a, company_zone=company_zone)),
+            _figures(preview_period(engine, period, b, company_zone=company_zone)))

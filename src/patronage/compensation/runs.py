@@ -28,11 +28,11 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patronage.clock import Period, require_aware, zone
-from patronage.compensation.bonuses import Refunded, Registry
-from patronage.compensation.engine import run_engine, sum_by
-from patronage.compensation.plan import Plan, parse_plan
-from patronage.compensation.results import (
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
+from patronage.compensation.core.bonuses import Refunded, Registry
+from patronage.compensation.core.engine import run_engine, sum_by
+from patronage.compensation.core.plan import Plan, parse_plan
+from patronage.compensation.core.results import (
     BONUSES,
     SOURCE_KINDS,
     SOURCE_ORDER,
@@ -55,8 +55,8 @@ from patronage.db.loaders import integer_matrix, load_period_facts
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import Conflict, PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
-from patronage.markets.conversion import Rates, convert_one
-from patronage.markets.currencies import numeric
+from patronage.markets.core.conversion import Rates, convert_one
+from patronage.markets.core.currencies import numeric
 from patronage.markets.run_money import (
     RunMoney,
     earner_amounts,
@@ -137,11 +137,6 @@ class PeriodRun:
         return int(self.result.payouts.amount.sum()) + sum(c.amount for c in self.clawbacks)
 
 
-def period_bounds(period: Period) -> tuple[datetime, datetime]:
-    tz = zone(get_settings().company_timezone)
-    return period.start(tz), period.end(tz)
-
-
 def _committed(engine: Engine, period: Period) -> CommissionRun | None:
     with transaction(engine) as s:
         return s.scalar(select(CommissionRun).where(CommissionRun.period == str(period)))
@@ -151,9 +146,9 @@ def _already(period: Period, run: CommissionRun) -> Conflict:
     return Conflict(f"period {period} already committed by run {run.id}")
 
 
-def _check_ended(period: Period, now: datetime) -> None:
+def _check_ended(period: Period, now: datetime, company_zone: str) -> None:
     """A period is committed only once it has ended in the company's time zone."""
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     end = period.end(tz)
     if require_aware(now, place="now") < end:
         raise Conflict(f"period {period} has not ended yet (it ends "
@@ -161,10 +156,10 @@ def _check_ended(period: Period, now: datetime) -> None:
                        "can be committed once it ends")
 
 
-def _check_predecessor(engine: Engine, period: Period) -> None:
+def _check_predecessor(engine: Engine, period: Period, company_zone: str) -> None:
     """Periods are closed in order: every earlier period with orders or refunds since the last
     committed one must be committed first (months without any are passed over)."""
-    found = _open_before(engine, period)
+    found = _open_before(engine, period, company_zone)
     if found is None:
         return
     before, orders, refunds = found
@@ -175,10 +170,11 @@ def _check_predecessor(engine: Engine, period: Period) -> None:
                    f"commit {before} first")
 
 
-def _open_before(engine: Engine, period: Period) -> tuple[Period, int, int] | None:
+def _open_before(engine: Engine, period: Period,
+                 company_zone: str) -> tuple[Period, int, int] | None:
     """The earliest period before ``period`` with orders or refunds since the last committed
     one, with its counts of orders and refunds; ``None`` if there is none."""
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     start = period.start(tz)
     with transaction(engine) as s:
         last = s.scalar(select(func.max(CommissionRun.period))
@@ -203,7 +199,8 @@ def _open_before(engine: Engine, period: Period) -> tuple[Period, int, int] | No
     return before, orders, refunds
 
 
-def commit_refusal(engine: Engine, period: Period, now: datetime) -> str | None:
+def commit_refusal(engine: Engine, period: Period, now: datetime, *,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> str | None:
     """Why :func:`commit_period` would refuse ``period`` at ``now`` (already committed, not
     ended, an earlier period still open, no plan in force), or ``None`` if it can be committed.
     """
@@ -213,8 +210,8 @@ def commit_refusal(engine: Engine, period: Period, now: datetime) -> str | None:
     if done is not None:
         return _already(period, done).message
     try:
-        _check_ended(period, now)
-        _check_predecessor(engine, period)
+        _check_ended(period, now, company_zone)
+        _check_predecessor(engine, period, company_zone)
         require_plan(engine, period)
     except PatronageError as exc:
         return exc.message
@@ -229,15 +226,16 @@ class NextCommit:
     refusal: str | None
 
 
-def next_to_commit(engine: Engine, now: datetime) -> NextCommit:
+def next_to_commit(engine: Engine, now: datetime, *,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> NextCommit:
     """The next period to commit at ``now``, in order: the earliest ended period with orders or
     refunds since the last committed one; with none, the current month (months without orders
     or refunds are passed over: they pay nothing)."""
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     current = Period.containing(require_aware(now, place="now"), tz)
-    found = _open_before(engine, current)
+    found = _open_before(engine, current, company_zone)
     period = found[0] if found is not None else current
-    return NextCommit(period, commit_refusal(engine, period, now))
+    return NextCommit(period, commit_refusal(engine, period, now, company_zone=company_zone))
 
 
 def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.ndarray:
@@ -262,12 +260,13 @@ def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.nda
 PAYOUT_COLUMNS = tuple(f.name for f in fields(Payouts))
 SKIP_COLUMNS = tuple(f.name for f in fields(Skips))
 
-def _clawbacks(engine: Engine, start: datetime, end: datetime) -> list[Clawback]:
+def _clawbacks(engine: Engine, start: datetime, end: datetime,
+               company_zone: str) -> list[Clawback]:
     """Negative lines for refunds in ``[start, end)`` of orders paid in committed periods.
 
     The refunds are grouped by the committed run of their order's period; each run's lines
     paid on those orders (or, for unilevel, on the buyers' volume) are read in one query."""
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     out: list[Clawback] = []
     with transaction(engine) as s:
         rows = s.execute(
@@ -345,10 +344,11 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
 
 
 def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts,
-         money: RunMoney) -> PeriodRun:
+         money: RunMoney, company_zone: str) -> PeriodRun:
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
-    start, end = period_bounds(period)
-    return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end), money)
+    start, end = period_bounds(period, zone(company_zone))
+    return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end, company_zone),
+                     money)
 
 
 class _Stopwatch:
@@ -365,29 +365,30 @@ class _Stopwatch:
 
 
 def preview_period(engine: Engine, period: Period, plan: PlanSource | None = None, *,
-                   seconds: dict[str, float] | None = None) -> PeriodRun:
-    """Compute the period without writing anything (committed periods show their lock), with
-    ``plan`` or else the stored plan in force for the period. ``seconds``, when given, receives
-    the time each step took."""
+                   seconds: dict[str, float] | None = None,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> PeriodRun:
+    """Compute the period (a month in ``company_zone``) without writing anything (committed
+    periods show their lock), with ``plan`` or else the stored plan in force for the period.
+    ``seconds``, when given, receives the time each step took."""
     from patronage.compensation.plan_versions import require_plan
 
     watch = _Stopwatch(seconds)
     plan = plan or require_plan(engine, period)
-    _check_predecessor(engine, period)
-    start, end = period_bounds(period)
+    _check_predecessor(engine, period, company_zone)
+    start, end = period_bounds(period, zone(company_zone))
     watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
-    settings = get_settings()
-    facts, money = prepare(engine, facts, period, plan_currency=settings.currency,
-                           timezone=settings.company_timezone)
+    facts, money = prepare(engine, facts, period, plan_currency=get_settings().currency,
+                           timezone=company_zone)
     watch.lap("load")
-    run = _run(engine, period, plan, facts, money)
+    run = _run(engine, period, plan, facts, money, company_zone)
     watch.lap("run")
     return run
 
 
 def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, now: datetime,
-                  actor: str, seconds: dict[str, float] | None = None) -> int:
+                  actor: str, seconds: dict[str, float] | None = None,
+                  company_zone: str = DEFAULT_COMPANY_ZONE) -> int:
     """Lock the period: snapshot, payout lines, clawbacks, ranks and skips in one transaction.
     Refused (:class:`Conflict`) when the period is already committed, has not ended at ``now``
     in the company's time zone, or an earlier period with activity is still open. ``seconds``,
@@ -395,8 +396,8 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
     done = _committed(engine, period)
     if done is not None:
         raise _already(period, done)
-    _check_ended(period, now)
-    run = preview_period(engine, period, plan, seconds=seconds)
+    _check_ended(period, now, company_zone)
+    run = preview_period(engine, period, plan, seconds=seconds, company_zone=company_zone)
     try:
         return _store(engine, period, run, now=now, actor=actor, seconds=seconds)
     except IntegrityError as exc:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false
 
-from patronage.compensation.results import BONUSES, SOURCE_KINDS
+from patronage.compensation.core.results import BONUSES, SOURCE_KINDS
 from patronage.db.base import Base, NamedCode, UTCDateTime
 
 #: A run's result rows are written in (run, member) order, so on PostgreSQL a block range index

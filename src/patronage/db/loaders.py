@@ -40,7 +40,7 @@ from patronage.fastpath.packed import (
     width,
 )
 from patronage.fastpath.reads import integer_matrix as integer_matrix  # the door's reader
-from patronage.network.genealogy import build
+from patronage.network.core.genealogy import build
 
 
 def bound_time(conn: Connection, moment: datetime) -> Any:

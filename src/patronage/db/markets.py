@@ -3,8 +3,9 @@
 A market is a country (or group of countries) the company sells in: its currency, languages,
 time zone, tax rule, shipping countries, autoship last-allowed day and cooling-off days. Every
 member belongs to one market; a product has a price and volume per market. Exchange rates are
-exact decimals stored as integers scaled by 10⁹ (:data:`patronage.markets.conversion.RATE_SCALE`):
-units of the company (plan) currency for one unit of the currency on that day.
+exact decimals stored as integers scaled by 10⁹
+(:data:`patronage.markets.core.conversion.RATE_SCALE`): units of the company (plan) currency
+for one unit of the currency on that day.
 """
 
 from __future__ import annotations

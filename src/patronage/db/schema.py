@@ -1,35 +1,41 @@
 """The whole schema: every table module registered on the shared metadata, and migrations.
 
 Each capability keeps its tables in a module of this package (``tables`` for the core records,
-``autoship``, ``compensation``, ``care``, ...). :func:`metadata` imports them all so Alembic and
-the tests see one complete schema. Migrations live in ``migrations/versions``: the core chain
-plus one branch per capability (``down_revision`` the core head, a ``branch_labels`` entry), all
-applied by ``upgrade heads``.
+``autoship``, ``compensation``, ``care``, ...), imported here by name so that Alembic and the
+tests see one complete schema (a new table module is added to :data:`TABLE_MODULES`).
+Migrations live in ``migrations/versions``: the core chain plus one branch per capability
+(``down_revision`` the core head, a ``branch_labels`` entry), all applied by ``upgrade heads``.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, MetaData
 
-import patronage.db as db_package
+from patronage.db import (
+    accounts,
+    api_tokens,
+    autoship,
+    care,
+    compensation,
+    import_jobs,
+    markets,
+    tables,
+    value,
+)
 from patronage.db.base import Base
 from patronage.db.engine import normalise_url
 
-_NOT_TABLES = {"base", "engine", "schema", "loaders", "bulk", "migrations",
-               "session"}
+#: The modules that declare tables, each registering them on :data:`Base.metadata`.
+TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
+                 import_jobs)
 
 
 def metadata() -> MetaData:
-    """The metadata with every table module of :mod:`patronage.db` imported."""
-    for info in pkgutil.iter_modules(db_package.__path__):
-        if info.name not in _NOT_TABLES and not info.name.startswith("_"):
-            importlib.import_module(f"patronage.db.{info.name}")
+    """The metadata of every table (those of :data:`TABLE_MODULES`)."""
     return Base.metadata
 
 

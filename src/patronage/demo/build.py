@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 
 from patronage.autoship.history import simulate_history
-from patronage.clock import Period, zone
-from patronage.compensation.plan import default_plan_path
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
-from patronage.config import get_settings
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
@@ -27,8 +27,8 @@ from patronage.money import format_amount
 from patronage.value.service import fit_values
 
 
-def build_demo(engine: Engine, *, seed: int, members: int, months: int,
-               now: datetime) -> CompanySummary:
+def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: datetime,
+               company_zone: str = DEFAULT_COMPANY_ZONE) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
     then every closed month's commissions committed and the open month previewed; then the
     care planner's daily ticks and deliveries over the last month (emails, cards and owner
@@ -37,9 +37,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
                             history=True, personal=True)
     start = (now - timedelta(days=round(30.44 * months))).date()
     autoship = simulate_history(engine, summary.autoship_candidates, start=start,
-                                end=now.date(), seed=seed)
+                                end=now.date(), seed=seed, company_zone=company_zone)
     summary.extra.update({f"autoship {k}": v for k, v in autoship.items()})
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     current = Period.containing(now, tz)
     period = current
     for _ in range(months + 1):
@@ -49,20 +49,20 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
              source=str(default_plan_path()), actor="demo", now=now)
     committed, paid = 0, 0
     while period < current:
-        run = preview_period(engine, period)
+        run = preview_period(engine, period, company_zone=company_zone)
         if run.facts.lines.size or committed:
-            commit_period(engine, period, None, now=now, actor="demo")
+            commit_period(engine, period, None, now=now, actor="demo", company_zone=company_zone)
             committed += 1
             paid += run.total_paid
         period = period.next()
-    open_run = preview_period(engine, current)
+    open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
-    care = care_days(engine, now, days=CARE_DAYS)
+    care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
@@ -74,12 +74,14 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int,
 CARE_DAYS = 30
 
 
-def care_ticks(engine: Engine, now: datetime, *, days: int) -> int:
+def care_ticks(engine: Engine, now: datetime, *, days: int,
+               company_zone: str = DEFAULT_COMPANY_ZONE) -> int:
     """The care planner's daily tick for each of the last ``days`` days, at that day's ``now``;
     returns the touches planned."""
     from patronage.care.tick import tick
 
-    return sum(tick(engine, now - timedelta(days=back)).planned for back in range(days, -1, -1))
+    return sum(tick(engine, now - timedelta(days=back), company_zone=company_zone).planned
+               for back in range(days, -1, -1))
 
 
 @dataclass
@@ -93,7 +95,8 @@ class CareDays:
 OUTBOX_CHANNELS = ("email", "card")
 
 
-def care_days(engine: Engine, now: datetime, *, days: int) -> CareDays:
+def care_days(engine: Engine, now: datetime, *, days: int,
+              company_zone: str = DEFAULT_COMPANY_ZONE) -> CareDays:
     """Each of the last ``days`` days as the company lives it: the care tick at that day's
     ``now``, then the day's delivery through the demo's simulated outbox (the demo has no mail
     server and no print shop: the emails and cards due are recorded as sent at that moment, as
@@ -104,7 +107,7 @@ def care_days(engine: Engine, now: datetime, *, days: int) -> CareDays:
     done = CareDays()
     for back in range(days, -1, -1):
         moment = now - timedelta(days=back)
-        done.planned += tick(engine, moment).planned
+        done.planned += tick(engine, moment, company_zone=company_zone).planned
         sent = simulated_outbox(engine, moment)
         done.emails += sent["email"]
         done.cards += sent["card"]
@@ -126,7 +129,8 @@ def simulated_outbox(engine: Engine, now: datetime) -> dict[str, int]:
     return sent
 
 
-def serve_demo(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve_demo(engine: Engine, *, settings: Settings, host: str = "127.0.0.1",
+               port: int = 8000) -> None:
     """Create the demo sign-ins, print them, and serve the back office (demo mode) until
     interrupted."""
     import uvicorn
@@ -137,8 +141,8 @@ def serve_demo(engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> 
     from patronage.web.demo import demo_sign_ins
 
     sign_ins = demo_sign_ins(engine, SystemClock().now())
-    settings = get_settings().model_copy(update={"demo_mode": True,
-                                                 "base_url": f"http://{host}:{port}"})
+    settings = settings.model_copy(update={"demo_mode": True,
+                                           "base_url": f"http://{host}:{port}"})
     app = create_app(settings=settings, engine=engine)
     console.print(f"\nThe back office is at [bold]http://{host}:{port}[/bold] "
                   "(API documentation at /docs). Sign in as:", soft_wrap=True)

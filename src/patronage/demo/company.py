@@ -1,6 +1,6 @@
 """Building a synthetic company in the store: the demo (realistic, 18 months) and large
-generated companies for benchmarks. Both write the arrays of :mod:`patronage.demo.synth` in bulk,
-in one transaction, into an empty database.
+generated companies for benchmarks. Both write the arrays of :mod:`patronage.demo.core.synth` in
+bulk, in one transaction, into an empty database.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, func, select
 from patronage.db.bulk import reset_sequences, write_rows
 from patronage.db.tables import Member
 from patronage.demo import markets as demo_markets
-from patronage.demo import synth
+from patronage.demo.core import synth
 from patronage.errors import PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, KIND_PREFERRED, KIND_RETAIL
-from patronage.orders.pricing import price_lines
+from patronage.orders.core.pricing import price_lines
 
 SOURCES = np.array(["enrollment", "autoship", "one_time", "retail"])
 TABLES = ["members", "products", "orders", "order_lines", "refunds", "refund_lines", "consents",
@@ -198,7 +198,7 @@ def _write_upgrades(conn: Connection, m: synth.Members, now: int) -> None:
 
 def _write_orders(conn: Connection, o: synth.Orders, market: np.ndarray) -> None:
     """The orders, each in its buyer's market (``market``: by member index) and currency,
-    priced and classified as place_order does (:mod:`patronage.orders.pricing`)."""
+    priced and classified as place_order does (:mod:`patronage.orders.core.pricing`)."""
     cat = synth.CATALOG
     retail_prices, wholesale_prices = demo_markets.price_table()
     buyer_market = market[o.buyer - 1]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from patronage.demo import synth
+from patronage.demo.core import synth
 from patronage.facts import KIND_DISTRIBUTOR, OrderLines, PeriodFacts, empty_refunds
-from patronage.network.genealogy import build
+from patronage.network.core.genealogy import build
 
 DAY = 86400
 

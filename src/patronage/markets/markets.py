@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from patronage.db.markets import Market
 from patronage.db.tables import Member
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
-from patronage.markets.currencies import check_currency
+from patronage.markets.core.currencies import check_currency
 
 
 @dataclass

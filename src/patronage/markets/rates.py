@@ -2,7 +2,7 @@
 the rates a period uses.
 
 A rate says how many units of the company (plan) currency one unit of a currency buys on a day,
-kept exactly as an integer × 10⁹ (:mod:`patronage.markets.conversion`). A period uses, for each
+kept exactly as an integer × 10⁹ (:mod:`patronage.markets.core.conversion`). A period uses, for each
 currency it needs, the latest rate dated on or before the period's last day; a commission run
 freezes those rates with it.
 
@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from patronage.db.markets import ExchangeRate, Market
 from patronage.errors import PatronageError, Problem, Problems
-from patronage.markets.conversion import Rates, parse_rate
-from patronage.markets.currencies import check_currency
+from patronage.markets.core.conversion import Rates, parse_rate
+from patronage.markets.core.currencies import check_currency
 
 
 class RateSource(Protocol):

@@ -27,8 +27,8 @@ from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time
 from patronage.db.markets import RunRate
 from patronage.facts import PeriodFacts
-from patronage.markets.conversion import Rates, columns_to_plan, from_plan, to_plan
-from patronage.markets.currencies import numeric
+from patronage.markets.core.conversion import Rates, columns_to_plan, from_plan, to_plan
+from patronage.markets.core.currencies import numeric
 from patronage.markets.rates import rates_on
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.db.engine import session_factory
 from patronage.db.tables import Product
 from patronage.errors import PatronageError, Problem, Problems
@@ -209,14 +210,15 @@ def import_products(engine: Engine, source: Path | str, *, dry_run: bool = False
 
 
 def import_orders(engine: Engine, source: Path | str, *, now: datetime,
-                  dry_run: bool = False, progress: Progress | None = None) -> ImportReport:
+                  dry_run: bool = False, progress: Progress | None = None,
+                  company_zone: str = DEFAULT_COMPANY_ZONE) -> ImportReport:
     """Orders, one row per line; rows sharing an ``order_key`` make one order (the key is the
     order's idempotency key, so importing the same file twice adds nothing). Each new order is
     dated in the open period and not after ``now`` (see :mod:`patronage.orders.open_period`).
     The file is streamed (see :mod:`patronage.orders.orders_import`)."""
     name = str(source) if isinstance(source, Path) else "orders"
     count, new, already, found = import_orders_file(engine, source, now=now, dry_run=dry_run,
-                                                    progress=progress)
+                                                    progress=progress, company_zone=company_zone)
     if found.any:
         raise _fail(name, found)
     return ImportReport("orders", count, new, dry_run, already)

@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
-from patronage.config import get_settings
 from patronage.db.compensation import CommissionRun
 from patronage.errors import PatronageError
 
@@ -68,10 +67,11 @@ class OpenWindow:
             raise PatronageError(f"{what} {reason}")
 
 
-def open_window(session: Session, now: datetime) -> OpenWindow:
-    """Where the open period starts (after the last committed period), as of ``now``."""
+def open_window(session: Session, now: datetime, *, company_zone: str) -> OpenWindow:
+    """Where the open period starts (after the last committed period, its months in
+    ``company_zone``), as of ``now``."""
     require_aware(now, place="now")
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     last = session.scalar(select(func.max(CommissionRun.period)))
     committed = Period.parse(last) if last else None
     since = committed.end(tz) if committed else EARLIEST_HISTORY.start(tz)

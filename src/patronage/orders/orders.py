@@ -5,7 +5,7 @@ Classification of each line:
 - *buyer class*: ``customer`` when the buyer is a retail or preferred customer, ``distributor``
   for a distributor's own purchase.
 
-Pricing (:mod:`patronage.orders.pricing`): in the buyer's market, retail customers pay the
+Pricing (:mod:`patronage.orders.core.pricing`): in the buyer's market, retail customers pay the
 retail price; preferred customers and distributors the wholesale (member) price, unless a unit
 price is given. The order is in the market's currency (an order given another currency is
 refused, as is a product without a price in the market). A line at a zero price carries no
@@ -31,16 +31,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patronage.clock import require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.config import get_settings
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import Conflict, IntegrityViolation, PatronageError
-from patronage.markets.currencies import check_currency
+from patronage.markets.core.currencies import check_currency
 from patronage.markets.markets import market_of
 from patronage.markets.prices import MarketPrice, prices_in
 from patronage.orders.catalog import order_problem, price_problem, quantity_problem
+from patronage.orders.core.pricing import price_lines
 from patronage.orders.open_period import open_window
-from patronage.orders.pricing import price_lines
 
 
 @dataclass
@@ -90,7 +90,8 @@ def order_name(new: NewOrder) -> str:
     return f"order of buyer {new.buyer_id}"
 
 
-def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrder:
+def place_order(session: Session, new: NewOrder, *, now: datetime,
+                company_zone: str = DEFAULT_COMPANY_ZONE) -> PlacedOrder:
     """Validate, price, classify and store an order; a known idempotency key returns it again.
     ``placed_at`` must lie in the open period and not after ``now`` (give or take the clock
     skew)."""
@@ -106,7 +107,8 @@ def place_order(session: Session, new: NewOrder, *, now: datetime) -> PlacedOrde
                 )
             return found
     require_aware(new.placed_at, place="placed_at")
-    open_window(session, now).check(new.placed_at, what=f"{order_name(new)}: placed_at")
+    open_window(session, now, company_zone=company_zone).check(
+        new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
         raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
     if new.currency is not None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
 )
 
+from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.db.engine import session_factory
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
 from patronage.errors import PatronageError
@@ -160,12 +161,13 @@ def _key_columns() -> list[Column[Any]]:
 
 
 def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry_run: bool,
-                       progress: Progress | None = None) -> tuple[int, int, int, Findings]:
+                       progress: Progress | None = None,
+                       company_zone: str = DEFAULT_COMPANY_ZONE) -> tuple[int, int, int, Findings]:
     """Check and (unless ``dry_run``) write the orders of ``source``; returns the number of
     rows, of new orders and of orders already stored, and the problems found."""
     found = Findings()
     with session_factory(engine)() as session:
-        window = open_window(session, now)
+        window = open_window(session, now, company_zone=company_zone)
     checker = _Checker(found, window)
     count = new = already = 0
     with engine.connect() as conn, conn.begin() as tx:

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patronage.clock import require_aware
+from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.tables import Order, OrderLine, Refund, RefundLine
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
 from patronage.money import round_half_away
@@ -47,7 +47,8 @@ def _already_refunded(session: Session, line_ids: list[int]) -> dict[int, Totals
     return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
 
-def refund_order(session: Session, req: RefundRequest, *, now: datetime) -> Refund:
+def refund_order(session: Session, req: RefundRequest, *, now: datetime,
+                 company_zone: str = DEFAULT_COMPANY_ZONE) -> Refund:
     """Record a refund; refuses quantities above what remains unrefunded, and a date outside
     the open period or after ``now`` (give or take the clock skew)."""
     if req.idempotency_key is not None:
@@ -58,8 +59,8 @@ def refund_order(session: Session, req: RefundRequest, *, now: datetime) -> Refu
     order = session.get(Order, req.order_id)
     if order is None:
         raise NotFound(f"order {req.order_id} does not exist")
-    open_window(session, now).check(req.refunded_at, what=f"refund of order {order.id}: "
-                                    "refunded_at", noun="refunds")
+    open_window(session, now, company_zone=company_zone).check(
+        req.refunded_at, what=f"refund of order {order.id}: refunded_at", noun="refunds")
     if req.refunded_at < order.placed_at:
         raise PatronageError(f"refunded_at: before the order was placed ({order.placed_at})")
     lines = {line.id: line for line in session.scalars(

@@ -1,7 +1,7 @@
 """Customer value services: fit and score everyone, and what a distributor sees of it.
 
 ``fit_values`` loads the facts in bulk (integer SQL into arrays), calls the pure engine
-(:mod:`patronage.value.customers`) and writes the run, its fits and one row per member in one
+(:mod:`patronage.value.core.customers`) and writes the run, its fits and one row per member in one
 transaction. The read functions answer from the latest run.
 """
 
@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 
 from patronage.access import Principal, require_customers_of
 from patronage.arrays import I64, per_member
-from patronage.clock import Period, require_aware, zone
-from patronage.compensation.runs import period_bounds
-from patronage.config import get_settings
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
 from patronage.db.bulk import fetch_rows, refresh_statistics, write_rows
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
@@ -29,8 +27,8 @@ from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueFit, ValueRun
 from patronage.errors import NotFound
 from patronage.facts import KIND_DISTRIBUTOR
-from patronage.network.genealogy import subtree_sums
-from patronage.value.customers import (
+from patronage.network.core.genealogy import subtree_sums
+from patronage.value.core.customers import (
     MODELS,
     SOURCES,
     MemberValues,
@@ -39,7 +37,7 @@ from patronage.value.customers import (
     risk_words,
     value_members,
 )
-from patronage.value.seven import NAMES
+from patronage.value.core.seven import NAMES
 
 CUSTOMER_TARGET = 50  # customers per distributor: the 1:50 ratio
 
@@ -328,11 +326,12 @@ _LIVE_MIX_SQL = (
     "AND o.placed_at < :t")
 
 
-def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, int, int]:
+def _volume_mix(s: Session, distributor_id: int, now: datetime,
+                company_zone: str) -> tuple[int, int, int]:
     """Consumption CV, promotional CV and CV bought by customers credited to the distributor
     from the start of the period eleven before ``now``'s to ``now``: committed periods from
     their rank records (the close adds them up once), the others from the order lines."""
-    tz = zone(get_settings().company_timezone)
+    tz = zone(company_zone)
     current = Period.containing(now, tz)
     first = current
     for _ in range(MIX_PERIODS - 1):
@@ -355,7 +354,7 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, in
     period = first
     while period <= current:
         if str(period) not in committed:
-            start, end = period_bounds(period)
+            start, end = period_bounds(period, tz)
             end = min(end, now)
             if spans and spans[-1][1] == start:
                 spans[-1][1] = end
@@ -372,11 +371,12 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime) -> tuple[int, in
 
 
 def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
-                         at_risk: int = 10, viewer: Principal | None = None
-                         ) -> DistributorOverview:
+                         at_risk: int = 10, viewer: Principal | None = None, *,
+                         company_zone: str = DEFAULT_COMPANY_ZONE) -> DistributorOverview:
     """Customers against the 1:50 target, the base's value, consumption vs promotional volume
-    over the last 12 months (this period and the eleven before it), and the customers most at
-    risk by value. With ``viewer``, only if they may see this distributor's customers."""
+    over the last 12 months (this period and the eleven before it, months in
+    ``company_zone``), and the customers most at risk by value. With ``viewer``, only if they
+    may see this distributor's customers."""
     require_aware(now, place="now")
     with transaction(engine) as s:
         _require_distributor(s, distributor_id, viewer)
@@ -390,7 +390,7 @@ def distributor_overview(engine: Engine, distributor_id: int, now: datetime,
             "AND o.placed_at >= :since AND o.placed_at < :t)"),
             {"d": distributor_id, "since": bound_time(conn, now - timedelta(days=90)),
              "t": bound_time(conn, now)})[0][0]
-        volume = _volume_mix(s, distributor_id, now)
+        volume = _volume_mix(s, distributor_id, now, company_zone)
         run = latest_run(s)
         base = risk_total = 0
         if run is not None:

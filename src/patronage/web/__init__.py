@@ -6,7 +6,6 @@ customers, with signed session cookies, CSRF protection and role-scoped queries.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -19,10 +18,22 @@ from patronage.db.bulk import planner_rows
 from patronage.web.auth import SessionMiddleware
 from patronage.web.deps import LoginRequired, PageError, login_url
 from patronage.web.forms import checked_fields
+from patronage.web.routes import (
+    business,
+    company,
+    customers,
+    imports,
+    links,
+    portal,
+    runs,
+    session,
+    team,
+    today,
+)
 
-#: The page routers, in the order they are added (modules under ``patronage.web.routes``).
-ROUTERS = ("session", "today", "customers", "business", "team", "portal", "links",
-           "company", "runs", "imports")
+#: The page routers, in the order they are added.
+ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
+           portal.router, links.router, company.router, runs.router, imports.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
@@ -51,9 +62,8 @@ def install(app: FastAPI) -> None:
     app.add_middleware(SessionMiddleware, settings=settings)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
-    for name in ROUTERS:
-        module = importlib.import_module(f"patronage.web.routes.{name}")
-        app.include_router(module.router, include_in_schema=False,
+    for router in ROUTERS:
+        app.include_router(router, include_in_schema=False,
                            dependencies=[Depends(checked_fields)])
 
     @app.exception_handler(LoginRequired)

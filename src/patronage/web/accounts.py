@@ -23,7 +23,7 @@ from patronage.db.tables import Member
 from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.languages import N_
 from patronage.network.intake import normalise_email as valid_email
-from patronage.web.sessions import end_sessions
+from patronage.signin.sessions import end_sessions
 
 HASHER = PasswordHasher()
 _DUMMY_HASH = HASHER.hash("not a password anyone has")

@@ -1,103 +1,21 @@
-"""Web sessions: a signed cookie, the CSRF token that goes with it, and who is signed in.
+"""The web pages' side of the session cookie: the middleware that reads and sends it, and the
+headers every page carries.
 
-The session cookie (``patronage_session``) is signed with the settings' secret key
-(itsdangerous), HttpOnly, SameSite=Lax, Secure when the site is served over https, and expires
-after :data:`MAX_AGE`. It holds the account id, the key of the server-side session
-(:mod:`patronage.web.sessions`) and the session's CSRF token; every request looks the session and
-the account up again, so an ended session or a disabled account is signed out at once, even
-from a copy of the cookie.
-
-Every visitor gets a session (signed in or not) so the sign-in form carries a CSRF token too.
-Every POST form must echo the token (hidden field ``csrf_token`` or the ``X-CSRF-Token`` header
-that htmx sends), except the one-click unsubscribe (RFC 8058), which is authorised by its own
-signed link.
+The cookie itself, its CSRF token and who a request is from are in :mod:`patronage.signin.cookie`
+(shared with the REST API). Every visitor gets a session (signed in or not) so the sign-in form
+carries a CSRF token too. Every POST form must echo the token (hidden field ``csrf_token`` or the
+``X-CSRF-Token`` header that htmx sends), except the one-click unsubscribe (RFC 8058), which is
+authorised by its own signed link.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from dataclasses import dataclass
-from http.cookies import SimpleCookie
-from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy.orm import Session
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patronage.access import Principal
-from patronage.clock import Clock, SystemClock
 from patronage.config import Settings
-from patronage.db.accounts import Account
-from patronage.web.sessions import SESSION_LIFETIME, session_account
-
-COOKIE = "patronage_session"
-MAX_AGE = int(SESSION_LIFETIME.total_seconds())
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
-
-
-@dataclass
-class WebSession:
-    """What the cookie carries. ``changed`` makes the middleware send a new cookie."""
-
-    csrf: str
-    account_id: int | None = None
-    changed: bool = False
-    #: The server-side session's key (:func:`patronage.web.sessions.start_session`).
-    key: str | None = None
-
-    def sign_in(self, account_id: int, key: str) -> None:
-        """A new session (and CSRF token) at sign-in, so a planted cookie is worthless."""
-        self.account_id = account_id
-        self.key = key
-        self.csrf = secrets.token_urlsafe(32)
-        self.changed = True
-
-    def sign_out(self) -> None:
-        self.account_id = None
-        self.key = None
-        self.csrf = secrets.token_urlsafe(32)
-        self.changed = True
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="patronage.web.session")
-
-
-def read_cookie(settings: Settings, value: str | None) -> WebSession | None:
-    if not value:
-        return None
-    try:
-        data = _serializer(settings).loads(value, max_age=MAX_AGE)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("c"), str):
-        return None
-    account, key = data.get("a"), data.get("s")
-    return WebSession(csrf=data["c"], account_id=account if isinstance(account, int) else None,
-                      key=key if isinstance(key, str) else None)
-
-
-def cookie_header(settings: Settings, web: WebSession) -> str:
-    value = _serializer(settings).dumps({"a": web.account_id, "s": web.key, "c": web.csrf})
-    secure = "; Secure" if settings.base_url.startswith("https://") else ""
-    return (f"{COOKIE}={value}; Path=/; Max-Age={MAX_AGE}; HttpOnly; SameSite=Lax{secure}")
-
-
-def _cookie_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, raw in headers:
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(raw.decode("latin-1"))
-            except Exception:
-                return None
-            if COOKIE in jar:
-                return jar[COOKIE].value
-    return None
-
+from patronage.signin.cookie import WebSession, cookie_from_headers, cookie_header, read_cookie
 
 #: Sent with every page (not the API or its documentation, which load their own assets): no
 #: framing, no MIME sniffing, scripts only from this site, and no page address (which may hold a
@@ -131,7 +49,7 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        web = read_cookie(self.settings, _cookie_from_headers(scope.get("headers", [])))
+        web = read_cookie(self.settings, cookie_from_headers(scope.get("headers", [])))
         if web is None:
             web = WebSession(csrf=secrets.token_urlsafe(32), changed=True)
         scope.setdefault("state", {})["web"] = web
@@ -155,37 +73,3 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
-
-
-def web_session(request: Request) -> WebSession:
-    web = getattr(request.state, "web", None)
-    if not isinstance(web, WebSession):  # served without the middleware: nobody signed in
-        web = WebSession(csrf=secrets.token_urlsafe(32), changed=True)
-        request.state.web = web
-    return web
-
-
-def principal_for_account(account: Account | None) -> Principal | None:
-    if account is None or account.disabled_at is not None:
-        return None
-    kind: Any = account.role
-    return Principal.for_role(kind, account.member_id, account.email)
-
-
-def principal_from_request(request: Request, session: Session) -> Principal | None:
-    """Who is signed in through the web session cookie, or ``None`` (also used by the API)."""
-    web = getattr(request.state, "web", None)
-    if not isinstance(web, WebSession):
-        settings = getattr(request.app.state, "settings", None)
-        if not isinstance(settings, Settings):
-            return None
-        web = read_cookie(settings, request.cookies.get(COOKIE))
-    if web is None or web.account_id is None:
-        return None
-    clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
-    return principal_for_account(session_account(session, web.key, web.account_id,
-                                                 now=clock.now()))
-
-
-def csrf_ok(web: WebSession, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(web.csrf, submitted or "")

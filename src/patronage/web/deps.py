@@ -19,7 +19,7 @@ from patronage.db.engine import transaction
 from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.languages.formatting import format_money, format_points
 from patronage.proxies import client_address
-from patronage.web.auth import CSRF_FIELD, CSRF_HEADER, csrf_ok, principal_from_request, web_session
+from patronage.signin.cookie import CSRF_FIELD, CSRF_HEADER, csrf_matches, principal_from_request
 
 
 class PageError(Exception):
@@ -55,7 +55,12 @@ def now_of(request: Request) -> datetime:
 
 
 def company_zone(request: Request) -> tzinfo:
-    return zone(settings_of(request).company_timezone)
+    return zone(company_zone_name(request))
+
+
+def company_zone_name(request: Request) -> str:
+    """The name of the company's time zone (``settings.company_timezone``), for the services."""
+    return settings_of(request).company_timezone
 
 
 def client_ip(request: Request) -> str:
@@ -106,7 +111,7 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-    if not csrf_ok(web_session(request), submitted):
+    if not csrf_matches(request, submitted):
         raise PageError(403, "This form has expired or did not come from this site. "
                              "Go back, reload the page and try again.")
 
@@ -144,5 +149,6 @@ def points(volume: int, locale: str | None = None) -> str:
 
 __all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",
            "SignedIn", "Staff", "StaffOrDistributor", "check_csrf", "client_ip", "company_zone",
+           "company_zone_name",
            "current_principal", "engine_of", "login_url", "money", "now_of", "page_errors",
            "points", "scoped_session", "settings_of"]

@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from patronage.api.schemas import REASON_LENGTH
-from patronage.api.types import length_of
+from patronage.bounds import REASON_LENGTH, length_of
 from patronage.care.surveys import MAX_COMMENT
 from patronage.care.testimonials import MAX_TEXT
 from patronage.db.accounts import Account

@@ -125,7 +125,7 @@ def get_job(engine: Engine, job_id: int) -> JobView | None:
 
 
 def start_job(engine: Engine, *, kind: str, upload: str, filename: str, dry_run: bool,
-              now: datetime, actor: str) -> int:
+              now: datetime, actor: str, company_zone: str) -> int:
     """Record the job and start it in a worker thread; refused while another import runs."""
     if kind not in IMPORTERS:
         raise PatronageError(f"kind: {kind!r} is not one of {', '.join(IMPORTERS)}")
@@ -145,13 +145,14 @@ def start_job(engine: Engine, *, kind: str, upload: str, filename: str, dry_run:
     except IntegrityError as exc:
         raise Conflict("imports: another import is running; wait for it to end") from exc
     _progress[job_id] = ("starting", 0)
-    threading.Thread(target=run_job, args=(engine, job_id, kind, path, filename, dry_run, now),
+    threading.Thread(target=run_job, args=(engine, job_id, kind, path, filename, dry_run, now,
+                                            company_zone),
                      name=f"import-job-{job_id}", daemon=True).start()
     return job_id
 
 
 def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, dry_run: bool,
-            now: datetime) -> None:
+            now: datetime, company_zone: str) -> None:
     """The job itself (in its worker thread): import, store the outcome, drop the upload."""
 
     def progress(step: str, rows: int) -> None:
@@ -160,6 +161,9 @@ def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, d
     outcome: dict[str, Any] = {"status": "failed"}
     try:
         extra: dict[str, Any] = {"progress": progress} if kind != "products" else {}
+        if kind == "orders":
+            # Orders are dated in the open period, whose months are the company's.
+            extra["company_zone"] = company_zone
         report = IMPORTERS[kind](engine, path, dry_run=dry_run, now=now, **extra)
         outcome = {"status": "done", "rows": report.rows, "written": report.written,
                    "already": report.already}

@@ -27,8 +27,8 @@ from patronage.clock import require_aware
 from patronage.config import Settings
 from patronage.db.accounts import Account, LoginAttempt, PasswordReset
 from patronage.errors import PatronageError
+from patronage.signin.sessions import end_sessions
 from patronage.web.accounts import HASHER, check_password, normalise_email
-from patronage.web.sessions import end_sessions
 
 RESET_LIFETIME = timedelta(hours=1)
 REQUESTS_PER_HOUR = 3

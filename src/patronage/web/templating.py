@@ -18,7 +18,7 @@ from patronage.db.tables import Member
 from patronage.languages import LANGUAGES, N_, language_of, normalize, use_locale
 from patronage.languages import jinja as language_jinja
 from patronage.languages.negotiate import negotiate
-from patronage.web.auth import web_session
+from patronage.signin.cookie import web_session
 from patronage.web.deps import engine_of, settings_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

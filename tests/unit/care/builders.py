@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from patronage.care.facts import CareFacts, Contacts, Events
+from patronage.care.core.facts import CareFacts, Contacts, Events
 
 ZONES = ("UTC", "America/Los_Angeles", "Pacific/Auckland", "Asia/Kolkata", "Europe/Paris",
          "Pacific/Chatham", "America/St_Johns")

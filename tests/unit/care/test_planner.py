@@ -6,7 +6,7 @@ import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
-from patronage.care.facts import (
+from patronage.care.core.facts import (
     ALREADY,
     CAP,
     HOLDOUT,
@@ -18,10 +18,10 @@ from patronage.care.facts import (
     Plan,
     holdout_draw,
 )
-from patronage.care.occasions import key_text
-from patronage.care.planner import plan_touches
-from patronage.care.reference import plan_reference
-from patronage.care.rules import Rules, default_rules_path, parse_rules
+from patronage.care.core.occasions import key_text
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.reference import plan_reference
+from patronage.care.core.rules import Rules, default_rules_path, parse_rules
 from tests.unit.care.builders import Company
 
 DEFAULT = tomllib.loads(default_rules_path().read_text())

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patronage.care.planner import plan_touches
-from patronage.care.reference import plan_reference
-from patronage.care.rules import Rules, default_rules_path, parse_rules
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.reference import plan_reference
+from patronage.care.core.rules import Rules, default_rules_path, parse_rules
 from tests.unit.care.builders import ZONES, Company
 
 DEFAULT = tomllib.loads(default_rules_path().read_text())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from patronage.care.facts import (
+from patronage.care.core.facts import (
     ALREADY,
     CAP,
     NO_OWNER,
@@ -14,10 +14,10 @@ from patronage.care.facts import (
     TERMINATED,
     Plan,
 )
-from patronage.care.occasions import key_num, key_text
-from patronage.care.planner import plan_touches
-from patronage.care.reference import plan_reference
-from patronage.care.rules import Rules
+from patronage.care.core.occasions import key_num, key_text
+from patronage.care.core.planner import plan_touches
+from patronage.care.core.reference import plan_reference
+from patronage.care.core.rules import Rules
 from tests.unit.care.builders import Company
 from tests.unit.care.test_planner import at, plan, rule, rules
 

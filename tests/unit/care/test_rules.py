@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from patronage.care.holidays import easter, parse_holiday
-from patronage.care.occasions import OCCASIONS
-from patronage.care.rules import load_rules, parse_rules
+from patronage.care.core.holidays import easter, parse_holiday
+from patronage.care.core.occasions import OCCASIONS
+from patronage.care.core.rules import load_rules, parse_rules
 from patronage.errors import Problems
 
 TEMPLATES = {"birthday", "anniversary", "holiday", "first_order_thanks", "order_thanks",

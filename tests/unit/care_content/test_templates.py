@@ -40,7 +40,7 @@ def context(**over: Any) -> dict[str, Any]:
 
 
 def test_every_rule_of_the_shipped_rules_has_its_template() -> None:
-    from patronage.care.rules import load_rules
+    from patronage.care.core.rules import load_rules
 
     rules = load_rules(None).active
     assert rules

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from patronage.compensation.plan import parse_plan
+from patronage.compensation.core.plan import parse_plan
 from patronage.facts import OrderLines, PeriodFacts, RefundLines, empty_refunds
-from patronage.network.genealogy import build
+from patronage.network.core.genealogy import build
 
 START, END = 1_000_000, 1_000_000 + 30 * 86400
 

@@ -15,22 +15,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import field_validator
 
-from patronage.compensation.arrays import round_rate, take
-from patronage.compensation.bonuses import BONUS_TYPES, BonusType, Refunded
-from patronage.compensation.bonuses.state import PayState, ReferenceState
-from patronage.compensation.codes import SOURCE_MEMBER
-from patronage.compensation.engine import run_engine
-from patronage.compensation.plan import default_plan_path, load_plan, parse_plan
-from patronage.compensation.reference import run_reference
-from patronage.compensation.results import BONUSES
-from patronage.compensation.units import BP, Strict, bp, hundredths
+from patronage.compensation.core.arrays import round_rate, take
+from patronage.compensation.core.bonuses import BONUS_TYPES, BonusType, Refunded
+from patronage.compensation.core.bonuses.state import PayState, ReferenceState
+from patronage.compensation.core.codes import SOURCE_MEMBER
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.plan import default_plan_path, load_plan, parse_plan
+from patronage.compensation.core.reference import run_reference
+from patronage.compensation.core.results import BONUSES
+from patronage.compensation.core.units import BP, Strict, bp, hundredths
 from patronage.errors import Problems
 from patronage.money import round_half_away
 from tests.unit.compensation.builders import Company, Line
 from tests.unit.compensation.test_engines_agree import companies
 
 if TYPE_CHECKING:
-    from patronage.compensation.plan import Plan
+    from patronage.compensation.core.plan import Plan
 
 
 class SponsorMatch(Strict):

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from patronage.compensation.engine import run_engine
-from patronage.compensation.reference import run_reference
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.reference import run_reference
 from tests.unit.compensation.builders import END, START, Company, Line, plan
 
 
@@ -128,7 +128,7 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
 
 @given(st.lists(st.integers(0, 6), max_size=30), st.booleans())
 def test_grouping_order_ids_equals_numpy_unique(keys: list[int], ascending: bool) -> None:
-    from patronage.compensation.arrays import groups
+    from patronage.compensation.core.arrays import groups
 
     values = np.array(sorted(keys) if ascending else keys, dtype=np.int64)
     unique, inverse = groups(values)

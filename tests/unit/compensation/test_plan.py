@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from patronage.compensation.plan import KNOWN_BONUSES, default_plan_path, load_plan, parse_plan
+from patronage.compensation.core.plan import KNOWN_BONUSES, default_plan_path, load_plan, parse_plan
 from patronage.errors import Problems
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from patronage.compensation.engine import run_engine
-from patronage.compensation.reference import run_reference
-from patronage.compensation.results import BONUS_CODE, REASON_INACTIVE, RunResult
+from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.reference import run_reference
+from patronage.compensation.core.results import BONUS_CODE, REASON_INACTIVE, RunResult
 from patronage.facts import PeriodFacts
 from tests.unit.compensation.builders import END, START, Company, Line, plan
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from patronage.errors import PatronageError
-from patronage.markets.conversion import (
+from patronage.markets.core.conversion import (
     RATE_SCALE,
     Rates,
     convert_one,
@@ -21,7 +21,7 @@ from patronage.markets.conversion import (
     round_half_even,
     to_plan,
 )
-from patronage.markets.currencies import check_currency, exponent, numeric
+from patronage.markets.core.currencies import check_currency, exponent, numeric
 
 RATES = Rates("USD", {"CAD": parse_rate("0.75"), "JPY": parse_rate("0.0067"),
                       "BHD": parse_rate("2.65")})

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from patronage.value import bgnbd
+from patronage.value.core import bgnbd
 
 X = np.array([0.0, 1, 2, 5, 30])
 T_X = np.array([0.0, 10, 20, 30, 39])

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patronage.value import bgnbd, gamma_gamma, sbg
-from patronage.value.fitting import hessian
+from patronage.value.core import bgnbd, gamma_gamma, sbg
+from patronage.value.core.fitting import hessian
 
 CDNOW = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from patronage.errors import PatronageError
-from patronage.value import bgnbd, gamma_gamma, sbg
-from patronage.value.fitting import ModelInputError, fit_log_params
+from patronage.value.core import bgnbd, gamma_gamma, sbg
+from patronage.value.core.fitting import ModelInputError, fit_log_params
 
 GOOD = {"x": [0.0, 1.0, 3.0], "t_x": [0.0, 2.0, 5.0], "T": [6.0, 6.0, 6.0]}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from patronage.value import gamma_gamma, lifetime, sbg
+from patronage.value.core import gamma_gamma, lifetime, sbg
 
 
 def _buyers(n: int, repeats: bool) -> tuple[np.ndarray, ...]:

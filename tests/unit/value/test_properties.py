@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import hyp2f1
 
-from patronage.value import bgnbd, sbg
-from patronage.value.fitting import group_rows
+from patronage.value.core import bgnbd, sbg
+from patronage.value.core.fitting import group_rows
 
 positive = st.floats(0.05, 8.0)
 
@@ -55,7 +55,7 @@ def test_sbg_residual_lifetime_closed_form_equals_the_sum(alpha: float, beta: fl
 
 @given(st.lists(st.integers(-3, 6), max_size=40))
 def test_percentile_score_is_the_share_at_or_below(values: list[int]) -> None:
-    from patronage.value.seven import percentile_score
+    from patronage.value.core.seven import percentile_score
 
     measure = np.array(values, dtype=np.float64)
     expected = [0.0 if v <= 0 else 100.0 * sum(u <= v for u in values) / len(values)
@@ -64,7 +64,7 @@ def test_percentile_score_is_the_share_at_or_below(values: list[int]) -> None:
 
 
 def test_gamma_gamma_gradient_matches_finite_differences() -> None:
-    from patronage.value.gamma_gamma import _value_and_gradient
+    from patronage.value.core.gamma_gamma import _value_and_gradient
 
     rng = np.random.default_rng(3)
     x = rng.integers(1, 9, 200).astype(np.float64)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from patronage.value import bgnbd, gamma_gamma, sbg
-from patronage.value.transactions import summarise
+from patronage.value.core import bgnbd, gamma_gamma, sbg
+from patronage.value.core.transactions import summarise
 
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194, 183, 173]
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patronage.value.referral import chain_depth, referral_value, referral_value_by_walk
+from patronage.value.core.referral import chain_depth, referral_value, referral_value_by_walk
 
 
 @st.composite

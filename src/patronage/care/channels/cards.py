@@ -40,10 +40,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from patronage.care.content import CardContent, TemplateSet, build_context, default_templates
+from patronage.care.core.rules import Rules
 from patronage.care.outcomes import failure_text, late_window, lateness
-from patronage.care.rules import Rules
 from patronage.clock import require_aware
-from patronage.config import Settings, get_settings
+from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -253,12 +253,12 @@ def _mark_sent(session: Session, record: CardBatchRecord, now: datetime, cards: 
 
 
 def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
-                 settings: Settings | None = None, templates: TemplateSet | None = None,
+                 settings: Settings, templates: TemplateSet | None = None,
                  rules: Rules | None = None) -> CardBatch:
     """Export the card touches due at ``now`` into one PDF in ``out_dir`` and mark them sent;
     or first finish the batch a killed export left open (see the module's description)."""
     require_aware(now, place="now")
-    cfg = settings or get_settings()
+    cfg = settings
     tset = templates or default_templates()
     out_dir = Path(out_dir)
     if not out_dir.is_dir():

@@ -16,6 +16,7 @@ from patronage.web.deps import (
     Distributor,
     PageError,
     company_zone,
+    company_zone_name,
     engine_of,
     now_of,
     page_errors,
@@ -37,7 +38,8 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
     with page_errors():
-        overview = distributor_overview(engine, me.member_id, now, at_risk=0, viewer=me)
+        overview = distributor_overview(engine, me.member_id, now, at_risk=0, viewer=me,
+                                        company_zone=company_zone_name(request))
     with transaction(engine) as session:
         history = period_history(session, me.member_id)
         runs = committed_runs(session, 1)
@@ -77,12 +79,14 @@ def _projection(request: Request, me: Distributor, period: str | None) -> Respon
         with page_errors():
             p = Period.parse(period) if period else Period.containing(now,
                                                                       company_zone(request))
-            run = load_run(engine, p)
+            run = load_run(engine, p, company_zone=company_zone_name(request))
             mine = run.result.payouts.earner == run.facts.genealogy.index_of(
                 np.array([me.member_id]))[0]
             projected = int(run.result.payouts.amount[mine].sum())
-            rank, next_rank, reqs = rank_card(engine, me.member_id, p)
-            explanation = explain_member(engine, me.member_id, p, viewer=me)
+            zone_name = company_zone_name(request)
+            rank, next_rank, reqs = rank_card(engine, me.member_id, p, company_zone=zone_name)
+            explanation = explain_member(engine, me.member_id, p, viewer=me,
+                                         company_zone=zone_name)
     except PageError as exc:
         # A fragment for htmx to show in place (it swaps successful answers only).
         return HTMLResponse(template.render(error=exc.message))

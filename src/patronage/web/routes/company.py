@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from patronage import audit
-from patronage.api.types import PageNumber
 from patronage.autoship.reports import churn_by_kind, forecast, retention_by_cohort
+from patronage.bounds import PageNumber
+from patronage.care.core.rules import load_rules
 from patronage.care.holdout import holdout_report
-from patronage.care.rules import load_rules
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member

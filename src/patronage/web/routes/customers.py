@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.access import require_member
-from patronage.api.types import Id, PageNumber
+from patronage.bounds import Id, PageNumber
 from patronage.db.engine import transaction
 from patronage.web.charts import radar
 from patronage.web.deps import (

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from patronage.errors import PatronageError
 from patronage.orders.csv_import import IMPORTERS
-from patronage.web.deps import PageError, Staff, check_csrf, engine_of, now_of
+from patronage.web.deps import PageError, Staff, check_csrf, company_zone_name, engine_of, now_of
 from patronage.web.import_jobs import get_job, keep_upload, start_job, upload_path
 from patronage.web.templating import render
 
@@ -55,10 +55,12 @@ async def upload(request: Request, me: Staff) -> Response:
             raise PageError(413, f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
         upload_id = await run_in_threadpool(keep_upload, data)
         name, dry_run = Path(file.filename or "the file").name, True
+    zone = company_zone_name(request)
     try:
         job_id = await run_in_threadpool(
             lambda: start_job(engine_of(request), kind=kind, upload=upload_id, filename=name,
-                              dry_run=dry_run, now=now_of(request), actor=me.name or "staff"))
+                              dry_run=dry_run, now=now_of(request), actor=me.name or "staff",
+                              company_zone=zone))
     except PatronageError as exc:
         if dry_run:  # the upload just kept: no job will use it
             upload_path(upload_id).unlink(missing_ok=True)

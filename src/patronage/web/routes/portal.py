@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 
 from patronage import audit
-from patronage.api.types import Id
 from patronage.autoship.subscriptions import (
     Item,
     add_item,
@@ -25,6 +24,7 @@ from patronage.autoship.subscriptions import (
     swap_item,
     undo_skip,
 )
+from patronage.bounds import Id
 from patronage.care.links import make_token, unsubscribe
 from patronage.clock import Period
 from patronage.compensation.plan_versions import plan_in_force
@@ -41,6 +41,7 @@ from patronage.web.deps import (
     PageError,
     check_csrf,
     company_zone,
+    company_zone_name,
     engine_of,
     now_of,
     page_errors,
@@ -139,7 +140,7 @@ async def autoship_action(request: Request, subscription_id: Id, action: str,
     if action not in ACTIONS:
         raise PageError(404, f"autoship action {action!r} does not exist")
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    now, actor = now_of(request), me.actor
+    now, actor, zone_name = now_of(request), me.actor, company_zone_name(request)
     try:
         with transaction(engine_of(request)) as session, page_errors():
             sub = session.get(Subscription, subscription_id)
@@ -148,19 +149,21 @@ async def autoship_action(request: Request, subscription_id: Id, action: str,
             if action == "skip":
                 skip_next(session, subscription_id, now=now, actor=actor)
             elif action == "undo-skip":
-                undo_skip(session, subscription_id, now=now, actor=actor)
+                undo_skip(session, subscription_id, now=now, actor=actor, company_zone=zone_name)
             elif action == "resume":
-                resume(session, subscription_id, now=now, actor=actor)
+                resume(session, subscription_id, now=now, actor=actor, company_zone=zone_name)
             elif action == "restart":
-                restart(session, subscription_id, now=now, actor=actor)
+                restart(session, subscription_id, now=now, actor=actor, company_zone=zone_name)
             elif action == "pause":
                 until = _date(_text(form, "until"), "pause until")
-                pause_until(session, subscription_id, until, now=now, actor=actor)
+                pause_until(session, subscription_id, until, now=now, actor=actor,
+                            company_zone=zone_name)
             elif action == "date":
                 day = _text(form, "day")
                 if not day.isdigit():
                     raise PatronageError(f"day of month: {day!r} is not a number from 1 to 28")
-                change_date(session, subscription_id, int(day), now=now, actor=actor)
+                change_date(session, subscription_id, int(day), now=now, actor=actor,
+                            company_zone=zone_name)
             elif action == "swap":
                 qty = _quantity(form) if _text(form, "quantity") else None
                 swap_item(session, subscription_id, _text(form, "sku"), _text(form, "new_sku"),

@@ -30,6 +30,7 @@ from patronage.web.deps import (
     PageError,
     Staff,
     company_zone,
+    company_zone_name,
     engine_of,
     now_of,
     page_errors,
@@ -72,7 +73,8 @@ def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
     return render(request, "runs.html", me, title="Commission runs", committed=done,
                   suggested=str(_period(None, request)), just_committed=just,
                   this_period=str(this_period),
-                  next_commit=next_to_commit(engine_of(request), now_of(request)),
+                  next_commit=next_to_commit(engine_of(request), now_of(request),
+                                             company_zone=company_zone_name(request)),
                   confirmation=confirmation,
                   in_force=plan_in_force(engine_of(request), this_period),
                   plans=plan_history(engine_of(request)))
@@ -93,13 +95,14 @@ def preview(request: Request, me: Staff, period: str | None = None) -> Response:
                           total_paid=locked.total_paid, cap_applied=locked.cap_applied,
                           by_bonus=locked.by_bonus, top=top, committed=locked.run_id,
                           plan_version=locked.plan_version)
-        run = preview_period(engine, p)
+        run = preview_period(engine, p, company_zone=company_zone_name(request))
     return render(request, "run_preview.html", me, title=f"Preview {p}", period=str(p),
                   total_cv=run.result.total_cv, total_paid=run.total_paid,
                   cap_applied=run.result.cap_applied, by_bonus=run.totals_by_bonus(),
                   top=_top_earners(request, run), committed=None,
                   plan_version=run.plan.plan.version,
-                  refusal=commit_refusal(engine, p, now_of(request)),
+                  refusal=commit_refusal(engine, p, now_of(request),
+                                         company_zone=company_zone_name(request)),
                   confirmation=confirmation(p))
 
 
@@ -122,7 +125,7 @@ def compare(request: Request, me: Staff, period: Annotated[str, Form()],
             b = PlanSource.from_text(plan_text, "plan B")
         except ValueError as exc:  # a TOML syntax error
             raise PatronageError(f"plan B: not valid TOML: {exc}") from exc
-        fa, fb = compare_plans(engine_of(request), p, a, b)
+        fa, fb = compare_plans(engine_of(request), p, a, b, company_zone=company_zone_name(request))
     return render(request, "run_compare.html", me, title=f"Compare plans {p}", period=str(p),
                   a=fa, b=fb, bonuses=sorted(set(fa.by_bonus) | set(fb.by_bonus)),
                   ranks=list(dict.fromkeys([*fa.by_rank, *fb.by_rank])))
@@ -137,12 +140,13 @@ def commit(request: Request, me: Staff, period: Annotated[str, Form()],
     with page_errors():
         p = Period.parse(period)
         if confirm != "yes":
-            refusal = commit_refusal(engine, p, now)
+            refusal = commit_refusal(engine, p, now, company_zone=company_zone_name(request))
             if refusal is not None:
                 raise PageError(409, refusal)
             raise PageError(400, f"commit {p}: not confirmed; tick \u201c{confirmation(p)}"
                                  "\u201d to commit")
-        run_id = commit_period(engine, p, None, now=now, actor=me.actor)
+        run_id = commit_period(engine, p, None, now=now, actor=me.actor,
+                               company_zone=company_zone_name(request))
     with transaction(engine) as session:
         audit.record(session, actor=me.actor, action="commission.commit",
                      target=f"period {p}", detail=f"run {run_id}", at=now)

@@ -16,8 +16,9 @@ from patronage.db.tables import Member
 from patronage.errors import PatronageError
 from patronage.languages import LANGUAGES, N_, language_of, locale_for
 from patronage.languages.catalogs import territory_of
+from patronage.signin.cookie import principal_from_request, web_session
+from patronage.signin.sessions import end_session, start_session
 from patronage.web.accounts import BadCredentials, RateLimited, authenticate, change_password
-from patronage.web.auth import principal_from_request, web_session
 from patronage.web.deps import (
     Csrf,
     PageError,
@@ -37,7 +38,6 @@ from patronage.web.resets import (
     reset_message,
     reset_password,
 )
-from patronage.web.sessions import end_session, start_session
 from patronage.web.templating import LANGUAGE_COOKIE, render
 
 #: How long the language chosen on the account page is kept in the browser (a year).

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from patronage.api.types import PageNumber
+from patronage.bounds import PageNumber
 from patronage.clock import Period
 from patronage.csv_cells import safe_row
 from patronage.db.engine import transaction

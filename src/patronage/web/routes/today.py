@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.types import Id
+from patronage.bounds import Id
 from patronage.db.engine import transaction
 from patronage.value.service import distributor_customers
 from patronage.web.deps import (
@@ -15,6 +15,7 @@ from patronage.web.deps import (
     engine_of,
     now_of,
     page_errors,
+    settings_of,
 )
 from patronage.web.templating import render
 from patronage.web.views.customers import upcoming_birthdays
@@ -28,7 +29,7 @@ def today(request: Request, me: Distributor) -> Response:
     now, engine = now_of(request), engine_of(request)
     assert me.member_id is not None
     with transaction(engine) as session:
-        tasks = tasks_due(session, me.member_id, now)
+        tasks = tasks_due(session, me.member_id, now, settings=settings_of(request))
         birthdays = upcoming_birthdays(session, me.member_id, now, company_zone(request))
     at_risk = [c for c in distributor_customers(engine, me.member_id, order_by="risk", limit=8,
                                                 viewer=me) if c["value_at_risk"] > 0]

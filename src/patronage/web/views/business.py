@@ -20,7 +20,7 @@ from patronage.config import get_settings
 from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
 from patronage.languages import _
 from patronage.languages.formatting import format_points
-from patronage.markets.currencies import by_numeric
+from patronage.markets.core.currencies import by_numeric
 
 
 @dataclass

@@ -18,7 +18,7 @@ from patronage.db.care import MemberNote, Touch
 from patronage.db.tables import Member, Order
 from patronage.db.value import CustomerValue, ValueRun
 from patronage.network import members
-from patronage.value.seven import NAMES
+from patronage.value.core.seven import NAMES
 
 PAGE_SIZE = 25
 

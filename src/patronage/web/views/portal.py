@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.care import testimonials
-from patronage.compensation.bonuses import customer_referral
+from patronage.compensation.core.bonuses import customer_referral
 from patronage.compensation.runs import PlanSource
 from patronage.config import get_settings
 from patronage.db.autoship import Subscription, SubscriptionItem

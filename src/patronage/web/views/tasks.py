@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.care.tasks import TaskView, mark_done, tasks_for
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.errors import Conflict, NotFound
 
 
-def tasks_due(session: Session, owner_id: int, now: datetime, *, days: int = 7) -> list[TaskView]:
+def tasks_due(session: Session, owner_id: int, now: datetime, *, settings: Settings,
+              days: int = 7) -> list[TaskView]:
     """Open tasks for the owner due before ``now + days`` (overdue ones first)."""
-    return tasks_for(session, owner_id, now, days=days)
+    return tasks_for(session, owner_id, now, days=days, settings=settings)
 
 
 def mark_task_done(session: Session, touch_id: int, owner_id: int, *, actor: str,

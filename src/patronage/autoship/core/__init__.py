@@ -1,0 +1,2 @@
+"""The pure core of autoship (autoship schedules): computations over values and arrays, with no
+database, web or CLI (checked by import-linter: every ``core`` subpackage is pure)."""

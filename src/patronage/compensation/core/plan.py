@@ -1,0 +1,204 @@
+"""A compensation plan written as data (TOML), validated into typed objects.
+
+Every problem in a plan file is reported at once, each naming the file, the key path and what is
+wrong. Rates are written as fractions (``0.05`` for 5%) and kept as exact basis points; volumes
+and amounts are written in points and currency units and kept as integer hundredths.
+
+The bonus types (each optional, each with its own validation) are those of
+:data:`patronage.compensation.core.bonuses.BONUS_TYPES`, one module each; and a global ``cap`` on
+payout as a share of CV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, ValidationError, create_model, field_validator
+
+from patronage.compensation.core.bonuses import BONUS_TYPES, BonusSections, Registry
+from patronage.compensation.core.units import BP, Strict, bp, hundredths
+from patronage.errors import Problem, Problems, read_toml, validation_problems
+
+__all__ = ["BP", "KNOWN_BONUSES", "Cap", "Plan", "Rank", "load_plan", "parse_plan"]
+
+#: Section names of the bonus types a plan file may use.
+KNOWN_BONUSES = BONUS_TYPES.names
+
+if TYPE_CHECKING:
+    Bonuses = BonusSections
+else:
+    Bonuses = BONUS_TYPES.sections
+
+class LegRank(Strict):
+    rank: str
+    count: int = Field(ge=1)
+
+
+class Rank(Strict):
+    """A rank and what it takes in a period. Volumes in hundredths of a point."""
+
+    name: str
+    min_pv: int = 0
+    min_gv: int = 0
+    leg_cap: int = BP  # basis points of min_gv one leg may contribute (BP: no cap)
+    min_active_legs: int = Field(default=0, ge=0)
+    legs_with_rank: LegRank | None = None
+    min_active_customers: int = Field(default=0, ge=0)
+    min_customer_volume: int = 0
+    unilevel_depth: int = Field(default=0, ge=0)
+
+    @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
+    @classmethod
+    def _volume(cls, v: Any) -> int:
+        return hundredths(v)
+
+    @field_validator("leg_cap", mode="before")
+    @classmethod
+    def _rate(cls, v: Any) -> int:
+        return bp(v)
+
+
+class Cap(Strict):
+    """Total of the capped bonuses ≤ ``max_share_of_cv`` × the period's CV."""
+
+    max_share_of_cv: int
+    bonuses: list[str] = Field(default_factory=lambda: [
+        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral"])
+
+    @field_validator("max_share_of_cv", mode="before")
+    @classmethod
+    def _rate(cls, v: Any) -> int:
+        return bp(v)
+
+
+class Plan(Strict):
+    """A whole plan: ranks in ascending order, the active rule, the bonuses, the cap."""
+
+    name: str
+    version: str
+    active_min_pv: int
+    customer_orders_count_as_pv: bool = True
+    ranks: list[Rank]
+    bonuses: Bonuses
+    cap: Cap | None = None
+
+    @field_validator("active_min_pv", mode="before")
+    @classmethod
+    def _volume(cls, v: Any) -> int:
+        return hundredths(v)
+
+    def rank_index(self, name: str) -> int:
+        return [r.name for r in self.ranks].index(name)
+
+    def money_amounts(self) -> dict[str, int]:
+        """Every money amount the plan's bonuses state (currency hundredths), by key path:
+        what a plan paid in another currency converts (rates and volumes are not money)."""
+        return {f"bonuses.{bonus.name}.{key}": value
+                for bonus, section in self.bonuses.present()
+                for key, value in bonus.money_amounts(section).items()}
+
+    def convert_money(self, convert: Callable[[int], int]) -> Plan:
+        """This plan with every money amount of its bonuses (:meth:`money_amounts`) replaced by
+        ``convert(amount)``, e.g. into another currency's hundredths."""
+        sections = {bonus.name: bonus.convert_money(section, convert)
+                    for bonus, section in self.bonuses.present()}
+        return self.model_copy(update={"bonuses": self.bonuses.model_copy(update=sections)})
+
+
+def _check(plan: Plan) -> list[tuple[str, str]]:
+    """Contradictions pydantic cannot see: order of ranks, depth beyond the levels given, ...
+    (each bonus type checks its own section against the rest of the plan)."""
+    problems = _rank_problems(plan)
+    for bonus, section in plan.bonuses.present():
+        problems += bonus.check(plan, section)
+    if plan.cap is not None:
+        for j, b in enumerate(plan.cap.bonuses):
+            if b not in plan.bonuses.registry.names:
+                problems.append((f"cap.bonuses[{j}]", f"unknown bonus type {b!r}"))
+    return problems
+
+
+def _rank_problems(plan: Plan) -> list[tuple[str, str]]:
+    """Ranks out of order, named twice, asking for unknown ranks or below the active PV."""
+    problems: list[tuple[str, str]] = []
+    names = [r.name for r in plan.ranks]
+    if not plan.ranks:
+        problems.append(("ranks", "a plan needs at least one rank"))
+    for i, rank in enumerate(plan.ranks):
+        if names.count(rank.name) > 1 and names.index(rank.name) != i:
+            problems.append((f"ranks[{i}].name", f"{rank.name!r} is named twice"))
+        if i:
+            prev = plan.ranks[i - 1]
+            for key in ("min_pv", "min_gv", "min_active_legs", "min_active_customers",
+                        "min_customer_volume"):
+                if getattr(rank, key) < getattr(prev, key):
+                    problems.append((f"ranks[{i}].{key}",
+                                     f"{rank.name!r} asks less than the rank below it "
+                                     f"({prev.name!r}): ranks must be in ascending order"))
+        if rank.legs_with_rank is not None:
+            target = rank.legs_with_rank.rank
+            if target not in names:
+                problems.append((f"ranks[{i}].legs_with_rank.rank", f"unknown rank {target!r}"))
+            elif names.index(target) >= i:
+                problems.append((f"ranks[{i}].legs_with_rank.rank",
+                                 f"{target!r} is not below {rank.name!r}"))
+        if rank.min_pv < plan.active_min_pv:
+            problems.append((f"ranks[{i}].min_pv", "below the active minimum PV: a paid-as "
+                             "rank is only held by active members"))
+    return problems
+
+
+@cache
+def _plan_model(bonus_types: Registry) -> type[Plan]:
+    """The plan model whose ``[bonuses]`` table has the sections of ``bonus_types``."""
+    if bonus_types is BONUS_TYPES:
+        return Plan
+    return create_model("Plan", __base__=Plan, bonuses=(bonus_types.sections, ...))
+
+
+def parse_plan(data: dict[str, Any], source: str = "plan",
+               bonus_types: Registry = BONUS_TYPES) -> Plan:
+    """Validate plan data (as read from TOML); raises :class:`Problems` listing everything.
+    ``bonus_types`` are the bonus types the plan may use (the plan keeps them: the engines
+    run those)."""
+    problems: list[Problem] = []
+    data = dict(data)
+    raw_bonuses = data.get("bonuses", {})
+    known = bonus_types.names
+    if isinstance(raw_bonuses, dict):
+        for key in raw_bonuses:
+            if key not in known:
+                problems.append(Problem(f"{source}: bonuses.{key}",
+                                        f"unknown bonus type (known: {', '.join(known)})"))
+        data["bonuses"] = {k: v for k, v in raw_bonuses.items() if k in known}
+    active = data.pop("active", None)
+    if isinstance(active, dict):
+        data["active_min_pv"] = active.get("min_pv")
+        data["customer_orders_count_as_pv"] = active.get("customer_orders_count_as_pv", True)
+    meta = data.pop("plan", None)
+    if isinstance(meta, dict):
+        data.update({k: v for k, v in meta.items() if k in ("name", "version")})
+    try:
+        plan = _plan_model(bonus_types).model_validate(data)
+    except ValidationError as exc:
+        renamed = {"active_min_pv": "active.min_pv", "name": "plan.name",
+                   "version": "plan.version"}
+        problems += validation_problems(exc.errors(), source,
+                                        place=lambda loc: renamed.get(loc, loc))
+        raise Problems(f"{source}: the plan is not valid", problems) from None
+    problems += [Problem(f"{source}: {p}", r) for p, r in _check(plan)]
+    if problems:
+        raise Problems(f"{source}: the plan is not valid", problems)
+    return plan
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and validate a plan file."""
+    return parse_plan(read_toml(path, "plan file"), str(path))
+
+
+def default_plan_path() -> Path:
+    return Path(__file__).parent.parent / "plans" / "example.toml"

@@ -1,0 +1,1 @@
+"""Pure parts of markets: currencies and conversion, no database."""

@@ -1,0 +1,1 @@
+"""Pure parts of orders: pricing and classification, no database."""
