@@ -179,8 +179,10 @@ def test_value_commands(company: Engine, db_url: str) -> None:
                                 "--json"])
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.output)["member_id"] == member.id
+    # Every customer of the owner (the default shows the first 20 by value).
     top = runner.invoke(app, ["--db", db_url, "value", "top", "--distributor",
-                              str(member.owner_id), "--json", "--now", NOW.isoformat()])
+                              str(member.owner_id), "--limit", "500", "--json", "--now",
+                              NOW.isoformat()])
     assert top.exit_code == 0, top.output
     body = json.loads(top.output)
     assert body["overview"]["distributor_id"] == member.owner_id

@@ -16,6 +16,7 @@ from patronage.care.channels.cards import export_cards
 from patronage.care.content import build_context, default_templates
 from patronage.care.deliver import deliver_due
 from patronage.care.links import make_token
+from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
@@ -196,7 +197,7 @@ def test_a_task_speaks_the_language_of_the_distributor_who_reads_it(engine: Engi
         for_sofia = touch(s, sam, sofia, channel="task", template="anniversary",
                           due_at=BIRTHDAY)
     with transaction(engine) as s:
-        lines = {t: task_line(s, s.get(Touch, t), BIRTHDAY)  # type: ignore[arg-type]
+        lines = {t: task_line(s, s.get(Touch, t), BIRTHDAY, settings=Settings())  # type: ignore[arg-type]
                  for t in (for_dana, for_sofia)}
     assert lines[for_dana] == "Call Lucía Smith today: birthday"
     assert lines[for_sofia] == "Llama a Sam Smith: hoy cumple 2 años con nosotros"

@@ -127,6 +127,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/company/autoship"): "ADDDDDL",
     ("GET", "/company/care"): "ADDDDDL",
     ("GET", "/company/imports"): "ADDDDDL",
+    ("GET", "/company/imports/jobs/{job_id}"): "ADDDDDL",
     ("POST", "/company/imports"): "ADDDDDL",
     ("GET", "/company/members"): "ADDDDDL",
     ("GET", "/company/orders"): "ADDDDDL",

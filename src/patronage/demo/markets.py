@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select
 
 from patronage.db.bulk import write_rows
 from patronage.db.markets import Market
-from patronage.demo import synth
+from patronage.demo.core import synth
 from patronage.markets.core.conversion import parse_rate
 
 
