@@ -75,6 +75,9 @@ KEY_PREFIX = "import:"
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: The decimal places a staged ``unit_price`` is read with: the most an ISO 4217 currency has.
 PRICE_PLACES = 4
+#: A staged price above this is above :data:`MAX_PRICE` minor units in any currency (the SQL
+#: names the bound of the order's currency for those below).
+_STAGED_MOST = MAX_PRICE * 10 ** (2 * PRICE_PLACES)
 
 Progress = Callable[[str, int], None]
 
@@ -134,7 +137,7 @@ class _Checker:
             amount = money_cell(price, "unit_price", PRICE_PLACES)
             if isinstance(amount, str):
                 self.bad(row, "unit_price", amount)
-            elif amount > MAX_PRICE * 10**PRICE_PLACES:  # above the bound in any currency
+            elif amount > _STAGED_MOST:  # above the bound in any currency
                 self.bad(row, "unit_price", f"{price} is above the highest price accepted")
             else:
                 unit = amount
@@ -338,7 +341,7 @@ def _check_markets(conn: Connection, found: Findings, new: str) -> None:
     _record(found, rows(conn, f"SELECT s.line, s.currency, h.buyer_ref, mk.code, mk.currency "
                               f"FROM {_S} s {new} {market} WHERE s.currency IS NOT NULL AND "
                               "s.currency <> mk.currency ORDER BY s.line", limit=_ROOM),
-            lambda r: ("currency", f"{r[1]} is not the currency of buyer {r[2]!r}'s market "
+            lambda r: ("currency", f"{r[1]} is not the currency of buyer {r[2]}'s market "
                                    f"{r[3]} ({r[4]})"))
     _record(found, rows(conn, f"SELECT s.line, s.unit_price, mk.currency, mk.places, "
                               f"s.unit_price / mk.scale FROM {_S} s {new} {market} "
@@ -350,7 +353,7 @@ def _check_markets(conn: Connection, found: Findings, new: str) -> None:
                               f"{market} JOIN products p ON p.sku = s.sku WHERE NOT EXISTS ("
                               "SELECT 1 FROM product_prices pp WHERE pp.product_id = p.id AND "
                               "pp.market_id = k.market_id) ORDER BY s.line", limit=_ROOM),
-            lambda r: ("sku", f"product {r[1]!r} has no price in buyer {r[2]!r}'s market "
+            lambda r: ("sku", f"product {r[1]!r} has no price in buyer {r[2]}'s market "
                               f"{r[3]}"))
 
 
