@@ -109,6 +109,19 @@ def money_cell(value: str, column: str, places: int = 2) -> int | str:
 class _Checker:
     def __init__(self, found: Findings, window: OpenWindow) -> None:
         self.found, self.window = found, window
+        self.currencies: dict[str, tuple[str, str | None]] = {}
+
+    def currency(self, text: str) -> tuple[str, str | None]:
+        """The code in upper case and why it is not an ISO 4217 currency (``None``: it is)."""
+        known = self.currencies.get(text)
+        if known is None:
+            try:
+                known = check_currency(text, place="currency"), None
+            except PatronageError as exc:
+                known = text, exc.message.split(": ", 1)[-1]
+            if len(self.currencies) < 1_000:
+                self.currencies[text] = known
+        return known
 
     def bad(self, row: Row, column: str, reason: str) -> None:
         row.ok = False
@@ -145,10 +158,9 @@ class _Checker:
         if source not in ORDER_SOURCES:
             self.bad(row, "source", f"{source!r} is not one of {', '.join(ORDER_SOURCES)}")
         if currency is not None:
-            try:
-                currency = check_currency(currency, place="currency")
-            except PatronageError as exc:
-                self.bad(row, "currency", exc.message.split(": ", 1)[-1])
+            currency, problem = self.currency(currency)
+            if problem is not None:
+                self.bad(row, "currency", problem)
         return (row.line, 1 if row.ok else 0, key, buyer, at, source, currency, sku, count,
                 unit, outside)
 
@@ -338,23 +350,26 @@ def _check_markets(conn: Connection, found: Findings, new: str) -> None:
     """Each new order's lines against its buyer's market: the currency, the decimal places and
     bound of an explicit unit price, and a price of each product there."""
     market = f"JOIN {_M} mk ON mk.id = k.market_id JOIN {_S} h ON h.line = k.head"
-    _record(found, rows(conn, f"SELECT s.line, s.currency, h.buyer_ref, mk.code, mk.currency "
-                              f"FROM {_S} s {new} {market} WHERE s.currency IS NOT NULL AND "
-                              "s.currency <> mk.currency ORDER BY s.line", limit=_ROOM),
-            lambda r: ("currency", f"{r[1]} is not the currency of buyer {r[2]}'s market "
-                                   f"{r[3]} ({r[4]})"))
+    for r in rows(conn, f"SELECT s.line, s.currency, h.buyer_ref, mk.code, mk.currency, s.sku, "
+                        "CASE WHEN s.currency <> mk.currency THEN 1 ELSE 0 END, "
+                        "CASE WHEN p.id IS NOT NULL AND pp.id IS NULL THEN 1 ELSE 0 END "
+                        f"FROM {_S} s {new} {market} LEFT JOIN products p ON p.sku = s.sku "
+                        "LEFT JOIN product_prices pp ON pp.product_id = p.id AND "
+                        "pp.market_id = k.market_id WHERE s.currency <> mk.currency OR "
+                        "(p.id IS NOT NULL AND pp.id IS NULL) ORDER BY s.line", limit=_ROOM):
+        line, currency, buyer, code, market_currency, sku, other_currency, no_price = r
+        if other_currency:
+            found.cell(int(line), "currency", f"{currency} is not the currency of buyer "
+                                              f"{buyer}'s market {code} ({market_currency})")
+        if no_price:
+            found.cell(int(line), "sku", f"product {sku!r} has no price in buyer {buyer}'s "
+                                         f"market {code}")
     _record(found, rows(conn, f"SELECT s.line, s.unit_price, mk.currency, mk.places, "
                               f"s.unit_price / mk.scale FROM {_S} s {new} {market} "
                               "WHERE s.unit_price IS NOT NULL AND (s.unit_price % mk.scale <> 0 "
                               f"OR s.unit_price / mk.scale > {MAX_PRICE}) ORDER BY s.line",
                         limit=_ROOM),
             lambda r: ("unit_price", _price_reason(int(r[1]), str(r[2]), int(r[3]), int(r[4]))))
-    _record(found, rows(conn, f"SELECT s.line, s.sku, h.buyer_ref, mk.code FROM {_S} s {new} "
-                              f"{market} JOIN products p ON p.sku = s.sku WHERE NOT EXISTS ("
-                              "SELECT 1 FROM product_prices pp WHERE pp.product_id = p.id AND "
-                              "pp.market_id = k.market_id) ORDER BY s.line", limit=_ROOM),
-            lambda r: ("sku", f"product {r[1]!r} has no price in buyer {r[2]}'s market "
-                              f"{r[3]}"))
 
 
 def _price_reason(staged: int, currency: str, places: int, minor: int) -> str:
