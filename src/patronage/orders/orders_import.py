@@ -189,7 +189,7 @@ def _key_columns() -> list[Column[Any]]:
         Column("order_key", String, primary_key=True), Column("head", Integer),
         Column("order_id", Integer), Column("buyer_id", Integer), Column("buyer_kind", String),
         Column("buyer_status", String), Column("credited_to", Integer),
-        Column("market_id", Integer),
+        Column("market_id", Integer), Column("buyer_ref", String), Column("scale", BigInteger),
     ]
 
 
@@ -202,13 +202,16 @@ def _market_columns() -> list[Column[Any]]:
     ]
 
 
-def _stage_markets(conn: Connection) -> None:
+def _stage_markets(conn: Connection) -> dict[int, int]:
+    """Stage the markets; returns each one's divisor by id."""
     table = create_stage(conn, _M, _market_columns())
-    found = conn.execute(select(Market.id, Market.code, Market.currency)).all()
+    found = [{"id": i, "code": code, "currency": currency, "places": exponent(currency),
+              "scale": 10 ** (PRICE_PLACES - exponent(currency))}
+             for i, code, currency in conn.execute(select(Market.id, Market.code,
+                                                          Market.currency)).all()]
     if found:
-        conn.execute(table.insert(), [
-            {"id": i, "code": code, "currency": currency, "places": exponent(currency),
-             "scale": 10 ** (PRICE_PLACES - exponent(currency))} for i, code, currency in found])
+        conn.execute(table.insert(), found)
+    return {int(m["id"]): int(m["scale"]) for m in found}
 
 
 def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry_run: bool,
@@ -249,8 +252,7 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
             conn.exec_driver_sql(f"UPDATE {_K} SET order_id = (SELECT o.id FROM orders o WHERE "
                                  f"o.idempotency_key = '{KEY_PREFIX}' || {_K}.order_key)")
             index_stage(conn, keys, "head")
-            _stage_markets(conn)
-            _check(conn, found, default_id)
+            _check(conn, found, default_id, _stage_markets(conn))
             already = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NOT NULL"
                                )[0][0])
             new = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NULL")[0][0])
@@ -277,7 +279,8 @@ def _record(found: Findings, got: list[tuple[Any, ...]],
 _ROOM = 10_000
 
 
-def _check(conn: Connection, found: Findings, default_id: int) -> None:
+def _check(conn: Connection, found: Findings, default_id: int,
+           scales: dict[int, int]) -> None:
     differs = distinct_sql(conn)
     agree = ("buyer_ref", "placed_at", "source", "currency")
     # A blank currency is the market's: it agrees with any (a named one is checked against it).
@@ -298,10 +301,12 @@ def _check(conn: Connection, found: Findings, default_id: int) -> None:
     _record(found, rows(conn, f"SELECT s.line, s.outside FROM {_S} s {new} WHERE s.outside IS "
                               "NOT NULL ORDER BY s.line", limit=_ROOM),
             lambda r: ("placed_at", str(r[1])))
+    market = f"COALESCE(m.market_id, {int(default_id)})"
     conn.exec_driver_sql(
         f"UPDATE {_K} SET buyer_id = m.id, buyer_kind = m.kind, buyer_status = m.status, "
         "credited_to = CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END, "
-        f"market_id = COALESCE(m.market_id, {int(default_id)}) "
+        f"market_id = {market}, buyer_ref = h.buyer_ref, scale = CASE {market} "
+        f"{' '.join(f'WHEN {int(i)} THEN {int(n)}' for i, n in scales.items())} END "
         f"FROM {_S} h, members m WHERE h.line = {_K}.head AND m.ref = h.buyer_ref AND "
         f"{_K}.order_id IS NULL")
     _record(found, rows(conn, f"SELECT k.head, h.buyer_ref, k.buyer_status FROM {_K} k JOIN "
@@ -322,7 +327,7 @@ def _check(conn: Connection, found: Findings, default_id: int) -> None:
     _check_markets(conn, found, new)
     if found.any:
         return
-    unit = (f"COALESCE({_S}.unit_price / mk.scale, CASE WHEN k.buyer_kind = 'retail' THEN "
+    unit = (f"COALESCE({_S}.unit_price / k.scale, CASE WHEN k.buyer_kind = 'retail' THEN "
             "pp.retail_price ELSE pp.wholesale_price END)")
     volume = (f"CASE WHEN {unit} = 0 AND NOT p.volume_when_free THEN 0 "
               "ELSE pp.{0} * quantity END")
@@ -333,9 +338,9 @@ def _check(conn: Connection, found: Findings, default_id: int) -> None:
         "wholesale_total = pp.wholesale_price * quantity, "
         "volume_kind = CASE WHEN p.is_enrollment_pack THEN 'promotional' "
         "ELSE 'consumption' END, buyer_class = CASE WHEN k.buyer_kind = 'distributor' "
-        f"THEN 'distributor' ELSE 'customer' END FROM {_K} k, {_M} mk, products p, "
+        f"THEN 'distributor' ELSE 'customer' END FROM {_K} k, products p, "
         f"product_prices pp WHERE k.order_key = {_S}.order_key AND k.order_id IS NULL AND "
-        f"mk.id = k.market_id AND p.sku = {_S}.sku AND pp.product_id = p.id AND "
+        f"p.sku = {_S}.sku AND pp.product_id = p.id AND "
         "pp.market_id = k.market_id")
     _record(found, rows(conn, f"SELECT k.head, k.order_key, SUM(s.amount), SUM(s.qv), "
                               f"SUM(s.cv) FROM {_S} s {new} GROUP BY k.head, k.order_key "
@@ -349,8 +354,8 @@ def _check(conn: Connection, found: Findings, default_id: int) -> None:
 def _check_markets(conn: Connection, found: Findings, new: str) -> None:
     """Each new order's lines against its buyer's market: the currency, the decimal places and
     bound of an explicit unit price, and a price of each product there."""
-    market = f"JOIN {_M} mk ON mk.id = k.market_id JOIN {_S} h ON h.line = k.head"
-    for r in rows(conn, f"SELECT s.line, s.currency, h.buyer_ref, mk.code, mk.currency, s.sku, "
+    market = f"JOIN {_M} mk ON mk.id = k.market_id"
+    for r in rows(conn, f"SELECT s.line, s.currency, k.buyer_ref, mk.code, mk.currency, s.sku, "
                         "CASE WHEN s.currency <> mk.currency THEN 1 ELSE 0 END, "
                         "CASE WHEN p.id IS NOT NULL AND pp.id IS NULL THEN 1 ELSE 0 END "
                         f"FROM {_S} s {new} {market} LEFT JOIN products p ON p.sku = s.sku "
@@ -365,9 +370,9 @@ def _check_markets(conn: Connection, found: Findings, new: str) -> None:
             found.cell(int(line), "sku", f"product {sku!r} has no price in buyer {buyer}'s "
                                          f"market {code}")
     _record(found, rows(conn, f"SELECT s.line, s.unit_price, mk.currency, mk.places, "
-                              f"s.unit_price / mk.scale FROM {_S} s {new} {market} "
-                              "WHERE s.unit_price IS NOT NULL AND (s.unit_price % mk.scale <> 0 "
-                              f"OR s.unit_price / mk.scale > {MAX_PRICE}) ORDER BY s.line",
+                              f"s.unit_price / k.scale FROM {_S} s {new} {market} "
+                              "WHERE s.unit_price IS NOT NULL AND (s.unit_price % k.scale <> 0 "
+                              f"OR s.unit_price / k.scale > {MAX_PRICE}) ORDER BY s.line",
                         limit=_ROOM),
             lambda r: ("unit_price", _price_reason(int(r[1]), str(r[2]), int(r[3]), int(r[4]))))
 
