@@ -3,11 +3,20 @@
 One row per order line; rows sharing an ``order_key`` make one order, whose idempotency key is
 ``import:<order_key>``. Each row is checked on its own as it is read (time, quantity, price,
 source, currency, the open period) and staged; then in SQL: rows of one order agree on buyer,
-time, source and currency; an order stored before under its key is counted as already there (and
-must be the same order); a new order's buyer exists and may order, its SKUs exist, quantities
-are within each product's bound and its total and volume within the catalog's. With no problem,
-the orders and their lines are priced and classified as :func:`patronage.orders.orders.
-place_order` does, and written by one statement each.
+time, source and currency (a blank currency agrees with any); an order stored before under its
+key is counted as already there (and must be the same order); a new order's buyer exists and may
+order, its SKUs exist, quantities are within each product's bound and its total and volume
+within the catalog's. With no problem, the orders and their lines are priced and classified as
+:func:`patronage.orders.orders.place_order` does, and written by one statement each.
+
+Markets, as :func:`~patronage.orders.orders.place_order` has them: an order is in its buyer's
+market (the member's, else the default market of the settings) and that market's currency (a
+blank ``currency`` is it; another is refused); each line is priced from the product's price and
+volume in that market, and a product without a price there is refused. An explicit
+``unit_price`` is in the order's currency: ``1500`` is 1,500 yen in JPY and $1,500.00 in USD.
+Since a row's currency may be its buyer's market's, known only in SQL, the price is read with
+:data:`PRICE_PLACES` decimal places and staged in those units; the SQL turns it into the
+currency's minor units and refuses more decimal places than the currency has.
 """
 
 from __future__ import annotations
@@ -28,27 +37,31 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    select,
 )
 
 from patronage.clock import DEFAULT_COMPANY_ZONE
+from patronage.config import get_settings
 from patronage.db.engine import session_factory
+from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
 from patronage.errors import PatronageError
 from patronage.languages import N_
-from patronage.money import parse_amount
+from patronage.markets.core.currencies import check_currency, exponent
+from patronage.markets.markets import default_market
+from patronage.money import format_amount, parse_amount
 from patronage.orders.catalog import (
     MAX_LINE_QUANTITY,
     MAX_ORDER_TOTAL,
     MAX_ORDER_VOLUME,
+    MAX_PRICE,
     order_problem,
-    price_problem,
     quantity_problem,
 )
 from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
 from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
-    drop_stage,
     index_stage,
     rows,
     stage_rows,
@@ -61,6 +74,11 @@ ORDER_COLUMNS = ["order_key", "buyer_ref", "placed_at", "source", "currency", "s
 ORDER_REQUIRED = ["order_key", "buyer_ref", "placed_at", "sku", "quantity"]
 KEY_PREFIX = "import:"
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+#: The decimal places a staged ``unit_price`` is read with: the most an ISO 4217 currency has.
+PRICE_PLACES = 4
+#: A staged price above this is above :data:`MAX_PRICE` minor units in any currency (the SQL
+#: names the bound of the order's currency for those below).
+_STAGED_MOST = MAX_PRICE * 10 ** (2 * PRICE_PLACES)
 
 Progress = Callable[[str, int], None]
 
@@ -74,13 +92,14 @@ def order_limits() -> dict[str, int]:
             "currency": 3}
 
 
-def money_cell(value: str, column: str) -> int | str:
-    """An amount in minor units written like ``19.90``, or why the text is not one."""
+def money_cell(value: str, column: str, places: int = 2) -> int | str:
+    """An amount in units of ``10**-places`` written like ``19.90``, or why the text is not
+    one."""
     if not PLAIN_DECIMAL.fullmatch(value):
         return (f"{value!r} is not a number written like 19.90 (digits 0-9, an optional point "
                 "and decimals)")
     try:
-        amount = parse_amount(value, place=column)
+        amount = parse_amount(value, place=column, exponent=places)
     except PatronageError as exc:
         return str(exc).split(": ", 1)[-1]
     if amount < 0:
@@ -91,6 +110,19 @@ def money_cell(value: str, column: str) -> int | str:
 class _Checker:
     def __init__(self, found: Findings, window: OpenWindow) -> None:
         self.found, self.window = found, window
+        self.currencies: dict[str, tuple[str, str | None]] = {}
+
+    def currency(self, text: str) -> tuple[str, str | None]:
+        """The code in upper case and why it is not an ISO 4217 currency (``None``: it is)."""
+        known = self.currencies.get(text)
+        if known is None:
+            try:
+                known = check_currency(text, place="currency"), None
+            except PatronageError as exc:
+                known = text, exc.message.split(": ", 1)[-1]
+            if len(self.currencies) < 1_000:
+                self.currencies[text] = known
+        return known
 
     def bad(self, row: Row, column: str, reason: str) -> None:
         row.ok = False
@@ -116,26 +148,27 @@ class _Checker:
                 count = got
         unit: int | None = None
         if price is not None:
-            amount = money_cell(price, "unit_price")
+            amount = money_cell(price, "unit_price", PRICE_PLACES)
             if isinstance(amount, str):
                 self.bad(row, "unit_price", amount)
-            elif (problem := price_problem(amount)) is not None:
-                self.bad(row, "unit_price", problem)
+            elif amount > _STAGED_MOST:  # above the bound in any currency
+                self.bad(row, "unit_price", f"{price} is above the highest price accepted")
             else:
                 unit = amount
         source = source or "one_time"
         if source not in ORDER_SOURCES:
             self.bad(row, "source", f"{source!r} is not one of {', '.join(ORDER_SOURCES)}")
-        currency = (currency or "USD").upper()
-        if len(currency) != 3:
-            self.bad(row, "currency", f"{currency!r} is not a 3-letter code")
+        if currency is not None:
+            currency, problem = self.currency(currency)
+            if problem is not None:
+                self.bad(row, "currency", problem)
         return (row.line, 1 if row.ok else 0, key, buyer, at, source, currency, sku, count,
                 unit, outside)
 
 
 _STAGED = ["line", "ok", "order_key", "buyer_ref", "placed_at", "source", "currency", "sku",
            "quantity", "unit_price", "outside"]
-_S, _K = "_import_orders", "_import_keys"
+_S, _K, _M = "_import_orders", "_import_keys", "_import_markets"
 
 
 def _stage_columns() -> list[Column[Any]]:
@@ -157,7 +190,29 @@ def _key_columns() -> list[Column[Any]]:
         Column("order_key", String, primary_key=True), Column("head", Integer),
         Column("order_id", Integer), Column("buyer_id", Integer), Column("buyer_kind", String),
         Column("buyer_status", String), Column("credited_to", Integer),
+        Column("market_id", Integer), Column("buyer_ref", String), Column("scale", BigInteger),
     ]
+
+
+def _market_columns() -> list[Column[Any]]:
+    """The markets, each with its currency's decimal places and the divisor turning a staged
+    price (:data:`PRICE_PLACES` places) into the currency's minor units."""
+    return [
+        Column("id", Integer, primary_key=True), Column("code", String),
+        Column("currency", String), Column("places", Integer), Column("scale", BigInteger),
+    ]
+
+
+def _stage_markets(conn: Connection) -> dict[int, int]:
+    """Stage the markets; returns each one's divisor by id."""
+    table = create_stage(conn, _M, _market_columns())
+    found = [{"id": i, "code": code, "currency": currency, "places": exponent(currency),
+              "scale": 10 ** (PRICE_PLACES - exponent(currency))}
+             for i, code, currency in conn.execute(select(Market.id, Market.code,
+                                                          Market.currency)).all()]
+    if found:
+        conn.execute(table.insert(), found)
+    return {int(m["id"]): int(m["scale"]) for m in found}
 
 
 def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry_run: bool,
@@ -168,6 +223,10 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
     found = Findings()
     with session_factory(engine)() as session:
         window = open_window(session, now, company_zone=company_zone)
+        # Where a member not placed in a market buys (made from the settings if missing, as
+        # placing an order does).
+        default_id = default_market(session, get_settings().market).id
+        session.commit()
     checker = _Checker(found, window)
     count = new = already = 0
     with engine.connect() as conn, conn.begin() as tx:
@@ -195,7 +254,7 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
             conn.exec_driver_sql(f"UPDATE {_K} SET order_id = (SELECT o.id FROM orders o WHERE "
                                  f"o.idempotency_key = '{KEY_PREFIX}' || {_K}.order_key)")
             index_stage(conn, keys, "head")
-            _check(conn, found)
+            _check(conn, found, default_id, _stage_markets(conn))
             already = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NOT NULL"
                                )[0][0])
             new = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NULL")[0][0])
@@ -206,8 +265,8 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         if found.any or dry_run:
             tx.rollback()
         else:
-            drop_stage(conn, stage)
-            drop_stage(conn, keys)
+            for name in (_S, _K, _M):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
             tx.commit()
     return count, new, already, found
 
@@ -222,11 +281,14 @@ def _record(found: Findings, got: list[tuple[Any, ...]],
 _ROOM = 10_000
 
 
-def _check(conn: Connection, found: Findings) -> None:
+def _check(conn: Connection, found: Findings, default_id: int,
+           scales: dict[int, int]) -> None:
     differs = distinct_sql(conn)
     agree = ("buyer_ref", "placed_at", "source", "currency")
-    flags = ", ".join(f"CASE WHEN s.{c} {differs} h.{c} THEN 1 ELSE 0 END" for c in agree)
-    anyone = " OR ".join(f"s.{c} {differs} h.{c}" for c in agree)
+    # A blank currency is the market's: it agrees with any (a named one is checked against it).
+    ops = {c: "<>" if c == "currency" else differs for c in agree}
+    flags = ", ".join(f"CASE WHEN s.{c} {ops[c]} h.{c} THEN 1 ELSE 0 END" for c in agree)
+    anyone = " OR ".join(f"s.{c} {ops[c]} h.{c}" for c in agree)
     for r in rows(conn, f"SELECT s.line, h.line, s.order_key, {flags} FROM {_S} s JOIN {_K} k "
                         f"ON k.order_key = s.order_key JOIN {_S} h ON h.line = k.head WHERE "
                         f"s.line <> h.line AND ({anyone}) "
@@ -241,9 +303,12 @@ def _check(conn: Connection, found: Findings) -> None:
     _record(found, rows(conn, f"SELECT s.line, s.outside FROM {_S} s {new} WHERE s.outside IS "
                               "NOT NULL ORDER BY s.line", limit=_ROOM),
             lambda r: ("placed_at", str(r[1])))
+    market = f"COALESCE(m.market_id, {int(default_id)})"
     conn.exec_driver_sql(
         f"UPDATE {_K} SET buyer_id = m.id, buyer_kind = m.kind, buyer_status = m.status, "
-        "credited_to = CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END "
+        "credited_to = CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END, "
+        f"market_id = {market}, buyer_ref = h.buyer_ref, scale = CASE {market} "
+        f"{' '.join(f'WHEN {int(i)} THEN {int(n)}' for i, n in scales.items())} END "
         f"FROM {_S} h, members m WHERE h.line = {_K}.head AND m.ref = h.buyer_ref AND "
         f"{_K}.order_id IS NULL")
     _record(found, rows(conn, f"SELECT k.head, h.buyer_ref, k.buyer_status FROM {_K} k JOIN "
@@ -261,20 +326,24 @@ def _check(conn: Connection, found: Findings) -> None:
                               f"{new} JOIN products p ON p.sku = s.sku WHERE s.quantity > "
                               "p.max_quantity ORDER BY s.line", limit=_ROOM),
             lambda r: ("quantity", quantity_problem(r[1], r[2], r[3]) or ""))
+    _check_markets(conn, found, new)
     if found.any:
         return
-    unit = (f"COALESCE({_S}.unit_price, CASE WHEN k.buyer_kind = 'retail' THEN p.retail_price "
-            "ELSE p.wholesale_price END)")
-    volume = f"CASE WHEN {unit} = 0 AND NOT p.volume_when_free THEN 0 ELSE p.{{0}} * quantity END"
+    unit = (f"COALESCE({_S}.unit_price / k.scale, CASE WHEN k.buyer_kind = 'retail' THEN "
+            "pp.retail_price ELSE pp.wholesale_price END)")
+    volume = (f"CASE WHEN {unit} = 0 AND NOT p.volume_when_free THEN 0 "
+              "ELSE pp.{0} * quantity END")
     conn.exec_driver_sql(
         f"UPDATE {_S} SET product_id = p.id, unit = {unit}, amount = {unit} * quantity, "
         f"qv = {volume.format('qv')}, cv = {volume.format('cv')}, "
-        "retail_total = p.retail_price * quantity, "
-        "wholesale_total = p.wholesale_price * quantity, "
+        "retail_total = pp.retail_price * quantity, "
+        "wholesale_total = pp.wholesale_price * quantity, "
         "volume_kind = CASE WHEN p.is_enrollment_pack THEN 'promotional' "
         "ELSE 'consumption' END, buyer_class = CASE WHEN k.buyer_kind = 'distributor' "
-        f"THEN 'distributor' ELSE 'customer' END FROM {_K} k, products p WHERE "
-        f"k.order_key = {_S}.order_key AND k.order_id IS NULL AND p.sku = {_S}.sku")
+        f"THEN 'distributor' ELSE 'customer' END FROM {_K} k, products p, "
+        f"product_prices pp WHERE k.order_key = {_S}.order_key AND k.order_id IS NULL AND "
+        f"p.sku = {_S}.sku AND pp.product_id = p.id AND "
+        "pp.market_id = k.market_id")
     _record(found, rows(conn, f"SELECT k.head, k.order_key, SUM(s.amount), SUM(s.qv), "
                               f"SUM(s.cv) FROM {_S} s {new} GROUP BY k.head, k.order_key "
                               f"HAVING SUM(s.amount) > {MAX_ORDER_TOTAL} OR SUM(s.qv) > "
@@ -282,6 +351,40 @@ def _check(conn: Connection, found: Findings) -> None:
                               "ORDER BY k.head", limit=_ROOM),
             lambda r: ("(row)", f"order '{KEY_PREFIX}{r[1]}': "
                                 f"{order_problem(int(r[2]), int(r[3]), int(r[4]))}"))
+
+
+def _check_markets(conn: Connection, found: Findings, new: str) -> None:
+    """Each new order's lines against its buyer's market: the currency, the decimal places and
+    bound of an explicit unit price, and a price of each product there."""
+    market = f"JOIN {_M} mk ON mk.id = k.market_id"
+    for r in rows(conn, f"SELECT s.line, s.currency, k.buyer_ref, mk.code, mk.currency, s.sku, "
+                        "CASE WHEN s.currency <> mk.currency THEN 1 ELSE 0 END, "
+                        "CASE WHEN p.id IS NOT NULL AND pp.id IS NULL THEN 1 ELSE 0 END "
+                        f"FROM {_S} s {new} {market} LEFT JOIN products p ON p.sku = s.sku "
+                        "LEFT JOIN product_prices pp ON pp.product_id = p.id AND "
+                        "pp.market_id = k.market_id WHERE s.currency <> mk.currency OR "
+                        "(p.id IS NOT NULL AND pp.id IS NULL) ORDER BY s.line", limit=_ROOM):
+        line, currency, buyer, code, market_currency, sku, other_currency, no_price = r
+        if other_currency:
+            found.cell(int(line), "currency", f"{currency} is not the currency of buyer "
+                                              f"{buyer}'s market {code} ({market_currency})")
+        if no_price:
+            found.cell(int(line), "sku", f"product {sku!r} has no price in buyer {buyer}'s "
+                                         f"market {code}")
+    _record(found, rows(conn, f"SELECT s.line, s.unit_price, mk.currency, mk.places, "
+                              f"s.unit_price / k.scale FROM {_S} s {new} {market} "
+                              "WHERE s.unit_price IS NOT NULL AND (s.unit_price % k.scale <> 0 "
+                              f"OR s.unit_price / k.scale > {MAX_PRICE}) ORDER BY s.line",
+                        limit=_ROOM),
+            lambda r: ("unit_price", _price_reason(int(r[1]), str(r[2]), int(r[3]), int(r[4]))))
+
+
+def _price_reason(staged: int, currency: str, places: int, minor: int) -> str:
+    """Why a unit price (staged with :data:`PRICE_PLACES` places) is refused in ``currency``."""
+    written = format_amount(staged, PRICE_PLACES).rstrip("0").rstrip(".")
+    if minor > MAX_PRICE:
+        return f"{written} is above {format_amount(MAX_PRICE, places)}, the highest price accepted"
+    return f"{written} has more than {places} decimal places for {currency}"
 
 
 #: Orders stored before under a key of the file, with other lines or another buyer.
@@ -319,9 +422,10 @@ ORDER BY k.head"""
 def _write(conn: Connection) -> None:
     conn.exec_driver_sql(
         "INSERT INTO orders (buyer_id, credited_to_id, placed_at, currency, source, status, "
-        f"total, idempotency_key) SELECT k.buyer_id, k.credited_to, h.placed_at, h.currency, "
+        f"total, idempotency_key) SELECT k.buyer_id, k.credited_to, h.placed_at, mk.currency, "
         f"h.source, 'paid', t.total, '{KEY_PREFIX}' || k.order_key FROM {_K} k "
-        f"JOIN {_S} h ON h.line = k.head JOIN (SELECT order_key, SUM(amount) AS total "
+        f"JOIN {_S} h ON h.line = k.head JOIN {_M} mk ON mk.id = k.market_id "
+        "JOIN (SELECT order_key, SUM(amount) AS total "
         f"FROM {_S} GROUP BY order_key) t ON t.order_key = k.order_key "
         "WHERE k.order_id IS NULL ORDER BY k.head")
     conn.exec_driver_sql(
