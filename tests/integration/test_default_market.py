@@ -63,19 +63,17 @@ def test_the_configured_market_becomes_the_default_and_serves_members_without_on
 
 
 def test_a_configured_currency_other_than_the_markets_is_refused(engine: Engine) -> None:
-    with pytest.raises(PatronageError, match="PATRONAGE_CURRENCY 'EUR' differs from the "
-                                             "currency 'USD' of the default market 'US'"):
-        with transaction(engine) as s:
-            ensure_default_market(s, "US", currency="EUR", timezone="UTC")
+    refusal = "PATRONAGE_CURRENCY 'EUR' differs from the currency 'USD' of the default market 'US'"
+    with pytest.raises(PatronageError, match=refusal), transaction(engine) as s:
+        ensure_default_market(s, "US", currency="EUR", timezone="UTC")
     assert _defaults(engine) == [("US", "USD")]
 
 
 def test_without_a_default_market_services_refuse_and_write_nothing(engine: Engine) -> None:
     with transaction(engine) as s:
         s.execute(update(Market).values(is_default=False))
-    with pytest.raises(NotFound, match="there is no default market"):
-        with transaction(engine) as s:
-            add_product(s, NewProduct("SHAKE", "Shake", 10000, 8000, 10000, 10000))
+    with pytest.raises(NotFound, match="there is no default market"), transaction(engine) as s:
+        add_product(s, NewProduct("SHAKE", "Shake", 10000, 8000, 10000, 10000))
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Product)) == 0
         with pytest.raises(NotFound, match="no plan currency"):
