@@ -19,8 +19,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from patronage.clock import FixedClock
+from patronage.config import Settings
 from patronage.db.engine import make_engine
 from patronage.db.schema import metadata, upgrade
+from patronage.markets.markets import ensure_configured_market
 
 ADMIN_URL = os.environ.get(
     "PATRONAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -88,6 +90,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         eng = make_engine(request.getfixturevalue("postgres_url"))
         _truncate_postgres(eng)
+        # The default market, as the composition roots make it from the settings (truncating
+        # the tables removed the one the migrations made).
+        settings = Settings()
+        ensure_configured_market(eng, settings.market, currency=settings.currency,
+                                 timezone=settings.company_timezone)
     try:
         yield eng
     finally:

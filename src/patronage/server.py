@@ -23,6 +23,7 @@ from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
 from patronage.db.engine import make_engine
 from patronage.db.schema import upgrade
+from patronage.markets.markets import ensure_configured_market
 from patronage.proxies import Network, is_https
 from patronage.web import install as install_web
 
@@ -112,6 +113,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
         engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+        ensure_configured_market(engine, settings.market, currency=settings.currency,
+                                 timezone=settings.company_timezone)
     app = FastAPI(
         title=f"{settings.company_name} — Patronage",
         summary="A customer-first back office for direct selling: members, genealogy, orders, "

@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from patronage.api.deps import SessionDep, scope
-from patronage.config import get_settings
 from patronage.markets.core.currencies import exponent
 from patronage.markets.markets import default_market, languages, list_markets, shipping_countries
 
@@ -31,8 +30,7 @@ class MarketOut(BaseModel):
 @router.get("", dependencies=[scope("products:read")])
 def list_all(session: SessionDep) -> list[MarketOut]:
     """Every market, by code."""
-    code = get_settings().market
-    default_market(session, code)
+    code = default_market(session).code
     return [MarketOut(
         code=m.code, name=m.name, currency=m.currency, minor_units=exponent(m.currency),
         languages=languages(m), timezone=m.timezone, tax_inclusive=m.tax_inclusive,

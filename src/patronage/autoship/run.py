@@ -43,7 +43,6 @@ from patronage.autoship.core.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware
-from patronage.config import get_settings
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
@@ -469,7 +468,7 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
          retry_days: tuple[int, ...], batch: int, workers: int | None) -> RunSummary:
     summary = RunSummary(day)
     with transaction(engine) as s:
-        default_id = default_market(s, get_settings().market).id
+        default_id = default_market(s).id
     _resume_paused(engine, day, now, summary)
     due = due_subscriptions(engine, day)
     summary.due = len(due)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from patronage.autoship.core import schedule
 from patronage.autoship.core.schedule import Frequency, first_run
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware, zone
-from patronage.config import get_settings
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
 from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
@@ -88,7 +87,7 @@ def subscribe(session: Session, member_id: int, items: list[Item], frequency: Fr
     if member.status in ("terminated", "erased"):
         raise IntegrityViolation(f"member {member_id} is {member.status}")
     _check_items(session, items)
-    market = market_of(session, member, get_settings().market).code
+    market = market_of(session, member).code
     sub = Subscription(
         member_id=member_id, status="active", frequency=frequency.kind,
         day_of_month=frequency.day, every_weeks=frequency.weeks, market=market,

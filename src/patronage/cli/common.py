@@ -90,10 +90,14 @@ class State:
         if self._engine is None:
             from patronage.db.engine import make_engine
             from patronage.db.schema import upgrade
+            from patronage.markets.markets import ensure_configured_market
 
             self._engine = make_engine(self.url())
             if migrate:
                 upgrade(self._engine)
+                s = self.settings()
+                ensure_configured_market(self._engine, s.market, currency=s.currency,
+                                         timezone=s.company_timezone)
         return self._engine
 
     def company_zone(self) -> str:

@@ -26,14 +26,12 @@ def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     from patronage.db.engine import transaction
     from patronage.markets.markets import (
-        default_market,
         languages,
         list_markets,
         shipping_countries,
     )
 
     with transaction(state(ctx).engine()) as s:
-        default_market(s, state(ctx).settings().market)
         rows = [{"code": m.code, "name": m.name, "currency": m.currency,
                  "languages": languages(m), "timezone": m.timezone,
                  "tax_inclusive": m.tax_inclusive, "shipping_countries": shipping_countries(m),

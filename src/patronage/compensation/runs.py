@@ -42,7 +42,6 @@ from patronage.compensation.core.results import (
     sort_payouts,
 )
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
-from patronage.config import get_settings
 from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
     RESULT_INDEXES,
@@ -57,6 +56,7 @@ from patronage.errors import Conflict, PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
 from patronage.markets.core.conversion import Rates, convert_one
 from patronage.markets.core.currencies import numeric
+from patronage.markets.markets import plan_currency
 from patronage.markets.run_money import (
     RunMoney,
     earner_amounts,
@@ -109,17 +109,14 @@ class PeriodRun:
     plan: PlanSource
     facts: PeriodFacts
     result: RunResult
+    #: The rates the run uses (the plan currency first) and each member's currency.
+    money: RunMoney
     clawbacks: list[Clawback] = field(default_factory=list)
-    #: The rates the run uses and each member's currency (``None``: everything in the plan
-    #: currency, as runs made before markets).
-    money: RunMoney | None = None
 
     def earner_amounts(self) -> tuple[np.ndarray, np.ndarray]:
         """Each payout line's amount in its earner's currency, and the currency's ISO 4217
         number (:mod:`patronage.markets.run_money`)."""
         p = self.result.payouts
-        if self.money is None:
-            return p.amount.copy(), np.full(p.size, numeric(get_settings().currency))
         return earner_amounts(self.money, p.earner, p.amount)
 
     def member_id(self, index: int) -> int:
@@ -305,7 +302,7 @@ def _run_rates(s: Session, run_id: int) -> Rates:
     from patronage.db.markets import RunRate
 
     rows = s.execute(select(RunRate.currency, RunRate.rate).where(RunRate.run_id == run_id))
-    return Rates(get_settings().currency, {c: int(r) for c, r in rows})
+    return Rates(plan_currency(s), {c: int(r) for c, r in rows})
 
 
 def _lines_paid_on(s: Session, bonus_types: Registry, run_id: int, orders: set[int],
@@ -347,8 +344,8 @@ def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts,
          money: RunMoney, company_zone: str) -> PeriodRun:
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
     start, end = period_bounds(period, zone(company_zone))
-    return PeriodRun(period, plan, facts, result, _clawbacks(engine, start, end, company_zone),
-                     money)
+    return PeriodRun(period, plan, facts, result, money,
+                     _clawbacks(engine, start, end, company_zone))
 
 
 class _Stopwatch:
@@ -378,7 +375,9 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
     start, end = period_bounds(period, zone(company_zone))
     watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
-    facts, money = prepare(engine, facts, period, plan_currency=get_settings().currency,
+    with engine.connect() as conn:
+        currency = plan_currency(conn)
+    facts, money = prepare(engine, facts, period, plan_currency=currency,
                            timezone=company_zone)
     watch.lap("load")
     run = _run(engine, period, plan, facts, money, company_zone)
@@ -484,8 +483,6 @@ def _earner_columns(run: PeriodRun, earner: np.ndarray,
                     amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Plan-currency amounts of lines to ``earner`` (member indexes) in the earners'
     currencies, and those currencies' ISO 4217 numbers."""
-    if run.money is None:
-        return amount.copy(), np.full(amount.shape[0], numeric(get_settings().currency))
     return earner_amounts(run.money, earner, amount)
 
 
@@ -541,12 +538,13 @@ def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> Per
     with transaction(engine) as s:
         snapshot = s.scalar(select(CommissionSnapshot.facts)
                             .where(CommissionSnapshot.run_id == record.id))
+        currency = plan_currency(s)
     if snapshot is None:
         raise PatronageError(f"period {period}: the facts snapshot of its run is missing")
     facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
     result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
-    rates, days = frozen_rates(engine, record.id, get_settings().currency)
+    rates, days = frozen_rates(engine, record.id, currency)
     member_currency = thaw_extra(snapshot).get("member_currency")
     if member_currency is None:
         member_currency = np.zeros(facts.genealogy.size, dtype=np.int64)
@@ -563,7 +561,7 @@ def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
     with engine.connect() as conn:
         stored = integer_matrix(conn, (
             "SELECT earner_id, bonus, source_kind, source_id, level, volume, rate_bp, amount, "
-            f"COALESCE(currency, {numeric(get_settings().currency)}), "
+            f"COALESCE(currency, {numeric(run.money.rates.plan)}), "
             "COALESCE(paid_amount, amount) "
             "FROM payout_lines WHERE run_id = :r AND clawback_of IS NULL"), {"r": record.id}, 10)
     g, p = run.facts.genealogy, run.result.payouts

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from patronage.db.base import Base, UTCDateTime
 
@@ -35,7 +36,8 @@ class Market(Base):
     ``languages`` and ``shipping_countries`` are comma-separated (locales such as ``es-MX``;
     ISO 3166 alpha-2 codes). ``autoship_last_day``: the latest day of month an autoship may run
     on (``None``: any day). ``cooling_off_days``: the days a buyer may cancel under the market's
-    law."""
+    law. ``is_default``: the company's default market (exactly one): where members not placed
+    elsewhere buy; its currency is the plan currency."""
 
     __tablename__ = "markets"
     __table_args__ = (
@@ -54,6 +56,7 @@ class Market(Base):
     shipping_countries: Mapped[str] = mapped_column(Text)
     autoship_last_day: Mapped[int | None] = mapped_column(SmallInteger)
     cooling_off_days: Mapped[int] = mapped_column(SmallInteger)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ProductPrice(Base):

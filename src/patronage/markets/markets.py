@@ -3,7 +3,8 @@
 A market's code is two upper-case letters ("US", "MX", "EU": subscriptions keep it); its
 currency an ISO 4217 code; its languages locales Babel knows ("en-US", "es-MX"); its time
 zone an IANA zone; its shipping countries ISO 3166 alpha-2 codes (pycountry). The default
-market (settings ``market``) is where a member not placed elsewhere buys.
+market (flagged in the table; made from settings ``market`` by the composition roots) is where
+a member not placed elsewhere buys, and its currency is the plan currency.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from patronage.db.markets import Market
@@ -104,28 +105,66 @@ def market_by_code(session: Session, code: str) -> Market:
     return market
 
 
-def default_market(session: Session, code: str) -> Market:
-    """The company's default market (settings ``market``), made from the company settings
-    (currency, time zone; autoship by the 28th) when there is none yet."""
-    market = session.scalar(select(Market).where(Market.code == code))
+def default_market(session: Session) -> Market:
+    """The company's default market: where members not placed elsewhere buy."""
+    market = session.scalar(select(Market).where(Market.is_default.is_(True)))
     if market is None:
-        from patronage.config import get_settings
-
-        settings = get_settings()
-        market = add_market(session, NewMarket(
-            code=code, name=code, currency=settings.currency, timezone=settings.company_timezone,
-            shipping_countries=[code] if len(code) == 2 else [], autoship_last_day=28,
-            cooling_off_days=3))
+        raise NotFound("there is no default market (the database is made with one from "
+                       "PATRONAGE_MARKET; `patronage` makes it again on its next start)")
     return market
 
 
-def market_of(session: Session, member: Member, default_code: str) -> Market:
+def plan_currency(bind: Session | Connection) -> str:
+    """The company (plan) currency: the default market's currency."""
+    currency = bind.scalar(select(Market.currency).where(Market.is_default.is_(True)))
+    if currency is None:
+        raise NotFound("there is no default market, so no plan currency (the database is made "
+                       "with one from PATRONAGE_MARKET and PATRONAGE_CURRENCY)")
+    return currency
+
+
+def ensure_default_market(session: Session, code: str, *, currency: str,
+                          timezone: str) -> Market:
+    """Make the configured market (settings ``market``) the default market, creating it in
+    ``currency`` and ``timezone`` (autoship by the 28th) when there is none with that code.
+    Refused when the configured currency differs from that market's currency: the plan currency
+    is the default market's currency, so the two must agree. For the composition roots."""
+    code = code.strip().upper()
+    market = session.scalar(select(Market).where(Market.code == code))
+    if market is None:
+        market = add_market(session, NewMarket(
+            code=code, name=code, currency=currency, timezone=timezone,
+            shipping_countries=[code] if len(code) == 2 else [], autoship_last_day=28,
+            cooling_off_days=3))
+    elif market.currency != currency.strip().upper():
+        raise PatronageError(
+            f"PATRONAGE_CURRENCY {currency!r} differs from the currency {market.currency!r} of "
+            f"the default market {code!r} (PATRONAGE_MARKET): the plan currency is the default "
+            "market's currency; set PATRONAGE_CURRENCY to it")
+    if not market.is_default:
+        for other in session.scalars(select(Market).where(Market.is_default.is_(True))):
+            other.is_default = False
+        session.flush()
+        market.is_default = True
+        session.flush()
+    return market
+
+
+def ensure_configured_market(engine: Engine, code: str, *, currency: str,
+                             timezone: str) -> None:
+    """:func:`ensure_default_market` in a transaction of its own (the roots call it once the
+    schema is up to date)."""
+    with Session(engine) as session, session.begin():
+        ensure_default_market(session, code, currency=currency, timezone=timezone)
+
+
+def market_of(session: Session, member: Member) -> Market:
     """The market the member buys in: theirs, else the default market."""
     if member.market_id is not None:
         market = session.get(Market, member.market_id)
         if market is not None:
             return market
-    return default_market(session, default_code)
+    return default_market(session)
 
 
 def place_in_market(session: Session, member_id: int, code: str) -> Market:

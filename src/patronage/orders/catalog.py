@@ -135,11 +135,10 @@ def add_product(session: Session, p: NewProduct) -> Product:
 
 def _price_in_default_market(session: Session, product: Product) -> None:
     """A new product's prices and volume are its prices in the company's default market."""
-    from patronage.config import get_settings
     from patronage.db.markets import ProductPrice
     from patronage.markets.markets import default_market
 
-    market = default_market(session, get_settings().market)
+    market = default_market(session)
     session.add(ProductPrice(product_id=product.id, market_id=market.id,
                              retail_price=product.retail_price,
                              wholesale_price=product.wholesale_price, qv=product.qv, cv=product.cv))

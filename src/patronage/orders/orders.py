@@ -32,7 +32,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
-from patronage.config import get_settings
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import Conflict, IntegrityViolation, PatronageError
 from patronage.markets.core.currencies import check_currency
@@ -120,7 +119,7 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
         raise IntegrityViolation(f"buyer {new.buyer_id} does not exist")
     if buyer.status in ("terminated", "erased"):
         raise IntegrityViolation(f"buyer {new.buyer_id} is {buyer.status} and cannot order")
-    market = market_of(session, buyer, get_settings().market)
+    market = market_of(session, buyer)
     currency = market.currency if new.currency is None else new.currency.strip().upper()
     if currency != market.currency:
         raise PatronageError(

@@ -41,7 +41,6 @@ from sqlalchemy import (
 )
 
 from patronage.clock import DEFAULT_COMPANY_ZONE
-from patronage.config import get_settings
 from patronage.db.engine import session_factory
 from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
@@ -223,9 +222,8 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
     found = Findings()
     with session_factory(engine)() as session:
         window = open_window(session, now, company_zone=company_zone)
-        # Where a member not placed in a market buys (made from the settings if missing, as
-        # placing an order does).
-        default_id = default_market(session, get_settings().market).id
+        # Where a member not placed in a market buys.
+        default_id = default_market(session).id
         session.commit()
     checker = _Checker(found, window)
     count = new = already = 0

@@ -87,7 +87,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
     stored = plan_in_force(engine_of(request), period)
     with transaction(engine_of(request)) as session:
         member = get_member(session, me.member_id)
-        currency = market_of(session, member, settings_of(request).market).currency
+        currency = market_of(session, member).currency
         subs = subscriptions(session, me.member_id)
         offers = {s.id: save_offers(session, s.id) for s, _ in subs if s.status != "cancelled"}
         products = list(session.scalars(

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from patronage.access import Principal, member_labels, order_labels
 from patronage.compensation.reports import bonus_label
 from patronage.compensation.runs import PlanSource
-from patronage.config import get_settings
 from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
 from patronage.languages import _
 from patronage.languages.formatting import format_points
 from patronage.markets.core.currencies import by_numeric
+from patronage.markets.markets import plan_currency
 
 
 @dataclass
@@ -96,7 +96,7 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
             run.period, rec.pv if rec else 0, rec.gv if rec else 0,
             bool(rec.active) if rec else False, _rank(names, rec.paid_as if rec else -1),
             _rank(names, rec.title if rec else -1), int(earned.get(run.id, (0, None))[0] or 0),
-            _currency(earned.get(run.id, (0, None))[1])))
+            _currency(session, earned.get(run.id, (0, None))[1])))
     return out
 
 
@@ -118,9 +118,9 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
 
     return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp,
                       p.amount if p.paid_amount is None else p.paid_amount, p.clawback_of,
-                      _currency(p.currency)) for p in lines]
+                      _currency(session, p.currency)) for p in lines]
 
 
-def _currency(number: int | None) -> str:
-    """A payout line's currency (lines of runs made before markets: the company's)."""
-    return get_settings().currency if number is None else by_numeric(number)
+def _currency(session: Session, number: int | None) -> str:
+    """A payout line's currency (lines of runs made before markets: the plan currency)."""
+    return plan_currency(session) if number is None else by_numeric(number)

@@ -13,7 +13,6 @@ from patronage import audit
 from patronage.care import testimonials
 from patronage.compensation.core.bonuses import customer_referral
 from patronage.compensation.runs import PlanSource
-from patronage.config import get_settings
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
 from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
@@ -62,7 +61,7 @@ def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
             .where(SubscriptionItem.subscription_id.in_(list(items)))
             .order_by(SubscriptionItem.id)).tuples()
         rows = list(found)
-        market = market_of(session, member, get_settings().market)
+        market = market_of(session, member)
         prices = prices_in(session, market.id, [p.id for _, p in rows if p is not None])
         for item, product in rows:
             price = prices.get(product.id) if product is not None else None
