@@ -68,13 +68,15 @@ def free_port() -> int:
 class Smtp:
     """A real SMTP server that can be started and stopped on one port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
         self.port = free_port()
         self.recorder = Recorder()
+        self.smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port,
+                                      enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
 
     def stop(self) -> None:
@@ -264,6 +266,31 @@ def test_refused_recipient_fails_at_once(engine: Engine, smtp: Smtp) -> None:
     report = deliver_due(engine, NOW, settings=cfg, sender_factory=_sender)
     assert tid in report.failed and "550" in report.failed[tid]
     assert _row(engine, tid).status == "failed" and smtp.messages == []
+
+
+def test_an_international_address_fails_at_once_where_the_server_cannot_take_it(
+        engine: Engine, smtp: Smtp) -> None:
+    cfg = settings_for(smtp)  # this server does not offer SMTPUTF8
+    dana, sally = _members(engine, email="lucía@example.com")
+    tid = _email_touch(engine, sally, dana)
+    report = deliver_due(engine, NOW, settings=cfg, sender_factory=_sender)
+    assert tid in report.failed and "SMTPUTF8" in report.failed[tid]
+    assert _row(engine, tid).status == "failed" and smtp.messages == []
+
+
+def test_an_international_address_is_delivered_where_the_server_takes_it(
+        engine: Engine) -> None:
+    server = Smtp(smtputf8=True)
+    server.start()
+    try:
+        dana, sally = _members(engine, email="lucía@example.com")
+        tid = _email_touch(engine, sally, dana)
+        report = deliver_due(engine, NOW, settings=settings_for(server), sender_factory=_sender)
+        assert report.failed == {} and _row(engine, tid).status == "sent"
+        assert len(server.messages) == 1
+        assert "lucía@example.com" in str(server.messages[0]["To"])
+    finally:
+        server.stop()
 
 
 def test_consent_withdrawn_between_planning_and_delivery_drops_the_touch(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import default
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, quote
 from types import TracebackType
 
 from patronage.care.content import EmailContent
@@ -49,12 +49,22 @@ class Recipient:
     address: str
 
 
+def _address(name: str, address: str) -> str:
+    """``Name <address>``. An address with letters beyond ASCII (``lucía@…``) is written as it
+    is: ``send_message`` then sends it with SMTPUTF8 to a server that offers it, and a server
+    that does not refuses it (:class:`SendFailed`, lasting)."""
+    try:
+        return formataddr((name, address))
+    except UnicodeEncodeError:
+        return f'"{quote(name)}" <{address}>'
+
+
 def build_message(touch_id: int, to: Recipient, content: EmailContent, *, unsubscribe_url: str,
                   settings: Settings, now: datetime) -> EmailMessage:
     """The message for one touch, with the unsubscribe headers and a stable Message-ID."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = formataddr((settings.company_name, settings.mail_from))
-    msg["To"] = formataddr((to.name, to.address))
+    msg["To"] = _address(to.name, to.address)
     msg["Subject"] = content.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(touch_id, settings)
@@ -118,6 +128,11 @@ class SmtpSender:
         smtp = self._connect()
         try:
             refused = smtp.send_message(msg)
+        except smtplib.SMTPNotSupportedError as exc:
+            # An international address needs the server's SMTPUTF8; a server without it will
+            # never take this message, so trying again cannot help.
+            raise SendFailed("the mail server does not accept international addresses "
+                             f"(SMTPUTF8): {exc}"[:500], lasting=True) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise SendFailed(f"recipient refused: {exc.recipients}"[:500],
