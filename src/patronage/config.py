@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
 
+    #: What a participant typically spends a year to run the business, in the company's words,
+    #: printed under the income disclosure (earnings there are gross, before these expenses).
+    typical_expenses: str = ""
+
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
         not one)."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
+from patronage.db.compliance import RewardMixRecord
 from patronage.db.engine import transaction
 from patronage.db.markets import ExchangeRate, Market
 from patronage.db.tables import GenealogyChange, Member, Order, OrderLine, Product
@@ -84,9 +85,11 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     # The example plan is the company's stored plan, in force from the first month on.
     from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_history
+    from patronage.demo.build import with_compliance_rule
 
+    example = default_plan_path().read_text(encoding="utf-8")
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
-        ("2026-06", default_plan_path().read_text(encoding="utf-8"), None)]
+        ("2026-06", example, "2026-10"), ("2026-10", with_compliance_rule(example), None)]
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     from patronage.db.value import CustomerValue, ValueRun
@@ -105,6 +108,18 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     report = check_integrity(engine, datetime(2026, 11, 15, 12, tzinfo=UTC))
     assert report.findings == []
     assert summary.extra["care emails sent (simulated outbox)"] > 0
+    # The compliance story: where the volume came from and the year's income disclosure,
+    # every distributor counted.
+    with transaction(engine) as s:
+        distributors = s.scalar(select(func.count()).select_from(Member)
+                                .where(Member.kind == "distributor"))
+    assert summary.extra["income disclosure 2026: participants"] == distributors
+    assert summary.extra["volume bought by customers (12 months)"].endswith("%")
+    # The last closed month ran with the customer-volume rule: some teams' pay was withheld.
+    assert summary.extra["payments withheld by the customer-volume rule in 2026-10"] > 0
+    with transaction(engine) as s:
+        kept = s.scalar(select(func.count()).select_from(RewardMixRecord))
+    assert kept is not None and kept >= 4  # at least the every-earner row of each month
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:

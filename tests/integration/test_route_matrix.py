@@ -124,6 +124,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/business/projection"): "DAAADDL",
     ("GET", "/company"): "ADDDDDL",
     ("GET", "/company/audit"): "ADDDDDL",
+    ("GET", "/company/compliance"): "ADDDDDL",
     ("GET", "/company/autoship"): "ADDDDDL",
     ("GET", "/company/care"): "ADDDDDL",
     ("GET", "/company/imports"): "ADDDDDL",
@@ -140,6 +141,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/customers/{member_id}/notes"): "ADADDDL",
     ("GET", "/docs"): "AAAAAAA",
     ("GET", "/docs/assets/{path}"): "AAAAAAA",
+    # The income disclosure is public (no sign-in); this company has no committed month, so it
+    # is not found for anybody (tests/integration/test_compliance.py reads it anonymously).
+    ("GET", "/income-disclosure"): "DDDDDDD",
+    ("GET", "/income-disclosure/{year}"): "DDDDDDD",
+    ("GET", "/income-disclosure/{year}.csv"): "DDDDDDD",
     ("GET", "/login"): "AAAAAAA",
     ("POST", "/login"): "AAAAAAA",
     ("POST", "/logout"): "AAAAAAA",
@@ -265,7 +271,7 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
            .replace("{touch_id}", str(f_.bea_task))
            .replace("{testimonial_id}", str(f_.bea_story))
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
-           .replace("{key}", "not-a-reset-key")
+           .replace("{key}", "not-a-reset-key").replace("{year}", "2026")
            .replace("{token}", w.token(token, f_.bea)))
     if path == "/static/{path}":
         url = "/static/style.css"

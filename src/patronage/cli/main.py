@@ -16,6 +16,7 @@ from patronage.cli import (
     care_delivery,
     check,
     commissions,
+    compliance,
     data,
     demo,
     markets,
@@ -87,6 +88,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(members.app, name="members")
 app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
+app.add_typer(compliance.app, name="compliance")
 
 
 def main() -> None:

@@ -450,12 +450,14 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
                                       strict=True)])
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)
+        earned = _earned(run, p.earner, p.amount)
         write_rows(conn, "rank_records", {
             "run_id": np.full(dist.size, record.id), "member_id": g.member_id[dist],
             "pv": r.pv[dist], "gv": r.gv[dist], "active": r.active[dist],
             "paid_as": r.paid_as[dist], "title": r.title[dist],
             "consumption_cv": consumption[dist], "promotional_cv": promotional[dist],
-            "customer_cv": customer[dist],
+            "customer_cv": customer[dist], "earned": earned[dist],
+            "ordering_customers": r.active_customers[dist],
         })
         k = r.skips
         by_member = np.argsort(k.member, kind="stable")
@@ -492,6 +494,19 @@ def _money_arrays(run: PeriodRun) -> dict[str, np.ndarray]:
     if run.money is None:
         return {}
     return {"member_currency": run.money.member_currency}
+
+
+def _earned(run: PeriodRun, earner: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """By member index: the run's payout lines summed, its clawbacks included (plan
+    currency)."""
+    n = run.facts.genealogy.size
+    earned = sum_by(earner, amount, n)
+    if run.clawbacks:
+        who = run.facts.genealogy.index_of(
+            np.array([c.earner_id for c in run.clawbacks], dtype=np.int64))
+        back = np.array([c.amount for c in run.clawbacks], dtype=np.int64)
+        np.add.at(earned, who[who >= 0], back[who >= 0])
+    return earned
 
 
 def _volume_mix(facts: PeriodFacts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -115,6 +115,12 @@ class RankRecord(Base):
     consumption_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
     promotional_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
     customer_cv: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    #: The run's payout lines to the distributor summed (plan currency, clawbacks included):
+    #: the income disclosure adds these up instead of every payout line of the year.
+    earned: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    #: Customers of the distributor who bought in the period (the engine's active customers);
+    #: NULL on runs committed before it was recorded.
+    ordering_customers: Mapped[int | None] = mapped_column(Integer)
 
 
 class PayoutSkip(Base):

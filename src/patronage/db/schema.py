@@ -21,6 +21,7 @@ from patronage.db import (
     autoship,
     care,
     compensation,
+    compliance,
     import_jobs,
     markets,
     tables,
@@ -31,7 +32,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs)
+                 import_jobs, compliance)
 
 
 def metadata() -> MetaData:

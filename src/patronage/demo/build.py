@@ -10,9 +10,9 @@ previewed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
@@ -45,8 +45,12 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     for _ in range(months + 1):
         period = period.previous()
     # The company's plan: the example plan, stored as in force from the first month on.
-    set_plan(engine, default_plan_path().read_text(encoding="utf-8"), period,
-             source=str(default_plan_path()), actor="demo", now=now)
+    example = default_plan_path().read_text(encoding="utf-8")
+    set_plan(engine, example, period, source=str(default_plan_path()), actor="demo", now=now)
+    # From the last closed month on, the company enforces a customer-volume rule: a team whose
+    # customers bought less than half its volume earns nothing on its downline that month.
+    set_plan(engine, with_compliance_rule(example), max(period, current.previous()),
+             source="demo: example plan with the compliance rule", actor="demo", now=now)
     committed, paid = 0, 0
     while period < current:
         run = preview_period(engine, period, company_zone=company_zone)
@@ -59,6 +63,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    if committed:
+        summary.extra.update(compliance_summary(engine, current.previous(), tz))
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
@@ -72,6 +78,55 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
 
 
 CARE_DAYS = 30
+
+
+def with_compliance_rule(plan_text: str) -> str:
+    """The example plan as a new version with the 50% customer-volume rule."""
+    return (plan_text.replace('version = "2026.1"', 'version = "2026.2"', 1)
+            + "\n# Downline earnings only for a team whose customers bought at least half of its"
+            "\n# volume in the month (withheld otherwise, and explained).\n"
+            "[compliance]\nmin_team_customer_share = 0.5\n")
+#: What the demo company states its distributors typically spend (the income disclosure).
+DEMO_TYPICAL_EXPENSES = ("about 1,500.00 a year: products for samples and demonstrations, "
+                         "events and training, travel, the website and phone")
+
+
+def compliance_summary(engine: Engine, last: Period, tz: tzinfo) -> dict[str, int | str]:
+    """The compliance figures of the twelve months up to ``last``, and the income disclosure of
+    its year (which also keeps each run's recruitment-reward split, so the page is quick)."""
+    from fractions import Fraction
+
+    from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
+    from patronage.compliance.disclosure import income_disclosure
+    from patronage.compliance.evidence import load_evidence
+    from patronage.compliance.periods import rolling_year
+    from patronage.compliance.recruitment import reward_mix
+    from patronage.compliance.teams import teams_below
+    from patronage.db.compensation import CommissionRun, PayoutSkip
+
+    first, _ = rolling_year(last)
+    ev = load_evidence(engine, first, last)
+    below, _ = teams_below(engine, ev.distributors, Fraction(1, 2))
+    rewards = [r for r in reward_mix(engine, first, last) if r.rank is None]
+    disclosure = income_disclosure(engine, last.year, tz)
+    share = ev.company.customer_share
+    everyone = disclosure.everyone[-1]
+    index = rewards[-1].recruitment_share if rewards else None
+    with engine.connect() as conn:
+        withheld = conn.execute(
+            select(func.count()).select_from(PayoutSkip).join(
+                CommissionRun, CommissionRun.id == PayoutSkip.run_id)
+            .where(CommissionRun.period == str(last),
+                   PayoutSkip.reason == REASON_CUSTOMER_SHARE)).scalar_one()
+    return {
+        f"payments withheld by the customer-volume rule in {last}": withheld,
+        "volume bought by customers (12 months)": f"{float(share or 0):.1%}",
+        "teams under 50% customer volume": below,
+        f"recruitment-reward index {last}": f"{float(index or 0):.1%}",
+        f"income disclosure {last.year}: participants": disclosure.participants,
+        f"income disclosure {last.year}: earned nothing":
+            f"{float(everyone.share_earning_nothing):.1%}",
+    }
 
 
 def care_ticks(engine: Engine, now: datetime, *, days: int,
@@ -141,8 +196,9 @@ def serve_demo(engine: Engine, *, settings: Settings, host: str = "127.0.0.1",
     from patronage.web.demo import demo_sign_ins
 
     sign_ins = demo_sign_ins(engine, SystemClock().now())
-    settings = settings.model_copy(update={"demo_mode": True,
-                                           "base_url": f"http://{host}:{port}"})
+    settings = settings.model_copy(update={
+        "demo_mode": True, "base_url": f"http://{host}:{port}",
+        "typical_expenses": settings.typical_expenses or DEMO_TYPICAL_EXPENSES})
     app = create_app(settings=settings, engine=engine)
     console.print(f"\nThe back office is at [bold]http://{host}:{port}[/bold] "
                   "(API documentation at /docs). Sign in as:", soft_wrap=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
@@ -18,6 +19,7 @@ from babel.numbers import (
     format_decimal,
     get_currency_precision,
 )
+from babel.numbers import format_percent as format_percent_babel
 
 from patronage.languages.catalogs import babel_locale, current_locale
 
@@ -47,10 +49,12 @@ def format_money(amount_minor: int, currency: str, locale: str | None = None, *,
     return str(format_decimal(value, format=pattern, locale=loc))
 
 
-def format_number(value: int | float | Decimal, locale: str | None = None, *,
+def format_number(value: int | float | Decimal | Fraction, locale: str | None = None, *,
                   decimals: int | None = None) -> str:
     """A number with the locale's grouping and decimal sign; ``decimals`` fixes the places."""
     loc = babel_locale(locale or current_locale())
+    if isinstance(value, Fraction):
+        value = _decimal(value)
     if decimals is None:
         return str(format_decimal(value, locale=loc))
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
@@ -71,3 +75,18 @@ def format_datetime(value: datetime, format: str = "medium", locale: str | None 
     """A date and time as the locale writes it (in the time zone ``value`` carries)."""
     return str(_format_datetime(value, format=format, tzinfo=value.tzinfo,
                                 locale=babel_locale(locale or current_locale())))
+
+
+def format_percent(value: Fraction | float | None, locale: str | None = None, *,
+                   decimals: int = 1) -> str:
+    """A share as the locale writes a percentage (``40.0%``, ``40,0 %``); ``—`` for none."""
+    if value is None:
+        return "—"
+    loc = babel_locale(locale or current_locale())
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    number = _decimal(value) if isinstance(value, Fraction) else value
+    return str(format_percent_babel(number, format=pattern, locale=loc))
+
+
+def _decimal(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)

@@ -4,12 +4,13 @@
 ``_("Hello %(name)s", name=n)``, whitespace inside ``{% trans %}`` collapsed), all speaking the
 current reader's language (:func:`patronage.languages.use_locale`), and the filters
 ``translate`` (for a string marked with ``N_()`` elsewhere), ``money``,
-``points``, ``number``, ``date`` and ``datetime`` that format for the same reader.
+``points``, ``number``, ``percent``, ``date`` and ``datetime`` that format for the same reader.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from jinja2 import Environment, pass_context
@@ -21,6 +22,7 @@ from patronage.languages.formatting import (
     format_datetime,
     format_money,
     format_number,
+    format_percent,
     format_points,
 )
 
@@ -55,6 +57,11 @@ def number_filter(value: Any, decimals: int | None = None) -> str:
     return format_number(value, current_locale(), decimals=decimals)
 
 
+def percent_filter(value: Fraction | float | None, decimals: int = 1) -> str:
+    """``{{ share|percent }}``: a fraction as a percentage in the reader's locale."""
+    return format_percent(value, current_locale(), decimals=decimals)
+
+
 def date_filter(value: date | datetime | None, format: str = "long") -> str:
     if value is None:
         return ""
@@ -73,6 +80,7 @@ def install(env: Environment) -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True)
     env.filters.update({"translate": translate_filter, "money": money_filter,
-                        "points": points_filter, "number": number_filter, "date": date_filter,
+                        "points": points_filter, "number": number_filter, "percent": percent_filter,
+                        "date": date_filter,
                         "datetime": datetime_filter})
     return env

@@ -45,7 +45,8 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),
               ("/company/autoship", N_("Autoship")), ("/company/care", N_("Care")),
-              ("/company/imports", N_("Imports")), ("/company/audit", N_("Audit"))],
+              ("/company/imports", N_("Imports")), ("/company/compliance", N_("Compliance")),
+              ("/company/audit", N_("Audit"))],
 }
 
 

@@ -97,6 +97,11 @@ def plans(draw: st.DrawFn) -> Any:
     extra: dict[str, Any] = {}
     if draw(st.booleans()):
         extra["cap"] = {"max_share_of_cv": draw(st.sampled_from([0.05, 0.3, 0.9]))}
+    if draw(st.booleans()):
+        extra["compliance"] = {
+            "min_team_customer_share": draw(st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0])),
+            "bonuses": draw(st.sampled_from([None, ["unilevel"], ["fast_start", "retail_profit"],
+                                             ["customer_referral", "stair_step"]]))}
     return plan(ranks=ranks, bonuses=bonuses,
                 active={"min_pv": 100, "customer_orders_count_as_pv": draw(st.booleans())},
                 **extra)
@@ -124,6 +129,7 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
         ref.total_cv, ref.cap_limit, ref.cap_applied)
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
+    event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
 
 
 @given(st.lists(st.integers(0, 6), max_size=30), st.booleans())

@@ -16,7 +16,10 @@ REASON_RANK_DEPTH = 3  # paid-as rank does not pay this deep
 REASON_NO_UPLINE = 4  # nobody above qualifies
 REASON_NOT_DISTRIBUTOR = 5
 REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
+REASON_CUSTOMER_SHARE = 7  # withheld: the team's customers bought too little of its volume
 REASONS = {
+    REASON_CUSTOMER_SHARE: N_("withheld: the team's customers bought less than the plan's "
+                              "minimum share of its volume"),
     REASON_NOT_BROKEN_AWAY: N_("not paid as the breakaway rank this period"),
     REASON_NOT_IN_STANDING: N_("not in good standing"),
     REASON_INACTIVE: N_("inactive"),

@@ -15,6 +15,7 @@ import numpy as np
 
 from patronage.compensation.core.arrays import I64, Bools, sum_by, sum_where
 from patronage.compensation.core.bonuses.state import PAY_KEYS, Part, PayState
+from patronage.compensation.core.compliance import failing_teams, withhold
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
     Payouts,
@@ -90,6 +91,11 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
                   customer_spend=customer_spend, paid_as=paid_as, title=title)
     for bonus, section in plan.bonuses.present():
         bonus.pay(st, section)
+    if plan.compliance is not None:
+        rule = plan.compliance
+        failing = failing_teams(g, lines.credited_to, cv, lines.customer_purchase,
+                                rule.min_team_customer_share)
+        st.pay = withhold(st.pay, st.skips, rule.governed(st.code), failing)
 
     columns = dict(zip(PAY_KEYS, _columns(st.pay, len(PAY_KEYS)), strict=True))
     total_cv = int(cv.sum())

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, ValidationError, create_model, field_validator
 
 from patronage.compensation.core.bonuses import BONUS_TYPES, BonusSections, Registry
+from patronage.compensation.core.compliance import ComplianceRule
 from patronage.compensation.core.units import BP, Strict, bp, hundredths
 from patronage.errors import Problem, Problems, read_toml, validation_problems
 
@@ -84,6 +85,7 @@ class Plan(Strict):
     ranks: list[Rank]
     bonuses: Bonuses
     cap: Cap | None = None
+    compliance: ComplianceRule | None = None
 
     @field_validator("active_min_pv", mode="before")
     @classmethod
@@ -114,6 +116,12 @@ def _check(plan: Plan) -> list[tuple[str, str]]:
     problems = _rank_problems(plan)
     for bonus, section in plan.bonuses.present():
         problems += bonus.check(plan, section)
+    if plan.compliance is not None and plan.compliance.bonuses is not None:
+        lines = plan.bonuses.registry.lines
+        for j, name in enumerate(plan.compliance.bonuses):
+            if name not in lines:
+                problems.append((f"compliance.bonuses[{j}]", f"unknown payout line {name!r} "
+                                 f"(known: {', '.join(lines)})"))
     if plan.cap is not None:
         for j, b in enumerate(plan.cap.bonuses):
             if b not in plan.bonuses.registry.names:

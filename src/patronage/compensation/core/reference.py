@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from patronage.compensation.core.bonuses.state import PAY_KEYS, ReferenceState
+from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
+from patronage.compensation.core.compliance import below_share
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
     RunResult,
@@ -64,6 +66,8 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
                         customer_spend=v.customer_spend)
     for bonus, section in plan.bonuses.present():
         bonus.reference(st, section)
+    if plan.compliance is not None:
+        _withhold(st, plan, facts, net, parent)
 
     total_cv = sum(x[1] for x in net.values())
     pay, cap_limit, applied = _apply_cap(plan, st.pay, total_cv)
@@ -78,6 +82,36 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
         cap_applied=applied, active_customers=np.array(v.active_customers, dtype=np.int64),
         customer_volume=np.array(v.customer_volume, dtype=np.int64),
     )
+
+
+def _withhold(st: ReferenceState, plan: Plan, facts: PeriodFacts,
+              net: dict[int, list[int]], parent: list[int]) -> None:
+    """The compliance rule, member by member: each member's credited CV (and the part
+    customers bought) added to them and every ancestor; a failing team's governed lines
+    become withheld skips."""
+    rule = plan.compliance
+    assert rule is not None
+    lines, n = facts.lines, facts.genealogy.size
+    team, team_customer = [0] * n, [0] * n
+    for j in range(lines.size):
+        member = int(lines.credited_to[j])
+        cv = net[int(lines.line_id[j])][1]
+        bought = bool(lines.customer_purchase[j])
+        while member >= 0:
+            team[member] += cv
+            if bought:
+                team_customer[member] += cv
+            member = parent[member]
+    governed = rule.governed(plan.bonuses.registry.code)
+    kept = []
+    for line in st.pay:
+        earner, code, kind, source, level = line[:5]
+        if code in governed and below_share(team_customer[earner], team[earner],
+                                            rule.min_team_customer_share):
+            st.skips.append((code, kind, source, level, earner, REASON_CUSTOMER_SHARE, -1))
+        else:
+            kept.append(line)
+    st.pay = kept
 
 
 def _net_lines(facts: PeriodFacts, plan: Plan) -> tuple[dict[int, list[int]], dict[int, int]]:

@@ -1,0 +1,161 @@
+"""``patronage compliance``: customer-volume evidence, the recruitment-reward index and the
+income disclosure statement, from the committed months."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from fractions import Fraction
+from typing import Annotated, Any
+
+import typer
+
+from patronage.cli.common import JsonOpt, console, emit_json, state
+from patronage.errors import PatronageError
+
+app = typer.Typer(help="Compliance evidence and the income disclosure.", no_args_is_help=True)
+
+LastOpt = Annotated[str | None, typer.Option(
+    "--period", help="The last month, YYYY-MM (default: the last committed month).")]
+
+
+def _share(value: Fraction | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _last(ctx: typer.Context, text: str | None) -> Any:
+    from patronage.clock import Period
+    from patronage.compliance.periods import latest_committed
+
+    if text:
+        return Period.parse(text)
+    with state(ctx).engine().connect() as conn:
+        found = latest_committed(conn)
+    if found is None:
+        raise PatronageError("no committed month yet: commit one first "
+                             "(patronage commissions commit)")
+    return found
+
+
+@app.command()
+def evidence(ctx: typer.Context, period: LastOpt = None,
+             months: Annotated[int, typer.Option(min=1, max=120,
+                                                 help="How many months up to --period.")] = 12,
+             minimum: Annotated[int, typer.Option(
+                 min=0, max=100, help="Teams below this share from customers (%).")] = 50,
+             as_json: JsonOpt = False) -> None:
+    """Where the volume comes from: customers' share, promotional share, customers per
+    distributor, and the teams below a customer-volume threshold."""
+    from patronage.compliance.evidence import load_evidence
+    from patronage.compliance.teams import teams_below
+
+    last = _last(ctx, period)
+    first = last
+    for _ in range(months - 1):
+        first = first.previous()
+    st = state(ctx)
+    ev = load_evidence(st.engine(), first, last)
+    count, below = teams_below(st.engine(), ev.distributors, Fraction(minimum, 100))
+    data = {
+        "first": str(first), "last": str(last), "committed_months": ev.runs,
+        "customer_share": _share(ev.company.customer_share),
+        "promotional_share": _share(ev.company.promotional_share),
+        "customer_volume": ev.company.customer, "volume": ev.company.total,
+        "distributors": ev.ratio.distributors, "customers": ev.ratio.customers,
+        "customers_per_distributor": _share(ev.ratio.per_distributor),
+        "distributors_without_customers": ev.ratio.distributors_without_customers,
+        "teams_below": count, "minimum_share": minimum / 100,
+        "largest_teams_below": [{"member_id": t.member_id, "name": t.name,
+                                 "team_volume": t.team.total,
+                                 "customer_share": _share(t.team.customer_share)}
+                                for t in below],
+    }
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"{first}..{last} ({ev.runs} committed months): "
+                  f"{data['customer_share']:.1%} of volume bought by customers, "
+                  f"{data['promotional_share']:.1%} promotional"
+                  if ev.company.total else f"{first}..{last}: no volume")
+    ratio = ev.ratio.per_distributor
+    console.print(f"{ev.ratio.customers:,} customers for {ev.ratio.distributors:,} distributors"
+                  + (f" ({float(ratio):.1f} each; target 50)" if ratio is not None else "")
+                  + f"; {ev.ratio.distributors_without_customers:,} without a customer")
+    console.print(f"{count:,} teams bought less than {minimum}% of their volume from customers")
+    for t in below:
+        share = t.team.customer_share
+        console.print(f"  {t.name} (member {t.member_id}): team volume {t.team.total / 100:,.2f},"
+                      f" {float(share or 0):.1%} from customers")
+
+
+@app.command()
+def rewards(ctx: typer.Context, period: LastOpt = None,
+            months: Annotated[int, typer.Option(min=1, max=120)] = 12,
+            as_json: JsonOpt = False) -> None:
+    """The recruitment-reward index: each month's commissions from enrollment packs and new
+    members versus repeat consumption."""
+    from patronage.compliance.recruitment import reward_mix
+
+    last = _last(ctx, period)
+    first = last
+    for _ in range(months - 1):
+        first = first.previous()
+    rows = [r for r in reward_mix(state(ctx).engine(), first, last) if r.rank is None]
+    if as_json:
+        emit_json([{"period": r.period, "total": r.total, "enrollment": r.enrollment,
+                    "new_members": r.new_members, "consumption": r.consumption,
+                    "index": _share(r.recruitment_share)} for r in rows])
+        return
+    for r in rows:
+        index = r.recruitment_share
+        console.print(f"{r.period}: paid {r.total / 100:,.2f}; enrollment "
+                      f"{r.enrollment / 100:,.2f}, new members {r.new_members / 100:,.2f}, "
+                      f"consumption {r.consumption / 100:,.2f}; index "
+                      + ("-" if index is None else f"{float(index):.1%}"))
+
+
+@app.command()
+def disclosure(ctx: typer.Context,
+               year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],
+               as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+               as_json: JsonOpt = False) -> None:
+    """The income disclosure statement of a year: every participant, zero earners included,
+    by highest paid-as rank; then the full-year cohort."""
+    from patronage.clock import zone
+    from patronage.compliance.disclosure import income_disclosure
+    from patronage.languages.formatting import major_amount
+
+    st = state(ctx)
+    d = income_disclosure(st.engine(), year, zone(st.company_zone()))
+    rows = []
+    for table, group in (("all", d.everyone), ("full_year", d.full_year)):
+        for r in group:
+            rows.append({
+                "table": table,
+                "paid_as_rank": "all" if r.rank is None else (d.rank_name(r.rank) or "no rank"),
+                "participants": r.headcount, "share": _share(r.share),
+                "earned_nothing": r.earned_nothing, "mean": str(major_amount(r.mean, d.currency)),
+                "median": str(major_amount(r.median, d.currency)),
+                **{f"p{p}": str(major_amount(v, d.currency)) for p, v in r.percentiles.items()},
+                "lowest": str(major_amount(r.lowest, d.currency)),
+                "highest": str(major_amount(r.highest, d.currency)),
+                "currency": d.currency})
+    if as_json:
+        emit_json({"year": year, "periods": list(d.periods), "participants": d.participants,
+                   "rows": rows})
+        return
+    if as_csv:
+        from patronage.csv_cells import safe_mapping
+
+        out = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(safe_mapping(r) for r in rows)
+        return
+    console.print(f"income disclosure {year} ({', '.join(d.periods)}): {d.participants:,} "
+                  f"participants, {d.full_year_participants:,} for the full year; gross, "
+                  f"before expenses; {d.currency}")
+    for row in rows:
+        console.print(f"  {row['table']:9} {row['paid_as_rank']:>14}: "
+                      f"{row['participants']:>7,} ({row['share']:.1%}), nothing "
+                      f"{row['earned_nothing']:,}, median {row['median']}, mean {row['mean']}, "
+                      f"p90 {row['p90']}, top {row['highest']}")

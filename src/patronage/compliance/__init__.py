@@ -1,0 +1,1 @@
+"""Compliance evidence: where the volume comes from, and what participants really earn."""

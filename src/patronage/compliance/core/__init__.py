@@ -1,0 +1,1 @@
+"""Pure compliance arithmetic: no database, no I/O."""

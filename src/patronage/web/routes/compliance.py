@@ -1,0 +1,97 @@
+"""Compliance: the staff page of customer-volume evidence and the public income disclosure."""
+
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction
+from typing import Annotated
+
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from patronage.clock import MAX_YEAR, MIN_YEAR, Period
+from patronage.compliance.disclosure import Disclosure, income_disclosure
+from patronage.compliance.evidence import load_evidence
+from patronage.compliance.periods import latest_committed, rolling_year
+from patronage.compliance.recruitment import reward_mix
+from patronage.compliance.teams import teams_below
+from patronage.csv_cells import safe_row
+from patronage.languages.formatting import major_amount
+from patronage.web.deps import PageError, Staff, company_zone, engine_of, page_errors, settings_of
+from patronage.web.templating import render
+
+router = APIRouter()
+
+Year = Annotated[int, Ge(MIN_YEAR), Le(MAX_YEAR)]
+Percent = Annotated[int, Ge(0), Le(100)]
+
+
+def _latest(request: Request) -> Period | None:
+    with engine_of(request).connect() as conn:
+        return latest_committed(conn)
+
+
+@router.get("/company/compliance", response_class=HTMLResponse)
+def compliance(request: Request, me: Staff, period: str | None = None,
+               minimum: Percent = 50) -> Response:
+    engine = engine_of(request)
+    with page_errors():
+        last = Period.parse(period) if period else _latest(request)
+    if last is None:
+        return render(request, "company_compliance.html", me, title="Compliance", empty=True)
+    first, _ = rolling_year(last)
+    with page_errors():
+        month = load_evidence(engine, last, last)
+        year = load_evidence(engine, first, last)
+        rewards = reward_mix(engine, first, last)
+    share = Fraction(minimum, 100)
+    below_count, below = teams_below(engine, year.distributors, share)
+    monthly = [r for r in rewards if r.rank is None]
+    return render(request, "company_compliance.html", me, title="Compliance", empty=False,
+                  month=month, year=year, monthly=monthly, below=below,
+                  below_count=below_count, minimum=minimum, period=str(last))
+
+
+@router.get("/income-disclosure", response_class=HTMLResponse)
+def disclosure_latest(request: Request) -> Response:
+    last = _latest(request)
+    if last is None:
+        raise PageError(404, "No income disclosure yet: no month has been committed.")
+    return RedirectResponse(f"/income-disclosure/{last.year}", status_code=303)
+
+
+def _disclosure(request: Request, year: int) -> Disclosure:
+    with page_errors():
+        return income_disclosure(engine_of(request), year, company_zone(request))
+
+
+@router.get("/income-disclosure/{year}.csv")
+def disclosure_csv(request: Request, year: Year) -> Response:
+    found = _disclosure(request, year)
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    out.writerow(["table", "paid_as_rank", "participants", "share", "earned_nothing", "mean",
+                  "median", "p10", "p25", "p75", "p90", "p99", "lowest", "highest",
+                  "mean_months_at_rank", "currency"])
+    for table, rows in (("all", found.everyone), ("full_year", found.full_year)):
+        for r in rows:
+            label = "all" if r.rank is None else (found.rank_name(r.rank) or "no rank")
+            amounts = [r.mean, r.median, *(r.percentiles[p] for p in (10, 25, 75, 90, 99)),
+                       r.lowest, r.highest]
+            out.writerow(safe_row([
+                table, label, r.headcount, f"{float(r.share):.4f}", r.earned_nothing,
+                *(str(major_amount(a, found.currency)) for a in amounts),
+                "" if r.mean_months_at_rank is None else f"{float(r.mean_months_at_rank):.1f}",
+                found.currency]))
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="income-disclosure-{year}.csv"'})
+
+
+@router.get("/income-disclosure/{year}", response_class=HTMLResponse)
+def disclosure_page(request: Request, year: Year) -> Response:
+    found = _disclosure(request, year)
+    return render(request, "income_disclosure.html", None, title="Income disclosure",
+                  d=found, expenses=settings_of(request).typical_expenses,
+                  currency=found.currency)
