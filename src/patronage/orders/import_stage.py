@@ -29,11 +29,24 @@ def stage_rows(conn: Connection, table: Table, columns: Mapping[str, Any]) -> No
         write_rows(conn, table.name, columns)
 
 
-def index_stage(conn: Connection, table: Table, *columns: str) -> None:
-    """Index the staged rows (after they are written: one sort instead of many inserts)."""
+def index_stage(conn: Connection, table: Table, *columns: str,
+                analysed: Sequence[str] = ()) -> None:
+    """Index the staged rows (after they are written: one sort instead of many inserts) and
+    gather the planner's statistics; on PostgreSQL, of the ``analysed`` columns only when
+    given (those the checks join and group on: sampling every text column costs more than
+    the checks gain from it)."""
     for column in columns:
         conn.execute(text(f"CREATE INDEX ix{table.name}_{column} ON {table.name} ({column})"))
-    conn.exec_driver_sql(f"ANALYZE {table.name}")
+    only = (f" ({', '.join(analysed)})" if analysed and conn.dialect.name == "postgresql"
+            else "")
+    conn.exec_driver_sql(f"ANALYZE {table.name}{only}")
+
+
+def roomy_sorts(conn: Connection) -> None:
+    """PostgreSQL: let the import transaction's sorts and hashes use 64 MB each before they
+    spill to disk (a setting of this transaction only)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
 def drop_stage(conn: Connection, table: Table) -> None:

@@ -45,6 +45,7 @@ from patronage.db.engine import session_factory
 from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
 from patronage.errors import PatronageError
+from patronage.fastpath.collector import relaxed_collector
 from patronage.languages import N_
 from patronage.markets.core.currencies import check_currency, exponent
 from patronage.markets.markets import default_market
@@ -227,7 +228,7 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         session.commit()
     checker = _Checker(found, window)
     count = new = already = 0
-    with engine.connect() as conn, conn.begin() as tx:
+    with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
         stage = create_stage(conn, _S, _stage_columns())
         keys = create_stage(conn, _K, _key_columns())
         for chunk in read_rows(source, ORDER_COLUMNS, ORDER_REQUIRED, order_limits(), found,
