@@ -15,9 +15,17 @@ from sqlalchemy import Column, Connection, MetaData, Table, text
 from patronage.db.bulk import write_rows
 
 
+def _temporary(conn: Connection, name: str) -> str:
+    """``name`` in the connection's schema of temporary tables. On SQLite a name left
+    unqualified is also looked up in the main database, which starts a read of it: a write
+    committed by another connection before the import takes the write lock would then make
+    the import fail ("database is locked")."""
+    return f"{'temp' if conn.dialect.name == 'sqlite' else 'pg_temp'}.{name}"
+
+
 def create_stage(conn: Connection, name: str, columns: Sequence[Column[Any]]) -> Table:
     """A new temporary table ``name`` (a name of the code's, never user input)."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {_temporary(conn, name)}"))
     table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
     table.create(conn)
     return table
@@ -50,7 +58,7 @@ def roomy_sorts(conn: Connection) -> None:
 
 
 def drop_stage(conn: Connection, table: Table) -> None:
-    conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {_temporary(conn, table.name)}"))
 
 
 def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None,

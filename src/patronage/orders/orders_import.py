@@ -63,6 +63,7 @@ from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
     index_stage,
+    roomy_sorts,
     rows,
     stage_rows,
 )
@@ -229,6 +230,7 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
     checker = _Checker(found, window)
     count = new = already = 0
     with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+        roomy_sorts(conn)
         stage = create_stage(conn, _S, _stage_columns())
         keys = create_stage(conn, _K, _key_columns())
         for chunk in read_rows(source, ORDER_COLUMNS, ORDER_REQUIRED, order_limits(), found,
@@ -246,13 +248,19 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         if count:
             if progress is not None:
                 progress(N_("checking against the store"), count)
-            index_stage(conn, stage, "order_key")
+            if conn.dialect.name == "sqlite":
+                # The write lock, before the first read of the store: a write committed by
+                # another connection between that read and the import's own writes would
+                # make the import fail. Other writers wait (up to the busy timeout) instead.
+                conn.exec_driver_sql("UPDATE orders SET id = id WHERE 0")
+            index_stage(conn, stage, "order_key", analysed=["line", "ok", "order_key", "sku"])
             conn.exec_driver_sql(f"INSERT INTO {_K} (order_key, head) SELECT order_key, "
                                  f"MIN(line) FROM {_S} WHERE order_key IS NOT NULL "
                                  "GROUP BY order_key")
             conn.exec_driver_sql(f"UPDATE {_K} SET order_id = (SELECT o.id FROM orders o WHERE "
                                  f"o.idempotency_key = '{KEY_PREFIX}' || {_K}.order_key)")
-            index_stage(conn, keys, "head")
+            index_stage(conn, keys, "head", analysed=["order_key", "head", "order_id",
+                                                      "market_id"])
             _check(conn, found, default_id, _stage_markets(conn))
             already = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NOT NULL"
                                )[0][0])
