@@ -51,10 +51,14 @@ def index_stage(conn: Connection, table: Table, *columns: str,
 
 
 def roomy_sorts(conn: Connection) -> None:
-    """PostgreSQL: let the import transaction's sorts and hashes use 64 MB each before they
-    spill to disk (a setting of this transaction only)."""
+    """Room for the import's staging tables, sorts and hashes: on PostgreSQL 64 MB each before
+    they spill to disk (a setting of this transaction only); on SQLite a 64 MiB page cache
+    for the connection's temporary tables (like the main database's), where 2 MiB made the
+    checks read a large staging table back from its file."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    else:
+        conn.exec_driver_sql("PRAGMA temp.cache_size = -65536")
 
 
 def drop_stage(conn: Connection, table: Table) -> None:
