@@ -37,6 +37,20 @@ def stage_rows(conn: Connection, table: Table, columns: Mapping[str, Any]) -> No
         write_rows(conn, table.name, columns)
 
 
+def stage_tuples(conn: Connection, table: Table, names: Sequence[str],
+                 values: Sequence[Sequence[Any]]) -> None:
+    """SQLite: append one chunk of rows given as tuples in the order of ``names``, values as
+    the driver takes them (times as text), in one ``executemany``."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                           f"({', '.join('?' * len(names))})", values)
+    finally:
+        cursor.close()
+
+
 def index_stage(conn: Connection, table: Table, *columns: str,
                 analysed: Sequence[str] = ()) -> None:
     """Index the staged rows (after they are written: one sort instead of many inserts) and

@@ -54,6 +54,7 @@ from patronage.orders.import_stage import (
     roomy_sorts,
     rows,
     stage_rows,
+    stage_tuples,
 )
 
 MEMBER_COLUMNS = [
@@ -130,8 +131,9 @@ def parse_int(value: str, low: int, high: int) -> int | str:
 class _Checker:
     """The checks of one row that need no other record, turning cells into staged values."""
 
-    def __init__(self, found: Findings, now: datetime | None, key: bytes) -> None:
-        self.found, self.now = found, now
+    def __init__(self, found: Findings, now: datetime | None, key: bytes,
+                 time_text: bool = False) -> None:
+        self.found, self.now, self.time_text = found, now, time_text
         self.hash = address_hasher(key)
         self.latest = None if now is None else now + JOINED_AHEAD
         # The commonest valid cells, looked up instead of parsed (any other text is parsed).
@@ -212,10 +214,14 @@ class _Checker:
         ok = row.ok
         email_hash = self.hash(email) if f_email == 0 and email and ok else None
         phone_hash = self.hash(phone) if f_sms == 0 and phone and ok else None
+        staged_at: datetime | str | None = at
+        if self.time_text and at is not None:  # as SQLite's bulk writes store a time
+            staged_at = at.astimezone(UTC).replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds")
         return (row.line, 1 if ok else 0, ref, kind, first, last or "", email, phone,
-                sponsor, owner, referrer, at, tz or "UTC", locale or "en-US", b_month, b_day,
-                b_year, line1, line2, city, region, postal, country, channel, f_email, f_post,
-                f_sms, email_hash, phone_hash)
+                sponsor, owner, referrer, staged_at, tz or "UTC", locale or "en-US", b_month,
+                b_day, b_year, line1, line2, city, region, postal, country, channel, f_email,
+                f_post, f_sms, email_hash, phone_hash, 0)
 
     def _number(self, row: Row, column: str, value: str, low: int, high: int) -> int | None:
         got = parse_int(value, low, high)
@@ -244,7 +250,7 @@ _STAGED = ["line", "ok", "ref", "kind", "first_name", "last_name", "email", "pho
            "sponsor_ref", "owner_ref", "referrer_ref", "joined_at", "timezone", "locale",
            "birth_month", "birth_day", "birth_year", "address_line1", "address_line2", "city",
            "region", "postal_code", "country", "channel", "consent_email", "consent_post",
-           "consent_sms", "email_hash", "phone_hash"]
+           "consent_sms", "email_hash", "phone_hash", "dup"]
 
 
 def _stage_columns(ids: str | None) -> list[Column[Any]]:
@@ -255,7 +261,7 @@ def _stage_columns(ids: str | None) -> list[Column[Any]]:
                                          else text(f"nextval('{ids}'::regclass)")),
                                   Column("ok", SmallInteger),
                                   Column("dup", SmallInteger)]
-    for name in _STAGED[2:]:
+    for name in _STAGED[2:-1]:
         if name == "joined_at":
             columns.append(Column(name, DateTime(timezone=True)))
         elif name in _SMALL:
@@ -279,9 +285,11 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     """Check and (unless ``dry_run``) write the members of ``source``; returns the number of
     rows and the problems found (with any problem nothing is written)."""
     found = Findings()
-    checker = _Checker(found, now, suppression_key())
     count = 0
     with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+        sqlite = conn.dialect.name == "sqlite"
+        # On SQLite the checked rows go to the staging table as they are, times as text.
+        checker = _Checker(found, now, suppression_key(), time_text=sqlite)
         roomy_sorts(conn)
         ids = None
         if conn.dialect.name == "postgresql":
@@ -293,11 +301,13 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
         for chunk in read_rows(source, MEMBER_COLUMNS, MEMBER_REQUIRED, member_limits(), found,
                                CHUNK_ROWS):
             checked = [checker.member(row) for row in chunk]
-            columns: dict[str, Any] = {name: list(values) for name, values in zip(
-                _STAGED, zip(*checked, strict=True), strict=True)}
-            columns["joined_at"] = _joined(columns["joined_at"])
-            columns["dup"] = [0] * len(checked)
-            stage_rows(conn, stage, columns)
+            if sqlite:
+                stage_tuples(conn, stage, _STAGED, checked)
+            else:
+                columns: dict[str, Any] = {name: list(values) for name, values in zip(
+                    _STAGED, zip(*checked, strict=True), strict=True)}
+                columns["joined_at"] = _joined(columns["joined_at"])
+                stage_rows(conn, stage, columns)
             count += len(checked)
             if progress is not None:
                 progress(N_("checking"), count)
