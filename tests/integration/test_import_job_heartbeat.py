@@ -4,6 +4,7 @@ page is shown, when another import starts, when the server starts). Fixed clocks
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,3 +159,16 @@ def test_heartbeats_committed_during_an_import_do_not_break_it(engine: Engine,
     assert "checking" in written  # beats were committed while the rows were read
     with transaction(engine) as s:
         assert s.scalar(select(ImportJob.rows).where(ImportJob.id == job_id)) == 12_000
+
+
+def test_showing_a_live_job_writes_nothing_so_it_never_waits_for_the_import(
+        engine: Engine) -> None:
+    """A running SQLite import holds the write lock while it checks and writes: the page polled
+    meanwhile only reads (it writes only to fail a stale job)."""
+    job_id = _running(engine, beat=T0)
+    with engine.connect() as importing, importing.begin():
+        importing.exec_driver_sql("UPDATE members SET id = id WHERE 1 = 0")  # the write lock
+        began = time.monotonic()
+        shown = get_job(engine, job_id, now=T0 + 10 * SECOND)
+        assert shown is not None and shown.running
+        assert time.monotonic() - began < 5.0  # SQLite would wait 30 s for the lock

@@ -140,14 +140,17 @@ def view(job: ImportJob) -> JobView:
 
 def expire_stale(engine: Engine, now: datetime) -> int:
     """Mark failed every job still running whose heartbeat (or, before its first one, its
-    start) is older than :data:`STALE_AFTER` at ``now``; returns how many."""
+    start) is older than :data:`STALE_AFTER` at ``now``; returns how many. Only reads unless
+    there is one: a page polled while a SQLite import holds the write lock does not wait."""
+    stale = (ImportJob.running.is_not(None)
+             & or_(ImportJob.heartbeat_at < now - STALE_AFTER,
+                   ImportJob.heartbeat_at.is_(None) & (ImportJob.started_at < now - STALE_AFTER)))
+    with transaction(engine) as s:
+        if s.scalar(select(ImportJob.id).where(stale).limit(1)) is None:
+            return 0
     with transaction(engine) as s:
         done = s.execute(
-            update(ImportJob)
-            .where(ImportJob.running.is_not(None),
-                   or_(ImportJob.heartbeat_at < now - STALE_AFTER,
-                       ImportJob.heartbeat_at.is_(None)
-                       & (ImportJob.started_at < now - STALE_AFTER)))
+            update(ImportJob).where(stale)
             .values(status="failed", running=None, error=STOPPED, finished_at=now)
             .execution_options(synchronize_session=False))
         return int(getattr(done, "rowcount", 0) or 0)
