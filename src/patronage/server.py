@@ -26,6 +26,7 @@ from patronage.db.schema import upgrade
 from patronage.markets.markets import ensure_configured_market
 from patronage.proxies import Network, is_https
 from patronage.web import install as install_web
+from patronage.web.import_jobs import expire_stale
 
 #: Browsers that reached the site over https keep to https for a year, subdomains too.
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
@@ -127,6 +128,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
+    # Jobs left running by a server process that died are failed (their heartbeat stopped).
+    expire_stale(engine, app.state.clock.now())
     app.include_router(api_router(), prefix=PREFIX)
     install_docs(app)
     install_web(app)

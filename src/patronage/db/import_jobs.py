@@ -2,6 +2,8 @@
 
 ``running`` is 1 while a job runs and NULL after: its unique constraint lets one import run at a
 time (NULLs never collide). ``problems`` holds the problems found (JSON ``[[place, reason]]``).
+While it runs, ``step`` and ``rows`` say how far it got and ``heartbeat_at`` when it last said
+so (see :mod:`patronage.web.import_jobs`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class ImportJob(Base):
     running: Mapped[int | None] = mapped_column(SmallInteger, unique=True)
     rows_total: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     written: Mapped[int] = mapped_column(Integer, default=0)
     already: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -52,4 +52,10 @@ REGISTER: tuple[Trick, ...] = (
           "glibc only; mallopt is MT-unsafe, so it is applied only from a single-threaded "
           "main thread; its effect outlasts the command (glibc's dynamic mmap threshold stays "
           "off)"),
+    Trick("relaxed cycle collector", "patronage.fastpath.collector",
+          "CSV imports of members and orders, while rows are read, checked and staged",
+          "reading and checking 50,000 members: 1.09–1.19 s down to 0.76–0.82 s of CPU",
+          "the collector's threshold is the interpreter's: every thread of the process sees "
+          "the young generation collected every 50,000 allocations (not 700) while an import "
+          "runs; counted, so overlapping imports restore it once"),
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -210,6 +211,19 @@ def address_hash(address: str, key: bytes | None = None) -> str:
     a stolen table cannot be reversed by hashing every phone number or a list of emails."""
     secret = suppression_key() if key is None else key
     return hmac.digest(secret, _canonical(address), "sha256").hex()
+
+
+def address_hasher(key: bytes | None = None) -> Callable[[str], str]:
+    """:func:`address_hash` for many addresses under one key: the key's HMAC state is made
+    once and copied per address (half the work of hashing each one from the key)."""
+    start = hmac.new(suppression_key() if key is None else key, digestmod=hashlib.sha256).copy
+
+    def digest(address: str) -> str:
+        state = start()
+        state.update(_canonical(address))
+        return state.hexdigest()
+
+    return digest
 
 
 def legacy_address_hash(address: str) -> str:

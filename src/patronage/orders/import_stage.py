@@ -15,9 +15,17 @@ from sqlalchemy import Column, Connection, MetaData, Table, text
 from patronage.db.bulk import write_rows
 
 
+def _temporary(conn: Connection, name: str) -> str:
+    """``name`` in the connection's schema of temporary tables. On SQLite a name left
+    unqualified is also looked up in the main database, which starts a read of it: a write
+    committed by another connection before the import takes the write lock would then make
+    the import fail ("database is locked")."""
+    return f"{'temp' if conn.dialect.name == 'sqlite' else 'pg_temp'}.{name}"
+
+
 def create_stage(conn: Connection, name: str, columns: Sequence[Column[Any]]) -> Table:
     """A new temporary table ``name`` (a name of the code's, never user input)."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {_temporary(conn, name)}"))
     table = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
     table.create(conn)
     return table
@@ -29,15 +37,46 @@ def stage_rows(conn: Connection, table: Table, columns: Mapping[str, Any]) -> No
         write_rows(conn, table.name, columns)
 
 
-def index_stage(conn: Connection, table: Table, *columns: str) -> None:
-    """Index the staged rows (after they are written: one sort instead of many inserts)."""
+def stage_tuples(conn: Connection, table: Table, names: Sequence[str],
+                 values: Sequence[Sequence[Any]]) -> None:
+    """SQLite: append one chunk of rows given as tuples in the order of ``names``, values as
+    the driver takes them (times as text), in one ``executemany``."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                           f"({', '.join('?' * len(names))})", values)
+    finally:
+        cursor.close()
+
+
+def index_stage(conn: Connection, table: Table, *columns: str,
+                analysed: Sequence[str] = ()) -> None:
+    """Index the staged rows (after they are written: one sort instead of many inserts) and
+    gather the planner's statistics; on PostgreSQL, of the ``analysed`` columns only when
+    given (those the checks join and group on: sampling every text column costs more than
+    the checks gain from it)."""
     for column in columns:
         conn.execute(text(f"CREATE INDEX ix{table.name}_{column} ON {table.name} ({column})"))
-    conn.exec_driver_sql(f"ANALYZE {table.name}")
+    only = (f" ({', '.join(analysed)})" if analysed and conn.dialect.name == "postgresql"
+            else "")
+    conn.exec_driver_sql(f"ANALYZE {table.name}{only}")
+
+
+def roomy_sorts(conn: Connection) -> None:
+    """Room for the import's staging tables, sorts and hashes: on PostgreSQL 64 MB each before
+    they spill to disk (a setting of this transaction only); on SQLite a 64 MiB page cache
+    for the connection's temporary tables (like the main database's), where 2 MiB made the
+    checks read a large staging table back from its file."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    else:
+        conn.exec_driver_sql("PRAGMA temp.cache_size = -65536")
 
 
 def drop_stage(conn: Connection, table: Table) -> None:
-    conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {_temporary(conn, table.name)}"))
 
 
 def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None,

@@ -20,28 +20,41 @@ from typing import Any
 
 import numpy as np
 import pycountry
-from sqlalchemy import Column, Connection, DateTime, Engine, Integer, SmallInteger, String
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
 
 from patronage.clock import zone
 from patronage.db.bulk import allocate_ids
 from patronage.db.tables import MEMBER_KINDS, Member
 from patronage.errors import PatronageError
+from patronage.fastpath.collector import relaxed_collector
 from patronage.languages import N_
 from patronage.network.intake import (
+    EARLIEST_BIRTH_YEAR,
     EARLIEST_JOINED,
     JOINED_AHEAD,
     check_birth_year,
     check_joined_at,
     normalise_email,
 )
-from patronage.network.members import address_hash, suppression_key
+from patronage.network.members import address_hasher, suppression_key
 from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
 from patronage.orders.import_stage import (
     create_stage,
     drop_stage,
     index_stage,
+    roomy_sorts,
     rows,
     stage_rows,
+    stage_tuples,
 )
 
 MEMBER_COLUMNS = [
@@ -71,6 +84,12 @@ def member_limits() -> dict[str, int]:
 
 
 _FLAGS = {"1": 1, "true": 1, "yes": 1, "y": 1, "0": 0, "false": 0, "no": 0, "n": 0}
+
+
+def _flag(value: str) -> int | None:
+    """1 for a yes, 0 for a no, ``None`` for neither (in any case)."""
+    flag = _FLAGS.get(value)
+    return _FLAGS.get(value.lower()) if flag is None else flag
 
 
 @lru_cache(maxsize=1024)
@@ -112,9 +131,16 @@ def parse_int(value: str, low: int, high: int) -> int | str:
 class _Checker:
     """The checks of one row that need no other record, turning cells into staged values."""
 
-    def __init__(self, found: Findings, now: datetime | None, key: bytes) -> None:
-        self.found, self.now, self.key = found, now, key
+    def __init__(self, found: Findings, now: datetime | None, key: bytes,
+                 time_text: bool = False) -> None:
+        self.found, self.now, self.time_text = found, now, time_text
+        self.hash = address_hasher(key)
         self.latest = None if now is None else now + JOINED_AHEAD
+        # The commonest valid cells, looked up instead of parsed (any other text is parsed).
+        self.months = {str(m): m for m in range(1, 13)}
+        self.days = {str(d): d for d in range(1, 32)}
+        self.years = ({} if now is None else
+                      {str(y): y for y in range(EARLIEST_BIRTH_YEAR, now.year + 1)})
 
     def bad(self, row: Row, column: str, reason: str) -> None:
         row.ok = False
@@ -151,45 +177,58 @@ class _Checker:
                 self.bad(row, "country", f"{country!r} is not a two-letter ISO 3166 country "
                                          "code (like US, CA, GB, MX)")
             country = code
-        numbers: list[int | None] = []
-        for column, value, low, high in (("birth_month", month, 1, 12),
-                                          ("birth_day", day, 1, 31),
-                                          ("birth_year", year, -(2**15), 2**15 - 1)):
-            got = None if value is None else parse_int(value, low, high)
-            if isinstance(got, str):
-                self.bad(row, column, got)
-                got = None
-            numbers.append(got)
-        b_month, b_day, b_year = numbers
-        if b_year is not None:
-            try:
-                check_birth_year(b_year, self.now)
-            except PatronageError as exc:
-                self.bad(row, "birth_year", str(exc).removeprefix("birth_year: "))
-        self._birthday(row, b_month, b_day, b_year, month, day)
-        flags: list[int | None] = []
-        for column, value in (("consent_email", c_email), ("consent_post", c_post),
-                              ("consent_sms", c_sms)):
-            flag = None if value is None else _FLAGS.get(value.lower())
-            if value is not None and flag is None:
-                self.bad(row, column, f"{value!r} is not yes/no")
-            flags.append(flag)
-        if kind == "distributor" and owner is not None:
-            self.bad(row, "(row)", "a distributor has a sponsor, not an owner")
-        if kind in ("retail", "preferred"):
+        b_month = None if month is None else self.months.get(month)
+        if b_month is None and month is not None:
+            b_month = self._number(row, "birth_month", month, 1, 12)
+        b_day = None if day is None else self.days.get(day)
+        if b_day is None and day is not None:
+            b_day = self._number(row, "birth_day", day, 1, 31)
+        b_year = None if year is None else self.years.get(year)
+        if b_year is None and year is not None:  # not a year from 1900 to now's
+            b_year = self._number(row, "birth_year", year, -(2**15), 2**15 - 1)
+            if b_year is not None:
+                try:
+                    check_birth_year(b_year, self.now)
+                except PatronageError as exc:
+                    self.bad(row, "birth_year", str(exc).removeprefix("birth_year: "))
+        if b_month is None or b_day is None or b_day > 28:  # else a day of every month
+            self._birthday(row, b_month, b_day, b_year, month, day)
+        f_email = None if c_email is None else _flag(c_email)
+        if c_email is not None and f_email is None:
+            self.bad(row, "consent_email", f"{c_email!r} is not yes/no")
+        f_post = None if c_post is None else _flag(c_post)
+        if c_post is not None and f_post is None:
+            self.bad(row, "consent_post", f"{c_post!r} is not yes/no")
+        f_sms = None if c_sms is None else _flag(c_sms)
+        if c_sms is not None and f_sms is None:
+            self.bad(row, "consent_sms", f"{c_sms!r} is not yes/no")
+        if kind == "distributor":
+            if owner is not None:
+                self.bad(row, "(row)", "a distributor has a sponsor, not an owner")
+        elif kind in ("retail", "preferred"):
             if sponsor is not None:
                 self.bad(row, "(row)", "a customer has an owner, not a sponsor")
             if owner is None:
                 self.bad(row, "(row)",
                          "a customer must have an owner (the distributor serving them)")
-        email_hash = (address_hash(email, self.key) if flags[0] == 0 and email and row.ok
-                      else None)
-        phone_hash = (address_hash(phone, self.key) if flags[2] == 0 and phone and row.ok
-                      else None)
-        return (row.line, 1 if row.ok else 0, ref, kind, first, last or "", email, phone,
-                sponsor, owner, referrer, at, tz or "UTC", locale or "en-US", b_month, b_day,
-                b_year, line1, line2, city, region, postal, country, channel, *flags,
-                email_hash, phone_hash)
+        ok = row.ok
+        email_hash = self.hash(email) if f_email == 0 and email and ok else None
+        phone_hash = self.hash(phone) if f_sms == 0 and phone and ok else None
+        staged_at: datetime | str | None = at
+        if self.time_text and at is not None:  # as SQLite's bulk writes store a time
+            staged_at = at.astimezone(UTC).replace(tzinfo=None).isoformat(
+                sep=" ", timespec="microseconds")
+        return (row.line, 1 if ok else 0, ref, kind, first, last or "", email, phone,
+                sponsor, owner, referrer, staged_at, tz or "UTC", locale or "en-US", b_month,
+                b_day, b_year, line1, line2, city, region, postal, country, channel, f_email,
+                f_post, f_sms, email_hash, phone_hash, 0)
+
+    def _number(self, row: Row, column: str, value: str, low: int, high: int) -> int | None:
+        got = parse_int(value, low, high)
+        if isinstance(got, str):
+            self.bad(row, column, got)
+            return None
+        return got
 
     def _birthday(self, row: Row, month: int | None, day: int | None, year: int | None,
                   month_text: str | None, day_text: str | None) -> None:
@@ -211,14 +250,18 @@ _STAGED = ["line", "ok", "ref", "kind", "first_name", "last_name", "email", "pho
            "sponsor_ref", "owner_ref", "referrer_ref", "joined_at", "timezone", "locale",
            "birth_month", "birth_day", "birth_year", "address_line1", "address_line2", "city",
            "region", "postal_code", "country", "channel", "consent_email", "consent_post",
-           "consent_sms", "email_hash", "phone_hash"]
+           "consent_sms", "email_hash", "phone_hash", "dup"]
 
 
-def _stage_columns() -> list[Column[Any]]:
+def _stage_columns(ids: str | None) -> list[Column[Any]]:
+    """The staging table's columns; ``ids``: where PostgreSQL takes each row's member id as
+    the row is copied in (the members' id sequence)."""
     columns: list[Column[Any]] = [Column("line", Integer, primary_key=True),
-                                  Column("id", Integer), Column("ok", SmallInteger),
+                                  Column("id", Integer, server_default=None if ids is None
+                                         else text(f"nextval('{ids}'::regclass)")),
+                                  Column("ok", SmallInteger),
                                   Column("dup", SmallInteger)]
-    for name in _STAGED[2:]:
+    for name in _STAGED[2:-1]:
         if name == "joined_at":
             columns.append(Column(name, DateTime(timezone=True)))
         elif name in _SMALL:
@@ -242,18 +285,29 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     """Check and (unless ``dry_run``) write the members of ``source``; returns the number of
     rows and the problems found (with any problem nothing is written)."""
     found = Findings()
-    checker = _Checker(found, now, suppression_key())
     count = 0
-    with engine.connect() as conn, conn.begin() as tx:
-        stage = create_stage(conn, "_import_members", _stage_columns())
+    with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+        sqlite = conn.dialect.name == "sqlite"
+        # On SQLite the checked rows go to the staging table as they are, times as text.
+        checker = _Checker(found, now, suppression_key(), time_text=sqlite)
+        roomy_sorts(conn)
+        ids = None
+        if conn.dialect.name == "postgresql":
+            # Ids from the members' sequence, safe beside other writers, taken as rows are
+            # staged (an update of every staged row afterwards would write the table twice).
+            ids = str(conn.exec_driver_sql(
+                "SELECT pg_get_serial_sequence('members', 'id')").scalar_one())
+        stage = create_stage(conn, "_import_members", _stage_columns(ids))
         for chunk in read_rows(source, MEMBER_COLUMNS, MEMBER_REQUIRED, member_limits(), found,
                                CHUNK_ROWS):
             checked = [checker.member(row) for row in chunk]
-            columns: dict[str, Any] = {name: list(values) for name, values in zip(
-                _STAGED, zip(*checked, strict=True), strict=True)}
-            columns["joined_at"] = _joined(columns["joined_at"])
-            columns["dup"] = [0] * len(checked)
-            stage_rows(conn, stage, columns)
+            if sqlite:
+                stage_tuples(conn, stage, _STAGED, checked)
+            else:
+                columns: dict[str, Any] = {name: list(values) for name, values in zip(
+                    _STAGED, zip(*checked, strict=True), strict=True)}
+                columns["joined_at"] = _joined(columns["joined_at"])
+                stage_rows(conn, stage, columns)
             count += len(checked)
             if progress is not None:
                 progress(N_("checking"), count)
@@ -265,11 +319,9 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 # the staging table is in the connection's own temporary database).
                 top = int(allocate_ids(conn, "members", 1)[0]) - 1
                 conn.exec_driver_sql(f"UPDATE {_S} SET id = {top} + line")
-            else:
-                # Ids from the members' sequence, safe beside other writers.
-                conn.exec_driver_sql(f"UPDATE {_S} SET id = "
-                                     "nextval(pg_get_serial_sequence('members', 'id'))")
-            index_stage(conn, stage, "ref")
+            index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
+                                                      "sponsor_ref", "owner_ref",
+                                                      "referrer_ref"])
             _check_against_each_other(conn, found)
         if not found.any and count:
             if progress is not None:
@@ -404,13 +456,11 @@ def _write(conn: Connection) -> None:
         f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
         f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
         f"{' '.join(joins)} ORDER BY s.line")
+    # A member has one consent per channel here: their order among themselves tells nothing.
     conn.exec_driver_sql(
-        "INSERT INTO consents (member_id, channel, granted, at, method) SELECT member_id, "
-        "channel, granted, at, 'import' FROM (" + " UNION ALL ".join(
-            f"SELECT id AS member_id, '{channel}' AS channel, (consent_{channel} = 1) AS "
-            f"granted, joined_at AS at, line, {order} AS k FROM {_S} "
-            f"WHERE consent_{channel} IS NOT NULL"
-            for order, channel in enumerate(("email", "post", "sms"))) + ") c ORDER BY line, k")
+        "INSERT INTO consents (member_id, channel, granted, at, method) " + " UNION ALL ".join(
+            f"SELECT id, '{channel}', (consent_{channel} = 1), joined_at, 'import' FROM {_S} "
+            f"WHERE consent_{channel} IS NOT NULL" for channel in ("email", "post", "sms")))
     for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
         conn.exec_driver_sql(
             "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "

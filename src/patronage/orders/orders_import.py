@@ -45,6 +45,7 @@ from patronage.db.engine import session_factory
 from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
 from patronage.errors import PatronageError
+from patronage.fastpath.collector import relaxed_collector
 from patronage.languages import N_
 from patronage.markets.core.currencies import check_currency, exponent
 from patronage.markets.markets import default_market
@@ -62,6 +63,7 @@ from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
     index_stage,
+    roomy_sorts,
     rows,
     stage_rows,
 )
@@ -227,7 +229,8 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         session.commit()
     checker = _Checker(found, window)
     count = new = already = 0
-    with engine.connect() as conn, conn.begin() as tx:
+    with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+        roomy_sorts(conn)
         stage = create_stage(conn, _S, _stage_columns())
         keys = create_stage(conn, _K, _key_columns())
         for chunk in read_rows(source, ORDER_COLUMNS, ORDER_REQUIRED, order_limits(), found,
@@ -245,14 +248,16 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         if count:
             if progress is not None:
                 progress(N_("checking against the store"), count)
-            index_stage(conn, stage, "order_key")
-            conn.exec_driver_sql(f"INSERT INTO {_K} (order_key, head) SELECT order_key, "
-                                 f"MIN(line) FROM {_S} WHERE order_key IS NOT NULL "
-                                 "GROUP BY order_key")
-            conn.exec_driver_sql(f"UPDATE {_K} SET order_id = (SELECT o.id FROM orders o WHERE "
-                                 f"o.idempotency_key = '{KEY_PREFIX}' || {_K}.order_key)")
-            index_stage(conn, keys, "head")
-            _check(conn, found, default_id, _stage_markets(conn))
+            if conn.dialect.name == "sqlite":
+                # The write lock, before the first read of the store: a write committed by
+                # another connection between that read and the import's own writes would
+                # make the import fail. Other writers wait (up to the busy timeout) instead.
+                conn.exec_driver_sql("UPDATE orders SET id = id WHERE 0")
+            index_stage(conn, stage, "order_key", analysed=["line", "ok", "order_key", "sku"])
+            _keys(conn, default_id, _stage_markets(conn))
+            index_stage(conn, keys, "head", analysed=["order_key", "head", "order_id",
+                                                      "market_id"])
+            _check(conn, found)
             already = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NOT NULL"
                                )[0][0])
             new = int(rows(conn, f"SELECT COUNT(*) FROM {_K} WHERE order_id IS NULL")[0][0])
@@ -279,8 +284,27 @@ def _record(found: Findings, got: list[tuple[Any, ...]],
 _ROOM = 10_000
 
 
-def _check(conn: Connection, found: Findings, default_id: int,
-           scales: dict[int, int]) -> None:
+def _keys(conn: Connection, default_id: int, scales: dict[int, int]) -> None:
+    """One row per order of the file, by one statement: its first line, the order stored
+    before under its key, and, for a new order, its buyer (when they exist), the member
+    credited, its market and that market's price divisor."""
+    market = f"COALESCE(m.market_id, {int(default_id)})"
+    cases = " ".join(f"WHEN {int(i)} THEN {int(n)}" for i, n in scales.items())
+    scale = f"CASE {market} {cases} END"
+    conn.exec_driver_sql(
+        f"INSERT INTO {_K} (order_key, head, order_id, buyer_id, buyer_kind, buyer_status, "
+        "credited_to, market_id, buyer_ref, scale) SELECT g.order_key, g.head, o.id, m.id, "
+        "m.kind, m.status, CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END, "
+        f"CASE WHEN m.id IS NOT NULL THEN {market} END, "
+        "CASE WHEN m.id IS NOT NULL THEN h.buyer_ref END, "
+        f"CASE WHEN m.id IS NOT NULL THEN {scale} END "
+        f"FROM (SELECT order_key, MIN(line) AS head FROM {_S} WHERE order_key IS NOT NULL "
+        f"GROUP BY order_key) g JOIN {_S} h ON h.line = g.head "
+        f"LEFT JOIN orders o ON o.idempotency_key = '{KEY_PREFIX}' || g.order_key "
+        "LEFT JOIN members m ON m.ref = h.buyer_ref AND o.id IS NULL")
+
+
+def _check(conn: Connection, found: Findings) -> None:
     differs = distinct_sql(conn)
     agree = ("buyer_ref", "placed_at", "source", "currency")
     # A blank currency is the market's: it agrees with any (a named one is checked against it).
@@ -301,14 +325,6 @@ def _check(conn: Connection, found: Findings, default_id: int,
     _record(found, rows(conn, f"SELECT s.line, s.outside FROM {_S} s {new} WHERE s.outside IS "
                               "NOT NULL ORDER BY s.line", limit=_ROOM),
             lambda r: ("placed_at", str(r[1])))
-    market = f"COALESCE(m.market_id, {int(default_id)})"
-    conn.exec_driver_sql(
-        f"UPDATE {_K} SET buyer_id = m.id, buyer_kind = m.kind, buyer_status = m.status, "
-        "credited_to = CASE WHEN m.kind = 'distributor' THEN m.id ELSE m.owner_id END, "
-        f"market_id = {market}, buyer_ref = h.buyer_ref, scale = CASE {market} "
-        f"{' '.join(f'WHEN {int(i)} THEN {int(n)}' for i, n in scales.items())} END "
-        f"FROM {_S} h, members m WHERE h.line = {_K}.head AND m.ref = h.buyer_ref AND "
-        f"{_K}.order_id IS NULL")
     _record(found, rows(conn, f"SELECT k.head, h.buyer_ref, k.buyer_status FROM {_K} k JOIN "
                               f"{_S} h ON h.line = k.head WHERE k.order_id IS NULL AND "
                               "h.buyer_ref IS NOT NULL AND (k.buyer_id IS NULL OR "

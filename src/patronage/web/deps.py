@@ -49,9 +49,13 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
-def now_of(request: Request) -> datetime:
+def clock_of(request: Request) -> Clock:
     clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
-    return clock.now()
+    return clock
+
+
+def now_of(request: Request) -> datetime:
+    return clock_of(request).now()
 
 
 def company_zone(request: Request) -> tzinfo:
@@ -148,7 +152,6 @@ def points(volume: int, locale: str | None = None) -> str:
 
 
 __all__ = ["Csrf", "Customer", "Distributor", "LoginRequired", "PageError", "Session",
-           "SignedIn", "Staff", "StaffOrDistributor", "check_csrf", "client_ip", "company_zone",
-           "company_zone_name",
-           "current_principal", "engine_of", "login_url", "money", "now_of", "page_errors",
-           "points", "scoped_session", "settings_of"]
+           "SignedIn", "Staff", "StaffOrDistributor", "check_csrf", "client_ip", "clock_of",
+           "company_zone", "company_zone_name", "current_principal", "engine_of", "login_url",
+           "money", "now_of", "page_errors", "points", "scoped_session", "settings_of"]

@@ -3,11 +3,20 @@
 An upload is kept in this server instance's own private folder (``patronage-uploads-<pid>-…``
 in the system's temporary directory, mode 0700), made when the first upload arrives; folders
 left by instances that are gone (and the shared ``patronage-imports`` folder older versions
-used) are removed then. A job checks the file (a dry run) or imports it in a worker thread,
-its progress (rows read) kept in memory for the page to poll and its outcome stored in
-``import_jobs``. The upload is deleted when its job ends, whether it succeeds or fails, except
-after a successful check, when it waits for the staff member's confirmation (at most
-:data:`KEEP_CHECKED`; older uploads are removed when the next one arrives).
+used) are removed then. A job checks the file (a dry run) or imports it in a worker thread;
+its progress (the step and the rows read) and its outcome are stored in ``import_jobs``, so the
+page shows them from whichever server process answers. The upload is deleted when its job ends,
+whether it succeeds or fails, except after a successful check, when it waits for the staff
+member's confirmation (at most :data:`KEEP_CHECKED`; older uploads are removed when the next one
+arrives).
+
+A running job writes its progress with a heartbeat (the time) every :data:`HEARTBEAT_EVERY`
+seconds. A job still marked running whose heartbeat is older than :data:`STALE_AFTER` belongs to
+a process that died (a restart, a crash): it is marked failed, with :data:`STOPPED` as the
+reason, when its page is shown, when another import starts and when the server starts. Nothing
+of it was written: an import writes in one transaction, which ends with its process. (On SQLite
+an import holds the database's write lock while it checks against the store and writes; the
+heartbeat waits meanwhile, which :data:`STALE_AFTER` leaves ample room for.)
 """
 
 from __future__ import annotations
@@ -19,17 +28,20 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from patronage.clock import SystemClock
 from patronage.db.engine import transaction
 from patronage.db.import_jobs import ImportJob
 from patronage.errors import Conflict, PatronageError, Problems
+from patronage.languages import N_
 from patronage.orders.csv_import import IMPORTERS
 from patronage.orders.csv_rows import count_lines
 
@@ -38,10 +50,18 @@ LEGACY = "patronage-imports"
 #: How long a checked upload waits for its confirmation.
 KEEP_CHECKED = 3600.0
 
+#: How often a running job writes its progress and heartbeat (seconds).
+HEARTBEAT_EVERY = 1.0
+#: A running job whose heartbeat is older than this has stopped (its process died).
+STALE_AFTER = timedelta(minutes=5)
+#: The reason given for such a job.
+STOPPED = N_("the import stopped: the server restarted or the process died; nothing was "
+             "written — upload the file again")
+#: How long a heartbeat waits for SQLite's write lock before giving up until the next beat.
+_BEAT_WAIT_MS = 200
+
 _lock = threading.Lock()
 _folder: Path | None = None
-#: Rows read so far and the step, per running job of this instance.
-_progress: dict[int, tuple[str, int]] = {}
 
 
 def _alive(pid: int) -> bool:
@@ -112,59 +132,138 @@ class JobView:
 
 
 def view(job: ImportJob) -> JobView:
-    step, rows = _progress.get(job.id, ("", job.rows))
     problems = [(str(p), str(r)) for p, r in json.loads(job.problems or "[]")]
-    return JobView(job.id, job.kind, job.filename, job.upload, job.dry_run, job.status, step,
-                   rows, job.rows_total, job.written, job.already, job.error, problems)
+    return JobView(job.id, job.kind, job.filename, job.upload, job.dry_run, job.status,
+                   job.step if job.running else "", job.rows, job.rows_total, job.written,
+                   job.already, job.error, problems)
 
 
-def get_job(engine: Engine, job_id: int) -> JobView | None:
+def expire_stale(engine: Engine, now: datetime) -> int:
+    """Mark failed every job still running whose heartbeat (or, before its first one, its
+    start) is older than :data:`STALE_AFTER` at ``now``; returns how many. Only reads unless
+    there is one: a page polled while a SQLite import holds the write lock does not wait."""
+    stale = (ImportJob.running.is_not(None)
+             & or_(ImportJob.heartbeat_at < now - STALE_AFTER,
+                   ImportJob.heartbeat_at.is_(None) & (ImportJob.started_at < now - STALE_AFTER)))
+    with transaction(engine) as s:
+        if s.scalar(select(ImportJob.id).where(stale).limit(1)) is None:
+            return 0
+    with transaction(engine) as s:
+        done = s.execute(
+            update(ImportJob).where(stale)
+            .values(status="failed", running=None, error=STOPPED, finished_at=now)
+            .execution_options(synchronize_session=False))
+        return int(getattr(done, "rowcount", 0) or 0)
+
+
+def get_job(engine: Engine, job_id: int, now: datetime | None = None) -> JobView | None:
+    """The job as stored; with ``now``, a running job whose heartbeat is stale is first marked
+    failed (see the module's description)."""
+    if now is not None:
+        expire_stale(engine, now)
     with transaction(engine) as s:
         job = s.get(ImportJob, job_id)
         return None if job is None else view(job)
 
 
 def start_job(engine: Engine, *, kind: str, upload: str, filename: str, dry_run: bool,
-              now: datetime, actor: str, company_zone: str) -> int:
-    """Record the job and start it in a worker thread; refused while another import runs."""
+              now: datetime, actor: str, company_zone: str,
+              clock: Callable[[], datetime] | None = None) -> int:
+    """Record the job and start it in a worker thread; refused while another import runs (a
+    job whose heartbeat is stale at ``now`` no longer counts). ``clock`` dates the job's
+    heartbeats (the system's clock unless given)."""
     if kind not in IMPORTERS:
         raise PatronageError(f"kind: {kind!r} is not one of {', '.join(IMPORTERS)}")
     path = upload_path(upload)
+    expire_stale(engine, now)
     with transaction(engine) as s:
         if s.scalar(select(ImportJob.id).where(ImportJob.running.is_not(None))) is not None:
             raise Conflict("imports: another import is running; wait for it to end")
     try:
         with transaction(engine) as s:
             job = ImportJob(kind=kind, filename=filename[:255], upload=upload, dry_run=dry_run,
-                            status="running", running=1,
+                            status="running", running=1, step=N_("starting"),
                             rows_total=max(0, count_lines(path) - 1), rows=0, written=0,
-                            already=0, started_by=actor[:254], started_at=now)
+                            already=0, started_by=actor[:254], started_at=now,
+                            heartbeat_at=(clock or SystemClock().now)())
             s.add(job)
             s.flush()
             job_id = job.id
     except IntegrityError as exc:
         raise Conflict("imports: another import is running; wait for it to end") from exc
-    _progress[job_id] = ("starting", 0)
     threading.Thread(target=run_job, args=(engine, job_id, kind, path, filename, dry_run, now,
-                                            company_zone),
+                                            company_zone, clock),
                      name=f"import-job-{job_id}", daemon=True).start()
     return job_id
 
 
+class Heartbeat:
+    """A running job's progress, written with the time every :data:`HEARTBEAT_EVERY` seconds
+    by a thread of its own (so a long statement of the import does not stop it)."""
+
+    def __init__(self, engine: Engine, job_id: int, clock: Callable[[], datetime]) -> None:
+        self.engine, self.job_id, self.clock = engine, job_id, clock
+        self.step, self.rows = N_("starting"), 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"import-beat-{job_id}",
+                                        daemon=True)
+
+    def progress(self, step: str, rows: int) -> None:
+        """The import's progress callback."""
+        self.step, self.rows = step, rows
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY):
+            self.beat()
+
+    def beat(self) -> bool:
+        """Write the progress and the time now; ``False`` when the database refused or made
+        it wait too long (SQLite's write lock, held by the import): the next beat tries
+        again."""
+        try:
+            with self.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                sqlite = conn.dialect.name == "sqlite"
+                waited = None
+                if sqlite and raw is not None:
+                    waited = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                    raw.execute(f"PRAGMA busy_timeout = {_BEAT_WAIT_MS}")
+                try:
+                    with conn.begin():
+                        conn.execute(update(ImportJob).where(
+                            ImportJob.id == self.job_id, ImportJob.running.is_not(None),
+                        ).values(step=self.step[:64], rows=self.rows,
+                                 heartbeat_at=self.clock()))
+                finally:
+                    if waited is not None and raw is not None:
+                        raw.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        except SQLAlchemyError:
+            return False
+        return True
+
+
 def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, dry_run: bool,
-            now: datetime, company_zone: str) -> None:
+            now: datetime, company_zone: str,
+            clock: Callable[[], datetime] | None = None) -> None:
     """The job itself (in its worker thread): import, store the outcome, drop the upload."""
-
-    def progress(step: str, rows: int) -> None:
-        _progress[job_id] = (step, rows)
-
+    heartbeat = Heartbeat(engine, job_id, clock or SystemClock().now)
+    progress = heartbeat.progress
     outcome: dict[str, Any] = {"status": "failed"}
     try:
         extra: dict[str, Any] = {"progress": progress} if kind != "products" else {}
         if kind == "orders":
             # Orders are dated in the open period, whose months are the company's.
             extra["company_zone"] = company_zone
-        report = IMPORTERS[kind](engine, path, dry_run=dry_run, now=now, **extra)
+        with heartbeat:
+            report = IMPORTERS[kind](engine, path, dry_run=dry_run, now=now, **extra)
         outcome = {"status": "done", "rows": report.rows, "written": report.written,
                    "already": report.already}
     except Problems as exc:
@@ -178,12 +277,11 @@ def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, d
     finally:
         if outcome["status"] == "failed" or not dry_run:
             path.unlink(missing_ok=True)
-        outcome.update(running=None, finished_at=now)
+        outcome.update(running=None, finished_at=now, step="")
         if "rows" not in outcome:
-            outcome["rows"] = _progress.get(job_id, ("", 0))[1]
+            outcome["rows"] = heartbeat.rows
         with transaction(engine) as s:
             s.execute(update(ImportJob).where(ImportJob.id == job_id).values(**outcome))
-        _progress.pop(job_id, None)
 
 
 def wait_for(engine: Engine, job_id: int, timeout: float = 60.0) -> JobView:

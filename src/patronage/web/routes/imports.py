@@ -15,7 +15,15 @@ from starlette.datastructures import UploadFile
 
 from patronage.errors import PatronageError
 from patronage.orders.csv_import import IMPORTERS
-from patronage.web.deps import PageError, Staff, check_csrf, company_zone_name, engine_of, now_of
+from patronage.web.deps import (
+    PageError,
+    Staff,
+    check_csrf,
+    clock_of,
+    company_zone_name,
+    engine_of,
+    now_of,
+)
 from patronage.web.import_jobs import get_job, keep_upload, start_job, upload_path
 from patronage.web.templating import render
 
@@ -60,7 +68,7 @@ async def upload(request: Request, me: Staff) -> Response:
         job_id = await run_in_threadpool(
             lambda: start_job(engine_of(request), kind=kind, upload=upload_id, filename=name,
                               dry_run=dry_run, now=now_of(request), actor=me.name or "staff",
-                              company_zone=zone))
+                              company_zone=zone, clock=clock_of(request).now))
     except PatronageError as exc:
         if dry_run:  # the upload just kept: no job will use it
             upload_path(upload_id).unlink(missing_ok=True)
@@ -74,7 +82,7 @@ def job_page(request: Request, me: Staff, job_id: int) -> Response:
     """The job's progress or outcome; an htmx poll gets the status part alone."""
     if not 0 < job_id < 2**31:
         raise PageError(404, f"import {job_id} does not exist")
-    job = get_job(engine_of(request), job_id)
+    job = get_job(engine_of(request), job_id, now=now_of(request))
     if job is None:
         raise PageError(404, f"import {job_id} does not exist")
     template = "import_job.html" if request.headers.get("hx-request") else "imports.html"
