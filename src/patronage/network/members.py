@@ -26,6 +26,7 @@ from patronage.clock import require_aware, zone
 from patronage.config import get_settings
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.markets import Market
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -78,6 +79,24 @@ class NewMember:
 def market_country(code: str) -> str | None:
     """The country of a market's code (``None`` for a group such as EU)."""
     return code if pycountry.countries.get(alpha_2=code) is not None else None
+
+
+def member_country(session: Session, member: Member) -> str | None:
+    """The country a member's phone and address are read in: their own, else their market's."""
+    if member.country:
+        return member.country
+    market = (default_market(session) if member.market_id is None
+              else session.get(Market, member.market_id))
+    return market_country(market.code) if market is not None else None
+
+
+def viewer_country(session: Session, member_id: int | None) -> str | None:
+    """The country of whoever looks at a page: a member's (:func:`member_country`); staff
+    without a member: the default market's."""
+    if member_id is None:
+        return market_country(default_market(session).code)
+    member = session.get(Member, member_id)
+    return None if member is None else member_country(session, member)
 
 
 def _country_code(code: str | None) -> str | None:

@@ -123,11 +123,15 @@ def phone_problem(text: str, country: str | None) -> tuple[str | None, str | Non
         quick = _e164_valid(value)
         if quick is True:
             return value, None
+    if country is None and not value.startswith("+"):
+        return None, (f"{text!r} has no +country code, and there is no country to read it in "
+                      "(write it with its country code)")
     try:
         number = phonenumbers.parse(value, country)
     except phonenumbers.NumberParseException as exc:
         where = f" in {country}" if country else ""
-        return None, f"{text!r} is not a phone number{where} ({exc._msg})"
+        reason = str(exc).split(") ", 1)[-1].rstrip(".")
+        return None, f"{text!r} is not a phone number{where} ({reason})"
     if not phonenumbers.is_valid_number(number):
         where = f"in {country}" if country else "with its country code"
         return None, (f"{text!r} is not a valid phone number {where} (write it with its "

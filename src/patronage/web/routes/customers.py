@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.access import require_member
 from patronage.bounds import Id, PageNumber
 from patronage.db.engine import transaction
+from patronage.network.members import viewer_country
 from patronage.web.charts import radar
 from patronage.web.deps import (
     Csrf,
@@ -45,7 +46,8 @@ def customer(request: Request, member_id: Id, me: StaffOrDistributor) -> Respons
         chart = radar({n: float(getattr(detail.value, n)) for n in (
             "consumption", "consistency", "referral", "rainmaker", "feedback", "testimonial",
             "emotional")}) if detail.value else None
-        return render(request, "customer.html", me, title=member.name, d=detail, chart=chart)
+        return render(request, "customer.html", me, title=member.name, d=detail, chart=chart,
+                      viewer_country=viewer_country(session, me.member_id))
 
 
 @router.post("/customers/{member_id}/notes", dependencies=[Csrf])
