@@ -76,7 +76,8 @@ def write_members(path: Path, n: int, seed: int = 7) -> None:
                 phone(i), upline if is_distributor else "",
                 "" if is_distributor else upline, referrer, joined, rng.choice(ZONES), "en-US",
                 rng.randint(1, 12), rng.randint(1, 28), rng.randint(1940, 2005),
-                f"{i} Main Street", "Springfield", region, postal, country, "web", rng.choice(("yes", "no")), "yes", "no"])
+                f"{i} Main Street", "Springfield", region, postal, country, "web",
+                rng.choice(("yes", "no")), "yes", "no"])
             if is_distributor:
                 distributors.append(i)
 

@@ -23,7 +23,8 @@ from tests.factories import T0, distributor
 pytestmark = pytest.mark.storage
 
 NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
-HEADER = "ref,kind,first_name,owner_ref,sponsor_ref,joined_at,phone,country,region,postal_code,market\n"
+HEADER = ("ref,kind,first_name,owner_ref,sponsor_ref,joined_at,phone,country,region,"
+          "postal_code,market\n")
 AT = "2026-01-01T00:00:00Z"
 
 

@@ -182,7 +182,7 @@ def phone_uri(stored: str, scheme: str = "tel") -> str | None:
 def _subdivisions(country: str) -> dict[str, str]:
     """Each way of writing a subdivision of ``country`` (code, full code, name; upper-case)
     -> its code without the country."""
-    found = pycountry.subdivisions.get(country_code=country) or []
+    found = pycountry.subdivisions.get(country_code=country) or []  # type: ignore[no-untyped-call]
     names: dict[str, str] = {}
     for sub in found:
         short = sub.code.split("-", 1)[1]

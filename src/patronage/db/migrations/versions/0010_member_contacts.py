@@ -1,10 +1,13 @@
-"""member contacts: stored phone numbers rewritten in E.164
+"""member contacts: stored phone numbers rewritten in E.164; customer values per currency
 
 Phone numbers are now read in the member's country and stored in E.164 (``+12125550123``).
 Each stored number that is not yet in E.164 is read in the member's country (else their
 market's, else the default market's) with ``phonenumbers`` and rewritten when it is a valid
 number there; a number that is not valid is kept as it was written (pages show it as text,
-without a ``tel:`` link) so that nothing a company stored is lost. No table changes.
+without a ``tel:`` link) so that nothing a company stored is lost.
+
+``customer_values`` gains the member's currency and the lifetime, referral and at-risk values
+in it (``local_*``; empty for runs made before).
 
 Revision ID: 0010_member_contacts
 Revises: 0009_default_market
@@ -21,7 +24,7 @@ from alembic import op
 revision: str = "0010_member_contacts"
 down_revision: str | Sequence[str] | None = "0009_default_market"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = "0003_value_fit_status"
 
 _BATCH = 5000
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -39,6 +42,10 @@ def _e164(text: str, country: str | None) -> str | None:
 
 
 def upgrade() -> None:
+    # Customer values in the member's currency beside the plan currency's.
+    op.add_column("customer_values", sa.Column("currency", sa.String(length=3), nullable=True))
+    for column in ("local_lifetime", "local_referral", "local_at_risk"):
+        op.add_column("customer_values", sa.Column(column, sa.BigInteger(), nullable=True))
     conn = op.get_bind()
     default = conn.execute(sa.text("SELECT code FROM markets WHERE is_default = :t"),
                            {"t": True}).scalar()
@@ -65,3 +72,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """The numbers stay in E.164 (a valid form in every version)."""
+    for column in ("currency", "local_lifetime", "local_referral", "local_at_risk"):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE customer_values DROP COLUMN {column}")
+        else:
+            op.drop_column("customer_values", column)
