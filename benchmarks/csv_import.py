@@ -39,6 +39,15 @@ PRODUCTS = ("sku,name,retail_price,wholesale_price,qv,cv,is_enrollment_pack,prod
             "TEA,Green tea,12.00,9.00,8,7,no,drinks\n")
 ZONES = ("UTC", "America/New_York", "America/Chicago", "Europe/London", "Asia/Tokyo")
 COUNTRIES = ("US", "CA", "GB", "MX", "JP")
+#: Per country: a valid phone number (in E.164, as most exports write them), a region and a
+#: postal code of its format.
+CONTACTS = {
+    "US": (lambda i: f"+1212{200 + (i // 10000) % 800}{i % 10000:04d}", "IL", "62701"),
+    "CA": (lambda i: f"+1416{200 + (i // 10000) % 800}{i % 10000:04d}", "ON", "M5V 2T6"),
+    "GB": (lambda i: f"+44207{i % 10_000_000:07d}", "LND", "SW1A 1AA"),
+    "MX": (lambda i: f"+5255{i % 100_000_000:08d}", "CMX", "06600"),
+    "JP": (lambda i: f"+8135{i % 10_000_000:07d}", "13", "154-0023"),
+}
 
 
 def write_members(path: Path, n: int, seed: int = 7) -> None:
@@ -60,13 +69,15 @@ def write_members(path: Path, n: int, seed: int = 7) -> None:
             kind = "distributor" if is_distributor else rng.choice(("retail", "preferred"))
             upline = f"M{rng.choice(distributors)}" if distributors else ""
             referrer = f"M{rng.randrange(i)}" if i and rng.random() < 0.3 else ""
+            country = rng.choice(COUNTRIES)
+            phone, region, postal = CONTACTS[country]
             out.writerow([
                 f"M{i}", kind, f"First{i}", f"Last{i}", f"person{i}@mail{i % 97}.example.com",
-                f"+1555{i:07d}", upline if is_distributor else "",
+                phone(i), upline if is_distributor else "",
                 "" if is_distributor else upline, referrer, joined, rng.choice(ZONES), "en-US",
                 rng.randint(1, 12), rng.randint(1, 28), rng.randint(1940, 2005),
-                f"{i} Main Street", "Springfield", "IL", f"{10000 + i % 89999}",
-                rng.choice(COUNTRIES), "web", rng.choice(("yes", "no")), "yes", "no"])
+                f"{i} Main Street", "Springfield", region, postal, country, "web",
+                rng.choice(("yes", "no")), "yes", "no"])
             if is_distributor:
                 distributors.append(i)
 

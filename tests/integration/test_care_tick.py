@@ -28,7 +28,7 @@ def _company(engine: Engine) -> dict[str, int]:
         dana = distributor(s, "Dana", joined_at=JOINED, email="dana@example.com",
                            timezone="America/Los_Angeles")
         sally = customer(s, dana, "Sally", kind="preferred", joined_at=JOINED,
-                         email="sally@example.com", phone="+15550100", address_line1="1 Elm",
+                         email="sally@example.com", phone="+12125550100", address_line1="1 Elm",
                          timezone="Pacific/Auckland", birth_month=11, birth_day=27,
                          consents={"email": True, "post": True})
         quiet = customer(s, dana, "Quinn", joined_at=JOINED, email="quinn@example.com",

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.storage
 HOSTILE = (
     "ref,kind,first_name,last_name,phone,joined_at\n"
     'D1,distributor,"=HYPERLINK(""http://evil.example"",""x"")",@SUM(A1),'
-    "+1 555 0100,2026-01-01T00:00:00Z\n"
+    "+1 212 555 0100,2026-01-01T00:00:00Z\n"
 )
 
 
@@ -34,7 +34,7 @@ def test_member_export_quotes_formula_cells_and_reimports_the_same_text(
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["first_name"] == "'" + '=HYPERLINK("http://evil.example","x")'
     assert row["last_name"] == "'@SUM(A1)"
-    assert row["phone"] == "'+1 555 0100"
+    assert row["phone"] == "'+12125550100"
 
     copy = tmp_path / "copy.db"
     shutil.copy(sqlite_template, copy)
@@ -44,7 +44,7 @@ def test_member_export_quotes_formula_cells_and_reimports_the_same_text(
         with transaction(other) as s:
             m = s.scalars(select(Member)).one()
             assert (m.first_name, m.last_name, m.phone) == (
-                '=HYPERLINK("http://evil.example","x")', "@SUM(A1)", "+1 555 0100")
+                '=HYPERLINK("http://evil.example","x")', "@SUM(A1)", "+12125550100")
     finally:
         other.dispose()
 

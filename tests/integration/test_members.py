@@ -111,7 +111,7 @@ def test_erasure_keeps_the_ledger_and_a_suppression_entry(engine: Engine) -> Non
     with transaction(engine) as s:
         catalog(s)
         d = distributor(s)
-        c = customer(s, d, email="Sally@Example.com", phone="+15550001", birth_month=3,
+        c = customer(s, d, email="Sally@Example.com", phone="+12125550001", birth_month=3,
                      birth_day=4)
         place_order(s, NewOrder(c, T0, [LineRequest("SHAKE")]), now=T0)
     with transaction(engine) as s:

@@ -204,3 +204,35 @@ def test_fits_and_values_stored_before_priors_existed_are_marked_fitted(engine: 
         assert [tuple(r) for r in values] == [("fitted",)]
     finally:
         migrate(command.upgrade, "heads")
+
+
+def test_stored_phone_numbers_become_e164_in_the_members_country(engine: Engine) -> None:
+    """Numbers written nationally are read in the member's country (else their market's, else
+    the default market's) and rewritten in E.164; an invalid number is kept as written."""
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "0009_default_market")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO markets (code, name, currency, languages, timezone, "
+                              "tax_inclusive, shipping_countries, cooling_off_days, is_default) "
+                              "VALUES ('MX', 'Mexico', 'MXN', 'es-MX', 'America/Mexico_City', "
+                              ":f, 'MX', 5, :f)"), {"f": False})
+            mx = conn.execute(text("SELECT id FROM markets WHERE code = 'MX'")).scalar_one()
+            for ref, phone, country, market in (
+                    ("P1", "(212) 555-0123", None, None), ("P2", "55 5555 1234", None, mx),
+                    ("P3", "020 7946 0123", "GB", None), ("P4", "+1 555 0100", None, None),
+                    ("P5", "+525555551234", None, None)):
+                conn.execute(text(
+                    "INSERT INTO members (ref, kind, status, first_name, last_name, phone, "
+                    "country, market_id, timezone, locale, joined_at) VALUES (:r, "
+                    "'distributor', 'active', 'A', '', :p, :c, :m, 'UTC', 'en-US', :j)"),
+                    {"r": ref, "p": phone, "c": country, "m": market,
+                     "j": datetime(2026, 1, 1, tzinfo=UTC)})
+        migrate(command.upgrade, "heads")
+        with engine.connect() as conn:
+            got = dict(conn.execute(text(
+                "SELECT ref, phone FROM members WHERE ref LIKE 'P%' ORDER BY ref")).all())
+        assert got == {"P1": "+12125550123", "P2": "+525555551234", "P3": "+442079460123",
+                       "P4": "+1 555 0100", "P5": "+525555551234"}
+    finally:
+        migrate(command.upgrade, "heads")

@@ -158,7 +158,7 @@ def test_erasure_blanks_address_book_entries_linked_to_the_member(engine: Engine
     c = company(engine, plan=False)
     with transaction(engine) as s:
         s.add(Contact(owner_id=c.mid, member_id=c.mid_customer, first_name="Mia",
-                      last_name="Lopez", email="mia@example.com", phone="+15550002",
+                      last_name="Lopez", email="mia@example.com", phone="+12125550002",
                       address="1 Main St", birth_month=5, birth_day=6, source="member",
                       created_at=NOW))
         s.add(Contact(owner_id=c.mid, member_id=None, first_name="Nia", source="met",

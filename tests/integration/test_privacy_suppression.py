@@ -25,7 +25,7 @@ LATER = T0 + timedelta(days=30)
 def test_the_stored_digest_is_keyed_not_plain_sha256(engine: Engine) -> None:
     with transaction(engine) as s:
         d = distributor(s)
-        c = customer(s, d, email="Sally@Example.com", phone="+15550001")
+        c = customer(s, d, email="Sally@Example.com", phone="+12125550001")
         erase_member(s, c, at=LATER, actor="privacy officer")
     key = get_settings().suppression_secret()
     with transaction(engine) as s:
@@ -33,7 +33,7 @@ def test_the_stored_digest_is_keyed_not_plain_sha256(engine: Engine) -> None:
         plain = hashlib.sha256(b"sally@example.com").hexdigest()
         keyed = hmac.new(key, b"sally@example.com", hashlib.sha256).hexdigest()
         assert plain not in digests and keyed in digests
-        assert hashlib.sha256(b"+15550001").hexdigest() not in digests
+        assert hashlib.sha256(b"+12125550001").hexdigest() not in digests
         assert is_suppressed(s, "email", " SALLY@example.com")
         assert not is_suppressed(s, "email", "sally@example.com", key=b"another key")
 

@@ -85,6 +85,11 @@ class MemberIn(In):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     channel: str | None = Field(default=None, max_length=length_of(Member.channel))
     ref: str | None = Field(default=None, max_length=length_of(Member.ref))
+    market: str | None = Field(
+        default=None, min_length=2, max_length=2,
+        description="The market's code (absent: the default market). The phone is read, and "
+                    "the region and postal code checked, in `country`, else the market's "
+                    "country; the phone is stored in E.164.")
     consents: dict[Literal["email", "post", "phone", "sms"], StrictBool] = Field(
         default_factory=dict)
 

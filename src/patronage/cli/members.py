@@ -57,3 +57,28 @@ def erase(
         audit.record(session, actor=actor, action="member.erase", target=f"member {member_id}",
                      detail="personal data erased on request", at=moment)
     console.print(f"member {member_id}: erased")
+
+
+@app.command("move-market")
+def move_market_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The member's ref (or #id).")],
+    market: Annotated[str, typer.Argument(help="The new market's code (e.g. MX).")],
+    now: NowOpt = None,
+    actor: Annotated[str, typer.Option(help="Who moves them (for the audit log).")] = "cli",
+) -> None:
+    """Move a member to another market, their open autoship subscriptions re-priced there
+    (refused if a product has none); audited."""
+    from patronage.db.engine import transaction
+    from patronage.markets.moves import member_by_ref, move_market
+
+    moment = parse_now(now)
+    with transaction(state(ctx).engine()) as session:
+        member = member_by_ref(session, ref)
+        moved = move_market(session, member.id, market, actor=actor, now=moment)
+    if not moved.changed:
+        console.print(f"member {ref}: already in market {moved.new}")
+        return
+    subs = ", ".join(f"#{s}" for s in moved.subscriptions) or "none"
+    console.print(f"member {ref}: market {moved.old} -> {moved.new} ({moved.currency}); "
+                  f"subscriptions re-priced: {subs}")

@@ -84,12 +84,19 @@ class CustomerValue(Base):
     segment: Mapped[str] = mapped_column(String(64))
     p_alive: Mapped[float] = mapped_column(Float)
     expected_orders: Mapped[float] = mapped_column(Float)
+    #: The money columns are in the plan (default market) currency, for company-wide sums and
+    #: rankings; the ``local_*`` columns the same values in ``currency``, the member's market
+    #: currency (empty in runs made before markets: then the plan currency's are the values).
     past_value: Mapped[int] = mapped_column(BigInteger)
     future_value: Mapped[int] = mapped_column(BigInteger)
     referral_value: Mapped[int] = mapped_column(BigInteger)
     risk: Mapped[float] = mapped_column(Float)
     value_at_risk: Mapped[int] = mapped_column(BigInteger)
     risk_flags: Mapped[int] = mapped_column(SmallInteger)  # see value.customers.RISK_*
+    currency: Mapped[str | None] = mapped_column(String(3))
+    local_lifetime: Mapped[int | None] = mapped_column(BigInteger)
+    local_referral: Mapped[int | None] = mapped_column(BigInteger)
+    local_at_risk: Mapped[int | None] = mapped_column(BigInteger)
     consumption: Mapped[float] = mapped_column(Float)
     consistency: Mapped[float] = mapped_column(Float)
     referral: Mapped[float] = mapped_column(Float)

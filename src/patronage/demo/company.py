@@ -83,6 +83,31 @@ def _depth(sponsor: np.ndarray, owner: np.ndarray) -> int:
     return int(depth.max(initial=0))
 
 
+#: Per demo time zone (:data:`synth.ZONES`): the region (ISO 3166-2) and the phone number's
+#: country code and area (all numbers valid in their numbering plan, stored in E.164).
+ZONE_CONTACTS = [("NY", "1", "212"), ("IL", "1", "312"), ("CO", "1", "303"), ("CA", "1", "213"),
+                 ("ON", "1", "416"), ("LND", "44", "207"), ("CMX", "52", "55")]
+#: The city of the zones outside the US (US members live in the generic towns).
+CITY = {4: "Toronto", 5: "London", 6: "Ciudad de México"}
+_POSTAL = {4: ("M5V 2T6", "M4C 1B5", "M6J 1E6"), 5: ("SW1A 1AA", "EC1Y 8SY", "N1 9GU")}
+
+
+def demo_phone(zone_index: int, i: int) -> str:
+    """A valid number of the member's country (US and Canada: exchange 200–999)."""
+    _, code, area = ZONE_CONTACTS[zone_index]
+    if code == "1":
+        return f"+1{area}{200 + (i // 10000) % 800}{i % 10000:04d}"
+    if code == "44":
+        return f"+44{area}{i % 10_000_000:07d}"
+    return f"+52{area}{i % 100_000_000:08d}"
+
+
+def demo_postal(zone_index: int, i: int) -> str:
+    """A postal code in the format of the member's country."""
+    codes = _POSTAL.get(zone_index)
+    return codes[i % len(codes)] if codes else f"{(i * 7919) % 90000 + 10000}"
+
+
 def _market_of(m: synth.Members) -> np.ndarray:
     """Each member's demo market (an index into :data:`demo_markets.MARKETS`), by country."""
     codes = [dm.code for dm in demo_markets.MARKETS]
@@ -138,11 +163,15 @@ def _write_members(conn: Connection, m: synth.Members, personal: bool,
         cols["email"] = [f"{f.lower()}.{s.lower()}.{i}@example.com"
                          for f, s, i in zip(first.tolist(), last.tolist(), ids.tolist(),
                                             strict=True)]
-        cols["phone"] = [f"+1555{i:07d}" for i in ids.tolist()]
+        zone_index = m.zone.tolist()
+        cols["phone"] = [demo_phone(z, i) for z, i in zip(zone_index, ids.tolist(), strict=True)]
         cols["address_line1"] = [f"{(i * 37) % 9000 + 100} {ln} Street"
                                  for i, ln in zip(ids.tolist(), last.tolist(), strict=True)]
-        cols["city"] = synth.CITIES[rng.integers(0, len(synth.CITIES), n)]
-        cols["postal_code"] = [f"{(i * 7919) % 90000 + 10000}" for i in ids.tolist()]
+        cities = synth.CITIES[rng.integers(0, len(synth.CITIES), n)]
+        cols["city"] = [CITY.get(z, c) for z, c in zip(zone_index, cities.tolist(), strict=True)]
+        cols["region"] = np.array([r for r, _, _ in ZONE_CONTACTS])[m.zone]
+        cols["postal_code"] = [demo_postal(z, i)
+                               for z, i in zip(zone_index, ids.tolist(), strict=True)]
     write_rows(conn, "members", cols, times=["joined_at"])
 
 

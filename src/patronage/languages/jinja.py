@@ -25,6 +25,7 @@ from patronage.languages.formatting import (
     format_percent,
     format_points,
 )
+from patronage.markets.core.contacts import display_phone, phone_uri
 
 #: The currency of an amount shown without one (a template's ``currency`` variable wins).
 DEFAULT_CURRENCY = "USD"
@@ -73,6 +74,18 @@ def datetime_filter(value: datetime | None, format: str = "medium") -> str:
     return "" if value is None else format_datetime(value, format, current_locale())
 
 
+def phone_filter(stored: str | None, viewer_country: str | None = None) -> str:
+    """``{{ m.phone|phone(viewer_country) }}``: national format for a viewer of the number's
+    country, international for anyone else."""
+    return "" if not stored else display_phone(stored, viewer_country)
+
+
+def phone_uri_filter(stored: str | None, scheme: str = "tel") -> str:
+    """``{{ m.phone|phone_uri }}`` / ``phone_uri("sms")``: the link in E.164 (empty for a
+    stored value that is not E.164)."""
+    return (phone_uri(stored, scheme) or "") if stored else ""
+
+
 def install(env: Environment) -> Environment:
     """Add translation and the locale filters to ``env`` (returned for chaining)."""
     env.add_extension("jinja2.ext.i18n")
@@ -80,7 +93,8 @@ def install(env: Environment) -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True)
     env.filters.update({"translate": translate_filter, "money": money_filter,
-                        "points": points_filter, "number": number_filter, "percent": percent_filter,
-                        "date": date_filter,
-                        "datetime": datetime_filter})
+                        "points": points_filter, "number": number_filter,
+                        "percent": percent_filter, "date": date_filter,
+                        "datetime": datetime_filter, "phone": phone_filter,
+                        "phone_uri": phone_uri_filter})
     return env

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import pycountry
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from patronage.clock import require_aware, zone
 from patronage.config import get_settings
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
+from patronage.db.markets import Market
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -37,6 +39,8 @@ from patronage.db.tables import (
 )
 from patronage.db.value import CustomerValue
 from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
+from patronage.markets.core.contacts import check_address, normalise_phone
+from patronage.markets.markets import default_market, market_by_code
 from patronage.network.intake import check_birth_year, check_joined_at, normalise_email
 
 
@@ -67,8 +71,43 @@ class NewMember:
     country: str | None = None
     channel: str | None = None
     ref: str | None = None
+    #: The market's code (``None``: the default market).
+    market: str | None = None
     consents: dict[str, bool] = field(default_factory=dict)
     consent_method: str = "enrolment form"
+
+
+def market_country(code: str) -> str | None:
+    """The country of a market's code (``None`` for a group such as EU)."""
+    return code if pycountry.countries.get(alpha_2=code) is not None else None
+
+
+def member_country(session: Session, member: Member) -> str | None:
+    """The country a member's phone and address are read in: their own, else their market's."""
+    if member.country:
+        return member.country
+    market = (default_market(session) if member.market_id is None
+              else session.get(Market, member.market_id))
+    return market_country(market.code) if market is not None else None
+
+
+def viewer_country(session: Session, member_id: int | None) -> str | None:
+    """The country of whoever looks at a page: a member's (:func:`member_country`); staff
+    without a member: the default market's."""
+    if member_id is None:
+        return market_country(default_market(session).code)
+    member = session.get(Member, member_id)
+    return None if member is None else member_country(session, member)
+
+
+def _country_code(code: str | None) -> str | None:
+    """An ISO 3166 alpha-2 code upper-cased; refused when it is not one (``None`` stays)."""
+    if code is None or not code.strip():
+        return None
+    if pycountry.countries.get(alpha_2=code.strip().upper()) is None:
+        raise PatronageError(f"country: {code!r} is not a two-letter ISO 3166 country code "
+                             "(like US, CA, GB, MX)")
+    return code.strip().upper()
 
 
 def get_member(session: Session, member_id: int) -> Member:
@@ -142,14 +181,21 @@ def enroll_member(session: Session, new: NewMember, *, now: datetime | None = No
         raise IntegrityViolation(f"referrer {new.referrer_id} does not exist")
     if new.ref is not None and session.scalar(select(Member.id).where(Member.ref == new.ref)):
         raise IntegrityViolation(f"ref {new.ref!r} is already taken by another member")
+    market = default_market(session) if new.market is None else market_by_code(session,
+                                                                             new.market)
+    country = _country_code(new.country)
+    place = country or market_country(market.code)
+    phone = normalise_phone(new.phone, place)
+    region, postal = check_address(place, new.region, new.postal_code)
     member = Member(
         ref=new.ref, kind=new.kind, status="active", first_name=new.first_name.strip(),
-        last_name=new.last_name.strip(), email=email, phone=new.phone,
+        last_name=new.last_name.strip(), email=email, phone=phone,
         sponsor_id=new.sponsor_id, owner_id=new.owner_id, referrer_id=new.referrer_id,
         timezone=new.timezone, locale=new.locale, birth_month=new.birth_month,
         birth_day=new.birth_day, birth_year=new.birth_year, joined_at=new.joined_at,
         address_line1=new.address_line1, address_line2=new.address_line2, city=new.city,
-        region=new.region, postal_code=new.postal_code, country=new.country, channel=new.channel,
+        region=region, postal_code=postal, country=country, channel=new.channel,
+        market_id=None if market.is_default else market.id,
     )
     session.add(member)
     session.flush()

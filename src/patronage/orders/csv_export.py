@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from patronage.csv_cells import safe_mapping
 from patronage.db.loaders import load_genealogy
+from patronage.db.markets import Market
 from patronage.db.tables import Consent, Member, Order, OrderLine, Product
 from patronage.facts import KIND_CODES
 from patronage.money import format_amount
@@ -37,6 +38,8 @@ def export_members(engine: Engine, out: IO[str]) -> int:
     count = 0
     with engine.connect() as conn:
         refs = {mid: ref for mid, ref in conn.execute(select(Member.id, Member.ref))}
+        markets = {mid: code for mid, code in conn.execute(select(Market.id, Market.code))}
+        default = conn.scalar(select(Market.code).where(Market.is_default.is_(True)))
         consents: dict[tuple[int, str], bool] = {}
         for mid, channel, granted in conn.execute(
             select(Consent.member_id, Consent.channel, Consent.granted)
@@ -53,6 +56,7 @@ def export_members(engine: Engine, out: IO[str]) -> int:
                 "ref": ref(m["id"]), "sponsor_ref": ref(m["sponsor_id"]),
                 "owner_ref": ref(m["owner_id"]), "referrer_ref": ref(m["referrer_id"]),
                 "joined_at": _iso(m["joined_at"]),
+                "market": markets.get(m["market_id"], default or ""),
             })
             for ch in ("email", "post", "sms"):
                 given = consents.get((m["id"], ch))

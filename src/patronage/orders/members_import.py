@@ -28,15 +28,18 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    select,
     text,
 )
 
 from patronage.clock import zone
 from patronage.db.bulk import allocate_ids
+from patronage.db.markets import Market
 from patronage.db.tables import MEMBER_KINDS, Member
 from patronage.errors import PatronageError
 from patronage.fastpath.collector import relaxed_collector
 from patronage.languages import N_
+from patronage.markets.core.contacts import phone_problem, postal_problem, region_problem
 from patronage.network.intake import (
     EARLIEST_BIRTH_YEAR,
     EARLIEST_JOINED,
@@ -61,13 +64,13 @@ MEMBER_COLUMNS = [
     "ref", "kind", "first_name", "last_name", "email", "phone", "sponsor_ref", "owner_ref",
     "referrer_ref", "joined_at", "timezone", "locale", "birth_month", "birth_day", "birth_year",
     "address_line1", "address_line2", "city", "region", "postal_code", "country", "channel",
-    "consent_email", "consent_post", "consent_sms",
+    "consent_email", "consent_post", "consent_sms", "market",
 ]
 MEMBER_REQUIRED = ["ref", "kind", "first_name", "joined_at"]
 _RELATIONS = ("sponsor", "owner", "referrer")
 _TEXT = ["ref", "kind", "first_name", "last_name", "email", "phone", "sponsor_ref", "owner_ref",
          "referrer_ref", "timezone", "locale", "address_line1", "address_line2", "city",
-         "region", "postal_code", "country", "channel"]
+         "region", "postal_code", "country", "channel", "market"]
 _SMALL = ["birth_month", "birth_day", "birth_year", "consent_email", "consent_post",
           "consent_sms"]
 _REF_LENGTH: int = Member.__table__.c.ref.type.length  # type: ignore[attr-defined]
@@ -80,6 +83,7 @@ def member_limits() -> dict[str, int]:
               if c in table.c and getattr(table.c[c].type, "length", None)}
     for relation in _RELATIONS:
         limits[f"{relation}_ref"] = _REF_LENGTH
+    limits["market"] = 2
     return limits
 
 
@@ -132,8 +136,9 @@ class _Checker:
     """The checks of one row that need no other record, turning cells into staged values."""
 
     def __init__(self, found: Findings, now: datetime | None, key: bytes,
-                 time_text: bool = False) -> None:
+                 markets: dict[str, int], default_market: str, time_text: bool = False) -> None:
         self.found, self.now, self.time_text = found, now, time_text
+        self.markets, self.default_market = markets, default_market
         self.hash = address_hasher(key)
         self.latest = None if now is None else now + JOINED_AHEAD
         # The commonest valid cells, looked up instead of parsed (any other text is parsed).
@@ -149,7 +154,7 @@ class _Checker:
     def member(self, row: Row) -> tuple[Any, ...]:
         (ref, kind, first, last, email, phone, sponsor, owner, referrer, joined, tz, locale,
          month, day, year, line1, line2, city, region, postal, country, channel,
-         c_email, c_post, c_sms) = row.cells
+         c_email, c_post, c_sms, market) = row.cells
         if kind is not None and kind not in MEMBER_KINDS:
             self.bad(row, "(row)", f"kind: {kind!r} is not one of {', '.join(MEMBER_KINDS)}")
         at: datetime | None = None
@@ -177,6 +182,20 @@ class _Checker:
                 self.bad(row, "country", f"{country!r} is not a two-letter ISO 3166 country "
                                          "code (like US, CA, GB, MX)")
             country = code
+        market_id, market = self._market(row, market)
+        place = country if country is not None else _country(market)
+        if phone is not None:
+            phone, problem = phone_problem(phone, place)
+            if problem is not None:
+                self.bad(row, "phone", problem)
+        if place is not None and region is not None:
+            region, problem = region_problem(region, place)
+            if problem is not None:
+                self.bad(row, "region", problem)
+        if place is not None and postal is not None:
+            postal, problem = postal_problem(postal, place)
+            if problem is not None:
+                self.bad(row, "postal_code", problem)
         b_month = None if month is None else self.months.get(month)
         if b_month is None and month is not None:
             b_month = self._number(row, "birth_month", month, 1, 12)
@@ -221,7 +240,18 @@ class _Checker:
         return (row.line, 1 if ok else 0, ref, kind, first, last or "", email, phone,
                 sponsor, owner, referrer, staged_at, tz or "UTC", locale or "en-US", b_month,
                 b_day, b_year, line1, line2, city, region, postal, country, channel, f_email,
-                f_post, f_sms, email_hash, phone_hash, 0)
+                f_post, f_sms, email_hash, phone_hash, market_id, 0)
+
+    def _market(self, row: Row, code: str | None) -> tuple[int | None, str]:
+        """The row's market id (``None``: the default market) and code."""
+        if code is None:
+            return None, self.default_market
+        market_id = self.markets.get(code.upper())
+        if market_id is None:
+            self.bad(row, "market", f"{code!r} is not a market (markets: "
+                                    f"{', '.join(sorted(self.markets))})")
+            return None, self.default_market
+        return market_id, code.upper()
 
     def _number(self, row: Row, column: str, value: str, low: int, high: int) -> int | None:
         got = parse_int(value, low, high)
@@ -250,7 +280,7 @@ _STAGED = ["line", "ok", "ref", "kind", "first_name", "last_name", "email", "pho
            "sponsor_ref", "owner_ref", "referrer_ref", "joined_at", "timezone", "locale",
            "birth_month", "birth_day", "birth_year", "address_line1", "address_line2", "city",
            "region", "postal_code", "country", "channel", "consent_email", "consent_post",
-           "consent_sms", "email_hash", "phone_hash", "dup"]
+           "consent_sms", "email_hash", "phone_hash", "market_id", "dup"]
 
 
 def _stage_columns(ids: str | None) -> list[Column[Any]]:
@@ -266,6 +296,8 @@ def _stage_columns(ids: str | None) -> list[Column[Any]]:
             columns.append(Column(name, DateTime(timezone=True)))
         elif name in _SMALL:
             columns.append(Column(name, SmallInteger))
+        elif name == "market_id":
+            columns.append(Column(name, Integer))
         else:
             columns.append(Column(name, String))
     return columns
@@ -289,7 +321,10 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
         sqlite = conn.dialect.name == "sqlite"
         # On SQLite the checked rows go to the staging table as they are, times as text.
-        checker = _Checker(found, now, suppression_key(), time_text=sqlite)
+        markets = {str(c): int(i) for c, i in conn.execute(select(Market.code, Market.id))}
+        default = conn.scalar(select(Market.code).where(Market.is_default.is_(True)))
+        checker = _Checker(found, now, suppression_key(), markets, str(default or "US"),
+                           time_text=sqlite)
         roomy_sorts(conn)
         ids = None
         if conn.dialect.name == "postgresql":
@@ -441,7 +476,7 @@ def _check_cycles(conn: Connection, found: Findings) -> None:
 
 _WRITTEN = ["id", "ref", "kind", "first_name", "last_name", "email", "phone", "address_line1",
             "address_line2", "city", "region", "postal_code", "country", "timezone", "locale",
-            "birth_month", "birth_day", "birth_year", "joined_at", "channel"]
+            "birth_month", "birth_day", "birth_year", "joined_at", "channel", "market_id"]
 
 
 def _write(conn: Connection) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from patronage.access import Principal, require_customers_of
@@ -23,10 +23,14 @@ from patronage.db.bulk import fetch_rows, refresh_statistics, write_rows
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time, epoch_sql, integer_matrix, load_genealogy, load_lines
+from patronage.db.markets import Market
 from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueFit, ValueRun
 from patronage.errors import NotFound
 from patronage.facts import KIND_DISTRIBUTOR
+from patronage.markets.core.conversion import Rates, from_plan, to_plan
+from patronage.markets.markets import plan_currency
+from patronage.markets.rates import rates_on
 from patronage.network.core.genealogy import subtree_sums
 from patronage.value.core.customers import (
     MODELS,
@@ -48,12 +52,61 @@ def _per_member(conn: Connection, member_id: I64, sql: str, params: dict[str, An
     return per_member(member_id, integer_matrix(conn, sql, params, width))
 
 
+@dataclass(frozen=True)
+class ValueMoney:
+    """The currencies of a value run: the rates into the plan currency as of the run's day
+    (``codes[0]`` is the plan currency), each member's currency (an index into ``codes``),
+    and each member's past value summed in their own currency."""
+
+    rates: Rates
+    member_currency: I64
+    local_past: I64
+
+
+def _currency_sql(column: str, codes: tuple[str, ...]) -> str:
+    """An integer expression: the index of ``column``'s currency code in ``codes`` (-1 when
+    it has no rate: refused before)."""
+    whens = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(codes))
+    return f"(CASE {column} {whens} ELSE -1 END)"
+
+
+def _value_rates(conn: Connection, now: datetime, t: dict[str, Any]) -> Rates:
+    """The rates into the plan currency on ``now``'s day (UTC) of every currency the orders
+    and markets use; refused, naming the currencies, when one has none."""
+    plan = plan_currency(conn)
+    used = {str(c) for (c,) in conn.execute(text(
+        "SELECT DISTINCT currency FROM orders WHERE placed_at < :t"), t)}
+    used |= {str(c) for (c,) in conn.execute(select(Market.currency))}
+    if not used - {plan}:
+        return Rates(plan, {})
+    with Session(bind=conn) as session:
+        rates, _ = rates_on(session, used, now.astimezone(UTC).date(), base=plan,
+                            place=f"customer values as of {now.astimezone(UTC).date()}")
+    return rates
+
+
 def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[str]]:
     """Everything the value engine needs, as of ``now``; and the segment names by code."""
+    facts, names, _ = load_value_facts_money(engine, now)
+    return facts, names
+
+
+def load_value_facts_money(engine: Engine, now: datetime
+                           ) -> tuple[ValueFacts, list[str], ValueMoney]:
+    """:func:`load_value_facts` with the run's money: every amount the engine reads (order
+    totals net of refunds, the next autoship charge at the member's market prices) in the plan
+    currency, converted at the rates of ``now``'s day (half to even, once per amount)."""
     require_aware(now, place="now")
     with engine.connect() as conn:
         g = load_genealogy(conn, now)
         n, t = g.size, {"t": bound_time(conn, now)}
+        rates = _value_rates(conn, now, t)
+        codes = rates.codes
+        default_id = conn.scalar(select(Market.id).where(Market.is_default.is_(True)))
+        (member_currency,) = _per_member(conn, g.member_id, (
+            f"SELECT m.id, {_currency_sql('k.currency', codes)} FROM members m "
+            "LEFT JOIN markets k ON k.id = COALESCE(m.market_id, :d) WHERE m.joined_at < :t"),
+            {**t, "d": default_id}, 2)
         channels = [row[0] for row in fetch_rows(
             conn, "SELECT COALESCE(channel, '') FROM members WHERE joined_at < :t ORDER BY id",
             t)]
@@ -66,14 +119,22 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
         at = g.index_of(ups[:, 0])
         upgraded[at[at >= 0]] = True
         orders = integer_matrix(conn, (
-            f"SELECT o.buyer_id, {epoch_sql(conn, 'o.placed_at')}, o.total - COALESCE(r.back, 0) "
-            "FROM orders o LEFT JOIN "
+            f"SELECT o.buyer_id, {epoch_sql(conn, 'o.placed_at')}, o.total - COALESCE(r.back, 0), "
+            f"{_currency_sql('o.currency', codes)} FROM orders o LEFT JOIN "
             "(SELECT order_id, SUM(total) AS back FROM refunds WHERE refunded_at < :t "
             "GROUP BY order_id) r ON r.order_id = o.id "
-            "WHERE o.status = 'paid' AND o.placed_at < :t"), t, 3)
+            "WHERE o.status = 'paid' AND o.placed_at < :t"), t, 4)
         buyer = g.index_of(orders[:, 0])
         orders = orders[buyer >= 0]
         buyer = buyer[buyer >= 0]
+        order_total = to_plan(orders[:, 2].copy(), orders[:, 3].copy(), rates)
+        # The past value in the member's own currency: exact for orders in it; an order in
+        # another currency (a member who moved market) through the plan currency.
+        own = orders[:, 3] == member_currency[buyer]
+        in_own = orders[:, 2].copy()
+        if not own.all():
+            in_own[~own] = from_plan(order_total[~own], member_currency[buyer][~own], rates)
+        local_past = np.bincount(buyer, weights=in_own, minlength=n).astype(np.int64)
         lines = load_lines(conn, g, now - timedelta(days=365), now)
         credited = lines.credited_to >= 0
         own_cv = np.bincount(lines.credited_to[credited], weights=lines.cv[credited],
@@ -88,13 +149,17 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
             "FROM subscriptions s LEFT JOIN (SELECT subscription_id, MAX(at) AS at "
             "FROM autoship_events WHERE kind = 'suspended' GROUP BY subscription_id) x "
             "ON x.subscription_id = s.id LEFT JOIN (SELECT i.subscription_id, SUM(i.quantity * "
-            "CASE WHEN m.kind = 'retail' THEN p.retail_price ELSE p.wholesale_price END) "
+            "CASE WHEN m.kind = 'retail' THEN COALESCE(pp.retail_price, p.retail_price) "
+            "ELSE COALESCE(pp.wholesale_price, p.wholesale_price) END) "
             "AS amount FROM subscription_items i JOIN subscriptions s2 ON s2.id = "
             "i.subscription_id JOIN members m ON m.id = s2.member_id JOIN products p "
-            "ON p.sku = i.sku GROUP BY i.subscription_id) a ON a.subscription_id = s.id "
-            "WHERE s.created_at < :t"), t, 6)
+            "ON p.sku = i.sku LEFT JOIN product_prices pp ON pp.product_id = p.id AND "
+            "pp.market_id = COALESCE(m.market_id, :d) GROUP BY i.subscription_id) a "
+            "ON a.subscription_id = s.id WHERE s.created_at < :t"), {**t, "d": default_id}, 6)
         sub_member = g.index_of(subs[:, 0])
         subs, sub_member = subs[sub_member >= 0], sub_member[sub_member >= 0]
+        # The next charge at the member's market prices, in the member's currency.
+        sub_amount = to_plan(subs[:, 5].copy(), member_currency[sub_member], rates)
         answers, comments = _per_member(conn, g.member_id, (
             "SELECT member_id, COUNT(*), SUM(CASE WHEN comment <> '' THEN 1 ELSE 0 END) "
             "FROM survey_responses WHERE answered_at < :t GROUP BY member_id"), t, 3)
@@ -121,14 +186,15 @@ def load_value_facts(engine: Engine, now: datetime) -> tuple[ValueFacts, list[st
         now=int(now.timestamp()), member_id=g.member_id, is_customer=g.kind != KIND_DISTRIBUTOR,
         joined_at=g.joined_at, referrer=g.referrer, segment=segment.astype(np.int64),
         is_distributor=g.kind == KIND_DISTRIBUTOR, upgraded=upgraded, team_cv=team_cv,
-        order_member=buyer, order_at=orders[:, 1].copy(), order_total=orders[:, 2].copy(),
+        order_member=buyer, order_at=orders[:, 1].copy(), order_total=order_total,
         sub_member=sub_member, sub_started=subs[:, 1].copy(),
         sub_ended=subs[:, 2].copy(), sub_live=subs[:, 3] == 1, sub_trouble=subs[:, 4] == 1,
-        sub_amount=subs[:, 5].copy(),
+        sub_amount=sub_amount,
         survey_answers=answers, survey_comments=comments, testimonials_given=given,
         testimonials_published=published, touches=touches, replies=replies, last_touch=last,
         previous_p_alive=previous)
-    return facts, [str(x) or "(none)" for x in names.tolist()]
+    money = ValueMoney(rates, member_currency, local_past)
+    return facts, [str(x) or "(none)" for x in names.tolist()], money
 
 
 @dataclass
@@ -147,7 +213,7 @@ def fit_values(engine: Engine, now: datetime, settings: ValueSettings | None = N
 
     settings = settings or ValueSettings()
     t0 = time.perf_counter()
-    facts, segments = load_value_facts(engine, now)
+    facts, segments, money = load_value_facts_money(engine, now)
     t1 = time.perf_counter()
     values = value_members(facts, settings)
     t2 = time.perf_counter()
@@ -171,7 +237,7 @@ def fit_values(engine: Engine, now: datetime, settings: ValueSettings | None = N
                          "source": f.fit.source, "params": dict(f.fit.params),
                          "standard_errors": errors})
         s.flush()
-        _write_values(s.connection(), run.id, facts, values, segments)
+        _write_values(s.connection(), run.id, facts, values, segments, money)
         run_id = run.id
     t3 = time.perf_counter()
     return FitSummary(run_id, len(facts.member_id), int(facts.is_customer.sum()), fits,
@@ -179,8 +245,12 @@ def fit_values(engine: Engine, now: datetime, settings: ValueSettings | None = N
 
 
 def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberValues,
-                  segments: list[str]) -> None:
+                  segments: list[str], money: ValueMoney) -> None:
     n = facts.member_id.shape[0]
+    cur = money.member_currency
+    local_future, local_referral, local_at_risk = (
+        from_plan(np.asarray(a, dtype=np.int64), cur, money.rates)
+        for a in (v.future_value, v.referral_value, v.value_at_risk))
     names = np.array(segments, dtype=object)
     columns: dict[str, Any] = {
         "run_id": np.full(n, run_id, dtype=np.int64), "member_id": facts.member_id,
@@ -194,6 +264,9 @@ def _write_values(conn: Connection, run_id: int, facts: ValueFacts, v: MemberVal
         "referral_value": v.referral_value, "risk": np.round(v.risk, 4).tolist(),
         "value_at_risk": v.value_at_risk, "risk_flags": v.risk_flags.astype(np.int64),
         "rainmaker_amount": v.amounts[:, 3],
+        "currency": np.array(money.rates.codes, dtype=object)[cur].tolist(),
+        "local_lifetime": money.local_past + local_future,
+        "local_referral": local_referral, "local_at_risk": local_at_risk,
     }
     for i, name in enumerate(NAMES):
         columns[name] = v.scores[:, i].tolist()

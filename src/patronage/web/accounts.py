@@ -47,6 +47,12 @@ MIN_SCORE = 3
 class RateLimited(PatronageError):
     code = "rate_limited"
 
+    def __init__(self, message: str, pattern: str | None = None,
+                 values: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        #: The message as a pattern marked for translation, and its values.
+        self.pattern, self.values = pattern, values or {}
+
 
 class BadCredentials(PatronageError):
     code = "bad_credentials"
@@ -164,18 +170,31 @@ def _count(session: Session, now: datetime, *where: Any) -> int:
 def _blocked(session: Session, email: str, ip: str, now: datetime) -> str | None:
     """Why a sign-in from ``ip`` for ``email`` is refused before its password is checked, or
     ``None``."""
-    minutes = int(WINDOW.total_seconds() // 60)
+    refusal = _refusal(session, email, ip, now)
+    return None if refusal is None else refusal[0] % refusal[1]
+
+
+#: Why a sign-in is refused before its password is checked (patterns, translated on the page).
+TOO_MANY_FOR_EMAIL = N_("Too many failed sign-ins for %(email)s from your address. "
+                        "Try again in %(minutes)s minutes.")
+TOO_MANY_FROM_ADDRESS = N_("Too many failed sign-ins from your address. "
+                           "Try again in %(minutes)s minutes.")
+GUESSED_AT = N_("Sign-in is being guessed at from many places, so an email or address that "
+                "has failed recently must wait. Try again in %(minutes)s minutes.")
+
+
+def _refusal(session: Session, email: str, ip: str, now: datetime
+             ) -> tuple[str, dict[str, Any]] | None:
+    """:func:`_blocked` as a message pattern and its values."""
+    values: dict[str, Any] = {"email": email, "minutes": int(WINDOW.total_seconds() // 60)}
     if failures(session, email, ip, now) >= MAX_FAILURES:
-        return (f"Too many failed sign-ins for {email} from your address. "
-                f"Try again in {minutes} minutes.")
+        return TOO_MANY_FOR_EMAIL, values
     from_address = _count(session, now, LoginAttempt.ip == ip)
     if from_address >= MAX_ADDRESS_FAILURES:
-        return (f"Too many failed sign-ins from your address. "
-                f"Try again in {minutes} minutes.")
+        return TOO_MANY_FROM_ADDRESS, values
     if _count(session, now) >= GLOBAL_FAILURES and (
             from_address > 0 or _count(session, now, LoginAttempt.email == email) > 0):
-        return ("Sign-in is being guessed at from many places, so an email or address that "
-                f"has failed recently must wait. Try again in {minutes} minutes.")
+        return GUESSED_AT, values
     return None
 
 
@@ -189,11 +208,12 @@ def authenticate(session: Session, *, email: str, password: str, ip: str,
     email = normalise_email(email)
     # Failures older than the window no longer count: forget them.
     session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - WINDOW))
-    refusal = _blocked(session, email, ip, now)
+    refusal = _refusal(session, email, ip, now)
     if refusal is not None:
+        message = refusal[0] % refusal[1]
         audit.record(session, actor=f"anonymous:{email}", action="login.blocked", target=email,
-                     detail=refusal, at=now, ip=ip)
-        raise RateLimited(refusal)
+                     detail=message, at=now, ip=ip)
+        raise RateLimited(message, *refusal)
     account = session.scalar(select(Account).where(Account.email == email))
     ok = False
     try:

@@ -26,5 +26,8 @@ OCCASIONS = (N_("anniversary"), N_("autoship cancelled"), N_("birthday"), N_("fi
 #: What the customer portal offers before a cancel (from the autoship service).
 SAVE_OFFERS = (N_("pause for a month or two"), N_("swap to another product"),
                N_("change the date"))
+#: The seven values, as the radar charts name their spokes.
+SEVEN = (N_("consumption"), N_("consistency"), N_("referral"), N_("rainmaker"), N_("feedback"),
+         N_("testimonial"), N_("emotional"))
 #: Member kinds counted on the company page.
 KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))

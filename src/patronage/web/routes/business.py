@@ -45,7 +45,7 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
         runs = committed_runs(session, 1)
         lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
-    volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
+    volume_chart = bars([(_("PV"), [h.pv for h in history]), (_("GV"), [h.gv for h in history])],
                         labels, label=_("Personal and group volume by period"))
     earned_chart = bars([(_("Earned"), [h.earned for h in history])], labels,
                         label=_("Commissions by period"))

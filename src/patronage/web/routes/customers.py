@@ -10,6 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.access import require_member
 from patronage.bounds import Id, PageNumber
 from patronage.db.engine import transaction
+from patronage.languages import N_, gettext, use_locale
+from patronage.network.members import viewer_country
 from patronage.web.charts import radar
 from patronage.web.deps import (
     Csrf,
@@ -19,10 +21,15 @@ from patronage.web.deps import (
     now_of,
     page_errors,
 )
-from patronage.web.templating import render
+from patronage.web.templating import render, viewer_locale
 from patronage.web.views.customers import add_note, customer_detail, customer_list
 
 router = APIRouter()
+
+
+def _named(scores: dict[str, float]) -> dict[str, float]:
+    """The seven values named in the reader's language (the spokes of a radar)."""
+    return {gettext(name): score for name, score in scores.items()}
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -31,9 +38,11 @@ def customers(request: Request, me: Distributor, page: PageNumber = 1, q: str = 
     assert me.member_id is not None
     with transaction(engine_of(request)) as session:
         listing = customer_list(session, me.member_id, page=page, query=q, order=order)
-    charts = {r.id: radar(r.seven, size=96, label=f"Seven values of {r.name}", labels=False)
-              for r in listing.rows if r.seven}
-    return render(request, "customers.html", me, title="My customers", listing=listing,
+    with use_locale(viewer_locale(request, me)):
+        charts = {r.id: radar(_named(r.seven), size=96, labels=False,
+                              label=gettext("Seven values of %(name)s") % {"name": r.name})
+                  for r in listing.rows if r.seven}
+    return render(request, "customers.html", me, title=N_("My customers"), listing=listing,
                   charts=charts, order=order)
 
 
@@ -42,10 +51,13 @@ def customer(request: Request, member_id: Id, me: StaffOrDistributor) -> Respons
     with transaction(engine_of(request)) as session, page_errors():
         member = require_member(session, me, member_id)
         detail = customer_detail(session, member)
-        chart = radar({n: float(getattr(detail.value, n)) for n in (
-            "consumption", "consistency", "referral", "rainmaker", "feedback", "testimonial",
-            "emotional")}) if detail.value else None
-        return render(request, "customer.html", me, title=member.name, d=detail, chart=chart)
+        with use_locale(viewer_locale(request, me)):
+            chart = radar(_named({n: float(getattr(detail.value, n)) for n in (
+                "consumption", "consistency", "referral", "rainmaker", "feedback",
+                "testimonial", "emotional")}), label=gettext("Seven values")
+            ) if detail.value else None
+        return render(request, "customer.html", me, title=member.name, d=detail, chart=chart,
+                      viewer_country=viewer_country(session, me.member_id))
 
 
 @router.post("/customers/{member_id}/notes", dependencies=[Csrf])

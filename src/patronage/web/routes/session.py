@@ -14,7 +14,7 @@ from patronage.config import Settings
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
-from patronage.languages import LANGUAGES, N_, language_of, locale_for
+from patronage.languages import LANGUAGES, N_, gettext, language_of, locale_for, use_locale
 from patronage.languages.catalogs import territory_of
 from patronage.signin.cookie import principal_from_request, web_session
 from patronage.signin.sessions import end_session, start_session
@@ -38,7 +38,7 @@ from patronage.web.resets import (
     reset_message,
     reset_password,
 )
-from patronage.web.templating import LANGUAGE_COOKIE, render
+from patronage.web.templating import LANGUAGE_COOKIE, render, viewer_locale
 
 #: How long the language chosen on the account page is kept in the browser (a year).
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -82,7 +82,9 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
                                    ip=client_ip(request), now=now)
             key = start_session(session, account.id, now=now)
         except RateLimited as exc:
-            error, status = exc.message, 429
+            with use_locale(viewer_locale(request, None)):
+                error = (gettext(exc.pattern) % exc.values) if exc.pattern else exc.message
+            status = 429
         except BadCredentials as exc:
             error, status = exc.message, 401
     if error is not None:

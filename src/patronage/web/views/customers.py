@@ -38,6 +38,9 @@ class CustomerRow:
     last_touch: datetime | None
     #: the next delivery of an active autoship (``autoship`` is then "active")
     next_delivery: date | None = None
+    #: the currency of the values: the customer's market's (``None``: the plan currency,
+    #: for runs made before markets)
+    currency: str | None = None
 
 
 @dataclass
@@ -107,11 +110,20 @@ def customer_list(session: Session, owner_id: int, *, page: int = 1, query: str 
     for m, v in rows:
         out.append(CustomerRow(
             m.id, m.name, m.kind, m.status, m.joined_at, autoship.get(m.id, ("none", None))[0],
-            v.past_value + v.future_value if v else None, v.referral_value if v else None,
-            v.value_at_risk if v else None,
-            {n: float(getattr(v, n)) for n in NAMES} if v else None,
-            _aware(touches.get(m.id)), autoship.get(m.id, ("none", None))[1]))
+            *_local_values(v), {n: float(getattr(v, n)) for n in NAMES} if v else None,
+            _aware(touches.get(m.id)), autoship.get(m.id, ("none", None))[1],
+            v.currency if v else None))
     return CustomerPage(out, total, page, pages, query)
+
+
+def _local_values(v: CustomerValue | None) -> tuple[int | None, int | None, int | None]:
+    """Lifetime, referral and at-risk value in the customer's currency (the plan currency's
+    for a run made before markets)."""
+    if v is None:
+        return None, None, None
+    if v.currency is None or v.local_lifetime is None:
+        return v.past_value + v.future_value, v.referral_value, v.value_at_risk
+    return v.local_lifetime, v.local_referral, v.local_at_risk
 
 
 def _aware(value: Any) -> datetime | None:

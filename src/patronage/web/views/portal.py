@@ -17,10 +17,17 @@ from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
 from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
 from patronage.errors import PatronageError
+from patronage.markets.core.contacts import check_address
 from patronage.markets.markets import market_of
 from patronage.markets.prices import prices_in
 from patronage.money import round_half_away
-from patronage.network.members import check_birthday, consents_in_force, get_member, record_consent
+from patronage.network.members import (
+    check_birthday,
+    consents_in_force,
+    get_member,
+    market_country,
+    record_consent,
+)
 
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postal_code", "country")
 
@@ -113,9 +120,12 @@ def update_profile(session: Session, member_id: int, form: dict[str, str], *,
                      ("region", 100), ("postal_code", 20)):
         if values[f] is not None and len(values[f] or "") > limit:
             raise PatronageError(f"{f.replace('_', ' ')}: at most {limit} characters")
-    member.birth_month, member.birth_day, member.birth_year = month, day, year
     if country is not None:
-        values["country"] = country.upper()
+        values["country"] = country = country.upper()
+    place = country or market_country(market_of(session, member).code)
+    values["region"], values["postal_code"] = check_address(place, values["region"],
+                                                            values["postal_code"])
+    member.birth_month, member.birth_day, member.birth_year = month, day, year
     for f in ADDRESS_FIELDS:
         setattr(member, f, values[f])
     audit.record(session, actor=actor, action="profile.change", target=f"member {member_id}",
