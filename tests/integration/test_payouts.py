@@ -291,3 +291,41 @@ def test_a_returned_payment_comes_back_held(engine: Engine) -> None:
     assert (t.earned, t.paid, t.returned, t.balance, t.paid_out) == (5500, -5500, 5500, 5500, 0)
     again = build_batch(engine, date(2026, 12, 15), now=LATER, actor="test", rules=RULES)
     assert again.payments == 0
+
+
+def test_the_command_line_adjusts_pays_exports_and_takes_returns(
+        engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app
+
+    runner = CliRunner()
+    a, b, _ = _members(engine)
+    _post(engine, _run(engine, "2026-09", [(a, 2500, None, None), (b, 900, None, None)]))
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, ["--db", db_url, "payouts", *args,
+                                     "--now", NOW.isoformat()])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "every committed run is on the ledger" in run("post")
+    out = run("adjust", "--member", str(b), "--amount", "600.00", "--reason", "promotion",
+              "--note", "Trip prize", "--actor", "staff:ann")
+    assert "pending, needs a second staff member" in out
+    refused = runner.invoke(app, ["--db", db_url, "payouts", "approve", "1", "--actor",
+                                  "staff:ann", "--now", NOW.isoformat()])
+    assert isinstance(refused.exception, Forbidden)
+    assert "you made it, so another staff member must approve it" in str(refused.exception)
+    assert "adjustment 1: posted" in run("approve", "1", "--actor", "staff:bob")
+    out = run("batch", "--date", "2026-11-15")
+    assert "built now" in out and "2 payments" in out and "634.00 USD" in out
+    assert "already built: the same batch" in run("batch", "--date", "2026-11-15")
+    out = run("export", "--batch", "1", "--out", str(tmp_path))
+    assert (tmp_path / "payouts-2026-11-15-batch1.csv").is_file()
+    returns = tmp_path / "returns.csv"
+    returns.write_text(f"payment_ref,reason\nPAY-1-{a}-USD,R03 no account\n", encoding="utf-8")
+    assert "1 returned payment(s) recorded" in run("returned", "--file", str(returns))
+    out = run("balance", "--member", str(a))
+    assert "25.00 USD" in out and "held: returned: payment PAY-1-" in out
+    assert "next pay date: 2026-12-15" in out

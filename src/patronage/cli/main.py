@@ -20,6 +20,7 @@ from patronage.cli import (
     demo,
     markets,
     members,
+    payouts,
     plans,
     serve,
     value,
@@ -87,6 +88,7 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(members.app, name="members")
 app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
+app.add_typer(payouts.app, name="payouts")
 
 
 def main() -> None:
