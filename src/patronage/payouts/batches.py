@@ -24,7 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, literal, select
+from sqlalchemy import Connection, Engine, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,11 +42,12 @@ from patronage.payouts.core.ledger import (
     COUNTER_ACCOUNT,
     HOLD_RETURNED,
     PayoutRules,
+    Selection,
     payment_ref,
     select_payable,
 )
 from patronage.payouts.holds import holds_of, place_hold
-from patronage.payouts.ledger import all_balances
+from patronage.payouts.ledger import Balances, all_balances
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,10 @@ def build_batch(engine: Engine, pay_date: date, *, now: datetime, actor: str,
             return _summary(s, found)
 
 
-def _build(s: Session, pay_date: date, now: datetime, actor: str,
-           rules: PayoutRules) -> BatchSummary:
-    batch = PayoutBatch(pay_date=pay_date, status="built", created_at=now,
-                        created_by=actor[:100])
-    s.add(batch)
-    s.flush()
-    conn = s.connection()
+def _selection(conn: Connection, now: datetime,
+               rules: PayoutRules) -> tuple[Balances, Selection, dict[int, str]]:
+    """Every balance, which of them a batch at ``now`` pays, carries or holds, and the codes
+    of their currencies by number."""
     b = all_balances(conn)
     members = np.unique(b.member_id)
     held_by = holds_of(conn, members.tolist(), now)
@@ -130,7 +128,45 @@ def _build(s: Session, pay_date: date, now: datetime, actor: str,
     codes = {int(c): by_numeric(int(c)) for c in np.unique(b.currency).tolist()}
     for number, code in codes.items():
         minimum[b.currency == number] = rules.minimum.of(code)
-    chosen = select_payable(b.amount, minimum, held).paid
+    return b, select_payable(b.amount, minimum, held), codes
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the company owes in one currency, split as a batch at that moment would: payable
+    now, held, and carried forward (below the minimum; below zero counts here, negative)."""
+
+    payable: int
+    payable_members: int
+    held: int
+    held_members: int
+    carried: int
+    carried_members: int
+
+
+def standing(conn: Connection, *, now: datetime, rules: PayoutRules) -> dict[str, Standing]:
+    """The balances owed per currency code, split into payable, held and carried forward."""
+    b, sel, codes = _selection(conn, now, rules)
+    out: dict[str, Standing] = {}
+    for number, code in sorted(codes.items(), key=lambda kv: kv[1]):
+        mine = b.currency == number
+        parts = []
+        for index in (sel.paid, sel.held, sel.carried):
+            chosen = index[mine[index]]
+            parts += [int(b.amount[chosen].sum()), int(chosen.size)]
+        out[code] = Standing(*parts)
+    return out
+
+
+def _build(s: Session, pay_date: date, now: datetime, actor: str,
+           rules: PayoutRules) -> BatchSummary:
+    batch = PayoutBatch(pay_date=pay_date, status="built", created_at=now,
+                        created_by=actor[:100])
+    s.add(batch)
+    s.flush()
+    conn = s.connection()
+    b, selection, codes = _selection(conn, now, rules)
+    chosen = selection.paid
     member, currency, amount = b.member_id[chosen], b.currency[chosen], b.amount[chosen]
     refs = [payment_ref(batch.id, m, codes[c])
             for m, c in zip(member.tolist(), currency.tolist(), strict=True)]
