@@ -28,3 +28,6 @@ SAVE_OFFERS = (N_("pause for a month or two"), N_("swap to another product"),
                N_("change the date"))
 #: Member kinds counted on the company page.
 KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))
+#: Payout batch, payment, adjustment and hold words (patronage.payouts).
+PAYOUT_WORDS = (N_("built"), N_("exported"), N_("posted"), N_("pending"), N_("rejected"),
+                N_("manual"), N_("returned"))
