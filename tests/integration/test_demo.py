@@ -105,6 +105,22 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     report = check_integrity(engine, datetime(2026, 11, 15, 12, tzinfo=UTC))
     assert report.findings == []
     assert summary.extra["care emails sent (simulated outbox)"] > 0
+    # Money out: every committed month posted, a prize approved by a second staff member,
+    # holds with reasons, the latest pay date's batch and one returned payment.
+    from patronage.db.payouts import LedgerEntry, PayoutAdjustment, PayoutPayment
+    from patronage.payouts.holds import open_holds
+
+    with transaction(engine) as s:
+        posted = s.scalars(select(func.count(func.distinct(LedgerEntry.source_id)))
+                           .where(LedgerEntry.kind == "earned")).one()
+        prize = s.scalars(select(PayoutAdjustment)).one()
+        returned = s.scalars(select(PayoutPayment).where(PayoutPayment.status == "returned")
+                             ).all()
+        holds = open_holds(s)
+    assert posted == 4
+    assert prize.status == "posted" and prize.decided_by != prize.created_by
+    assert len(returned) == 1 and {h.reason for h in holds} == {"manual", "returned"}
+    assert str(summary.extra["payout batch"]).startswith("2026-11-15: ")
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:
