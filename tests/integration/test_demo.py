@@ -136,7 +136,8 @@ def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> No
     assert done.exit_code == 0, done.output
     check = json.loads(done.output)["check"]
     assert check["ok"] is True and check["findings"] == []
-    assert set(check["seconds"]) == {"references", "commission runs", "subscriptions",
+    assert set(check["seconds"]) == {"references", "commission runs", "earnings ledger",
+                                   "subscriptions",
                                      "care touches"}
     # Again with --reset: the tables (and the members a trigger keeps from being deleted)
     # are dropped and made anew.

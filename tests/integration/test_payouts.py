@@ -329,3 +329,17 @@ def test_the_command_line_adjusts_pays_exports_and_takes_returns(
     out = run("balance", "--member", str(a))
     assert "25.00 USD" in out and "held: returned: payment PAY-1-" in out
     assert "next pay date: 2026-12-15" in out
+
+
+def test_the_integrity_check_finds_a_run_not_on_the_ledger(engine: Engine) -> None:
+    from patronage.integrity import unposted_runs
+
+    a, b, _ = _members(engine)
+    run_id = _run(engine, "2026-09", [(a, 2500, None, None), (b, 3000, EUR, 2700)])
+    with engine.connect() as conn:
+        found = unposted_runs(conn)
+    assert [f.count for f in found] == [2]
+    assert found[0].examples[0] == f"run {run_id} (2026-09), EUR: lines 2700, on the ledger 0"
+    _post(engine, run_id)
+    with engine.connect() as conn:
+        assert unposted_runs(conn) == []

@@ -49,6 +49,18 @@ def run_posted(conn: Connection, run_id: int) -> bool:
     ).first() is not None
 
 
+#: PostgreSQL: the memory a posting's or a batch's grouping may use before it spills to disk
+#: (for this transaction only). The default 4 MB sorts a large month's lines on disk, in one
+#: process: a write cannot use parallel workers.
+WORK_MEM = "256MB"
+
+
+def roomy_sorts(conn: Connection) -> None:
+    """Let this transaction's groupings run in memory (PostgreSQL; nothing on SQLite)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+
+
 def post_run(conn: Connection, run_id: int, *, now: datetime, actor: str) -> int:
     """Post a committed run's lines to the ledger (in the caller's transaction): per earner and
     currency, what was earned and what was clawed back. Returns the movements written (0 when
@@ -57,6 +69,7 @@ def post_run(conn: Connection, run_id: int, *, now: datetime, actor: str) -> int
     if run_posted(conn, run_id):
         return 0
     plan = numeric(plan_currency(conn))
+    roomy_sorts(conn)
     kind = case((PayoutLine.clawback_of.is_(None), literal("earned")), else_=literal("clawed_back"))
     currency = func.coalesce(PayoutLine.currency, plan)
     total = func.sum(func.coalesce(PayoutLine.paid_amount, PayoutLine.amount))
@@ -107,6 +120,7 @@ class Balances:
 
 def all_balances(conn: Connection) -> Balances:
     """Each member's balance per currency (zero balances left out), in member order."""
+    roomy_sorts(conn)
     rows = integer_matrix(conn, (
         "SELECT member_id, currency, SUM(amount) FROM ledger_entries "
         "GROUP BY member_id, currency HAVING SUM(amount) <> 0 ORDER BY member_id, currency"),
