@@ -339,7 +339,8 @@ def test_the_integrity_check_finds_a_run_not_on_the_ledger(engine: Engine) -> No
     with engine.connect() as conn:
         found = unposted_runs(conn)
     assert [f.count for f in found] == [2]
-    assert found[0].examples[0] == f"run {run_id} (2026-09), EUR: lines 2700, on the ledger 0"
+    assert found[0].examples == [f"run {run_id} (2026-09), USD: lines 2500, on the ledger 0",
+                                 f"run {run_id} (2026-09), EUR: lines 2700, on the ledger 0"]
     _post(engine, run_id)
     with engine.connect() as conn:
         assert unposted_runs(conn) == []
