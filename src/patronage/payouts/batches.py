@@ -219,9 +219,12 @@ def payments_csv(payments: Sequence[PayoutPayment]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    places: dict[str, int] = {}
     for p in payments:
+        if p.currency not in places:
+            places[p.currency] = exponent(p.currency)
         writer.writerow([p.payment_ref, p.member_id, _cell(p.payee_name),
-                         format_amount(p.amount, exponent(p.currency)), p.currency])
+                         format_amount(p.amount, places[p.currency]), p.currency])
     return out.getvalue().encode("utf-8")
 
 
