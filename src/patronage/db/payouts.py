@@ -51,7 +51,8 @@ class LedgerEntry(Base):
         CheckConstraint(_in("counter_account", COUNTER_ACCOUNTS), name="counter_account"),
         UniqueConstraint("kind", "source_id", "member_id", "currency",
                          name="uq_ledger_entries_movement"),
-        Index("ix_ledger_entries_member", "member_id", "currency"),
+        # A member's balance, and everyone's grouped by member, from the index alone.
+        Index("ix_ledger_entries_member", "member_id", "currency", "amount"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -47,7 +47,7 @@ from patronage.payouts.core.ledger import (
     select_payable,
 )
 from patronage.payouts.holds import holds_of, place_hold
-from patronage.payouts.ledger import Balances, all_balances
+from patronage.payouts.ledger import Balances, all_balances, ledger_currencies
 
 
 @dataclass(frozen=True)
@@ -116,18 +116,21 @@ def build_batch(engine: Engine, pay_date: date, *, now: datetime, actor: str,
             return _summary(s, found)
 
 
-def _selection(conn: Connection, now: datetime,
-               rules: PayoutRules) -> tuple[Balances, Selection, dict[int, str]]:
-    """Every balance, which of them a batch at ``now`` pays, carries or holds, and the codes
-    of their currencies by number."""
-    b = all_balances(conn)
-    members = np.unique(b.member_id)
-    held_by = holds_of(conn, members.tolist(), now)
+def _selection(conn: Connection, now: datetime, rules: PayoutRules, *,
+               payable_only: bool = False) -> tuple[Balances, Selection, dict[int, str]]:
+    """Every balance (``payable_only``: only those at least the minimum, which the database
+    picks), which of them a batch at ``now`` pays, carries or holds, and the codes of their
+    currencies by number."""
+    codes = {c: by_numeric(c) for c in ledger_currencies(conn)}
+    minimum_of = {c: rules.minimum.of(code) for c, code in codes.items()}
+    b = all_balances(conn, minimum_of if payable_only else None)
+    first = np.ones(b.size, dtype=bool)
+    first[1:] = b.member_id[1:] != b.member_id[:-1]  # in member order
+    held_by = holds_of(conn, b.member_id[first].tolist(), now)
     held = np.isin(b.member_id, np.fromiter(held_by, dtype=np.int64, count=len(held_by)))
     minimum = np.zeros(b.size, dtype=np.int64)
-    codes = {int(c): by_numeric(int(c)) for c in np.unique(b.currency).tolist()}
-    for number, code in codes.items():
-        minimum[b.currency == number] = rules.minimum.of(code)
+    for number, least in minimum_of.items():
+        minimum[b.currency == number] = least
     return b, select_payable(b.amount, minimum, held), codes
 
 
@@ -165,7 +168,7 @@ def _build(s: Session, pay_date: date, now: datetime, actor: str,
     s.add(batch)
     s.flush()
     conn = s.connection()
-    b, selection, codes = _selection(conn, now, rules)
+    b, selection, codes = _selection(conn, now, rules, payable_only=True)
     chosen = selection.paid
     member, currency, amount = b.member_id[chosen], b.currency[chosen], b.amount[chosen]
     refs = [payment_ref(batch.id, m, codes[c])

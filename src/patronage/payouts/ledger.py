@@ -10,7 +10,7 @@ besides). Balances are sums of movements, per member and currency; nothing is st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -118,13 +118,24 @@ class Balances:
         return int(self.member_id.size)
 
 
-def all_balances(conn: Connection) -> Balances:
-    """Each member's balance per currency (zero balances left out), in member order."""
+def ledger_currencies(conn: Connection) -> list[int]:
+    """The currencies (ISO 4217 numbers) the ledger has movements in."""
+    return sorted(int(c) for c in conn.execute(select(LedgerEntry.currency).distinct()).scalars())
+
+
+def all_balances(conn: Connection, minimum: Mapping[int, int] | None = None) -> Balances:
+    """Each member's balance per currency (zero balances left out), in member order. With
+    ``minimum`` (currency number → minor units): only the balances at least their currency's
+    minimum and above zero, chosen by the database."""
     roomy_sorts(conn)
+    having = "SUM(amount) <> 0"
+    if minimum is not None:
+        cases = " ".join(f"WHEN {int(c)} THEN {max(int(m), 1)}" for c, m in minimum.items())
+        having = (f"SUM(amount) >= CASE currency {cases} ELSE 1 END" if cases
+                  else "SUM(amount) >= 1")
     rows = integer_matrix(conn, (
         "SELECT member_id, currency, SUM(amount) FROM ledger_entries "
-        "GROUP BY member_id, currency HAVING SUM(amount) <> 0 ORDER BY member_id, currency"),
-        {}, 3)
+        f"GROUP BY member_id, currency HAVING {having} ORDER BY member_id, currency"), {}, 3)
     return Balances(rows[:, 0], rows[:, 1], rows[:, 2])
 
 

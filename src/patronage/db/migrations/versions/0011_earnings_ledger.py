@@ -45,7 +45,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "source_id", "member_id", "currency",
                             name="uq_ledger_entries_movement"),
     )
-    op.create_index("ix_ledger_entries_member", "ledger_entries", ["member_id", "currency"])
+    op.create_index("ix_ledger_entries_member", "ledger_entries",
+                    ["member_id", "currency", "amount"])
     op.create_table(
         "payout_adjustments",
         sa.Column("id", sa.Integer(), nullable=False),
