@@ -6,11 +6,12 @@ payout batch and write its file.
 Writes (not timed) ``--members`` distributors, some terminated, and one committed run with
 ``--lines`` payout lines per member on average (a close of the example plan stores about 1.1
 per member: 1.1 million at a million members, 10.7 million at ten million), spread evenly over
-the members (more earners than a real close has, where lines gather on the uplines), a tenth of the members earning below the minimum payout
-and some with a clawback; then times, on SQLite and on PostgreSQL (a database made for the run
-and dropped afterwards): posting the run (``post_run``, one ``INSERT ... SELECT``), building the
-batch (``build_batch``: balances, holds, payments and their ledger movements) and exporting the
-batch's CSV. Checks that the ledger balances (paid + held + carried = earned − clawed back).
+the members (more earners than a real close has, where lines gather on the uplines), a tenth
+of the members earning below the minimum payout and some with a clawback. Then times, on
+SQLite and on PostgreSQL (a database made for the run and dropped afterwards): posting the run
+(``post_run``, one ``INSERT ... SELECT``), building the batch (``build_batch``: balances,
+holds, payments and their ledger movements) and exporting the batch's CSV; and checks that the
+ledger balances (paid + held + carried = earned − clawed back).
 """
 
 from __future__ import annotations
