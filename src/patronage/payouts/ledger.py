@@ -19,15 +19,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
-    case,
+    bindparam,
     func,
-    insert,
-    literal,
     select,
+    text,
 )
 
 from patronage.clock import require_aware
-from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.db.compensation import CommissionRun
 from patronage.db.loaders import integer_matrix
 from patronage.db.payouts import (
     LedgerEntry,
@@ -70,21 +69,22 @@ def post_run(conn: Connection, run_id: int, *, now: datetime, actor: str) -> int
         return 0
     plan = numeric(plan_currency(conn))
     roomy_sorts(conn)
-    kind = case((PayoutLine.clawback_of.is_(None), literal("earned")), else_=literal("clawed_back"))
-    currency = func.coalesce(PayoutLine.currency, plan)
-    total = func.sum(func.coalesce(PayoutLine.paid_amount, PayoutLine.amount))
-    account = case((PayoutLine.clawback_of.is_(None), literal(COUNTER_ACCOUNT["earned"])),
-                   else_=literal(COUNTER_ACCOUNT["clawed_back"]))
-    query = (select(PayoutLine.earner_id, account, kind, total, currency,
-                    literal(run_id, LedgerEntry.source_id.type),
-                    literal(now, LedgerEntry.posted_at.type),
-                    literal(actor[:100], LedgerEntry.posted_by.type))
-             .where(PayoutLine.run_id == run_id)
-             .group_by(PayoutLine.earner_id, kind, account, currency)
-             .having(total != 0))
-    conn.execute(insert(LedgerEntry).from_select(
-        ["member_id", "counter_account", "kind", "amount", "currency", "source_id",
-         "posted_at", "posted_by"], query))
+    # Grouped on integers (earner, whether a clawback, currency); the kind and the company
+    # account are named after the grouping.
+    sql = text(
+        "INSERT INTO ledger_entries (member_id, counter_account, kind, amount, currency, "
+        "source_id, posted_at, posted_by) "
+        "SELECT earner_id, CASE WHEN earned = 1 THEN :earned_account ELSE :clawed_account END, "
+        "CASE WHEN earned = 1 THEN 'earned' ELSE 'clawed_back' END, total, cur, :run, :at, :by "
+        "FROM (SELECT earner_id, CASE WHEN clawback_of IS NULL THEN 1 ELSE 0 END AS earned, "
+        "COALESCE(currency, :plan) AS cur, SUM(COALESCE(paid_amount, amount)) AS total "
+        "FROM payout_lines WHERE run_id = :run "
+        "GROUP BY earner_id, CASE WHEN clawback_of IS NULL THEN 1 ELSE 0 END, "
+        "COALESCE(currency, :plan)) g WHERE total <> 0"
+    ).bindparams(bindparam("at", type_=LedgerEntry.posted_at.type))
+    conn.execute(sql, {"earned_account": COUNTER_ACCOUNT["earned"],
+                       "clawed_account": COUNTER_ACCOUNT["clawed_back"], "run": run_id,
+                       "at": now, "by": actor[:100], "plan": plan})
     return int(conn.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.kind.in_(_RUN_KINDS), LedgerEntry.source_id == run_id)) or 0)
 
