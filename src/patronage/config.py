@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     #: networks, comma separated). Empty: the headers are ignored.
     trusted_proxies: str = ""
 
+    #: The minimum payout: balances below it are carried forward. One amount for every
+    #: currency (in its major units), then exceptions: ``"20.00, MXN:400, JPY:3000"``.
+    payout_minimum: str = "20.00"
+    #: Adjustments above this amount (same form) need a second staff member's approval.
+    adjustment_approval_above: str = "500.00"
+    #: The day of the month distributors are paid (1-28).
+    payout_day: int = 15
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None

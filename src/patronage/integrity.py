@@ -9,6 +9,8 @@ SQL (one scan per table, never a query per row):
 - **references**: every id that is not a foreign key names an existing row (:data:`REFERENCES`);
 - **commission runs**: every committed period's snapshot, run again with its own plan, gives
   exactly the payout lines stored for it (:func:`patronage.compensation.runs.rerun_committed`);
+- **earnings ledger**: every committed run's lines are on the earnings ledger, per currency, as
+  they are stored (:func:`unposted_runs`);
 - **subscriptions**: each subscription's schedule and state fields agree with its status, and
   nothing the daily run should already have done is left undone (:data:`SUBSCRIPTION_RULES`);
 - **care**: no email or card touch is still planned past its window, the care rules'
@@ -33,6 +35,7 @@ from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware, zone
 from patronage.compensation.core.results import SOURCE_MEMBER, SOURCE_ORDER
 from patronage.db.loaders import bound_time, day_sql, epoch_sql
 from patronage.errors import PatronageError
+from patronage.markets.core.currencies import by_numeric, numeric
 
 #: How many examples each problem lists.
 EXAMPLES = 5
@@ -203,6 +206,16 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("customer_values", "owner_id", "members", key="member_id"),
     Reference("members", "market_id", "markets"),
     Reference("commission_run_rates", "run_id", "commission_runs"),
+    Reference("ledger_entries", "member_id", "members"),
+    Reference("ledger_entries", "source_id", "commission_runs",
+              when="kind IN ('earned', 'clawed_back')"),
+    Reference("ledger_entries", "source_id", "payout_adjustments", when="kind = 'adjusted'"),
+    Reference("ledger_entries", "source_id", "payout_payments",
+              when="kind IN ('paid', 'returned')"),
+    Reference("payout_adjustments", "member_id", "members"),
+    Reference("payout_holds", "member_id", "members"),
+    Reference("payout_payments", "batch_id", "payout_batches"),
+    Reference("payout_payments", "member_id", "members"),
 )
 
 
@@ -259,6 +272,30 @@ def unreplayable_runs(engine: Engine, examples: int = EXAMPLES) -> list[Finding]
         return []
     return [Finding("commission runs replay", "committed periods that do not replay to their "
                     "stored payout lines", len(bad), bad[:examples])]
+
+
+def unposted_runs(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
+    """Committed runs whose lines are not on the earnings ledger as they are stored: per run
+    and currency, the earned and clawed-back movements must sum to the run's lines."""
+    plan = conn.execute(text("SELECT currency FROM markets WHERE is_default")).scalar()
+    number = numeric(plan) if plan else 0
+    lines = {(int(r), int(c)): int(a) for r, c, a in conn.execute(text(
+        "SELECT run_id, COALESCE(currency, :p), SUM(COALESCE(paid_amount, amount)) "
+        "FROM payout_lines GROUP BY run_id, COALESCE(currency, :p)"), {"p": number})}
+    posted = {(int(r), int(c)): int(a) for r, c, a in conn.execute(text(
+        "SELECT source_id, currency, SUM(amount) FROM ledger_entries "
+        "WHERE kind IN ('earned', 'clawed_back') GROUP BY source_id, currency"))}
+    periods: dict[int, str] = {int(r): str(p) for r, p in conn.execute(text(
+        "SELECT id, period FROM commission_runs"))}
+    bad = [f"run {run} ({periods.get(run, '?')}), {by_numeric(currency)}: lines "
+           f"{lines.get((run, currency), 0)}, on the ledger {posted.get((run, currency), 0)}"
+           for run, currency in sorted(set(lines) | set(posted))
+           if lines.get((run, currency), 0) != posted.get((run, currency), 0)]
+    if not bad:
+        return []
+    return [Finding("earnings ledger", "committed runs whose lines are not on the earnings "
+                    "ledger as stored (patronage payouts post posts a run not yet posted)",
+                    len(bad), bad[:examples])]
 
 
 # --- subscriptions ----------------------------------------------------------------------------
@@ -358,6 +395,7 @@ def check_integrity(engine: Engine, now: datetime, *, rules: Rules | None = None
     steps: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("references", lambda: _on(engine, lambda c: dangling_references(c, examples))),
         ("commission runs", lambda: unreplayable_runs(engine, examples)),
+        ("earnings ledger", lambda: _on(engine, lambda c: unposted_runs(c, examples))),
         ("subscriptions",
          lambda: _on(engine, lambda c: inconsistent_subscriptions(
              c, now, examples, company_zone=company_zone))),

@@ -120,6 +120,22 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     with transaction(engine) as s:
         kept = s.scalar(select(func.count()).select_from(RewardMixRecord))
     assert kept is not None and kept >= 4  # at least the every-earner row of each month
+    # Money out: every committed month posted, a prize approved by a second staff member,
+    # holds with reasons, the latest pay date's batch and one returned payment.
+    from patronage.db.payouts import LedgerEntry, PayoutAdjustment, PayoutPayment
+    from patronage.payouts.holds import open_holds
+
+    with transaction(engine) as s:
+        posted = s.scalars(select(func.count(func.distinct(LedgerEntry.source_id)))
+                           .where(LedgerEntry.kind == "earned")).one()
+        prize = s.scalars(select(PayoutAdjustment)).one()
+        returned = s.scalars(select(PayoutPayment).where(PayoutPayment.status == "returned")
+                             ).all()
+        holds = open_holds(s)
+    assert posted == 4
+    assert prize.status == "posted" and prize.decided_by != prize.created_by
+    assert len(returned) == 1 and {h.reason for h in holds} == {"manual", "returned"}
+    assert str(summary.extra["payout batch"]).startswith("2026-11-15: ")
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:
@@ -135,7 +151,8 @@ def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> No
     assert done.exit_code == 0, done.output
     check = json.loads(done.output)["check"]
     assert check["ok"] is True and check["findings"] == []
-    assert set(check["seconds"]) == {"references", "commission runs", "subscriptions",
+    assert set(check["seconds"]) == {"references", "commission runs", "earnings ledger",
+                                   "subscriptions",
                                      "care touches"}
     # Again with --reset: the tables (and the members a trigger keeps from being deleted)
     # are dropped and made anew.

@@ -86,7 +86,8 @@ def test_a_consistent_company_passes(engine: Engine) -> None:
     _company(engine)
     report = check_integrity(engine, NOW)
     assert report.ok and report.findings == []
-    assert set(report.seconds) == {"references", "commission runs", "subscriptions",
+    assert set(report.seconds) == {"references", "commission runs", "earnings ledger",
+                                   "subscriptions",
                                    "care touches"}
 
 

@@ -132,6 +132,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/company/imports"): "ADDDDDL",
     ("GET", "/company/members"): "ADDDDDL",
     ("GET", "/company/orders"): "ADDDDDL",
+    ("GET", "/company/payouts"): "ADDDDDL",
+    ("POST", "/company/payouts/adjustments"): "ADDDDDL",
+    ("POST", "/company/payouts/adjustments/decide"): "ADDDDDL",
+    ("POST", "/company/payouts/holds"): "ADDDDDL",
+    ("POST", "/company/payouts/holds/release"): "ADDDDDL",
     ("GET", "/company/runs"): "ADDDDDL",
     ("POST", "/company/runs/commit"): "ADDDDDL",
     ("POST", "/company/runs/compare"): "ADDDDDL",
@@ -140,6 +145,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/customers/{member_id}"): "ADADDDL",
     ("POST", "/customers/{member_id}/notes"): "ADADDDL",
     ("GET", "/docs"): "AAAAAAA",
+    ("GET", "/earnings"): "DAAADDL",
     ("GET", "/docs/assets/{path}"): "AAAAAAA",
     # The income disclosure is public (no sign-in); this company has no committed month, so it
     # is not found for anybody (tests/integration/test_compliance.py reads it anonymously).

@@ -21,6 +21,7 @@ from patronage.cli import (
     demo,
     markets,
     members,
+    payouts,
     plans,
     serve,
     value,
@@ -89,6 +90,7 @@ app.add_typer(members.app, name="members")
 app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
 app.add_typer(compliance.app, name="compliance")
+app.add_typer(payouts.app, name="payouts")
 
 
 def main() -> None:

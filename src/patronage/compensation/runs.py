@@ -65,6 +65,7 @@ from patronage.markets.run_money import (
     store_rates,
 )
 from patronage.money import round_half_away
+from patronage.payouts.ledger import post_run
 
 
 @dataclass(frozen=True)
@@ -473,6 +474,10 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         if conn.dialect.name == "postgresql":
             _index_new_rows(conn, {"payout_lines": p.size, "rank_records": dist.size})
             watch.lap("index")
+        # The run's lines go onto the earnings ledger in the same transaction.
+        s.flush()
+        post_run(conn, record.id, now=now, actor=actor)
+        watch.lap("ledger")
         snapshot, record.facts_digest = frozen.result()
         watch.lap("snapshot")
         s.add(CommissionSnapshot(run_id=record.id, facts=snapshot))

@@ -24,6 +24,7 @@ from patronage.db import (
     compliance,
     import_jobs,
     markets,
+    payouts,
     tables,
     value,
 )
@@ -32,7 +33,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance)
+                 import_jobs, compliance, payouts)
 
 
 def metadata() -> MetaData:

@@ -23,6 +23,7 @@ from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
+from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
 from patronage.value.service import fit_values
 
@@ -59,6 +60,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
             committed += 1
             paid += run.total_paid
         period = period.next()
+    # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
+    summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra["commission periods committed"] = committed
     summary.extra["commissions paid in them"] = format_amount(paid)

@@ -25,6 +25,7 @@ from patronage.web.routes import (
     customers,
     imports,
     links,
+    payouts,
     portal,
     runs,
     session,
@@ -35,7 +36,7 @@ from patronage.web.routes import (
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
-           compliance.router)
+           compliance.router, payouts.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -40,10 +40,12 @@ TEMPLATES.env.filters["pager_query"] = _pager_query
 
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),
-                    ("/business", N_("My business")), ("/team", N_("My team"))],
+                    ("/business", N_("My business")), ("/team", N_("My team")),
+                    ("/earnings", N_("My earnings"))],
     "customer": [("/me", N_("My account"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),
+              ("/company/payouts", N_("Payouts")),
               ("/company/autoship", N_("Autoship")), ("/company/care", N_("Care")),
               ("/company/imports", N_("Imports")), ("/company/compliance", N_("Compliance")),
               ("/company/audit", N_("Audit"))],

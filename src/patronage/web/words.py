@@ -31,3 +31,6 @@ SEVEN = (N_("consumption"), N_("consistency"), N_("referral"), N_("rainmaker"), 
          N_("testimonial"), N_("emotional"))
 #: Member kinds counted on the company page.
 KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))
+#: Payout batch, payment, adjustment and hold words (patronage.payouts).
+PAYOUT_WORDS = (N_("built"), N_("exported"), N_("posted"), N_("pending"), N_("rejected"),
+                N_("manual"), N_("returned"))

@@ -1,0 +1,70 @@
+"""The demo company's money out: its committed months are on the ledger (each commit posts its
+run); then a finance clerk adds a prize that a controller approves, staff hold a few balances
+with reasons, the latest pay date's batch pays everyone payable, and the bank returns one
+payment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Engine, func, select
+
+from patronage.clock import zone
+from patronage.db.engine import transaction
+from patronage.db.payouts import LedgerEntry
+from patronage.db.tables import Member
+from patronage.money import format_amount
+from patronage.payouts.adjustments import add_adjustment, approve_adjustment
+from patronage.payouts.batches import batch_payments, build_batch, return_payment
+from patronage.payouts.core.ledger import PayoutRules
+from patronage.payouts.holds import place_hold
+
+CLERK = "staff:finance@demo.patronage.example"
+CONTROLLER = "staff:controller@demo.patronage.example"
+HOLD_NOTES = ("Identity documents requested on the compliance review.",
+              "Disputed retail sale under review.",
+              "Payout details being checked after a bank change.")
+
+
+def last_pay_date(today: date, pay_day: int) -> date:
+    """The latest pay date on or before ``today``."""
+    if today.day >= pay_day:
+        return today.replace(day=pay_day)
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return date(year, month, pay_day)
+
+
+def pay_demo(engine: Engine, now: datetime, *, company_zone: str,
+             rules: PayoutRules | None = None) -> dict[str, int | str]:
+    """Adjustment with approval, holds, the latest batch and one returned payment; returns
+    what it did, for the demo's summary."""
+    rules = rules or PayoutRules()
+    with transaction(engine) as s:
+        earners = s.execute(
+            select(LedgerEntry.member_id, func.sum(LedgerEntry.amount).label("total"))
+            .join(Member, Member.id == LedgerEntry.member_id)
+            .where(Member.status == "active")
+            .group_by(LedgerEntry.member_id).order_by(func.sum(LedgerEntry.amount).desc(),
+                                                      LedgerEntry.member_id).limit(6)).all()
+        if not earners:
+            return {"payout batch": "none (nothing earned)"}
+        top = int(earners[0][0])
+        prize = add_adjustment(s, top, 75000, "promotion", "Top recruiter trip prize, paid "
+                               "as cash", now=now, actor=CLERK, rules=rules,
+                               request_key="demo-prize")
+        if prize.status == "pending":
+            approve_adjustment(s, prize.id, now=now, actor=CONTROLLER)
+        held = [int(m) for m, _ in earners[3:6]]
+        for member, note in zip(held, HOLD_NOTES, strict=False):
+            place_hold(s, member, note, now=now, actor=CLERK)
+    today = now.astimezone(zone(company_zone)).date()
+    batch = build_batch(engine, last_pay_date(today, rules.pay_day), now=now, actor=CLERK,
+                        rules=rules)
+    with transaction(engine) as s:
+        payments = batch_payments(s, batch.id)
+        if payments:
+            return_payment(s, payments[0].payment_ref, "R03 no account / unable to locate "
+                           "account", now=now, actor=CLERK)
+    return {"payout batch": f"{batch.pay_date.isoformat()}: {batch.payments:,} payments, "
+            + ", ".join(f"{format_amount(a)} {c}" for c, a in batch.totals.items()),
+            "payout holds placed": len(held), "payments returned": 1 if payments else 0}

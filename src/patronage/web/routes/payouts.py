@@ -1,0 +1,170 @@
+"""Money out: a distributor's earnings (balance, movements, holds, next pay date) and the
+staff's payouts page (balances owed, holds, adjustments waiting for approval, batches)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from patronage.db.engine import transaction
+from patronage.languages import N_, _, use_locale
+from patronage.markets.core.currencies import exponent
+from patronage.money import parse_amount
+from patronage.payouts.adjustments import (
+    add_adjustment,
+    adjustments,
+    approve_adjustment,
+    reject_adjustment,
+)
+from patronage.payouts.batches import batches, standing
+from patronage.payouts.core.ledger import ADJUSTMENT_REASONS, HoldReason, PayoutRules
+from patronage.payouts.holds import open_holds, place_hold, release_hold
+from patronage.payouts.ledger import Movement
+from patronage.payouts.statement import earnings_of
+from patronage.web.deps import (
+    Csrf,
+    Distributor,
+    PageError,
+    Staff,
+    company_zone_name,
+    engine_of,
+    now_of,
+    page_errors,
+    settings_of,
+)
+from patronage.web.templating import render, viewer_locale
+
+router = APIRouter()
+
+#: Adjustment reasons and hold reasons in words (translated when shown).
+REASON_WORDS = {"missed_bonus": N_("missed bonus"), "promotion": N_("promotion or prize"),
+                "correction": N_("correction"), "fee": N_("fee"),
+                "debt_recovery": N_("money owed to the company"), "other": N_("other")}
+HOLD_WORDS = {
+    "terminated": N_("Your account is terminated, so payments are stopped."),
+    "erased": N_("Your account was erased, so payments are stopped."),
+    "manual": N_("The company is holding your payments."),
+    "returned": N_("A payment to you came back from the bank; the money is on your balance "
+                   "until your payout details are fixed."),
+    "below_minimum": N_("Your balance is below the minimum payout; it is carried forward to "
+                        "the next pay date."),
+    "negative_balance": N_("Your balance is below zero (a commission was taken back after a "
+                           "refund); your next earnings repay it first."),
+    "no_payout_method": N_("You have no payout method yet."),
+    "no_valid_tax_id": N_("You have no valid tax id yet."),
+    "cooling_period": N_("Your payout method changed recently; payments wait for the cooling "
+                         "period."),
+}
+
+
+def rules_of(request: Request) -> PayoutRules:
+    s = settings_of(request)
+    return PayoutRules.from_text(s.payout_minimum, s.adjustment_approval_above, s.payout_day)
+
+
+def hold_words(reason: HoldReason) -> str:
+    words = HOLD_WORDS.get(reason.code)
+    text = _(words) if words else reason.code.replace("_", " ")
+    return f"{text} {reason.detail}".strip() if reason.detail else text
+
+
+def source_words(m: Movement) -> str:
+    """Where a movement came from, in words."""
+    if m.kind == "earned":
+        return _("Commissions for {period}").format(period=m.period)
+    if m.kind == "clawed_back":
+        return _("Commissions taken back for refunded orders, run of {period}").format(
+            period=m.period)
+    if m.kind == "adjusted":
+        reason = _(REASON_WORDS.get(m.reason or "", "other"))
+        return _("Adjustment ({reason}): {note}").format(reason=reason, note=m.note or "")
+    if m.kind == "paid":
+        return _("Payment {ref}, pay date {day}").format(
+            ref=m.payment_ref, day=m.pay_date.isoformat() if m.pay_date else "")
+    return _("Payment {ref} came back from the bank").format(ref=m.payment_ref)
+
+
+@router.get("/earnings", response_class=HTMLResponse)
+def earnings(request: Request, me: Distributor) -> Response:
+    """My earnings: balance, why anything is held, next pay date, every movement."""
+    assert me.member_id is not None
+    with use_locale(viewer_locale(request, me)) as locale:
+        with page_errors():
+            view = earnings_of(engine_of(request), me.member_id, now=now_of(request),
+                               rules=rules_of(request),
+                               company_zone=company_zone_name(request))
+        holds = [hold_words(h) for h in view.holds]
+        carried = {c: hold_words(r) for c, r in view.carried.items()}
+        rows = [(m, source_words(m)) for m in view.movements]
+        return render(request, "earnings.html", me, locale=locale, title=N_("My earnings"),
+                      view=view, holds=holds, carried=carried, rows=rows)
+
+
+@router.get("/company/payouts", response_class=HTMLResponse)
+def payouts(request: Request, me: Staff, done: str | None = None) -> Response:
+    engine, now = engine_of(request), now_of(request)
+    with engine.connect() as conn:
+        owed = standing(conn, now=now, rules=rules_of(request))
+    with transaction(engine) as s:
+        pending = adjustments(s, status="pending")
+        recent = adjustments(s, limit=20)
+        holds = open_holds(s)
+        listed = batches(s)
+    return render(request, "company_payouts.html", me, title=N_("Payouts"), owed=owed,
+                  pending=pending, recent=recent, holds=holds, batches=listed,
+                  reasons=[(r, REASON_WORDS[r]) for r in ADJUSTMENT_REASONS], done=done,
+                  reason_words=REASON_WORDS)
+
+
+def _member_id(text: str) -> int:
+    if not text.strip().isdigit():
+        raise PageError(400, _("Member: give the member's number."))
+    return int(text.strip())
+
+
+@router.post("/company/payouts/adjustments", dependencies=[Csrf])
+def add(request: Request, me: Staff, member_id: Annotated[str, Form()],
+        amount: Annotated[str, Form()], reason: Annotated[str, Form()],
+        note: Annotated[str, Form()], currency: Annotated[str, Form()] = "",
+        request_key: Annotated[str, Form()] = "") -> Response:
+    """Add a bonus or deduction (in the member's currency unless one is given)."""
+    engine, now = engine_of(request), now_of(request)
+    with page_errors(), transaction(engine) as s:
+        from patronage.markets.markets import market_of
+        from patronage.network.members import get_member
+
+        member = _member_id(member_id)
+        code = currency.strip().upper() or market_of(s, get_member(s, member)).currency
+        minor = parse_amount(amount, place="amount", exponent=exponent(code))
+        a = add_adjustment(s, member, minor, reason, note, now=now, actor=me.actor,
+                           rules=rules_of(request), currency=code,
+                           request_key=request_key or None)
+    return RedirectResponse(f"/company/payouts?done=adjustment-{a.status}", status_code=303)
+
+
+@router.post("/company/payouts/adjustments/decide", dependencies=[Csrf])
+def decide(request: Request, me: Staff, adjustment_id: Annotated[int, Form()],
+           decision: Annotated[str, Form()] = "approve") -> Response:
+    """A second staff member approves (or rejects) a pending adjustment."""
+    engine, now = engine_of(request), now_of(request)
+    act = reject_adjustment if decision == "reject" else approve_adjustment
+    with page_errors(), transaction(engine) as s:
+        a = act(s, adjustment_id, now=now, actor=me.actor)
+    return RedirectResponse(f"/company/payouts?done=adjustment-{a.status}", status_code=303)
+
+
+@router.post("/company/payouts/holds", dependencies=[Csrf])
+def hold(request: Request, me: Staff, member_id: Annotated[str, Form()],
+         note: Annotated[str, Form()]) -> Response:
+    with page_errors(), transaction(engine_of(request)) as s:
+        place_hold(s, _member_id(member_id), note, now=now_of(request), actor=me.actor)
+    return RedirectResponse("/company/payouts?done=hold", status_code=303)
+
+
+@router.post("/company/payouts/holds/release", dependencies=[Csrf])
+def release(request: Request, me: Staff, hold_id: Annotated[int, Form()]) -> Response:
+    with page_errors(), transaction(engine_of(request)) as s:
+        release_hold(s, hold_id, now=now_of(request), actor=me.actor)
+    return RedirectResponse("/company/payouts?done=released", status_code=303)
