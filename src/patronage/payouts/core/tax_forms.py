@@ -100,7 +100,7 @@ def check_tax_id(country: str, kind: str, number: str) -> TaxId:
                                                           f"{', '.join(allowed)}")])
     module = _module(country, kind)
     try:
-        compact = str(module.validate(number or ""))
+        compact = str(module.validate("".join((number or "").split())))
     except ValidationError as exc:
         raise Problems("tax id refused", [Problem(
             "number", f"not a valid {kind.upper()} of {country}: {exc}")]) from exc
