@@ -14,6 +14,8 @@ from patronage.proxies import Network, parse_networks
 
 if TYPE_CHECKING:
     from patronage.payouts.core.files import Originator
+    from patronage.payouts.core.tax_forms import Threshold
+    from patronage.payouts.secrets import Vault
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 
@@ -88,6 +90,19 @@ class Settings(BaseSettings):
                           ach_odfi_routing=self.ach_odfi_routing,
                           ach_destination=self.ach_destination,
                           ach_destination_name=self.ach_destination_name)
+
+    def payout_vault(self) -> Vault:
+        """What encrypts payout methods and tax ids: :attr:`payout_keys`, else a key derived
+        from the secret key."""
+        from patronage.payouts.secrets import Vault
+
+        return Vault(self.payout_keys, secret_key=self.secret_key)
+
+    def tax_thresholds(self) -> tuple[Threshold, ...]:
+        """:attr:`tax_1099_thresholds` parsed (refused naming the setting when malformed)."""
+        from patronage.payouts.core.tax_forms import parse_thresholds
+
+        return parse_thresholds(self.tax_1099_thresholds)
 
     def check_secret(self) -> None:
         """Refuse to serve with the default (public) secret key outside demo mode."""

@@ -20,6 +20,7 @@ from patronage.cli import (
     demo,
     markets,
     members,
+    payout_methods,
     plans,
     serve,
     value,
@@ -87,6 +88,8 @@ app.add_typer(accounts.app, name="accounts")
 app.add_typer(members.app, name="members")
 app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
+app.add_typer(payout_methods.app, name="payout-methods")
+app.add_typer(payout_methods.tax_app, name="tax")
 
 
 def main() -> None:

@@ -247,3 +247,17 @@ def send_notices(session: Session, sender: Sender, *, company: str, mail_from: s
         sent += 1
     session.flush()
     return sent, failed
+
+
+def reseal_all(session: Session, *, vault: Vault) -> int:
+    """Re-encrypt every payout method and tax id with the vault's first key (after a new key
+    was put first in ``PATRONAGE_PAYOUT_KEYS``); the number of records."""
+    count = 0
+    for method in session.scalars(select(PayoutMethod).order_by(PayoutMethod.id)):
+        method.sealed = vault.rotate(method.sealed)
+        count += 1
+    for tax_id in session.scalars(select(TaxIdRecord).order_by(TaxIdRecord.id)):
+        tax_id.sealed = vault.rotate(tax_id.sealed)
+        count += 1
+    session.flush()
+    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
 from cryptography.fernet import Fernet
