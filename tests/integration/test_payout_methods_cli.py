@@ -37,7 +37,7 @@ def test_set_show_reveal_and_year_end(engine: Engine, db_url: str, tmp_path: Pat
                     "--holder", "Dana", "--routing", "021000022", "--account", "123456789",
                     "--now", NOW])
     assert bad.exit_code != 0
-    assert "routing_number: 021000022 fails the routing number check digit" in str(
+    assert "routing_number: the routing number's check digit is wrong" in str(
         bad.exception)
     ok = run(cli, ["--db", db_url, "payout-methods", "set", str(dana), "--kind", "us_ach",
                    "--holder", "Dana", "--routing", "021000021", "--account", "123456789",

@@ -24,6 +24,7 @@ from patronage.web.routes import (
     customers,
     imports,
     links,
+    payout_method,
     portal,
     runs,
     session,
@@ -33,7 +34,8 @@ from patronage.web.routes import (
 
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
-           portal.router, links.router, company.router, runs.router, imports.router)
+           portal.router, links.router, company.router, runs.router, imports.router,
+           payout_method.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

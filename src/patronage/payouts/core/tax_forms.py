@@ -33,6 +33,7 @@ from datetime import date
 from types import ModuleType
 
 from patronage.errors import PatronageError, Problem, Problems
+from patronage.languages import N_
 from patronage.money import format_amount, parse_amount
 
 EU_COUNTRIES = frozenset({
@@ -84,6 +85,19 @@ class TaxId:
         return str(fmt(self.number)) if fmt else self.number
 
 
+def _stdnum_reason(exc: Exception) -> str:
+    """python-stdnum's refusal as a fixed sentence (translated where it is shown)."""
+    from stdnum import exceptions as e
+
+    if isinstance(exc, e.InvalidChecksum):
+        return N_("not a valid number: the check digit is wrong")
+    if isinstance(exc, e.InvalidLength):
+        return N_("not a valid number: wrong number of digits")
+    if isinstance(exc, e.InvalidComponent):
+        return N_("not a valid number: a part of it is never issued")
+    return N_("not a valid number: letters or digits in the wrong places")
+
+
 def check_tax_id(country: str, kind: str, number: str) -> TaxId:
     """The tax id in compact form, or :class:`Problems` naming the field and the reason."""
     from stdnum.exceptions import ValidationError
@@ -92,21 +106,19 @@ def check_tax_id(country: str, kind: str, number: str) -> TaxId:
     kind = (kind or "").strip().lower()
     allowed = kinds_for(country)
     if not allowed:
-        raise Problems("tax id refused", [Problem("country", f"tax ids of {country or '(none)'} "
-                                                             "are not collected")])
+        raise Problems("tax id refused", [Problem(
+            "country", N_("tax ids of this country are not collected"))])
     if kind not in allowed:
-        raise Problems("tax id refused", [Problem("kind", f"{kind or '(none)'} is not a tax id "
-                                                          f"of {country}: "
-                                                          f"{', '.join(allowed)}")])
+        raise Problems("tax id refused", [Problem(
+            "kind", N_("not a kind of tax id of this country"))])
     module = _module(country, kind)
     try:
         compact = str(module.validate("".join((number or "").split())))
     except ValidationError as exc:
+        raise Problems("tax id refused", [Problem("number", _stdnum_reason(exc))]) from exc
+    if kind == "vat" and compact[:2] != ("EL" if country == "GR" else country):
         raise Problems("tax id refused", [Problem(
-            "number", f"not a valid {kind.upper()} of {country}: {exc}")]) from exc
-    if kind == "vat" and compact[:2] not in (country, "EL" if country == "GR" else country):
-        raise Problems("tax id refused", [Problem(
-            "number", f"a VAT number of {compact[:2]}, not of {country}")])
+            "number", N_("a VAT number of another country"))])
     return TaxId(country, kind, compact)
 
 
