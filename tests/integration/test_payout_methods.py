@@ -264,3 +264,31 @@ def test_year_end_1099_nec_from_the_ledger(ledger: Engine) -> None:
             (ann, "D-ANN", 2100_00), (bo, f"M{bo}", 2100_00)]
         assert [f.member_id for f in result.missing_tax_id] == [bo]
         assert [f.member_id for f in form_1099_nec(s, 2025, thresholds).forms] == [ann]
+
+
+def test_year_end_without_a_ledger_says_so(engine: Engine) -> None:
+    with pytest.raises(PatronageError, match="no earnings ledger"), engine.connect() as conn:
+        paid_in_year(conn, 2026)
+
+
+def test_the_demo_pays_some_distributors_by_ach_and_iban_one_without_tax_id(
+        engine: Engine) -> None:
+    from patronage.demo.build import PayoutSettings, build_demo
+
+    now = datetime(2026, 11, 15, 12, tzinfo=UTC)
+    summary = build_demo(engine, seed=4, members=500, months=2, now=now,
+                         payouts=PayoutSettings(VAULT, "Demo Co", "care@demo.example", 14))
+    assert summary.extra["payout methods set"] >= 5
+    assert summary.extra["tax ids on file"] == summary.extra["payout methods set"] - 1
+    assert summary.extra["payout method emails (simulated outbox)"] >= 1
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(PayoutMethod.member_id, PayoutMethod.kind)).all())
+        accounts = accounts_for(conn, kinds, vault=VAULT)
+        holds = method_holds(conn, kinds, now, cooling_days=14)
+    assert {"us_ach", "iban"} <= set(kinds.values())
+    assert all(a.kind == kinds[m] for m, a in accounts.items())
+    codes = sorted(h.code for hs in holds.values() for h in hs)
+    assert codes == ["method_cooling", "no_tax_id"]
+    from patronage.integrity import check_integrity
+
+    assert check_integrity(engine, now).findings == []

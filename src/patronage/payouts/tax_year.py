@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     case,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 from patronage.db.markets import Market
 from patronage.db.payout_methods import TaxIdRecord
 from patronage.db.tables import Member
+from patronage.errors import PatronageError
 from patronage.payouts.core.tax_forms import Recipient, Threshold, YearEnd, year_end
 
 #: The earnings ledger's movements as this module reads them (the ledger module declares the
@@ -57,6 +59,10 @@ def paid_in_year(conn: Connection | Session, year: int, *, currency: str = "USD"
                  zone: ZoneInfo | None = None) -> Mapping[int, int]:
     """Minor units of ``currency`` paid to each member in ``year``, net of returned payments
     (members whose net is zero or less are left out)."""
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    if not inspect(connection).has_table(LEDGER_ENTRIES.name):
+        raise PatronageError("year-end tax data: this database has no earnings ledger "
+                             f"({LEDGER_ENTRIES.name}) yet, so nothing has been paid")
     start, end = year_bounds(year, zone or ZoneInfo("UTC"))
     t = LEDGER_ENTRIES
     net = func.sum(case((t.c.kind == "paid", t.c.amount), else_=-t.c.amount))
