@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, true
 from sqlalchemy.orm import Session
 
 from patronage import audit
@@ -147,7 +147,7 @@ def method_holds(conn: Connection | Session, member_ids: Iterable[int], now: dat
 
     - ``no_method``: no payout method;
     - ``no_tax_id``: no tax id on file, for a member in a country whose tax ids are collected
-      (the member's country, else their market's);
+      (the member's country, else their market's, else the default market's);
     - ``method_cooling``: the method was set or changed less than the cooling period ago.
     """
     from patronage.db.markets import Market
@@ -159,10 +159,13 @@ def method_holds(conn: Connection | Session, member_ids: Iterable[int], now: dat
     markets = Market.__table__
     out: dict[int, list[HoldReason]] = {}
     cooling = timedelta(days=cooling_days)
+    # A member without a market is in the default one.
+    default = (select(markets.c.code).where(markets.c.is_default == true())
+               .limit(1).scalar_subquery())
     for start in range(0, len(ids), 5000):
         chunk = ids[start:start + 5000]
         rows = conn.execute(
-            select(members.c.id, func.coalesce(members.c.country, markets.c.code),
+            select(members.c.id, func.coalesce(members.c.country, markets.c.code, default),
                    methods.c.set_at, taxes.c.id)
             .select_from(members.outerjoin(markets, markets.c.id == members.c.market_id)
                          .outerjoin(methods, methods.c.member_id == members.c.id)

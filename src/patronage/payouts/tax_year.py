@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -76,13 +77,17 @@ def paid_in_year(conn: Connection | Session, year: int, *, currency: str = "USD"
 
 def us_recipients(session: Session, member_ids: list[int]) -> dict[int, Recipient]:
     """The US people among ``member_ids``: a US tax id on file, or no tax id and a US address
-    (else a US market). ``account_id``: the member's ref, else ``M`` and the id."""
+    (else a US market, their own or the default one). ``account_id``: the member's ref, else
+    ``M`` and the id."""
     out: dict[int, Recipient] = {}
+    # A member without a market is in the default one.
+    default = (select(Market.code).where(Market.is_default == true()).limit(1)
+               .scalar_subquery())
     for start in range(0, len(member_ids), 5000):
         chunk = member_ids[start:start + 5000]
         rows = session.execute(
             select(Member.id, Member.ref, Member.first_name, Member.last_name,
-                   func.coalesce(Member.country, Market.code), TaxIdRecord.country)
+                   func.coalesce(Member.country, Market.code, default), TaxIdRecord.country)
             .outerjoin(Market, Market.id == Member.market_id)
             .outerjoin(TaxIdRecord, TaxIdRecord.member_id == Member.id)
             .where(Member.id.in_(chunk))).all()
