@@ -321,3 +321,14 @@ def test_ewallet_csv_columns_and_amounts_in_the_currency_minor_units() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(PayoutFileError, match="'swift' is not one of sepa, nacha, ewallet_csv"):
         write("swift", SEPA_PAYMENTS, _sepa_accounts(), ORIGINATOR, PAY_DAY)  # type: ignore[arg-type]
+
+
+def test_the_schema_check_refuses_an_invalid_document() -> None:
+    from patronage.payouts.core.files.sepa import validate
+
+    good = write("sepa", SEPA_PAYMENTS, _sepa_accounts(), ORIGINATOR, PAY_DAY)
+    validate(good)
+    bad = good.replace(b"<ChrgBr>SLEV</ChrgBr>", b"<ChrgBr>NOPE</ChrgBr>")
+    with pytest.raises(PayoutFileError, match=r"not valid against pain\.001\.001\.03: "
+                                              r"line 1: .*ChrgBr"):
+        validate(bad)

@@ -6,13 +6,16 @@ the payment's currency. A file holds one currency: in euros it carries the SEPA 
 in another currency (a GBP payout to UK accounts, say) it is a plain ``pain.001`` without it,
 which banks take for domestic transfers. The message id, the payment information id and the
 creation time come from the input (:func:`patronage.payouts.core.files.file_id`), never from
-the clock or chance, and the result is validated against the schema ``sepaxml`` ships.
+the clock or chance, and the result is validated against the schema ``sepaxml`` ships
+(:func:`validate`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from patronage.payouts.core.accounts import PayoutAccount
@@ -63,8 +66,6 @@ def write(payments: Sequence[PayoutPayment], accounts: Mapping[int, PayoutAccoun
                               "domestic": currency != "EUR"}
     if originator.bic:
         config["BIC"] = originator.bic
-    from sepaxml.validation import ValidationError
-
     transfer = _transfer(config, file_id("sepa", payments, execution_date), created)
     for p in payments:
         account = accounts[p.member_id]
@@ -76,10 +77,29 @@ def write(payments: Sequence[PayoutPayment], accounts: Mapping[int, PayoutAccoun
         if account.bic:
             payment["BIC"] = account.bic
         transfer.add_payment(payment)
-    try:
-        out: bytes = transfer.export(validate=True)
-    except ValidationError as exc:
-        cause = exc.__cause__
-        raise PayoutFileError(f"SEPA file: not valid against {SCHEMA}: "
-                              f"{getattr(cause, 'reason', cause)}") from exc
+    out: bytes = transfer.export(validate=False)
+    validate(out)
     return out
+
+
+@cache
+def _schema() -> Any:
+    import sepaxml
+    from lxml import etree
+
+    path = Path(sepaxml.__file__).parent / "schemas" / f"{SCHEMA}.xsd"
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def validate(document: bytes) -> None:
+    """Refuse a document that is not valid against the ``pain.001.001.03`` schema sepaxml ships
+    (checked with libxml2 through lxml: a hundred thousand transfers in about a second, where
+    sepaxml's own pure-Python check takes minutes and stops at a million elements)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+    schema = _schema()
+    if not schema.validate(etree.fromstring(document, parser)):
+        error = schema.error_log.last_error
+        raise PayoutFileError(f"SEPA file: not valid against {SCHEMA}: line {error.line}: "
+                              f"{error.message}")
