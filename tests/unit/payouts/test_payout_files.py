@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 import pytest
 import xmlschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sepaxml import SepaTransfer
 
 from patronage.payouts.core.accounts import PayoutAccount, check_account
@@ -19,7 +21,7 @@ from patronage.payouts.core.files import (
     PayoutPayment,
     write,
 )
-from patronage.payouts.core.files.nacha import entry_hash
+from patronage.payouts.core.files.nacha import MAX_AMOUNT, entry_hash
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 PAY_DAY = date(2026, 11, 20)
@@ -332,3 +334,30 @@ def test_the_schema_check_refuses_an_invalid_document() -> None:
     with pytest.raises(PayoutFileError, match=r"not valid against pain\.001\.001\.03: "
                                               r"line 1: .*ChrgBr"):
         validate(bad)
+
+
+ROUTINGS = ("021000021", "011000015", "026009593", "121000248")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(ROUTINGS), st.integers(1, MAX_AMOUNT),
+                          st.sampled_from(("checking", "savings"))), min_size=1, max_size=25))
+def test_nacha_controls_add_up_for_any_payments(rows: list[tuple[str, int, str]]) -> None:
+    accounts = {i: PayoutAccount("us_ach", f"P{i}", routing_number=r,
+                                 account_number=f"{1000 + i}", account_type=t)  # type: ignore[arg-type]
+                for i, (r, _, t) in enumerate(rows)}
+    payments = [PayoutPayment(f"R{i}", i, f"P{i}", amount, "USD")
+                for i, (_, amount, _) in enumerate(rows)]
+    records = write("nacha", payments, accounts, ORIGINATOR, PAY_DAY).decode().splitlines()
+    assert all(len(r) == 94 for r in records) and len(records) % 10 == 0
+    entries = [r for r in records if r[0] == "6"]
+    control = next(r for r in records if r[0] == "8")
+    file_control = next(r for r in records if r[0] == "9" and r != "9" * 94)
+    assert len(entries) == len(rows)
+    assert sum(int(_field(e, 30, 39)) for e in entries) == sum(a for _, a, _ in rows)
+    assert int(_field(control, 33, 44)) == int(_field(file_control, 44, 55)) == sum(
+        a for _, a, _ in rows)
+    expected_hash = sum(int(r[:8]) for r, _, _ in rows) % 10**10
+    assert int(_field(control, 11, 20)) == int(_field(file_control, 22, 31)) == expected_hash
+    assert int(_field(file_control, 8, 13)) == len(records) // 10
+    assert [int(_field(e, 88, 94)) for e in entries] == list(range(1, len(rows) + 1))
