@@ -293,3 +293,20 @@ def test_the_demo_pays_some_distributors_by_ach_and_iban_one_without_tax_id(
     from patronage.integrity import check_integrity
 
     assert check_integrity(engine, now).findings == []
+
+
+def test_erasure_deletes_the_payout_method_and_keeps_the_tax_id(engine: Engine) -> None:
+    from patronage.network.members import erase_member
+
+    dana = _dana(engine, country="US")
+    with transaction(engine) as s:
+        set_method(s, member_id=dana, account=US_BANK, actor="x", vault=VAULT, now=NOW)
+        set_tax_id(s, member_id=dana, country="US", kind="ssn", number="536-90-4399",
+                   actor="x", vault=VAULT, now=NOW)
+    with transaction(engine) as s:
+        erase_member(s, dana, at=NOW, actor="staff:ann")
+    with engine.connect() as conn:
+        assert accounts_for(conn, [dana], vault=VAULT) == {}
+        assert conn.execute(text("SELECT COUNT(*) FROM tax_ids")).scalar() == 1
+    with pytest.raises(PatronageError, match="was erased"), transaction(engine) as s:
+        set_method(s, member_id=dana, account=US_BANK, actor="x", vault=VAULT, now=NOW)
