@@ -310,3 +310,22 @@ def test_erasure_deletes_the_payout_method_and_keeps_the_tax_id(engine: Engine) 
         assert conn.execute(text("SELECT COUNT(*) FROM tax_ids")).scalar() == 1
     with pytest.raises(PatronageError, match="was erased"), transaction(engine) as s:
         set_method(s, member_id=dana, account=US_BANK, actor="x", vault=VAULT, now=NOW)
+
+
+def test_the_member_export_shows_payout_method_and_tax_id_masked(engine: Engine) -> None:
+    import json
+
+    from patronage.network.privacy import export_member_data
+
+    dana = _dana(engine, country="US")
+    with transaction(engine) as s:
+        set_method(s, member_id=dana, account=US_BANK, actor="x", vault=VAULT, now=NOW)
+        set_tax_id(s, member_id=dana, country="US", kind="ssn", number="536-90-4399",
+                   actor="x", vault=VAULT, now=NOW)
+    with transaction(engine) as s:
+        doc = export_member_data(s, dana, NOW, include_notes=False)
+    assert doc["payout_method"]["label"] == "US bank account •••• 6789"
+    assert [c["current"] for c in doc["payout_method_changes"]] == ["US bank account •••• 6789"]
+    assert doc["tax_id"] == {"country": "US", "kind": "ssn", "masked": "•••• 4399"}
+    text_ = json.dumps(doc, default=str)
+    assert "123456789" not in text_ and "536904399" not in text_
