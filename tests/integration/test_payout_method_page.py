@@ -32,6 +32,9 @@ def test_set_a_payout_method_and_tax_id_on_the_page(engine: Engine) -> None:
     assert page.status_code == 200
     assert "You have no payout method yet" in page.text
     assert 'href="/payout-method"' in page.text  # in the navigation
+    # Ann has no address and no market: the default market's country is offered.
+    assert 'name="country" value="US"' in page.text
+    assert "No valid tax id." in page.text
 
     bad = client.post("/payout-method", data={
         "csrf_token": csrf, "kind": "us_ach", "holder": "Ann", "routing_number": "021000022",

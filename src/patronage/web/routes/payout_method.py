@@ -7,10 +7,12 @@ from datetime import datetime
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select, true
 
 from patronage.care.channels.email import SmtpSender
 from patronage.config import Settings
 from patronage.db.engine import transaction
+from patronage.db.markets import Market
 from patronage.db.tables import Member
 from patronage.errors import PatronageError, Problems
 from patronage.languages import N_
@@ -49,7 +51,10 @@ def _page(request: Request, me: Distributor, *, status: int = 200,
         tax = tax_id_view(session, me.member_id)
         holds = method_holds(session, [me.member_id], now,
                              cooling_days=settings.payout_cooling_days).get(me.member_id, [])
-        country = (member.country or "").upper()
+        market = session.scalar(select(Market.code).where(
+            Market.id == member.market_id)) if member.market_id else None
+        default = session.scalar(select(Market.code).where(Market.is_default == true()))
+        country = (member.country or market or default or "").upper()
     return render(request, "payout_method.html", me, status=status,
                   title=N_("Payout method"), view=view, tax=tax,
                   holds=[h.code for h in holds], kinds=KINDS, tax_kind_names=TAX_KIND_NAMES,
