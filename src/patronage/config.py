@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -10,6 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.proxies import Network, parse_networks
+
+if TYPE_CHECKING:
+    from patronage.payouts.core.files import Originator
+    from patronage.payouts.core.tax_forms import Threshold
+    from patronage.payouts.secrets import Vault
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 
@@ -41,6 +47,24 @@ class Settings(BaseSettings):
     adjustment_approval_above: str = "500.00"
     #: The day of the month distributors are paid (1-28).
     payout_day: int = 15
+    #: Keys that encrypt payout methods and tax ids at rest (Fernet keys, comma separated: the
+    #: first encrypts, every one decrypts, so a new key goes first and the old one stays until
+    #: ``patronage payout-methods rotate-key`` has re-encrypted the records). Empty: a key
+    #: derived from the secret key (demo and laptops only).
+    payout_keys: str = ""
+    #: Days a new or changed payout method holds the distributor's payouts (account-takeover
+    #: guard).
+    payout_cooling_days: int = 14
+    #: US 1099-NEC reporting thresholds by the first day they apply to payments
+    #: (``YYYY-MM-DD=amount``, comma separated); add a year's indexed threshold here.
+    tax_1099_thresholds: str = "1900-01-01=600.00,2026-01-01=2000.00"
+    #: The company's own accounts payouts are made from (the originator of payout files).
+    payout_iban: str = ""
+    payout_bic: str = ""
+    ach_company_id: str = ""
+    ach_odfi_routing: str = ""
+    ach_destination: str = ""
+    ach_destination_name: str = ""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -66,6 +90,30 @@ class Settings(BaseSettings):
     def proxy_networks(self) -> tuple[Network, ...]:
         """:attr:`trusted_proxies` parsed (refused with the setting's name when malformed)."""
         return parse_networks(self.trusted_proxies)
+
+    def payout_originator(self) -> Originator:
+        """The company as the originator of payout files (from the ``PATRONAGE_PAYOUT_*`` and
+        ``PATRONAGE_ACH_*`` settings)."""
+        from patronage.payouts.core.files import Originator
+
+        return Originator(self.company_name, iban=self.payout_iban, bic=self.payout_bic,
+                          ach_company_id=self.ach_company_id,
+                          ach_odfi_routing=self.ach_odfi_routing,
+                          ach_destination=self.ach_destination,
+                          ach_destination_name=self.ach_destination_name)
+
+    def payout_vault(self) -> Vault:
+        """What encrypts payout methods and tax ids: :attr:`payout_keys`, else a key derived
+        from the secret key."""
+        from patronage.payouts.secrets import Vault
+
+        return Vault(self.payout_keys, secret_key=self.secret_key)
+
+    def tax_thresholds(self) -> tuple[Threshold, ...]:
+        """:attr:`tax_1099_thresholds` parsed (refused naming the setting when malformed)."""
+        from patronage.payouts.core.tax_forms import parse_thresholds
+
+        return parse_thresholds(self.tax_1099_thresholds)
 
     def check_secret(self) -> None:
         """Refuse to serve with the default (public) secret key outside demo mode."""

@@ -43,7 +43,7 @@ def demo(
 ) -> None:
     """Build a realistic demo company (members, tree, customers, orders, refunds, consents)
     with its history up to --now."""
-    from patronage.demo.build import build_demo
+    from patronage.demo.build import PayoutSettings, build_demo
     from patronage.demo.reset import reset_database
     from patronage.integrity import check_integrity
 
@@ -53,8 +53,11 @@ def demo(
         reset_database(engine)
     started = time.perf_counter()
     moment = parse_now(now)
+    settings = st.settings()
     summary = build_demo(engine, seed=seed, members=members, months=months, now=moment,
-                         company_zone=st.company_zone())
+                         company_zone=st.company_zone(), payouts=PayoutSettings(
+                             settings.payout_vault(), settings.company_name,
+                             settings.mail_from, settings.payout_cooling_days))
     elapsed = time.perf_counter() - started
     # The demo ends with the integrity check: a demo company with a problem is not served.
     report = check_integrity(engine, moment, company_zone=st.company_zone())

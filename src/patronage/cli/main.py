@@ -22,6 +22,7 @@ from patronage.cli import (
     markets,
     members,
     payouts,
+    payout_methods,
     plans,
     serve,
     value,
@@ -91,6 +92,8 @@ app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(payout_methods.app, name="payout-methods")
+app.add_typer(payout_methods.tax_app, name="tax")
 
 
 def main() -> None:

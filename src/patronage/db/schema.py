@@ -25,6 +25,7 @@ from patronage.db import (
     import_jobs,
     markets,
     payouts,
+    payout_methods,
     tables,
     value,
 )
@@ -33,7 +34,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts)
+                 import_jobs, compliance, payouts, payout_methods)
 
 
 def metadata() -> MetaData:

@@ -25,15 +25,19 @@ from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
+from patronage.payouts.secrets import Vault
 from patronage.value.service import fit_values
 
 
 def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: datetime,
-               company_zone: str = DEFAULT_COMPANY_ZONE) -> CompanySummary:
+               company_zone: str = DEFAULT_COMPANY_ZONE,
+               payouts: PayoutSettings | None = None) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
     then every closed month's commissions committed and the open month previewed; then the
     care planner's daily ticks and deliveries over the last month (emails, cards and owner
-    tasks) and the customer values (lifetime, referral, the seven values, value at risk)."""
+    tasks) and the customer values (lifetime, referral, the seven values, value at risk);
+    then, given ``payouts`` (the keys and the company's mail settings), a few distributors'
+    payout methods and tax ids."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
     start = (now - timedelta(days=round(30.44 * months))).date()
@@ -77,7 +81,23 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
+    if payouts is not None:
+        from patronage.demo.payout_methods import add_payout_methods
+
+        summary.extra.update(add_payout_methods(
+            engine, vault=payouts.vault, now=now, company=payouts.company,
+            mail_from=payouts.mail_from, cooling_days=payouts.cooling_days))
     return summary
+
+
+@dataclass(frozen=True)
+class PayoutSettings:
+    """What the demo's payout methods need from the settings."""
+
+    vault: Vault
+    company: str
+    mail_from: str
+    cooling_days: int
 
 
 CARE_DAYS = 30

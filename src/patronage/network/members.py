@@ -28,6 +28,7 @@ from patronage.config import get_settings
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.care import Contact, MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.markets import Market
+from patronage.db.payout_methods import PayoutMethod
 from patronage.db.tables import (
     CONSENT_CHANNELS,
     MEMBER_KINDS,
@@ -445,7 +446,8 @@ def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) 
     sessions and password-reset links ended, notes about the member are deleted, testimonial
     text is blanked and the testimonial withdrawn, touch summaries and survey comments are
     blanked and planned touches dropped (reason ``erased``), and distributors' address-book
-    entries linked to the member lose their personal fields. Safe to repeat.
+    entries linked to the member lose their personal fields, and the payout method is deleted.
+    Safe to repeat.
     """
     member = get_member(session, member_id)
     if member.status == "erased":
@@ -458,6 +460,9 @@ def erase_member(session: Session, member_id: int, *, at: datetime, actor: str) 
     cancel_for_erasure(session, member_id, now=at)
     _close_accounts(session, member_id, at)
     session.execute(delete(MemberNote).where(MemberNote.member_id == member_id))
+    # The account paid into goes; the tax id stays (tax records are kept for the years the
+    # law asks), encrypted and readable only by tax id readers.
+    session.execute(delete(PayoutMethod).where(PayoutMethod.member_id == member_id))
     session.execute(update(Testimonial).where(Testimonial.member_id == member_id).values(
         text="", media_url=None, status="withdrawn", published_at=None))
     session.execute(update(Touch).where(Touch.member_id == member_id, Touch.status == "planned")

@@ -3,7 +3,8 @@
 :func:`export_member_data` gathers the profile, consents, sign-in accounts (never password
 hashes), orders with their lines and refunds, autoships with their items and events, care
 touches about the member, survey answers, testimonials, customer values, and, for a
-distributor, payout lines. Notes kept about the member by their distributor and the company are
+distributor, payout lines, the payout method and its changes and the tax id (masked: kind and
+last four characters). Notes kept about the member by their distributor and the company are
 included only when ``include_notes`` is true (the staff export): a note may speak of other
 people and is reviewed by staff before it is handed over; the member's self-service download
 leaves them out. Read only; nothing is written.
@@ -23,6 +24,7 @@ from patronage.db.autoship import AutoshipEvent, Subscription, SubscriptionItem
 from patronage.db.base import Base
 from patronage.db.care import MemberNote, SurveyResponse, Testimonial, Touch
 from patronage.db.compensation import PayoutLine
+from patronage.db.payout_methods import PayoutMethod, PayoutMethodChange, TaxIdRecord
 from patronage.db.tables import Consent, Order, OrderLine, Product, Refund, RefundLine
 from patronage.db.value import CustomerValue
 from patronage.network.members import get_member
@@ -109,6 +111,18 @@ def export_member_data(session: Session, member_id: int, now: datetime, *,
     if member.kind == "distributor":
         document["payout_lines"] = rows(select(PayoutLine).where(
             PayoutLine.earner_id == member_id).order_by(PayoutLine.run_id, PayoutLine.id))
+        # Bank details and tax ids masked, as everywhere they are shown (never the sealed text).
+        method = session.scalar(select(PayoutMethod).where(PayoutMethod.member_id == member_id))
+        document["payout_method"] = None if method is None else {
+            "label": method.label, "set_at": method.set_at.isoformat()}
+        document["payout_method_changes"] = [
+            {"at": c.at.isoformat(), "previous": c.previous, "current": c.current,
+             "notice": c.notice}
+            for c in session.scalars(select(PayoutMethodChange).where(
+                PayoutMethodChange.member_id == member_id).order_by(PayoutMethodChange.id))]
+        tax = session.scalar(select(TaxIdRecord).where(TaxIdRecord.member_id == member_id))
+        document["tax_id"] = None if tax is None else {
+            "country": tax.country, "kind": tax.kind, "masked": f"•••• {tax.last_four}"}
     if include_notes:
         document["notes"] = rows(select(MemberNote).where(MemberNote.member_id == member_id)
                                  .order_by(MemberNote.at, MemberNote.id))

@@ -26,6 +26,7 @@ from patronage.web.routes import (
     imports,
     links,
     payouts,
+    payout_method,
     portal,
     runs,
     session,
@@ -36,7 +37,7 @@ from patronage.web.routes import (
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
-           compliance.router, payouts.router)
+           compliance.router, payouts.router, payout_method.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
