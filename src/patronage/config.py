@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.proxies import Network, parse_networks
+
+if TYPE_CHECKING:
+    from patronage.payments.settings import PaymentSettings
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 
@@ -41,6 +45,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
 
+    #: Which gateway charges cards: ``simulated`` (the demo's stand-in) or ``stripe``.
+    payment_gateway: str = "simulated"
+    #: Stripe's keys (secrets: shown nowhere, not even in this object's ``repr``).
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_publishable_key: str = ""
+    #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
+    stripe_api_base: str = ""
+
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
         not one)."""
@@ -54,6 +67,16 @@ class Settings(BaseSettings):
     def proxy_networks(self) -> tuple[Network, ...]:
         """:attr:`trusted_proxies` parsed (refused with the setting's name when malformed)."""
         return parse_networks(self.trusted_proxies)
+
+    def payment_settings(self) -> PaymentSettings:
+        """The payment settings, for :func:`patronage.payments.settings.make_gateway` (refused
+        with the setting's name when the gateway is unknown or its key missing)."""
+        from patronage.payments.settings import PaymentSettings, StripeKeys
+
+        stripe = StripeKeys(self.stripe_secret_key.get_secret_value(),
+                            self.stripe_webhook_secret.get_secret_value(),
+                            self.stripe_publishable_key, self.stripe_api_base)
+        return PaymentSettings(self.payment_gateway.strip().lower(), stripe)
 
     def check_secret(self) -> None:
         """Refuse to serve with the default (public) secret key outside demo mode."""

@@ -21,8 +21,10 @@ from patronage.db import (
     autoship,
     care,
     compensation,
+    credit,
     import_jobs,
     markets,
+    payments,
     tables,
     value,
 )
@@ -31,7 +33,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs)
+                 import_jobs, payments, credit)
 
 
 def metadata() -> MetaData:
