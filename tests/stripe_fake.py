@@ -158,7 +158,7 @@ def serve(fake: Fake) -> tuple[ThreadingHTTPServer, str]:
                                          "message": "Invalid API Key provided"}})
             return False
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = dict(parse_qsl(url.query))
             with fake.lock:
@@ -167,7 +167,7 @@ def serve(fake: Fake) -> tuple[ThreadingHTTPServer, str]:
                 if self._authorised():
                     self._answer(*fake.get(url.path, query))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
             form = dict(parse_qsl(body))

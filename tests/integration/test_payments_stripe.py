@@ -68,7 +68,7 @@ def test_a_card_is_saved_through_a_setup_intent(engine: Engine, fake: tuple[Fake
     setup_request = next(r for r in state.requests if r["path"] == "/v1/setup_intents")
     assert setup_request["content_type"] == "application/x-www-form-urlencoded"
     assert setup_request["form"]["usage"] == "off_session"
-    assert setup_request["form"]["payment_method_types[0]"] == "card"
+    assert setup_request["form"]["allowed_payment_method_types[0]"] == "card"
     card = gateway.card_of(member)
     assert card is not None and card.masked == "visa •••• 4242"
     assert card.method_ref.startswith("pm_")
@@ -284,7 +284,7 @@ def test_setup_intent_succeeded_saves_the_card(engine: Engine, fake: tuple[Fake,
 
 def test_secrets_never_reach_repr_or_logs(engine: Engine, caplog: pytest.LogCaptureFixture,
                                           fake: tuple[Fake, str]) -> None:
-    state, base = fake
+    _, base = fake
     settings = Settings(payment_gateway="stripe", stripe_secret_key=SECRET_KEY,
                         stripe_webhook_secret=WEBHOOK_SECRET, stripe_api_base=base)
     chosen = settings.payment_settings()
@@ -304,3 +304,30 @@ def test_secrets_never_reach_repr_or_logs(engine: Engine, caplog: pytest.LogCapt
         PaymentSettings("stripe", StripeKeys(""))
     with pytest.raises(PatronageError, match="PATRONAGE_PAYMENT_GATEWAY"):
         Settings(payment_gateway="paypal").payment_settings()
+
+
+def test_the_webhook_endpoint(engine: Engine) -> None:
+    """``POST /webhooks/stripe``: 400 without a valid signature (nothing stored), 200 once
+    signed, and a repeated delivery is answered as a duplicate."""
+    from fastapi.testclient import TestClient
+
+    from patronage.clock import FixedClock
+    from patronage.server import create_app
+
+    settings = Settings(secret_key="x" * 32, stripe_webhook_secret=WEBHOOK_SECRET)
+    app = create_app(settings=settings, engine=engine, clock=FixedClock(NOW), migrate=False)
+    client = TestClient(app)
+    body = _event("evt_web", "payment_intent.succeeded", {"id": "pi_nobody"},
+                  int(NOW.timestamp()))
+    unsigned = client.post("/webhooks/stripe", content=body)
+    assert unsigned.status_code == 400
+    assert "Stripe-Signature" in unsigned.json()["error"]
+    assert WEBHOOK_SECRET not in unsigned.text
+    headers = {"Stripe-Signature": _signed(body, NOW), "Content-Type": "application/json"}
+    first = client.post("/webhooks/stripe", content=body, headers=headers)
+    assert first.status_code == 200 and first.json() == {"received": True, "duplicate": False}
+    again = client.post("/webhooks/stripe", content=body, headers=headers)
+    assert again.json() == {"received": True, "duplicate": True}
+    with transaction(engine) as s:
+        stored = s.scalar(select(PaymentEvent).where(PaymentEvent.event_id == "evt_web"))
+        assert stored is not None and stored.outcome == "ignored: not a charge of ours"

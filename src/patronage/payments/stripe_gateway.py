@@ -166,7 +166,8 @@ class StripeGateway:
         """A SetupIntent for saving the member's card for later off-session charges."""
         customer = self.customer_of(member_id)
         intent = self._client.v1.setup_intents.create(params={
-            "customer": customer, "usage": "off_session", "payment_method_types": ["card"],
+            "customer": customer, "usage": "off_session",
+            "allowed_payment_method_types": ["card"],
             "metadata": {"member_id": str(member_id)}})
         return CardSetup(intent.id, str(intent.client_secret), self.publishable_key)
 

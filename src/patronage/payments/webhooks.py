@@ -90,11 +90,15 @@ def handle(engine: Engine, payload: bytes, signature: str | None, secret: str, *
     with transaction(engine) as s:
         if s.scalar(select(PaymentEvent.id).where(PaymentEvent.event_id == event_id)):
             return Handled(event_id, kind, "already handled", duplicate=True)
+    card_note = ""
     if kind == "setup_intent.succeeded" and save_card is not None and obj.get("id"):
-        save_card(str(obj["id"]))  # idempotent itself: the same card is stored once
+        try:
+            save_card(str(obj["id"]))  # idempotent itself: the same card is stored once
+        except PatronageError as exc:  # not ours, or not succeeded: recorded, not retried
+            card_note = f"card not saved: {exc.message}"
     try:
         with transaction(engine) as s:
-            outcome = _apply(s, kind, obj, created, now)
+            outcome = card_note or _apply(s, kind, obj, created, now)
             s.add(PaymentEvent(provider=PROVIDER, event_id=event_id, kind=kind[:64],
                                object_ref=str(obj.get("id") or "")[:255] or None,
                                created=created, outcome=outcome, received_at=now))

@@ -29,11 +29,13 @@ from patronage.web.routes import (
     session,
     team,
     today,
+    webhooks,
 )
 
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
-           portal.router, links.router, company.router, runs.router, imports.router)
+           portal.router, links.router, company.router, runs.router, imports.router,
+           webhooks.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
