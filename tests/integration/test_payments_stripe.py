@@ -331,3 +331,37 @@ def test_the_webhook_endpoint(engine: Engine) -> None:
     with transaction(engine) as s:
         stored = s.scalar(select(PaymentEvent).where(PaymentEvent.event_id == "evt_web"))
         assert stored is not None and stored.outcome == "ignored: not a charge of ours"
+
+
+def test_a_refund_goes_back_to_the_card_and_the_credit(engine: Engine,
+                                                       fake: tuple[Fake, str]) -> None:
+    """An autoship paid 15.00 by credit and 30.00 by card, refunded whole: 30.00 to the card
+    (once, however often asked), 15.00 back as credit."""
+    from patronage.credit.ledger import balance
+    from patronage.db.credit import CreditEntry
+    from patronage.orders.refunds import RefundRequest, refund_order
+    from patronage.payments.refunds import return_payment
+
+    state, base = fake
+    gateway = _gateway(engine, base)
+    member = _member_with_card(engine, state, gateway)
+    with transaction(engine) as s:
+        s.add(CreditEntry(member_id=member, kind="earned", amount=1500, currency="USD",
+                          key="earned:test", at=NOW, detail="test"))
+        sub = subscribe(s, member, [Item("SHAKE", 1)], Frequency("monthly", day=1),
+                        start=date(2026, 3, 1), now=NOW, actor="customer").id
+    run_day(engine, date(2026, 3, 1), gateway, now=NOW)
+    assert [c["amount"] for c in state.charges] == [3000]
+    later = NOW + timedelta(days=2)
+    with transaction(engine) as s:
+        order = s.scalar(select(Order).where(Order.subscription_id == sub))
+        assert order is not None and order.total == 4500
+        refund = refund_order(s, RefundRequest(order.id, later, "damaged"), now=later)
+        refund_id = refund.id
+        assert balance(s, member, "USD") == 0
+    for _ in range(2):
+        back = return_payment(engine, refund_id, gateway=gateway, now=later)
+        assert (back.card, back.credit) == (3000, 1500)
+    assert [r["amount"] for r in state.refunds] == [3000]
+    with transaction(engine) as s:
+        assert balance(s, member, "USD") == 1500
