@@ -199,3 +199,34 @@ def test_orders_refunds_clawbacks_and_expiry(engine: Engine) -> None:
         assert balance(s, ria, "USD") == 0
         assert s.scalar(select(CreditEntry.kind).order_by(CreditEntry.id.desc()).limit(1)) \
             == "expired"
+
+
+def test_the_account_page_shows_the_credit(engine: Engine) -> None:
+    """Cory (on autoship) sees "your next delivery is free" with his credit; in Spanish too;
+    without credit, nothing."""
+    from fastapi.testclient import TestClient
+
+    from tests.e2e.world import EMAILS, NOW, app_for, seed, sign_in
+
+    w = seed(engine)
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["customer"]).status_code == 303
+    assert 'id="credit"' not in client.get("/me").text
+    with transaction(engine) as s:
+        s.add(CreditEntry(member_id=w.cory, kind="earned", amount=12333, currency="USD",
+                          key="earned:page", at=NOW, detail="test"))
+    page = client.get("/me").text
+    assert "Your next delivery is free: $123.33 of credit." in page
+    with transaction(engine) as s:
+        s.add(CreditEntry(member_id=w.cory, kind="applied", amount=-12000, currency="USD",
+                          key="applied:page", at=NOW, detail="test"))
+    page = client.get("/me").text
+    assert "You have $3.33 of credit: it comes off your next delivery" in page
+    client.post("/account/language", data={"language": "es", "csrf_token": _csrf(client)})
+    assert "Tienes" in client.get("/me").text
+
+
+def _csrf(client: object) -> str:
+    from tests.e2e.world import csrf_of
+
+    return csrf_of(client.get("/account").text)  # type: ignore[attr-defined]

@@ -59,6 +59,28 @@ def balance(session: Session, member_id: int, currency: str) -> int:
         CreditEntry.member_id == member_id, CreditEntry.currency == currency)) or 0)
 
 
+@dataclass(frozen=True)
+class CreditSummary:
+    """What the customer's account shows: their credit in ``currency`` and whether it pays
+    their next delivery (of ``next_delivery``, minor units; 0: none due) in full."""
+
+    amount: int
+    currency: str
+    next_delivery: int
+
+    @property
+    def covers_next(self) -> bool:
+        return 0 < self.next_delivery <= self.amount
+
+
+def summary(session: Session, member_id: int, currency: str,
+            next_delivery: int) -> CreditSummary | None:
+    """The member's credit in ``currency`` against their next delivery; ``None`` when they
+    have none."""
+    amount = balance(session, member_id, currency)
+    return CreditSummary(amount, currency, next_delivery) if amount > 0 else None
+
+
 def entries(session: Session, member_id: int) -> list[CreditEntry]:
     """The member's ledger, oldest first."""
     return list(session.scalars(select(CreditEntry).where(CreditEntry.member_id == member_id)
