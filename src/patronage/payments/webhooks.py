@@ -94,6 +94,7 @@ def handle(engine: Engine, payload: bytes, signature: str | None, secret: str, *
     if kind == "setup_intent.succeeded" and save_card is not None and obj.get("id"):
         try:
             save_card(str(obj["id"]))  # idempotent itself: the same card is stored once
+            card_note = "card saved"
         except PatronageError as exc:  # not ours, or not succeeded: recorded, not retried
             card_note = f"card not saved: {exc.message}"
     try:

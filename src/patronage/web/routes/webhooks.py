@@ -20,6 +20,9 @@ MAX_BODY = 512 * 1024
 
 @router.post("/webhooks/stripe")
 async def stripe_webhook(request: Request) -> Response:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"error": "Content-Type: Stripe's events are application/json"},
+                            status_code=400)
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"error": f"body: more than {MAX_BODY} bytes"}, status_code=413)
