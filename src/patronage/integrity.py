@@ -203,6 +203,14 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("customer_values", "owner_id", "members", key="member_id"),
     Reference("members", "market_id", "markets"),
     Reference("commission_run_rates", "run_id", "commission_runs"),
+    Reference("credit_entries", "member_id", "members"),
+    Reference("credit_entries", "run_id", "commission_runs"),
+    Reference("credit_entries", "payout_line_id", "payout_lines"),
+    Reference("credit_entries", "order_id", "orders"),
+    Reference("credit_entries", "subscription_id", "subscriptions"),
+    Reference("payment_customers", "member_id", "members", key="member_id"),
+    Reference("payment_methods", "member_id", "members"),
+    Reference("payment_charges", "member_id", "members"),
 )
 
 
