@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, zone
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from patronage.payouts.core.files import Originator
     from patronage.payouts.core.tax_forms import Threshold
     from patronage.payouts.secrets import Vault
+    from patronage.payments.settings import PaymentSettings
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 
@@ -76,6 +77,14 @@ class Settings(BaseSettings):
     #: What a participant typically spends a year to run the business, in the company's words,
     #: printed under the income disclosure (earnings there are gross, before these expenses).
     typical_expenses: str = ""
+    #: Which gateway charges cards: ``simulated`` (the demo's stand-in) or ``stripe``.
+    payment_gateway: str = "simulated"
+    #: Stripe's keys (secrets: shown nowhere, not even in this object's ``repr``).
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_publishable_key: str = ""
+    #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
+    stripe_api_base: str = ""
 
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
@@ -114,6 +123,15 @@ class Settings(BaseSettings):
         from patronage.payouts.core.tax_forms import parse_thresholds
 
         return parse_thresholds(self.tax_1099_thresholds)
+    def payment_settings(self) -> PaymentSettings:
+        """The payment settings, for :func:`patronage.payments.settings.make_gateway` (refused
+        with the setting's name when the gateway is unknown or its key missing)."""
+        from patronage.payments.settings import PaymentSettings, StripeKeys
+
+        stripe = StripeKeys(self.stripe_secret_key.get_secret_value(),
+                            self.stripe_webhook_secret.get_secret_value(),
+                            self.stripe_publishable_key, self.stripe_api_base)
+        return PaymentSettings(self.payment_gateway.strip().lower(), stripe)
 
     def check_secret(self) -> None:
         """Refuse to serve with the default (public) secret key outside demo mode."""

@@ -216,6 +216,14 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("payout_holds", "member_id", "members"),
     Reference("payout_payments", "batch_id", "payout_batches"),
     Reference("payout_payments", "member_id", "members"),
+    Reference("credit_entries", "member_id", "members"),
+    Reference("credit_entries", "run_id", "commission_runs"),
+    Reference("credit_entries", "payout_line_id", "payout_lines"),
+    Reference("credit_entries", "order_id", "orders"),
+    Reference("credit_entries", "subscription_id", "subscriptions"),
+    Reference("payment_customers", "member_id", "members", key="member_id"),
+    Reference("payment_methods", "member_id", "members"),
+    Reference("payment_charges", "member_id", "members"),
 )
 
 

@@ -9,6 +9,7 @@ model expects), and now and then a skipped month.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -28,9 +29,11 @@ REASONS = ("too much product at home", "budget", "trying something else", "movin
 
 
 def simulate_history(engine: Engine, members: list[int], *, start: date, end: date,
-                     seed: int, company_zone: str = DEFAULT_COMPANY_ZONE) -> dict[str, int]:
+                     seed: int, company_zone: str = DEFAULT_COMPANY_ZONE,
+                     before_day: Callable[[datetime], None] | None = None) -> dict[str, int]:
     """Sign ``members`` up for autoship when they join and run every day from ``start`` to
-    ``end`` (exclusive). Returns counts of what happened."""
+    ``end`` (exclusive); ``before_day`` is called with each day's run time before it (the demo
+    closes the month that has ended there). Returns counts of what happened."""
     rng = np.random.default_rng(seed)
     with transaction(engine) as s:
         skus = list(s.scalars(select(Product.sku).where(Product.is_enrollment_pack.is_(False))
@@ -46,6 +49,8 @@ def simulate_history(engine: Engine, members: list[int], *, start: date, end: da
     day = start
     while day < end:
         now = datetime.combine(day, time(7), UTC)
+        if before_day is not None:
+            before_day(now)
         if by_day.get(day):
             with transaction(engine) as s:
                 for member in by_day[day]:

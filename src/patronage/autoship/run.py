@@ -43,6 +43,7 @@ from patronage.autoship.core.schedule import FREQUENCY_KINDS, Frequency
 from patronage.autoship.gateway import ChargeRequest, ChargeResult, PaymentGateway, charge_all
 from patronage.autoship.subscriptions import frequency_of, record
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware
+from patronage.credit.ledger import reserve_for_attempts, settle_attempts
 from patronage.db.autoship import AutoshipRun, Subscription
 from patronage.db.bulk import (
     allocate_ids,
@@ -353,9 +354,14 @@ def _still_pending(conn: Connection, batch: _Batch) -> tuple[I64, I64]:
 
 
 def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: datetime,
-            retry_days: tuple[int, ...], summary: RunSummary) -> None:
+            retry_days: tuple[int, ...], summary: RunSummary,
+            credit: I64 | None = None) -> None:
     """Step 3, in one transaction: the answers recorded, approved charges ordered (the order
-    rows as :func:`place_order` makes them), declines dunned, subscriptions moved on, events."""
+    rows as :func:`place_order` makes them), declines dunned, subscriptions moved on, events.
+    ``credit``: each row's product credit applied (the card was asked for the rest); an
+    approved row's credit names its order, a declined row's is given back."""
+    if credit is None:
+        credit = np.zeros(batch.size, dtype=np.int64)
     approved_all = np.fromiter((r.approved for r in results), dtype=bool, count=len(results))
     declines_all = [r.decline for r in results]
     with engine.begin() as conn:
@@ -371,11 +377,16 @@ def _settle(engine: Engine, batch: _Batch, results: list[ChargeResult], now: dat
         order_of = np.full(b.size, -1, dtype=np.int64)
         order_of[ok] = order_ids
         _write_orders(conn, b, ok, order_of, [texts[i] for i in ok.tolist()], now)
+        used = credit[kept]
+        orders = [None if o < 0 else o for o in order_of.tolist()]
         update_rows(conn, "autoship_attempts", {
             "id": attempt_ids,
             "status": ["approved" if a else "declined" for a in approved.tolist()],
             "decline": declines,
-            "order_id": [None if o < 0 else o for o in order_of.tolist()]})
+            "order_id": orders,
+            "amount": b.amount - used})
+        if used.any():
+            settle_attempts(conn, b.keys(), used.tolist(), orders, now)
         moves, events = _moves_and_events(b, approved, declines, retry_days, summary.day,
                                           summary)
         update_rows(conn, "subscriptions", {
@@ -477,7 +488,7 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
         workers = 1
     elif workers is None:
         workers = 2
-    asking = Lock()
+    asking, reserving = Lock(), Lock()
 
     def one(part: list[int]) -> RunSummary:
         done = RunSummary(day)
@@ -485,13 +496,22 @@ def _run(engine: Engine, day: date, gateway: PaymentGateway, now: datetime,
             batch = _read_batch(conn, day, part[0], part[-1], default_id)
         batch, _ = _record_pending(engine, batch, now)
         if batch.size:
-            requests = [ChargeRequest(key, member, amount, currency)
-                        for key, member, amount, currency
-                        in zip(batch.keys(), batch.member.tolist(), batch.amount.tolist(),
-                               batch.currency.tolist(), strict=True)]
+            keys = batch.keys()
+            with reserving:  # batches in flight never share out one member's credit twice
+                credit = np.array(reserve_for_attempts(
+                    engine, keys, batch.member.tolist(), batch.currency.tolist(),
+                    batch.amount.tolist(), batch.sub.tolist(), now), dtype=np.int64)
+            card = batch.amount - credit
+            need = np.flatnonzero(card > 0).tolist()
+            requests = [ChargeRequest(keys[i], int(batch.member[i]), int(card[i]),
+                                      str(batch.currency[i])) for i in need]
             with asking:
-                results = charge_all(gateway, requests)
-            _settle(engine, batch, results, now, retry_days, done)
+                answers = charge_all(gateway, requests)
+            # Paid by credit in full: nothing to ask the card for.
+            results = [ChargeResult(True)] * batch.size
+            for i, answer in zip(need, answers, strict=True):
+                results[i] = answer
+            _settle(engine, batch, results, now, retry_days, done, credit=credit)
         return done
 
     if workers <= 1 or len(parts) <= 1:

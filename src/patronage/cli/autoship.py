@@ -28,14 +28,17 @@ def run(ctx: typer.Context, day: Annotated[str, typer.Option("--date", help="YYY
         = 0.05, seed: Annotated[int, typer.Option(help="Simulated gateway seed.")] = 0,
         now: NowOpt = None, as_json: JsonOpt = False) -> None:
     """Charge and order every subscription due on the date (safe to run again; refused while
-    another run of the date is in progress)."""
-    from patronage.autoship.gateway import SimulatedGateway
+    another run of the date is in progress). Cards are charged through the gateway the
+    settings select (PATRONAGE_PAYMENT_GATEWAY: simulated, the default, or stripe)."""
     from patronage.autoship.run import run_day
+    from patronage.payments.settings import make_gateway
 
     engine = state(ctx).engine()
     when = _day(day, "--date")
     moment = parse_now(now)
-    summary = run_day(engine, when, SimulatedGateway(engine, decline_rate, seed), now=moment,
+    gateway = make_gateway(engine, state(ctx).settings().payment_settings(),
+                           decline_rate=decline_rate, seed=seed)
+    summary = run_day(engine, when, gateway, now=moment,
                       company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(summary.__dict__)

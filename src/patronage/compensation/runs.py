@@ -42,6 +42,7 @@ from patronage.compensation.core.results import (
     sort_payouts,
 )
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
+from patronage.credit.ledger import post_run
 from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
     RESULT_INDEXES,
@@ -449,6 +450,10 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
                 clawback_of=c.clawback_of, currency=int(cur), paid_amount=int(pa))
                 for c, pa, cur in zip(run.clawbacks, c_paid.tolist(), c_currency.tolist(),
                                       strict=True)])
+        s.flush()
+        # Rewards the plan pays as product credit go to the earners' credit ledgers, in this
+        # transaction (and clawbacks of credit, whatever the plan pays now).
+        post_run(s, record.id, _paid_as_credit(run.plan.plan), now)
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)
         earned = _earned(run, p.earner, p.amount)
@@ -484,6 +489,12 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         s.flush()
     watch.lap("store")
     return record.id
+
+
+def _paid_as_credit(plan: Plan) -> list[str]:
+    """The rewards ``plan`` pays as product credit (``as = "credit"``)."""
+    section = plan.bonuses.section("customer_referral")
+    return ["customer_referral"] if getattr(section, "paid_as", "cash") == "credit" else []
 
 
 def _earner_columns(run: PeriodRun, earner: np.ndarray,

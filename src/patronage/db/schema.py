@@ -26,6 +26,10 @@ from patronage.db import (
     markets,
     payouts,
     payout_methods,
+    credit,
+    import_jobs,
+    markets,
+    payments,
     tables,
     value,
 )
@@ -34,7 +38,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts, payout_methods)
+                 import_jobs, compliance, payouts, payout_methods, payments, credit)
 
 
 def metadata() -> MetaData:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import Engine, func, select, update
+import numpy as np
+from sqlalchemy import Engine, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
@@ -40,13 +42,12 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     payout methods and tax ids."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
+    summary.extra["customers who referred three friends"] = refer_friends(
+        engine, summary.autoship_candidates, seed=seed, company_zone=company_zone)
     start = (now - timedelta(days=round(30.44 * months))).date()
-    autoship = simulate_history(engine, summary.autoship_candidates, start=start,
-                                end=now.date(), seed=seed, company_zone=company_zone)
-    summary.extra.update({f"autoship {k}": v for k, v in autoship.items()})
     tz = zone(company_zone)
     current = Period.containing(now, tz)
-    period = current
+    first = current
     for _ in range(months + 1):
         period = period.previous()
     # The company's plan: the example plan, stored as in force from the first month on.
@@ -66,9 +67,23 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         period = period.next()
     # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
     summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
+        first = first.previous()
+    # The company's plan: the example plan, stored as in force from the first month on (its
+    # customer referral reward is paid as product credit, which later autoships spend).
+    set_plan(engine, default_plan_path().read_text(encoding="utf-8"), first,
+             source=str(default_plan_path()), actor="demo", now=now)
+    closing = _Closing(engine, first, company_zone)
+    # Each month is closed as the history reaches its end, so the credit it pays is spent by
+    # the autoships of the months after it.
+    autoship = simulate_history(engine, summary.autoship_candidates, start=start,
+                                end=now.date(), seed=seed, company_zone=company_zone,
+                                before_day=closing.close_ended)
+    summary.extra.update({f"autoship {k}": v for k, v in autoship.items()})
+    closing.close_ended(now)
+    summary.extra["commission periods committed"] = closing.committed
+    summary.extra["commissions paid in them"] = format_amount(closing.paid)
+    summary.extra.update(credit_counts(engine))
     open_run = preview_period(engine, current, company_zone=company_zone)
-    summary.extra["commission periods committed"] = committed
-    summary.extra["commissions paid in them"] = format_amount(paid)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     if committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
@@ -150,6 +165,86 @@ def compliance_summary(engine: Engine, last: Period, tz: tzinfo) -> dict[str, in
         f"income disclosure {last.year}: earned nothing":
             f"{float(everyone.share_earning_nothing):.1%}",
     }
+class _Closing:
+    """Commits every month that has ended, in order, from ``period`` on (months before the
+    first with orders are passed over)."""
+
+    def __init__(self, engine: Engine, period: Period, company_zone: str) -> None:
+        self.engine, self.period, self.company_zone = engine, period, company_zone
+        self.committed, self.paid = 0, 0
+
+    def close_ended(self, now: datetime) -> None:
+        current = Period.containing(now, zone(self.company_zone))
+        while self.period < current:
+            run = preview_period(self.engine, self.period, company_zone=self.company_zone)
+            if run.facts.lines.size or self.committed:
+                commit_period(self.engine, self.period, None, now=now, actor="demo",
+                              company_zone=self.company_zone)
+                self.committed += 1
+                self.paid += run.total_paid
+            self.period = self.period.next()
+
+
+def refer_friends(engine: Engine, candidates: list[int], *, seed: int,
+                  company_zone: str = DEFAULT_COMPANY_ZONE) -> int:
+    """"Refer 3, yours is free" in the demo: some autoship customers become the referrer of three
+    later customers of the same distributor who ordered in one same month (so the month's
+    close pays them the reward, as credit their next autoships spend). About one autoship
+    customer in forty, at least three; returns how many."""
+    from sqlalchemy import select
+    from sqlalchemy import update as update_
+
+    from patronage.db.tables import Member, Order
+
+    rng = np.random.default_rng(seed + 19)
+    tz = zone(company_zone)
+    with transaction(engine) as s:
+        customers = s.execute(select(Member.id, Member.owner_id, Member.joined_at).where(
+            Member.kind != "distributor", Member.referrer_id.is_(None))
+            .order_by(Member.id)).all()
+        months: dict[int, set[str]] = {}
+        for buyer, placed in s.execute(select(Order.buyer_id, Order.placed_at)):
+            months.setdefault(int(buyer), set()).add(str(Period.containing(placed, tz)))
+        by_owner: dict[int, list[tuple[int, datetime]]] = {}
+        for member, owner, joined in customers:
+            if owner is not None:
+                by_owner.setdefault(int(owner), []).append((int(member), joined))
+        taken = set(candidates)
+        wanted = max(3, len(candidates) // 40)
+        made = 0
+        owner_of = {int(m): int(o) for m, o, _ in customers if o is not None}
+        joined_of = {int(m): j for m, _, j in customers}
+        for referrer in rng.permutation(np.array(sorted(candidates), dtype=np.int64)).tolist():
+            if made >= wanted:
+                break
+            if referrer not in owner_of:
+                continue
+            friends = [m for m, j in by_owner[owner_of[referrer]]
+                       if m not in taken and j > joined_of[referrer] and months.get(m)]
+            for month in sorted({p for m in friends for p in months[m]}):
+                group = [m for m in friends if month in months[m]][:3]
+                if len(group) == 3:
+                    s.execute(update_(Member).where(Member.id.in_(group))
+                              .values(referrer_id=referrer))
+                    taken.update(group)
+                    made += 1
+                    break
+    return made
+
+
+def credit_counts(engine: Engine) -> dict[str, int]:
+    """How many customers earned product credit, and how many spent some."""
+    from sqlalchemy import func, select
+
+    from patronage.db.credit import CreditEntry
+
+    with transaction(engine) as s:
+        def members(kind: str) -> int:
+            return s.scalar(select(func.count(func.distinct(CreditEntry.member_id)))
+                            .where(CreditEntry.kind == kind)) or 0
+
+        return {"customers who earned product credit": members("earned"),
+                "customers who spent product credit": members("applied")}
 
 
 def care_ticks(engine: Engine, now: datetime, *, days: int,

@@ -32,12 +32,13 @@ from patronage.web.routes import (
     session,
     team,
     today,
+    webhooks,
 )
 
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
-           compliance.router, payouts.router, payout_method.router)
+           compliance.router, payouts.router, payout_method.router, webhooks.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -51,6 +51,8 @@ from patronage.web.templating import render
 from patronage.web.views.portal import (
     change_consent,
     consents,
+    credit_summary,
+    next_delivery,
     referral_progress,
     submit_testimonial,
     subscriptions,
@@ -96,6 +98,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
         progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz),
                                      stored.source() if stored is not None else None)
         given = consents(session, me.member_id)
+        credit = credit_summary(session, me.member_id, currency, next_delivery(subs))
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)
     return render(request, "portal.html", me, status=status, title=N_("My account"), m=member,
@@ -103,7 +106,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
                   consents=given, message=message, error=error, period=str(period),
-                  currency=currency)
+                  currency=currency, credit=credit)
 
 
 @router.get("/me", response_class=HTMLResponse)

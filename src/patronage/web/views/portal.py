@@ -13,6 +13,7 @@ from patronage import audit
 from patronage.care import testimonials
 from patronage.compensation.core.bonuses import customer_referral
 from patronage.compensation.runs import PlanSource
+from patronage.credit.ledger import CreditSummary, summary
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
 from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
@@ -157,3 +158,16 @@ def referral_progress(session: Session, member_id: int, start: datetime, end: da
     top = sorted(spends, reverse=True)[: rule.referrals]
     estimate = min(rule.cap, round_half_away(sum(top), rule.referrals)) if top else 0
     return ReferralProgress(rule.referrals, len(spends), int(referred), estimate, rule.cap)
+
+
+def next_delivery(subs: list[tuple[Subscription, list[AutoshipLine]]]) -> int:
+    """What the member's next autoship delivery costs (the earliest active one; 0: none)."""
+    active = sorted((s.next_run, sum(i.amount for i in items)) for s, items in subs
+                    if s.status == "active")
+    return active[0][1] if active else 0
+
+
+def credit_summary(session: Session, member_id: int, currency: str,
+                   next_amount: int) -> CreditSummary | None:
+    """The member's product credit against their next delivery (``None``: no credit)."""
+    return summary(session, member_id, currency, next_amount)

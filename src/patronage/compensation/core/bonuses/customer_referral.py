@@ -20,11 +20,14 @@ from patronage.money import round_half_away
 
 class CustomerReferral(Strict):
     """Refer ``referrals`` customers who order in the period; earn a credit computed from their
-    orders (the average of the largest ``referrals`` orders), up to ``cap``."""
+    orders (the average of the largest ``referrals`` orders), up to ``cap``. ``as`` says how it
+    is paid: ``cash`` (with the other commissions) or ``credit`` (product credit in the
+    customer's credit ledger, taken off their next orders: :mod:`patronage.credit`)."""
 
     referrals: int = Field(ge=1)
     credit: Literal["average_of_largest"] = "average_of_largest"
     cap: int
+    paid_as: Literal["cash", "credit"] = Field("cash", alias="as")
 
     @field_validator("cap", mode="before")
     @classmethod
