@@ -23,6 +23,7 @@ from patronage.db import (
     compensation,
     import_jobs,
     markets,
+    shop,
     tables,
     value,
 )
@@ -31,7 +32,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs)
+                 import_jobs, shop)
 
 
 def metadata() -> MetaData:
