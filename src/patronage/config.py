@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "care@patronage.example"
 
+    #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"
+    #: or "last"), and how many days the link's cookie lives.
+    shop_link_wins: str = "last"
+    shop_link_days: int = 30
+    #: Flat tax rates in basis points per market or market-region ("US=0,US-CA=725,MX=1600").
+    shop_tax_rates: str = ""
+    #: The distributor agreement's current version, stored with each acceptance.
+    agreement_version: str = "2026-1"
+    #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
+    enrollment_pack_required: bool = False
+
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
         not one)."""

@@ -27,13 +27,16 @@ from patronage.web.routes import (
     portal,
     runs,
     session,
+    share,
+    shop,
     team,
     today,
 )
 
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
-           portal.router, links.router, company.router, runs.router, imports.router)
+           portal.router, links.router, company.router, runs.router, imports.router,
+           shop.router, share.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

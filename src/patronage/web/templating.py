@@ -40,7 +40,8 @@ TEMPLATES.env.filters["pager_query"] = _pager_query
 
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),
-                    ("/business", N_("My business")), ("/team", N_("My team"))],
+                    ("/business", N_("My business")), ("/team", N_("My team")),
+                    ("/share", N_("Share"))],
     "customer": [("/me", N_("My account"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),
