@@ -221,7 +221,8 @@ async def cart(request: Request) -> Response:
         product = session.scalar(select(Product).where(Product.sku == sku,
                                                        Product.active.is_(True)))
     if product is None:
-        raise PageError(404, f"product {sku!r} is not in the shop")
+        raise PageError(400, f"sku: {sku!r} is not a product of the shop" if sku
+                        else "sku: choose a product")
     if int(qty) > product.max_quantity:
         raise PageError(400, f"quantity: at most {product.max_quantity} of {product.name}")
     market, items = _cart_state(request)
