@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -43,8 +44,8 @@ class Settings(BaseSettings):
 
     #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"
     #: or "last"), and how many days the link's cookie lives.
-    shop_link_wins: str = "last"
-    shop_link_days: int = 30
+    shop_link_wins: Literal["first", "last"] = "last"
+    shop_link_days: int = Field(default=30, ge=1, le=365)
     #: Flat tax rates in basis points per market or market-region ("US=0,US-CA=725,MX=1600").
     shop_tax_rates: str = ""
     #: The distributor agreement's current version, stored with each acceptance.
