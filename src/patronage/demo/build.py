@@ -24,6 +24,7 @@ from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.money import format_amount
+from patronage.shop.demo import join_through_links
 from patronage.value.service import fit_values
 
 
@@ -68,6 +69,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
+    summary.extra["people who joined through share links"] = join_through_links(
+        engine, now, seed=seed, company_zone=company_zone)
     return summary
 
 

@@ -318,8 +318,11 @@ def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: 
                 now: datetime, rules: ShopRules) -> Member:
     email = normalise_email(form.email)
     kind = KIND_OF_PLAN[form.plan]
-    credit = credit_of(session, visitor.code, now=now, company=rules.company_name)
     lead = _lead_for(session, email, form.phone)
+    if lead is not None and not visitor.code:
+        credit = Credit(lead.owner_id, lead.referrer_id, False)
+    else:
+        credit = credit_of(session, visitor.code, now=now, company=rules.company_name)
     if lead is not None and credit.house_fallback:
         # No usable link, but a customer passed this person on: her distributor serves them.
         credit = Credit(lead.owner_id, lead.referrer_id, False)
