@@ -263,8 +263,8 @@ def check_form(session: Session, form: CheckoutForm, cart: dict[str, int], marke
         if form.country.strip().upper() not in countries:
             problems["country"] = (f"we ship to {', '.join(countries)} from this shop "
                                    f"({market.name})")
-    elif form.plan == "enroll":
-        problems["plan"] = "you are signed in already; a member cannot enroll again"
+    elif form.plan in ("enroll", "preferred"):
+        problems["plan"] = "you are a member already: buy once or start an autoship"
     if form.plan == "autoship":
         day = form.autoship_day.strip()
         if not day.isdigit() or not 1 <= int(day) <= 28:
