@@ -39,7 +39,7 @@ from patronage.db.care import Contact, Touch
 from patronage.db.engine import transaction
 from patronage.db.markets import Market
 from patronage.db.shop import AgreementAcceptance, Attribution, Checkout, Lead
-from patronage.db.tables import Member, Order, Product
+from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import Conflict, PatronageError
 from patronage.markets.markets import default_market, market_of, shipping_countries
 from patronage.markets.prices import prices_in
@@ -161,6 +161,7 @@ class Done:
     total: int
     created: bool = True
     owner_name: str = ""
+    first_name: str = ""
     lines: list[QuoteLine] = field(default_factory=list)
 
 
@@ -297,8 +298,21 @@ def _found(session: Session, key: str) -> Done | None:
     row = session.scalar(select(Checkout).where(Checkout.key == key))
     if row is None:
         return None
+    buyer = session.get(Member, row.member_id)
+    owner_id = None if buyer is None else (buyer.owner_id or buyer.sponsor_id)
+    owner = session.get(Member, owner_id) if owner_id else None
+    lines: list[QuoteLine] = []
+    if row.order_id is not None:
+        lines = [QuoteLine(sku, name, int(qty), int(unit), int(amount), bool(pack))
+                 for sku, name, qty, unit, amount, pack in session.execute(
+                     select(Product.sku, Product.name, OrderLine.quantity,
+                            OrderLine.unit_price, OrderLine.amount, Product.is_enrollment_pack)
+                     .join(Product, Product.id == OrderLine.product_id)
+                     .where(OrderLine.order_id == row.order_id).order_by(OrderLine.id))]
     return Done(row.id, row.member_id, row.order_id, row.subscription_id, row.plan,
-                row.currency, row.subtotal, row.tax, row.total, created=False)
+                row.currency, row.subtotal, row.tax, row.total, created=False,
+                owner_name=owner.name if owner is not None else "",
+                first_name=buyer.first_name if buyer is not None else "", lines=lines)
 
 
 def _lead_for(session: Session, email: str | None, phone: str) -> Lead | None:
@@ -449,4 +463,5 @@ def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: V
         owner = session.get(Member, owner_id) if owner_id else None
         return Done(row.id, buyer.id, order_id, sub_id, form.plan, priced.currency,
                     priced.subtotal, priced.tax.amount, priced.total, created=True,
-                    owner_name=owner.name if owner is not None else "", lines=priced.lines)
+                    owner_name=owner.name if owner is not None else "",
+                    first_name=buyer.first_name, lines=priced.lines)

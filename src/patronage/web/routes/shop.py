@@ -286,15 +286,8 @@ async def checkout(request: Request) -> Response:
     except PatronageError as exc:
         return _checkout_page(request, me, plan=plan, form=form, status=409,
                               message=exc.message)
-    with transaction(engine_of(request)) as session:
-        buyer = session.get(Member, done.member_id)
-        owner_id = None if buyer is None else (buyer.owner_id or buyer.sponsor_id)
-        owner = session.get(Member, owner_id) if owner_id else None
-        first_name = buyer.first_name if buyer is not None else ""
-        owner_name = owner.name if owner is not None else ""
-        products = {p.sku: p.name for p in session.scalars(select(Product))}
     response = render(request, "shop_done.html", me, title=N_("Thank you"), done=done,
-                      first_name=first_name, owner_name=owner_name, products=products,
+                      first_name=done.first_name, owner_name=done.owner_name,
                       currency=done.currency)
     response.delete_cookie(CART_COOKIE, path="/")
     return response
