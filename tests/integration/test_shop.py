@@ -342,3 +342,50 @@ def test_the_share_page_shows_the_distributors_link(engine: Engine, world: World
     assert sign_in(cory, EMAILS["customer"]).status_code == 303
     assert f"/join/{code_of(engine, world.cory)}" in cory.get("/me").text
 
+
+
+def test_two_concurrent_submits_of_one_key_make_one_order(engine: Engine, world: World) -> None:
+    """A double click that reaches the server twice at once: both see the same charge answer,
+    one writes, the other shows the first one's confirmation."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from patronage.autoship.gateway import SimulatedGateway
+    from patronage.shop.checkout import CheckoutForm, ShopRules, Visitor, checkout
+    from patronage.shop.core.tax import FlatRateTax
+
+    code = code_of(engine, world.ben)
+    form = CheckoutForm(key="k" * 20, plan="once", **ADDRESS)
+    rules = ShopRules(tax=FlatRateTax({}), company_zone="UTC")
+    gateway = SimulatedGateway(engine, decline_rate=0.0)
+
+    def submit(_: int) -> Any:
+        return checkout(engine, form, {"SHAKE": 1}, Visitor(code=code), gateway, rules,
+                        now=NOW)
+
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(submit, range(2)))
+    assert done[0].order_id == done[1].order_id is not None
+    assert sorted(d.created for d in done) in ([False, True], [True, True])
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Order).where(
+            Order.idempotency_key == f"shop:{'k' * 20}")) == 1
+        assert s.scalar(select(func.count()).select_from(Member).where(
+            Member.email == "nina@example.com")) == 1
+        assert s.scalar(select(func.count()).select_from(SimulatedCharge)) == 1
+
+
+def test_the_confirmation_email_names_the_order_and_its_products(engine: Engine,
+                                                                 world: World) -> None:
+    from patronage.care.content import build_context, default_templates
+
+    client = TestClient(app(engine))
+    fill_cart(client, ("SHAKE", 1), ("TEA", 1))
+    assert pay(client)[0].status_code == 200
+    nina = member_by_email(engine, "nina@example.com")
+    with transaction(engine) as s:
+        touch = s.scalar(select(Touch).where(Touch.member_id == nina.id))
+        assert touch is not None
+        email = default_templates().email(touch.template, build_context(
+            s, touch, NOW, settings=settings()))
+    assert email.subject == "Your order is confirmed"
+    assert f"order no. {touch.occasion_key} of Daily shake and Herbal tea" in email.text
