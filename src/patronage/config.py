@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import TYPE_CHECKING
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
@@ -85,6 +86,16 @@ class Settings(BaseSettings):
     stripe_publishable_key: str = ""
     #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
     stripe_api_base: str = ""
+    #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"
+    #: or "last"), and how many days the link's cookie lives.
+    shop_link_wins: Literal["first", "last"] = "last"
+    shop_link_days: int = Field(default=30, ge=1, le=365)
+    #: Flat tax rates in basis points per market or market-region ("US=0,US-CA=725,MX=1600").
+    shop_tax_rates: str = ""
+    #: The distributor agreement's current version, stored with each acceptance.
+    agreement_version: str = "2026-1"
+    #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
+    enrollment_pack_required: bool = False
 
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is

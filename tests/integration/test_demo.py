@@ -136,6 +136,17 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert prize.status == "posted" and prize.decided_by != prize.created_by
     assert len(returned) == 1 and {h.reason for h in holds} == {"manual", "returned"}
     assert str(summary.extra["payout batch"]).startswith("2026-11-15: ")
+    # People joined through share links, some through a customer's link (the referrer).
+    from patronage.db.shop import Attribution, Checkout, Lead
+
+    assert summary.extra["people who joined through share links"] == 10
+    with transaction(engine) as s:
+        attributed = s.scalars(select(Attribution)).all()
+        assert len(attributed) == 10 and not any(a.house_fallback for a in attributed)
+        assert sum(a.referrer_id is not None for a in attributed) == 5  # 4 links + 1 lead
+        assert s.scalar(select(func.count()).select_from(Checkout)) == 10
+        lead = s.scalar(select(Lead))
+        assert lead is not None and lead.joined_member_id is not None
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:

@@ -36,6 +36,7 @@ from patronage.db.care import SurveyResponse, Touch
 from patronage.db.care import Testimonial as Story
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order
+from patronage.shop.links import share_code
 from patronage.value.service import fit_values
 from patronage.web.accounts import create_account
 from tests import factories as f
@@ -185,6 +186,18 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/u/{token}"): "AAAAAAA",
     # Stripe's events: no sign-in, the signature is the authority (400 without one).
     ("POST", "/webhooks/stripe"): "AAAAAAA",
+    # The shop and share links are public by design: anyone may open a link, fill a cart and
+    # check out (a signed-in customer or distributor buys as themselves). The matrix's bare
+    # checkout is refused for its empty fields (400: access granted).
+    ("GET", "/join/{code}"): "AAAAAAA",
+    ("GET", "/shop"): "AAAAAAA",
+    ("POST", "/shop/cart"): "AAAAAAA",
+    ("GET", "/shop/checkout"): "AAAAAAA",
+    ("POST", "/shop/checkout"): "AAAAAAA",
+    # Each member's own share page (distributors and customers; staff have no link); passing
+    # on a lead is for customers.
+    ("GET", "/share"): "DAAAAAL",
+    ("POST", "/share/lead"): "DDDDAAL",
 }
 
 #: Routes that change who a member is: aimed at a spare customer of the owner (the target
@@ -207,6 +220,8 @@ class Family:
     bea_task: int
     bea_story: int
     bea_order: int
+    #: Ben's share code (the link a stranger may open: it names Ben, never Bea).
+    ben_code: str
 
     @property
     def bea(self) -> int:
@@ -239,7 +254,7 @@ def family(engine: Engine) -> Family:
         s.flush()
         order = s.query(Order.id).filter(Order.buyer_id == w.bea).scalar()
         assert order is not None
-        family = Family(w, sub, touch.id, story.id, order)
+        family = Family(w, sub, touch.id, story.id, order, share_code(s, w.ben, now=NOW))
     fit_values(engine, NOW)
     return family
 
@@ -284,6 +299,9 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
            .replace("{key}", "not-a-reset-key").replace("{year}", "2026")
            .replace("{token}", w.token(token, f_.bea)))
+           .replace("{key}", "not-a-reset-key")
+           .replace("{token}", w.token(token, f_.bea))
+           .replace("{code}", f_.ben_code))
     if path == "/static/{path}":
         url = "/static/style.css"
     elif path == "/docs/assets/{path}":

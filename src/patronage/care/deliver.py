@@ -58,7 +58,7 @@ from patronage.network.members import consents_in_force, is_suppressed
 
 #: Templates that are service messages about the member's own account, not appreciation:
 #: they go out unless the member objected or the address is suppressed.
-SERVICE_TEMPLATES = frozenset({"payment_help"})
+SERVICE_TEMPLATES = frozenset({"payment_help", "order_confirmation"})
 BACKOFF_FIRST = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 8

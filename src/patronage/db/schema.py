@@ -30,6 +30,7 @@ from patronage.db import (
     import_jobs,
     markets,
     payments,
+    shop,
     tables,
     value,
 )
@@ -38,7 +39,7 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts, payout_methods, payments, credit)
+                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop)
 
 
 def metadata() -> MetaData:

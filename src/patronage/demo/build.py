@@ -28,6 +28,7 @@ from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
 from patronage.payouts.secrets import Vault
+from patronage.shop.demo import join_through_links
 from patronage.value.service import fit_values
 
 
@@ -102,6 +103,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(add_payout_methods(
             engine, vault=payouts.vault, now=now, company=payouts.company,
             mail_from=payouts.mail_from, cooling_days=payouts.cooling_days))
+    summary.extra["people who joined through share links"] = join_through_links(
+        engine, now, seed=seed, company_zone=company_zone)
     return summary
 
 

@@ -30,6 +30,8 @@ from patronage.web.routes import (
     portal,
     runs,
     session,
+    share,
+    shop,
     team,
     today,
     webhooks,
@@ -38,7 +40,7 @@ from patronage.web.routes import (
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
-           compliance.router, payouts.router, payout_method.router, webhooks.router)
+           compliance.router, payouts.router, payout_method.router, webhooks.router, shop.router, share.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -36,6 +36,7 @@ from patronage.languages import N_
 from patronage.markets.markets import market_of
 from patronage.network.members import get_member
 from patronage.network.privacy import export_member_data
+from patronage.shop.links import qr_svg, share_code, share_url
 from patronage.web.deps import (
     Customer,
     PageError,
@@ -99,6 +100,8 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                                      stored.source() if stored is not None else None)
         given = consents(session, me.member_id)
         credit = credit_summary(session, me.member_id, currency, next_delivery(subs))
+        code = share_code(session, me.member_id, now=now)
+    link = share_url(settings_of(request).base_url, code)
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)
     return render(request, "portal.html", me, status=status, title=N_("My account"), m=member,
@@ -106,7 +109,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
                   consents=given, message=message, error=error, period=str(period),
-                  currency=currency, credit=credit)
+                  currency=currency, credit=credit, share_link=link, share_qr=qr_svg(link))
 
 
 @router.get("/me", response_class=HTMLResponse)

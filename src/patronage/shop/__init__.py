@@ -1,0 +1,1 @@
+"""The shop behind the share links: catalog, cart, checkout, sign-up, enrollment and leads."""
