@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr
@@ -14,10 +13,10 @@ from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.proxies import Network, parse_networks
 
 if TYPE_CHECKING:
+    from patronage.payments.settings import PaymentSettings
     from patronage.payouts.core.files import Originator
     from patronage.payouts.core.tax_forms import Threshold
     from patronage.payouts.secrets import Vault
-    from patronage.payments.settings import PaymentSettings
 
 DEFAULT_SECRET = "patronage-demo-secret-change-me"
 

@@ -298,8 +298,6 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
            .replace("{testimonial_id}", str(f_.bea_story))
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
            .replace("{key}", "not-a-reset-key").replace("{year}", "2026")
-           .replace("{token}", w.token(token, f_.bea)))
-           .replace("{key}", "not-a-reset-key")
            .replace("{token}", w.token(token, f_.bea))
            .replace("{code}", f_.ben_code))
     if path == "/static/{path}":

@@ -42,7 +42,7 @@ from patronage.compensation.core.results import (
     sort_payouts,
 )
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
-from patronage.credit.ledger import post_run
+from patronage.credit.ledger import post_run as post_credit
 from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
     RESULT_INDEXES,
@@ -66,7 +66,7 @@ from patronage.markets.run_money import (
     store_rates,
 )
 from patronage.money import round_half_away
-from patronage.payouts.ledger import post_run
+from patronage.payouts.ledger import post_run as post_earnings
 
 
 @dataclass(frozen=True)
@@ -453,7 +453,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         s.flush()
         # Rewards the plan pays as product credit go to the earners' credit ledgers, in this
         # transaction (and clawbacks of credit, whatever the plan pays now).
-        post_run(s, record.id, _paid_as_credit(run.plan.plan), now)
+        post_credit(s, record.id, _paid_as_credit(run.plan.plan), now)
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)
         earned = _earned(run, p.earner, p.amount)
@@ -481,7 +481,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
             watch.lap("index")
         # The run's lines go onto the earnings ledger in the same transaction.
         s.flush()
-        post_run(conn, record.id, now=now, actor=actor)
+        post_earnings(conn, record.id, now=now, actor=actor)
         watch.lap("ledger")
         snapshot, record.facts_digest = frozen.result()
         watch.lap("snapshot")

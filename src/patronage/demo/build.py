@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Engine, func, select, update
 import numpy as np
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
@@ -50,29 +49,15 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     current = Period.containing(now, tz)
     first = current
     for _ in range(months + 1):
-        period = period.previous()
-    # The company's plan: the example plan, stored as in force from the first month on.
-    example = default_plan_path().read_text(encoding="utf-8")
-    set_plan(engine, example, period, source=str(default_plan_path()), actor="demo", now=now)
-    # From the last closed month on, the company enforces a customer-volume rule: a team whose
-    # customers bought less than half its volume earns nothing on its downline that month.
-    set_plan(engine, with_compliance_rule(example), max(period, current.previous()),
-             source="demo: example plan with the compliance rule", actor="demo", now=now)
-    committed, paid = 0, 0
-    while period < current:
-        run = preview_period(engine, period, company_zone=company_zone)
-        if run.facts.lines.size or committed:
-            commit_period(engine, period, None, now=now, actor="demo", company_zone=company_zone)
-            committed += 1
-            paid += run.total_paid
-        period = period.next()
-    # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
-    summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
         first = first.previous()
     # The company's plan: the example plan, stored as in force from the first month on (its
     # customer referral reward is paid as product credit, which later autoships spend).
-    set_plan(engine, default_plan_path().read_text(encoding="utf-8"), first,
-             source=str(default_plan_path()), actor="demo", now=now)
+    example = default_plan_path().read_text(encoding="utf-8")
+    set_plan(engine, example, first, source=str(default_plan_path()), actor="demo", now=now)
+    # From the last closed month on, the company enforces a customer-volume rule: a team whose
+    # customers bought less than half its volume earns nothing on its downline that month.
+    set_plan(engine, with_compliance_rule(example), max(first, current.previous()),
+             source="demo: example plan with the compliance rule", actor="demo", now=now)
     closing = _Closing(engine, first, company_zone)
     # Each month is closed as the history reaches its end, so the credit it pays is spent by
     # the autoships of the months after it.
@@ -84,9 +69,11 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["commission periods committed"] = closing.committed
     summary.extra["commissions paid in them"] = format_amount(closing.paid)
     summary.extra.update(credit_counts(engine))
+    # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
+    summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
-    if committed:
+    if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).

@@ -25,8 +25,8 @@ from patronage.web.routes import (
     customers,
     imports,
     links,
-    payouts,
     payout_method,
+    payouts,
     portal,
     runs,
     session,
@@ -40,7 +40,8 @@ from patronage.web.routes import (
 #: The page routers, in the order they are added.
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
-           compliance.router, payouts.router, payout_method.router, webhooks.router, shop.router, share.router)
+           compliance.router, payouts.router, payout_method.router, webhooks.router,
+           shop.router, share.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

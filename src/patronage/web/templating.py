@@ -41,8 +41,8 @@ TEMPLATES.env.filters["pager_query"] = _pager_query
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),
                     ("/business", N_("My business")), ("/team", N_("My team")),
-                    ("/earnings", N_("My earnings")), ("/payout-method", N_("Payout method"))],
-                    ("/share", N_("Share"))],
+                    ("/share", N_("Share")), ("/earnings", N_("My earnings")),
+                    ("/payout-method", N_("Payout method"))],
     "customer": [("/me", N_("My account"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),
