@@ -368,3 +368,20 @@ def test_a_refund_goes_back_to_the_card_and_the_credit(engine: Engine,
     assert [r["amount"] for r in state.refunds] == [3000]
     with transaction(engine) as s:
         assert balance(s, member, "USD") == 1500
+
+
+def test_stripe_unreachable_leaves_the_charge_pending(engine: Engine,
+                                                      fake: tuple[Fake, str]) -> None:
+    """A network failure is raised (the daily run stops, its attempt stays pending) and the
+    next ask, with the same key, charges once."""
+    state, base = fake
+    gateway = _gateway(engine, base)
+    member = _member_with_card(engine, state, gateway)
+    down = StripeGateway(engine, StripeKeys(SECRET_KEY, WEBHOOK_SECRET, "", "http://127.0.0.1:9"),
+                         max_network_retries=0, clock=lambda: NOW)
+    key = "autoship:4:2026-03-01:1"
+    with pytest.raises(stripe.APIConnectionError):
+        down.charge(key, member, 2500, "USD")
+    assert gateway.charged(key).status == "pending"  # type: ignore[union-attr]
+    assert gateway.charge(key, member, 2500, "USD").approved
+    assert [c["amount"] for c in state.charges] == [2500]

@@ -12,6 +12,12 @@ per subscription and cycle:
 A run killed anywhere and run again finds the pending attempts, gets the same answers from the
 gateway, and finishes: no subscription is charged or ordered twice for the same cycle.
 
+Product credit (:mod:`patronage.credit.ledger`): before the gateway is asked, each pending
+attempt takes the customer's credit in the order's currency (up to its total, an ``applied``
+entry keyed by the attempt, kept when the run is run again); the card is asked for the rest only,
+and not at all when credit pays it all. An approved attempt's credit names its order; a declined
+one's is given back (``released``) for the retry.
+
 Dunning (:mod:`patronage.autoship.core.dunning`): a declined charge is retried ``retry_days`` after
 the cycle's date (e.g. +1, +3, +7); after the last failure the subscription is suspended
 (involuntary churn).

@@ -91,6 +91,8 @@ class ChargeAttempt(Base):
     attempt: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16))  # pending | approved | declined
     decline: Mapped[str | None] = mapped_column(String(32))
+    #: Pending: the order's total; settled: what the card was charged (the total less the
+    #: product credit applied, :mod:`patronage.credit.ledger`).
     amount: Mapped[int] = mapped_column(Integer)
     order_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
