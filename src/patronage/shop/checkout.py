@@ -41,6 +41,7 @@ from patronage.db.markets import Market
 from patronage.db.shop import AgreementAcceptance, Attribution, Checkout, Lead
 from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import Conflict, PatronageError
+from patronage.languages import N_
 from patronage.markets.markets import default_market, market_of, shipping_countries
 from patronage.markets.prices import prices_in
 from patronage.network.intake import normalise_email
@@ -236,54 +237,55 @@ def check_form(session: Session, form: CheckoutForm, cart: dict[str, int], marke
     """Every problem of the form, by field (empty: fine)."""
     problems: dict[str, str] = {}
     if not KEY.fullmatch(form.key):
-        problems["key"] = "this form has expired; reload the page and try again"
+        problems["key"] = N_("this form has expired; reload the page and try again")
     if form.plan not in PLANS:
-        problems["plan"] = "choose one: buy once, autoship, preferred customer or distributor"
+        problems["plan"] = N_("choose one: buy once, autoship, preferred customer or "
+                             "distributor")
     signed_in = visitor.member_id is not None
     if not signed_in:
         if not form.first_name.strip():
-            problems["first_name"] = "your first name is needed"
+            problems["first_name"] = N_("your first name is needed")
         elif len(form.first_name.strip()) > 100:
-            problems["first_name"] = "at most 100 characters"
+            problems["first_name"] = N_("at most 100 characters")
         if len(form.last_name.strip()) > 100:
-            problems["last_name"] = "at most 100 characters"
+            problems["last_name"] = N_("at most 100 characters")
         if not form.email.strip():
-            problems["email"] = "your email address is needed for the confirmation"
+            problems["email"] = N_("your email address is needed for the confirmation")
         else:
             try:
                 normalise_email(form.email, place="email")
             except PatronageError as exc:
                 problems["email"] = exc.message.removeprefix("email: ")
         if form.phone.strip() and not PHONE.fullmatch(form.phone.strip()):
-            problems["phone"] = "digits, spaces and + ( ) - only"
-        for name, label in (("address_line1", "street and number"), ("city", "city"),
-                            ("postal_code", "postal code")):
+            problems["phone"] = N_("digits, spaces and + ( ) - only")
+        for name, reason in (("address_line1", N_("the street and number are needed for the "
+                                                  "delivery")),
+                             ("city", N_("the city is needed for the delivery")),
+                             ("postal_code", N_("the postal code is needed for the delivery"))):
             if not getattr(form, name).strip():
-                problems[name] = f"the {label} is needed for the delivery"
+                problems[name] = reason
         countries = shipping_countries(market) or [market.code]
         if form.country.strip().upper() not in countries:
-            problems["country"] = (f"we ship to {', '.join(countries)} from this shop "
-                                   f"({market.name})")
+            problems["country"] = N_("choose one of the countries this shop delivers to")
     elif form.plan in ("enroll", "preferred"):
-        problems["plan"] = "you are a member already: buy once or start an autoship"
+        problems["plan"] = N_("you are a member already: buy once or start an autoship")
     if form.plan == "autoship":
         day = form.autoship_day.strip()
         if not day.isdigit() or not 1 <= int(day) <= 28:
-            problems["autoship_day"] = "choose a day of the month from 1 to 28"
+            problems["autoship_day"] = N_("choose a day of the month from 1 to 28")
     packs = {p.sku for p in session.scalars(select(Product).where(
         Product.is_enrollment_pack.is_(True), Product.active.is_(True)))}
     if form.plan == "enroll":
         if not form.agreement:
-            problems["agreement"] = ("please read and accept the distributor agreement "
-                                     f"(version {rules.agreement_version})")
+            problems["agreement"] = N_("please read and accept the distributor agreement")
         if form.pack and form.pack not in packs:
-            problems["pack"] = "choose one of the packs shown"
+            problems["pack"] = N_("choose one of the packs shown")
         elif rules.pack_required and not form.pack:
-            problems["pack"] = "an enrollment pack is required to join"
+            problems["pack"] = N_("an enrollment pack is required to join")
     elif not cart:
-        problems["cart"] = "your cart is empty"
+        problems["cart"] = N_("your cart is empty")
     if form.plan == "autoship" and any(s in packs for s in cart):
-        problems["cart"] = "an enrollment pack cannot be on an autoship"
+        problems["cart"] = N_("an enrollment pack cannot be on an autoship")
     return problems
 
 

@@ -15,6 +15,7 @@ from patronage.db.care import Contact, Touch
 from patronage.db.shop import Lead
 from patronage.db.tables import Member
 from patronage.errors import NotFound, PatronageError
+from patronage.languages import N_
 from patronage.network.intake import normalise_email
 from patronage.shop.checkout import FormProblems
 
@@ -37,9 +38,9 @@ def pass_on_lead(session: Session, customer_id: int, name: str, email: str, phon
     problems: dict[str, str] = {}
     name, email, phone = name.strip(), email.strip(), phone.strip()
     if not name:
-        problems["lead_name"] = "a name is needed"
+        problems["lead_name"] = N_("a name is needed")
     elif len(name) > 200:
-        problems["lead_name"] = "at most 200 characters"
+        problems["lead_name"] = N_("at most 200 characters")
     normalised = None
     if email:
         try:
@@ -47,9 +48,9 @@ def pass_on_lead(session: Session, customer_id: int, name: str, email: str, phon
         except PatronageError as exc:
             problems["lead_email"] = exc.message.removeprefix("lead_email: ")
     if phone and not PHONE.fullmatch(phone):
-        problems["lead_phone"] = "digits, spaces and + ( ) - only"
+        problems["lead_phone"] = N_("digits, spaces and + ( ) - only")
     if not email and not phone:
-        problems["lead_email"] = "give an email address or a phone number"
+        problems["lead_email"] = N_("give an email address or a phone number")
     if problems:
         raise FormProblems(problems)
     first, _, last = name.partition(" ")
