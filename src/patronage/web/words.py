@@ -28,3 +28,15 @@ SAVE_OFFERS = (N_("pause for a month or two"), N_("swap to another product"),
                N_("change the date"))
 #: Member kinds counted on the company page.
 KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))
+
+#: Order sources in plain words (the code ``one_time`` is "one-time order").
+SOURCE_WORDS = {"enrollment": N_("enrollment order"), "autoship": N_("autoship order"),
+                "one_time": N_("one-time order"), "retail": N_("retail order")}
+#: Volume kinds and buyer classes in plain words.
+VOLUME_WORDS = {"promotional": N_("promotional"), "consumption": N_("consumption"),
+                "customer": N_("customer"), "distributor": N_("distributor")}
+
+
+def source_word(code: str) -> str:
+    """An order source as the pages say it, untranslated (``translate`` it)."""
+    return SOURCE_WORDS.get(code, code.replace("_", " "))

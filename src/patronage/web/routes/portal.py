@@ -51,6 +51,7 @@ from patronage.web.templating import render
 from patronage.web.views.portal import (
     change_consent,
     consents,
+    order_history,
     referral_progress,
     submit_testimonial,
     subscriptions,
@@ -96,13 +97,14 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
         progress = referral_progress(session, me.member_id, period.start(tz), period.end(tz),
                                      stored.source() if stored is not None else None)
         given = consents(session, me.member_id)
+        history = order_history(session, me.member_id)
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)
     return render(request, "portal.html", me, status=status, title=N_("My account"), m=member,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
-                  consents=given, message=message, error=error, period=str(period),
+                  consents=given, history=history, message=message, error=error, period=str(period),
                   currency=currency)
 
 
