@@ -31,6 +31,8 @@ from sqlalchemy import Engine
 from starlette.routing import Mount, Route
 
 from patronage.autoship.core.schedule import Frequency
+from patronage.clock import Period
+from patronage.compensation.runs import commit_period
 from patronage.autoship.subscriptions import Item, subscribe
 from patronage.db.care import SurveyResponse, Touch
 from patronage.db.care import Testimonial as Story
@@ -130,11 +132,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/company/imports/jobs/{job_id}"): "ADDDDDL",
     ("POST", "/company/imports"): "ADDDDDL",
     ("GET", "/company/members"): "ADDDDDL",
+    ("GET", "/company/members/{member_id}"): "ADDDDDL",
     ("GET", "/company/orders"): "ADDDDDL",
+    ("GET", "/company/orders/{order_id}"): "ADDDDDL",
     ("GET", "/company/runs"): "ADDDDDL",
     ("POST", "/company/runs/commit"): "ADDDDDL",
     ("POST", "/company/runs/compare"): "ADDDDDL",
     ("GET", "/company/runs/preview"): "ADDDDDL",
+    ("GET", "/company/runs/{run_id}"): "ADDDDDL",
     ("GET", "/customers"): "DAAADDL",
     ("GET", "/customers/{member_id}"): "ADADDDL",
     ("POST", "/customers/{member_id}/notes"): "ADADDDL",
@@ -190,6 +195,7 @@ class Family:
     bea_task: int
     bea_story: int
     bea_order: int
+    run: int
 
     @property
     def bea(self) -> int:
@@ -222,8 +228,10 @@ def family(engine: Engine) -> Family:
         s.flush()
         order = s.query(Order.id).filter(Order.buyer_id == w.bea).scalar()
         assert order is not None
-        family = Family(w, sub, touch.id, story.id, order)
+        family = Family(w, sub, touch.id, story.id, order, 0)
     fit_values(engine, NOW)
+    family.run = commit_period(engine, Period(2026, 9), None, now=NOW, actor="test",
+                               company_zone="UTC")
     return family
 
 
@@ -262,7 +270,7 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
     url = (path.replace("{member_id}", str(member))
            .replace("{order_id}", str(f_.bea_order))
            .replace("{subscription_id}", str(f_.bea_sub))
-           .replace("{touch_id}", str(f_.bea_task))
+           .replace("{touch_id}", str(f_.bea_task)).replace("{run_id}", str(f_.run))
            .replace("{testimonial_id}", str(f_.bea_story))
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
            .replace("{key}", "not-a-reset-key")
