@@ -45,12 +45,12 @@ def _serve_seeded() -> tuple[str, dict[str, tuple[str, str]]]:
     import socket
 
     import uvicorn
+    from tests.e2e.world import EMAILS, NOW, PASSWORD, app_for, seed
 
     from patronage.clock import Period
     from patronage.compensation.runs import commit_period
     from patronage.db.engine import make_engine
     from patronage.db.schema import upgrade
-    from tests.e2e.world import EMAILS, NOW, PASSWORD, app_for, seed
 
     path = Path(tempfile.mkdtemp()) / "patronage.db"
     engine = make_engine(f"sqlite:///{path}")

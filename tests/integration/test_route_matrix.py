@@ -31,9 +31,9 @@ from sqlalchemy import Engine
 from starlette.routing import Mount, Route
 
 from patronage.autoship.core.schedule import Frequency
+from patronage.autoship.subscriptions import Item, subscribe
 from patronage.clock import Period
 from patronage.compensation.runs import commit_period
-from patronage.autoship.subscriptions import Item, subscribe
 from patronage.db.care import SurveyResponse, Touch
 from patronage.db.care import Testimonial as Story
 from patronage.db.engine import transaction

@@ -58,7 +58,7 @@ def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int 
         return Markup("")
     top = max([v for _, values in series for v in values] + [1])
     if printed:
-        top = top * 1.15  # room for the tallest bar's value above it
+        top = round(top * 1.15)  # room for the tallest bar's value above it
     groups = len(labels)
     slot = width / groups
     bar_w = max(2.0, slot * 0.8 / len(series))
