@@ -30,10 +30,12 @@ from sqlalchemy import Engine, func, select
 
 from patronage.clock import FixedClock
 from patronage.config import Settings
+from patronage.db.accounts import Account
 from patronage.db.care import Touch
+from patronage.db.compensation import CommissionRun
 from patronage.db.engine import make_engine, transaction
 from patronage.db.schema import upgrade
-from patronage.db.tables import Member
+from patronage.db.tables import Member, Order
 from patronage.demo.company import build_company
 from patronage.server import create_app
 from patronage.web.accounts import create_account
@@ -182,6 +184,18 @@ def run(url: str, members: int, months: int, requests: int) -> None:
                                        company_timezone="UTC"), engine=engine,
                      clock=FixedClock(NOW), migrate=False)
     dist, staff = _client(app, "dist@bench.example"), _client(app, "staff@bench.example")
+    with transaction(engine) as s:
+        phone = s.scalar(select(Member.phone).where(Member.phone.is_not(None)).limit(1)) or "1"
+        order = s.scalar(select(func.max(Order.id))) or 1
+        run = s.scalar(select(func.max(CommissionRun.id))) or 1
+        buyer = s.scalar(select(Order.buyer_id).join(Member, Member.id == Order.buyer_id)
+                         .where(Member.kind != "distributor").order_by(Order.id.desc())
+                         .limit(1))
+        if buyer is not None and s.scalar(select(Account.id).where(
+                Account.email == "customer@bench.example")) is None:
+            create_account(s, email="customer@bench.example", password=PASSWORD,
+                           role="customer", member_id=buyer, now=NOW)
+    customer = _client(app, "customer@bench.example")
     lead, usual = _client(app, "leader@bench.example"), _client(app, "typical@bench.example")
     pages = [("Today", dist, "/today"), ("My customers", dist, "/customers"),
              ("My business", dist, "/business"), ("My business (leader)", lead, "/business"),
@@ -191,7 +205,15 @@ def run(url: str, members: int, months: int, requests: int) -> None:
              ("My team (leader, p. 1)", lead, "/team"),
              ("My team (leader, lvl 2)", lead, "/team?level=2"),
              ("Member search (staff)", staff, "/company/members?q=Ann"),
-             ("Member by id (staff)", staff, f"/company/members?q={leader}")]
+             ("Member by id (staff)", staff, f"/company/members?q={leader}"),
+             ("Member by phone (staff)", staff, f"/company/members?q={phone}"),
+             ("Member by last name", staff, "/company/members?q=Sm"),
+             ("Distributor page (staff)", staff, f"/company/members/{leader}"),
+             ("Order page (staff)", staff, f"/company/orders/{order}"),
+             ("Orders (staff)", staff, "/company/orders"),
+             ("Dashboard (staff)", staff, "/company"),
+             ("Committed run (staff)", staff, f"/company/runs/{run}"),
+             ("My account (customer)", customer, "/me")]
     print(f"\n{'page':<24}{'first ms':>10}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
           f"   ({requests} requests each)")
     worst = 0.0

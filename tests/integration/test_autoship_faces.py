@@ -273,12 +273,12 @@ def test_portal_shows_product_names_and_the_customers_prices_on_the_autoship_lin
     page = cory.post(f"/me/autoship/{world.cory_sub}/add",
                      data={"csrf_token": csrf, "sku": "TEA", "quantity": "2"}).text
     lines = page.split('id="autoship"')[1].split("</section>")[0]
-    assert "1× Daily shake" in lines and "60.00 each" in lines
-    assert "2× Herbal tea" in lines and "25.00 each" in lines
-    assert "Each delivery: $110.00 USD" in lines
+    assert "1 × Daily shake" in lines and ">$60.00<" in lines
+    assert "2 × Herbal tea" in lines and ">$25.00<" in lines and ">$50.00<" in lines
+    assert "Total each delivery (USD)" in lines and 'next-total">$110.00<' in lines
     assert "× SHAKE" not in lines and "× TEA" not in lines
     assert "Remove Herbal tea" in lines and '<option value="TEA">Herbal tea</option>' in lines
     with transaction(engine) as s:  # a preferred customer pays the wholesale price
         s.execute(update(Member).where(Member.id == world.cory).values(kind="preferred"))
     preferred = cory.get("/me").text
-    assert "$45.00 each" in preferred and "Each delivery: $85.00 USD" in preferred
+    assert ">$45.00<" in preferred and 'next-total">$85.00<' in preferred

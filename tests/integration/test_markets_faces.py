@@ -89,7 +89,9 @@ def test_a_mexican_customer_sees_the_autoship_in_pesos_in_spanish_format(engine:
     assert sign_in(client, EMAILS["customer"]).status_code == 303
     page = client.get("/me").text
     # Cory is a retail customer: the retail price in pesos, in Mexican format, in Spanish.
-    assert "$1,299.00 c/u" in page and "Cada entrega: $1,299.00 MXN" in page
+    assert "1 × Daily shake" in page  # product names are not translated
+    assert ">$1,299.00<" in page and "Total de cada entrega (MXN)" in page
+    assert 'next-total">$1,299.00<' in page
 
 
 class _Treasury:

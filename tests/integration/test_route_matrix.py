@@ -32,6 +32,8 @@ from starlette.routing import Mount, Route
 
 from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.subscriptions import Item, subscribe
+from patronage.clock import Period
+from patronage.compensation.runs import commit_period
 from patronage.db.care import SurveyResponse, Touch
 from patronage.db.care import Testimonial as Story
 from patronage.db.engine import transaction
@@ -132,27 +134,29 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/company/imports/jobs/{job_id}"): "ADDDDDL",
     ("POST", "/company/imports"): "ADDDDDL",
     ("GET", "/company/members"): "ADDDDDL",
+    ("GET", "/company/members/{member_id}"): "ADDDDDL",
     ("GET", "/company/orders"): "ADDDDDL",
     ("GET", "/company/payouts"): "ADDDDDL",
     ("POST", "/company/payouts/adjustments"): "ADDDDDL",
     ("POST", "/company/payouts/adjustments/decide"): "ADDDDDL",
     ("POST", "/company/payouts/holds"): "ADDDDDL",
     ("POST", "/company/payouts/holds/release"): "ADDDDDL",
+    ("GET", "/company/orders/{order_id}"): "ADDDDDL",
     ("GET", "/company/runs"): "ADDDDDL",
     ("POST", "/company/runs/commit"): "ADDDDDL",
     ("POST", "/company/runs/compare"): "ADDDDDL",
     ("GET", "/company/runs/preview"): "ADDDDDL",
+    ("GET", "/company/runs/{run_id}"): "ADDDDDL",
     ("GET", "/customers"): "DAAADDL",
     ("GET", "/customers/{member_id}"): "ADADDDL",
     ("POST", "/customers/{member_id}/notes"): "ADADDDL",
     ("GET", "/docs"): "AAAAAAA",
     ("GET", "/earnings"): "DAAADDL",
     ("GET", "/docs/assets/{path}"): "AAAAAAA",
-    # The income disclosure is public (no sign-in); this company has no committed month, so it
-    # is not found for anybody (tests/integration/test_compliance.py reads it anonymously).
-    ("GET", "/income-disclosure"): "DDDDDDD",
-    ("GET", "/income-disclosure/{year}"): "DDDDDDD",
-    ("GET", "/income-disclosure/{year}.csv"): "DDDDDDD",
+    # The income disclosure is public (no sign-in), as regulators expect it to be.
+    ("GET", "/income-disclosure"): "AAAAAAA",
+    ("GET", "/income-disclosure/{year}"): "AAAAAAA",
+    ("GET", "/income-disclosure/{year}.csv"): "AAAAAAA",
     ("GET", "/login"): "AAAAAAA",
     ("POST", "/login"): "AAAAAAA",
     ("POST", "/logout"): "AAAAAAA",
@@ -222,6 +226,7 @@ class Family:
     bea_order: int
     #: Ben's share code (the link a stranger may open: it names Ben, never Bea).
     ben_code: str
+    run: int
 
     @property
     def bea(self) -> int:
@@ -254,8 +259,10 @@ def family(engine: Engine) -> Family:
         s.flush()
         order = s.query(Order.id).filter(Order.buyer_id == w.bea).scalar()
         assert order is not None
-        family = Family(w, sub, touch.id, story.id, order, share_code(s, w.ben, now=NOW))
+        family = Family(w, sub, touch.id, story.id, order, share_code(s, w.ben, now=NOW), 0)
     fit_values(engine, NOW)
+    family.run = commit_period(engine, Period(2026, 9), None, now=NOW, actor="test",
+                               company_zone="UTC")
     return family
 
 
@@ -294,7 +301,7 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
     url = (path.replace("{member_id}", str(member))
            .replace("{order_id}", str(f_.bea_order))
            .replace("{subscription_id}", str(f_.bea_sub))
-           .replace("{touch_id}", str(f_.bea_task))
+           .replace("{touch_id}", str(f_.bea_task)).replace("{run_id}", str(f_.run))
            .replace("{testimonial_id}", str(f_.bea_story))
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
            .replace("{key}", "not-a-reset-key").replace("{year}", "2026")

@@ -43,7 +43,7 @@ def test_member_search_by_id_email_and_name(staff: tuple[TestClient, str, World]
 def test_order_search_by_buyer_and_bad_dates(staff: tuple[TestClient, str, World]) -> None:
     client, _, w = staff
     page = client.get(f"/company/orders?buyer={w.zoe}").text
-    assert f'/customers/{w.zoe}"' in page and f'/customers/{w.cory}"' not in page
+    assert f'/company/members/{w.zoe}"' in page and f'/company/members/{w.cory}"' not in page
     bad = client.get("/company/orders?since=yesterday")
     assert bad.status_code == 400 and "from: &#39;yesterday&#39; is not a date" in bad.text
 

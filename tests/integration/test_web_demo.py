@@ -63,6 +63,9 @@ def test_demo_sign_ins_work_and_fit_their_roles(engine: Engine) -> None:
         r = client.post("/login", data={"email": s.email, "password": s.password,
                                         "csrf_token": csrf})
         assert r.status_code == 200 and str(r.url).endswith(home) and text in r.text
+        if s is cust:  # an account to manage: an autoship with its total, orders with lines
+            assert 'class="num nowrap next-total"' in r.text
+            assert r.text.count('<details class="order"') >= 2
 
 
 def test_serve_demo_prints_the_sign_ins_and_serves_in_demo_mode(

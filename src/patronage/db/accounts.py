@@ -114,3 +114,7 @@ class AuditEntry(Base):
 #: a distributor's credited volume by time (My business), and member search by first name.
 Index("ix_orders_credited_placed", Order.credited_to_id, Order.placed_at)
 Index("ix_members_first_name", Member.first_name, Member.id)
+#: Staff find a member by phone (stored as typed or in E.164) and by the start of a last name
+#: (migration ``0016_portal``).
+Index("ix_members_phone", Member.phone)
+Index("ix_members_last_name", Member.last_name, Member.id)

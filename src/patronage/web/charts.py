@@ -50,11 +50,15 @@ def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven valu
 
 
 def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int = 160,
-         label: str = "Volume", width: int = 480) -> Markup:
-    """Grouped vertical bars: ``series`` is (name, one value per label); a legend underneath."""
+         label: str = "Volume", width: int = 480, printed: bool = False) -> Markup:
+    """Grouped vertical bars: ``series`` is (name, one value per label); a legend underneath.
+    ``printed``: each bar's value (in hundredths, as minor units and points are) printed above
+    it. The pages print the numbers in a table next to the chart as its text equivalent."""
     if not labels or not series:
         return Markup("")
     top = max([v for _, values in series for v in values] + [1])
+    if printed:
+        top = round(top * 1.15)  # room for the tallest bar's value above it
     groups = len(labels)
     slot = width / groups
     bar_w = max(2.0, slot * 0.8 / len(series))
@@ -69,6 +73,9 @@ def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int 
             parts.append(f'<rect x="{x:.1f}" y="{chart_h - h:.1f}" width="{bar_w - 1:.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
                          f'{escape(series[s][0])} {escape(name)}: {v / 100:,.2f}</title></rect>')
+            if printed and v:
+                parts.append(f'<text x="{x + (bar_w - 1) / 2:.1f}" y="{chart_h - h - 2:.1f}" '
+                             f'text-anchor="middle" font-size="9">{v / 100:,.0f}</text>')
         if groups <= 12 or g % max(1, groups // 12) == 0:
             parts.append(f'<text x="{g * slot + slot / 2:.1f}" y="{chart_h + 13}" '
                          f'text-anchor="middle" font-size="10">{escape(name)}</text>')
@@ -90,3 +97,38 @@ def progress(actual: int, needed: int, *, label: str) -> Markup:
         f'<rect x="0" y="0" width="300" height="18" rx="9" fill="#eee"/>'
         f'<rect x="0" y="0" width="{300 * share:.1f}" height="18" rx="9" fill="{PALETTE[0]}"/>'
         f"</svg>")
+
+
+def line(points: list[tuple[str, float]], *, label: str, width: int = 480,
+         height: int = 170) -> Markup:
+    """A line through (label, value) points with each value printed at its point and the
+    labels on the axis (values in hundredths, as points and minor units are)."""
+    if not points:
+        return Markup("")
+    top = max([v for _, v in points] + [1.0])
+    left, right, chart_h = 24.0, 24.0, height - 30
+    step = (width - left - right) / max(1, len(points) - 1)
+    xy = [(left + i * step, 14 + (chart_h - 14) * (1 - max(v, 0.0) / top))
+          for i, (_, v) in enumerate(points)]
+    parts = [f'<svg class="chart line" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(label)}">',
+             f'<line x1="{left}" y1="{chart_h}" x2="{width - right}" y2="{chart_h}" '
+             f'stroke="#8a938e"/>',
+             '<polyline fill="none" stroke="' + PALETTE[0] + '" stroke-width="2.5" points="'
+             + " ".join(f"{x:.1f},{y:.1f}" for x, y in xy) + '"/>']
+    for (name, v), (x, y) in zip(points, xy, strict=True):
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{PALETTE[0]}"/>'
+                     f'<text x="{x:.1f}" y="{y - 7:.1f}" text-anchor="middle" font-size="10">'
+                     f'{v / 100:,.0f}</text>'
+                     f'<text x="{x:.1f}" y="{chart_h + 16}" text-anchor="middle" '
+                     f'font-size="10">{escape(name)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def heat(share: float) -> str:
+    """A background for a heatmap cell holding ``share`` (0–1): from pale to mid green, every
+    shade light enough for dark text at WCAG AA."""
+    share = min(1.0, max(0.0, share))
+    r, g, b = (round(255 - (255 - c) * share * 0.55) for c in (47, 160, 100))
+    return f"#{r:02x}{g:02x}{b:02x}"

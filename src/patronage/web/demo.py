@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete, func, select
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
-from patronage.db.tables import Member
+from patronage.db.tables import Member, Order
 from patronage.errors import PatronageError
 from patronage.web.accounts import create_account
 
@@ -34,8 +34,9 @@ ENGLISH = Member.locale.like("en%")
 
 
 def _pick(engine: Engine) -> tuple[Member, Member]:
-    """The distributor with the most customers on active autoship, and their longest-standing
-    such customer."""
+    """The distributor with the most customers on active autoship, and of those customers the
+    one with the longest order history (then the longest-standing), so that the demo
+    customer's account shows orders and an autoship to manage."""
     with transaction(engine) as s:
         row = s.execute(
             select(Member.owner_id, func.count())
@@ -48,11 +49,13 @@ def _pick(engine: Engine) -> tuple[Member, Member]:
             raise PatronageError("demo: no distributor has a customer on autoship; "
                                  "build the demo company first")
         distributor = s.get(Member, row[0])
+        orders = (select(func.count()).select_from(Order).where(Order.buyer_id == Member.id)
+                  .scalar_subquery())
         customer = s.scalars(
             select(Member).join(Subscription, Subscription.member_id == Member.id)
             .where(Member.owner_id == row[0], Subscription.status == "active",
                    Member.kind != "distributor", Member.status == "active", ENGLISH)
-            .order_by(Member.joined_at, Member.id).limit(1)).first()
+            .order_by(orders.desc(), Member.joined_at, Member.id).limit(1)).first()
         assert distributor is not None and customer is not None
         s.expunge_all()
         return distributor, customer

@@ -17,9 +17,12 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.languages import LANGUAGES, N_, language_of, normalize, use_locale
 from patronage.languages import jinja as language_jinja
+from patronage.languages.jinja import translate_filter
 from patronage.languages.negotiate import negotiate
 from patronage.signin.cookie import web_session
+from patronage.web.charts import bars, heat, line
 from patronage.web.deps import engine_of, settings_of
+from patronage.web.words import source_word
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.autoescape = True
@@ -37,6 +40,9 @@ def _pager_query(params: Any, page: int) -> str:
 
 
 TEMPLATES.env.filters["pager_query"] = _pager_query
+TEMPLATES.env.filters["heat"] = heat
+TEMPLATES.env.globals.update(bars=bars, line=line)
+TEMPLATES.env.filters["source_word"] = lambda code: translate_filter(source_word(str(code)))
 
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),

@@ -34,3 +34,15 @@ KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))
 #: Payout batch, payment, adjustment and hold words (patronage.payouts).
 PAYOUT_WORDS = (N_("built"), N_("exported"), N_("posted"), N_("pending"), N_("rejected"),
                 N_("manual"), N_("returned"))
+
+#: Order sources in plain words (the code ``one_time`` is "one-time order").
+SOURCE_WORDS = {"enrollment": N_("enrollment order"), "autoship": N_("autoship order"),
+                "one_time": N_("one-time order"), "retail": N_("retail order")}
+#: Volume kinds and buyer classes in plain words.
+VOLUME_WORDS = {"promotional": N_("promotional"), "consumption": N_("consumption"),
+                "customer": N_("customer"), "distributor": N_("distributor")}
+
+
+def source_word(code: str) -> str:
+    """An order source as the pages say it, untranslated (``translate`` it)."""
+    return SOURCE_WORDS.get(code, code.replace("_", " "))

@@ -10,40 +10,68 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from patronage import audit
+from patronage.access import member_labels
 from patronage.autoship.reports import churn_by_kind, forecast, retention_by_cohort
-from patronage.bounds import PageNumber
+from patronage.bounds import Id, PageNumber
 from patronage.care.core.rules import load_rules
 from patronage.care.holdout import holdout_report
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
-from patronage.db.tables import Member
 from patronage.errors import PatronageError
+from patronage.markets.markets import default_market
 from patronage.web.deps import Staff, company_zone, engine_of, now_of, page_errors
 from patronage.web.templating import render
 from patronage.web.views.company import search_members, search_orders
+from patronage.web.views.staff import buyer_names, dashboard, member_page, order_page
 
 router = APIRouter()
 
 
 @router.get("/company", response_class=HTMLResponse)
 def company(request: Request, me: Staff) -> Response:
-    with transaction(engine_of(request)) as session:
-        kinds = dict(session.execute(select(Member.kind, func.count()).group_by(Member.kind))
-                     .all())
+    """The dashboard: sales by week, the volume mix, the commission share of CV, autoship
+    retention and forecast, members by kind; every chart with its numbers in a table."""
+    engine, now = engine_of(request), now_of(request)
+    with transaction(engine) as session:
+        board = dashboard(session, now)
         autoships = dict(session.execute(select(Subscription.status, func.count())
                                          .group_by(Subscription.status)).all())
         recent = audit.recent(session, limit=10)
-    return render(request, "company.html", me, title="Company", kinds=kinds,
-                  autoships=autoships, recent=recent)
+    cohorts = retention_by_cohort(engine, now)[-12:]
+    ahead = forecast(engine, now, 6)
+    return render(request, "company.html", me, title="Company", board=board,
+                  kinds=board.kinds, autoships=autoships, recent=recent, cohorts=cohorts,
+                  ahead=ahead, labels=[w[5:] for w in board.weeks],
+                  forecast_points=[(_month_ahead(now, f.month), float(f.cv)) for f in ahead],
+                  month_ahead=lambda k: _month_ahead(now, k))
+
+
+def _month_ahead(now: datetime, k: int) -> str:
+    """The month ``k`` months after ``now``'s, as YYYY-MM."""
+    index = now.year * 12 + now.month - 1 + k
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 @router.get("/company/members", response_class=HTMLResponse)
 def members(request: Request, me: Staff, q: str = "", kind: str = "",
             page: PageNumber = 1) -> Response:
     with transaction(engine_of(request)) as session:
-        listing = search_members(session, me, q, page=page, kind=kind)
+        code = default_market(session).code
+        region = code if len(code) == 2 and code.isalpha() else None
+        listing = search_members(session, me, q, page=page, kind=kind, region=region)
+        names = {i: n.rsplit(" (#", 1)[0] for i, n in member_labels(
+            session, None, [i for m in listing.rows for i in (m.sponsor_id, m.owner_id) if i])
+            .items()}
     return render(request, "company_members.html", me, title="Members", listing=listing,
-                  kind=kind)
+                  kind=kind, names=names)
+
+
+@router.get("/company/members/{member_id}", response_class=HTMLResponse)
+def member(request: Request, me: Staff, member_id: Id, page: PageNumber = 1) -> Response:
+    """A member: details, orders; a distributor also rank, volumes, commissions, downline."""
+    with transaction(engine_of(request)) as session, page_errors():
+        found = member_page(session, member_id, team_page=page)
+        return render(request, "company_member.html", me, title=found.member.name, p=found)
 
 
 def _day(text: str, place: str, request: Request) -> datetime | None:
@@ -64,7 +92,15 @@ def orders(request: Request, me: Staff, buyer: str = "", source: str = "", since
                                 since=_day(since, "from", request),
                                 until=_day(until, "until", request), page=page)
         return render(request, "company_orders.html", me, title="Orders", listing=listing,
-                      source=source, since=since, until=until)
+                      source=source, since=since, until=until,
+                      buyers=buyer_names(session, listing.rows))
+
+
+@router.get("/company/orders/{order_id}", response_class=HTMLResponse)
+def order(request: Request, me: Staff, order_id: Id) -> Response:
+    with transaction(engine_of(request)) as session, page_errors():
+        found = order_page(session, order_id)
+        return render(request, "company_order.html", me, title="Order", p=found)
 
 
 @router.get("/company/autoship", response_class=HTMLResponse)

@@ -54,6 +54,7 @@ from patronage.web.views.portal import (
     consents,
     credit_summary,
     next_delivery,
+    order_history,
     referral_progress,
     submit_testimonial,
     subscriptions,
@@ -101,6 +102,7 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
         given = consents(session, me.member_id)
         credit = credit_summary(session, me.member_id, currency, next_delivery(subs))
         code = share_code(session, me.member_id, now=now)
+        history = order_history(session, me.member_id)
     link = share_url(settings_of(request).base_url, code)
     survey = "/s/" + make_token("survey", me.member_id, now,
                                 secret=settings_of(request).secret_key)
@@ -108,8 +110,9 @@ def _page(request: Request, me: Customer, *, message: str | None = None,
                   survey=survey,
                   subs=subs, offers=offers, products=products, progress=progress,
                   today=now.astimezone(tz).date(),
-                  consents=given, message=message, error=error, period=str(period),
-                  currency=currency, credit=credit, share_link=link, share_qr=qr_svg(link))
+                  consents=given, history=history, message=message, error=error,
+                  period=str(period), currency=currency, credit=credit, share_link=link,
+                  share_qr=qr_svg(link))
 
 
 @router.get("/me", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage import audit
 from patronage.arrays import sum_by
+from patronage.bounds import Id, PageNumber
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
@@ -37,6 +38,7 @@ from patronage.web.deps import (
 )
 from patronage.web.templating import render
 from patronage.web.views.business import committed_runs
+from patronage.web.views.staff import run_page
 
 router = APIRouter()
 
@@ -151,3 +153,13 @@ def commit(request: Request, me: Staff, period: Annotated[str, Form()],
         audit.record(session, actor=me.actor, action="commission.commit",
                      target=f"period {p}", detail=f"run {run_id}", at=now)
     return RedirectResponse(f"/company/runs?committed={p}", status_code=303)
+
+
+@router.get("/company/runs/{run_id}", response_class=HTMLResponse)
+def committed_run(request: Request, me: Staff, run_id: Id, page: PageNumber = 1,
+                  payee: Id | None = None) -> Response:
+    """A committed run: what each bonus paid, its payees and one payee's lines."""
+    with transaction(engine_of(request)) as session, page_errors():
+        found = run_page(session, run_id, page=page, payee=payee)
+        return render(request, "company_run.html", me, title=f"Commission run {found.run.period}",
+                      p=found)

@@ -1,7 +1,9 @@
 """Company searches: members and orders, paginated by keyset-friendly indexed queries.
 
-Member search takes a member id, a ref or an email exactly, or the start of a first name (an
-indexed range); it
+Member search takes a member id, a ref or an email exactly, a phone number (as typed, in E.164
+read in the company's default market, or as bare digits: ``ix_members_phone``), or a name: the
+start of a first or last name, or a first name and the start of the last name (indexed ranges);
+it
 fetches one row more than a page to know whether there is a next page (no full count over the
 whole company).
 """
@@ -12,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from patronage.access import Principal, visible_members_query
+from patronage.bounds import MAX_ID
 from patronage.db.tables import ORDER_SOURCES, Member, Order
 from patronage.errors import PatronageError
+from patronage.web.views.staff import phone_keys
 
 PAGE_SIZE = 25
 
@@ -30,25 +34,42 @@ class SearchPage:
     query: str
 
 
+def _starts(column: Any, text: str) -> Any:
+    """``column`` starts with ``text`` capitalised as names are stored: a range on the
+    column's index, with LIKE keeping exactly the names that start with it."""
+    prefix = text[:1].upper() + text[1:]
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(column >= prefix, column < after,
+                column.like(_escape(prefix) + "%", escape="\\"))
+
+
 def search_members(session: Session, principal: Principal, query: str, *,
-                   page: int = 1, kind: str = "") -> SearchPage:
+                   page: int = 1, kind: str = "", region: str | None = None) -> SearchPage:
+    """Members the principal may see that match ``query``; ``region``: the country a phone
+    number typed without its country code is read in."""
     q = visible_members_query(principal)
-    text = query.strip()
+    text = " ".join(query.split())
     order: list[Any] = [Member.id]
+    phones = phone_keys(text, region)
     if text.isdigit():
-        q = q.where(or_(Member.id == int(text), Member.ref == text))
+        # An id only within the id columns' range (a phone number is not one).
+        by_id = [Member.id == int(text)] if int(text) <= MAX_ID else []
+        q = q.where(or_(*by_id, Member.ref == text,
+                        *([Member.phone.in_(phones)] if phones else [])))
     elif "@" in text:
         q = q.where(func.lower(Member.email) == text.lower())
     elif text and (ref := session.scalar(select(Member.id).where(Member.ref == text))):
         q = q.where(Member.id == ref)
+    elif phones:
+        q = q.where(Member.phone.in_(phones))
+    elif " " in text:
+        first, last = text.split(" ", 1)
+        q = q.where(Member.first_name == first[:1].upper() + first[1:],
+                    _starts(Member.last_name, last))
+        order = [Member.last_name, Member.id]
     elif text:
-        # The start of a first name, capitalised as names are stored: a range on the
-        # (first_name, id) index, with LIKE keeping exactly the names that start with it.
-        prefix = text[:1].upper() + text[1:]
-        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        q = q.where(Member.first_name >= prefix, Member.first_name < after,
-                    Member.first_name.like(_escape(prefix) + "%", escape="\\"))
-        order = [Member.first_name, Member.id]
+        q = q.where(or_(_starts(Member.first_name, text), _starts(Member.last_name, text)))
+        order = [Member.first_name, Member.last_name, Member.id]
     if kind:
         q = q.where(Member.kind == kind)
     page = max(1, page)

@@ -16,7 +16,7 @@ from patronage.compensation.runs import PlanSource
 from patronage.credit.ledger import CreditSummary, summary
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import Testimonial
-from patronage.db.tables import CONSENT_CHANNELS, Member, Order, Product
+from patronage.db.tables import CONSENT_CHANNELS, Member, Order, OrderLine, Product
 from patronage.errors import PatronageError
 from patronage.markets.core.contacts import check_address
 from patronage.markets.markets import market_of
@@ -79,6 +79,44 @@ def subscriptions(session: Session, member_id: int) -> list[tuple[Subscription,
             items[item.subscription_id].append(AutoshipLine(
                 item.sku, name, item.quantity, unit, unit * item.quantity))
     return [(s, items[s.id]) for s in subs]
+
+
+@dataclass(frozen=True)
+class PastLine:
+    name: str
+    quantity: int
+    unit_price: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class PastOrder:
+    """An order as its buyer sees it in their history: products by name, in its currency."""
+
+    id: int
+    placed_at: datetime
+    source: str
+    status: str
+    currency: str
+    total: int
+    lines: list[PastLine]
+
+
+def order_history(session: Session, member_id: int, *, limit: int = 12) -> list[PastOrder]:
+    """The member's last ``limit`` orders, newest first, each with its lines (two queries: the
+    orders through the buyer index, then their lines with the products' names)."""
+    orders = list(session.scalars(
+        select(Order).where(Order.buyer_id == member_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc()).limit(limit)))
+    lines: dict[int, list[PastLine]] = {o.id: [] for o in orders}
+    if orders:
+        for line, name in session.execute(
+                select(OrderLine, Product.name).join(Product, Product.id == OrderLine.product_id)
+                .where(OrderLine.order_id.in_(list(lines))).order_by(OrderLine.id)).all():
+            lines[line.order_id].append(
+                PastLine(name, line.quantity, line.unit_price, line.amount))
+    return [PastOrder(o.id, o.placed_at, o.source, o.status, o.currency, o.total, lines[o.id])
+            for o in orders]
 
 
 def consents(session: Session, member_id: int) -> dict[str, bool | None]:

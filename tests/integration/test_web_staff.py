@@ -1,0 +1,147 @@
+"""Staff pages opened from the searches: member search by phone and name, a distributor's page
+(rank, volumes, commissions, downline), orders with buyer names and an order page, a committed
+run with its payees and lines, and the dashboard's figures. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, update
+
+from patronage.clock import Period
+from patronage.compensation.runs import commit_period
+from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.db.engine import transaction
+from patronage.db.tables import Member, Order
+from patronage.web.views.staff import dashboard, phone_keys
+from tests.e2e.world import EMAILS, NOW, World, app_for, seed, sign_in
+
+pytestmark = pytest.mark.storage
+
+
+@pytest.fixture
+def staff(engine: Engine) -> tuple[TestClient, World]:
+    world = seed(engine)
+    with transaction(engine) as s:
+        s.execute(update(Member).where(Member.id == world.zoe).values(
+            phone="+15550102030", last_name="Quill"))
+        s.execute(update(Member).where(Member.id == world.cleo).values(
+            phone="5550109999", last_name="Marsh"))
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    return client, world
+
+
+def _rows(html: str) -> str:
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    assert body
+    return re.sub(r"<[^>]+>", " ", body.group(1))
+
+
+def test_phone_keys_give_e164_and_digits() -> None:
+    assert phone_keys("(555) 010-2030", "US") == ["+15550102030", "5550102030",
+                                                   "(555) 010-2030"]
+    assert phone_keys("+44 20 7946 0958", "US")[0] == "+442079460958"
+    assert phone_keys("Cory", "US") == [] and phone_keys("12-34", "US") == []
+
+
+@pytest.mark.parametrize("typed", ["(555) 010-2030", "+1 555 010 2030", "555.010.2030",
+                                   "5550102030"])
+def test_find_a_member_by_phone_as_typed(staff: tuple[TestClient, World], typed: str) -> None:
+    client, _ = staff
+    rows = _rows(client.get("/company/members", params={"q": typed}).text)
+    assert "Zoe Quill" in rows and "Cory" not in rows
+
+
+def test_a_phone_stored_as_digits_is_found_too(staff: tuple[TestClient, World]) -> None:
+    client, _ = staff
+    rows = _rows(client.get("/company/members", params={"q": "+1 (555) 010-9999"}).text)
+    assert "Cleo Marsh" in rows and "Zoe" not in rows
+
+
+def test_find_by_last_name_and_by_full_name(staff: tuple[TestClient, World]) -> None:
+    client, _ = staff
+    assert "Zoe Quill" in _rows(client.get("/company/members?q=qui").text)
+    full = _rows(client.get("/company/members", params={"q": "cleo ma"}).text)
+    assert "Cleo Marsh" in full and "Zoe" not in full
+    assert "No member found" in client.get("/company/members", params={"q": "zoe ma"}).text
+
+
+def _commit(engine: Engine) -> int:
+    run_id = commit_period(engine, Period(2026, 9), None, now=NOW, actor="test",
+                           company_zone="UTC")
+    return int(run_id)
+
+
+def test_a_distributors_page_shows_rank_volumes_commissions_and_downline(
+        engine: Engine, staff: tuple[TestClient, World]) -> None:
+    client, w = staff
+    run_id = _commit(engine)
+    page = client.get(f"/company/members/{w.ann}").text
+    assert "Paid as" in page and "2026-09" in page
+    assert 'href="/company/members/' + str(w.ben) + '">Ben' in page  # downline, by name
+    with transaction(engine) as s:
+        earned = sum(p.amount for p in s.scalars(select(PayoutLine).where(
+            PayoutLine.run_id == run_id, PayoutLine.earner_id == w.ann)))
+    assert earned > 0
+    assert f"${earned / 100:,.2f}" in page
+    assert "<abbr" in page and "PV" in page
+    customer = client.get(f"/company/members/{w.cory}").text
+    assert "Served by" in customer and "Ann" in customer and "Paid as" not in customer
+    assert client.get("/company/members/999999").status_code == 404
+
+
+def test_orders_show_buyer_names_and_open_an_order_page(engine: Engine,
+                                                        staff: tuple[TestClient, World]) -> None:
+    client, w = staff
+    listing = client.get("/company/orders").text
+    assert "Cory" in listing and "Zoe Quill" in listing and f">#{w.cory}<" not in listing
+    with transaction(engine) as s:
+        order_id = s.scalar(select(Order.id).where(Order.buyer_id == w.cory))
+    assert f'href="/company/orders/{order_id}"' in listing
+    page = client.get(f"/company/orders/{order_id}").text
+    assert "2 × Daily shake" in page and "Cory" in page and "$120.00" in page
+    assert "one-time order" in page and "one_time" not in page
+    assert client.get("/company/orders/999999").status_code == 404
+
+
+def test_a_committed_run_opens_to_its_payees_and_lines(engine: Engine,
+                                                       staff: tuple[TestClient, World]) -> None:
+    client, w = staff
+    run_id = _commit(engine)
+    runs = client.get("/company/runs").text
+    assert f'href="/company/runs/{run_id}"' in runs
+    page = client.get(f"/company/runs/{run_id}").text
+    with transaction(engine) as s:
+        run = s.get(CommissionRun, run_id)
+        assert run is not None
+        earners = set(s.scalars(select(PayoutLine.earner_id).where(PayoutLine.run_id == run_id)))
+        names = {m.id: m.name for m in s.scalars(select(Member).where(Member.id.in_(earners)))}
+    assert re.search(r'class="payee-count">' + str(len(earners)) + "<", page)
+    for member_id, name in names.items():
+        assert f"?payee={member_id}#lines\">{name}</a>" in page
+    lines = client.get(f"/company/runs/{run_id}?payee={w.ann}").text
+    assert "Lines paid to Ann" in lines and "from" in lines
+    assert client.get(f"/company/runs/{run_id}?payee={w.zoe}").status_code == 404
+    assert client.get("/company/runs/999999").status_code == 404
+
+
+def test_dashboard_counts_sales_by_week_and_the_volume_mix(engine: Engine,
+                                                          staff: tuple[TestClient, World]) -> None:
+    client, _ = staff
+    late = datetime(2026, 10, 31, tzinfo=UTC)
+    with transaction(engine) as s:
+        board = dashboard(s, late)
+    # Seven orders of 2 × 60.00 (retail customers) or 2 × 45.00 (others) on Sep 3–9.
+    assert sum(board.orders) == 7 and board.weeks[-1] == "2026-10-26"
+    assert sum(board.sales["USD"]) == 3 * 12000 + 4 * 9000
+    assert sum(board.consumption) + sum(board.promotional) == \
+        sum(board.customer) + sum(board.distributor) == 7 * 2 * 3600
+    assert sum(board.customer) == 4 * 2 * 3600  # Cory, Cleo, Bea and Zoe
+    _commit(engine)
+    page = client.get("/company").text
+    assert "Sales by week" in page and "Commissions as a share of CV" in page
+    assert "2026-09" in page and "Autoship retention" in page and "<abbr" in page
