@@ -192,3 +192,21 @@ def test_demo_company_sells_in_four_markets_in_their_currencies(engine: Engine) 
         assert wrong == 0
         assert set(s.scalars(select(Order.currency))) == {"USD", "CAD", "GBP", "MXN"}
         assert set(s.scalars(select(ExchangeRate.currency))) == {"CAD", "GBP", "MXN"}
+
+
+def test_demo_contacts_are_valid_in_each_members_country(engine: Engine) -> None:
+    """Mexican customers have Mexican numbers (shown nationally to a Mexican viewer), and every
+    phone, region and postal code passes the checks of the doors."""
+    from patronage.markets.core.contacts import check_address, display_phone, phone_problem
+
+    _build(engine)
+    with transaction(engine) as s:
+        members = list(s.scalars(select(Member)))
+    assert members and all(m.phone for m in members)
+    for m in members:
+        assert phone_problem(m.phone or "", m.country) == (m.phone, None), (m.id, m.phone)
+        assert check_address(m.country, m.region, m.postal_code) == (m.region, m.postal_code)
+    mexican = next(m for m in members if m.country == "MX" and m.kind != "distributor")
+    assert mexican.phone is not None and mexican.phone.startswith("+5255")
+    assert display_phone(mexican.phone, "MX").startswith("55 ")
+    assert display_phone(mexican.phone, "US").startswith("+52 55 ")
