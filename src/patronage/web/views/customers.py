@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from patronage.care.channels.cards import postal_address
 from patronage.db.autoship import Subscription, SubscriptionItem
 from patronage.db.care import MemberNote, Touch
 from patronage.db.tables import Member, Order
@@ -196,3 +197,29 @@ def upcoming_birthdays(session: Session, owner_id: int, now: datetime, tz: tzinf
 
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+@dataclass
+class DueCard:
+    touch_id: int
+    member_id: int
+    name: str
+    occasion: str
+    due_at: datetime
+    has_address: bool
+    printed: bool
+
+
+def due_cards(session: Session, owner_id: int, now: datetime, *,
+              ahead: timedelta = timedelta(days=14), limit: int = 200) -> list[DueCard]:
+    """The owner's open cards due before ``now + ahead`` (not in a company batch), soonest
+    first, and the ones they printed in the last week (to print again)."""
+    rows = session.execute(
+        select(Touch, Member).join(Member, Member.id == Touch.member_id)
+        .where(Touch.owner_id == owner_id, Touch.channel == "card",
+               ((Touch.status == "planned") & Touch.card_batch_id.is_(None)
+                & (Touch.due_at < now + ahead))
+               | ((Touch.status == "sent") & (Touch.sent_at >= now - timedelta(days=7))))
+        .order_by(Touch.status, Touch.due_at, Touch.id).limit(limit)).all()
+    return [DueCard(t.id, m.id, m.name, t.occasion, t.due_at, bool(postal_address(m)),
+                    t.status == "sent") for t, m in rows]
