@@ -13,7 +13,7 @@ KINDS = (N_("staff"), N_("distributor"), N_("customer"), N_("retail"), N_("prefe
 #: Member, autoship, order and touch statuses.
 STATUSES = (N_("active"), N_("inactive"), N_("terminated"), N_("erased"), N_("paused"),
             N_("suspended"), N_("cancelled"), N_("paid"), N_("planned"), N_("sent"),
-            N_("done"), N_("dropped"), N_("failed"), N_("none"))
+            N_("done"), N_("dropped"), N_("failed"), N_("expired"), N_("none"))
 #: Consent and touch channels.
 CHANNELS = (N_("email"), N_("post"), N_("phone"), N_("sms"), N_("card"), N_("task"))
 #: Order sources.
@@ -28,3 +28,5 @@ SAVE_OFFERS = (N_("pause for a month or two"), N_("swap to another product"),
                N_("change the date"))
 #: Member kinds counted on the company page.
 KIND_COUNTS = (N_("distributors"), N_("preferreds"), N_("retails"))
+#: Why a customer's value is at risk (from the value run's flags).
+RISK_REASONS = (N_("payment trouble"), N_("P(alive) falling"), N_("no personal touch lately"))

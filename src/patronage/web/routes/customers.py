@@ -15,26 +15,36 @@ from patronage.web.deps import (
     Csrf,
     Distributor,
     StaffOrDistributor,
+    company_zone,
     engine_of,
     now_of,
     page_errors,
 )
 from patronage.web.templating import render
-from patronage.web.views.customers import add_note, customer_detail, customer_list
+from patronage.web.views.customers import (
+    FILTERS,
+    FREE_REFERRALS,
+    add_note,
+    customer_detail,
+    customer_list,
+)
 
 router = APIRouter()
 
 
 @router.get("/customers", response_class=HTMLResponse)
 def customers(request: Request, me: Distributor, page: PageNumber = 1, q: str = "",
-              order: str = "value") -> Response:
+              order: str = "value", show: str = "all", days: int = 30) -> Response:
     assert me.member_id is not None
-    with transaction(engine_of(request)) as session:
-        listing = customer_list(session, me.member_id, page=page, query=q, order=order)
+    with transaction(engine_of(request)) as session, page_errors():
+        listing = customer_list(session, me.member_id, page=page, query=q, order=order,
+                                show=show, now=now_of(request), tz=company_zone(request),
+                                quiet_days=days)
     charts = {r.id: radar(r.seven, size=96, label=f"Seven values of {r.name}", labels=False)
               for r in listing.rows if r.seven}
     return render(request, "customers.html", me, title="My customers", listing=listing,
-                  charts=charts, order=order)
+                  charts=charts, order=order, days=days, filters=FILTERS,
+                  free_referrals=FREE_REFERRALS)
 
 
 @router.get("/customers/{member_id}", response_class=HTMLResponse)
