@@ -23,7 +23,12 @@ from patronage.web.deps import (
     page_errors,
 )
 from patronage.web.templating import TEMPLATES, render, viewer_locale
-from patronage.web.views.business import committed_runs, payout_rows, period_history
+from patronage.web.views.business import (
+    committed_runs,
+    passed_over_rows,
+    payout_rows,
+    period_history,
+)
 
 router = APIRouter()
 
@@ -47,11 +52,13 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
         history = period_history(session, me.member_id)
         runs = committed_runs(session, 1)
         lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
+        passed = passed_over_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
-                        labels, label=_("Personal and group volume by period"))
+                        labels, label=_("Personal and group volume by period"), values=True,
+                        height=200)
     earned_chart = bars([(_("Earned"), [h.earned for h in history])], labels,
-                        label=_("Commissions by period"))
+                        label=_("Commissions by period"), values=True, height=200)
     mix_chart = bars([(_("Consumption"), [overview.consumption_cv]),
                       (_("Promotional"), [overview.promotional_cv]),
                       (_("From customers"), [overview.customer_cv])],
@@ -59,7 +66,7 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
                      label=_("Consumption and promotional volume"), height=140)
     return render(request, "business.html", me, locale=locale, title=N_("My business"),
                   o=overview, standing=standing,
-                  history=history, lines=lines, last=runs[0] if runs else None,
+                  history=history, lines=lines, passed=passed, last=runs[0] if runs else None,
                   volume_chart=volume_chart, earned_chart=earned_chart, mix_chart=mix_chart,
                   customers_bar=progress(overview.customers, overview.target,
                                          label=_("Customers toward the target")),
