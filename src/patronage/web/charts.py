@@ -50,9 +50,9 @@ def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven valu
 
 
 def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int = 160,
-         label: str = "Volume", width: int = 480, values: bool = False) -> Markup:
+         label: str = "Volume", width: int = 480, show_values: bool = False) -> Markup:
     """Grouped vertical bars: ``series`` is (name, one value per label); a legend underneath.
-    With ``values``, each bar's value (hundredths, shown whole) is printed on it, readable on a
+    With ``show_values``, each bar's value (hundredths, shown whole) is printed on it, readable on a
     phone without hovering, and the baseline is drawn."""
     if not labels or not series:
         return Markup("")
@@ -71,18 +71,19 @@ def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int 
             parts.append(f'<rect x="{x:.1f}" y="{chart_h - h:.1f}" width="{bar_w - 1:.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
                          f'{escape(series[s][0])} {escape(name)}: {v / 100:,.2f}</title></rect>')
-            if values:
+            if show_values:
                 size = min(16.0, max(10.0, bar_w * 0.45))
                 y = max(size, chart_h - h - 3)
                 parts.append(f'<text class="value" x="{x + (bar_w - 1) / 2:.1f}" y="{y:.1f}" '
                              f'text-anchor="middle" font-size="{size:.0f}">'
                              f'{_whole(v)}</text>')
-    if values:
-        parts.append(f'<line x1="0" y1="{chart_h}" x2="{width}" y2="{chart_h}" '
-                     f'stroke="#888" stroke-width="1"/>')
         if groups <= 12 or g % max(1, groups // 12) == 0:
             parts.append(f'<text x="{g * slot + slot / 2:.1f}" y="{chart_h + 13}" '
-                         f'text-anchor="middle" font-size="10">{escape(name)}</text>')
+                         f'text-anchor="middle" font-size="{12 if show_values else 10}">'
+                         f'{escape(name)}</text>')
+    if show_values:
+        parts.append(f'<line x1="0" y1="{chart_h}" x2="{width}" y2="{chart_h}" '
+                     f'stroke="#888" stroke-width="1"/>')
     for s, (name, _) in enumerate(series):
         x = 4 + s * 130
         parts.append(f'<rect x="{x}" y="{height - 12}" width="10" height="10" '

@@ -55,10 +55,10 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
         passed = passed_over_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([("PV", [h.pv for h in history]), ("GV", [h.gv for h in history])],
-                        labels, label=_("Personal and group volume by period"), values=True,
+                        labels, label=_("Personal and group volume by period"), show_values=True,
                         height=200)
     earned_chart = bars([(_("Earned"), [h.earned for h in history])], labels,
-                        label=_("Commissions by period"), values=True, height=200)
+                        label=_("Commissions by period"), show_values=True, height=200)
     mix_chart = bars([(_("Consumption"), [overview.consumption_cv]),
                       (_("Promotional"), [overview.promotional_cv]),
                       (_("From customers"), [overview.customer_cv])],
