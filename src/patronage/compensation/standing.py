@@ -50,7 +50,8 @@ class ActiveStanding:
         return self.short > 0 and (self.was_active or self.last_earned > 0)
 
 
-def _plan(session: Session, period: Period) -> PlanSource | None:
+def plan_for(session: Session, period: Period) -> PlanSource | None:
+    """The stored plan in force for ``period`` (``None`` when none is)."""
     text = session.scalar(select(PlanVersion.plan_text)
                           .where(PlanVersion.effective_from <= str(period))
                           .order_by(PlanVersion.effective_from.desc(), PlanVersion.id.desc())
@@ -84,7 +85,7 @@ def active_standing(session: Session, member_id: int, now: datetime, *,
     require_aware(now, place="now")
     tz = zone(company_zone)
     period = Period.containing(now, tz)
-    source = _plan(session, period)
+    source = plan_for(session, period)
     if source is None:
         return None
     plan = source.plan
