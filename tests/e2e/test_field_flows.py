@@ -79,7 +79,7 @@ def test_who_to_call_today_mark_done_and_the_count_follows(page: Any, site: Site
     sign_in(page)
     item = page.locator("ol.today li").filter(has_text="Cory")
     expect(item).to_have_count(1)
-    expect(item.locator(".why")).to_contain_text("Why:")
+    expect(item.locator(".why")).to_contain_text("thank you")
     expect(page.locator("#today-counts")).to_contain_text("0 done today")
     screenshot(page, "field-today")
     item.get_by_role("button", name="Mark done: Cory").click()
@@ -137,6 +137,44 @@ def test_see_who_in_the_team_needs_help(page: Any, site: Site, extra: dict[str, 
     with transaction(site.engine) as s:
         dee = s.get(Member, extra["dee"])
         assert dee is not None and dee.sponsor_id == site.world.ann
+
+
+def test_a_full_day_fits_one_phone_screen_and_snooze_follows(page: Any, site: Site,
+                                                            extra: dict[str, int]) -> None:
+    """Zed has fifteen things due: Today shows the ten most worth doing, in one 390 × 844
+    screen; snoozing one (in its menu) updates the counts in place."""
+    w = site.world
+    with transaction(site.engine) as s:
+        for n in range(15):
+            who = f.customer(s, w.zed, f"Zack{n:02d}", joined_at=NOW, phone=f"+1 555 02{n:02d}")
+            s.add(Touch(member_id=who, owner_id=w.zed, rule_key="check_in", occasion="no_touch",
+                        occasion_key="1", channel="task", template="check_in", priority=n,
+                        status="planned", due_at=NOW - timedelta(hours=n + 1),
+                        created_at=NOW - timedelta(days=2)))
+    page.goto("/login")
+    page.get_by_label("Email").fill(EMAILS["other_distributor"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/today")
+    items = page.locator("ol.today li")
+    expect(items).to_have_count(10)
+    expect(page.locator("#today-counts")).to_contain_text("more for later")
+    bottom = page.evaluate("document.querySelector('ol.today').getBoundingClientRect().bottom")
+    header = page.evaluate("document.querySelector('header.top').getBoundingClientRect().height")
+    # Measured below a one-line header (64 px): the header's own height is the site's layout.
+    screenshot(page, "field-today-full")
+    assert bottom - header + 64 <= PHONE["height"], f"the list ends at {bottom} px ({header})"
+    screenshot(page, "field-today-full")
+    first = items.first
+    name = first.locator(".who").inner_text()
+    first.get_by_role("group").or_(first.locator("summary")).first.click()
+    first.get_by_role("button", name=f"Snooze until tomorrow: {name}").click()
+    expect(page.get_by_text("Snoozed until tomorrow.")).to_be_visible()
+    expect(page.locator("#today-counts")).to_contain_text("1 snoozed")
+    with transaction(site.engine) as s:
+        snoozed = s.scalars(select(Touch).where(Touch.owner_id == w.zed,
+                                                Touch.snoozed_until.is_not(None))).all()
+        assert [t.snoozed_until for t in snoozed] == [NOW + timedelta(days=1)]
 
 
 @pytest.mark.parametrize("path", ["/today", "/cards", "/customers", "/customers?show=at_risk",
