@@ -24,12 +24,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from patronage import audit
+from patronage.care.channels.cards import batch_prefix
 from patronage.care.core import today as core
 from patronage.care.core.occasions import WORDS
 from patronage.care.tasks import task_line
 from patronage.clock import require_aware
 from patronage.config import Settings
-from patronage.db.care import Touch
+from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueRun
 from patronage.errors import Conflict, NotFound
@@ -122,10 +123,13 @@ def today_list(session: Session, owner_id: int, now: datetime, *, settings: Sett
                                member.email))
     start = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
     mine = Touch.owner_id == owner_id
+    printed = select(CardBatchRecord.id).where(
+        CardBatchRecord.file_name.like(f"{batch_prefix(owner_id)}%"),
+        CardBatchRecord.created_at >= start)
     done_today = session.scalar(select(func.count()).select_from(Touch).where(
         mine, or_(and_(Touch.status == "done", Touch.done_at >= start),
                   and_(Touch.status == "sent", Touch.channel == "card",
-                       Touch.sent_at >= start)))) or 0
+                       Touch.card_batch_id.in_(printed))))) or 0
     snoozed = session.scalar(select(func.count()).select_from(Touch).where(
         mine, Touch.status == "planned", Touch.snoozed_until > now)) or 0
     expired = session.scalar(select(func.count()).select_from(Touch).where(

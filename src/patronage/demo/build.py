@@ -23,6 +23,7 @@ from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
+from patronage.demo.field import leave_cards
 from patronage.money import format_amount
 from patronage.value.service import fit_values
 
@@ -68,6 +69,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
+    summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)
     return summary
 
 

@@ -306,6 +306,11 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
     return batch
 
 
+def batch_prefix(owner_id: int) -> str:
+    """How the file names of the batches a distributor printed from the web begin."""
+    return f"web-{owner_id}-"
+
+
 @dataclass(frozen=True)
 class HandPrinted:
     """Cards a distributor printed from the web: the PDF, and the cards in page order."""
@@ -360,7 +365,7 @@ def print_own_cards(session: Session, owner_id: int, touch_ids: list[int], now: 
     reprinted = [i for i in order if touches[i].status == "sent"]
     earlier = {touches[i].card_batch_id for i in reprinted} - {None}
     if fresh or not earlier:
-        record = CardBatchRecord(created_at=now, file_name=f"web-{owner_id}-"
+        record = CardBatchRecord(created_at=now, file_name=f"{batch_prefix(owner_id)}"
                                  f"{now.strftime('%Y%m%dT%H%M%SZ')}.pdf", status="done",
                                  cards=len(fresh), finished_at=now)
         session.add(record)

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from patronage.care.channels.cards import postal_address
+from patronage.care.channels.cards import batch_prefix, postal_address
 from patronage.db.autoship import Subscription, SubscriptionItem
-from patronage.db.care import MemberNote, Touch
+from patronage.db.care import CardBatchRecord, MemberNote, Touch
 from patronage.db.tables import Member, Order, Product
 from patronage.db.value import CustomerValue, ValueRun
 from patronage.errors import PatronageError
@@ -304,12 +304,15 @@ def due_cards(session: Session, owner_id: int, now: datetime, *,
               ahead: timedelta = timedelta(days=14), limit: int = 200) -> list[DueCard]:
     """The owner's open cards due before ``now + ahead`` (not in a company batch), soonest
     first, and the ones they printed in the last week (to print again)."""
+    mine = select(CardBatchRecord.id).where(
+        CardBatchRecord.file_name.like(f"{batch_prefix(owner_id)}%"),
+        CardBatchRecord.created_at >= now - timedelta(days=7))
     rows = session.execute(
         select(Touch, Member).join(Member, Member.id == Touch.member_id)
         .where(Touch.owner_id == owner_id, Touch.channel == "card",
                ((Touch.status == "planned") & Touch.card_batch_id.is_(None)
                 & (Touch.due_at < now + ahead))
-               | ((Touch.status == "sent") & (Touch.sent_at >= now - timedelta(days=7))))
+               | ((Touch.status == "sent") & Touch.card_batch_id.in_(mine)))
         .order_by(Touch.status, Touch.due_at, Touch.id).limit(limit)).all()
     return [DueCard(t.id, m.id, m.name, t.occasion, t.due_at, bool(postal_address(m)),
                     t.status == "sent") for t, m in rows]
