@@ -18,7 +18,7 @@ distributor's (as not found, so ids cannot be probed) or no longer open.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -89,6 +89,14 @@ def expire_passed(session: Session, owner_id: int, now: datetime, *, grace_days:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _utc(value: datetime | str) -> datetime:
+    """A stored time as an aware UTC datetime (plain column reads bypass the column type on
+    some drivers)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _latest_run(session: Session) -> int:
     return session.scalar(select(func.max(ValueRun.id))) or -1
 
@@ -101,26 +109,31 @@ def today_list(session: Session, owner_id: int, now: datetime, *, settings: Sett
     expire_passed(session, owner_id, now, grace_days=settings.occasion_grace_days)
     value_of = and_(CustomerValue.member_id == Touch.member_id,
                     CustomerValue.run_id == _latest_run(session))
+    # The candidates as plain columns (a busy distributor has hundreds); whole records only
+    # for the few shown.
     rows = session.execute(
-        select(Touch, Member, CustomerValue.value_at_risk)
-        .join(Member, Member.id == Touch.member_id)
+        select(Touch.id, Touch.occasion, Touch.due_at, Touch.priority,
+               CustomerValue.value_at_risk)
         .outerjoin(CustomerValue, value_of)
         .where(Touch.owner_id == owner_id, Touch.status == "planned",
                Touch.channel.in_(CHANNELS), Touch.due_at < now + AHEAD,
                Touch.card_batch_id.is_(None),
                or_(Touch.snoozed_until.is_(None), Touch.snoozed_until <= now))).all()
-    found = {t.id: (t, m, var or 0) for t, m, var in rows}
-    day = core.rank([core.Candidate(t.id, t.occasion, t.due_at, var, t.priority)
-                     for t, _m, var in found.values()], now, limit=settings.today_limit,
-                    grace_days=settings.occasion_grace_days)
+    day = core.rank([core.Candidate(int(i), occasion, _utc(due), int(var or 0), int(pri or 0))
+                     for i, occasion, due, pri, var in rows], now,
+                    limit=settings.today_limit, grace_days=settings.occasion_grace_days)
+    shown = [r.candidate.key for r in day.items]
+    found = {t.id: (t, m) for t, m in session.execute(
+        select(Touch, Member).join(Member, Member.id == Touch.member_id)
+        .where(Touch.id.in_(shown))).all()} if shown else {}
     items = []
     for r in day.items:
-        touch, member, var = found[r.candidate.key]
+        touch, member = found[r.candidate.key]
         line = (task_line(session, touch, now, settings=settings) if touch.channel == "task"
                 else touch.summary or WORDS.get(touch.occasion, touch.occasion))
         items.append(TodayItem(touch.id, member.id, member.name, touch.occasion, touch.channel,
-                               touch.due_at, r.worth, r.days_late, var, line, member.phone,
-                               member.email))
+                               touch.due_at, r.worth, r.days_late, r.candidate.value_at_risk,
+                               line, member.phone, member.email))
     start = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
     mine = Touch.owner_id == owner_id
     printed = select(CardBatchRecord.id).where(
