@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import PlanSource
 from patronage.db.compensation import CommissionRun, PayoutLine, PlanVersion, RankRecord
-from patronage.db.tables import Order, OrderLine, Refund, RefundLine
+from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
 from patronage.markets.core.currencies import by_numeric
 from patronage.markets.markets import plan_currency
 
@@ -61,22 +61,31 @@ def plan_for(session: Session, period: Period) -> PlanSource | None:
 
 def personal_volume(session: Session, member_id: int, start: datetime, end: datetime, *,
                     customer_orders: bool) -> int:
-    """The member's PV of paid lines placed in ``[start, end)``, less the points refunded then."""
-    own = and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor")
-    mine = or_(own, and_(Order.credited_to_id == member_id,
-                         OrderLine.buyer_class == "customer")) if customer_orders else own
-    placed = session.scalar(
-        select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(mine, Order.status == "paid", Order.placed_at >= start,
-               Order.placed_at < end)) or 0
-    refunded = session.scalar(
-        select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(mine, Refund.refunded_at >= start, Refund.refunded_at < end)) or 0
-    return int(placed) - int(refunded)
+    """The member's PV of paid lines placed in ``[start, end)``, less the points refunded then.
+
+    Read by buyer (indexed): the member's own orders, and their customers' orders credited to
+    them (a customer's orders are credited to their owner)."""
+    total = 0
+    whose = [and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor")]
+    if customer_orders:
+        customers = select(Member.id).where(Member.owner_id == member_id,
+                                            Member.kind != "distributor")
+        whose.append(and_(Order.buyer_id.in_(customers), Order.credited_to_id == member_id,
+                          OrderLine.buyer_class == "customer"))
+    for mine in whose:
+        placed = session.scalar(
+            select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(mine, Order.status == "paid", Order.placed_at >= start,
+                   Order.placed_at < end)) or 0
+        refunded = session.scalar(
+            select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
+            .join(Refund, Refund.id == RefundLine.refund_id)
+            .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(mine, Refund.refunded_at >= start, Refund.refunded_at < end)) or 0
+        total += int(placed) - int(refunded)
+    return total
 
 
 def active_standing(session: Session, member_id: int, now: datetime, *,

@@ -95,10 +95,12 @@ def _pv_so_far(session: Session, ids: list[int], start: datetime, end: datetime,
     queries = [base.add_columns(Order.buyer_id).where(
         Order.buyer_id.in_(ids), OrderLine.buyer_class == "distributor")
         .group_by(Order.buyer_id)]
-    if customer_orders:
+    if customer_orders:  # read by buyer (indexed): the customers of these members
+        customers = select(Member.id).where(Member.owner_id.in_(ids),
+                                            Member.kind != "distributor")
         queries.append(base.add_columns(Order.credited_to_id).where(
-            Order.credited_to_id.in_(ids), OrderLine.buyer_class == "customer")
-            .group_by(Order.credited_to_id))
+            Order.buyer_id.in_(customers), Order.credited_to_id.in_(ids),
+            OrderLine.buyer_class == "customer").group_by(Order.credited_to_id))
     for query in queries:
         for pv, member in session.execute(query).all():
             if member is not None:
