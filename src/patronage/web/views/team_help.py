@@ -1,6 +1,7 @@
 """My team, for helping: the tree (a few levels, expandable) with a search, and who needs help.
 
-Who needs help, among the distributors of the downline (down to :data:`HELP_DEPTH` levels):
+Who needs help, among the distributors of the downline (down to :data:`HELP_DEPTH` levels, the
+people a leader can reach in person):
 
 - **new**: in their first 90 days (30, 60 or 90), with how many personal customers each has
   (the fast start is "a few personal customers", not a pack);
@@ -16,7 +17,7 @@ Every person comes with their phone, for the tap to call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
@@ -27,8 +28,8 @@ from patronage.compensation.standing import plan_for
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.tables import Member, Order, OrderLine
 
-HELP_DEPTH = 6
-TREE_DEPTH = 3
+HELP_DEPTH = 3
+TREE_DEPTH = 2
 TREE_LIMIT = 300
 CLOSE_SHARE = 0.8
 NEW_DAYS = (30, 60, 90)
@@ -111,56 +112,68 @@ def _pv_so_far(session: Session, ids: list[int], start: datetime, end: datetime,
 def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                    limit: int = 20) -> Help:
     """The downline's new distributors, those about to go inactive and those close to a rank
-    (at most ``limit`` of each, the most pressing first)."""
-    levels = {int(i): int(d) for i, d in session.execute(_downline(root_id, HELP_DEPTH)).all()}
+    (at most ``limit`` of each, the most pressing first). Names, phones and customer counts
+    are read for those listed only."""
+    down = _downline(root_id, HELP_DEPTH).subquery()
+    levels = {int(i): int(d) for i, d in session.execute(select(down.c.id, down.c.depth))}
     help_ = Help()
     if not levels:
         return help_
-    ids = sorted(levels)
-    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))}
-    customers = _customers(session, ids)
-
-    def person(i: int, **kw: object) -> Person:
-        m = members[i]
-        return Person(i, m.name, m.phone, levels[i], m.joined_at, customers.get(i, 0),
-                      **kw)  # type: ignore[arg-type]
-
-    for i in ids:
-        age = (now - members[i].joined_at).days
-        if 0 <= age < NEW_DAYS[-1]:
-            bucket = next(d for d in NEW_DAYS if age < d)
-            help_.new.append(person(i, note=str(bucket)))
-    help_.new.sort(key=lambda p: (p.customers, p.joined_at, p.id))
+    new = [(int(i), joined) for i, joined in session.execute(
+        select(Member.id, Member.joined_at).where(
+            Member.id.in_(select(down.c.id)),
+            Member.joined_at > now - timedelta(days=NEW_DAYS[-1]),
+            Member.joined_at <= now))]
+    picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
+                                                              "close": []}
+    for i, joined in new:
+        age = (now - _aware(joined)).days
+        picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
     period = Period.containing(now, tz)
     source: PlanSource | None = plan_for(session, period)
     run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period))
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
-    if source is None or run is None:
-        help_.new = help_.new[:limit]
-        return help_
-    plan = source.plan
-    ranks = {r.member_id: r for r in session.scalars(select(RankRecord).where(
-        RankRecord.run_id == run.id, RankRecord.member_id.in_(ids)))}
-    active_then = [i for i in ids if i in ranks and ranks[i].active]
-    pv = _pv_so_far(session, active_then, period.start(tz), now + timedelta(microseconds=1),
-                    plan.customer_orders_count_as_pv)
-    for i in active_then:
-        got = pv.get(i, 0)
-        if got < plan.active_min_pv:
-            help_.inactive.append(person(i, pv=got, need=plan.active_min_pv))
-    help_.inactive.sort(key=lambda p: (p.need - p.pv, p.id))
-    last_plan = PlanSource.from_text(run.plan_text).plan
-    for i, rec in ranks.items():
-        for index in range(rec.paid_as + 1, len(last_plan.ranks)):
-            rank = last_plan.ranks[index]
-            if rec.pv >= CLOSE_SHARE * rank.min_pv and rec.gv >= CLOSE_SHARE * rank.min_gv \
-                    and (rec.pv < rank.min_pv or rec.gv < rank.min_gv):
-                help_.close.append(person(i, note=rank.name, pv=rec.gv, need=rank.min_gv))
-                break
-    help_.close.sort(key=lambda p: (p.need - p.pv, p.id))
-    help_.new, help_.inactive, help_.close = (help_.new[:limit], help_.inactive[:limit],
-                                              help_.close[:limit])
+    if source is not None and run is not None:
+        plan = source.plan
+        ranks = {r.member_id: r for r in session.scalars(select(RankRecord).where(
+            RankRecord.run_id == run.id, RankRecord.member_id.in_(select(down.c.id))))}
+        active_then = sorted(i for i, r in ranks.items() if r.active)
+        pv = _pv_so_far(session, active_then, period.start(tz),
+                        now + timedelta(microseconds=1), plan.customer_orders_count_as_pv)
+        short = sorted((plan.active_min_pv - pv.get(i, 0), i) for i in active_then
+                       if pv.get(i, 0) < plan.active_min_pv)
+        picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
+                              for gap, i in short[:limit]]
+        last_plan = PlanSource.from_text(run.plan_text).plan
+        close: list[tuple[int, int, dict[str, object]]] = []
+        for i, rec in ranks.items():
+            for index in range(rec.paid_as + 1, len(last_plan.ranks)):
+                rank = last_plan.ranks[index]
+                if rec.pv >= CLOSE_SHARE * rank.min_pv and rec.gv >= CLOSE_SHARE * rank.min_gv \
+                        and (rec.pv < rank.min_pv or rec.gv < rank.min_gv):
+                    close.append((rank.min_gv - rec.gv, i, {"note": rank.name, "pv": rec.gv,
+                                                             "need": rank.min_gv}))
+                    break
+        picked["close"] = [(i, kw) for _gap, i, kw in sorted(close, key=lambda c: (c[0], c[1]))
+                           [:limit]]
+    wanted = sorted({i for rows in picked.values() for i, _kw in rows})
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(wanted)))}
+    customers = _customers(session, wanted)
+
+    def person(i: int, kw: dict[str, object]) -> Person:
+        m = members[i]
+        return Person(i, m.name, m.phone, levels[i], m.joined_at, customers.get(i, 0),
+                      **kw)  # type: ignore[arg-type]
+
+    help_.new = sorted((person(i, kw) for i, kw in picked["new"]),
+                       key=lambda p: (p.customers, p.joined_at, p.id))[:limit]
+    help_.inactive = [person(i, kw) for i, kw in picked["inactive"]]
+    help_.close = [person(i, kw) for i, kw in picked["close"]]
     return help_
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def team_tree(session: Session, root_id: int, *, query: str = "",
