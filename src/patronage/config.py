@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     ach_odfi_routing: str = ""
     ach_destination: str = ""
     ach_destination_name: str = ""
+    #: At most this many things on a distributor's Today, the most worth doing first.
+    today_limit: int = Field(default=10, ge=1, le=100)
+    #: Days after a personal occasion (a birthday) its call or note expires, not made.
+    occasion_grace_days: int = Field(default=3, ge=0, le=60)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

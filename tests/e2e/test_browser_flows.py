@@ -49,7 +49,7 @@ def test_distributor_sees_tasks_opens_a_customer_and_marks_a_call_done(page: Any
     screenshot(page, "login")
     sign_in(page, "distributor")
     page.wait_for_url("**/today")
-    task = page.locator("ul.tasks li").filter(has_text="Cory")
+    task = page.locator("ol.today li").filter(has_text="Cory")
     expect(task).to_have_count(1)
     expect(task).to_contain_text(re.compile("thank you for the first order", re.IGNORECASE))
     screenshot(page, "today")
@@ -68,7 +68,7 @@ def test_distributor_sees_tasks_opens_a_customer_and_marks_a_call_done(page: Any
         touch = s.get(Touch, w.ann_task)
         assert touch is not None and touch.status == "done"
     page.reload()
-    expect(page.locator("ul.tasks li").filter(has_text="Cory")).to_have_count(0)
+    expect(page.locator("ol.today li").filter(has_text="Cory")).to_have_count(0)
     for path, name in (("/customers", "customers"), ("/business", "business"),
                        ("/team", "team")):
         page.goto(path)

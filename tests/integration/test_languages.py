@@ -161,8 +161,10 @@ def test_the_language_switch_stores_the_choice(engine: Engine, world: World) -> 
         [entry] = audit.recent(s, action="member.language")
         assert entry.detail == "language en-US -> es-US"
     today = ann.get("/today").text
-    assert "Tareas pendientes" in today and "Mis clientes" in today
-    assert "mar oct 20" in today  # Cory's birthday, as Spanish writes the day
+    assert "Vale la pena hoy" in today and "Mis clientes" in today
+    assert "1 por hacer" in today
+    cory = ann.get(f"/customers/{world.cory}").text
+    assert "Próximo contacto" in cory and "jue oct 15" in cory  # as Spanish writes the day
     business = ann.get("/business").text
     assert "Período abierto 2026-10" in business and "Calcular mi proyección" in business
     projection = ann.get("/business/projection", params={"period": "2026-09"}).text

@@ -40,7 +40,7 @@ def test_distributor_signs_in_and_lands_on_today(client: TestClient) -> None:
     assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # served over http in tests
     page = client.get("/today")
-    assert page.status_code == 200 and "Tasks due" in page.text
+    assert page.status_code == 200 and "Worth doing today" in page.text
 
 
 def test_each_role_lands_on_its_home(engine: Engine) -> None:

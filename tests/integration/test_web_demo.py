@@ -55,7 +55,7 @@ def test_demo_sign_ins_work_and_fit_their_roles(engine: Engine) -> None:
     assert [s.email for s in again] == [s.email for s in sign_ins]
     app = create_app(settings=Settings(demo_mode=True, company_timezone="UTC"), engine=engine,
                      clock=FixedClock(NOW), migrate=False)
-    for s, home, text in ((staff, "/company", "Company"), (dist, "/today", "Tasks due"),
+    for s, home, text in ((staff, "/company", "Company"), (dist, "/today", "Worth doing today"),
                           (cust, "/me", "My autoship"), (cliente, "/me", "Mi autoenvío")):
         client = TestClient(app)
         page = client.get("/login")

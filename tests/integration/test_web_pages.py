@@ -33,12 +33,14 @@ def signed_in(engine: Engine, role: str) -> tuple[TestClient, str]:
     return client, csrf_of(client.get("/account").text)
 
 
-def test_today_lists_the_task_and_the_upcoming_birthday(engine: Engine, world: World) -> None:
+def test_today_lists_the_task_and_birthdays_are_a_filter(engine: Engine, world: World) -> None:
     ann, _ = signed_in(engine, "distributor")
     page = ann.get("/today").text
     assert f'/tasks/{world.ann_task}/done' in page
     assert f'/tasks/{world.zed_task}/done' not in page
-    assert "Cory" in page and "Tue Oct 20" in page  # birthday on 10/20, five days ahead
+    assert "Cory" in page and "Why: </span>thank you" in page
+    birthdays = ann.get("/customers?show=birthday").text  # Cory's birthday is on 10/20
+    assert ">Cory</a>" in birthdays and ">Cleo</a>" not in birthdays
 
 
 def test_marking_a_task_done_records_it_and_audits(engine: Engine, world: World) -> None:
@@ -64,7 +66,8 @@ def test_customer_list_and_page_with_history_and_a_note(engine: Engine, world: W
     assert "next Nov 10" in listing  # Cory's autoship
     assert "Cleo" not in ann.get("/customers?q=cor").text
     page = ann.get(f"/customers/{world.cory}").text
-    assert "History" in page and "one_time" in page and "SHAKE" in page
+    assert "History" in page and "one_time" in page and "1× Daily shake" in page
+    assert "Next touch" in page and "Consistency" not in page  # no value run yet
     r = ann.post(f"/customers/{world.cory}/notes",
                  data={"csrf_token": csrf, "body": "Prefers calls after 6pm"})
     assert r.status_code == 200 and "Prefers calls after 6pm" in r.text
@@ -273,7 +276,8 @@ def test_team_as_of_a_period_undoes_later_moves(engine: Engine, world: World) ->
     zed = TestClient(app_for(engine))
     sign_in(zed, EMAILS["other_distributor"])
     assert "Ben" in zed.get("/team").text
-    assert "Ben" not in zed.get("/team?period=2026-09").text
+    # The printout by level is as of the period (the tree and who needs help are as of today)
+    assert "Ben" not in zed.get("/team?period=2026-09").text.split("By level")[1]
 
 
 def test_the_server_gathers_statistics_a_bulk_writer_left_out(engine: Engine,

@@ -84,7 +84,7 @@ def touches(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep,
     member_id: Id | None = None, owner_id: Id | None = None,
     touch_status: Annotated[
-        Literal["planned", "sent", "done", "dropped", "failed", "cancelled"] | None,
+        Literal["planned", "sent", "done", "dropped", "failed", "cancelled", "expired"] | None,
         Query(alias="status")] = None,
     channel: Literal["email", "card", "task", "sms"] | None = None,
     due_from: IsoDatetime | None = None, due_to: IsoDatetime | None = None,

@@ -280,15 +280,48 @@ def rank_card(engine: Engine, member_id: int, period: Period,
               ) -> tuple[str, str | None, list[Requirement]]:
     """The member's paid-as rank, the next rank, and each of its requirements: met or how far."""
     run = load_run(engine, period, plan, company_zone=company_zone)
-    pl, g, r = run.plan.plan, run.facts.genealogy, run.result
-    idx = int(g.index_of(np.array([member_id]))[0])
-    if idx < 0:
-        raise NotFound(f"member {member_id} is not in the genealogy of {period}")
+    idx = _member_index(run, member_id, period)
+    pl, r = run.plan.plan, run.result
     current = int(r.paid_as[idx])
     name = pl.ranks[current].name if current >= 0 else _("no rank")
     if current + 1 >= len(pl.ranks):
         return name, None, []
-    target = pl.ranks[current + 1]
+    return name, pl.ranks[current + 1].name, rank_requirements(run, idx, current + 1)
+
+
+@dataclass(frozen=True)
+class HoldCard:
+    """What keeping a rank held last period takes in this one."""
+
+    rank: str
+    requirements: list[Requirement]
+
+    @property
+    def missing(self) -> list[Requirement]:
+        return [q for q in self.requirements if not q.met]
+
+
+def hold_card(run: PeriodRun, member_id: int, period: Period, rank: int) -> HoldCard | None:
+    """The requirements of rank ``rank`` (an index into the run's plan; the rank the member was
+    paid as last period) for the member in ``run``; ``None`` for no rank."""
+    if not 0 <= rank < len(run.plan.plan.ranks):
+        return None
+    idx = _member_index(run, member_id, period)
+    return HoldCard(run.plan.plan.ranks[rank].name, rank_requirements(run, idx, rank))
+
+
+def _member_index(run: PeriodRun, member_id: int, period: Period) -> int:
+    idx = int(run.facts.genealogy.index_of(np.array([member_id]))[0])
+    if idx < 0:
+        raise NotFound(f"member {member_id} is not in the genealogy of {period}")
+    return idx
+
+
+def rank_requirements(run: PeriodRun, idx: int, rank: int) -> list[Requirement]:
+    """Each requirement of rank ``rank`` for the member at ``idx`` of ``run``: met or how far
+    (group volume counted with the rank's leg cap)."""
+    pl, g, r = run.plan.plan, run.facts.genealogy, run.result
+    target = pl.ranks[rank]
     children = np.flatnonzero((g.parent == idx) & (g.kind == KIND_DISTRIBUTOR))
     cap = target.min_gv * target.leg_cap // BP
     capped = int(r.pv[idx]) + int(np.minimum(r.gv[children], cap).sum())
@@ -324,7 +357,7 @@ def rank_card(engine: Engine, member_id: int, period: Period,
     if target.min_customer_volume:
         reqs.append(Requirement(_("customer volume"), target.min_customer_volume, customer_volume,
                                 customer_volume >= target.min_customer_volume, "points"))
-    return name, target.name, reqs
+    return reqs
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,9 @@ from patronage.db.base import Base, UTCDateTime
 TOUCH_CHANNELS = ("email", "card", "task", "sms")
 #: planned: waiting for its time; sent: delivered (email, card exported); done: a task the
 #: distributor marked done; dropped: not made (cap, consent, mute, holdout...), with the reason;
-#: failed: delivery gave up; cancelled: withdrawn before it was due (its conditions no longer hold).
-TOUCH_STATUSES = ("planned", "sent", "done", "dropped", "failed", "cancelled")
+#: failed: delivery gave up; cancelled: withdrawn before it was due (its conditions no longer hold);
+#: expired: a personal task (a birthday call) whose day passed more than the grace period ago.
+TOUCH_STATUSES = ("planned", "sent", "done", "dropped", "failed", "cancelled", "expired")
 TESTIMONIAL_STATUSES = ("submitted", "approved", "rejected", "published", "withdrawn")
 #: open: its cards are chosen and its file is being written; done: the file is written and its
 #: cards are marked sent.
@@ -84,6 +85,8 @@ class Touch(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     #: The printed-card batch this card was chosen for (a card is in at most one batch).
     card_batch_id: Mapped[int | None] = mapped_column(ForeignKey("care_card_batches.id"))
+    #: A task the distributor snoozed stays off their Today until then.
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CardBatchRecord(Base):

@@ -25,6 +25,7 @@ from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.payouts import pay_demo
+from patronage.demo.field import leave_cards
 from patronage.money import format_amount
 from patronage.payouts.secrets import Vault
 from patronage.shop.demo import join_through_links
@@ -92,6 +93,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
             mail_from=payouts.mail_from, cooling_days=payouts.cooling_days))
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
+    summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)
     return summary
 
 

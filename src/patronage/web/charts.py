@@ -50,10 +50,12 @@ def radar(scores: dict[str, float], *, size: int = 240, label: str = "Seven valu
 
 
 def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int = 160,
-         label: str = "Volume", width: int = 480, printed: bool = False) -> Markup:
+         label: str = "Volume", width: int = 480, printed: bool = False,
+         show_values: bool = False) -> Markup:
     """Grouped vertical bars: ``series`` is (name, one value per label); a legend underneath.
-    ``printed``: each bar's value (in hundredths, as minor units and points are) printed above
-    it. The pages print the numbers in a table next to the chart as its text equivalent."""
+    With ``show_values`` (or ``printed``), each bar's value (hundredths, shown whole) is printed
+    on it, readable on a phone without hovering, and the baseline is drawn. The pages print the
+    numbers in a table next to the chart as its text equivalent."""
     if not labels or not series:
         return Markup("")
     top = max([v for _, values in series for v in values] + [1])
@@ -73,12 +75,19 @@ def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int 
             parts.append(f'<rect x="{x:.1f}" y="{chart_h - h:.1f}" width="{bar_w - 1:.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>'
                          f'{escape(series[s][0])} {escape(name)}: {v / 100:,.2f}</title></rect>')
-            if printed and v:
-                parts.append(f'<text x="{x + (bar_w - 1) / 2:.1f}" y="{chart_h - h - 2:.1f}" '
-                             f'text-anchor="middle" font-size="9">{v / 100:,.0f}</text>')
+            if show_values or (printed and v):
+                size = min(16.0, max(10.0, bar_w * 0.45))
+                y = max(size, chart_h - h - 3)
+                parts.append(f'<text class="value" x="{x + (bar_w - 1) / 2:.1f}" y="{y:.1f}" '
+                             f'text-anchor="middle" font-size="{size:.0f}">'
+                             f'{_whole(v)}</text>')
         if groups <= 12 or g % max(1, groups // 12) == 0:
             parts.append(f'<text x="{g * slot + slot / 2:.1f}" y="{chart_h + 13}" '
-                         f'text-anchor="middle" font-size="10">{escape(name)}</text>')
+                         f'text-anchor="middle" font-size="{12 if show_values else 10}">'
+                         f'{escape(name)}</text>')
+    if show_values:
+        parts.append(f'<line x1="0" y1="{chart_h}" x2="{width}" y2="{chart_h}" '
+                     f'stroke="#888" stroke-width="1"/>')
     for s, (name, _) in enumerate(series):
         x = 4 + s * 130
         parts.append(f'<rect x="{x}" y="{height - 12}" width="10" height="10" '
@@ -86,6 +95,18 @@ def bars(series: list[tuple[str, list[int]]], labels: list[str], *, height: int 
                      f'font-size="11">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _whole(hundredths: int) -> str:
+    """A value kept in hundredths, whole and short: 394, 6.2k, 1.3M."""
+    v = hundredths / 100
+    if abs(v) >= 1_000_000:
+        return f"{v / 1_000_000:.1f}M"
+    if abs(v) >= 10_000:
+        return f"{v / 1_000:.0f}k"
+    if abs(v) >= 1_000:
+        return f"{v / 1_000:.1f}k"
+    return f"{v:.0f}"
 
 
 def progress(actual: int, needed: int, *, label: str) -> Markup:

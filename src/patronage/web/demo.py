@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order
+from patronage.demo.field import demo_distributor
 from patronage.errors import PatronageError
 from patronage.web.accounts import create_account
 
@@ -38,17 +39,12 @@ def _pick(engine: Engine) -> tuple[Member, Member]:
     one with the longest order history (then the longest-standing), so that the demo
     customer's account shows orders and an autoship to manage."""
     with transaction(engine) as s:
-        row = s.execute(
-            select(Member.owner_id, func.count())
-            .join(Subscription, Subscription.member_id == Member.id)
-            .where(Subscription.status == "active", Member.owner_id.is_not(None),
-                   Member.kind != "distributor", Member.status == "active", ENGLISH)
-            .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)
-            .limit(1)).first()
-        if row is None:
+        owner = demo_distributor(s)
+        if owner is None:
             raise PatronageError("demo: no distributor has a customer on autoship; "
                                  "build the demo company first")
-        distributor = s.get(Member, row[0])
+        row = (owner,)
+        distributor = s.get(Member, owner)
         orders = (select(func.count()).select_from(Order).where(Order.buyer_id == Member.id)
                   .scalar_subquery())
         customer = s.scalars(

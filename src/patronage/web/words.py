@@ -13,7 +13,7 @@ KINDS = (N_("staff"), N_("distributor"), N_("customer"), N_("retail"), N_("prefe
 #: Member, autoship, order and touch statuses.
 STATUSES = (N_("active"), N_("inactive"), N_("terminated"), N_("erased"), N_("paused"),
             N_("suspended"), N_("cancelled"), N_("paid"), N_("planned"), N_("sent"),
-            N_("done"), N_("dropped"), N_("failed"), N_("none"))
+            N_("done"), N_("dropped"), N_("failed"), N_("expired"), N_("none"))
 #: Consent and touch channels.
 CHANNELS = (N_("email"), N_("post"), N_("phone"), N_("sms"), N_("card"), N_("task"))
 #: Order sources.
@@ -46,3 +46,5 @@ VOLUME_WORDS = {"promotional": N_("promotional"), "consumption": N_("consumption
 def source_word(code: str) -> str:
     """An order source as the pages say it, untranslated (``translate`` it)."""
     return SOURCE_WORDS.get(code, code.replace("_", " "))
+#: Why a customer's value is at risk (from the value run's flags).
+RISK_REASONS = (N_("payment trouble"), N_("P(alive) falling"), N_("no personal touch lately"))

@@ -47,7 +47,7 @@ from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
-from patronage.errors import PatronageError
+from patronage.errors import Conflict, NotFound, PatronageError
 from patronage.network.members import consents_in_force
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
@@ -304,3 +304,79 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
         if partial.exists():
             partial.unlink()
     return batch
+
+
+def batch_prefix(owner_id: int) -> str:
+    """How the file names of the batches a distributor printed from the web begin."""
+    return f"web-{owner_id}-"
+
+
+@dataclass(frozen=True)
+class HandPrinted:
+    """Cards a distributor printed from the web: the PDF, and the cards in page order."""
+
+    pdf: bytes
+    touch_ids: list[int]
+    batch_id: int
+    #: cards printed before (a repeated request): printed again, nothing changed
+    reprinted: list[int] = field(default_factory=list)
+
+
+def print_own_cards(session: Session, owner_id: int, touch_ids: list[int], now: datetime, *,
+                    settings: Settings, templates: TemplateSet | None = None) -> HandPrinted:
+    """The distributor's chosen cards as one print-ready PDF (cards, then address labels); the
+    cards then count as made (``sent``), in one batch of their own.
+
+    Only the owner's open cards (or ones they printed before, printed again unchanged, so a
+    repeated request never makes a second batch of the same cards) may be chosen; anything
+    else is refused naming the card, and nothing is marked. A card without a postal address
+    prints with its name alone (the distributor hands it over)."""
+    require_aware(now, place="now")
+    ids = list(dict.fromkeys(touch_ids))
+    if not ids:
+        raise PatronageError("cards: choose at least one card to print")
+    if len(ids) > 200:
+        raise PatronageError(f"cards: at most 200 cards at a time ({len(ids)} chosen)")
+    tset = templates or default_templates()
+    touches = {t.id: t for t in session.scalars(select(Touch).where(Touch.id.in_(ids))
+                                               .with_for_update())}
+    for touch_id in ids:
+        touch = touches.get(touch_id)
+        if touch is None or touch.owner_id != owner_id or touch.channel != "card":
+            raise NotFound(f"card {touch_id} does not exist")
+        if touch.status not in ("planned", "sent"):
+            raise Conflict(f"card {touch_id} is {touch.status}; it cannot be printed")
+    order = sorted(ids, key=lambda i: (touches[i].due_at, i))
+    cards: list[_Card] = []
+    for touch_id in order:
+        touch = touches[touch_id]
+        member = session.get(Member, touch.member_id)
+        assert member is not None
+        made = touch.sent_at if touch.status == "sent" and touch.sent_at else now
+        try:
+            content = tset.card(touch.template, build_context(session, touch, made,
+                                                              settings=settings))
+            address = postal_address(member)
+            check_printable(content, member.name, address)
+        except PatronageError as exc:
+            raise Conflict(f"card {touch_id} for {member.name}: {exc}") from exc
+        cards.append(_Card(touch.id, content, member.name, address))
+    fresh = [i for i in order if touches[i].status == "planned"]
+    reprinted = [i for i in order if touches[i].status == "sent"]
+    earlier = {touches[i].card_batch_id for i in reprinted} - {None}
+    if fresh or not earlier:
+        record = CardBatchRecord(created_at=now, file_name=f"{batch_prefix(owner_id)}"
+                                 f"{now.strftime('%Y%m%dT%H%M%SZ')}.pdf", status="done",
+                                 cards=len(fresh), finished_at=now)
+        session.add(record)
+        session.flush()
+        batch_id = record.id
+        for i in fresh:
+            touch = touches[i]
+            touch.card_batch_id, touch.status, touch.sent_at = batch_id, "sent", now
+            touch.attempts = (touch.attempts or 0) + 1
+        session.flush()
+    else:
+        batch_id = min(b for b in earlier if b is not None)
+    pdf = _pdf(cards, settings, now)
+    return HandPrinted(bytes(pdf.output()), order, batch_id, reprinted)

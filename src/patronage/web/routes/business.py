@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.clock import Period
-from patronage.compensation.reports import explain_member, load_run, rank_card
+from patronage.compensation.reports import explain_member, hold_card, load_run, rank_card
+from patronage.compensation.standing import active_standing
 from patronage.db.engine import transaction
 from patronage.languages import N_, _, use_locale
 from patronage.value.service import distributor_overview
@@ -22,7 +23,12 @@ from patronage.web.deps import (
     page_errors,
 )
 from patronage.web.templating import TEMPLATES, render, viewer_locale
-from patronage.web.views.business import committed_runs, payout_rows, period_history
+from patronage.web.views.business import (
+    committed_runs,
+    passed_over_rows,
+    payout_rows,
+    period_history,
+)
 
 router = APIRouter()
 
@@ -41,22 +47,26 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
         overview = distributor_overview(engine, me.member_id, now, at_risk=0, viewer=me,
                                         company_zone=company_zone_name(request))
     with transaction(engine) as session:
+        standing = active_standing(session, me.member_id, now,
+                                   company_zone=company_zone_name(request))
         history = period_history(session, me.member_id)
         runs = committed_runs(session, 1)
         lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
+        passed = passed_over_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
     labels = [h.period for h in history]
     volume_chart = bars([(_("PV"), [h.pv for h in history]), (_("GV"), [h.gv for h in history])],
-                        labels, label=_("Personal and group volume by period"))
+                        labels, label=_("Personal and group volume by period"), show_values=True,
+                        height=200)
     earned_chart = bars([(_("Earned"), [h.earned for h in history])], labels,
-                        label=_("Commissions by period"))
+                        label=_("Commissions by period"), show_values=True, height=200)
     mix_chart = bars([(_("Consumption"), [overview.consumption_cv]),
                       (_("Promotional"), [overview.promotional_cv]),
                       (_("From customers"), [overview.customer_cv])],
                      [_("last 12 months (CV)")],
                      label=_("Consumption and promotional volume"), height=140)
     return render(request, "business.html", me, locale=locale, title=N_("My business"),
-                  o=overview,
-                  history=history, lines=lines, last=runs[0] if runs else None,
+                  o=overview, standing=standing,
+                  history=history, lines=lines, passed=passed, last=runs[0] if runs else None,
                   volume_chart=volume_chart, earned_chart=earned_chart, mix_chart=mix_chart,
                   customers_bar=progress(overview.customers, overview.target,
                                          label=_("Customers toward the target")),
@@ -87,9 +97,16 @@ def _projection(request: Request, me: Distributor, period: str | None) -> Respon
             rank, next_rank, reqs = rank_card(engine, me.member_id, p, company_zone=zone_name)
             explanation = explain_member(engine, me.member_id, p, viewer=me,
                                          company_zone=zone_name)
+            with transaction(engine) as session:
+                standing = active_standing(session, me.member_id, now, company_zone=zone_name)
+            hold = None
+            if standing is not None and standing.period == str(p):
+                hold = hold_card(run, me.member_id, p, standing.last_paid_as)
     except PageError as exc:
         # A fragment for htmx to show in place (it swaps successful answers only).
         return HTMLResponse(template.render(error=exc.message))
     return HTMLResponse(template.render(period=str(p), projected=projected, rank=rank,
                                         next_rank=next_rank, reqs=reqs,
-                                        explanation=explanation))
+                                        explanation=explanation, hold=hold,
+                                        hold_paid=standing.last_earned if standing else 0,
+                                        hold_currency=standing.currency if standing else ""))

@@ -17,12 +17,19 @@ from patronage.web.deps import (
     Csrf,
     Distributor,
     StaffOrDistributor,
+    company_zone,
     engine_of,
     now_of,
     page_errors,
 )
 from patronage.web.templating import render, viewer_locale
-from patronage.web.views.customers import add_note, customer_detail, customer_list
+from patronage.web.views.customers import (
+    FILTERS,
+    FREE_REFERRALS,
+    add_note,
+    customer_detail,
+    customer_list,
+)
 
 router = APIRouter()
 
@@ -34,16 +41,19 @@ def _named(scores: dict[str, float]) -> dict[str, float]:
 
 @router.get("/customers", response_class=HTMLResponse)
 def customers(request: Request, me: Distributor, page: PageNumber = 1, q: str = "",
-              order: str = "value") -> Response:
+              order: str = "value", show: str = "all", days: int = 30) -> Response:
     assert me.member_id is not None
-    with transaction(engine_of(request)) as session:
-        listing = customer_list(session, me.member_id, page=page, query=q, order=order)
+    with transaction(engine_of(request)) as session, page_errors():
+        listing = customer_list(session, me.member_id, page=page, query=q, order=order,
+                                show=show, now=now_of(request), tz=company_zone(request),
+                                quiet_days=days)
     with use_locale(viewer_locale(request, me)):
         charts = {r.id: radar(_named(r.seven), size=96, labels=False,
                               label=gettext("Seven values of %(name)s") % {"name": r.name})
                   for r in listing.rows if r.seven}
     return render(request, "customers.html", me, title=N_("My customers"), listing=listing,
-                  charts=charts, order=order)
+                  charts=charts, order=order, days=days, filters=FILTERS,
+                  free_referrals=FREE_REFERRALS)
 
 
 @router.get("/customers/{member_id}", response_class=HTMLResponse)

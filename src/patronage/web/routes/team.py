@@ -9,15 +9,18 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy import select
 
 from patronage.bounds import PageNumber
 from patronage.clock import Period
 from patronage.csv_cells import safe_row
 from patronage.db.engine import transaction
-from patronage.web.deps import Distributor, company_zone, engine_of, page_errors
+from patronage.db.tables import Member
+from patronage.web.deps import Distributor, company_zone, engine_of, now_of, page_errors
 from patronage.web.templating import render
 from patronage.web.views.business import committed_runs
 from patronage.web.views.team import team_csv_rows, team_level
+from patronage.web.views.team_help import team_tree, who_needs_help
 
 router = APIRouter()
 
@@ -35,14 +38,21 @@ def _until(request: Request, period: str | None) -> tuple[str | None, datetime |
 
 @router.get("/team", response_class=HTMLResponse)
 def team(request: Request, me: Distributor, level: PageNumber = 1, page: PageNumber = 1,
-         period: str | None = None) -> Response:
+         period: str | None = None, q: str = "") -> Response:
     assert me.member_id is not None
     chosen, until = _until(request, period)
     with transaction(engine_of(request)) as session:
         listing = team_level(session, me.member_id, level=level, page=page, period=chosen,
                              until=until)
         periods = [r.period for r in committed_runs(session, 24)]
-    return render(request, "team.html", me, title="My team", listing=listing, periods=periods)
+        sponsors = dict(session.execute(
+            select(Member.id, Member.first_name + " " + Member.last_name).where(
+                Member.id.in_({r.sponsor_id for r in listing.rows if r.sponsor_id}))).all())
+        help_ = who_needs_help(session, me.member_id, now_of(request), company_zone(request))
+        tree, cut = team_tree(session, me.member_id, query=q)
+    return render(request, "team.html", me, title="My team", listing=listing, periods=periods,
+                  sponsors={k: str(v).strip() for k, v in sponsors.items()}, help=help_,
+                  tree=tree, cut=cut, q=q)
 
 
 @router.get("/team.csv")

@@ -13,12 +13,14 @@ from functools import lru_cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patronage.access import Principal, member_labels, order_labels
+from patronage.access import HIDDEN_CUSTOMER, HIDDEN_DISTRIBUTOR, Principal, visible_among
+from patronage.compensation.core.codes import REASONS
 from patronage.compensation.reports import bonus_label
 from patronage.compensation.runs import PlanSource
-from patronage.db.compensation import CommissionRun, PayoutLine, RankRecord
+from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
+from patronage.db.tables import Member, Order
 from patronage.languages import _
-from patronage.languages.formatting import format_points
+from patronage.languages.formatting import format_money, format_points
 from patronage.markets.core.currencies import by_numeric
 from patronage.markets.markets import plan_currency
 
@@ -39,6 +41,7 @@ class PeriodFigures:
 class PayoutRow:
     bonus: str
     level: int
+    #: who the line is from, named as the viewer may see them (never an id)
     source: str
     volume: int
     rate_bp: int
@@ -46,18 +49,65 @@ class PayoutRow:
     clawback_of: int | None
     currency: str = ""
 
+    def _money(self, amount: int) -> str:
+        return format_money(amount, self.currency or "USD")
+
     @property
     def explanation(self) -> str:
-        """The line in words, in the reader's language (see :mod:`patronage.languages`)."""
+        """The line in words with its formula, in the reader's language ("10% of Cory
+        Smith's 394.00 points = 39.40"; "retail profit: Cory Smith paid 45.00, wholesale 30.00
+        → 15.00")."""
         what = bonus_label(self.bonus, self.level)
         if self.clawback_of is not None:
-            return _("clawback of line %(line)d (%(bonus)s) from %(source)s") % {
-                "line": self.clawback_of, "bonus": what, "source": self.source}
+            return _("%(bonus)s taken back: %(source)s's order was refunded") % {
+                "bonus": what, "source": self.source}
+        if self.bonus == "retail_profit":
+            return _("%(bonus)s: %(source)s paid %(paid)s, wholesale %(wholesale)s → "
+                     "%(profit)s") % {
+                "bonus": what, "source": self.source, "paid": self._money(self.volume),
+                "wholesale": self._money(self.volume - self.amount),
+                "profit": self._money(self.amount)}
         if not self.rate_bp:
             return _("%(bonus)s from %(source)s") % {"bonus": what, "source": self.source}
-        return _("%(bonus)s from %(source)s: %(rate)s%% of %(volume)s points") % {
+        return _("%(bonus)s: %(rate)s%% of %(source)s's %(volume)s points = %(amount)s") % {
             "bonus": what, "source": self.source, "rate": f"{self.rate_bp / 100:g}",
-            "volume": format_points(self.volume)}
+            "volume": format_points(self.volume), "amount": self._money(self.amount)}
+
+
+@dataclass
+class PassedOverRow:
+    """A payment the member was first in line for and did not get, and who got it."""
+
+    bonus: str
+    level: int
+    source: str
+    reason: int
+    passed_to: str | None
+
+    @property
+    def explanation(self) -> str:
+        words = {"bonus": bonus_label(self.bonus, self.level), "source": self.source,
+                 "why": _(REASONS.get(self.reason, "not qualified")),
+                 "who": self.passed_to or ""}
+        if self.passed_to:
+            return _("%(bonus)s on %(source)s's volume went to %(who)s: you were %(why)s") % words
+        return _("%(bonus)s on %(source)s's volume was not paid: you were %(why)s") % words
+
+
+def names_for(session: Session, viewer: Principal | None, members: set[int],
+              orders: set[int]) -> tuple[dict[int, str], dict[int, str]]:
+    """Members and orders' buyers by name where ``viewer`` may see them (no ids), else "a
+    customer of your team" / "a distributor of your team"."""
+    buyers = {o: b for o, b in session.execute(
+        select(Order.id, Order.buyer_id).where(Order.id.in_(sorted(orders))))} if orders else {}
+    wanted = sorted(members | set(buyers.values()))
+    rows = session.execute(select(Member.id, Member.first_name, Member.last_name, Member.kind)
+                           .where(Member.id.in_(wanted))).all() if wanted else []
+    seen = visible_among(session, viewer, wanted)
+    named = {i: f"{first} {last}".strip() if i in seen else _(
+        HIDDEN_DISTRIBUTOR if kind == "distributor" else HIDDEN_CUSTOMER)
+        for i, first, last, kind in rows}
+    return named, {o: named.get(b, _(HIDDEN_CUSTOMER)) for o, b in buyers.items()}
 
 
 @lru_cache(maxsize=16)
@@ -107,18 +157,36 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
     lines = list(session.scalars(select(PayoutLine).where(
         PayoutLine.run_id == run_id, PayoutLine.earner_id == member_id)
         .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit)))
-    orders = order_labels(session, viewer, {p.source_id for p in lines
-                                            if p.source_kind == "order"})
-    members = member_labels(session, viewer, {p.source_id for p in lines
-                                              if p.source_kind != "order"})
+    members, orders = names_for(
+        session, viewer, {p.source_id for p in lines if p.source_kind != "order"},
+        {p.source_id for p in lines if p.source_kind == "order"})
 
     def source(p: PayoutLine) -> str:
         labels = orders if p.source_kind == "order" else members
-        return labels.get(p.source_id, f"{p.source_kind} {p.source_id}")
+        return labels.get(p.source_id, _(HIDDEN_CUSTOMER))
 
     return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp,
                       p.amount if p.paid_amount is None else p.paid_amount, p.clawback_of,
                       _currency(session, p.currency)) for p in lines]
+
+
+def passed_over_rows(session: Session, member_id: int, run_id: int, *, limit: int = 100,
+                     viewer: Principal | None = None) -> list[PassedOverRow]:
+    """The payments of a committed run the member was first in line for and did not get,
+    with who got each (named as ``viewer`` may see them)."""
+    skips = list(session.scalars(select(PayoutSkip).where(
+        PayoutSkip.run_id == run_id, PayoutSkip.member_id == member_id)
+        .order_by(PayoutSkip.id).limit(limit)))
+    members, orders = names_for(
+        session, viewer,
+        {k.source_id for k in skips if k.source_kind != "order"}
+        | {k.passed_to_id for k in skips if k.passed_to_id is not None},
+        {k.source_id for k in skips if k.source_kind == "order"})
+    return [PassedOverRow(
+        k.bonus, k.level,
+        (orders if k.source_kind == "order" else members).get(k.source_id, _(HIDDEN_CUSTOMER)),
+        k.reason, members.get(k.passed_to_id) if k.passed_to_id is not None else None)
+        for k in skips]
 
 
 def _currency(session: Session, number: int | None) -> str:

@@ -1,0 +1,120 @@
+"""Money at risk: how much personal volume a distributor still needs this period to stay
+active, and what being active paid them last period.
+
+Cheap enough for every page view: the member's own lines of the open period (indexed by buyer
+and by the member credited), not a whole-company run. Personal volume is counted as the engine
+counts it: the member's own orders, and their customers' orders credited to them when the plan
+says so (``customer_orders_count_as_pv``), less the points refunded in the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from patronage.clock import Period, require_aware, zone
+from patronage.compensation.runs import PlanSource
+from patronage.db.compensation import CommissionRun, PayoutLine, PlanVersion, RankRecord
+from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
+from patronage.markets.core.currencies import by_numeric
+from patronage.markets.markets import plan_currency
+
+
+@dataclass(frozen=True)
+class ActiveStanding:
+    """The member's personal volume so far in the open period against the plan's minimum."""
+
+    period: str
+    pv: int
+    need: int
+    #: the last day of the period (in the company's zone)
+    last_day: date
+    last_period: str | None
+    #: paid for the last committed period (minor units of ``currency``)
+    last_earned: int
+    currency: str
+    was_active: bool
+    #: the rank the member was paid as last period (index into the plan's ranks; -1: none)
+    last_paid_as: int = -1
+
+    @property
+    def short(self) -> int:
+        return max(0, self.need - self.pv)
+
+    @property
+    def at_risk(self) -> bool:
+        """Short of the minimum while being active (or paid) last period: money at risk."""
+        return self.short > 0 and (self.was_active or self.last_earned > 0)
+
+
+def plan_for(session: Session, period: Period) -> PlanSource | None:
+    """The stored plan in force for ``period`` (``None`` when none is)."""
+    text = session.scalar(select(PlanVersion.plan_text)
+                          .where(PlanVersion.effective_from <= str(period))
+                          .order_by(PlanVersion.effective_from.desc(), PlanVersion.id.desc())
+                          .limit(1))
+    return PlanSource.from_text(text) if text else None
+
+
+def personal_volume(session: Session, member_id: int, start: datetime, end: datetime, *,
+                    customer_orders: bool) -> int:
+    """The member's PV of paid lines placed in ``[start, end)``, less the points refunded then.
+
+    Read by buyer (indexed): the member's own orders, and their customers' orders credited to
+    them (a customer's orders are credited to their owner)."""
+    total = 0
+    whose = [and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor")]
+    if customer_orders:
+        customers = select(Member.id).where(Member.owner_id == member_id,
+                                            Member.kind != "distributor")
+        whose.append(and_(Order.buyer_id.in_(customers), Order.credited_to_id == member_id,
+                          OrderLine.buyer_class == "customer"))
+    for mine in whose:
+        placed = session.scalar(
+            select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(mine, Order.status == "paid", Order.placed_at >= start,
+                   Order.placed_at < end)) or 0
+        refunded = session.scalar(
+            select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
+            .join(Refund, Refund.id == RefundLine.refund_id)
+            .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(mine, Refund.refunded_at >= start, Refund.refunded_at < end)) or 0
+        total += int(placed) - int(refunded)
+    return total
+
+
+def active_standing(session: Session, member_id: int, now: datetime, *,
+                    company_zone: str) -> ActiveStanding | None:
+    """Where the member stands in the open period (``None`` with no plan in force)."""
+    require_aware(now, place="now")
+    tz = zone(company_zone)
+    period = Period.containing(now, tz)
+    source = plan_for(session, period)
+    if source is None:
+        return None
+    plan = source.plan
+    pv = personal_volume(session, member_id, period.start(tz), now + timedelta(microseconds=1),
+                         customer_orders=plan.customer_orders_count_as_pv)
+    run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period))
+                          .order_by(CommissionRun.period.desc()).limit(1)).first()
+    earned, currency, active, paid_as = 0, plan_currency(session), False, -1
+    if run is not None:
+        paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+        total, number = session.execute(
+            select(func.coalesce(func.sum(paid), 0), func.max(PayoutLine.currency))
+            .where(PayoutLine.run_id == run.id, PayoutLine.earner_id == member_id)).one()
+        earned = int(total or 0)
+        if number is not None:
+            currency = by_numeric(int(number))
+        rec = session.scalars(select(RankRecord).where(RankRecord.run_id == run.id,
+                                                       RankRecord.member_id == member_id)
+                              ).first()
+        active, paid_as = (bool(rec.active), int(rec.paid_as)) if rec else (False, -1)
+    last_day = (period.end(tz) - timedelta(microseconds=1)).date()
+    return ActiveStanding(str(period), pv, plan.active_min_pv, last_day,
+                          run.period if run else None, earned, currency, active, paid_as)
