@@ -24,8 +24,8 @@ from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
-from patronage.demo.payouts import pay_demo
 from patronage.demo.field import leave_cards
+from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
 from patronage.payouts.secrets import Vault
 from patronage.shop.demo import join_through_links

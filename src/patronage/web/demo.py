@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 
 from patronage.db.accounts import Account, PasswordReset, WebSessionRecord
 from patronage.db.autoship import Subscription
