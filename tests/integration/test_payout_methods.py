@@ -163,7 +163,7 @@ def test_holds_no_method_no_tax_id_and_cooling(engine: Engine) -> None:
     with engine.connect() as conn:
         holds = method_holds(conn, [us_new, us_ok, us_bare, jp, nowhere], NOW,
                              cooling_days=14)
-    assert {m: [(h.code, h.words) for h in hs] for m, hs in holds.items()} == {
+    assert {m: [(h.code, h.detail) for h in hs] for m, hs in holds.items()} == {
         us_new: [("method_cooling", "payout method changed on 2026-11-02: held until "
                                     "2026-11-16"), ("no_tax_id", "no valid tax id")],
         us_bare: [("no_method", "no payout method"), ("no_tax_id", "no valid tax id")],

@@ -144,7 +144,7 @@ def test_a_batch_is_built_once_per_date_and_never_pays_twice(engine: Engine,
     assert (again.id, again.built_now, again.payments) == (batch.id, False, 2)
     other = build_batch(engine, date(2026, 11, 16), now=LATER, actor="test", rules=RULES)
     assert other.payments == 0  # nothing left to pay: b's 19.99 is carried forward
-    path = export_batch(engine, batch.id, tmp_path, now=LATER, actor="test")
+    path, = export_batch(engine, batch.id, tmp_path, now=LATER, actor="test").paths
     body = path.read_text(encoding="utf-8").splitlines()
     assert body[0] == "payment_ref,member_id,payee_name,amount,currency"
     assert body[1] == f"PAY-{batch.id}-{a}-USD,{a},Ada,25.00,USD"
@@ -155,8 +155,10 @@ def test_a_batch_is_built_once_per_date_and_never_pays_twice(engine: Engine,
     with transaction(engine) as s:
         stored = s.get(PayoutBatch, batch.id)
         assert stored is not None and stored.status == "exported"
-    with pytest.raises(PatronageError, match="file kind 'sepa' is not available"):
+    with pytest.raises(PatronageError, match="the sepa files need the payout keys"):
         export_batch(engine, batch.id, tmp_path, now=LATER, actor="test", kind="sepa")
+    with pytest.raises(PatronageError, match="file kind 'swift' is not one of csv, sepa"):
+        export_batch(engine, batch.id, tmp_path, now=LATER, actor="test", kind="swift")
 
 
 def test_a_batch_killed_half_way_leaves_nothing_and_runs_again(
