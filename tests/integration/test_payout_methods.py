@@ -301,6 +301,12 @@ def test_the_demo_pays_some_distributors_by_ach_and_iban_one_without_tax_id(
     assert all(a.kind == kinds[m] for m, a in accounts.items())
     codes = sorted(h.code for hs in holds.values() for h in hs)
     assert codes == ["method_cooling", "no_tax_id"]
+    # The batch (built after the methods) pays only members with a usable method, and the
+    # demo exported its bank files as `patronage payouts export` writes them.
+    with engine.connect() as conn:
+        paid = set(conn.scalars(select(PaymentRow.member_id)))
+    assert paid and paid <= set(kinds) - set(holds)
+    assert "nacha USD" in str(summary.extra["payout files (patronage payouts export)"])
     from patronage.integrity import check_integrity
 
     assert check_integrity(engine, now).findings == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -301,9 +301,25 @@ def test_the_command_line_adjusts_pays_exports_and_takes_returns(
 
     from patronage.cli.main import app
 
+    from cryptography.fernet import Fernet
+
+    from patronage.payouts.core.accounts import PayoutAccount
+    from patronage.payouts.methods import set_method
+    from patronage.payouts.secrets import Vault
+    from patronage.payouts.tax_ids import set_tax_id
+
     runner = CliRunner()
-    a, b, _ = _members(engine)
-    _post(engine, _run(engine, "2026-09", [(a, 2500, None, None), (b, 900, None, None)]))
+    a, b, c = _members(engine)
+    _post(engine, _run(engine, "2026-09", [(a, 2500, None, None), (b, 900, None, None),
+                                           (c, 4000, None, None)]))
+    vault = Vault(Fernet.generate_key().decode())
+    with transaction(engine) as s:  # a and b can be paid; c has no payout method: held
+        for member in (a, b):
+            set_method(s, member_id=member, account=PayoutAccount(
+                "us_ach", "Ada", routing_number="021000021", account_number="123456789"),
+                actor="test", vault=vault, now=NOW - timedelta(days=60))
+            set_tax_id(s, member_id=member, country="US", kind="ssn", number="536-90-4399",
+                       actor="test", vault=vault, now=NOW - timedelta(days=60))
 
     def run(*args: str) -> str:
         result = runner.invoke(app, ["--db", db_url, "payouts", *args,
@@ -323,7 +339,8 @@ def test_the_command_line_adjusts_pays_exports_and_takes_returns(
     out = run("batch", "--date", "2026-11-15")
     assert "built now" in out and "2 payments" in out and "634.00 USD" in out
     assert "already built: the same batch" in run("batch", "--date", "2026-11-15")
-    out = run("export", "--batch", "1", "--out", str(tmp_path))
+    assert "held: no_method: no payout method" in run("balance", "--member", str(c))
+    out = run("export", "--batch", "1", "--kind", "csv", "--out", str(tmp_path))
     assert (tmp_path / "payouts-2026-11-15-batch1.csv").is_file()
     returns = tmp_path / "returns.csv"
     returns.write_text(f"payment_ref,reason\nPAY-1-{a}-USD,R03 no account\n", encoding="utf-8")
