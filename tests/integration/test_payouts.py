@@ -297,12 +297,10 @@ def test_a_returned_payment_comes_back_held(engine: Engine) -> None:
 
 def test_the_command_line_adjusts_pays_exports_and_takes_returns(
         engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
     from typer.testing import CliRunner
 
     from patronage.cli.main import app
-
-    from cryptography.fernet import Fernet
-
     from patronage.payouts.core.accounts import PayoutAccount
     from patronage.payouts.methods import set_method
     from patronage.payouts.secrets import Vault
