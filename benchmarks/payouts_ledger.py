@@ -90,7 +90,7 @@ def run(url: str, label: str, members: int, run_id: int) -> None:
     batch = build_batch(engine, date(2026, 11, 15), now=NOW, actor="bench", rules=rules)
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        path = export_batch(engine, batch.id, Path(tmp), now=NOW, actor="bench")
+        path = export_batch(engine, batch.id, Path(tmp), now=NOW, actor="bench").paths[0]
         size = path.stat().st_size
     t3 = time.perf_counter()
     with engine.connect() as conn:

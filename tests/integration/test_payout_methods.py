@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.fernet import Fernet
@@ -15,8 +16,13 @@ from patronage.access import Forbidden
 from patronage.care.channels.email import SendFailed
 from patronage.db.engine import transaction
 from patronage.db.payout_methods import PayoutMethod, PayoutMethodChange, TaxIdRecord
+from patronage.db.payouts import LedgerEntry
+from patronage.db.payouts import PayoutPayment as PaymentRow
 from patronage.errors import PatronageError, Problems
+from patronage.payouts.adjustments import add_adjustment
+from patronage.payouts.batches import build_batch, return_payment
 from patronage.payouts.core.accounts import PayoutAccount
+from patronage.payouts.core.ledger import PayoutRules
 from patronage.payouts.core.tax_forms import parse_thresholds
 from patronage.payouts.methods import (
     accounts_for,
@@ -27,7 +33,7 @@ from patronage.payouts.methods import (
 )
 from patronage.payouts.secrets import Vault
 from patronage.payouts.tax_ids import grant_reader, reveal_tax_id, set_tax_id, tax_id_view
-from patronage.payouts.tax_year import LEDGER_ENTRIES, form_1099_nec, paid_in_year
+from patronage.payouts.tax_year import form_1099_nec, paid_in_year
 from patronage.web.accounts import create_account
 from tests.factories import customer, distributor
 
@@ -163,7 +169,7 @@ def test_holds_no_method_no_tax_id_and_cooling(engine: Engine) -> None:
     with engine.connect() as conn:
         holds = method_holds(conn, [us_new, us_ok, us_bare, jp, nowhere], NOW,
                              cooling_days=14)
-    assert {m: [(h.code, h.words) for h in hs] for m, hs in holds.items()} == {
+    assert {m: [(h.code, h.detail) for h in hs] for m, hs in holds.items()} == {
         us_new: [("method_cooling", "payout method changed on 2026-11-02: held until "
                                     "2026-11-16"), ("no_tax_id", "no valid tax id")],
         us_bare: [("no_method", "no payout method"), ("no_tax_id", "no valid tax id")],
@@ -217,19 +223,22 @@ def test_invalid_tax_id_is_refused_with_the_reason(engine: Engine) -> None:
         assert conn.execute(text("SELECT COUNT(*) FROM tax_ids")).scalar() == 0
 
 
-@pytest.fixture
-def ledger(engine: Engine) -> Engine:
-    """The earnings ledger's table as the year-end reads it (made here until the ledger is
-    built alongside; dropped after the test)."""
-    LEDGER_ENTRIES.create(engine, checkfirst=True)
-    with engine.begin() as conn:
-        conn.execute(LEDGER_ENTRIES.delete())
-    yield engine  # type: ignore[misc]
-    LEDGER_ENTRIES.drop(engine, checkfirst=True)
+TAX_RULES = PayoutRules.from_text("20.00", "100000.00", 15)
 
 
-def test_year_end_1099_nec_from_the_ledger(ledger: Engine) -> None:
-    engine = ledger
+def _adjust(engine: Engine, amounts: dict[int, tuple[int, str]], when: datetime) -> None:
+    with transaction(engine) as s:
+        for member, (amount, currency) in amounts.items():
+            add_adjustment(s, member, amount, "other", "paid as income", now=when,
+                           actor="staff:ann", rules=TAX_RULES, currency=currency)
+
+
+def _pay(engine: Engine, when: datetime) -> None:
+    """The batch of ``when``'s date, posting its ``paid`` movements on the real ledger."""
+    build_batch(engine, when.date(), now=when, actor="staff:ann", rules=TAX_RULES)
+
+
+def test_year_end_1099_nec_from_the_ledger(engine: Engine) -> None:
     with transaction(engine) as s:
         ann = distributor(s, "Ann", country="US", ref="D-ANN")
         bo = distributor(s, "Bo", country="US")
@@ -237,27 +246,34 @@ def test_year_end_1099_nec_from_the_ledger(ledger: Engine) -> None:
         di = distributor(s, "Di", country="US")
         set_tax_id(s, member_id=ann, country="US", kind="ssn", number="536-90-4399",
                    actor="x", vault=VAULT, now=NOW)
-    def at(y: int, m: int, d: int) -> datetime:
-        return datetime(y, m, d, 12, tzinfo=UTC)
-    rows = [
-        (ann, "paid", 1500_00, "USD", at(2026, 3, 1)),
-        (ann, "paid", 600_00, "USD", at(2026, 12, 31)),  # a prize paid as income
-        (ann, "paid", 999_00, "USD", at(2025, 12, 31)),  # last year
-        (bo, "paid", 2500_00, "USD", at(2026, 6, 1)),
-        (bo, "returned", 400_00, "USD", at(2026, 6, 9)),  # came back: 2,100.00 net
-        (cy, "paid", 9000_00, "USD", at(2026, 6, 1)),  # not a US person
-        (di, "paid", 1999_99, "USD", at(2026, 6, 1)),  # under the 2026 threshold
-        (di, "earned", 50_000_00, "USD", at(2026, 6, 1)),  # earned is not paid
-        (di, "paid", 10_00, "EUR", at(2026, 6, 1)),
-    ]
-    with engine.begin() as conn:
-        conn.execute(LEDGER_ENTRIES.insert(), [
-            {"member_id": m, "kind": k, "amount": a, "currency": c, "occurred_at": t}
-            for m, k, a, c, t in rows])
+
+    def at(y: int, m: int, d: int, h: int = 12) -> datetime:
+        return datetime(y, m, d, h, tzinfo=UTC)
+    _adjust(engine, {ann: (999_00, "USD")}, at(2025, 12, 30))
+    _pay(engine, at(2025, 12, 31))  # last year
+    _adjust(engine, {ann: (1500_00, "USD"), bo: (2100_00, "USD"), cy: (9000_00, "USD"),
+                     di: (1999_99, "USD")}, at(2026, 2, 20))
+    _adjust(engine, {di: (30_00, "EUR")}, at(2026, 2, 20))  # not in dollars
+    _pay(engine, at(2026, 3, 1))
+    _adjust(engine, {bo: (400_00, "USD")}, at(2026, 6, 1))
+    _pay(engine, at(2026, 6, 2))
+    with transaction(engine) as s:  # came back: Bo's net stays 2,100.00
+        ref = s.scalars(select(PaymentRow.payment_ref).where(PaymentRow.member_id == bo)
+                        .order_by(PaymentRow.id.desc())).first()
+        assert ref is not None
+        return_payment(s, ref, "R01 insufficient funds", now=at(2026, 6, 9), actor="bank")
+    _adjust(engine, {ann: (600_00, "USD")}, at(2026, 12, 30))  # a prize paid as income
+    _pay(engine, at(2026, 12, 31, 23))
+    _adjust(engine, {di: (50_000_00, "USD")}, at(2026, 12, 31, 23))  # owed, not paid
     with engine.connect() as conn:
+        kinds = {k for k, in conn.execute(select(LedgerEntry.kind).distinct())}
+        assert kinds == {"adjusted", "paid", "returned"}
         assert paid_in_year(conn, 2026) == {ann: 2100_00, bo: 2100_00, cy: 9000_00,
                                             di: 1999_99}
         assert paid_in_year(conn, 2025) == {ann: 999_00}
+        assert paid_in_year(conn, 2026, currency="EUR") == {di: 30_00}
+        # In the company's zone, 23:00 UTC on 31 December is already next year in Tokyo.
+        assert paid_in_year(conn, 2026, zone=ZoneInfo("Asia/Tokyo"))[ann] == 1500_00
     thresholds = parse_thresholds("1900-01-01=600.00,2026-01-01=2000.00")
     with transaction(engine) as s:
         result = form_1099_nec(s, 2026, thresholds)
@@ -265,11 +281,6 @@ def test_year_end_1099_nec_from_the_ledger(ledger: Engine) -> None:
             (ann, "D-ANN", 2100_00), (bo, f"M{bo}", 2100_00)]
         assert [f.member_id for f in result.missing_tax_id] == [bo]
         assert [f.member_id for f in form_1099_nec(s, 2025, thresholds).forms] == [ann]
-
-
-def test_year_end_without_a_ledger_says_so(engine: Engine) -> None:
-    with pytest.raises(PatronageError, match="no earnings ledger"), engine.connect() as conn:
-        paid_in_year(conn, 2026)
 
 
 def test_the_demo_pays_some_distributors_by_ach_and_iban_one_without_tax_id(
@@ -290,6 +301,12 @@ def test_the_demo_pays_some_distributors_by_ach_and_iban_one_without_tax_id(
     assert all(a.kind == kinds[m] for m, a in accounts.items())
     codes = sorted(h.code for hs in holds.values() for h in hs)
     assert codes == ["method_cooling", "no_tax_id"]
+    # The batch (built after the methods) pays only members with a usable method, and the
+    # demo exported its bank files as `patronage payouts export` writes them.
+    with engine.connect() as conn:
+        paid = set(conn.scalars(select(PaymentRow.member_id)))
+    assert paid and paid <= set(kinds) - set(holds)
+    assert "nacha USD" in str(summary.extra["payout files (patronage payouts export)"])
     from patronage.integrity import check_integrity
 
     assert check_integrity(engine, now).findings == []

@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from patronage.cli.main import app as cli
 from patronage.db.engine import transaction
 from patronage.db.payout_methods import PayoutMethod
+from patronage.payouts.adjustments import add_adjustment
+from patronage.payouts.batches import build_batch
+from patronage.payouts.core.ledger import PayoutRules
 from patronage.payouts.secrets import Vault
-from patronage.payouts.tax_year import LEDGER_ENTRIES
 from patronage.web.accounts import create_account
 from tests.factories import distributor
 
@@ -70,20 +72,17 @@ def test_set_show_reveal_and_year_end(engine: Engine, db_url: str, tmp_path: Pat
         sealed = conn.execute(select(PayoutMethod.sealed)).scalar_one()
     assert Vault(new).open(dana, sealed)["account_number"] == "123456789"
 
-    LEDGER_ENTRIES.create(engine, checkfirst=True)
-    try:
-        with engine.begin() as conn:
-            conn.execute(LEDGER_ENTRIES.delete())
-            conn.execute(LEDGER_ENTRIES.insert(), [{
-                "member_id": dana, "kind": "paid", "amount": 2500_00, "currency": "USD",
-                "occurred_at": datetime(2026, 7, 1, tzinfo=UTC)}])
-        out, missing = tmp_path / "nec.csv", tmp_path / "missing.csv"
-        done = run(cli, ["--db", db_url, "tax", "1099-nec", "2026", "--out", str(out),
-                         "--missing", str(missing)])
-        assert "1 forms at or above 2000.00 USD" in done.output, done.output
-        rows = list(csv.DictReader(out.open(encoding="utf-8")))
-        assert [(r["account_id"], r["nonemployee_comp"]) for r in rows] == [("D-DANA",
-                                                                             "2500.00")]
-        assert len(missing.read_text().splitlines()) == 1
-    finally:
-        LEDGER_ENTRIES.drop(engine, checkfirst=True)
+    # A payment on the real ledger: an adjustment paid by the batch of 1 July.
+    rules = PayoutRules.from_text("20.00", "100000.00", 15)
+    paid_at = datetime(2026, 7, 1, tzinfo=UTC)
+    with transaction(engine) as s:
+        add_adjustment(s, dana, 2500_00, "other", "prize", now=paid_at, actor="staff:ann",
+                       rules=rules, currency="USD")
+    build_batch(engine, paid_at.date(), now=paid_at, actor="staff:ann", rules=rules)
+    out, missing = tmp_path / "nec.csv", tmp_path / "missing.csv"
+    done = run(cli, ["--db", db_url, "tax", "1099-nec", "2026", "--out", str(out),
+                     "--missing", str(missing)])
+    assert "1 forms at or above 2000.00 USD" in done.output, done.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["account_id"], r["nonemployee_comp"]) for r in rows] == [("D-DANA", "2500.00")]
+    assert len(missing.read_text().splitlines()) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -144,7 +144,7 @@ def test_a_batch_is_built_once_per_date_and_never_pays_twice(engine: Engine,
     assert (again.id, again.built_now, again.payments) == (batch.id, False, 2)
     other = build_batch(engine, date(2026, 11, 16), now=LATER, actor="test", rules=RULES)
     assert other.payments == 0  # nothing left to pay: b's 19.99 is carried forward
-    path = export_batch(engine, batch.id, tmp_path, now=LATER, actor="test")
+    path, = export_batch(engine, batch.id, tmp_path, now=LATER, actor="test").paths
     body = path.read_text(encoding="utf-8").splitlines()
     assert body[0] == "payment_ref,member_id,payee_name,amount,currency"
     assert body[1] == f"PAY-{batch.id}-{a}-USD,{a},Ada,25.00,USD"
@@ -155,8 +155,10 @@ def test_a_batch_is_built_once_per_date_and_never_pays_twice(engine: Engine,
     with transaction(engine) as s:
         stored = s.get(PayoutBatch, batch.id)
         assert stored is not None and stored.status == "exported"
-    with pytest.raises(PatronageError, match="file kind 'sepa' is not available"):
+    with pytest.raises(PatronageError, match="the sepa files need the payout keys"):
         export_batch(engine, batch.id, tmp_path, now=LATER, actor="test", kind="sepa")
+    with pytest.raises(PatronageError, match="file kind 'swift' is not one of csv, sepa"):
+        export_batch(engine, batch.id, tmp_path, now=LATER, actor="test", kind="swift")
 
 
 def test_a_batch_killed_half_way_leaves_nothing_and_runs_again(
@@ -295,13 +297,27 @@ def test_a_returned_payment_comes_back_held(engine: Engine) -> None:
 
 def test_the_command_line_adjusts_pays_exports_and_takes_returns(
         engine: Engine, db_url: str, tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
     from typer.testing import CliRunner
 
     from patronage.cli.main import app
+    from patronage.payouts.core.accounts import PayoutAccount
+    from patronage.payouts.methods import set_method
+    from patronage.payouts.secrets import Vault
+    from patronage.payouts.tax_ids import set_tax_id
 
     runner = CliRunner()
-    a, b, _ = _members(engine)
-    _post(engine, _run(engine, "2026-09", [(a, 2500, None, None), (b, 900, None, None)]))
+    a, b, c = _members(engine)
+    _post(engine, _run(engine, "2026-09", [(a, 2500, None, None), (b, 900, None, None),
+                                           (c, 4000, None, None)]))
+    vault = Vault(Fernet.generate_key().decode())
+    with transaction(engine) as s:  # a and b can be paid; c has no payout method: held
+        for member in (a, b):
+            set_method(s, member_id=member, account=PayoutAccount(
+                "us_ach", "Ada", routing_number="021000021", account_number="123456789"),
+                actor="test", vault=vault, now=NOW - timedelta(days=60))
+            set_tax_id(s, member_id=member, country="US", kind="ssn", number="536-90-4399",
+                       actor="test", vault=vault, now=NOW - timedelta(days=60))
 
     def run(*args: str) -> str:
         result = runner.invoke(app, ["--db", db_url, "payouts", *args,
@@ -321,7 +337,8 @@ def test_the_command_line_adjusts_pays_exports_and_takes_returns(
     out = run("batch", "--date", "2026-11-15")
     assert "built now" in out and "2 payments" in out and "634.00 USD" in out
     assert "already built: the same batch" in run("batch", "--date", "2026-11-15")
-    out = run("export", "--batch", "1", "--out", str(tmp_path))
+    assert "held: no_method: no payout method" in run("balance", "--member", str(c))
+    out = run("export", "--batch", "1", "--kind", "csv", "--out", str(tmp_path))
     assert (tmp_path / "payouts-2026-11-15-batch1.csv").is_file()
     returns = tmp_path / "returns.csv"
     returns.write_text(f"payment_ref,reason\nPAY-1-{a}-USD,R03 no account\n", encoding="utf-8")

@@ -29,6 +29,8 @@ def test_a_distributor_sees_balance_movements_holds_and_next_pay_date(engine: En
     page = ann.get("/earnings")
     assert page.status_code == 200
     assert "Commissions for 2026-09" in page.text and "2026-10-15" in page.text
+    # Ann has no payout method: the page says so (the batch would hold her balance).
+    assert "You have no payout method yet." in page.text
     staff, csrf = _client(engine, EMAILS["staff"])
     r = staff.post("/company/payouts/holds", data={"csrf_token": csrf, "member_id": str(w.ann),
                                                    "note": "identity check"},

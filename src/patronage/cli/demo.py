@@ -57,7 +57,8 @@ def demo(
     summary = build_demo(engine, seed=seed, members=members, months=months, now=moment,
                          company_zone=st.company_zone(), payouts=PayoutSettings(
                              settings.payout_vault(), settings.company_name,
-                             settings.mail_from, settings.payout_cooling_days))
+                             settings.mail_from, settings.payout_cooling_days,
+                             settings.payout_originator()))
     elapsed = time.perf_counter() - started
     # The demo ends with the integrity check: a demo company with a problem is not served.
     report = check_integrity(engine, moment, company_zone=st.company_zone())

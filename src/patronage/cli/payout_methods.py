@@ -86,14 +86,14 @@ def show_command(ctx: typer.Context,
     data = {"member_id": member_id, "payout_method": view.label if view else None,
             "held_until": view.held_until.isoformat() if view and view.held_until else None,
             "tax_id": f"{tax.country} {tax.kind} {tax.masked}" if tax else None,
-            "holds": [{"code": h.code, "words": h.words} for h in holds]}
+            "holds": [{"code": h.code, "words": h.detail} for h in holds]}
     if as_json:
         emit_json(data)
         return
     console.print(f"member {member_id}: {data['payout_method'] or 'no payout method'}; "
                   f"tax id {data['tax_id'] or 'none'}")
     for h in holds:
-        console.print(f"  held: {h.words}")
+        console.print(f"  held: {h.detail}")
 
 
 @app.command("notify")

@@ -11,6 +11,7 @@ from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now,
 
 if TYPE_CHECKING:
     from patronage.payouts.core.ledger import PayoutRules
+    from patronage.payouts.holds import HoldSource
 
 app = typer.Typer(help="Money out: balances, adjustments, holds, payout batches.",
                   no_args_is_help=True)
@@ -24,6 +25,14 @@ def _rules(ctx: typer.Context) -> PayoutRules:
 
     s = state(ctx).settings()
     return PayoutRules.from_text(s.payout_minimum, s.adjustment_approval_above, s.payout_day)
+
+
+def _holds(ctx: typer.Context) -> list[HoldSource]:
+    """The hold sources built from the settings: no payout method, no valid tax id, a payout
+    method changed within the cooling period."""
+    from patronage.payouts.methods import method_hold_source
+
+    return [method_hold_source(state(ctx).settings().payout_cooling_days)]
 
 
 def _money(amount: int, currency: str) -> str:
@@ -57,7 +66,7 @@ def balance(ctx: typer.Context, member: MemberOpt, now: NowOpt = None,
     from patronage.payouts.statement import earnings_of
 
     view = earnings_of(state(ctx).engine(), member, now=parse_now(now), rules=_rules(ctx),
-                       company_zone=state(ctx).company_zone())
+                       company_zone=state(ctx).company_zone(), extra_holds=_holds(ctx))
     if as_json:
         emit_json({"member_id": member, "balances": view.balances,
                    "holds": [{"code": h.code, "detail": h.detail} for h in view.holds],
@@ -197,7 +206,7 @@ def batch(ctx: typer.Context,
     except ValueError as exc:
         raise PatronageError(f"--date: {pay_date!r} is not a date written YYYY-MM-DD") from exc
     b = build_batch(state(ctx).engine(), day, now=parse_now(now), actor=actor,
-                    rules=_rules(ctx))
+                    rules=_rules(ctx), holds=_holds(ctx))
     if as_json:
         emit_json(vars(b))
         return
@@ -228,14 +237,31 @@ def batches(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def export_command(ctx: typer.Context,
                    batch_id: Annotated[int, typer.Option("--batch", help="Batch id.")],
                    out: Annotated[Path, typer.Option("--out", help="Directory to write to.")],
-                   kind: Annotated[str, typer.Option(help="File kind: csv.")] = "csv",
-                   now: NowOpt = None, actor: ActorOpt = "cli") -> None:
-    """Write a batch's payment file and lock the batch; again: the same file."""
+                   kind: Annotated[str | None, typer.Option(
+                       help="sepa, nacha, ewallet_csv (only the payments whose payout method "
+                            "is on that rail) or csv (the plain list); default: every rail, "
+                            "one file per rail and currency.")] = None,
+                   now: NowOpt = None, actor: ActorOpt = "cli",
+                   as_json: JsonOpt = False) -> None:
+    """Write a batch's payment files and lock the batch; again: the same files. A payment
+    without a usable payout method is held (its money back on the balance), never dropped."""
     from patronage.payouts.batches import export_batch
 
-    path = export_batch(state(ctx).engine(), batch_id, out, now=parse_now(now), actor=actor,
-                        kind=kind)
-    console.print(f"batch {batch_id}: {path}")
+    settings = state(ctx).settings()
+    done = export_batch(state(ctx).engine(), batch_id, out, now=parse_now(now), actor=actor,
+                        kind=kind, vault=settings.payout_vault(),
+                        originator=settings.payout_originator())
+    if as_json:
+        emit_json({"files": {str(p): done.payments[p.name] for p in done.paths},
+                   "held": [p.payment_ref for p in done.held]})
+        return
+    for path in done.paths:
+        console.print(f"batch {batch_id}: {path} ({done.payments[path.name]:,} payments)")
+    if not done.paths:
+        console.print(f"batch {batch_id}: no payments for {kind or 'any rail'}")
+    for p in done.held:
+        console.print(f"  held, no usable payout method: {p.payment_ref} "
+                      f"{_money(p.amount, p.currency)} ({p.payee_name}, member {p.member_id})")
 
 
 @app.command()

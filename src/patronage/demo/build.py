@@ -9,6 +9,7 @@ previewed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -27,6 +28,7 @@ from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
+from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
 from patronage.shop.demo import join_through_links
 from patronage.value.service import fit_values
@@ -71,7 +73,21 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["commissions paid in them"] = format_amount(closing.paid)
     summary.extra.update(credit_counts(engine))
     # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
-    summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
+    if payouts is not None:
+        # Payout methods before the batch, so that the batch pays into them (and holds those
+        # without one, without a tax id or in the cooling period) and exports their files.
+        from patronage.demo.payout_methods import add_payout_methods
+        from patronage.payouts.methods import method_hold_source
+
+        summary.extra.update(add_payout_methods(
+            engine, vault=payouts.vault, now=now, company=payouts.company,
+            mail_from=payouts.mail_from, cooling_days=payouts.cooling_days))
+        summary.extra.update(pay_demo(
+            engine, now, company_zone=company_zone,
+            holds=[method_hold_source(payouts.cooling_days)],
+            export=(payouts.vault, demo_originator(payouts.originator, payouts.company))))
+    else:
+        summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     if closing.committed:
@@ -85,12 +101,6 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
-    if payouts is not None:
-        from patronage.demo.payout_methods import add_payout_methods
-
-        summary.extra.update(add_payout_methods(
-            engine, vault=payouts.vault, now=now, company=payouts.company,
-            mail_from=payouts.mail_from, cooling_days=payouts.cooling_days))
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
     summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)
@@ -105,6 +115,23 @@ class PayoutSettings:
     company: str
     mail_from: str
     cooling_days: int
+    #: The company's payout details (``Settings.payout_originator()``); blanks are filled with
+    #: the demo's (see :func:`demo_originator`).
+    originator: Originator | None = None
+
+
+#: The demo company's own accounts (test numbers: a German IBAN whose check digits hold, the
+#: Chase NY routing number), used where the settings leave them blank.
+DEMO_ORIGINATOR = Originator("", iban="DE89370400440532013000", bic="COBADEFFXXX",
+                             ach_company_id="1123456789", ach_odfi_routing="021000021")
+
+
+def demo_originator(given: Originator | None, company: str) -> Originator:
+    """The settings' originator with every blank detail taken from :data:`DEMO_ORIGINATOR`."""
+    base = given or Originator(company)
+    blanks = {f.name: getattr(DEMO_ORIGINATOR, f.name) for f in dataclasses.fields(base)
+              if not getattr(base, f.name) and getattr(DEMO_ORIGINATOR, f.name)}
+    return dataclasses.replace(base, name=base.name or company, **blanks)
 
 
 CARE_DAYS = 30

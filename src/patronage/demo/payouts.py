@@ -1,11 +1,16 @@
 """The demo company's money out: its committed months are on the ledger (each commit posts its
 run); then a finance clerk adds a prize that a controller approves, staff hold a few balances
 with reasons, the latest pay date's batch pays everyone payable, and the bank returns one
-payment."""
+payment. Given the payout keys and the company's details, the batch holds the balances of
+those without a usable payout method (or tax id, or in the cooling period) and its bank files
+are exported, as ``patronage payouts export`` writes them."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
@@ -15,9 +20,16 @@ from patronage.db.payouts import LedgerEntry
 from patronage.db.tables import Member
 from patronage.money import format_amount
 from patronage.payouts.adjustments import add_adjustment, approve_adjustment
-from patronage.payouts.batches import batch_payments, build_batch, return_payment
+from patronage.payouts.batches import (
+    batch_payments,
+    build_batch,
+    export_batch,
+    return_payment,
+)
+from patronage.payouts.core.files import Originator
 from patronage.payouts.core.ledger import PayoutRules
-from patronage.payouts.holds import place_hold
+from patronage.payouts.holds import HoldSource, place_hold
+from patronage.payouts.secrets import Vault
 
 CLERK = "staff:finance@demo.patronage.example"
 CONTROLLER = "staff:controller@demo.patronage.example"
@@ -35,7 +47,8 @@ def last_pay_date(today: date, pay_day: int) -> date:
 
 
 def pay_demo(engine: Engine, now: datetime, *, company_zone: str,
-             rules: PayoutRules | None = None) -> dict[str, int | str]:
+             rules: PayoutRules | None = None, holds: Sequence[HoldSource] = (),
+             export: tuple[Vault, Originator] | None = None) -> dict[str, int | str]:
     """Adjustment with approval, holds, the latest batch and one returned payment; returns
     what it did, for the demo's summary."""
     rules = rules or PayoutRules()
@@ -59,12 +72,22 @@ def pay_demo(engine: Engine, now: datetime, *, company_zone: str,
             place_hold(s, member, note, now=now, actor=CLERK)
     today = now.astimezone(zone(company_zone)).date()
     batch = build_batch(engine, last_pay_date(today, rules.pay_day), now=now, actor=CLERK,
-                        rules=rules)
+                        rules=rules, holds=holds)
     with transaction(engine) as s:
         payments = batch_payments(s, batch.id)
         if payments:
             return_payment(s, payments[0].payment_ref, "R03 no account / unable to locate "
                            "account", now=now, actor=CLERK)
-    return {"payout batch": f"{batch.pay_date.isoformat()}: {batch.payments:,} payments, "
-            + ", ".join(f"{format_amount(a)} {c}" for c, a in batch.totals.items()),
-            "payout holds placed": len(held), "payments returned": 1 if payments else 0}
+    done: dict[str, int | str] = {
+        "payout batch": f"{batch.pay_date.isoformat()}: {batch.payments:,} payments, "
+        + ", ".join(f"{format_amount(a)} {c}" for c, a in batch.totals.items()),
+        "payout holds placed": len(held), "payments returned": 1 if payments else 0}
+    if export is not None:
+        vault, originator = export
+        with tempfile.TemporaryDirectory() as tmp:
+            files = export_batch(engine, batch.id, Path(tmp), now=now, actor=CLERK, kind=None,
+                                 vault=vault, originator=originator)
+        done["payout files (patronage payouts export)"] = ", ".join(
+            f"{name.rsplit('-', 2)[-2]} {name.rsplit('-', 1)[-1].split('.')[0]}: {n}"
+            for name, n in files.payments.items()) or "none"
+    return done

@@ -16,15 +16,14 @@ distributor fixes their payout details).
 from __future__ import annotations
 
 import csv
-import importlib
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, insert, literal, select
+from sqlalchemy import Connection, Engine, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,15 @@ from patronage.db.tables import Member
 from patronage.errors import NotFound, PatronageError
 from patronage.markets.core.currencies import by_numeric, exponent
 from patronage.money import format_amount
+from patronage.payouts.core.files import (
+    FILE_KINDS,
+    FileKind,
+    Originator,
+    PayoutAccount,
+    PayoutPayment,
+    rail_for,
+    write,
+)
 from patronage.payouts.core.ledger import (
     COUNTER_ACCOUNT,
     HOLD_RETURNED,
@@ -46,19 +54,10 @@ from patronage.payouts.core.ledger import (
     payment_ref,
     select_payable,
 )
-from patronage.payouts.holds import holds_of, place_hold
+from patronage.payouts.holds import HoldSource, holds_of, place_hold
 from patronage.payouts.ledger import Balances, all_balances, ledger_currencies
-
-
-@dataclass(frozen=True)
-class PayoutPayment:
-    """One payment as the file writers take it: amount in minor units of ``currency``."""
-
-    payment_ref: str
-    member_id: int
-    payee_name: str
-    amount: int
-    currency: str
+from patronage.payouts.methods import accounts_for
+from patronage.payouts.secrets import Vault
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,10 @@ def _summary(session: Session, batch: PayoutBatch, built_now: bool = False) -> B
 
 
 def build_batch(engine: Engine, pay_date: date, *, now: datetime, actor: str,
-                rules: PayoutRules) -> BatchSummary:
+                rules: PayoutRules, holds: Sequence[HoldSource] = ()) -> BatchSummary:
     """The batch of ``pay_date``: built now from the payable balances, or the one already
-    built for that date."""
+    built for that date. ``holds``: hold sources asked besides :data:`HOLD_SOURCES` (no payout
+    method, no tax id, the cooling period: built from the settings by the caller)."""
     require_aware(now, place="now")
     with transaction(engine) as s:
         found = s.scalar(select(PayoutBatch).where(PayoutBatch.pay_date == pay_date))
@@ -106,7 +106,7 @@ def build_batch(engine: Engine, pay_date: date, *, now: datetime, actor: str,
             return _summary(s, found)
     try:
         with transaction(engine) as s:
-            return _build(s, pay_date, now, actor, rules)
+            return _build(s, pay_date, now, actor, rules, holds)
     except IntegrityError:
         # Another build of the same date finished first: that is the batch.
         with transaction(engine) as s:
@@ -117,7 +117,8 @@ def build_batch(engine: Engine, pay_date: date, *, now: datetime, actor: str,
 
 
 def _selection(conn: Connection, now: datetime, rules: PayoutRules, *,
-               payable_only: bool = False) -> tuple[Balances, Selection, dict[int, str]]:
+               payable_only: bool = False, holds: Sequence[HoldSource] = ()
+               ) -> tuple[Balances, Selection, dict[int, str]]:
     """Every balance (``payable_only``: only those at least the minimum, which the database
     picks), which of them a batch at ``now`` pays, carries or holds, and the codes of their
     currencies by number."""
@@ -126,7 +127,7 @@ def _selection(conn: Connection, now: datetime, rules: PayoutRules, *,
     b = all_balances(conn, minimum_of if payable_only else None)
     first = np.ones(b.size, dtype=bool)
     first[1:] = b.member_id[1:] != b.member_id[:-1]  # in member order
-    held_by = holds_of(conn, b.member_id[first].tolist(), now)
+    held_by = holds_of(conn, b.member_id[first].tolist(), now, extra=holds)
     held = np.isin(b.member_id, np.fromiter(held_by, dtype=np.int64, count=len(held_by)))
     minimum = np.zeros(b.size, dtype=np.int64)
     for number, least in minimum_of.items():
@@ -147,9 +148,11 @@ class Standing:
     carried_members: int
 
 
-def standing(conn: Connection, *, now: datetime, rules: PayoutRules) -> dict[str, Standing]:
-    """The balances owed per currency code, split into payable, held and carried forward."""
-    b, sel, codes = _selection(conn, now, rules)
+def standing(conn: Connection, *, now: datetime, rules: PayoutRules,
+             holds: Sequence[HoldSource] = ()) -> dict[str, Standing]:
+    """The balances owed per currency code, split into payable, held and carried forward
+    (``holds``: as for :func:`build_batch`)."""
+    b, sel, codes = _selection(conn, now, rules, holds=holds)
     out: dict[str, Standing] = {}
     for number, code in sorted(codes.items(), key=lambda kv: kv[1]):
         mine = b.currency == number
@@ -162,13 +165,13 @@ def standing(conn: Connection, *, now: datetime, rules: PayoutRules) -> dict[str
 
 
 def _build(s: Session, pay_date: date, now: datetime, actor: str,
-           rules: PayoutRules) -> BatchSummary:
+           rules: PayoutRules, holds: Sequence[HoldSource]) -> BatchSummary:
     batch = PayoutBatch(pay_date=pay_date, status="built", created_at=now,
                         created_by=actor[:100])
     s.add(batch)
     s.flush()
     conn = s.connection()
-    b, selection, codes = _selection(conn, now, rules, payable_only=True)
+    b, selection, codes = _selection(conn, now, rules, payable_only=True, holds=holds)
     chosen = selection.paid
     member, currency, amount = b.member_id[chosen], b.currency[chosen], b.amount[chosen]
     refs = [payment_ref(batch.id, m, codes[c])
@@ -196,25 +199,35 @@ def batches(session: Session, limit: int = 24) -> list[BatchSummary]:
     return [_summary(session, b) for b in found]
 
 
-def batch_payments(session: Session, batch_id: int) -> list[PayoutPayment]:
-    """A batch's payments in reference order, with each payee's name."""
-    if session.get(PayoutBatch, batch_id) is None:
+def batch_payments(session: Session, batch_id: int, *,
+                   sent: bool = False) -> list[PayoutPayment]:
+    """A batch's payments in member and currency order, with each payee's name. ``sent``:
+    only those its files carry: not returned, or returned after the batch was first exported
+    (a payment held at its export for want of a usable payout method is not sent)."""
+    batch = session.get(PayoutBatch, batch_id)
+    if batch is None:
         raise NotFound(f"payout batch {batch_id} does not exist")
-    rows = session.execute(select(PaymentRow.payment_ref, PaymentRow.member_id,
-                                  Member.first_name, Member.last_name, PaymentRow.amount,
-                                  PaymentRow.currency)
-                           .join(Member, Member.id == PaymentRow.member_id)
-                           .where(PaymentRow.batch_id == batch_id)
-                           .order_by(PaymentRow.member_id, PaymentRow.currency)).all()
+    query = (select(PaymentRow.payment_ref, PaymentRow.member_id, Member.first_name,
+                    Member.last_name, PaymentRow.amount, PaymentRow.currency)
+             .join(Member, Member.id == PaymentRow.member_id)
+             .where(PaymentRow.batch_id == batch_id))
+    if sent:
+        after = (PaymentRow.returned_at > batch.exported_at if batch.exported_at is not None
+                 else literal(False))
+        query = query.where(or_(PaymentRow.status == "paid", after))
+    rows = session.execute(query.order_by(PaymentRow.member_id, PaymentRow.currency)).all()
     return [PayoutPayment(ref, int(m), f"{first} {last}".strip(), int(a), by_numeric(int(c)))
             for ref, m, first, last, a, c in rows]
 
 
-#: The file kinds this module writes itself; the bank and e-wallet formats (``sepa``,
-#: ``nacha``, ``ewallet_csv``) come from ``patronage.payouts.core.files`` (see
-#: :func:`payment_file`).
-OWN_KINDS = ("csv",)
+#: ``csv`` is the plain list of a batch's payments, written here; the bank and e-wallet files
+#: (``sepa``, ``nacha``, ``ewallet_csv``) come from :mod:`patronage.payouts.core.files`.
+EXPORT_KINDS = ("csv", *FILE_KINDS)
 CSV_COLUMNS = ("payment_ref", "member_id", "payee_name", "amount", "currency")
+#: The file name's ending per kind.
+SUFFIX = {"csv": "csv", "sepa": "xml", "nacha": "ach", "ewallet_csv": "csv"}
+#: The note of the hold placed on a payment that no file can carry.
+UNUSABLE = "no usable payout method at export"
 
 
 def payments_csv(payments: Sequence[PayoutPayment]) -> bytes:
@@ -236,44 +249,93 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def payment_file(kind: str, payments: Sequence[PayoutPayment], *, batch_id: int,
-                 pay_date: date) -> bytes:
-    """The hook where the file writers plug in: ``csv`` here; any other kind is asked of
-    ``patronage.payouts.core.files.write(kind, payments, batch_id=..., pay_date=...)``."""
-    if kind == "csv":
-        return payments_csv(payments)
-    try:
-        files = importlib.import_module("patronage.payouts.core.files")
-    except ModuleNotFoundError as exc:
-        raise PatronageError(f"export: file kind {kind!r} is not available here (only "
-                             f"{', '.join(OWN_KINDS)})") from exc
-    data = files.write(kind, payments, batch_id=batch_id, pay_date=pay_date)
-    assert isinstance(data, bytes)
-    return data
+def split_by_rail(payments: Sequence[PayoutPayment], accounts: Mapping[int, PayoutAccount]
+                  ) -> tuple[dict[tuple[FileKind, str], list[PayoutPayment]],
+                             list[PayoutPayment]]:
+    """The payments by file (the payee's method's rail, and the currency: one per file), and
+    those no file can carry (no payout method, or one whose rail does not pay the currency)."""
+    files: dict[tuple[FileKind, str], list[PayoutPayment]] = {}
+    unusable: list[PayoutPayment] = []
+    for p in payments:
+        rail = rail_for(p, accounts.get(p.member_id))
+        if rail is None:
+            unusable.append(p)
+        else:
+            files.setdefault((rail, p.currency), []).append(p)
+    return files, unusable
+
+
+@dataclass(frozen=True)
+class Export:
+    """What an export wrote: the files (and the payments in each), and the payments held
+    because no file could carry them (their money is back on the balance, held)."""
+
+    paths: list[Path]
+    payments: dict[str, int]
+    held: list[PayoutPayment]
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def export_batch(engine: Engine, batch_id: int, out_dir: Path, *, now: datetime, actor: str,
-                 kind: str = "csv") -> Path:
-    """Write the batch's file into ``out_dir`` and lock the batch (exported). Exporting again
-    writes the same file."""
+                 kind: str | None = "csv", vault: Vault | None = None,
+                 originator: Originator | None = None) -> Export:
+    """Write the batch's files into ``out_dir`` and lock the batch (exported); exporting again
+    writes the same files.
+
+    ``csv``: one plain list of every payment sent. A bank or e-wallet kind (``sepa``,
+    ``nacha``, ``ewallet_csv``), or ``None`` for every rail: the payees' accounts are decrypted
+    with ``vault``, each payment goes to the file of its payout method's rail, one file per
+    rail and currency, paid by ``originator`` on the pay date. A payment that no file can carry
+    (no payout method, or a rail that does not pay its currency) is never dropped: in the same
+    transaction it is recorded as returned (its money back on the balance) and the balance is
+    held until staff release it."""
     require_aware(now, place="now")
+    if kind is not None and kind not in EXPORT_KINDS:
+        raise PatronageError(f"export: file kind {kind!r} is not one of "
+                             f"{', '.join(EXPORT_KINDS)}")
     with transaction(engine) as s:
         batch = s.get(PayoutBatch, batch_id)
         if batch is None:
             raise NotFound(f"payout batch {batch_id} does not exist")
-        payments = batch_payments(s, batch_id)
-        data = payment_file(kind, payments, batch_id=batch_id, pay_date=batch.pay_date)
+        stem = f"payouts-{batch.pay_date.isoformat()}-batch{batch.id}"
+        out: dict[Path, bytes] = {}
+        counts: dict[str, int] = {}
+        held: list[PayoutPayment] = []
+        if kind == "csv":
+            payments = batch_payments(s, batch_id, sent=True)
+            out[out_dir / f"{stem}.csv"] = payments_csv(payments)
+            counts[f"{stem}.csv"] = len(payments)
+        else:
+            if vault is None or originator is None:
+                raise PatronageError(f"export: the {kind or 'bank'} files need the payout keys "
+                                     "and the company's payout details")
+            payments = batch_payments(s, batch_id, sent=True)
+            accounts = accounts_for(s, [p.member_id for p in payments], vault=vault)
+            files, held = split_by_rail(payments, accounts)
+            for p in held:  # already returned (a later export): nothing more to do
+                return_payment(s, p.payment_ref, UNUSABLE, now=now, actor=actor)
+            for (rail, currency), chosen in sorted(files.items()):
+                if kind is not None and rail != kind:
+                    continue
+                name = f"{stem}-{rail}-{currency}.{SUFFIX[rail]}"
+                out[out_dir / name] = write(rail, chosen, accounts, originator, batch.pay_date,
+                                            created=batch.created_at)
+                counts[name] = len(chosen)
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"payouts-{batch.pay_date.isoformat()}-batch{batch.id}.{kind}"
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        for path, data in out.items():
+            _write_file(path, data)
         if batch.status != "exported":
             batch.status, batch.exported_at, batch.exported_by = "exported", now, actor[:100]
             audit.record(s, actor=actor, action="payout.batch.export",
-                         target=f"batch {batch.id}", detail=f"{kind}: {len(payments)} payments",
-                         at=now)
-    return path
+                         target=f"batch {batch.id}",
+                         detail=f"{kind or 'every rail'}: {sum(counts.values())} payments in "
+                                f"{len(out)} files, {len(held)} held", at=now)
+    return Export(sorted(out), counts, held)
 
 
 def return_payment(session: Session, ref: str, reason: str, *, now: datetime,

@@ -6,8 +6,11 @@ after every hold on it is gone. Reasons come from hold sources, each a function 
 the members asked about and the time: the member's status (terminated or erased), the holds
 staff placed (``manual``) and those a returned payment placed (``returned``). Other modules add
 theirs (no payout method, no valid tax id, a payout method changed during the cooling period)
-by appending to :data:`HOLD_SOURCES`. Below the minimum and below zero are not holds: such
-balances are *carried forward* (:func:`patronage.payouts.core.ledger.balance_holds`).
+as ``extra`` sources built by the composition roots from the settings
+(:func:`patronage.payouts.methods.method_hold_source`), or by appending to
+:data:`HOLD_SOURCES` when a source needs no settings. Below the minimum and below zero are
+not holds: such balances are *carried forward*
+(:func:`patronage.payouts.core.ledger.balance_holds`).
 """
 
 from __future__ import annotations
@@ -68,12 +71,13 @@ def staff_holds(conn: Connection, member_ids: Sequence[int],
 HOLD_SOURCES: list[HoldSource] = [status_holds, staff_holds]
 
 
-def holds_of(conn: Connection, member_ids: Sequence[int],
-             now: datetime) -> dict[int, list[HoldReason]]:
-    """The reasons each of ``member_ids`` is held at ``now`` (held members only)."""
+def holds_of(conn: Connection, member_ids: Sequence[int], now: datetime, *,
+             extra: Sequence[HoldSource] = ()) -> dict[int, list[HoldReason]]:
+    """The reasons each of ``member_ids`` is held at ``now`` (held members only), from
+    :data:`HOLD_SOURCES` and then the ``extra`` sources given by the caller."""
     require_aware(now, place="now")
     out: dict[int, list[HoldReason]] = {}
-    for source in HOLD_SOURCES:
+    for source in (*HOLD_SOURCES, *extra):
         for member, reasons in source(conn, member_ids, now).items():
             if reasons:
                 out.setdefault(int(member), []).extend(reasons)

@@ -14,7 +14,7 @@ For the payout batch: ``accounts_for`` (the accounts in the clear, for the files
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -31,12 +31,12 @@ from patronage.languages import gettext as _
 from patronage.languages import use_locale
 from patronage.languages.formatting import format_date
 from patronage.payouts.core.accounts import PayoutAccount, check_account
-from patronage.payouts.core.files import HoldReason
+from patronage.payouts.core.ledger import HoldReason
 from patronage.payouts.core.tax_forms import kinds_for
 from patronage.payouts.secrets import Vault
 
 __all__ = ["HoldReason", "MethodView", "Sender", "accounts_for", "current_method",
-           "method_holds", "method_view", "send_notices", "set_method"]
+           "method_hold_source", "method_holds", "method_view", "send_notices", "set_method"]
 
 
 class Sender(Protocol):
@@ -185,6 +185,21 @@ def method_holds(conn: Connection | Session, member_ids: Iterable[int], now: dat
             if reasons:
                 out[member_id] = reasons
     return out
+
+
+def method_hold_source(cooling_days: int) -> Callable[
+        [Connection, Sequence[int], datetime], Mapping[int, list[HoldReason]]]:
+    """:func:`method_holds` as a hold source of the payout batch
+    (:data:`patronage.payouts.holds.HoldSource`), with the company's cooling period: the
+    composition roots (command line, web pages, demo) build it from the settings."""
+    if cooling_days < 0:
+        raise PatronageError(f"payout cooling days: {cooling_days} must not be negative")
+
+    def source(conn: Connection, member_ids: Sequence[int],
+               now: datetime) -> Mapping[int, list[HoldReason]]:
+        return method_holds(conn, member_ids, now, cooling_days=cooling_days)
+
+    return source
 
 
 def _notice(change: PayoutMethodChange, member: Member, *, company: str, mail_from: str,

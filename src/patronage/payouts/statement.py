@@ -3,6 +3,7 @@ or carried forward, the next pay date and every movement with its source."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,7 +13,7 @@ from patronage.clock import require_aware, zone
 from patronage.db.tables import Member
 from patronage.errors import NotFound
 from patronage.payouts.core.ledger import HoldReason, PayoutRules, balance_holds, next_pay_date
-from patronage.payouts.holds import holds_of
+from patronage.payouts.holds import HoldSource, holds_of
 from patronage.payouts.ledger import Movement, balances_of, movements
 
 
@@ -32,8 +33,10 @@ class Earnings:
 
 
 def earnings_of(engine: Engine, member_id: int, *, now: datetime, rules: PayoutRules,
-                company_zone: str, limit: int = 200) -> Earnings:
-    """A member's earnings page: balances, holds, next pay date, movements (newest first)."""
+                company_zone: str, limit: int = 200,
+                extra_holds: Sequence[HoldSource] = ()) -> Earnings:
+    """A member's earnings page: balances, holds (``extra_holds``: the sources the batch asks
+    besides the ledger's own), next pay date, movements (newest first)."""
     require_aware(now, place="now")
     with engine.connect() as conn:
         row = conn.execute(select(Member.first_name, Member.last_name)
@@ -42,7 +45,7 @@ def earnings_of(engine: Engine, member_id: int, *, now: datetime, rules: PayoutR
             raise NotFound(f"member {member_id} does not exist")
         name = f"{row.first_name} {row.last_name}".strip()
         balances = balances_of(conn, member_id)
-        held = holds_of(conn, [member_id], now).get(member_id, [])
+        held = holds_of(conn, [member_id], now, extra=extra_holds).get(member_id, [])
         moves = movements(conn, member_id, limit=limit)
     minimum = {c: rules.minimum.of(c) for c in balances}
     carried: dict[str, HoldReason] = {}

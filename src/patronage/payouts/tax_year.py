@@ -1,11 +1,10 @@
 """Year-end tax data: what each distributor was paid in a year, and the US 1099-NEC forms.
 
-``paid_in_year`` reads the earnings ledger. Until the ledger is part of this build it is
-written against the table the ledger keeps (:data:`LEDGER_ENTRIES`): one row per movement, with
-the member, its ``kind`` (``paid`` when a payment left, ``returned`` when a payment came back),
-the ``amount`` (positive minor units), the ``currency`` and the time it happened
-(``occurred_at``). A year's payments are those made in it (in the company's time zone), less
-those returned in it; prizes and credits paid as income are payments like any other.
+``paid_in_year`` reads the earnings ledger (``ledger_entries``,
+:mod:`patronage.payouts.ledger`): a payment left as a ``paid`` movement (stored negative) and
+came back as a ``returned`` one (positive), in the currency's ISO 4217 number, at ``posted_at``.
+A year's payments are those made in it (in the company's time zone), less those returned in
+it; prizes and credits paid as income are payments like any other.
 """
 
 from __future__ import annotations
@@ -14,40 +13,18 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    case,
-    func,
-    inspect,
-    select,
-    true,
-)
+from sqlalchemy import Connection, func, select, true
 from sqlalchemy.orm import Session
 
 from patronage.db.markets import Market
 from patronage.db.payout_methods import TaxIdRecord
+from patronage.db.payouts import LedgerEntry
 from patronage.db.tables import Member
-from patronage.errors import PatronageError
+from patronage.markets.core.currencies import numeric
 from patronage.payouts.core.tax_forms import Recipient, Threshold, YearEnd, year_end
 
-#: The earnings ledger's movements as this module reads them (the ledger module declares the
-#: table; this is the part used here).
-LEDGER_ENTRIES = Table(
-    "ledger_entries", MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("member_id", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-)
+#: The ledger's kinds of payment movements (see ``patronage.payouts.core.ledger``).
+PAYMENT_KINDS = ("paid", "returned")
 
 
 def year_bounds(year: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -60,18 +37,15 @@ def paid_in_year(conn: Connection | Session, year: int, *, currency: str = "USD"
                  zone: ZoneInfo | None = None) -> Mapping[int, int]:
     """Minor units of ``currency`` paid to each member in ``year``, net of returned payments
     (members whose net is zero or less are left out)."""
-    connection = conn.connection() if isinstance(conn, Session) else conn
-    if not inspect(connection).has_table(LEDGER_ENTRIES.name):
-        raise PatronageError("year-end tax data: this database has no earnings ledger "
-                             f"({LEDGER_ENTRIES.name}) yet, so nothing has been paid")
     start, end = year_bounds(year, zone or ZoneInfo("UTC"))
-    t = LEDGER_ENTRIES
-    net = func.sum(case((t.c.kind == "paid", t.c.amount), else_=-t.c.amount))
+    e = LedgerEntry
+    # Payments are stored negative and returns positive: the net paid out is minus their sum.
+    net = -func.sum(e.amount)
     rows = conn.execute(
-        select(t.c.member_id, net)
-        .where(t.c.kind.in_(("paid", "returned")), t.c.currency == currency,
-               t.c.occurred_at >= start, t.c.occurred_at < end)
-        .group_by(t.c.member_id)).all()
+        select(e.member_id, net)
+        .where(e.kind.in_(PAYMENT_KINDS), e.currency == numeric(currency),
+               e.posted_at >= start, e.posted_at < end)
+        .group_by(e.member_id)).all()
     return {int(m): int(v) for m, v in rows if v and v > 0}
 
 

@@ -3,6 +3,7 @@ staff's payouts page (balances owed, holds, adjustments waiting for approval, ba
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -20,8 +21,9 @@ from patronage.payouts.adjustments import (
 )
 from patronage.payouts.batches import batches, standing
 from patronage.payouts.core.ledger import ADJUSTMENT_REASONS, HoldReason, PayoutRules
-from patronage.payouts.holds import open_holds, place_hold, release_hold
+from patronage.payouts.holds import HoldSource, open_holds, place_hold, release_hold
 from patronage.payouts.ledger import Movement
+from patronage.payouts.methods import method_hold_source
 from patronage.payouts.statement import earnings_of
 from patronage.web.deps import (
     Csrf,
@@ -52,11 +54,18 @@ HOLD_WORDS = {
                         "the next pay date."),
     "negative_balance": N_("Your balance is below zero (a commission was taken back after a "
                            "refund); your next earnings repay it first."),
-    "no_payout_method": N_("You have no payout method yet."),
-    "no_valid_tax_id": N_("You have no valid tax id yet."),
-    "cooling_period": N_("Your payout method changed recently; payments wait for the cooling "
+    "no_method": N_("You have no payout method yet."),
+    "no_tax_id": N_("You have no valid tax id yet."),
+    "method_cooling": N_("Your payout method changed recently; payments wait for the cooling "
                          "period."),
 }
+#: Hold reasons whose particulars are a date rather than a staff note: said in words here.
+COOLING_WORDS = N_("Your payout method changed on {changed}; payments are held until {until}.")
+
+
+def hold_sources(request: Request) -> list[HoldSource]:
+    """No payout method, no valid tax id, the cooling period: with the company's settings."""
+    return [method_hold_source(settings_of(request).payout_cooling_days)]
 
 
 def rules_of(request: Request) -> PayoutRules:
@@ -65,7 +74,13 @@ def rules_of(request: Request) -> PayoutRules:
 
 
 def hold_words(reason: HoldReason) -> str:
+    if reason.code == "method_cooling":
+        dates = re.findall(r"\d{4}-\d{2}-\d{2}", reason.detail)
+        if len(dates) == 2:
+            return _(COOLING_WORDS).format(changed=dates[0], until=dates[1])
     words = HOLD_WORDS.get(reason.code)
+    if words and reason.code in ("no_method", "no_tax_id", "method_cooling"):
+        return _(words)  # the particulars are in the words (in the viewer's language)
     text = _(words) if words else reason.code.replace("_", " ")
     return f"{text} {reason.detail}".strip() if reason.detail else text
 
@@ -94,7 +109,8 @@ def earnings(request: Request, me: Distributor) -> Response:
         with page_errors():
             view = earnings_of(engine_of(request), me.member_id, now=now_of(request),
                                rules=rules_of(request),
-                               company_zone=company_zone_name(request))
+                               company_zone=company_zone_name(request),
+                               extra_holds=hold_sources(request))
         holds = [hold_words(h) for h in view.holds]
         carried = {c: hold_words(r) for c, r in view.carried.items()}
         rows = [(m, source_words(m)) for m in view.movements]
@@ -106,7 +122,7 @@ def earnings(request: Request, me: Distributor) -> Response:
 def payouts(request: Request, me: Staff, done: str | None = None) -> Response:
     engine, now = engine_of(request), now_of(request)
     with engine.connect() as conn:
-        owed = standing(conn, now=now, rules=rules_of(request))
+        owed = standing(conn, now=now, rules=rules_of(request), holds=hold_sources(request))
     with transaction(engine) as s:
         pending = adjustments(s, status="pending")
         recent = adjustments(s, limit=20)

@@ -28,9 +28,25 @@ from patronage.payouts.core.accounts import PayoutAccount
 
 FileKind = Literal["sepa", "nacha", "ewallet_csv"]
 FILE_KINDS: tuple[FileKind, ...] = ("sepa", "nacha", "ewallet_csv")
+#: The payout method kinds each file pays (a ``ca_eft`` account has no file yet).
+RAIL_OF: dict[str, FileKind] = {"iban": "sepa", "us_ach": "nacha", "ewallet": "ewallet_csv"}
+#: The currencies a file can pay (``None``: any, one per file).
+RAIL_CURRENCIES: dict[FileKind, tuple[str, ...] | None] = {
+    "sepa": None, "nacha": ("USD",), "ewallet_csv": None}
 
-__all__ = ["FILE_KINDS", "FileKind", "HoldReason", "Originator", "PayoutAccount",
-           "PayoutFileError", "PayoutPayment", "file_id", "write"]
+__all__ = [
+    "FILE_KINDS",
+    "RAIL_CURRENCIES",
+    "RAIL_OF",
+    "FileKind",
+    "Originator",
+    "PayoutAccount",
+    "PayoutFileError",
+    "PayoutPayment",
+    "file_id",
+    "rail_for",
+    "write",
+]
 
 
 class PayoutFileError(PatronageError):
@@ -48,14 +64,6 @@ class PayoutPayment:
     payee_name: str
     amount: int
     currency: str
-
-
-@dataclass(frozen=True)
-class HoldReason:
-    """Why a distributor's payout is held: a stable ``code`` and the ``words`` shown to them."""
-
-    code: str
-    words: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,16 @@ class Originator:
     ach_origin: str = ""
     ach_entry_description: str = "COMMISSION"
     ach_file_id_modifier: str = "A"
+
+
+def rail_for(payment: PayoutPayment, account: PayoutAccount | None) -> FileKind | None:
+    """The file a payment goes in: its payee's payout method's rail, when that rail pays the
+    payment's currency (``None``: no usable method, so the payment cannot be sent)."""
+    if account is None or account.kind not in RAIL_OF:
+        return None
+    rail = RAIL_OF[account.kind]
+    currencies = RAIL_CURRENCIES[rail]
+    return rail if currencies is None or payment.currency in currencies else None
 
 
 def file_id(kind: str, payments: Sequence[PayoutPayment], execution_date: date) -> str:
