@@ -57,7 +57,7 @@ def extra(site: Site) -> dict[str, int]:
                      due_at=NOW - timedelta(hours=3), created_at=NOW - timedelta(days=3))
         s.add(card)
         dee = f.distributor(s, "Dee", sponsor=w.ann, joined_at=datetime(2026, 9, 1, tzinfo=UTC),
-                            phone="+1 555 0199")
+                            phone="+1 312 555 0199")
         place_order(s, NewOrder(dee, datetime(2026, 9, 10, tzinfo=UTC),
                                 [LineRequest("SHAKE", 22)], idempotency_key="dee-9"), now=NOW)
         s.flush()
@@ -128,7 +128,7 @@ def test_see_who_in_the_team_needs_help(page: Any, site: Site, extra: dict[str, 
     page.goto("/team")
     new = page.locator("#help ul.people li").filter(has_text="Dee").first
     expect(new).to_contain_text("first 60 days")
-    expect(new.get_by_role("link", name="Call Dee")).to_have_attribute("href", "tel:+15550199")
+    expect(new.get_by_role("link", name="Call Dee")).to_have_attribute("href", "tel:+13125550199")
     expect(page.locator("#help")).to_contain_text("Senior Consultant: GV 880.00 of 1,000.00")
     page.get_by_label("Search the team by name").fill("dee")
     page.get_by_role("button", name="Search").click()
@@ -146,7 +146,7 @@ def test_a_full_day_fits_one_phone_screen_and_snooze_follows(page: Any, site: Si
     w = site.world
     with transaction(site.engine) as s:
         for n in range(15):
-            who = f.customer(s, w.zed, f"Zack{n:02d}", joined_at=NOW, phone=f"+1 555 02{n:02d}")
+            who = f.customer(s, w.zed, f"Zack{n:02d}", joined_at=NOW, phone=f"+1 312 555 02{n:02d}")
             s.add(Touch(member_id=who, owner_id=w.zed, rule_key="check_in", occasion="no_touch",
                         occasion_key="1", channel="task", template="check_in", priority=n,
                         status="planned", due_at=NOW - timedelta(hours=n + 1),

@@ -56,7 +56,7 @@ def fill_address(page: Any, first: str, email: str) -> None:
     page.get_by_label("First name").fill(first)
     page.get_by_label("Last name").fill("Shopper")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Phone").fill("+1 555 010 2030")
+    page.get_by_label("Phone").fill("+1 312 555 0123")
     page.get_by_label("Street and number").fill("12 Elm Street")
     page.get_by_label("City").fill("Springfield")
     page.get_by_label("State or region").fill("IL")

@@ -26,7 +26,7 @@ def _team(engine: Engine) -> dict[str, int]:
     w = seed(engine)
     with transaction(engine) as s:
         dee = f.distributor(s, "Dee", sponsor=w.ann, joined_at=datetime(2026, 9, 1, tzinfo=UTC),
-                            phone="+1 555 0199")
+                            phone="+1 312 555 0199")
         eve = f.distributor(s, "Eve", sponsor=w.ben, joined_at=datetime(2026, 10, 1, tzinfo=UTC))
         f.customer(s, dee, "Dot", joined_at=datetime(2026, 9, 2, tzinfo=UTC))
         place_order(s, NewOrder(dee, datetime(2026, 9, 10, tzinfo=UTC),
@@ -67,7 +67,7 @@ def test_the_team_page_shows_help_with_a_tap_to_call_and_no_ids(engine: Engine) 
     assert sign_in(ann, "ann@example.com").status_code == 303
     page = html.unescape(ann.get("/team").text)
     help_ = page[page.index('id="help"'):page.index('id="tree"')]
-    assert 'href="tel:+15550199"' in help_ and "first 60 days · 1 customer" in help_
+    assert 'href="tel:+13125550199"' in help_ and "first 60 days · 1 customer" in help_
     assert "0.00 of 100.00 PV so far" in help_
     assert "Senior Consultant: GV 880.00 of 1,000.00 last month" in help_
     assert "<details" in page and "Eve" in ann.get("/team?q=eve").text

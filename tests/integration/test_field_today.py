@@ -43,7 +43,7 @@ def _value(s: object, member: int, owner: int, at_risk: int) -> None:
 def _world(engine: Engine) -> dict[str, int]:
     with transaction(engine) as s:
         dana, omar = distributor(s), distributor(s, "Omar")
-        sally, sam = customer(s, dana), customer(s, dana, "Sam", phone="+1 555 0100")
+        sally, sam = customer(s, dana), customer(s, dana, "Sam", phone="+1 312 555 0100")
         tia = customer(s, dana, "Tia", address_line1=None)
         _value(s, sam, dana, 90_000)
         ids = {
@@ -77,7 +77,7 @@ def test_today_is_ranked_by_worth_cut_to_the_limit_and_expires_passed_occasions(
     assert [i.touch_id for i in day.items] == [w["sam_check"], w["sally_card"], w["tia_card"]]
     top = day.items[0]
     assert (top.name, top.value_at_risk, top.phone, top.days_late) == (
-        "Sam Smith", 90_000, "+1 555 0100", 1)
+        "Sam Smith", 90_000, "+13125550100", 1)
     assert top.worth == round((90_000 + 1_000) * 7 / 8)
     assert (day.counts.shown, day.counts.more, day.counts.expired) == (3, 1, 1)
     with transaction(engine) as s:

@@ -23,7 +23,7 @@ from patronage.shop.links import HOUSE_REF, share_code
 from tests.e2e.world import EMAILS, NOW, World, csrf_of, seed, settings, sign_in
 
 ADDRESS = {"first_name": "Nina", "last_name": "Novak", "email": "nina@example.com",
-           "phone": "+1 555 123 4567", "address_line1": "1 Main St", "city": "Springfield",
+           "phone": "+1 312 555 1234", "address_line1": "1 Main St", "city": "Springfield",
            "region": "IL", "postal_code": "62701", "country": "US"}
 
 

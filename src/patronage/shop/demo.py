@@ -74,7 +74,7 @@ def join_through_links(engine: Engine, now: datetime, *, seed: int = 0,
                  else f"{name.lower()}.{seed}@demo.patronage.example")
         form = CheckoutForm(
             key=f"demo-shop-{seed}-{i:04d}-join", plan=plan, first_name=name,
-            last_name="Linkton", email=email, phone=f"+1 555 01{i:02d} 000",
+            last_name="Linkton", email=email, phone=f"+1 312 555 01{i:02d}",
             address_line1=f"{10 + i} Market Street", city="Springfield", region="IL",
             postal_code="62701", country=country, autoship_day=str(5 + i),
             agreement=plan == "enroll", pack=pack or "")
