@@ -53,7 +53,7 @@ def test_distributor_sees_tasks_opens_a_customer_and_marks_a_call_done(page: Any
     expect(task).to_have_count(1)
     expect(task).to_contain_text(re.compile("thank you for the first order", re.IGNORECASE))
     screenshot(page, "today")
-    task.get_by_role("link", name="Cory").click()
+    task.get_by_role("link", name="Cory", exact=True).click()
     page.wait_for_url(f"**/customers/{w.cory}")
     expect(page.get_by_role("heading", name="History")).to_be_visible()
     page.get_by_label("Add a note").fill("Called: loves the shake")

@@ -33,6 +33,7 @@ def test_payout_method_page_on_a_phone(page: Any, site: Site) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/today")
+    page.locator("details.menu summary").click()  # on a phone the pages are in the menu
     page.get_by_role("link", name="Payout method").click()
     page.wait_for_url("**/payout-method")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

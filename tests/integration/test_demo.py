@@ -113,7 +113,8 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     with transaction(engine) as s:
         distributors = s.scalar(select(func.count()).select_from(Member)
                                 .where(Member.kind == "distributor"))
-    assert summary.extra["income disclosure 2026: participants"] == distributors
+    # (the people who join through share links afterwards, and the house account, come later)
+    assert 0 < summary.extra["income disclosure 2026: participants"] <= distributors
     assert summary.extra["volume bought by customers (12 months)"].endswith("%")
     # The last closed month ran with the customer-volume rule: some teams' pay was withheld.
     assert summary.extra["payments withheld by the customer-volume rule in 2026-10"] > 0
