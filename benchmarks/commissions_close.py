@@ -27,7 +27,7 @@ from scratch import (  # benchmarks/scratch.py, beside this script
     print_check,
 )
 
-from patronage.clock import Period
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.runs import (
@@ -48,7 +48,7 @@ PERIOD = Period(2026, 10)
 def build(url: str, members: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    _, end = period_bounds(PERIOD)
+    _, end = period_bounds(PERIOD, zone(DEFAULT_COMPANY_ZONE))
     t = time.perf_counter()
     build_company(engine, seed=1, members=members, months=1, now=end, history=False,
                   personal=False)
@@ -60,7 +60,7 @@ def build(url: str, members: int) -> None:
 def run(url: str, label: str, members: int) -> None:
     engine = make_engine(url)
     upgrade(engine)  # a kept company may predate the latest migrations
-    start, end = period_bounds(PERIOD)
+    start, end = period_bounds(PERIOD, zone(DEFAULT_COMPANY_ZONE))
     plan = PlanSource.from_file(default_plan_path())
     t0 = time.perf_counter()
     facts = load_period_facts(engine, start, end, str(PERIOD))
