@@ -183,6 +183,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("orders", "buyer_id", "members"),
     Reference("orders", "credited_to_id", "members"),
     Reference("orders", "subscription_id", "subscriptions"),
+    Reference("shop_checkouts", "subscription_id", "subscriptions"),
     Reference("subscription_items", "sku", "products", "sku"),
     Reference("autoship_attempts", "subscription_id", "subscriptions"),
     Reference("autoship_attempts", "order_id", "orders"),

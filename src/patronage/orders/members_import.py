@@ -318,11 +318,15 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     rows and the problems found (with any problem nothing is written)."""
     found = Findings()
     count = 0
+    # The markets are read first, on their own: on SQLite the import's transaction must not
+    # read the store before it takes the write lock (another connection's commit in between
+    # would fail the import).
+    with engine.connect() as look:
+        markets = {str(c): int(i) for c, i in look.execute(select(Market.code, Market.id))}
+        default = look.scalar(select(Market.code).where(Market.is_default.is_(True)))
     with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
         sqlite = conn.dialect.name == "sqlite"
         # On SQLite the checked rows go to the staging table as they are, times as text.
-        markets = {str(c): int(i) for c, i in conn.execute(select(Market.code, Market.id))}
-        default = conn.scalar(select(Market.code).where(Market.is_default.is_(True)))
         checker = _Checker(found, now, suppression_key(), markets, str(default or "US"),
                            time_text=sqlite)
         roomy_sorts(conn)
