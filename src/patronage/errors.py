@@ -14,12 +14,40 @@ from pathlib import Path
 from typing import Any
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is shown (it is returned unchanged)."""
+    return message
+
+
+class Text(str):
+    """A message made from a pattern marked for translation and its values: it reads as the
+    English text, and a page shows it in the viewer's language
+    (:func:`patronage.languages.catalogs.localized`)."""
+
+    pattern: str
+    values: dict[str, Any]
+
+    def __new__(cls, pattern: str, values: Mapping[str, Any]) -> Text:
+        text = super().__new__(cls, pattern % dict(values))
+        text.pattern, text.values = pattern, dict(values)
+        return text
+
+    def __getnewargs__(self) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
+        return self.pattern, self.values
+
+
 class PatronageError(Exception):
-    """A refusal with a clear, one-line reason."""
+    """A refusal with a clear, one-line reason.
+
+    ``values`` makes ``message`` a pattern (``%(name)s`` placeholders) marked for translation
+    with ``N_``: the English text is ``message % values``, and pages show it translated."""
 
     code: str = "error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None,
+                 values: Mapping[str, Any] | None = None) -> None:
+        if values is not None:
+            message = Text(message, values)
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -32,9 +32,9 @@ def test_vcard_from_a_phone_imports_every_version_and_reports_skips(engine: Engi
         dana = distributor(s)
         report = import_contacts(s, dana, FIXTURES / "phone_export.vcf", now=NOW)
     assert _contacts(engine, dana) == [
-        ("Sally", "Smith", "sally@example.com", "+1 (555) 123-4567", 3, 15, 1985, "vcard"),
-        ("Jürgen", "Müller", None, "+49 151 2345 6789", 7, 4, None, "vcard"),
-        ("Ann", "Lee", "ann@example.net", "+44-20-7946-0958", 12, 24, None, "vcard"),
+        ("Sally", "Smith", "sally@example.com", "+13125550123", 3, 15, 1985, "vcard"),
+        ("Jürgen", "Müller", None, "+4915123456789", 7, 4, None, "vcard"),
+        ("Ann", "Lee", "ann@example.net", "+442079460958", 12, 24, None, "vcard"),
         ("Bo", "Chen", None, None, 2, 29, 1992, "vcard"),
     ]
     assert [(s.place, s.reason) for s in report.skipped] == [
@@ -42,6 +42,25 @@ def test_vcard_from_a_phone_imports_every_version_and_reports_skips(engine: Engi
         ("phone_export.vcf, card 5 (line 32)",
          "duplicate of phone_export.vcf, card 1 (line 1) (Sally Smith) (same phone)"),
     ]
+
+
+def test_phones_are_stored_in_e164_read_in_the_distributors_country(engine: Engine,
+                                                                   tmp_path: Path) -> None:
+    """A number without its country code is read in the distributor's country; one that is
+    not a phone number is left out with the reason, and the contact is kept."""
+    file = tmp_path / "book.csv"
+    file.write_text("name,email,phone\nLuz Diaz,luz@example.com,(312) 555-0142\n"
+                    "Pat Moe,pat@example.com,12345\n", encoding="utf-8")
+    with transaction(engine) as s:
+        dana = distributor(s)
+        report = import_contacts(s, dana, file, now=NOW)
+    assert [r.name for r in report.imported] == ["Luz Diaz", "Pat Moe"]
+    assert [(d.place, d.name, d.reason) for d in report.dropped_phones] == [
+        ("book.csv, line 3", "Pat Moe",
+         "phone '12345' is not a valid phone number in US (write it with its +country code "
+         "if it is from another country)")]
+    assert [(c[0], c[3]) for c in _contacts(engine, dana)] == [("Luz", "+13125550142"),
+                                                              ("Pat", None)]
 
 
 def test_csv_import_against_stored_contacts_and_within_the_file(engine: Engine) -> None:
@@ -59,7 +78,7 @@ def test_csv_import_against_stored_contacts_and_within_the_file(engine: Engine) 
     ]
     rows = _contacts(engine, dana)
     assert rows[4:] == [
-        ("Tom", "Ray", "tom@example.com", "+1 312 555 0100", 5, 6, None, "csv"),
+        ("Tom", "Ray", "tom@example.com", "+13125550100", 5, 6, None, "csv"),
         ("Maria", "Lopez", "maria@example.com", None, 8, 9, None, "csv"),
         ("Kim", "Park", "kim@example.com", None, None, None, None, "csv"),
     ]

@@ -128,6 +128,29 @@ def test_a_spanish_speaking_customer_sees_spanish_pages(engine: Engine, world: W
     assert "My autoship" in zoe.get("/me").text
 
 
+def test_a_refusal_speaks_the_viewers_language(engine: Engine, world: World) -> None:
+    """A service's refusal is shown in the viewer's language, its dates in the locale's format;
+    the same refusal reads in English for an English speaker and in the API."""
+    cory = _client(engine, "customer", headers={"Accept-Language": "en-US"})
+    csrf = csrf_of(cory.get("/me").text)
+    undo = cory.post(f"/me/autoship/{world.cory_sub}/undo-skip", data={"csrf_token": csrf},
+                     headers={"HX-Request": "true"})
+    assert undo.status_code == 409
+    assert "deshacer salto: no hay ningún salto que deshacer" in undo.text
+    assert "there is no skip to undo" not in undo.text
+    pause = cory.post(f"/me/autoship/{world.cory_sub}/pause",
+                      data={"csrf_token": csrf, "until": "2026-01-02"},
+                      headers={"HX-Request": "true"})
+    assert pause.status_code == 400
+    assert "pausar hasta: 2 ene 2026 no es una fecha futura" in pause.text
+
+    zoe = _client(engine, "other_customer")
+    csrf = csrf_of(zoe.get("/me").text)
+    undo = zoe.post(f"/me/autoship/{world.zoe_sub}/undo-skip", data={"csrf_token": csrf},
+                    headers={"HX-Request": "true"})
+    assert "undo skip: there is no skip to undo" in undo.text
+
+
 def test_pages_behind_a_members_link_speak_the_members_language(engine: Engine,
                                                                  world: World) -> None:
     browser = _client(engine)

@@ -44,6 +44,21 @@ def test_markets_are_added_and_listed_by_cli_and_api(engine: Engine, db_url: str
     assert body["MX"]["minor_units"] == 2 and body["MX"]["tax_inclusive"] is True
     assert body["US"]["default"] is True and body["MX"]["default"] is False
 
+    auth = bearer(token_for(engine, "members:write", "members:read"))
+    placed = client.post(f"{API}/members", headers=auth, json={
+        "kind": "distributor", "first_name": "Marisol", "market": "MX",
+        "email": "marisol@example.com"})
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["market"] == "MX"
+    assert client.get(f"{API}/members/{placed.json()['id']}",
+                      headers=auth).json()["market"] == "MX"
+    home = client.post(f"{API}/members", headers=auth, json={
+        "kind": "distributor", "first_name": "Hank", "email": "hank@example.com"})
+    assert home.status_code == 201, home.text
+    listed_members = client.get(f"{API}/members", headers=auth).json()["items"]
+    assert {m["first_name"]: m["market"] for m in listed_members} == {
+        "Marisol": "MX", "Hank": "US"}
+
 
 def test_rates_file_is_imported_all_or_nothing(engine: Engine, db_url: str,
                                                tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.access import (
@@ -19,10 +21,26 @@ from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
 from patronage.api.types import Id, Text
 from patronage.db.tables import Member
+from patronage.markets.markets import list_markets
 from patronage.network import members as service
 from patronage.network import privacy
 
 router = APIRouter(prefix="/members", tags=["members"])
+
+
+def member_out(session: Session) -> Callable[[Member], MemberOut]:
+    """Members as the API shows them, each with its market's code (the markets read once)."""
+    markets = list_markets(session)
+    codes = {m.id: m.code for m in markets}
+    default = next((m.code for m in markets if m.is_default), "")
+    fields = [name for name in MemberOut.model_fields if name != "market"]
+
+    def convert(member: Member) -> MemberOut:
+        found = codes.get(member.market_id) if member.market_id is not None else None
+        return MemberOut(market=found or default,
+                         **{name: getattr(member, name) for name in fields})
+
+    return convert
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
@@ -43,12 +61,12 @@ def list_members(
         equal(Member.status, member_status), equal(Member.owner_id, owner_id),
         equal(Member.sponsor_id, sponsor_id),
         starts_with((Member.first_name, Member.last_name, Member.email, Member.ref), q))
-    return paginate(session, request, query.order_by(Member.id), page, MemberOut.model_validate)
+    return paginate(session, request, query.order_by(Member.id), page, member_out(session))
 
 
 @router.get("/{member_id}", dependencies=[scope("members:read")])
 def get_member(member_id: Id, session: SessionDep, principal: PrincipalDep) -> MemberOut:
-    return MemberOut.model_validate(require_member(session, principal, member_id))
+    return member_out(session)(require_member(session, principal, member_id))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("members:write")])
@@ -59,7 +77,7 @@ def enrol_member(body: MemberIn, session: SessionDep, principal: PrincipalDep,
     data["joined_at"] = body.joined_at or now
     data["consent_method"] = f"api ({principal.actor})"
     member = service.enroll_member(session, service.NewMember(**data), now=now)
-    return MemberOut.model_validate(member)
+    return member_out(session)(member)
 
 
 @router.post("/{member_id}/move", dependencies=[scope("members:write")])
@@ -71,7 +89,7 @@ def move_member(member_id: Id, body: MoveIn, session: SessionDep, principal: Pri
     move = service.move_sponsor if member.kind == "distributor" else service.move_owner
     move(session, member_id, body.to, effective_at=body.effective_at or now, recorded_at=now,
          actor=principal.actor, reason=body.reason)
-    return MemberOut.model_validate(member)
+    return member_out(session)(member)
 
 
 @router.post("/{member_id}/upgrade", dependencies=[scope("members:write")])
@@ -83,7 +101,7 @@ def upgrade_member(member_id: Id, body: UpgradeIn, session: SessionDep,
     service.upgrade_to_distributor(session, member_id, effective_at=body.effective_at or now,
                                    recorded_at=now, actor=principal.actor, reason=body.reason,
                                    sponsor_id=body.sponsor_id)
-    return MemberOut.model_validate(member)
+    return member_out(session)(member)
 
 
 @router.get("/{member_id}/consents", dependencies=[scope("members:read")])
@@ -121,7 +139,7 @@ def erase_member(member_id: Id, session: SessionDep, principal: PrincipalDep,
     audit.record(session, actor=principal.actor, action="member.erase",
                  target=f"member {member_id}", detail="personal data erased on request", at=now)
     session.refresh(member)
-    return MemberOut.model_validate(member)
+    return member_out(session)(member)
 
 
 @router.get("/{member_id}/export", dependencies=[scope("members:read")])

@@ -58,6 +58,9 @@ class MemberOut(Out):
     postal_code: str | None
     country: str | None
     channel: str | None
+    market: str = Field(description="The code of the market the member buys in (its currency, "
+                                    "languages and prices); the company's default market when "
+                                    "the member was placed in none.")
 
 
 class MemberIn(In):

@@ -15,7 +15,7 @@ from patronage.autoship.core.schedule import Frequency, first_run
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware, zone
 from patronage.db.autoship import AutoshipEvent, ChargeAttempt, Subscription, SubscriptionItem
 from patronage.db.tables import Member, Product
-from patronage.errors import Conflict, IntegrityViolation, NotFound, PatronageError
+from patronage.errors import N_, Conflict, IntegrityViolation, NotFound, PatronageError
 from patronage.markets.markets import autoship_last_days, market_of
 from patronage.orders.catalog import quantity_problem
 
@@ -42,29 +42,34 @@ def frequency_of(sub: Subscription) -> Frequency:
 def get_subscription(session: Session, subscription_id: int) -> Subscription:
     sub = session.get(Subscription, subscription_id)
     if sub is None:
-        raise NotFound(f"subscription {subscription_id} does not exist")
+        raise NotFound(N_("subscription %(subscription_id)s does not exist"),
+                       values={"subscription_id": subscription_id})
     return sub
 
 
 def _check_items(session: Session, items: list[Item]) -> None:
     if not items:
-        raise PatronageError("items: an autoship needs at least one item")
+        raise PatronageError(N_("items: an autoship needs at least one item"), values={})
     for i, item in enumerate(items, start=1):
         if item.quantity <= 0:
-            raise PatronageError(f"item {i}: quantity must be positive ({item.quantity})")
+            raise PatronageError(N_("item %(i)s: quantity must be positive (%(quantity)s)"),
+                                 values={"i": i, "quantity": item.quantity})
         product = session.scalar(select(Product).where(Product.sku == item.sku))
         if product is None:
-            raise IntegrityViolation(f"item {i}: unknown sku {item.sku!r}")
+            raise IntegrityViolation(N_("item %(i)s: unknown sku %(sku)r"),
+                                     values={"i": i, "sku": item.sku})
         problem = quantity_problem(product.sku, item.quantity, product.max_quantity)
         if problem is not None:
-            raise PatronageError(f"item {i}: {problem}")
+            raise PatronageError(N_("item %(i)s: %(problem)s"),
+                                 values={"i": i, "problem": problem})
         if product.is_enrollment_pack:
-            raise PatronageError(f"item {i}: {item.sku!r} is an enrollment pack, not a re-order")
+            raise PatronageError(N_("item %(i)s: %(sku)r is an enrollment pack, not a re-order"),
+                                 values={"i": i, "sku": item.sku})
     seen: set[str] = set()
     for i, item in enumerate(items, start=1):
         if item.sku in seen:
-            raise PatronageError(f"item {i}: {item.sku!r} is listed twice; give each product "
-                                 "once")
+            raise PatronageError(N_("item %(i)s: %(sku)r is listed twice; give each product once"),
+                                 values={"i": i, "sku": item.sku})
         seen.add(item.sku)
 
 
@@ -76,16 +81,19 @@ def subscribe(session: Session, member_id: int, items: list[Item], frequency: Fr
     was created."""
     today = company_today(now, company_zone)
     if start < today:
-        raise PatronageError(f"start: {start} is before today ({today}); an autoship starts "
-                             "today or later")
+        raise PatronageError(N_("start: %(start)s is before today (%(today)s); an autoship "
+                                "starts today or later"),
+                             values={"start": start, "today": today})
     if start > today + MAX_START_AHEAD:
-        raise PatronageError(f"start: {start} is more than a year ahead (latest "
-                             f"{today + MAX_START_AHEAD})")
+        raise PatronageError(N_("start: %(start)s is more than a year ahead (latest %(value)s)"),
+                             values={"start": start, "value": today + MAX_START_AHEAD})
     member = session.get(Member, member_id)
     if member is None:
-        raise IntegrityViolation(f"member {member_id} does not exist")
+        raise IntegrityViolation(N_("member %(member_id)s does not exist"),
+                                 values={"member_id": member_id})
     if member.status in ("terminated", "erased"):
-        raise IntegrityViolation(f"member {member_id} is {member.status}")
+        raise IntegrityViolation(N_("member %(member_id)s is %(status)s"),
+                                 values={"member_id": member_id, "status": member.status})
     _check_items(session, items)
     market = market_of(session, member).code
     sub = Subscription(
@@ -106,7 +114,8 @@ def subscribe(session: Session, member_id: int, items: list[Item], frequency: Fr
 def _open(session: Session, subscription_id: int) -> Subscription:
     sub = get_subscription(session, subscription_id)
     if sub.status == "cancelled":
-        raise Conflict(f"subscription {subscription_id} is cancelled")
+        raise Conflict(N_("subscription %(subscription_id)s is cancelled"),
+                       values={"subscription_id": subscription_id})
     return sub
 
 
@@ -136,8 +145,11 @@ def _apply(sub: Subscription, plan: schedule.Plan) -> None:
 
 def _not_in_dunning(sub: Subscription, action: str) -> None:
     if sub.retry_on is not None:
-        raise Conflict(f"{action}: the payment for the run of {sub.next_run} is being retried "
-                       f"(next try {sub.retry_on}); try again once it is settled")
+        raise Conflict(N_("%(action)s: the payment for the run of %(next_run)s is being retried "
+                          "(next try %(retry_on)s); try again once it is settled"),
+                       values={"action": action,
+                               "next_run": sub.next_run,
+                               "retry_on": sub.retry_on})
 
 
 def skip_next(session: Session, subscription_id: int, *, now: datetime, actor: str) -> date:
@@ -188,7 +200,8 @@ def restart(session: Session, subscription_id: int, *, now: datetime, actor: str
     sub = get_subscription(session, subscription_id)
     member = session.get(Member, sub.member_id)
     if member is None or member.status in ("terminated", "erased"):
-        raise Conflict(f"restart: member {sub.member_id} can no longer order")
+        raise Conflict(N_("restart: member %(member_id)s can no longer order"),
+                       values={"member_id": sub.member_id})
     _apply(sub, schedule.restart(plan_of(session, sub), company_today(now, company_zone)))
     sub.cancelled_at, sub.cancel_reason, sub.churn = None, None, None
     sub.failures, sub.retry_on = 0, None
@@ -237,12 +250,14 @@ def swap_item(session: Session, subscription_id: int, sku: str, new_sku: str,
     lines = _items(session, subscription_id)
     line = lines.get(sku)
     if line is None:
-        raise PatronageError(f"swap: {sku!r} is not on autoship {subscription_id}")
+        raise PatronageError(N_("swap: %(sku)r is not on autoship %(subscription_id)s"),
+                             values={"sku": sku, "subscription_id": subscription_id})
     new = Item(new_sku, line.quantity if quantity is None else quantity)
     _check_items(session, [new])
     if new.sku != sku and new.sku in lines:
-        raise Conflict(f"swap: {new.sku!r} is already on autoship {subscription_id}; remove "
-                       f"{sku!r} instead, or swap {new.sku!r} to change its quantity")
+        raise Conflict(N_("swap: %(sku)r is already on autoship %(subscription_id)s; remove "
+                          "%(sku2)r instead, or swap %(sku)r to change its quantity"),
+                       values={"sku": new.sku, "subscription_id": subscription_id, "sku2": sku})
     before = f"{line.quantity}×{line.sku}"
     line.sku, line.quantity = new.sku, new.quantity
     record(session, sub, "item_swapped", now, actor, f"{before} -> {new.quantity}×{new.sku}")
@@ -254,8 +269,9 @@ def add_item(session: Session, subscription_id: int, item: Item, *, now: datetim
     sub = _open(session, subscription_id)
     _check_items(session, [item])
     if item.sku in _items(session, subscription_id):
-        raise Conflict(f"add: {item.sku!r} is already on autoship {subscription_id}; swap it "
-                       "to change its quantity")
+        raise Conflict(N_("add: %(sku)r is already on autoship %(subscription_id)s; swap it to "
+                          "change its quantity"),
+                       values={"sku": item.sku, "subscription_id": subscription_id})
     session.add(SubscriptionItem(subscription_id=sub.id, sku=item.sku, quantity=item.quantity))
     record(session, sub, "item_added", now, actor, f"{item.quantity}×{item.sku}")
 
@@ -267,10 +283,12 @@ def remove_item(session: Session, subscription_id: int, sku: str, *, now: dateti
     lines = _items(session, subscription_id)
     line = lines.get(sku)
     if line is None:
-        raise PatronageError(f"remove: {sku!r} is not on autoship {subscription_id}")
+        raise PatronageError(N_("remove: %(sku)r is not on autoship %(subscription_id)s"),
+                             values={"sku": sku, "subscription_id": subscription_id})
     if len(lines) == 1:
-        raise Conflict(f"remove: {sku!r} is the only product on autoship {subscription_id}; "
-                       "to stop deliveries, pause or cancel the autoship instead")
+        raise Conflict(N_("remove: %(sku)r is the only product on autoship %(subscription_id)s; "
+                          "to stop deliveries, pause or cancel the autoship instead"),
+                       values={"sku": sku, "subscription_id": subscription_id})
     session.delete(line)
     record(session, sub, "item_removed", now, actor, f"{line.quantity}×{line.sku}")
 

@@ -32,8 +32,10 @@ from sqlalchemy.orm import Session
 from patronage.clock import require_aware
 from patronage.db.care import Contact
 from patronage.db.tables import Member
-from patronage.errors import NotFound, PatronageError, Problem, Problems
+from patronage.errors import N_, NotFound, PatronageError, Problem, Problems
+from patronage.markets.core.contacts import phone_problem
 from patronage.network.intake import normalise_email
+from patronage.network.members import member_country
 
 NO_YEAR = 1604  # what phones write when a birthday has no year
 _BDAY = [
@@ -76,6 +78,8 @@ class ImportReport:
 
     imported: list[ContactRow] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    #: Phone numbers left out of imported contacts, with the reason (the contact is kept).
+    dropped_phones: list[Skipped] = field(default_factory=list)
     dry_run: bool = False
 
 
@@ -95,9 +99,12 @@ def parse_birthday(text: str, place: str) -> tuple[int | None, int | None, int |
             try:
                 date(year if year is not None else 2000, month, day)
             except ValueError as exc:
-                raise PatronageError(f"{place}: birthday {value!r} is not a calendar day") from exc
+                raise PatronageError(N_("%(place)s: birthday %(value)r is not a calendar day"),
+                                     values={"place": place, "value": value}) from exc
             return month, day, year
-    raise PatronageError(f"{place}: birthday {value!r} is not a date (use YYYY-MM-DD or --MM-DD)")
+    raise PatronageError(N_("%(place)s: birthday %(value)r is not a date (use YYYY-MM-DD or "
+                            "--MM-DD)"),
+                         values={"place": place, "value": value})
 
 
 def phone_key(phone: str) -> str:
@@ -114,7 +121,8 @@ def _check_email(email: str, place: str) -> str:
         email = email[7:]
     checked = normalise_email(email, place=place)
     if checked is None:
-        raise PatronageError(f"{place}: {email!r} is not an email address")
+        raise PatronageError(N_("%(place)s: %(email)r is not an email address"),
+                             values={"place": place, "email": email})
     return checked
 
 
@@ -290,17 +298,33 @@ def import_contacts(session: Session, owner_id: int, path: Path, *, now: datetim
     require_aware(now, place="now")
     owner = session.get(Member, owner_id)
     if owner is None or owner.kind != "distributor":
-        raise NotFound(f"distributor {owner_id} does not exist")
+        raise NotFound(N_("distributor %(owner_id)s does not exist"),
+                       values={"owner_id": owner_id})
     suffix = path.suffix.lower()
     if suffix not in (".vcf", ".vcard", ".csv"):
-        raise PatronageError(f"{path.name}: give a .vcf (vCard) or .csv file")
+        raise PatronageError(N_("%(name)s: give a .vcf (vCard) or .csv file"),
+                             values={"name": path.name})
     try:
         text = _decode(path.read_bytes(), path.name)
     except OSError as exc:
-        raise PatronageError(f"{path}: cannot be read ({exc.strerror})") from exc
+        raise PatronageError(N_("%(path)s: cannot be read (%(strerror)s)"),
+                             values={"path": path, "strerror": exc.strerror}) from exc
     rows = parse_csv(text, path.name) if suffix == ".csv" else parse_vcard(text, path.name)
     return import_rows(session, owner_id, rows, now=now, dry_run=dry_run,
                        source="csv" if suffix == ".csv" else "vcard")
+
+
+def _checked_phones(row: ContactRow, country: str | None, report: ImportReport) -> list[str]:
+    """The row's numbers in E.164, read in the distributor's country when they carry no
+    ``+`` country code; a number that is not one is left out and reported, the contact kept."""
+    kept: list[str] = []
+    for phone in row.phones:
+        e164, problem = phone_problem(phone, country)
+        if e164 is None:
+            report.dropped_phones.append(Skipped(row.place, row.name, f"phone {problem}"))
+        elif e164 not in kept:
+            kept.append(e164)
+    return kept
 
 
 def import_rows(session: Session, owner_id: int, rows: list[ContactRow], *, now: datetime,
@@ -312,10 +336,13 @@ def import_rows(session: Session, owner_id: int, rows: list[ContactRow], *, now:
                                [c.phone] if c.phone else [], c.birth_month, c.birth_day),
                  f"contact {c.id} ({name})")
     report = ImportReport(dry_run=dry_run)
+    owner = session.get(Member, owner_id)
+    country = member_country(session, owner) if owner is not None else None
     for row in rows:
         if not row.name:
             report.skipped.append(Skipped(row.place, "", "no name"))
             continue
+        row.phones = _checked_phones(row, country, report)
         keys = _Seen.keys_of(row.name, row.emails, row.phones, row.birth_month, row.birth_day)
         dup = seen.duplicate_of(keys)
         if dup is not None:

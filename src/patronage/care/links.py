@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from patronage.clock import require_aware
-from patronage.errors import PatronageError
+from patronage.errors import N_, PatronageError
 from patronage.network.members import (
     consents_in_force,
     get_member,
@@ -54,7 +54,8 @@ class LinkData:
 
 def _serializer(purpose: str, secret: str) -> URLSafeSerializer:
     if purpose not in PURPOSES:
-        raise PatronageError(f"link purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
+        raise PatronageError(N_("link purpose: %(purpose)r is not one of %(join)s"),
+                             values={"purpose": purpose, "join": ', '.join(PURPOSES)})
     return URLSafeSerializer(secret, salt=f"patronage.{purpose}")
 
 

@@ -29,7 +29,7 @@ from patronage.care.links import make_link, read_token
 from patronage.clock import require_aware
 from patronage.db.care import SurveyResponse, Touch
 from patronage.db.tables import Member
-from patronage.errors import NotFound, PatronageError
+from patronage.errors import N_, NotFound, PatronageError
 
 LOW_SCORE = 6
 HIGH_SCORE = 9
@@ -79,13 +79,15 @@ def answer_survey(session: Session, token: str, score: int, comment: str, seriou
     require_aware(now, place="now")
     link = read_token(token, "survey", now, secret=secret)
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
-        raise PatronageError(f"score: {score!r} must be a whole number from 0 to 10")
+        raise PatronageError(N_("score: %(score)r must be a whole number from 0 to 10"),
+                             values={"score": score})
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise PatronageError(f"comment: {len(comment)} characters; at most {MAX_COMMENT}")
+        raise PatronageError(N_("comment: %(len)s characters; at most %(MAX_COMMENT)s"),
+                             values={"len": len(comment), "MAX_COMMENT": MAX_COMMENT})
     member = session.get(Member, link.member_id)
     if member is None or member.status == "erased":
-        raise NotFound("this survey link is for a member who is no longer with us")
+        raise NotFound(N_("this survey link is for a member who is no longer with us"), values={})
     key = _response_key(link.touch_id, link.issued_at)
     existing = session.scalar(
         select(SurveyResponse).where(SurveyResponse.member_id == member.id,

@@ -21,7 +21,7 @@ from patronage.clock import require_aware, zone
 from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.tables import Member
-from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.errors import N_, Conflict, NotFound, PatronageError
 
 #: How far ahead the calendar feed looks.
 FEED_DAYS = 60
@@ -78,7 +78,7 @@ def tasks_for(session: Session, owner_id: int | None, now: datetime, *, settings
     """
     require_aware(now, place="now")
     if days < 0:
-        raise PatronageError(f"days: {days} must not be negative")
+        raise PatronageError(N_("days: %(days)s must not be negative"), values={"days": days})
     rows = session.execute(_task_query(owner_id, now + timedelta(days=days))).all()
     return [
         TaskView(
@@ -102,16 +102,19 @@ def mark_done(session: Session, touch_id: int, *, by: int | str, now: datetime,
     require_aware(now, place="now")
     touch = session.get(Touch, touch_id)
     if touch is None:
-        raise NotFound(f"task {touch_id} does not exist")
+        raise NotFound(N_("task %(touch_id)s does not exist"), values={"touch_id": touch_id})
     if touch.channel != "task":
-        raise Conflict(f"touch {touch_id} is a {touch.channel} touch, not a task")
+        raise Conflict(N_("touch %(touch_id)s is a %(channel)s touch, not a task"),
+                       values={"touch_id": touch_id, "channel": touch.channel})
     expected = by if isinstance(by, int) else owner_id
     if expected is not None and touch.owner_id != expected:
-        raise Conflict(f"task {touch_id} is not a task of distributor {expected}")
+        raise Conflict(N_("task %(touch_id)s is not a task of distributor %(expected)s"),
+                       values={"touch_id": touch_id, "expected": expected})
     if touch.status == "done":
         return touch
     if touch.status != "planned":
-        raise Conflict(f"task {touch_id} is {touch.status}; only a planned task can be done")
+        raise Conflict(N_("task %(touch_id)s is %(status)s; only a planned task can be done"),
+                       values={"touch_id": touch_id, "status": touch.status})
     touch.status = "done"
     touch.done_at = now
     touch.done_by = (f"member {by}" if isinstance(by, int) else by)[:100]

@@ -19,7 +19,7 @@ from patronage.care.links import read_token
 from patronage.clock import require_aware
 from patronage.db.care import Testimonial
 from patronage.db.tables import Member
-from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.errors import N_, Conflict, NotFound, PatronageError
 
 MAX_TEXT = 5000
 MAX_URL = 500
@@ -31,12 +31,14 @@ def check_media_url(url: str | None) -> str | None:
         return None
     url = url.strip()
     if len(url) > MAX_URL:
-        raise PatronageError(f"media link: longer than {MAX_URL} characters")
+        raise PatronageError(N_("media link: longer than %(MAX_URL)s characters"),
+                             values={"MAX_URL": MAX_URL})
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise PatronageError(f"media link: {url!r} must start with http:// or https://")
+        raise PatronageError(N_("media link: %(url)r must start with http:// or https://"),
+                             values={"url": url})
     if not parts.hostname or "." not in parts.hostname or any(c.isspace() for c in url):
-        raise PatronageError(f"media link: {url!r} is not a web address")
+        raise PatronageError(N_("media link: %(url)r is not a web address"), values={"url": url})
     return url
 
 
@@ -46,12 +48,13 @@ def submit(session: Session, member_id: int, text: str, *, consent_to_publish: b
     require_aware(now, place="now")
     member = session.get(Member, member_id)
     if member is None or member.status == "erased":
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(N_("member %(member_id)s does not exist"), values={"member_id": member_id})
     body = (text or "").strip()
     if not body:
-        raise PatronageError("text: a testimonial needs a few words")
+        raise PatronageError(N_("text: a testimonial needs a few words"), values={})
     if len(body) > MAX_TEXT:
-        raise PatronageError(f"text: {len(body)} characters; at most {MAX_TEXT}")
+        raise PatronageError(N_("text: %(len)s characters; at most %(MAX_TEXT)s"),
+                             values={"len": len(body), "MAX_TEXT": MAX_TEXT})
     row = Testimonial(
         member_id=member_id, text=body, media_url=check_media_url(media_url),
         consent_to_publish=bool(consent_to_publish),
@@ -75,7 +78,8 @@ def submit_from_link(session: Session, token: str, text: str, *, consent_to_publ
 def _get(session: Session, testimonial_id: int) -> Testimonial:
     row = session.get(Testimonial, testimonial_id)
     if row is None:
-        raise NotFound(f"testimonial {testimonial_id} does not exist")
+        raise NotFound(N_("testimonial %(testimonial_id)s does not exist"),
+                       values={"testimonial_id": testimonial_id})
     return row
 
 
@@ -84,14 +88,15 @@ def moderate(session: Session, testimonial_id: int, *, approve: bool, by: str,
     """Approve or reject a submitted testimonial (repeating the same decision changes nothing)."""
     require_aware(now, place="now")
     if not by.strip():
-        raise PatronageError("by: say who moderates")
+        raise PatronageError(N_("by: say who moderates"), values={})
     row = _get(session, testimonial_id)
     decision = "approved" if approve else "rejected"
     if row.status == decision:
         return row
     if row.status not in ("submitted", "approved", "rejected"):
-        raise Conflict(f"testimonial {testimonial_id} is {row.status}; it can no longer be "
-                       "moderated")
+        raise Conflict(N_("testimonial %(testimonial_id)s is %(status)s; it can no longer be "
+                          "moderated"),
+                       values={"testimonial_id": testimonial_id, "status": row.status})
     row.status, row.moderated_by, row.moderated_at = decision, by.strip()[:100], now
     session.flush()
     return row
@@ -104,11 +109,13 @@ def publish(session: Session, testimonial_id: int, *, now: datetime) -> Testimon
     if row.status == "published":
         return row
     if row.status != "approved":
-        raise Conflict(f"testimonial {testimonial_id} is {row.status}; only an approved "
-                       "testimonial is published")
+        raise Conflict(N_("testimonial %(testimonial_id)s is %(status)s; only an approved "
+                          "testimonial is published"),
+                       values={"testimonial_id": testimonial_id, "status": row.status})
     if not row.consent_to_publish:
-        raise Conflict(f"testimonial {testimonial_id}: the author did not consent to "
-                       "publication")
+        raise Conflict(N_("testimonial %(testimonial_id)s: the author did not consent to "
+                          "publication"),
+                       values={"testimonial_id": testimonial_id})
     row.status, row.published_at = "published", now
     session.flush()
     return row

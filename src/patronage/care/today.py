@@ -33,7 +33,7 @@ from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueRun
-from patronage.errors import Conflict, NotFound
+from patronage.errors import N_, Conflict, NotFound
 
 #: Touches due up to this long after now are on Today already.
 AHEAD = timedelta(days=1)
@@ -155,7 +155,7 @@ def _open_touch(session: Session, touch_id: int, owner_id: int) -> Touch | None:
     caller); not found when it is not theirs."""
     touch = session.get(Touch, touch_id)
     if touch is None or touch.owner_id != owner_id or touch.channel not in CHANNELS:
-        raise NotFound(f"task {touch_id} does not exist")
+        raise NotFound(N_("task %(touch_id)s does not exist"), values={"touch_id": touch_id})
     return touch
 
 
@@ -164,11 +164,12 @@ def snooze(session: Session, touch_id: int, owner_id: int, *, now: datetime, act
     """Keep the touch off Today for ``days`` days (from ``now``); snoozing again moves it."""
     require_aware(now, place="now")
     if not 1 <= days <= 30:
-        raise Conflict(f"days: {days} must be between 1 and 30")
+        raise Conflict(N_("days: %(days)s must be between 1 and 30"), values={"days": days})
     touch = _open_touch(session, touch_id, owner_id)
     assert touch is not None
     if touch.status != "planned":
-        raise Conflict(f"task {touch_id} is {touch.status}; only an open task can be snoozed")
+        raise Conflict(N_("task %(touch_id)s is %(status)s; only an open task can be snoozed"),
+                       values={"touch_id": touch_id, "status": touch.status})
     until = now + timedelta(days=days)
     if touch.snoozed_until is None or touch.snoozed_until < until:
         touch.snoozed_until = until
@@ -188,7 +189,8 @@ def not_now(session: Session, touch_id: int, owner_id: int, *, now: datetime,
     if touch.status == "dropped" and touch.drop_reason == NOT_NOW:
         return touch
     if touch.status != "planned":
-        raise Conflict(f"task {touch_id} is {touch.status}; only an open task can be set aside")
+        raise Conflict(N_("task %(touch_id)s is %(status)s; only an open task can be set aside"),
+                       values={"touch_id": touch_id, "status": touch.status})
     touch.status, touch.drop_reason = "dropped", NOT_NOW
     audit.record(session, actor=actor, action="task.not_now", target=f"touch {touch_id}",
                  detail=f"{touch.occasion} for member {touch.member_id}", at=now)

@@ -168,12 +168,15 @@ def contacts_import(ctx: typer.Context,
                                  dry_run=dry_run)
     if as_json:
         emit_json({"imported": [r.name for r in report.imported], "dry_run": dry_run,
-                   "skipped": [s.__dict__ for s in report.skipped]})
+                   "skipped": [s.__dict__ for s in report.skipped],
+                   "dropped_phones": [s.__dict__ for s in report.dropped_phones]})
         return
     verb = "would import" if dry_run else "imported"
     console.print(f"{verb} {len(report.imported)} contacts, skipped {len(report.skipped)}")
     for s in report.skipped:
         console.print(f"  {s.place}: {s.name or '(no name)'}: {s.reason}", highlight=False)
+    for s in report.dropped_phones:
+        console.print(f"  {s.place}: {s.name}: kept without {s.reason}", highlight=False)
 
 
 @testimonial_app.command("moderate")

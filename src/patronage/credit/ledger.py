@@ -31,7 +31,7 @@ from patronage.db.bulk import insert_ignore, rows_matching
 from patronage.db.compensation import PayoutLine
 from patronage.db.credit import CreditEntry
 from patronage.db.engine import transaction
-from patronage.errors import PatronageError
+from patronage.errors import N_, PatronageError
 from patronage.markets.core.currencies import by_numeric
 
 #: The payout lines a plan may pay as credit: the bonus type and its line.
@@ -122,8 +122,9 @@ def post_run(session: Session, run_id: int, as_credit: Sequence[str], now: datet
                 continue  # the line clawed back was paid in cash
             kind, detail = "clawed_back", f"clawback of payout line {clawback_of}"
         if number is None:
-            raise PatronageError(f"payout line {line_id}: no currency recorded; credit needs "
-                                 "the earner's currency")
+            raise PatronageError(N_("payout line %(line_id)s: no currency recorded; credit "
+                                    "needs the earner's currency"),
+                                 values={"line_id": line_id})
         for name, value in (("member_id", earner), ("kind", kind), ("amount", money),
                             ("currency", by_numeric(int(number))),
                             ("key", f"{kind}:line:{line_id}"), ("run_id", run_id),
@@ -276,7 +277,8 @@ def expire(engine: Engine, now: datetime, days: int) -> int:
     expires nothing twice. Returns the total expired."""
     require_aware(now, place="now")
     if days < 1:
-        raise PatronageError(f"credit expiry: days must be at least 1, not {days}")
+        raise PatronageError(N_("credit expiry: days must be at least 1, not %(days)s"),
+                             values={"days": days})
     cutoff = now - timedelta(days=days)
     total = 0
     with transaction(engine) as s:

@@ -15,6 +15,8 @@ from babel.core import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from patronage.errors import N_ as N_
+
 #: Where the catalogs are: ``<language>/LC_MESSAGES/messages.po``.
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -113,6 +115,3 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:
-    """Mark ``message`` for translation where it is shown (it is returned unchanged)."""
-    return message

@@ -21,7 +21,8 @@ from babel.numbers import (
 )
 from babel.numbers import format_percent as format_percent_babel
 
-from patronage.languages.catalogs import babel_locale, current_locale
+from patronage.errors import Text
+from patronage.languages.catalogs import babel_locale, current_locale, gettext
 
 
 def minor_digits(currency: str) -> int:
@@ -90,3 +91,24 @@ def format_percent(value: Fraction | float | None, locale: str | None = None, *,
 
 def _decimal(value: Fraction) -> Decimal:
     return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def localized(value: object) -> object:
+    """``value`` for the current reader: a :class:`~patronage.errors.Text` (a refusal's message
+    made from a marked pattern) translated, with its dates and numbers in the reader's format;
+    anything else unchanged."""
+    if not isinstance(value, Text):
+        return value
+    values = {key: _shown(v) for key, v in value.values.items()}
+    try:
+        return gettext(value.pattern) % values
+    except (KeyError, TypeError, ValueError):  # a broken translation: the English text
+        return value.pattern % values
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return value

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from patronage.db.markets import Market
 from patronage.db.tables import Member
-from patronage.errors import IntegrityViolation, NotFound, PatronageError
+from patronage.errors import N_, IntegrityViolation, NotFound, PatronageError
 from patronage.markets.core.currencies import check_currency
 
 
@@ -82,7 +82,7 @@ def add_market(session: Session, new: NewMarket) -> Market:
     if reasons:
         raise PatronageError("; ".join(reasons))
     if session.scalar(select(Market.id).where(Market.code == new.code)) is not None:
-        raise IntegrityViolation(f"market {new.code!r} already exists")
+        raise IntegrityViolation(N_("market %(code)r already exists"), values={"code": new.code})
     market = Market(
         code=new.code, name=new.name.strip(), currency=check_currency(new.currency),
         languages=",".join(new.languages), timezone=new.timezone,
@@ -101,7 +101,7 @@ def list_markets(session: Session) -> list[Market]:
 def market_by_code(session: Session, code: str) -> Market:
     market = session.scalar(select(Market).where(Market.code == code.upper()))
     if market is None:
-        raise NotFound(f"market {code!r} does not exist")
+        raise NotFound(N_("market %(code)r does not exist"), values={"code": code})
     return market
 
 
@@ -109,8 +109,9 @@ def default_market(session: Session) -> Market:
     """The company's default market: where members not placed elsewhere buy."""
     market = session.scalar(select(Market).where(Market.is_default.is_(True)))
     if market is None:
-        raise NotFound("there is no default market (the database is made with one from "
-                       "PATRONAGE_MARKET; `patronage` makes it again on its next start)")
+        raise NotFound(N_("there is no default market (the database is made with one from "
+                          "PATRONAGE_MARKET; `patronage` makes it again on its next start)"),
+                       values={})
     return market
 
 
@@ -118,8 +119,9 @@ def plan_currency(bind: Session | Connection) -> str:
     """The company (plan) currency: the default market's currency."""
     currency = bind.scalar(select(Market.currency).where(Market.is_default.is_(True)))
     if currency is None:
-        raise NotFound("there is no default market, so no plan currency (the database is made "
-                       "with one from PATRONAGE_MARKET and PATRONAGE_CURRENCY)")
+        raise NotFound(N_("there is no default market, so no plan currency (the database is "
+                          "made with one from PATRONAGE_MARKET and PATRONAGE_CURRENCY)"),
+                       values={})
     return currency
 
 
@@ -137,10 +139,13 @@ def ensure_default_market(session: Session, code: str, *, currency: str,
             shipping_countries=[code] if len(code) == 2 else [], autoship_last_day=28,
             cooling_off_days=3))
     elif market.currency != currency.strip().upper():
-        raise PatronageError(
-            f"PATRONAGE_CURRENCY {currency!r} differs from the currency {market.currency!r} of "
-            f"the default market {code!r} (PATRONAGE_MARKET): the plan currency is the default "
-            "market's currency; set PATRONAGE_CURRENCY to it")
+        raise PatronageError(N_("PATRONAGE_CURRENCY %(currency)r differs from the currency "
+                                "%(currency2)r of the default market %(code)r "
+                                "(PATRONAGE_MARKET): the plan currency is the default market's "
+                                "currency; set PATRONAGE_CURRENCY to it"),
+                             values={"currency": currency,
+                                     "currency2": market.currency,
+                                     "code": code})
     if not market.is_default:
         for other in session.scalars(select(Market).where(Market.is_default.is_(True))):
             other.is_default = False
@@ -171,7 +176,7 @@ def place_in_market(session: Session, member_id: int, code: str) -> Market:
     """Put a member in a market (the market they buy in from now on)."""
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(N_("member %(member_id)s does not exist"), values={"member_id": member_id})
     market = market_by_code(session, code)
     member.market_id = market.id
     session.flush()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patronage.db.tables import Product
-from patronage.errors import IntegrityViolation, PatronageError
+from patronage.errors import N_, IntegrityViolation, PatronageError
 from patronage.money import format_amount
 
 #: The highest price (minor units): 1,000,000.00.
@@ -121,7 +121,7 @@ def add_product(session: Session, p: NewProduct) -> Product:
     if reasons:
         raise PatronageError("; ".join(reasons))
     if session.scalar(select(Product.id).where(Product.sku == p.sku)) is not None:
-        raise IntegrityViolation(f"sku {p.sku!r} already exists")
+        raise IntegrityViolation(N_("sku %(sku)r already exists"), values={"sku": p.sku})
     product = Product(sku=p.sku, name=p.name, retail_price=p.retail_price,
                       wholesale_price=p.wholesale_price, qv=p.qv, cv=p.cv,
                       is_enrollment_pack=p.is_enrollment_pack, product_line=p.product_line,
@@ -148,5 +148,5 @@ def _price_in_default_market(session: Session, product: Product) -> None:
 def product_by_sku(session: Session, sku: str) -> Product:
     product = session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
-        raise IntegrityViolation(f"unknown sku {sku!r}")
+        raise IntegrityViolation(N_("unknown sku %(sku)r"), values={"sku": sku})
     return product

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
-from patronage.errors import Conflict, IntegrityViolation, PatronageError
+from patronage.errors import N_, Conflict, IntegrityViolation, PatronageError
 from patronage.markets.core.currencies import check_currency
 from patronage.markets.markets import market_of
 from patronage.markets.prices import MarketPrice, prices_in
@@ -100,31 +100,38 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
             skus = dict(session.execute(select(Product.id, Product.sku).where(
                 Product.id.in_([line.product_id for line in found.lines]))).all())
             if not _same_request(found, new, skus):
-                raise Conflict(
-                    f"idempotency key {new.idempotency_key!r} was used for a different order "
-                    f"({found.order.id})"
-                )
+                raise Conflict(N_("idempotency key %(idempotency_key)r was used for a different "
+                                  "order (%(id)s)"),
+                               values={"idempotency_key": new.idempotency_key,
+                                       "id": found.order.id})
             return found
     require_aware(new.placed_at, place="placed_at")
     open_window(session, now, company_zone=company_zone).check(
         new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
-        raise PatronageError(f"source: {new.source!r} is not one of {', '.join(ORDER_SOURCES)}")
+        raise PatronageError(N_("source: %(source)r is not one of %(join)s"),
+                             values={"source": new.source, "join": ', '.join(ORDER_SOURCES)})
     if new.currency is not None:
         check_currency(new.currency, place="currency")
     if not new.lines:
-        raise PatronageError("lines: an order needs at least one line")
+        raise PatronageError(N_("lines: an order needs at least one line"), values={})
     buyer = session.get(Member, new.buyer_id)
     if buyer is None:
-        raise IntegrityViolation(f"buyer {new.buyer_id} does not exist")
+        raise IntegrityViolation(N_("buyer %(buyer_id)s does not exist"),
+                                 values={"buyer_id": new.buyer_id})
     if buyer.status in ("terminated", "erased"):
-        raise IntegrityViolation(f"buyer {new.buyer_id} is {buyer.status} and cannot order")
+        raise IntegrityViolation(N_("buyer %(buyer_id)s is %(status)s and cannot order"),
+                                 values={"buyer_id": new.buyer_id, "status": buyer.status})
     market = market_of(session, buyer)
     currency = market.currency if new.currency is None else new.currency.strip().upper()
     if currency != market.currency:
-        raise PatronageError(
-            f"{order_name(new)}: currency {currency} is not the currency of buyer "
-            f"{buyer.id}'s market {market.code} ({market.currency})")
+        raise PatronageError(N_("%(order_name)s: currency %(currency)s is not the currency of "
+                                "buyer %(id)s's market %(code)s (%(currency2)s)"),
+                             values={"order_name": order_name(new),
+                                     "currency": currency,
+                                     "id": buyer.id,
+                                     "code": market.code,
+                                     "currency2": market.currency})
     wanted = {line.sku for line in new.lines}
     products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
     prices = prices_in(session, market.id, [p.id for p in products.values()])
@@ -133,19 +140,27 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
     for i, req in enumerate(new.lines, start=1):
         product = products.get(req.sku)
         if product is None:
-            raise IntegrityViolation(f"line {i}: unknown sku {req.sku!r}")
+            raise IntegrityViolation(N_("line %(i)s: unknown sku %(sku)r"),
+                                     values={"i": i, "sku": req.sku})
         if req.unit_price is not None and req.unit_price < 0:
-            raise PatronageError(f"line {i}: unit price must not be negative ({req.unit_price})")
+            raise PatronageError(N_("line %(i)s: unit price must not be negative "
+                                    "(%(unit_price)s)"),
+                                 values={"i": i, "unit_price": req.unit_price})
         problem = quantity_problem(product.sku, req.quantity, product.max_quantity)
         if problem is None and req.unit_price is not None:
             problem = price_problem(req.unit_price)
             problem = problem and f"unit price {problem}"
         if problem is not None:
-            raise PatronageError(f"line {i}: {problem}")
+            raise PatronageError(N_("line %(i)s: %(problem)s"),
+                                 values={"i": i, "problem": problem})
         price = prices.get(product.id)
         if price is None:
-            raise IntegrityViolation(f"line {i}: product {product.sku!r} has no price in buyer "
-                                     f"{buyer.id}'s market {market.code}")
+            raise IntegrityViolation(N_("line %(i)s: product %(sku)r has no price in buyer "
+                                        "%(id)s's market %(code)s"),
+                                     values={"i": i,
+                                             "sku": product.sku,
+                                             "id": buyer.id,
+                                             "code": market.code})
         chosen.append((product, price, req))
     priced = price_lines(
         retail=np.array([p.retail_price for _, p, _ in chosen], dtype=np.int64),
@@ -170,7 +185,8 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
                             sum(line.qv for line in order_lines),
                             sum(line.cv for line in order_lines))
     if problem is not None:
-        raise PatronageError(f"{order_name(new)}: {problem}")
+        raise PatronageError(N_("%(order_name)s: %(problem)s"),
+                             values={"order_name": order_name(new), "problem": problem})
     order = Order(
         buyer_id=buyer.id, credited_to_id=buyer.owner_id if is_customer else buyer.id,
         placed_at=new.placed_at, currency=currency, source=new.source,

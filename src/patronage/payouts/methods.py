@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from patronage import audit
 from patronage.db.payout_methods import PayoutMethod, PayoutMethodChange, TaxIdRecord
 from patronage.db.tables import Member
-from patronage.errors import NotFound, PatronageError
+from patronage.errors import N_, NotFound, PatronageError
 from patronage.languages import gettext as _
 from patronage.languages import use_locale
 from patronage.languages.formatting import format_date
@@ -59,12 +59,14 @@ class MethodView:
 def _distributor(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound(N_("member %(member_id)s not found"), values={"member_id": member_id})
     if member.kind != "distributor":
-        raise PatronageError(f"member {member_id} is not a distributor: only distributors are "
-                             "paid")
+        raise PatronageError(N_("member %(member_id)s is not a distributor: only distributors "
+                                "are paid"),
+                             values={"member_id": member_id})
     if member.status == "erased":
-        raise PatronageError(f"member {member_id} was erased: no payout method can be set")
+        raise PatronageError(N_("member %(member_id)s was erased: no payout method can be set"),
+                             values={"member_id": member_id})
     return member
 
 
@@ -193,7 +195,8 @@ def method_hold_source(cooling_days: int) -> Callable[
     (:data:`patronage.payouts.holds.HoldSource`), with the company's cooling period: the
     composition roots (command line, web pages, demo) build it from the settings."""
     if cooling_days < 0:
-        raise PatronageError(f"payout cooling days: {cooling_days} must not be negative")
+        raise PatronageError(N_("payout cooling days: %(cooling_days)s must not be negative"),
+                             values={"cooling_days": cooling_days})
 
     def source(conn: Connection, member_ids: Sequence[int],
                now: datetime) -> Mapping[int, list[HoldReason]]:

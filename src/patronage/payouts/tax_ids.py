@@ -21,7 +21,7 @@ from patronage.access import Forbidden
 from patronage.db.accounts import Account
 from patronage.db.payout_methods import TaxIdReader, TaxIdRecord
 from patronage.db.tables import Member
-from patronage.errors import NotFound, PatronageError
+from patronage.errors import N_, NotFound, PatronageError
 from patronage.payouts.core.tax_forms import TaxId, check_tax_id
 from patronage.payouts.secrets import Vault
 
@@ -40,9 +40,10 @@ class TaxIdView:
 def _member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound(N_("member %(member_id)s not found"), values={"member_id": member_id})
     if member.status == "erased":
-        raise PatronageError(f"member {member_id} was erased: no tax id can be set")
+        raise PatronageError(N_("member %(member_id)s was erased: no tax id can be set"),
+                             values={"member_id": member_id})
     return member
 
 
@@ -78,7 +79,8 @@ def tax_id_view(session: Session, member_id: int) -> TaxIdView | None:
 def _staff(session: Session, email: str) -> Account:
     account = session.scalar(select(Account).where(Account.email == email.strip().lower()))
     if account is None or account.role != "staff" or account.disabled_at is not None:
-        raise Forbidden(f"{email}: only an enabled staff account may read tax ids")
+        raise Forbidden(N_("%(email)s: only an enabled staff account may read tax ids"),
+                        values={"email": email})
     return account
 
 
@@ -106,14 +108,16 @@ def reveal_tax_id(session: Session, *, member_id: int, viewer_email: str, reason
     """The full tax id, for a staff account on the readers list, with the reason it is read
     (written to the audit log with who, whose and when). Anyone else is refused (forbidden)."""
     if not reason.strip():
-        raise PatronageError("say why the tax id is read (e.g. 'filing 1099-NEC 2026')")
+        raise PatronageError(N_("say why the tax id is read (e.g. 'filing 1099-NEC 2026')"),
+                             values={})
     account = _staff(session, viewer_email)
     if session.get(TaxIdReader, account.id) is None:
-        raise Forbidden(f"{account.email} may not read tax ids in full: a tax id reader grants "
-                        "it with `patronage tax readers grant EMAIL`")
+        raise Forbidden(N_("%(email)s may not read tax ids in full: a tax id reader grants it "
+                           "with `patronage tax readers grant EMAIL`"),
+                        values={"email": account.email})
     row = session.scalar(select(TaxIdRecord).where(TaxIdRecord.member_id == member_id))
     if row is None:
-        raise NotFound(f"member {member_id} has no tax id")
+        raise NotFound(N_("member %(member_id)s has no tax id"), values={"member_id": member_id})
     data = vault.open(member_id, row.sealed)
     audit.record(session, actor=f"staff:{account.email}", action="tax_id.viewed",
                  target=f"member {member_id}", detail=reason.strip(), at=now, ip=ip)

@@ -428,7 +428,8 @@ def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: V
         if buyer_id is not None:
             buyer = session.get(Member, buyer_id)
             if buyer is None:
-                raise PatronageError(f"member {buyer_id} does not exist")
+                raise PatronageError(N_("member %(buyer_id)s does not exist"),
+                                     values={"buyer_id": buyer_id})
         else:
             buyer = _new_member(session, form, visitor, market, now, rules)
         row = Checkout(key=key, member_id=buyer.id, plan=form.plan, currency=priced.currency,
@@ -445,8 +446,11 @@ def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: V
                 currency=priced.currency, idempotency_key=key), now=now,
                 company_zone=rules.company_zone)
             if placed.order.total != priced.subtotal:
-                raise Conflict(f"checkout {form.key}: the order came to {placed.order.total}, "
-                               f"not the {priced.subtotal} charged; nothing was written")
+                raise Conflict(N_("checkout %(key)s: the order came to %(total)s, not the "
+                                  "%(subtotal)s charged; nothing was written"),
+                               values={"key": form.key,
+                                       "total": placed.order.total,
+                                       "subtotal": priced.subtotal})
             order_id = placed.order.id
         sub_id = None
         if form.plan == "autoship":

@@ -34,7 +34,8 @@ def pass_on_lead(session: Session, customer_id: int, name: str, email: str, phon
     require_aware(now, place="now")
     customer = session.get(Member, customer_id)
     if customer is None or customer.kind == "distributor" or customer.owner_id is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(N_("customer %(customer_id)s does not exist"),
+                       values={"customer_id": customer_id})
     problems: dict[str, str] = {}
     name, email, phone = name.strip(), email.strip(), phone.strip()
     if not name:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from patronage.clock import require_aware
 from patronage.db.shop import ShareCode
 from patronage.db.tables import Member
-from patronage.errors import NotFound
+from patronage.errors import N_, NotFound
 from patronage.network.members import NewMember, enroll_member
 from patronage.shop.core.attribution import Credit, LinkHolder, credit_for
 
@@ -45,7 +45,7 @@ def share_code(session: Session, member_id: int, *, now: datetime) -> str:
         return found
     member = session.get(Member, member_id)
     if member is None or member.status == "erased":
-        raise NotFound(f"member {member_id} does not exist")
+        raise NotFound(N_("member %(member_id)s does not exist"), values={"member_id": member_id})
     for _ in range(5):
         code = new_code()
         try:

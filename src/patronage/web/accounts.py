@@ -92,15 +92,18 @@ def check_password(password: str, *, email: str | None = None) -> None:
     characters, or one the zxcvbn estimator scores below :data:`MIN_SCORE` (common passwords,
     keyboard runs, repeats, dates, the account's own email...), with its advice as the reason."""
     if len(password) < MIN_PASSWORD:
-        raise PatronageError(f"password: at least {MIN_PASSWORD} characters, please")
+        raise PatronageError(N_("password: at least %(MIN_PASSWORD)s characters, please"),
+                             values={"MIN_PASSWORD": MIN_PASSWORD})
     if len(password) > MAX_PASSWORD:
-        raise PatronageError(f"password: at most {MAX_PASSWORD} characters, please")
+        raise PatronageError(N_("password: at most %(MAX_PASSWORD)s characters, please"),
+                             values={"MAX_PASSWORD": MAX_PASSWORD})
     estimate = zxcvbn(password, user_inputs=_personal_words(email), max_length=MAX_PASSWORD)
     if int(estimate["score"]) < MIN_SCORE:
         feedback = estimate.get("feedback") or {}
         advice = [str(feedback.get("warning") or ""), *map(str, feedback.get("suggestions", []))]
         reason = " ".join(a for a in advice if a) or "Add another word or two."
-        raise PatronageError(f"password: too easy to guess. {reason}")
+        raise PatronageError(N_("password: too easy to guess. %(reason)s"),
+                             values={"reason": reason})
 
 
 def create_account(session: Session, *, email: str, password: str, role: str,
@@ -108,24 +111,31 @@ def create_account(session: Session, *, email: str, password: str, role: str,
     """A new account. Distributors and customers are tied to a member of the matching kind."""
     checked = valid_email(email, place="email")
     if checked is None:
-        raise PatronageError("email: give the account's email address")
+        raise PatronageError(N_("email: give the account's email address"), values={})
     email = normalise_email(checked)
     if role not in ACCOUNT_ROLES:
-        raise PatronageError(f"role: {role!r} is not one of {', '.join(ACCOUNT_ROLES)}")
+        raise PatronageError(N_("role: %(role)r is not one of %(join)s"),
+                             values={"role": role, "join": ', '.join(ACCOUNT_ROLES)})
     check_password(password, email=email)
     if role == "staff":
         if member_id is not None:
-            raise PatronageError("member: a staff account is not tied to a member")
+            raise PatronageError(N_("member: a staff account is not tied to a member"), values={})
     else:
         if member_id is None:
-            raise PatronageError(f"member: a {role} account needs --member")
+            raise PatronageError(N_("member: a %(role)s account needs --member"),
+                                 values={"role": role})
         member = session.get(Member, member_id)
         if member is None:
-            raise NotFound(f"member: {member_id} does not exist")
+            raise NotFound(N_("member: %(member_id)s does not exist"),
+                           values={"member_id": member_id})
         if (member.kind == "distributor") != (role == "distributor"):
-            raise PatronageError(f"member: {member_id} is a {member.kind}, not a {role}")
+            raise PatronageError(N_("member: %(member_id)s is a %(kind)s, not a %(role)s"),
+                                 values={"member_id": member_id,
+                                         "kind": member.kind,
+                                         "role": role})
     if session.scalar(select(Account.id).where(Account.email == email)) is not None:
-        raise Conflict(f"email: an account for {email} already exists")
+        raise Conflict(N_("email: an account for %(email)s already exists"),
+                       values={"email": email})
     account = Account(email=email, password_hash=HASHER.hash(password), role=role,
                       member_id=member_id, created_at=now)
     session.add(account)
@@ -147,7 +157,7 @@ def get_account(session: Session, account_id: int) -> AccountView | None:
 def disable_account(session: Session, email: str, *, now: datetime, actor: str) -> AccountView:
     account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
     if account is None:
-        raise NotFound(f"email: no account for {email}")
+        raise NotFound(N_("email: no account for %(email)s"), values={"email": email})
     if account.disabled_at is None:
         account.disabled_at = now
         audit.record(session, actor=actor, action="account.disable", target=account.email,
@@ -240,7 +250,8 @@ def change_password(session: Session, account_id: int, *, current: str, new: str
                     now: datetime, ip: str | None = None) -> None:
     account = session.get(Account, account_id)
     if account is None:
-        raise NotFound(f"account {account_id} does not exist")
+        raise NotFound(N_("account %(account_id)s does not exist"),
+                       values={"account_id": account_id})
     try:
         HASHER.verify(account.password_hash, current)
     except (VerificationError, InvalidHashError) as exc:
@@ -258,7 +269,8 @@ def set_password(session: Session, email: str, *, new: str, now: datetime,
     the same rules apply, and every session of the account ends."""
     account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
     if account is None:
-        raise NotFound(f"email: no account for {normalise_email(email)}")
+        raise NotFound(N_("email: no account for %(normalise_email)s"),
+                       values={"normalise_email": normalise_email(email)})
     check_password(new, email=account.email)
     account.password_hash = HASHER.hash(new)
     end_sessions(session, account.id, now=now, reason="password set")

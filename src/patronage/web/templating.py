@@ -17,6 +17,7 @@ from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.languages import LANGUAGES, N_, language_of, normalize, use_locale
 from patronage.languages import jinja as language_jinja
+from patronage.languages.formatting import localized
 from patronage.languages.jinja import translate_filter
 from patronage.languages.negotiate import negotiate
 from patronage.signin.cookie import web_session
@@ -92,5 +93,6 @@ def render(request: Request, name: str, principal: Principal | None = None, *,
         "currency": settings.currency, "locale": chosen, "lang": language_of(chosen),
     }
     with use_locale(chosen):
+        context = {key: localized(value) for key, value in context.items()}
         return TEMPLATES.TemplateResponse(request, name, {**base, **context},
                                           status_code=status)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from patronage.errors import Conflict, PatronageError
+from patronage.errors import N_, Conflict, PatronageError
 
 #: Latest day of month an autoship may run on, by market code (from the markets' data).
 LastDays = Mapping[str, int]
@@ -35,11 +35,14 @@ class Frequency:
 
     def __post_init__(self) -> None:
         if self.kind not in FREQUENCY_KINDS:
-            raise PatronageError(f"frequency: {self.kind!r} is not monthly or weeks")
+            raise PatronageError(N_("frequency: %(kind)r is not monthly or weeks"),
+                                 values={"kind": self.kind})
         if self.kind == "monthly" and not 1 <= self.day <= 31:
-            raise PatronageError(f"day of month: {self.day} is not between 1 and 31")
+            raise PatronageError(N_("day of month: %(day)s is not between 1 and 31"),
+                                 values={"day": self.day})
         if self.kind == "weeks" and not 1 <= self.weeks <= 26:
-            raise PatronageError(f"every N weeks: {self.weeks} is not between 1 and 26")
+            raise PatronageError(N_("every N weeks: %(weeks)s is not between 1 and 26"),
+                                 values={"weeks": self.weeks})
 
 
 def run_day_in_month(year: int, month: int, day: int, market: str | None,
@@ -73,7 +76,8 @@ def first_run(on_or_after: date, frequency: Frequency, market: str | None,
 def retry_dates(failed_on: date, retry_days: tuple[int, ...]) -> list[date]:
     """Dunning: the retry dates after a failed charge (days counted from the first failure)."""
     if any(d <= 0 for d in retry_days) or list(retry_days) != sorted(set(retry_days)):
-        raise PatronageError(f"retry schedule: {retry_days} must be increasing positive days")
+        raise PatronageError(N_("retry schedule: %(retry_days)s must be increasing positive days"),
+                             values={"retry_days": retry_days})
     return [failed_on + timedelta(days=d) for d in retry_days]
 
 
@@ -131,11 +135,12 @@ def skip(plan: Plan) -> Plan:
 def undo_skip(plan: Plan, today: date) -> Plan:
     """The skipped run is back, while it is still ahead (after today)."""
     if plan.skipped is None:
-        raise Conflict("undo skip: there is no skip to undo (a date change or a restart "
-                       "also ends the chance to undo one)")
+        raise Conflict(N_("undo skip: there is no skip to undo (a date change or a restart also "
+                          "ends the chance to undo one)"), values={})
     if plan.skipped <= today:
-        raise Conflict(f"undo skip: the skipped run of {plan.skipped} is not after today "
-                       f"({today}); it can no longer be brought back")
+        raise Conflict(N_("undo skip: the skipped run of %(skipped)s is not after today "
+                          "(%(today)s); it can no longer be brought back"),
+                       values={"skipped": plan.skipped, "today": today})
     return replace(plan, next_run=plan.skipped, skipped=None)
 
 
@@ -159,7 +164,9 @@ def change_day(plan: Plan, day: int, today: date) -> Plan:
 
 def pause(plan: Plan, until: date, today: date) -> Plan:
     if until <= today:
-        raise PatronageError(f"pause until: {until} is not in the future (today is {today})")
+        raise PatronageError(N_("pause until: %(until)s is not in the future (today is "
+                                "%(today)s)"),
+                             values={"until": until, "today": today})
     return replace(plan, status="paused", paused_until=until)
 
 
@@ -167,7 +174,8 @@ def resume(plan: Plan, on: date) -> Plan:
     """Active again: the next run is the first on or after ``on``, and never earlier than the
     next run already planned (a pause inside the gap changes nothing; a skip stays skipped)."""
     if plan.status != "paused":
-        raise Conflict(f"resume: the autoship is {plan.status}, not paused")
+        raise Conflict(N_("resume: the autoship is %(status)s, not paused"),
+                       values={"status": plan.status})
     return replace(plan, status="active", paused_until=None,
                    next_run=first_run(max(on, plan.next_run), plan.frequency, plan.market,
                                       plan.last_days))
@@ -181,6 +189,7 @@ def restart(plan: Plan, today: date) -> Plan:
     """Active again after a cancel: the first run after today, and never earlier than the run
     that was planned when it was cancelled."""
     if plan.status != "cancelled":
-        raise Conflict(f"restart: the autoship is {plan.status}, not cancelled")
+        raise Conflict(N_("restart: the autoship is %(status)s, not cancelled"),
+                       values={"status": plan.status})
     return replace(plan, status="active", skipped=None, next_run=first_run(
         max(_tomorrow(today), plan.next_run), plan.frequency, plan.market, plan.last_days))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
-from patronage.errors import PatronageError
+from patronage.errors import N_, PatronageError
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,9 @@ def parse_rates(text: str, place: str = "shop_tax_rates") -> dict[str, int]:
         key, eq, value = part.partition("=")
         key, value = key.strip().upper(), value.strip()
         if not eq or not key or not value.isdigit() or int(value) > 10_000:
-            raise PatronageError(f"{place}: {part!r} is not MARKET=BASIS_POINTS or "
-                                 "MARKET-REGION=BASIS_POINTS with 0–10000 basis points")
+            raise PatronageError(N_("%(place)s: %(part)r is not MARKET=BASIS_POINTS or "
+                                    "MARKET-REGION=BASIS_POINTS with 0–10000 basis points"),
+                                 values={"place": place, "part": part})
         rates[key] = int(value)
     return rates
 
