@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from patronage.clock import Period
 from patronage.compensation.runs import commit_period
+from patronage.db.compensation import RankRecord
 from patronage.db.engine import transaction
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.web.views.team_help import team_tree, who_needs_help
@@ -48,6 +49,25 @@ def test_who_needs_help(engine: Engine) -> None:
     with transaction(engine) as s:  # Ben sees only his own downline
         ben = who_needs_help(s, t["ben"], NOW, UTC)
     assert [p.name for p in ben.new] == ["Eve"] and ben.inactive == [] and ben.close == []
+
+
+def test_a_leader_short_of_their_ranks_volume_is_at_risk(engine: Engine) -> None:
+    """Paid as a rank above the first last month and short of its PV so far: at risk; the
+    team help page lists them with the rank and the volume so far."""
+    t = _team(engine)
+    with transaction(engine) as s:
+        assert who_needs_help(s, t["ann"], NOW, UTC).rank_risk == []
+        record = s.scalars(select(RankRecord).where(RankRecord.member_id == t["dee"])).one()
+        record.paid_as = 1  # Dee was paid as Senior Consultant in September
+    with transaction(engine) as s:
+        h = who_needs_help(s, t["ann"], NOW, UTC)
+    assert [(p.name, p.note, p.pv, p.need) for p in h.rank_risk] == [
+        ("Dee", "Senior Consultant", 0, 10_000)]
+    with transaction(engine) as s:  # an order this month puts her back on track
+        place_order(s, NewOrder(t["dee"], datetime(2026, 10, 3, tzinfo=UTC),
+                                [LineRequest("SHAKE", 3)], idempotency_key="dee-10"), now=NOW)
+    with transaction(engine) as s:
+        assert who_needs_help(s, t["ann"], NOW, UTC).rank_risk == []
 
 
 def test_the_tree_and_its_search(engine: Engine) -> None:

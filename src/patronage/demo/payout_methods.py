@@ -1,7 +1,7 @@
 """The demo company's payout methods and tax ids: a few US distributors paid by ACH and UK
 distributors paid into an IBAN, each with a tax id but one, and one who changed their method
 days ago (so a payout hold for the cooling period shows). The change emails go to a simulated
-outbox. The demo's distributor sign-in (the distributor with the most customers on autoship)
+outbox. The demo's distributor sign-in (a leader with a team and customers on autoship)
 is among them."""
 
 from __future__ import annotations

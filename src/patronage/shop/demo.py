@@ -1,6 +1,6 @@
 """The demo company's shop history: people who joined through share links.
 
-The demo distributor (the one with the most customers on autoship, whom the demo signs in as)
+The demo distributor (:func:`patronage.demo.field.demo_distributor`, whom the demo signs in as)
 and two of their customers share their links; a dozen people open them and buy once, start an
 autoship, become preferred customers or join as a distributor, some through the customers'
 links (the customer credited as referrer), one after a customer passed them on as a lead. Every
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from patronage.autoship.gateway import SimulatedGateway
-from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Product
+from patronage.demo.field import demo_distributor
 from patronage.markets.markets import default_market, shipping_countries
 from patronage.shop.checkout import CheckoutForm, ShopRules, Visitor, checkout
 from patronage.shop.core.tax import FlatRateTax
@@ -36,16 +36,10 @@ def join_through_links(engine: Engine, now: datetime, *, seed: int = 0,
     """Add the sign-ups; returns how many joined (none when the company has no distributor
     with customers on autoship)."""
     with transaction(engine) as s:
-        row = s.execute(
-            select(Member.owner_id, func.count())
-            .join(Subscription, Subscription.member_id == Member.id)
-            .where(Subscription.status == "active", Member.owner_id.is_not(None),
-                   Member.kind != "distributor", Member.status == "active")
-            .group_by(Member.owner_id).order_by(func.count().desc(), Member.owner_id)
-            .limit(1)).first()
-        if row is None or row[0] is None:
+        found = demo_distributor(s)
+        if found is None:
             return 0
-        distributor = int(row[0])
+        distributor = found
         customers = list(s.scalars(select(Member.id).where(
             Member.owner_id == distributor, Member.status == "active",
             Member.kind != "distributor").order_by(Member.joined_at, Member.id).limit(2)))

@@ -35,9 +35,9 @@ ENGLISH = Member.locale.like("en%")
 
 
 def _pick(engine: Engine) -> tuple[Member, Member]:
-    """The distributor with the most customers on active autoship, and of those customers the
-    one with the longest order history (then the longest-standing), so that the demo
-    customer's account shows orders and an autoship to manage."""
+    """The demo distributor (:func:`~patronage.demo.field.demo_distributor`), and of their
+    customers on autoship the one with the longest order history (then the longest-standing),
+    so that the demo customer's account shows orders and an autoship to manage."""
     with transaction(engine) as s:
         owner = demo_distributor(s)
         if owner is None:

@@ -9,7 +9,10 @@ people a leader can reach in person):
   personal volume so far in the open one (counted as :mod:`patronage.compensation.standing`
   counts it);
 - **close to a rank**: last committed period, paid below a rank whose personal and group volume
-  they reached at least :data:`CLOSE_SHARE` of.
+  they reached at least :data:`CLOSE_SHARE` of;
+- **at risk of their rank**: leaders paid as a rank above the first last committed period, and
+  short of that rank's personal volume so far in the open one (the part of a rank a leader can
+  fix this month with an order or a customer's; group volume is judged at the close).
 
 Every person comes with their phone, for the tap to call.
 """
@@ -54,6 +57,7 @@ class Help:
     new: list[Person] = field(default_factory=list)
     inactive: list[Person] = field(default_factory=list)
     close: list[Person] = field(default_factory=list)
+    rank_risk: list[Person] = field(default_factory=list)
 
 
 @dataclass
@@ -125,7 +129,7 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
             Member.joined_at > now - timedelta(days=NEW_DAYS[-1]),
             Member.joined_at <= now))]
     picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
-                                                              "close": []}
+                                                              "close": [], "rank_risk": []}
     for i, joined in new:
         age = (now - _aware(joined)).days
         picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
@@ -138,8 +142,14 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
         ranks = {r.member_id: r for r in session.scalars(select(RankRecord).where(
             RankRecord.run_id == run.id, RankRecord.member_id.in_(select(down.c.id))))}
         active_then = sorted(i for i, r in ranks.items() if r.active)
-        pv = _pv_so_far(session, active_then, period.start(tz),
+        leaders = sorted(i for i, r in ranks.items() if 1 <= r.paid_as < len(plan.ranks))
+        pv = _pv_so_far(session, sorted({*active_then, *leaders}), period.start(tz),
                         now + timedelta(microseconds=1), plan.customer_orders_count_as_pv)
+        risk = sorted((-ranks[i].paid_as, plan.ranks[ranks[i].paid_as].min_pv - pv.get(i, 0), i)
+                      for i in leaders if pv.get(i, 0) < plan.ranks[ranks[i].paid_as].min_pv)
+        picked["rank_risk"] = [
+            (i, {"note": plan.ranks[-neg].name, "pv": pv.get(i, 0),
+                 "need": plan.ranks[-neg].min_pv}) for neg, _gap, i in risk[:limit]]
         short = sorted((plan.active_min_pv - pv.get(i, 0), i) for i in active_then
                        if pv.get(i, 0) < plan.active_min_pv)
         picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
@@ -169,6 +179,7 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                        key=lambda p: (p.customers, p.joined_at, p.id))[:limit]
     help_.inactive = [person(i, kw) for i, kw in picked["inactive"]]
     help_.close = [person(i, kw) for i, kw in picked["close"]]
+    help_.rank_risk = [person(i, kw) for i, kw in picked["rank_risk"]]
     return help_
 
 
