@@ -95,5 +95,5 @@ def test_bad_parameters_are_refused_naming_each() -> None:
 
 
 def test_unknown_parameters_are_refused() -> None:
-    with pytest.raises(Problems, match="params.recruits: unknown parameter"):
+    with pytest.raises(Problems, match=r"params\.recruits: unknown parameter"):
         Params().with_values({"recruits": 3})

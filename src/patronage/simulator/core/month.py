@@ -34,6 +34,11 @@ def stochastic_round(expected: F64, u: F64) -> I64:
     return (base + (u < expected - base)).astype(np.int64)
 
 
+def uniform(rng: np.random.Generator, n: int) -> F64:
+    """``n`` uniform draws in [0, 1)."""
+    return rng.random(int(n), dtype=np.float64)
+
+
 def saturation(reached: int, market: int) -> float:
     """The share of the market not yet reached (1 without a market limit)."""
     return 1.0 if market == 0 else max(0.0, 1.0 - reached / market)
@@ -54,14 +59,14 @@ def join(pop: Population, p: Params, models: Models, month: int,
     alive_kind = pop.kind[:n]
     cust = np.flatnonzero(pop.alive[:n] & (alive_kind != KIND_DISTRIBUTOR))
     s = saturation(n, p.market)
-    pull = 1.0 + p.attachment * pop.recruits[dist]
+    pull: F64 = np.asarray(1.0 + p.attachment * pop.recruits[dist], dtype=np.float64)
     mean_pull = float(pull.mean()) if dist.shape[0] else 1.0
-    recruits = stochastic_round(p.recruits_per_distributor * s * pull / mean_pull,
-                                rng.random(dist.shape[0]))
+    recruits = stochastic_round((p.recruits_per_distributor * s / mean_pull) * pull,
+                                uniform(rng, dist.shape[0]))
     brought = stochastic_round(np.full(dist.shape[0], p.customers_per_distributor * s),
-                               rng.random(dist.shape[0]))
+                               uniform(rng, dist.shape[0]))
     referred = stochastic_round(np.full(cust.shape[0], p.referrals_per_customer * s),
-                                rng.random(cust.shape[0]))
+                                uniform(rng, cust.shape[0]))
     parent = np.concatenate([np.repeat(dist, recruits), np.repeat(dist, brought),
                              np.repeat(pop.parent[cust], referred)])
     referrer = np.concatenate([np.full(int(recruits.sum() + brought.sum()), -1, np.int64),
@@ -72,10 +77,10 @@ def join(pop: Population, p: Params, models: Models, month: int,
     if parent.shape[0] > room:
         keep = np.sort(rng.choice(parent.shape[0], room, replace=False))
         parent, referrer, is_dist = parent[keep], referrer[keep], is_dist[keep]
-    autoship = rng.random(parent.shape[0]) < p.autoship_share
+    autoship = uniform(rng, parent.shape[0]) < p.autoship_share
     kind = np.where(is_dist, KIND_DISTRIBUTOR, np.where(autoship, KIND_PREFERRED, KIND_RETAIL))
     # Upgrades are drawn among the customers there before this month's joins.
-    upgraded = cust[rng.random(cust.shape[0]) < p.upgrade_rate]
+    upgraded = cust[uniform(rng, cust.shape[0]) < p.upgrade_rate]
     people = pop.add(kind.astype(np.int64), parent, referrer, month)
     np.add.at(pop.recruits, parent[is_dist & (parent >= 0)], 1)
     _customer_traits(pop, people[~is_dist], models, rng)
@@ -121,8 +126,8 @@ def order(pop: Population, p: Params, models: Models, month: int, joined: Joined
     alive, kind = pop.alive[:n], pop.kind[:n]
     dist = np.flatnonzero(alive & (kind == KIND_DISTRIBUTOR))
     fresh = dist[pop.since[dist] == month]
-    packs = fresh[rng.random(fresh.shape[0]) < p.pack_share]
-    own = dist[rng.random(dist.shape[0]) < p.own_order_share]
+    packs = fresh[uniform(rng, fresh.shape[0]) < p.pack_share]
+    own = dist[uniform(rng, dist.shape[0]) < p.own_order_share]
     auto = np.flatnonzero(alive & (kind == KIND_PREFERRED))
     retail = np.flatnonzero(alive & (kind == KIND_RETAIL))
     count = rng.poisson(pop.lam[retail])
@@ -134,7 +139,8 @@ def order(pop: Population, p: Params, models: Models, month: int, joined: Joined
     purchases[buyers] = k
 
     def volume(amount: I64, rate: float) -> I64:
-        return np.rint(amount * rate).astype(np.int64)
+        out: I64 = np.rint(amount * rate).astype(np.int64)
+        return out
 
     own_amount = np.full(own.shape[0], p.own_order, np.int64)
     auto_amount = np.full(auto.shape[0], p.autoship_order, np.int64)
@@ -162,7 +168,7 @@ def order(pop: Population, p: Params, models: Models, month: int, joined: Joined
         promotional=np.repeat([x[6] for x in parts], size).astype(bool),
         customer_purchase=np.repeat([x[7] for x in parts], size).astype(bool),
         retail_total=amount, wholesale_total=wholesale,
-        refunded=rng.random(buyer.shape[0]) < p.refund_rate, purchases=purchases)
+        refunded=uniform(rng, buyer.shape[0]) < p.refund_rate, purchases=purchases)
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def leave(pop: Population, p: Params, orders: Orders, month: int,
     n = pop.size
     live = pop.live()
     kind = pop.kind[live]
-    u = rng.random(live.shape[0])
+    u = uniform(rng, live.shape[0])
     tenure = month - pop.since[live]
     hazard = np.where(tenure < TENURE_YEAR, p.first_year_dropout, p.later_dropout)
     stay_retail = (1.0 - p.churn_scale * pop.drop[live]) ** orders.purchases[live]
