@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from patronage.languages import N_
 from patronage.simulator.core.outputs import MonthRow
 
 #: The plots there are, by name.
@@ -33,15 +34,24 @@ def plot(name: str, runs: Sequence[Run], fmt: str = "svg", text: Text = str) -> 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    # Text stays text in SVG (translatable, small); ids differ between plots on one page.
+    matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": f"simulation-{name}"})
+
     fig = Figure(figsize=(7.5, 3.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     {"network": _network, "incomes": _incomes, "payout": _payout}[name](ax, runs, text)
     ax.grid(True, color="#e5e5e5", linewidth=0.6)
-    ax.set_xlabel(text("Month"))
+    ax.set_xlabel(text(N_("Month")))
     ax.legend(fontsize=7, loc="best", frameon=False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return buffer.getvalue()
+
+
+def inline_svg(name: str, runs: Sequence[Run], text: Text = str) -> str:
+    """The plot as SVG markup to place in a page (no XML prologue)."""
+    svg = plot(name, runs, "svg", text).decode("utf-8")
+    return svg[svg.index("<svg"):]
 
 
 def _series(ax: Any, runs: Sequence[Run], lines: list[tuple[str, Callable[[MonthRow], float]]],
@@ -55,31 +65,31 @@ def _series(ax: Any, runs: Sequence[Run], lines: list[tuple[str, Callable[[Month
 
 
 def _network(ax: Any, runs: Sequence[Run], text: Text) -> None:
-    _series(ax, runs, [(text("Distributors"), lambda r: r.distributors),
-                       (text("Customers"), lambda r: r.customers),
-                       (text("Everyone ever reached"), lambda r: r.reached)])
+    _series(ax, runs, [(text(N_("Distributors")), lambda r: r.distributors),
+                       (text(N_("Customers")), lambda r: r.customers),
+                       (text(N_("Everyone ever reached")), lambda r: r.reached)])
     markets = {m for _, _, m in runs if m}
     for m in markets:
-        ax.axhline(m, color="#b00020", linewidth=0.8, linestyle=":", label=text("Market"))
-    ax.set_ylabel(text("People"))
-    ax.set_title(text("Network size and saturation"), fontsize=10)
+        ax.axhline(m, color="#b00020", linewidth=0.8, linestyle=":", label=text(N_("Market")))
+    ax.set_ylabel(text(N_("People")))
+    ax.set_title(text(N_("Network size and saturation")), fontsize=10)
 
 
 def _incomes(ax: Any, runs: Sequence[Run], text: Text) -> None:
-    _series(ax, runs, [(text("Median paid"), lambda r: r.median_earned / 100),
-                       (text("75th percentile"), lambda r: r.p75_earned / 100),
-                       (text("90th percentile"), lambda r: r.p90_earned / 100),
-                       (text("99th percentile"), lambda r: r.p99_earned / 100),
-                       (text("Median net of costs"), lambda r: r.median_net / 100)])
-    ax.set_ylabel(text("Monthly income per distributor"))
-    ax.set_title(text("Income distribution"), fontsize=10)
+    _series(ax, runs, [(text(N_("Median paid")), lambda r: r.median_earned / 100),
+                       (text(N_("75th percentile")), lambda r: r.p75_earned / 100),
+                       (text(N_("90th percentile")), lambda r: r.p90_earned / 100),
+                       (text(N_("99th percentile")), lambda r: r.p99_earned / 100),
+                       (text(N_("Median net of costs")), lambda r: r.median_net / 100)])
+    ax.set_ylabel(text(N_("Monthly income per distributor")))
+    ax.set_title(text(N_("Income distribution")), fontsize=10)
 
 
 def _payout(ax: Any, runs: Sequence[Run], text: Text) -> None:
-    _series(ax, runs, [(text("Payout share of CV"), lambda r: 100 * r.payout_share_of_cv),
-                       (text("Volume bought by customers"), lambda r: 100 * r.customer_share),
-                       (text("Distributors earning more than their costs"),
+    _series(ax, runs, [(text(N_("Payout share of CV")), lambda r: 100 * r.payout_share_of_cv),
+                       (text(N_("Volume bought by customers")), lambda r: 100 * r.customer_share),
+                       (text(N_("Distributors earning more than their costs")),
                         lambda r: 100 * r.share_net_positive)])
     ax.set_ylabel("%")
     ax.set_ylim(0, 100)
-    ax.set_title(text("Payout and who it reaches"), fontsize=10)
+    ax.set_title(text(N_("Payout and who it reaches")), fontsize=10)

@@ -20,10 +20,9 @@ from patronage.simulator.core.outputs import MonthRow
 from patronage.simulator.core.params import Models, Params
 from patronage.simulator.core.simulation import Progress, Simulation, simulate
 
-#: The staff pages run a simulation while the page waits: at most this many people in the
-#: market and months (the command line has no such limit).
-WEB_MAX_MARKET = 2_000_000
-WEB_MAX_MONTHS = 120
+#: The staff pages run a simulation while the page waits: at most this many people reached
+#: (the command line has no such limit).
+WEB_MAX_PEOPLE = 300_000
 
 
 def company_models(engine: Engine) -> Models:
@@ -114,12 +113,12 @@ def run_simulation(engine: Engine, *, now: datetime, actor: str, plan: PlanSourc
                    params: Params | None = None, models: Models | None = None,
                    months: int = 60, seed: int = 1, label: str = "",
                    company_zone: str = DEFAULT_COMPANY_ZONE,
-                   progress: Progress | None = None) -> int:
+                   progress: Progress | None = None, max_people: int = 0) -> int:
     """Simulate ``months`` of ``plan`` (default: the plan in force) with the company's fitted
     customer models (unless ``models`` are given), keep the result; its id."""
     plan = plan or current_plan(engine, now, company_zone)
     models = models or company_models(engine)
-    sim = simulate(plan.plan, params or Params(), models, months, seed, progress)
+    sim = simulate(plan.plan, params or Params(), models, months, seed, progress, max_people)
     return store_simulation(engine, sim, plan, label=label, now=now, actor=actor)
 
 

@@ -61,9 +61,9 @@ class Params:
     #: People who could ever join (distributors or customers); 0 means no limit.
     market: int = 5_000_000
     #: Distributors at month 0 (the founders, roots of the tree).
-    founders: int = 20
+    founders: int = 100
     #: New distributors an active distributor brings a month in an untouched market.
-    recruits_per_distributor: float = 0.12
+    recruits_per_distributor: float = 0.15
     #: New customers a distributor brings a month in an untouched market.
     customers_per_distributor: float = 0.35
     #: New customers an existing customer refers a month in an untouched market.

@@ -14,6 +14,7 @@ import numpy as np
 from patronage.arrays import sum_by
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.plan import Plan
+from patronage.errors import PatronageError
 from patronage.facts import KIND_DISTRIBUTOR, PeriodFacts
 from patronage.network.core.genealogy import build
 from patronage.simulator.core.month import DAY, Joined, join, leave, order, order_lines
@@ -25,6 +26,10 @@ from patronage.simulator.core.population import Population
 START = datetime(2027, 1, 1, tzinfo=UTC)
 
 Progress = Callable[[int, int], None]
+
+
+class TooLarge(PatronageError):
+    code = "too_large"
 
 
 @dataclass
@@ -56,9 +61,10 @@ def month_bounds(month: int) -> tuple[int, int]:
 
 
 def simulate(plan: Plan, params: Params, models: Models, months: int, seed: int,
-             progress: Progress | None = None) -> Simulation:
+             progress: Progress | None = None, max_people: int = 0) -> Simulation:
     """Run ``months`` months of ``plan`` on a simulated company; ``progress(done, months)``
-    is called after each month."""
+    is called after each month. With ``max_people``, a run that would reach more people is
+    stopped with an error saying so."""
     checked(params, models, months)
     rng = np.random.default_rng(seed)
     pop = Population.empty(params.founders * 4)
@@ -72,6 +78,10 @@ def simulate(plan: Plan, params: Params, models: Models, months: int, seed: int,
         t0 = time.perf_counter()
         start, end = month_bounds(month)
         joined = join(pop, params, models, month, rng) if month else _founding(pop)
+        if max_people and pop.size > max_people:
+            raise TooLarge(f"the simulation reached {pop.size:,} people by month {month + 1}, "
+                           f"more than the {max_people:,} allowed here: lower the rates or "
+                           "the market, or run it with `patronage simulate`")
         orders = order(pop, params, models, month, joined, rng)
         live = pop.live()
         pos = np.full(pop.size, -1, dtype=np.int64)
