@@ -213,3 +213,15 @@ def test_demo_contacts_are_valid_in_each_members_country(engine: Engine) -> None
     assert mexican.phone is not None and mexican.phone.startswith("+5255")
     assert display_phone(mexican.phone, "MX").startswith("55 ")
     assert display_phone(mexican.phone, "US").startswith("+52 55 ")
+    # One simulation of its own plan, kept for the staff pages, and a what-if replay on its
+    # committed months.
+    from patronage.simulator.service import list_simulations
+
+    sims = list_simulations(engine)
+    assert [s.id for s in sims] == [summary.extra["simulation kept (staff: /company/simulations)"]]
+    assert sims[0].months == 60 and sims[0].plan_text == with_compliance_rule(example)
+    assert sims[0].last.distributors == summary.extra[
+        "simulated distributors after 60 months"] > 0
+    replayed = summary.extra["replay of the example plan without the compliance rule: payout "
+                             "ratio committed → replayed"]
+    assert str(replayed).endswith("over 4 months")
