@@ -95,8 +95,9 @@ def test_replay_a_proposed_plan_over_committed_months(engine: Engine) -> None:
     p = found.periods[0]
     assert p.paid_before == p.paid_after  # the committed plan replayed on itself
     assert found.paid_more == found.paid_less == 0
-    stingy = PlanSource.from_text(same.text.replace("rates = [0.10, 0.05, 0.03, 0.03, 0.02, "
-                                                    "0.02]", "rates = [0.01, 0.01, 0.01, 0.01, 0.01, 0.01]"), "stingy")
+    stingy = PlanSource.from_text(same.text.replace(
+        "rates = [0.10, 0.05, 0.03, 0.03, 0.02, 0.02]",
+        "rates = [0.01, 0.01, 0.01, 0.01, 0.01, 0.01]"), "stingy")
     lower = replay_plan(engine, stingy, 3)
     assert lower.paid_after < lower.paid_before and lower.paid_less > 0
     assert lower.ratio_after < lower.ratio_before

@@ -68,8 +68,9 @@ def simulations(request: Request, me: Staff) -> Response:
 
 @router.post("/company/simulations", dependencies=[Csrf])
 def run(request: Request, me: Staff, label: Annotated[str, Form()] = "",
-        months: Annotated[Months, Form()] = 60, market: Annotated[Market, Form()] = DEFAULTS.market,
-        seed: Annotated[Seed, Form()] = 1, founders: Annotated[Founders, Form()] = DEFAULTS.founders,
+        months: Annotated[Months, Form()] = 60,
+        market: Annotated[Market, Form()] = DEFAULTS.market, seed: Annotated[Seed, Form()] = 1,
+        founders: Annotated[Founders, Form()] = DEFAULTS.founders,
         recruits: Annotated[Rate, Form()] = DEFAULTS.recruits_per_distributor,
         customers: Annotated[Rate, Form()] = DEFAULTS.customers_per_distributor,
         expenses: Annotated[Annotated[int, Ge(0), Le(1_000_000)], Form()]
