@@ -76,7 +76,8 @@ class Params:
     churn_scale: float = 1.0
     #: Customers who become distributors, a month.
     upgrade_rate: float = 0.008
-    #: Monthly drop-out of distributors in their first year and afterwards.
+    #: Monthly drop-out of distributors in their first year (half leave within it: a round
+    #: assumption, see docs/simulator.md for the source) and afterwards (a quarter a year).
     first_year_dropout: float = 0.056
     later_dropout: float = 0.024
     #: Share of new distributors who buy an enrollment pack, its price and QV (no CV).
