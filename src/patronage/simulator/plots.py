@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from html import escape
 from typing import Any
 
 from patronage.languages import N_
@@ -48,10 +49,17 @@ def plot(name: str, runs: Sequence[Run], fmt: str = "svg", text: Text = str) -> 
     return buffer.getvalue()
 
 
+TITLES = {"network": N_("Network size and saturation"), "incomes": N_("Income distribution"),
+          "payout": N_("Payout and who it reaches")}
+
+
 def inline_svg(name: str, runs: Sequence[Run], text: Text = str) -> str:
-    """The plot as SVG markup to place in a page (no XML prologue)."""
+    """The plot as SVG markup to place in a page (no XML prologue), as wide as its box on any
+    screen, named for screen readers."""
     svg = plot(name, runs, "svg", text).decode("utf-8")
-    return svg[svg.index("<svg"):]
+    label = escape(text(TITLES[name]), quote=True)
+    return svg[svg.index("<svg"):].replace(
+        "<svg ", f'<svg role="img" aria-label="{label}" style="width:100%;height:auto" ', 1)
 
 
 def _series(ax: Any, runs: Sequence[Run], lines: list[tuple[str, Callable[[MonthRow], float]]],
@@ -72,7 +80,7 @@ def _network(ax: Any, runs: Sequence[Run], text: Text) -> None:
     for m in markets:
         ax.axhline(m, color="#b00020", linewidth=0.8, linestyle=":", label=text(N_("Market")))
     ax.set_ylabel(text(N_("People")))
-    ax.set_title(text(N_("Network size and saturation")), fontsize=10)
+    ax.set_title(text(TITLES["network"]), fontsize=10)
 
 
 def _incomes(ax: Any, runs: Sequence[Run], text: Text) -> None:
@@ -82,7 +90,7 @@ def _incomes(ax: Any, runs: Sequence[Run], text: Text) -> None:
                        (text(N_("99th percentile")), lambda r: r.p99_earned / 100),
                        (text(N_("Median net of costs")), lambda r: r.median_net / 100)])
     ax.set_ylabel(text(N_("Monthly income per distributor")))
-    ax.set_title(text(N_("Income distribution")), fontsize=10)
+    ax.set_title(text(TITLES["incomes"]), fontsize=10)
 
 
 def _payout(ax: Any, runs: Sequence[Run], text: Text) -> None:
@@ -92,4 +100,4 @@ def _payout(ax: Any, runs: Sequence[Run], text: Text) -> None:
                         lambda r: 100 * r.share_net_positive)])
     ax.set_ylabel("%")
     ax.set_ylim(0, 100)
-    ax.set_title(text(N_("Payout and who it reaches")), fontsize=10)
+    ax.set_title(text(TITLES["payout"]), fontsize=10)
