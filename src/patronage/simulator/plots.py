@@ -38,12 +38,12 @@ def plot(name: str, runs: Sequence[Run], fmt: str = "svg", text: Text = str) -> 
     # Text stays text in SVG (translatable, small); ids differ between plots on one page.
     matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": f"simulation-{name}"})
 
-    fig = Figure(figsize=(7.5, 3.6), dpi=100, layout="constrained")
+    fig = Figure(figsize=(6.4, 3.8), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     {"network": _network, "incomes": _incomes, "payout": _payout}[name](ax, runs, text)
     ax.grid(True, color="#e5e5e5", linewidth=0.6)
     ax.set_xlabel(text(N_("Month")))
-    ax.legend(fontsize=7, loc="best", frameon=False)
+    ax.legend(fontsize=7.5, loc="best", frameon=False)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return buffer.getvalue()
@@ -76,9 +76,15 @@ def _network(ax: Any, runs: Sequence[Run], text: Text) -> None:
     _series(ax, runs, [(text(N_("Distributors")), lambda r: r.distributors),
                        (text(N_("Customers")), lambda r: r.customers),
                        (text(N_("Everyone ever reached")), lambda r: r.reached)])
-    markets = {m for _, _, m in runs if m}
-    for m in markets:
-        ax.axhline(m, color="#b00020", linewidth=0.8, linestyle=":", label=text(N_("Market")))
+    # The market as a line when the network comes near it; otherwise the line would flatten the
+    # curves to nothing, and the share reached is named in the legend instead.
+    reached = max((r.reached for _, rows, _ in runs for r in rows), default=0)
+    for m in sorted({m for _, _, m in runs if m}):
+        market, share = text(N_("Market")), text(N_("reached"))
+        if reached >= m / 4:
+            ax.axhline(m, color="#b00020", linewidth=0.8, linestyle=":", label=market)
+        else:
+            ax.plot([], [], " ", label=f"{market}: {m:,} ({reached / m:.1%} {share})")
     ax.set_ylabel(text(N_("People")))
     ax.set_title(text(TITLES["network"]), fontsize=10)
 
