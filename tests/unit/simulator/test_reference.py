@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from patronage.facts import KIND_DISTRIBUTOR
 from patronage.network.core.genealogy import build
 from patronage.simulator.core import reference
-from patronage.simulator.core.month import stochastic_round
+from patronage.simulator.core.month import leaving, stochastic_round
+from patronage.simulator.core.params import Params
 from patronage.simulator.core.outputs import MonthArrays, month_figures
 from patronage.simulator.core.population import roll_up
 
@@ -83,3 +84,20 @@ def test_month_figures_equal_the_reference(tree: tuple[list[int], list[int]],
     got = month_figures(arrays, expenses, threshold)
     want = reference.month_figures(parent, kind, lines, earned, ordered, expenses, threshold)
     assert got == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(people=st.lists(st.tuples(st.sampled_from([0, 1, 2]), st.integers(0, 40),
+                                 st.floats(0, 1), st.floats(0, 1), st.integers(0, 6),
+                                 st.floats(0, 1, exclude_max=True)), max_size=60),
+       first=st.floats(0, 1), later=st.floats(0, 1), scale=st.sampled_from([0.0, 0.5, 1.0]))
+def test_drop_outs_equal_the_reference(people: list[tuple[int, int, float, float, int, float]],
+                                       first: float, later: float, scale: float) -> None:
+    kind, tenure, theta, drop, purchases, u = (list(c) for c in zip(*people, strict=True)) \
+        if people else ([], [], [], [], [], [])
+    p = Params(first_year_dropout=first, later_dropout=later, churn_scale=scale)
+    got = leaving(np.array(kind, dtype=np.int64), np.array(tenure, dtype=np.int64),
+                  np.array(theta, dtype=float), np.array(drop, dtype=float),
+                  np.array(purchases, dtype=np.int64), np.array(u, dtype=float), p)
+    want = reference.leaving(kind, tenure, theta, drop, purchases, u, first, later, scale)
+    assert got.tolist() == want

@@ -185,18 +185,27 @@ def leave(pop: Population, p: Params, orders: Orders, month: int,
     live = pop.live()
     kind = pop.kind[live]
     u = uniform(rng, live.shape[0])
-    tenure = month - pop.since[live]
-    hazard = np.where(tenure < TENURE_YEAR, p.first_year_dropout, p.later_dropout)
-    stay_retail = (1.0 - p.churn_scale * pop.drop[live]) ** orders.purchases[live]
-    gone = np.where(kind == KIND_DISTRIBUTOR, u < hazard,
-                    np.where(kind == KIND_PREFERRED, u < p.churn_scale * pop.theta[live],
-                             u >= stay_retail))
-    leaving = live[gone]
-    pop.alive[leaving] = False
-    if leaving.shape[0]:
+    gone = leaving(kind, (month - pop.since[live]).astype(np.int64), pop.theta[live],
+                   pop.drop[live], orders.purchases[live], u, p)
+    leaving_now = live[gone]
+    pop.alive[leaving_now] = False
+    if leaving_now.shape[0]:
         pop.parent[:n] = roll_up(pop.parent[:n], pop.alive[:n])
     left_dist = int((kind[gone] == KIND_DISTRIBUTOR).sum())
-    return Left(left_dist, int(leaving.shape[0]) - left_dist)
+    return Left(left_dist, int(leaving_now.shape[0]) - left_dist)
+
+
+def leaving(kind: I64, tenure: I64, theta: F64, drop: F64, purchases: I64, u: F64,
+            p: Params) -> Bools:
+    """Who leaves at the end of the month, given one uniform draw ``u`` each: a distributor
+    with the drop-out of their tenure, an autoship customer with their θ, an occasional buyer
+    unless they stay after each of their purchases (probability 1 − p each)."""
+    hazard = np.where(tenure < TENURE_YEAR, p.first_year_dropout, p.later_dropout)
+    stay_retail = (1.0 - p.churn_scale * drop) ** purchases
+    out: Bools = np.where(kind == KIND_DISTRIBUTOR, u < hazard,
+                          np.where(kind == KIND_PREFERRED, u < p.churn_scale * theta,
+                                   u >= stay_retail))
+    return out
 
 
 def order_lines(o: Orders, pos: I64, start: int, end: int, joined_at: I64,

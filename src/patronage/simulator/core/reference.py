@@ -27,6 +27,21 @@ def stochastic_round(expected: list[float], u: list[float]) -> list[int]:
                                                                                strict=True)]
 
 
+def leaving(kind: list[int], tenure: list[int], theta: list[float], drop: list[float],
+            purchases: list[int], u: list[float], first_year: float, later: float,
+            churn_scale: float) -> list[bool]:
+    """Who leaves, one member at a time (see :func:`.month.leaving`)."""
+    out = []
+    for k, t, th, d, n, x in zip(kind, tenure, theta, drop, purchases, u, strict=True):
+        if k == KIND_DISTRIBUTOR:
+            out.append(x < (first_year if t < 12 else later))
+        elif k == KIND_PREFERRED:
+            out.append(x < churn_scale * th)
+        else:
+            out.append(x >= (1.0 - churn_scale * d) ** n)  # stays after each of n purchases
+    return out
+
+
 def _percentile(values: list[int], p: int) -> int:
     ordered = sorted(values)
     exact = Fraction((len(ordered) - 1) * p, 100)
