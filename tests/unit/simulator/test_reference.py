@@ -10,8 +10,8 @@ from patronage.facts import KIND_DISTRIBUTOR
 from patronage.network.core.genealogy import build
 from patronage.simulator.core import reference
 from patronage.simulator.core.month import leaving, stochastic_round
-from patronage.simulator.core.params import Params
 from patronage.simulator.core.outputs import MonthArrays, month_figures
+from patronage.simulator.core.params import Params
 from patronage.simulator.core.population import roll_up
 
 
