@@ -150,6 +150,18 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         assert lead is not None and lead.joined_member_id is not None
     # The demo distributor has cards of their own to print (the outbox sent the others).
     assert summary.extra["cards left for the demo distributor to print"] > 0
+    # One simulation of its own plan, kept for the staff pages, and a what-if replay on its
+    # committed months.
+    from patronage.simulator.service import list_simulations
+
+    sims = list_simulations(engine)
+    assert [s.id for s in sims] == [summary.extra["simulation kept (staff: /company/simulations)"]]
+    assert sims[0].months == 60 and sims[0].plan_text == with_compliance_rule(example)
+    assert sims[0].last.distributors == summary.extra[
+        "simulated distributors after 60 months"] > 0
+    replayed = summary.extra["replay of the example plan without the compliance rule: payout "
+                             "ratio committed → replayed"]
+    assert str(replayed).endswith("over 4 months")
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:

@@ -149,6 +149,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/company/runs/compare"): "ADDDDDL",
     ("GET", "/company/runs/preview"): "ADDDDDL",
     ("GET", "/company/runs/{run_id}"): "ADDDDDL",
+    # Simulations: staff only. Staff's POST (every default) keeps simulation 1, read after it.
+    ("GET", "/company/simulations"): "ADDDDDL",
+    ("POST", "/company/simulations"): "ADDDDDL",
+    ("GET", "/company/simulations/compare"): "ADDDDDL",
+    ("POST", "/company/simulations/replay"): "ADDDDDL",
+    ("GET", "/company/simulations/{simulation_id}"): "ADDDDDL",
+    ("GET", "/company/simulations/{simulation_id}.csv"): "ADDDDDL",
     ("GET", "/customers"): "DAAADDL",
     ("GET", "/customers/{member_id}"): "ADADDDL",
     ("POST", "/customers/{member_id}/notes"): "ADADDDL",
@@ -306,7 +313,7 @@ def _url(method: str, path: str, f_: Family, member: int) -> str:
            .replace("{order_id}", str(f_.bea_order))
            .replace("{subscription_id}", str(f_.bea_sub))
            .replace("{touch_id}", str(f_.bea_task)).replace("{run_id}", str(f_.run))
-           .replace("{testimonial_id}", str(f_.bea_story))
+           .replace("{testimonial_id}", str(f_.bea_story)).replace("{simulation_id}", "1")
            .replace("{period}", "2026-10").replace("{sku}", "TEA").replace("{action}", "skip")
            .replace("{key}", "not-a-reset-key").replace("{year}", "2026")
            .replace("{token}", w.token(token, f_.bea))

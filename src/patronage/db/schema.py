@@ -29,6 +29,7 @@ from patronage.db import (
     payout_methods,
     payouts,
     shop,
+    simulations,
     tables,
     value,
 )
@@ -37,7 +38,8 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop)
+                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
+                 simulations)
 
 
 def metadata() -> MetaData:

@@ -101,6 +101,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     summary.extra["care cards sent (simulated outbox)"] = care.cards
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
+    if closing.committed:  # the simulation uses the plan in force and the fitted models
+        from patronage.demo.simulations import simulate_demo
+
+        summary.extra.update(simulate_demo(engine, now, company_zone))
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
     summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)

@@ -1,0 +1,1 @@
+"""The simulation itself (numpy only, no database): parameters, the monthly step, outputs."""
