@@ -10,10 +10,14 @@ the vectorised rule, :func:`reference_paid_over_time` the same rule member by me
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from patronage.compensation.core.arrays import I64, Bools
+
+if TYPE_CHECKING:
+    from patronage.compensation.core.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,16 @@ class RankHistory:
 def periods_needed(min_periods: list[int], grace: int, lower_of_last: bool) -> int:
     """How many committed periods before this one the rules over time read."""
     return max(min_periods, default=1) - 1 + grace + int(lower_of_last)
+
+
+def history_periods(plan: Plan) -> int:
+    """How many committed periods before this one a run of ``plan`` reads: the rules over
+    time's and the bonus types' (0: none)."""
+    rule = plan.paid_as
+    own = periods_needed([r.min_periods for r in plan.ranks], rule.grace_periods if rule else 0,
+                         rule.lower_of_last if rule else False) if plan.ranks_over_time() else 0
+    return max([own] + [bonus.history_periods(section)
+                        for bonus, section in plan.bonuses.present()])
 
 
 def paid_over_time(qualified: I64, active: Bools, history: RankHistory, min_periods: list[int],

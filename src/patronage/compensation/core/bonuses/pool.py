@@ -27,7 +27,7 @@ from patronage.compensation.core.bonuses.state import PayState, ReferenceState
 from patronage.compensation.core.codes import SOURCE_MEMBER
 from patronage.compensation.core.units import BP, Strict, bp
 from patronage.languages import N_, _
-from patronage.money import round_half_away
+from patronage.money import format_amount, round_half_away
 
 if TYPE_CHECKING:
     from patronage.compensation.core.plan import Plan
@@ -102,6 +102,24 @@ class PoolBonus(BonusType[Pools]):
         if total > BP:
             problems.append(("bonuses.pool.pools", "pools add up to more than 100% of CV"))
         return problems
+
+    def describe(self, plan: Plan, level: int, volume: int) -> str | None:
+        section = self.section_of(plan)
+        if section is None or not 1 <= level <= len(section.pools):
+            return None
+        pool = section.pools[level - 1]
+        words = {"pool": pool.name, "share": f"{pool.share_of_cv / 100:g}",
+                 "rank": pool.min_rank, "weight": str(volume) if pool.divide == "shares"
+                 else format_amount(volume)}
+        if pool.divide == "shares":
+            return _("%(pool)s: %(share)s%% of the company's CV shared by everyone paid as "
+                     "%(rank)s or higher, %(weight)s share(s) here") % words
+        text = (_("%(pool)s: %(share)s%% of the company's CV shared by everyone paid as "
+                  "%(rank)s or higher in proportion to personal volume, %(weight)s PV here")
+                if pool.divide == "pv" else
+                _("%(pool)s: %(share)s%% of the company's CV shared by everyone paid as "
+                  "%(rank)s or higher in proportion to group volume, %(weight)s GV here"))
+        return text % words
 
     def label(self, line: str, level: int) -> str:
         return _("pool %(pool)d") % {"pool": level} if level else super().label(line, level)

@@ -29,6 +29,7 @@ from patronage.compensation.core.bonuses.state import PayState, ReferenceState
 from patronage.compensation.core.codes import REASON_RANK_NOT_HELD, SOURCE_MEMBER
 from patronage.compensation.core.units import Strict, hundredths
 from patronage.languages import N_, _
+from patronage.money import format_amount
 
 if TYPE_CHECKING:
     from patronage.compensation.core.plan import Plan
@@ -74,6 +75,23 @@ class RankAdvancementBonus(BonusType[RankAdvancement]):
                       convert: Callable[[int], int]) -> RankAdvancement:
         return section.model_copy(update={"amounts": {rank: convert(amount) for rank, amount
                                                       in section.amounts.items()}})
+
+    def history_periods(self, section: RankAdvancement) -> int:
+        return section.instalments - 1
+
+    def describe(self, plan: Plan, level: int, volume: int) -> str | None:
+        section = self.section_of(plan)
+        if section is None or not 1 <= level <= len(plan.ranks):
+            return None
+        rank = plan.ranks[level - 1].name
+        total = section.amounts.get(rank, 0)
+        if section.instalments == 1:
+            return _("rank advancement: %(rank)s reached for the first time, paid once") % {
+                "rank": rank}
+        return _("rank advancement: %(rank)s reached for the first time, instalment "
+                 "%(k)d of %(n)d of %(total)s (equal parts, the cents left over in the "
+                 "first)") % {"rank": rank, "k": volume, "n": section.instalments,
+                              "total": format_amount(total)}
 
     def label(self, line: str, level: int) -> str:
         return _("rank advancement to rank %(rank)d") % {"rank": level} if level \
