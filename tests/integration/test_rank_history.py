@@ -17,6 +17,7 @@ from patronage.db.compensation import PayoutLine, PayoutSkip, RankRecord
 from patronage.db.engine import transaction
 from patronage.orders.catalog import NewProduct, add_product
 from patronage.orders.orders import LineRequest, NewOrder, place_order
+from patronage.web.views.business import period_history
 from tests.factories import distributor
 
 pytestmark = pytest.mark.storage
@@ -110,3 +111,8 @@ def test_ranks_over_time_pay_instalments_and_pools_from_committed_periods(
     assert "Leadership pool: 3.33% of the company's CV shared by everyone paid as Member" in words
     feb = "\n".join(explain_member(engine, tia, MONTHS[4]))
     assert "remaining instalments are forfeited" in feb
+    # Her business page's periods: January paid as Leader in grace, qualified Member.
+    with transaction(engine) as s:
+        figures = {f.period: (f.paid_as, f.qualified) for f in period_history(s, tia)}
+    assert figures["2027-01"] == ("Leader", "Member")
+    assert figures["2026-12"] == ("Leader", "") and figures["2026-10"] == ("Member", "Leader")

@@ -36,6 +36,9 @@ class PeriodFigures:
     title: str
     earned: int  # in the member's currency (minor units)
     currency: str = ""
+    #: The rank the period's volumes qualified for, when the plan's rules over time paid
+    #: another (a grace month, a rank not yet held long enough); "" when the same.
+    qualified: str = ""
 
 
 @dataclass
@@ -165,7 +168,9 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
             run.period, rec.pv if rec else 0, rec.gv if rec else 0,
             bool(rec.active) if rec else False, _rank(names, rec.paid_as if rec else -1),
             _rank(names, rec.title if rec else -1), int(earned.get(run.id, (0, None))[0] or 0),
-            _currency(session, earned.get(run.id, (0, None))[1])))
+            _currency(session, earned.get(run.id, (0, None))[1]),
+            _rank(names, rec.qualified) if rec and rec.qualified not in (None, rec.paid_as)
+            else ""))
     return out
 
 
