@@ -12,7 +12,7 @@ import pytest
 
 from patronage.compensation.core.codes import REASON_RANK_NOT_HELD
 from patronage.compensation.core.engine import run_engine
-from patronage.compensation.core.history import RankHistory
+from patronage.compensation.core.history import RankHistory, history_periods
 from patronage.compensation.core.reference import run_reference
 from patronage.compensation.core.results import BONUS_CODE, RunResult
 from patronage.errors import Problems
@@ -214,3 +214,21 @@ def test_bad_sections_are_listed_with_their_key_paths() -> None:
                        ("bonuses.pool.pools[1].min_rank", "unknown rank 'Jade'"),
                        ("bonuses.pool.pools", "more than 100% of CV")):
         assert place in text and why in text, place
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_a_title_held_for_long_pays_no_instalment_from_the_loaded_history(
+        engine: Engine) -> None:
+    """A run loads only ``history_periods(plan)`` earlier periods. Gold (100.00 in three parts)
+    held for five periods: nothing is due now, with the whole history or with only the periods
+    a run loads (three: the titles of three periods back tell that Gold was not reached two
+    periods ago)."""
+    p = plan(ranks=RANKS, bonuses={"rank_advancement": {"amounts": {"Gold": 100},
+                                                        "instalments": 3}})
+    held = ([1], [1], [1])
+    full = history(held, held, held, held, held)
+    kept = history_periods(p)
+    assert kept == 3
+    short = RankHistory(full.qualified[:kept], full.paid_as[:kept], full.title[:kept])
+    for h in (full, short):
+        assert lines(engine(_one_member(200).facts(), p, h), "rank_advancement") == []

@@ -77,7 +77,10 @@ class RankAdvancementBonus(BonusType[RankAdvancement]):
                                                       in section.amounts.items()}})
 
     def history_periods(self, section: RankAdvancement) -> int:
-        return section.instalments - 1
+        # Part k is due when the title k - 1 periods ago reached the rank and the title k
+        # periods ago had not: the titles of n periods back (the last from the history's row
+        # n - 1; one period back is the prior title).
+        return section.instalments if section.instalments > 1 else 0
 
     def describe(self, plan: Plan, level: int, volume: int) -> str | None:
         section = self.section_of(plan)
