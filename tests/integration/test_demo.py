@@ -85,11 +85,13 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     # The example plan is the company's stored plan, in force from the first month on.
     from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_history
-    from patronage.demo.build import with_compliance_rule
+    from patronage.demo.build import with_compliance_rule, with_leadership_bonuses
 
     example = default_plan_path().read_text(encoding="utf-8")
+    leading = with_leadership_bonuses(example)
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
-        ("2026-06", example, "2026-10"), ("2026-10", with_compliance_rule(example), None)]
+        ("2026-06", example, "2026-08"), ("2026-08", leading, "2026-10"),
+        ("2026-10", with_compliance_rule(leading), None)]
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     from patronage.db.value import CustomerValue, ValueRun

@@ -48,3 +48,42 @@ def test_payments_that_passed_over_say_who_got_them(engine: Engine) -> None:
     assert ("unilevel level 1 on Dee's volume went to a distributor of your team: you were "
             "inactive") in page
     assert "Ann" not in page.split("</header>")[1]
+
+
+LEADERSHIP = """
+[bonuses.rank_advancement]
+amounts = { "Consultant" = 20.00 }
+instalments = 2
+
+[bonuses.pool]
+[[bonuses.pool.pools]]
+name = "Everyone's pool"
+share_of_cv = 0.01
+min_rank = "Consultant"
+"""
+
+
+def test_rank_advancement_and_pool_lines_are_explained_on_both_pages(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from patronage.compensation.core.plan import default_plan_path
+    from patronage.compensation.runs import PlanSource
+    from patronage.db.compensation import CommissionRun
+    from tests.e2e.world import EMAILS
+
+    w = seed(engine)
+    plan = PlanSource.from_text(default_plan_path().read_text(encoding="utf-8") + LEADERSHIP)
+    commit_period(engine, Period(2026, 9), plan, now=NOW, actor="test")
+    ann = TestClient(app_for(engine))
+    assert sign_in(ann, "ann@example.com").status_code == 303
+    page = html.unescape(ann.get("/business").text)
+    advancement = ("rank advancement: Consultant reached for the first time, instalment 1 of 2 "
+                   "of 20.00 (equal parts, the cents left over in the first) = $10.00")
+    pool = "Everyone's pool: 1% of the company's CV shared by everyone paid as Consultant"
+    assert advancement in page and pool in page
+    staff = TestClient(app_for(engine))
+    assert sign_in(staff, EMAILS["staff"]).status_code == 303
+    with transaction(engine) as s:
+        run_id = s.scalars(select(CommissionRun.id)).one()
+    run = html.unescape(staff.get(f"/company/runs/{run_id}", params={"payee": w.ann}).text)
+    assert advancement in run and pool in run

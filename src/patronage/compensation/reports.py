@@ -238,6 +238,11 @@ def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
 
     payments: list[str] = []
     for x in lines:
+        told = plan.bonuses.registry.of_line(x.bonus).describe(plan, x.level, x.volume)
+        if told is not None:
+            payments.append(_("%(words)s = %(amount)s") % {
+                "words": told, "amount": format_amount(x.amount)})
+            continue
         what = label(x.bonus, x.level)
         base = (" " + _("%(rate)s%% of %(volume)s") % {"rate": f"{x.rate_bp / 100:g}",
                                                        "volume": _pts(x.volume)}

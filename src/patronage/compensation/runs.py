@@ -41,6 +41,7 @@ from patronage.compensation.core.results import (
     Skips,
     sort_payouts,
 )
+from patronage.compensation.rank_history import history_before
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
 from patronage.credit.ledger import post_run as post_credit
 from patronage.db.bulk import refresh_statistics, write_rows
@@ -344,7 +345,8 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
 
 def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts,
          money: RunMoney, company_zone: str) -> PeriodRun:
-    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
+    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period),
+                        history_before(engine, facts, plan.plan, period))
     start, end = period_bounds(period, zone(company_zone))
     return PeriodRun(period, plan, facts, result, money,
                      _clawbacks(engine, start, end, company_zone))
@@ -461,6 +463,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
             "run_id": np.full(dist.size, record.id), "member_id": g.member_id[dist],
             "pv": r.pv[dist], "gv": r.gv[dist], "active": r.active[dist],
             "paid_as": r.paid_as[dist], "title": r.title[dist],
+            "qualified": (r.qualified if r.qualified is not None else r.paid_as)[dist],
             "consumption_cv": consumption[dist], "promotional_cv": promotional[dist],
             "customer_cv": customer[dist], "earned": earned[dist],
             "ordering_customers": r.active_customers[dist],
@@ -574,7 +577,8 @@ def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> Per
         raise PatronageError(f"period {period}: the facts snapshot of its run is missing")
     facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
-    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period))
+    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period),
+                        history_before(engine, facts, plan.plan, period))
     rates, days = frozen_rates(engine, record.id, currency)
     member_currency = thaw_extra(snapshot).get("member_currency")
     if member_currency is None:

@@ -121,6 +121,9 @@ class RankRecord(Base):
     #: Customers of the distributor who bought in the period (the engine's active customers);
     #: NULL on runs committed before it was recorded.
     ordering_customers: Mapped[int | None] = mapped_column(Integer)
+    #: The rank the period's volumes qualified for, before the plan's rules over time (ranks
+    #: held for several periods, grace periods); NULL on runs committed before it was recorded.
+    qualified: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class PayoutSkip(Base):

@@ -57,6 +57,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # customer referral reward is paid as product credit, which later autoships spend).
     example = default_plan_path().read_text(encoding="utf-8")
     set_plan(engine, example, first, source=str(default_plan_path()), actor="demo", now=now)
+    # Three months before the last closed one, leadership bonuses join the plan: a rank
+    # advancement bonus in instalments, two pools, and a grace month for paid-as ranks.
+    leading = current.previous().previous().previous()
+    if first < leading:
+        example = with_leadership_bonuses(example)
+        set_plan(engine, example, leading, source="demo: example plan with leadership bonuses",
+                 actor="demo", now=now)
     # From the last closed month on, the company enforces a customer-volume rule: a team whose
     # customers bought less than half its volume earns nothing on its downline that month.
     set_plan(engine, with_compliance_rule(example), max(first, current.previous()),
@@ -141,9 +148,46 @@ def demo_originator(given: Originator | None, company: str) -> Originator:
 CARE_DAYS = 30
 
 
+#: What the demo company adds to the example plan three months before its last closed month.
+LEADERSHIP_BONUSES = """
+# Leadership bonuses. A paid-as rank is kept one month after failing it (while active).
+[paid_as]
+grace_periods = 1
+
+# Paid once when a rank is first reached, in three monthly parts while it is held (the rest
+# is forfeited the first month it is not).
+[bonuses.rank_advancement]
+amounts = { "Senior Consultant" = 50.00, "Manager" = 250.00, "Director" = 1000.00 }
+instalments = 3
+held_as = "paid_as"
+
+# 1% of the month's CV shared by Senior Consultants and up (Managers two shares, Directors
+# four), and 0.5% shared by Managers and up by group volume.
+[bonuses.pool]
+[[bonuses.pool.pools]]
+name = "Leadership pool"
+share_of_cv = 0.01
+min_rank = "Senior Consultant"
+shares = { "Manager" = 2, "Director" = 4 }
+
+[[bonuses.pool.pools]]
+name = "Manager pool"
+share_of_cv = 0.005
+min_rank = "Manager"
+divide = "gv"
+"""
+
+
+def with_leadership_bonuses(plan_text: str) -> str:
+    """The example plan as a new version with a rank advancement bonus, pools and a grace
+    month (:data:`LEADERSHIP_BONUSES`)."""
+    return (plan_text.replace('version = "2026.1"', 'version = "2026.1-leadership"', 1)
+            + LEADERSHIP_BONUSES)
+
+
 def with_compliance_rule(plan_text: str) -> str:
     """The example plan as a new version with the 50% customer-volume rule."""
-    return (plan_text.replace('version = "2026.1"', 'version = "2026.2"', 1)
+    return (plan_text.replace('version = "2026.1', 'version = "2026.2', 1)
             + "\n# Downline earnings only for a team whose customers bought at least half of its"
             "\n# volume in the month (withheld otherwise, and explained).\n"
             "[compliance]\nmin_team_customer_share = 0.5\n")

@@ -9,7 +9,9 @@ import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from patronage.compensation.core.bonuses import BONUS_TYPES
 from patronage.compensation.core.engine import run_engine
+from patronage.compensation.core.history import RankHistory, history_periods
 from patronage.compensation.core.reference import run_reference
 from tests.unit.compensation.builders import END, START, Company, Line, plan
 
@@ -95,6 +97,9 @@ def plans(draw: st.DrawFn) -> Any:
                 draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
             bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
     extra: dict[str, Any] = {}
+    rank_advancement(draw, bonuses, names)
+    pools(draw, bonuses, names)
+    ranks_over_time(draw, ranks, extra)
     if draw(st.booleans()):
         extra["cap"] = {"max_share_of_cv": draw(st.sampled_from([0.05, 0.3, 0.9]))}
     if draw(st.booleans()):
@@ -107,28 +112,99 @@ def plans(draw: st.DrawFn) -> Any:
                 **extra)
 
 
+def rank_advancement(draw: st.DrawFn, bonuses: dict[str, Any], names: list[str]) -> None:
+    """Now and then a rank advancement bonus on some ranks, paid at once or in instalments."""
+    if draw(st.booleans()):
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, unique=True))
+        bonuses["rank_advancement"] = {
+            "amounts": {r: draw(st.sampled_from([0.01, 100, 250.5, 1000])) for r in chosen},
+            "instalments": draw(st.integers(1, 4)),
+            "held_as": draw(st.sampled_from(["paid_as", "title"]))}
+
+
+def pools(draw: st.DrawFn, bonuses: dict[str, Any], names: list[str]) -> None:
+    """Now and then one or two pools, by equal shares, shares by rank, PV or GV."""
+    if draw(st.booleans()):
+        found = []
+        for k in range(draw(st.integers(1, 2))):
+            low = draw(st.integers(0, len(names) - 1))
+            pool: dict[str, Any] = {"name": f"pool {k}", "min_rank": names[low],
+                                    "share_of_cv": draw(st.sampled_from([0.0, 0.01, 0.0333,
+                                                                         0.05])),
+                                    "divide": draw(st.sampled_from(["shares", "pv", "gv"]))}
+            if pool["divide"] == "shares" and draw(st.booleans()):
+                pool["shares"] = {r: draw(st.integers(1, 7)) for r in names[low:]}
+            found.append(pool)
+        bonuses["pool"] = {"pools": found}
+
+
+def ranks_over_time(draw: st.DrawFn, ranks: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    """Now and then ranks held for several periods, a grace period, the lower of two periods."""
+    if draw(st.booleans()):
+        for rank in ranks:
+            rank["min_periods"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        extra["paid_as"] = {"grace_periods": draw(st.integers(0, 2)),
+                            "lower_of_last": draw(st.booleans())}
+
+
+@st.composite
+def histories(draw: st.DrawFn, n: int, ranks: int) -> RankHistory:
+    """Ranks of up to four earlier periods: qualified and paid-as at random, titles the
+    highest paid-as rank up to each period (row 0 the last period)."""
+    periods = draw(st.integers(0, 4))
+    rank = st.integers(-1, ranks - 1)
+    qualified = [[draw(rank) for _ in range(n)] for _ in range(periods)]
+    paid_as = [[draw(rank) for _ in range(n)] for _ in range(periods)]
+    titles: list[list[int]] = []
+    best = [-1] * n
+    for row in reversed(paid_as):
+        best = [max(a, b) for a, b in zip(best, row, strict=True)]
+        titles.insert(0, best)
+
+    def arr(rows: list[list[int]]) -> Any:
+        return np.array(rows, dtype=np.int64).reshape(periods, n)
+
+    return RankHistory(arr(qualified), arr(paid_as), arr(titles))
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(company=companies(), p=plans())
-def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
+@given(company=companies(), p=plans(), data=st.data())
+def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.DataObject) -> None:
     facts = company.facts()
-    prior = {i: 0 for i in range(0, facts.genealogy.size, 3)}
-    ref = run_reference(facts, p, prior)
+    history = data.draw(histories(facts.genealogy.size, len(p.ranks)))
+    if history.periods:
+        prior = {i: int(t) for i, t in enumerate(history.title[0]) if t >= 0}
+    else:
+        prior = {i: 0 for i in range(0, facts.genealogy.size, 3)}
+    ref = run_reference(facts, p, prior, history)
     prior_arr = np.full(facts.genealogy.size, -1, dtype=np.int64)
     for i, r in prior.items():
         prior_arr[i] = r
-    fast = run_engine(facts, p, prior_arr)
+    fast = run_engine(facts, p, prior_arr, history)
     assert fast.payouts.rows() == ref.payouts.rows()
     assert fast.skips.rows() == ref.skips.rows()
     assert fast.pv.tolist() == ref.pv.tolist()
     assert fast.gv.tolist() == ref.gv.tolist()
     assert fast.paid_as.tolist() == ref.paid_as.tolist()
     assert fast.title.tolist() == ref.title.tolist()
+    assert fast.qualified is not None and ref.qualified is not None
+    assert fast.qualified.tolist() == ref.qualified.tolist()
     assert fast.active_customers.tolist() == ref.active_customers.tolist()
     assert fast.customer_volume.tolist() == ref.customer_volume.tolist()
     assert (fast.total_cv, fast.cap_limit, fast.cap_applied) == (
         ref.total_cv, ref.cap_limit, ref.cap_applied)
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
+    event(f"paid-as differs from qualified: {fast.paid_as.tolist() != fast.qualified.tolist()}")
+    # A run loads only the periods the plan reads: with just those, the same result.
+    kept = history_periods(p)
+    if kept < history.periods:
+        short = RankHistory(history.qualified[:kept], history.paid_as[:kept],
+                            history.title[:kept])
+        assert run_engine(facts, p, prior_arr, short).payouts.rows() == fast.payouts.rows()
+    advancement = ref.payouts.bonus == BONUS_TYPES.code["rank_advancement"]
+    event(f"a later instalment paid: {bool((ref.payouts.volume[advancement] > 1).any())}")
     event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
 
 

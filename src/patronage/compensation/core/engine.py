@@ -16,6 +16,7 @@ import numpy as np
 from patronage.compensation.core.arrays import I64, Bools, sum_by, sum_where
 from patronage.compensation.core.bonuses.state import PAY_KEYS, Part, PayState
 from patronage.compensation.core.compliance import failing_teams, withhold
+from patronage.compensation.core.history import RankHistory, paid_over_time
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
     Payouts,
@@ -30,10 +31,13 @@ from patronage.network.core.genealogy import subtree_sums
 __all__ = ["run_engine", "sum_by", "sum_where"]
 
 
-def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None) -> RunResult:
-    """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index.
+def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None,
+               history: RankHistory | None = None) -> RunResult:
+    """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index,
+    ``history`` the ranks of the committed periods before this one (none: no such periods).
     (Batch commands run it with freed arrays reused: :mod:`patronage.fastpath.allocator`.)"""
-    return _run(facts, plan, prior_title)
+    return _run(facts, plan, prior_title,
+                history if history is not None else RankHistory.empty(facts.genealogy.size))
 
 
 def _net_columns(facts: PeriodFacts) -> tuple[I64, I64, I64, Bools]:
@@ -51,7 +55,8 @@ def _net_columns(facts: PeriodFacts) -> tuple[I64, I64, I64, Bools]:
     return qv, cv, amount, same
 
 
-def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
+def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None,
+         history: RankHistory) -> RunResult:
     g, lines, refunds = facts.genealogy, facts.lines, facts.refunds
     n = g.size
     is_dist = g.kind == KIND_DISTRIBUTOR
@@ -80,7 +85,13 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
     active_customers = np.bincount(parent[spending_customer], minlength=n).astype(np.int64,
                                                                                   copy=False)
     tree = Tree(g)
-    paid_as = _paid_as(plan, g, tree, pv, gv, active, active_customers, customer_volume)
+    qualified = _paid_as(plan, g, tree, pv, gv, active, active_customers, customer_volume)
+    paid_as = qualified
+    if plan.ranks_over_time():
+        over = plan.paid_as
+        paid_as = paid_over_time(qualified, active, history, [r.min_periods for r in plan.ranks],
+                                 over.grace_periods if over else 0,
+                                 over.lower_of_last if over else False)
     title = np.where(is_dist, paid_as, -1)
     if prior_title is not None:
         title = np.where(is_dist, np.maximum(title, prior_title), -1)
@@ -89,6 +100,7 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
     st = PayState(plan, facts, is_dist=is_dist, standing=standing, active=active,
                   depth_paid=depths[paid_as], tree=tree, qv=qv, cv=cv, amount=amount,
                   customer_spend=customer_spend, paid_as=paid_as, title=title)
+    st.history, st.prior_title, st.pv, st.gv = history, prior_title, pv, gv
     for bonus, section in plan.bonuses.present():
         bonus.pay(st, section)
     if plan.compliance is not None:
@@ -104,7 +116,7 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None) -> RunResult:
         plan_version=plan.version, payouts=Payouts(**columns), skips=Skips(*_columns(st.skips, 7)),
         pv=pv, gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
         cap_limit=cap_limit, cap_applied=applied, active_customers=active_customers,
-        customer_volume=customer_volume,
+        customer_volume=customer_volume, qualified=qualified,
     )
 
 

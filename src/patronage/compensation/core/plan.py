@@ -50,6 +50,9 @@ class Rank(Strict):
     min_active_customers: int = Field(default=0, ge=0)
     min_customer_volume: int = 0
     unilevel_depth: int = Field(default=0, ge=0)
+    #: Consecutive committed periods (this one included) the rank must be qualified for
+    #: before it is paid (1: paid the period it is qualified for).
+    min_periods: int = Field(default=1, ge=1, le=24)
 
     @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
     @classmethod
@@ -75,6 +78,16 @@ class Cap(Strict):
         return bp(v)
 
 
+class PaidAsRule(Strict):
+    """``[paid_as]``: how the paid-as rank follows the ranks qualified for over time.
+    ``grace_periods``: a member who fails their rank keeps the highest rank held in this period
+    or any of the ``grace_periods`` before it (while active); ``lower_of_last``: the rank held
+    in a period counts only up to the rank held in the period before it."""
+
+    grace_periods: int = Field(default=0, ge=0, le=12)
+    lower_of_last: bool = False
+
+
 class Plan(Strict):
     """A whole plan: ranks in ascending order, the active rule, the bonuses, the cap."""
 
@@ -86,6 +99,7 @@ class Plan(Strict):
     bonuses: Bonuses
     cap: Cap | None = None
     compliance: ComplianceRule | None = None
+    paid_as: PaidAsRule | None = None
 
     @field_validator("active_min_pv", mode="before")
     @classmethod
@@ -94,6 +108,12 @@ class Plan(Strict):
 
     def rank_index(self, name: str) -> int:
         return [r.name for r in self.ranks].index(name)
+
+    def ranks_over_time(self) -> bool:
+        """Whether paid-as ranks read earlier periods' ranks (``min_periods``, ``[paid_as]``)."""
+        rule = self.paid_as
+        return any(r.min_periods > 1 for r in self.ranks) or (
+            rule is not None and (rule.grace_periods > 0 or rule.lower_of_last))
 
     def money_amounts(self) -> dict[str, int]:
         """Every money amount the plan's bonuses state (currency hundredths), by key path:

@@ -17,6 +17,7 @@ import numpy as np
 from patronage.compensation.core.bonuses.state import PAY_KEYS, ReferenceState
 from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
 from patronage.compensation.core.compliance import below_share
+from patronage.compensation.core.history import RankHistory, reference_paid_over_time
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
     RunResult,
@@ -41,8 +42,10 @@ class _Volumes:
     active_customers: list[int]
 
 
-def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -> RunResult:
-    """Run ``plan`` over ``facts``. ``prior_title`` maps member index to earlier title rank."""
+def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int],
+                  history: RankHistory | None = None) -> RunResult:
+    """Run ``plan`` over ``facts``. ``prior_title`` maps member index to earlier title rank,
+    ``history`` holds the ranks of the committed periods before this one."""
     g = facts.genealogy
     n = g.size
     is_dist = [int(k) == KIND_DISTRIBUTOR for k in g.kind]
@@ -55,7 +58,15 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
 
     net, earlier_refund_qv = _net_lines(facts, plan)
     v = _volumes(facts, plan, net, earlier_refund_qv, is_dist, in_standing, parent, children)
-    paid_as = _paid_as(facts, plan, v, is_dist, children)
+    qualified = _paid_as(facts, plan, v, is_dist, children)
+    if history is None:
+        history = RankHistory.empty(n)
+    paid_as = qualified
+    if plan.ranks_over_time():
+        over = plan.paid_as
+        paid_as = reference_paid_over_time(
+            qualified, v.active, history, [r.min_periods for r in plan.ranks],
+            over.grace_periods if over else 0, over.lower_of_last if over else False)
     title = [max(paid_as[i], prior_title.get(i, -1)) if is_dist[i] else -1 for i in range(n)]
     depth_paid = [plan.ranks[paid_as[i]].unilevel_depth if paid_as[i] >= 0 else 0
                   for i in range(n)]
@@ -63,7 +74,8 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
     st = ReferenceState(plan=plan, facts=facts, net=net, is_dist=is_dist,
                         in_standing=in_standing, active=v.active, parent=parent,
                         paid_as=paid_as, title=title, depth_paid=depth_paid,
-                        customer_spend=v.customer_spend)
+                        customer_spend=v.customer_spend, history=history,
+                        prior_title=prior_title, pv=v.pv, gv=v.gv)
     for bonus, section in plan.bonuses.present():
         bonus.reference(st, section)
     if plan.compliance is not None:
@@ -81,6 +93,7 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
         title=np.array(title, dtype=np.int64), total_cv=total_cv, cap_limit=cap_limit,
         cap_applied=applied, active_customers=np.array(v.active_customers, dtype=np.int64),
         customer_volume=np.array(v.customer_volume, dtype=np.int64),
+        qualified=np.array(qualified, dtype=np.int64),
     )
 
 

@@ -109,6 +109,9 @@ class RunResult:
     active_customers: I64  # customers who ordered (net of refunds), by owner
     customer_volume: I64  # net QV of customers' purchases, by owner
     extra: dict[str, int] = field(default_factory=dict)
+    #: The rank each member's volumes qualified for this period, before the rules over time
+    #: (``min_periods``, ``[paid_as]``); equal to ``paid_as`` without them. None: not known.
+    qualified: I64 | None = None
 
 
 def capped_codes(plan: Plan) -> list[int]:

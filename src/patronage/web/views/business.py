@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from patronage.access import HIDDEN_CUSTOMER, HIDDEN_DISTRIBUTOR, Principal, visible_among
 from patronage.compensation.core.codes import REASONS
+from patronage.compensation.core.plan import Plan
 from patronage.compensation.reports import bonus_label
 from patronage.compensation.runs import PlanSource
 from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
@@ -35,6 +36,9 @@ class PeriodFigures:
     title: str
     earned: int  # in the member's currency (minor units)
     currency: str = ""
+    #: The rank the period's volumes qualified for, when the plan's rules over time paid
+    #: another (a grace month, a rank not yet held long enough); "" when the same.
+    qualified: str = ""
 
 
 @dataclass
@@ -48,6 +52,9 @@ class PayoutRow:
     amount: int  # in the earner's currency (minor units)
     clawback_of: int | None
     currency: str = ""
+    #: The line in words by its bonus type, with how its amount was reached (None: the
+    #: standard wording below).
+    described: str | None = None
 
     def _money(self, amount: int) -> str:
         return format_money(amount, self.currency or "USD")
@@ -61,6 +68,9 @@ class PayoutRow:
         if self.clawback_of is not None:
             return _("%(bonus)s taken back: %(source)s's order was refunded") % {
                 "bonus": what, "source": self.source}
+        if self.described is not None:
+            return _("%(words)s = %(amount)s") % {"words": self.described,
+                                                  "amount": self._money(self.amount)}
         if self.bonus == "retail_profit":
             return _("%(bonus)s: %(source)s paid %(paid)s, wholesale %(wholesale)s → "
                      "%(profit)s") % {
@@ -111,6 +121,18 @@ def names_for(session: Session, viewer: Principal | None, members: set[int],
 
 
 @lru_cache(maxsize=16)
+def _run_plan(plan_text: str) -> Plan:
+    return PlanSource.from_text(plan_text).plan
+
+
+def _described(plan: Plan | None, line: PayoutLine) -> str | None:
+    """The line in its bonus type's words under the plan of its run (None: standard words)."""
+    if plan is None or line.clawback_of is not None:
+        return None
+    return plan.bonuses.registry.of_line(line.bonus).describe(plan, line.level, line.volume)
+
+
+@lru_cache(maxsize=16)
 def rank_names(plan_text: str) -> tuple[str, ...]:
     return tuple(r.name for r in PlanSource.from_text(plan_text).plan.ranks)
 
@@ -146,7 +168,9 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
             run.period, rec.pv if rec else 0, rec.gv if rec else 0,
             bool(rec.active) if rec else False, _rank(names, rec.paid_as if rec else -1),
             _rank(names, rec.title if rec else -1), int(earned.get(run.id, (0, None))[0] or 0),
-            _currency(session, earned.get(run.id, (0, None))[1])))
+            _currency(session, earned.get(run.id, (0, None))[1]),
+            _rank(names, rec.qualified) if rec and rec.qualified not in (None, rec.paid_as)
+            else ""))
     return out
 
 
@@ -161,13 +185,17 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
         session, viewer, {p.source_id for p in lines if p.source_kind != "order"},
         {p.source_id for p in lines if p.source_kind == "order"})
 
+    text = session.scalar(select(CommissionRun.plan_text).where(CommissionRun.id == run_id))
+    plan = _run_plan(text) if text is not None and lines else None
+
     def source(p: PayoutLine) -> str:
         labels = orders if p.source_kind == "order" else members
         return labels.get(p.source_id, _(HIDDEN_CUSTOMER))
 
     return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp,
                       p.amount if p.paid_amount is None else p.paid_amount, p.clawback_of,
-                      _currency(session, p.currency)) for p in lines]
+                      _currency(session, p.currency), _described(plan, p))
+            for p in lines]
 
 
 def passed_over_rows(session: Session, member_id: int, run_id: int, *, limit: int = 100,

@@ -12,6 +12,8 @@ from patronage.compensation.core.bonuses import (
     customer_acquisition,
     customer_referral,
     fast_start,
+    pool,
+    rank_advancement,
     retail_profit,
     stair_step,
     unilevel,
@@ -27,6 +29,8 @@ BONUS_TYPES = Registry([
     customer_acquisition.BONUS,
     customer_referral.BONUS,
     stair_step.BONUS,
+    rank_advancement.BONUS,
+    pool.BONUS,
 ], module=__name__)
 
 #: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.

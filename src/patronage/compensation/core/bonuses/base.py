@@ -84,10 +84,21 @@ class BonusType(ABC, Generic[S]):
         """The same lines as :meth:`pay`, written for obviousness: member by member, order by
         order, up the sponsor chain."""
 
+    def history_periods(self, section: S) -> int:
+        """How many committed periods before this one the type reads from the rank history
+        (``PayState.history``); 0: none."""
+        return 0
+
     def clawback_base(self, section: S | None, refunded: Refunded) -> int:
         """The part of a line's volume that ``refunded`` takes back (0: none). The clawback is
         this share of the line's amount; only lines of :attr:`clawed_sources` are asked."""
         return 0
+
+    def describe(self, plan: Plan, level: int, volume: int) -> str | None:
+        """A payout line of this type at ``level`` with ``volume`` in words, with how its
+        amount was reached (the amount itself follows); None: the standard wording ("label
+        from source: rate of volume")."""
+        return None
 
     def label(self, line: str, level: int) -> str:
         """How explanations name a line of ``line`` at ``level`` (0: no level), in the reader's

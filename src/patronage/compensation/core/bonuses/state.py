@@ -23,6 +23,7 @@ from patronage.compensation.core.tree import Tree
 from patronage.facts import Genealogy, OrderLines, PeriodFacts
 
 if TYPE_CHECKING:
+    from patronage.compensation.core.history import RankHistory
     from patronage.compensation.core.plan import Plan
 
 #: Columns of a payout line, in the order :meth:`PayState.add_pay` takes them.
@@ -54,6 +55,13 @@ class PayState:
         self.pay: list[Part] = []
         self.skips: list[Part] = []
         self._personal: dict[bool, I64] = {}
+        #: Ranks of the committed periods before this one, and the title before this period
+        #: (None: no earlier title); the engine sets them before the bonuses pay.
+        self.history: RankHistory | None = None
+        self.prior_title: I64 | None = None
+        #: Personal and group volume by member (set by the engine with the history).
+        self.pv: I64 = np.zeros(0, dtype=np.int64)
+        self.gv: I64 = self.pv
 
     def add_pay(self, earner: I64, line: str, kind: int, source: I64, level: int | I64,
                 volume: int | I64, rate: int | I64, amount: int | I64) -> None:
@@ -112,6 +120,10 @@ class ReferenceState:
     customer_spend: dict[int, int]
     pay: list[tuple[int, int, int, int, int, int, int, int]] = field(default_factory=list)
     skips: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
+    history: RankHistory | None = None
+    prior_title: dict[int, int] = field(default_factory=dict)
+    pv: list[int] = field(default_factory=list)
+    gv: list[int] = field(default_factory=list)
 
     @property
     def g(self) -> Genealogy:
