@@ -94,6 +94,9 @@ def plans(draw: st.DrawFn) -> Any:
             bonuses["stair_step"]["generation_rates"] = [
                 draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
             bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
+    _rates_by_rank(draw, ranks, bonuses)
+    _matching(draw, ranks, bonuses)
+    _customer_first_order(draw, bonuses)
     extra: dict[str, Any] = {}
     if draw(st.booleans()):
         extra["cap"] = {"max_share_of_cv": draw(st.sampled_from([0.05, 0.3, 0.9]))}
@@ -105,6 +108,47 @@ def plans(draw: st.DrawFn) -> Any:
     return plan(ranks=ranks, bonuses=bonuses,
                 active={"min_pv": 100, "customer_orders_count_as_pv": draw(st.booleans())},
                 **extra)
+
+
+def _rates_by_rank(draw: st.DrawFn, ranks: list[dict[str, Any]],
+                   bonuses: dict[str, Any]) -> None:
+    """Now and then some ranks pay their own unilevel rates (deeper or shallower)."""
+    if not draw(st.booleans()):
+        return
+    rate = st.sampled_from([0.0, 0.01, 0.05, 0.1])
+    for rank in ranks:
+        if draw(st.booleans()):
+            rank.pop("unilevel_depth")
+            rank["unilevel_rates"] = [draw(rate) for _ in range(draw(st.integers(0, 6)))]
+    if draw(st.booleans()) and any("unilevel_rates" in r for r in ranks) and all(
+            r.get("unilevel_depth", 0) == 0 for r in ranks):
+        bonuses["unilevel"]["rates"] = []
+
+
+def _matching(draw: st.DrawFn, ranks: list[dict[str, Any]], bonuses: dict[str, Any]) -> None:
+    if not draw(st.booleans()):
+        return
+    rate = st.sampled_from([0.0, 0.05, 0.1, 0.25])
+    named = draw(st.lists(st.sampled_from(["unilevel", "fast_start", "stair_step",
+                                           "customer_referral"]), min_size=1, unique=True))
+    bonuses["matching"] = {
+        "bonuses": [b for b in named if b in bonuses] or ["unilevel"],
+        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(0, 3)))]
+                  for r in ranks if draw(st.booleans())}}
+
+
+def _customer_first_order(draw: st.DrawFn, bonuses: dict[str, Any]) -> None:
+    if not draw(st.booleans()):
+        return
+    section: dict[str, Any] = {"rate": draw(st.sampled_from([0.0, 0.1, 0.25])),
+                               "base": draw(st.sampled_from(["amount", "cv", "qv"])),
+                               "requires_active": draw(st.booleans())}
+    which = draw(st.sampled_from(["orders", "window_days", "both"]))
+    if which != "window_days":
+        section["orders"] = draw(st.integers(1, 2))
+    if which != "orders":
+        section["window_days"] = draw(st.sampled_from([1, 10, 30]))
+    bonuses["customer_first_order"] = section
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,14 +31,14 @@ def test_contradictions_are_all_listed_with_their_key_paths() -> None:
         "bonuses": {
             "unilevel": {"rates": [0.6, 0.5], "compression": "sideways"},
             "fast_start": {"rates": [1.5]},
-            "matching": {"rates": [0.1]},
+            "binary_matching": {"rates": [0.1]},
         },
     }
     with pytest.raises(Problems) as caught:
         parse_plan(data, "bad.toml")
     text = str(caught.value)
     for expected in (
-        "bad.toml: bonuses.matching: unknown bonus type",
+        "bad.toml: bonuses.binary_matching: unknown bonus type",
         "bad.toml: bonuses.unilevel.compression: Input should be 'none', 'static' or 'dynamic'",
         "bad.toml: bonuses.fast_start.rates: 1.5 is not between 0 and 1",
     ):

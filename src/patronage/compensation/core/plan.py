@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from patronage.compensation.core.bonuses import BONUS_TYPES, BonusSections, Registry
 from patronage.compensation.core.compliance import ComplianceRule
@@ -50,6 +50,26 @@ class Rank(Strict):
     min_active_customers: int = Field(default=0, ge=0)
     min_customer_volume: int = 0
     unilevel_depth: int = Field(default=0, ge=0)
+    #: This rank's own unilevel rates by level (basis points); None: the unilevel section's.
+    unilevel_rates: list[int] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _depth_of_rates(cls, data: Any) -> Any:
+        """A rank with its own ``unilevel_rates`` is paid as deep as they go."""
+        if isinstance(data, dict) and isinstance(data.get("unilevel_rates"), list):
+            depth = data.get("unilevel_depth")
+            if depth is None:
+                return {**data, "unilevel_depth": len(data["unilevel_rates"])}
+            if depth != len(data["unilevel_rates"]):
+                raise ValueError(f"unilevel_depth {depth} but {len(data['unilevel_rates'])} "
+                                 "unilevel_rates: leave unilevel_depth out or make them agree")
+        return data
+
+    @field_validator("unilevel_rates", mode="before")
+    @classmethod
+    def _rates(cls, v: Any) -> Any:
+        return [bp(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
     @classmethod
@@ -153,6 +173,9 @@ def _rank_problems(plan: Plan) -> list[tuple[str, str]]:
             elif names.index(target) >= i:
                 problems.append((f"ranks[{i}].legs_with_rank.rank",
                                  f"{target!r} is not below {rank.name!r}"))
+        if rank.unilevel_rates is not None and plan.bonuses.section("unilevel") is None:
+            problems.append((f"ranks[{i}].unilevel_rates", "the plan pays no unilevel bonus "
+                             "(add [bonuses.unilevel])"))
         if rank.min_pv < plan.active_min_pv:
             problems.append((f"ranks[{i}].min_pv", "below the active minimum PV: a paid-as "
                              "rank is only held by active members"))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from patronage.compensation.core.bonuses import (
     customer_acquisition,
+    customer_first_order,
     customer_referral,
     fast_start,
+    matching,
     retail_profit,
     stair_step,
     unilevel,
@@ -27,6 +29,8 @@ BONUS_TYPES = Registry([
     customer_acquisition.BONUS,
     customer_referral.BONUS,
     stair_step.BONUS,
+    matching.BONUS,
+    customer_first_order.BONUS,
 ], module=__name__)
 
 #: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.
