@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.reference import run_reference
+from patronage.compensation.core.results import BONUS_CODE
 from tests.unit.compensation.builders import END, START, Company, Line, plan
 
 
@@ -118,8 +119,15 @@ def _rates_by_rank(draw: st.DrawFn, ranks: list[dict[str, Any]],
     rate = st.sampled_from([0.0, 0.01, 0.05, 0.1])
     for rank in ranks:
         if draw(st.booleans()):
+            rank["unilevel_infinity"] = draw(st.sampled_from([0.0, 0.01, 0.02, 0.02]))
+        if draw(st.booleans()):
             rank.pop("unilevel_depth")
             rank["unilevel_rates"] = [draw(rate) for _ in range(draw(st.integers(0, 6)))]
+    if draw(st.booleans()):  # infinity is paid past shallow levels
+        ranks[-1]["unilevel_infinity"] = 0.02
+        for rank in ranks[:-1]:
+            rank["unilevel_depth" if "unilevel_depth" in rank else "unilevel_rates"] = (
+                0 if "unilevel_depth" in rank else [])
     if draw(st.booleans()) and any("unilevel_rates" in r for r in ranks) and all(
             r.get("unilevel_depth", 0) == 0 for r in ranks):
         bonuses["unilevel"]["rates"] = []
@@ -173,6 +181,10 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
         ref.total_cv, ref.cap_limit, ref.cap_applied)
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
+    by_rank = any(r.unilevel_rates is not None or r.unilevel_infinity for r in p.ranks)
+    event(f"rank rates or infinity: {by_rank}")
+    for line in ("matching", "unilevel_infinity", "customer_first_order"):
+        event(f"{line} paid: {bool((ref.payouts.bonus == BONUS_CODE[line]).any())}")
     event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
 
 

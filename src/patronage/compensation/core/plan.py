@@ -52,6 +52,9 @@ class Rank(Strict):
     unilevel_depth: int = Field(default=0, ge=0)
     #: This rank's own unilevel rates by level (basis points); None: the unilevel section's.
     unilevel_rates: list[int] | None = None
+    #: Basis points of the unilevel volume past this rank's last level, down to the next
+    #: member paid as this rank or higher (0: no infinity).
+    unilevel_infinity: int = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -70,6 +73,11 @@ class Rank(Strict):
     @classmethod
     def _rates(cls, v: Any) -> Any:
         return [bp(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("unilevel_infinity", mode="before")
+    @classmethod
+    def _infinity(cls, v: Any) -> int:
+        return bp(v)
 
     @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
     @classmethod
@@ -173,9 +181,10 @@ def _rank_problems(plan: Plan) -> list[tuple[str, str]]:
             elif names.index(target) >= i:
                 problems.append((f"ranks[{i}].legs_with_rank.rank",
                                  f"{target!r} is not below {rank.name!r}"))
-        if rank.unilevel_rates is not None and plan.bonuses.section("unilevel") is None:
-            problems.append((f"ranks[{i}].unilevel_rates", "the plan pays no unilevel bonus "
-                             "(add [bonuses.unilevel])"))
+        for key in ("unilevel_rates", "unilevel_infinity"):
+            if getattr(rank, key) and plan.bonuses.section("unilevel") is None:
+                problems.append((f"ranks[{i}].{key}", "the plan pays no unilevel bonus "
+                                 "(add [bonuses.unilevel])"))
         if rank.min_pv < plan.active_min_pv:
             problems.append((f"ranks[{i}].min_pv", "below the active minimum PV: a paid-as "
                              "rank is only held by active members"))

@@ -13,6 +13,11 @@ from pydantic import Field, field_validator
 
 from patronage.compensation.core.arrays import I64, round_rate, take
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
+from patronage.compensation.core.bonuses.infinity import (
+    has_infinity,
+    pay_infinity,
+    reference_infinity,
+)
 from patronage.compensation.core.bonuses.state import PayState, ReferenceState
 from patronage.compensation.core.codes import SOURCE_MEMBER
 from patronage.compensation.core.tree import Pointers
@@ -40,8 +45,9 @@ class Unilevel(Strict):
 class UnilevelBonus(BonusType[Unilevel]):
     name = "unilevel"
     model = Unilevel
-    lines: ClassVar[dict[str, int]] = {"unilevel": 2}
-    names: ClassVar[dict[str, str]] = {"unilevel": N_("unilevel")}
+    lines: ClassVar[dict[str, int]] = {"unilevel": 2, "unilevel_infinity": 9}
+    names: ClassVar[dict[str, str]] = {"unilevel": N_("unilevel"),
+                                       "unilevel_infinity": N_("unilevel infinity")}
     clawed_sources = ("member",)
 
     def check(self, plan: Plan, section: Unilevel) -> list[tuple[str, str]]:
@@ -69,6 +75,8 @@ class UnilevelBonus(BonusType[Unilevel]):
         sources = sources[is_active]
         volume = volume_of[sources]
         below = sources
+        paid: list[tuple[I64, I64]] | None = [] if has_infinity(st.plan) else None
+        infinity_from = (sources, volume)
         above_active = (st.tree.nearest_above_cached(("active",), lambda: st.active)
                         if section.compression == "static" else None)
         for level, rate_of in enumerate(level_rates(st.plan, section), start=1):
@@ -85,7 +93,11 @@ class UnilevelBonus(BonusType[Unilevel]):
             rate = int(rate_of[0]) if same else rate_of[st.paid_as[earner]]
             st.add_pay(earner, "unilevel", SOURCE_MEMBER, paid_from, level, paid_volume, rate,
                        round_rate(paid_volume, rate))
+            if paid is not None:
+                paid.append((earner, paid_from))
             sources, volume, below = take(next_below >= 0, sources, volume, next_below)
+        if paid is not None:
+            pay_infinity(st, *infinity_from, paid)
 
     def reference(self, st: ReferenceState, section: Unilevel) -> None:
         volume_of = st.personal_cv(section.include_promotional)
@@ -97,7 +109,9 @@ class UnilevelBonus(BonusType[Unilevel]):
                 st.add_skip("unilevel", SOURCE_MEMBER, source, 0, source, st.reason(source, 0),
                             -1)
                 continue
-            _reference_source(st, section, source, volume)
+            paid = _reference_source(st, section, source, volume)
+            if has_infinity(st.plan):
+                reference_infinity(st, source, volume, paid)
 
     def clawback_base(self, section: Unilevel | None, refunded: Refunded) -> int:
         include = section is not None and section.include_promotional
@@ -140,18 +154,19 @@ def _payees(st: PayState, uni: Unilevel, level: int, below: I64, first: I64,
     return payee, payee
 
 
-def _reference_source(st: ReferenceState, uni: Unilevel, source: int, volume: int) -> None:
-    """One active member's volume, paid level by level up the sponsor chain."""
+def _reference_source(st: ReferenceState, uni: Unilevel, source: int, volume: int) -> set[int]:
+    """One active member's volume, paid level by level up the sponsor chain; who was paid."""
+    paid: set[int] = set()
     below = source
     for level in range(1, deepest(st.plan, uni) + 1):
         first = st.parent[below]
         if first < 0:
-            return
+            return paid
         found = _reference_payee(st, uni, level, first)
         if found is None:  # static compression found nobody active above
             st.add_skip("unilevel", SOURCE_MEMBER, source, level, first, st.reason(first, level),
                         -1)
-            return
+            return paid
         payee, next_below = found
         if payee != first:
             st.add_skip("unilevel", SOURCE_MEMBER, source, level, first, st.reason(first, level),
@@ -160,9 +175,11 @@ def _reference_source(st: ReferenceState, uni: Unilevel, source: int, volume: in
             rate = rate_at(st.plan, uni, st.paid_as[payee], level)
             st.add_pay(payee, "unilevel", SOURCE_MEMBER, source, level, volume, rate,
                        round_half_away(volume * rate, BP))
+            paid.add(payee)
         if next_below < 0:
-            return
+            return paid
         below = next_below
+    return paid
 
 
 def _reference_payee(st: ReferenceState, uni: Unilevel, level: int,
