@@ -96,6 +96,7 @@ def plans(draw: st.DrawFn) -> Any:
                 draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
             bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
     _rates_by_rank(draw, ranks, bonuses)
+    _unilevel_generation(draw, ranks, bonuses)
     _matching(draw, ranks, bonuses)
     _customer_first_order(draw, bonuses)
     extra: dict[str, Any] = {}
@@ -123,7 +124,7 @@ def _rates_by_rank(draw: st.DrawFn, ranks: list[dict[str, Any]],
         if draw(st.booleans()):
             rank.pop("unilevel_depth")
             rank["unilevel_rates"] = [draw(rate) for _ in range(draw(st.integers(0, 6)))]
-    if draw(st.booleans()):  # infinity is paid past shallow levels
+    if len(ranks) > 1 and draw(st.booleans()):  # infinity is paid past shallow levels
         ranks[-1]["unilevel_infinity"] = 0.02
         for rank in ranks[:-1]:
             rank["unilevel_depth" if "unilevel_depth" in rank else "unilevel_rates"] = (
@@ -134,15 +135,34 @@ def _rates_by_rank(draw: st.DrawFn, ranks: list[dict[str, Any]],
 
 
 def _matching(draw: st.DrawFn, ranks: list[dict[str, Any]], bonuses: dict[str, Any]) -> None:
+    if not draw(st.integers(0, 3)):
+        return
+    rate = st.sampled_from([0.0, 0.05, 0.1, 0.25, 0.25])
+    named = draw(st.lists(st.sampled_from(["unilevel", "unilevel", "fast_start", "stair_step",
+                                           "customer_referral", "unilevel_infinity"]),
+                          min_size=1, unique=True))
+    bonuses["matching"] = {
+        "bonuses": [b for b in named if b in bonuses or b == "unilevel_infinity"]
+        or ["unilevel"],
+        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(1, 3)))]
+                  for r in ranks if draw(st.integers(0, 3))}}
+    if draw(st.booleans()):
+        bonuses["matching"]["generations_of"] = draw(st.sampled_from([r["name"] for r in ranks]))
+    if "unilevel_generation" in bonuses and draw(st.booleans()):
+        bonuses["matching"]["bonuses"].append("unilevel_generation")
+
+
+def _unilevel_generation(draw: st.DrawFn, ranks: list[dict[str, Any]],
+                         bonuses: dict[str, Any]) -> None:
     if not draw(st.booleans()):
         return
-    rate = st.sampled_from([0.0, 0.05, 0.1, 0.25])
-    named = draw(st.lists(st.sampled_from(["unilevel", "fast_start", "stair_step",
-                                           "customer_referral"]), min_size=1, unique=True))
-    bonuses["matching"] = {
-        "bonuses": [b for b in named if b in bonuses] or ["unilevel"],
-        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(0, 3)))]
-                  for r in ranks if draw(st.booleans())}}
+    rate = st.sampled_from([0.0, 0.01, 0.02, 0.03])
+    bonuses["unilevel_generation"] = {
+        "rank": draw(st.sampled_from([r["name"] for r in ranks])),
+        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(1, 3)))]
+                  for r in ranks if draw(st.integers(0, 3))} or {ranks[0]["name"]: [0.02]},
+        "compression": draw(st.booleans()),
+        "include_promotional": draw(st.booleans())}
 
 
 def _customer_first_order(draw: st.DrawFn, bonuses: dict[str, Any]) -> None:
@@ -183,7 +203,8 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any) -> None:
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
     by_rank = any(r.unilevel_rates is not None or r.unilevel_infinity for r in p.ranks)
     event(f"rank rates or infinity: {by_rank}")
-    for line in ("matching", "unilevel_infinity", "customer_first_order"):
+    for line in ("matching", "unilevel_infinity", "customer_first_order",
+                 "unilevel_generation"):
         event(f"{line} paid: {bool((ref.payouts.bonus == BONUS_CODE[line]).any())}")
     event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
 

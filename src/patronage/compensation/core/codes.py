@@ -17,7 +17,9 @@ REASON_NO_UPLINE = 4  # nobody above qualifies
 REASON_NOT_DISTRIBUTOR = 5
 REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
 REASON_CUSTOMER_SHARE = 7  # withheld: the team's customers bought too little of its volume
+REASON_NO_RATE = 8  # paid-as rank has no rate for this generation
 REASONS = {
+    REASON_NO_RATE: N_("paid-as rank earns nothing at this generation"),
     REASON_CUSTOMER_SHARE: N_("withheld: the team's customers bought less than the plan's "
                               "minimum share of its volume"),
     REASON_NOT_BROKEN_AWAY: N_("not paid as the breakaway rank this period"),

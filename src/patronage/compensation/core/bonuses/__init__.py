@@ -17,6 +17,7 @@ from patronage.compensation.core.bonuses import (
     retail_profit,
     stair_step,
     unilevel,
+    unilevel_generation,
 )
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
 from patronage.compensation.core.bonuses.registry import BonusSections, Registry
@@ -29,6 +30,7 @@ BONUS_TYPES = Registry([
     customer_acquisition.BONUS,
     customer_referral.BONUS,
     stair_step.BONUS,
+    unilevel_generation.BONUS,
     matching.BONUS,
     customer_first_order.BONUS,
 ], module=__name__)
