@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from patronage.compensation.core.arrays import I64, round_rate, take
+from patronage.compensation.core.arrays import I64, Bools, round_rate, take
 from patronage.compensation.core.codes import SOURCE_MEMBER
 from patronage.compensation.core.units import BP
 from patronage.money import round_half_away
@@ -64,12 +64,13 @@ def pay_infinity(st: PayState, sources: I64, volume: I64, paid: list[tuple[I64, 
         cur, highest = found, st.paid_as[found]
 
 
-def _among(keys: I64, sorted_keys: I64) -> I64:
+def _among(keys: I64, sorted_keys: I64) -> Bools:
     """Which of ``keys`` are in ``sorted_keys``."""
     if sorted_keys.shape[0] == 0:
         return np.zeros(keys.shape[0], dtype=bool)
     spot = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.shape[0] - 1)
-    return sorted_keys[spot] == keys
+    found: Bools = sorted_keys[spot] == keys
+    return found
 
 
 def reference_infinity(st: ReferenceState, source: int, volume: int, paid: set[int]) -> None:
