@@ -14,9 +14,26 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_example_plan_uses_every_bonus_and_matches_the_copy_at_the_root() -> None:
     plan = load_plan(default_plan_path())
-    assert all(getattr(plan.bonuses, b) is not None for b in KNOWN_BONUSES)
     assert plan.cap is not None
     assert (ROOT / "plans" / "example.toml").read_text() == default_plan_path().read_text()
+
+
+def test_the_shipped_plans_use_every_bonus_and_match_their_copies_at_the_root() -> None:
+    shipped = sorted(default_plan_path().parent.glob("*.toml"))
+    assert len(shipped) >= 2
+    used: set[str] = set()
+    for path in shipped:
+        plan = load_plan(path)
+        used |= {b for b in KNOWN_BONUSES if getattr(plan.bonuses, b) is not None}
+        assert (ROOT / "plans" / path.name).read_text() == path.read_text()
+    assert used == set(KNOWN_BONUSES)
+
+
+def test_leaders_plan_pays_rates_by_rank_and_matching() -> None:
+    plan = load_plan(default_plan_path().parent / "leaders.toml")
+    assert [r.unilevel_depth for r in plan.ranks] == [2, 3, 5, 6]
+    assert plan.ranks[3].unilevel_infinity == 100
+    assert plan.bonuses.section("matching") is not None
 
 
 def test_contradictions_are_all_listed_with_their_key_paths() -> None:

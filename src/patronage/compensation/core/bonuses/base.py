@@ -50,6 +50,7 @@ class BonusType(ABC, Generic[S]):
     money: tuple[str, ...] = ()
     #: Source kinds (``"order"``, ``"member"``) of this type's lines that a refund of an
     #: earlier period's order claws back (see :meth:`clawback_base`); empty: never clawed.
+    #: ``"buyer"``: member lines whose source is the customer who placed the refunded order.
     clawed_sources: tuple[str, ...] = ()
     #: How explanations name each of :attr:`lines`, marked for translation with ``N_``
     #: (a line not listed is named by its key, underscores as spaces).
