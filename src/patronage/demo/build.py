@@ -61,6 +61,11 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # customers bought less than half its volume earns nothing on its downline that month.
     set_plan(engine, with_compliance_rule(example), max(first, current.previous()),
              source="demo: example plan with the compliance rule", actor="demo", now=now)
+    # The open month runs the leaders' plan: rates by rank, infinity, generation and matching
+    # bonuses, a bonus on new customers' first orders (its projection explains each payment).
+    leaders = default_plan_path().parent / "leaders.toml"
+    set_plan(engine, leaders.read_text(encoding="utf-8"), max(first, current),
+             source=str(leaders), actor="demo", now=now)
     closing = _Closing(engine, first, company_zone)
     # Each month is closed as the history reaches its end, so the credit it pays is spent by
     # the autoships of the months after it.
@@ -90,6 +95,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    by_bonus = open_run.totals_by_bonus()
+    for line in ("matching", "unilevel_generation", "unilevel_infinity", "customer_first_order"):
+        summary.extra[f"open period {current}: {line} paid (leaders' plan)"] = format_amount(
+            by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
     # Customer values as the care window opens (value-at-risk touches need them), then the
