@@ -63,6 +63,14 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
         buyer = lines.buyer[idx]
         owner = np.where(buyer >= 0, st.parent[np.maximum(buyer, 0)], -1)
         idx, buyer = take(~st.is_dist[buyer] & (buyer >= 0) & (owner >= 0), idx, buyer)
+        # Only new customers can have first orders here (every order is placed in the period).
+        joined = g.joined_at[buyer]
+        new = np.ones(idx.shape[0], dtype=bool)
+        if section.orders is not None:
+            new &= (joined >= facts.start) & (joined < facts.end)
+        if section.window_days is not None:
+            new &= joined > facts.start - section.window_days * _DAY
+        idx, buyer = take(new, idx, buyer)
         orders, inverse = groups(lines.order_id[idx])
         k = orders.shape[0]
         column = {"amount": st.amount, "cv": st.cv, "qv": st.qv}[section.base]
