@@ -90,10 +90,10 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     example = default_plan_path().read_text(encoding="utf-8")
     leaders = (default_plan_path().parent / "leaders.toml").read_text(encoding="utf-8")
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
-        ("2026-06", example, "2026-10"), ("2026-10", with_compliance_rule(example), "2026-11"),
-        ("2026-11", leaders, None)]
-    # The open month runs the leaders' plan: rates by rank and a matching bonus, paid.
-    assert summary.extra["open period 2026-11: matching paid (leaders' plan)"] != "0.00"
+        ("2026-06", example, "2026-09"), ("2026-09", with_compliance_rule(example), "2026-10"),
+        ("2026-10", leaders, None)]
+    # The last closed month ran the leaders' plan: rates by rank and a matching bonus, paid.
+    assert summary.extra["2026-10: matching paid (leaders' plan)"] != "0.00"
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     from patronage.db.value import CustomerValue, ValueRun

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
+from patronage.compensation.committed import locked_run
 from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
@@ -57,14 +58,16 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # customer referral reward is paid as product credit, which later autoships spend).
     example = default_plan_path().read_text(encoding="utf-8")
     set_plan(engine, example, first, source=str(default_plan_path()), actor="demo", now=now)
-    # From the last closed month on, the company enforces a customer-volume rule: a team whose
+    # From two months back on, the company enforces a customer-volume rule: a team whose
     # customers bought less than half its volume earns nothing on its downline that month.
-    set_plan(engine, with_compliance_rule(example), max(first, current.previous()),
+    last = current.previous()
+    set_plan(engine, with_compliance_rule(example), max(first, last.previous()),
              source="demo: example plan with the compliance rule", actor="demo", now=now)
-    # The open month runs the leaders' plan: rates by rank, infinity, generation and matching
-    # bonuses, a bonus on new customers' first orders (its projection explains each payment).
+    # From the last closed month on it runs the leaders' plan (the same rule): rates by rank,
+    # infinity, generation and matching bonuses, a bonus on new customers' first orders; the
+    # committed run's pages explain each payment.
     leaders = default_plan_path().parent / "leaders.toml"
-    set_plan(engine, leaders.read_text(encoding="utf-8"), max(first, current),
+    set_plan(engine, leaders.read_text(encoding="utf-8"), max(first, last),
              source=str(leaders), actor="demo", now=now)
     closing = _Closing(engine, first, company_zone)
     # Each month is closed as the history reaches its end, so the credit it pays is spent by
@@ -95,10 +98,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
-    by_bonus = open_run.totals_by_bonus()
-    for line in ("matching", "unilevel_generation", "unilevel_infinity", "customer_first_order"):
-        summary.extra[f"open period {current}: {line} paid (leaders' plan)"] = format_amount(
-            by_bonus.get(line, 0))
+    if closing.committed:
+        last_run = locked_run(engine, last)
+        by_bonus = last_run.by_bonus if last_run is not None else {}
+        for line in ("matching", "unilevel_generation", "unilevel_infinity",
+                     "customer_first_order"):
+            summary.extra[f"{last}: {line.replace('_', ' ')} paid (leaders' plan)"] = \
+                format_amount(by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
     # Customer values as the care window opens (value-at-risk touches need them), then the
