@@ -169,7 +169,6 @@ def _customer_first_order(draw: st.DrawFn, bonuses: dict[str, Any]) -> None:
     if not draw(st.booleans()):
         return
     section: dict[str, Any] = {"rate": draw(st.sampled_from([0.0, 0.1, 0.25])),
-                               "base": draw(st.sampled_from(["amount", "cv", "qv"])),
                                "requires_active": draw(st.booleans())}
     which = draw(st.sampled_from(["orders", "window_days", "both"]))
     if which != "window_days":

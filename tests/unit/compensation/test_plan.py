@@ -32,7 +32,7 @@ def test_the_shipped_plans_use_every_bonus_and_match_their_copies_at_the_root() 
 def test_leaders_plan_pays_rates_by_rank_and_matching() -> None:
     plan = load_plan(default_plan_path().parent / "leaders.toml")
     assert [r.unilevel_depth for r in plan.ranks] == [2, 3, 5, 6]
-    assert plan.ranks[3].unilevel_infinity == 100
+    assert [r.unilevel_infinity for r in plan.ranks] == [0, 100, 0, 200]
     assert plan.bonuses.section("matching") is not None
 
 

@@ -240,3 +240,13 @@ def test_plan_checks_name_the_key_and_the_reason() -> None:
     assert "test-plan: ranks[0].unilevel_infinity: the plan pays no unilevel bonus" in text
     text = _problems(bonuses={"unilevel": {}})
     assert "bonuses.unilevel.rates: give at least one level" in text, text
+
+
+def test_statement_rows_show_matched_earnings_as_money() -> None:
+    from patronage.web.views.business import PayoutRow
+
+    matched = PayoutRow("matching", 1, "Eli Moss", 2000, 2500, 500, None, "USD")
+    assert matched.explanation == ("matching bonus on the bonuses earned, generation 1: 25% of "
+                                   "Eli Moss's $20.00 = $5.00")
+    level = PayoutRow("unilevel", 2, "Nia Park", 10000, 500, 500, None, "USD")
+    assert level.explanation.endswith("5% of Nia Park's 100.00 points = $5.00")

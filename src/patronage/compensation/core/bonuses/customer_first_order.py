@@ -5,7 +5,7 @@ order (then order id). An order is a first order when it is within ``window_days
 customer joining (if given) and, if ``orders`` is given, among the customer's first ``orders``
 orders, counted for customers who joined in the period (earlier customers' first orders were
 in earlier periods: the engine sees one period, so ``orders`` pays nothing for them). The base
-is the order's amount (or CV, or QV), net of same-period refunds; an owner who must be active
+is the order's amount, net of same-period refunds; an owner who must be active
 and is not is passed over and the payment lapses. Clawed back by the part of the base an
 earlier period's refund of the order returns.
 """
@@ -13,7 +13,7 @@ earlier period's refund of the order returns.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -35,7 +35,6 @@ class CustomerFirstOrder(Strict):
     rate: int
     orders: int | None = Field(default=None, ge=1)
     window_days: int | None = Field(default=None, ge=1)
-    base: Literal["amount", "cv", "qv"] = "amount"
     requires_active: bool = True
 
     @field_validator("rate", mode="before")
@@ -50,6 +49,7 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
     lines: ClassVar[dict[str, int]] = {"customer_first_order": 8}
     names: ClassVar[dict[str, str]] = {"customer_first_order": N_("customer first order")}
     clawed_sources = ("order",)
+    money_volume = True
 
     def check(self, plan: Any, section: CustomerFirstOrder) -> list[tuple[str, str]]:
         if section.orders is None and section.window_days is None:
@@ -73,8 +73,7 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
         idx, buyer = take(new, idx, buyer)
         orders, inverse = groups(lines.order_id[idx])
         k = orders.shape[0]
-        column = {"amount": st.amount, "cv": st.cv, "qv": st.qv}[section.base]
-        volume = sum_by(inverse, column[idx], k)
+        volume = sum_by(inverse, st.amount[idx], k)
         at = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(at, inverse, lines.placed_at[idx])
         who = np.zeros(k, dtype=np.int64)
@@ -105,7 +104,6 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
         at: dict[int, int] = {}
         buyer_of: dict[int, int] = {}
         volume: dict[int, int] = defaultdict(int)
-        pick = {"qv": 0, "cv": 1, "amount": 2}[section.base]
         for j in range(lines.size):
             buyer = int(lines.buyer[j])
             if not lines.customer_purchase[j] or buyer < 0 or st.is_dist[buyer]:
@@ -115,7 +113,7 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
             order = int(lines.order_id[j])
             at[order] = min(at.get(order, int(lines.placed_at[j])), int(lines.placed_at[j]))
             buyer_of[order] = buyer
-            volume[order] += st.net_of(j)[pick]
+            volume[order] += st.net_of(j)[2]
         by_customer: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for order, buyer in buyer_of.items():
             by_customer[buyer].append((at[order], order))
@@ -132,8 +130,7 @@ class CustomerFirstOrderBonus(BonusType[CustomerFirstOrder]):
                     _reference_pay(st, section, buyer, order, volume[order])
 
     def clawback_base(self, section: CustomerFirstOrder | None, refunded: Refunded) -> int:
-        base = section.base if section is not None else "amount"
-        return {"amount": refunded.amount, "cv": refunded.cv, "qv": refunded.qv}[base]
+        return refunded.amount
 
 
 def _reference_pay(st: ReferenceState, section: CustomerFirstOrder, buyer: int, order: int,

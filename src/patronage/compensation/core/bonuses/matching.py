@@ -57,6 +57,7 @@ class MatchingBonus(BonusType[Matching]):
     model = Matching
     lines: ClassVar[dict[str, int]] = {"matching": 7}
     names: ClassVar[dict[str, str]] = {"matching": N_("matching bonus")}
+    money_volume = True
 
     def check(self, plan: Plan, section: Matching) -> list[tuple[str, str]]:
         registry = plan.bonuses.registry
