@@ -217,3 +217,33 @@ def test_grouping_order_ids_equals_numpy_unique(keys: list[int], ascending: bool
     expected_unique, expected_inverse = np.unique(values, return_inverse=True)
     assert unique.tolist() == expected_unique.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+
+
+@st.composite
+def infinity_plans(draw: st.DrawFn) -> Any:
+    """Two or three ranks by PV, each with its own short unilevel table, the higher ones with
+    an infinity: plans where the infinity is often paid."""
+    rate = st.sampled_from([0.0, 0.05, 0.1])
+    ranks = [{"name": name, "min_pv": pv,
+              "unilevel_rates": [draw(rate) for _ in range(draw(st.integers(0, 2)))],
+              "unilevel_infinity": draw(st.sampled_from([0.0, 0.01, 0.02])) if pv > 100 else 0}
+             for name, pv in (("A", 100), ("B", 150), ("C", 200))[:draw(st.integers(2, 3))]]
+    bonuses: dict[str, Any] = {"unilevel": {
+        "compression": draw(st.sampled_from(["none", "static", "dynamic"])),
+        "include_promotional": draw(st.booleans())}}
+    _unilevel_generation(draw, ranks, bonuses)
+    _matching(draw, ranks, bonuses)
+    return plan(ranks=ranks, bonuses=bonuses)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company=companies(), p=infinity_plans())
+def test_engines_agree_on_rates_by_rank_and_infinity(company: Company, p: Any) -> None:
+    facts = company.facts()
+    ref = run_reference(facts, p, {})
+    fast = run_engine(facts, p)
+    assert fast.payouts.rows() == ref.payouts.rows()
+    assert fast.skips.rows() == ref.skips.rows()
+    paid = set(ref.payouts.bonus.tolist())
+    event(f"infinity paid: {BONUS_CODE['unilevel_infinity'] in paid}")
+    event(f"matching paid: {BONUS_CODE['matching'] in paid}")
