@@ -95,7 +95,8 @@ class Cap(Strict):
 
     max_share_of_cv: int
     bonuses: list[str] = Field(default_factory=lambda: [
-        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral"])
+        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral",
+        "unilevel_generation", "matching", "customer_first_order"])
 
     @field_validator("max_share_of_cv", mode="before")
     @classmethod
