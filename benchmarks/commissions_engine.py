@@ -29,6 +29,7 @@ import statistics
 import time
 from contextlib import nullcontext
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -54,8 +55,10 @@ def main() -> None:
                         help="build and run outside reused_memory() (glibc as it comes)")
     parser.add_argument("--conversion", action="store_true",
                         help="time the engine with currency conversion off and on")
+    parser.add_argument("--plan", type=Path, default=None,
+                        help="the plan file to run (default: the example plan)")
     args = parser.parse_args()
-    plan = load_plan(default_plan_path())
+    plan = load_plan(args.plan or default_plan_path())
     if args.conversion:
         conversion(args.members, args.repeat, plan)
         return

@@ -112,3 +112,82 @@ def test_committed_snapshot_reproduces_and_explains(engine: Engine) -> None:
     assert "unilevel level 1 from Eli" in top_words and "10% of 100.00 = 10.00" in top_words
     current, target, reqs = rank_card(engine, ids["new"], OCT, PLAN)
     assert (current, target, reqs) == ("Member", None, [])
+
+
+CUSTOMER_PLAN = PlanSource.from_text("""
+[plan]
+name = "test"
+version = "t1"
+[active]
+min_pv = 100
+[[ranks]]
+name = "Member"
+min_pv = 100
+[bonuses.customer_acquisition]
+amount = 10.00
+[bonuses.customer_first_order]
+rate = 0.20
+orders = 1
+""")
+
+
+def test_refunded_first_order_claws_back_the_customer_bonuses(engine: Engine) -> None:
+    from patronage.compensation.core.results import BONUSES
+    from tests.factories import customer
+
+    with transaction(engine) as s:
+        add_product(s, NewProduct("SHAKE", "Shake", 10000, 10000, 10000, 10000))
+        owner = distributor(s, "Ola", joined_at=datetime(2026, 1, 1, tzinfo=UTC))
+        buyer = customer(s, owner, "Cam", joined_at=MID_OCT)
+        place_order(s, NewOrder(owner, MID_OCT, [LineRequest("SHAKE")]), now=MID_OCT)
+        first = place_order(s, NewOrder(buyer, MID_OCT, [LineRequest("SHAKE", 2)]),
+                            now=MID_OCT)
+    run = preview_period(engine, OCT, CUSTOMER_PLAN)
+    paid = {(BONUSES[int(b)], int(a)) for b, a in
+            zip(run.result.payouts.bonus, run.result.payouts.amount, strict=True)}
+    assert paid == {("customer_acquisition", 1000), ("customer_first_order", 4000)}
+    commit_period(engine, OCT, CUSTOMER_PLAN, now=MID_NOV, actor="test")
+    with transaction(engine) as s:
+        refund_order(s, RefundRequest(first.order.id, MID_NOV, "returned"), now=MID_NOV)
+    nov = preview_period(engine, NOV, CUSTOMER_PLAN)
+    claws = {(c.earner_id, c.bonus, c.amount) for c in nov.clawbacks}
+    assert claws == {(owner, "customer_acquisition", -1000),
+                     (owner, "customer_first_order", -4000)}
+
+
+LEADERS_PLAN = PlanSource.from_text("""
+[plan]
+name = "test"
+version = "t1"
+[active]
+min_pv = 100
+[[ranks]]
+name = "Member"
+min_pv = 100
+unilevel_rates = [0.10]
+[[ranks]]
+name = "Leader"
+min_pv = 100
+min_active_legs = 1
+unilevel_rates = [0.20, 0.05]
+[bonuses.unilevel]
+[bonuses.matching]
+bonuses = ["unilevel"]
+rates = { "Leader" = [0.25] }
+""")
+
+
+def test_rates_by_rank_and_matching_are_explained_with_their_formula(engine: Engine) -> None:
+    """Tia (Leader: 20%, 5%) → Eli (Leader) → Nia (Member), 100.00 CV each: Eli earns 20% of
+    Nia's 100.00 = 20.00; Tia 20% of Eli's and 5% of Nia's, and 25% of Eli's 20.00 matched."""
+    ids = _company(engine)
+    with transaction(engine) as s:
+        place_order(s, NewOrder(ids["new"], MID_OCT, [LineRequest("SHAKE")]), now=MID_OCT)
+    run = preview_period(engine, OCT, LEADERS_PLAN)
+    assert run.result.payouts.size > 0
+    eli = "\n".join(explain_member(engine, ids["enroller"], OCT, LEADERS_PLAN))
+    assert "unilevel level 1 from Nia" in eli and "20% of 100.00 = 20.00" in eli, eli
+    tia = "\n".join(explain_member(engine, ids["top"], OCT, LEADERS_PLAN))
+    assert "unilevel level 2 from Nia" in tia and "5% of 100.00 = 5.00" in tia, tia
+    assert ("matching bonus on the bonuses earned, generation 1 from Eli" in tia
+            and "25% of 20.00 = 5.00" in tia), tia

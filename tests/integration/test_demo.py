@@ -85,13 +85,22 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     # The example plan is the company's stored plan, in force from the first month on.
     from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_history
-    from patronage.demo.build import with_compliance_rule, with_leadership_bonuses
+    from patronage.demo.build import (
+        LEADERSHIP_BONUSES,
+        with_compliance_rule,
+        with_leadership_bonuses,
+    )
 
     example = default_plan_path().read_text(encoding="utf-8")
     leading = with_leadership_bonuses(example)
+    leaders = (default_plan_path().parent / "leaders.toml").read_text(encoding="utf-8")
+    leaders = leaders.replace('version = "2026.3"', 'version = "2026.3-leadership"',
+                              1) + LEADERSHIP_BONUSES
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
-        ("2026-06", example, "2026-08"), ("2026-08", leading, "2026-10"),
-        ("2026-10", with_compliance_rule(leading), None)]
+        ("2026-06", example, "2026-08"), ("2026-08", leading, "2026-09"),
+        ("2026-09", with_compliance_rule(leading), "2026-10"), ("2026-10", leaders, None)]
+    # The last closed month ran the leaders' plan: rates by rank and a matching bonus, paid.
+    assert summary.extra["2026-10: matching paid (leaders' plan)"] != "0.00"
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     from patronage.db.value import CustomerValue, ValueRun

@@ -10,7 +10,9 @@ period at once, the second is refused naming the run of the first.
 Clawbacks: a refund recorded in the period against an order of a committed period takes back,
 from every earner paid on that order (or, for unilevel, on the buyer's volume of that period),
 ``amount × refunded volume ÷ paid volume`` of each original line — the original rates, and any cap
-scaling, preserved. Customer acquisition and referral rewards are not clawed back.
+scaling, preserved. A customer acquisition bonus is clawed back by a refund of an order its
+customer placed in the period it was paid, in proportion to what the customer spent there;
+referral rewards are not clawed back.
 """
 
 from __future__ import annotations
@@ -271,7 +273,8 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime,
     with transaction(engine) as s:
         rows = s.execute(
             select(Order.id, Order.credited_to_id, Order.placed_at, RefundLine.qv,
-                   RefundLine.cv, RefundLine.amount, OrderLine.volume_kind, Order.currency)
+                   RefundLine.cv, RefundLine.amount, OrderLine.volume_kind, Order.currency,
+                   Order.buyer_id)
             .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
             .join(Refund, Refund.id == RefundLine.refund_id)
             .join(Order, Order.id == OrderLine.order_id)
@@ -289,12 +292,14 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime,
             plan = PlanSource.from_text(run.plan_text, f"run {run.period}").plan
             rates = _run_rates(s, run.id)
             lines = _lines_paid_on(s, plan.bonuses.registry, run.id, {r.id for r in refunds},
-                                   {r.credited_to_id for r in refunds if r.credited_to_id})
-            for order_id, credited, _, qv, cv, amount, volume_kind, currency in refunds:
+                                   {r.credited_to_id for r in refunds if r.credited_to_id},
+                                   {r.buyer_id for r in refunds if r.buyer_id != r.credited_to_id})
+            for order_id, credited, _, qv, cv, amount, volume_kind, currency, buyer in refunds:
                 # The refund's money in the plan currency at the rate its order's run froze.
                 amount = convert_one(amount, rates.fraction_to_plan(currency))
                 for line in lines.get(("order", order_id), []) + (
-                        lines.get(("member", credited), []) if credited else []):
+                        lines.get(("member", credited), []) if credited else []) + (
+                        lines.get(("buyer", buyer), []) if buyer != credited else []):
                     clawback = _clawback(plan, line, qv, cv, amount, volume_kind)
                     if clawback is not None:
                         out.append(clawback)
@@ -309,16 +314,19 @@ def _run_rates(s: Session, run_id: int) -> Rates:
 
 
 def _lines_paid_on(s: Session, bonus_types: Registry, run_id: int, orders: set[int],
-                   members: set[int]) -> dict[tuple[str, int], list[PayoutLine]]:
+                   members: set[int], buyers: set[int]) -> dict[tuple[str, int], list[PayoutLine]]:
     """A run's lines that refunds claw back (:attr:`BonusType.clawed_sources`) paid on
-    ``orders`` or on ``members``' volume, by (source kind, source id), in id order."""
+    ``orders``, on ``members``' volume or (``"buyer"``) on the customers ``buyers`` who placed
+    them, by (source kind, source id), in id order."""
     found: dict[tuple[str, int], list[PayoutLine]] = {}
-    for kind, ids in (("order", sorted(orders)), ("member", sorted(members))):
+    for kind, ids in (("order", sorted(orders)), ("member", sorted(members)),
+                      ("buyer", sorted(buyers))):
+        stored_kind = "member" if kind == "buyer" else kind
         for at in range(0, len(ids), _IDS_PER_QUERY):
             part = ids[at:at + _IDS_PER_QUERY]
             query = select(PayoutLine).where(
                 PayoutLine.run_id == run_id, PayoutLine.clawback_of.is_(None),
-                PayoutLine.source_kind == kind, PayoutLine.source_id.in_(part),
+                PayoutLine.source_kind == stored_kind, PayoutLine.source_id.in_(part),
                 PayoutLine.bonus.in_(bonus_types.clawed_lines(kind)))
             for line in s.scalars(query.order_by(PayoutLine.id)):
                 found.setdefault((kind, line.source_id), []).append(line)

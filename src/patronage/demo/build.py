@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select, update
 
 from patronage.autoship.history import simulate_history
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
+from patronage.compensation.committed import locked_run
 from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
@@ -64,10 +65,21 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         example = with_leadership_bonuses(example)
         set_plan(engine, example, leading, source="demo: example plan with leadership bonuses",
                  actor="demo", now=now)
-    # From the last closed month on, the company enforces a customer-volume rule: a team whose
+    # From two months back on, the company enforces a customer-volume rule: a team whose
     # customers bought less than half its volume earns nothing on its downline that month.
-    set_plan(engine, with_compliance_rule(example), max(first, current.previous()),
+    last = current.previous()
+    set_plan(engine, with_compliance_rule(example), max(first, last.previous()),
              source="demo: example plan with the compliance rule", actor="demo", now=now)
+    # From the last closed month on it runs the leaders' plan (the same rule): rates by rank,
+    # infinity, generation and matching bonuses, a bonus on new customers' first orders; the
+    # committed run's pages explain each payment.
+    # The leadership bonuses stay (their instalments go on being paid).
+    leaders = default_plan_path().parent / "leaders.toml"
+    leaders_text = leaders.read_text(encoding="utf-8")
+    if first < leading:
+        leaders_text = (leaders_text.replace('version = "2026.3"', 'version = "2026.3-leadership"',
+                                             1) + LEADERSHIP_BONUSES)
+    set_plan(engine, leaders_text, max(first, last), source=str(leaders), actor="demo", now=now)
     closing = _Closing(engine, first, company_zone)
     # Each month is closed as the history reaches its end, so the credit it pays is spent by
     # the autoships of the months after it.
@@ -97,6 +109,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
+    if closing.committed:
+        last_run = locked_run(engine, last)
+        by_bonus = last_run.by_bonus if last_run is not None else {}
+        for line in ("matching", "unilevel_generation", "unilevel_infinity",
+                     "customer_first_order"):
+            summary.extra[f"{last}: {line.replace('_', ' ')} paid (leaders' plan)"] = \
+                format_amount(by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
     # Customer values as the care window opens (value-at-risk touches need them), then the

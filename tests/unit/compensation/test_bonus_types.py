@@ -181,15 +181,19 @@ def test_defaults_word_the_lines_and_claw_nothing_back() -> None:
     assert bonus.label("sponsor_match", 0) == "sponsor match"
     assert bonus.label("sponsor_match", 2) == "sponsor match level 2"
     assert bonus.clawback_base(None, Refunded(100, 100, 100, "consumption")) == 0
-    assert WITH_MATCH.clawed_lines("order") == ("retail_profit", "fast_start")
-    assert WITH_MATCH.clawed_lines("member") == ("unilevel",)
+    assert WITH_MATCH.clawed_lines("order") == ("retail_profit", "fast_start",
+                                                "customer_first_order")
+    assert WITH_MATCH.clawed_lines("member") == ("unilevel", "unilevel_infinity",
+                                                 "unilevel_generation")
+    assert WITH_MATCH.clawed_lines("buyer") == ("customer_acquisition",)
 
 
 def test_stored_line_codes_never_move() -> None:
     # Payout and skip lines store these numbers: each bonus module states its own.
-    assert BONUSES[:7] == ("retail_profit", "fast_start", "unilevel", "customer_acquisition",
-                           "customer_referral", "stair_step", "generation")
-    assert {"rank_advancement", "pool"} <= set(BONUSES[7:])
+    assert BONUSES == ("retail_profit", "fast_start", "unilevel", "customer_acquisition",
+                       "customer_referral", "stair_step", "generation", "rank_advancement",
+                       "pool", "unilevel_generation", "matching", "customer_first_order",
+                       "unilevel_infinity")
     assert BONUS_TYPES.codes_of(["stair_step"]) == [5, 6]
 
 

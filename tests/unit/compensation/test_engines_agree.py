@@ -13,6 +13,7 @@ from patronage.compensation.core.bonuses import BONUS_TYPES
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.history import RankHistory, history_periods
 from patronage.compensation.core.reference import run_reference
+from patronage.compensation.core.results import BONUS_CODE
 from tests.unit.compensation.builders import END, START, Company, Line, plan
 
 
@@ -96,6 +97,10 @@ def plans(draw: st.DrawFn) -> Any:
             bonuses["stair_step"]["generation_rates"] = [
                 draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
             bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
+    _rates_by_rank(draw, ranks, bonuses)
+    _unilevel_generation(draw, ranks, bonuses)
+    _matching(draw, ranks, bonuses)
+    _customer_first_order(draw, bonuses)
     extra: dict[str, Any] = {}
     rank_advancement(draw, bonuses, names)
     pools(draw, bonuses, names)
@@ -168,6 +173,72 @@ def histories(draw: st.DrawFn, n: int, ranks: int) -> RankHistory:
     return RankHistory(arr(qualified), arr(paid_as), arr(titles))
 
 
+def _rates_by_rank(draw: st.DrawFn, ranks: list[dict[str, Any]],
+                   bonuses: dict[str, Any]) -> None:
+    """Now and then some ranks pay their own unilevel rates (deeper or shallower)."""
+    if not draw(st.booleans()):
+        return
+    rate = st.sampled_from([0.0, 0.01, 0.05, 0.1])
+    for rank in ranks:
+        if draw(st.booleans()):
+            rank["unilevel_infinity"] = draw(st.sampled_from([0.0, 0.01, 0.02, 0.02]))
+        if draw(st.booleans()):
+            rank.pop("unilevel_depth")
+            rank["unilevel_rates"] = [draw(rate) for _ in range(draw(st.integers(0, 6)))]
+    if len(ranks) > 1 and draw(st.booleans()):  # infinity is paid past shallow levels
+        ranks[-1]["unilevel_infinity"] = 0.02
+        for rank in ranks[:-1]:
+            rank["unilevel_depth" if "unilevel_depth" in rank else "unilevel_rates"] = (
+                0 if "unilevel_depth" in rank else [])
+    if draw(st.booleans()) and any("unilevel_rates" in r for r in ranks) and all(
+            r.get("unilevel_depth", 0) == 0 for r in ranks):
+        bonuses["unilevel"]["rates"] = []
+
+
+def _matching(draw: st.DrawFn, ranks: list[dict[str, Any]], bonuses: dict[str, Any]) -> None:
+    if not draw(st.integers(0, 3)):
+        return
+    rate = st.sampled_from([0.0, 0.05, 0.1, 0.25, 0.25])
+    named = draw(st.lists(st.sampled_from(["unilevel", "unilevel", "fast_start", "stair_step",
+                                           "customer_referral", "unilevel_infinity"]),
+                          min_size=1, unique=True))
+    bonuses["matching"] = {
+        "bonuses": [b for b in named if b in bonuses or b == "unilevel_infinity"]
+        or ["unilevel"],
+        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(1, 3)))]
+                  for r in ranks if draw(st.integers(0, 3))}}
+    if draw(st.booleans()):
+        bonuses["matching"]["generations_of"] = draw(st.sampled_from([r["name"] for r in ranks]))
+    if "unilevel_generation" in bonuses and draw(st.booleans()):
+        bonuses["matching"]["bonuses"].append("unilevel_generation")
+
+
+def _unilevel_generation(draw: st.DrawFn, ranks: list[dict[str, Any]],
+                         bonuses: dict[str, Any]) -> None:
+    if not draw(st.booleans()):
+        return
+    rate = st.sampled_from([0.0, 0.01, 0.02, 0.03])
+    bonuses["unilevel_generation"] = {
+        "rank": draw(st.sampled_from([r["name"] for r in ranks])),
+        "rates": {r["name"]: [draw(rate) for _ in range(draw(st.integers(1, 3)))]
+                  for r in ranks if draw(st.integers(0, 3))} or {ranks[0]["name"]: [0.02]},
+        "compression": draw(st.booleans()),
+        "include_promotional": draw(st.booleans())}
+
+
+def _customer_first_order(draw: st.DrawFn, bonuses: dict[str, Any]) -> None:
+    if not draw(st.booleans()):
+        return
+    section: dict[str, Any] = {"rate": draw(st.sampled_from([0.0, 0.1, 0.25])),
+                               "requires_active": draw(st.booleans())}
+    which = draw(st.sampled_from(["orders", "window_days", "both"]))
+    if which != "window_days":
+        section["orders"] = draw(st.integers(1, 2))
+    if which != "orders":
+        section["window_days"] = draw(st.sampled_from([1, 10, 30]))
+    bonuses["customer_first_order"] = section
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(company=companies(), p=plans(), data=st.data())
 def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.DataObject) -> None:
@@ -205,6 +276,11 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.D
         assert run_engine(facts, p, prior_arr, short).payouts.rows() == fast.payouts.rows()
     advancement = ref.payouts.bonus == BONUS_TYPES.code["rank_advancement"]
     event(f"a later instalment paid: {bool((ref.payouts.volume[advancement] > 1).any())}")
+    by_rank = any(r.unilevel_rates is not None or r.unilevel_infinity for r in p.ranks)
+    event(f"rank rates or infinity: {by_rank}")
+    for line in ("matching", "unilevel_infinity", "customer_first_order",
+                 "unilevel_generation"):
+        event(f"{line} paid: {bool((ref.payouts.bonus == BONUS_CODE[line]).any())}")
     event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
 
 
@@ -217,3 +293,33 @@ def test_grouping_order_ids_equals_numpy_unique(keys: list[int], ascending: bool
     expected_unique, expected_inverse = np.unique(values, return_inverse=True)
     assert unique.tolist() == expected_unique.tolist()
     assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+
+
+@st.composite
+def infinity_plans(draw: st.DrawFn) -> Any:
+    """Two or three ranks by PV, each with its own short unilevel table, the higher ones with
+    an infinity: plans where the infinity is often paid."""
+    rate = st.sampled_from([0.0, 0.05, 0.1])
+    ranks = [{"name": name, "min_pv": pv,
+              "unilevel_rates": [draw(rate) for _ in range(draw(st.integers(0, 2)))],
+              "unilevel_infinity": draw(st.sampled_from([0.0, 0.01, 0.02])) if pv > 100 else 0}
+             for name, pv in (("A", 100), ("B", 150), ("C", 200))[:draw(st.integers(2, 3))]]
+    bonuses: dict[str, Any] = {"unilevel": {
+        "compression": draw(st.sampled_from(["none", "static", "dynamic"])),
+        "include_promotional": draw(st.booleans())}}
+    _unilevel_generation(draw, ranks, bonuses)
+    _matching(draw, ranks, bonuses)
+    return plan(ranks=ranks, bonuses=bonuses)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(company=companies(), p=infinity_plans())
+def test_engines_agree_on_rates_by_rank_and_infinity(company: Company, p: Any) -> None:
+    facts = company.facts()
+    ref = run_reference(facts, p, {})
+    fast = run_engine(facts, p)
+    assert fast.payouts.rows() == ref.payouts.rows()
+    assert fast.skips.rows() == ref.skips.rows()
+    paid = set(ref.payouts.bonus.tolist())
+    event(f"infinity paid: {BONUS_CODE['unilevel_infinity'] in paid}")
+    event(f"matching paid: {BONUS_CODE['matching'] in paid}")

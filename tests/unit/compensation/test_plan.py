@@ -19,11 +19,30 @@ def test_example_plan_uses_every_bonus_and_matches_the_copy_at_the_root() -> Non
     # The leadership bonuses are shown by the demo's later plan version (the example plan's
     # figures stay as they were).
     leading = parse_plan(tomllib.loads(with_leadership_bonuses(default_plan_path().read_text())))
-    assert all(getattr(plan.bonuses, b) is not None or getattr(leading.bonuses, b) is not None
-               for b in KNOWN_BONUSES)
     assert leading.paid_as is not None and leading.paid_as.grace_periods == 1
     assert plan.cap is not None
     assert (ROOT / "plans" / "example.toml").read_text() == default_plan_path().read_text()
+
+
+def test_the_shipped_plans_use_every_bonus_and_match_their_copies_at_the_root() -> None:
+    shipped = sorted(default_plan_path().parent.glob("*.toml"))
+    assert len(shipped) >= 2
+    used: set[str] = set()
+    for path in shipped:
+        plan = load_plan(path)
+        used |= {b for b in KNOWN_BONUSES if getattr(plan.bonuses, b) is not None}
+        assert (ROOT / "plans" / path.name).read_text() == path.read_text()
+    # The leadership bonuses are in the demo's later plan version.
+    leading = parse_plan(tomllib.loads(with_leadership_bonuses(default_plan_path().read_text())))
+    used |= {b for b in KNOWN_BONUSES if getattr(leading.bonuses, b) is not None}
+    assert used == set(KNOWN_BONUSES)
+
+
+def test_leaders_plan_pays_rates_by_rank_and_matching() -> None:
+    plan = load_plan(default_plan_path().parent / "leaders.toml")
+    assert [r.unilevel_depth for r in plan.ranks] == [2, 3, 5, 6]
+    assert [r.unilevel_infinity for r in plan.ranks] == [0, 100, 0, 200]
+    assert plan.bonuses.section("matching") is not None
 
 
 def test_contradictions_are_all_listed_with_their_key_paths() -> None:
@@ -38,14 +57,14 @@ def test_contradictions_are_all_listed_with_their_key_paths() -> None:
         "bonuses": {
             "unilevel": {"rates": [0.6, 0.5], "compression": "sideways"},
             "fast_start": {"rates": [1.5]},
-            "matching": {"rates": [0.1]},
+            "binary_matching": {"rates": [0.1]},
         },
     }
     with pytest.raises(Problems) as caught:
         parse_plan(data, "bad.toml")
     text = str(caught.value)
     for expected in (
-        "bad.toml: bonuses.matching: unknown bonus type",
+        "bad.toml: bonuses.binary_matching: unknown bonus type",
         "bad.toml: bonuses.unilevel.compression: Input should be 'none', 'static' or 'dynamic'",
         "bad.toml: bonuses.fast_start.rates: 1.5 is not between 0 and 1",
     ):

@@ -18,7 +18,9 @@ REASON_NOT_DISTRIBUTOR = 5
 REASON_NOT_BROKEN_AWAY = 6  # holds the breakaway title but is not paid as that rank now
 REASON_CUSTOMER_SHARE = 7  # withheld: the team's customers bought too little of its volume
 REASON_RANK_NOT_HELD = 8  # the rank an instalment is for is not held this period: forfeited
+REASON_NO_RATE = 9  # paid-as rank has no rate for this generation
 REASONS = {
+    REASON_NO_RATE: N_("paid-as rank earns nothing at this generation"),
     REASON_RANK_NOT_HELD: N_("not paid as the rank this period: the remaining instalments "
                              "are forfeited"),
     REASON_CUSTOMER_SHARE: N_("withheld: the team's customers bought less than the plan's "

@@ -33,7 +33,8 @@ from patronage.network.core.genealogy import subtree_sums
 
 #: The payout lines paid on a downline's volume: what the rule governs unless the plan names
 #: its own list.
-DOWNLINE_LINES = ("unilevel", "fast_start", "stair_step", "generation")
+DOWNLINE_LINES = ("unilevel", "fast_start", "stair_step", "generation", "unilevel_infinity",
+                  "unilevel_generation", "matching")
 
 Bools = np.ndarray
 

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from patronage.compensation.core.bonuses import BONUS_TYPES, BonusSections, Registry
 from patronage.compensation.core.compliance import ComplianceRule
@@ -53,6 +53,34 @@ class Rank(Strict):
     #: Consecutive committed periods (this one included) the rank must be qualified for
     #: before it is paid (1: paid the period it is qualified for).
     min_periods: int = Field(default=1, ge=1, le=24)
+    #: This rank's own unilevel rates by level (basis points); None: the unilevel section's.
+    unilevel_rates: list[int] | None = None
+    #: Basis points of the unilevel volume past this rank's last level, down to the next
+    #: member paid as this rank or higher (0: no infinity).
+    unilevel_infinity: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _depth_of_rates(cls, data: Any) -> Any:
+        """A rank with its own ``unilevel_rates`` is paid as deep as they go."""
+        if isinstance(data, dict) and isinstance(data.get("unilevel_rates"), list):
+            depth = data.get("unilevel_depth")
+            if depth is None:
+                return {**data, "unilevel_depth": len(data["unilevel_rates"])}
+            if depth != len(data["unilevel_rates"]):
+                raise ValueError(f"unilevel_depth {depth} but {len(data['unilevel_rates'])} "
+                                 "unilevel_rates: leave unilevel_depth out or make them agree")
+        return data
+
+    @field_validator("unilevel_rates", mode="before")
+    @classmethod
+    def _rates(cls, v: Any) -> Any:
+        return [bp(x) for x in v] if isinstance(v, list) else v
+
+    @field_validator("unilevel_infinity", mode="before")
+    @classmethod
+    def _infinity(cls, v: Any) -> int:
+        return bp(v)
 
     @field_validator("min_pv", "min_gv", "min_customer_volume", mode="before")
     @classmethod
@@ -70,7 +98,8 @@ class Cap(Strict):
 
     max_share_of_cv: int
     bonuses: list[str] = Field(default_factory=lambda: [
-        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral"])
+        "fast_start", "unilevel", "stair_step", "customer_acquisition", "customer_referral",
+        "unilevel_generation", "matching", "customer_first_order"])
 
     @field_validator("max_share_of_cv", mode="before")
     @classmethod
@@ -173,6 +202,10 @@ def _rank_problems(plan: Plan) -> list[tuple[str, str]]:
             elif names.index(target) >= i:
                 problems.append((f"ranks[{i}].legs_with_rank.rank",
                                  f"{target!r} is not below {rank.name!r}"))
+        for key in ("unilevel_rates", "unilevel_infinity"):
+            if getattr(rank, key) and plan.bonuses.section("unilevel") is None:
+                problems.append((f"ranks[{i}].{key}", "the plan pays no unilevel bonus "
+                                 "(add [bonuses.unilevel])"))
         if rank.min_pv < plan.active_min_pv:
             problems.append((f"ranks[{i}].min_pv", "below the active minimum PV: a paid-as "
                              "rank is only held by active members"))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patronage.access import HIDDEN_CUSTOMER, HIDDEN_DISTRIBUTOR, Principal, visible_among
+from patronage.compensation.core.bonuses import BONUS_TYPES
 from patronage.compensation.core.codes import REASONS
 from patronage.compensation.core.plan import Plan
 from patronage.compensation.reports import bonus_label
@@ -79,6 +80,10 @@ class PayoutRow:
                 "profit": self._money(self.amount)}
         if not self.rate_bp:
             return _("%(bonus)s from %(source)s") % {"bonus": what, "source": self.source}
+        if BONUS_TYPES.of_line(self.bonus).money_volume:
+            return _("%(bonus)s: %(rate)s%% of %(source)s's %(volume)s = %(amount)s") % {
+                "bonus": what, "source": self.source, "rate": f"{self.rate_bp / 100:g}",
+                "volume": self._money(self.volume), "amount": self._money(self.amount)}
         return _("%(bonus)s: %(rate)s%% of %(source)s's %(volume)s points = %(amount)s") % {
             "bonus": what, "source": self.source, "rate": f"{self.rate_bp / 100:g}",
             "volume": format_points(self.volume), "amount": self._money(self.amount)}

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from patronage.compensation.core.bonuses import (
     customer_acquisition,
+    customer_first_order,
     customer_referral,
     fast_start,
+    matching,
     pool,
     rank_advancement,
     retail_profit,
     stair_step,
     unilevel,
+    unilevel_generation,
 )
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
 from patronage.compensation.core.bonuses.registry import BonusSections, Registry
@@ -31,6 +34,9 @@ BONUS_TYPES = Registry([
     stair_step.BONUS,
     rank_advancement.BONUS,
     pool.BONUS,
+    unilevel_generation.BONUS,
+    matching.BONUS,
+    customer_first_order.BONUS,
 ], module=__name__)
 
 #: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.

@@ -50,7 +50,10 @@ class BonusType(ABC, Generic[S]):
     money: tuple[str, ...] = ()
     #: Source kinds (``"order"``, ``"member"``) of this type's lines that a refund of an
     #: earlier period's order claws back (see :meth:`clawback_base`); empty: never clawed.
+    #: ``"buyer"``: member lines whose source is the customer who placed the refunded order.
     clawed_sources: tuple[str, ...] = ()
+    #: Whether a line's volume is money (what was earned or paid) rather than points.
+    money_volume: bool = False
     #: How explanations name each of :attr:`lines`, marked for translation with ``N_``
     #: (a line not listed is named by its key, underscores as spaces).
     names: ClassVar[dict[str, str]] = {}

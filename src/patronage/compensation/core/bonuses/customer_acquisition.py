@@ -1,5 +1,7 @@
 """Customer acquisition: a fixed amount to the owner of each new customer who orders in the
-period (the owner must be active when the plan says so)."""
+period (the owner must be active when the plan says so). The line's volume is what the customer
+spent in the period; a later refund of an order of that period claws the bonus back in
+proportion (all of it when everything the customer bought then is refunded)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import field_validator
 
-from patronage.compensation.core.bonuses.base import BonusType
+from patronage.compensation.core.bonuses.base import BonusType, Refunded
 from patronage.compensation.core.bonuses.state import PayState, ReferenceState
 from patronage.compensation.core.codes import SOURCE_MEMBER
 from patronage.compensation.core.units import Strict, hundredths
@@ -33,6 +35,7 @@ class CustomerAcquisitionBonus(BonusType[CustomerAcquisition]):
     lines: ClassVar[dict[str, int]] = {"customer_acquisition": 3}
     names: ClassVar[dict[str, str]] = {"customer_acquisition": N_("customer acquisition")}
     money = ("amount",)
+    clawed_sources = ("buyer",)
 
     def pay(self, st: PayState, section: CustomerAcquisition) -> None:
         g, facts = st.g, st.facts
@@ -45,8 +48,8 @@ class CustomerAcquisitionBonus(BonusType[CustomerAcquisition]):
                 else np.zeros(c.shape[0], dtype=bool))
         st.add_skip("customer_acquisition", SOURCE_MEMBER, c[lost], 0, owner[lost],
                     st.reason(owner[lost], 0), -1)
-        st.add_pay(owner[~lost], "customer_acquisition", SOURCE_MEMBER, c[~lost], 0, 0, 0,
-                   section.amount)
+        st.add_pay(owner[~lost], "customer_acquisition", SOURCE_MEMBER, c[~lost], 0,
+                   st.customer_spend[c[~lost]], 0, section.amount)
 
     def reference(self, st: ReferenceState, section: CustomerAcquisition) -> None:
         g, facts = st.g, st.facts
@@ -60,7 +63,11 @@ class CustomerAcquisitionBonus(BonusType[CustomerAcquisition]):
                 st.add_skip("customer_acquisition", SOURCE_MEMBER, c, 0, owner,
                             st.reason(owner, 0), -1)
                 continue
-            st.add_pay(owner, "customer_acquisition", SOURCE_MEMBER, c, 0, 0, 0, section.amount)
+            st.add_pay(owner, "customer_acquisition", SOURCE_MEMBER, c, 0,
+                       st.customer_spend[c], 0, section.amount)
+
+    def clawback_base(self, section: CustomerAcquisition | None, refunded: Refunded) -> int:
+        return refunded.amount
 
 
 BONUS = CustomerAcquisitionBonus()

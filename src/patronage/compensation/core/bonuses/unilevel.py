@@ -1,6 +1,7 @@
 """Unilevel: ``rates[level]`` of the consumption CV of each active member, paid up the sponsor
-chain level by level, with no, static or dynamic compression. Clawed back by the CV an earlier
-period's refund of a member's consumption order returns."""
+chain level by level, with no, static or dynamic compression. A rank with its own
+``unilevel_rates`` pays its members those rates instead (rates by rank). Clawed back by the CV
+an earlier period's refund of a member's consumption order returns."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from patronage.compensation.core.arrays import I64, round_rate, take
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
+from patronage.compensation.core.bonuses.infinity import (
+    has_infinity,
+    pay_infinity,
+    reference_infinity,
+)
 from patronage.compensation.core.bonuses.state import PayState, ReferenceState
 from patronage.compensation.core.codes import SOURCE_MEMBER
 from patronage.compensation.core.tree import Pointers
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 class Unilevel(Strict):
     """rate[level] × consumption CV of the member at that level below the earner."""
 
-    rates: list[int]
+    rates: list[int] = Field(default_factory=list)
     compression: Literal["none", "static", "dynamic"] = "dynamic"
     include_promotional: bool = False
 
@@ -39,8 +45,9 @@ class Unilevel(Strict):
 class UnilevelBonus(BonusType[Unilevel]):
     name = "unilevel"
     model = Unilevel
-    lines: ClassVar[dict[str, int]] = {"unilevel": 2}
-    names: ClassVar[dict[str, str]] = {"unilevel": N_("unilevel")}
+    lines: ClassVar[dict[str, int]] = {"unilevel": 2, "unilevel_infinity": 12}
+    names: ClassVar[dict[str, str]] = {"unilevel": N_("unilevel"),
+                                       "unilevel_infinity": N_("unilevel infinity")}
     clawed_sources = ("member",)
 
     def check(self, plan: Plan, section: Unilevel) -> list[tuple[str, str]]:
@@ -48,9 +55,13 @@ class UnilevelBonus(BonusType[Unilevel]):
                      f"{rank.unilevel_depth} levels but bonuses.unilevel.rates gives "
                      f"only {len(section.rates)}")
                     for i, rank in enumerate(plan.ranks)
-                    if rank.unilevel_depth > len(section.rates)]
-        if not section.rates:
-            problems.append(("bonuses.unilevel.rates", "give at least one level"))
+                    if rank.unilevel_rates is None and rank.unilevel_depth > len(section.rates)]
+        problems += [(f"ranks[{i}].unilevel_rates", "rates add up to more than 100%")
+                     for i, rank in enumerate(plan.ranks)
+                     if rank.unilevel_rates is not None and sum(rank.unilevel_rates) > BP]
+        if not section.rates and all(r.unilevel_rates is None for r in plan.ranks):
+            problems.append(("bonuses.unilevel.rates", "give at least one level (or "
+                             "unilevel_rates on the ranks)"))
         if sum(section.rates) > BP:
             problems.append(("bonuses.unilevel.rates", "rates add up to more than 100%"))
         return problems
@@ -64,9 +75,11 @@ class UnilevelBonus(BonusType[Unilevel]):
         sources = sources[is_active]
         volume = volume_of[sources]
         below = sources
+        paid: list[tuple[I64, I64]] | None = [] if has_infinity(st.plan) else None
+        infinity_from = (sources, volume)
         above_active = (st.tree.nearest_above_cached(("active",), lambda: st.active)
                         if section.compression == "static" else None)
-        for level, rate in enumerate(section.rates, start=1):
+        for level, rate_of in enumerate(level_rates(st.plan, section), start=1):
             first = st.parent[below]
             sources, volume, below, first = take(first >= 0, sources, volume, below, first)
             if sources.shape[0] == 0:
@@ -76,9 +89,15 @@ class UnilevelBonus(BonusType[Unilevel]):
             st.add_skip("unilevel", SOURCE_MEMBER, moved_from, level, moved,
                         st.reason(moved, level), moved_to)
             earner, paid_from, paid_volume = take(payee >= 0, payee, sources, volume)
+            same = bool((rate_of[:-1] == rate_of[0]).all())  # payees all hold a rank
+            rate = int(rate_of[0]) if same else rate_of[st.paid_as[earner]]
             st.add_pay(earner, "unilevel", SOURCE_MEMBER, paid_from, level, paid_volume, rate,
                        round_rate(paid_volume, rate))
+            if paid is not None:
+                paid.append((earner, paid_from))
             sources, volume, below = take(next_below >= 0, sources, volume, next_below)
+        if paid is not None:
+            pay_infinity(st, *infinity_from, paid)
 
     def reference(self, st: ReferenceState, section: Unilevel) -> None:
         volume_of = st.personal_cv(section.include_promotional)
@@ -90,11 +109,32 @@ class UnilevelBonus(BonusType[Unilevel]):
                 st.add_skip("unilevel", SOURCE_MEMBER, source, 0, source, st.reason(source, 0),
                             -1)
                 continue
-            _reference_source(st, section, source, volume)
+            paid = _reference_source(st, section, source, volume)
+            if has_infinity(st.plan):
+                reference_infinity(st, source, volume, paid)
 
     def clawback_base(self, section: Unilevel | None, refunded: Refunded) -> int:
         include = section is not None and section.include_promotional
         return refunded.cv if (refunded.volume_kind == "consumption" or include) else 0
+
+
+def rate_at(plan: Plan, uni: Unilevel, rank: int, level: int) -> int:
+    """The unilevel rate a member paid as ``rank`` (an index; -1: none) earns at ``level``:
+    the rank's own ``unilevel_rates`` when it has them, else the section's (0 past the end)."""
+    own = plan.ranks[rank].unilevel_rates if rank >= 0 else None
+    rates = own if own is not None else uni.rates
+    return rates[level - 1] if level <= len(rates) else 0
+
+
+def level_rates(plan: Plan, uni: Unilevel) -> list[I64]:
+    """For each level paid, the rate by paid-as rank index (the last entry: no rank)."""
+    return [np.array([rate_at(plan, uni, r, level) for r in range(len(plan.ranks))] + [0],
+                     dtype=np.int64) for level in range(1, deepest(plan, uni) + 1)]
+
+
+def deepest(plan: Plan, uni: Unilevel) -> int:
+    """How many levels any rank is paid (the section's rates or a rank's own)."""
+    return max([len(uni.rates), *(len(r.unilevel_rates or []) for r in plan.ranks)])
 
 
 def _payees(st: PayState, uni: Unilevel, level: int, below: I64, first: I64,
@@ -114,28 +154,32 @@ def _payees(st: PayState, uni: Unilevel, level: int, below: I64, first: I64,
     return payee, payee
 
 
-def _reference_source(st: ReferenceState, uni: Unilevel, source: int, volume: int) -> None:
-    """One active member's volume, paid level by level up the sponsor chain."""
+def _reference_source(st: ReferenceState, uni: Unilevel, source: int, volume: int) -> set[int]:
+    """One active member's volume, paid level by level up the sponsor chain; who was paid."""
+    paid: set[int] = set()
     below = source
-    for level, rate in enumerate(uni.rates, start=1):
+    for level in range(1, deepest(st.plan, uni) + 1):
         first = st.parent[below]
         if first < 0:
-            return
+            return paid
         found = _reference_payee(st, uni, level, first)
         if found is None:  # static compression found nobody active above
             st.add_skip("unilevel", SOURCE_MEMBER, source, level, first, st.reason(first, level),
                         -1)
-            return
+            return paid
         payee, next_below = found
         if payee != first:
             st.add_skip("unilevel", SOURCE_MEMBER, source, level, first, st.reason(first, level),
                         payee)
         if payee >= 0:
+            rate = rate_at(st.plan, uni, st.paid_as[payee], level)
             st.add_pay(payee, "unilevel", SOURCE_MEMBER, source, level, volume, rate,
                        round_half_away(volume * rate, BP))
+            paid.add(payee)
         if next_below < 0:
-            return
+            return paid
         below = next_below
+    return paid
 
 
 def _reference_payee(st: ReferenceState, uni: Unilevel, level: int,
