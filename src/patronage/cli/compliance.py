@@ -115,6 +115,27 @@ def rewards(ctx: typer.Context, period: LastOpt = None,
 
 
 @app.command()
+def flags(ctx: typer.Context, period: LastOpt = None,
+          used: Annotated[int, typer.Option(
+              min=0, max=100, help="Least share of own purchases used or sold (%).")] = 70,
+          as_json: JsonOpt = False) -> None:
+    """Inventory-loading flags of a committed month: distributors who bought more for
+    themselves than their usual month and their customers' orders explain."""
+    from patronage.compliance.loading import load_loading_flags
+
+    last = _last(ctx, period)
+    found = load_loading_flags(state(ctx).engine(), last, used * 100)
+    if as_json:
+        emit_json([{"member_id": f.member_id, "name": f.name, "period": f.period, "own": f.own,
+                    "usual": f.usual, "customer": f.customer, "reason": f.reason}
+                   for f in found])
+        return
+    console.print(f"{last}: {len(found):,} distributor(s) flagged for inventory loading")
+    for f in found:
+        console.print(f"  {f.name} (member {f.member_id}): {f.reason}")
+
+
+@app.command()
 def disclosure(ctx: typer.Context,
                year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],
                as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
 from patronage.compliance.disclosure import Disclosure, income_disclosure
 from patronage.compliance.evidence import load_evidence
+from patronage.compliance.loading import load_loading_flags
 from patronage.compliance.periods import latest_committed, rolling_year
 from patronage.compliance.recruitment import reward_mix
 from patronage.compliance.teams import teams_below
@@ -35,7 +36,7 @@ def _latest(request: Request) -> Period | None:
 
 @router.get("/company/compliance", response_class=HTMLResponse)
 def compliance(request: Request, me: Staff, period: str | None = None,
-               minimum: Percent = 50) -> Response:
+               minimum: Percent = 50, used: Percent = 70) -> Response:
     engine = engine_of(request)
     with page_errors():
         last = Period.parse(period) if period else _latest(request)
@@ -46,12 +47,14 @@ def compliance(request: Request, me: Staff, period: str | None = None,
         month = load_evidence(engine, last, last)
         year = load_evidence(engine, first, last)
         rewards = reward_mix(engine, first, last)
+        flags = load_loading_flags(engine, last, used * 100)
     share = Fraction(minimum, 100)
     below_count, below = teams_below(engine, year.distributors, share)
     monthly = [r for r in rewards if r.rank is None]
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
                   month=month, year=year, monthly=monthly, below=below,
-                  below_count=below_count, minimum=minimum, period=str(last))
+                  below_count=below_count, minimum=minimum, period=str(last), flags=flags,
+                  used=used)
 
 
 @router.get("/income-disclosure", response_class=HTMLResponse)
