@@ -130,6 +130,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/company"): "ADDDDDL",
     ("GET", "/company/audit"): "ADDDDDL",
     ("GET", "/company/compliance"): "ADDDDDL",
+    ("POST", "/company/compliance/buy-backs"): "ADDDDDL",
     ("GET", "/company/autoship"): "ADDDDDL",
     ("GET", "/company/care"): "ADDDDDL",
     ("GET", "/company/imports"): "ADDDDDL",

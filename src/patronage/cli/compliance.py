@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from patronage.cli.common import JsonOpt, console, emit_json, state
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 from patronage.errors import PatronageError
 
 app = typer.Typer(help="Compliance evidence and the income disclosure.", no_args_is_help=True)
@@ -133,6 +133,58 @@ def flags(ctx: typer.Context, period: LastOpt = None,
     console.print(f"{last}: {len(found):,} distributor(s) flagged for inventory loading")
     for f in found:
         console.print(f"  {f.name} (member {f.member_id}): {f.reason}")
+
+
+MemberOpt = Annotated[int, typer.Option("--member", help="The distributor's member id.")]
+KeyOpt = Annotated[str, typer.Option(
+    "--key", help="A key naming the request: the same key twice records it once.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="What staff saw (kept with it).")]
+
+
+@app.command("buy-back")
+def buy_back_command(ctx: typer.Context, member: MemberOpt,
+                     order: Annotated[int, typer.Option("--order", help="The order returned.")],
+                     key: KeyOpt, note: NoteOpt = "", now: NowOpt = None,
+                     as_json: JsonOpt = False) -> None:
+    """Take back resaleable inventory of a distributor's order at the company's buy-back share
+    (PATRONAGE_BUY_BACK_SHARE_BP); the next run claws back its commissions."""
+    from patronage.compliance.buyback import ReturnRules, buy_back
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        done = buy_back(session, member, order, now=parse_now(now),
+                        rules=ReturnRules.of(st.settings()), key=key, note=note,
+                        company_zone=st.company_zone())
+        data = {"id": done.id, "order_id": done.order_id, "refund_id": done.refund_id,
+                "amount": done.amount, "currency": done.currency, "share_bp": done.share_bp}
+        done_amount = done.amount
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"order {order}: {done_amount / 100:,.2f} {data['currency']} refunded "
+                  f"({done.share_bp / 100:g}% of the net price); commissions on it are clawed "
+                  "back by the next run")
+
+
+@app.command("cool-off")
+def cool_off_command(ctx: typer.Context, member: MemberOpt, key: KeyOpt, note: NoteOpt = "",
+                     now: NowOpt = None, as_json: JsonOpt = False) -> None:
+    """Cancel a new distributor's enrollment within the cooling-off days
+    (PATRONAGE_COOLING_OFF_DAYS): every order refunded in full, the member terminated."""
+    from patronage.compliance.buyback import ReturnRules, cool_off
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        done = cool_off(session, member, now=parse_now(now), rules=ReturnRules.of(st.settings()),
+                        key=key, note=note, company_zone=st.company_zone())
+        data = [{"order_id": d.order_id, "refund_id": d.refund_id, "amount": d.amount,
+                 "currency": d.currency} for d in done]
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"member {member}: enrollment cancelled, {len(data)} order(s) refunded in full")
 
 
 @app.command()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from fractions import Fraction
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
+from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent_buy_backs
 from patronage.compliance.disclosure import Disclosure, income_disclosure
 from patronage.compliance.evidence import load_evidence
 from patronage.compliance.loading import load_loading_flags
@@ -19,8 +21,18 @@ from patronage.compliance.periods import latest_committed, rolling_year
 from patronage.compliance.recruitment import reward_mix
 from patronage.compliance.teams import teams_below
 from patronage.csv_cells import safe_row
+from patronage.db.engine import transaction
 from patronage.languages.formatting import major_amount
-from patronage.web.deps import PageError, Staff, company_zone, engine_of, page_errors, settings_of
+from patronage.web.deps import (
+    Csrf,
+    PageError,
+    Staff,
+    company_zone,
+    engine_of,
+    now_of,
+    page_errors,
+    settings_of,
+)
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -49,12 +61,40 @@ def compliance(request: Request, me: Staff, period: str | None = None,
         rewards = reward_mix(engine, first, last)
         flags = load_loading_flags(engine, last, used * 100)
     share = Fraction(minimum, 100)
+    with transaction(engine) as session:
+        returns_count, returns = recent_buy_backs(session)
     below_count, below = teams_below(engine, year.distributors, share)
     monthly = [r for r in rewards if r.rank is None]
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
                   month=month, year=year, monthly=monthly, below=below,
                   below_count=below_count, minimum=minimum, period=str(last), flags=flags,
-                  used=used)
+                  used=used, returns=returns, returns_count=returns_count,
+                  rules=ReturnRules.of(settings_of(request)),
+                  request_key=secrets.token_urlsafe(12))
+
+
+@router.post("/company/compliance/buy-backs", dependencies=[Csrf])
+def record_buy_back(request: Request, me: Staff, member_id: Annotated[int, Form()],
+                    request_key: Annotated[str, Form(min_length=1, max_length=64)],
+                    kind: Annotated[str, Form()] = "buy_back",
+                    order_id: Annotated[str, Form(max_length=20)] = "",
+                    note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Record a buy-back of an order (at the company's share) or a cooling-off cancellation;
+    the refund claws back the commissions at the next run."""
+    rules = ReturnRules.of(settings_of(request))
+    with page_errors(), transaction(engine_of(request)) as session:
+        if kind == "cooling_off":
+            cool_off(session, member_id, now=now_of(request), rules=rules, key=request_key,
+                     note=note, company_zone=settings_of(request).company_timezone)
+        elif kind == "buy_back":
+            if not order_id.strip().isdigit():
+                raise PageError(422, "order_id: the number of the order returned")
+            buy_back(session, member_id, int(order_id), now=now_of(request), rules=rules,
+                     key=request_key, note=note,
+                     company_zone=settings_of(request).company_timezone)
+        else:
+            raise PageError(422, f"kind: {kind!r} is neither buy_back nor cooling_off")
+    return RedirectResponse("/company/compliance?done=buy-back#buy-backs", status_code=303)
 
 
 @router.get("/income-disclosure", response_class=HTMLResponse)
