@@ -187,6 +187,71 @@ def cool_off_command(ctx: typer.Context, member: MemberOpt, key: KeyOpt, note: N
     console.print(f"member {member}: enrollment cancelled, {len(data)} order(s) refunded in full")
 
 
+claims_app = typer.Typer(help="Forbidden income and health claims: the company's list and the "
+                              "check of templates and testimonials.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("add")
+def claims_add(ctx: typer.Context,
+               phrase: Annotated[str, typer.Argument(help="The words forbidden.")],
+               kind: Annotated[str, typer.Option("--kind", help="income or health.")],
+               reason: Annotated[str, typer.Option("--reason", help="Why it is forbidden.")],
+               now: NowOpt = None) -> None:
+    """Add a phrase to the company's forbidden claims."""
+    from patronage.compliance.claims import add_claim
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        row = add_claim(session, phrase, kind, reason, now=parse_now(now))
+        console.print(f"forbidden ({row.kind}): {row.phrase!r}: {row.reason}")
+
+
+@claims_app.command("list")
+def claims_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The forbidden phrases: built in, then the company's own."""
+    from patronage.compliance.claims import company_claims
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        claims = company_claims(session)
+    if as_json:
+        emit_json([{"phrase": c.phrase, "kind": c.kind, "reason": c.reason} for c in claims])
+        return
+    for c in claims:
+        console.print(f"{c.kind:6} {c.phrase!r}: {c.reason}")
+
+
+@claims_app.command("check")
+def claims_check(ctx: typer.Context,
+                 templates: Annotated[str | None, typer.Option(
+                     "--templates", help="A folder of care templates (default: the shipped "
+                     "ones).")] = None,
+                 as_json: JsonOpt = False) -> None:
+    """Check the care templates and the testimonials against every forbidden phrase; exits 1
+    when one is found."""
+    from pathlib import Path
+
+    from patronage.care.content import TEMPLATE_DIR, TemplateSet
+    from patronage.compliance.claims import company_claims, flagged_testimonials
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        claims = company_claims(session)
+        stories = flagged_testimonials(session)
+    folder = Path(templates) if templates else TEMPLATE_DIR
+    found = [p for p in TemplateSet(folder, claims).check_all() if " claim " in p.reason]
+    found += [p for t in stories for p in t.problems]
+    if as_json:
+        emit_json([{"place": p.place, "reason": p.reason} for p in found])
+    else:
+        for p in found:
+            console.print(f"{p.place}: {p.reason}")
+        console.print(f"{len(found)} forbidden claim(s) found")
+    if found:
+        raise typer.Exit(1)
+
+
 @app.command()
 def disclosure(ctx: typer.Context,
                year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],
