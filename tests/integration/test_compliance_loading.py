@@ -98,3 +98,22 @@ def test_the_staff_page_and_the_cli_list_the_flags(engine: Engine, db_url: str) 
     out = CliRunner().invoke(cli, ["--db", db_url, "compliance", "flags", "--json"])
     assert out.exit_code == 0, out.output
     assert [f["member_id"] for f in json.loads(out.stdout)] == [ids["tia"]]
+
+
+def test_the_income_disclosure_pdf_sits_beside_the_page_and_reproduces(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from patronage.clock import FixedClock
+    from tests.e2e.world import app_for
+
+    _loading_company(engine)
+    with TestClient(app_for(engine, FixedClock(datetime(2026, 12, 1, tzinfo=UTC)))) as anyone:
+        page = anyone.get("/income-disclosure/2026")
+        assert "/income-disclosure/2026.pdf" in page.text
+        first = anyone.get("/income-disclosure/2026.pdf")
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/pdf"
+        assert anyone.get("/income-disclosure/2026.pdf").content == first.content
+        assert anyone.get("/income-disclosure/2025.pdf").status_code == 404
+    assert first.content.startswith(b"%PDF")
+    assert b"/Title (Income disclosure 2026)" in first.content

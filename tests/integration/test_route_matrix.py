@@ -160,6 +160,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/income-disclosure"): "AAAAAAA",
     ("GET", "/income-disclosure/{year}"): "AAAAAAA",
     ("GET", "/income-disclosure/{year}.csv"): "AAAAAAA",
+    ("GET", "/income-disclosure/{year}.pdf"): "AAAAAAA",
     ("GET", "/login"): "AAAAAAA",
     ("POST", "/login"): "AAAAAAA",
     ("POST", "/logout"): "AAAAAAA",

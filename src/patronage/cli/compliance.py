@@ -256,6 +256,8 @@ def claims_check(ctx: typer.Context,
 def disclosure(ctx: typer.Context,
                year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],
                as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+               pdf: Annotated[str | None, typer.Option(
+                   "--pdf", help="Also write the statement as a PDF to this file.")] = None,
                as_json: JsonOpt = False) -> None:
     """The income disclosure statement of a year: every participant, zero earners included,
     by highest paid-as rank; then the full-year cohort."""
@@ -265,6 +267,12 @@ def disclosure(ctx: typer.Context,
 
     st = state(ctx)
     d = income_disclosure(st.engine(), year, zone(st.company_zone()))
+    if pdf:
+        from pathlib import Path
+
+        from patronage.compliance.disclosure_pdf import disclosure_pdf
+
+        Path(pdf).write_bytes(disclosure_pdf(d, st.settings().typical_expenses))
     rows = []
     for table, group in (("all", d.everyone), ("full_year", d.full_year)):
         for r in group:

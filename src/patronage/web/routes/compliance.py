@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
 from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent_buy_backs
 from patronage.compliance.disclosure import Disclosure, income_disclosure
+from patronage.compliance.disclosure_pdf import disclosure_pdf
 from patronage.compliance.evidence import load_evidence
 from patronage.compliance.loading import load_loading_flags
 from patronage.compliance.periods import latest_committed, rolling_year
@@ -130,6 +131,14 @@ def disclosure_csv(request: Request, year: Year) -> Response:
                 found.currency]))
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="income-disclosure-{year}.csv"'})
+
+
+@router.get("/income-disclosure/{year}.pdf")
+def disclosure_pdf_file(request: Request, year: Year) -> Response:
+    found = _disclosure(request, year)
+    body = disclosure_pdf(found, settings_of(request).typical_expenses)
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="income-disclosure-{year}.pdf"'})
 
 
 @router.get("/income-disclosure/{year}", response_class=HTMLResponse)
