@@ -123,6 +123,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/account"): "AAAAAAL",
     ("POST", "/account/password"): "AAAAAAL",
     ("POST", "/account/language"): "AAAAAAL",
+    ("GET", "/agreement"): "AAAAAAA",
+    ("POST", "/agreement"): "DAAADDL",
     ("GET", "/business"): "DAAADDL",
     ("GET", "/business/projection"): "DAAADDL",
     ("GET", "/cards"): "DAAADDL",

@@ -252,6 +252,52 @@ def claims_check(ctx: typer.Context,
         raise typer.Exit(1)
 
 
+agreement_app = typer.Typer(help="The distributor agreement's versions and who accepted them.",
+                            no_args_is_help=True)
+app.add_typer(agreement_app, name="agreement")
+
+
+@agreement_app.command("publish")
+def agreement_publish(ctx: typer.Context,
+                      version: Annotated[str, typer.Option("--version", help="e.g. 2027-1")],
+                      title: Annotated[str, typer.Option("--title")],
+                      text: Annotated[str, typer.Option(
+                          "--file", help="A text file with the agreement (paragraphs "
+                          "separated by a blank line).")],
+                      now: NowOpt = None) -> None:
+    """Publish a version: every distributor is asked to accept it at their next sign-in."""
+    from pathlib import Path
+
+    from patronage.compliance.agreements import publish_version
+    from patronage.db.engine import transaction
+
+    body = Path(text).read_text(encoding="utf-8")
+    with transaction(state(ctx).engine()) as session:
+        row = publish_version(session, version, title, body, now=parse_now(now))
+        console.print(f"version {row.version} published {row.published_at:%Y-%m-%d %H:%M}")
+
+
+@agreement_app.command("status")
+def agreement_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The current version and how many distributors accepted each version."""
+    from patronage.compliance.agreements import agreement_summary
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        s = agreement_summary(session, st.settings().agreement_version)
+    if as_json:
+        emit_json({"current": s.current, "distributors": s.distributors,
+                   "accepted_current": s.accepted_current, "pending": s.pending,
+                   "versions": [{"version": v.version, "accepted": v.accepted}
+                                for v in s.versions]})
+        return
+    console.print(f"version {s.current}: {s.accepted_current:,} of {s.distributors:,} "
+                  f"distributors accepted it; {s.pending:,} to ask at their next sign-in")
+    for v in s.versions:
+        console.print(f"  {v.version}: {v.accepted:,}")
+
+
 @app.command()
 def disclosure(ctx: typer.Context,
                year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],

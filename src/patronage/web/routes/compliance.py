@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
+from patronage.compliance.agreements import agreement_summary
 from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent_buy_backs
 from patronage.compliance.disclosure import Disclosure, income_disclosure
 from patronage.compliance.disclosure_pdf import disclosure_pdf
@@ -64,6 +65,7 @@ def compliance(request: Request, me: Staff, period: str | None = None,
     share = Fraction(minimum, 100)
     with transaction(engine) as session:
         returns_count, returns = recent_buy_backs(session)
+        agreements = agreement_summary(session, settings_of(request).agreement_version)
     below_count, below = teams_below(engine, year.distributors, share)
     monthly = [r for r in rewards if r.rank is None]
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
@@ -71,7 +73,7 @@ def compliance(request: Request, me: Staff, period: str | None = None,
                   below_count=below_count, minimum=minimum, period=str(last), flags=flags,
                   used=used, returns=returns, returns_count=returns_count,
                   rules=ReturnRules.of(settings_of(request)),
-                  request_key=secrets.token_urlsafe(12))
+                  request_key=secrets.token_urlsafe(12), agreements=agreements)
 
 
 @router.post("/company/compliance/buy-backs", dependencies=[Csrf])
