@@ -56,7 +56,7 @@ def test_a_loading_pattern_is_flagged_with_its_evidence(engine: Engine) -> None:
     assert [(f.member_id, f.own, f.usual, f.customer) for f in flags] == [
         (ids["tia"], 40000, 4000, 0)]
     assert flags[0].reason == (
-        "bought 400.00 points for themselves in 2026-10, against a usual 40.00 a month; "
+        "bought 400.00 points for themselves in 2026-10, against at most 40.00 in a month before; "
         "no customer bought through them: at most 10% can have been used or sold, the rule "
         "asks 70%")
     # Eli's 200.00 against a usual 40.00 and 120.00 bought by Cal: 80%, not flagged; a

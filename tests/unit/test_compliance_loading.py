@@ -30,19 +30,19 @@ def test_a_loading_pattern_is_flagged_and_a_normal_one_is_not() -> None:
         [4000, 4000, 4000, 4000],   # buys what they always buy: normal
         [4000, 4000, 4000, 20000],  # buys 5x but their customers bought 12,000: 80% used/sold
         [0, 0, 4000, 40000],        # one month of history: not judged
-        [4000, 5000, 3000, 6000],   # 4,000 usual: 67% of 6,000 used, and no customers
+        [4000, 5000, 3000, 8000],   # 5,000 usual: 62.5% of 8,000 used, and no customers
     ]
     customer = [0, 0, 12000, 0, 0]
     known = [[True] * 4, [True] * 4, [True] * 4, [False, False, True, True], [True] * 4]
-    assert _flags(own, customer, known) == [(0, 40000, 4000, 0), (4, 6000, 4000, 0)]
+    assert _flags(own, customer, known) == [(0, 40000, 4000, 0), (4, 8000, 5000, 0)]
     # A laxer company (60%) lets the last one through.
     assert _flags(own, customer, known, 6000) == [(0, 40000, 4000, 0)]
 
 
-def test_usual_consumption_is_the_lower_median_of_known_months() -> None:
+def test_usual_consumption_is_the_largest_known_month() -> None:
     usual, months = usual_consumption(np.array([[1, 9, 5, 7], [3, 0, 0, 0]], dtype=np.int64),
                                       np.array([[True] * 4, [True, False, False, False]]))
-    assert usual.tolist() == [5, 3] and months.tolist() == [4, 1]
+    assert usual.tolist() == [9, 3] and months.tolist() == [4, 1]
 
 
 def test_a_share_outside_zero_to_one_is_refused() -> None:

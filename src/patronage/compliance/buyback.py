@@ -5,8 +5,8 @@
   ``buy_back_share_bp`` of the net price they paid (90% by default, rounded half away from zero
   per line). Staff judge whether the goods are resaleable before recording it.
 - **Cooling-off**: a distributor who joined within ``cooling_off_days`` (14 by default) may
-  cancel their enrollment: every order of theirs not yet refunded is refunded in full and they
-  are terminated.
+  cancel their enrollment: every order of theirs not yet refunded is refunded in full, their
+  autoships are cancelled and they are terminated.
 
 Either way the refund takes the orders' volume back whole, so the next commission run claws
 back every commission paid on those orders (see :mod:`patronage.orders.refunds`); the refund is
@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from patronage.autoship.subscriptions import cancel
 from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.config import Settings
+from patronage.db.autoship import Subscription
 from patronage.db.compliance import BuyBack
 from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
 from patronage.errors import NotFound, PatronageError
@@ -121,6 +123,9 @@ def cool_off(session: Session, member_id: int, *, now: datetime, rules: ReturnRu
         records.append(BuyBack(member_id=member.id, kind=COOLING_OFF, order_id=order.id,
                                refund_id=refund.id, share_bp=10_000, amount=refund.total,
                                currency=order.currency, requested_at=now, note=note))
+    for sub_id in session.scalars(select(Subscription.id).where(
+            Subscription.member_id == member.id, Subscription.status != "cancelled")):
+        cancel(session, sub_id, "cooling-off cancellation", now=now, actor="cooling-off")
     member.status = "terminated"
     member.deactivated_at = now
     session.add_all(records)

@@ -25,7 +25,7 @@ class LoadingFlag:
     ref: str | None
     period: str
     own: int  # CV of their own orders in the month
-    usual: int  # their usual month's own CV
+    usual: int  # their largest month's own CV of the six before
     customer: int  # CV their customers bought through them in the month
     used_share: int  # basis points the rule asks for
 
@@ -38,8 +38,8 @@ class LoadingFlag:
     def reason(self) -> str:
         customers = ("no customer bought through them" if self.customer == 0 else
                      f"their customers bought {self.customer / 100:,.2f}")
-        return (f"bought {self.own / 100:,.2f} points for themselves in {self.period}, against a "
-                f"usual {self.usual / 100:,.2f} a month; {customers}: at most "
+        return (f"bought {self.own / 100:,.2f} points for themselves in {self.period}, against at "
+                f"most {self.usual / 100:,.2f} in a month before; {customers}: at most "
                 f"{self.used / 100:.0f}% can have been used or sold, the rule asks "
                 f"{self.used_share / 100:.0f}%")
 

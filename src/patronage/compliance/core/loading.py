@@ -51,15 +51,12 @@ class LoadingFlags:
 
 
 def usual_consumption(own: I64, known: Bools) -> tuple[I64, I64]:
-    """``(usual, months)`` per row from the history columns: the lower median of the known
-    months' own purchases (0 with no known month) and how many months were known."""
+    """``(usual, months)`` per row from the history columns: the largest of the known months'
+    own purchases (0 with no known month) and how many months were known."""
     n = own.shape[0]
     months = known.sum(axis=1).astype(np.int64)
-    # Unknown months sort last: they are replaced by the largest int64.
-    filled = np.where(known, own, np.iinfo(np.int64).max)
-    ordered = np.sort(filled, axis=1)
-    at = np.maximum((months - 1) // 2, 0)
-    usual = ordered[np.arange(n), at] if ordered.shape[1] else np.zeros(n, dtype=np.int64)
+    filled = np.where(known, own, np.iinfo(np.int64).min)
+    usual = filled.max(axis=1) if filled.shape[1] else np.zeros(n, dtype=np.int64)
     usual = np.where(months > 0, usual, 0).astype(np.int64)
     return usual, months
 
@@ -91,7 +88,7 @@ def loading_flags_reference(own: list[list[int]], customer: list[int], known: li
         past = [m for m, k in list(zip(months[:-1], seen[:-1], strict=True))[-HISTORY:] if k]
         if len(past) < MIN_HISTORY or months[-1] <= 0:
             continue
-        usual = sorted(past)[(len(past) - 1) // 2]
+        usual = max(past)
         if (usual + bought) * BP < months[-1] * used_share:
             out.append((row, months[-1], usual, bought))
     return out
