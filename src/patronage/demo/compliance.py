@@ -14,6 +14,7 @@ from patronage.clock import Period
 from patronage.compliance.agreements import accept, publish_version
 from patronage.compliance.buyback import ReturnRules, buy_back
 from patronage.compliance.claims import add_claim
+from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.demo.field import demo_distributor
@@ -37,9 +38,10 @@ ACCEPTED_SHARE = 0.4
 
 
 class LoadingPlant:
-    """Before the month ``target`` is committed: one distributor without customers who bought
-    in at least two of the three months before buys fifteen times their last order's first
-    product, an hour before the month ends (the flag the compliance page shows)."""
+    """Before the month ``target`` is committed: of the distributors with a record in at least
+    two of the three committed months before (so the flag can judge them), the one serving the
+    fewest customers buys forty times a product their orders held, an hour before the month
+    ends (the flag the compliance page shows)."""
 
     def __init__(self, engine: Engine, target: Period, tz: tzinfo) -> None:
         self.engine, self.target, self.tz = engine, target, tz
@@ -48,35 +50,36 @@ class LoadingPlant:
     def __call__(self, period: Period) -> None:
         if period != self.target or self.member_id is not None:
             return
-        start = period.start(self.tz)
-        back = period.previous().previous().previous().start(self.tz)
+        before = [period.previous(), period.previous().previous(),
+                  period.previous().previous().previous()]
         at = period.end(self.tz) - timedelta(hours=1)
         with transaction(self.engine) as s:
-            owners = select(Member.owner_id).where(Member.owner_id.is_not(None))
-            rows = s.execute(
-                select(Order.buyer_id, Order.placed_at, Order.id)
-                .join(Member, Member.id == Order.buyer_id)
-                .where(Member.kind == "distributor", Member.status == "active",
-                       Member.id.not_in(owners), Order.placed_at >= back,
-                       Order.placed_at < start, Order.source != "enrollment")
-                .order_by(Order.buyer_id, Order.placed_at)).all()
-            months: dict[int, set[str]] = {}
-            last: dict[int, int] = {}
-            for buyer, placed, order in rows:
-                months.setdefault(int(buyer), set()).add(str(Period.containing(placed, self.tz)))
-                last[int(buyer)] = int(order)
-            steady = sorted(m for m, seen in months.items() if len(seen) >= 2)
-            if not steady:
+            known = s.execute(
+                select(RankRecord.member_id, func.count())
+                .join(CommissionRun, CommissionRun.id == RankRecord.run_id)
+                .where(CommissionRun.period.in_([str(p) for p in before]))
+                .group_by(RankRecord.member_id).having(func.count() >= 2)).all()
+            judged = [int(m) for m, _ in known]
+            if not judged:
                 return
-            buyer = steady[len(steady) // 2]
-            sku = s.scalar(select(Product.sku).join(OrderLine, OrderLine.product_id == Product.id)
-                           .where(OrderLine.order_id == last[buyer]).order_by(OrderLine.id)
-                           .limit(1))
-            if sku is None:
+            served = dict(s.execute(
+                select(Member.owner_id, func.count()).where(Member.owner_id.in_(judged))
+                .group_by(Member.owner_id)).all())
+            active = set(s.scalars(select(Member.id).where(
+                Member.id.in_(judged), Member.kind == "distributor", Member.status == "active")))
+            for buyer in sorted(active, key=lambda m: (served.get(m, 0), m)):
+                sku = s.scalar(
+                    select(Product.sku).join(OrderLine, OrderLine.product_id == Product.id)
+                    .join(Order, Order.id == OrderLine.order_id)
+                    .where(Order.credited_to_id == buyer, Order.source != "enrollment",
+                           Product.is_enrollment_pack.is_(False))
+                    .order_by(Order.placed_at.desc(), OrderLine.id).limit(1))
+                if sku is None:
+                    continue
+                place_order(s, NewOrder(buyer, at, [LineRequest(sku, 40)],
+                                        idempotency_key="demo:loading"), now=at)
+                self.member_id = buyer
                 return
-            place_order(s, NewOrder(buyer, at, [LineRequest(sku, 15)],
-                                    idempotency_key="demo:loading"), now=at)
-            self.member_id = buyer
 
 
 def compliance_story(engine: Engine, now: datetime, *, seed: int,
