@@ -79,7 +79,7 @@ def test_the_staff_page_and_the_cli_list_the_flags(engine: Engine, db_url: str) 
     from patronage.cli.main import app as cli
     from patronage.clock import FixedClock
     from patronage.web.accounts import create_account
-    from tests.e2e.world import PASSWORD, app_for, sign_in
+    from tests.e2e.world import PASSWORD, app_for, csrf_of, sign_in
 
     ids = _loading_company(engine)
     now = datetime(2026, 12, 1, tzinfo=UTC)
@@ -95,9 +95,21 @@ def test_the_staff_page_and_the_cli_list_the_flags(engine: Engine, db_url: str) 
         assert "at most 10% can have been used or sold, the rule asks 70%." in page.text
         strict = staff.get("/company/compliance?used=90").text
         assert "their customers bought" in strict
+        cleared = staff.post("/company/compliance/flags/clear", data={
+            "csrf_token": csrf_of(page.text), "member_id": str(ids["tia"]),
+            "period": "2026-10", "note": "stocked up for a trade fair; receipts seen"},
+            follow_redirects=False)
+        assert cleared.status_code == 303, cleared.text
+        assert "stocked up for a trade fair; receipts seen" in staff.get(
+            "/company/compliance").text
+        empty = staff.post("/company/compliance/flags/clear", data={
+            "csrf_token": csrf_of(page.text), "member_id": str(ids["tia"]),
+            "period": "2026-10", "note": " "})
+        assert empty.status_code == 400 and "note: say what was found" in empty.text
     out = CliRunner().invoke(cli, ["--db", db_url, "compliance", "flags", "--json"])
     assert out.exit_code == 0, out.output
-    assert [f["member_id"] for f in json.loads(out.stdout)] == [ids["tia"]]
+    assert [(f["member_id"], f["cleared"]) for f in json.loads(out.stdout)] == [
+        (ids["tia"], "stocked up for a trade fair; receipts seen")]
 
 
 def test_the_income_disclosure_pdf_sits_beside_the_page_and_reproduces(engine: Engine) -> None:

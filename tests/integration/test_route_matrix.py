@@ -133,6 +133,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/company/audit"): "ADDDDDL",
     ("GET", "/company/compliance"): "ADDDDDL",
     ("POST", "/company/compliance/buy-backs"): "ADDDDDL",
+    ("POST", "/company/compliance/flags/clear"): "ADDDDDL",
     ("GET", "/company/autoship"): "ADDDDDL",
     ("GET", "/company/care"): "ADDDDDL",
     ("GET", "/company/imports"): "ADDDDDL",

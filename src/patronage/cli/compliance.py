@@ -127,12 +127,31 @@ def flags(ctx: typer.Context, period: LastOpt = None,
     found = load_loading_flags(state(ctx).engine(), last, used * 100)
     if as_json:
         emit_json([{"member_id": f.member_id, "name": f.name, "period": f.period, "own": f.own,
-                    "usual": f.usual, "customer": f.customer, "reason": f.reason}
+                    "usual": f.usual, "customer": f.customer, "reason": f.reason,
+                    "cleared": f.cleared_note}
                    for f in found])
         return
     console.print(f"{last}: {len(found):,} distributor(s) flagged for inventory loading")
     for f in found:
-        console.print(f"  {f.name} (member {f.member_id}): {f.reason}")
+        cleared = "" if f.cleared_note is None else f" [cleared: {f.cleared_note}]"
+        console.print(f"  {f.name} (member {f.member_id}): {f.reason}{cleared}")
+
+
+@app.command("clear-flag")
+def clear_flag_command(ctx: typer.Context,
+                       member: Annotated[int, typer.Option("--member")],
+                       period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
+                       note: Annotated[str, typer.Option("--note", help="What was found.")],
+                       by: Annotated[str, typer.Option("--by", help="Who clears it.")] = "staff",
+                       now: NowOpt = None) -> None:
+    """Clear a distributor's inventory-loading flag of a month with a note."""
+    from patronage.clock import Period
+    from patronage.compliance.loading import clear_flag
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        clear_flag(session, member, Period.parse(period), note, by=by, now=parse_now(now))
+    console.print(f"member {member}: the flag of {period} is cleared")
 
 
 MemberOpt = Annotated[int, typer.Option("--member", help="The distributor's member id.")]

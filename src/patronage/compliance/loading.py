@@ -1,20 +1,24 @@
 """Inventory-loading flags of a committed month (the rule:
 :mod:`patronage.compliance.core.loading`), with each distributor's name and the evidence in
-words."""
+words; staff clear a flag with a note once they have looked into it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from patronage.arrays import index_of
-from patronage.clock import Period
+from patronage.clock import Period, require_aware
 from patronage.compliance.core.loading import DEFAULT_USED_SHARE, HISTORY, loading_flags
 from patronage.compliance.periods import committed_runs, require_runs
+from patronage.db.compliance import FlagClearance
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
+from patronage.errors import NotFound, PatronageError
 from patronage.fastpath.reads import integer_matrix
 
 
@@ -28,6 +32,9 @@ class LoadingFlag:
     usual: int  # their largest month's own CV of the six before
     customer: int  # CV their customers bought through them in the month
     used_share: int  # basis points the rule asks for
+    #: Staff's note when they looked into it and cleared it (``None``: open).
+    cleared_note: str | None = None
+    cleared_by: str | None = None
 
     @property
     def used(self) -> int:
@@ -77,8 +84,35 @@ def load_loading_flags(engine: Engine, period: Period,
         names = {r.id: (f"{r.first_name} {r.last_name}".strip(), r.ref) for r in session.execute(
             select(Member.id, Member.first_name, Member.last_name, Member.ref)
             .where(Member.id.in_(who)))} if who else {}
+        cleared = {r.member_id: (r.note, r.cleared_by) for r in session.scalars(
+            select(FlagClearance).where(FlagClearance.period == str(period),
+                                        FlagClearance.member_id.in_(who)))} if who else {}
     flags = [LoadingFlag(member_id=m, name=names.get(m, ("", None))[0],
                          ref=names.get(m, ("", None))[1], period=str(period), own=int(o),
-                         usual=int(u), customer=int(c), used_share=used_share)
+                         usual=int(u), customer=int(c), used_share=used_share,
+                         cleared_note=cleared.get(m, (None, None))[0],
+                         cleared_by=cleared.get(m, (None, None))[1])
              for m, o, u, c in zip(who, found.own, found.usual, found.customer, strict=True)]
-    return sorted(flags, key=lambda f: (-f.own, f.member_id))
+    return sorted(flags, key=lambda f: (f.cleared_note is not None, -f.own, f.member_id))
+
+
+def clear_flag(session: Session, member_id: int, period: Period, note: str, *, by: str,
+               now: datetime) -> FlagClearance:
+    """Staff clear a member's flag of ``period`` with a note (clearing again keeps the first
+    note). A flag acts on nothing, so clearing it changes no payment."""
+    require_aware(now, place="now")
+    text = note.strip()
+    if not text:
+        raise PatronageError("note: say what was found")
+    if len(text) > 500:
+        raise PatronageError(f"note: {len(text)} characters; at most 500")
+    if session.get(Member, member_id) is None:
+        raise NotFound(f"member {member_id} does not exist")
+    prior = session.get(FlagClearance, (member_id, str(period)))
+    if prior is not None:
+        return prior
+    row = FlagClearance(member_id=member_id, period=str(period), note=text,
+                        cleared_by=by.strip()[:100] or "staff", cleared_at=now)
+    session.add(row)
+    session.flush()
+    return row

@@ -68,3 +68,17 @@ class ForbiddenClaim(Base):
     kind: Mapped[str] = mapped_column(String(16))  # income | health
     reason: Mapped[str] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FlagClearance(Base):
+    """Staff looked into a distributor's inventory-loading flag of a month and cleared it, with
+    a note."""
+
+    __tablename__ = "loading_flag_clearances"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True,
+                                           autoincrement=False)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    cleared_by: Mapped[str] = mapped_column(String(100))
+    cleared_at: Mapped[datetime] = mapped_column(UTCDateTime)

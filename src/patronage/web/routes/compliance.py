@@ -18,7 +18,7 @@ from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent
 from patronage.compliance.disclosure import Disclosure, income_disclosure
 from patronage.compliance.disclosure_pdf import disclosure_pdf
 from patronage.compliance.evidence import load_evidence
-from patronage.compliance.loading import load_loading_flags
+from patronage.compliance.loading import clear_flag, load_loading_flags
 from patronage.compliance.periods import latest_committed, rolling_year
 from patronage.compliance.recruitment import reward_mix
 from patronage.compliance.teams import teams_below
@@ -74,6 +74,17 @@ def compliance(request: Request, me: Staff, period: str | None = None,
                   used=used, returns=returns, returns_count=returns_count,
                   rules=ReturnRules.of(settings_of(request)),
                   request_key=secrets.token_urlsafe(12), agreements=agreements)
+
+
+@router.post("/company/compliance/flags/clear", dependencies=[Csrf])
+def clear_loading_flag(request: Request, me: Staff, member_id: Annotated[int, Form()],
+                       period: Annotated[str, Form(max_length=7)],
+                       note: Annotated[str, Form(max_length=500)]) -> Response:
+    """Clear a distributor's inventory-loading flag of a month with a note."""
+    with page_errors(), transaction(engine_of(request)) as session:
+        month = Period.parse(period)
+        clear_flag(session, member_id, month, note, by=me.actor, now=now_of(request))
+    return RedirectResponse(f"/company/compliance?period={month}#loading", status_code=303)
 
 
 @router.post("/company/compliance/buy-backs", dependencies=[Csrf])

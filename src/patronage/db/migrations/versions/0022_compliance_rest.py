@@ -1,5 +1,5 @@
 """compliance, the rest: buy-backs and cooling-off cancellations, the distributor agreement's
-versions, the company's forbidden claims
+versions, the company's forbidden claims, cleared inventory-loading flags
 
 Revision ID: 0022_compliance_rest
 Revises: 0009_default_market
@@ -58,9 +58,21 @@ def upgrade() -> None:
         sa.Column("added_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("phrase", name=op.f("pk_forbidden_claims")),
     )
+    op.create_table(
+        "loading_flag_clearances",
+        sa.Column("member_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("cleared_by", sa.String(length=100), nullable=False),
+        sa.Column("cleared_at", UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"],
+                                name=op.f("fk_loading_flag_clearances_member_id_members")),
+        sa.PrimaryKeyConstraint("member_id", "period", name=op.f("pk_loading_flag_clearances")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("loading_flag_clearances")
     op.drop_table("forbidden_claims")
     op.drop_table("agreement_versions")
     op.drop_index("ix_buy_backs_member", table_name="buy_backs")
