@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     shop_tax_rates: str = ""
     #: The distributor agreement's current version, stored with each acceptance.
     agreement_version: str = "2026-1"
+    #: Buy-back (docs/compliance.md): the share of the net price refunded for resaleable
+    #: inventory a distributor returns (basis points; the DSA code asks at least 90%), within
+    #: how many days of the order; and the cooling-off days in which a new distributor may
+    #: cancel their enrollment for a full refund.
+    buy_back_share_bp: int = Field(default=9000, ge=0, le=10000)
+    buy_back_days: int = Field(default=365, ge=0, le=3650)
+    cooling_off_days: int = Field(default=14, ge=0, le=365)
     #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
     enrollment_pack_required: bool = False
 

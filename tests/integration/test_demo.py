@@ -129,6 +129,28 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert summary.extra["volume bought by customers (12 months)"].endswith("%")
     # The last closed month ran with the customer-volume rule: some teams' pay was withheld.
     assert summary.extra["payments withheld by the customer-volume rule in 2026-10"] > 0
+    # A distributor loaded up on inventory just before October closed, and is flagged; the
+    # agreement's new version was accepted by part of the field; a buy-back was made in the
+    # open month, whose run claws back the commissions paid on that order.
+    from patronage.compensation.runs import preview_period
+    from patronage.compliance.loading import load_loading_flags
+    from patronage.db.compliance import BuyBack
+    from patronage.db.shop import AgreementAcceptance as Accepted
+
+    assert summary.extra["distributors flagged for inventory loading in 2026-10"] > 0
+    flagged = {f.member_id for f in load_loading_flags(engine, Period(2026, 10))}
+    with transaction(engine) as s:
+        planted = s.scalar(select(Order.buyer_id).where(Order.idempotency_key == "demo:loading"))
+        back = s.scalars(select(BuyBack)).one()
+        accepted = s.scalar(select(func.count()).select_from(Accepted)
+                            .where(Accepted.version == "2026-2"))
+    assert planted in flagged
+    assert back.share_bp == 9000 and back.amount > 0
+    assert accepted is not None and accepted >= summary.extra[
+        "distributors who accepted agreement 2026-2"] > 0
+    november = preview_period(engine, Period(2026, 11))
+    assert any(c.source_id == back.order_id for c in november.clawbacks) or \
+        not _paid_on(engine, back.order_id)
     with transaction(engine) as s:
         kept = s.scalar(select(func.count()).select_from(RewardMixRecord))
     assert kept is not None and kept >= 4  # at least the every-earner row of each month
@@ -173,6 +195,15 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     replayed = summary.extra["replay of the example plan without the compliance rule: payout "
                              "ratio committed → replayed"]
     assert str(replayed).endswith("over 4 months")
+
+
+def _paid_on(engine: Engine, order_id: int) -> bool:
+    """Whether a committed run paid a commission on the order."""
+    from patronage.db.compensation import PayoutLine
+
+    with transaction(engine) as s:
+        return s.scalar(select(func.count()).select_from(PayoutLine).where(
+            PayoutLine.source_kind == "order", PayoutLine.source_id == order_id)) != 0
 
 
 def test_the_demo_command_ends_with_the_check(engine: Engine, db_url: str) -> None:

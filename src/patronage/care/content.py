@@ -8,7 +8,9 @@ Templates live in ``templates/<name>.<channel>.j2``:
 
 A thank-you has no other agenda. When a template is loaded, its text is refused — with the file,
 the line and the offending words — if it holds prices or currency amounts, percentages off,
-discount, coupon or promo codes, calls to buy, or any web address: the only links a message may
+discount, coupon or promo codes, calls to buy, or any web address, or an income or health claim
+(:mod:`patronage.compliance.core.claims`; the company's own phrases too, when it builds the set
+with them): the only links a message may
 carry are the member's own signed preferences, unsubscribe, survey and testimonial links, given
 as ``links.*`` variables. Templates may only use the variables the context builder provides
 (:data:`CONTEXT_NAMES`), and undefined values are errors, never blanks.
@@ -22,7 +24,7 @@ Templates are written in English with their text marked for translation (``_()``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from patronage.care.links import PURPOSES, make_link
 from patronage.care.sandbox import BoundedSandbox, bounded_join, render_budget
+from patronage.compliance.core.claims import BUILT_IN, Claim, claim_problems
 from patronage.config import Settings
 from patronage.db.autoship import Subscription
 from patronage.db.care import Touch
@@ -134,8 +137,10 @@ class CardContent:
 class TemplateSet:
     """The templates of one folder (the shipped ones by default), in a sandbox."""
 
-    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+    def __init__(self, directory: Path = TEMPLATE_DIR,
+                 claims: Iterable[Claim] = BUILT_IN) -> None:
         self.directory = directory
+        self.claims = tuple(claims)
         self._plain = self._environment(autoescape=False)
         self._escaped = self._environment(autoescape=True)
 
@@ -150,6 +155,7 @@ class TemplateSet:
 
     def _check(self, template: str, source: str) -> None:
         problems = commercial_problems(template, source)
+        problems.extend(claim_problems(template, source, self.claims))
         try:
             parsed = self._plain.parse(source)
         except TemplateSyntaxError as exc:

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from patronage.care.links import read_token
 from patronage.clock import require_aware
+from patronage.compliance.claims import testimonial_problems
 from patronage.db.care import Testimonial
 from patronage.db.tables import Member
-from patronage.errors import N_, Conflict, NotFound, PatronageError
+from patronage.errors import N_, Conflict, NotFound, PatronageError, Problems
 
 MAX_TEXT = 5000
 MAX_URL = 500
@@ -83,6 +84,12 @@ def _get(session: Session, testimonial_id: int) -> Testimonial:
     return row
 
 
+class ClaimsRefused(Problems):
+    """A text that makes an income or health claim the company forbids."""
+
+    code = "forbidden_claim"
+
+
 def moderate(session: Session, testimonial_id: int, *, approve: bool, by: str,
              now: datetime) -> Testimonial:
     """Approve or reject a submitted testimonial (repeating the same decision changes nothing)."""
@@ -97,6 +104,11 @@ def moderate(session: Session, testimonial_id: int, *, approve: bool, by: str,
         raise Conflict(N_("testimonial %(testimonial_id)s is %(status)s; it can no longer be "
                           "moderated"),
                        values={"testimonial_id": testimonial_id, "status": row.status})
+    if approve:
+        claims = testimonial_problems(session, row)
+        if claims:
+            raise ClaimsRefused(f"testimonial {testimonial_id} makes a forbidden claim; it "
+                                "cannot be approved", claims)
     row.status, row.moderated_by, row.moderated_at = decision, by.strip()[:100], now
     session.flush()
     return row

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from patronage.cli.common import JsonOpt, console, emit_json, state
+from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 from patronage.errors import PatronageError
 
 app = typer.Typer(help="Compliance evidence and the income disclosure.", no_args_is_help=True)
@@ -115,9 +115,214 @@ def rewards(ctx: typer.Context, period: LastOpt = None,
 
 
 @app.command()
+def flags(ctx: typer.Context, period: LastOpt = None,
+          used: Annotated[int, typer.Option(
+              min=0, max=100, help="Least share of own purchases used or sold (%).")] = 70,
+          as_json: JsonOpt = False) -> None:
+    """Inventory-loading flags of a committed month: distributors who bought more for
+    themselves than their usual month and their customers' orders explain."""
+    from patronage.compliance.loading import load_loading_flags
+
+    last = _last(ctx, period)
+    found = load_loading_flags(state(ctx).engine(), last, used * 100)
+    if as_json:
+        emit_json([{"member_id": f.member_id, "name": f.name, "period": f.period, "own": f.own,
+                    "usual": f.usual, "customer": f.customer, "reason": f.reason,
+                    "cleared": f.cleared_note}
+                   for f in found])
+        return
+    console.print(f"{last}: {len(found):,} distributor(s) flagged for inventory loading")
+    for f in found:
+        cleared = "" if f.cleared_note is None else f" [cleared: {f.cleared_note}]"
+        console.print(f"  {f.name} (member {f.member_id}): {f.reason}{cleared}")
+
+
+@app.command("clear-flag")
+def clear_flag_command(ctx: typer.Context,
+                       member: Annotated[int, typer.Option("--member")],
+                       period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
+                       note: Annotated[str, typer.Option("--note", help="What was found.")],
+                       by: Annotated[str, typer.Option("--by", help="Who clears it.")] = "staff",
+                       now: NowOpt = None) -> None:
+    """Clear a distributor's inventory-loading flag of a month with a note."""
+    from patronage.clock import Period
+    from patronage.compliance.loading import clear_flag
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        clear_flag(session, member, Period.parse(period), note, by=by, now=parse_now(now))
+    console.print(f"member {member}: the flag of {period} is cleared")
+
+
+MemberOpt = Annotated[int, typer.Option("--member", help="The distributor's member id.")]
+KeyOpt = Annotated[str, typer.Option(
+    "--key", help="A key naming the request: the same key twice records it once.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="What staff saw (kept with it).")]
+
+
+@app.command("buy-back")
+def buy_back_command(ctx: typer.Context, member: MemberOpt,
+                     order: Annotated[int, typer.Option("--order", help="The order returned.")],
+                     key: KeyOpt, note: NoteOpt = "", now: NowOpt = None,
+                     as_json: JsonOpt = False) -> None:
+    """Take back resaleable inventory of a distributor's order at the company's buy-back share
+    (PATRONAGE_BUY_BACK_SHARE_BP); the next run claws back its commissions."""
+    from patronage.compliance.buyback import ReturnRules, buy_back
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        done = buy_back(session, member, order, now=parse_now(now),
+                        rules=ReturnRules.of(st.settings()), key=key, note=note,
+                        company_zone=st.company_zone())
+        data = {"id": done.id, "order_id": done.order_id, "refund_id": done.refund_id,
+                "amount": done.amount, "currency": done.currency, "share_bp": done.share_bp}
+        done_amount = done.amount
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"order {order}: {done_amount / 100:,.2f} {data['currency']} refunded "
+                  f"({done.share_bp / 100:g}% of the net price); commissions on it are clawed "
+                  "back by the next run")
+
+
+@app.command("cool-off")
+def cool_off_command(ctx: typer.Context, member: MemberOpt, key: KeyOpt, note: NoteOpt = "",
+                     now: NowOpt = None, as_json: JsonOpt = False) -> None:
+    """Cancel a new distributor's enrollment within the cooling-off days
+    (PATRONAGE_COOLING_OFF_DAYS): every order refunded in full, the member terminated."""
+    from patronage.compliance.buyback import ReturnRules, cool_off
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        done = cool_off(session, member, now=parse_now(now), rules=ReturnRules.of(st.settings()),
+                        key=key, note=note, company_zone=st.company_zone())
+        data = [{"order_id": d.order_id, "refund_id": d.refund_id, "amount": d.amount,
+                 "currency": d.currency} for d in done]
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"member {member}: enrollment cancelled, {len(data)} order(s) refunded in full")
+
+
+claims_app = typer.Typer(help="Forbidden income and health claims: the company's list and the "
+                              "check of templates and testimonials.", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("add")
+def claims_add(ctx: typer.Context,
+               phrase: Annotated[str, typer.Argument(help="The words forbidden.")],
+               kind: Annotated[str, typer.Option("--kind", help="income or health.")],
+               reason: Annotated[str, typer.Option("--reason", help="Why it is forbidden.")],
+               now: NowOpt = None) -> None:
+    """Add a phrase to the company's forbidden claims."""
+    from patronage.compliance.claims import add_claim
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        row = add_claim(session, phrase, kind, reason, now=parse_now(now))
+        console.print(f"forbidden ({row.kind}): {row.phrase!r}: {row.reason}")
+
+
+@claims_app.command("list")
+def claims_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The forbidden phrases: built in, then the company's own."""
+    from patronage.compliance.claims import company_claims
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        claims = company_claims(session)
+    if as_json:
+        emit_json([{"phrase": c.phrase, "kind": c.kind, "reason": c.reason} for c in claims])
+        return
+    for c in claims:
+        console.print(f"{c.kind:6} {c.phrase!r}: {c.reason}")
+
+
+@claims_app.command("check")
+def claims_check(ctx: typer.Context,
+                 templates: Annotated[str | None, typer.Option(
+                     "--templates", help="A folder of care templates (default: the shipped "
+                     "ones).")] = None,
+                 as_json: JsonOpt = False) -> None:
+    """Check the care templates and the testimonials against every forbidden phrase; exits 1
+    when one is found."""
+    from pathlib import Path
+
+    from patronage.care.content import TEMPLATE_DIR, TemplateSet
+    from patronage.compliance.claims import company_claims, flagged_testimonials
+    from patronage.db.engine import transaction
+
+    with transaction(state(ctx).engine()) as session:
+        claims = company_claims(session)
+        stories = flagged_testimonials(session)
+    folder = Path(templates) if templates else TEMPLATE_DIR
+    found = [p for p in TemplateSet(folder, claims).check_all() if " claim " in p.reason]
+    found += [p for t in stories for p in t.problems]
+    if as_json:
+        emit_json([{"place": p.place, "reason": p.reason} for p in found])
+    else:
+        for p in found:
+            console.print(f"{p.place}: {p.reason}")
+        console.print(f"{len(found)} forbidden claim(s) found")
+    if found:
+        raise typer.Exit(1)
+
+
+agreement_app = typer.Typer(help="The distributor agreement's versions and who accepted them.",
+                            no_args_is_help=True)
+app.add_typer(agreement_app, name="agreement")
+
+
+@agreement_app.command("publish")
+def agreement_publish(ctx: typer.Context,
+                      version: Annotated[str, typer.Option("--version", help="e.g. 2027-1")],
+                      title: Annotated[str, typer.Option("--title")],
+                      text: Annotated[str, typer.Option(
+                          "--file", help="A text file with the agreement (paragraphs "
+                          "separated by a blank line).")],
+                      now: NowOpt = None) -> None:
+    """Publish a version: every distributor is asked to accept it at their next sign-in."""
+    from pathlib import Path
+
+    from patronage.compliance.agreements import publish_version
+    from patronage.db.engine import transaction
+
+    body = Path(text).read_text(encoding="utf-8")
+    with transaction(state(ctx).engine()) as session:
+        row = publish_version(session, version, title, body, now=parse_now(now))
+        console.print(f"version {row.version} published {row.published_at:%Y-%m-%d %H:%M}")
+
+
+@agreement_app.command("status")
+def agreement_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """The current version and how many distributors accepted each version."""
+    from patronage.compliance.agreements import agreement_summary
+    from patronage.db.engine import transaction
+
+    st = state(ctx)
+    with transaction(st.engine()) as session:
+        s = agreement_summary(session, st.settings().agreement_version)
+    if as_json:
+        emit_json({"current": s.current, "distributors": s.distributors,
+                   "accepted_current": s.accepted_current, "pending": s.pending,
+                   "versions": [{"version": v.version, "accepted": v.accepted}
+                                for v in s.versions]})
+        return
+    console.print(f"version {s.current}: {s.accepted_current:,} of {s.distributors:,} "
+                  f"distributors accepted it; {s.pending:,} to ask at their next sign-in")
+    for v in s.versions:
+        console.print(f"  {v.version}: {v.accepted:,}")
+
+
+@app.command()
 def disclosure(ctx: typer.Context,
                year: Annotated[int, typer.Option(min=2000, max=2100, help="The year.")],
                as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+               pdf: Annotated[str | None, typer.Option(
+                   "--pdf", help="Also write the statement as a PDF to this file.")] = None,
                as_json: JsonOpt = False) -> None:
     """The income disclosure statement of a year: every participant, zero earners included,
     by highest paid-as rank; then the full-year cohort."""
@@ -127,6 +332,12 @@ def disclosure(ctx: typer.Context,
 
     st = state(ctx)
     d = income_disclosure(st.engine(), year, zone(st.company_zone()))
+    if pdf:
+        from pathlib import Path
+
+        from patronage.compliance.disclosure_pdf import disclosure_pdf
+
+        Path(pdf).write_bytes(disclosure_pdf(d, st.settings().typical_expenses))
     rows = []
     for table, group in (("all", d.everyone), ("full_year", d.full_year)):
         for r in group:

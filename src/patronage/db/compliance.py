@@ -1,12 +1,15 @@
 """Compliance figures kept per committed run (a committed run never changes, so neither do
-they)."""
+they); buy-backs and cooling-off cancellations; the distributor agreement's versions; the
+company's own forbidden claims."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, SmallInteger
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patronage.db.base import Base
+from patronage.db.base import Base, UTCDateTime
 
 
 class RewardMixRecord(Base):
@@ -22,3 +25,60 @@ class RewardMixRecord(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     enrollment: Mapped[int] = mapped_column(BigInteger)
     new_members: Mapped[int] = mapped_column(BigInteger)
+
+
+class BuyBack(Base):
+    """Inventory a distributor sent back (``buy_back``: at the company's share of the net
+    price) or an enrollment cancelled within the cooling-off days (``cooling_off``: in full);
+    the refund it made claws back the commissions paid on the order."""
+
+    __tablename__ = "buy_backs"
+    __table_args__ = (Index("ix_buy_backs_member", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    share_bp: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AgreementVersion(Base):
+    """A version of the distributor agreement and policies the company published; the newest
+    published is the one members accept."""
+
+    __tablename__ = "agreement_versions"
+
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ForbiddenClaim(Base):
+    """A phrase the company forbids in what distributors send and publish, with the reason."""
+
+    __tablename__ = "forbidden_claims"
+
+    phrase: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # income | health
+    reason: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FlagClearance(Base):
+    """Staff looked into a distributor's inventory-loading flag of a month and cleared it, with
+    a note."""
+
+    __tablename__ = "loading_flag_clearances"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True,
+                                           autoincrement=False)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    cleared_by: Mapped[str] = mapped_column(String(100))
+    cleared_at: Mapped[datetime] = mapped_column(UTCDateTime)

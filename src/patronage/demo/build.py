@@ -10,6 +10,7 @@ previewed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -26,6 +27,7 @@ from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
+from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo
 from patronage.money import format_amount
@@ -80,7 +82,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         leaders_text = (leaders_text.replace('version = "2026.3"', 'version = "2026.3-leadership"',
                                              1) + LEADERSHIP_BONUSES)
     set_plan(engine, leaders_text, max(first, last), source=str(leaders), actor="demo", now=now)
-    closing = _Closing(engine, first, company_zone)
+    # Just before the last closed month ends, a distributor loads up on inventory.
+    loading = LoadingPlant(engine, current.previous(), tz)
+    closing = _Closing(engine, first, company_zone, before_commit=loading)
     # Each month is closed as the history reaches its end, so the credit it pays is spent by
     # the autoships of the months after it.
     autoship = simulate_history(engine, summary.autoship_candidates, start=start,
@@ -107,6 +111,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
             export=(payouts.vault, demo_originator(payouts.originator, payouts.company))))
     else:
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
+    # The agreement version, a forbidden phrase and a buy-back (claws back in the open month).
+    summary.extra.update(compliance_story(engine, now, seed=seed, company_zone=company_zone))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     if closing.committed:
@@ -242,8 +248,12 @@ def compliance_summary(engine: Engine, last: Period, tz: tzinfo) -> dict[str, in
                 CommissionRun, CommissionRun.id == PayoutSkip.run_id)
             .where(CommissionRun.period == str(last),
                    PayoutSkip.reason == REASON_CUSTOMER_SHARE)).scalar_one()
+    from patronage.compliance.loading import load_loading_flags
+
+    flags = load_loading_flags(engine, last)
     return {
         f"payments withheld by the customer-volume rule in {last}": withheld,
+        f"distributors flagged for inventory loading in {last}": len(flags),
         "volume bought by customers (12 months)": f"{float(share or 0):.1%}",
         "teams under 50% customer volume": below,
         f"recruitment-reward index {last}": f"{float(index or 0):.1%}",
@@ -255,13 +265,17 @@ class _Closing:
     """Commits every month that has ended, in order, from ``period`` on (months before the
     first with orders are passed over)."""
 
-    def __init__(self, engine: Engine, period: Period, company_zone: str) -> None:
+    def __init__(self, engine: Engine, period: Period, company_zone: str,
+                 before_commit: Callable[[Period], None] | None = None) -> None:
         self.engine, self.period, self.company_zone = engine, period, company_zone
+        self.before_commit = before_commit
         self.committed, self.paid = 0, 0
 
     def close_ended(self, now: datetime) -> None:
         current = Period.containing(now, zone(self.company_zone))
         while self.period < current:
+            if self.before_commit is not None:
+                self.before_commit(self.period)
             run = preview_period(self.engine, self.period, company_zone=self.company_zone)
             if run.facts.lines.size or self.committed:
                 commit_period(self.engine, self.period, None, now=now, actor="demo",

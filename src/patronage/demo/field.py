@@ -57,7 +57,7 @@ def _leaders_uplines(session: Session) -> list[int]:
     found: set[int] = set()
     for _ in range(TEAM_LEVELS):
         level = [int(i) for i in session.scalars(select(Member.sponsor_id).where(
-            Member.id.in_(level), Member.sponsor_id.is_not(None)))]
+            Member.id.in_(level), Member.sponsor_id.is_not(None))) if i is not None]
         found.update(level)
     return sorted(found)
 

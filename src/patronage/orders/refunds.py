@@ -32,6 +32,9 @@ class RefundRequest:
     #: order line id -> quantity to refund; ``None`` refunds everything not yet refunded.
     quantities: dict[int, int] | None = None
     idempotency_key: str | None = None
+    #: The share of the money paid back, in basis points (a buy-back pays 90%); the volume
+    #: always leaves whole, so commissions paid on it are clawed back whole.
+    amount_share_bp: int = 10_000
 
 
 Totals = tuple[int, int, int, int]
@@ -56,6 +59,9 @@ def refund_order(session: Session, req: RefundRequest, *, now: datetime,
         if prior is not None:
             return prior
     require_aware(req.refunded_at, place="refunded_at")
+    if not 0 <= req.amount_share_bp <= 10_000:
+        raise PatronageError(f"amount_share_bp: {req.amount_share_bp} is not between 0 and "
+                             "10000 basis points")
     order = session.get(Order, req.order_id)
     if order is None:
         raise NotFound(f"order {req.order_id} does not exist")
@@ -92,6 +98,8 @@ def refund_order(session: Session, req: RefundRequest, *, now: datetime,
             amount = round_half_away(line.amount * qty, line.quantity)
             qv = round_half_away(line.qv * qty, line.quantity)
             cv = round_half_away(line.cv * qty, line.quantity)
+        if req.amount_share_bp != 10_000:
+            amount = round_half_away(amount * req.amount_share_bp, 10_000)
         refund_lines.append(RefundLine(order_line_id=line_id, quantity=qty, amount=amount,
                                        qv=qv, cv=cv))
     refund = Refund(order_id=order.id, refunded_at=req.refunded_at, reason=req.reason,

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from fractions import Fraction
 from typing import Annotated
 
 from annotated_types import Ge, Le
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
+from patronage.compliance.agreements import agreement_summary
+from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent_buy_backs
 from patronage.compliance.disclosure import Disclosure, income_disclosure
+from patronage.compliance.disclosure_pdf import disclosure_pdf
 from patronage.compliance.evidence import load_evidence
+from patronage.compliance.loading import clear_flag, load_loading_flags
 from patronage.compliance.periods import latest_committed, rolling_year
 from patronage.compliance.recruitment import reward_mix
 from patronage.compliance.teams import teams_below
 from patronage.csv_cells import safe_row
+from patronage.db.engine import transaction
 from patronage.languages.formatting import major_amount
-from patronage.web.deps import PageError, Staff, company_zone, engine_of, page_errors, settings_of
+from patronage.web.deps import (
+    Csrf,
+    PageError,
+    Staff,
+    company_zone,
+    engine_of,
+    now_of,
+    page_errors,
+    settings_of,
+)
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -35,7 +50,7 @@ def _latest(request: Request) -> Period | None:
 
 @router.get("/company/compliance", response_class=HTMLResponse)
 def compliance(request: Request, me: Staff, period: str | None = None,
-               minimum: Percent = 50) -> Response:
+               minimum: Percent = 50, used: Percent = 70) -> Response:
     engine = engine_of(request)
     with page_errors():
         last = Period.parse(period) if period else _latest(request)
@@ -46,12 +61,54 @@ def compliance(request: Request, me: Staff, period: str | None = None,
         month = load_evidence(engine, last, last)
         year = load_evidence(engine, first, last)
         rewards = reward_mix(engine, first, last)
+        flags = load_loading_flags(engine, last, used * 100)
     share = Fraction(minimum, 100)
+    with transaction(engine) as session:
+        returns_count, returns = recent_buy_backs(session)
+        agreements = agreement_summary(session, settings_of(request).agreement_version)
     below_count, below = teams_below(engine, year.distributors, share)
     monthly = [r for r in rewards if r.rank is None]
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
                   month=month, year=year, monthly=monthly, below=below,
-                  below_count=below_count, minimum=minimum, period=str(last))
+                  below_count=below_count, minimum=minimum, period=str(last), flags=flags,
+                  used=used, returns=returns, returns_count=returns_count,
+                  rules=ReturnRules.of(settings_of(request)),
+                  request_key=secrets.token_urlsafe(12), agreements=agreements)
+
+
+@router.post("/company/compliance/flags/clear", dependencies=[Csrf])
+def clear_loading_flag(request: Request, me: Staff, member_id: Annotated[int, Form()],
+                       period: Annotated[str, Form(max_length=7)],
+                       note: Annotated[str, Form(max_length=500)]) -> Response:
+    """Clear a distributor's inventory-loading flag of a month with a note."""
+    with page_errors(), transaction(engine_of(request)) as session:
+        month = Period.parse(period)
+        clear_flag(session, member_id, month, note, by=me.actor, now=now_of(request))
+    return RedirectResponse(f"/company/compliance?period={month}#loading", status_code=303)
+
+
+@router.post("/company/compliance/buy-backs", dependencies=[Csrf])
+def record_buy_back(request: Request, me: Staff, member_id: Annotated[int, Form()],
+                    request_key: Annotated[str, Form(min_length=1, max_length=64)],
+                    kind: Annotated[str, Form()] = "buy_back",
+                    order_id: Annotated[str, Form(max_length=20)] = "",
+                    note: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Record a buy-back of an order (at the company's share) or a cooling-off cancellation;
+    the refund claws back the commissions at the next run."""
+    rules = ReturnRules.of(settings_of(request))
+    with page_errors(), transaction(engine_of(request)) as session:
+        if kind == "cooling_off":
+            cool_off(session, member_id, now=now_of(request), rules=rules, key=request_key,
+                     note=note, company_zone=settings_of(request).company_timezone)
+        elif kind == "buy_back":
+            if not order_id.strip().isdigit():
+                raise PageError(422, "order_id: the number of the order returned")
+            buy_back(session, member_id, int(order_id), now=now_of(request), rules=rules,
+                     key=request_key, note=note,
+                     company_zone=settings_of(request).company_timezone)
+        else:
+            raise PageError(422, f"kind: {kind!r} is neither buy_back nor cooling_off")
+    return RedirectResponse("/company/compliance?done=buy-back#buy-backs", status_code=303)
 
 
 @router.get("/income-disclosure", response_class=HTMLResponse)
@@ -87,6 +144,14 @@ def disclosure_csv(request: Request, year: Year) -> Response:
                 found.currency]))
     return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="income-disclosure-{year}.csv"'})
+
+
+@router.get("/income-disclosure/{year}.pdf")
+def disclosure_pdf_file(request: Request, year: Year) -> Response:
+    found = _disclosure(request, year)
+    body = disclosure_pdf(found, settings_of(request).typical_expenses)
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="income-disclosure-{year}.pdf"'})
 
 
 @router.get("/income-disclosure/{year}", response_class=HTMLResponse)

@@ -38,6 +38,7 @@ from patronage.web.resets import (
     reset_message,
     reset_password,
 )
+from patronage.web.routes.agreement import agreement_prompt
 from patronage.web.templating import LANGUAGE_COOKIE, render, viewer_locale
 
 #: How long the language chosen on the account page is kept in the browser (a year).
@@ -91,7 +92,10 @@ def login(request: Request, email: Annotated[str, Form()], password: Annotated[s
         return render(request, "login.html", status=status, error=error, email=email,
                       next=_safe_next(next) or "")
     web_session(request).sign_in(account.id, key)
-    return RedirectResponse(_safe_next(next) or HOME[account.role], status_code=303)
+    target = _safe_next(next) or HOME[account.role]
+    if account.role == "distributor" and account.member_id is not None:
+        target = agreement_prompt(request, account.member_id, target)
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from patronage.access import Principal
 from patronage.autoship.gateway import PaymentGateway, SimulatedGateway
+from patronage.compliance.agreements import current_version
 from patronage.db.engine import transaction
 from patronage.db.markets import Market
 from patronage.db.tables import Member, Product
@@ -126,10 +127,17 @@ def gateway_of(request: Request) -> PaymentGateway:
     return SimulatedGateway(engine_of(request), decline_rate=0.0)
 
 
+def agreement_version_of(request: Request) -> str:
+    """The agreement version a new distributor accepts: the newest the company published,
+    else the settings'."""
+    with transaction(engine_of(request)) as session:
+        return current_version(session, settings_of(request).agreement_version)
+
+
 def rules_of(request: Request) -> ShopRules:
     settings = settings_of(request)
     return ShopRules(tax=FlatRateTax(parse_rates(settings.shop_tax_rates)),
-                     agreement_version=settings.agreement_version,
+                     agreement_version=agreement_version_of(request),
                      pack_required=settings.enrollment_pack_required,
                      company_zone=company_zone_name(request),
                      company_name=settings.company_name)
@@ -242,7 +250,7 @@ def _checkout_page(request: Request, me: Principal | None, *, plan: str,
                   title=N_("Join as a distributor") if plan == "enroll" else N_("Checkout"),
                   plan=plan, f=form or CheckoutForm(key=key, plan=plan), key=key,
                   errors=errors or {}, message=message,
-                  agreement_version=settings_of(request).agreement_version,
+                  agreement_version=agreement_version_of(request),
                   pack_required=settings_of(request).enrollment_pack_required, **data)
 
 
