@@ -80,7 +80,7 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int]) -
         active=np.array(v.active, dtype=bool), paid_as=np.array(paid_as, dtype=np.int64),
         title=np.array(title, dtype=np.int64), total_cv=total_cv, cap_limit=cap_limit,
         cap_applied=applied, active_customers=np.array(v.active_customers, dtype=np.int64),
-        customer_volume=np.array(v.customer_volume, dtype=np.int64),
+        customer_volume=np.array(v.customer_volume, dtype=np.int64), carry=st.carry,
     )
 
 

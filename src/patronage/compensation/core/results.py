@@ -109,6 +109,8 @@ class RunResult:
     active_customers: I64  # customers who ordered (net of refunds), by owner
     customer_volume: I64  # net QV of customers' purchases, by owner
     extra: dict[str, int] = field(default_factory=dict)
+    #: What bonus types carry to the next period (e.g. binary leg volume), by name.
+    carry: dict[str, I64] = field(default_factory=dict)
 
 
 def capped_codes(plan: Plan) -> list[int]:

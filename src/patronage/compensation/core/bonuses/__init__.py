@@ -9,6 +9,7 @@ explanations go through it. ``docs/bonuses.md`` shows how to add one.
 from __future__ import annotations
 
 from patronage.compensation.core.bonuses import (
+    binary,
     customer_acquisition,
     customer_referral,
     fast_start,
@@ -27,6 +28,7 @@ BONUS_TYPES = Registry([
     customer_acquisition.BONUS,
     customer_referral.BONUS,
     stair_step.BONUS,
+    binary.BONUS,
 ], module=__name__)
 
 #: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.

@@ -53,6 +53,8 @@ class PayState:
         self.code = plan.bonuses.registry.code
         self.pay: list[Part] = []
         self.skips: list[Part] = []
+        #: What bonus types carry to the next period, by name (arrays by member index).
+        self.carry: dict[str, I64] = {}
         self._personal: dict[bool, I64] = {}
 
     def add_pay(self, earner: I64, line: str, kind: int, source: I64, level: int | I64,
@@ -112,6 +114,7 @@ class ReferenceState:
     customer_spend: dict[int, int]
     pay: list[tuple[int, int, int, int, int, int, int, int]] = field(default_factory=list)
     skips: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)
+    carry: dict[str, I64] = field(default_factory=dict)
 
     @property
     def g(self) -> Genealogy:
