@@ -188,7 +188,7 @@ def test_defaults_word_the_lines_and_claw_nothing_back() -> None:
 def test_stored_line_codes_never_move() -> None:
     # Payout and skip lines store these numbers: each bonus module states its own.
     assert BONUSES == ("retail_profit", "fast_start", "unilevel", "customer_acquisition",
-                       "customer_referral", "stair_step", "generation")
+                       "customer_referral", "stair_step", "generation", "binary")
     assert BONUS_TYPES.codes_of(["stair_step"]) == [5, 6]
 
 

@@ -12,11 +12,15 @@ from patronage.errors import Problems
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_example_plan_uses_every_bonus_and_matches_the_copy_at_the_root() -> None:
+def test_example_plans_use_every_bonus_and_match_the_copies_at_the_root() -> None:
     plan = load_plan(default_plan_path())
-    assert all(getattr(plan.bonuses, b) is not None for b in KNOWN_BONUSES)
-    assert plan.cap is not None
-    assert (ROOT / "plans" / "example.toml").read_text() == default_plan_path().read_text()
+    hybrid = load_plan(default_plan_path().with_name("binary-hybrid.toml"))
+    assert all(getattr(plan.bonuses, b) is not None or getattr(hybrid.bonuses, b) is not None
+               for b in KNOWN_BONUSES)
+    assert plan.cap is not None and hybrid.cap is not None
+    for name in ("example.toml", "binary-hybrid.toml"):
+        shipped = default_plan_path().with_name(name)
+        assert (ROOT / "plans" / name).read_text() == shipped.read_text()
 
 
 def test_contradictions_are_all_listed_with_their_key_paths() -> None:
