@@ -28,6 +28,7 @@ from patronage.db import (
     payments,
     payout_methods,
     payouts,
+    placements,
     shop,
     tables,
     value,
@@ -37,7 +38,8 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop)
+                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
+                 placements)
 
 
 def metadata() -> MetaData:

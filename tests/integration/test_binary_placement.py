@@ -1,0 +1,117 @@
+"""The placement tree in the store (rules, staff moves, as-of views) and binary leg volume
+carried from one committed period to the next."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+
+from patronage.clock import Period
+from patronage.compensation.core.results import BONUS_CODE
+from patronage.compensation.runs import PlanSource, commit_period, preview_period, rerun_committed
+from patronage.db.accounts import AuditEntry
+from patronage.db.engine import transaction
+from patronage.db.placements import BinaryCarry
+from patronage.errors import IntegrityViolation
+from patronage.network.placement import Spot, leg_members, move, place, tree_at
+from patronage.orders.catalog import NewProduct, add_product
+from patronage.orders.orders import LineRequest, NewOrder, place_order
+from tests.factories import distributor
+
+pytestmark = pytest.mark.storage
+
+JAN = datetime(2026, 1, 1, tzinfo=UTC)
+OCT, NOV = Period(2026, 10), Period(2026, 11)
+MID_OCT = datetime(2026, 10, 15, 12, tzinfo=UTC)
+MID_NOV = datetime(2026, 11, 15, 12, tzinfo=UTC)
+DEC = datetime(2026, 12, 2, tzinfo=UTC)
+L, R = 0, 1
+
+PLAN = PlanSource.from_text("""
+[plan]
+name = "binary test"
+version = "b1"
+[active]
+min_pv = 0
+[[ranks]]
+name = "Member"
+min_pv = 0
+[bonuses.binary]
+unit = 100
+rate = 0.10
+""")
+
+
+def _people(engine: Engine, count: int) -> list[int]:
+    with transaction(engine) as s:
+        top = distributor(s, "Top", joined_at=JAN)
+        return [top] + [distributor(s, f"D{i}", sponsor=top, joined_at=JAN)
+                        for i in range(count)]
+
+
+def test_rules_place_new_distributors_under_their_sponsor(engine: Engine) -> None:
+    top, a, b, c, d, e = _people(engine, 5)
+    with transaction(engine) as s:
+        assert place(s, a, rule="left", at=JAN, actor="t") == Spot(top, L)  # top placed first
+        assert place(s, b, rule="left", at=JAN, actor="t") == Spot(a, L)  # spillover
+        assert place(s, c, rule="weak_leg", at=JAN, actor="t") == Spot(top, R)
+        assert place(s, d, rule="extreme_left", at=JAN, actor="t") == Spot(b, L)
+        assert place(s, e, rule="weak_leg", at=JAN, actor="t") == Spot(c, L)
+        assert leg_members(tree_at(s, JAN), top) == ([a, b, d], [c, e])
+        with pytest.raises(IntegrityViolation, match="already placed"):
+            place(s, a, rule="right", at=JAN, actor="t")
+
+
+def test_a_staff_move_is_audited_and_the_tree_reads_as_of_a_date(engine: Engine) -> None:
+    top, a, b, c = _people(engine, 3)
+    with transaction(engine) as s:
+        for m in (a, b, c):
+            place(s, m, rule="extreme_left", at=JAN, actor="t")  # a chain: a, b, c
+    with transaction(engine) as s:
+        with pytest.raises(IntegrityViolation, match="taken"):
+            move(s, c, under=top, side="left", at=MID_OCT, actor="staff:ann", reason="ask")
+        with pytest.raises(IntegrityViolation, match="cycle"):
+            move(s, a, under=c, side="left", at=MID_OCT, actor="staff:ann", reason="ask")
+        move(s, b, under=top, side="right", at=MID_OCT, actor="staff:ann",
+             reason="placed on the wrong side")
+    with transaction(engine) as s:
+        before, after = tree_at(s, MID_OCT.replace(day=1)), tree_at(s, MID_NOV)
+        assert before[b] == Spot(a, L) and after[b] == Spot(top, R)
+        assert after[c] == Spot(b, L)  # the downline moved with b
+        assert leg_members(after, top) == ([a], [b, c])
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "placement.move"))
+        assert entry is not None and entry.actor == "staff:ann"
+        assert "wrong side" in entry.detail and f"member {b}" in entry.target
+
+
+def test_carry_over_is_stored_and_paired_the_next_period(engine: Engine) -> None:
+    top, a, b = _people(engine, 2)
+    with transaction(engine) as s:
+        add_product(s, NewProduct("SHAKE", "Shake", 10000, 10000, 10000, 10000))
+        place(s, a, rule="left", at=JAN, actor="t")
+        place(s, b, rule="right", at=JAN, actor="t")
+        # October: left 100 points, right 300 points.
+        place_order(s, NewOrder(a, MID_OCT, [LineRequest("SHAKE")]), now=MID_OCT)
+        place_order(s, NewOrder(b, MID_OCT, [LineRequest("SHAKE", 3)]), now=MID_OCT)
+    oct_run = preview_period(engine, OCT, PLAN)
+    top_at = int(oct_run.facts.genealogy.index_of(np.array([top]))[0])
+    p = oct_run.result.payouts
+    paid = p.amount[(p.earner == top_at) & (p.bonus == BONUS_CODE["binary"])]
+    assert paid.tolist() == [1000]  # 10% of the 100 points paired
+    run_id = commit_period(engine, OCT, PLAN, now=MID_NOV, actor="test")
+    with transaction(engine) as s:
+        kept = s.execute(select(BinaryCarry.member_id, BinaryCarry.left_volume,
+                                BinaryCarry.right_volume)
+                         .where(BinaryCarry.run_id == run_id)).all()
+        assert [tuple(r) for r in kept] == [(top, 0, 20000)]
+        # November: 200 more points on the left meet the 200 carried on the right.
+        place_order(s, NewOrder(a, MID_NOV, [LineRequest("SHAKE", 2)]), now=MID_NOV)
+    nov = preview_period(engine, NOV, PLAN)
+    p = nov.result.payouts
+    assert p.amount[(p.earner == top_at) & (p.bonus == BONUS_CODE["binary"])].tolist() == [2000]
+    commit_period(engine, NOV, PLAN, now=DEC, actor="test")
+    same, _ = rerun_committed(engine, NOV)
+    assert same
