@@ -115,3 +115,24 @@ def test_carry_over_is_stored_and_paired_the_next_period(engine: Engine) -> None
     commit_period(engine, NOV, PLAN, now=DEC, actor="test")
     same, _ = rerun_committed(engine, NOV)
     assert same
+
+
+def test_the_staff_member_page_shows_the_placement_as_of_a_day(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.e2e.world import EMAILS, app_for, seed, sign_in
+
+    w = seed(engine)
+    with transaction(engine) as s:
+        place(s, w.ann, rule="weak_leg", at=JAN, actor="t")  # no sponsor: at the top
+        place(s, w.ben, under=w.ann, side="left", at=JAN, actor="t")
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get(f"/company/members/{w.ben}").text
+    assert 'id="placement"' in page and "Placed on the left of" in page
+    ann = client.get(f"/company/members/{w.ann}").text
+    assert "Placed right below" in ann and f'href="/company/members/{w.ben}"' in ann
+    before = client.get(f"/company/members/{w.ben}", params={"placed_at": "2025-12-30"}).text
+    assert "Not placed" in before
+    assert client.get(f"/company/members/{w.ben}",
+                      params={"placed_at": "someday"}).status_code == 400

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.clock import require_aware
-from patronage.db.placements import PlacementRecord
+from patronage.db.compensation import CommissionRun
+from patronage.db.placements import BinaryCarry, PlacementRecord
 from patronage.db.tables import Member
 from patronage.errors import IntegrityViolation, NotFound, PatronageError
 from patronage.facts import SIDE_CODES, SIDE_LEFT, Genealogy, Placement
@@ -246,3 +247,39 @@ def load_placement(conn: Session | Connection, genealogy: Genealogy,
     parent[idx[known]] = genealogy.index_of(parents[known])
     side[idx[known]] = sides[known]
     return Placement(parent=parent, side=side)
+
+
+@dataclass(frozen=True)
+class LegView:
+    """One leg of a member: who is placed right below on that side, and how many in all."""
+
+    top: int | None
+    members: int
+    carried: int  # leg volume the last committed run carried over (hundredths of a point)
+
+
+@dataclass(frozen=True)
+class PlacementView:
+    """A member's place in the placement tree as of ``at``, and their two legs."""
+
+    at: datetime
+    spot: Spot | None
+    left: LegView
+    right: LegView
+
+
+def placement_view(session: Session, member_id: int, at: datetime) -> PlacementView:
+    """Where ``member_id`` sits as of ``at`` and what their legs hold (carried volume: from
+    the latest committed run)."""
+    tree = tree_at(session, at)
+    below = children(tree).get(member_id, {})
+    left, right = leg_members(tree, member_id)
+    carried = session.execute(
+        select(BinaryCarry.left_volume, BinaryCarry.right_volume)
+        .join(CommissionRun, CommissionRun.id == BinaryCarry.run_id)
+        .where(BinaryCarry.member_id == member_id)
+        .order_by(CommissionRun.period.desc()).limit(1)).first()
+    carry_left, carry_right = (int(carried[0]), int(carried[1])) if carried else (0, 0)
+    return PlacementView(at, tree.get(member_id),
+                         LegView(below.get(0), len(left), carry_left),
+                         LegView(below.get(1), len(right), carry_right))
