@@ -136,3 +136,38 @@ def test_the_staff_member_page_shows_the_placement_as_of_a_day(engine: Engine) -
     assert "Not placed" in before
     assert client.get(f"/company/members/{w.ben}",
                       params={"placed_at": "someday"}).status_code == 400
+
+
+def test_place_move_and_show_from_the_command_line(engine: Engine, db_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app as cli
+    from patronage.compensation.plan_versions import set_plan
+
+    top, a, b = _people(engine, 2)
+    run = CliRunner().invoke
+    now = ["--now", "2026-10-01T10:00:00+00:00"]
+    refused = run(cli, ["--db", db_url, "members", "place", str(a), *now])
+    assert refused.exit_code != 0 and "placement rule" in str(refused.exception)
+    set_plan(engine, PLAN.text.replace('rate = 0.10', 'rate = 0.10\nplacement = "right"'),
+             OCT, source="test", actor="test", now=MID_OCT)
+    first = run(cli, ["--db", db_url, "members", "place", str(a), *now])
+    assert first.exit_code == 0, first.output
+    assert f"placed right of member {top}" in first.output
+    second = run(cli, ["--db", db_url, "members", "place", str(b), "--under", str(top),
+                       "--side", "left", *now])
+    assert f"placed left of member {top}" in second.output
+    moved = run(cli, ["--db", db_url, "members", "move-placement", str(b), "--under", str(a),
+                      "--side", "left", "--reason", "asked by sponsor", "--now",
+                      "2026-10-20T10:00:00+00:00"])
+    assert moved.exit_code == 0, moved.output
+    shown = run(cli, ["--db", db_url, "members", "placement", str(top), "--at",
+                      "2026-10-21T00:00:00+00:00"])
+    data = json.loads(shown.output)
+    assert data["left"]["members"] == 0 and data["right"] == {
+        "below": a, "members": 2, "carried_volume": 0.0}
+    earlier = json.loads(run(cli, ["--db", db_url, "members", "placement", str(top), "--at",
+                                   "2026-10-02T00:00:00+00:00"]).output)
+    assert earlier["left"]["below"] == b

@@ -9,11 +9,12 @@ leg (the left one on a tie); a pair takes ``ratio[0]`` units of ``unit`` volume 
 plus ``pair_amount`` per pair, at most ``cap`` a period. What was not paired is carried over
 to the next period: both legs, or only the strong leg when ``flush_weak``, each at most
 ``carry_cap``. A member who does not qualify pairs nothing; their legs are carried whole, or
-flushed to zero when ``flush_inactive``. Never clawed back (the pairs are not undone)."""
+flushed to zero when ``flush_inactive``. Never clawed back (the pairs are not undone).
+``placement`` names the rule that places new distributors in the tree."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import field_validator
@@ -49,6 +50,10 @@ class Binary(Strict):
     flush_inactive: bool = False
     min_rank: str | None = None
     include_promotional: bool = False
+    #: Where a new distributor is placed relative to their sponsor
+    #: (:mod:`patronage.network.placement`).
+    placement: Literal["left", "right", "extreme_left", "extreme_right", "weak_leg"] = \
+        "weak_leg"
 
     @field_validator("unit", "pair_amount", "cap", "carry_cap", mode="before")
     @classmethod
