@@ -88,6 +88,7 @@ def move_market_command(
 def _placement_rule(ctx: typer.Context, at: datetime) -> str:
     """The placement rule of the plan in force at ``at`` (its ``[bonuses.binary]``)."""
     from patronage.clock import Period, zone
+    from patronage.compensation.core.bonuses.binary import Binary
     from patronage.compensation.plan_versions import plan_in_force
     from patronage.errors import PatronageError
 
@@ -95,10 +96,10 @@ def _placement_rule(ctx: typer.Context, at: datetime) -> str:
     stored = plan_in_force(state(ctx).engine(),
                            Period.containing(at, zone(settings.company_timezone)))
     binary = None if stored is None else stored.source().plan.bonuses.section("binary")
-    if binary is None:
+    if not isinstance(binary, Binary):
         raise PatronageError("--rule: the plan in force pays no binary bonus, so it has no "
                              "placement rule; give --rule or --under and --side")
-    return str(getattr(binary, "placement"))
+    return binary.placement
 
 
 @app.command("place")
