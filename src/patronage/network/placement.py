@@ -283,3 +283,32 @@ def placement_view(session: Session, member_id: int, at: datetime) -> PlacementV
     return PlacementView(at, tree.get(member_id),
                          LegView(below.get(0), len(left), carry_left),
                          LegView(below.get(1), len(right), carry_right))
+
+
+def place_unplaced(session: Session, rule: str, *, actor: str, at: datetime) -> int:
+    """Place every distributor not placed yet, in joining order, by ``rule`` relative to their
+    sponsor, each as of the day they joined (for a company that starts paying a binary plan);
+    one audit entry. Returns how many were placed."""
+    if rule not in RULES:
+        raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
+    tree = _open_rows(session)
+    rows = session.execute(select(Member.id, Member.sponsor_id, Member.joined_at)
+                           .where(Member.kind == "distributor",
+                                  Member.status.not_in(("terminated", "erased")))
+                           .order_by(Member.joined_at, Member.id)).all()
+    added = []
+    for member_id, sponsor, joined in rows:
+        if member_id in tree:
+            continue
+        if sponsor is None or sponsor not in tree:
+            spot = Spot(None, SIDE_LEFT)
+        else:
+            spot = spot_by_rule(tree, sponsor, rule)
+        tree[member_id] = spot
+        added.append(PlacementRecord(member_id=member_id, parent_id=spot.parent, side=spot.side,
+                                     placed_at=joined, placed_by=actor[:100]))
+    session.add_all(added)
+    session.flush()
+    audit.record(session, actor=actor, action="placement.place", target="distributors",
+                 detail=f"{len(added)} placed by rule {rule}, each as of joining", at=at)
+    return len(added)
