@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import field_validator
 
+from patronage.arrays import I8
 from patronage.compensation.core.arrays import I64
 from patronage.compensation.core.bonuses.base import BonusType
 from patronage.compensation.core.bonuses.state import PayState, ReferenceState
@@ -92,36 +93,42 @@ class BinaryBonus(BonusType[Binary]):
         return problems
 
     def pay(self, st: PayState, section: Binary) -> None:
-        n = st.g.size
-        placement = st.facts.placement
-        volume = np.where(st.is_dist, st.personal_cv(section.include_promotional), 0)
-        left = _carried(st.facts.carry_in, CARRY_LEFT, n)
-        right = _carried(st.facts.carry_in, CARRY_RIGHT, n)
+        # Only distributors are placed and carry volume: everything runs over them alone.
+        n, placement = st.g.size, st.facts.placement
+        dist = np.flatnonzero(st.is_dist)
+        volume = st.personal_cv(section.include_promotional)[dist]
+        left = _carried(st.facts.carry_in, CARRY_LEFT, n)[dist]
+        right = _carried(st.facts.carry_in, CARRY_RIGHT, n)[dist]
         if placement is not None:
-            new_left, new_right = leg_volumes(placement, volume)
-            left, right = left + new_left, right + new_right
-        why = _why_not(st.reason(np.arange(n), 0), st.paid_as, _min_rank(st.plan, section))
-        why = np.where(st.is_dist, why, -1)
+            above = placement.parent[dist]
+            at = np.where(above >= 0, st.tree.position[np.maximum(above, 0)], -1)
+            new_left, new_right = leg_volumes(at, placement.side[dist], volume)
+            left += new_left
+            right += new_right
+        why = _why_not(st.reason(dist, 0), st.paid_as[dist], _min_rank(st.plan, section))
         a, b, u = section.ratio[0], section.ratio[1], section.unit
         left_strong = left >= right
         strong, weak = np.where(left_strong, left, right), np.where(left_strong, right, left)
         pairs = np.minimum(strong // (a * u), weak // (b * u))
-        pairs = np.where(why == 0, pairs, 0)
-        strong, weak = strong - pairs * a * u, weak - pairs * b * u
-        paired = pairs * b * u
-        amount = (2 * paired * section.rate + BP) // (2 * BP) + pairs * section.pair_amount
+        pairs[why != 0] = 0
+        strong -= pairs * a * u
+        weak -= pairs * b * u
+        paid = np.flatnonzero(pairs)
+        paired = pairs[paid] * b * u
+        amount = (2 * paired * section.rate + BP) // (2 * BP) + pairs[paid] * section.pair_amount
         if section.cap:
             amount = np.minimum(amount, section.cap)
-        earner = np.flatnonzero(pairs > 0)
-        st.add_pay(earner, "binary", SOURCE_MEMBER, earner, 0, paired[earner], section.rate,
-                   amount[earner])
+        earner = dist[paid]
+        st.add_pay(earner, "binary", SOURCE_MEMBER, earner, 0, paired, section.rate, amount)
         lost = np.flatnonzero((why > 0) & (np.minimum(left, right) > 0))
-        st.add_skip("binary", SOURCE_MEMBER, lost, 0, lost, why[lost], -1)
+        st.add_skip("binary", SOURCE_MEMBER, dist[lost], 0, dist[lost], why[lost], -1)
         if section.flush_weak:
-            weak = np.where(pairs > 0, 0, weak)
+            weak[paid] = 0
         strong, weak = _flush(section, why, strong), _flush(section, why, weak)
-        st.carry[CARRY_LEFT] = np.where(st.is_dist, np.where(left_strong, strong, weak), 0)
-        st.carry[CARRY_RIGHT] = np.where(st.is_dist, np.where(left_strong, weak, strong), 0)
+        for key, leg in ((CARRY_LEFT, np.where(left_strong, strong, weak)),
+                         (CARRY_RIGHT, np.where(left_strong, weak, strong))):
+            st.carry[key] = np.zeros(n, dtype=np.int64)
+            st.carry[key][dist] = leg
 
     def reference(self, st: ReferenceState, section: Binary) -> None:
         n = st.g.size
@@ -171,11 +178,13 @@ def _carried_at(carry_in: dict[str, I64], key: str, m: int) -> int:
     return 0 if found is None else int(found[m])
 
 
-def leg_volumes(placement: Placement, volume: I64) -> tuple[I64, I64]:
+def leg_volumes(parent: I64, side: I8, volume: I64) -> tuple[I64, I64]:
     """Each member's left and right leg volume: the sum of ``volume`` over the placement
-    subtree of the member placed on that side (one loop per placement tree level; the two
-    members below a parent are on different sides, so each side's adds never collide)."""
-    parent, n = placement.parent, placement.parent.shape[0]
+    subtree of the member placed on that side (``parent`` and ``side`` as in
+    :class:`~patronage.facts.Placement`). One loop per placement tree level, deepest first;
+    the two members below a parent are on different sides, so each side's adds never
+    collide."""
+    n = parent.shape[0]
     total = np.asarray(volume, dtype=np.int64).copy()
     depth = depths(parent)
     order = np.argsort(depth, kind="stable")
@@ -183,8 +192,8 @@ def leg_volumes(placement: Placement, volume: I64) -> tuple[I64, I64]:
     left, right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     for d in range(len(bounds) - 2, 0, -1):
         members = order[bounds[d]: bounds[d + 1]]
-        for side, leg in ((SIDE_LEFT, left), (SIDE_RIGHT, right)):
-            placed = members[placement.side[members] == side]
+        on_left = side[members] == SIDE_LEFT
+        for placed, leg in ((members[on_left], left), (members[~on_left], right)):
             leg[parent[placed]] = total[placed]
             total[parent[placed]] += total[placed]
     return left, right
