@@ -171,3 +171,18 @@ def test_place_move_and_show_from_the_command_line(engine: Engine, db_url: str) 
     earlier = json.loads(run(cli, ["--db", db_url, "members", "placement", str(top), "--at",
                                    "2026-10-02T00:00:00+00:00"]).output)
     assert earlier["left"]["below"] == b
+
+
+def test_a_binary_line_is_explained_in_words(engine: Engine) -> None:
+    from patronage.compensation.reports import explain_member
+
+    top, a, b = _people(engine, 2)
+    with transaction(engine) as s:
+        add_product(s, NewProduct("SHAKE", "Shake", 10000, 10000, 10000, 10000))
+        place(s, a, rule="left", at=JAN, actor="t")
+        place(s, b, rule="right", at=JAN, actor="t")
+        place_order(s, NewOrder(a, MID_OCT, [LineRequest("SHAKE", 2)]), now=MID_OCT)
+        place_order(s, NewOrder(b, MID_OCT, [LineRequest("SHAKE")]), now=MID_OCT)
+    words = explain_member(engine, top, OCT, PLAN)
+    assert any("binary: pairs of left and right leg volume" in w and "10% of 100" in w
+               and "10.00" in w for w in words), words
