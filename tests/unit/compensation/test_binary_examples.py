@@ -109,6 +109,24 @@ def test_two_to_one_cycles_published(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_pairs_paid_by_percentage_and_flat_published(engine: Engine) -> None:
+    """Infinite MLM Software, "Binary Plan Calculation"
+    (https://infinitemlmsoftware.com/binary-plan-calculation-compensation.php): "If the binary
+    bonus is 10% of a $100 package, the payout per pair is $10. If 4 pairs are formed, the
+    total payout is $40"; flat: "If the binary bonus is $100 and there are 5 pairs, the payout
+    will be $500". A pair here is one $100 package (100 points) on each side: legs of 4 and 5
+    packages form 4 pairs (one package carried on the right); 5 and 5 form 5 pairs."""
+    percentage = binary_plan(unit=100, rate=0.10)
+    four = engine(_three(400, 500).facts(), percentage)
+    assert binary_of(four, 0) == (40000, 4000)  # USD 40.00
+    assert carry_of(four, 0) == (0, 10000)
+    flat = binary_plan(unit=100, pair_amount=100)
+    five = engine(_three(500, 500).facts(), flat)
+    assert binary_of(five, 0) == (50000, 50000)  # USD 500.00
+    assert carry_of(five, 0) == (0, 0)
+
+
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
 def test_cap_carry_cap_and_flush_of_the_weak_leg(engine: Engine) -> None:
     """Hand-worked: legs 1 000 and 2 500 points, 10% of the weak leg = USD 100.00, capped at
     USD 60.00; after pairing the strong leg has 1 500 left, carried at most 800; the weak leg
