@@ -186,3 +186,26 @@ def test_a_binary_line_is_explained_in_words(engine: Engine) -> None:
     words = explain_member(engine, top, OCT, PLAN)
     assert any("binary: pairs of left and right leg volume" in w and "10% of 100" in w
                and "10.00" in w for w in words), words
+
+
+def test_a_distributor_enrolled_through_the_api_is_placed_by_the_plans_rule(
+        engine: Engine) -> None:
+    from patronage.compensation.plan_versions import set_plan
+    from tests.integration.test_api_support import API, app_for, bearer, company, token_for
+
+    c = company(engine)
+    client = app_for(engine)
+    auth = bearer(token_for(engine, "members:write", "members:read"))
+    plain = client.post(f"{API}/members", headers=auth, json={
+        "kind": "distributor", "first_name": "Dee", "sponsor_id": c.mid})
+    assert plain.status_code == 201, plain.text
+    with transaction(engine) as s:
+        assert tree_at(s, MID_NOV) == {}  # the plan pays no binary bonus: nobody is placed
+    set_plan(engine, PLAN.text.replace('rate = 0.10', 'rate = 0.10\nplacement = "extreme_right"'),
+             Period(2026, 9), source="test", actor="test", now=MID_OCT)
+    r = client.post(f"{API}/members", headers=auth, json={
+        "kind": "distributor", "first_name": "Ray", "sponsor_id": c.mid})
+    assert r.status_code == 201, r.text
+    with transaction(engine) as s:
+        tree = tree_at(s, MID_NOV)
+    assert tree[r.json()["id"]] == Spot(c.mid, R) and tree[c.mid] == Spot(None, L)
