@@ -209,3 +209,27 @@ def test_a_distributor_enrolled_through_the_api_is_placed_by_the_plans_rule(
     with transaction(engine) as s:
         tree = tree_at(s, MID_NOV)
     assert tree[r.json()["id"]] == Spot(c.mid, R) and tree[c.mid] == Spot(None, L)
+
+
+def test_the_preview_page_compares_with_the_binary_hybrid_plan(engine: Engine) -> None:
+    import re
+    from html import unescape
+
+    from fastapi.testclient import TestClient
+
+    from patronage.network.placement import place_unplaced
+    from tests.e2e.world import EMAILS, app_for, csrf_of, seed, sign_in
+
+    seed(engine)
+    with transaction(engine) as s:
+        assert place_unplaced(s, "weak_leg", actor="t", at=MID_OCT) > 0
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get("/company/runs/preview?period=2026-09").text
+    form = re.search(r'<form[^>]*id="what-if-binary".*?</form>', page, re.S)
+    assert form is not None
+    text = re.search(r'<textarea name="plan_text" hidden>(.*?)</textarea>', form.group(0), re.S)
+    assert text is not None and "[bonuses.binary]" in unescape(text.group(1))
+    r = client.post("/company/runs/compare", data={
+        "csrf_token": csrf_of(page), "period": "2026-09", "plan_text": unescape(text.group(1))})
+    assert r.status_code == 200 and "2026.1-binary" in r.text and "binary" in r.text
