@@ -19,6 +19,11 @@ The facts are built and run inside :func:`patronage.fastpath.allocator.reused_me
 ``patronage commissions`` commands load and run them, so the engine reuses memory the facts'
 building freed; ``--fresh-memory`` builds and runs them outside it (the engine then pays a page
 fault for nearly every array it makes).
+
+``--plan`` runs another plan file; a plan with a binary bonus (``plans/binary-hybrid.toml``)
+gets every distributor placed in a filled-in binary tree and leg volume carried in::
+
+    .venv/bin/python benchmarks/commissions_engine.py --plan plans/binary-hybrid.toml
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ import numpy as np
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.plan import Plan, default_plan_path, load_plan
 from patronage.compensation.core.reference import run_reference
-from patronage.demo.inmemory import company_facts
+from patronage.demo.inmemory import company_facts, with_placement
+from patronage.facts import PeriodFacts
 from patronage.fastpath.allocator import reused_memory
 from patronage.markets.core.conversion import Rates, columns_to_plan, from_plan, parse_rate
 
@@ -56,16 +62,22 @@ def main() -> None:
     parser.add_argument("--conversion", action="store_true",
                         help="time the engine with currency conversion off and on")
     parser.add_argument("--plan", type=Path, default=None,
-                        help="the plan file to run (default: the example plan)")
+                        help="the plan file (default: the example plan)")
     args = parser.parse_args()
     plan = load_plan(args.plan or default_plan_path())
+    binary = plan.bonuses.section("binary") is not None
+
+    def facts_of(members: int, seed: int) -> PeriodFacts:
+        facts = company_facts(members, seed=seed)
+        return with_placement(facts, seed=seed) if binary else facts
+
     if args.conversion:
         conversion(args.members, args.repeat, plan)
         return
 
     with nullcontext() if args.fresh_memory else reused_memory():
         t0 = time.perf_counter()
-        facts = company_facts(args.members, seed=1)
+        facts = facts_of(args.members, 1)
         t1 = time.perf_counter()
         result = run_engine(facts, plan)
         t2 = time.perf_counter()
@@ -77,7 +89,7 @@ def main() -> None:
     del facts, result  # the reference comparison below starts from here
 
     with nullcontext() if args.fresh_memory else reused_memory():
-        small = company_facts(args.reference, seed=2)
+        small = facts_of(args.reference, 2)
         times = []
         for _ in range(max(1, args.repeat)):
             t0 = time.perf_counter()
@@ -88,6 +100,7 @@ def main() -> None:
     ref_small = run_reference(small, plan, {})
     slow = time.perf_counter() - t1
     agree = fast_small.payouts.rows() == ref_small.payouts.rows()
+    agree &= all(np.array_equal(v, ref_small.carry[k]) for k, v in fast_small.carry.items())
     print(f"reference size {args.reference:,} members, {small.lines.size:,} lines: "
           f"vectorised {first:.3f}s first run, {middle:.3f}s median and {best:.3f}s best of "
           f"{len(times)}; reference {slow:.2f}s; ratio {slow / first:.0f}x to the first run, "

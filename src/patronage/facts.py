@@ -109,6 +109,21 @@ class RefundLines:
         return int(self.refund_line_id.shape[0])
 
 
+#: Sides of a placement in :attr:`Placement.side`.
+SIDE_LEFT, SIDE_RIGHT = 0, 1
+SIDE_CODES = {"left": SIDE_LEFT, "right": SIDE_RIGHT}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The placement (binary) tree beside the sponsor tree, as of the period's end, by member
+    index: ``parent`` is the member placed above (-1: a root or not placed), ``side`` which
+    leg of that parent (:data:`SIDE_LEFT`, :data:`SIDE_RIGHT`)."""
+
+    parent: I64
+    side: I8
+
+
 @dataclass(frozen=True)
 class PeriodFacts:
     """Everything an engine needs about one period (or day): ``[start, end)`` in unix seconds."""
@@ -120,6 +135,11 @@ class PeriodFacts:
     lines: OrderLines
     refunds: RefundLines
     meta: dict[str, str] = field(default_factory=dict)
+    #: The placement tree (None: the company places nobody).
+    placement: Placement | None = None
+    #: What bonus types carried over from the previous period, by name, each an array by
+    #: member index (e.g. ``binary_left``, ``binary_right``: leg volume carried over).
+    carry_in: dict[str, I64] = field(default_factory=dict)
 
 
 def empty_lines() -> OrderLines:

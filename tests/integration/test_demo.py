@@ -103,6 +103,13 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert summary.extra["2026-10: matching paid (leaders' plan)"] != "0.00"
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
+    # Distributors are placed in a binary tree; the binary hybrid plan is run as a what-if
+    # over the last three committed months, and pays a binary bonus.
+    assert summary.extra["distributors placed in the binary tree"] > 0
+    assert run.facts.placement is not None
+    what_if = [k for k in summary.extra if k.startswith("what-if ")]
+    assert len(what_if) == 3
+    assert all("binary 0.00" not in str(summary.extra[k]) for k in what_if)
     from patronage.db.value import CustomerValue, ValueRun
 
     with transaction(engine) as s:

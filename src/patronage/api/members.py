@@ -15,11 +15,12 @@ from patronage.access import (
     require_scope,
     visible_members_query,
 )
-from patronage.api.deps import NowDep, PrincipalDep, SessionDep, scope
+from patronage.api.deps import CompanyZoneDep, NowDep, PrincipalDep, SessionDep, scope
 from patronage.api.filters import equal, filtered, starts_with
 from patronage.api.pagination import Page, PageParams, page_params, paginate
 from patronage.api.schemas import ConsentIn, MemberIn, MemberOut, MoveIn, UpgradeIn
 from patronage.api.types import Id, Text
+from patronage.compensation.carry import place_on_enrollment
 from patronage.db.tables import Member
 from patronage.markets.markets import list_markets
 from patronage.network import members as service
@@ -71,12 +72,17 @@ def get_member(member_id: Id, session: SessionDep, principal: PrincipalDep) -> M
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[scope("members:write")])
 def enrol_member(body: MemberIn, session: SessionDep, principal: PrincipalDep,
-                 now: NowDep) -> MemberOut:
+                 now: NowDep, company_zone: CompanyZoneDep) -> MemberOut:
+    """A new member; a distributor is also placed by the plan's rule when it pays a binary
+    bonus."""
     require_company(principal, "enrolling members")
     data = body.model_dump()
     data["joined_at"] = body.joined_at or now
     data["consent_method"] = f"api ({principal.actor})"
     member = service.enroll_member(session, service.NewMember(**data), now=now)
+    if member.kind == "distributor":
+        place_on_enrollment(session, member.id, at=member.joined_at, actor=principal.actor,
+                            company_zone=company_zone)
     return member_out(session)(member)
 
 

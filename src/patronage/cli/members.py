@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -82,3 +83,86 @@ def move_market_command(
     subs = ", ".join(f"#{s}" for s in moved.subscriptions) or "none"
     console.print(f"member {ref}: market {moved.old} -> {moved.new} ({moved.currency}); "
                   f"subscriptions re-priced: {subs}")
+
+
+def _placement_rule(ctx: typer.Context, at: datetime) -> str:
+    """The placement rule of the plan in force at ``at`` (its ``[bonuses.binary]``)."""
+    from patronage.clock import Period, zone
+    from patronage.compensation.core.bonuses.binary import Binary
+    from patronage.compensation.plan_versions import plan_in_force
+    from patronage.errors import PatronageError
+
+    settings = state(ctx).settings()
+    stored = plan_in_force(state(ctx).engine(),
+                           Period.containing(at, zone(settings.company_timezone)))
+    binary = None if stored is None else stored.source().plan.bonuses.section("binary")
+    if not isinstance(binary, Binary):
+        raise PatronageError("--rule: the plan in force pays no binary bonus, so it has no "
+                             "placement rule; give --rule or --under and --side")
+    return binary.placement
+
+
+@app.command("place")
+def place_command(
+    ctx: typer.Context, member_id: Annotated[int, typer.Argument(help="The member's id.")],
+    rule: Annotated[str | None, typer.Option(help="left, right, extreme_left, extreme_right "
+                                             "or weak_leg (default: the plan's rule).")] = None,
+    under: Annotated[int | None, typer.Option(help="Place right below this member ...")] = None,
+    side: Annotated[str | None, typer.Option(help="... on this side (left or right).")] = None,
+    now: NowOpt = None,
+    actor: Annotated[str, typer.Option(help="Who places them (for the audit log).")] = "cli",
+) -> None:
+    """Place a distributor in the placement (binary) tree: by a rule relative to their sponsor
+    (the plan's rule by default) or right below a member on a side; audited."""
+    from patronage.db.engine import transaction
+    from patronage.network.placement import place
+
+    moment = parse_now(now)
+    if under is None and rule is None:
+        rule = _placement_rule(ctx, moment)
+    with transaction(state(ctx).engine()) as session:
+        spot = place(session, member_id, at=moment, actor=actor, rule=rule, under=under,
+                     side=side)
+    console.print(f"member {member_id}: placed {spot.words()}")
+
+
+@app.command("move-placement")
+def move_placement_command(
+    ctx: typer.Context, member_id: Annotated[int, typer.Argument(help="The member's id.")],
+    side: Annotated[str, typer.Option(help="left or right.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")],
+    under: Annotated[int | None, typer.Option(help="The new member above (none: the top).")]
+    = None,
+    now: NowOpt = None,
+    actor: Annotated[str, typer.Option(help="Who moves them (for the audit log).")] = "cli",
+) -> None:
+    """Move a placed distributor, with their placement downline, from now on; audited."""
+    from patronage.db.engine import transaction
+    from patronage.network.placement import move
+
+    moment = parse_now(now)
+    with transaction(state(ctx).engine()) as session:
+        spot = move(session, member_id, under=under, side=side, at=moment, actor=actor,
+                    reason=reason)
+    console.print(f"member {member_id}: moved {spot.words()}")
+
+
+@app.command("placement")
+def placement_command(
+    ctx: typer.Context, member_id: Annotated[int, typer.Argument(help="The member's id.")],
+    at: Annotated[str | None, typer.Option("--at", help="As of this moment (ISO 8601; "
+                                           "default: now).")] = None,
+) -> None:
+    """Where a distributor is placed and what their two legs hold, as of a moment."""
+    from patronage.db.engine import transaction
+    from patronage.network.placement import placement_view
+
+    moment = parse_now(at, place="--at")
+    with transaction(state(ctx).engine()) as session:
+        view = placement_view(session, member_id, moment)
+    where = view.spot.words() if view.spot else "not placed"
+    emit_json({"member": member_id, "at": moment.isoformat(), "placed": where,
+               "left": {"below": view.left.top, "members": view.left.members,
+                        "carried_volume": view.left.carried / 100},
+               "right": {"below": view.right.top, "members": view.right.members,
+                         "carried_volume": view.right.carried / 100}})

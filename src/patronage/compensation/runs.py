@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
+from patronage.compensation.carry import store_carry, with_placement_and_carry
 from patronage.compensation.core.bonuses import Refunded, Registry
 from patronage.compensation.core.engine import run_engine, sum_by
 from patronage.compensation.core.plan import Plan, parse_plan
@@ -391,6 +392,7 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
         currency = plan_currency(conn)
     facts, money = prepare(engine, facts, period, plan_currency=currency,
                            timezone=company_zone)
+    facts = with_placement_and_carry(engine, facts, period, end)
     watch.lap("load")
     run = _run(engine, period, plan, facts, money, company_zone)
     watch.lap("run")
@@ -448,6 +450,7 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
         })
         if run.money is not None:
             store_rates(s, record.id, run.money)
+        store_carry(conn, record.id, g, r)
         if run.clawbacks:
             earners = g.index_of(np.array([c.earner_id for c in run.clawbacks], dtype=np.int64))
             c_paid, c_currency = _earner_columns(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from patronage.facts import Genealogy, OrderLines, PeriodFacts, RefundLines
+from patronage.facts import Genealogy, OrderLines, PeriodFacts, Placement, RefundLines
 
 PARTS: tuple[tuple[str, type], ...] = (("g", Genealogy), ("l", OrderLines), ("r", RefundLines))
 
@@ -45,6 +45,7 @@ def freeze(facts: PeriodFacts,
             part = {"g": facts.genealogy, "l": facts.lines, "r": facts.refunds}[prefix]
             items += [(f"{prefix}.{f.name}", getattr(part, f.name)) for f in fields(cls)]
         items += [(f"x.{name}", array) for name, array in sorted((extra or {}).items())]
+        items += _binary_items(facts)
         for key, array in items:
             dtypes[key] = array.dtype.str
             with zf.open(f"{key}.npy", "w") as out:
@@ -67,10 +68,23 @@ def thaw(data: bytes, label: str) -> PeriodFacts:
         start, end = (int(v) for v in load("meta"))
         parts = [cls(**{f.name: load(f"{prefix}.{f.name}") for f in fields(cls)})
                  for prefix, cls in PARTS]
+        placement = (Placement(parent=load("p.parent"), side=load("p.side"))
+                     if "p.parent" in dtypes else None)
+        carry_in = {key[2:]: load(key) for key in dtypes if key.startswith("c.")}
     genealogy, lines, refunds = parts
     assert isinstance(genealogy, Genealogy) and isinstance(lines, OrderLines)
     assert isinstance(refunds, RefundLines)
-    return PeriodFacts(label, start, end, genealogy, lines, refunds)
+    return PeriodFacts(label, start, end, genealogy, lines, refunds, placement=placement,
+                       carry_in=carry_in)
+
+
+def _binary_items(facts: PeriodFacts) -> list[tuple[str, np.ndarray[Any, Any]]]:
+    """The placement tree and the volume carried in, when the facts have them."""
+    items: list[tuple[str, np.ndarray[Any, Any]]] = []
+    if facts.placement is not None:
+        items += [("p.parent", facts.placement.parent), ("p.side", facts.placement.side)]
+    items += [(f"c.{name}", array) for name, array in sorted(facts.carry_in.items())]
+    return items
 
 
 def thaw_extra(data: bytes) -> dict[str, np.ndarray[Any, Any]]:

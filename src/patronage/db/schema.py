@@ -28,6 +28,7 @@ from patronage.db import (
     payments,
     payout_methods,
     payouts,
+    placements,
     shop,
     simulations,
     tables,
@@ -39,7 +40,7 @@ from patronage.db.engine import normalise_url
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
-                 simulations)
+                 simulations, placements)
 
 
 def metadata() -> MetaData:

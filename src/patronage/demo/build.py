@@ -26,6 +26,7 @@ from patronage.compensation.runs import commit_period, preview_period
 from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
+from patronage.demo.binary import binary_what_if, place_demo_tree
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
@@ -50,6 +51,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
                             history=True, personal=True)
     summary.extra["customers who referred three friends"] = refer_friends(
         engine, summary.autoship_candidates, seed=seed, company_zone=company_zone)
+    # The distributors are placed in a binary tree too, as they joined, so that the shipped
+    # binary hybrid plan can be run over the history as a what-if.
+    summary.extra["distributors placed in the binary tree"] = place_demo_tree(engine, now)
     start = (now - timedelta(days=round(30.44 * months))).date()
     tz = zone(company_zone)
     current = Period.containing(now, tz)
@@ -124,6 +128,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
                 format_amount(by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
+        summary.extra.update(binary_what_if(engine, months=3, company_zone=company_zone))
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))

@@ -48,3 +48,28 @@ def company_facts(members: int, *, seed: int = 1, start: int = 1_790_000_000,
         amount=o.line_unit_price * o.line_quantity, retail_total=retail, wholesale_total=whole,
     )
     return PeriodFacts("generated", start, end, g, lines, empty_refunds())
+
+
+def with_placement(facts: PeriodFacts, *, seed: int = 1) -> PeriodFacts:
+    """``facts`` with every distributor placed in a filled-in binary tree, in joining order
+    (the k-th distributor below the ((k − 1) // 2)-th, left then right: as many levels as a
+    tree placed on the weak leg), and leg volume carried in for a fifth of them."""
+    from dataclasses import replace
+
+    from patronage.compensation.core.bonuses.binary import CARRY_LEFT, CARRY_RIGHT
+    from patronage.facts import Placement
+
+    g = facts.genealogy
+    dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
+    dist = dist[np.argsort(g.joined_at[dist], kind="stable")]
+    k = np.arange(dist.shape[0])
+    parent = np.full(g.size, -1, dtype=np.int64)
+    side = np.zeros(g.size, dtype=np.int8)
+    parent[dist[1:]] = dist[(k[1:] - 1) // 2]
+    side[dist[1:]] = ((k[1:] - 1) % 2).astype(np.int8)
+    rng = np.random.default_rng(seed)
+    carried = np.zeros((2, g.size), dtype=np.int64)
+    some = dist[rng.random(dist.shape[0]) < 0.2]
+    carried[:, some] = rng.integers(0, 500, (2, some.shape[0])) * 100
+    return replace(facts, placement=Placement(parent=parent, side=side),
+                   carry_in={CARRY_LEFT: carried[0], CARRY_RIGHT: carried[1]})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from patronage.compensation.core.plan import parse_plan
-from patronage.facts import OrderLines, PeriodFacts, RefundLines, empty_refunds
+from patronage.facts import OrderLines, PeriodFacts, Placement, RefundLines, empty_refunds
 from patronage.network.core.genealogy import build
 
 START, END = 1_000_000, 1_000_000 + 30 * 86400
@@ -37,8 +37,24 @@ class Company:
     referrer: list[int] | None = None
     lines: list[Line] = field(default_factory=list)
     refunds: list[tuple[int, int, int, int, int]] = field(default_factory=list)
+    #: (placement parent, side 0 left / 1 right) by member; None: nobody placed.
+    placement: list[tuple[int, int]] | None = None
+    #: Carried over from the previous period, by name, a list by member.
+    carry_in: dict[str, list[int]] = field(default_factory=dict)
 
     def facts(self) -> PeriodFacts:
+        return self._placed(self._facts())
+
+    def _placed(self, facts: PeriodFacts) -> PeriodFacts:
+        placement = None
+        if self.placement is not None:
+            placement = Placement(
+                parent=np.array([p for p, _ in self.placement], dtype=np.int64),
+                side=np.array([s for _, s in self.placement], dtype=np.int8))
+        carry = {k: np.array(v, dtype=np.int64) for k, v in self.carry_in.items()}
+        return replace(facts, placement=placement, carry_in=carry)
+
+    def _facts(self) -> PeriodFacts:
         n = len(self.parent)
         parent = np.array(self.parent, dtype=np.int64)
         kind = np.array(self.kind, dtype=np.int8)

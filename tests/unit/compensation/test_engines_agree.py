@@ -52,7 +52,49 @@ def companies(draw: st.DrawFn) -> Company:
         ln = lines[j]
         refunds.append((j, ln.qv // 2, ln.cv // 2, (ln.amount or 0) // 2,
                         draw(st.sampled_from([ln.at, START - 40 * 86400]))))
-    return Company(parent, kind, joined, status, referrer, lines, refunds)
+    company = Company(parent, kind, joined, status, referrer, lines, refunds)
+    if draw(st.booleans()):
+        company.placement, company.carry_in = draw(placements(kind))
+    return company
+
+
+@st.composite
+def placements(draw: st.DrawFn, kind: list[int]) -> tuple[list[tuple[int, int]],
+                                                           dict[str, list[int]]]:
+    """A placement tree over the distributors (each placed on a free side of an earlier one,
+    or a root) and leg volume carried in from a previous period."""
+    free: list[tuple[int, int]] = []
+    placed: list[tuple[int, int]] = []
+    for i, k in enumerate(kind):
+        if k != 2 or not free or draw(st.integers(0, 7)) == 0:
+            placed.append((-1, 0))
+        else:
+            spot = free.pop(draw(st.integers(0, len(free) - 1)))
+            placed.append(spot)
+        if k == 2:
+            free += [(i, 0), (i, 1)]
+    volume = st.sampled_from([0, 0, 3000, 10000, 25000])
+    carry = {"binary_left": [draw(volume) for _ in kind],
+             "binary_right": [draw(volume) for _ in kind]} if draw(st.booleans()) else {}
+    return placed, carry
+
+
+def binary_section(draw: st.DrawFn, names: list[str]) -> dict[str, Any]:
+    """A ``[bonuses.binary]`` section: ratio, unit, rate and/or amount, caps, flush rules."""
+    section: dict[str, Any] = {
+        "unit": draw(st.sampled_from([0.01, 50, 100])),
+        "ratio": draw(st.sampled_from([[1, 1], [2, 1], [1, 2], [3, 2]])),
+        "rate": draw(st.sampled_from([0.0, 0.1, 0.125])),
+        "pair_amount": draw(st.sampled_from([0, 0, 7.5])),
+        "cap": draw(st.sampled_from([0, 0, 20, 150])),
+        "carry_cap": draw(st.sampled_from([0, 0, 120])),
+        "flush_weak": draw(st.booleans()), "flush_inactive": draw(st.booleans()),
+        "include_promotional": draw(st.booleans()),
+        "min_rank": draw(st.sampled_from([None, *names])),
+    }
+    if section["rate"] == 0 and section["pair_amount"] == 0:
+        section["rate"] = 0.1
+    return {k: v for k, v in section.items() if v is not None}
 
 
 @st.composite
@@ -101,6 +143,8 @@ def plans(draw: st.DrawFn) -> Any:
     _unilevel_generation(draw, ranks, bonuses)
     _matching(draw, ranks, bonuses)
     _customer_first_order(draw, bonuses)
+    if draw(st.booleans()):
+        bonuses["binary"] = binary_section(draw, names)
     extra: dict[str, Any] = {}
     rank_advancement(draw, bonuses, names)
     pools(draw, bonuses, names)
@@ -265,6 +309,8 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.D
     assert fast.customer_volume.tolist() == ref.customer_volume.tolist()
     assert (fast.total_cv, fast.cap_limit, fast.cap_applied) == (
         ref.total_cv, ref.cap_limit, ref.cap_applied)
+    assert {k: v.tolist() for k, v in fast.carry.items()} == {
+        k: v.tolist() for k, v in ref.carry.items()}
     event(f"payout lines: {min(ref.payouts.size, 5)}+; skips: {min(ref.skips.size, 5)}+")
     event(f"bonuses paid: {sorted(set(ref.payouts.bonus.tolist()))}")
     event(f"paid-as differs from qualified: {fast.paid_as.tolist() != fast.qualified.tolist()}")

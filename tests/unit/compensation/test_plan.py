@@ -14,13 +14,14 @@ from patronage.errors import Problems
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_example_plan_uses_every_bonus_and_matches_the_copy_at_the_root() -> None:
+def test_example_plans_use_every_bonus_and_match_the_copies_at_the_root() -> None:
     plan = load_plan(default_plan_path())
     # The leadership bonuses are shown by the demo's later plan version (the example plan's
     # figures stay as they were).
     leading = parse_plan(tomllib.loads(with_leadership_bonuses(default_plan_path().read_text())))
     assert leading.paid_as is not None and leading.paid_as.grace_periods == 1
-    assert plan.cap is not None
+    hybrid = load_plan(default_plan_path().with_name("binary-hybrid.toml"))
+    assert plan.cap is not None and hybrid.cap is not None
     assert (ROOT / "plans" / "example.toml").read_text() == default_plan_path().read_text()
 
 

@@ -116,7 +116,7 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None,
         plan_version=plan.version, payouts=Payouts(**columns), skips=Skips(*_columns(st.skips, 7)),
         pv=pv, gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
         cap_limit=cap_limit, cap_applied=applied, active_customers=active_customers,
-        customer_volume=customer_volume, qualified=qualified,
+        customer_volume=customer_volume, qualified=qualified, carry=st.carry,
     )
 
 

@@ -93,7 +93,7 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int],
         title=np.array(title, dtype=np.int64), total_cv=total_cv, cap_limit=cap_limit,
         cap_applied=applied, active_customers=np.array(v.active_customers, dtype=np.int64),
         customer_volume=np.array(v.customer_volume, dtype=np.int64),
-        qualified=np.array(qualified, dtype=np.int64),
+        qualified=np.array(qualified, dtype=np.int64), carry=st.carry,
     )
 
 

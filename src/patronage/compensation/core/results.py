@@ -112,6 +112,8 @@ class RunResult:
     #: The rank each member's volumes qualified for this period, before the rules over time
     #: (``min_periods``, ``[paid_as]``); equal to ``paid_as`` without them. None: not known.
     qualified: I64 | None = None
+    #: What bonus types carry to the next period (e.g. binary leg volume), by name.
+    carry: dict[str, I64] = field(default_factory=dict)
 
 
 def capped_codes(plan: Plan) -> list[int]:

@@ -3,7 +3,7 @@ care rules with the holdout report, and the audit log."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -67,10 +67,14 @@ def members(request: Request, me: Staff, q: str = "", kind: str = "",
 
 
 @router.get("/company/members/{member_id}", response_class=HTMLResponse)
-def member(request: Request, me: Staff, member_id: Id, page: PageNumber = 1) -> Response:
-    """A member: details, orders; a distributor also rank, volumes, commissions, downline."""
+def member(request: Request, me: Staff, member_id: Id, page: PageNumber = 1,
+           placed_at: str = "") -> Response:
+    """A member: details, orders; a distributor also rank, volumes, commissions, downline and
+    placement (as of ``placed_at``, a day, when given)."""
     with transaction(engine_of(request)) as session, page_errors():
-        found = member_page(session, member_id, team_page=page)
+        day = _day(placed_at, "placed_at", request)
+        found = member_page(session, member_id, team_page=page,
+                            placed_at=None if day is None else day + timedelta(days=1))
         return render(request, "company_member.html", me, title=found.member.name, p=found)
 
 

@@ -13,6 +13,7 @@ from patronage.arrays import sum_by
 from patronage.bounds import Id, PageNumber
 from patronage.clock import Period
 from patronage.compensation.committed import locked_run, top_earners
+from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
 from patronage.compensation.reports import compare_plans
 from patronage.compensation.runs import (
@@ -82,6 +83,11 @@ def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
                   plans=plan_history(engine_of(request)))
 
 
+def hybrid_plan_text() -> str:
+    """The shipped binary + unilevel example plan, offered as plan B of a what-if."""
+    return default_plan_path().with_name("binary-hybrid.toml").read_text(encoding="utf-8")
+
+
 @router.get("/company/runs/preview", response_class=HTMLResponse)
 def preview(request: Request, me: Staff, period: str | None = None) -> Response:
     """The period computed with the plan in force; a committed period shows its committed run
@@ -96,7 +102,7 @@ def preview(request: Request, me: Staff, period: str | None = None) -> Response:
                           period=str(p), total_cv=locked.total_cv,
                           total_paid=locked.total_paid, cap_applied=locked.cap_applied,
                           by_bonus=locked.by_bonus, top=top, committed=locked.run_id,
-                          plan_version=locked.plan_version)
+                          plan_version=locked.plan_version, hybrid_plan=hybrid_plan_text())
         run = preview_period(engine, p, company_zone=company_zone_name(request))
     return render(request, "run_preview.html", me, title=f"Preview {p}", period=str(p),
                   total_cv=run.result.total_cv, total_paid=run.total_paid,
@@ -105,7 +111,7 @@ def preview(request: Request, me: Staff, period: str | None = None) -> Response:
                   plan_version=run.plan.plan.version,
                   refusal=commit_refusal(engine, p, now_of(request),
                                          company_zone=company_zone_name(request)),
-                  confirmation=confirmation(p))
+                  confirmation=confirmation(p), hybrid_plan=hybrid_plan_text())
 
 
 def _names_of(request: Request, paid: list[tuple[int, int]]) -> list[tuple[int, str, int]]:

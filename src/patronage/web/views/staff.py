@@ -10,7 +10,7 @@ order sums by ``ix_orders_placed_at`` over the last weeks only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from sqlalchemy import case, func, select
@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from patronage.access import member_labels
 from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.db.placements import PlacementRecord
 from patronage.db.tables import Member, Order, OrderLine, Product, Refund
 from patronage.errors import NotFound
+from patronage.network.placement import PlacementView, placement_view
 from patronage.web.views.business import PayoutRow, PeriodFigures, payout_rows, period_history
 from patronage.web.views.team import TeamPage, team_level
 
@@ -62,6 +64,9 @@ class MemberPage:
     lines: list[PayoutRow]
     team: TeamPage | None
     orders: list[Order]
+    #: The placement tree around a distributor, and the names of the members it shows.
+    placement: PlacementView | None = None
+    names: dict[int, str] = field(default_factory=dict)
 
 
 def _label(session: Session, member_id: int | None) -> str | None:
@@ -70,7 +75,8 @@ def _label(session: Session, member_id: int | None) -> str | None:
     return member_labels(session, None, [member_id]).get(member_id)
 
 
-def member_page(session: Session, member_id: int, *, team_page: int = 1) -> MemberPage:
+def member_page(session: Session, member_id: int, *, team_page: int = 1,
+                placed_at: datetime | None = None) -> MemberPage:
     """A member as staff see them; a distributor with the last six committed periods (rank,
     PV, GV, earnings), the lines of the last committed run and the first level of the
     downline."""
@@ -92,9 +98,24 @@ def member_page(session: Session, member_id: int, *, team_page: int = 1) -> Memb
         if last_run is not None:
             lines = payout_rows(session, member_id, last_run.id, limit=50)
         team = team_level(session, member_id, level=1, page=team_page)
-    return MemberPage(member, _label(session, member.sponsor_id), _label(session, member.owner_id),
+    page = MemberPage(member, _label(session, member.sponsor_id), _label(session, member.owner_id),
                       _label(session, member.referrer_id), int(customers), history, last_run,
                       lines, team, orders)
+    if member.kind == "distributor":
+        _with_placement(session, page, placed_at or datetime.now(UTC))
+    return page
+
+
+def _with_placement(session: Session, page: MemberPage, at: datetime) -> None:
+    """The member's placement as of ``at`` and the names it shows (nothing when the company
+    places nobody)."""
+    if session.scalar(select(PlacementRecord.id).limit(1)) is None:
+        return
+    view = placement_view(session, page.member.id, at)
+    page.placement = view
+    shown = [m for m in (view.spot.parent if view.spot else None, view.left.top,
+                         view.right.top) if m is not None]
+    page.names = member_labels(session, None, shown)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ explanations go through it. ``docs/bonuses.md`` shows how to add one.
 from __future__ import annotations
 
 from patronage.compensation.core.bonuses import (
+    binary,
     customer_acquisition,
     customer_first_order,
     customer_referral,
@@ -24,7 +25,8 @@ from patronage.compensation.core.bonuses import (
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
 from patronage.compensation.core.bonuses.registry import BonusSections, Registry
 
-#: The bonus types of plan files, run in this order (the order of their payout line codes).
+#: The bonus types of plan files, run in this order (a type that reads the lines of others, as
+#: matching does, comes after them; payout line codes are fixed once stored).
 BONUS_TYPES = Registry([
     retail_profit.BONUS,
     fast_start.BONUS,
@@ -34,6 +36,7 @@ BONUS_TYPES = Registry([
     stair_step.BONUS,
     rank_advancement.BONUS,
     pool.BONUS,
+    binary.BONUS,
     unilevel_generation.BONUS,
     matching.BONUS,
     customer_first_order.BONUS,

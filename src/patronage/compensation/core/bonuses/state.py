@@ -54,6 +54,8 @@ class PayState:
         self.code = plan.bonuses.registry.code
         self.pay: list[Part] = []
         self.skips: list[Part] = []
+        #: What bonus types carry to the next period, by name (arrays by member index).
+        self.carry: dict[str, I64] = {}
         self._personal: dict[bool, I64] = {}
         #: Ranks of the committed periods before this one, and the title before this period
         #: (None: no earlier title); the engine sets them before the bonuses pay.
@@ -124,6 +126,7 @@ class ReferenceState:
     prior_title: dict[int, int] = field(default_factory=dict)
     pv: list[int] = field(default_factory=list)
     gv: list[int] = field(default_factory=list)
+    carry: dict[str, I64] = field(default_factory=dict)
 
     @property
     def g(self) -> Genealogy:

@@ -1,0 +1,87 @@
+"""What a period's run reads beyond orders and the sponsor tree: the placement tree as of the
+period's end and the binary leg volume the previous committed run carried over; what a
+committed run carries to the next period; and the plan's rule that places new distributors."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.orm import Session
+
+from patronage.clock import Period, zone
+from patronage.compensation.core.bonuses.binary import CARRY_LEFT, CARRY_RIGHT, Binary
+from patronage.compensation.core.plan import parse_plan
+from patronage.compensation.core.results import RunResult
+from patronage.db.bulk import write_rows
+from patronage.db.compensation import PlanVersion
+from patronage.db.loaders import integer_matrix
+from patronage.facts import Genealogy, PeriodFacts
+from patronage.network.placement import load_placement, place
+
+
+def with_placement_and_carry(engine: Engine, facts: PeriodFacts, period: Period,
+                             end: datetime) -> PeriodFacts:
+    """``facts`` with the placement tree as of ``end`` and the leg volume carried in by the
+    latest committed run before ``period`` (nothing when there is none)."""
+    with engine.connect() as conn:
+        placement = load_placement(conn, facts.genealogy, end)
+        carry = carried_before(conn, facts.genealogy, period)
+    return replace(facts, placement=placement, carry_in=carry)
+
+
+def carried_before(conn: Connection, g: Genealogy, period: Period) -> dict[str, np.ndarray]:
+    """Leg volume by member index that the latest committed run before ``period`` carried."""
+    run_id = conn.execute(text("SELECT id FROM commission_runs WHERE period < :p "
+                               "ORDER BY period DESC LIMIT 1"), {"p": str(period)}).scalar()
+    if run_id is None:
+        return {}
+    rows = integer_matrix(conn, "SELECT member_id, left_volume, right_volume FROM binary_carry "
+                                "WHERE run_id = :r", {"r": int(run_id)}, 3)
+    if rows.shape[0] == 0:
+        return {}
+    idx = g.index_of(rows[:, 0])
+    known = idx >= 0
+    out = {}
+    for key, column in ((CARRY_LEFT, 1), (CARRY_RIGHT, 2)):
+        values = np.zeros(g.size, dtype=np.int64)
+        values[idx[known]] = rows[known, column]
+        out[key] = values
+    return out
+
+
+def store_carry(conn: Connection, run_id: int, g: Genealogy, result: RunResult) -> None:
+    """Keep the leg volume ``result`` carries to the next period (members with some)."""
+    left, right = result.carry.get(CARRY_LEFT), result.carry.get(CARRY_RIGHT)
+    if left is None or right is None:
+        return
+    some = np.flatnonzero((left > 0) | (right > 0))
+    write_rows(conn, "binary_carry", {
+        "run_id": np.full(some.size, run_id), "member_id": g.member_id[some],
+        "left_volume": left[some], "right_volume": right[some]})
+
+
+def placement_rule_in_force(session: Session, at: datetime, company_zone: str) -> str | None:
+    """The placement rule of the plan in force at ``at`` (its ``[bonuses.binary]``
+    ``placement``; None: no plan, or a plan without a binary bonus)."""
+    period = Period.containing(at, zone(company_zone))
+    text_ = session.scalar(select(PlanVersion.plan_text)
+                           .where(PlanVersion.effective_from <= str(period))
+                           .order_by(PlanVersion.effective_from.desc(), PlanVersion.id.desc())
+                           .limit(1))
+    if text_ is None:
+        return None
+    section = parse_plan(tomllib.loads(text_), "plan in force").bonuses.section("binary")
+    return section.placement if isinstance(section, Binary) else None
+
+
+def place_on_enrollment(session: Session, member_id: int, *, at: datetime, actor: str,
+                        company_zone: str) -> None:
+    """Place a newly enrolled distributor by the rule of the plan in force, when it pays a
+    binary bonus (nothing otherwise)."""
+    rule = placement_rule_in_force(session, at, company_zone)
+    if rule is not None:
+        place(session, member_id, at=at, actor=actor, rule=rule)
