@@ -24,7 +24,21 @@ DEFAULT_SECRET = "patronage-demo-secret-change-me"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PATRONAGE_", extra="ignore")
 
+    #: The database: ``sqlite:///./patronage.db`` (one file), or
+    #: ``postgresql://user@host/dbname`` for production (the global ``--db URL`` overrides it).
     database_url: str = Field(default="sqlite:///./patronage.db")
+    #: A read replica of the PostgreSQL database (streaming replication) for the pages that may
+    #: read slightly stale data (the dashboards); empty: they read the database.
+    read_database_url: str = ""
+    #: Connections each server or worker process keeps open to PostgreSQL, and how many more it
+    #: may open at a peak (SQLAlchemy's pool; ignored on SQLite).
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    #: Logs on standard error: ``json`` (one JSON object a line, with the request id) or
+    #: ``text``.
+    log_format: Literal["json", "text"] = "json"
+    #: The least important log level written: DEBUG, INFO, WARNING or ERROR.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     company_name: str = "Patronage Demo Co."
     company_timezone: str = DEFAULT_COMPANY_ZONE
     currency: str = "USD"
@@ -99,6 +113,10 @@ class Settings(BaseSettings):
     agreement_version: str = "2026-1"
     #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
     enrollment_pack_required: bool = False
+
+    def pool_options(self) -> dict[str, int]:
+        """The connection pool's size for :func:`patronage.db.engine.make_engine`."""
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
 
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is
