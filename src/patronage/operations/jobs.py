@@ -16,6 +16,7 @@ from patronage.clock import Period
 from patronage.config import Settings
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
+from patronage.languages import N_
 from patronage.operations.schedule import Daily, Every, Schedule
 
 
@@ -54,7 +55,7 @@ def register(name: str, schedule: Schedule, description: str) -> Callable[
     return add
 
 
-@register("value-fit", Daily(time(3, 0)), "fit the customer value models and score members")
+@register("value-fit", Daily(time(3, 0)), N_("fit the customer value models and score members"))
 def value_fit(ctx: JobContext) -> str:
     from patronage.value.core.customers import ValueSettings
     from patronage.value.service import fit_values
@@ -63,7 +64,7 @@ def value_fit(ctx: JobContext) -> str:
     return f"run {summary.run_id}: {summary.members} members valued"
 
 
-@register("care-tick", Daily(time(5, 0)), "plan the care touches due in the next day")
+@register("care-tick", Daily(time(5, 0)), N_("plan the care touches due in the next day"))
 def care_tick(ctx: JobContext) -> str:
     from patronage.care.core.rules import load_rules
     from patronage.care.tick import tick
@@ -73,7 +74,7 @@ def care_tick(ctx: JobContext) -> str:
     return f"{summary.planned} touches planned, {summary.already} already planned{failed}"
 
 
-@register("autoship-run", Daily(time(6, 0)), "charge and order the subscriptions due today")
+@register("autoship-run", Daily(time(6, 0)), N_("charge and order the subscriptions due today"))
 def autoship_run(ctx: JobContext) -> str:
     from patronage.autoship.run import run_day
     from patronage.payments.settings import make_gateway
@@ -86,7 +87,7 @@ def autoship_run(ctx: JobContext) -> str:
             f"declined, {summary.suspended} suspended")
 
 
-@register("care-deliver", Every(5), "send the care emails that are due")
+@register("care-deliver", Every(5), N_("send the care emails that are due"))
 def care_deliver(ctx: JobContext) -> str:
     from patronage.care.core.rules import load_rules
     from patronage.care.deliver import deliver_due
@@ -97,7 +98,7 @@ def care_deliver(ctx: JobContext) -> str:
 
 
 @register("close-reminder", Daily(time(8, 0)),
-          "remind staff when last month's commissions are not committed")
+          N_("remind staff when last month's commissions are not committed"))
 def close_reminder(ctx: JobContext) -> str:
     month = Period.containing(ctx.now, ctx.zone).previous()
     with transaction(ctx.engine) as session:
@@ -117,7 +118,7 @@ def _credit_expiry() -> None:
     if expire is None:
         return
 
-    @register("credit-expiry", Daily(time(2, 0)), "expire product credit past its date")
+    @register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
     def credit_expiry(ctx: JobContext) -> str:
         result = expire(ctx.engine, ctx.now)
         return f"credit expiry: {result}"

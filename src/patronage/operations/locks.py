@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, delete, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from patronage.db.engine import transaction
@@ -56,16 +56,20 @@ def _advisory(engine: Engine, job: str) -> Iterator[bool]:
 
 def take_lease(engine: Engine, job: str, holder: str, until: datetime, now: datetime) -> bool:
     """Take or renew ``job``'s lease for ``holder`` until ``until`` unless another holder's lease
-    is still running at ``now``."""
+    is still running at ``now``. Writes before it reads, so that on SQLite the transaction takes
+    the write lock first (waiting its turn) and never has to upgrade a stale read."""
     try:
         with transaction(engine) as session:
-            row = session.scalar(select(JobLock).where(JobLock.job == job))
-            if row is None:
-                session.add(JobLock(job=job, holder=holder, expires_at=until))
+            taken = session.execute(
+                update(JobLock)
+                .where(JobLock.job == job,
+                       or_(JobLock.holder == holder, JobLock.expires_at <= now))
+                .values(holder=holder, expires_at=until))
+            if getattr(taken, "rowcount", 0) == 1:
                 return True
-            if row.holder != holder and row.expires_at > now:
+            if session.scalar(select(JobLock.job).where(JobLock.job == job)) is not None:
                 return False
-            row.holder, row.expires_at = holder, until
+            session.add(JobLock(job=job, holder=holder, expires_at=until))
             return True
     except IntegrityError:  # another worker inserted the row first
         return False
@@ -73,9 +77,7 @@ def take_lease(engine: Engine, job: str, holder: str, until: datetime, now: date
 
 def release_lease(engine: Engine, job: str, holder: str) -> None:
     with transaction(engine) as session:
-        row = session.scalar(select(JobLock).where(JobLock.job == job))
-        if row is not None and row.holder == holder:
-            session.delete(row)
+        session.execute(delete(JobLock).where(JobLock.job == job, JobLock.holder == holder))
 
 
 @contextmanager

@@ -54,14 +54,12 @@ def start_run(engine: Engine, job: str, slot: datetime, now: datetime, worker: s
 
 def finish_run(engine: Engine, run_id: int, *, outcome: str, started: datetime,
                seconds: float, detail: str = "", error: str | None = None) -> None:
+    # One UPDATE (no read first): on SQLite the transaction takes the write lock at once.
     with transaction(engine) as session:
-        run = session.get(JobRun, run_id)
-        assert run is not None
-        run.outcome = outcome
-        run.duration_ms = round(seconds * 1000)
-        run.finished_at = started + timedelta(seconds=seconds)
-        run.detail = detail[:2000]
-        run.error = error[:2000] if error else None
+        session.execute(update(JobRun).where(JobRun.id == run_id).values(
+            outcome=outcome, duration_ms=round(seconds * 1000),
+            finished_at=started + timedelta(seconds=seconds), detail=detail[:2000],
+            error=error[:2000] if error else None))
 
 
 def recent_runs(session: Session, *, limit: int = 100, job: str | None = None) -> list[JobRun]:

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from patronage.config import Settings
 from patronage.operations.jobs import JOBS, Job, JobContext
-from patronage.operations.locks import job_lock
+from patronage.operations.locks import job_lock, wall_clock
 from patronage.operations.runs import finish_run, interrupt_running, slot_state, start_run
 from patronage.operations.schedule import latest_slot
 
@@ -79,9 +79,11 @@ def run_job(engine: Engine, job: Job, slot: datetime, now: datetime, settings: S
 
 def run_pending(engine: Engine, now: datetime, settings: Settings, *,
                 jobs: Mapping[str, Job] | None = None, worker: str | None = None,
-                only: set[str] | None = None) -> list[Ran]:
+                only: set[str] | None = None,
+                lease_clock: Callable[[], datetime] = wall_clock) -> list[Ran]:
     """Run every job whose latest slot at ``now`` has come and is not done (and that no other
-    worker is running). Returns what ran."""
+    worker is running). Returns what ran. ``lease_clock`` is the wall clock the SQLite leases
+    expire by."""
     zone = settings.company_zone()
     worker = worker or worker_name()
     ran = []
@@ -91,7 +93,7 @@ def run_pending(engine: Engine, now: datetime, settings: Settings, *,
         slot = latest_slot(job.schedule, now, zone)
         if not _due(engine, job, slot, now):
             continue
-        with job_lock(engine, job.name, worker) as held:
+        with job_lock(engine, job.name, worker, clock=lease_clock) as held:
             if not held or not _due(engine, job, slot, now):
                 continue
             ran.append(run_job(engine, job, slot, now, settings, worker))
