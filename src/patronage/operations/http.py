@@ -10,6 +10,7 @@ network or have the proxy keep ``/metrics`` inside."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -17,9 +18,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Mount, Route, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.db.schema import alembic_config
@@ -40,9 +43,29 @@ class RequestObservability:
     """Gives every request an id (``X-Request-ID`` when the client or proxy sent a usable one,
     else a new one), answers with it, logs one access line and counts the request."""
 
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, routes: list[BaseRoute]) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
+        self._labels: dict[tuple[str, str], str] = {}
+        self._templates: list[tuple[str, re.Pattern[str], frozenset[str]]] | None = None
+
+    def route_of(self, scope: Scope) -> str:
+        """The template of the route that answers (``/api/v1/members/{member_id}``), so that
+        one route is one series however many ids it is called with; ``unmatched`` for none."""
+        if self._templates is None:  # every route is added by the first request
+            self._templates = route_templates(self.routes)
+        method, path = str(scope.get("method", "")), str(scope.get("path", ""))
+        key = (method, path)
+        label = self._labels.get(key)
+        if label is None:
+            label = next((template for template, pattern, methods in self._templates
+                          if (not methods or method in methods) and pattern.match(path)),
+                         "unmatched")
+            if len(self._labels) > 10_000:  # paths with ids are many: keep the cache bounded
+                self._labels.clear()
+            self._labels[key] = label
+        return label
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,6 +73,7 @@ class RequestObservability:
             return
         rid = accept_request_id(Headers(scope=scope).get("x-request-id"))
         token = request_id.set(rid)
+        route = self.route_of(scope)  # before the app adds its own keys to the scope
         started = time.perf_counter()
         status = 500
 
@@ -65,7 +89,6 @@ class RequestObservability:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = str(scope.get("method", ""))
             self.metrics.observe(method, route, status, seconds)
             path = str(scope.get("path", ""))
@@ -74,6 +97,30 @@ class RequestObservability:
                     "method": method, "path": path, "route": route, "status": status,
                     "duration_ms": round(seconds * 1000, 1)})
             request_id.reset(token)
+
+
+def route_templates(routes: list[BaseRoute]) -> list[tuple[str, re.Pattern[str],
+                                                            frozenset[str]]]:
+    """Every route's full template (included routers' prefixes added; a mount as
+    ``<mount>/{path}``), its pattern and methods (none: any)."""
+    out: list[tuple[str, re.Pattern[str], frozenset[str]]] = []
+
+    def walk(items: list[BaseRoute], prefix: str) -> None:
+        for route in items:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                walk(included.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
+            elif isinstance(route, Mount):
+                template = prefix + route.path + "/{path:path}"
+                out.append((prefix + route.path + "/{path}", compile_path(template)[0],
+                            frozenset()))
+            elif isinstance(route, Route | APIRoute):
+                template = prefix + route.path
+                out.append((template, compile_path(template)[0],
+                            frozenset(route.methods or ())))
+
+    walk(routes, "")
+    return out
 
 
 def schema_problem(engine: Engine) -> str | None:
@@ -85,7 +132,10 @@ def schema_problem(engine: Engine) -> str | None:
     except Exception as exc:  # any failure to reach the database is the answer
         return f"database unreachable: {type(exc).__name__}"
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    missing = set(script.get_heads()) - current
+    # Applied: the database's heads and everything below them (dependencies too).
+    applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")
+               if rev is not None}
+    missing = set(script.get_heads()) - applied
     if missing:
         return f"migrations not applied: {', '.join(sorted(missing))} (run patronage init)"
     return None
@@ -116,4 +166,4 @@ def install(app: FastAPI, engine: Engine, clock: Any) -> None:
                         headers={"cache-control": "no-store"})
 
     app.include_router(router)
-    app.add_middleware(RequestObservability, metrics=metrics)
+    app.add_middleware(RequestObservability, metrics=metrics, routes=app.router.routes)
