@@ -148,3 +148,14 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     # Outermost: every answer, even an error page, carries its request id and is counted.
     operations_http.install(app, engine, app.state.clock)
     return app
+
+
+def from_env() -> FastAPI:
+    """The app of one server process among several (``patronage serve --workers N``): settings
+    from the environment, the schema already brought up to date by ``serve``."""
+    from patronage.operations.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    engine = make_pooled_engine(settings.database_url, settings.pool_options())
+    return create_app(settings=settings, engine=engine, migrate=False)
