@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 
 from patronage.db.engine import transaction
 from patronage.db.job_runs import JobRun
+from patronage.languages import N_
+
+#: A run's outcome in the words of the jobs page.
+OUTCOME_WORDS = (N_("running"), N_("ok"), N_("failed"), N_("interrupted"))
 
 
 @dataclass(frozen=True)
