@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/api_orders_load.py [--orders 10000] [--clients 20] [--workers 1]
 
 Builds a small company (``build_company``, not timed) in a PostgreSQL database made for the run
-(dropped afterwards), makes an integration token with ``orders:write``, and starts ``patronage serve``
-on a free port of 127.0.0.1 against it (the production server, ``patronage serve
---workers N``). Then ``--clients`` concurrent clients post ``--orders``
+(dropped afterwards), makes an integration token with ``orders:write``, and starts the production
+server (``patronage serve --workers N``) on a free port of 127.0.0.1 against it. Then
+``--clients`` concurrent clients post ``--orders``
 orders, each with an ``Idempotency-Key``; a tenth of the posts repeat the key (and content) of
 another post, sometimes while the first is still in flight. Afterwards it counts the orders in the
 database: exactly one per distinct key (none lost, none duplicated), every repeat answered with

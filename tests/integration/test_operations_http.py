@@ -125,3 +125,22 @@ def test_dashboards_read_the_replica(sqlite_template: Path, tmp_path: Path) -> N
             sign_in(client, EMAILS["staff"])
             pages[name] = _retail_count(client.get("/company").text)
     assert pages["primary"] == pages["replica"] + 3
+
+
+def test_staff_see_the_runs_and_the_close_reminder(engine: Engine) -> None:
+    seed(engine)
+    ran = run_pending(engine, NOW, settings(), only={"close-reminder"})
+    assert [r.outcome for r in ran] == ["ok"]
+    def fails(ctx: JobContext) -> str:
+        raise RuntimeError("gateway away")
+    run_pending(engine, NOW, settings(), jobs={"bad-job": Job("bad-job", Every(5), fails, "")})
+    month = str(ran[0].detail[:7])
+    with TestClient(app_for(engine)) as client:
+        sign_in(client, EMAILS["staff"])
+        page = client.get("/company/jobs")
+        assert page.status_code == 200
+        assert f"The commissions of {month} are not committed yet" in page.text
+        assert "close-reminder" in page.text and "daily at 08:00" in page.text
+        assert "RuntimeError: gateway away" in page.text
+        only = client.get("/company/jobs?job=close-reminder")
+        assert "RuntimeError" not in only.text
