@@ -63,8 +63,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Send the ``patronage`` and ``uvicorn`` logs to standard error in ``fmt``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    for name in ("patronage", "uvicorn", "uvicorn.error", "gunicorn.error"):
+    # Their children (uvicorn.error, patronage.access...) reach the handler by propagation; the
+    # root logger is left alone (it has no handler in a server, so nothing is written twice).
+    for name in ("patronage", "uvicorn"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
         logger.setLevel(level)
-        logger.propagate = False
