@@ -177,3 +177,23 @@ def test_the_real_jobs_run_on_an_empty_company(engine: Engine) -> None:
     assert autoship.detail.startswith("2026-12-07: 0 due")
     assert run_pending(engine, now, SETTINGS, only=set(JOBS)) != []  # the others, once
     assert run_pending(engine, now, SETTINGS) == []
+
+
+def test_the_worker_command(db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app as cli
+
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["worker", "--list"])
+    assert listed.exit_code == 0 and "autoship-run" in listed.output
+    once = runner.invoke(cli, ["--db", db_url, "worker", "--once", "--job", "close-reminder",
+                               "--now", "2026-12-07T15:00:00+00:00"])
+    assert once.exit_code == 0, once.output
+    assert "close-reminder" in once.output and "ok" in once.output
+    again = runner.invoke(cli, ["--db", db_url, "worker", "--once", "--job", "close-reminder",
+                                "--now", "2026-12-07T16:00:00+00:00"])
+    assert "nothing due" in again.output
+    wrong = runner.invoke(cli, ["--db", db_url, "worker", "--once", "--job", "payroll"])
+    assert wrong.exit_code != 0
+    assert "--job: payroll is not a job" in str(wrong.exception)
