@@ -1,10 +1,11 @@
 """Orders posted to the REST API under load: none lost, none duplicated.
 
-    .venv/bin/python benchmarks/api_orders_load.py [--orders 10000] [--clients 20]
+    .venv/bin/python benchmarks/api_orders_load.py [--orders 10000] [--clients 20] [--workers 1]
 
 Builds a small company (``build_company``, not timed) in a PostgreSQL database made for the run
-(dropped afterwards), makes an integration token with ``orders:write``, and starts ``uvicorn``
-on a free port of 127.0.0.1 against it. Then ``--clients`` concurrent clients post ``--orders``
+(dropped afterwards), makes an integration token with ``orders:write``, and starts the production
+server (``patronage serve --workers N``) on a free port of 127.0.0.1 against it. Then
+``--clients`` concurrent clients post ``--orders``
 orders, each with an ``Idempotency-Key``; a tenth of the posts repeat the key (and content) of
 another post, sometimes while the first is still in flight. Afterwards it counts the orders in the
 database: exactly one per distinct key (none lost, none duplicated), every repeat answered with
@@ -137,11 +138,13 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "PATRONAGE_DATABASE_URL": url,
-               "PATRONAGE_SECRET_KEY": "benchmark-secret-key-not-for-production"}
+               "PATRONAGE_SECRET_KEY": "benchmark-secret-key-not-for-production",
+               "PATRONAGE_LOG_LEVEL": "WARNING",
+               "PATRONAGE_DB_POOL_SIZE": str(max(5, args.clients // max(1, args.workers)))}
+        # The production server: `patronage serve --workers N` (metrics, request ids, logs).
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "patronage.server:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-             "--no-access-log", "--log-level", "warning"], env=env)
+            [sys.executable, "-m", "patronage", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", str(args.workers)], env=env)
         try:
             wait_up(base, server)
             t0 = time.perf_counter()
@@ -165,7 +168,8 @@ def main() -> None:
     lat = np.array(latencies) * 1000
     split = [k for k, v in ids.items() if len(v) != 1]
     print(f"{len(posts):,} posts ({unique:,} distinct keys, {len(posts) - unique:,} repeats) "
-          f"by {args.clients} clients to uvicorn ({args.workers} worker(s)) on PostgreSQL")
+          f"by {args.clients} clients to `patronage serve` ({args.workers} worker(s)) on "
+          "PostgreSQL")
     print(f"  answers: {dict(sorted(statuses.items()))}")
     print(f"  {elapsed:.1f} s: {len(posts) / elapsed:,.0f} posts/s; latency p50 "
           f"{np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "

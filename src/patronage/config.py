@@ -24,18 +24,41 @@ DEFAULT_SECRET = "patronage-demo-secret-change-me"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PATRONAGE_", extra="ignore")
 
+    #: The database: ``sqlite:///./patronage.db`` (one file), or
+    #: ``postgresql://user@host/dbname`` for production (the global ``--db URL`` overrides it).
     database_url: str = Field(default="sqlite:///./patronage.db")
+    #: A read replica of the PostgreSQL database (streaming replication) for the pages that may
+    #: read slightly stale data (the dashboards); empty: they read the database.
+    read_database_url: str = ""
+    #: Connections each server or worker process keeps open to PostgreSQL, and how many more it
+    #: may open at a peak (SQLAlchemy's pool; ignored on SQLite).
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    #: Connections a process may open beyond the pool at a peak (closed again after).
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    #: Logs on standard error: ``json`` (one JSON object a line, with the request id) or
+    #: ``text``.
+    log_format: Literal["json", "text"] = "json"
+    #: The least important log level written: DEBUG, INFO, WARNING or ERROR.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: The company's name, shown on pages and in messages.
     company_name: str = "Patronage Demo Co."
+    #: The company's time zone: when a month ends, when the scheduled jobs run; members with an
+    #: unknown zone are planned in it.
     company_timezone: str = DEFAULT_COMPANY_ZONE
+    #: The currency of the default market (ISO 4217).
     currency: str = "USD"
     #: The code of the default market: where members not placed in another market buy (made
     #: from :attr:`currency` when the markets table is created).
     market: str = "US"
+    #: Signs sessions and personal links; the server refuses the default, or a key shorter than
+    #: 16 characters, outside demo mode.
     secret_key: str = DEFAULT_SECRET
     #: Key of the suppression hashes (HMAC-SHA256 of each suppressed email or phone number).
     #: Empty: the secret key. Never change it once set, or suppressions stop matching.
     suppression_key: str = ""
+    #: Accept the default secret key (``serve --demo`` sets it).
     demo_mode: bool = False
+    #: The address members reach, used in links; ``https://`` makes the session cookie Secure.
     base_url: str = "http://127.0.0.1:8000"
     #: Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
     #: networks, comma separated). Empty: the headers are ignored.
@@ -59,23 +82,35 @@ class Settings(BaseSettings):
     #: US 1099-NEC reporting thresholds by the first day they apply to payments
     #: (``YYYY-MM-DD=amount``, comma separated); add a year's indexed threshold here.
     tax_1099_thresholds: str = "1900-01-01=600.00,2026-01-01=2000.00"
-    #: The company's own accounts payouts are made from (the originator of payout files).
+    #: The IBAN of the company's own account payouts are made from (the originator of SEPA
+    #: payout files).
     payout_iban: str = ""
+    #: The company's BIC (SEPA payout files).
     payout_bic: str = ""
+    #: The company's ACH company id (NACHA payout files).
     ach_company_id: str = ""
+    #: The routing number of the company's bank (ACH originating institution).
     ach_odfi_routing: str = ""
+    #: The routing number of the ACH destination (the bank or Federal Reserve receiving the file).
     ach_destination: str = ""
+    #: The name of the ACH destination.
     ach_destination_name: str = ""
     #: At most this many things on a distributor's Today, the most worth doing first.
     today_limit: int = Field(default=10, ge=1, le=100)
     #: Days after a personal occasion (a birthday) its call or note expires, not made.
     occasion_grace_days: int = Field(default=3, ge=0, le=60)
 
+    #: The mail server for care emails and password resets.
     smtp_host: str = "127.0.0.1"
+    #: The mail server's port.
     smtp_port: int = 1025
+    #: The mail server's user name (none: no sign-in).
     smtp_username: str | None = None
+    #: The mail server's password.
     smtp_password: str | None = None
+    #: Whether to switch the mail connection to TLS (STARTTLS).
     smtp_starttls: bool = False
+    #: The sender of care emails.
     mail_from: str = "care@patronage.example"
 
     #: What a participant typically spends a year to run the business, in the company's words,
@@ -85,13 +120,17 @@ class Settings(BaseSettings):
     payment_gateway: str = "simulated"
     #: Stripe's keys (secrets: shown nowhere, not even in this object's ``repr``).
     stripe_secret_key: SecretStr = SecretStr("")
+    #: The signing secret of the ``/webhooks/stripe`` endpoint (``whsec_...``); without it every
+    #: event is refused.
     stripe_webhook_secret: SecretStr = SecretStr("")
+    #: The publishable key the card page gives Stripe Elements.
     stripe_publishable_key: str = ""
     #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
     stripe_api_base: str = ""
     #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"
     #: or "last"), and how many days the link's cookie lives.
     shop_link_wins: Literal["first", "last"] = "last"
+    #: Days a share link's cookie lives.
     shop_link_days: int = Field(default=30, ge=1, le=365)
     #: Flat tax rates in basis points per market or market-region ("US=0,US-CA=725,MX=1600").
     shop_tax_rates: str = ""
@@ -106,6 +145,10 @@ class Settings(BaseSettings):
     cooling_off_days: int = Field(default=14, ge=0, le=365)
     #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
     enrollment_pack_required: bool = False
+
+    def pool_options(self) -> dict[str, int]:
+        """The connection pool's size for :func:`patronage.db.engine.make_engine`."""
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
 
     def company_zone(self) -> ZoneInfo:
         """:attr:`company_timezone` as a time zone (refused with the setting's name when it is

@@ -21,9 +21,10 @@ from patronage.api.links import install_links
 from patronage.api.problems import install_problem_handlers
 from patronage.clock import Clock, SystemClock
 from patronage.config import Settings, get_settings
-from patronage.db.engine import make_engine
+from patronage.db.engine import make_pooled_engine
 from patronage.db.schema import upgrade
 from patronage.markets.markets import ensure_configured_market
+from patronage.operations import http as operations_http
 from patronage.proxies import Network, is_https
 from patronage.web import install as install_web
 from patronage.web.import_jobs import expire_stale
@@ -105,13 +106,15 @@ class AllowedMethods:
 
 
 def create_app(*, settings: Settings | None = None, engine: Engine | None = None,
-               clock: Clock | None = None, migrate: bool = True) -> FastAPI:
-    """The app. Refuses the default secret key outside demo mode."""
+               clock: Clock | None = None, migrate: bool = True,
+               read_engine: Engine | None = None) -> FastAPI:
+    """The app. Refuses the default secret key outside demo mode. ``read_engine`` (else one
+    made from ``PATRONAGE_READ_DATABASE_URL`` when set) serves the dashboards."""
     settings = settings or get_settings()
     settings.check_secret()
     proxies = settings.proxy_networks()  # a malformed PATRONAGE_TRUSTED_PROXIES: refused
     if engine is None:
-        engine = make_engine(settings.database_url)
+        engine = make_pooled_engine(settings.database_url, settings.pool_options())
     if migrate:
         upgrade(engine)
         ensure_configured_market(engine, settings.market, currency=settings.currency,
@@ -127,6 +130,9 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine
+    if read_engine is None and settings.read_database_url:
+        read_engine = make_pooled_engine(settings.read_database_url, settings.pool_options())
+    app.state.read_engine = read_engine
     app.state.clock = clock or SystemClock()
     # Jobs left running by a server process that died are failed (their heartbeat stopped);
     # an app made over a database that is not migrated (the documentation build) has none.
@@ -139,4 +145,17 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     install_links(app)
     app.add_middleware(AllowedMethods, routes=app.router.routes)
     app.add_middleware(SecurityHeaders, proxies=proxies)
+    # Outermost: every answer, even an error page, carries its request id and is counted.
+    operations_http.install(app, engine, app.state.clock)
     return app
+
+
+def from_env() -> FastAPI:
+    """The app of one server process among several (``patronage serve --workers N``): settings
+    from the environment, the schema already brought up to date by ``serve``."""
+    from patronage.operations.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    engine = make_pooled_engine(settings.database_url, settings.pool_options())
+    return create_app(settings=settings, engine=engine, migrate=False)

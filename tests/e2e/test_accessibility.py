@@ -76,7 +76,8 @@ def _pages(site: Site, run: int) -> dict[str, list[str]]:
                   "/company/orders", f"/company/orders/{order}", "/company/runs",
                   f"/company/runs/{run}", f"/company/runs/{run}?payee={w.ann}",
                   "/company/runs/preview?period=2026-10", "/company/autoship",
-                  "/company/care", "/company/imports", "/company/audit", "/account"],
+                  "/company/care", "/company/imports", "/company/jobs", "/company/audit",
+                  "/account"],
     }
 
 

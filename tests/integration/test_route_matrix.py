@@ -131,6 +131,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/cards/print"): "DAAADDL",
     ("GET", "/company"): "ADDDDDL",
     ("GET", "/company/audit"): "ADDDDDL",
+    ("GET", "/company/jobs"): "ADDDDDL",
     ("GET", "/company/compliance"): "ADDDDDL",
     ("POST", "/company/compliance/buy-backs"): "ADDDDDL",
     ("POST", "/company/compliance/flags/clear"): "ADDDDDL",
@@ -182,6 +183,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/me/testimonial"): "DDDDAAL",
     ("POST", "/me/unsubscribe"): "DDDDAAL",
     ("GET", "/openapi.json"): "AAAAAAA",
+    # Operations: probes and the Prometheus scrape are public (no personal data in them).
+    ("GET", "/healthz"): "AAAAAAA",
+    ("GET", "/readyz"): "AAAAAAA",
+    ("GET", "/metrics"): "AAAAAAA",
     ("GET", "/p/{token}"): "AAAAAAA",
     ("POST", "/p/{token}"): "AAAAAAA",
     ("GET", "/password/forgot"): "AAAAAAA",

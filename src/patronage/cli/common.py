@@ -88,11 +88,11 @@ class State:
     def engine(self, *, migrate: bool = True) -> Engine:
         """The store, brought to the newest schema on first use."""
         if self._engine is None:
-            from patronage.db.engine import make_engine
+            from patronage.db.engine import make_pooled_engine
             from patronage.db.schema import upgrade
             from patronage.markets.markets import ensure_configured_market
 
-            self._engine = make_engine(self.url())
+            self._engine = make_pooled_engine(self.url(), self.settings().pool_options())
             if migrate:
                 upgrade(self._engine)
                 s = self.settings()

@@ -21,6 +21,7 @@ from patronage.cli import (
     demo,
     markets,
     members,
+    operations,
     payout_methods,
     payouts,
     plans,
@@ -77,7 +78,7 @@ def _merge(target: typer.Typer, other: typer.Typer) -> None:
 
 
 # Top-level commands.
-for module_app in (data.app, demo.app, serve.app, check.app, simulate.app):
+for module_app in (data.app, demo.app, serve.app, check.app, simulate.app, operations.app):
     _merge(app, module_app)
 # Groups: ``care`` is made of two modules (planning and delivery).
 _merge(care.app, care_delivery.app)

@@ -46,6 +46,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def make_pooled_engine(url: str, pool: dict[str, int]) -> Engine:
+    """:func:`make_engine` with the pool sized by ``pool`` (``pool_size``, ``max_overflow``) on
+    PostgreSQL; SQLite keeps SQLAlchemy's own pool."""
+    if normalise_url(url).startswith("sqlite"):
+        return make_engine(url)
+    return make_engine(url, **pool)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

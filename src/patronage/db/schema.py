@@ -24,6 +24,7 @@ from patronage.db import (
     compliance,
     credit,
     import_jobs,
+    job_runs,
     markets,
     payments,
     payout_methods,
@@ -40,7 +41,7 @@ from patronage.db.engine import normalise_url
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
-                 simulations, placements)
+                 simulations, placements, job_runs)
 
 
 def metadata() -> MetaData:

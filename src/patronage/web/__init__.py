@@ -25,6 +25,7 @@ from patronage.web.routes import (
     compliance,
     customers,
     imports,
+    jobs,
     links,
     payout_method,
     payouts,
@@ -43,7 +44,7 @@ from patronage.web.routes import (
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
            compliance.router, payouts.router, payout_method.router, webhooks.router,
-           shop.router, share.router, simulations.router, agreement.router)
+           shop.router, share.router, simulations.router, agreement.router, jobs.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -49,6 +49,13 @@ def engine_of(request: Request) -> Engine:
     return engine
 
 
+def read_engine_of(request: Request) -> Engine:
+    """The store for pages that may read slightly stale data (the dashboards): the read replica
+    (``PATRONAGE_READ_DATABASE_URL``) when there is one, else the database."""
+    engine = getattr(request.app.state, "read_engine", None)
+    return engine if isinstance(engine, Engine) else engine_of(request)
+
+
 def clock_of(request: Request) -> Clock:
     clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
     return clock

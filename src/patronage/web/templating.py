@@ -56,7 +56,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
               ("/company/payouts", N_("Payouts")),
               ("/company/autoship", N_("Autoship")), ("/company/care", N_("Care")),
               ("/company/imports", N_("Imports")), ("/company/compliance", N_("Compliance")),
-              ("/company/audit", N_("Audit"))],
+              ("/company/jobs", N_("Jobs")), ("/company/audit", N_("Audit"))],
 }
 
 

@@ -21,6 +21,7 @@ from patronage.web.deps import (
     engine_of,
     now_of,
     page_errors,
+    read_engine_of,
 )
 from patronage.web.templating import TEMPLATES, render, viewer_locale
 from patronage.web.views.business import (
@@ -44,7 +45,9 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
     assert me.member_id is not None
     engine, now = engine_of(request), now_of(request)
     with page_errors():
-        overview = distributor_overview(engine, me.member_id, now, at_risk=0, viewer=me,
+        # The dashboard's figures may be a moment old: from the read replica when there is one.
+        overview = distributor_overview(read_engine_of(request), me.member_id, now, at_risk=0,
+                                        viewer=me,
                                         company_zone=company_zone_name(request))
     with transaction(engine) as session:
         standing = active_standing(session, me.member_id, now,

@@ -1,0 +1,127 @@
+"""The scheduled jobs: one registry (:data:`JOBS`) of what the worker runs and when. A job is a
+function of a :class:`JobContext` that returns one line saying what it did; every job is
+idempotent (a slot run twice, or again after a run was killed, does nothing twice). A new job is
+one :func:`register` line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from patronage.clock import Period
+from patronage.config import Settings
+from patronage.db.compensation import CommissionRun
+from patronage.db.engine import transaction
+from patronage.languages import N_
+from patronage.operations.schedule import Daily, Every, Schedule
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job runs with: the store, the settings, the time it is, and its slot."""
+
+    engine: Engine
+    settings: Settings
+    now: datetime
+    slot: datetime
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.settings.company_zone()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    schedule: Schedule
+    run: Callable[[JobContext], str]
+    description: str
+
+
+#: Every scheduled job by name, in the order a worker looks at them.
+JOBS: dict[str, Job] = {}
+
+
+def register(name: str, schedule: Schedule, description: str) -> Callable[
+        [Callable[[JobContext], str]], Callable[[JobContext], str]]:
+    """Add a job to :data:`JOBS` (as a decorator)."""
+    def add(run: Callable[[JobContext], str]) -> Callable[[JobContext], str]:
+        JOBS[name] = Job(name, schedule, run, description)
+        return run
+    return add
+
+
+@register("value-fit", Daily(time(3, 0)), N_("fit the customer value models and score members"))
+def value_fit(ctx: JobContext) -> str:
+    from patronage.value.core.customers import ValueSettings
+    from patronage.value.service import fit_values
+
+    summary = fit_values(ctx.engine, ctx.now, ValueSettings())
+    return f"run {summary.run_id}: {summary.members} members valued"
+
+
+@register("care-tick", Daily(time(5, 0)), N_("plan the care touches due in the next day"))
+def care_tick(ctx: JobContext) -> str:
+    from patronage.care.core.rules import load_rules
+    from patronage.care.tick import tick
+
+    summary = tick(ctx.engine, ctx.now, load_rules(), company_zone=ctx.settings.company_timezone)
+    failed = f"; {len(summary.failed)} members failed" if summary.failed else ""
+    return f"{summary.planned} touches planned, {summary.already} already planned{failed}"
+
+
+@register("autoship-run", Daily(time(6, 0)), N_("charge and order the subscriptions due today"))
+def autoship_run(ctx: JobContext) -> str:
+    from patronage.autoship.run import run_day
+    from patronage.payments.settings import make_gateway
+
+    day = ctx.slot.astimezone(ctx.zone).date()
+    gateway = make_gateway(ctx.engine, ctx.settings.payment_settings())
+    summary = run_day(ctx.engine, day, gateway, now=ctx.now,
+                      company_zone=ctx.settings.company_timezone)
+    return (f"{day}: {summary.due} due, {summary.approved} ordered, {summary.declined} "
+            f"declined, {summary.suspended} suspended")
+
+
+@register("care-deliver", Every(5), N_("send the care emails that are due"))
+def care_deliver(ctx: JobContext) -> str:
+    from patronage.care.core.rules import load_rules
+    from patronage.care.deliver import deliver_due
+
+    report = deliver_due(ctx.engine, ctx.now, settings=ctx.settings, rules=load_rules())
+    return (f"{len(report.sent)} sent, {len(report.deferred)} deferred, "
+            f"{len(report.failed)} failed")
+
+
+@register("close-reminder", Daily(time(8, 0)),
+          N_("remind staff when last month's commissions are not committed"))
+def close_reminder(ctx: JobContext) -> str:
+    month = Period.containing(ctx.now, ctx.zone).previous()
+    with transaction(ctx.engine) as session:
+        committed = session.scalar(select(CommissionRun.id)
+                                   .where(CommissionRun.period == str(month)))
+    if committed is not None:
+        return f"{month} is committed"
+    return (f"{month} is not committed yet: preview and commit it "
+            f"(patronage commissions commit --period {month})")
+
+
+def _credit_expiry() -> None:
+    """Product credit expiry, when this release has it (``patronage.credit.expire_credit``)."""
+    from patronage import credit
+
+    expire = getattr(credit, "expire_credit", None)
+    if expire is None:
+        return
+
+    @register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
+    def credit_expiry(ctx: JobContext) -> str:
+        result = expire(ctx.engine, ctx.now)
+        return f"credit expiry: {result}"
+
+
+_credit_expiry()
