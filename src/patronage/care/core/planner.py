@@ -53,6 +53,7 @@ from patronage.care.core.facts import (
     holdout_draws,
     spread_phases,
 )
+from patronage.care.core.playbooks import COMPANY, Playbooks, member_playbooks
 from patronage.care.core.rules import Rule, Rules, Settings, minutes
 from patronage.care.core.zones import DAY, ZoneTable, civil, day_number, is_leap
 from patronage.facts import KIND_DISTRIBUTOR
@@ -272,15 +273,21 @@ def _reasons(t: _Tick, rule: Rule, member: I64, draws: F64, owner: I64,
     return reason
 
 
-def _contacts(t: _Tick, rule: Rule, alive: Bools) -> tuple[I64, I64, I64, I64, Bools]:
+def _contacts(t: _Tick, rule: Rule, alive: Bools,
+              held: tuple[Bools, bool] | None) -> tuple[I64, I64, I64, I64, Bools]:
     """A ``new_contact`` task rule's touches for the contacts distributors met: member row (the
     linked member, else the distributor), key (``-contact id``), due, owner row, and whether
-    the touch is about a member (linked)."""
+    the touch is about a member (linked). ``held``: whether the playbook each distributor (by
+    member row) adopted holds this rule, and whether the company's does (for contacts whose
+    distributor is unknown); ``None``: everyone's does."""
     f, c = t.f, t.f.contacts
     linked = c.member >= 0
     member = np.where(linked, c.member, c.owner)
     due = c.at + rule.delay_days * DAY
     keep = (member >= 0) & (due > t.lo) & (due <= t.hi)
+    if held is not None:
+        by_owner, company = held
+        keep &= np.where(c.owner >= 0, by_owner[np.maximum(c.owner, 0)], company)
     keep[keep] = alive[member[keep]]
     member, owner, linked = member[keep], c.owner[keep], linked[keep]
     known = owner >= 0
@@ -355,9 +362,15 @@ def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     p.reason[live[order[over]]] = CAP
 
 
-def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int = 1) -> Plan:
+def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int = 1,
+                 playbooks: Playbooks | None = None) -> Plan:
     """Every touch due in ``(now - lookback, now + horizon]``, planned or not, and why (see the
-    module's description)."""
+    module's description). With ``playbooks``, each member is planned by the playbook their
+    owner adopted (rules are then ``playbooks.rules``, the distinct rules of all of them, and
+    the plan's rule numbers are positions among those)."""
+    if playbooks is not None:
+        rules = playbooks.rules
+        group = member_playbooks(f.owner, playbooks.adopted)
     t = _Tick(now, f, rules, horizon_days)
     active = rules.active
     alive = ~f.erased
@@ -365,6 +378,14 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
     parts: list[tuple[I64, ...]] = []
     for r, rule in enumerate(active):
         ok = alive & _audience(rule, f.kind)
+        held: tuple[Bools, bool] | None = None
+        if playbooks is not None:
+            holds = playbooks.holds[:, r]
+            if not holds.any():
+                continue
+            if not holds.all():
+                ok &= holds[group]
+                held = holds[playbooks.adopted], bool(holds[COMPANY])
         if rule.occasion in ("birthday", "anniversary", "holiday"):
             member, key, due = _calendar(t, rule, np.flatnonzero(ok))
         elif rule.occasion in ("no_touch", "value_at_risk"):
@@ -377,7 +398,7 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
                           _reasons(t, rule, member, draws, owner,
                                    np.ones(member.shape[0], dtype=bool)), owner))
         if rule.occasion == "new_contact" and rule.channel == "task":
-            member, key, due, owner, person = _contacts(t, rule, alive)
+            member, key, due, owner, person = _contacts(t, rule, alive, held)
             if member.shape[0]:
                 parts.append((np.full(member.shape[0], r, dtype=np.int64), member, key, due,
                               _reasons(t, rule, member, draws, owner, person), owner))
@@ -394,11 +415,15 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
                  | (key[1:] != key[:-1]))
     rule_a, member, key, due, reason, owner = (a[first] for a in (rule_a, member, key, due,
                                                                   reason, owner))
+    # A stored touch is known by its rule's key: rules of several playbooks may share one.
+    index = rules.rule_index()
+    key_of = np.array([index[r.key] for r in active], dtype=np.int64)
     existing = f.existing
     if existing.shape[0]:
         existing = np.stack([existing[:, 0], _identity(active, existing[:, 0], existing[:, 1],
                                                        existing[:, 2]), existing[:, 2]], axis=1)
-    reason[_already(existing, rule_a, _identity(active, rule_a, member, key), key)] = ALREADY
+    reason[_already(existing, key_of[rule_a], _identity(active, rule_a, member, key),
+                    key)] = ALREADY
     plan = Plan(rule_a, member, key, due, reason, owner)
     _caps(t, active, plan)
     return plan

@@ -170,7 +170,12 @@ class Rules(_Strict):
         return tuple(r for r in self.rules if r.enabled)
 
     def rule_index(self) -> dict[str, int]:
-        return {r.key: i for i, r in enumerate(self.active)}
+        """Each rule key's first position among the active rules (the rules of several
+        playbooks, combined, may hold one key more than once)."""
+        out: dict[str, int] = {}
+        for i, r in enumerate(self.active):
+            out.setdefault(r.key, i)
+        return out
 
 
 def _check(rules: Rules) -> list[tuple[str, str]]:
