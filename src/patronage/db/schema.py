@@ -20,6 +20,7 @@ from patronage.db import (
     api_tokens,
     autoship,
     care,
+    care_playbooks,
     compensation,
     compliance,
     credit,
@@ -37,7 +38,8 @@ from patronage.db.engine import normalise_url
 
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
-                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop)
+                 import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
+                 care_playbooks)
 
 
 def metadata() -> MetaData:
