@@ -4,14 +4,18 @@ change is offered, not forced."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
 from patronage.care import playbooks as pb
 from patronage.care.core.rules import load_rules
 from patronage.care.tick import explain_member, tick
+from patronage.cli.main import app
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.errors import NotFound, Problems
@@ -22,6 +26,7 @@ pytestmark = pytest.mark.storage
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 JOINED = datetime(2025, 3, 1, tzinfo=UTC)
 COMPANY = load_rules()
+runner = CliRunner()
 
 
 def _team(engine: Engine) -> dict[str, int]:
@@ -106,3 +111,34 @@ def test_a_playbook_outside_the_company_bounds_is_refused_whole(engine: Engine) 
     assert "keep its occasion and channel" in str(err.value.problems[0])
     with transaction(engine) as s:
         assert pb.offered(s, ids["ben"]) == []
+
+
+def test_playbooks_from_the_command_line(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    ids = _team(engine)
+    db = ["--db", db_url, "care", "playbook"]
+    source = tmp_path / "ann.toml"
+    source.write_text('[[rules]]\nkey = "birthday_call"\noccasion = "birthday"\n'
+                      'channel = "task"\ntemplate = "birthday"\npriority = 99\n')
+    wrote = runner.invoke(app, [*db, "write", "--name", "Ann's way", "--from", str(source),
+                                "--author", str(ids["ann"]), "--now", NOW.isoformat(),
+                                "--json"])
+    assert wrote.exit_code == 0, wrote.output
+    book = json.loads(wrote.output)["id"]
+    assert runner.invoke(app, [*db, "share", str(book), "--author", str(ids["ann"])]
+                         ).exit_code == 0
+    offered = json.loads(runner.invoke(app, [*db, "list", "--member", str(ids["ben"]),
+                                             "--json"]).output)
+    assert [b["id"] for b in offered["offered"]] == [book] and offered["follows"] is None
+    took = runner.invoke(app, [*db, "adopt", str(book), "--member", str(ids["ben"]),
+                               "--now", NOW.isoformat()])
+    assert took.exit_code == 0 and "follows playbook" in took.output
+    runner.invoke(app, ["--db", db_url, "care", "tick", "--now", NOW.isoformat()])
+    with transaction(engine) as s:
+        keys = {t.rule_key for t in s.scalars(select(Touch).where(
+            Touch.member_id == ids["ben_customer"]))}
+    assert keys == {"birthday_call"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[settings]\nholdout_share = 0\n')
+    refused = runner.invoke(app, [*db, "write", "--name", "x", "--from", str(bad)])
+    assert refused.exit_code != 0
+    assert f"{bad}: settings: a playbook holds only rules" in str(refused.exception)

@@ -67,7 +67,7 @@ def _name(name: str) -> str:
 
 def write_playbook(session: Session, company: Rules, author_id: int | None, name: str,
                    rules: Sequence[Rule] | object, now: datetime, *,
-                   playbook_id: int | None = None) -> Playbook:
+                   playbook_id: int | None = None, source: str = "playbook") -> Playbook:
     """Write a new playbook (``playbook_id`` None) or change one the author wrote; the rules
     are checked against the company's bounds (:func:`parse_playbook`); a change of rules makes
     a new version, offered to whoever adopted it."""
@@ -75,7 +75,7 @@ def write_playbook(session: Session, company: Rules, author_id: int | None, name
         _distributor(session, author_id)
     data = rules_data(rules) if isinstance(rules, tuple | list) and all(
         isinstance(r, Rule) for r in rules) else rules
-    checked = parse_playbook(company, data, "playbook", others=_keys(session, playbook_id))
+    checked = parse_playbook(company, data, source, others=_keys(session, playbook_id))
     text = encode(checked)
     if playbook_id is None:
         book = Playbook(author_id=author_id, name=_name(name), rules=text, version=1,
