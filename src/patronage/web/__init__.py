@@ -27,6 +27,7 @@ from patronage.web.routes import (
     links,
     payout_method,
     payouts,
+    playbooks,
     portal,
     runs,
     session,
@@ -41,7 +42,7 @@ from patronage.web.routes import (
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
            compliance.router, payouts.router, payout_method.router, webhooks.router,
-           shop.router, share.router)
+           shop.router, share.router, playbooks.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
