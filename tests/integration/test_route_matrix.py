@@ -185,6 +185,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/tasks/{touch_id}/not-now"): "DDADDDL",
     ("POST", "/tasks/{touch_id}/snooze"): "DDADDDL",
     ("GET", "/team"): "DAAADDL",
+    # A distributor's own playbook (what they follow, adopt, share): distributors only.
+    ("GET", "/playbook"): "DAAADDL",
+    ("POST", "/playbook/adopt"): "DAAADDL",
+    ("POST", "/playbook/save"): "DAAADDL",
+    ("POST", "/playbook/share"): "DAAADDL",
+    ("POST", "/playbook/update"): "DAAADDL",
+    ("POST", "/playbook/leave"): "DAAADDL",
     ("GET", "/team.csv"): "DAAADDL",
     ("GET", "/payout-method"): "DAAADDL",
     ("POST", "/payout-method"): "DAAADDL",
