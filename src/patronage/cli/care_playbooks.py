@@ -42,11 +42,12 @@ def write(ctx: typer.Context, name: Annotated[str, typer.Option("--name")],
           now: NowOpt = None, rules: RulesFile = None, as_json: JsonOpt = False) -> None:
     """Write a playbook (checked against the company's rules: every problem at once)."""
     from patronage.care import playbooks as pb
+    from patronage.care.core.playbooks import rules_data
     from patronage.db.engine import transaction
     from patronage.errors import read_toml
 
     company = _company(rules)
-    data: Any = read_toml(source, "playbook file") if source else pb.rules_data(company.active)
+    data: Any = read_toml(source, "playbook file") if source else rules_data(company.active)
     with transaction(state(ctx).engine()) as s:
         book = pb.write_playbook(s, company, author, name, data, parse_now(now),
                                  playbook_id=playbook, source=str(source or "playbook"))
@@ -96,8 +97,9 @@ def list_command(ctx: typer.Context, member: Annotated[int | None, typer.Option(
         return
     if member is None:
         for b in out["playbooks"]:
+            shared = ", shared" if b["shared"] else ""
             console.print(f"{b['id']:>6}  {b['name']}  (author {b['author'] or 'company'}, "
-                          f"v{b['version']}, {b['rules']} rules{', shared' if b['shared'] else ''})")
+                          f"v{b['version']}, {b['rules']} rules{shared})")
         return
     follows = out["follows"]
     console.print(f"member {member} follows " + (f"playbook {follows['id']} {follows['name']!r}"

@@ -47,8 +47,8 @@ TEMPLATES.env.filters["source_word"] = lambda code: translate_filter(source_word
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),
                     ("/business", N_("My business")), ("/team", N_("My team")),
-                    ("/playbook", N_("My playbook")), ("/share", N_("Share")), ("/earnings", N_("My earnings")),
-                    ("/payout-method", N_("Payout method"))],
+                    ("/playbook", N_("My playbook")), ("/share", N_("Share")),
+                    ("/earnings", N_("My earnings")), ("/payout-method", N_("Payout method"))],
     "customer": [("/me", N_("My account"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),

@@ -109,7 +109,7 @@ def parse_playbook(company: Rules, data: Any, source: str = "playbook",
                                    rules=rules)
     problems += [Problem(f"{source}: {p}", r) for p, r in _check(within)
                  if not p.startswith("settings")]
-    known = {r.key: (r.occasion, r.channel) for r in company.rules}
+    known: dict[str, tuple[str, str]] = {r.key: (r.occasion, r.channel) for r in company.rules}
     known.update(others or {})
     for i, r in enumerate(rules):
         was = known.get(r.key)
