@@ -27,6 +27,7 @@ from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo
+from patronage.demo.playbooks import demo_playbooks
 from patronage.money import format_amount
 from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
@@ -95,7 +96,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
+    adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
     care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
+    summary.extra.update(adopted)
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
