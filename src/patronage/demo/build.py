@@ -286,6 +286,8 @@ class CareDays:
     cards: int = 0
 
 
+#: How many days a birthday or holiday task stays on a distributor's list (the default).
+GRACE_DAYS = int(Settings.model_fields["occasion_grace_days"].default)
 #: The channels the demo's simulated outbox delivers (tasks wait for their distributor).
 OUTBOX_CHANNELS = ("email", "card")
 
@@ -297,8 +299,11 @@ def care_days(engine: Engine, now: datetime, *, days: int,
     server and no print shop: the emails and cards due are recorded as sent at that moment, as
     the simulated payment gateway charges nobody). So no touch is left planned past its
     window (``patronage check``)."""
+    from patronage.care.core.rules import load_rules
+    from patronage.care.sweep import close_passed
     from patronage.care.tick import tick
 
+    rules = load_rules()
     done = CareDays()
     for back in range(days, -1, -1):
         moment = now - timedelta(days=back)
@@ -306,6 +311,8 @@ def care_days(engine: Engine, now: datetime, *, days: int,
         sent = simulated_outbox(engine, moment)
         done.emails += sent["email"]
         done.cards += sent["card"]
+        with transaction(engine) as s:  # and the run's end: nothing planned past its window
+            close_passed(s, moment, rules, grace_days=GRACE_DAYS)
     return done
 
 
