@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_publishable_key: str = ""
+    #: The shared secret the mail provider's bounce and complaint events are signed with
+    #: (``POST /webhooks/mail``, docs/care-delivery.md); empty: such events are refused.
+    mail_webhook_secret: SecretStr = SecretStr("")
     #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
     stripe_api_base: str = ""
     #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"

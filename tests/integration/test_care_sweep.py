@@ -86,3 +86,52 @@ def test_an_email_being_retried_is_left_to_its_retries(engine: Engine) -> None:
     with transaction(engine) as s:
         row = s.get(Touch, tid)
         assert row is not None and row.status == "planned" and row.attempts == 3
+
+
+def test_bounces_and_complaints_from_the_provider_suppress_the_address(engine: Engine) -> None:
+    """``POST /webhooks/mail``: unsigned or malformed is refused with nothing changed; a hard
+    bounce and a complaint suppress the address (the next tick drops its touches as
+    suppressed); a soft bounce and a replay change nothing."""
+    from fastapi.testclient import TestClient
+
+    from patronage.care.bounces import sign
+    from patronage.care.tick import tick
+    from patronage.clock import FixedClock
+    from patronage.network.members import is_suppressed
+    from patronage.server import create_app
+
+    secret = "mail-secret"
+    with transaction(engine) as s:
+        dana = distributor(s)
+        hard = customer(s, dana, "Hal", email="hal@example.com", birth_month=11, birth_day=26)
+        customer(s, dana, "Sue", email="sue@example.com")
+    app = create_app(settings=Settings(secret_key="x" * 32, mail_webhook_secret=secret),
+                     engine=engine, clock=FixedClock(NOW), migrate=False)
+    client = TestClient(app)
+    body = (b'{"events": [{"type": "bounce", "email": "hal@example.com", "bounce": "hard"},'
+            b' {"type": "complaint", "email": "cat@example.com"},'
+            b' {"type": "bounce", "email": "sue@example.com", "bounce": "soft"}]}')
+    headers = {"content-type": "application/json"}
+    unsigned = client.post("/webhooks/mail", content=body, headers=headers)
+    assert unsigned.status_code == 400 and "X-Patronage-Signature" in unsigned.json()["error"]
+    bad = b'{"events": [{"type": "bounce", "email": "a@example.com"}, {"type": "open"}]}'
+    refused = client.post("/webhooks/mail", content=bad,
+                          headers={**headers, "x-patronage-signature": sign(bad, secret)})
+    assert refused.status_code == 400 and "events[1].type" in refused.json()["error"]
+    with transaction(engine) as s:
+        assert not is_suppressed(s, "email", "a@example.com")
+    signed = {**headers, "x-patronage-signature": sign(body, secret)}
+    done = client.post("/webhooks/mail", content=body, headers=signed)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"suppressed": 2, "already": 0, "ignored": 1}
+    assert client.post("/webhooks/mail", content=body, headers=signed).json() == {
+        "suppressed": 0, "already": 2, "ignored": 1}
+    with transaction(engine) as s:
+        assert is_suppressed(s, "email", "hal@example.com")
+        assert is_suppressed(s, "email", "cat@example.com")
+        assert not is_suppressed(s, "email", "sue@example.com")
+    tick(engine, NOW)
+    with transaction(engine) as s:
+        reasons = {t.drop_reason for t in s.scalars(select(Touch).where(
+            Touch.member_id == hard, Touch.channel == "email"))}
+    assert reasons == {"suppressed"}
