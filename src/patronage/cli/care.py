@@ -115,3 +115,13 @@ def holdout_command(ctx: typer.Context, now: NowOpt = None, rules: RulesFile = N
     console.print(table)
     console.print(f"lift: {report.lift * 100:+.1f} points of retention (z = {report.z:.2f}; "
                   f"holdout share {report.share:.0%}, window {report.window_days} days)")
+    lines = [("all", report.overall)] if report.overall else []
+    detail = Table("customers", "treated", "holdout", "lift (points, 95% interval)", "p",
+                   "spend difference (95% interval)")
+    for name, m in [*lines, *report.cohorts, *report.rules]:
+        detail.add_row(name, f"{m.treated:,}", f"{m.holdout:,}",
+                       f"{m.lift.estimate * 100:+.1f} [{m.lift.low * 100:+.1f}, "
+                       f"{m.lift.high * 100:+.1f}]", f"{m.p_value:.3f}",
+                       f"{m.spend.estimate / 100:+.2f} [{m.spend.low / 100:+.2f}, "
+                       f"{m.spend.high / 100:+.2f}]")
+    console.print(detail)
