@@ -20,7 +20,7 @@ from patronage.languages import jinja as language_jinja
 from patronage.languages.jinja import translate_filter
 from patronage.languages.negotiate import negotiate
 from patronage.signin.cookie import web_session
-from patronage.web.charts import bars, heat, line
+from patronage.web.charts import bars, heat, intervals, line
 from patronage.web.deps import engine_of, settings_of
 from patronage.web.words import source_word
 
@@ -41,7 +41,7 @@ def _pager_query(params: Any, page: int) -> str:
 
 TEMPLATES.env.filters["pager_query"] = _pager_query
 TEMPLATES.env.filters["heat"] = heat
-TEMPLATES.env.globals.update(bars=bars, line=line)
+TEMPLATES.env.globals.update(bars=bars, line=line, intervals=intervals)
 TEMPLATES.env.filters["source_word"] = lambda code: translate_filter(source_word(str(code)))
 
 NAV: dict[str, list[tuple[str, str]]] = {
