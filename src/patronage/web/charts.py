@@ -162,11 +162,12 @@ def intervals(measured: list[tuple[str, Any]], *, label: str, width: int = 480,
     zero line; ``measured`` are (name, an interval with ``low``, ``estimate``, ``high``), drawn
     times ``scale`` (shares as points). The pages print the same numbers in a table as its
     text equivalent."""
-    rows = [(name, i.low * scale, i.estimate * scale, i.high * scale) for name, i in measured]
+    rows = [(name, float(i.low) * scale, float(i.estimate) * scale, float(i.high) * scale)
+            for name, i in measured]
     if not rows:
         return Markup("")
     finite = [v for _, lo, est, hi in rows for v in (lo, est, hi) if math.isfinite(v)]
-    lo_all, hi_all = min(finite + [0.0]), max(finite + [0.0])
+    lo_all, hi_all = min([*finite, 0.0]), max([*finite, 0.0])
     span = (hi_all - lo_all) or 1.0
     left, right = 130, width - 60
     height = row_height * len(rows) + 20
