@@ -28,6 +28,7 @@ from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo
 from patronage.demo.playbooks import demo_playbooks
+from patronage.demo.response import respond_to_attention
 from patronage.money import format_amount
 from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
@@ -99,6 +100,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
     care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
     summary.extra.update(adopted)
+    summary.extra["customers who ordered again after a touch (demo effect)"] = \
+        respond_to_attention(engine, now, seed=seed)
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
