@@ -101,7 +101,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
     summary.extra.update(adopted)
     summary.extra["customers who ordered again after a touch (demo effect)"] = \
-        respond_to_attention(engine, now, seed=seed)
+        respond_to_attention(engine, now, seed=seed, not_before=current.start(tz))
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards

@@ -2,11 +2,12 @@
 
 After the month of care, each customer who got a personal touch (a card or email sent, a call
 done) in the holdout report's window, and who had not ordered in that window and is not on
-autoship, orders once more, a few days after the touch, with probability
-:data:`RESPONSE` (a draw seeded by the demo's seed). Customers in the holdout get no touches,
-so they never respond: the demo's holdout report then shows the lift this makes, with its
-interval, instead of a difference of chance. The effect is the generator's statement, not a
-finding: a real company measures its own.
+autoship, orders once more, a few days after the touch (or in the open commission period, if
+the touch was in a committed one), with probability :data:`RESPONSE` (a draw seeded by the
+demo's seed). Customers in the holdout get no touches, so they never respond: the demo's
+holdout report then shows the lift this makes, with its interval, instead of a difference of
+chance. The effect is the generator's statement, not a finding: a real company measures its
+own.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ RESPONSE = 0.25
 WINDOW_DAYS = 90
 
 
-def respond_to_attention(engine: Engine, now: datetime, *, seed: int) -> int:
-    """Place the orders of the customers who respond (see the module); how many (once: a
-    second run finds them retained)."""
+def respond_to_attention(engine: Engine, now: datetime, *, seed: int,
+                         not_before: datetime) -> int:
+    """Place the orders of the customers who respond (see the module), dated from
+    ``not_before`` on (the open commission period: earlier ones are committed); how many
+    (once: a second run finds them retained)."""
     start = now - timedelta(days=WINDOW_DAYS)
     rng = np.random.default_rng(seed + 23)
     with transaction(engine) as s:
@@ -56,7 +59,10 @@ def respond_to_attention(engine: Engine, now: datetime, *, seed: int) -> int:
         for member_id, due in first.items():
             if rng.random() >= RESPONSE:
                 continue
-            at = min(due + timedelta(days=int(rng.integers(1, 6))), now - timedelta(hours=1))
+            at = min(max(due + timedelta(days=int(rng.integers(1, 6))), not_before),
+                     now - timedelta(hours=1))
+            if at < not_before:
+                continue
             place_order(s, NewOrder(member_id, at, [LineRequest(sku)],
                                     idempotency_key=f"demo-response-{member_id}"), now=now)
             placed += 1
