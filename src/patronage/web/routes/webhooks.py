@@ -52,6 +52,9 @@ async def mail_webhook(request: Request) -> Response:
     from patronage.care.bounces import MailEventsRefused, record_mail_events
     from patronage.db.engine import transaction
 
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"error": "Content-Type: the mail events are application/json"},
+                            status_code=400)
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"error": f"body: more than {MAX_BODY} bytes"}, status_code=413)
