@@ -5,7 +5,8 @@ automated touches. Comparing the customers in the holdout with the treated ones 
 retention lift: retained means still ordering (a paid order in the last ``window_days``) or on
 an active autoship; spend is what they paid in the window. The lift and the spend difference
 come with 95% intervals (:mod:`patronage.care.core.lift`), for all, per join cohort (quarter)
-and per rule (among the customers the rule had an occasion for: touched, or held out). Only
+and per rule (among the customers the rule had an occasion for: touched, or held out; a
+cohort or rule with fewer than two customers in either group is left out). Only
 customers who joined at least ``window_days`` before ``as_of`` count, so that everyone
 compared had the time to order again.
 """
@@ -138,5 +139,10 @@ def holdout_report(engine: Engine, as_of: datetime, rules: Rules | None = None, 
     return HoldoutReport(as_of, window_days, s.holdout_share, treated, holdout,
                          overall=measure(held, retained, spend),
                          cohorts=tuple((n, c) for n, c in zip(names, cohorts, strict=True)
-                                       if c.treated + c.holdout),
-                         rules=tuple(per_rule))
+                                       if _comparable(c)),
+                         rules=tuple((k, m) for k, m in per_rule if _comparable(m)))
+
+
+def _comparable(m: Measured) -> bool:
+    """Both groups hold at least two customers (a cohort or rule without is left out)."""
+    return m.treated >= 2 and m.holdout >= 2
