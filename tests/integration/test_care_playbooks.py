@@ -142,3 +142,21 @@ def test_playbooks_from_the_command_line(engine: Engine, db_url: str, tmp_path: 
     refused = runner.invoke(app, [*db, "write", "--name", "x", "--from", str(bad)])
     assert refused.exit_code != 0
     assert f"{bad}: settings: a playbook holds only rules" in str(refused.exception)
+
+
+def test_a_playbook_that_no_longer_fits_the_company_is_followed_as_the_company(
+        engine: Engine) -> None:
+    """The company dropped its holidays since Ann wrote her playbook (which has holiday
+    rules): Ben's customers are planned by the company's rules, and the tick goes on."""
+    ids = _team(engine)
+    with transaction(engine) as s:
+        book = pb.write_playbook(s, COMPANY, ids["ann"], "Ann's way", _quiet_birthdays(), NOW)
+        pb.share(s, ids["ann"], book.id)
+        pb.adopt(s, ids["ben"], book.id, NOW)
+    plain = COMPANY.model_copy(update={"holidays": {}, "rules": tuple(
+        r for r in COMPANY.rules if r.occasion != "holiday")})
+    tick(engine, NOW, plain)
+    with transaction(engine) as s:
+        keys = {t.rule_key for t in s.scalars(select(Touch).where(
+            Touch.member_id == ids["ben_customer"]))}
+    assert "birthday_email" in keys  # the company's rules, not Ann's

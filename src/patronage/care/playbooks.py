@@ -214,6 +214,13 @@ class Adopted:
         return Playbooks(self.rules, self.holds, adopted_by)
 
 
+def _rule(parsed: dict[str, Rule], data: dict[str, object]) -> Rule:
+    key = json.dumps(data, sort_keys=True)
+    if key not in parsed:
+        parsed[key] = Rule.model_validate(data)
+    return parsed[key]
+
+
 def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
     """The playbooks adopted in the company (None: nobody adopted one, everyone follows the
     company's rules). Copies with the same rules are read once. A playbook that no longer fits
@@ -226,13 +233,19 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
     texts: dict[str, int] = {}
     sets: list[tuple[Rule, ...]] = []
     group = np.zeros(len(rows), dtype=np.int64)
+    known = {r.key: (r.occasion, r.channel) for r in company.rules}
+    parsed: dict[str, Rule] = {}  # copies share their rules: each is read once
     for i, (_, text) in enumerate(rows):
         if text not in texts:
             try:
-                sets.append(parse_playbook(company, json.loads(text)))
-                texts[text] = len(sets)
-            except PatronageError:
-                texts[text] = 0
+                book = tuple(_rule(parsed, r) for r in json.loads(text))
+                fits = all(known.get(r.key, (r.occasion, r.channel)) == (r.occasion, r.channel)
+                           and all(h in company.holidays for h in r.holidays) for r in book)
+            except (ValueError, TypeError, KeyError):
+                fits = False
+            if fits:
+                sets.append(book)
+            texts[text] = len(sets) if fits else 0
         group[i] = texts[text]
     union, holds = combine(company, sets)
     return Adopted(union, holds, np.array([r[0] for r in rows], dtype=np.int64), group)
