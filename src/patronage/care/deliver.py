@@ -48,6 +48,7 @@ from patronage.care.channels.email import (
 )
 from patronage.care.content import TemplateSet, build_context, default_templates
 from patronage.care.core.rules import Rules, load_rules
+from patronage.care.gifts import GiftReport, send_gifts
 from patronage.care.outcomes import failure_text, late_window, lateness
 from patronage.care.sweep import Closed, close_passed
 from patronage.clock import require_aware
@@ -80,6 +81,8 @@ class DeliveryReport:
     sms_waiting: int = 0
     #: touches closed because their window passed (see :mod:`patronage.care.sweep`)
     closed: Closed | None = None
+    #: gifts sent with the cards due, and cards dropped for their gift's budget
+    gifts: GiftReport | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -238,13 +241,17 @@ def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
                 max_attempts: int = MAX_ATTEMPTS,
                 sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
                 rules: Rules | None = None) -> DeliveryReport:
-    """Send what is due at ``now``: emails, and the card batch when ``cards_dir`` is given."""
+    """Send what is due at ``now``: the gifts of the cards due (:mod:`patronage.care.gifts`),
+    emails, and the card batch when ``cards_dir`` is given."""
+    with transaction(engine) as session:
+        gifts = send_gifts(session, now, rules or load_rules())
     report = deliver_emails(engine, now, settings=settings, templates=templates,
                             max_attempts=max_attempts, sender_factory=sender_factory,
                             rules=rules)
     if cards_dir is not None:
         report.cards = export_cards(engine, now, cards_dir, settings=settings,
                                     templates=templates, rules=rules)
+    report.gifts = gifts
     with transaction(engine) as session:
         report.closed = close_passed(session, now, rules or load_rules(),
                                      grace_days=settings.occasion_grace_days)

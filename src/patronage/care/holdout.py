@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from patronage.arrays import I64, Bools
 from patronage.care.core.facts import holdout_draws
@@ -53,6 +53,8 @@ class HoldoutReport:
     overall: Measured | None = None
     cohorts: tuple[tuple[str, Measured], ...] = ()
     rules: tuple[tuple[str, Measured], ...] = ()
+    #: what the gifts sent in the window cost (minor units): the price of the lift
+    gift_cost: int = 0
 
     @property
     def lift(self) -> float:
@@ -80,7 +82,8 @@ class HoldoutReport:
                 "z": round(self.z, 2),
                 "overall": self.overall.as_dict() if self.overall else None,
                 "cohorts": {k: m.as_dict() for k, m in self.cohorts},
-                "rules": {k: m.as_dict() for k, m in self.rules}}
+                "rules": {k: m.as_dict() for k, m in self.rules},
+                "gift_cost": self.gift_cost}
 
 
 
@@ -103,7 +106,8 @@ def holdout_report(engine: Engine, as_of: datetime, rules: Rules | None = None, 
         params = {"t": bound_time(conn, as_of), "start": bound_time(conn, start)}
         m = integer_matrix(conn, (
             "SELECT m.id, CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = m.id AND "
-            "o.status = 'paid' AND o.placed_at >= :start AND o.placed_at < :t) OR EXISTS "
+            "o.status = 'paid' AND o.total > 0 AND o.placed_at >= :start AND o.placed_at < :t) "
+            "OR EXISTS "
             "(SELECT 1 FROM subscriptions s WHERE s.member_id = m.id AND s.status = 'active') "
             "THEN 1 ELSE 0 END, (SELECT COUNT(*) FROM care_touches c WHERE c.member_id = m.id "
             "AND c.status IN ('sent', 'done') AND c.due_at >= :start AND c.due_at < :t), "
@@ -113,6 +117,9 @@ def holdout_report(engine: Engine, as_of: datetime, rules: Rules | None = None, 
             "FROM members m WHERE m.kind <> 'distributor' AND m.status <> 'erased' AND "
             "m.joined_at < :start ORDER BY m.id"), params, 5)
         # Which rules had an occasion for whom in the window: made, or held out.
+        gift_cost = int(conn.execute(text(
+            "SELECT COALESCE(SUM(cost), 0) FROM care_gifts WHERE sent_at >= :start AND "
+            "sent_at < :t"), params).scalar() or 0)
         touched = fetch_rows(conn, (
             "SELECT DISTINCT rule_key, member_id FROM care_touches WHERE due_at >= :start AND "
             "due_at < :t AND (status IN ('sent', 'done') OR drop_reason = 'holdout')"), params)
@@ -140,7 +147,8 @@ def holdout_report(engine: Engine, as_of: datetime, rules: Rules | None = None, 
                          overall=measure(held, retained, spend),
                          cohorts=tuple((n, c) for n, c in zip(names, cohorts, strict=True)
                                        if _comparable(c)),
-                         rules=tuple((k, m) for k, m in per_rule if _comparable(m)))
+                         rules=tuple((k, m) for k, m in per_rule if _comparable(m)),
+                         gift_cost=gift_cost)
 
 
 def _comparable(m: Measured) -> bool:

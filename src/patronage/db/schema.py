@@ -20,6 +20,7 @@ from patronage.db import (
     api_tokens,
     autoship,
     care,
+    care_gifts,
     care_playbooks,
     compensation,
     compliance,
@@ -39,7 +40,7 @@ from patronage.db.engine import normalise_url
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
-                 care_playbooks)
+                 care_playbooks, care_gifts)
 
 
 def metadata() -> MetaData:
