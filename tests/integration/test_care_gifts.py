@@ -109,3 +109,23 @@ def test_deliver_sends_the_gifts_due(engine: Engine) -> None:
     report = deliver_due(engine, NOW, settings=Settings(secret_key="x", smtp_port=1),
                          rules=rules)  # type: ignore[arg-type]
     assert report.gifts is not None and len(report.gifts.sent) == 1
+
+
+def test_gift_budget_from_the_command_line(engine: Engine, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app
+    from patronage.db.care_gifts import GiftBudget
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["--db", db_url, "care", "gifts", "budget", "--per-month",
+                               "250.00", "--per-customer-year", "30", "--now",
+                               NOW.isoformat()])
+    assert done.exit_code == 0, done.output
+    bad = runner.invoke(app, ["--db", db_url, "care", "gifts", "budget", "--per-month",
+                              "-1", "--per-customer-year", "30"])
+    assert bad.exit_code != 0 and "--per-month" in str(bad.exception)
+    with transaction(engine) as s:
+        budget = s.scalar(select(GiftBudget))
+        assert budget is not None and (budget.payer_id, budget.per_month,
+                                       budget.per_customer_year) == (None, 25_000, 3_000)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from patronage.cli.care_playbooks import app as playbook_app
+from patronage.cli.care_playbooks import gift_app
 from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, failed_exit, parse_now, state
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).
 rules_app = typer.Typer(help="The care rules file.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(gift_app, name="gifts")
 
 RulesFile = Annotated[Path | None, typer.Option("--rules", help="Rules file (TOML; default: "
                                                 "the shipped rules).")]

@@ -147,3 +147,41 @@ def leave(ctx: typer.Context, member: MemberOpt) -> None:
     with transaction(state(ctx).engine()) as s:
         pb.leave(s, member)
     console.print(f"member {member} follows the company's rules")
+
+
+gift_app = typer.Typer(help="Samples and gifts sent with care cards: the budgets.",
+                       no_args_is_help=True)
+
+
+def _minor(text: str, name: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from patronage.errors import PatronageError
+
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise PatronageError(f"--{name}: {text!r} is not an amount") from None
+    if d < 0 or d * 100 != (d * 100).to_integral_value():
+        raise PatronageError(f"--{name}: {text} is not a non-negative amount, 2 decimals at most")
+    return int(d * 100)
+
+
+@gift_app.command("budget")
+def gift_budget(ctx: typer.Context,
+                per_month: Annotated[str, typer.Option("--per-month", help="e.g. 250.00")],
+                per_customer_year: Annotated[str, typer.Option(
+                    "--per-customer-year", help="e.g. 30.00")],
+                payer: Annotated[int | None, typer.Option(
+                    "--distributor", help="The distributor's own budget (default: the "
+                    "company's).")] = None,
+                now: NowOpt = None) -> None:
+    """Set the gift budget of the company or of a distributor (at wholesale cost)."""
+    from patronage.care.gifts import set_budget
+    from patronage.db.engine import transaction
+
+    month, year = _minor(per_month, "per-month"), _minor(per_customer_year, "per-customer-year")
+    with transaction(state(ctx).engine()) as s:
+        set_budget(s, payer, per_month=month, per_customer_year=year, now=parse_now(now))
+    console.print(f"gift budget of {'distributor ' + str(payer) if payer else 'the company'}: "
+                  f"{per_month} a month, {per_customer_year} a customer a year")
