@@ -120,9 +120,15 @@ def send_gifts(session: Session, now: datetime, rules: Rules) -> GiftReport:
             report.dropped[touch.id] = reason
             continue
         assert budget is not None
-        placed = place_order(session, NewOrder(
-            touch.member_id, now, [LineRequest(sku, 1, unit_price=0)],
-            idempotency_key=f"care-gift-{touch.id}"), now=now)
+        try:
+            with session.begin_nested():
+                placed = place_order(session, NewOrder(
+                    touch.member_id, now, [LineRequest(sku, 1, unit_price=0)],
+                    idempotency_key=f"care-gift-{touch.id}"), now=now)
+        except PatronageError as exc:  # the order path refused it: the card says why
+            touch.status, touch.drop_reason = "dropped", f"gift: {exc}"[:200]
+            report.dropped[touch.id] = touch.drop_reason
+            continue
         session.add(Gift(touch_id=touch.id, member_id=touch.member_id,
                          payer_id=budget.payer_id, order_id=placed.order.id, cost=cost,
                          sent_at=now))

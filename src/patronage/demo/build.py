@@ -98,13 +98,16 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
     adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
-    care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
+    # Gifts are orders: they are sent from the open commission period on.
+    care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone,
+                     gifts_from=current.start(tz))
     summary.extra.update(adopted)
     summary.extra["customers who ordered again after a touch (demo effect)"] = \
         respond_to_attention(engine, now, seed=seed, not_before=current.start(tz))
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
+    summary.extra["care gifts sent with cards (zero-price orders)"] = care.gifts
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
     summary.extra["people who joined through share links"] = join_through_links(
@@ -287,6 +290,7 @@ class CareDays:
     planned: int = 0
     emails: int = 0
     cards: int = 0
+    gifts: int = 0
 
 
 #: How many days a birthday or holiday task stays on a distributor's list (the default).
@@ -296,13 +300,16 @@ OUTBOX_CHANNELS = ("email", "card")
 
 
 def care_days(engine: Engine, now: datetime, *, days: int,
-              company_zone: str = DEFAULT_COMPANY_ZONE) -> CareDays:
+              company_zone: str = DEFAULT_COMPANY_ZONE,
+              gifts_from: datetime | None = None) -> CareDays:
     """Each of the last ``days`` days as the company lives it: the care tick at that day's
     ``now``, then the day's delivery through the demo's simulated outbox (the demo has no mail
     server and no print shop: the emails and cards due are recorded as sent at that moment, as
     the simulated payment gateway charges nobody). So no touch is left planned past its
-    window (``patronage check``)."""
+    window (``patronage check``). From ``gifts_from`` on (the open commission period: a gift
+    is an order), the samples and gifts of the cards due are sent first."""
     from patronage.care.core.rules import load_rules
+    from patronage.care.gifts import send_gifts
     from patronage.care.sweep import close_passed
     from patronage.care.tick import tick
 
@@ -311,6 +318,9 @@ def care_days(engine: Engine, now: datetime, *, days: int,
     for back in range(days, -1, -1):
         moment = now - timedelta(days=back)
         done.planned += tick(engine, moment, company_zone=company_zone).planned
+        if gifts_from is not None and moment >= gifts_from:
+            with transaction(engine) as s:  # the samples and gifts of the cards due
+                done.gifts += len(send_gifts(s, moment, rules).sent)
         sent = simulated_outbox(engine, moment)
         done.emails += sent["email"]
         done.cards += sent["card"]
