@@ -1,6 +1,6 @@
 """The demo's team playbooks: a leader writes one ("hand-written first": no order thank-you
-emails or survey invitations, the cards and calls kept, and a birthday sample of the least
-costly product with a card, paid from the company's gift budget) and shares it; the demo
+emails or survey invitations, the cards and calls kept, and the birthday card comes with a
+sample of the least costly product, paid from the company's gift budget) and shares it; the demo
 distributor and part of the leader's team adopt it; later the leader changes it, and the
 change waits on the demo distributor's playbook page as an offered update."""
 
@@ -28,12 +28,14 @@ ADOPTERS = 40
 
 def _written(company: Rules, off: tuple[str, ...], gift: str | None = None
              ) -> list[dict[str, object]]:
-    """The company's rules, some off; with ``gift`` (a SKU), a birthday sample with a card."""
+    """The company's rules, some off; with ``gift`` (a SKU), the birthday card comes with a
+    sample (a rule of its own, in the birthday card's place)."""
+    off = (*off, "birthday_card") if gift else off
     rules = [{**r, "enabled": False} if r["key"] in off else r
              for r in rules_data(company.rules)]
     if gift:
         rules.append({"key": "birthday_sample", "occasion": "birthday", "channel": "card",
-                      "template": "birthday", "priority": 70, "gift": gift})
+                      "template": "birthday", "priority": 90, "gift": gift})
     return rules
 
 
