@@ -14,6 +14,12 @@ vectorised planner (the shipped rules) for one day, best of ``--repeat``; then t
 member-by-member reference on the first ``--reference`` members and reports the speed per
 member of both, and checks that the two agree on that subset.
 
+With ``--playbooks K`` it also times the planner with K distinct team playbooks (each
+distributor adopts one; each playbook is the company's rules with one to three rules tweaked:
+turned off, another priority, or a later thank-you), the combining of their rules included, and
+checks, on the ``--reference`` subset, that the grouped plan equals planning each playbook alone
+for its members.
+
 With ``--tick N`` it also generates a company of N members with a month of orders into a scratch
 SQLite database and a scratch PostgreSQL database (``build_company``, not timed) and times the
 whole ``care tick`` there (load the facts in bulk, plan, store), then the same tick again (which
@@ -34,9 +40,11 @@ from datetime import UTC, datetime
 import numpy as np
 
 from patronage.care.core.facts import REASONS, CareFacts, Contacts, Events
+from patronage.care.core.occasions import CALENDAR, STATES
 from patronage.care.core.planner import plan_touches
+from patronage.care.core.playbooks import Playbooks, combine, member_playbooks
 from patronage.care.core.reference import plan_reference
-from patronage.care.core.rules import load_rules
+from patronage.care.core.rules import Rule, Rules, load_rules
 from patronage.care.tick import tick
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
@@ -141,6 +149,82 @@ def subset(f: CareFacts, k: int) -> CareFacts:
         recent={c: v[:k] for c, v in f.recent.items()}, owner_tasks=f.owner_tasks[:k])
 
 
+def make_playbooks(rules: Rules, k: int, seed: int = 2) -> list[tuple[Rule, ...]]:
+    """``k`` distinct playbooks: the company's rules with one to three tweaks each."""
+    rng = np.random.default_rng(seed)
+    base = rules.active
+    events = [i for i, r in enumerate(base) if r.occasion not in CALENDAR + STATES]
+    seen: set[tuple[tuple[int, str, int], ...]] = set()
+    out = []
+    while len(out) < k:
+        tweaks = []
+        for _ in range(int(rng.integers(1, 4))):
+            how = ("off", "priority", "delay")[int(rng.integers(0, 3))]
+            i = int(rng.choice(events)) if how == "delay" else int(rng.integers(0, len(base)))
+            tweaks.append((i, how, int(rng.integers(0, 8 if how == "priority" else 4))))
+        key = tuple(sorted(set(tweaks)))
+        if key in seen:
+            continue
+        seen.add(key)
+        book = list(base)
+        for i, how, v in key:
+            r = book[i]
+            book[i] = (r.model_copy(update={"enabled": False}) if how == "off" else
+                       r.model_copy(update={"priority": 10 + 10 * v}) if how == "priority" else
+                       r.model_copy(update={"delay_days": r.delay_days + v}))
+        out.append(tuple(r for r in book if r.enabled))
+    return out
+
+
+def with_playbooks(args: argparse.Namespace, facts: CareFacts) -> None:
+    """The planner with ``--playbooks`` distinct playbooks adopted by the distributors."""
+    rules = load_rules()
+    books = make_playbooks(rules, args.playbooks)
+    rng = np.random.default_rng(3)
+    adopted = np.where(facts.kind == 2, rng.integers(1, len(books) + 1, facts.size), 0)
+    t = time.perf_counter()
+    union, holds = combine(rules, books)
+    combine_s = time.perf_counter() - t
+    playbooks = Playbooks(union, holds, adopted.astype(np.int64))
+    best = float("inf")
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        plan = plan_touches(NOW, facts, rules, playbooks=playbooks)
+        best = min(best, time.perf_counter() - t)
+    used = len(np.unique(member_playbooks(facts.owner, playbooks.adopted)))
+    counts = np.bincount(plan.reason, minlength=len(REASONS))
+    print(f"planner with {len(books):,} playbooks ({used:,} in use, {len(union.active)} "
+          f"distinct rules): {best:.2f} s (best of {args.repeat}) + combining the rules "
+          f"{combine_s:.2f} s; {plan.rule.shape[0]:,} touches considered, planned "
+          f"{counts[0]:,}")
+    small = subset(facts, args.reference)
+    few = Playbooks(union, holds, playbooks.adopted[:args.reference])
+    grouped = plan_touches(NOW, small, rules, playbooks=few).rows_with_owner()
+    position = {r: i for i, r in enumerate(union.active)}
+    group = member_playbooks(small.owner, few.adopted)
+    contact_owner = dict(zip((-small.contacts.key).tolist(), small.contacts.owner.tolist(),
+                             strict=True))
+    alone = []
+    t = time.perf_counter()
+    for g in np.unique(np.concatenate([group, few.adopted])).tolist():
+        book = rules.active if g == 0 else books[g - 1]
+        one = Rules.model_construct(settings=rules.settings, holidays=rules.holidays,
+                                    rules=book)
+        for r, m, key, due, why, owner in plan_touches(NOW, small, one).rows_with_owner():
+            rule = book[r]
+            if rule.occasion == "new_contact" and key < 0:
+                d = contact_owner[key]
+                mine = int(few.adopted[d]) if d >= 0 else 0
+            else:
+                mine = int(group[m])
+            if mine == g:
+                alone.append((position[rule], m, key, due, why, owner))
+    same = grouped == sorted(alone)
+    print(f"on {args.reference:,} members: grouped plan "
+          f"{'identical to' if same else 'DIFFERENT from'} each playbook planned alone "
+          f"({len(grouped):,} touches; alone took {time.perf_counter() - t:.1f} s)")
+
+
 def _time_ticks(kind: str, url: str, members: int) -> None:
     from patronage.db.engine import make_engine
 
@@ -203,6 +287,8 @@ def in_memory(args: argparse.Namespace) -> None:
     slow = plan_reference(NOW, small, rules)
     slow_s = time.perf_counter() - t
     same = fast.rows_with_owner() == slow.rows_with_owner()
+    if args.playbooks:
+        with_playbooks(args, facts)
     print(f"reference on {args.reference:,} members: {slow_s:.2f} s "
           f"({slow_s / args.reference * 1e6:.1f} us/member) vs vectorised {fast_s:.3f} s "
           f"({best / args.members * 1e6:.2f} us/member at full size): "
@@ -217,6 +303,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--reference", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--playbooks", type=int, default=0,
+                        help="Also time the planner with this many distinct team playbooks.")
     parser.add_argument("--tick", type=int, default=0,
                         help="Also time the tick on generated SQLite and PostgreSQL databases "
                              "of this many members.")

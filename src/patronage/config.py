@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr("")
     #: The publishable key the card page gives Stripe Elements.
     stripe_publishable_key: str = ""
+    #: The shared secret the mail provider's bounce and complaint events are signed with
+    #: (``POST /webhooks/mail``, docs/care-delivery.md); empty: such events are refused.
+    mail_webhook_secret: SecretStr = SecretStr("")
     #: Another address for Stripe's API (a proxy, or the tests' local fake); empty: Stripe's.
     stripe_api_base: str = ""
     #: Share links (docs/shop.md): which link a visitor keeps when they open several ("first"
@@ -137,11 +140,12 @@ class Settings(BaseSettings):
     #: The distributor agreement's current version, stored with each acceptance.
     agreement_version: str = "2026-1"
     #: Buy-back (docs/compliance.md): the share of the net price refunded for resaleable
-    #: inventory a distributor returns (basis points; the DSA code asks at least 90%), within
-    #: how many days of the order; and the cooling-off days in which a new distributor may
-    #: cancel their enrollment for a full refund.
+    #: inventory a distributor returns (basis points; the DSA code asks at least 90%).
     buy_back_share_bp: int = Field(default=9000, ge=0, le=10000)
+    #: Buy-back: how many days after the order inventory may be returned.
     buy_back_days: int = Field(default=365, ge=0, le=3650)
+    #: The cooling-off days in which a new distributor may cancel their enrollment for a full
+    #: refund.
     cooling_off_days: int = Field(default=14, ge=0, le=365)
     #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
     enrollment_pack_required: bool = False

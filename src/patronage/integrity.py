@@ -189,6 +189,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("autoship_attempts", "order_id", "orders"),
     Reference("autoship_events", "subscription_id", "subscriptions"),
     Reference("autoship_events", "member_id", "members"),
+    Reference("care_gifts", "touch_id", "care_touches"),
     Reference("commission_snapshots", "run_id", "commission_runs", key="run_id"),
     Reference("payout_lines", "run_id", "commission_runs"),
     Reference("payout_lines", "earner_id", "members"),
@@ -370,25 +371,30 @@ def inconsistent_subscriptions(conn: Connection, now: datetime, examples: int = 
 
 # --- care -------------------------------------------------------------------------------------
 
-#: Channels whose touches are delivered by the outbox and so have a window: a touch is sent
-#: within the care rules' ``lookback_days`` after it fell due, or not at all. Tasks stay on the
-#: distributor's list until done; SMS is not sent by Patronage yet.
-WINDOWED_CHANNELS = ("email", "card")
+#: Channels whose touches are delivered at a time and so have a window: a touch is sent
+#: within the care rules' ``lookback_days`` after it fell due, or dropped as late. Tasks stay
+#: on the distributor's list at most 30 days (``care.sweep.TASK_WINDOW``), then expire.
+WINDOWED_CHANNELS = ("email", "card", "sms")
+TASK_WINDOW_DAYS = 30
 
 
 def late_touches(conn: Connection, now: datetime, rules: Rules,
                  examples: int = EXAMPLES) -> list[Finding]:
-    """Email and card touches still planned although their window closed."""
+    """Touches still planned although their window closed (a delivery run closes them)."""
     channels = ", ".join(f"'{c}'" for c in WINDOWED_CHANNELS)
     cutoff = now - timedelta(days=rules.settings.lookback_days)
     rule = RowRule(
         "care touches past their window", "care_touches",
-        f"{' and '.join(WINDOWED_CHANNELS)} touches still planned more than "
-        f"{rules.settings.lookback_days} days (the care rules' lookback) after they fell due",
-        f"t.status = 'planned' AND t.channel IN ({channels}) AND t.due_at < :cutoff",
+        f"{', '.join(WINDOWED_CHANNELS)} touches still planned more than "
+        f"{rules.settings.lookback_days} days (the care rules' lookback) after they fell due, "
+        f"or tasks more than {TASK_WINDOW_DAYS} days",
+        f"t.status = 'planned' AND ((t.channel IN ({channels}) AND t.due_at < :cutoff "
+        "AND t.card_batch_id IS NULL AND NOT (t.channel = 'email' AND t.attempts > 0)) "
+        "OR (t.channel = 'task' AND t.due_at < :task_cutoff))",
         shown=(("t.channel", "channel"), ("t.due_at", "due")))
-    return _rows_where(conn, "care_touches", [rule], {"cutoff": bound_time(conn, cutoff)},
-                       examples)
+    return _rows_where(conn, "care_touches", [rule], {
+        "cutoff": bound_time(conn, cutoff),
+        "task_cutoff": bound_time(conn, now - timedelta(days=TASK_WINDOW_DAYS))}, examples)
 
 
 # --- all of it --------------------------------------------------------------------------------

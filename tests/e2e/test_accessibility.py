@@ -70,7 +70,7 @@ def _pages(site: Site, run: int) -> dict[str, list[str]]:
         "anonymous": ["/login", "/password/forgot", f"/s/{w.token('survey')}"],
         "customer": ["/me", "/account"],
         "distributor": ["/today", "/customers", f"/customers/{w.cory}", "/business", "/team",
-                        "/account"],
+                        "/playbook", "/account"],
         "staff": ["/company", "/company/members?q=Co", "/company/members?q=5550102030",
                   f"/company/members/{w.ann}", f"/company/members/{w.cory}",
                   "/company/orders", f"/company/orders/{order}", "/company/runs",

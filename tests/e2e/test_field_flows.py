@@ -178,7 +178,7 @@ def test_a_full_day_fits_one_phone_screen_and_snooze_follows(page: Any, site: Si
 
 
 @pytest.mark.parametrize("path", ["/today", "/cards", "/customers", "/customers?show=at_risk",
-                                  "/business", "/team", "customer"])
+                                  "/business", "/team", "/playbook", "customer"])
 def test_pages_fit_360_px_and_tap_targets_are_44_px(page: Any, site: Site,
                                                     extra: dict[str, int], path: str) -> None:
     sign_in(page)

@@ -202,6 +202,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/tasks/{touch_id}/not-now"): "DDADDDL",
     ("POST", "/tasks/{touch_id}/snooze"): "DDADDDL",
     ("GET", "/team"): "DAAADDL",
+    # A distributor's own playbook (what they follow, adopt, share): distributors only.
+    ("GET", "/playbook"): "DAAADDL",
+    ("POST", "/playbook/adopt"): "DAAADDL",
+    ("POST", "/playbook/save"): "DAAADDL",
+    ("POST", "/playbook/share"): "DAAADDL",
+    ("POST", "/playbook/update"): "DAAADDL",
+    ("POST", "/playbook/leave"): "DAAADDL",
     ("GET", "/team.csv"): "DAAADDL",
     ("GET", "/payout-method"): "DAAADDL",
     ("POST", "/payout-method"): "DAAADDL",
@@ -211,6 +218,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/u/{token}"): "AAAAAAA",
     # Stripe's events: no sign-in, the signature is the authority (400 without one).
     ("POST", "/webhooks/stripe"): "AAAAAAA",
+    # The mail provider's bounces and complaints: the shared secret's signature is the
+    # authority (400 without one).
+    ("POST", "/webhooks/mail"): "AAAAAAA",
     # The shop and share links are public by design: anyone may open a link, fill a cart and
     # check out (a signed-in customer or distributor buys as themselves). The matrix's bare
     # checkout is refused for its empty fields (400: access granted).

@@ -215,6 +215,7 @@ def test_care_autoship_and_audit_pages(staff: tuple[TestClient, str, World]) -> 
     client, _, _ = staff
     care = client.get("/company/care").text
     assert "Rules" in care and "Holdout report" in care and "Lift" in care
+    assert 'class="chart intervals"' in care and "All customers" in care and 'id="lift"' in care
     assert "Retention by start month" in client.get("/company/autoship").text
     log = client.get("/company/audit?action=login.ok").text
     assert "login.ok" in log and EMAILS["staff"] in log

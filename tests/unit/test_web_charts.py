@@ -61,3 +61,14 @@ def test_phone_keys() -> None:
     assert phone_keys("(312) 555-0123", "US")[:2] == ["+13125550123", "3125550123"]
     assert phone_keys("020 7946 0958", "GB")[0] == "+442079460958"
     assert phone_keys("ann@example.com", "US") == []
+
+
+def test_intervals_draws_each_row_with_its_estimate_and_a_zero_line() -> None:
+    from patronage.care.core.lift import Interval
+    from patronage.web.charts import intervals
+
+    svg = str(intervals([("All", Interval(0.05, 0.02, 0.08)),
+                         ("birthday_email", Interval(-0.01, -0.04, 0.02))], label="Lift"))
+    assert svg.count("<circle") == 2 and 'aria-label="Lift"' in svg
+    assert "All: +5.0 pts [+2.0, +8.0]" in svg and ">0</text>" in svg
+    assert str(intervals([], label="Lift")) == ""

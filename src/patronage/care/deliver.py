@@ -23,7 +23,9 @@ One bad record never stops a run. A touch whose member's stored address is not o
 address (old data, from before addresses were checked) is *failed* with the reason, and so is
 a touch that meets any other error of its own; the run goes on with the others, and the report
 lists every failure ("member 123: email address is not valid: ..."). A touch due more than the
-rules' ``lookback_days`` before the run is *dropped* as late (:mod:`patronage.care.outcomes`).
+rules' ``lookback_days`` before the run is *dropped* as late (:mod:`patronage.care.outcomes`),
+and the run ends by closing every touch still planned past its window, on every channel
+(:mod:`patronage.care.sweep`): none stays planned for ever.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ from patronage.care.channels.email import (
     build_message,
 )
 from patronage.care.content import TemplateSet, build_context, default_templates
-from patronage.care.core.rules import Rules
+from patronage.care.core.rules import Rules, load_rules
+from patronage.care.gifts import GiftReport, send_gifts
 from patronage.care.outcomes import failure_text, late_window, lateness
+from patronage.care.sweep import Closed, close_passed
 from patronage.clock import require_aware
 from patronage.config import Settings
 from patronage.db.care import Touch
@@ -75,6 +79,10 @@ class DeliveryReport:
     cards: CardBatch | None = None
     cards_waiting: int = 0
     sms_waiting: int = 0
+    #: touches closed because their window passed (see :mod:`patronage.care.sweep`)
+    closed: Closed | None = None
+    #: gifts sent with the cards due, and cards dropped for their gift's budget
+    gifts: GiftReport | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -233,13 +241,20 @@ def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
                 max_attempts: int = MAX_ATTEMPTS,
                 sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
                 rules: Rules | None = None) -> DeliveryReport:
-    """Send what is due at ``now``: emails, and the card batch when ``cards_dir`` is given."""
+    """Send what is due at ``now``: the gifts of the cards due (:mod:`patronage.care.gifts`),
+    emails, and the card batch when ``cards_dir`` is given."""
+    with transaction(engine) as session:
+        gifts = send_gifts(session, now, rules or load_rules())
     report = deliver_emails(engine, now, settings=settings, templates=templates,
                             max_attempts=max_attempts, sender_factory=sender_factory,
                             rules=rules)
     if cards_dir is not None:
         report.cards = export_cards(engine, now, cards_dir, settings=settings,
                                     templates=templates, rules=rules)
+    report.gifts = gifts
+    with transaction(engine) as session:
+        report.closed = close_passed(session, now, rules or load_rules(),
+                                     grace_days=settings.occasion_grace_days)
     report.cards_waiting = _count_waiting(engine, "card", now)
     report.sms_waiting = _count_waiting(engine, "sms", now)
     return report

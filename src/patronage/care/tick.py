@@ -27,6 +27,7 @@ from patronage.care.core.occasions import WORDS, key_text
 from patronage.care.core.planner import plan_touches
 from patronage.care.core.rules import Rule, Rules, load_rules
 from patronage.care.facts_loader import LoadedFacts, first_names, load_care_facts
+from patronage.care.playbooks import load_playbooks
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
 from patronage.db.bulk import insert_ignore
 from patronage.db.engine import transaction
@@ -115,9 +116,13 @@ def tick(engine: Engine, now: datetime, rules: Rules | None = None, *,
     t0 = time.perf_counter()
     with transaction(engine) as session:
         conn = session.connection()
+        adopted = load_playbooks(conn, rules)
+        if adopted is not None:
+            rules = adopted.rules
         loaded = load_care_facts(conn, now, rules, zone)
         t1 = time.perf_counter()
-        plan = plan_touches(now, loaded.facts, rules)
+        plan = plan_touches(now, loaded.facts, rules, playbooks=None if adopted is None else
+                            adopted.for_members(loaded.facts.member_id))
         t2 = time.perf_counter()
         written = 0
         if (plan.reason != ALREADY).any():
@@ -150,6 +155,9 @@ def explain_member(engine: Engine, member_id: int, now: datetime,
 
     rules = rules or load_rules()
     with engine.connect() as conn:
+        adopted = load_playbooks(conn, rules)
+        if adopted is not None:
+            rules = adopted.rules
         loaded = load_care_facts(conn, now, rules, company_zone)
     f = loaded.facts
     if member_id in loaded.failed:
@@ -159,11 +167,16 @@ def explain_member(engine: Engine, member_id: int, now: datetime,
     if not row.shape[0]:
         raise NotFound(f"member {member_id}: no such member (as of {now.isoformat()})")
     m = int(row[0])
-    plan = plan_touches(now, f, rules)
+    books = None if adopted is None else adopted.for_members(f.member_id)
+    plan = plan_touches(now, f, rules, playbooks=books)
+    held = np.ones(len(rules.active), dtype=bool) if books is None else books.holds[
+        int(books.adopted[f.owner[m]]) if f.owner[m] >= 0 else 0]
     found = {int(r): (int(k), int(d), int(why)) for r, mm, k, d, why in zip(
         plan.rule, plan.member, plan.key, plan.due, plan.reason, strict=True) if mm == m}
     lines = []
     for i, rule in enumerate(rules.active):
+        if not held[i]:
+            continue
         line: dict[str, Any] = {"rule": rule.key, "occasion": rule.occasion,
                                 "channel": rule.channel}
         if f.erased[m]:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from patronage.cli.care_playbooks import app as playbook_app
+from patronage.cli.care_playbooks import gift_app
 from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, failed_exit, parse_now, state
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ app = typer.Typer(help="Care: automated appreciation (rules, planner, delivery).
                   no_args_is_help=True)
 rules_app = typer.Typer(help="The care rules file.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(gift_app, name="gifts")
 
 RulesFile = Annotated[Path | None, typer.Option("--rules", help="Rules file (TOML; default: "
                                                 "the shipped rules).")]
@@ -113,3 +117,13 @@ def holdout_command(ctx: typer.Context, now: NowOpt = None, rules: RulesFile = N
     console.print(table)
     console.print(f"lift: {report.lift * 100:+.1f} points of retention (z = {report.z:.2f}; "
                   f"holdout share {report.share:.0%}, window {report.window_days} days)")
+    lines = [("all", report.overall)] if report.overall else []
+    detail = Table("customers", "treated", "holdout", "lift (points, 95% interval)", "p",
+                   "spend difference (95% interval)")
+    for name, m in [*lines, *report.cohorts, *report.rules]:
+        detail.add_row(name, f"{m.treated:,}", f"{m.holdout:,}",
+                       f"{m.lift.estimate * 100:+.1f} [{m.lift.low * 100:+.1f}, "
+                       f"{m.lift.high * 100:+.1f}]", f"{m.p_value:.3f}",
+                       f"{m.spend.estimate / 100:+.2f} [{m.spend.low / 100:+.2f}, "
+                       f"{m.spend.high / 100:+.2f}]")
+    console.print(detail)

@@ -53,6 +53,9 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
         "cards_dropped": batch.dropped if batch else {},
         "cards_failed": batch.failed if batch else {},
         "cards_waiting": report.cards_waiting, "sms_waiting": report.sms_waiting,
+        "closed": report.closed.as_dict() if report.closed else {},
+        "gifts_sent": len(report.gifts.sent) if report.gifts else 0,
+        "gifts_dropped": report.gifts.dropped if report.gifts else {},
     }
     if as_json:
         emit_json(data)
@@ -68,6 +71,15 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
         console.print(f"{report.cards_waiting} cards wait for export (--cards-dir)")
     if report.sms_waiting:
         console.print(f"{report.sms_waiting} SMS touches wait: SMS is not sent by this command")
+    if report.gifts and (report.gifts.sent or report.gifts.dropped):
+        console.print(f"{len(report.gifts.sent)} gifts sent (cost "
+                      f"{report.gifts.cost / 100:,.2f}), {len(report.gifts.dropped)} cards "
+                      "dropped for their gift")
+        for touch_id, reason in report.gifts.dropped.items():
+            console.print(f"  touch {touch_id}: {reason}", highlight=False)
+    if report.closed and (report.closed.dropped or report.closed.expired):
+        console.print(f"past their window: {report.closed.dropped} dropped as late, "
+                      f"{report.closed.expired} tasks expired")
     failed_exit(failed)
 
 

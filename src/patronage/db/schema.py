@@ -20,6 +20,8 @@ from patronage.db import (
     api_tokens,
     autoship,
     care,
+    care_gifts,
+    care_playbooks,
     compensation,
     compliance,
     credit,
@@ -41,7 +43,7 @@ from patronage.db.engine import normalise_url
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
-                 simulations, placements, job_runs)
+                 simulations, placements, job_runs, care_playbooks, care_gifts)
 
 
 def metadata() -> MetaData:

@@ -31,6 +31,8 @@ from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo
+from patronage.demo.playbooks import demo_playbooks
+from patronage.demo.response import respond_to_attention
 from patronage.money import format_amount
 from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
@@ -132,10 +134,17 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
-    care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone)
+    adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
+    # Gifts are orders: they are sent from the open commission period on.
+    care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone,
+                     gifts_from=current.start(tz))
+    summary.extra.update(adopted)
+    summary.extra["customers who ordered again after a touch (demo effect)"] = \
+        respond_to_attention(engine, now, seed=seed, not_before=current.start(tz))
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
+    summary.extra["care gifts sent with cards (zero-price orders)"] = care.gifts
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
     if closing.committed:  # the simulation uses the plan in force and the fitted models
@@ -381,28 +390,42 @@ class CareDays:
     planned: int = 0
     emails: int = 0
     cards: int = 0
+    gifts: int = 0
 
 
+#: How many days a birthday or holiday task stays on a distributor's list (the default).
+GRACE_DAYS = int(Settings.model_fields["occasion_grace_days"].default)
 #: The channels the demo's simulated outbox delivers (tasks wait for their distributor).
 OUTBOX_CHANNELS = ("email", "card")
 
 
 def care_days(engine: Engine, now: datetime, *, days: int,
-              company_zone: str = DEFAULT_COMPANY_ZONE) -> CareDays:
+              company_zone: str = DEFAULT_COMPANY_ZONE,
+              gifts_from: datetime | None = None) -> CareDays:
     """Each of the last ``days`` days as the company lives it: the care tick at that day's
     ``now``, then the day's delivery through the demo's simulated outbox (the demo has no mail
     server and no print shop: the emails and cards due are recorded as sent at that moment, as
     the simulated payment gateway charges nobody). So no touch is left planned past its
-    window (``patronage check``)."""
+    window (``patronage check``). From ``gifts_from`` on (the open commission period: a gift
+    is an order), the samples and gifts of the cards due are sent first."""
+    from patronage.care.core.rules import load_rules
+    from patronage.care.gifts import send_gifts
+    from patronage.care.sweep import close_passed
     from patronage.care.tick import tick
 
+    rules = load_rules()
     done = CareDays()
     for back in range(days, -1, -1):
         moment = now - timedelta(days=back)
         done.planned += tick(engine, moment, company_zone=company_zone).planned
+        if gifts_from is not None and moment >= gifts_from:
+            with transaction(engine) as s:  # the samples and gifts of the cards due
+                done.gifts += len(send_gifts(s, moment, rules).sent)
         sent = simulated_outbox(engine, moment)
         done.emails += sent["email"]
         done.cards += sent["card"]
+        with transaction(engine) as s:  # and the run's end: nothing planned past its window
+            close_passed(s, moment, rules, grace_days=GRACE_DAYS)
     return done
 
 

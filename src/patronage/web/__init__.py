@@ -29,6 +29,7 @@ from patronage.web.routes import (
     links,
     payout_method,
     payouts,
+    playbooks,
     portal,
     runs,
     session,
@@ -44,7 +45,8 @@ from patronage.web.routes import (
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
            compliance.router, payouts.router, payout_method.router, webhooks.router,
-           shop.router, share.router, simulations.router, agreement.router, jobs.router)
+           shop.router, share.router, simulations.router, agreement.router, jobs.router,
+           playbooks.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
@@ -153,3 +154,43 @@ def heat(share: float) -> str:
     share = min(1.0, max(0.0, share))
     r, g, b = (round(255 - (255 - c) * share * 0.55) for c in (47, 160, 100))
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def intervals(measured: list[tuple[str, Any]], *, label: str, width: int = 480,
+              row_height: int = 26, unit: str = "pts", scale: float = 100.0) -> Markup:
+    """One line per row: its interval (low to high) as a bar and its estimate as a dot, with a
+    zero line; ``measured`` are (name, an interval with ``low``, ``estimate``, ``high``), drawn
+    times ``scale`` (shares as points). The pages print the same numbers in a table as its
+    text equivalent."""
+    rows = [(name, float(i.low) * scale, float(i.estimate) * scale, float(i.high) * scale)
+            for name, i in measured]
+    if not rows:
+        return Markup("")
+    finite = [v for _, lo, est, hi in rows for v in (lo, est, hi) if math.isfinite(v)]
+    lo_all, hi_all = min([*finite, 0.0]), max([*finite, 0.0])
+    span = (hi_all - lo_all) or 1.0
+    left, right = 130, width - 60
+    height = row_height * len(rows) + 20
+
+    def x(v: float) -> float:
+        v = min(max(v, lo_all), hi_all)
+        return left + (right - left) * (v - lo_all) / span
+
+    parts = [f'<svg class="chart intervals" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{escape(label)}">',
+             f'<line x1="{x(0):.1f}" y1="0" x2="{x(0):.1f}" y2="{height - 16}" stroke="#888" '
+             'stroke-dasharray="3 3"/>',
+             f'<text x="{x(0):.1f}" y="{height - 3}" text-anchor="middle" font-size="10">0</text>']
+    for i, (name, lo, est, hi) in enumerate(rows):
+        y = 14 + i * row_height
+        colour = PALETTE[0] if lo > 0 else (PALETTE[1] if hi < 0 else "#888")
+        parts.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end" font-size="11">'
+                     f'{escape(name)}</text>')
+        parts.append(f'<line x1="{x(lo):.1f}" y1="{y}" x2="{x(hi):.1f}" y2="{y}" '
+                     f'stroke="{colour}" stroke-width="4" stroke-linecap="round"/>')
+        parts.append(f'<circle cx="{x(est):.1f}" cy="{y}" r="5" fill="{colour}"><title>'
+                     f'{escape(name)}: {est:+.1f} {unit} [{lo:+.1f}, {hi:+.1f}]</title>'
+                     '</circle>')
+        parts.append(f'<text x="{right + 6}" y="{y + 4}" font-size="11">{est:+.1f}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -21,7 +21,7 @@ from patronage.languages.formatting import localized
 from patronage.languages.jinja import translate_filter
 from patronage.languages.negotiate import negotiate
 from patronage.signin.cookie import web_session
-from patronage.web.charts import bars, heat, line
+from patronage.web.charts import bars, heat, intervals, line
 from patronage.web.deps import engine_of, settings_of
 from patronage.web.words import source_word
 
@@ -42,14 +42,14 @@ def _pager_query(params: Any, page: int) -> str:
 
 TEMPLATES.env.filters["pager_query"] = _pager_query
 TEMPLATES.env.filters["heat"] = heat
-TEMPLATES.env.globals.update(bars=bars, line=line)
+TEMPLATES.env.globals.update(bars=bars, line=line, intervals=intervals)
 TEMPLATES.env.filters["source_word"] = lambda code: translate_filter(source_word(str(code)))
 
 NAV: dict[str, list[tuple[str, str]]] = {
     "distributor": [("/today", N_("Today")), ("/customers", N_("My customers")),
                     ("/business", N_("My business")), ("/team", N_("My team")),
-                    ("/share", N_("Share")), ("/earnings", N_("My earnings")),
-                    ("/payout-method", N_("Payout method"))],
+                    ("/playbook", N_("My playbook")), ("/share", N_("Share")),
+                    ("/earnings", N_("My earnings")), ("/payout-method", N_("Payout method"))],
     "customer": [("/me", N_("My account"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),

@@ -16,6 +16,8 @@ STATUSES = (N_("active"), N_("inactive"), N_("terminated"), N_("erased"), N_("pa
             N_("done"), N_("dropped"), N_("failed"), N_("expired"), N_("none"))
 #: Consent and touch channels.
 CHANNELS = (N_("email"), N_("post"), N_("phone"), N_("sms"), N_("card"), N_("task"))
+#: Whom a care rule is for.
+AUDIENCES = (N_("all"), N_("customers"), N_("distributors"))
 #: Order sources.
 SOURCES = (N_("enrollment"), N_("autoship"), N_("one time"), N_("one_time"))
 #: Care occasions, as the pages write them (underscores as spaces).

@@ -53,6 +53,7 @@ from patronage.care.core.facts import (
     holdout_draws,
     spread_phases,
 )
+from patronage.care.core.playbooks import COMPANY, Playbooks, member_playbooks
 from patronage.care.core.rules import Rule, Rules, Settings, minutes
 from patronage.care.core.zones import DAY, ZoneTable, civil, day_number, is_leap
 from patronage.facts import KIND_DISTRIBUTOR
@@ -272,15 +273,21 @@ def _reasons(t: _Tick, rule: Rule, member: I64, draws: F64, owner: I64,
     return reason
 
 
-def _contacts(t: _Tick, rule: Rule, alive: Bools) -> tuple[I64, I64, I64, I64, Bools]:
+def _contacts(t: _Tick, rule: Rule, alive: Bools,
+              held: tuple[Bools, bool] | None) -> tuple[I64, I64, I64, I64, Bools]:
     """A ``new_contact`` task rule's touches for the contacts distributors met: member row (the
     linked member, else the distributor), key (``-contact id``), due, owner row, and whether
-    the touch is about a member (linked)."""
+    the touch is about a member (linked). ``held``: whether the playbook each distributor (by
+    member row) adopted holds this rule, and whether the company's does (for contacts whose
+    distributor is unknown); ``None``: everyone's does."""
     f, c = t.f, t.f.contacts
     linked = c.member >= 0
     member = np.where(linked, c.member, c.owner)
     due = c.at + rule.delay_days * DAY
     keep = (member >= 0) & (due > t.lo) & (due <= t.hi)
+    if held is not None:
+        by_owner, company = held
+        keep &= np.where(c.owner >= 0, by_owner[np.maximum(c.owner, 0)], company)
     keep[keep] = alive[member[keep]]
     member, owner, linked = member[keep], c.owner[keep], linked[keep]
     known = owner >= 0
@@ -355,20 +362,95 @@ def _caps(t: _Tick, active: tuple[Rule, ...], p: Plan) -> None:
     p.reason[live[order[over]]] = CAP
 
 
-def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int = 1) -> Plan:
+def _occasions(t: _Tick, rule: Rule, who: I64) -> tuple[I64, I64, I64]:
+    """A calendar or state rule's touches for members ``who`` (row by row: for a subset of
+    them, the same rows)."""
+    if rule.occasion in ("birthday", "anniversary", "holiday"):
+        return _calendar(t, rule, who)
+    return _states(t, rule, who)
+
+
+def _timing(s: Settings, rule: Rule) -> tuple[object, ...]:
+    """What a calendar or state rule's touches depend on, besides the members."""
+    if rule.occasion in ("birthday", "anniversary", "holiday"):
+        lead = rule.lead_days + (s.card_lead_days if rule.channel == "card" else 0)
+        return rule.occasion, lead, rule.holidays
+    return rule.occasion, rule.days, rule.min_value, rule.channel in ("email", "sms")
+
+
+class _Groups:
+    """Member rows by playbook, to pick the members of the playbooks holding a rule in time
+    proportional to the fewer of those in and those out."""
+
+    def __init__(self, group: I64, count: int) -> None:
+        self.order = np.argsort(group, kind="stable")
+        self.bounds = np.searchsorted(group[self.order], np.arange(count + 1))
+        self.size = np.diff(self.bounds)
+        self.in_use = self.size > 0
+
+    def _rows(self, groups: Bools) -> I64:
+        picked = np.flatnonzero(groups)
+        if not picked.shape[0]:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([self.order[self.bounds[g]:self.bounds[g + 1]]
+                               for g in picked.tolist()])
+
+    def holding(self, holds: Bools, ok: Bools) -> Bools:
+        """``ok`` where the member's playbook holds the rule (``holds`` by playbook)."""
+        users, missing = holds & self.in_use, self.in_use & ~holds
+        if not missing.any():
+            return ok
+        if int(self.size[users].sum()) <= int(self.size[missing].sum()):
+            out = np.zeros(ok.shape[0], dtype=bool)
+            out[self._rows(users)] = True
+            out &= ok
+            return out
+        out = ok.copy()
+        out[self._rows(missing)] = False
+        return out
+
+
+def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int = 1,
+                 playbooks: Playbooks | None = None) -> Plan:
     """Every touch due in ``(now - lookback, now + horizon]``, planned or not, and why (see the
-    module's description)."""
+    module's description). With ``playbooks``, each member is planned by the playbook their
+    owner adopted (rules are then ``playbooks.rules``, the distinct rules of all of them, and
+    the plan's rule numbers are positions among those)."""
+    if playbooks is not None:
+        rules = playbooks.rules
+        members = _Groups(member_playbooks(f.owner, playbooks.adopted), playbooks.count)
     t = _Tick(now, f, rules, horizon_days)
     active = rules.active
     alive = ~f.erased
     draws = holdout_draws(f.member_id, t.s.holdout_salt)
     parts: list[tuple[I64, ...]] = []
+    audience: dict[str, Bools] = {}
+    timed: dict[tuple[object, ...], tuple[I64, I64, I64]] = {}
     for r, rule in enumerate(active):
-        ok = alive & _audience(rule, f.kind)
-        if rule.occasion in ("birthday", "anniversary", "holiday"):
-            member, key, due = _calendar(t, rule, np.flatnonzero(ok))
-        elif rule.occasion in ("no_touch", "value_at_risk"):
-            member, key, due = _states(t, rule, np.flatnonzero(ok))
+        if rule.audience not in audience:
+            audience[rule.audience] = alive & _audience(rule, f.kind)
+        ok = audience[rule.audience]
+        held: tuple[Bools, bool] | None = None
+        if playbooks is not None:
+            holds = playbooks.holds[:, r]
+            if not holds.any():
+                continue
+            ok = members.holding(holds, ok)
+            if not holds.all() and rule.occasion == "new_contact":
+                held = holds[playbooks.adopted], bool(holds[COMPANY])
+        if rule.occasion in ("birthday", "anniversary", "holiday", "no_touch",
+                             "value_at_risk") and playbooks is not None:
+            # Many rules of many playbooks share their timing: each timing is worked out
+            # once, for every living member, and each rule keeps its members' touches.
+            timing = _timing(t.s, rule)
+            if timing not in timed:
+                timed[timing] = _occasions(t, rule, np.flatnonzero(alive))
+            member, key, due = timed[timing]
+            keep = ok[member]
+            member, key, due = member[keep], key[keep], due[keep]
+        elif rule.occasion in ("birthday", "anniversary", "holiday", "no_touch",
+                               "value_at_risk"):
+            member, key, due = _occasions(t, rule, np.flatnonzero(ok))
         else:
             member, key, due = _events(t, rule, ok)
         if member.shape[0]:
@@ -377,7 +459,7 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
                           _reasons(t, rule, member, draws, owner,
                                    np.ones(member.shape[0], dtype=bool)), owner))
         if rule.occasion == "new_contact" and rule.channel == "task":
-            member, key, due, owner, person = _contacts(t, rule, alive)
+            member, key, due, owner, person = _contacts(t, rule, alive, held)
             if member.shape[0]:
                 parts.append((np.full(member.shape[0], r, dtype=np.int64), member, key, due,
                               _reasons(t, rule, member, draws, owner, person), owner))
@@ -394,11 +476,15 @@ def plan_touches(now: datetime, f: CareFacts, rules: Rules, *, horizon_days: int
                  | (key[1:] != key[:-1]))
     rule_a, member, key, due, reason, owner = (a[first] for a in (rule_a, member, key, due,
                                                                   reason, owner))
+    # A stored touch is known by its rule's key: rules of several playbooks may share one.
+    index = rules.rule_index()
+    key_of = np.array([index[r.key] for r in active], dtype=np.int64)
     existing = f.existing
     if existing.shape[0]:
         existing = np.stack([existing[:, 0], _identity(active, existing[:, 0], existing[:, 1],
                                                        existing[:, 2]), existing[:, 2]], axis=1)
-    reason[_already(existing, rule_a, _identity(active, rule_a, member, key), key)] = ALREADY
+    reason[_already(existing, key_of[rule_a], _identity(active, rule_a, member, key),
+                    key)] = ALREADY
     plan = Plan(rule_a, member, key, due, reason, owner)
     _caps(t, active, plan)
     return plan

@@ -114,6 +114,9 @@ class Rule(_Strict):
     holidays: tuple[str, ...] = ()
     mute_in_recovery: bool | None = None
     enabled: bool = True
+    #: A sample or gift sent with the card: a product's SKU (a zero-price, non-commissionable
+    #: order, paid from a gift budget; :mod:`patronage.care.gifts`).
+    gift: str | None = Field(default=None, min_length=1, max_length=64)
 
     @field_validator("key", "template")
     @classmethod
@@ -170,7 +173,12 @@ class Rules(_Strict):
         return tuple(r for r in self.rules if r.enabled)
 
     def rule_index(self) -> dict[str, int]:
-        return {r.key: i for i, r in enumerate(self.active)}
+        """Each rule key's first position among the active rules (the rules of several
+        playbooks, combined, may hold one key more than once)."""
+        out: dict[str, int] = {}
+        for i, r in enumerate(self.active):
+            out.setdefault(r.key, i)
+        return out
 
 
 def _check(rules: Rules) -> list[tuple[str, str]]:
@@ -203,6 +211,8 @@ def _check(rules: Rules) -> list[tuple[str, str]]:
             problems.append((f"{at}.min_value", "'value_at_risk' needs min_value (an amount)"))
         if r.min_value is not None and r.occasion != "value_at_risk":
             problems.append((f"{at}.min_value", "only 'value_at_risk' takes min_value"))
+        if r.gift is not None and r.channel != "card":
+            problems.append((f"{at}.gift", "only a card carries a gift (channel = \"card\")"))
         if r.holidays and r.occasion != "holiday":
             problems.append((f"{at}.holidays", "only the 'holiday' occasion names holidays"))
         for j, name in enumerate(r.holidays):

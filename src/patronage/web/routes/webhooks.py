@@ -43,3 +43,33 @@ async def stripe_webhook(request: Request) -> Response:
     except WebhookRefused as exc:
         return JSONResponse({"error": exc.message}, status_code=400)
     return JSONResponse({"received": True, "duplicate": done.duplicate})
+
+
+@router.post("/webhooks/mail")
+async def mail_webhook(request: Request) -> Response:
+    """The mail provider's bounces and complaints (:mod:`patronage.care.bounces`): signed with
+    the shared secret; a hard bounce or a complaint suppresses the address."""
+    from patronage.care.bounces import MailEventsRefused, record_mail_events
+    from patronage.db.engine import transaction
+
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"error": "Content-Type: the mail events are application/json"},
+                            status_code=400)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": f"body: more than {MAX_BODY} bytes"}, status_code=413)
+    settings = settings_of(request)
+
+    def record() -> dict[str, int]:
+        with transaction(engine_of(request)) as session:
+            done = record_mail_events(
+                session, body, request.headers.get("x-patronage-signature"),
+                settings.mail_webhook_secret.get_secret_value(), now=now_of(request))
+        return {"suppressed": done.suppressed, "already": done.already,
+                "ignored": done.ignored}
+
+    try:
+        counts = await run_in_threadpool(record)
+    except MailEventsRefused as exc:
+        return JSONResponse({"error": exc.message}, status_code=400)
+    return JSONResponse(counts)
