@@ -20,6 +20,7 @@ from patronage.compliance.buyback import (
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Refund
 from patronage.errors import PatronageError
+from patronage.markets.markets import NewMarket, add_market, place_in_market
 from patronage.orders.catalog import NewProduct, add_product
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from tests.factories import distributor
@@ -97,6 +98,19 @@ def test_a_cooling_off_cancellation_refunds_everything_and_terminates(engine: En
     nov = preview_period(engine, NOV, PLAN)
     claws = {(c.earner_id, c.bonus, c.amount) for c in nov.clawbacks}
     assert claws == {(ids["tia"], "fast_start", -5000)}
+
+
+def test_the_cooling_off_days_are_the_markets_law_when_longer(engine: Engine) -> None:
+    """Eli joined ten months ago: past the company's 14 days, but a market whose law gives a
+    year keeps the cancellation open for him."""
+    ids = _company(engine)
+    with transaction(engine) as s:
+        add_market(s, NewMarket("MX", "Mexico", "MXN", ["es-MX"], "America/Mexico_City",
+                                cooling_off_days=365))
+        place_in_market(s, ids["eli"], "MX")
+    with transaction(engine) as s:
+        done = cool_off(s, ids["eli"], now=NOV_5, rules=RULES, key="law")
+        assert [(d.kind, d.order_id) for d in done] == [(COOLING_OFF, ids["shakes"])]
 
 
 def test_staff_record_a_buy_back_on_the_compliance_page(engine: Engine) -> None:

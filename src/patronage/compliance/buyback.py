@@ -4,9 +4,11 @@
   within ``buy_back_days`` (365 by default) of the request; they are refunded
   ``buy_back_share_bp`` of the net price they paid (90% by default, rounded half away from zero
   per line). Staff judge whether the goods are resaleable before recording it.
-- **Cooling-off**: a distributor who joined within ``cooling_off_days`` (14 by default) may
-  cancel their enrollment: every order of theirs not yet refunded is refunded in full, their
-  autoships are cancelled and they are terminated.
+- **Cooling-off**: a distributor who joined within the cooling-off days may cancel their
+  enrollment: every order of theirs not yet refunded is refunded in full, their autoships are
+  cancelled and they are terminated. The days are the longer of the company's
+  ``cooling_off_days`` (14 by default) and the law of the distributor's market (the market's
+  ``cooling_off_days``): the law is a minimum a company may exceed.
 
 Either way the refund takes the orders' volume back whole, so the next commission run claws
 back every commission paid on those orders (see :mod:`patronage.orders.refunds`); the refund is
@@ -29,6 +31,7 @@ from patronage.db.autoship import Subscription
 from patronage.db.compliance import BuyBack
 from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
 from patronage.errors import NotFound, PatronageError
+from patronage.markets.markets import market_of
 from patronage.orders.refunds import RefundRequest, refund_order
 
 BUY_BACK, COOLING_OFF = "buy_back", "cooling_off"
@@ -98,6 +101,11 @@ def buy_back(session: Session, member_id: int, order_id: int, *, now: datetime,
     return record
 
 
+def cooling_off_days(session: Session, member: Member, rules: ReturnRules) -> int:
+    """The member's cooling-off days: the company's, or their market's law when longer."""
+    return max(rules.cooling_off_days, market_of(session, member).cooling_off_days)
+
+
 def cool_off(session: Session, member_id: int, *, now: datetime, rules: ReturnRules, key: str,
              note: str = "", company_zone: str = DEFAULT_COMPANY_ZONE) -> list[BuyBack]:
     """Cancel a new distributor's enrollment within the cooling-off days: refund every order
@@ -107,9 +115,10 @@ def cool_off(session: Session, member_id: int, *, now: datetime, rules: ReturnRu
     if prior:
         return prior
     member = _distributor(session, member_id, what)
-    if member.joined_at < now - timedelta(days=rules.cooling_off_days):
+    days = cooling_off_days(session, member, rules)
+    if member.joined_at < now - timedelta(days=days):
         raise PatronageError(f"{what}: joined {member.joined_at:%Y-%m-%d}, more than "
-                             f"{rules.cooling_off_days} days ago (the cooling-off days)")
+                             f"{days} days ago (the cooling-off days)")
     orders = list(session.scalars(select(Order).where(Order.buyer_id == member.id,
                                                       Order.status == "paid")
                                   .order_by(Order.id)))
