@@ -190,6 +190,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("autoship_events", "subscription_id", "subscriptions"),
     Reference("autoship_events", "member_id", "members"),
     Reference("care_gifts", "touch_id", "care_touches"),
+    Reference("binary_carry", "member_id", "members", key="run_id"),
     Reference("commission_snapshots", "run_id", "commission_runs", key="run_id"),
     Reference("payout_lines", "run_id", "commission_runs"),
     Reference("payout_lines", "earner_id", "members"),

@@ -196,12 +196,14 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
 
     sims = list_simulations(engine)
     assert [s.id for s in sims] == [summary.extra["simulation kept (staff: /company/simulations)"]]
-    assert sims[0].months == 60 and sims[0].plan_text == with_compliance_rule(example)
+    assert sims[0].months == 60 and sims[0].plan_text == leaders  # the plan in force
     assert sims[0].last.distributors == summary.extra[
         "simulated distributors after 60 months"] > 0
     replayed = summary.extra["replay of the example plan without the compliance rule: payout "
                              "ratio committed → replayed"]
     assert str(replayed).endswith("over 4 months")
+    hybrid = summary.extra["replay of the binary-hybrid plan: payout ratio committed → replayed"]
+    assert str(hybrid).endswith("over 4 months")
 
 
 def _paid_on(engine: Engine, order_id: int) -> bool:
