@@ -19,7 +19,15 @@ from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
 from patronage.markets.markets import default_market
-from patronage.web.deps import Staff, company_zone, engine_of, now_of, page_errors
+from patronage.payouts.statements import statement_months
+from patronage.web.deps import (
+    Staff,
+    company_zone,
+    company_zone_name,
+    engine_of,
+    now_of,
+    page_errors,
+)
 from patronage.web.templating import render
 from patronage.web.views.company import search_members, search_orders
 from patronage.web.views.staff import buyer_names, dashboard, member_page, order_page
@@ -71,7 +79,10 @@ def member(request: Request, me: Staff, member_id: Id, page: PageNumber = 1) -> 
     """A member: details, orders; a distributor also rank, volumes, commissions, downline."""
     with transaction(engine_of(request)) as session, page_errors():
         found = member_page(session, member_id, team_page=page)
-        return render(request, "company_member.html", me, title=found.member.name, p=found)
+        months = statement_months(engine_of(request), member_id, now=now_of(request),
+                                  company_zone=company_zone_name(request))[:12]
+        return render(request, "company_member.html", me, title=found.member.name, p=found,
+                      statements=months)
 
 
 def _day(text: str, place: str, request: Request) -> datetime | None:

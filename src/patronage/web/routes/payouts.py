@@ -9,6 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from patronage.access import Principal
+from patronage.bounds import Id
+from patronage.clock import Period
 from patronage.db.engine import transaction
 from patronage.languages import N_, _, use_locale
 from patronage.markets.core.currencies import exponent
@@ -22,9 +25,11 @@ from patronage.payouts.adjustments import (
 from patronage.payouts.batches import batches, standing
 from patronage.payouts.core.ledger import ADJUSTMENT_REASONS, HoldReason, PayoutRules
 from patronage.payouts.holds import HoldSource, open_holds, place_hold, release_hold
-from patronage.payouts.ledger import Movement
 from patronage.payouts.methods import method_hold_source
 from patronage.payouts.statement import earnings_of
+from patronage.payouts.statement_pdf import rank_rows, statement_pdf, statement_rows
+from patronage.payouts.statements import Statement, statement_months, statement_of
+from patronage.payouts.words import REASON_WORDS, source_words
 from patronage.web.deps import (
     Csrf,
     Distributor,
@@ -40,10 +45,7 @@ from patronage.web.templating import render, viewer_locale
 
 router = APIRouter()
 
-#: Adjustment reasons and hold reasons in words (translated when shown).
-REASON_WORDS = {"missed_bonus": N_("missed bonus"), "promotion": N_("promotion or prize"),
-                "correction": N_("correction"), "fee": N_("fee"),
-                "debt_recovery": N_("money owed to the company"), "other": N_("other")}
+#: Hold reasons in words (translated when shown).
 HOLD_WORDS = {
     "terminated": N_("Your account is terminated, so payments are stopped."),
     "erased": N_("Your account was erased, so payments are stopped."),
@@ -85,22 +87,6 @@ def hold_words(reason: HoldReason) -> str:
     return f"{text} {reason.detail}".strip() if reason.detail else text
 
 
-def source_words(m: Movement) -> str:
-    """Where a movement came from, in words."""
-    if m.kind == "earned":
-        return _("Commissions for {period}").format(period=m.period)
-    if m.kind == "clawed_back":
-        return _("Commissions taken back for refunded orders, run of {period}").format(
-            period=m.period)
-    if m.kind == "adjusted":
-        reason = _(REASON_WORDS.get(m.reason or "", "other"))
-        return _("Adjustment ({reason}): {note}").format(reason=reason, note=m.note or "")
-    if m.kind == "paid":
-        return _("Payment {ref}, pay date {day}").format(
-            ref=m.payment_ref, day=m.pay_date.isoformat() if m.pay_date else "")
-    return _("Payment {ref} came back from the bank").format(ref=m.payment_ref)
-
-
 @router.get("/earnings", response_class=HTMLResponse)
 def earnings(request: Request, me: Distributor) -> Response:
     """My earnings: balance, why anything is held, next pay date, every movement."""
@@ -114,8 +100,59 @@ def earnings(request: Request, me: Distributor) -> Response:
         holds = [hold_words(h) for h in view.holds]
         carried = {c: hold_words(r) for c, r in view.carried.items()}
         rows = [(m, source_words(m)) for m in view.movements]
+        months = statement_months(engine_of(request), me.member_id, now=now_of(request),
+                                  company_zone=company_zone_name(request))
         return render(request, "earnings.html", me, locale=locale, title=N_("My earnings"),
-                      view=view, holds=holds, carried=carried, rows=rows)
+                      view=view, holds=holds, carried=carried, rows=rows, months=months)
+
+
+def _statement(request: Request, member_id: int, period: str) -> Statement:
+    with page_errors():
+        return statement_of(engine_of(request), member_id, Period.parse(period),
+                            now=now_of(request), company_zone=company_zone_name(request))
+
+
+def _statement_page(request: Request, me: Principal, member_id: int, period: str,
+                    pdf_url: str) -> Response:
+    with use_locale(viewer_locale(request, me)) as locale:
+        st = _statement(request, member_id, period)
+        return render(request, "statement.html", me, locale=locale, title=N_("Statement"),
+                      st=st, rows=statement_rows(st), ranks=rank_rows(st), pdf_url=pdf_url)
+
+
+def _statement_file(request: Request, me: Principal, member_id: int, period: str) -> Response:
+    with use_locale(viewer_locale(request, me)):
+        st = _statement(request, member_id, period)
+        data = statement_pdf(st, company_name=settings_of(request).company_name)
+    name = f"statement-{st.month}-{member_id}.pdf"
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.get("/earnings/statements/{period}", response_class=HTMLResponse)
+def my_statement(request: Request, me: Distributor, period: str) -> Response:
+    """My statement of a closed month: opening balance, every movement, closing balance."""
+    assert me.member_id is not None
+    return _statement_page(request, me, me.member_id, period,
+                           f"/earnings/statements/{period}/pdf")
+
+
+@router.get("/earnings/statements/{period}/pdf")
+def my_statement_pdf(request: Request, me: Distributor, period: str) -> Response:
+    assert me.member_id is not None
+    return _statement_file(request, me, me.member_id, period)
+
+
+@router.get("/company/members/{member_id}/statements/{period}", response_class=HTMLResponse)
+def member_statement(request: Request, me: Staff, member_id: Id, period: str) -> Response:
+    """Any member's statement of a closed month, for staff."""
+    return _statement_page(request, me, member_id, period,
+                           f"/company/members/{member_id}/statements/{period}/pdf")
+
+
+@router.get("/company/members/{member_id}/statements/{period}/pdf")
+def member_statement_pdf(request: Request, me: Staff, member_id: Id, period: str) -> Response:
+    return _statement_file(request, me, member_id, period)
 
 
 @router.get("/company/payouts", response_class=HTMLResponse)
