@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from patronage.cli.main import app as cli
 from patronage.clock import FixedClock, Period
 from patronage.compensation.runs import commit_period
 from patronage.db.compensation import PayoutLine
@@ -147,3 +150,34 @@ def test_the_distributor_and_staff_open_statements_in_their_language(engine: Eng
     assert sign_in(zed, EMAILS["other_distributor"]).status_code == 303
     assert zed.get(f"/company/members/{w.ann}/statements/2026-10").status_code == 403
     assert "Trip prize" not in zed.get("/earnings/statements/2026-10").text
+
+
+def test_a_pdf_keeps_every_letter_of_any_alphabet(engine: Engine) -> None:
+    w = _month(engine)
+    latin = statement_of(engine, w.ann, Period(2026, 10), now=DEC2, company_zone="UTC")
+    plain = statement_pdf(latin, company_name="Acme")
+    assert b"/BaseFont /Helvetica" in plain and b"WinAnsiEncoding" in plain
+    latin.name = "Анна Ωμέγα"
+    other = statement_pdf(latin, company_name="Acme")
+    assert b"DejaVuSans" in other and b"/BaseFont /Helvetica" not in other
+
+
+def test_the_statements_command_writes_everyones_pdf_once(engine: Engine, db_url: str,
+                                                          tmp_path: Path) -> None:
+    w = _month(engine)
+    run = CliRunner().invoke
+    out = tmp_path / "statements"
+    args = ["--db", db_url, "payouts", "statements", "--month", "2026-10", "--out",
+            str(out), "--now", DEC2.isoformat()]
+    done = run(cli, args)
+    assert done.exit_code == 0, done.output
+    expected = {f"statement-2026-10-{s.member_id}.pdf" for s in statements_for(
+        engine, Period(2026, 10), now=DEC2, company_zone="UTC")}
+    assert {p.name for p in out.iterdir()} == expected
+    assert f"statement-2026-10-{w.ann}.pdf" in expected
+    first = (out / f"statement-2026-10-{w.ann}.pdf").read_bytes()
+    assert first.startswith(b"%PDF")
+    again = run(cli, args)  # the same files, nothing more
+    assert again.exit_code == 0 and {p.name for p in out.iterdir()} == expected
+    early = run(cli, [*args[:-1], "2026-10-20T00:00:00+00:00"])
+    assert early.exit_code != 0 and "not over yet" in str(early.exception)

@@ -1,5 +1,5 @@
-"""A monthly statement in words (rows for the web page and the PDF) and as a PDF (A4, the
-plain font of the printed cards, which covers most alphabets), in the reader's language."""
+"""A monthly statement in words (rows for the web page and the PDF) and as a PDF (A4), in the
+reader's language."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.errors import FPDFUnicodeEncodingException
 
 from patronage.languages import _
 from patronage.languages.formatting import format_money, format_points
@@ -50,16 +51,29 @@ def rank_rows(st: Statement) -> list[tuple[str, str, str, str]]:
 
 
 def statement_pdf(st: Statement, *, company_name: str) -> bytes:
-    """The statement as a one-or-more-page A4 PDF."""
+    """The statement as a one-or-more-page A4 PDF. Written in the PDF's built-in Helvetica
+    when every letter is in its Western European set (a small file, made in milliseconds),
+    else in the embedded plain font (most alphabets; a subset of it is embedded)."""
+    try:
+        return _pdf(st, company_name, embedded=False)
+    except FPDFUnicodeEncodingException:
+        return _pdf(st, company_name, embedded=True)
+
+
+def _pdf(st: Statement, company_name: str, *, embedded: bool) -> bytes:
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_title(f"{company_name} {st.month}")
     pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("Plain", fname=str(PLAIN))
+    if embedded:
+        pdf.add_font("Plain", fname=str(PLAIN))
+    else:
+        pdf.core_fonts_encoding = "windows-1252"
+    font = "Plain" if embedded else "Helvetica"
     pdf.add_page()
-    pdf.set_font("Plain", size=16)
+    pdf.set_font(font, size=16)
     pdf.cell(0, 9, _("Statement for {month}").format(month=st.month),
              new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Plain", size=10)
+    pdf.set_font(font, size=10)
     pdf.cell(0, 6, f"{company_name} · {st.name} · {_('member')} {st.member_id}",
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
@@ -73,17 +87,17 @@ def statement_pdf(st: Statement, *, company_name: str) -> bytes:
     ranks = rank_rows(st)
     if ranks:
         pdf.ln(2)
-        pdf.set_font("Plain", size=12)
+        pdf.set_font(font, size=12)
         pdf.cell(0, 7, _("Ranks and volumes"), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Plain", size=10)
+        pdf.set_font(font, size=10)
         for period, rank, pv, gv in ranks:
             pdf.cell(0, 6, _("{period}: paid as {rank}, personal volume {pv}, group volume "
                              "{gv}").format(period=period, rank=rank, pv=pv, gv=gv),
                      new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.set_font("Plain", size=12)
+    pdf.set_font(font, size=12)
     pdf.cell(0, 7, _("Every movement"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Plain", size=10)
+    pdf.set_font(font, size=10)
     rows = statement_rows(st)
     if not rows:
         pdf.cell(0, 6, _("No movements this month."), new_x="LMARGIN", new_y="NEXT")
@@ -93,12 +107,12 @@ def statement_pdf(st: Statement, *, company_name: str) -> bytes:
         pdf.multi_cell(126, 6, row.words, new_x="RIGHT", new_y="TOP")
         pdf.cell(0, 6, row.amount, align="R")
         pdf.set_y(y + max(6.0, _height(pdf, row.words)))
-        pdf.set_font("Plain", size=8)
+        pdf.set_font(font, size=8)
         for bonus, amount in row.details:
             pdf.set_x(pdf.l_margin + 30)
             pdf.cell(110, 4.5, bonus)
             pdf.cell(0, 4.5, amount, align="R", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Plain", size=10)
+        pdf.set_font(font, size=10)
     pdf.ln(2)
     for c in currencies:
         pdf.cell(95, 6, _("Closing balance") + f" ({c})")

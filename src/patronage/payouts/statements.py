@@ -86,6 +86,8 @@ class Statement:
     lines: list[StatementLine] = field(default_factory=list)
     holds: list[HoldEvent] = field(default_factory=list)
     ranks: list[RankLine] = field(default_factory=list)
+    #: The member's language (their statement is written in it).
+    locale: str = "en-US"
 
     @property
     def currencies(self) -> list[str]:
@@ -175,9 +177,13 @@ def _chunk(conn: Connection, ids: Sequence[int], month: Period, tz: ZoneInfo
            ) -> list[Statement]:
     start, end = month.start(tz), month.end(tz)
     e = LedgerEntry
-    names = {int(i): f"{f} {last}".strip() for i, f, last in conn.execute(
-        select(Member.id, Member.first_name, Member.last_name).where(Member.id.in_(ids)))}
-    out = {i: Statement(i, names.get(i, ""), month, start, end) for i in ids}
+    people = {int(i): (f"{f} {last}".strip(), str(loc)) for i, f, last, loc in conn.execute(
+        select(Member.id, Member.first_name, Member.last_name, Member.locale)
+        .where(Member.id.in_(ids)))}
+    out: dict[int, Statement] = {}
+    for i in ids:
+        name, locale = people.get(i, ("", "en-US"))
+        out[i] = Statement(i, name, month, start, end, locale=locale)
     for m, c, before, during in conn.execute(
             select(e.member_id, e.currency,
                    func.sum(case((e.posted_at < start, e.amount), else_=0)),
