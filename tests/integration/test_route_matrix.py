@@ -145,6 +145,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/company/payouts/adjustments/decide"): "ADDDDDL",
     ("POST", "/company/payouts/holds"): "ADDDDDL",
     ("POST", "/company/payouts/holds/release"): "ADDDDDL",
+    ("POST", "/company/payouts/batches"): "ADDDDDL",
+    ("POST", "/company/payouts/batches/{batch_id}/export"): "ADDDDDL",
     ("GET", "/company/orders/{order_id}"): "ADDDDDL",
     ("GET", "/company/runs"): "ADDDDDL",
     ("POST", "/company/runs/commit"): "ADDDDDL",

@@ -3,7 +3,12 @@ staff's payouts page (balances owed, holds, adjustments waiting for approval, ba
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
+import zipfile
+from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -22,7 +27,7 @@ from patronage.payouts.adjustments import (
     approve_adjustment,
     reject_adjustment,
 )
-from patronage.payouts.batches import batches, standing
+from patronage.payouts.batches import batches, build_batch, export_batch, standing
 from patronage.payouts.core.ledger import ADJUSTMENT_REASONS, HoldReason, PayoutRules
 from patronage.payouts.holds import HoldSource, open_holds, place_hold, release_hold
 from patronage.payouts.methods import method_hold_source
@@ -221,3 +226,68 @@ def release(request: Request, me: Staff, hold_id: Annotated[int, Form()]) -> Res
     with page_errors(), transaction(engine_of(request)) as s:
         release_hold(s, hold_id, now=now_of(request), actor=me.actor)
     return RedirectResponse("/company/payouts?done=released", status_code=303)
+
+
+def _pay_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise PageError(400, _("Pay date: {value} is not a date written YYYY-MM-DD.").format(
+            value=repr(text))) from exc
+
+
+@router.post("/company/payouts/batches", dependencies=[Csrf])
+def build(request: Request, me: Staff, pay_date: Annotated[str, Form()],
+          confirm: Annotated[str, Form()] = "") -> Response:
+    """Build the payout batch of a pay date: first what it would pay, to confirm; confirmed,
+    the batch (the one already built for that date if there is one: never two)."""
+    engine, now, day = engine_of(request), now_of(request), _pay_date(pay_date)
+    if confirm != "yes":
+        with engine.connect() as conn:
+            owed = standing(conn, now=now, rules=rules_of(request),
+                            holds=hold_sources(request))
+        with transaction(engine) as s:
+            existing = next((b for b in batches(s, limit=1000) if b.pay_date == day), None)
+        return render(request, "company_payout_batch.html", me, title=N_("Payout batch"),
+                      pay_date=day, owed=owed, existing=existing)
+    with page_errors():
+        batch = build_batch(engine, day, now=now, actor=me.actor, rules=rules_of(request),
+                            holds=hold_sources(request))
+    return RedirectResponse(f"/company/payouts?done=batch-{batch.id}#batches",
+                            status_code=303)
+
+
+@router.post("/company/payouts/batches/{batch_id}/export", dependencies=[Csrf])
+def export(request: Request, me: Staff, batch_id: Id, kind: Annotated[str, Form()] = "",
+           confirm: Annotated[str, Form()] = "") -> Response:
+    """The batch's payment files to download (one file, or a zip of one file per rail and
+    currency, with the payments held for want of a usable payout method); the batch is locked.
+    Again: the same files."""
+    if confirm != "yes":
+        raise PageError(400, _("Confirm: tick the box to say the batch is checked; exporting "
+                               "locks it."))
+    settings = settings_of(request)
+    with page_errors(), tempfile.TemporaryDirectory() as tmp:
+        done = export_batch(engine_of(request), batch_id, Path(tmp), now=now_of(request),
+                            actor=me.actor, kind=kind or None,
+                            vault=settings.payout_vault(),
+                            originator=settings.payout_originator())
+        if not done.paths and not done.held:
+            raise PageError(409, _("Batch {batch}: no payments for that kind of file.").format(
+                batch=batch_id))
+        if len(done.paths) == 1 and not done.held:
+            path = done.paths[0]
+            return Response(path.read_bytes(), media_type="application/octet-stream",
+                            headers={"Content-Disposition":
+                                     f'attachment; filename="{path.name}"'})
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in done.paths:
+                z.write(path, path.name)
+            if done.held:
+                z.writestr("held.csv", "payment_ref,member_id,amount_minor,currency\n" + "".join(
+                    f"{p.payment_ref},{p.member_id},{p.amount},{p.currency}\n"
+                    for p in done.held))
+    name = f"payouts-batch{batch_id}.zip"
+    return Response(buffer.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
