@@ -22,11 +22,12 @@ from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
 from patronage.config import Settings
+from patronage.credit.expiry import expire_credit
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.field import leave_cards
-from patronage.demo.payouts import pay_demo
+from patronage.demo.payouts import pay_demo, statement_counts
 from patronage.money import format_amount
 from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
@@ -88,6 +89,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
             export=(payouts.vault, demo_originator(payouts.originator, payouts.company))))
     else:
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
+    summary.extra.update(statement_counts(engine, now, company_zone))
+    summary.extra["credit expired (daily run, unspent after 365 days)"] = format_amount(
+        expire_credit(engine, now, 365))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     if closing.committed:

@@ -20,6 +20,7 @@ from patronage.web.deps import LoginRequired, PageError, login_url
 from patronage.web.forms import checked_fields
 from patronage.web.routes import (
     business,
+    card,
     company,
     compliance,
     customers,
@@ -41,7 +42,7 @@ from patronage.web.routes import (
 ROUTERS = (session.router, today.router, customers.router, business.router, team.router,
            portal.router, links.router, company.router, runs.router, imports.router,
            compliance.router, payouts.router, payout_method.router, webhooks.router,
-           shop.router, share.router)
+           shop.router, share.router, card.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:
