@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     #: Days a new or changed payout method holds the distributor's payouts (account-takeover
     #: guard).
     payout_cooling_days: int = 14
+    #: Days product credit (the "refer 3, yours is free" reward paid as credit) stays to be
+    #: spent; unspent credit older than that expires in the daily ``patronage credit expire``.
+    credit_expiry_days: int = 365
     #: US 1099-NEC reporting thresholds by the first day they apply to payments
     #: (``YYYY-MM-DD=amount``, comma separated); add a year's indexed threshold here.
     tax_1099_thresholds: str = "1900-01-01=600.00,2026-01-01=2000.00"

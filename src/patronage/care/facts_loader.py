@@ -2,11 +2,11 @@
 
 Members are read once (current owner, zone, birthday, addresses, status); consents as the
 latest record per channel; suppressions by address hash; the events whose touches can fall due
-in the tick's window (orders with each buyer's order count, referrals, testimonials, survey
-answers, new members, first declined autoship charges, cancellations), the contacts
-distributors met in it; and the touches already stored (for "at most once" and the frequency
-caps). A member whose time zone is not a known zone name is planned in the company's zone (and
-counted in ``zone_fallbacks``). A member whose stored record is out of bounds (a join date
+in the tick's window (orders with each buyer's order count, referred friends' first orders,
+testimonials, survey answers, new members, first declined autoship charges, cancellations),
+the contacts distributors met in it; and the touches already stored (for "at most once" and the
+frequency caps). A member whose time zone is not a known zone name is planned in the company's
+zone (and counted in ``zone_fallbacks``). A member whose stored record is out of bounds (a join date
 before 1970, left by old data: see :mod:`patronage.network.intake`) is left out of the tick
 and listed in ``failed`` with the reason; everyone else is planned as usual.
 """
@@ -205,9 +205,15 @@ def load_care_facts(conn: Connection, now: datetime, rules: Rules,
     window = {**t, **since}
     events = {
         "order": _orders(conn, ids, window),
+        # A referral is thanked when the friend's first order lands (not when they sign up):
+        # the referrer's event, keyed by the friend.
         "referral": _events(conn, ids, (
-            f"SELECT referrer_id, {e('joined_at')}, id, 1 FROM members WHERE referrer_id IS NOT "
-            "NULL AND joined_at > :since AND joined_at <= :until AND joined_at < :t"), window),
+            f"SELECT m.referrer_id, {e('o.placed_at')}, m.id, 1 FROM orders o JOIN members m "
+            "ON m.id = o.buyer_id WHERE m.referrer_id IS NOT NULL AND o.status = 'paid' AND "
+            "o.placed_at > :since AND o.placed_at <= :until AND o.placed_at < :t AND NOT "
+            "EXISTS (SELECT 1 FROM orders p WHERE p.buyer_id = o.buyer_id AND p.status = "
+            "'paid' AND (p.placed_at < o.placed_at OR (p.placed_at = o.placed_at AND "
+            "p.id < o.id)))"), window),
         "new_contact": _events(conn, ids, (
             f"SELECT id, {e('joined_at')}, 0, 1 FROM members WHERE joined_at > :since "
             "AND joined_at <= :until AND joined_at < :t"), window),

@@ -17,6 +17,7 @@ from patronage.cli import (
     check,
     commissions,
     compliance,
+    credit,
     data,
     demo,
     markets,
@@ -94,6 +95,7 @@ app.add_typer(markets.app, name="markets")
 app.add_typer(markets.rates_app, name="rates")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(credit.app, name="credit")
 app.add_typer(payout_methods.app, name="payout-methods")
 app.add_typer(payout_methods.tax_app, name="tax")
 

@@ -285,3 +285,40 @@ def returned(ctx: typer.Context,
         raise PatronageError("returned: give --file, or --ref and --reason")
     n = record_returns(state(ctx).engine(), rows, now=parse_now(now), actor=actor)
     console.print(f"{n} returned payment(s) recorded; {len(rows) - n} already were")
+
+
+@app.command()
+def statements(ctx: typer.Context,
+               month: Annotated[str, typer.Option("--month", help="A closed month, YYYY-MM.")],
+               out: Annotated[Path, typer.Option("--out", help="Directory to write to.")],
+               member: Annotated[int | None, typer.Option(
+                   "--member", help="Only this member (default: everyone with a balance or a "
+                                    "movement).")] = None,
+               now: NowOpt = None) -> None:
+    """Write the monthly statements of a closed month as PDF, one file per member
+    (statement-YYYY-MM-<member>.pdf, in the member's language); again: the same files."""
+    import os
+
+    from patronage.clock import Period
+    from patronage.languages import use_locale
+    from patronage.payouts.statement_pdf import statement_pdf
+    from patronage.payouts.statements import statement_of, statements_for
+
+    settings = state(ctx).settings()
+    engine, when, period = state(ctx).engine(), parse_now(now), Period.parse(month)
+    zone_name = settings.company_timezone
+    chosen = ([statement_of(engine, member, period, now=when, company_zone=zone_name)]
+              if member is not None else
+              statements_for(engine, period, now=when, company_zone=zone_name))
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for st in chosen:
+        st.check()
+        with use_locale(st.locale):
+            data = statement_pdf(st, company_name=settings.company_name)
+        path = out / f"statement-{period}-{st.member_id}.pdf"
+        part = path.with_suffix(".part")
+        part.write_bytes(data)
+        os.replace(part, path)
+        written += 1
+    console.print(f"{written:,} statement(s) of {period} written to {out}")

@@ -31,6 +31,7 @@ from patronage.db.bulk import insert_ignore, rows_matching
 from patronage.db.compensation import PayoutLine
 from patronage.db.credit import CreditEntry
 from patronage.db.engine import transaction
+from patronage.db.tables import Member
 from patronage.errors import N_, PatronageError
 from patronage.markets.core.currencies import by_numeric
 
@@ -138,6 +139,22 @@ def post_run(session: Session, run_id: int, as_credit: Sequence[str], now: datet
 # -- applied, released ----------------------------------------------------------------------
 
 
+def lock_spenders(conn: Connection, members: Sequence[int]) -> None:
+    """Hold the members' credit for this transaction, so that two processes spending the same
+    member's credit at once spend it once: on PostgreSQL each member's row is locked (``FOR NO
+    KEY UPDATE``, in member order: no deadlock; a row lock, so any number of members) until the
+    transaction ends, and the second spender reads the balance after the first one's entry. On
+    SQLite the database's single write lock does the same: a second writer that read the
+    balance before the first one's entry cannot write (the database is busy) and its
+    transaction is retried or refused, never applied twice."""
+    if conn.dialect.name != "postgresql":
+        return
+    wanted = sorted(set(int(m) for m in members))
+    for at in range(0, len(wanted), 5_000):
+        conn.execute(select(Member.id).where(Member.id.in_(wanted[at:at + 5_000]))
+                     .order_by(Member.id).with_for_update(key_share=True)).all()
+
+
 def _available(conn: Connection, members: Sequence[int]) -> dict[tuple[int, str], int]:
     """The positive balances of ``members`` by (member, currency)."""
     wanted = sorted(set(members))
@@ -166,7 +183,9 @@ def reserve_for_attempts(engine: Engine, keys: Sequence[str], members: Sequence[
             return [0] * len(keys)  # no credit anywhere: the common case costs one query
         kept = {str(k): -int(a) for k, a in rows_matching(
             conn, "credit_entries", "key", entry_keys, ("key", "amount"))}
-        left = _available(conn, members)
+        holders = sorted({m for m, _c in _available(conn, members)})
+        lock_spenders(conn, holders)  # then read again: another run may have spent some
+        left = _available(conn, holders)
         credit: list[int] = []
         new: dict[str, list[object]] = {name: [] for name in (
             "member_id", "kind", "amount", "currency", "key", "subscription_id", "at",
@@ -225,6 +244,7 @@ def apply_to_order(session: Session, member_id: int, order_id: int, total: int, 
     order: asked again, it answers the credit already applied."""
     require_aware(now, place="now")
     key = f"applied:order:{order_id}"
+    lock_spenders(session.connection(), [member_id])
     done = session.scalar(select(CreditEntry.amount).where(CreditEntry.key == key))
     if done is not None:
         return -int(done)

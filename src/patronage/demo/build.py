@@ -24,13 +24,14 @@ from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import commit_period, preview_period
 from patronage.config import Settings
+from patronage.credit.expiry import expire_credit
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.binary import binary_what_if, place_demo_tree
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
-from patronage.demo.payouts import pay_demo
+from patronage.demo.payouts import pay_demo, statement_counts
 from patronage.demo.playbooks import demo_playbooks
 from patronage.demo.response import respond_to_attention
 from patronage.money import format_amount
@@ -119,6 +120,9 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     # The agreement version, a forbidden phrase and a buy-back (claws back in the open month).
     summary.extra.update(compliance_story(engine, now, seed=seed, company_zone=company_zone))
+    summary.extra.update(statement_counts(engine, now, company_zone))
+    summary.extra["credit expired (daily run, unspent after 365 days)"] = format_amount(
+        expire_credit(engine, now, 365))
     open_run = preview_period(engine, current, company_zone=company_zone)
     summary.extra[f"open period {current}: payout lines (preview)"] = open_run.result.payouts.size
     if closing.committed:

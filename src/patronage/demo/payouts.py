@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from patronage.clock import zone
+from patronage.clock import Period, zone
 from patronage.db.engine import transaction
 from patronage.db.payouts import LedgerEntry
 from patronage.db.tables import Member
@@ -30,6 +30,7 @@ from patronage.payouts.core.files import Originator
 from patronage.payouts.core.ledger import PayoutRules
 from patronage.payouts.holds import HoldSource, place_hold
 from patronage.payouts.secrets import Vault
+from patronage.payouts.statements import statements_for
 
 CLERK = "staff:finance@demo.patronage.example"
 CONTROLLER = "staff:controller@demo.patronage.example"
@@ -91,3 +92,14 @@ def pay_demo(engine: Engine, now: datetime, *, company_zone: str,
             f"{name.rsplit('-', 2)[-2]} {name.rsplit('-', 1)[-1].split('.')[0]}: {n}"
             for name, n in files.payments.items()) or "none"
     return done
+
+
+def statement_counts(engine: Engine, now: datetime, company_zone: str) -> dict[str, int]:
+    """The last closed month's statements (every distributor with money: on the web under
+    *My earnings*, as PDF with ``patronage payouts statements``), checked to add up."""
+    month = Period.containing(now, zone(company_zone)).previous()
+    n = 0
+    for st in statements_for(engine, month, now=now, company_zone=company_zone):
+        st.check()
+        n += 1
+    return {f"monthly statements of {month}": n}

@@ -110,18 +110,8 @@ def close_reminder(ctx: JobContext) -> str:
             f"(patronage commissions commit --period {month})")
 
 
-def _credit_expiry() -> None:
-    """Product credit expiry, when this release has it (``patronage.credit.expire_credit``)."""
-    from patronage import credit
+@register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
+def credit_expiry(ctx: JobContext) -> str:
+    from patronage.credit.expiry import expire_credit
 
-    expire = getattr(credit, "expire_credit", None)
-    if expire is None:
-        return
-
-    @register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
-    def credit_expiry(ctx: JobContext) -> str:
-        result = expire(ctx.engine, ctx.now)
-        return f"credit expiry: {result}"
-
-
-_credit_expiry()
+    return f"credit expiry: {expire_credit(ctx.engine, ctx.now)} expired (minor units)"

@@ -18,6 +18,11 @@ The order of things, so that nothing is half-done and nothing is done twice:
 
 A decline writes nothing (the gateway keeps its own ledger); the page shows the reason and a new
 key, so the next try is a new charge.
+
+A price changed between the quote and the order (staff changed it while the shopper paid): the
+order would not come to what was charged, so nothing is written, the charge is refunded in full
+through the gateway (key ``shop-refund:<key>``, idempotent) and the shopper is told, with a new
+key for the next try at the new price (:class:`PriceChanged`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from patronage.db.markets import Market
 from patronage.db.shop import AgreementAcceptance, Attribution, Checkout, Lead
 from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import Conflict, PatronageError
-from patronage.languages import N_
+from patronage.languages import N_, _
+from patronage.languages.formatting import format_money
 from patronage.markets.markets import default_market, market_of, shipping_countries
 from patronage.markets.prices import prices_in
 from patronage.network.intake import normalise_email
@@ -136,6 +142,27 @@ class FormProblems(PatronageError):
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.fields = fields
+
+
+class PriceChanged(Conflict):
+    """The order came to another amount than the one charged: nothing written, the charge
+    refunded (``refunded``: whether the gateway took it back; a gateway that cannot refund
+    leaves it to staff, and the message says so)."""
+
+    code = "price_changed"
+
+    def __init__(self, message: str, refunded: bool = False) -> None:
+        super().__init__(message)
+        self.refunded = refunded
+
+
+def _refund_charge(gateway: PaymentGateway, key: str, priced: Quote) -> bool:
+    """Give back the whole charge of ``key`` through the gateway, if it refunds."""
+    refund = getattr(gateway, "refund", None)
+    if refund is None:
+        return False
+    answer = refund(f"shop-refund:{key.removeprefix('shop:')}", key, priced.total)
+    return getattr(answer, "status", "succeeded") != "failed"
 
 
 class PaymentDeclined(PatronageError):
@@ -403,6 +430,16 @@ def checkout(engine: Engine, form: CheckoutForm, cart: dict[str, int], visitor: 
             raise PaymentDeclined(answer.decline or "declined")
     try:
         return _write(engine, form, lines, visitor, buyer_id, rules, market.id, priced, now)
+    except PriceChanged as exc:
+        if priced.total <= 0:
+            raise
+        refunded = _refund_charge(gateway, key, priced)
+        amount = format_money(priced.total, priced.currency)
+        told = (_("Prices changed while you paid: your card was refunded {amount} and no order "
+                  "was made. Check the new total and pay again.") if refunded else
+                _("Prices changed while you paid: no order was made, and the {amount} charged "
+                  "will be refunded to your card. Check the new total and pay again."))
+        raise PriceChanged(told.format(amount=amount), refunded) from exc
     except IntegrityError:
         with transaction(engine) as session:
             found = _found(session, key)
@@ -446,11 +483,8 @@ def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: V
                 currency=priced.currency, idempotency_key=key), now=now,
                 company_zone=rules.company_zone)
             if placed.order.total != priced.subtotal:
-                raise Conflict(N_("checkout %(key)s: the order came to %(total)s, not the "
-                                  "%(subtotal)s charged; nothing was written"),
-                               values={"key": form.key,
-                                       "total": placed.order.total,
-                                       "subtotal": priced.subtotal})
+                raise PriceChanged(f"checkout {form.key}: the order came to {placed.order.total}, "
+                                   f"not the {priced.subtotal} charged; nothing was written")
             order_id = placed.order.id
         sub_id = None
         if form.plan == "autoship":

@@ -21,6 +21,7 @@ from patronage.web.forms import checked_fields
 from patronage.web.routes import (
     agreement,
     business,
+    card,
     company,
     compliance,
     customers,
@@ -46,7 +47,7 @@ ROUTERS = (session.router, today.router, customers.router, business.router, team
            portal.router, links.router, company.router, runs.router, imports.router,
            compliance.router, payouts.router, payout_method.router, webhooks.router,
            shop.router, share.router, simulations.router, agreement.router, jobs.router,
-           playbooks.router)
+           playbooks.router, card.router)
 
 
 def refresh_planner_statistics(engine: Engine) -> None:

@@ -65,7 +65,11 @@ class SessionMiddleware:
                     headers.append((b"set-cookie",
                                     cookie_header(self.settings, web).encode("latin-1")))
                 if page:
-                    headers.extend(PAGE_HEADERS)
+                    # A page with its own policy (the card page, which loads Stripe.js) keeps
+                    # it; every other header is the same.
+                    own = any(name == b"content-security-policy" for name, _ in headers)
+                    headers.extend(h for h in PAGE_HEADERS
+                                   if not (own and h[0] == b"content-security-policy"))
                     if (signed_in or web.account_id is not None or personal) and not any(
                             name == b"cache-control" for name, _ in headers):
                         headers.append(NO_STORE)

@@ -50,7 +50,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
                     ("/business", N_("My business")), ("/team", N_("My team")),
                     ("/playbook", N_("My playbook")), ("/share", N_("Share")),
                     ("/earnings", N_("My earnings")), ("/payout-method", N_("Payout method"))],
-    "customer": [("/me", N_("My account"))],
+    "customer": [("/me", N_("My account")), ("/me/card", N_("My card"))],
     "staff": [("/company", N_("Company")), ("/company/members", N_("Members")),
               ("/company/orders", N_("Orders")), ("/company/runs", N_("Commissions")),
               ("/company/payouts", N_("Payouts")),

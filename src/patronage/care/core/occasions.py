@@ -6,7 +6,7 @@ Three sorts of occasion:
   joining), ``holiday``. A rule may plan them ``lead_days`` ahead; a printed card is planned the
   company's postal lead days ahead so that it arrives on the day.
 - *event* occasions follow something that happened at an instant: ``first_order``, ``order``
-  (every order, or every Nth), ``referral`` (someone the member referred joined),
+  (every order, or every Nth), ``referral`` (a referred friend's first order),
   ``testimonial`` (given), ``survey_answered``, ``new_contact`` (the member joined: nice to meet
   you; and, for task rules, someone a distributor met, from the ``contacts`` table: the owner
   distributor gets "Send Sam a nice-to-meet-you note", once per contact), ``payment_failed``

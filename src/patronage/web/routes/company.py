@@ -19,9 +19,11 @@ from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
 from patronage.markets.markets import default_market
+from patronage.payouts.statements import statement_months
 from patronage.web.deps import (
     Staff,
     company_zone,
+    company_zone_name,
     engine_of,
     now_of,
     page_errors,
@@ -83,7 +85,10 @@ def member(request: Request, me: Staff, member_id: Id, page: PageNumber = 1,
         day = _day(placed_at, "placed_at", request)
         found = member_page(session, member_id, team_page=page,
                             placed_at=None if day is None else day + timedelta(days=1))
-        return render(request, "company_member.html", me, title=found.member.name, p=found)
+        months = statement_months(engine_of(request), member_id, now=now_of(request),
+                                  company_zone=company_zone_name(request))[:12]
+        return render(request, "company_member.html", me, title=found.member.name, p=found,
+                      statements=months)
 
 
 def _day(text: str, place: str, request: Request) -> datetime | None:

@@ -31,6 +31,7 @@ from patronage.shop.checkout import (
     CheckoutForm,
     FormProblems,
     PaymentDeclined,
+    PriceChanged,
     ShopRules,
     Visitor,
     quote,
@@ -290,6 +291,10 @@ async def checkout(request: Request) -> Response:
     except PaymentDeclined as exc:
         form.key = ""
         return _checkout_page(request, me, plan=plan, form=form, status=402,
+                              message=exc.message)
+    except PriceChanged as exc:
+        form.key = ""  # the next try is a new charge, at the new price
+        return _checkout_page(request, me, plan=plan, form=form, status=409,
                               message=exc.message)
     except PatronageError as exc:
         return _checkout_page(request, me, plan=plan, form=form, status=409,
