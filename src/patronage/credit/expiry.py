@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from patronage.config import get_settings
 from patronage.credit.ledger import expire
 
 
-def expire_credit(engine: Engine, now: datetime, days: int | None = None) -> int:
-    """Expire unspent credit older than ``days`` (default: the ``credit_expiry_days``
-    setting) as of ``now``. Returns the total expired (minor units, all currencies)."""
-    return expire(engine, now, get_settings().credit_expiry_days if days is None else days)
+def expire_credit(engine: Engine, now: datetime, days: int) -> int:
+    """Expire unspent credit older than ``days`` (the company's ``credit_expiry_days``
+    setting, passed by the caller) as of ``now``. Returns the total expired (minor units, all
+    currencies)."""
+    return expire(engine, now, days)

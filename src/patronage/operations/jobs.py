@@ -114,4 +114,5 @@ def close_reminder(ctx: JobContext) -> str:
 def credit_expiry(ctx: JobContext) -> str:
     from patronage.credit.expiry import expire_credit
 
-    return f"credit expiry: {expire_credit(ctx.engine, ctx.now)} expired (minor units)"
+    expired = expire_credit(ctx.engine, ctx.now, ctx.settings.credit_expiry_days)
+    return f"credit expiry: {expired} expired (minor units)"
