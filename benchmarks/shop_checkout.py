@@ -82,7 +82,7 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
             assert key is not None
             data = {"csrf_token": csrf.group(1), "key": key.group(1), "plan": "once",
                     "first_name": f"Shopper{n}", "last_name": f"Run{i}",
-                    "email": f"s{n}-{i}@load.example", "phone": "+1 555 000 0000",
+                    "email": f"s{n}-{i}@load.example", "phone": f"+1 312 555 {n % 100:04d}",
                     "address_line1": "1 Load St", "city": "Bench", "region": "CA",
                     "postal_code": "90001", "country": "US"}
             for _ in range(2 if i % 10 == 0 else 1):  # a double click now and then

@@ -4,6 +4,7 @@ form problems, taxes and passing on a lead."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -285,6 +286,23 @@ def test_every_field_is_checked_with_its_reason_next_to_it(engine: Engine,
     assert 'value="not an email"' in r.text  # what was typed is kept
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Checkout)) == 0
+
+
+def test_a_phone_or_postal_code_refused_at_enrolment_is_refused_before_the_charge(
+        engine: Engine, world: World) -> None:
+    """The phone and the address are checked as the enrolment checks them, before the card is
+    charged: nothing is charged for a checkout that could not be written."""
+    web = app(engine)
+    client = TestClient(web)
+    fill_cart(client, ("TEA", 1))
+    r, _ = pay(client, phone="+1 555 000 0000", postal_code="ABCDE")
+    assert r.status_code == 400
+    errors = dict(re.findall(r'<p class="error field-error" id="e-(\w+)">([^<]+)</p>', r.text))
+    assert set(errors) == {"phone", "postal_code"}
+    assert "is not a valid phone number in US" in html.unescape(errors["phone"])
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Checkout)) == 0
+        assert s.scalar(select(func.count()).select_from(SimulatedCharge)) == 0
 
 
 def test_a_flat_tax_is_added_to_the_charge(engine: Engine, world: World) -> None:

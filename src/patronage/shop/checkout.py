@@ -48,10 +48,11 @@ from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import Conflict, PatronageError
 from patronage.languages import N_, _
 from patronage.languages.formatting import format_money
+from patronage.markets.core.contacts import phone_problem, postal_problem, region_problem
 from patronage.markets.markets import default_market, market_of, shipping_countries
 from patronage.markets.prices import prices_in
 from patronage.network.intake import normalise_email
-from patronage.network.members import NewMember, enroll_member
+from patronage.network.members import NewMember, enroll_member, market_country
 from patronage.orders.core.pricing import price_lines
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.shop.core.attribution import Credit
@@ -283,8 +284,24 @@ def check_form(session: Session, form: CheckoutForm, cart: dict[str, int], marke
                 normalise_email(form.email, place="email")
             except PatronageError as exc:
                 problems["email"] = exc.message.removeprefix("email: ")
+        country = form.country.strip().upper() or None
         if form.phone.strip() and not PHONE.fullmatch(form.phone.strip()):
             problems["phone"] = N_("digits, spaces and + ( ) - only")
+        elif form.phone.strip():  # read in the shipping country, as the member is enrolled
+            read_in = country if country and len(country) == 2 else market_country(market.code)
+            _e164, reason = phone_problem(form.phone, read_in)
+            if reason is not None:
+                problems["phone"] = reason
+        shipped_to = shipping_countries(market) or [market.code]
+        if country in shipped_to:  # checked before the charge, as the enrolment checks them
+            if form.region.strip():
+                _region, reason = region_problem(form.region, country)
+                if reason is not None:
+                    problems["region"] = reason
+            if form.postal_code.strip():
+                _postal, reason = postal_problem(form.postal_code, country)
+                if reason is not None:
+                    problems["postal_code"] = reason
         for name, reason in (("address_line1", N_("the street and number are needed for the "
                                                   "delivery")),
                              ("city", N_("the city is needed for the delivery")),
