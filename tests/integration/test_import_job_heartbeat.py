@@ -87,9 +87,9 @@ def test_the_page_shows_a_stale_job_as_failed_and_a_live_one_from_the_database(
 
 def test_a_stale_job_no_longer_blocks_the_next_import(engine: Engine) -> None:
     dead = _running(engine, beat=T0)
-    upload = keep_upload(b"ref,kind,first_name,joined_at\nH1,distributor,Ann,"
-                         b"2026-03-01T00:00:00Z\n")
     later = T0 + STALE_AFTER + SECOND
+    upload = keep_upload(engine, b"ref,kind,first_name,joined_at\nH1,distributor,Ann,"
+                         b"2026-03-01T00:00:00Z\n", later)
     job_id = start_job(engine, kind="members", upload=upload, filename="h.csv", dry_run=True,
                        now=later, actor="staff", company_zone="UTC",
                        clock=FixedClock(later).now)

@@ -1,5 +1,6 @@
 """Staff imports run as background jobs: the server answers meanwhile, one import runs at a
-time, and uploads live in the instance's private folder only as long as they are needed."""
+time, and uploads are kept (in the database, copied to the instance's private folder while a job
+reads them) only as long as they are needed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.web import import_jobs
-from patronage.web.import_jobs import get_job, upload_folder
+from patronage.web.import_jobs import get_job, has_upload, upload_folder
 from tests.e2e.world import EMAILS, csrf_of, seed, sign_in
 from tests.e2e.world import app_for as web_app_for
 from tests.web_jobs import finished
@@ -65,13 +66,14 @@ def test_the_server_answers_while_a_large_import_runs(engine: Engine) -> None:
     assert f"Checked: {ROWS} row(s) of members" in page.text
     upload = page.text.split('name="upload" value="')[1].split('"')[0]
     kept = upload_folder() / f"{upload}.csv"
-    assert kept.is_file()  # kept for the confirmation
+    assert has_upload(engine, upload)  # kept for the confirmation
+    assert not kept.exists()  # the check's local copy went with it
     done = finished(client, client.post("/company/imports", data={
         "csrf_token": csrf, "kind": "members", "upload": upload, "filename": "big.csv"}),
         timeout=600)
     assert f"Imported: {ROWS} members" in done.text
     assert _members(engine) == before + ROWS
-    assert not kept.exists()  # deleted once its import ended
+    assert not has_upload(engine, upload) and not kept.exists()  # deleted once imported
 
 
 def test_uploads_are_private_to_the_instance_and_deleted_when_a_check_fails(

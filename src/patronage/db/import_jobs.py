@@ -4,13 +4,17 @@
 time (NULLs never collide). ``problems`` holds the problems found (JSON ``[[place, reason]]``).
 While it runs, ``step`` and ``rows`` say how far it got and ``heartbeat_at`` when it last said
 so (see :mod:`patronage.web.import_jobs`).
+
+``import_uploads`` holds each uploaded file until its job ends (a checked file until it is
+imported or :data:`~patronage.web.import_jobs.KEEP_CHECKED` has passed), so that whichever
+server process or machine answers the next step finds it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db.base import Base, UTCDateTime
@@ -37,3 +41,13 @@ class ImportJob(Base):
     started_by: Mapped[str] = mapped_column(String(254))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ImportUpload(Base):
+    __tablename__ = "import_uploads"
+
+    #: The upload's reference: 32 random hexadecimal digits.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

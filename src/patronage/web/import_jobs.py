@@ -1,12 +1,14 @@
 """Staff imports run as background jobs, off the event loop, one at a time.
 
-An upload is kept in this server instance's own private folder (``patronage-uploads-<pid>-…``
-in the system's temporary directory, mode 0700), made when the first upload arrives; folders
-left by instances that are gone (and the shared ``patronage-imports`` folder older versions
-used) are removed then. A job checks the file (a dry run) or imports it in a worker thread;
-its progress (the step and the rows read) and its outcome are stored in ``import_jobs``, so the
-page shows them from whichever server process answers. The upload is deleted when its job ends,
-whether it succeeds or fails, except after a successful check, when it waits for the staff
+An upload is kept in the database (``import_uploads``), so whichever server process or machine
+answers the next step (the confirmation after a check) finds it. A job copies it into this
+server instance's own private folder (``patronage-uploads-<pid>-…`` in the system's temporary
+directory, mode 0700, made when the first job starts; folders left by instances that are gone,
+and the shared ``patronage-imports`` folder older versions used, are removed then) and checks
+the file (a dry run) or imports it in a worker thread; its progress (the step and the rows read)
+and its outcome are stored in ``import_jobs``, so the page shows them from whichever server
+process answers. The local copy is deleted when its job ends; the stored upload too, whether
+the job succeeds or fails, except after a successful check, when it waits for the staff
 member's confirmation (at most :data:`KEEP_CHECKED`; older uploads are removed when the next one
 arrives).
 
@@ -34,12 +36,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from patronage.clock import SystemClock
 from patronage.db.engine import transaction
-from patronage.db.import_jobs import ImportJob
+from patronage.db.import_jobs import ImportJob, ImportUpload
 from patronage.errors import Conflict, PatronageError, Problems
 from patronage.languages import N_
 from patronage.orders.csv_import import IMPORTERS
@@ -48,7 +50,7 @@ from patronage.orders.csv_rows import count_lines
 PREFIX = "patronage-uploads-"
 LEGACY = "patronage-imports"
 #: How long a checked upload waits for its confirmation.
-KEEP_CHECKED = 3600.0
+KEEP_CHECKED = timedelta(hours=1)
 
 #: How often a running job writes its progress and heartbeat (seconds).
 HEARTBEAT_EVERY = 1.0
@@ -94,20 +96,41 @@ def upload_folder() -> Path:
         return _folder
 
 
-def keep_upload(data: bytes) -> str:
-    """Store an upload; returns its reference. Checked uploads left too long are removed."""
-    folder = upload_folder()
-    limit = time.time() - KEEP_CHECKED
-    for old in folder.glob("*.csv"):
-        if old.stat().st_mtime < limit:
-            old.unlink(missing_ok=True)
+def keep_upload(engine: Engine, data: bytes, now: datetime) -> str:
+    """Store an upload in the database; returns its reference. Uploads stored more than
+    :data:`KEEP_CHECKED` before ``now`` (checked files never confirmed) are removed."""
     upload = secrets.token_hex(16)
-    (folder / f"{upload}.csv").write_bytes(data)
+    with transaction(engine) as s:
+        s.execute(delete(ImportUpload).where(ImportUpload.created_at < now - KEEP_CHECKED))
+        s.add(ImportUpload(id=upload, data=data, size=len(data), created_at=now))
     return upload
 
 
+def has_upload(engine: Engine, upload: str) -> bool:
+    """Whether the upload is still stored (not imported, failed or expired)."""
+    with transaction(engine) as s:
+        return s.scalar(select(ImportUpload.size).where(ImportUpload.id == upload)) is not None
+
+
+def drop_upload(engine: Engine, upload: str) -> None:
+    with transaction(engine) as s:
+        s.execute(delete(ImportUpload).where(ImportUpload.id == upload))
+
+
 def upload_path(upload: str) -> Path:
+    """Where this instance keeps its local copy of the upload while a job reads it."""
     return upload_folder() / f"{upload}.csv"
+
+
+def local_copy(engine: Engine, upload: str) -> Path:
+    """The upload copied from the database into this instance's private folder."""
+    with transaction(engine) as s:
+        data = s.scalar(select(ImportUpload.data).where(ImportUpload.id == upload))
+    if data is None:
+        raise PatronageError("upload: that file is no longer here; upload it again")
+    path = upload_path(upload)
+    path.write_bytes(data)
+    return path
 
 
 @dataclass
@@ -174,7 +197,7 @@ def start_job(engine: Engine, *, kind: str, upload: str, filename: str, dry_run:
     heartbeats (the system's clock unless given)."""
     if kind not in IMPORTERS:
         raise PatronageError(f"kind: {kind!r} is not one of {', '.join(IMPORTERS)}")
-    path = upload_path(upload)
+    path = local_copy(engine, upload)
     expire_stale(engine, now)
     with transaction(engine) as s:
         if s.scalar(select(ImportJob.id).where(ImportJob.running.is_not(None))) is not None:
@@ -190,9 +213,10 @@ def start_job(engine: Engine, *, kind: str, upload: str, filename: str, dry_run:
             s.flush()
             job_id = job.id
     except IntegrityError as exc:
+        path.unlink(missing_ok=True)
         raise Conflict("imports: another import is running; wait for it to end") from exc
     threading.Thread(target=run_job, args=(engine, job_id, kind, path, filename, dry_run, now,
-                                            company_zone, clock),
+                                            company_zone, clock, upload),
                      name=f"import-job-{job_id}", daemon=True).start()
     return job_id
 
@@ -252,8 +276,9 @@ class Heartbeat:
 
 def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, dry_run: bool,
             now: datetime, company_zone: str,
-            clock: Callable[[], datetime] | None = None) -> None:
-    """The job itself (in its worker thread): import, store the outcome, drop the upload."""
+            clock: Callable[[], datetime] | None = None, upload: str | None = None) -> None:
+    """The job itself (in its worker thread): import, store the outcome, drop the local copy,
+    and the stored upload unless it was checked and waits for its confirmation."""
     heartbeat = Heartbeat(engine, job_id, clock or SystemClock().now)
     progress = heartbeat.progress
     outcome: dict[str, Any] = {"status": "failed"}
@@ -275,8 +300,9 @@ def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, d
         outcome["error"] = f"{filename}: the import stopped ({type(exc).__name__}); nothing " \
                            "was imported"
     finally:
-        if outcome["status"] == "failed" or not dry_run:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        if upload is not None and (outcome["status"] == "failed" or not dry_run):
+            drop_upload(engine, upload)
         outcome.update(running=None, finished_at=now, step="")
         if "rows" not in outcome:
             outcome["rows"] = heartbeat.rows

@@ -24,7 +24,7 @@ from patronage.web.deps import (
     engine_of,
     now_of,
 )
-from patronage.web.import_jobs import get_job, keep_upload, start_job, upload_path
+from patronage.web.import_jobs import drop_upload, get_job, has_upload, keep_upload, start_job
 from patronage.web.templating import render
 
 router = APIRouter()
@@ -51,7 +51,7 @@ async def upload(request: Request, me: Staff) -> Response:
     if upload_id:
         if not _UPLOAD_ID.match(upload_id):
             raise PageError(400, "upload: not a valid upload reference")
-        if not upload_path(upload_id).is_file():
+        if not await run_in_threadpool(has_upload, engine_of(request), upload_id):
             raise PageError(404, "upload: that file is no longer here; upload it again")
         name, dry_run = str(form.get("filename", "the file"))[:255], False
     else:
@@ -61,7 +61,8 @@ async def upload(request: Request, me: Staff) -> Response:
         data = await file.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise PageError(413, f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
-        upload_id = await run_in_threadpool(keep_upload, data)
+        upload_id = await run_in_threadpool(keep_upload, engine_of(request), data,
+                                            now_of(request))
         name, dry_run = Path(file.filename or "the file").name, True
     zone = company_zone_name(request)
     try:
@@ -71,7 +72,7 @@ async def upload(request: Request, me: Staff) -> Response:
                               company_zone=zone, clock=clock_of(request).now))
     except PatronageError as exc:
         if dry_run:  # the upload just kept: no job will use it
-            upload_path(upload_id).unlink(missing_ok=True)
+            await run_in_threadpool(drop_upload, engine_of(request), upload_id)
         return render(request, "imports.html", me, status=409, title="Imports",
                       kinds=list(IMPORTERS), job=None, kind=kind, error=exc.message)
     return RedirectResponse(f"/company/imports/jobs/{job_id}", status_code=303)
