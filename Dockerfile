@@ -12,9 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATRONAGE_LOG_FORMAT=json
 COPY --from=build /install /usr/local
-RUN groupadd --system patronage \
-    && useradd --system --gid patronage --home-dir /var/lib/patronage --create-home patronage
-USER patronage
+RUN groupadd --system --gid 10001 patronage \
+    && useradd --system --uid 10001 --gid patronage --home-dir /var/lib/patronage --create-home patronage
+# Numeric, so the host and Kubernetes' runAsNonRoot can check it is not root.
+USER 10001:10001
 WORKDIR /var/lib/patronage
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

@@ -35,6 +35,7 @@ messages: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 types: install
 	$(BIN)/mypy

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     #: The least important log level written: DEBUG, INFO, WARNING or ERROR.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Where to send OpenTelemetry traces (OTLP over HTTP: a collector's base URL, e.g.
+    #: ``http://otel-collector:4318``); none: no traces. Needs ``pip install 'patronage[otel]'``.
+    otel_endpoint: str | None = None
+    #: The service name the traces carry (``service.name``).
+    otel_service_name: str = "patronage"
     #: The company's name, shown on pages and in messages.
     company_name: str = "Patronage Demo Co."
     #: The company's time zone: when a month ends, when the scheduled jobs run; members with an

@@ -25,6 +25,7 @@ from patronage.db.engine import make_pooled_engine
 from patronage.db.schema import upgrade
 from patronage.markets.markets import ensure_configured_market
 from patronage.operations import http as operations_http
+from patronage.operations.tracing import install_tracing
 from patronage.proxies import Network, is_https
 from patronage.web import install as install_web
 from patronage.web.import_jobs import expire_stale
@@ -147,6 +148,8 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.add_middleware(SecurityHeaders, proxies=proxies)
     # Outermost: every answer, even an error page, carries its request id and is counted.
     operations_http.install(app, engine, app.state.clock)
+    app.state.tracer_provider = install_tracing(
+        app, engine, endpoint=settings.otel_endpoint, service_name=settings.otel_service_name)
     return app
 
 
