@@ -79,7 +79,8 @@ def committed_runs(session: SessionDep, principal: PrincipalDep) -> list[Committ
     require_company(principal, "the list of commission runs")
     runs = session.scalars(select(CommissionRun).order_by(CommissionRun.id.desc())).all()
     return [CommittedRun(run_id=r.id, period=r.period, calendar=r.calendar,
-                         plan_name=r.plan_name, plan_version=r.plan_version, committed_at=r.committed_at,
+                         plan_name=r.plan_name, plan_version=r.plan_version,
+                         committed_at=r.committed_at,
                          committed_by=r.committed_by, total_cv=r.total_cv,
                          total_paid=r.total_paid, cap_applied=r.cap_applied) for r in runs]
 
