@@ -249,3 +249,58 @@ def test_weeks_are_written_and_checked_like_months() -> None:
                          ("2026-49", "not a week written YYYY-Www")):
         with pytest.raises(PatronageError, match=reason):
             Week.parse(text)
+
+
+def test_the_runs_page_offers_the_next_week_beside_the_next_month(engine: Engine) -> None:
+    from fastapi.testclient import TestClient
+
+    from patronage.compensation.core.plan import default_plan_path
+    from tests.e2e.world import EMAILS, csrf_of, seed, sign_in
+    from tests.e2e.world import app_for as web_app_for
+
+    # The example plan with its fast start paid by the week, in force from September 2026;
+    # the world's orders are of 3 to 9 September (weeks 2026-W36 and 2026-W37).
+    text = default_plan_path().read_text(encoding="utf-8").replace(
+        "[bonuses.fast_start]\n", '[bonuses.fast_start]\nperiod = "week"\n')
+    assert 'period = "week"' in text
+    set_plan(engine, text, Period(2026, 9), source="weekly.toml", actor="test",
+             now=datetime(2026, 9, 1, tzinfo=UTC))
+    seed(engine, plan=False)
+    client = TestClient(web_app_for(engine))  # mid-October
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get("/company/runs").text
+    assert "Commit 2026-09" in page and "Commit 2026-W36" in page
+    assert "The plan pays fast_start by the week" in page
+    assert "I understand this locks 2026-W36: payments can no longer change" in page
+    preview = client.get("/company/runs/preview?period=2026-W36")
+    assert preview.status_code == 200 and "Commit 2026-W36" in preview.text
+    csrf = csrf_of(page)
+    early = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-W37",
+                                                      "confirm": "yes"})
+    assert early.status_code == 409 and "commit 2026-W36 first" in early.text
+    done = client.post("/company/runs/commit", data={"csrf_token": csrf, "period": "2026-W36",
+                                                     "confirm": "yes"})
+    assert done.status_code == 200 and "Period 2026-W36 is committed" in done.text
+    assert "Committed weeks" in done.text and "Commit 2026-W37" in done.text
+    assert "Commit 2026-09" in done.text  # the month is still to commit
+
+
+def test_the_cli_previews_and_commits_a_week(engine: Engine, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app
+
+    _month_of_orders(engine)
+    _store_plan(engine, WEEKLY)
+    runner = CliRunner()
+    base = ["--db", db_url, "commissions"]  # the company in America/Chicago
+    shown = runner.invoke(app, [*base, "run", "--week", "2026-W49", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert '"fast_start": 6250' in shown.output and "unilevel" not in shown.output
+    out_of_order = runner.invoke(app, [*base, "commit", "--week", "2026-W50",
+                                       "--now", AFTER.isoformat()])
+    assert out_of_order.exit_code != 0 and "commit 2026-W49 first" in str(out_of_order.exception)
+    done = runner.invoke(app, [*base, "commit", "--week", "2026-W49", "--now", AFTER.isoformat()])
+    assert done.exit_code == 0 and "period 2026-W49 committed" in done.output
+    bad = runner.invoke(app, [*base, "run", "--week", "2027-W53"])
+    assert bad.exit_code != 0 and "2027 has weeks W01 to W52" in str(bad.exception)
