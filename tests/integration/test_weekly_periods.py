@@ -304,3 +304,29 @@ def test_the_cli_previews_and_commits_a_week(engine: Engine, db_url: str) -> Non
     assert done.exit_code == 0 and "period 2026-W49 committed" in done.output
     bad = runner.invoke(app, [*base, "run", "--week", "2027-W53"])
     assert bad.exit_code != 0 and "2027 has weeks W01 to W52" in str(bad.exception)
+
+
+def test_a_change_to_the_weekly_bonuses_starts_with_a_month_that_begins_on_a_monday(
+        engine: Engine) -> None:
+    set_plan(engine, MONTHLY.text, Period(2026, 11), source="plan", actor="test", now=_noon(1))
+    with pytest.raises(Conflict, match=r"plan from 2026-12: it changes what is paid by the week, "
+                                       r"and week 2026-W49 spans the change \(from 2026-11-30\); "
+                                       r".* \(the next is 2027-02\)"):
+        _store_plan(engine, WEEKLY)
+    # A version that leaves the weekly bonuses as they are may start in any month.
+    set_plan(engine, MONTHLY.text.replace('"w1"', '"w2"'), DEC, source="plan", actor="test",
+             now=_noon(1))
+    weekly = set_plan(engine, WEEKLY.text, Period(2027, 2), source="plan", actor="test",
+                      now=_noon(1))
+    assert weekly.effective_from == "2027-02"
+
+
+def test_a_plan_cannot_take_effect_in_the_month_of_a_committed_week(engine: Engine) -> None:
+    _month_of_orders(engine)
+    _store_plan(engine, WEEKLY)
+    for week in WEEKS:
+        commit_period(engine, week, None, now=AFTER, actor="test", company_zone=ZONE)
+    # 2026-W53 ends on Sunday 3 January 2027: it runs with the plan in force for January (the
+    # December version), which a version from January would change.
+    with pytest.raises(Conflict, match=r"plan from 2027-01: week 2026-W53 is already committed"):
+        set_plan(engine, WEEKLY.text, Period(2027, 1), source="plan", actor="test", now=AFTER)
