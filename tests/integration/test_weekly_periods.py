@@ -308,17 +308,37 @@ def test_the_cli_previews_and_commits_a_week(engine: Engine, db_url: str) -> Non
 
 def test_a_change_to_the_weekly_bonuses_starts_with_a_month_that_begins_on_a_monday(
         engine: Engine) -> None:
-    set_plan(engine, MONTHLY.text, Period(2026, 11), source="plan", actor="test", now=_noon(1))
-    with pytest.raises(Conflict, match=r"plan from 2026-12: it changes what is paid by the week, "
-                                       r"and week 2026-W49 spans the change \(from 2026-11-30\); "
-                                       r".* \(the next is 2027-02\)"):
-        _store_plan(engine, WEEKLY)
-    # A version that leaves the weekly bonuses as they are may start in any month.
-    set_plan(engine, MONTHLY.text.replace('"w1"', '"w2"'), DEC, source="plan", actor="test",
+    set_plan(engine, WEEKLY.text, Period(2026, 11), source="plan", actor="test", now=_noon(1))
+    with pytest.raises(Conflict, match=r"plan from 2026-12: it changes which bonuses are paid by "
+                                       r"the week \(fast_start before\), and week 2026-W49 "
+                                       r"spans the change \(from 2026-11-30\); .* \(the next is "
+                                       r"2027-02\)"):
+        _store_plan(engine, MONTHLY)
+    # A version that pays the same bonuses by the week may start in any month.
+    set_plan(engine, WEEKLY.text.replace('"w1"', '"w2"'), DEC, source="plan", actor="test",
              now=_noon(1))
-    weekly = set_plan(engine, WEEKLY.text, Period(2027, 2), source="plan", actor="test",
-                      now=_noon(1))
-    assert weekly.effective_from == "2027-02"
+    monthly = set_plan(engine, MONTHLY.text, Period(2027, 2), source="plan", actor="test",
+                       now=_noon(1))
+    assert monthly.effective_from == "2027-02"
+
+
+def test_the_first_week_of_a_weekly_plan_begins_with_its_month(engine: Engine) -> None:
+    """A plan paying by the week from December: Monday 30 November is November's, paid by
+    November's monthly run; week 2026-W49 pays from 1 December on."""
+    set_plan(engine, MONTHLY.text, Period(2026, 11), source="plan", actor="test", now=_noon(1))
+    _store_plan(engine, WEEKLY)
+    ids = _month_of_orders(engine)
+    monday = datetime(2026, 11, 30, 18, tzinfo=UTC)
+    with transaction(engine) as s:
+        late = distributor(s, "Nov", sponsor=ids["enroller"], joined_at=monday)
+        place_order(s, NewOrder(late, monday, [LineRequest("PACK")], source="enrollment"),
+                    now=monday)
+    nov = preview_period(engine, Period(2026, 11), company_zone=ZONE)
+    assert nov.totals_by_bonus()["fast_start"] == 5000 + 1250
+    commit_period(engine, Period(2026, 11), None, now=AFTER, actor="test", company_zone=ZONE)
+    w49 = preview_period(engine, WEEKS[0], company_zone=ZONE)
+    assert w49.totals_by_bonus() == {"fast_start": 5000 + 1250}  # the 1 December order only
+    assert w49.facts.lines.size == 3
 
 
 def test_a_plan_cannot_take_effect_in_the_month_of_a_committed_week(engine: Engine) -> None:

@@ -77,9 +77,10 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
     """Store ``text`` as the plan in force from ``effective_from`` on, after validating it.
 
     Refused: a plan with problems (each named); a start in a committed month, or in the
-    month of a committed week; a start before the last version's start; a change to what is
-    paid by the week from a month that does not begin on a Monday (the week spanning the change
-    would pay some orders twice or not at all)."""
+    month of a committed week; a start before the last version's start; a change to the bonuses
+    paid by the week, other than paying some where the version before paid none, from a month
+    that does not begin on a Monday (the week spanning the change would pay some orders twice
+    or not at all)."""
     plan = parse_plan_text(text, source).plan
     start = str(effective_from)
     with transaction(engine) as s:
@@ -113,8 +114,10 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
 
 
 def _check_weekly_change(s: Session, plan: Plan, effective_from: Period) -> None:
-    """A version that changes what is paid by the week takes effect from a month that begins
-    on a Monday, so that no week runs with two plans."""
+    """A version that changes which bonuses are paid by the week takes effect from a month that
+    begins on a Monday, so that no order of the week spanning the change is paid a bonus by
+    both calendars or by neither. Starting to pay by the week may start in any month: that
+    first week's run begins with the new version's month."""
     if effective_from.first_day().weekday() == 0:
         return
     before = s.scalars(select(PlanVersion.plan_text)
@@ -123,17 +126,17 @@ def _check_weekly_change(s: Session, plan: Plan, effective_from: Period) -> None
                        .limit(1)).first()
     if before is None:
         return
-    previous = PlanSource.from_text(before, "the plan before it").plan
-    if previous.weekly_part() == plan.weekly_part():
+    was = set(PlanSource.from_text(before, "the plan before it").plan.weekly_bonuses())
+    if not was or was == set(plan.weekly_bonuses()):
         return
     month = effective_from
     while month.first_day().weekday() != 0:
         month = month.next()
     week = Week.of_day(effective_from.first_day())
-    raise Conflict(f"plan from {effective_from}: it changes what is paid by the week, and week "
-                   f"{week} spans the change (from {week.first_day():%Y-%m-%d}); a change to "
-                   f"the weekly bonuses takes effect from a month that begins on a Monday "
-                   f"(the next is {month})")
+    raise Conflict(f"plan from {effective_from}: it changes which bonuses are paid by the week "
+                   f"({', '.join(sorted(was))} before), and week {week} spans the change (from "
+                   f"{week.first_day():%Y-%m-%d}); such a change takes effect from a month that "
+                   f"begins on a Monday (the next is {month})")
 
 
 def plan_in_force(engine: Engine, period: Period) -> StoredPlan | None:

@@ -245,11 +245,11 @@ def _weeks_begin(engine: Engine, tz: Any) -> datetime | None:
     return None
 
 
-def _pays_weekly(engine: Engine, week: Week) -> bool:
-    """Whether the plan in force for ``week`` pays any bonus by the week."""
+def _pays_weekly(engine: Engine, week: Week | Period) -> bool:
+    """Whether the plan in force for ``week`` (or for a month) pays any bonus by the week."""
     from patronage.compensation.plan_versions import plan_in_force
 
-    stored = plan_in_force(engine, week.month())
+    stored = plan_in_force(engine, week.month() if isinstance(week, Week) else week)
     return stored is not None and bool(stored.source().plan.weekly_bonuses())
 
 
@@ -410,11 +410,25 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
 
 
 def _run(engine: Engine, period: AnyPeriod, plan: PlanSource, facts: PeriodFacts,
-         money: RunMoney, company_zone: str) -> PeriodRun:
+         money: RunMoney, company_zone: str, start: datetime, end: datetime) -> PeriodRun:
     result = _compute(engine, facts, plan.plan, period)
-    start, end = period_bounds(period, zone(company_zone))
     return PeriodRun(period, plan, facts, result, money,
                      _clawbacks(engine, start, end, company_zone, period.calendar))
+
+
+def run_bounds(engine: Engine, period: AnyPeriod, company_zone: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the orders and refunds a run of ``period`` reads, as UTC instants:
+    the month or the week; but the first week of a plan that starts paying by the week in the
+    middle of a week begins with that plan's month (the days before it are the month before's,
+    whose plan pays everything by the month)."""
+    tz = zone(company_zone)
+    start, end = period_bounds(period, tz)
+    if isinstance(period, Week):
+        month_start = period.month().start(tz)
+        monday = period.first_day()
+        if start < month_start and not _pays_weekly(engine, Period(monday.year, monday.month)):
+            start = month_start
+    return start, end
 
 
 def _compute(engine: Engine, facts: PeriodFacts, plan: Plan, period: AnyPeriod) -> RunResult:
@@ -449,7 +463,7 @@ def preview_period(engine: Engine, period: AnyPeriod, plan: PlanSource | None = 
     watch = _Stopwatch(seconds)
     plan = plan or require_plan(engine, period)
     _check_predecessor(engine, period, company_zone)
-    start, end = period_bounds(period, zone(company_zone))
+    start, end = run_bounds(engine, period, company_zone)
     watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
     with engine.connect() as conn:
@@ -458,7 +472,7 @@ def preview_period(engine: Engine, period: AnyPeriod, plan: PlanSource | None = 
                            timezone=company_zone)
     facts = with_placement_and_carry(engine, facts, period, end)
     watch.lap("load")
-    run = _run(engine, period, plan, facts, money, company_zone)
+    run = _run(engine, period, plan, facts, money, company_zone, start, end)
     watch.lap("run")
     return run
 

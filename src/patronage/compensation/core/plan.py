@@ -160,17 +160,6 @@ class Plan(Strict):
                 if (bonus.name in weekly) != (calendar == "week")}
         return self.model_copy(update={"bonuses": self.bonuses.model_copy(update=drop)})
 
-    def weekly_part(self) -> dict[str, Any]:
-        """What a weekly run of this plan depends on, to compare two plans by: the weekly
-        bonuses' sections, and (when there are any) the ranks, active rule and cap."""
-        weekly = self.weekly_bonuses()
-        if not weekly:
-            return {}
-        return {"bonuses": {name: self.bonuses.section(name) for name in weekly},
-                "ranks": self.ranks, "active_min_pv": self.active_min_pv,
-                "customer_orders_count_as_pv": self.customer_orders_count_as_pv,
-                "cap": self.cap, "compliance": self.compliance, "paid_as": self.paid_as}
-
     def money_amounts(self) -> dict[str, int]:
         """Every money amount the plan's bonuses state (currency hundredths), by key path:
         what a plan paid in another currency converts (rates and volumes are not money)."""
