@@ -350,3 +350,27 @@ def test_a_plan_cannot_take_effect_in_the_month_of_a_committed_week(engine: Engi
     # December version), which a version from January would change.
     with pytest.raises(Conflict, match=r"plan from 2027-01: week 2026-W53 is already committed"):
         set_plan(engine, WEEKLY.text, Period(2027, 1), source="plan", actor="test", now=AFTER)
+
+
+def test_the_api_previews_commits_and_lists_weeks(engine: Engine) -> None:
+    from patronage.clock import FixedClock
+    from patronage.compensation.core.plan import default_plan_path
+    from tests.integration.test_api_support import API, acting_as, app_for, company
+
+    text = default_plan_path().read_text(encoding="utf-8").replace(
+        "[bonuses.fast_start]\n", '[bonuses.fast_start]\nperiod = "week"\n')
+    set_plan(engine, text, Period(2026, 10), source="weekly.toml", actor="test",
+             now=datetime(2026, 10, 1, tzinfo=UTC))
+    c = company(engine, plan=False)  # orders on Thursday 15 October 2026: week 2026-W42
+    client = acting_as(app_for(engine, FixedClock(datetime(2026, 10, 20, tzinfo=UTC))),
+                       c.staff())
+    shown = client.get(f"{API}/commissions/2026-W42/preview")
+    assert shown.status_code == 200 and shown.json()["period"] == "2026-W42"
+    assert client.post(f"{API}/commissions/2026-W43/commit").status_code == 409  # not ended
+    done = client.post(f"{API}/commissions/2026-W42/commit")
+    assert done.status_code == 200 and done.json()["reproduces"] is True
+    runs = client.get(f"{API}/commissions/runs").json()
+    assert [(r["period"], r["calendar"]) for r in runs] == [("2026-W42", "week")]
+    assert client.get(f"{API}/commissions/2026-W54/preview").status_code == 422
+    missing = client.get(f"{API}/commissions/2027-W53/preview")
+    assert missing.status_code == 422 and "2027 has weeks W01 to W52" in missing.text
