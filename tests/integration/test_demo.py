@@ -92,9 +92,11 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert summary.extra["commissions paid in the weeks"] != "0.00"
     from patronage.compensation.committed import locked_run
 
+    paying = 0
     for week in weeks:
         found = locked_run(engine, Week.parse(week))
         assert found is not None and set(found.by_bonus) <= {"fast_start"}
+        paying += bool(found.by_bonus)
     october = locked_run(engine, Period(2026, 10))
     assert october is not None and "fast_start" not in october.by_bonus
     # The example plan is the company's stored plan, in force from the first month on.
@@ -190,7 +192,7 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         returned = s.scalars(select(PayoutPayment).where(PayoutPayment.status == "returned")
                              ).all()
         holds = open_holds(s)
-    assert posted == 4 + len(weeks)
+    assert posted == 4 + paying  # the weeks that paid anything, too
     assert prize.status == "posted" and prize.decided_by != prize.created_by
     assert len(returned) == 1 and {h.reason for h in holds} == {"manual", "returned"}
     assert str(summary.extra["payout batch"]).startswith("2026-11-15: ")

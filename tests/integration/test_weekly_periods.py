@@ -104,7 +104,7 @@ def _bonus_totals(engine: Engine, calendar: str) -> dict[str, int]:
 
 def test_weeks_pay_fast_start_the_month_pays_unilevel_and_together_the_monthly_plan(
         engine: Engine) -> None:
-    _month_of_orders(engine)
+    ids = _month_of_orders(engine)
     all_monthly = preview_period(engine, DEC, MONTHLY, company_zone=ZONE).totals_by_bonus()
     assert set(all_monthly) == {"fast_start", "unilevel"}
     _store_plan(engine, WEEKLY)
@@ -131,6 +131,16 @@ def test_weeks_pay_fast_start_the_month_pays_unilevel_and_together_the_monthly_p
     assert [tuple(r) for r in stored] == [(str(w), "week") for w in WEEKS] + [("2026-12",
                                                                               "month")]
     assert sum(earned) == all_monthly["fast_start"]
+    # The statement of the month they were committed in lists each week's commissions; its
+    # ranks are the month's.
+    from patronage.payouts.statements import statement_of
+    from patronage.payouts.words import source_words
+
+    statement = statement_of(engine, ids["top"], Period(2027, 1),
+                             now=datetime(2027, 2, 2, 12, tzinfo=UTC), company_zone=ZONE)
+    words = [source_words(line.movement) for line in statement.lines]
+    assert words == [f"Commissions for {w}" for w in WEEKS] + ["Commissions for 2026-12"]
+    assert [r.period for r in statement.ranks] == ["2026-12"]
 
 
 def test_weeks_are_committed_in_order_only_once_ended_and_once(engine: Engine) -> None:
