@@ -325,7 +325,7 @@ class _Closing:
             commit_period(self.engine, nxt.period, None, now=now, actor="demo",
                           company_zone=self.company_zone)
 
-    def weekly_summary(self) -> dict[str, object]:
+    def weekly_summary(self) -> dict[str, int | str]:
         """How many weeks were committed and what they paid (nothing when no plan pays by the
         week)."""
         with transaction(self.engine) as s:
