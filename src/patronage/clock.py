@@ -71,6 +71,9 @@ class Period:
     year: int
     month: int
 
+    #: The calendar a month belongs to (a :class:`Week` is of ``"week"``).
+    calendar = "month"
+
     @classmethod
     def parse(cls, text: str) -> Period:
         m = _PERIOD.match(text.strip())
@@ -107,6 +110,88 @@ class Period:
         return self.next().start(tz)
 
 
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def _weeks_in(year: int) -> int:
+    """How many ISO weeks ``year`` has (52 or 53): the week holding 28 December is its last."""
+    return date(year, 12, 28).isocalendar().week
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """An ISO week (Monday to Sunday), e.g. ``Week(2026, 49)`` written ``2026-W49``: the
+    period of bonuses paid by the week. Its year is the ISO year (the year of its Thursday)."""
+
+    year: int
+    week: int
+
+    #: The calendar a week belongs to (a :class:`Period` is of ``"month"``).
+    calendar = "week"
+
+    @classmethod
+    def parse(cls, text: str) -> Week:
+        m = _WEEK.match(text.strip().upper())
+        if not m:
+            raise PatronageError(f"week: {text!r} is not a week written YYYY-Www (e.g. 2026-W49)")
+        year, week = int(m.group(1)), int(m.group(2))
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise PatronageError(f"week: {text!r} is out of range; weeks run from "
+                                 f"{MIN_YEAR}-W01 to {MAX_YEAR}-W{_weeks_in(MAX_YEAR):02d}")
+        if not 1 <= week <= _weeks_in(year):
+            raise PatronageError(f"week: {text!r} does not exist; {year} has weeks W01 to "
+                                 f"W{_weeks_in(year):02d}")
+        return cls(year, week)
+
+    @classmethod
+    def containing(cls, moment: datetime, tz: tzinfo) -> Week:
+        return cls.of_day(require_aware(moment).astimezone(tz).date())
+
+    @classmethod
+    def of_day(cls, day: date) -> Week:
+        iso = day.isocalendar()
+        return cls(iso.year, iso.week)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-W{self.week:02d}"
+
+    def next(self) -> Week:
+        return Week.of_day(self.first_day() + timedelta(days=7))
+
+    def previous(self) -> Week:
+        return Week.of_day(self.first_day() - timedelta(days=7))
+
+    def first_day(self) -> date:
+        """Its Monday."""
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    def last_day(self) -> date:
+        """Its Sunday."""
+        return self.first_day() + timedelta(days=6)
+
+    def month(self) -> Period:
+        """The month its Sunday is in: a week runs with the plan in force for that month."""
+        day = self.last_day()
+        return Period(day.year, day.month)
+
+    def start(self, tz: tzinfo) -> datetime:
+        """The first instant of the week (Monday 00:00) in ``tz``, as UTC."""
+        return datetime.combine(self.first_day(), time(0), tz).astimezone(UTC)
+
+    def end(self, tz: tzinfo) -> datetime:
+        """The first instant after the week in ``tz``, as UTC (exclusive bound)."""
+        return self.next().start(tz)
+
+
+#: A period of either calendar: a month or an ISO week.
+AnyPeriod = Period | Week
+
+
+def parse_any_period(text: str) -> AnyPeriod:
+    """A month (``YYYY-MM``) or an ISO week (``YYYY-Www``), each validated as its own kind."""
+    return Week.parse(text) if "W" in text.upper() else Period.parse(text)
+
+
 def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     """``[start, end)`` of a local calendar day, as UTC instants."""
     start = datetime.combine(day, time(0), tz).astimezone(UTC)
@@ -114,6 +199,6 @@ def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-def period_bounds(period: Period, tz: tzinfo) -> tuple[datetime, datetime]:
-    """``[start, end)`` of a calendar month in ``tz``, as UTC instants."""
+def period_bounds(period: Period | Week, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a calendar month (or an ISO week) in ``tz``, as UTC instants."""
     return period.start(tz), period.end(tz)

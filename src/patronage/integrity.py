@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from patronage.care.core.rules import Rules, load_rules
-from patronage.clock import DEFAULT_COMPANY_ZONE, Period, require_aware, zone
+from patronage.clock import DEFAULT_COMPANY_ZONE, parse_any_period, require_aware, zone
 from patronage.compensation.core.results import SOURCE_MEMBER, SOURCE_ORDER
 from patronage.db.loaders import bound_time, day_sql, epoch_sql
 from patronage.errors import PatronageError
@@ -269,11 +269,11 @@ def unreplayable_runs(engine: Engine, examples: int = EXAMPLES) -> list[Finding]
 
     with engine.connect() as conn:
         periods = [p for (p,) in conn.execute(text(
-            "SELECT period FROM commission_runs ORDER BY period"))]
+            "SELECT period FROM commission_runs ORDER BY calendar, period"))]
     bad = []
     for period in periods:
         try:
-            same, _ = rerun_committed(engine, Period.parse(period))
+            same, _ = rerun_committed(engine, parse_any_period(period))
         except PatronageError as exc:
             bad.append(f"period {period}: {exc}")
             continue

@@ -70,7 +70,7 @@ def test_building_into_a_database_with_members_is_refused(engine: Engine) -> Non
 
 
 def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None:
-    from patronage.clock import Period
+    from patronage.clock import Period, Week
     from patronage.compensation.runs import rerun_committed
     from patronage.db.compensation import CommissionRun
     from patronage.demo.build import build_demo
@@ -80,20 +80,39 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
                          now=datetime(2026, 11, 15, 12, tzinfo=UTC))
     assert summary.extra["commission periods committed"] == 4
     with transaction(engine) as s:
-        periods = s.scalars(select(CommissionRun.period).order_by(CommissionRun.period)).all()
+        periods = s.scalars(select(CommissionRun.period).where(CommissionRun.calendar == "month")
+                            .order_by(CommissionRun.period)).all()
+        weeks = s.scalars(select(CommissionRun.period).where(CommissionRun.calendar == "week")
+                          .order_by(CommissionRun.period)).all()
     assert periods == ["2026-07", "2026-08", "2026-09", "2026-10"]
+    # The leaders' plan, from October, pays its fast start by the week: every week that ended
+    # is committed (the first from 1 October on), and the weeks paid fast start only.
+    assert weeks == [f"2026-W{n}" for n in range(40, 46)]
+    assert summary.extra["weeks committed (fast start paid by the week)"] == 6
+    assert summary.extra["commissions paid in the weeks"] != "0.00"
+    from patronage.compensation.committed import locked_run
+
+    paying = 0
+    for week in weeks:
+        found = locked_run(engine, Week.parse(week))
+        assert found is not None and set(found.by_bonus) <= {"fast_start"}
+        paying += bool(found.by_bonus)
+    october = locked_run(engine, Period(2026, 10))
+    assert october is not None and "fast_start" not in october.by_bonus
     # The example plan is the company's stored plan, in force from the first month on.
     from patronage.compensation.core.plan import default_plan_path
     from patronage.compensation.plan_versions import plan_history
     from patronage.demo.build import (
         LEADERSHIP_BONUSES,
+        weekly_fast_start,
         with_compliance_rule,
         with_leadership_bonuses,
     )
 
     example = default_plan_path().read_text(encoding="utf-8")
     leading = with_leadership_bonuses(example)
-    leaders = (default_plan_path().parent / "leaders.toml").read_text(encoding="utf-8")
+    leaders = weekly_fast_start(
+        (default_plan_path().parent / "leaders.toml").read_text(encoding="utf-8"))
     leaders = leaders.replace('version = "2026.3"', 'version = "2026.3-leadership"',
                               1) + LEADERSHIP_BONUSES
     assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
@@ -173,7 +192,7 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         returned = s.scalars(select(PayoutPayment).where(PayoutPayment.status == "returned")
                              ).all()
         holds = open_holds(s)
-    assert posted == 4
+    assert posted == 4 + paying  # the weeks that paid anything, too
     assert prize.status == "posted" and prize.decided_by != prize.created_by
     assert len(returned) == 1 and {h.reason for h in holds} == {"manual", "returned"}
     assert str(summary.extra["payout batch"]).startswith("2026-11-15: ")

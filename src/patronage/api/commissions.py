@@ -12,8 +12,8 @@ from sqlalchemy import select
 from patronage import audit
 from patronage.access import require_company, require_member
 from patronage.api.deps import CompanyZoneDep, EngineDep, NowDep, PrincipalDep, SessionDep, scope
-from patronage.api.types import Id, PeriodText
-from patronage.clock import Period
+from patronage.api.types import Id, PeriodText, RunPeriodText
+from patronage.clock import Period, parse_any_period
 from patronage.compensation.committed import locked_run
 from patronage.compensation.reports import explain_member, rank_card
 from patronage.compensation.runs import commit_period, preview_period, rerun_committed
@@ -38,7 +38,10 @@ class RunSummary(BaseModel):
 
 class CommittedRun(BaseModel):
     run_id: int
+    #: YYYY-MM for a month, YYYY-Www for an ISO week (bonuses the plan pays by the week).
     period: str
+    #: ``"month"`` or ``"week"``.
+    calendar: str
     plan_name: str
     plan_version: str
     committed_at: Any
@@ -72,22 +75,24 @@ class RankCard(BaseModel):
 
 @router.get("/runs", dependencies=[scope("commissions:read")])
 def committed_runs(session: SessionDep, principal: PrincipalDep) -> list[CommittedRun]:
-    """The committed periods, newest first."""
+    """The committed periods, months and weeks, the last committed first."""
     require_company(principal, "the list of commission runs")
-    runs = session.scalars(select(CommissionRun).order_by(CommissionRun.period.desc())).all()
-    return [CommittedRun(run_id=r.id, period=r.period, plan_name=r.plan_name,
-                         plan_version=r.plan_version, committed_at=r.committed_at,
+    runs = session.scalars(select(CommissionRun).order_by(CommissionRun.id.desc())).all()
+    return [CommittedRun(run_id=r.id, period=r.period, calendar=r.calendar,
+                         plan_name=r.plan_name, plan_version=r.plan_version,
+                         committed_at=r.committed_at,
                          committed_by=r.committed_by, total_cv=r.total_cv,
                          total_paid=r.total_paid, cap_applied=r.cap_applied) for r in runs]
 
 
 @router.get("/{period}/preview", dependencies=[scope("commissions:read")])
-def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep,
+def preview(period: RunPeriodText, engine: EngineDep, principal: PrincipalDep,
             company_zone: CompanyZoneDep) -> RunSummary:
-    """Compute the period with the plan in force for it; nothing is written. A committed
+    """Compute the period (a month, or an ISO week such as ``2026-W49`` for the bonuses the
+    plan pays by the week) with the plan in force for it; nothing is written. A committed
     period answers with its committed run as stored (``committed_run``)."""
     require_company(principal, "a company-wide commission preview")
-    when = Period.parse(period)
+    when = parse_any_period(period)
     locked = locked_run(engine, when)
     if locked is not None:
         return RunSummary(period=str(when), committed_run=locked.run_id,
@@ -106,11 +111,12 @@ def preview(period: PeriodText, engine: EngineDep, principal: PrincipalDep,
 
 
 @router.post("/{period}/commit", dependencies=[scope("commissions:write")])
-def commit(period: PeriodText, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
+def commit(period: RunPeriodText, engine: EngineDep, session: SessionDep, principal: PrincipalDep,
            now: NowDep, company_zone: CompanyZoneDep) -> CommitResult:
-    """Lock the period: snapshot, payout lines, ranks. A committed period is refused (409)."""
+    """Lock the period (a month, or an ISO week such as ``2026-W49``): snapshot, payout lines,
+    ranks. A committed period is refused (409), as is a week before an earlier open one."""
     require_company(principal, "committing a commission run")
-    when = Period.parse(period)
+    when = parse_any_period(period)
     run_id = commit_period(engine, when, None, now=now, actor=principal.actor,
                            company_zone=company_zone)
     same, _ = rerun_committed(engine, when)

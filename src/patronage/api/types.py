@@ -62,6 +62,10 @@ IsoAwareDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_nul)]
 PeriodText = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]
+#: A month (YYYY-MM) or an ISO week (YYYY-Www, 2000-W01 to 2100-W53; a week a year lacks, such
+#: as 2027-W53, is refused by the service, 422).
+RUN_PERIOD_PATTERN = r"^(20[0-9]{2}|2100)-((0[1-9]|1[0-2])|W(0[1-9]|[1-4][0-9]|5[0-3]))$"
+RunPeriodText = Annotated[str, StringConstraints(pattern=RUN_PERIOD_PATTERN)]
 
 
 def _has_nul(value: Any) -> bool:

@@ -11,6 +11,7 @@ from patronage.cli.common import (
     JsonOpt,
     NowOpt,
     PeriodOpt,
+    RunPeriodOpt,
     ThisPeriodOpt,
     console,
     emit_json,
@@ -18,7 +19,7 @@ from patronage.cli.common import (
     parse_period,
     state,
 )
-from patronage.clock import Period
+from patronage.clock import Period, parse_any_period
 from patronage.fastpath.allocator import reused_memory
 from patronage.money import format_amount
 
@@ -47,7 +48,7 @@ def _plan(path: Path | None) -> PlanSource | None:
 
 
 @app.command()
-def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
+def run(ctx: typer.Context, period: RunPeriodOpt, plan: PlanOpt = None,
         as_json: JsonOpt = False) -> None:
     """Preview the period: nothing is written. A committed period shows its locked run."""
     from rich.table import Table
@@ -55,7 +56,7 @@ def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
     from patronage.cli.locked import show_locked_run
     from patronage.compensation.runs import preview_period
 
-    engine, when = state(ctx).engine(), Period.parse(period)
+    engine, when = state(ctx).engine(), parse_any_period(period)
     if show_locked_run(engine, when, plan, as_json=as_json):
         return
     result = preview_period(engine, when, _plan(plan), company_zone=state(ctx).company_zone())
@@ -83,7 +84,7 @@ def run(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 
 
 @app.command()
-def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
+def commit(ctx: typer.Context, period: RunPeriodOpt, plan: PlanOpt = None,
            now: NowOpt = None,
            actor: Annotated[str, typer.Option(help="Who commits.")] = "cli",
            as_json: JsonOpt = False) -> None:
@@ -94,10 +95,11 @@ def commit(ctx: typer.Context, period: PeriodOpt, plan: PlanOpt = None,
 
     engine = state(ctx).engine()
     moment = parse_now(now)
-    refuse_commit_plan_file(plan, Period.parse(period))
-    run_id = commit_period(engine, Period.parse(period), None, now=moment, actor=actor,
+    when = parse_any_period(period)
+    refuse_commit_plan_file(plan, when)
+    run_id = commit_period(engine, when, None, now=moment, actor=actor,
                            company_zone=state(ctx).company_zone())
-    same, _ = rerun_committed(engine, Period.parse(period))
+    same, _ = rerun_committed(engine, when)
     if as_json:
         emit_json({"period": period, "run_id": run_id, "reproduces": same})
     else:

@@ -57,6 +57,10 @@ NowOpt = Annotated[str | None, typer.Option(
     "default: the clock.")]
 #: ``--period``: a calendar month, required.
 PeriodOpt = Annotated[str, typer.Option("--period", help="The month, YYYY-MM.")]
+#: ``--period`` (or ``--week``) of a run: a month, or an ISO week when the plan pays bonuses by
+#: the week.
+RunPeriodOpt = Annotated[str, typer.Option(
+    "--period", "--week", help="The month, YYYY-MM, or the ISO week, YYYY-Www (weekly bonuses).")]
 #: ``--period``: a calendar month; default: the month it is now in the company's time zone.
 ThisPeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="The month, YYYY-MM (default: this month).")]

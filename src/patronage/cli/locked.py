@@ -8,13 +8,13 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from patronage.cli.common import console, emit_json
-from patronage.clock import Period
+from patronage.clock import AnyPeriod
 from patronage.compensation.committed import locked_run
 from patronage.errors import Conflict
 from patronage.money import format_amount
 
 
-def show_locked_run(engine: Engine, period: Period, plan: Path | None, *,
+def show_locked_run(engine: Engine, period: AnyPeriod, plan: Path | None, *,
                     as_json: bool) -> bool:
     """Print the committed run of ``period`` as it is stored (nothing computed again); False
     when the period is open. A plan file is refused for a committed period."""
@@ -52,7 +52,7 @@ def show_locked_run(engine: Engine, period: Period, plan: Path | None, *,
     return True
 
 
-def refuse_commit_plan_file(plan: Path | None, period: Period) -> None:
+def refuse_commit_plan_file(plan: Path | None, period: AnyPeriod) -> None:
     """A period is committed with the stored plan in force for it, never with a file."""
     if plan is not None:
         raise Conflict(f"--plan: a period is committed with the stored plan in force for it "

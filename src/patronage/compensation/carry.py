@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.orm import Session
 
-from patronage.clock import Period, zone
+from patronage.clock import AnyPeriod, Period, zone
 from patronage.compensation.core.bonuses.binary import CARRY_LEFT, CARRY_RIGHT, Binary
 from patronage.compensation.core.plan import parse_plan
 from patronage.compensation.core.results import RunResult
@@ -23,20 +23,23 @@ from patronage.facts import Genealogy, PeriodFacts
 from patronage.network.placement import load_placement, place
 
 
-def with_placement_and_carry(engine: Engine, facts: PeriodFacts, period: Period,
+def with_placement_and_carry(engine: Engine, facts: PeriodFacts, period: AnyPeriod,
                              end: datetime) -> PeriodFacts:
     """``facts`` with the placement tree as of ``end`` and the leg volume carried in by the
-    latest committed run before ``period`` (nothing when there is none)."""
+    latest committed run of its calendar before ``period`` (nothing when there is none): a
+    binary paid by the week carries from week to week."""
     with engine.connect() as conn:
         placement = load_placement(conn, facts.genealogy, end)
         carry = carried_before(conn, facts.genealogy, period)
     return replace(facts, placement=placement, carry_in=carry)
 
 
-def carried_before(conn: Connection, g: Genealogy, period: Period) -> dict[str, np.ndarray]:
-    """Leg volume by member index that the latest committed run before ``period`` carried."""
-    run_id = conn.execute(text("SELECT id FROM commission_runs WHERE period < :p "
-                               "ORDER BY period DESC LIMIT 1"), {"p": str(period)}).scalar()
+def carried_before(conn: Connection, g: Genealogy, period: AnyPeriod) -> dict[str, np.ndarray]:
+    """Leg volume by member index that the latest committed run of ``period``'s calendar
+    before it carried."""
+    run_id = conn.execute(text("SELECT id FROM commission_runs WHERE calendar = :c "
+                               "AND period < :p ORDER BY period DESC LIMIT 1"),
+                          {"c": period.calendar, "p": str(period)}).scalar()
     if run_id is None:
         return {}
     rows = integer_matrix(conn, "SELECT member_id, left_volume, right_volume FROM binary_carry "

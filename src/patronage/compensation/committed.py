@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from patronage.clock import Period
+from patronage.clock import AnyPeriod
 from patronage.compensation.core.results import BONUSES, SOURCE_KINDS
 from patronage.compensation.runs import Clawback
 from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
@@ -41,7 +41,7 @@ class LockedRun:
     active_distributors: int
 
 
-def locked_run(engine: Engine, period: Period) -> LockedRun | None:
+def locked_run(engine: Engine, period: AnyPeriod) -> LockedRun | None:
     """The committed run of ``period`` as stored, or None when the period is open."""
     with transaction(engine) as s:
         run = s.scalar(select(CommissionRun).where(CommissionRun.period == str(period)))

@@ -5,7 +5,7 @@ force from its first period ``effective_from`` (YYYY-MM) until the next version'
 version may not take effect in a committed period (a committed run keeps the plan it ran with)
 nor before the last version's start; a version set with the same start as the last one replaces
 it from that start. With no version in force for a period, runs refuse to guess: they say how to
-store one.
+store one. A week runs with the version in force for the month its Sunday is in.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy import text as sql
+from sqlalchemy.orm import Session
 
-from patronage.clock import Period
+from patronage.clock import AnyPeriod, Period, Week
+from patronage.compensation.core.plan import Plan
 from patronage.compensation.runs import PlanSource
 from patronage.db.compensation import CommissionRun, PlanVersion
 from patronage.db.engine import transaction
@@ -74,8 +76,11 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
              now: datetime) -> StoredPlan:
     """Store ``text`` as the plan in force from ``effective_from`` on, after validating it.
 
-    Refused: a plan with problems (each named); a start in a committed period; a start before
-    the last version's start."""
+    Refused: a plan with problems (each named); a start in a committed month, or in the
+    month of a committed week; a start before the last version's start; a change to the bonuses
+    paid by the week, other than paying some where the version before paid none, from a month
+    that does not begin on a Monday (the week spanning the change would pay some orders twice
+    or not at all)."""
     plan = parse_plan_text(text, source).plan
     start = str(effective_from)
     with transaction(engine) as s:
@@ -83,7 +88,14 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
             # Two versions set at once are checked one after the other (SQLite writes one at
             # a time already).
             s.execute(sql("LOCK TABLE plan_versions IN SHARE ROW EXCLUSIVE MODE"))
-        committed = s.scalar(select(func.max(CommissionRun.period)))
+        committed = s.scalar(select(func.max(CommissionRun.period))
+                             .where(CommissionRun.calendar == "month"))
+        week = s.scalar(select(func.max(CommissionRun.period))
+                        .where(CommissionRun.calendar == "week"))
+        if week is not None and start <= str(Week.parse(week).month()):
+            nxt = Week.parse(week).month().next()
+            raise Conflict(f"plan from {start}: week {week} is already committed with the plan "
+                           f"it ran with; a new plan can take effect from {nxt} on")
         if committed is not None and start <= committed:
             nxt = Period.parse(committed).next()
             raise Conflict(f"plan from {start}: period {committed} is already committed with "
@@ -92,12 +104,39 @@ def set_plan(engine: Engine, text: str, effective_from: Period, *, source: str, 
         if last is not None and start < last:
             raise Conflict(f"plan from {start}: earlier than the start of the last version "
                            f"({last}); a new plan can take effect from {last} on")
+        _check_weekly_change(s, plan, effective_from)
         row = PlanVersion(name=plan.name, version=plan.version, plan_text=text,
                           content_hash=content_hash(text), effective_from=start, set_at=now,
                           set_by=actor)
         s.add(row)
         s.flush()
         return _stored(row)
+
+
+def _check_weekly_change(s: Session, plan: Plan, effective_from: Period) -> None:
+    """A version that changes which bonuses are paid by the week takes effect from a month that
+    begins on a Monday, so that no order of the week spanning the change is paid a bonus by
+    both calendars or by neither. Starting to pay by the week may start in any month: that
+    first week's run begins with the new version's month."""
+    if effective_from.first_day().weekday() == 0:
+        return
+    before = s.scalars(select(PlanVersion.plan_text)
+                       .where(PlanVersion.effective_from < str(effective_from))
+                       .order_by(PlanVersion.effective_from.desc(), PlanVersion.id.desc())
+                       .limit(1)).first()
+    if before is None:
+        return
+    was = set(PlanSource.from_text(before, "the plan before it").plan.weekly_bonuses())
+    if not was or was == set(plan.weekly_bonuses()):
+        return
+    month = effective_from
+    while month.first_day().weekday() != 0:
+        month = month.next()
+    week = Week.of_day(effective_from.first_day())
+    raise Conflict(f"plan from {effective_from}: it changes which bonuses are paid by the week "
+                   f"({', '.join(sorted(was))} before), and week {week} spans the change (from "
+                   f"{week.first_day():%Y-%m-%d}); such a change takes effect from a month that "
+                   f"begins on a Monday (the next is {month})")
 
 
 def plan_in_force(engine: Engine, period: Period) -> StoredPlan | None:
@@ -110,12 +149,18 @@ def plan_in_force(engine: Engine, period: Period) -> StoredPlan | None:
         return _stored(row) if row is not None else None
 
 
-def require_plan(engine: Engine, period: Period) -> PlanSource:
-    """The plan in force for ``period``, or a refusal saying how to store one."""
-    stored = plan_in_force(engine, period)
+def require_plan(engine: Engine, period: AnyPeriod) -> PlanSource:
+    """The plan in force for ``period`` (a week: for its month), or a refusal saying how to
+    store one; a week is refused when that plan pays nothing by the week."""
+    month = period.month() if isinstance(period, Week) else period
+    stored = plan_in_force(engine, month)
     if stored is None:
-        raise no_plan(engine, period)
-    return stored.source()
+        raise no_plan(engine, month)
+    source = stored.source()
+    if isinstance(period, Week) and not source.plan.weekly_bonuses():
+        raise NoPlanInForce(f"week {period}: the plan in force for {month} pays no bonus by "
+                            "the week (period = \"week\" in a bonus section)")
+    return source
 
 
 def no_plan(engine: Engine, period: Period) -> NoPlanInForce:

@@ -21,7 +21,7 @@ from patronage.facts import PeriodFacts
 
 def history_before(engine: Engine, facts: PeriodFacts, plan: Plan,
                    period: Period) -> RankHistory:
-    """The ranks of the committed periods before ``period`` that ``plan`` reads, by member
+    """The ranks of the committed months before ``period`` that ``plan`` reads, by member
     index of ``facts`` (row 0 the last committed period; -1 where a member has no record)."""
     n = facts.genealogy.size
     wanted = history_periods(plan)
@@ -29,7 +29,8 @@ def history_before(engine: Engine, facts: PeriodFacts, plan: Plan,
         return RankHistory.empty(n)
     with engine.connect() as conn:
         runs = [int(r) for r in conn.execute(text(
-            "SELECT id FROM commission_runs WHERE period < :p ORDER BY period DESC LIMIT :k"),
+            "SELECT id FROM commission_runs WHERE calendar = 'month' AND period < :p "
+            "ORDER BY period DESC LIMIT :k"),
             {"p": str(period), "k": wanted}).scalars()]
         tables = np.full((3, len(runs), n), -1, dtype=np.int64)
         for j, run_id in enumerate(runs):

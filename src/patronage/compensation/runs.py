@@ -7,6 +7,11 @@ only once it has ended in the company's time zone, and periods are closed in ord
 cannot run while an earlier one with orders or refunds is not committed. Of two commits of one
 period at once, the second is refused naming the run of the first.
 
+Two calendars: a plan may pay some bonuses by the ISO week (``period = "week"``); each week's
+run pays only those, on the week's orders, and each month's run pays the others (see
+``docs/periods.md``). A calendar's periods are closed in order on their own, and compared only
+with periods of their calendar.
+
 Clawbacks: a refund recorded in the period against an order of a committed period takes back,
 from every earner paid on that order (or, for unilevel, on the buyer's volume of that period),
 ``amount × refunded volume ÷ paid volume`` of each original line — the original rates, and any cap
@@ -30,7 +35,15 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
+from patronage.clock import (
+    DEFAULT_COMPANY_ZONE,
+    AnyPeriod,
+    Period,
+    Week,
+    period_bounds,
+    require_aware,
+    zone,
+)
 from patronage.compensation.carry import store_carry, with_placement_and_carry
 from patronage.compensation.core.bonuses import Refunded, Registry
 from patronage.compensation.core.engine import run_engine, sum_by
@@ -111,7 +124,7 @@ class Clawback:
 
 @dataclass
 class PeriodRun:
-    period: Period
+    period: AnyPeriod
     plan: PlanSource
     facts: PeriodFacts
     result: RunResult
@@ -140,16 +153,16 @@ class PeriodRun:
         return int(self.result.payouts.amount.sum()) + sum(c.amount for c in self.clawbacks)
 
 
-def _committed(engine: Engine, period: Period) -> CommissionRun | None:
+def _committed(engine: Engine, period: AnyPeriod) -> CommissionRun | None:
     with transaction(engine) as s:
         return s.scalar(select(CommissionRun).where(CommissionRun.period == str(period)))
 
 
-def _already(period: Period, run: CommissionRun) -> Conflict:
+def _already(period: AnyPeriod, run: CommissionRun) -> Conflict:
     return Conflict(f"period {period} already committed by run {run.id}")
 
 
-def _check_ended(period: Period, now: datetime, company_zone: str) -> None:
+def _check_ended(period: AnyPeriod, now: datetime, company_zone: str) -> None:
     """A period is committed only once it has ended in the company's time zone."""
     tz = zone(company_zone)
     end = period.end(tz)
@@ -159,9 +172,10 @@ def _check_ended(period: Period, now: datetime, company_zone: str) -> None:
                        "can be committed once it ends")
 
 
-def _check_predecessor(engine: Engine, period: Period, company_zone: str) -> None:
-    """Periods are closed in order: every earlier period with orders or refunds since the last
-    committed one must be committed first (months without any are passed over)."""
+def _check_predecessor(engine: Engine, period: AnyPeriod, company_zone: str) -> None:
+    """Periods are closed in order: every earlier period of its calendar with orders or
+    refunds since the last committed one must be committed first (periods without any are
+    passed over)."""
     found = _open_before(engine, period, company_zone)
     if found is None:
         return
@@ -173,27 +187,30 @@ def _check_predecessor(engine: Engine, period: Period, company_zone: str) -> Non
                    f"commit {before} first")
 
 
-def _open_before(engine: Engine, period: Period,
-                 company_zone: str) -> tuple[Period, int, int] | None:
-    """The earliest period before ``period`` with orders or refunds since the last committed
-    one, with its counts of orders and refunds; ``None`` if there is none."""
+def _open_before(engine: Engine, period: AnyPeriod,
+                 company_zone: str) -> tuple[AnyPeriod, int, int] | None:
+    """The earliest period of ``period``'s calendar before it with orders or refunds since the
+    last committed one, with its counts of orders and refunds; ``None`` if there is none.
+    Weeks count from the first week of a plan that pays by the week, and weeks whose plan pays
+    nothing by the week are passed over."""
     tz = zone(company_zone)
     start = period.start(tz)
+    kind: type[Period] | type[Week] = type(period)
     with transaction(engine) as s:
-        last = s.scalar(select(func.max(CommissionRun.period))
-                        .where(CommissionRun.period < str(period)))
-        since = Period.parse(last).end(tz) if last else None
-        earliest: list[datetime] = []
-        for column in (Order.placed_at, Refund.refunded_at):
-            query = select(func.min(column)).where(column < start)
-            if since is not None:
-                query = query.where(column >= since)
-            found = s.scalar(query)
-            if found is not None:
-                earliest.append(found if found.tzinfo else found.replace(tzinfo=UTC))
-        if not earliest:
-            return None
-        before = Period.containing(min(earliest), tz)
+        last = s.scalar(select(func.max(CommissionRun.period)).where(
+            CommissionRun.calendar == period.calendar, CommissionRun.period < str(period)))
+        since = kind.parse(last).end(tz) if last else None
+        if since is None and isinstance(period, Week):
+            since = _weeks_begin(engine, tz)
+            if since is None:
+                return None
+        while True:
+            before = _earliest_activity(s, kind, since, start, tz)
+            if before is None:
+                return None
+            if not isinstance(before, Week) or _pays_weekly(engine, before):
+                break
+            since = before.end(tz)
         lo, hi = before.start(tz), before.end(tz)
         orders = s.scalar(select(func.count()).select_from(Order).where(
             Order.placed_at >= lo, Order.placed_at < hi)) or 0
@@ -202,7 +219,41 @@ def _open_before(engine: Engine, period: Period,
     return before, orders, refunds
 
 
-def commit_refusal(engine: Engine, period: Period, now: datetime, *,
+def _earliest_activity(s: Session, kind: type[Period] | type[Week], since: datetime | None,
+                       start: datetime, tz: Any) -> AnyPeriod | None:
+    """The period (of ``kind``) of the earliest order or refund in ``[since, start)``."""
+    earliest: list[datetime] = []
+    for column in (Order.placed_at, Refund.refunded_at):
+        query = select(func.min(column)).where(column < start)
+        if since is not None:
+            query = query.where(column >= since)
+        found = s.scalar(query)
+        if found is not None:
+            earliest.append(found if found.tzinfo else found.replace(tzinfo=UTC))
+    return kind.containing(min(earliest), tz) if earliest else None
+
+
+def _weeks_begin(engine: Engine, tz: Any) -> datetime | None:
+    """Where the weekly calendar begins: the start of the week holding the first day of the
+    first stored plan version that pays a bonus by the week (None: no version does)."""
+    from patronage.compensation.plan_versions import plan_history
+
+    for entry in plan_history(engine):
+        if not entry.never_in_force and entry.plan.source().plan.weekly_bonuses():
+            first = Period.parse(entry.plan.effective_from).first_day()
+            return Week.of_day(first).start(tz)
+    return None
+
+
+def _pays_weekly(engine: Engine, week: Week | Period) -> bool:
+    """Whether the plan in force for ``week`` (or for a month) pays any bonus by the week."""
+    from patronage.compensation.plan_versions import plan_in_force
+
+    stored = plan_in_force(engine, week.month() if isinstance(week, Week) else week)
+    return stored is not None and bool(stored.source().plan.weekly_bonuses())
+
+
+def commit_refusal(engine: Engine, period: AnyPeriod, now: datetime, *,
                    company_zone: str = DEFAULT_COMPANY_ZONE) -> str | None:
     """Why :func:`commit_period` would refuse ``period`` at ``now`` (already committed, not
     ended, an earlier period still open, no plan in force), or ``None`` if it can be committed.
@@ -225,31 +276,35 @@ def commit_refusal(engine: Engine, period: Period, now: datetime, *,
 class NextCommit:
     """The next period to commit, and why it cannot be committed yet (``None``: it can)."""
 
-    period: Period
+    period: AnyPeriod
     refusal: str | None
 
 
 def next_to_commit(engine: Engine, now: datetime, *,
-                   company_zone: str = DEFAULT_COMPANY_ZONE) -> NextCommit:
-    """The next period to commit at ``now``, in order: the earliest ended period with orders or
-    refunds since the last committed one; with none, the current month (months without orders
-    or refunds are passed over: they pay nothing)."""
+                   company_zone: str = DEFAULT_COMPANY_ZONE,
+                   calendar: str = "month") -> NextCommit:
+    """The next period of ``calendar`` (``"month"`` or ``"week"``) to commit at ``now``, in
+    order: the earliest ended period with orders or refunds since the last committed one; with
+    none, the current month or week (periods without orders or refunds are passed over: they
+    pay nothing)."""
     tz = zone(company_zone)
-    current = Period.containing(require_aware(now, place="now"), tz)
+    kind: type[Period] | type[Week] = Week if calendar == "week" else Period
+    current = kind.containing(require_aware(now, place="now"), tz)
     found = _open_before(engine, current, company_zone)
     period = found[0] if found is not None else current
     return NextCommit(period, commit_refusal(engine, period, now, company_zone=company_zone))
 
 
-def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.ndarray:
-    """The highest title each member held in the committed periods before ``period``, by
-    member index. A run's titles already hold the highest of every earlier run's, so the
-    latest committed run before ``period`` says it."""
+def _titles_before(engine: Engine, facts: PeriodFacts, period: AnyPeriod) -> np.ndarray:
+    """The highest title each member held in the committed months before ``period`` (a
+    week: before its month), by member index. A run's titles already hold the highest of every
+    earlier run's, so the latest committed month before ``period`` says it."""
     titles = np.full(facts.genealogy.size, -1, dtype=np.int64)
+    month = period.month() if isinstance(period, Week) else period
     with engine.connect() as conn:
         run_id = conn.execute(text(
-            "SELECT id FROM commission_runs WHERE period < :p ORDER BY period DESC LIMIT 1"),
-            {"p": str(period)}).scalar()
+            "SELECT id FROM commission_runs WHERE calendar = 'month' AND period < :p "
+            "ORDER BY period DESC LIMIT 1"), {"p": str(month)}).scalar()
         if run_id is None:
             return titles
         rows = integer_matrix(conn, "SELECT member_id, title FROM rank_records "
@@ -263,11 +318,12 @@ def _titles_before(engine: Engine, facts: PeriodFacts, period: Period) -> np.nda
 PAYOUT_COLUMNS = tuple(f.name for f in fields(Payouts))
 SKIP_COLUMNS = tuple(f.name for f in fields(Skips))
 
-def _clawbacks(engine: Engine, start: datetime, end: datetime,
-               company_zone: str) -> list[Clawback]:
+def _clawbacks(engine: Engine, start: datetime, end: datetime, company_zone: str,
+               calendar: str = "month") -> list[Clawback]:
     """Negative lines for refunds in ``[start, end)`` of orders paid in committed periods.
 
-    The refunds are grouped by the committed run of their order's period; each run's lines
+    The refunds are grouped by the committed run of their order's period of ``calendar``
+    (a week's run takes back weekly bonuses, a month's the others); each run's lines
     paid on those orders (or, for unilevel, on the buyers' volume) are read in one query."""
     tz = zone(company_zone)
     out: list[Clawback] = []
@@ -285,7 +341,8 @@ def _clawbacks(engine: Engine, start: datetime, end: datetime,
         ).all()
         by_period: dict[str, list[Any]] = {}
         for row in rows:
-            by_period.setdefault(str(Period.containing(row.placed_at, tz)), []).append(row)
+            kind: type[Period] | type[Week] = Week if calendar == "week" else Period
+            by_period.setdefault(str(kind.containing(row.placed_at, tz)), []).append(row)
         for period, refunds in sorted(by_period.items()):
             run = s.scalar(select(CommissionRun).where(CommissionRun.period == period))
             if run is None:
@@ -352,13 +409,34 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
                     line.source_id, line.level, -base, line.rate_bp, -take, line.id)
 
 
-def _run(engine: Engine, period: Period, plan: PlanSource, facts: PeriodFacts,
-         money: RunMoney, company_zone: str) -> PeriodRun:
-    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period),
-                        history_before(engine, facts, plan.plan, period))
-    start, end = period_bounds(period, zone(company_zone))
+def _run(engine: Engine, period: AnyPeriod, plan: PlanSource, facts: PeriodFacts,
+         money: RunMoney, company_zone: str, start: datetime, end: datetime) -> PeriodRun:
+    result = _compute(engine, facts, plan.plan, period)
     return PeriodRun(period, plan, facts, result, money,
-                     _clawbacks(engine, start, end, company_zone))
+                     _clawbacks(engine, start, end, company_zone, period.calendar))
+
+
+def run_bounds(engine: Engine, period: AnyPeriod, company_zone: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the orders and refunds a run of ``period`` reads, as UTC instants:
+    the month or the week; but the first week of a plan that starts paying by the week in the
+    middle of a week begins with that plan's month (the days before it are the month before's,
+    whose plan pays everything by the month)."""
+    tz = zone(company_zone)
+    start, end = period_bounds(period, tz)
+    if isinstance(period, Week):
+        month_start = period.month().start(tz)
+        monday = period.first_day()
+        if start < month_start and not _pays_weekly(engine, Period(monday.year, monday.month)):
+            start = month_start
+    return start, end
+
+
+def _compute(engine: Engine, facts: PeriodFacts, plan: Plan, period: AnyPeriod) -> RunResult:
+    """The engine's result for ``period``: the bonuses ``plan`` pays on its calendar."""
+    paid = plan.for_calendar(period.calendar)
+    month = period.month() if isinstance(period, Week) else period
+    return run_engine(facts, paid, _titles_before(engine, facts, period),
+                      history_before(engine, facts, paid, month))
 
 
 class _Stopwatch:
@@ -374,18 +452,18 @@ class _Stopwatch:
         self.last = now
 
 
-def preview_period(engine: Engine, period: Period, plan: PlanSource | None = None, *,
+def preview_period(engine: Engine, period: AnyPeriod, plan: PlanSource | None = None, *,
                    seconds: dict[str, float] | None = None,
                    company_zone: str = DEFAULT_COMPANY_ZONE) -> PeriodRun:
-    """Compute the period (a month in ``company_zone``) without writing anything (committed
-    periods show their lock), with ``plan`` or else the stored plan in force for the period.
+    """Compute the period (a month or an ISO week in ``company_zone``) without writing anything,
+    with ``plan`` or else the stored plan in force for the period (a week: for its month).
     ``seconds``, when given, receives the time each step took."""
     from patronage.compensation.plan_versions import require_plan
 
     watch = _Stopwatch(seconds)
     plan = plan or require_plan(engine, period)
     _check_predecessor(engine, period, company_zone)
-    start, end = period_bounds(period, zone(company_zone))
+    start, end = run_bounds(engine, period, company_zone)
     watch.lap("checks")
     facts = load_period_facts(engine, start, end, str(period))
     with engine.connect() as conn:
@@ -394,12 +472,12 @@ def preview_period(engine: Engine, period: Period, plan: PlanSource | None = Non
                            timezone=company_zone)
     facts = with_placement_and_carry(engine, facts, period, end)
     watch.lap("load")
-    run = _run(engine, period, plan, facts, money, company_zone)
+    run = _run(engine, period, plan, facts, money, company_zone, start, end)
     watch.lap("run")
     return run
 
 
-def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, now: datetime,
+def commit_period(engine: Engine, period: AnyPeriod, plan: PlanSource | None, *, now: datetime,
                   actor: str, seconds: dict[str, float] | None = None,
                   company_zone: str = DEFAULT_COMPANY_ZONE) -> int:
     """Lock the period: snapshot, payout lines, clawbacks, ranks and skips in one transaction.
@@ -421,7 +499,7 @@ def commit_period(engine: Engine, period: Period, plan: PlanSource | None, *, no
         raise _already(period, winner) from exc
 
 
-def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, actor: str,
+def _store(engine: Engine, period: AnyPeriod, run: PeriodRun, *, now: datetime, actor: str,
            seconds: dict[str, float] | None) -> int:
     watch = _Stopwatch(seconds)
     g, r = run.facts.genealogy, run.result
@@ -429,7 +507,8 @@ def _store(engine: Engine, period: Period, run: PeriodRun, *, now: datetime, act
     with ThreadPoolExecutor(1) as pool, transaction(engine) as s:
         frozen = pool.submit(freeze, run.facts, _money_arrays(run))
         record = CommissionRun(
-            period=str(period), plan_name=run.plan.plan.name, plan_version=run.plan.plan.version,
+            period=str(period), calendar=period.calendar, plan_name=run.plan.plan.name,
+            plan_version=run.plan.plan.version,
             plan_text=run.plan.text, facts_digest="",
             committed_at=now, committed_by=actor, total_cv=r.total_cv,
             total_paid=run.total_paid, cap_applied=r.cap_applied, volume_mix=True,
@@ -571,13 +650,13 @@ def _source_ids(member_id: np.ndarray, kind: np.ndarray, source: np.ndarray) -> 
     return out
 
 
-def replay_committed(engine: Engine, period: Period) -> PeriodRun:
+def replay_committed(engine: Engine, period: AnyPeriod) -> PeriodRun:
     """The committed period computed again from its snapshot with its own plan (and the titles
     of the committed periods before it)."""
     return _replay(engine, period, _committed(engine, period))
 
 
-def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> PeriodRun:
+def _replay(engine: Engine, period: AnyPeriod, record: CommissionRun | None) -> PeriodRun:
     if record is None:
         raise PatronageError(f"period {period} is not committed")
     with transaction(engine) as s:
@@ -588,8 +667,7 @@ def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> Per
         raise PatronageError(f"period {period}: the facts snapshot of its run is missing")
     facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
-    result = run_engine(facts, plan.plan, _titles_before(engine, facts, period),
-                        history_before(engine, facts, plan.plan, period))
+    result = _compute(engine, facts, plan.plan, period)
     rates, days = frozen_rates(engine, record.id, currency)
     member_currency = thaw_extra(snapshot).get("member_currency")
     if member_currency is None:
@@ -598,7 +676,7 @@ def _replay(engine: Engine, period: Period, record: CommissionRun | None) -> Per
     return PeriodRun(period, plan, facts, result, money=money)
 
 
-def rerun_committed(engine: Engine, period: Period) -> tuple[bool, PeriodRun]:
+def rerun_committed(engine: Engine, period: AnyPeriod) -> tuple[bool, PeriodRun]:
     """Run the committed snapshot again with its own plan; True when every stored line (the
     clawbacks aside) is the same as the line computed again."""
     record = _committed(engine, period)

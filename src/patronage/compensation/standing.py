@@ -100,7 +100,8 @@ def active_standing(session: Session, member_id: int, now: datetime, *,
     plan = source.plan
     pv = personal_volume(session, member_id, period.start(tz), now + timedelta(microseconds=1),
                          customer_orders=plan.customer_orders_count_as_pv)
-    run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period))
+    run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
+                                                      CommissionRun.calendar == "month")
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     earned, currency, active, paid_as = 0, plan_currency(session), False, -1
     if run is not None:

@@ -24,14 +24,16 @@ def committed_runs(conn: Connection, first: Period, last: Period) -> list[Commit
     rows = conn.execute(
         select(CommissionRun.id, CommissionRun.period, CommissionRun.plan_text,
                CommissionRun.volume_mix)
-        .where(CommissionRun.period >= str(first), CommissionRun.period <= str(last))
+        .where(CommissionRun.period >= str(first), CommissionRun.period <= str(last),
+               CommissionRun.calendar == "month")
         .order_by(CommissionRun.period)).all()
     return [CommittedRun(r.id, Period.parse(r.period), r.plan_text, bool(r.volume_mix))
             for r in rows]
 
 
 def latest_committed(conn: Connection) -> Period | None:
-    row = conn.execute(select(CommissionRun.period).order_by(CommissionRun.period.desc())
+    row = conn.execute(select(CommissionRun.period).where(CommissionRun.calendar == "month")
+                       .order_by(CommissionRun.period.desc())
                        .limit(1)).scalar()
     return Period.parse(row) if row else None
 

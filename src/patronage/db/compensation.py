@@ -45,7 +45,10 @@ class CommissionRun(Base):
     __tablename__ = "commission_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), unique=True)
+    #: ``YYYY-MM`` for a month, ``YYYY-Www`` for an ISO week (of :attr:`calendar`).
+    period: Mapped[str] = mapped_column(String(8), unique=True)
+    #: ``"month"`` or ``"week"``: periods are compared only with periods of their calendar.
+    calendar: Mapped[str] = mapped_column(String(5), server_default="month")
     plan_name: Mapped[str] = mapped_column(String(200))
     plan_version: Mapped[str] = mapped_column(String(64))
     plan_text: Mapped[str] = mapped_column(Text)

@@ -37,6 +37,7 @@ def binary_what_if(engine: Engine, *, months: int, company_zone: str) -> dict[st
     binary hybrid plan, and the binary bonus's part."""
     with transaction(engine) as session:
         periods = list(session.scalars(select(CommissionRun.period)
+                                       .where(CommissionRun.calendar == "month")
                                        .order_by(CommissionRun.period.desc()).limit(months)))
     hybrid, out = hybrid_plan(), {}
     for text in reversed(periods):

@@ -18,14 +18,15 @@ import numpy as np
 from sqlalchemy import Engine, func, select, update
 
 from patronage.autoship.history import simulate_history
-from patronage.clock import DEFAULT_COMPANY_ZONE, Period, zone
+from patronage.clock import DEFAULT_COMPANY_ZONE, Period, Week, zone
 from patronage.compensation.committed import locked_run
 from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import set_plan
-from patronage.compensation.runs import commit_period, preview_period
+from patronage.compensation.runs import commit_period, next_to_commit, preview_period
 from patronage.config import Settings
 from patronage.credit.expiry import expire_credit
 from patronage.db.care import Touch
+from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.demo.binary import binary_what_if, place_demo_tree
 from patronage.demo.company import CompanySummary, build_company
@@ -82,9 +83,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # From the last closed month on it runs the leaders' plan (the same rule): rates by rank,
     # infinity, generation and matching bonuses, a bonus on new customers' first orders; the
     # committed run's pages explain each payment.
-    # The leadership bonuses stay (their instalments go on being paid).
+    # The leadership bonuses stay (their instalments go on being paid). Its fast start is paid
+    # by the week: each week is committed as it ends, beside the months.
     leaders = default_plan_path().parent / "leaders.toml"
-    leaders_text = leaders.read_text(encoding="utf-8")
+    leaders_text = weekly_fast_start(leaders.read_text(encoding="utf-8"))
     if first < leading:
         leaders_text = (leaders_text.replace('version = "2026.3"', 'version = "2026.3-leadership"',
                                              1) + LEADERSHIP_BONUSES)
@@ -101,6 +103,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     closing.close_ended(now)
     summary.extra["commission periods committed"] = closing.committed
     summary.extra["commissions paid in them"] = format_amount(closing.paid)
+    summary.extra.update(closing.weekly_summary())
     summary.extra.update(credit_counts(engine))
     # Money out: the committed months are on the ledger; a prize, holds, a batch, a return.
     if payouts is not None:
@@ -264,7 +267,7 @@ def compliance_summary(engine: Engine, last: Period, tz: tzinfo) -> dict[str, in
     from patronage.compliance.periods import rolling_year
     from patronage.compliance.recruitment import reward_mix
     from patronage.compliance.teams import teams_below
-    from patronage.db.compensation import CommissionRun, PayoutSkip
+    from patronage.db.compensation import PayoutSkip
 
     first, _ = rolling_year(last)
     ev = load_evidence(engine, first, last)
@@ -302,8 +305,38 @@ class _Closing:
         self.engine, self.period, self.company_zone = engine, period, company_zone
         self.before_commit = before_commit
         self.committed, self.paid = 0, 0
+        self.week: Week | None = None
 
     def close_ended(self, now: datetime) -> None:
+        self._close_months(now)
+        self._close_weeks(now)
+
+    def _close_weeks(self, now: datetime) -> None:
+        """Commits every week that has ended, in order, while the plan pays by the week."""
+        week = Week.containing(now, zone(self.company_zone))
+        if week == self.week:
+            return
+        self.week = week
+        while True:
+            nxt = next_to_commit(self.engine, now, company_zone=self.company_zone,
+                                 calendar="week")
+            if nxt.refusal is not None:
+                return
+            commit_period(self.engine, nxt.period, None, now=now, actor="demo",
+                          company_zone=self.company_zone)
+
+    def weekly_summary(self) -> dict[str, int | str]:
+        """How many weeks were committed and what they paid (nothing when no plan pays by the
+        week)."""
+        with transaction(self.engine) as s:
+            weeks, paid = s.execute(select(func.count(), func.coalesce(func.sum(
+                CommissionRun.total_paid), 0)).where(CommissionRun.calendar == "week")).one()
+        if not weeks:
+            return {}
+        return {"weeks committed (fast start paid by the week)": int(weeks),
+                "commissions paid in the weeks": format_amount(int(paid))}
+
+    def _close_months(self, now: datetime) -> None:
         current = Period.containing(now, zone(self.company_zone))
         while self.period < current:
             if self.before_commit is not None:
@@ -315,6 +348,14 @@ class _Closing:
                 self.committed += 1
                 self.paid += run.total_paid
             self.period = self.period.next()
+
+
+def weekly_fast_start(plan_text: str) -> str:
+    """``plan_text`` with its fast start paid by the week (``period = "week"``)."""
+    section = "[bonuses.fast_start]\n"
+    if section not in plan_text:
+        raise ValueError("the plan has no [bonuses.fast_start] section")
+    return plan_text.replace(section, section + 'period = "week"\n', 1)
 
 
 def refer_friends(engine: Engine, candidates: list[int], *, seed: int,

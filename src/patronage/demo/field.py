@@ -48,7 +48,8 @@ def demo_distributor(session: Session) -> int | None:
 def _leaders_uplines(session: Session) -> list[int]:
     """The sponsors, up to :data:`TEAM_LEVELS` levels up, of the leaders of the last committed
     period."""
-    run = session.scalar(select(CommissionRun.id).order_by(CommissionRun.period.desc())
+    run = session.scalar(select(CommissionRun.id).where(CommissionRun.calendar == "month")
+                         .order_by(CommissionRun.period.desc())
                          .limit(1))
     if run is None:
         return []

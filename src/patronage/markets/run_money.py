@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Engine, select, text
 
 from patronage.arrays import I64, index_of
-from patronage.clock import Period, zone
+from patronage.clock import Period, Week, zone
 from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time
 from patronage.db.markets import RunRate
@@ -51,7 +51,7 @@ def _foreign(engine: Engine, sql: str, params: dict[str, object]) -> list[tuple[
         return [(int(a), str(b)) for a, b in conn.execute(text(sql), params).all()]
 
 
-def prepare(engine: Engine, facts: PeriodFacts, period: Period, *, plan_currency: str,
+def prepare(engine: Engine, facts: PeriodFacts, period: Period | Week, *, plan_currency: str,
             timezone: str) -> tuple[PeriodFacts, RunMoney]:
     """The facts with their money in the plan currency, and the run's money; refused, naming
     the period and the currencies, when a currency it needs has no rate."""

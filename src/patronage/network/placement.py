@@ -278,7 +278,7 @@ def placement_view(session: Session, member_id: int, at: datetime) -> PlacementV
         select(BinaryCarry.left_volume, BinaryCarry.right_volume)
         .join(CommissionRun, CommissionRun.id == BinaryCarry.run_id)
         .where(BinaryCarry.member_id == member_id)
-        .order_by(CommissionRun.period.desc()).limit(1)).first()
+        .order_by(CommissionRun.id.desc()).limit(1)).first()
     carry_left, carry_right = (int(carried[0]), int(carried[1])) if carried else (0, 0)
     return PlacementView(at, tree.get(member_id),
                          LegView(below.get(0), len(left), carry_left),

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patronage.clock import Period, require_aware, zone
+from patronage.clock import Period, Week, require_aware, zone
 from patronage.db.compensation import CommissionRun
 from patronage.errors import PatronageError
 
@@ -36,7 +36,8 @@ class OpenWindow:
 
     since: datetime
     now: datetime
-    last_committed: Period | None
+    #: The last committed period: the month, or the week when that ends later.
+    last_committed: Period | Week | None
     tz: ZoneInfo
 
     def problem(self, moment: datetime, noun: str = "orders") -> str | None:
@@ -52,7 +53,7 @@ class OpenWindow:
         opens = f"{self.since.astimezone(self.tz):%Y-%m-%d %H:%M} {self.tz.key}"
         if self.last_committed is None:
             return f"{stamp} is before {opens}, the earliest date an order may have"
-        period = Period.containing(moment, self.tz)
+        period = type(self.last_committed).containing(moment, self.tz)
         if period == self.last_committed:
             where = f"is in period {period}, which is committed"
         else:
@@ -68,11 +69,15 @@ class OpenWindow:
 
 
 def open_window(session: Session, now: datetime, *, company_zone: str) -> OpenWindow:
-    """Where the open period starts (after the last committed period, its months in
-    ``company_zone``), as of ``now``."""
+    """Where the open period starts (after the last committed period, its months and weeks
+    in ``company_zone``: whichever ends later), as of ``now``."""
     require_aware(now, place="now")
     tz = zone(company_zone)
-    last = session.scalar(select(func.max(CommissionRun.period)))
-    committed = Period.parse(last) if last else None
+    committed: Period | Week | None = None
+    for kind in (Period, Week):
+        last = session.scalar(select(func.max(CommissionRun.period))
+                              .where(CommissionRun.calendar == kind.calendar))
+        if last and (committed is None or kind.parse(last).end(tz) > committed.end(tz)):
+            committed = kind.parse(last)
     since = committed.end(tz) if committed else EARLIEST_HISTORY.start(tz)
     return OpenWindow(since, now, committed, tz)

@@ -95,7 +95,7 @@ def post_committed(engine: Engine, *, now: datetime, actor: str) -> dict[str, in
     repair); each run in its own transaction. Returns movements written by period."""
     with engine.connect() as conn:
         runs = conn.execute(select(CommissionRun.id, CommissionRun.period)
-                            .order_by(CommissionRun.period)).all()
+                            .order_by(CommissionRun.id)).all()
     written: dict[str, int] = {}
     for run_id, period in runs:
         with engine.begin() as conn:

@@ -234,7 +234,8 @@ def _chunk(conn: Connection, ids: Sequence[int], month: Period, tz: ZoneInfo
                        RankRecord.active, RankRecord.paid_as, RankRecord.title,
                        CommissionRun.plan_text)
                 .join(CommissionRun, CommissionRun.id == RankRecord.run_id)
-                .where(RankRecord.run_id.in_(runs), RankRecord.member_id.in_(ids))
+                .where(RankRecord.run_id.in_(runs), RankRecord.member_id.in_(ids),
+                       CommissionRun.calendar == "month")
                 .order_by(RankRecord.member_id, CommissionRun.period)):
             out[int(m)].ranks.append(RankLine(str(period), int(pv), int(gv), bool(active),
                                               int(paid_as), int(title), str(plan_text)))

@@ -114,7 +114,8 @@ def last_committed(engine: Engine, count: int) -> list[Period]:
     if not 1 <= count <= MAX_PERIODS:
         raise PatronageError(f"periods: replay 1 to {MAX_PERIODS} committed months, got {count}")
     with transaction(engine) as s:
-        found = s.scalars(select(CommissionRun.period).order_by(CommissionRun.period.desc())
+        found = s.scalars(select(CommissionRun.period).where(CommissionRun.calendar == "month")
+                          .order_by(CommissionRun.period.desc())
                           .limit(count)).all()
     if not found:
         raise PatronageError("no committed month to replay yet: commit one first")

@@ -412,7 +412,7 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime,
     committed = {period: run_id for period, run_id in s.execute(
         select(CommissionRun.period, CommissionRun.id).where(
             CommissionRun.period >= str(first), CommissionRun.period < str(current),
-            CommissionRun.volume_mix.is_(True)))}
+            CommissionRun.volume_mix.is_(True), CommissionRun.calendar == "month"))}
     totals = [0, 0, 0]
     if committed:
         row = s.execute(select(

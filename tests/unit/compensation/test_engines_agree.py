@@ -156,9 +156,17 @@ def plans(draw: st.DrawFn) -> Any:
             "min_team_customer_share": draw(st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0])),
             "bonuses": draw(st.sampled_from([None, ["unilevel"], ["fast_start", "retail_profit"],
                                              ["customer_referral", "stair_step"]]))}
+    # Fast start and binary now and then paid by the week: a run of either calendar gives the
+    # engines the part of the plan paid on it.
+    for name in ("fast_start", "binary"):
+        matched = bonuses.get("matching", {}).get("bonuses", [])
+        if name in bonuses and name not in matched and draw(st.booleans()):
+            bonuses[name]["period"] = "week"
+    calendar = draw(st.sampled_from(["month", "week"]))
+    event(f"calendar: {calendar}")
     return plan(ranks=ranks, bonuses=bonuses,
                 active={"min_pv": 100, "customer_orders_count_as_pv": draw(st.booleans())},
-                **extra)
+                **extra).for_calendar(calendar)
 
 
 def rank_advancement(draw: st.DrawFn, bonuses: dict[str, Any], names: list[str]) -> None:

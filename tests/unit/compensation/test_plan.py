@@ -81,3 +81,38 @@ def test_contradictions_are_all_listed_with_their_key_paths() -> None:
         "bad.toml: bonuses.unilevel.rates: rates add up to more than 100%",
     ):
         assert expected in text, text
+
+
+def _example(**changes: dict[str, object]) -> dict[str, object]:
+    data = tomllib.loads(default_plan_path().read_text(encoding="utf-8"))
+    for name, section in changes.items():
+        data["bonuses"][name] = {**data["bonuses"].get(name, {}), **section}
+    return data
+
+
+def test_fast_start_and_binary_may_be_paid_by_the_week_the_rest_by_the_month() -> None:
+    plan = parse_plan(_example(fast_start={"period": "week"}))
+    assert plan.weekly_bonuses() == ["fast_start"]
+    week = [b.name for b, _ in plan.for_calendar("week").bonuses.present()]
+    month = [b.name for b, _ in plan.for_calendar("month").bonuses.present()]
+    assert week == ["fast_start"]
+    assert "fast_start" not in month and "unilevel" in month
+    assert parse_plan(_example(unilevel={"period": "month"})).weekly_bonuses() == []
+    with pytest.raises(Problems) as caught:
+        parse_plan(_example(unilevel={"period": "week"}, fast_start={"period": "fortnight"}),
+                   "p.toml")
+    reasons = {p.place: p.reason for p in caught.value.problems}
+    assert reasons["p.toml: bonuses.unilevel.period"].startswith(
+        "'week': unilevel is paid by the month only (it needs the month's whole volume); "
+        "only fast_start and binary can be paid by the week")
+    assert reasons["p.toml: bonuses.fast_start.period"] == "Input should be 'month' or 'week'"
+
+
+def test_a_monthly_matching_bonus_cannot_match_a_weekly_bonus() -> None:
+    data = _example(fast_start={"period": "week"})
+    data["bonuses"]["matching"] = {"bonuses": ["fast_start"],
+                                   "rates": {data["ranks"][0]["name"]: [0.1]}}
+    with pytest.raises(Problems) as caught:
+        parse_plan(data, "p.toml")
+    assert [p.place for p in caught.value.problems] == ["p.toml: bonuses.matching.bonuses[0]"]
+    assert "'fast_start' is paid by the week" in caught.value.problems[0].reason

@@ -144,6 +144,22 @@ class Plan(Strict):
         return any(r.min_periods > 1 for r in self.ranks) or (
             rule is not None and (rule.grace_periods > 0 or rule.lower_of_last))
 
+    def weekly_bonuses(self) -> list[str]:
+        """The bonus types the plan pays by the week (``period = "week"``), in registry order."""
+        return [bonus.name for bonus, section in self.bonuses.present()
+                if bonus.calendar(section) == "week"]
+
+    def for_calendar(self, calendar: str) -> Plan:
+        """This plan as a run of ``calendar`` (``"month"`` or ``"week"``) pays it: only the
+        bonuses paid on that calendar (the ranks, the active rule and the cap unchanged). The
+        two plans never share a bonus, so every order is paid once per bonus."""
+        weekly = set(self.weekly_bonuses())
+        if calendar == "month" and not weekly:
+            return self
+        drop = {bonus.name: None for bonus, _ in self.bonuses.present()
+                if (bonus.name in weekly) != (calendar == "week")}
+        return self.model_copy(update={"bonuses": self.bonuses.model_copy(update=drop)})
+
     def money_amounts(self) -> dict[str, int]:
         """Every money amount the plan's bonuses state (currency hundredths), by key path:
         what a plan paid in another currency converts (rates and volumes are not money)."""
@@ -171,6 +187,13 @@ def _check(plan: Plan) -> list[tuple[str, str]]:
             if name not in lines:
                 problems.append((f"compliance.bonuses[{j}]", f"unknown payout line {name!r} "
                                  f"(known: {', '.join(lines)})"))
+    weekly = plan.weekly_bonuses()
+    matching = plan.bonuses.section("matching")
+    for j, name in enumerate(getattr(matching, "bonuses", None) or []):
+        if name in weekly:
+            problems.append((f"bonuses.matching.bonuses[{j}]",
+                             f"{name!r} is paid by the week and matching by the month: "
+                             "matching can only match bonuses of its own calendar"))
     if plan.cap is not None:
         for j, b in enumerate(plan.cap.bonuses):
             if b not in plan.bonuses.registry.names:
@@ -235,6 +258,7 @@ def parse_plan(data: dict[str, Any], source: str = "plan",
                 problems.append(Problem(f"{source}: bonuses.{key}",
                                         f"unknown bonus type (known: {', '.join(known)})"))
         data["bonuses"] = {k: v for k, v in raw_bonuses.items() if k in known}
+        problems += _monthly_only(data["bonuses"], bonus_types, source)
     active = data.pop("active", None)
     if isinstance(active, dict):
         data["active_min_pv"] = active.get("min_pv")
@@ -254,6 +278,26 @@ def parse_plan(data: dict[str, Any], source: str = "plan",
     if problems:
         raise Problems(f"{source}: the plan is not valid", problems)
     return plan
+
+
+def _monthly_only(sections: dict[str, Any], bonus_types: Registry,
+                  source: str) -> list[Problem]:
+    """``period`` on the sections of bonus types paid only by the month: ``"month"`` is
+    accepted (and dropped), anything else refused naming the place. Rewrites ``sections``."""
+    problems: list[Problem] = []
+    for name, section in list(sections.items()):
+        if bonus_types.by_name[name].weekly or not isinstance(section, dict) \
+                or "period" not in section:
+            continue
+        value = section["period"]
+        if value != "month":
+            weekly = " and ".join(t.name for t in bonus_types.types if t.weekly)
+            problems.append(Problem(
+                f"{source}: bonuses.{name}.period",
+                f"{value!r}: {name} is paid by the month only (it needs the month's whole "
+                f"volume); only {weekly} can be paid by the week"))
+        sections[name] = {k: v for k, v in section.items() if k != "period"}
+    return problems
 
 
 def load_plan(path: Path) -> Plan:

@@ -7,11 +7,12 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from patronage import audit
 from patronage.arrays import sum_by
 from patronage.bounds import Id, PageNumber
-from patronage.clock import Period
+from patronage.clock import AnyPeriod, Period, parse_any_period
 from patronage.compensation.committed import locked_run, top_earners
 from patronage.compensation.core.plan import default_plan_path
 from patronage.compensation.plan_versions import plan_history, plan_in_force, require_plan
@@ -24,6 +25,7 @@ from patronage.compensation.runs import (
     next_to_commit,
     preview_period,
 )
+from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
@@ -44,15 +46,15 @@ from patronage.web.views.staff import run_page
 router = APIRouter()
 
 
-def confirmation(period: Period) -> str:
+def confirmation(period: AnyPeriod) -> str:
     """What staff tick to commit ``period``."""
     return f"I understand this locks {period}: payments can no longer change"
 
 
-def _period(text: str | None, request: Request) -> Period:
+def _period(text: str | None, request: Request) -> AnyPeriod:
     if not text:
         return Period.containing(now_of(request), company_zone(request)).previous()
-    return Period.parse(text)
+    return parse_any_period(text)
 
 
 def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[int, str, int]]:
@@ -69,17 +71,25 @@ def _top_earners(request: Request, run: PeriodRun, n: int = 10) -> list[tuple[in
 
 @router.get("/company/runs", response_class=HTMLResponse)
 def runs(request: Request, me: Staff, committed: str | None = None) -> Response:
-    with transaction(engine_of(request)) as session:
+    engine = engine_of(request)
+    with transaction(engine) as session:
         done = committed_runs(session, 24)
-    just = committed if committed and any(r.period == committed for r in done) else None
+        weeks = list(session.scalars(select(CommissionRun)
+                                     .where(CommissionRun.calendar == "week")
+                                     .order_by(CommissionRun.period.desc()).limit(10)))
+    just = committed if committed and any(r.period == committed for r in done + weeks) else None
     this_period = Period.containing(now_of(request), company_zone(request))
+    in_force = plan_in_force(engine, this_period)
+    weekly = in_force.source().plan.weekly_bonuses() if in_force is not None else []
+    next_week = (next_to_commit(engine, now_of(request), company_zone=company_zone_name(request),
+                                calendar="week") if weekly or weeks else None)
     return render(request, "runs.html", me, title="Commission runs", committed=done,
                   suggested=str(_period(None, request)), just_committed=just,
                   this_period=str(this_period),
                   next_commit=next_to_commit(engine_of(request), now_of(request),
                                              company_zone=company_zone_name(request)),
-                  confirmation=confirmation,
-                  in_force=plan_in_force(engine_of(request), this_period),
+                  confirmation=confirmation, weekly=weekly, next_week=next_week,
+                  committed_weeks=weeks, in_force=in_force,
                   plans=plan_history(engine_of(request)))
 
 
@@ -125,7 +135,7 @@ def _names_of(request: Request, paid: list[tuple[int, int]]) -> list[tuple[int, 
 def compare(request: Request, me: Staff, period: Annotated[str, Form()],
             plan_text: Annotated[str, Form()]) -> Response:
     with page_errors():
-        p = _period(period, request)
+        p = Period.parse(period)  # plans are compared over a month
         if not plan_text.strip():
             raise PatronageError("plan B: paste a plan (TOML) to compare with")
         a = require_plan(engine_of(request), p)
@@ -146,7 +156,7 @@ def commit(request: Request, me: Staff, period: Annotated[str, Form()],
     period that cannot be committed is refused with the reason first."""
     engine, now = engine_of(request), now_of(request)
     with page_errors():
-        p = Period.parse(period)
+        p = parse_any_period(period)
         if confirm != "yes":
             refusal = commit_refusal(engine, p, now, company_zone=company_zone_name(request))
             if refusal is not None:

@@ -147,8 +147,9 @@ def _rank(names: tuple[str, ...], index: int) -> str:
 
 
 def committed_runs(session: Session, limit: int = 12) -> list[CommissionRun]:
-    """The newest committed runs first."""
-    return list(session.scalars(select(CommissionRun).order_by(CommissionRun.period.desc())
+    """The newest committed months first."""
+    return list(session.scalars(select(CommissionRun).where(CommissionRun.calendar == "month")
+                                .order_by(CommissionRun.period.desc())
                                 .limit(limit)))
 
 

@@ -93,7 +93,8 @@ def member_page(session: Session, member_id: int, *, team_page: int = 1,
     team: TeamPage | None = None
     if member.kind == "distributor":
         history = period_history(session, member_id)
-        last_run = session.scalar(select(CommissionRun).order_by(CommissionRun.period.desc())
+        last_run = session.scalar(select(CommissionRun).where(CommissionRun.calendar == "month")
+                                  .order_by(CommissionRun.period.desc())
                                   .limit(1))
         if last_run is not None:
             lines = payout_rows(session, member_id, last_run.id, limit=50)
@@ -269,6 +270,7 @@ def dashboard(session: Session, now: datetime, *, weeks: int = 12) -> Dashboard:
         mix[str(buyer)][int(week)] += int(cv or 0)
     runs = list(session.execute(select(CommissionRun.period, CommissionRun.total_cv,
                                        CommissionRun.total_paid)
+                                .where(CommissionRun.calendar == "month")
                                 .order_by(CommissionRun.period.desc()).limit(12)).all())
     kinds = {str(k): int(n) for k, n in session.execute(
         select(Member.kind, func.count()).group_by(Member.kind)).all()}

@@ -121,8 +121,8 @@ def _walk(session: Session, root_id: int, level: int, until: datetime | None,
 
 def _run_for(session: Session, period: str | None) -> CommissionRun | None:
     q = select(CommissionRun)
-    q = q.where(CommissionRun.period == period) if period else q.order_by(
-        CommissionRun.period.desc())
+    q = q.where(CommissionRun.period == period) if period else q.where(
+        CommissionRun.calendar == "month").order_by(CommissionRun.period.desc())
     return session.scalars(q.limit(1)).first()
 
 

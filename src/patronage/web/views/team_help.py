@@ -135,7 +135,8 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
         picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
     period = Period.containing(now, tz)
     source: PlanSource | None = plan_for(session, period)
-    run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period))
+    run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
+                                                      CommissionRun.calendar == "month")
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     if source is not None and run is not None:
         plan = source.plan

@@ -52,6 +52,9 @@ class BonusType(ABC, Generic[S]):
     #: earlier period's order claws back (see :meth:`clawback_base`); empty: never clawed.
     #: ``"buyer"``: member lines whose source is the customer who placed the refunded order.
     clawed_sources: tuple[str, ...] = ()
+    #: Whether the plan may pay it by the week (``period = "week"`` in its section): only
+    #: types that read the orders of the period alone, not the month's whole volume.
+    weekly: ClassVar[bool] = False
     #: Whether a line's volume is money (what was earned or paid) rather than points.
     money_volume: bool = False
     #: How explanations name each of :attr:`lines`, marked for translation with ``N_``
@@ -61,6 +64,10 @@ class BonusType(ABC, Generic[S]):
     def section_of(self, plan: Plan) -> S | None:
         """This type's section of ``plan`` (None: the plan does not pay it)."""
         return cast("S | None", plan.bonuses.section(self.name))
+
+    def calendar(self, section: S) -> str:
+        """The calendar the plan pays this type on: ``"month"`` or ``"week"``."""
+        return str(getattr(section, "period", "month"))
 
     def check(self, plan: Plan, section: S) -> list[tuple[str, str]]:
         """Contradictions between the section and the rest of the plan that the model cannot

@@ -51,6 +51,8 @@ class Binary(Strict):
     flush_inactive: bool = False
     min_rank: str | None = None
     include_promotional: bool = False
+    #: The calendar it is paid on: each month's run, or each ISO week's ("week").
+    period: Literal["month", "week"] = "month"
     #: Where a new distributor is placed relative to their sponsor
     #: (:mod:`patronage.network.placement`).
     placement: Literal["left", "right", "extreme_left", "extreme_right", "weak_leg"] = \
@@ -76,6 +78,7 @@ class Binary(Strict):
 
 class BinaryBonus(BonusType[Binary]):
     name = "binary"
+    weekly = True
     model = Binary
     lines: ClassVar[dict[str, int]] = {"binary": 13}
     names: ClassVar[dict[str, str]] = {"binary": N_("binary")}

@@ -30,6 +30,8 @@ class FastStart(Strict):
     volume: Literal["qv", "cv"] = "qv"
     promotional_only: bool = True
     roll_up: bool = False
+    #: The calendar it is paid on: each month's run, or each ISO week's ("week").
+    period: Literal["month", "week"] = "month"
 
     @field_validator("rates", mode="before")
     @classmethod
@@ -39,6 +41,7 @@ class FastStart(Strict):
 
 class FastStartBonus(BonusType[FastStart]):
     name = "fast_start"
+    weekly = True
     model = FastStart
     lines: ClassVar[dict[str, int]] = {"fast_start": 1}
     names: ClassVar[dict[str, str]] = {"fast_start": N_("fast start")}
