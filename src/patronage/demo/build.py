@@ -438,7 +438,6 @@ def care_days(engine: Engine, now: datetime, *, days: int,
 
     rules = load_rules()
     cfg = settings or Settings(company_timezone=company_zone)
-    texts, mail = demo_senders(outbox_dir, now)
     mail_from = now - timedelta(days=MAILED_DAYS)
     done = CareDays()
     for back in range(days, -1, -1):
@@ -447,6 +446,7 @@ def care_days(engine: Engine, now: datetime, *, days: int,
         if gifts_from is not None and moment >= gifts_from:
             with transaction(engine) as s:  # the samples and gifts of the cards due
                 done.gifts += len(send_gifts(s, moment, rules).sent)
+        texts, mail = demo_senders(outbox_dir, moment)
         if moment >= mail_from:
             done.mailed += len(deliver_mailed_cards(engine, moment, settings=cfg, sender=mail,
                                                     rules=rules).sent)
