@@ -266,14 +266,22 @@ def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
 
     texts = text_sender if text_sender is not None else dispatch.text_sender(settings, now)
     if texts is not None:
-        report.texts = dispatch.deliver_texts(engine, now, settings=settings, sender=texts,
-                                              templates=templates, rules=rules,
-                                              max_attempts=max_attempts)
+        try:
+            report.texts = dispatch.deliver_texts(engine, now, settings=settings, sender=texts,
+                                                  templates=templates, rules=rules,
+                                                  max_attempts=max_attempts)
+        finally:
+            if text_sender is None:  # the connection this run opened
+                dispatch.close(texts)
     mail = post_sender if post_sender is not None else dispatch.post_sender(settings, now)
     if mail is not None:
-        report.mailed = dispatch.deliver_mailed_cards(engine, now, settings=settings,
-                                                      sender=mail, templates=templates,
-                                                      rules=rules, max_attempts=max_attempts)
+        try:
+            report.mailed = dispatch.deliver_mailed_cards(
+                engine, now, settings=settings, sender=mail, templates=templates, rules=rules,
+                max_attempts=max_attempts)
+        finally:
+            if post_sender is None:
+                dispatch.close(mail)
     elif cards_dir is not None:
         report.cards = export_cards(engine, now, cards_dir, settings=settings,
                                     templates=templates, rules=rules)

@@ -123,6 +123,13 @@ def post_sender(settings: Settings, now: datetime) -> post.PostSender | None:
     return None
 
 
+def close(sender: object) -> None:
+    """Close an adapter's connection, if it keeps one."""
+    closer = getattr(sender, "close", None)
+    if callable(closer):
+        closer()
+
+
 def _outbox(settings: Settings, which: str) -> Path:
     if not settings.care_outbox_dir:
         raise PatronageError(f"PATRONAGE_CARE_OUTBOX_DIR: required when {which} is file")
@@ -288,11 +295,11 @@ def recent_deliveries(session: Session, limit: int = 20) -> list[dict[str, objec
     """The latest texts and mailed cards handed to a provider, the newest first (for the staff
     Care page)."""
     rows = session.execute(
-        select(CareDelivery, Touch.template, Member.name)
+        select(CareDelivery, Touch.template, Member.first_name, Member.last_name)
         .join(Touch, Touch.id == CareDelivery.touch_id)
         .join(Member, Member.id == Touch.member_id)
         .order_by(CareDelivery.updated_at.desc(), CareDelivery.id.desc()).limit(limit)).all()
     return [{"touch": d.touch_id, "channel": d.channel, "provider": d.provider,
              "ref": d.provider_ref, "status": d.status, "detail": d.detail,
-             "at": d.updated_at, "template": template, "member": name}
-            for d, template, name in rows]
+             "at": d.updated_at, "template": template, "member": f"{first} {last}".strip()}
+            for d, template, first, last in rows]

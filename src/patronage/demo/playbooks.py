@@ -1,8 +1,9 @@
 """The demo's team playbooks: a leader writes one ("hand-written first": no order thank-you
-emails but a short thank-you text to those who agreed to texts, no survey invitations, the cards and calls kept, and the birthday card comes with a
-sample of the least costly product, paid from the company's gift budget) and shares it; the demo
-distributor and part of the leader's team adopt it; later the leader changes it, and the
-change waits on the demo distributor's playbook page as an offered update."""
+emails but a short thank-you text to those who agreed to texts, no survey invitations, the
+cards and calls kept, and the birthday card comes with a sample of the least costly product,
+paid from the company's gift budget) and shares it; the demo distributor and part of the
+leader's team adopt it; later the leader changes it, and the change waits on the demo
+distributor's playbook page as an offered update."""
 
 from __future__ import annotations
 

@@ -103,8 +103,9 @@ def _reason(answer: httpx.Response) -> tuple[str, str]:
         return "", answer.text[:200]
     if not isinstance(data, dict):
         return "", str(data)[:200]
-    error = data.get("error") if isinstance(data.get("error"), dict) else data
-    return str(error.get("code") or ""), str(error.get("message") or "")[:300]
+    error = data.get("error")
+    found: dict[str, object] = error if isinstance(error, dict) else data
+    return str(found.get("code") or ""), str(found.get("message") or "")[:300]
 
 
 class TwilioSender:
