@@ -183,6 +183,6 @@ def test_a_text_must_be_short_and_say_how_to_stop(tmp_path: Path) -> None:
     with pytest.raises(PatronageError, match=r"long.sms.j2: the text has 3\d\d characters; "
                        "at most 306"):
         tset.sms("long", context())
-    with pytest.raises(PatronageError, match="nostop.sms.j2: the text does not say how to stop"):
+    with pytest.raises(PatronageError, match=r"nostop\.sms\.j2: the text does not say how to stop"):
         tset.sms("nostop", context())
     assert tset.sms("ok", context()) == "Hi Sally, thank you! Reply STOP to stop."
