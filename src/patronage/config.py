@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     #: The Twilio account's auth token: the API password and the key status callbacks are
     #: signed with (a secret: shown nowhere).
     twilio_auth_token: SecretStr = SecretStr("")
-    #: The number (E.164) or messaging service texts are sent from.
+    #: The number (E.164) texts are sent from, or a Twilio messaging service (``MG...``).
     twilio_from: str = ""
     #: How due cards are posted: ``batch`` (a print-ready PDF for your own printing, ``care
     #: deliver --cards-dir``), ``lob`` (Lob's print-and-mail API) or ``file`` (written to

@@ -384,6 +384,15 @@ def test_lob_refusal_fails_the_card_with_the_reason(engine: Engine,
     assert row.status == "failed" and "refused (422)" in (row.last_error or "")
     assert report.failed == {mailed: row.last_error}
     assert fake.mailed == []
+    # the address corrected at Lob's end, the card is requeued and mailed as a letter
+    with transaction(engine) as s:
+        requeue(s, mailed, now=NOW)
+    report = deliver_mailed_cards(engine, NOW, settings=cfg,
+                                  sender=post_sender(cfg, NOW))  # type: ignore[arg-type]
+    assert report.sent == [mailed]
+    [letter] = fake.mailed
+    assert letter["path"] == "/v1/letters" and letter["color"] is False
+    assert "Happy birthday" in letter["file"] and "Dear Sam," in letter["file"]
 
 
 def test_adapters_need_their_settings(tmp_path: Path) -> None:

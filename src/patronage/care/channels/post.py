@@ -63,8 +63,16 @@ def _html(text: str, size: int) -> str:
 
 
 def card_html(content: CardContent) -> tuple[str, str]:
-    """The card's front and back (or the letter's two halves) as HTML, every text escaped."""
+    """The card's front and back as HTML, every text escaped."""
     return _html(content.front, 28), _html(content.inside, 14)
+
+
+def letter_html(content: CardContent) -> str:
+    """The card as a one-page letter: the greeting, then the message, every text escaped."""
+    inside = "<br>".join(escape(line) for line in content.inside.splitlines())
+    return ('<html><body style="font-family: serif; padding: 1in">'
+            f'<p style="font-size: 24pt">{escape(content.front)}</p>'
+            f'<p style="font-size: 13pt">{inside}</p></body></html>')
 
 
 class LobSender:
@@ -97,17 +105,16 @@ class LobSender:
                            ("address_zip", to.postal_code)):
             if value:
                 address[key] = value
-        front, back = card_html(card.content)
         body: dict[str, Any] = {"description": f"care touch {card.touch_id}", "to": address,
                                 "use_type": "marketing",
                                 "metadata": {"touch": str(card.touch_id)}}
         if self.from_address:
             body["from"] = self.from_address
         if self.kind == "postcard":
+            front, back = card_html(card.content)
             body.update(front=front, back=back)
         else:
-            body.update(file=front.replace("</body></html>", "") + "<hr>"
-                        + back.split(">", 2)[2], color=False)
+            body.update(file=letter_html(card.content), color=False)
         return body
 
     def send(self, card: MailedCard) -> Accepted:

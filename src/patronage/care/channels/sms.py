@@ -5,7 +5,8 @@ reference for it, or a :class:`~patronage.care.channels.email.SendFailed` that s
 trying again can help. Two adapters:
 
 - :class:`TwilioSender`, Twilio's Messages API: ``POST /2010-04-01/Accounts/{sid}/Messages.json``
-  with the form fields ``To``, ``From``, ``Body`` and ``StatusCallback``, HTTP basic auth with
+  with the form fields ``To``, ``From`` (or ``MessagingServiceSid`` for a messaging service,
+  ``MG...``), ``Body`` and ``StatusCallback``, HTTP basic auth with
   the account sid and auth token. A 4xx answer is lasting (the number is not valid, not a
   mobile, or opted out: Twilio's error codes 21211, 21614, 21610), except 429 (too many
   requests); a 5xx or a connection that fails is tried again later.
@@ -131,7 +132,8 @@ class TwilioSender:
 
     def send(self, text: Text) -> Accepted:
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-        form = {"To": text.to, "From": self.from_number, "Body": text.body}
+        sender = "MessagingServiceSid" if self.from_number.startswith("MG") else "From"
+        form = {"To": text.to, sender: self.from_number, "Body": text.body}
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
         try:
