@@ -426,3 +426,24 @@ def test_file_adapters_write_what_would_be_sent(engine: Engine, tmp_path: Path) 
     assert mailed["touch"] == card and mailed["to"][0] == "Sally Smith"
     delivery = _delivery(engine, text)
     assert delivery is not None and delivery.status == "delivered"
+
+
+def test_staff_care_page_lists_texts_and_mailed_cards(engine: Engine, tmp_path: Path) -> None:
+    from patronage.care.channels import post, sms
+    from tests.e2e.world import EMAILS, app_for, seed, sign_in
+
+    seed(engine)
+    cfg = Settings(base_url=BASE, secret_key="test-secret-key-0123",
+                   company_name="Acme Wellness")
+    dana, sally = _member(engine)
+    text = _touch(engine, sally, dana, "sms")
+    card = _touch(engine, sally, dana, "card")
+    deliver_texts(engine, NOW, settings=cfg, sender=sms.FileSender(tmp_path, now=NOW))
+    deliver_mailed_cards(engine, NOW, settings=cfg, sender=post.FileSender(tmp_path, now=NOW))
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get("/company/care").text
+    section = page[page.index('id="deliveries"'):page.index("Holdout report")]
+    assert section.count("Sally Smith") == 2
+    assert f"text-{text}" in section and f"card-{card}" in section
+    assert "delivered" in section and "sent" in section
