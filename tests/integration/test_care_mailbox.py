@@ -103,3 +103,18 @@ def test_bounces_command(engine: Engine, db_url: str, tmp_path: Path) -> None:
     again = CliRunner().invoke(cli, ["--db", db_url, "care", "bounces", "--maildir", str(box),
                                      "--now", NOW.isoformat()])
     assert again.exit_code == 0 and "0 messages read" in again.output
+
+
+def test_worker_job_reads_the_mailbox_the_settings_name(engine: Engine, tmp_path: Path) -> None:
+    from patronage.operations.jobs import JOBS, JobContext
+
+    job = JOBS["care-bounces"]
+    idle = JobContext(engine, Settings(), NOW, NOW)
+    assert job.run(idle) == "no mailbox set (PATRONAGE_BOUNCES_MAILDIR)"
+    box = _maildir(tmp_path / "box", "arf_complaint.eml", "delayed_soft_bounce.eml")
+    cfg = Settings(bounces_maildir=str(box))
+    line = job.run(JobContext(engine, cfg, NOW, NOW))
+    assert line == "2 messages read: 1 addresses suppressed, 0 already, 1 soft bounces"
+    with transaction(engine) as s:
+        assert is_suppressed(s, "email", "kim@hotmail.example",
+                             key=cfg.suppression_secret())
