@@ -120,6 +120,36 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     #: The sender of care emails.
     mail_from: str = "care@patronage.example"
+    #: How care texts are sent: ``none`` (they wait, and are dropped as late past their
+    #: window), ``twilio`` (Twilio's Messages API) or ``file`` (written to
+    #: :attr:`care_outbox_dir`, for trials and the demo). docs/care-delivery.md.
+    sms_provider: Literal["none", "twilio", "file"] = "none"
+    #: Twilio's API address (another one for a proxy or the tests' local fake).
+    twilio_base_url: str = "https://api.twilio.com"
+    #: The Twilio account (``AC...``) texts are sent from.
+    twilio_account_sid: str = ""
+    #: The Twilio account's auth token: the API password and the key status callbacks are
+    #: signed with (a secret: shown nowhere).
+    twilio_auth_token: SecretStr = SecretStr("")
+    #: The number (E.164) texts are sent from, or a Twilio messaging service (``MG...``).
+    twilio_from: str = ""
+    #: How due cards are posted: ``batch`` (a print-ready PDF for your own printing, ``care
+    #: deliver --cards-dir``), ``lob`` (Lob's print-and-mail API) or ``file`` (written to
+    #: :attr:`care_outbox_dir`, for trials and the demo).
+    cards_via: Literal["batch", "lob", "file"] = "batch"
+    #: Lob's API address (another one for a proxy or the tests' local fake).
+    lob_base_url: str = "https://api.lob.com"
+    #: Lob's secret API key (a secret: shown nowhere).
+    lob_api_key: SecretStr = SecretStr("")
+    #: What Lob mails: ``postcard`` (front and back) or ``letter`` (one page, folded).
+    lob_mail_type: Literal["postcard", "letter"] = "postcard"
+    #: The return address Lob prints, as the id of an address saved at Lob (``adr_...``).
+    lob_from_address: str = ""
+    #: The folder the ``file`` text and card adapters write what would be sent to.
+    care_outbox_dir: str = ""
+    #: A Maildir folder the worker reads bounce (DSN) and complaint (ARF) messages from, as
+    #: ``patronage care bounces --maildir`` does; empty: the worker does not read one.
+    bounces_maildir: str = ""
 
     #: What a participant typically spends a year to run the business, in the company's words,
     #: printed under the income disclosure (earnings there are gross, before these expenses).

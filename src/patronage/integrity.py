@@ -390,7 +390,7 @@ def late_touches(conn: Connection, now: datetime, rules: Rules,
         f"{rules.settings.lookback_days} days (the care rules' lookback) after they fell due, "
         f"or tasks more than {TASK_WINDOW_DAYS} days",
         f"t.status = 'planned' AND ((t.channel IN ({channels}) AND t.due_at < :cutoff "
-        "AND t.card_batch_id IS NULL AND NOT (t.channel = 'email' AND t.attempts > 0)) "
+        "AND t.card_batch_id IS NULL AND t.attempts = 0) "
         "OR (t.channel = 'task' AND t.due_at < :task_cutoff))",
         shown=(("t.channel", "channel"), ("t.due_at", "due")))
     return _rows_where(conn, "care_touches", [rule], {

@@ -232,6 +232,10 @@ MATRIX: dict[tuple[str, str], str] = {
     # The mail provider's bounces and complaints: the shared secret's signature is the
     # authority (400 without one).
     ("POST", "/webhooks/mail"): "AAAAAAA",
+    # The SMS provider's status callbacks and replies: Twilio's signature is the authority
+    # (400 without one).
+    ("POST", "/webhooks/sms/status"): "AAAAAAA",
+    ("POST", "/webhooks/sms/inbound"): "AAAAAAA",
     # The shop and share links are public by design: anyone may open a link, fill a cart and
     # check out (a signed-in customer or distributor buys as themselves). The matrix's bare
     # checkout is refused for its empty fields (400: access granted).

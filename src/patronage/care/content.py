@@ -58,7 +58,11 @@ CHANNEL_BLOCKS: dict[str, tuple[str, ...]] = {
     "email": ("subject", "text"),
     "card": ("front", "inside"),
     "task": (),
+    "sms": (),
 }
+#: A care text fits in two SMS segments, and says how to stop them (the opt-out word).
+SMS_MAX_CHARS = 306
+SMS_OPT_OUT = "STOP"
 #: What a template may refer to (see :func:`build_context`).
 CONTEXT_NAMES = frozenset({
     "member", "owner", "signer", "company", "months_on_autoship", "referred", "referred_names",
@@ -222,6 +226,18 @@ class TemplateSet:
 
     def task(self, name: str, context: Mapping[str, Any]) -> str:
         return " ".join(self._blocks(self._plain, name, "task", context)[""].split())
+
+    def sms(self, name: str, context: Mapping[str, Any]) -> str:
+        """A text: one paragraph, at most :data:`SMS_MAX_CHARS` characters, with the opt-out
+        word (``STOP``) the law asks of a marketing text; else refused naming the template."""
+        text = " ".join(self._blocks(self._plain, name, "sms", context)[""].split())
+        if len(text) > SMS_MAX_CHARS:
+            raise PatronageError(f"template {name}.sms.j2: the text has {len(text)} characters; "
+                                 f"at most {SMS_MAX_CHARS} (two text messages)")
+        if SMS_OPT_OUT not in text:
+            raise PatronageError(f"template {name}.sms.j2: the text does not say how to stop "
+                                 f"texts (the word {SMS_OPT_OUT})")
+        return text
 
 
 _DEFAULT: TemplateSet | None = None

@@ -1,9 +1,10 @@
 """The outbox: deliver the touches that are due.
 
 ``deliver_due`` sends every planned email touch whose time has come, and, given a folder,
-exports the printed cards due as one PDF batch. Personal tasks are not delivered: the owner
-distributor sees them (:mod:`patronage.care.tasks`). SMS is not sent from here; those touches
-stay planned and are counted.
+exports the printed cards due as one PDF batch. Texts go through the SMS provider's adapter, and
+cards through a print-and-mail service's instead of the batch when one is set
+(:mod:`patronage.care.dispatch`). Personal tasks are not delivered: the owner distributor sees
+them (:mod:`patronage.care.tasks`).
 
 Right before each email, consent and suppression are checked again (they may have changed
 since the touch was planned); a touch that may no longer be sent is *dropped* with the reason.
@@ -35,9 +36,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Select, func, or_, select, update
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from patronage.care.channels.post import PostSender
+    from patronage.care.channels.sms import TextSender
+    from patronage.care.dispatch import ChannelReport
 
 from patronage.care.channels.cards import CardBatch, export_cards
 from patronage.care.channels.email import (
@@ -83,6 +90,10 @@ class DeliveryReport:
     closed: Closed | None = None
     #: gifts sent with the cards due, and cards dropped for their gift's budget
     gifts: GiftReport | None = None
+    #: texts sent through the SMS provider (``None`` when no provider is set)
+    texts: ChannelReport | None = None
+    #: cards mailed through the print-and-mail service (``None`` when cards are batched)
+    mailed: ChannelReport | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -240,15 +251,38 @@ def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
                 cards_dir: Path | None = None, templates: TemplateSet | None = None,
                 max_attempts: int = MAX_ATTEMPTS,
                 sender_factory: Callable[[Settings], SmtpSender] = SmtpSender,
-                rules: Rules | None = None) -> DeliveryReport:
+                rules: Rules | None = None, text_sender: TextSender | None = None,
+                post_sender: PostSender | None = None) -> DeliveryReport:
     """Send what is due at ``now``: the gifts of the cards due (:mod:`patronage.care.gifts`),
-    emails, and the card batch when ``cards_dir`` is given."""
+    emails, texts through ``text_sender`` (default: the one the settings name, if any), and
+    cards through ``post_sender`` (default: the settings' print-and-mail service), else as the
+    card batch when ``cards_dir`` is given."""
     with transaction(engine) as session:
         gifts = send_gifts(session, now, rules or load_rules())
     report = deliver_emails(engine, now, settings=settings, templates=templates,
                             max_attempts=max_attempts, sender_factory=sender_factory,
                             rules=rules)
-    if cards_dir is not None:
+    from patronage.care import dispatch
+
+    texts = text_sender if text_sender is not None else dispatch.text_sender(settings, now)
+    if texts is not None:
+        try:
+            report.texts = dispatch.deliver_texts(engine, now, settings=settings, sender=texts,
+                                                  templates=templates, rules=rules,
+                                                  max_attempts=max_attempts)
+        finally:
+            if text_sender is None:  # the connection this run opened
+                dispatch.close(texts)
+    mail = post_sender if post_sender is not None else dispatch.post_sender(settings, now)
+    if mail is not None:
+        try:
+            report.mailed = dispatch.deliver_mailed_cards(
+                engine, now, settings=settings, sender=mail, templates=templates, rules=rules,
+                max_attempts=max_attempts)
+        finally:
+            if post_sender is None:
+                dispatch.close(mail)
+    elif cards_dir is not None:
         report.cards = export_cards(engine, now, cards_dir, settings=settings,
                                     templates=templates, rules=rules)
     report.gifts = gifts
@@ -261,7 +295,7 @@ def deliver_due(engine: Engine, now: datetime, *, settings: Settings,
 
 
 def requeue(session: Session, touch_id: int, *, now: datetime) -> Touch:
-    """Give a failed email or card touch another round of attempts, due at ``now``.
+    """Give a failed email, text or card touch another round of attempts, due at ``now``.
 
     For after a long outage (the attempts ran out) or a fixed template. Consent is checked
     again when it goes out; a touch that was sent, done, dropped or cancelled is refused.

@@ -3,9 +3,9 @@
 A delivery run ends with :func:`close_passed`. What is still *planned* once its window closed:
 
 - an email, a card or a text due more than the rules' ``lookback_days`` before the run is
-  *dropped* as ``late: not delivered in its window (due ...)`` — an email already tried in time
-  is left to its retries (it ends sent or failed), and a card already in a print batch to the
-  batch; a text waits for a text provider only that long;
+  *dropped* as ``late: not delivered in its window (due ...)`` — an email, a text or a mailed
+  card already tried in time is left to its retries (it ends sent or failed), and a card
+  already in a print batch to the batch; a text waits for a text provider only that long;
 - a personal task (call, note) is *expired*: a birthday or holiday call ``occasion_grace_days``
   after its day (as Today does), any other task :data:`TASK_WINDOW` after it fell due.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, not_, update
+from sqlalchemy import not_, update
 from sqlalchemy.orm import Session
 
 from patronage.care.core.occasions import CALENDAR
@@ -58,8 +58,7 @@ def close_passed(session: Session, now: datetime, rules: Rules, *, grace_days: i
     dropped = session.execute(
         update(Touch).where(
             planned, Touch.channel.in_(TIMED), Touch.due_at < now - timed,
-            Touch.card_batch_id.is_(None),
-            not_(and_(Touch.channel == "email", Touch.attempts > 0)))
+            Touch.card_batch_id.is_(None), Touch.attempts == 0)
         .values(status="dropped", drop_reason=LATE)
         .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     day = Touch.occasion.in_(CALENDAR)

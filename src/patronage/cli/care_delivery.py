@@ -12,6 +12,7 @@ from patronage.errors import PatronageError, Problems
 
 if TYPE_CHECKING:
     from patronage.care.channels.cards import CardBatch
+    from patronage.care.dispatch import ChannelReport
 
 app = typer.Typer(help="Care delivery.", no_args_is_help=True)
 cards_app = typer.Typer(help="Printed cards.", no_args_is_help=True)
@@ -45,7 +46,8 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
     report = deliver_due(state(ctx).engine(), parse_now(now), cards_dir=cards_dir,
                          rules=load_rules(rules), settings=state(ctx).settings())
     batch = report.cards
-    failed = len(report.failed) + (len(batch.failed) if batch else 0)
+    failed = len(report.failed) + (len(batch.failed) if batch else 0) + sum(
+        len(r.failed) for r in (report.texts, report.mailed) if r is not None)
     data = {
         "sent": len(report.sent), "dropped": report.dropped, "deferred": report.deferred,
         "failed": report.failed, "cards_exported": len(batch.touch_ids) if batch else 0,
@@ -56,6 +58,7 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
         "closed": report.closed.as_dict() if report.closed else {},
         "gifts_sent": len(report.gifts.sent) if report.gifts else 0,
         "gifts_dropped": report.gifts.dropped if report.gifts else {},
+        "texts": _channel(report.texts), "mailed_cards": _channel(report.mailed),
     }
     if as_json:
         emit_json(data)
@@ -67,10 +70,19 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
         console.print(f"  touch {touch_id}: {reason}", highlight=False)
     if batch is not None:
         _print_batch(batch)
-    if report.cards_waiting:
+    for what, channel in (("texts", report.texts), ("cards mailed", report.mailed)):
+        if channel is not None:
+            console.print(f"{len(channel.sent)} {what} through {channel.provider}, "
+                          f"{len(channel.dropped)} dropped, {len(channel.deferred)} deferred "
+                          f"(will retry), {len(channel.failed)} failed")
+            for touch_id, reason in {**channel.dropped, **channel.deferred,
+                                     **channel.failed}.items():
+                console.print(f"  touch {touch_id}: {reason}", highlight=False)
+    if report.cards_waiting and report.mailed is None:
         console.print(f"{report.cards_waiting} cards wait for export (--cards-dir)")
     if report.sms_waiting:
-        console.print(f"{report.sms_waiting} SMS touches wait: SMS is not sent by this command")
+        console.print(f"{report.sms_waiting} texts wait: no SMS provider is set "
+                      "(PATRONAGE_SMS_PROVIDER)")
     if report.gifts and (report.gifts.sent or report.gifts.dropped):
         console.print(f"{len(report.gifts.sent)} gifts sent (cost "
                       f"{report.gifts.cost / 100:,.2f}), {len(report.gifts.dropped)} cards "
@@ -81,6 +93,37 @@ def deliver_command(ctx: typer.Context, now: NowOpt = None,
         console.print(f"past their window: {report.closed.dropped} dropped as late, "
                       f"{report.closed.expired} tasks expired")
     failed_exit(failed)
+
+
+def _channel(report: ChannelReport | None) -> dict[str, object] | None:
+    if report is None:
+        return None
+    return {"provider": report.provider, "sent": len(report.sent), "dropped": report.dropped,
+            "deferred": report.deferred, "failed": report.failed}
+
+
+@app.command("bounces")
+def bounces_command(ctx: typer.Context,
+                    maildir: Annotated[Path, typer.Option(
+                        "--maildir", help="The Maildir folder bounces and complaints are "
+                        "delivered to (its new/ messages are read, then moved to cur/).")],
+                    now: NowOpt = None, as_json: JsonOpt = False) -> None:
+    """Read bounce (DSN) and complaint (ARF) messages from a Maildir folder: hard bounces and
+    complaints suppress the address; each message is read once."""
+    from patronage.care.mailbox import read_maildir
+
+    cfg = state(ctx).settings()
+    done = read_maildir(state(ctx).engine(), maildir, now=parse_now(now),
+                        suppression_key=cfg.suppression_secret())
+    if as_json:
+        emit_json({"read": done.read, "suppressed": done.suppressed, "already": done.already,
+                   "soft_bounces": done.soft, "other": done.other})
+        return
+    console.print(f"{done.read} messages read: {len(done.suppressed)} addresses suppressed, "
+                  f"{done.already} already suppressed, {done.soft} soft bounces, "
+                  f"{len(done.other)} neither a bounce nor a complaint")
+    for address in done.suppressed:
+        console.print(f"  suppressed {address}", highlight=False)
 
 
 def _print_batch(batch: CardBatch) -> None:

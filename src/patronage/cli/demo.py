@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +12,9 @@ from patronage.cli.check import print_report
 from patronage.cli.common import JsonOpt, NowOpt, console, emit_json, parse_now, state
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from patronage.config import Settings
     from patronage.demo.company import CompanySummary
 
 app = typer.Typer()
@@ -26,6 +30,17 @@ def _print(summary: CompanySummary, title: str, seconds: float) -> None:
         table.add_row(label, value)
     console.print(table)
     console.print(f"built in {seconds:.1f} s")
+
+
+def _outbox_dir(settings: Settings, engine: Engine) -> Path | None:
+    """Where the demo writes the texts and cards it would send: ``PATRONAGE_CARE_OUTBOX_DIR``,
+    else ``care-outbox`` beside a SQLite database (none for another database)."""
+    if settings.care_outbox_dir:
+        return Path(settings.care_outbox_dir)
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        return Path(database).resolve().parent / "care-outbox"
+    return None
 
 
 @app.command()
@@ -58,7 +73,8 @@ def demo(
                          company_zone=st.company_zone(), payouts=PayoutSettings(
                              settings.payout_vault(), settings.company_name,
                              settings.mail_from, settings.payout_cooling_days,
-                             settings.payout_originator()))
+                             settings.payout_originator()),
+                         settings=settings, outbox_dir=_outbox_dir(settings, engine))
     elapsed = time.perf_counter() - started
     # The demo ends with the integrity check: a demo company with a problem is not served.
     report = check_integrity(engine, moment, company_zone=st.company_zone())

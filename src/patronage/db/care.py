@@ -38,6 +38,11 @@ TESTIMONIAL_STATUSES = ("submitted", "approved", "rejected", "published", "withd
 #: open: its cards are chosen and its file is being written; done: the file is written and its
 #: cards are marked sent.
 CARD_BATCH_STATUSES = ("open", "done")
+#: Channels delivered through a provider's adapter (a text, a card mailed by a print service).
+DELIVERY_CHANNELS = ("sms", "card")
+#: sent: the provider accepted it; delivered: the provider reported it delivered; failed: the
+#: provider could not deliver it (the reason in ``detail``).
+DELIVERY_STATUSES = ("sent", "delivered", "failed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -190,3 +195,27 @@ class Contact(Base):
     source: Mapped[str] = mapped_column(String(32))  # vcard | csv | met | member
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CareDelivery(Base):
+    """A touch handed to a provider (a text to the SMS provider, a card to the print-and-mail
+    service): the provider's reference for it and what the provider last reported."""
+
+    __tablename__ = "care_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("channel", DELIVERY_CHANNELS), name="channel"),
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        UniqueConstraint("touch_id", name="uq_care_deliveries_touch"),
+        UniqueConstraint("provider", "provider_ref", name="uq_care_deliveries_ref"),
+        Index("ix_care_deliveries_sent", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    touch_id: Mapped[int] = mapped_column(ForeignKey("care_touches.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_ref: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="sent")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

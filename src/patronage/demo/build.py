@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, func, select, update
@@ -44,13 +45,15 @@ from patronage.value.service import fit_values
 
 def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: datetime,
                company_zone: str = DEFAULT_COMPANY_ZONE,
-               payouts: PayoutSettings | None = None) -> CompanySummary:
+               payouts: PayoutSettings | None = None, settings: Settings | None = None,
+               outbox_dir: Path | None = None) -> CompanySummary:
     """Members, tree, customers, orders, refunds and consents over ``months`` up to ``now``;
     then every closed month's commissions committed and the open month previewed; then the
     care planner's daily ticks and deliveries over the last month (emails, cards and owner
     tasks) and the customer values (lifetime, referral, the seven values, value at risk);
     then, given ``payouts`` (the keys and the company's mail settings), a few distributors'
-    payout methods and tax ids."""
+    payout methods and tax ids. Texts and mailed cards are written to ``outbox_dir`` when
+    given (:mod:`patronage.demo.outbox`); ``settings`` sign the links in them."""
     summary = build_company(engine, seed=seed, members=members, months=months, now=now,
                             history=True, personal=True)
     summary.extra["customers who referred three friends"] = refer_friends(
@@ -144,13 +147,16 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
     # Gifts are orders: they are sent from the open commission period on.
     care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone,
-                     gifts_from=current.start(tz))
+                     gifts_from=current.start(tz), settings=settings, outbox_dir=outbox_dir)
     summary.extra.update(adopted)
     summary.extra["customers who ordered again after a touch (demo effect)"] = \
         respond_to_attention(engine, now, seed=seed, not_before=current.start(tz))
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
+    summary.extra["care texts sent (demo text adapter)"] = care.texts
+    summary.extra[f"care cards mailed (demo print-and-mail adapter, last {MAILED_DAYS} days)"] \
+        = care.mailed
     summary.extra["care gifts sent with cards (zero-price orders)"] = care.gifts
     fitted = fit_values(engine, now)
     summary.extra["customers valued"] = fitted.customers
@@ -436,6 +442,13 @@ class CareDays:
     emails: int = 0
     cards: int = 0
     gifts: int = 0
+    texts: int = 0
+    mailed: int = 0
+
+
+#: The demo's last days, in which its cards go to the print-and-mail service (the demo's
+#: stand-in, :mod:`patronage.demo.outbox`) instead of the simulated print batch.
+MAILED_DAYS = 7
 
 
 #: How many days a birthday or holiday task stays on a distributor's list (the default).
@@ -446,19 +459,27 @@ OUTBOX_CHANNELS = ("email", "card")
 
 def care_days(engine: Engine, now: datetime, *, days: int,
               company_zone: str = DEFAULT_COMPANY_ZONE,
-              gifts_from: datetime | None = None) -> CareDays:
+              gifts_from: datetime | None = None, settings: Settings | None = None,
+              outbox_dir: Path | None = None) -> CareDays:
     """Each of the last ``days`` days as the company lives it: the care tick at that day's
     ``now``, then the day's delivery through the demo's simulated outbox (the demo has no mail
     server and no print shop: the emails and cards due are recorded as sent at that moment, as
-    the simulated payment gateway charges nobody). So no touch is left planned past its
-    window (``patronage check``). From ``gifts_from`` on (the open commission period: a gift
-    is an order), the samples and gifts of the cards due are sent first."""
+    the simulated payment gateway charges nobody). Texts, and in the last
+    :data:`MAILED_DAYS` days the cards, go through the real outbox to the demo's text and
+    print-and-mail adapters (:mod:`patronage.demo.outbox`; writing to ``outbox_dir`` when
+    given). So no touch is left planned past its window (``patronage check``). From
+    ``gifts_from`` on (the open commission period: a gift is an order), the samples and gifts
+    of the cards due are sent first."""
     from patronage.care.core.rules import load_rules
+    from patronage.care.dispatch import deliver_mailed_cards, deliver_texts
     from patronage.care.gifts import send_gifts
     from patronage.care.sweep import close_passed
     from patronage.care.tick import tick
+    from patronage.demo.outbox import demo_senders
 
     rules = load_rules()
+    cfg = settings or Settings(company_timezone=company_zone)
+    mail_from = now - timedelta(days=MAILED_DAYS)
     done = CareDays()
     for back in range(days, -1, -1):
         moment = now - timedelta(days=back)
@@ -466,9 +487,15 @@ def care_days(engine: Engine, now: datetime, *, days: int,
         if gifts_from is not None and moment >= gifts_from:
             with transaction(engine) as s:  # the samples and gifts of the cards due
                 done.gifts += len(send_gifts(s, moment, rules).sent)
+        texts, mail = demo_senders(outbox_dir, moment)
+        if moment >= mail_from:
+            done.mailed += len(deliver_mailed_cards(engine, moment, settings=cfg, sender=mail,
+                                                    rules=rules).sent)
         sent = simulated_outbox(engine, moment)
         done.emails += sent["email"]
         done.cards += sent["card"]
+        done.texts += len(deliver_texts(engine, moment, settings=cfg, sender=texts,
+                                        rules=rules).sent)
         with transaction(engine) as s:  # and the run's end: nothing planned past its window
             close_passed(s, moment, rules, grace_days=GRACE_DAYS)
     return done

@@ -1,8 +1,9 @@
 """The demo's team playbooks: a leader writes one ("hand-written first": no order thank-you
-emails or survey invitations, the cards and calls kept, and the birthday card comes with a
-sample of the least costly product, paid from the company's gift budget) and shares it; the demo
-distributor and part of the leader's team adopt it; later the leader changes it, and the
-change waits on the demo distributor's playbook page as an offered update."""
+emails but a short thank-you text to those who agreed to texts, no survey invitations, the
+cards and calls kept, and the birthday card comes with a sample of the least costly product,
+paid from the company's gift budget) and shares it; the demo distributor and part of the
+leader's team adopt it; later the leader changes it, and the change waits on the demo
+distributor's playbook page as an offered update."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ def _written(company: Rules, off: tuple[str, ...], gift: str | None = None
     off = (*off, "birthday_card") if gift else off
     rules = [{**r, "enabled": False} if r["key"] in off else r
              for r in rules_data(company.rules)]
+    if "order_thanks" in off:  # a short text instead of the order's thank-you email
+        rules.append({"key": "order_thanks_text", "occasion": "order", "channel": "sms",
+                      "template": "order_thanks", "priority": 20, "every": 3,
+                      "delay_days": 1})
     if gift:
         rules.append({"key": "birthday_sample", "occasion": "birthday", "channel": "card",
                       "template": "birthday", "priority": 90, "gift": gift})

@@ -87,14 +87,34 @@ def autoship_run(ctx: JobContext) -> str:
             f"declined, {summary.suspended} suspended")
 
 
-@register("care-deliver", Every(5), N_("send the care emails that are due"))
+@register("care-deliver", Every(5), N_("send the care emails, texts and cards that are due"))
 def care_deliver(ctx: JobContext) -> str:
     from patronage.care.core.rules import load_rules
     from patronage.care.deliver import deliver_due
 
     report = deliver_due(ctx.engine, ctx.now, settings=ctx.settings, rules=load_rules())
-    return (f"{len(report.sent)} sent, {len(report.deferred)} deferred, "
+    line = (f"{len(report.sent)} sent, {len(report.deferred)} deferred, "
             f"{len(report.failed)} failed")
+    for what, channel in (("texts", report.texts), ("cards mailed", report.mailed)):
+        if channel is not None:
+            line += (f"; {what}: {len(channel.sent)} sent, {len(channel.deferred)} deferred, "
+                     f"{len(channel.failed)} failed")
+    return line
+
+
+@register("care-bounces", Every(15),
+          N_("read bounces and complaints from the mailbox (PATRONAGE_BOUNCES_MAILDIR)"))
+def care_bounces(ctx: JobContext) -> str:
+    from pathlib import Path
+
+    from patronage.care.mailbox import read_maildir
+
+    if not ctx.settings.bounces_maildir:
+        return "no mailbox set (PATRONAGE_BOUNCES_MAILDIR)"
+    done = read_maildir(ctx.engine, Path(ctx.settings.bounces_maildir), now=ctx.now,
+                        suppression_key=ctx.settings.suppression_secret())
+    return (f"{done.read} messages read: {len(done.suppressed)} addresses suppressed, "
+            f"{done.already} already, {done.soft} soft bounces")
 
 
 @register("close-reminder", Daily(time(8, 0)),

@@ -13,7 +13,7 @@ KINDS = (N_("staff"), N_("distributor"), N_("customer"), N_("retail"), N_("prefe
 #: Member, autoship, order and touch statuses.
 STATUSES = (N_("active"), N_("inactive"), N_("terminated"), N_("erased"), N_("paused"),
             N_("suspended"), N_("cancelled"), N_("paid"), N_("planned"), N_("sent"),
-            N_("done"), N_("dropped"), N_("failed"), N_("expired"), N_("none"))
+            N_("done"), N_("dropped"), N_("failed"), N_("expired"), N_("none"), N_("delivered"))
 #: Consent and touch channels.
 CHANNELS = (N_("email"), N_("post"), N_("phone"), N_("sms"), N_("card"), N_("task"))
 #: Whom a care rule is for.

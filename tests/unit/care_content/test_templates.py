@@ -69,6 +69,10 @@ def test_every_shipped_template_renders_with_and_without_optional_data(filename:
             assert "https://care.example/p/TOKEN" in rendered.text
         elif channel == "card":
             assert "Sally" in rendered.inside and rendered.front
+        elif channel == "sms":
+            assert rendered.startswith(("Happy birthday, Sally!", "Hi Sally,", "Thank you"))
+            assert "\n" not in rendered and len(rendered) <= 306
+            assert rendered.endswith("Reply STOP to stop these texts.")
         else:
             assert "Sally Smith" in rendered and "\n" not in rendered
 
@@ -167,3 +171,18 @@ def test_months_between_counts_whole_months() -> None:
     assert months_between(start, datetime(2026, 10, 20, 9, tzinfo=UTC)) == 26
     assert months_between(start, datetime(2026, 10, 20, 8, tzinfo=UTC)) == 25
     assert months_between(start, datetime(2024, 1, 1, tzinfo=UTC)) == 0
+
+
+def test_a_text_must_be_short_and_say_how_to_stop(tmp_path: Path) -> None:
+    (tmp_path / "long.sms.j2").write_text("Dear {{ member.first_name }}, " + "thank you! " * 30
+                                          + "Reply STOP to stop.")
+    (tmp_path / "nostop.sms.j2").write_text("Hi {{ member.first_name }}, thank you!")
+    (tmp_path / "ok.sms.j2").write_text("Hi {{ member.first_name }},\nthank you!\n"
+                                        "Reply STOP to stop.")
+    tset = TemplateSet(tmp_path)
+    with pytest.raises(PatronageError, match=r"long.sms.j2: the text has 3\d\d characters; "
+                       "at most 306"):
+        tset.sms("long", context())
+    with pytest.raises(PatronageError, match=r"nostop\.sms\.j2: the text does not say how to stop"):
+        tset.sms("nostop", context())
+    assert tset.sms("ok", context()) == "Hi Sally, thank you! Reply STOP to stop."

@@ -132,11 +132,16 @@ def autoship(request: Request, me: Staff) -> Response:
 
 @router.get("/company/care", response_class=HTMLResponse)
 def care(request: Request, me: Staff) -> Response:
+    from patronage.care.dispatch import recent_deliveries
+
     with page_errors():
         rules = load_rules()
         holdout = holdout_report(engine_of(request), now_of(request), rules)
+    with transaction(engine_of(request)) as session:
+        deliveries = recent_deliveries(session, limit=20)
     return render(request, "company_care.html", me, title="Care", rules=rules,
-                  holdout=holdout)
+                  holdout=holdout, deliveries=deliveries,
+                  zone=company_zone(request))
 
 
 @router.get("/company/audit", response_class=HTMLResponse)
