@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from patronage.compensation.core.bonuses.state import PAY_KEYS, ReferenceState
-from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
 from patronage.compensation.core.bonuses.withheld_release import LINE as RELEASE_LINE
-from patronage.compensation.core.codes import SOURCE_MEMBER
+from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE, SOURCE_MEMBER
 from patronage.compensation.core.compliance import Withheld, below_share, meets_share
 from patronage.compensation.core.history import RankHistory, reference_paid_over_time
 from patronage.compensation.core.plan import BP, Plan
