@@ -1,0 +1,185 @@
+"""Payments the plan's customer-volume rule withheld: kept with the run that withheld them,
+released by a later run or forfeited, and told in words.
+
+Committing a run stores, per distributor and payout line name, what the rule withheld
+(``withheld_payments``). A later run loads the amounts still pending *as of its period* (those
+not released or forfeited by a run of an earlier period, so that a committed period replays
+with the same releases); the plan's ``[compliance] release_withheld_within = N`` passes the
+amounts of the last N committed periods to the engine, which releases those of teams that now
+meet the rule (:func:`patronage.compensation.core.compliance.release`); older ones are
+forfeited by this run. Committing records which run released or forfeited each amount, so no
+amount is paid twice; a preview writes nothing. The rule is stated in ``docs/plan-file.md``
+("The customer-volume rule").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, aliased
+
+from patronage.clock import Period
+from patronage.compensation.core.bonuses.withheld_release import LINE as RELEASE_LINE
+from patronage.compensation.core.compliance import Withheld
+from patronage.compensation.core.plan import Plan
+from patronage.compensation.core.results import BONUSES, Payouts
+from patronage.db.compensation import CommissionRun
+from patronage.db.compliance import WithheldPayment
+from patronage.db.engine import transaction
+from patronage.facts import PeriodFacts
+
+#: What became of a withheld amount.
+PENDING, RELEASED, FORFEITED = "withheld", "released", "forfeited"
+
+
+@dataclass(frozen=True)
+class WithheldRow:
+    """A stored withheld amount as a run sees it: ``age`` is how many committed periods before
+    the run's period it was withheld (0: the last)."""
+
+    id: int
+    period: str
+    member_id: int
+    bonus: str
+    lines: int
+    amount: int
+    age: int
+
+
+@dataclass
+class WithheldState:
+    """What a run found pending: the amounts it may release (within the plan's periods) and
+    those it forfeits (older, or the plan releases nothing); ``within`` is the plan's number of
+    periods."""
+
+    within: int = 0
+    releasable: list[WithheldRow] = field(default_factory=list)
+    forfeits: list[WithheldRow] = field(default_factory=list)
+
+    def released(self, payouts: Payouts, member_ids: np.ndarray) -> list[WithheldRow]:
+        """The releasable rows the run's release lines paid (``member_ids`` by member index)."""
+        code = BONUSES.index(RELEASE_LINE)
+        mine = payouts.bonus == code
+        paid = {(int(member_ids[e]), int(level)) for e, level in
+                zip(payouts.earner[mine].tolist(), payouts.level[mine].tolist(), strict=True)}
+        return [w for w in self.releasable if (w.member_id, w.age + 1) in paid]
+
+
+def withheld_before(engine: Engine, facts: PeriodFacts, plan: Plan,
+                    period: Period) -> tuple[Withheld, WithheldState]:
+    """The amounts withheld before ``period`` and still pending when it runs, for the engine
+    (by member index of ``facts``) and for the run's record."""
+    within = plan.compliance.release_withheld_within if plan.compliance is not None else 0
+    p = str(period)
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT w.id, r.period, w.member_id, w.bonus, w.lines, w.amount "
+            "FROM withheld_payments w JOIN commission_runs r ON r.id = w.run_id "
+            "LEFT JOIN commission_runs rel ON rel.id = w.released_in_run_id "
+            "LEFT JOIN commission_runs ff ON ff.id = w.forfeited_in_run_id "
+            "WHERE r.period < :p AND (rel.id IS NULL OR rel.period >= :p) "
+            "AND (ff.id IS NULL OR ff.period >= :p) ORDER BY r.period, w.member_id, w.bonus"),
+            {"p": p}).all()
+        if not rows:
+            return Withheld.empty(), WithheldState(within)
+        oldest = min(str(r[1]) for r in rows)
+        periods = [str(x) for x in conn.execute(text(
+            "SELECT period FROM commission_runs WHERE period < :p AND period >= :o "
+            "ORDER BY period DESC"), {"p": p, "o": oldest}).scalars()]
+    age = {q: j for j, q in enumerate(periods)}
+    state = WithheldState(within)
+    for wid, q, member, bonus, lines, amount in rows:
+        row = WithheldRow(int(wid), str(q), int(member), BONUSES[int(bonus)], int(lines),
+                          int(amount), age[str(q)])
+        (state.releasable if row.age < within else state.forfeits).append(row)
+    ids = np.array([w.member_id for w in state.releasable], dtype=np.int64)
+    return Withheld(facts.genealogy.index_of(ids),
+                    np.array([w.age for w in state.releasable], dtype=np.int64),
+                    np.array([w.amount for w in state.releasable], dtype=np.int64)), state
+
+
+def store_withheld(s: Session, run_id: int, member_ids: np.ndarray, withheld: Payouts | None,
+                   payouts: Payouts, state: WithheldState) -> None:
+    """In the commit's transaction: the run's withheld amounts per distributor and payout line
+    (forfeited at once when the plan releases nothing), the earlier amounts it released and
+    those it forfeited."""
+    if withheld is not None and withheld.size:
+        sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+        for e, b, a in zip(withheld.earner.tolist(), withheld.bonus.tolist(),
+                           withheld.amount.tolist(), strict=True):
+            got = sums[(int(member_ids[e]), int(b))]
+            got[0] += 1
+            got[1] += int(a)
+        s.add_all([WithheldPayment(
+            run_id=run_id, member_id=m, bonus=BONUSES[b], lines=n, amount=a,
+            forfeited_in_run_id=None if state.within else run_id)
+            for (m, b), (n, a) in sorted(sums.items()) if a > 0])
+    released = {w.id for w in state.released(payouts, member_ids)}
+    for row in s.scalars(select(WithheldPayment).where(WithheldPayment.id.in_(
+            sorted(released | {w.id for w in state.forfeits})))):
+        if row.id in released:
+            row.released_in_run_id = run_id
+        else:
+            row.forfeited_in_run_id = run_id
+    s.flush()
+
+
+@dataclass(frozen=True)
+class WithheldEntry:
+    """A withheld amount with its state, for pages: ``state_period`` is the period whose run
+    released or forfeited it (None while pending)."""
+
+    member_id: int
+    name: str
+    period: str
+    bonus: str
+    lines: int
+    amount: int
+    state: str
+    state_period: str | None
+
+
+@dataclass(frozen=True)
+class WithheldSummary:
+    """Withheld amounts, newest first (at most the page's number), and totals by state over
+    every one."""
+
+    entries: list[WithheldEntry]
+    totals: dict[str, int]
+    counts: dict[str, int]
+    total_count: int
+
+
+def withheld_summary(engine: Engine, *, member_id: int | None = None,
+                     limit: int = 100) -> WithheldSummary:
+    """What the customer-volume rule withheld in committed runs, with each amount's state;
+    only ``member_id``'s when given."""
+    from patronage.db.tables import Member
+
+    rel, ff, run = aliased(CommissionRun), aliased(CommissionRun), aliased(CommissionRun)
+    query = (select(WithheldPayment, run.period, rel.period, ff.period, Member.first_name,
+                    Member.last_name)
+             .join(run, run.id == WithheldPayment.run_id)
+             .join(Member, Member.id == WithheldPayment.member_id)
+             .outerjoin(rel, rel.id == WithheldPayment.released_in_run_id)
+             .outerjoin(ff, ff.id == WithheldPayment.forfeited_in_run_id))
+    if member_id is not None:
+        query = query.where(WithheldPayment.member_id == member_id)
+    totals = {PENDING: 0, RELEASED: 0, FORFEITED: 0}
+    counts = dict(totals)
+    entries: list[WithheldEntry] = []
+    with transaction(engine) as s:
+        for w, period, released, forfeited, first, last in s.execute(
+                query.order_by(run.period.desc(), WithheldPayment.amount.desc(),
+                               WithheldPayment.id)):
+            state = RELEASED if released else FORFEITED if forfeited else PENDING
+            totals[state] += int(w.amount)
+            counts[state] += 1
+            if len(entries) < limit:
+                entries.append(WithheldEntry(
+                    int(w.member_id), f"{first} {last}".strip(), str(period), w.bonus,
+                    int(w.lines), int(w.amount), state, released or forfeited))
+    return WithheldSummary(entries, totals, counts, sum(counts.values()))
