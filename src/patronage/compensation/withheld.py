@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Engine, select, text
@@ -30,6 +31,11 @@ from patronage.db.compensation import CommissionRun
 from patronage.db.compliance import WithheldPayment
 from patronage.db.engine import transaction
 from patronage.facts import PeriodFacts
+from patronage.languages import _
+from patronage.money import format_amount
+
+if TYPE_CHECKING:
+    from patronage.compensation.runs import PeriodRun as PeriodRunLike
 
 #: What became of a withheld amount.
 PENDING, RELEASED, FORFEITED = "withheld", "released", "forfeited"
@@ -183,3 +189,103 @@ def withheld_summary(engine: Engine, *, member_id: int | None = None,
                     int(w.member_id), f"{first} {last}".strip(), str(period), w.bonus,
                     int(w.lines), int(w.amount), state, released or forfeited))
     return WithheldSummary(entries, totals, counts, sum(counts.values()))
+
+
+@dataclass(frozen=True)
+class WithheldNote:
+    """A withheld amount as a member's period explanation tells it: ``kind`` is ``"withheld"``
+    (withheld in this period; ``state`` and ``state_period`` say what became of it),
+    ``"released"`` or ``"forfeited"`` (an earlier period's amount, by this run)."""
+
+    kind: str
+    bonus: str
+    period: str
+    amount: int
+    state: str = PENDING
+    state_period: str | None = None
+
+
+def committed_notes(s: Session, run_id: int, member_id: int) -> list[WithheldNote]:
+    """The withheld amounts of a committed run's member: withheld by it, released or forfeited
+    by it."""
+    rel, ff, run = aliased(CommissionRun), aliased(CommissionRun), aliased(CommissionRun)
+    rows = s.execute(
+        select(WithheldPayment, run.period, rel.period, ff.period)
+        .join(run, run.id == WithheldPayment.run_id)
+        .outerjoin(rel, rel.id == WithheldPayment.released_in_run_id)
+        .outerjoin(ff, ff.id == WithheldPayment.forfeited_in_run_id)
+        .where(WithheldPayment.member_id == member_id,
+               (WithheldPayment.run_id == run_id) | (WithheldPayment.released_in_run_id == run_id)
+               | (WithheldPayment.forfeited_in_run_id == run_id))
+        .order_by(run.period, WithheldPayment.bonus)).all()
+    notes = []
+    for w, period, released, forfeited in rows:
+        if w.run_id == run_id:
+            state = RELEASED if released else FORFEITED if forfeited else PENDING
+            notes.append(WithheldNote(PENDING, w.bonus, str(period), int(w.amount), state,
+                                      released or forfeited))
+        else:
+            notes.append(WithheldNote(RELEASED if w.released_in_run_id == run_id else FORFEITED,
+                                      w.bonus, str(period), int(w.amount)))
+    return notes
+
+
+def preview_notes(run: PeriodRunLike, member_id: int) -> list[WithheldNote]:
+    """The same notes for a run not committed: what it withholds (pending, or forfeited when
+    the plan releases nothing), releases and forfeits."""
+    g = run.facts.genealogy
+    notes: list[WithheldNote] = []
+    held = run.result.withheld
+    if held is not None and held.size:
+        idx = int(g.index_of(np.array([member_id], dtype=np.int64))[0])
+        sums: dict[int, int] = defaultdict(int)
+        for b, a in zip(held.bonus[held.earner == idx].tolist(),
+                        held.amount[held.earner == idx].tolist(), strict=True):
+            sums[int(b)] += int(a)
+        state = PENDING if run.withheld.within else FORFEITED
+        notes += [WithheldNote(PENDING, BONUSES[b], str(run.period), a, state,
+                               None if run.withheld.within else str(run.period))
+                  for b, a in sorted(sums.items()) if a > 0]
+    released = {w.id for w in run.withheld.released(run.result.payouts, g.member_id)}
+    notes += [WithheldNote(RELEASED, w.bonus, w.period, w.amount)
+              for w in run.withheld.releasable if w.member_id == member_id and w.id in released]
+    notes += [WithheldNote(FORFEITED, w.bonus, w.period, w.amount)
+              for w in run.withheld.forfeits if w.member_id == member_id]
+    return notes
+
+
+def withheld_words(plan: Plan, notes: list[WithheldNote]) -> list[str]:
+    """Each note in the reader's language, with the plan of the run told about."""
+    from patronage.compensation.reports import bonus_label
+
+    rule = plan.compliance
+    within = rule.release_withheld_within if rule is not None else 0
+    share = f"{rule.min_team_customer_share / 100:g}" if rule is not None else "0"
+    out = []
+    for n in notes:
+        words = {"bonus": bonus_label(n.bonus), "period": n.period,
+                 "amount": format_amount(n.amount), "state_period": n.state_period or "",
+                 "within": within, "share": share}
+        if n.kind == RELEASED:
+            out.append(_("released now: %(bonus)s withheld in %(period)s: %(amount)s, paid "
+                         "because the team's customers now buy at least %(share)s%% of its "
+                         "volume") % words)
+        elif n.kind == FORFEITED:
+            out.append(_("forfeited: %(bonus)s withheld in %(period)s: %(amount)s: the team "
+                         "did not meet the rule within the %(within)d committed period(s) the "
+                         "plan waits") % words)
+        elif n.state == RELEASED:
+            out.append(_("%(bonus)s withheld in %(period)s: %(amount)s: released in "
+                         "%(state_period)s") % words)
+        elif n.state == FORFEITED and n.state_period == n.period:
+            out.append(_("%(bonus)s withheld in %(period)s: %(amount)s: forfeited, the plan "
+                         "does not release withheld payments") % words)
+        elif n.state == FORFEITED:
+            out.append(_("%(bonus)s withheld in %(period)s: %(amount)s: forfeited in "
+                         "%(state_period)s, the team did not meet the rule in time") % words)
+        else:
+            out.append(_("%(bonus)s withheld in %(period)s: %(amount)s: pending release, paid "
+                         "in the first of the next %(within)d committed period(s) whose run "
+                         "finds the team's customers buying at least %(share)s%% of its "
+                         "volume") % words)
+    return out
