@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from patronage.clock import Period
 from patronage.compensation.core.plan import parse_plan
-from patronage.compensation.core.results import BONUS_CODE
+from patronage.compensation.core.results import BONUS_CODE, BONUSES
 from patronage.compensation.reports import explain_member
 from patronage.compensation.runs import (
     PlanSource,
@@ -113,7 +113,7 @@ def test_a_month_withheld_is_released_when_the_team_meets_the_rule(engine: Engin
     assert _lines_of(oct_run, ids["lia"]) == []
     commit_period(engine, OCT, plan, now=AFTER[OCT], actor="test")
     with transaction(engine) as s:
-        stored = [(w.member_id, w.bonus, w.lines, w.amount, w.released_in_run_id,
+        stored = [(w.member_id, BONUSES[w.bonus], w.lines, w.amount, w.released_in_run_id,
                    w.forfeited_in_run_id) for w in s.scalars(select(WithheldPayment))]
     assert stored == [(ids["lia"], "unilevel", 1, 800, None, None)]
     words = "\n".join(explain_member(engine, ids["lia"], OCT))
@@ -201,3 +201,51 @@ def test_an_amount_withheld_longer_ago_than_the_plan_allows_is_forfeited(
     summary = withheld_summary(engine)
     assert summary.totals == {PENDING: 0, RELEASED: 800, FORFEITED: 800}
     assert rerun_committed(engine, DEC)[0]
+
+
+def test_the_pages_list_withheld_payments_with_their_state(engine: Engine) -> None:
+    """After October (withheld) and November (released): the staff compliance page lists
+    Lia's October unilevel as released in 2026-11 with the totals; her "My business" page
+    explains the release line and the withheld payment, in English and in Spanish."""
+    import html
+
+    from fastapi.testclient import TestClient
+
+    from patronage.clock import FixedClock
+    from patronage.db.tables import Member
+    from patronage.web.accounts import create_account
+    from tests.e2e.world import PASSWORD, app_for, sign_in
+
+    ids = _company(engine)
+    plan = _plan(2)
+    _orders(engine, ids, OCT, "oct")
+    commit_period(engine, OCT, plan, now=AFTER[OCT], actor="test")
+    _orders(engine, ids, NOV, "nov")
+    commit_period(engine, NOV, plan, now=AFTER[NOV], actor="test")
+    now = AFTER[NOV]
+    with transaction(engine) as s:
+        create_account(s, email="staff@example.com", password=PASSWORD, role="staff",
+                       member_id=None, now=now)
+        create_account(s, email="lia@example.com", password=PASSWORD, role="distributor",
+                       member_id=ids["lia"], now=now)
+    app = app_for(engine, FixedClock(now))
+    with TestClient(app) as staff:
+        assert sign_in(staff, "staff@example.com").status_code == 303
+        page = html.unescape(staff.get("/company/compliance").text)
+        assert "Withheld payments" in page
+        assert "Released: 1 ($8.00)" in page or "Released: 1 (8.00" in page, page
+        assert "released in 2026-11" in page
+        assert "Lia" in page
+    with TestClient(app) as lia:
+        assert sign_in(lia, "lia@example.com").status_code == 303
+        page = html.unescape(lia.get("/business").text)
+        assert "withheld release: paid now that the team's customers buy enough" in page
+        assert ("unilevel of 2026-10: withheld because the team's customers bought less than "
+                "the plan's minimum share of its volume; released in 2026-11") in page
+        with transaction(engine) as s:
+            member = s.get(Member, ids["lia"])
+            assert member is not None
+            member.locale = "es-US"
+        spanish = html.unescape(lia.get("/business").text)
+        assert "Pagos retenidos" in spanish
+        assert "liberado en 2026-11" in spanish

@@ -120,7 +120,7 @@ def store_withheld(s: Session, run_id: int, member_ids: np.ndarray, withheld: Pa
             got[0] += 1
             got[1] += int(a)
         s.add_all([WithheldPayment(
-            run_id=run_id, member_id=m, bonus=BONUSES[b], lines=n, amount=a,
+            run_id=run_id, member_id=m, bonus=b, lines=n, amount=a,
             forfeited_in_run_id=None if state.within else run_id)
             for (m, b), (n, a) in sorted(sums.items()) if a > 0])
     released = {w.id for w in state.released(payouts, member_ids)}
@@ -146,6 +146,41 @@ class WithheldEntry:
     amount: int
     state: str
     state_period: str | None
+
+    @property
+    def bonus_words(self) -> str:
+        """The payout line's name in the reader's language."""
+        from patronage.compensation.reports import bonus_label
+
+        return bonus_label(self.bonus)
+
+    @property
+    def state_words(self) -> str:
+        """The state in the reader's language: withheld, released in a period, forfeited."""
+        if self.state == RELEASED:
+            return _("released in %(period)s") % {"period": self.state_period}
+        if self.state == FORFEITED:
+            return _("forfeited in %(period)s") % {"period": self.state_period}
+        return _("withheld, pending release")
+
+    @property
+    def explanation(self) -> str:
+        """The amount's story in the reader's language."""
+        from patronage.compensation.reports import bonus_label
+
+        words = {"bonus": bonus_label(self.bonus), "period": self.period,
+                 "when": self.state_period or ""}
+        if self.state == RELEASED:
+            return _("%(bonus)s of %(period)s: withheld because the team's customers bought "
+                     "less than the plan's minimum share of its volume; released in %(when)s, "
+                     "the first period they bought enough") % words
+        if self.state == FORFEITED:
+            return _("%(bonus)s of %(period)s: withheld because the team's customers bought "
+                     "less than the plan's minimum share of its volume; forfeited in %(when)s "
+                     "(the plan releases none, or not after so long)") % words
+        return _("%(bonus)s of %(period)s: withheld because the team's customers bought less "
+                 "than the plan's minimum share of its volume; released in a later period "
+                 "when they buy enough, if the plan says so") % words
 
 
 @dataclass(frozen=True)
@@ -186,7 +221,7 @@ def withheld_summary(engine: Engine, *, member_id: int | None = None,
             counts[state] += 1
             if len(entries) < limit:
                 entries.append(WithheldEntry(
-                    int(w.member_id), f"{first} {last}".strip(), str(period), w.bonus,
+                    int(w.member_id), f"{first} {last}".strip(), str(period), BONUSES[w.bonus],
                     int(w.lines), int(w.amount), state, released or forfeited))
     return WithheldSummary(entries, totals, counts, sum(counts.values()))
 
@@ -222,11 +257,11 @@ def committed_notes(s: Session, run_id: int, member_id: int) -> list[WithheldNot
     for w, period, released, forfeited in rows:
         if w.run_id == run_id:
             state = RELEASED if released else FORFEITED if forfeited else PENDING
-            notes.append(WithheldNote(PENDING, w.bonus, str(period), int(w.amount), state,
+            notes.append(WithheldNote(PENDING, BONUSES[w.bonus], str(period), int(w.amount), state,
                                       released or forfeited))
         else:
             notes.append(WithheldNote(RELEASED if w.released_in_run_id == run_id else FORFEITED,
-                                      w.bonus, str(period), int(w.amount)))
+                                      BONUSES[w.bonus], str(period), int(w.amount)))
     return notes
 
 

@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patronage.compensation.core.results import BONUSES
-from patronage.db.base import Base, NamedCode, UTCDateTime
+from patronage.db.base import Base, UTCDateTime
 
 
 class RewardMixRecord(Base):
@@ -99,7 +98,8 @@ class WithheldPayment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    bonus: Mapped[str] = mapped_column(NamedCode(BONUSES))
+    #: The payout line's stored code (the compensation registry's, as in ``payout_lines``).
+    bonus: Mapped[int] = mapped_column(SmallInteger)
     lines: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
     released_in_run_id: Mapped[int | None] = mapped_column(ForeignKey("commission_runs.id"))

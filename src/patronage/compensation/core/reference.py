@@ -134,16 +134,19 @@ def _withhold(st: ReferenceState, plan: Plan, facts: PeriodFacts,
         else:
             kept.append(line)
     st.pay = kept
-    code = plan.bonuses.registry.code.get(RELEASE_LINE)
+    release_code = plan.bonuses.registry.code.get(RELEASE_LINE)
+    if release_code is None:
+        return held
     released: dict[tuple[int, int], int] = defaultdict(int)
     for j in range(withheld.size):
         member, age = int(withheld.member[j]), int(withheld.age[j])
-        if code is None or not 0 <= member < n or not 0 <= age < rule.release_withheld_within:
+        if not 0 <= member < n or not 0 <= age < rule.release_withheld_within:
             continue
         if meets_share(team_customer[member], team[member], rule.min_team_customer_share):
             released[(member, age)] += int(withheld.amount[j])
     for (member, age), amount in sorted(released.items()):
-        st.pay.append((member, code, SOURCE_MEMBER, member, age + 1, amount, 0, amount))
+        st.pay.append((member, release_code, SOURCE_MEMBER, member, age + 1, amount, 0,
+                       amount))
     return held
 
 
