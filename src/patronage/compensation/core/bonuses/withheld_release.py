@@ -35,10 +35,7 @@ class WithheldReleaseLines(BonusType[WithheldReleaseSection]):
     lines: ClassVar[dict[str, int]] = {LINE: 14}
     names: ClassVar[dict[str, str]] = {LINE: N_("withheld release")}
     money_volume = True
-
-    def check(self, plan: Plan, section: WithheldReleaseSection) -> list[tuple[str, str]]:
-        return [(f"bonuses.{self.name}", "not a bonus of its own: withheld payments are "
-                 "released by [compliance] release_withheld_within")]
+    plan_section = False
 
     def pay(self, st: PayState, section: WithheldReleaseSection) -> None:
         """Nothing here: the compliance rule pays the releases after every bonus."""
