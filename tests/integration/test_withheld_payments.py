@@ -222,7 +222,7 @@ def test_the_pages_list_withheld_payments_with_their_state(engine: Engine) -> No
     commit_period(engine, OCT, plan, now=AFTER[OCT], actor="test")
     _orders(engine, ids, NOV, "nov")
     commit_period(engine, NOV, plan, now=AFTER[NOV], actor="test")
-    now = AFTER[NOV]
+    now = AFTER[DEC]  # December is over: its statement can be read
     with transaction(engine) as s:
         create_account(s, email="staff@example.com", password=PASSWORD, role="staff",
                        member_id=None, now=now)
@@ -242,6 +242,9 @@ def test_the_pages_list_withheld_payments_with_their_state(engine: Engine) -> No
         assert "withheld release: paid now that the team's customers buy enough" in page
         assert ("unilevel of 2026-10: withheld because the team's customers bought less than "
                 "the plan's minimum share of its volume; released in 2026-11") in page
+        # The earnings statement of the month November's run was posted in names the line.
+        statement = html.unescape(lia.get("/earnings/statements/2026-12").text)
+        assert "withheld release" in statement, statement
         with transaction(engine) as s:
             member = s.get(Member, ids["lia"])
             assert member is not None
