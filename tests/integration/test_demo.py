@@ -155,6 +155,15 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert summary.extra["volume bought by customers (12 months)"].endswith("%")
     # The last closed month ran with the customer-volume rule: some teams' pay was withheld.
     assert summary.extra["payments withheld by the customer-volume rule in 2026-10"] > 0
+    # The demo's plans release withheld payments within two committed months: each withheld
+    # amount is kept, pending or released, and the summary counts them.
+    from patronage.compensation.withheld import PENDING, RELEASED, withheld_summary
+
+    kept = withheld_summary(engine, limit=5)
+    assert kept.counts[PENDING] + kept.counts[RELEASED] > 0
+    assert summary.extra["withheld amounts pending release"].startswith(
+        f"{kept.counts[PENDING]} (")
+    assert summary.extra["withheld amounts released"].startswith(f"{kept.counts[RELEASED]} (")
     # A distributor loaded up on inventory just before October closed, and is flagged; the
     # agreement's new version was accepted by part of the field; a buy-back was made in the
     # open month, whose run claws back the commissions paid on that order.

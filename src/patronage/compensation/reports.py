@@ -6,7 +6,7 @@ English by default): a page sets it to the viewer's, the command line leaves it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import Engine, or_, select
@@ -32,6 +32,11 @@ from patronage.compensation.runs import (
     _committed,
     preview_period,
     replay_committed,
+)
+from patronage.compensation.withheld import (
+    committed_notes,
+    preview_notes,
+    withheld_words,
 )
 from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
 from patronage.db.engine import transaction
@@ -122,9 +127,11 @@ class Explanation:
     payments: list[str]
     clawbacks: list[str]
     skips: list[str]
+    #: Amounts the customer-volume rule withheld, released or forfeited in the period.
+    withheld: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        return [self.standing, *self.payments, *self.clawbacks, *self.skips]
+        return [self.standing, *self.payments, *self.clawbacks, *self.skips, *self.withheld]
 
 
 def explain_member(engine: Engine, member_id: int, period: Period,
@@ -175,8 +182,10 @@ def explain(engine: Engine, member_id: int, period: Period,
     standing = {mid(i): _Standing(int(r.pv[i]), int(r.gv[i]), bool(r.active[i]),
                                   int(r.paid_as[i]))
                 for i in g.index_of(np.array(sorted(who))).tolist() if i >= 0}
-    return _words(engine, member_id, period, run.plan.plan, standing, lines, skips,
+    told = _words(engine, member_id, period, run.plan.plan, standing, lines, skips,
                   [c for c in run.clawbacks if c.earner_id == member_id], viewer)
+    return replace(told, withheld=withheld_words(
+        run.plan.plan, preview_notes(run, member_id)))
 
 
 def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
@@ -203,7 +212,9 @@ def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
                               x.clawback_of) for x in stored if x.clawback_of is not None]
         skips = [_Skip(x.bonus, SOURCE_KINDS.index(x.source_kind), x.source_id, x.level,
                        x.member_id, x.reason, x.passed_to_id) for x in passed]
-    return _words(engine, member_id, period, plan, standing, lines, skips, clawbacks, viewer)
+        notes = committed_notes(s, record.id, member_id)
+    told = _words(engine, member_id, period, plan, standing, lines, skips, clawbacks, viewer)
+    return replace(told, withheld=withheld_words(plan, notes))
 
 
 def _words(engine: Engine, member_id: int, period: Period, plan: Plan,

@@ -59,6 +59,7 @@ from patronage.compensation.core.results import (
 )
 from patronage.compensation.rank_history import history_before
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
+from patronage.compensation.withheld import WithheldState, store_withheld, withheld_before
 from patronage.credit.ledger import post_run as post_credit
 from patronage.db.bulk import refresh_statistics, write_rows
 from patronage.db.compensation import (
@@ -131,6 +132,9 @@ class PeriodRun:
     #: The rates the run uses (the plan currency first) and each member's currency.
     money: RunMoney
     clawbacks: list[Clawback] = field(default_factory=list)
+    #: Amounts earlier runs withheld that this run found pending: those it may release and
+    #: those it forfeits (:mod:`patronage.compensation.withheld`).
+    withheld: WithheldState = field(default_factory=WithheldState)
 
     def earner_amounts(self) -> tuple[np.ndarray, np.ndarray]:
         """Each payout line's amount in its earner's currency, and the currency's ISO 4217
@@ -411,9 +415,9 @@ def _clawback(plan: Plan, line: PayoutLine, qv: int, cv: int, amount: int,
 
 def _run(engine: Engine, period: AnyPeriod, plan: PlanSource, facts: PeriodFacts,
          money: RunMoney, company_zone: str, start: datetime, end: datetime) -> PeriodRun:
-    result = _compute(engine, facts, plan.plan, period)
+    result, state = _compute(engine, facts, plan.plan, period)
     return PeriodRun(period, plan, facts, result, money,
-                     _clawbacks(engine, start, end, company_zone, period.calendar))
+                     _clawbacks(engine, start, end, company_zone, period.calendar), state)
 
 
 def run_bounds(engine: Engine, period: AnyPeriod, company_zone: str) -> tuple[datetime, datetime]:
@@ -431,12 +435,15 @@ def run_bounds(engine: Engine, period: AnyPeriod, company_zone: str) -> tuple[da
     return start, end
 
 
-def _compute(engine: Engine, facts: PeriodFacts, plan: Plan, period: AnyPeriod) -> RunResult:
-    """The engine's result for ``period``: the bonuses ``plan`` pays on its calendar."""
+def _compute(engine: Engine, facts: PeriodFacts, plan: Plan,
+             period: AnyPeriod) -> tuple[RunResult, WithheldState]:
+    """The engine's result for ``period`` (the bonuses ``plan`` pays on its calendar), and the
+    earlier withheld amounts it released or forfeited."""
     paid = plan.for_calendar(period.calendar)
     month = period.month() if isinstance(period, Week) else period
+    withheld, state = withheld_before(engine, facts, paid, period)
     return run_engine(facts, paid, _titles_before(engine, facts, period),
-                      history_before(engine, facts, paid, month))
+                      history_before(engine, facts, paid, month), withheld), state
 
 
 class _Stopwatch:
@@ -568,6 +575,7 @@ def _store(engine: Engine, period: AnyPeriod, run: PeriodRun, *, now: datetime, 
             "member_id": g.member_id[k.member], "reason": k.reason,
             "passed_to_id": [None if t < 0 else int(g.member_id[t]) for t in k.passed_to.tolist()],
         })
+        store_withheld(s, record.id, g.member_id, r.withheld, r.payouts, run.withheld)
         watch.lap("store")
         if conn.dialect.name == "postgresql":
             _index_new_rows(conn, {"payout_lines": p.size, "rank_records": dist.size})
@@ -667,13 +675,13 @@ def _replay(engine: Engine, period: AnyPeriod, record: CommissionRun | None) -> 
         raise PatronageError(f"period {period}: the facts snapshot of its run is missing")
     facts = thaw(snapshot, str(period))
     plan = PlanSource.from_text(record.plan_text, f"run {period}")
-    result = _compute(engine, facts, plan.plan, period)
+    result, state = _compute(engine, facts, plan.plan, period)
     rates, days = frozen_rates(engine, record.id, currency)
     member_currency = thaw_extra(snapshot).get("member_currency")
     if member_currency is None:
         member_currency = np.zeros(facts.genealogy.size, dtype=np.int64)
     money = RunMoney(rates, days, member_currency.astype(np.int64))
-    return PeriodRun(period, plan, facts, result, money=money)
+    return PeriodRun(period, plan, facts, result, money=money, withheld=state)
 
 
 def rerun_committed(engine: Engine, period: AnyPeriod) -> tuple[bool, PeriodRun]:

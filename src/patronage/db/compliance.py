@@ -82,3 +82,25 @@ class FlagClearance(Base):
     note: Mapped[str] = mapped_column(Text)
     cleared_by: Mapped[str] = mapped_column(String(100))
     cleared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WithheldPayment(Base):
+    """What the plan's customer-volume rule withheld from a distributor in a committed run, for
+    one payout line name (the sum of its withheld lines), and what became of it: released by a
+    later run (``released_in_run_id``), forfeited (``forfeited_in_run_id``: the run that found
+    it past the plan's ``release_withheld_within``, or the run itself when the plan releases
+    nothing), or neither yet (pending)."""
+
+    __tablename__ = "withheld_payments"
+    __table_args__ = (Index("ix_withheld_payments_member", "member_id"),
+                      Index("ix_withheld_payments_run", "run_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    #: The payout line's stored code (the compensation registry's, as in ``payout_lines``).
+    bonus: Mapped[int] = mapped_column(SmallInteger)
+    lines: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    released_in_run_id: Mapped[int | None] = mapped_column(ForeignKey("commission_runs.id"))
+    forfeited_in_run_id: Mapped[int | None] = mapped_column(ForeignKey("commission_runs.id"))

@@ -255,8 +255,9 @@ def with_compliance_rule(plan_text: str) -> str:
     """The example plan as a new version with the 50% customer-volume rule."""
     return (plan_text.replace('version = "2026.1', 'version = "2026.2', 1)
             + "\n# Downline earnings only for a team whose customers bought at least half of its"
-            "\n# volume in the month (withheld otherwise, and explained).\n"
-            "[compliance]\nmin_team_customer_share = 0.5\n")
+            "\n# volume in the month (withheld otherwise, and explained), released in the first"
+            "\n# of the next two committed months whose team meets the rule.\n"
+            "[compliance]\nmin_team_customer_share = 0.5\nrelease_withheld_within = 2\n")
 #: What the demo company states its distributors typically spend (the income disclosure).
 DEMO_TYPICAL_EXPENSES = ("about 1,500.00 a year: products for samples and demonstrations, "
                          "events and training, travel, the website and phone")
@@ -292,8 +293,17 @@ def compliance_summary(engine: Engine, last: Period, tz: tzinfo) -> dict[str, in
     from patronage.compliance.loading import load_loading_flags
 
     flags = load_loading_flags(engine, last)
+    from patronage.compensation.withheld import FORFEITED, PENDING, RELEASED, withheld_summary
+
+    kept = withheld_summary(engine, limit=0)
     return {
         f"payments withheld by the customer-volume rule in {last}": withheld,
+        "withheld amounts pending release": f"{kept.counts[PENDING]} "
+                                            f"({format_amount(kept.totals[PENDING])})",
+        "withheld amounts released": f"{kept.counts[RELEASED]} "
+                                     f"({format_amount(kept.totals[RELEASED])})",
+        "withheld amounts forfeited": f"{kept.counts[FORFEITED]} "
+                                      f"({format_amount(kept.totals[FORFEITED])})",
         f"distributors flagged for inventory loading in {last}": len(flags),
         "volume bought by customers (12 months)": f"{float(share or 0):.1%}",
         "teams under 50% customer volume": below,

@@ -193,7 +193,7 @@ def test_stored_line_codes_never_move() -> None:
     assert BONUSES == ("retail_profit", "fast_start", "unilevel", "customer_acquisition",
                        "customer_referral", "stair_step", "generation", "rank_advancement",
                        "pool", "unilevel_generation", "matching", "customer_first_order",
-                       "unilevel_infinity", "binary")
+                       "unilevel_infinity", "binary", "withheld_release")
     assert BONUS_TYPES.codes_of(["stair_step"]) == [5, 6]
 
 

@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from patronage.compensation.core.bonuses import BONUS_TYPES
+from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
+from patronage.compensation.core.compliance import Withheld
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.history import RankHistory, history_periods
 from patronage.compensation.core.reference import run_reference
@@ -155,7 +157,8 @@ def plans(draw: st.DrawFn) -> Any:
         extra["compliance"] = {
             "min_team_customer_share": draw(st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0])),
             "bonuses": draw(st.sampled_from([None, ["unilevel"], ["fast_start", "retail_profit"],
-                                             ["customer_referral", "stair_step"]]))}
+                                             ["customer_referral", "stair_step"]])),
+            "release_withheld_within": draw(st.sampled_from([0, 1, 2, 3]))}
     # Fast start and binary now and then paid by the week: a run of either calendar gives the
     # engines the part of the plan paid on it.
     for name in ("fast_start", "binary"):
@@ -203,6 +206,19 @@ def ranks_over_time(draw: st.DrawFn, ranks: list[dict[str, Any]], extra: dict[st
     if draw(st.booleans()):
         extra["paid_as"] = {"grace_periods": draw(st.integers(0, 2)),
                             "lower_of_last": draw(st.booleans())}
+
+
+@st.composite
+def withheld_amounts(draw: st.DrawFn, n: int) -> Withheld:
+    """Amounts withheld in up to four earlier periods, several per member and period at
+    times, now and then from a member no longer in the genealogy (index -1)."""
+    rows = draw(st.lists(st.tuples(st.integers(-1, n - 1), st.integers(0, 4),
+                                   st.sampled_from([1, 250, 1999, 40000])), max_size=12))
+
+    def col(k: int) -> Any:
+        return np.array([r[k] for r in rows], dtype=np.int64)
+
+    return Withheld(col(0), col(1), col(2))
 
 
 @st.composite
@@ -300,13 +316,16 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.D
         prior = {i: int(t) for i, t in enumerate(history.title[0]) if t >= 0}
     else:
         prior = {i: 0 for i in range(0, facts.genealogy.size, 3)}
-    ref = run_reference(facts, p, prior, history)
+    withheld = data.draw(withheld_amounts(facts.genealogy.size))
+    ref = run_reference(facts, p, prior, history, withheld)
     prior_arr = np.full(facts.genealogy.size, -1, dtype=np.int64)
     for i, r in prior.items():
         prior_arr[i] = r
-    fast = run_engine(facts, p, prior_arr, history)
+    fast = run_engine(facts, p, prior_arr, history, withheld)
     assert fast.payouts.rows() == ref.payouts.rows()
     assert fast.skips.rows() == ref.skips.rows()
+    assert fast.withheld is not None and ref.withheld is not None
+    assert fast.withheld.rows() == ref.withheld.rows()
     assert fast.pv.tolist() == ref.pv.tolist()
     assert fast.gv.tolist() == ref.gv.tolist()
     assert fast.paid_as.tolist() == ref.paid_as.tolist()
@@ -327,7 +346,8 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.D
     if kept < history.periods:
         short = RankHistory(history.qualified[:kept], history.paid_as[:kept],
                             history.title[:kept])
-        assert run_engine(facts, p, prior_arr, short).payouts.rows() == fast.payouts.rows()
+        assert run_engine(facts, p, prior_arr, short, withheld).payouts.rows() == \
+            fast.payouts.rows()
     advancement = ref.payouts.bonus == BONUS_TYPES.code["rank_advancement"]
     event(f"a later instalment paid: {bool((ref.payouts.volume[advancement] > 1).any())}")
     by_rank = any(r.unilevel_rates is not None or r.unilevel_infinity for r in p.ranks)
@@ -335,7 +355,17 @@ def test_vectorised_engine_equals_reference(company: Company, p: Any, data: st.D
     for line in ("matching", "unilevel_infinity", "customer_first_order",
                  "unilevel_generation"):
         event(f"{line} paid: {bool((ref.payouts.bonus == BONUS_CODE[line]).any())}")
-    event(f"lines withheld by the compliance rule: {bool((ref.skips.reason == 7).any())}")
+    withheld_now = bool((ref.skips.reason == REASON_CUSTOMER_SHARE).any())
+    event(f"lines withheld by the compliance rule: {withheld_now}")
+    released = ref.payouts.bonus == BONUS_CODE["withheld_release"]
+    event(f"withheld amounts released: {bool(released.any())}")
+    if released.any():
+        # A release pays no more than was withheld from that member in that period.
+        for who, level, amount in zip(ref.payouts.earner[released].tolist(),
+                                      ref.payouts.level[released].tolist(),
+                                      ref.payouts.amount[released].tolist(), strict=True):
+            mine = (withheld.member == who) & (withheld.age == level - 1)
+            assert amount == int(withheld.amount[mine].sum())
 
 
 @given(st.lists(st.integers(0, 6), max_size=30), st.booleans())

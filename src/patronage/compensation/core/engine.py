@@ -15,7 +15,7 @@ import numpy as np
 
 from patronage.compensation.core.arrays import I64, Bools, sum_by, sum_where
 from patronage.compensation.core.bonuses.state import PAY_KEYS, Part, PayState
-from patronage.compensation.core.compliance import failing_teams, withhold
+from patronage.compensation.core.compliance import Withheld, release, team_volumes, withhold
 from patronage.compensation.core.history import RankHistory, paid_over_time
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
@@ -23,6 +23,7 @@ from patronage.compensation.core.results import (
     RunResult,
     Skips,
     capped_codes,
+    sort_payouts,
 )
 from patronage.compensation.core.tree import Tree
 from patronage.facts import KIND_DISTRIBUTOR, Genealogy, PeriodFacts, index_of
@@ -32,12 +33,15 @@ __all__ = ["run_engine", "sum_by", "sum_where"]
 
 
 def run_engine(facts: PeriodFacts, plan: Plan, prior_title: I64 | None = None,
-               history: RankHistory | None = None) -> RunResult:
+               history: RankHistory | None = None,
+               withheld: Withheld | None = None) -> RunResult:
     """Run ``plan`` over ``facts``; ``prior_title`` holds earlier title ranks by member index,
-    ``history`` the ranks of the committed periods before this one (none: no such periods).
+    ``history`` the ranks of the committed periods before this one (none: no such periods),
+    ``withheld`` the amounts earlier runs withheld and did not release yet.
     (Batch commands run it with freed arrays reused: :mod:`patronage.fastpath.allocator`.)"""
     return _run(facts, plan, prior_title,
-                history if history is not None else RankHistory.empty(facts.genealogy.size))
+                history if history is not None else RankHistory.empty(facts.genealogy.size),
+                withheld if withheld is not None else Withheld.empty())
 
 
 def _net_columns(facts: PeriodFacts) -> tuple[I64, I64, I64, Bools]:
@@ -56,7 +60,7 @@ def _net_columns(facts: PeriodFacts) -> tuple[I64, I64, I64, Bools]:
 
 
 def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None,
-         history: RankHistory) -> RunResult:
+         history: RankHistory, withheld: Withheld) -> RunResult:
     g, lines, refunds = facts.genealogy, facts.lines, facts.refunds
     n = g.size
     is_dist = g.kind == KIND_DISTRIBUTOR
@@ -103,13 +107,18 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None,
     st.history, st.prior_title, st.pv, st.gv = history, prior_title, pv, gv
     for bonus, section in plan.bonuses.present():
         bonus.pay(st, section)
+    held: list[Part] = []
     if plan.compliance is not None:
         rule = plan.compliance
-        failing = failing_teams(g, lines.credited_to, cv, lines.customer_purchase,
-                                rule.min_team_customer_share)
-        st.pay = withhold(st.pay, st.skips, rule.governed(st.code), failing)
+        team, team_customer = team_volumes(g, lines.credited_to, cv, lines.customer_purchase)
+        failing = (team > 0) & (team_customer * BP < team * rule.min_team_customer_share)
+        st.pay = withhold(st.pay, st.skips, rule.governed(st.code), failing, held)
+        st.pay += release(withheld, (team > 0) & ~failing, rule.release_withheld_within,
+                          st.code)
 
     columns = dict(zip(PAY_KEYS, _columns(st.pay, len(PAY_KEYS)), strict=True))
+    withheld_lines = sort_payouts(dict(zip(PAY_KEYS, _columns(held, len(PAY_KEYS)),
+                                           strict=True)))
     total_cv = int(cv.sum())
     cap_limit, applied = _apply_cap(plan, columns, total_cv)
     return RunResult(
@@ -117,6 +126,7 @@ def _run(facts: PeriodFacts, plan: Plan, prior_title: I64 | None,
         pv=pv, gv=gv, active=active, paid_as=paid_as, title=title, total_cv=total_cv,
         cap_limit=cap_limit, cap_applied=applied, active_customers=active_customers,
         customer_volume=customer_volume, qualified=qualified, carry=st.carry,
+        withheld=withheld_lines,
     )
 
 

@@ -26,7 +26,7 @@ from patronage.errors import Problem, Problems, read_toml, validation_problems
 __all__ = ["BP", "KNOWN_BONUSES", "Cap", "Plan", "Rank", "load_plan", "parse_plan"]
 
 #: Section names of the bonus types a plan file may use.
-KNOWN_BONUSES = BONUS_TYPES.names
+KNOWN_BONUSES = BONUS_TYPES.plan_names
 
 if TYPE_CHECKING:
     Bonuses = BonusSections
@@ -196,7 +196,7 @@ def _check(plan: Plan) -> list[tuple[str, str]]:
                              "matching can only match bonuses of its own calendar"))
     if plan.cap is not None:
         for j, b in enumerate(plan.cap.bonuses):
-            if b not in plan.bonuses.registry.names:
+            if b not in plan.bonuses.registry.plan_names:
                 problems.append((f"cap.bonuses[{j}]", f"unknown bonus type {b!r}"))
     return problems
 
@@ -251,7 +251,7 @@ def parse_plan(data: dict[str, Any], source: str = "plan",
     problems: list[Problem] = []
     data = dict(data)
     raw_bonuses = data.get("bonuses", {})
-    known = bonus_types.names
+    known = bonus_types.plan_names
     if isinstance(raw_bonuses, dict):
         for key in raw_bonuses:
             if key not in known:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from patronage.compensation.core.bonuses.state import PAY_KEYS, ReferenceState
-from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE
-from patronage.compensation.core.compliance import below_share
+from patronage.compensation.core.bonuses.withheld_release import LINE as RELEASE_LINE
+from patronage.compensation.core.codes import REASON_CUSTOMER_SHARE, SOURCE_MEMBER
+from patronage.compensation.core.compliance import Withheld, below_share, meets_share
 from patronage.compensation.core.history import RankHistory, reference_paid_over_time
 from patronage.compensation.core.plan import BP, Plan
 from patronage.compensation.core.results import (
@@ -43,9 +44,11 @@ class _Volumes:
 
 
 def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int],
-                  history: RankHistory | None = None) -> RunResult:
+                  history: RankHistory | None = None,
+                  withheld: Withheld | None = None) -> RunResult:
     """Run ``plan`` over ``facts``. ``prior_title`` maps member index to earlier title rank,
-    ``history`` holds the ranks of the committed periods before this one."""
+    ``history`` holds the ranks of the committed periods before this one, ``withheld`` the
+    amounts earlier runs withheld and did not release yet."""
     g = facts.genealogy
     n = g.size
     is_dist = [int(k) == KIND_DISTRIBUTOR for k in g.kind]
@@ -78,8 +81,9 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int],
                         prior_title=prior_title, pv=v.pv, gv=v.gv)
     for bonus, section in plan.bonuses.present():
         bonus.reference(st, section)
+    held: list[tuple[int, ...]] = []
     if plan.compliance is not None:
-        _withhold(st, plan, facts, net, parent)
+        held = _withhold(st, plan, facts, net, parent, withheld or Withheld.empty())
 
     total_cv = sum(x[1] for x in net.values())
     pay, cap_limit, applied = _apply_cap(plan, st.pay, total_cv)
@@ -94,14 +98,18 @@ def run_reference(facts: PeriodFacts, plan: Plan, prior_title: dict[int, int],
         cap_applied=applied, active_customers=np.array(v.active_customers, dtype=np.int64),
         customer_volume=np.array(v.customer_volume, dtype=np.int64),
         qualified=np.array(qualified, dtype=np.int64), carry=st.carry,
+        withheld=sort_payouts({name: np.array([p[k] for p in held], dtype=np.int64)
+                               for k, name in enumerate(PAY_KEYS)}),
     )
 
 
 def _withhold(st: ReferenceState, plan: Plan, facts: PeriodFacts,
-              net: dict[int, list[int]], parent: list[int]) -> None:
+              net: dict[int, list[int]], parent: list[int],
+              withheld: Withheld) -> list[tuple[int, ...]]:
     """The compliance rule, member by member: each member's credited CV (and the part
     customers bought) added to them and every ancestor; a failing team's governed lines
-    become withheld skips."""
+    become withheld skips (and are returned whole); earlier withheld amounts of a team that
+    meets the rule are released, one line per member and earlier period."""
     rule = plan.compliance
     assert rule is not None
     lines, n = facts.lines, facts.genealogy.size
@@ -116,15 +124,30 @@ def _withhold(st: ReferenceState, plan: Plan, facts: PeriodFacts,
                 team_customer[member] += cv
             member = parent[member]
     governed = rule.governed(plan.bonuses.registry.code)
-    kept = []
+    kept, held = [], []
     for line in st.pay:
         earner, code, kind, source, level = line[:5]
         if code in governed and below_share(team_customer[earner], team[earner],
                                             rule.min_team_customer_share):
             st.skips.append((code, kind, source, level, earner, REASON_CUSTOMER_SHARE, -1))
+            held.append(tuple(line))
         else:
             kept.append(line)
     st.pay = kept
+    release_code = plan.bonuses.registry.code.get(RELEASE_LINE)
+    if release_code is None:
+        return held
+    released: dict[tuple[int, int], int] = defaultdict(int)
+    for j in range(withheld.size):
+        member, age = int(withheld.member[j]), int(withheld.age[j])
+        if not 0 <= member < n or not 0 <= age < rule.release_withheld_within:
+            continue
+        if meets_share(team_customer[member], team[member], rule.min_team_customer_share):
+            released[(member, age)] += int(withheld.amount[j])
+    for (member, age), amount in sorted(released.items()):
+        st.pay.append((member, release_code, SOURCE_MEMBER, member, age + 1, amount, 0,
+                       amount))
+    return held
 
 
 def _net_lines(facts: PeriodFacts, plan: Plan) -> tuple[dict[int, list[int]], dict[int, int]]:

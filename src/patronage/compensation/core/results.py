@@ -114,6 +114,9 @@ class RunResult:
     qualified: I64 | None = None
     #: What bonus types carry to the next period (e.g. binary leg volume), by name.
     carry: dict[str, I64] = field(default_factory=dict)
+    #: The payout lines the compliance rule withheld, as they would have been paid (None:
+    #: not known).
+    withheld: Payouts | None = None
 
 
 def capped_codes(plan: Plan) -> list[int]:

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse, Response
 from patronage.clock import Period
 from patronage.compensation.reports import explain_member, hold_card, load_run, rank_card
 from patronage.compensation.standing import active_standing
+from patronage.compensation.withheld import withheld_summary
 from patronage.db.engine import transaction
 from patronage.languages import N_, _, use_locale
+from patronage.markets.markets import plan_currency
 from patronage.value.service import distributor_overview
 from patronage.web.charts import bars, progress
 from patronage.web.deps import (
@@ -56,6 +58,8 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
         runs = committed_runs(session, 1)
         lines = payout_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
         passed = passed_over_rows(session, me.member_id, runs[0].id, viewer=me) if runs else []
+        currency = plan_currency(session)
+    withheld = withheld_summary(engine, member_id=me.member_id, limit=24)
     labels = [h.period for h in history]
     volume_chart = bars([(_("PV"), [h.pv for h in history]), (_("GV"), [h.gv for h in history])],
                         labels, label=_("Personal and group volume by period"), show_values=True,
@@ -70,6 +74,7 @@ def _business(request: Request, me: Distributor, locale: str) -> Response:
     return render(request, "business.html", me, locale=locale, title=N_("My business"),
                   o=overview, standing=standing,
                   history=history, lines=lines, passed=passed, last=runs[0] if runs else None,
+                  withheld=withheld, currency=currency,
                   volume_chart=volume_chart, earned_chart=earned_chart, mix_chart=mix_chart,
                   customers_bar=progress(overview.customers, overview.target,
                                          label=_("Customers toward the target")),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.clock import MAX_YEAR, MIN_YEAR, Period
+from patronage.compensation.withheld import withheld_summary
 from patronage.compliance.agreements import agreement_summary
 from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent_buy_backs
 from patronage.compliance.disclosure import Disclosure, income_disclosure
@@ -67,13 +68,15 @@ def compliance(request: Request, me: Staff, period: str | None = None,
         returns_count, returns = recent_buy_backs(session)
         agreements = agreement_summary(session, settings_of(request).agreement_version)
     below_count, below = teams_below(engine, year.distributors, share)
+    withheld = withheld_summary(engine, limit=50)
     monthly = [r for r in rewards if r.rank is None]
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
                   month=month, year=year, monthly=monthly, below=below,
                   below_count=below_count, minimum=minimum, period=str(last), flags=flags,
                   used=used, returns=returns, returns_count=returns_count,
                   rules=ReturnRules.of(settings_of(request)),
-                  request_key=secrets.token_urlsafe(12), agreements=agreements)
+                  request_key=secrets.token_urlsafe(12), agreements=agreements,
+                  withheld=withheld)
 
 
 @router.post("/company/compliance/flags/clear", dependencies=[Csrf])

@@ -21,6 +21,7 @@ from patronage.compensation.core.bonuses import (
     stair_step,
     unilevel,
     unilevel_generation,
+    withheld_release,
 )
 from patronage.compensation.core.bonuses.base import BonusType, Refunded
 from patronage.compensation.core.bonuses.registry import BonusSections, Registry
@@ -40,6 +41,7 @@ BONUS_TYPES = Registry([
     unilevel_generation.BONUS,
     matching.BONUS,
     customer_first_order.BONUS,
+    withheld_release.BONUS,
 ], module=__name__)
 
 #: The model of a plan's ``[bonuses]`` table with the sections of :data:`BONUS_TYPES`.

@@ -60,6 +60,9 @@ class BonusType(ABC, Generic[S]):
     #: How explanations name each of :attr:`lines`, marked for translation with ``N_``
     #: (a line not listed is named by its key, underscores as spaces).
     names: ClassVar[dict[str, str]] = {}
+    #: Whether a plan file may have this type's section (False: its lines are written by
+    #: another rule of the plan, and a plan naming the section is refused).
+    plan_section: ClassVar[bool] = True
 
     def section_of(self, plan: Plan) -> S | None:
         """This type's section of ``plan`` (None: the plan does not pay it)."""

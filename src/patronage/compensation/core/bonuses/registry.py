@@ -62,6 +62,11 @@ class Registry:
     def names(self) -> tuple[str, ...]:
         return tuple(self.by_name)
 
+    @property
+    def plan_names(self) -> tuple[str, ...]:
+        """The section names a plan file may use (:attr:`BonusType.plan_section`)."""
+        return tuple(t.name for t in self.types if t.plan_section)
+
     def of_line(self, line: str) -> BonusType[Any]:
         """The bonus type that writes payout lines named ``line``."""
         return self._of_line[line]
