@@ -27,7 +27,12 @@ from patronage.config import Settings
 from patronage.credit.expiry import expire_credit
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
-from patronage.demo.binary import binary_what_if, place_demo_tree
+from patronage.demo.binary import (
+    binary_from_open_month,
+    binary_what_if,
+    place_demo_tree,
+    placed_on_joining,
+)
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
@@ -155,8 +160,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         from patronage.demo.simulations import simulate_demo
 
         summary.extra.update(simulate_demo(engine, now, company_zone))
+    if closing.committed:
+        # From the open month on the plan also pays a binary bonus: the shop's new
+        # distributors are placed at once (the demo distributor's link: on the right).
+        binary_from_open_month(engine, leaders_text, current, now=now)
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
+    summary.extra["distributors placed on joining through the shop"] = placed_on_joining(engine)
     summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)
     summary.extra.update(worker_round(engine, now, company_zone))
     return summary
