@@ -22,7 +22,7 @@ from patronage.errors import PatronageError, Problems
 from patronage.network.placement import Spot, children, tree_at
 from patronage.orders.csv_import import import_members
 from patronage.shop.links import link_side, set_link_side
-from tests.e2e.world import NOW, World, seed
+from tests.e2e.world import EMAILS, NOW, World, seed, sign_in
 from tests.integration.test_shop import app, code_of, member_by_email, pay
 
 pytestmark = pytest.mark.storage
@@ -79,6 +79,11 @@ def test_a_shop_distributor_is_placed_by_the_plans_rule_or_the_links_side(
     pia = member_by_email(engine, "pia@example.com").id
     with transaction(engine) as s:
         assert tree_at(s, NOW)[pia] == Spot(world.ben, L)  # the side Ben's link names
+    staff = TestClient(app(engine))
+    assert sign_in(staff, EMAILS["staff"]).status_code == 303
+    page = staff.get(f"/company/members/{world.ben}").text
+    assert "Distributors joining through their share link are placed on their left." in page
+    with transaction(engine) as s:
         set_link_side(s, world.ben, None, now=NOW)
         assert link_side(s, world.ben) is None
         with pytest.raises(PatronageError, match="side: give left or right"):
