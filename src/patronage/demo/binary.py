@@ -13,16 +13,15 @@ from sqlalchemy import Engine, select
 from patronage.clock import Period
 from patronage.compensation.core.bonuses.binary import Binary
 from patronage.compensation.core.plan import default_plan_path
-from patronage.compensation.plan_versions import require_plan, set_plan
-from patronage.compensation.reports import compare_plans
+from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import PlanSource
-from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.placements import PlacementRecord
 from patronage.demo.field import demo_distributor
 from patronage.money import format_amount
 from patronage.network.placement import place_unplaced
 from patronage.shop.links import set_link_side
+from patronage.simulator.replay import replay_plan
 
 
 def hybrid_plan() -> PlanSource:
@@ -68,18 +67,19 @@ def placed_on_joining(engine: Engine) -> int:
                                         .where(PlacementRecord.placed_by == "shop"))))
 
 
-def binary_what_if(engine: Engine, *, months: int, company_zone: str) -> dict[str, str]:
+def binary_what_if(engine: Engine, *, months: int) -> dict[str, str]:
     """For the last ``months`` committed periods: paid under the plan in force, under the
-    binary hybrid plan, and the binary bonus's part."""
-    with transaction(engine) as session:
-        periods = list(session.scalars(select(CommissionRun.period)
-                                       .order_by(CommissionRun.period.desc()).limit(months)))
-    hybrid, out = hybrid_plan(), {}
-    for text in reversed(periods):
-        period = Period.parse(text)
-        a, b = compare_plans(engine, period, require_plan(engine, period), hybrid,
-                             company_zone=company_zone)
-        out[f"what-if {period}: paid (plan in force / binary hybrid)"] = (
-            f"{format_amount(a.total_paid)} / {format_amount(b.total_paid)}, "
-            f"binary {format_amount(b.by_bonus.get('binary', 0))}")
+    binary hybrid plan (its carry chained month to month), the binary bonus's part; and by
+    paid-as rank over the months, the change in what the ranks were paid."""
+    found = replay_plan(engine, hybrid_plan(), months)
+    out = {}
+    for p in found.periods:
+        out[f"what-if {p.period}: paid (plan in force / binary hybrid)"] = (
+            f"{format_amount(p.paid_before)} / {format_amount(p.paid_after)}, "
+            f"binary {format_amount(p.by_bonus_after.get('binary', 0))}")
+    for k in found.ranks:
+        out[f"what-if by rank over {months} months: {k.rank}"] = (
+            f"{format_amount(k.paid_before)} → {format_amount(k.paid_after)}")
+    out["what-if income disclosure: median paid over the months"] = (
+        f"{format_amount(found.before.median)} → {format_amount(found.after.median)}")
     return out

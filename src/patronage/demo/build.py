@@ -139,7 +139,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
                 format_amount(by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
-        summary.extra.update(binary_what_if(engine, months=3, company_zone=company_zone))
+        summary.extra.update(binary_what_if(engine, months=3))
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))

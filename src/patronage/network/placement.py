@@ -353,7 +353,7 @@ def place_joined(conn: Connection, joined: list[tuple[int, int | None, datetime]
     """Place distributors who just joined (member id, sponsor id, joined at), in that order,
     each as of joining, by ``rule`` relative to their sponsor, or on the side their sponsor's
     share link names (``sides``: sponsor id → side; spillover on that side); a sponsor not
-    placed yet is placed first, at the top. Written in one statement, on ``conn``'s
+    placed yet is placed first, at the top. Written in one batched insert, on ``conn``'s
     transaction, with one audit entry. Returns how many rows were written."""
     if rule not in RULES:
         raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
