@@ -10,6 +10,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Connection, Engine, Select, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, zone
@@ -92,8 +93,21 @@ def place_on_enrollment(session: Session, member_id: int, *, at: datetime, actor
     sponsor = session.scalar(select(Member.sponsor_id).where(Member.id == member_id))
     side = session.scalar(select(ShareLinkSide.side).where(ShareLinkSide.member_id == sponsor)) \
         if sponsor is not None else None
-    place(session, member_id, at=at, actor=actor,
-          rule=rule if side is None else SIDE_NAMES[int(side)])
+    for attempt in range(_PLACE_ATTEMPTS):
+        try:
+            # A concurrent enrollment under the same sponsor may take the spot first: the
+            # unique spot index refuses the second, which then looks again (it sees the
+            # other's committed row).
+            with session.begin_nested():
+                place(session, member_id, at=at, actor=actor,
+                      rule=rule if side is None else SIDE_NAMES[int(side)])
+            return
+        except IntegrityError:
+            if attempt == _PLACE_ATTEMPTS - 1:
+                raise
+
+
+_PLACE_ATTEMPTS = 3
 
 
 def place_imported(conn: Connection, ids: Select[tuple[int]], *, at: datetime, actor: str,

@@ -99,20 +99,26 @@ class Layout:
     costs the length of a path (spillover: the leg's levels down to the first free spot) rather
     than a walk of the whole tree."""
 
-    def __init__(self, tree: dict[int, Spot]) -> None:
+    def __init__(self, tree: dict[int, Spot], *, counting: bool = True) -> None:
         self.below = children(tree)
         self.parent = {m: s.parent for m, s in tree.items()}
+        #: Subtree sizes, kept only when counting (the weak-leg rule needs them).
+        self.counting = counting
         self.size = dict.fromkeys(tree, 1)
-        for member in tree:
-            above = self.parent[member]
-            while above is not None:
-                self.size[above] += 1
-                above = self.parent.get(above)
+        if counting:
+            order = [m for m, s in tree.items() if s.parent is None or s.parent not in tree]
+            for m in order:  # grows as it goes: every member, each after their parent
+                order.extend(self.below.get(m, {}).values())
+            for m in reversed(order):
+                above = self.parent[m]
+                if above is not None and above in self.size:
+                    self.size[above] += self.size[m]
 
     def __contains__(self, member: int) -> bool:
         return member in self.parent
 
     def leg_size(self, member: int, side: int) -> int:
+        assert self.counting, "leg sizes are kept only when counting"
         top = self.below.get(member, {}).get(side)
         return 0 if top is None else self.size[top]
 
@@ -122,7 +128,7 @@ class Layout:
         if spot.parent is not None:
             self.below.setdefault(spot.parent, {})[spot.side] = member
         above = spot.parent
-        while above is not None:
+        while self.counting and above is not None:
             self.size[above] += 1
             above = self.parent.get(above)
 
@@ -161,7 +167,7 @@ class Layout:
 
 def spot_by_rule(tree: dict[int, Spot], sponsor: int, rule: str) -> Spot:
     """Where a new distributor sponsored by ``sponsor`` (placed) goes under ``rule``."""
-    return Layout(tree).spot(sponsor, rule)
+    return Layout(tree, counting=rule == "weak_leg").spot(sponsor, rule)
 
 
 def _distributor(session: Session, member_id: int, role: str) -> Member:
@@ -325,7 +331,7 @@ def place_unplaced(session: Session, rule: str, *, actor: str, at: datetime) -> 
     one audit entry. Returns how many were placed."""
     if rule not in RULES:
         raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
-    layout = Layout(_open_rows(session))
+    layout = Layout(_open_rows(session), counting=rule == "weak_leg")
     rows = session.execute(select(Member.id, Member.sponsor_id, Member.joined_at)
                            .where(Member.kind == "distributor",
                                   Member.status.not_in(("terminated", "erased")))
@@ -357,7 +363,7 @@ def place_joined(conn: Connection, joined: list[tuple[int, int | None, datetime]
     transaction, with one audit entry. Returns how many rows were written."""
     if rule not in RULES:
         raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
-    layout = Layout(tree_rows(conn))
+    layout = Layout(tree_rows(conn), counting=rule == "weak_leg")
     member, parent, side, placed = [], [], [], []
 
     def put(member_id: int, spot: Spot, when: datetime) -> None:
