@@ -108,6 +108,8 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
     assert summary.extra["distributors placed on joining through the shop"] == 1
     # The last closed month ran the leaders' plan: rates by rank and a matching bonus, paid.
     assert summary.extra["2026-10: matching paid (leaders' plan)"] != "0.00"
+    # Its stair-step pays breakaway generations by the earner's rank.
+    assert summary.extra["2026-10: generation paid (leaders' plan)"] != "0.00"
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     # Distributors are placed in a binary tree; the binary hybrid plan is run as a what-if

@@ -134,7 +134,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         last_run = locked_run(engine, last)
         by_bonus = last_run.by_bonus if last_run is not None else {}
         for line in ("matching", "unilevel_generation", "unilevel_infinity",
-                     "customer_first_order"):
+                     "customer_first_order", "generation"):
             summary.extra[f"{last}: {line.replace('_', ' ')} paid (leaders' plan)"] = \
                 format_amount(by_bonus.get(line, 0))
     if closing.committed:
