@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/csv_import.py                # 200,000 rows, then 800,000
     .venv/bin/python benchmarks/csv_import.py --rows 20000 --no-bigger --sqlite-only
+    .venv/bin/python benchmarks/csv_import.py --rows 20000 --no-bigger --binary --members-only
 
 Writes a members file and an orders file of ``--rows`` rows each (a fifth distributors, each
 sponsored by an earlier one; customers owned by a distributor; every column filled; orders of
@@ -13,7 +14,9 @@ CPU seconds) and the peak resident memory of the importing process (each import 
 child process, so that its peak is its own): the peak resident set, which on SQLite also
 counts the database file's pages read through its memory map, and the peak anonymous memory
 (the heap, sampled every 0.1 s). Then the same for files ``--factor`` times bigger (default
-4): the peaks should stay where they were.
+4): the peaks should stay where they were. With ``--binary`` the scratch databases store the
+binary hybrid plan (in force from 2020), so the members import also places every distributor in
+the placement tree.
 """
 
 from __future__ import annotations
@@ -137,7 +140,12 @@ def child(kind: str, url: str, file: Path) -> None:
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     done.set()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        placed = conn.execute(text("SELECT COUNT(*) FROM placements")).scalar_one()
     print(json.dumps({"rows": report.rows, "written": report.written, "seconds": seconds,
+                      "placed": placed,
                       "cpu": cpu, "peak_mb": peak_mb,
                       "anon_mb": max(peak_anon[0], _anon_mb())}))
 
@@ -151,7 +159,7 @@ def _run_child(kind: str, url: str, file: Path) -> dict[str, float]:
     return result
 
 
-def _fresh(dialect: str, scratch: Path, postgres: str, tag: str) -> str:
+def _fresh(dialect: str, scratch: Path, postgres: str, tag: str, binary: bool = False) -> str:
     from sqlalchemy import text
 
     from patronage.db.engine import make_engine
@@ -171,6 +179,14 @@ def _fresh(dialect: str, scratch: Path, postgres: str, tag: str) -> str:
     engine = make_engine(url)
     upgrade(engine)
     import_products(engine, PRODUCTS)
+    if binary:
+        from patronage.clock import Period
+        from patronage.compensation.core.plan import default_plan_path
+        from patronage.compensation.plan_versions import set_plan
+
+        hybrid = default_plan_path().with_name("binary-hybrid.toml").read_text(encoding="utf-8")
+        set_plan(engine, hybrid, Period(2020, 1), source="binary-hybrid.toml", actor="bench",
+                 now=NOW)
     engine.dispose()
     return url
 
@@ -195,6 +211,9 @@ def main() -> None:
     parser.add_argument("--no-bigger", action="store_true", help="skip the bigger files")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--binary", action="store_true",
+                        help="store the binary hybrid plan: the import places distributors")
+    parser.add_argument("--members-only", action="store_true", help="skip the orders file")
     parser.add_argument("--child", choices=("members", "orders"))
     parser.add_argument("--db")
     parser.add_argument("--file", type=Path)
@@ -209,21 +228,24 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"{'rows':>9} {'file':>8} {'MB':>6} {'database':>10} {'seconds':>8} "
               f"{'rows/s':>8} {'cpu s':>6} {'rows/cpu-s':>10} {'peak RSS MB':>12} "
-              f"{'peak anon MB':>12}")
+              f"{'peak anon MB':>12} {'placed':>7}")
         for n in sizes:
             members, orders = scratch / f"members_{n}.csv", scratch / f"orders_{n}.csv"
             write_members(members, n)
             write_orders(orders, n, n)
             for dialect in dialects:
-                url = _fresh(dialect, scratch, args.postgres, f"{dialect}_{n}")
+                url = _fresh(dialect, scratch, args.postgres, f"{dialect}_{n}", args.binary)
                 try:
-                    for kind, file in (("members", members), ("orders", orders)):
+                    files = [("members", members)] + ([] if args.members_only
+                                                      else [("orders", orders)])
+                    for kind, file in files:
                         got = _run_child(kind, url, file)
                         size = file.stat().st_size / 1e6
                         print(f"{n:>9} {kind:>8} {size:>6.0f} {dialect:>10} "
                               f"{got['seconds']:>8.1f} {got['rows'] / got['seconds']:>8.0f} "
                               f"{got['cpu']:>6.1f} {got['rows'] / got['cpu']:>10.0f} "
-                              f"{got['peak_mb']:>12.0f} {got['anon_mb']:>12.0f}", flush=True)
+                              f"{got['peak_mb']:>12.0f} {got['anon_mb']:>12.0f} {got['placed']:>7}",
+                              flush=True)
                 finally:
                     _drop(url, args.postgres)
             members.unlink()

@@ -4,6 +4,7 @@ carried from one committed period to the next."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +234,117 @@ def test_the_preview_page_compares_with_the_binary_hybrid_plan(engine: Engine) -
     r = client.post("/company/runs/compare", data={
         "csrf_token": csrf_of(page), "period": "2026-09", "plan_text": unescape(text.group(1))})
     assert r.status_code == 200 and "2026.1-binary" in r.text and "binary" in r.text
+
+
+def test_a_what_if_over_three_months_chains_the_proposed_plans_carry(
+        engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """Committed under a plan without a binary bonus; the what-if pays ``PLAN``'s binary
+    bonus (10% of the points paired, 100-point units). September: left 100, right 300 points:
+    10.00, 200 carried on the right. October: 200 on the left meet the 200 carried: 20.00.
+    November: 100 and 100: 10.00. Started each month from the committed runs' carry (none),
+    October would pay nothing."""
+    from dataclasses import replace
+
+    from patronage.compensation.core.engine import run_engine
+    from patronage.compensation.runs import replay_committed
+    from patronage.simulator.replay import replay_plan
+
+    base = PlanSource.from_text(PLAN.text.split("[bonuses.binary]")[0]
+                                + "[bonuses.unilevel]\nrates = [0.05]\n")
+    sep = Period(2026, 9)
+    mid_sep = datetime(2026, 9, 15, 12, tzinfo=UTC)
+    _top, a, b = _people(engine, 2)
+    with transaction(engine) as s:
+        add_product(s, NewProduct("SHAKE", "Shake", 10000, 10000, 10000, 10000))
+        place(s, a, rule="left", at=JAN, actor="t")
+        place(s, b, rule="right", at=JAN, actor="t")
+    for period, at, left, right, closed in ((sep, mid_sep, 1, 3, MID_OCT),
+                                            (OCT, MID_OCT, 2, 0, MID_NOV),
+                                            (NOV, MID_NOV, 1, 1, DEC)):
+        with transaction(engine) as s:
+            for member, count in ((a, left), (b, right)):
+                if count:
+                    place_order(s, NewOrder(member, at, [LineRequest("SHAKE", count)]), now=at)
+        commit_period(engine, period, base, now=closed, actor="test")
+    replay = replay_plan(engine, PLAN, 3)
+    assert [p.period for p in replay.periods] == ["2026-09", "2026-10", "2026-11"]
+    assert [p.paid_after for p in replay.periods] == [1000, 2000, 1000]
+    # The same as three runs of the proposed plan, each carrying into the next.
+    chained, carry, titles = [], None, None
+    for period in (sep, OCT, NOV):
+        facts = replay_committed(engine, period).facts
+        assert facts.carry_in == {}  # the committed plan carried nothing
+        if carry is not None:
+            facts = replace(facts, carry_in=carry)
+        result = run_engine(facts, PLAN.plan, titles)
+        chained.append(int(result.payouts.amount.sum()))
+        carry, titles = result.carry, result.title
+    assert [p.paid_after for p in replay.periods] == chained
+    unchained = [int(run_engine(replay_committed(engine, p).facts, PLAN.plan)
+                     .payouts.amount.sum()) for p in (sep, OCT, NOV)]
+    assert unchained == [1000, 0, 1000]
+    # Over the three months, by paid-as rank: what the member-months were paid.
+    assert [(k.rank, k.paid_before, k.paid_after) for k in replay.ranks] == [
+        ("no rank", 0, 0), ("Member", sum(p.paid_before for p in replay.periods), 4000)]
+    assert [p.by_bonus_after for p in replay.periods] == [
+        {"binary": 1000}, {"binary": 2000}, {"binary": 1000}]
+    # The command line's what-if is the same replay.
+    import json
+
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app as cli
+
+    proposed = tmp_path / "proposed.toml"
+    proposed.write_text(PLAN.text)
+    run = CliRunner().invoke
+    out = run(cli, ["--db", db_url, "commissions", "compare", "--plan", str(proposed),
+                    "--periods", "3", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert [p["paid_after"] for p in data["periods"]] == [1000, 2000, 1000]
+    assert data["ranks"][1] == {"rank": "Member", "members_before": 9, "members_after": 9,
+                                "paid_before": replay.paid_before, "paid_after": 4000}
+    table = run(cli, ["--db", db_url, "commissions", "compare", "--plan", str(proposed),
+                      "--periods", "3"])
+    assert "By paid-as rank, all 3 months" in table.output, table.output
+    assert "Income disclosure over the months" in table.output
+    refused = run(cli, ["--db", db_url, "commissions", "compare", "--plan", str(proposed),
+                        "--plan", str(proposed), "--periods", "3"])
+    assert refused.exit_code != 0 and "with --periods give one --plan" in refused.output
+
+
+def test_the_staff_what_if_covers_several_committed_months(engine: Engine) -> None:
+    import re
+    from html import unescape
+
+    from fastapi.testclient import TestClient
+
+    from patronage.network.placement import place_unplaced
+    from tests.e2e.world import EMAILS, NOW, app_for, csrf_of, seed, sign_in
+
+    seed(engine)
+    with transaction(engine) as s:
+        assert place_unplaced(s, "weak_leg", actor="t", at=MID_OCT) > 0
+    for month in (8, 9):
+        commit_period(engine, Period(2026, month), None, now=NOW, actor="test",
+                      company_zone="UTC")
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["staff"]).status_code == 303
+    page = client.get("/company/runs/preview?period=2026-09").text
+    form = re.search(r'<form[^>]*id="what-if-binary".*?</form>', page, re.S)
+    assert form is not None and 'name="months" value="3"' in form.group(0)
+    text = re.search(r'<textarea name="plan_text" hidden>(.*?)</textarea>', form.group(0), re.S)
+    assert text is not None
+    r = client.post("/company/runs/compare", data={
+        "csrf_token": csrf_of(page), "period": "2026-09", "months": "3",
+        "plan_text": unescape(text.group(1))})
+    assert r.status_code == 200, r.text
+    # Two committed months: each month, then by rank over both, the disclosure.
+    assert "2026-08" in r.text and "2026-09" in r.text
+    assert "By paid-as rank, all 2 months" in r.text and "Associate" in r.text
+    assert "Median paid" in r.text
+    wrong = client.post("/company/runs/compare", data={
+        "csrf_token": csrf_of(page), "period": "2026-09", "months": "40",
+        "plan_text": unescape(text.group(1))})
+    assert wrong.status_code == 422

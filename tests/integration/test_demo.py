@@ -115,20 +115,31 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         (default_plan_path().parent / "leaders.toml").read_text(encoding="utf-8"))
     leaders = leaders.replace('version = "2026.3"', 'version = "2026.3-leadership"',
                               1) + LEADERSHIP_BONUSES
-    assert [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)] == [
+    history = [(e.plan.effective_from, e.plan.text, e.until) for e in plan_history(engine)]
+    assert history[:4] == [
         ("2026-06", example, "2026-08"), ("2026-08", leading, "2026-09"),
-        ("2026-09", with_compliance_rule(leading), "2026-10"), ("2026-10", leaders, None)]
+        ("2026-09", with_compliance_rule(leading), "2026-10"), ("2026-10", leaders, "2026-11")]
+    # From the open month on the leaders' plan also pays the hybrid plan's binary bonus: the
+    # distributor who joins through the demo distributor's link is placed at once.
+    assert history[4][0] == "2026-11" and history[4][2] is None
+    assert history[4][1].startswith(leaders.replace('version = "', 'version = "binary-', 1))
+    assert "[bonuses.binary]" in history[4][1]
+    assert summary.extra["distributors placed on joining through the shop"] == 1
     # The last closed month ran the leaders' plan: rates by rank and a matching bonus, paid.
     assert summary.extra["2026-10: matching paid (leaders' plan)"] != "0.00"
+    # Its stair-step pays breakaway generations by the earner's rank.
+    assert summary.extra["2026-10: generation paid (leaders' plan)"] != "0.00"
     same, run = rerun_committed(engine, Period.parse(periods[-1]))
     assert same and run.result.payouts.size > 0
     # Distributors are placed in a binary tree; the binary hybrid plan is run as a what-if
     # over the last three committed months, and pays a binary bonus.
     assert summary.extra["distributors placed in the binary tree"] > 0
     assert run.facts.placement is not None
-    what_if = [k for k in summary.extra if k.startswith("what-if ")]
+    what_if = [k for k in summary.extra if k.startswith("what-if 2026-")]
     assert len(what_if) == 3
     assert all("binary 0.00" not in str(summary.extra[k]) for k in what_if)
+    by_rank = [k for k in summary.extra if k.startswith("what-if by rank over 3 months: ")]
+    assert "what-if by rank over 3 months: Associate" in by_rank, by_rank
     from patronage.db.value import CustomerValue, ValueRun
 
     with transaction(engine) as s:

@@ -145,16 +145,37 @@ def card(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member id
 
 @app.command()
 def compare(ctx: typer.Context,
-            plans: Annotated[list[Path], typer.Option("--plan", help="Two plan files.")],
-            period: PeriodOpt, as_json: JsonOpt = False) -> None:
-    """Two plans over the same period: differences by bonus and by rank, share of CV."""
+            plans: Annotated[list[Path], typer.Option("--plan", help="Two plan files; with "
+                                                      "--periods, the proposed plan.")],
+            period: Annotated[str | None, typer.Option(
+                "--period", help="The month, YYYY-MM (two plans).")] = None,
+            periods: Annotated[int | None, typer.Option(
+                min=1, max=36, help="What-if over the last N committed months: the proposed "
+                "plan against the plans they were committed with.")] = None,
+            as_json: JsonOpt = False) -> None:
+    """Two plans over the same period: differences by bonus and by rank, share of CV; or, with
+    --periods, a proposed plan over the last committed months, its carry chained month to month:
+    by month, by rank, and the income disclosure before and after."""
     from rich.table import Table
 
     from patronage.compensation.reports import compare_plans
     from patronage.compensation.runs import PlanSource
 
+    if periods is not None:
+        from patronage.cli.simulate import print_replay
+        from patronage.simulator.replay import replay_plan
+
+        if len(plans) != 1 or period is not None:
+            raise typer.BadParameter("with --periods give one --plan (the proposed one) and "
+                                     "no --period", param_hint="--plan")
+        print_replay(replay_plan(state(ctx).engine(), PlanSource.from_file(plans[0]), periods),
+                     as_json=as_json)
+        return
     if len(plans) != 2:
         raise typer.BadParameter("give exactly two --plan files", param_hint="--plan")
+    if period is None:
+        raise typer.BadParameter("give the month to compare (or --periods N)",
+                                 param_hint="--period")
     a, b = compare_plans(state(ctx).engine(), Period.parse(period),
                          PlanSource.from_file(plans[0]), PlanSource.from_file(plans[1]),
                          company_zone=state(ctx).company_zone())

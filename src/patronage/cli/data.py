@@ -34,7 +34,7 @@ def import_(
         raise PatronageError(f"{file}: no such file")
     try:
         # Orders are dated in the open period, whose months are the company's.
-        zone = {"company_zone": state(ctx).company_zone()} if what == "orders" else {}
+        zone = {"company_zone": state(ctx).company_zone()} if what in ("orders", "members") else {}
         report = IMPORTERS[what](state(ctx).engine(), file, dry_run=dry_run,
                                  now=parse_now(now), **zone)
     except Problems as exc:

@@ -126,6 +126,23 @@ def place_command(
     console.print(f"member {member_id}: placed {spot.words()}")
 
 
+@app.command("link-side")
+def link_side_command(
+    ctx: typer.Context, member_id: Annotated[int, typer.Argument(help="The distributor's id.")],
+    side: Annotated[str, typer.Argument(help="left, right, or none (the plan's rule).")],
+    now: NowOpt = None,
+) -> None:
+    """The side of the placement tree that distributors joining through this distributor's
+    share link are placed on (spillover on that side), or none: the plan's placement rule."""
+    from patronage.db.engine import transaction
+    from patronage.shop.links import set_link_side
+
+    with transaction(state(ctx).engine()) as session:
+        set_link_side(session, member_id, None if side == "none" else side, now=parse_now(now))
+    console.print(f"member {member_id}: share link places distributors "
+                  + (f"on the {side}" if side != "none" else "by the plan's rule"))
+
+
 @app.command("move-placement")
 def move_placement_command(
     ctx: typer.Context, member_id: Annotated[int, typer.Argument(help="The member's id.")],

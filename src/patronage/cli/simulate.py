@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from patronage.compensation.runs import PlanSource
     from patronage.simulator.core.params import Models, Params
     from patronage.simulator.core.simulation import Simulation
+    from patronage.simulator.replay import Replay
 
 app = typer.Typer()
 
@@ -208,37 +209,54 @@ def replay_plan(
 ) -> None:
     """Run a proposed plan over the last committed months (their frozen facts) beside what was
     committed: by rank, the payout ratio, who gains and loses, the disclosure figures."""
-    from dataclasses import asdict
 
     from patronage.simulator.replay import replay_plan as replay
 
-    found = replay(state(ctx).engine(), _plan(plan), periods)
+    print_replay(replay(state(ctx).engine(), _plan(plan), periods), as_json=as_json)
+
+
+def print_replay(found: Replay, *, as_json: bool) -> None:
+    """A replay (a what-if over committed months): by month, by paid-as rank over all the
+    months with the change, who gains and loses, the income disclosure before and after."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
     if as_json:
         data = asdict(found)
-        data.update(ratio_before=found.ratio_before, ratio_after=found.ratio_after)
+        data.update(ratio_before=found.ratio_before, ratio_after=found.ratio_after,
+                    ranks=[asdict(r) for r in found.ranks])
         emit_json(data)
         return
-    from rich.table import Table
+
+    def money(v: int) -> str:
+        return f"{v / 100:,.2f}"
 
     table = Table(title=f"Plan {found.plan_version} over {len(found.periods)} committed months")
     for col in ("Month", "CV", "Paid (committed)", "Paid (proposed)", "Ratio", "Proposed"):
         table.add_column(col, justify="right")
     for p in found.periods:
-        table.add_row(p.period, f"{p.total_cv / 100:,.2f}", f"{p.paid_before / 100:,.2f}",
-                      f"{p.paid_after / 100:,.2f}", f"{p.ratio_before:.1%}",
-                      f"{p.ratio_after:.1%}")
+        table.add_row(p.period, money(p.total_cv), money(p.paid_before), money(p.paid_after),
+                      f"{p.ratio_before:.1%}", f"{p.ratio_after:.1%}")
     console.print(table)
-    ranks = Table(title=f"By paid-as rank, {found.periods[-1].period}")
+    ranks = Table(title=f"By paid-as rank, all {len(found.periods)} months (member-months)")
     for col in ("Rank", "Members (committed)", "Members (proposed)", "Paid (committed)",
-                "Paid (proposed)"):
+                "Paid (proposed)", "Change"):
         ranks.add_column(col, justify="right")
-    for r in found.periods[-1].ranks:
+    for r in found.ranks:
         ranks.add_row(r.rank, str(r.members_before), str(r.members_after),
-                      f"{r.paid_before / 100:,.2f}", f"{r.paid_after / 100:,.2f}")
+                      money(r.paid_before), money(r.paid_after),
+                      money(r.paid_after - r.paid_before))
     console.print(ranks)
+    disclosure = Table(title="Income disclosure over the months")
+    for col in ("", "Committed", "Proposed"):
+        disclosure.add_column(col, justify="right")
+    b, a = found.before, found.after
+    disclosure.add_row("Participants", str(b.participants), str(a.participants))
+    disclosure.add_row("Paid nothing", str(b.earned_nothing), str(a.earned_nothing))
+    for name, x, y in (("Median paid", b.median, a.median), ("90th percentile", b.p90, a.p90),
+                       ("Highest", b.top, a.top)):
+        disclosure.add_row(name, money(x), money(y))
+    console.print(disclosure)
     console.print(f"Distributors paid more: {found.paid_more}, less: {found.paid_less}, the "
-                  f"same: {found.paid_same}. Median paid over the months: "
-                  f"{found.before.median / 100:,.2f} → {found.after.median / 100:,.2f}; "
-                  f"earning nothing: {found.before.earned_nothing} → "
-                  f"{found.after.earned_nothing} of {found.after.participants}.",
-                  highlight=False)
+                  f"same: {found.paid_same}.", highlight=False)

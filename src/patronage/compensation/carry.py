@@ -9,7 +9,8 @@ from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, Select, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import AnyPeriod, Period, zone
@@ -19,8 +20,10 @@ from patronage.compensation.core.results import RunResult
 from patronage.db.bulk import write_rows
 from patronage.db.compensation import PlanVersion
 from patronage.db.loaders import integer_matrix
+from patronage.db.shop import ShareLinkSide
+from patronage.db.tables import Member
 from patronage.facts import Genealogy, PeriodFacts
-from patronage.network.placement import load_placement, place
+from patronage.network.placement import SIDE_NAMES, load_placement, place, place_joined
 
 
 def with_placement_and_carry(engine: Engine, facts: PeriodFacts, period: AnyPeriod,
@@ -67,7 +70,8 @@ def store_carry(conn: Connection, run_id: int, g: Genealogy, result: RunResult) 
         "left_volume": left[some], "right_volume": right[some]})
 
 
-def placement_rule_in_force(session: Session, at: datetime, company_zone: str) -> str | None:
+def placement_rule_in_force(session: Session | Connection, at: datetime,
+                            company_zone: str) -> str | None:
     """The placement rule of the plan in force at ``at`` (its ``[bonuses.binary]``
     ``placement``; None: no plan, or a plan without a binary bonus)."""
     period = Period.containing(at, zone(company_zone))
@@ -84,7 +88,44 @@ def placement_rule_in_force(session: Session, at: datetime, company_zone: str) -
 def place_on_enrollment(session: Session, member_id: int, *, at: datetime, actor: str,
                         company_zone: str) -> None:
     """Place a newly enrolled distributor by the rule of the plan in force, when it pays a
-    binary bonus (nothing otherwise)."""
+    binary bonus (nothing otherwise); a sponsor whose share link names a side places them on
+    that side instead (spillover)."""
     rule = placement_rule_in_force(session, at, company_zone)
-    if rule is not None:
-        place(session, member_id, at=at, actor=actor, rule=rule)
+    if rule is None:
+        return
+    sponsor = session.scalar(select(Member.sponsor_id).where(Member.id == member_id))
+    side = session.scalar(select(ShareLinkSide.side).where(ShareLinkSide.member_id == sponsor)) \
+        if sponsor is not None else None
+    for attempt in range(_PLACE_ATTEMPTS):
+        try:
+            # A concurrent enrollment under the same sponsor may take the spot first: the
+            # unique spot index refuses the second, which then looks again (it sees the
+            # other's committed row).
+            with session.begin_nested():
+                place(session, member_id, at=at, actor=actor,
+                      rule=rule if side is None else SIDE_NAMES[int(side)])
+            return
+        except IntegrityError:
+            if attempt == _PLACE_ATTEMPTS - 1:
+                raise
+
+
+_PLACE_ATTEMPTS = 3
+
+
+def place_imported(conn: Connection, ids: Select[tuple[int]], *, at: datetime, actor: str,
+                   company_zone: str) -> int:
+    """Place the distributors whose ids ``ids`` selects (just written, on ``conn``'s
+    transaction) by the rule of the plan in force at ``at``, each as of joining, in joining
+    order; nothing when the plan pays no binary bonus. Returns how many placement rows were
+    written."""
+    rule = placement_rule_in_force(conn, at, company_zone)
+    if rule is None:
+        return 0
+    joined = [(int(m), s, j) for m, s, j in conn.execute(
+        select(Member.id, Member.sponsor_id, Member.joined_at)
+        .where(Member.id.in_(ids), Member.kind == "distributor")
+        .order_by(Member.joined_at, Member.id))]
+    sides = {int(m): int(s) for m, s in conn.execute(
+        select(ShareLinkSide.member_id, ShareLinkSide.side))}
+    return place_joined(conn, joined, rule, actor=actor, at=at, sides=sides)

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db.base import Base, UTCDateTime
@@ -29,6 +39,18 @@ class ShareCode(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShareLinkSide(Base):
+    """The side of the placement tree a distributor's share link places the distributors who
+    join through it (0 left, 1 right); no row: the plan's placement rule."""
+
+    __tablename__ = "share_link_sides"
+    __table_args__ = (CheckConstraint("side IN (0, 1)", name="side"),)
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    side: Mapped[int] = mapped_column(SmallInteger)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Attribution(Base):

@@ -1,6 +1,8 @@
 """The demo company's placement tree and the binary hybrid plan run over its history as a
 what-if: what the shipped ``binary-hybrid.toml`` would have paid in the committed months,
-beside what the plan in force paid (the staff run-compare page shows the same comparison)."""
+beside what the plan in force paid (the staff run-compare page shows the same comparison).
+From the open month on the company adds the hybrid plan's binary bonus to its plan, so the
+distributors who join through the shop from then on are placed at once."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ from sqlalchemy import Engine, select
 from patronage.clock import Period
 from patronage.compensation.core.bonuses.binary import Binary
 from patronage.compensation.core.plan import default_plan_path
-from patronage.compensation.plan_versions import require_plan
-from patronage.compensation.reports import compare_plans
+from patronage.compensation.plan_versions import set_plan
 from patronage.compensation.runs import PlanSource
-from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
+from patronage.db.placements import PlacementRecord
+from patronage.demo.field import demo_distributor
 from patronage.money import format_amount
 from patronage.network.placement import place_unplaced
+from patronage.shop.links import set_link_side
+from patronage.simulator.replay import replay_plan
 
 
 def hybrid_plan() -> PlanSource:
@@ -32,19 +36,50 @@ def place_demo_tree(engine: Engine, now: datetime) -> int:
         return place_unplaced(session, section.placement, actor="demo", at=now)
 
 
-def binary_what_if(engine: Engine, *, months: int, company_zone: str) -> dict[str, str]:
-    """For the last ``months`` committed periods: paid under the plan in force, under the
-    binary hybrid plan, and the binary bonus's part."""
+def binary_section() -> str:
+    """The hybrid plan's ``[bonuses.binary]`` section, as written in the file."""
+    text = default_plan_path().with_name("binary-hybrid.toml").read_text(encoding="utf-8")
+    start = text.index("[bonuses.binary]")
+    end = text.index("\n[", start)
+    return text[start:end].replace('min_rank = "Associate"', 'min_rank = "Consultant"')
+
+
+def binary_from_open_month(engine: Engine, plan_text: str, current: Period, *,
+                           now: datetime) -> None:
+    """``plan_text`` with the hybrid plan's binary bonus, in force from ``current`` on (new
+    distributors are placed by its weak-leg rule); the demo distributor's share link places
+    those joining through it on the right."""
+    text = (plan_text.replace('version = "', 'version = "binary-', 1) + "\n"
+            + "# From this month on the company also pays a binary bonus.\n" + binary_section()
+            + "\n")
+    set_plan(engine, text, current, source="demo: leaders' plan with a binary bonus",
+             actor="demo", now=now)
     with transaction(engine) as session:
-        periods = list(session.scalars(select(CommissionRun.period)
-                                       .where(CommissionRun.calendar == "month")
-                                       .order_by(CommissionRun.period.desc()).limit(months)))
-    hybrid, out = hybrid_plan(), {}
-    for text in reversed(periods):
-        period = Period.parse(text)
-        a, b = compare_plans(engine, period, require_plan(engine, period), hybrid,
-                             company_zone=company_zone)
-        out[f"what-if {period}: paid (plan in force / binary hybrid)"] = (
-            f"{format_amount(a.total_paid)} / {format_amount(b.total_paid)}, "
-            f"binary {format_amount(b.by_bonus.get('binary', 0))}")
+        found = demo_distributor(session)
+        if found is not None:
+            set_link_side(session, found, "right", now=now)
+
+
+def placed_on_joining(engine: Engine) -> int:
+    """Distributors the shop placed as they joined."""
+    with transaction(engine) as session:
+        return len(list(session.scalars(select(PlacementRecord.id)
+                                        .where(PlacementRecord.placed_by == "shop"))))
+
+
+def binary_what_if(engine: Engine, *, months: int) -> dict[str, str]:
+    """For the last ``months`` committed periods: paid under the plan in force, under the
+    binary hybrid plan (its carry chained month to month), the binary bonus's part; and by
+    paid-as rank over the months, the change in what the ranks were paid."""
+    found = replay_plan(engine, hybrid_plan(), months)
+    out = {}
+    for p in found.periods:
+        out[f"what-if {p.period}: paid (plan in force / binary hybrid)"] = (
+            f"{format_amount(p.paid_before)} / {format_amount(p.paid_after)}, "
+            f"binary {format_amount(p.by_bonus_after.get('binary', 0))}")
+    for k in found.ranks:
+        out[f"what-if by rank over {months} months: {k.rank}"] = (
+            f"{format_amount(k.paid_before)} → {format_amount(k.paid_after)}")
+    out["what-if income disclosure: median paid over the months"] = (
+        f"{format_amount(found.before.median)} → {format_amount(found.after.median)}")
     return out

@@ -29,7 +29,12 @@ from patronage.credit.expiry import expire_credit
 from patronage.db.care import Touch
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
-from patronage.demo.binary import binary_what_if, place_demo_tree
+from patronage.demo.binary import (
+    binary_from_open_month,
+    binary_what_if,
+    place_demo_tree,
+    placed_on_joining,
+)
 from patronage.demo.company import CompanySummary, build_company
 from patronage.demo.compliance import LoadingPlant, compliance_story
 from patronage.demo.field import leave_cards
@@ -135,12 +140,12 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         last_run = locked_run(engine, last)
         by_bonus = last_run.by_bonus if last_run is not None else {}
         for line in ("matching", "unilevel_generation", "unilevel_infinity",
-                     "customer_first_order"):
+                     "customer_first_order", "generation"):
             summary.extra[f"{last}: {line.replace('_', ' ')} paid (leaders' plan)"] = \
                 format_amount(by_bonus.get(line, 0))
     if closing.committed:
         summary.extra.update(compliance_summary(engine, current.previous(), tz))
-        summary.extra.update(binary_what_if(engine, months=3, company_zone=company_zone))
+        summary.extra.update(binary_what_if(engine, months=3))
     # Customer values as the care window opens (value-at-risk touches need them), then the
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
@@ -164,8 +169,13 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         from patronage.demo.simulations import simulate_demo
 
         summary.extra.update(simulate_demo(engine, now, company_zone))
+    if closing.committed:
+        # From the open month on the plan also pays a binary bonus: the shop's new
+        # distributors are placed at once (the demo distributor's link: on the right).
+        binary_from_open_month(engine, leaders_text, current, now=now)
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
+    summary.extra["distributors placed on joining through the shop"] = placed_on_joining(engine)
     summary.extra["cards left for the demo distributor to print"] = leave_cards(engine, now)
     summary.extra.update(worker_round(engine, now, company_zone))
     return summary

@@ -14,7 +14,8 @@ Rules, each starting from the sponsor's place in the tree:
 - ``weak_leg``: ``left`` or ``right``, whichever leg of the sponsor has fewer members placed
   (the left one on a tie).
 
-A sponsor not placed yet is placed first, at the top (a new root).
+A sponsor not placed yet is placed first, at the top (a new root). A sponsor's share link may
+name a side instead (:func:`place_joined`): spillover on that side.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, insert, or_, select
 from sqlalchemy.orm import Session
 
 from patronage import audit
 from patronage.clock import require_aware
+from patronage.db.accounts import AuditEntry
 from patronage.db.compensation import CommissionRun
 from patronage.db.placements import BinaryCarry, PlacementRecord
 from patronage.db.tables import Member
@@ -53,10 +55,7 @@ class Spot:
 
 
 def _open_rows(session: Session) -> dict[int, Spot]:
-    rows = session.execute(select(PlacementRecord.member_id, PlacementRecord.parent_id,
-                                  PlacementRecord.side)
-                           .where(PlacementRecord.ended_at.is_(None))).all()
-    return {m: Spot(p, s) for m, p, s in rows}
+    return tree_rows(session)
 
 
 def tree_at(session: Session | Connection, at: datetime) -> dict[int, Spot]:
@@ -94,40 +93,81 @@ def leg_members(tree: dict[int, Spot], member: int) -> tuple[list[int], list[int
     return legs[0], legs[1]
 
 
-def _spillover(below: dict[int, dict[int, int]], start: int, side: int) -> Spot:
-    """The first free spot on ``side`` of ``start``, else of that leg, level by level."""
-    top = below.get(start, {}).get(side)
-    if top is None:
-        return Spot(start, side)
-    queue = deque([top])
-    while queue:
-        m = queue.popleft()
-        for s in (0, 1):
-            child = below.get(m, {}).get(s)
-            if child is None:
-                return Spot(m, s)
-            queue.append(child)
-    raise AssertionError("a finite leg has a free spot")
+class Layout:
+    """The open tree kept for placing many members in a row: who is below each member and
+    how many members each subtree holds, both kept up to date as members are added, so a rule
+    costs the length of a path (spillover: the leg's levels down to the first free spot) rather
+    than a walk of the whole tree."""
 
+    def __init__(self, tree: dict[int, Spot], *, counting: bool = True) -> None:
+        self.below = children(tree)
+        self.parent = {m: s.parent for m, s in tree.items()}
+        #: Subtree sizes, kept only when counting (the weak-leg rule needs them).
+        self.counting = counting
+        self.size = dict.fromkeys(tree, 1)
+        if counting:
+            order = [m for m, s in tree.items() if s.parent is None or s.parent not in tree]
+            for m in order:  # grows as it goes: every member, each after their parent
+                order.extend(self.below.get(m, {}).values())
+            for m in reversed(order):
+                above = self.parent[m]
+                if above is not None and above in self.size:
+                    self.size[above] += self.size[m]
 
-def _extreme(below: dict[int, dict[int, int]], start: int, side: int) -> Spot:
-    at = start
-    while side in below.get(at, {}):
-        at = below[at][side]
-    return Spot(at, side)
+    def __contains__(self, member: int) -> bool:
+        return member in self.parent
+
+    def leg_size(self, member: int, side: int) -> int:
+        assert self.counting, "leg sizes are kept only when counting"
+        top = self.below.get(member, {}).get(side)
+        return 0 if top is None else self.size[top]
+
+    def add(self, member: int, spot: Spot) -> None:
+        self.parent[member] = spot.parent
+        self.size[member] = 1
+        if spot.parent is not None:
+            self.below.setdefault(spot.parent, {})[spot.side] = member
+        above = spot.parent
+        while self.counting and above is not None:
+            self.size[above] += 1
+            above = self.parent.get(above)
+
+    def spillover(self, start: int, side: int) -> Spot:
+        """The first free spot on ``side`` of ``start``, else of that leg, level by level."""
+        top = self.below.get(start, {}).get(side)
+        if top is None:
+            return Spot(start, side)
+        queue = deque([top])
+        while queue:
+            m = queue.popleft()
+            for s in (0, 1):
+                child = self.below.get(m, {}).get(s)
+                if child is None:
+                    return Spot(m, s)
+                queue.append(child)
+        raise AssertionError("a finite leg has a free spot")
+
+    def extreme(self, start: int, side: int) -> Spot:
+        at = start
+        while side in self.below.get(at, {}):
+            at = self.below[at][side]
+        return Spot(at, side)
+
+    def spot(self, sponsor: int, rule: str) -> Spot:
+        """Where a new distributor sponsored by ``sponsor`` (placed) goes under ``rule``."""
+        if rule in ("left", "right"):
+            return self.spillover(sponsor, SIDE_CODES[rule])
+        if rule in ("extreme_left", "extreme_right"):
+            return self.extreme(sponsor, SIDE_CODES[rule.removeprefix("extreme_")])
+        if rule == "weak_leg":
+            weak = self.leg_size(sponsor, SIDE_LEFT) <= self.leg_size(sponsor, 1)
+            return self.spillover(sponsor, SIDE_LEFT if weak else 1)
+        raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
 
 
 def spot_by_rule(tree: dict[int, Spot], sponsor: int, rule: str) -> Spot:
     """Where a new distributor sponsored by ``sponsor`` (placed) goes under ``rule``."""
-    below = children(tree)
-    if rule in ("left", "right"):
-        return _spillover(below, sponsor, SIDE_CODES[rule])
-    if rule in ("extreme_left", "extreme_right"):
-        return _extreme(below, sponsor, SIDE_CODES[rule.removeprefix("extreme_")])
-    if rule == "weak_leg":
-        left, right = leg_members(tree, sponsor)
-        return _spillover(below, sponsor, SIDE_LEFT if len(left) <= len(right) else 1)
-    raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
+    return Layout(tree, counting=rule == "weak_leg").spot(sponsor, rule)
 
 
 def _distributor(session: Session, member_id: int, role: str) -> Member:
@@ -291,20 +331,20 @@ def place_unplaced(session: Session, rule: str, *, actor: str, at: datetime) -> 
     one audit entry. Returns how many were placed."""
     if rule not in RULES:
         raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
-    tree = _open_rows(session)
+    layout = Layout(_open_rows(session), counting=rule == "weak_leg")
     rows = session.execute(select(Member.id, Member.sponsor_id, Member.joined_at)
                            .where(Member.kind == "distributor",
                                   Member.status.not_in(("terminated", "erased")))
                            .order_by(Member.joined_at, Member.id)).all()
     added = []
     for member_id, sponsor, joined in rows:
-        if member_id in tree:
+        if member_id in layout:
             continue
-        if sponsor is None or sponsor not in tree:
+        if sponsor is None or sponsor not in layout:
             spot = Spot(None, SIDE_LEFT)
         else:
-            spot = spot_by_rule(tree, sponsor, rule)
-        tree[member_id] = spot
+            spot = layout.spot(sponsor, rule)
+        layout.add(member_id, spot)
         added.append(PlacementRecord(member_id=member_id, parent_id=spot.parent, side=spot.side,
                                      placed_at=joined, placed_by=actor[:100]))
     session.add_all(added)
@@ -312,3 +352,52 @@ def place_unplaced(session: Session, rule: str, *, actor: str, at: datetime) -> 
     audit.record(session, actor=actor, action="placement.place", target="distributors",
                  detail=f"{len(added)} placed by rule {rule}, each as of joining", at=at)
     return len(added)
+
+
+def place_joined(conn: Connection, joined: list[tuple[int, int | None, datetime]], rule: str,
+                 *, actor: str, at: datetime, sides: dict[int, int] | None = None) -> int:
+    """Place distributors who just joined (member id, sponsor id, joined at), in that order,
+    each as of joining, by ``rule`` relative to their sponsor, or on the side their sponsor's
+    share link names (``sides``: sponsor id → side; spillover on that side); a sponsor not
+    placed yet is placed first, at the top. Written in one batched insert, on ``conn``'s
+    transaction, with one audit entry. Returns how many rows were written."""
+    if rule not in RULES:
+        raise PatronageError(f"placement rule: {rule!r} is not one of {', '.join(RULES)}")
+    layout = Layout(tree_rows(conn), counting=rule == "weak_leg")
+    member, parent, side, placed = [], [], [], []
+
+    def put(member_id: int, spot: Spot, when: datetime) -> None:
+        layout.add(member_id, spot)
+        member.append(member_id)
+        parent.append(spot.parent)
+        side.append(spot.side)
+        placed.append(when)
+
+    for member_id, sponsor, when in joined:
+        if member_id in layout:
+            continue
+        if sponsor is None:
+            put(member_id, Spot(None, SIDE_LEFT), when)
+            continue
+        if sponsor not in layout:
+            put(sponsor, Spot(None, SIDE_LEFT), when)
+        chosen = (sides or {}).get(sponsor)
+        spot = layout.spot(sponsor, rule) if chosen is None else layout.spillover(sponsor, chosen)
+        put(member_id, spot, when)
+    if not member:
+        return 0
+    conn.execute(insert(PlacementRecord), [
+        {"member_id": m, "parent_id": p, "side": s, "placed_at": t, "placed_by": actor[:100]}
+        for m, p, s, t in zip(member, parent, side, placed, strict=True)])
+    conn.execute(insert(AuditEntry).values(
+        at=require_aware(at, place="at"), actor=actor[:254], action="placement.place",
+        target="distributors", detail=f"{len(member)} placed by rule {rule} on joining"))
+    return len(member)
+
+
+def tree_rows(conn: Session | Connection) -> dict[int, Spot]:
+    """Every placed member's spot now (the open rows)."""
+    rows = conn.execute(select(PlacementRecord.member_id, PlacementRecord.parent_id,
+                               PlacementRecord.side)
+                        .where(PlacementRecord.ended_at.is_(None))).all()
+    return {int(m): Spot(p, int(s)) for m, p, s in rows}

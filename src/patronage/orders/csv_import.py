@@ -157,14 +157,16 @@ def _run(engine: Engine, name: str, rows: list[_Row], found: Findings, dry_run: 
 
 
 def import_members(engine: Engine, source: Path | str, *, dry_run: bool = False,
-                   now: datetime | None = None, progress: Progress | None = None
-                   ) -> ImportReport:
+                   now: datetime | None = None, progress: Progress | None = None,
+                   company_zone: str = DEFAULT_COMPANY_ZONE) -> ImportReport:
     """Members, referring to each other by ``ref`` (in the file or already stored). ``now``
     bounds join dates and birth years from above (see :mod:`patronage.network.intake`). The
-    file is streamed (see :mod:`patronage.orders.members_import`)."""
+    file is streamed (see :mod:`patronage.orders.members_import`). Distributors are placed by
+    the placement rule of the plan in force (``company_zone`` tells its month), when it pays a
+    binary bonus."""
     name = str(source) if isinstance(source, Path) else "members"
     count, found = import_members_file(engine, source, name=name, dry_run=dry_run, now=now,
-                                       progress=progress)
+                                       progress=progress, company_zone=company_zone)
     if found.any:
         raise _fail(name, found)
     return ImportReport(name, count, count, dry_run)

@@ -28,11 +28,15 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    func,
     select,
+    table,
     text,
 )
+from sqlalchemy import column as sa_column
 
-from patronage.clock import zone
+from patronage.clock import DEFAULT_COMPANY_ZONE, zone
+from patronage.compensation.carry import place_imported
 from patronage.db.bulk import allocate_ids
 from patronage.db.markets import Market
 from patronage.db.tables import MEMBER_KINDS, Member
@@ -312,10 +316,12 @@ Progress = Callable[[str, int], None]
 
 
 def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_run: bool,
-                        now: datetime | None, progress: Progress | None = None
-                        ) -> tuple[int, Findings]:
+                        now: datetime | None, progress: Progress | None = None,
+                        company_zone: str = DEFAULT_COMPANY_ZONE) -> tuple[int, Findings]:
     """Check and (unless ``dry_run``) write the members of ``source``; returns the number of
-    rows and the problems found (with any problem nothing is written)."""
+    rows and the problems found (with any problem nothing is written). When the plan in force
+    (at ``now``; without it, at the latest join date in the file) pays a binary bonus, the
+    distributors are placed in the placement tree in the same transaction."""
     found = Findings()
     count = 0
     # The markets are read first, on their own: on SQLite the import's transaction must not
@@ -366,6 +372,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             if progress is not None:
                 progress(N_("writing"), count)
             _write(conn)
+            _place(conn, now, company_zone)
         if found.any or dry_run:
             tx.rollback()
         else:
@@ -481,6 +488,16 @@ def _check_cycles(conn: Connection, found: Findings) -> None:
 _WRITTEN = ["id", "ref", "kind", "first_name", "last_name", "email", "phone", "address_line1",
             "address_line2", "city", "region", "postal_code", "country", "timezone", "locale",
             "birth_month", "birth_day", "birth_year", "joined_at", "channel", "market_id"]
+
+
+def _place(conn: Connection, now: datetime | None, company_zone: str) -> None:
+    """The imported distributors placed by the plan's rule, each as of joining."""
+    staged = table(_S, sa_column("id"))
+    at = now or conn.scalar(select(func.max(Member.joined_at))
+                            .where(Member.id.in_(select(staged.c.id))))
+    if at is not None:
+        place_imported(conn, select(staged.c.id), at=at, actor="import",
+                       company_zone=company_zone)
 
 
 def _write(conn: Connection) -> None:

@@ -40,6 +40,7 @@ from patronage.autoship.core.schedule import Frequency
 from patronage.autoship.gateway import PaymentGateway
 from patronage.autoship.subscriptions import Item, company_today, subscribe
 from patronage.clock import DEFAULT_COMPANY_ZONE
+from patronage.compensation.carry import place_on_enrollment
 from patronage.db.care import Contact, Touch
 from patronage.db.engine import transaction
 from patronage.db.markets import Market
@@ -414,6 +415,10 @@ def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: 
                                         accepted_at=now, ip=visitor.ip[:64],
                                         user_agent=visitor.user_agent[:1000]))
     session.flush()
+    if kind == "distributor":
+        # In the placement tree at once, by the plan's rule or the side the link names.
+        place_on_enrollment(session, member.id, at=now, actor="shop",
+                            company_zone=rules.company_zone)
     return member
 
 

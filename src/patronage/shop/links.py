@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.clock import require_aware
-from patronage.db.shop import ShareCode
+from patronage.db.shop import ShareCode, ShareLinkSide
 from patronage.db.tables import Member
-from patronage.errors import N_, NotFound
+from patronage.errors import N_, NotFound, PatronageError
+from patronage.facts import SIDE_CODES
 from patronage.network.members import NewMember, enroll_member
+from patronage.network.placement import SIDE_NAMES
 from patronage.shop.core.attribution import Credit, LinkHolder, credit_for
 
 ALPHABET = "23456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -61,6 +63,37 @@ def share_code(session: Session, member_id: int, *, now: datetime) -> str:
             continue
         return code
     raise RuntimeError("could not make a unique share code")  # pragma: no cover
+
+
+def set_link_side(session: Session, member_id: int, side: str | None, *,
+                  now: datetime) -> None:
+    """The side of the placement tree (``left``, ``right``) that distributors joining through
+    ``member_id``'s share link are placed on (spillover on that side); ``None``: the plan's
+    placement rule again."""
+    member = session.get(Member, member_id)
+    if member is None or member.status == "erased":
+        raise NotFound(N_("member %(member_id)s does not exist"), values={"member_id": member_id})
+    if member.kind != "distributor":
+        raise PatronageError(f"member {member_id}: only a distributor's link places "
+                             "distributors")
+    if side is not None and side not in SIDE_CODES:
+        raise PatronageError(f"side: give left or right (or none), not {side!r}")
+    found = session.get(ShareLinkSide, member_id)
+    if side is None:
+        if found is not None:
+            session.delete(found)
+    elif found is None:
+        session.add(ShareLinkSide(member_id=member_id, side=SIDE_CODES[side],
+                                  set_at=require_aware(now)))
+    else:
+        found.side, found.set_at = SIDE_CODES[side], require_aware(now)
+    session.flush()
+
+
+def link_side(session: Session, member_id: int) -> str | None:
+    """The side ``member_id``'s share link places distributors on (None: the plan's rule)."""
+    side = session.scalar(select(ShareLinkSide.side).where(ShareLinkSide.member_id == member_id))
+    return None if side is None else SIDE_NAMES[int(side)]
 
 
 def share_url(base_url: str, code: str) -> str:

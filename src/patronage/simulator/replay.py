@@ -1,10 +1,16 @@
 """Replays: a proposed plan run over the company's last committed months (their frozen
 snapshots, the real history), beside what was committed: by paid-as rank, per member, the
-payout ratio and the income disclosure's figures."""
+payout ratio and the income disclosure's figures. This is also the plan what-if over several
+committed months (``patronage commissions compare --periods``, the staff run-compare page).
+
+The proposed plan's months are chained as if it had been in force: titles, and the binary leg
+volume each month carries to the next. The first month starts from the volume the committed
+run before it carried (what the company really carried in); each later month from what the
+proposed plan carried out of the month before, not from the committed run's carry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import Engine, select
@@ -13,14 +19,14 @@ from patronage.arrays import I64, sum_by
 from patronage.clock import Period
 from patronage.compensation.core.engine import run_engine
 from patronage.compensation.core.plan import Plan
-from patronage.compensation.core.results import RunResult
+from patronage.compensation.core.results import BONUSES, RunResult
 from patronage.compensation.runs import PlanSource, replay_committed
 from patronage.compliance.core.disclosure import percentile
 from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
-from patronage.facts import KIND_DISTRIBUTOR
+from patronage.facts import KIND_DISTRIBUTOR, Genealogy
 
 MAX_PERIODS = 36
 
@@ -42,6 +48,8 @@ class PeriodReplay:
     paid_before: int
     paid_after: int
     ranks: list[RankChange]
+    #: What the proposed plan paid by payout line (lines that paid something).
+    by_bonus_after: dict[str, int] = field(default_factory=dict)
 
     @property
     def ratio_before(self) -> float:
@@ -108,6 +116,18 @@ class Replay:
     def ratio_after(self) -> float:
         return self.paid_after / self.total_cv if self.total_cv else 0.0
 
+    @property
+    def ranks(self) -> list[RankChange]:
+        """By paid-as rank over all the months: member-months and what they were paid."""
+        out: dict[str, list[int]] = {}
+        for p in self.periods:
+            for k in p.ranks:
+                row = out.setdefault(k.rank, [0, 0, 0, 0])
+                for i, v in enumerate((k.members_before, k.members_after, k.paid_before,
+                                       k.paid_after)):
+                    row[i] += v
+        return [RankChange(rank, *row) for rank, row in out.items()]
+
 
 def last_committed(engine: Engine, count: int) -> list[Period]:
     """The last ``count`` committed periods, oldest first."""
@@ -147,11 +167,15 @@ def replay_plan(engine: Engine, plan: PlanSource, periods: int = 12) -> Replay:
     after_total: dict[int, int] = {}
     replays = []
     titles: dict[int, int] = {}
+    carried: tuple[Genealogy, dict[str, I64]] | None = None
     for period in last_committed(engine, periods):
         old = replay_committed(engine, period)
         g = old.facts.genealogy
         prior = np.array([titles.get(int(m), -1) for m in g.member_id], dtype=np.int64)
-        new = run_engine(old.facts, plan.plan, prior)
+        facts = old.facts if carried is None else replace(
+            old.facts, carry_in=carry_onto(carried[1], carried[0], g))
+        new = run_engine(facts, plan.plan, prior)
+        carried = (g, new.carry)
         titles.update(zip(g.member_id.tolist(), new.title.tolist(), strict=True))
         n = g.size
         dist = g.kind == KIND_DISTRIBUTOR
@@ -168,8 +192,11 @@ def replay_plan(engine: Engine, plan: PlanSource, periods: int = 12) -> Replay:
             (m_old, p_old), (m_new, p_new) = ranks_old.get(name, (0, 0)), ranks_new.get(name,
                                                                                        (0, 0))
             ranks.append(RankChange(name, m_old, m_new, p_old, p_new))
+        by_bonus = {b: int(new.payouts.amount[new.payouts.bonus == i].sum())
+                    for i, b in enumerate(BONUSES)}
         replays.append(PeriodReplay(str(period), old.plan.plan.version, old.result.total_cv,
-                                    int(paid_old.sum()), int(paid_new.sum()), ranks))
+                                    int(paid_old.sum()), int(paid_new.sum()), ranks,
+                                    {b: v for b, v in by_bonus.items() if v}))
     deltas = sorted((after_total[m] - before_total[m], m) for m in before_total)
     losers = [m for d, m in deltas[:5] if d < 0]
     gainers = [m for d, m in reversed(deltas[-5:]) if d > 0]
@@ -183,6 +210,19 @@ def replay_plan(engine: Engine, plan: PlanSource, periods: int = 12) -> Replay:
         paid_more=sum(1 for d, _ in deltas if d > 0), paid_less=sum(1 for d, _ in deltas if d < 0),
         paid_same=sum(1 for d, _ in deltas if d == 0),
         gainers=[change(m) for m in gainers], losers=[change(m) for m in losers])
+
+
+def carry_onto(carry: dict[str, I64], g: Genealogy, onto: Genealogy) -> dict[str, I64]:
+    """Volume carried by member index of ``g``, by member index of ``onto`` (members not in
+    ``g`` carry nothing; members gone from ``onto`` lose theirs)."""
+    idx = onto.index_of(g.member_id)
+    known = idx >= 0
+    out = {}
+    for key, values in carry.items():
+        moved = np.zeros(onto.size, dtype=np.int64)
+        moved[idx[known]] = values[known]
+        out[key] = moved
+    return out
 
 
 def _names(engine: Engine, ids: list[int]) -> dict[int, str]:

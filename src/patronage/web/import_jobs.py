@@ -284,8 +284,9 @@ def run_job(engine: Engine, job_id: int, kind: str, path: Path, filename: str, d
     outcome: dict[str, Any] = {"status": "failed"}
     try:
         extra: dict[str, Any] = {"progress": progress} if kind != "products" else {}
-        if kind == "orders":
-            # Orders are dated in the open period, whose months are the company's.
+        if kind in ("orders", "members"):
+            # Orders are dated in the open period, whose months are the company's; members
+            # are placed by the plan in force this month.
             extra["company_zone"] = company_zone
         with heartbeat:
             report = IMPORTERS[kind](engine, path, dry_run=dry_run, now=now, **extra)

@@ -138,8 +138,7 @@ def plans(draw: st.DrawFn) -> Any:
             "include_promotional": draw(st.booleans()),
         }
         if bonuses["stair_step"]["breakaway_rank"] is not None:
-            bonuses["stair_step"]["generation_rates"] = [
-                draw(st.sampled_from([0.01, 0.02, 0.03])) for _ in range(draw(st.integers(0, 3)))]
+            _stair_step_generations(draw, names, bonuses["stair_step"])
             bonuses["stair_step"]["generational_compression"] = draw(st.booleans())
     _rates_by_rank(draw, ranks, bonuses)
     _unilevel_generation(draw, ranks, bonuses)
@@ -170,6 +169,19 @@ def plans(draw: st.DrawFn) -> Any:
     return plan(ranks=ranks, bonuses=bonuses,
                 active={"min_pv": 100, "customer_orders_count_as_pv": draw(st.booleans())},
                 **extra).for_calendar(calendar)
+
+
+def _stair_step_generations(draw: st.DrawFn, names: list[str], stair: dict[str, Any]) -> None:
+    """One list of generation rates for every breakaway rank, or lists by rank (of different
+    lengths, some ranks at or above the breakaway rank left out)."""
+    gen_rate = st.sampled_from([0.0, 0.01, 0.02, 0.03])
+    if draw(st.booleans()):
+        stair["generation_rates"] = [draw(gen_rate) for _ in range(draw(st.integers(0, 3)))]
+        return
+    eligible = names[names.index(stair["breakaway_rank"]):]
+    chosen = draw(st.lists(st.sampled_from(eligible), unique=True))
+    stair["generation_rates_by_rank"] = {
+        r: [draw(gen_rate) for _ in range(draw(st.integers(0, 4)))] for r in chosen}
 
 
 def rank_advancement(draw: st.DrawFn, bonuses: dict[str, Any], names: list[str]) -> None:

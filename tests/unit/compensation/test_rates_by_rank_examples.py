@@ -200,7 +200,62 @@ def test_first_order_bonus_is_clawed_back_by_the_refunded_amount() -> None:
     assert "customer_first_order" in BONUS_TYPES.clawed_lines("order")
 
 
+@pytest.mark.parametrize("engine", ENGINES, ids=IDS)
+def test_stair_step_breakaway_generations_by_rank(engine: Engine) -> None:
+    """Hand-worked (the stair-step breakaway described at
+    https://engineeredlifestyles.com/network-marketing/stair-step-compensation-plan/ gives no
+    figures for generations by rank). Ranks by PV alone: A 100, B 300, C 500; B is the
+    breakaway rank. A B earns 3% on one breakaway generation; a C 3% on generation 1 and 2% on
+    generation 2. The line 0 (C, 600.00 CV) → 1 (B, 400.00) → 2 (B, 300.00) → 3 (B, 300.00):
+    everyone breaks away, so each group is the member's own CV.
+
+    3's group (300.00): generation 1 is 2 (B): 3% = 9.00; generation 2 is 1, a B, who earns
+    nothing that deep: passed over. 2's group (300.00): 1 (B) 3% = 9.00; 0 (C) generation 2,
+    2% = 6.00. 1's group (400.00): 0 (C) 3% = 12.00. So 0 earns 18.00, 1 9.00, 2 9.00, 3
+    nothing. With one list [3%, 2%] for every rank, 1 would also earn 2% of 3's group: 6.00."""
+    ranks = [{"name": "A", "min_pv": 100}, {"name": "B", "min_pv": 300},
+             {"name": "C", "min_pv": 500}]
+    stair = {"rates": {"A": 0.02, "B": 0.05, "C": 0.05}, "breakaway_rank": "B"}
+    company = chain([600, 400, 300, 300], [600, 400, 300, 300])
+    p = plan(ranks=ranks, bonuses={"stair_step": {
+        **stair, "generation_rates_by_rank": {"B": [0.03], "C": [0.03, 0.02]}}})
+    result = engine(company.facts(), p)
+    assert result.paid_as.tolist() == [2, 1, 1, 1]
+    assert lines_of(result, "generation") == [
+        (0, 1, 1, 40000, 300, 1200), (0, 2, 2, 30000, 200, 600),
+        (1, 2, 1, 30000, 300, 900), (2, 3, 1, 30000, 300, 900)]
+    assert (BONUS_CODE["generation"], 1, 3, 2, 1, REASON_NO_RATE, -1) in result.skips.rows()
+    flat = engine(company.facts(), plan(ranks=ranks, bonuses={"stair_step": {
+        **stair, "generation_rates": [0.03, 0.02]}}))
+    assert paid(flat, 1, "generation") == 900 + 600
+
+
+def test_stair_step_generations_by_rank_checks() -> None:
+    ranks = [{"name": "A", "min_pv": 100}, {"name": "B", "min_pv": 300}]
+    text = _problems(ranks=ranks, bonuses={"stair_step": {
+        "rates": {"A": 0.02, "B": 0.6}, "breakaway_rank": "B", "generation_rates": [0.01],
+        "generation_rates_by_rank": {"A": [0.01], "Z": [0.01], "B": [0.3, 0.2]}}})
+    for expected in (
+        "bonuses.stair_step.generation_rates_by_rank.Z: unknown rank",
+        "bonuses.stair_step.generation_rates_by_rank.A: below the breakaway rank 'B': a member "
+        "paid as it never earns generations",
+        "bonuses.stair_step.generation_rates_by_rank: give generation_rates or "
+        "generation_rates_by_rank, not both",
+        "bonuses.stair_step: rates add up to more than 100%",
+    ):
+        assert expected in text, text
+    text = _problems(ranks=ranks, bonuses={"stair_step": {
+        "rates": {"A": 0.02}, "generation_rates_by_rank": {"B": [0.01]}}})
+    assert "bonuses.stair_step.generation_rates_by_rank: generations need a breakaway_rank" \
+        in text, text
+    text = _problems(ranks=ranks, bonuses={"stair_step": {
+        "rates": {"A": 0.02}, "breakaway_rank": "B", "generation_rates_by_rank": [0.01]}})
+    assert "rank name = [generation 1 rate, ...]" in text, text
+
+
 def test_the_explanations_name_the_new_lines() -> None:
+    assert BONUS_TYPES.of_line("generation").label("generation", 2) == \
+        "breakaway generation 2"
     assert BONUS_TYPES.of_line("matching").label("matching", 2) == \
         "matching bonus on the bonuses earned, generation 2"
     assert BONUS_TYPES.of_line("unilevel_generation").label("unilevel_generation", 1) == \

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from patronage.db.compensation import CommissionRun
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import PatronageError
+from patronage.simulator.replay import MAX_PERIODS, replay_plan
 from patronage.web.deps import (
     Csrf,
     PageError,
@@ -131,18 +133,32 @@ def _names_of(request: Request, paid: list[tuple[int, int]]) -> list[tuple[int, 
     return [(mid, names.get(mid, ""), amount) for mid, amount in paid]
 
 
+def _plan_b(text: str) -> PlanSource:
+    try:
+        return PlanSource.from_text(text, "plan B")
+    except ValueError as exc:  # a TOML syntax error
+        raise PatronageError(f"plan B: not valid TOML: {exc}") from exc
+
+
 @router.post("/company/runs/compare", response_class=HTMLResponse, dependencies=[Csrf])
 def compare(request: Request, me: Staff, period: Annotated[str, Form()],
-            plan_text: Annotated[str, Form()]) -> Response:
+            plan_text: Annotated[str, Form()],
+            months: Annotated[int, Form(), Ge(1), Le(MAX_PERIODS)] = 1) -> Response:
+    """Plan B beside the plan in force: for ``period``; or, with ``months`` above 1, over the
+    last committed months, plan B's carry chained month to month (the plan replay)."""
+    if months > 1:
+        with page_errors():
+            if not plan_text.strip():
+                raise PatronageError("plan B: paste a plan (TOML) to compare with")
+            found = replay_plan(engine_of(request), _plan_b(plan_text), months)
+        return render(request, "simulation_replay.html", me,
+                      title=f"What-if over {months} months", r=found)
     with page_errors():
         p = Period.parse(period)  # plans are compared over a month
         if not plan_text.strip():
             raise PatronageError("plan B: paste a plan (TOML) to compare with")
         a = require_plan(engine_of(request), p)
-        try:
-            b = PlanSource.from_text(plan_text, "plan B")
-        except ValueError as exc:  # a TOML syntax error
-            raise PatronageError(f"plan B: not valid TOML: {exc}") from exc
+        b = _plan_b(plan_text)
         fa, fb = compare_plans(engine_of(request), p, a, b, company_zone=company_zone_name(request))
     return render(request, "run_compare.html", me, title=f"Compare plans {p}", period=str(p),
                   a=fa, b=fb, bonuses=sorted(set(fa.by_bonus) | set(fb.by_bonus)),

@@ -22,6 +22,7 @@ from patronage.db.placements import PlacementRecord
 from patronage.db.tables import Member, Order, OrderLine, Product, Refund
 from patronage.errors import NotFound
 from patronage.network.placement import PlacementView, placement_view
+from patronage.shop.links import link_side
 from patronage.web.views.business import PayoutRow, PeriodFigures, payout_rows, period_history
 from patronage.web.views.team import TeamPage, team_level
 
@@ -66,6 +67,9 @@ class MemberPage:
     orders: list[Order]
     #: The placement tree around a distributor, and the names of the members it shows.
     placement: PlacementView | None = None
+    #: The side their share link places the distributors joining through it on (None: the
+    #: plan's rule).
+    link_side: str | None = None
     names: dict[int, str] = field(default_factory=dict)
 
 
@@ -114,6 +118,7 @@ def _with_placement(session: Session, page: MemberPage, at: datetime) -> None:
         return
     view = placement_view(session, page.member.id, at)
     page.placement = view
+    page.link_side = link_side(session, page.member.id)
     shown = [m for m in (view.spot.parent if view.spot else None, view.left.top,
                          view.right.top) if m is not None]
     page.names = member_labels(session, None, shown)

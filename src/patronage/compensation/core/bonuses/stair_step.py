@@ -2,7 +2,9 @@
 generation overrides on each broken-away group to the breakaway uplines above it.
 
 Writes two kinds of payout lines: ``stair_step`` (the differential) and ``generation`` (the
-overrides); a global cap naming ``stair_step`` covers both.
+overrides); a global cap naming ``stair_step`` covers both. The generation rates are one list for
+every breakaway rank, or a list per rank (``generation_rates_by_rank``): the earner's paid-as rank
+picks the list, and a generation its list does not reach is passed over (``REASON_NO_RATE``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pydantic import Field, field_validator
 from patronage.compensation.core.arrays import I64, Bools, round_rate, take
 from patronage.compensation.core.bonuses.base import BonusType
 from patronage.compensation.core.bonuses.state import PayState, ReferenceState
-from patronage.compensation.core.codes import REASON_NOT_BROKEN_AWAY, SOURCE_MEMBER
+from patronage.compensation.core.bonuses.unilevel_generation import rate_problems, rate_table
+from patronage.compensation.core.codes import REASON_NO_RATE, REASON_NOT_BROKEN_AWAY, SOURCE_MEMBER
 from patronage.compensation.core.units import BP, Strict, bp
-from patronage.languages import N_
+from patronage.languages import N_, _
 from patronage.money import round_half_away
 
 if TYPE_CHECKING:
@@ -30,12 +33,14 @@ class StairStep(Strict):
 
     ``rates`` maps rank names to rates (ranks not named earn 0). A member paid as
     ``breakaway_rank`` or higher breaks away: their group leaves their upline's stair-step group,
-    and pays ``generation_rates[g-1]`` of it to the g-th breakaway upline above.
+    and pays ``generation_rates[g-1]`` of it to the g-th breakaway upline above (or
+    ``generation_rates_by_rank[rank][g-1]``, ``rank`` the upline's paid-as rank).
     """
 
     rates: dict[str, int]
     breakaway_rank: str | None = None
     generation_rates: list[int] = Field(default_factory=list)
+    generation_rates_by_rank: dict[str, list[int]] = Field(default_factory=dict)
     generational_compression: bool = True
     include_promotional: bool = False
 
@@ -50,6 +55,42 @@ class StairStep(Strict):
     @classmethod
     def _gen(cls, v: Any) -> list[int]:
         return [bp(x) for x in v]
+
+    @field_validator("generation_rates_by_rank", mode="before")
+    @classmethod
+    def _gen_by_rank(cls, v: Any) -> dict[str, list[int]]:
+        if not isinstance(v, dict) or not all(isinstance(x, list) for x in v.values()):
+            raise ValueError("give a table of rank name = [generation 1 rate, ...]")
+        return {str(k): [bp(x) for x in rates] for k, rates in v.items()}
+
+    def generation_table(self, plan: Plan) -> I64:
+        """Generation rates by (paid-as rank index, generation - 1); the last row: no rank."""
+        if self.generation_rates_by_rank:
+            return rate_table(plan, self.generation_rates_by_rank)
+        out = np.zeros((len(plan.ranks) + 1, len(self.generation_rates)), dtype=np.int64)
+        out[:-1] = self.generation_rates
+        return out
+
+
+def _by_rank_problems(plan: Plan, section: StairStep) -> list[tuple[str, str]]:
+    """Generation rates by rank: known ranks at or above the breakaway rank, not beside the
+    single list."""
+    key = "bonuses.stair_step.generation_rates_by_rank"
+    by_rank = section.generation_rates_by_rank
+    if not by_rank:
+        return []
+    problems = [p for p in rate_problems(plan, key, by_rank) if p[1] == "unknown rank"]
+    if section.generation_rates:
+        problems.append((key, "give generation_rates or generation_rates_by_rank, not both"))
+    if section.breakaway_rank is None:
+        problems.append((key, "generations need a breakaway_rank"))
+    elif section.breakaway_rank in [r.name for r in plan.ranks]:
+        top = plan.rank_index(section.breakaway_rank)
+        problems += [(f"{key}.{name}", f"below the breakaway rank {section.breakaway_rank!r}: "
+                      "a member paid as it never earns generations")
+                     for name in by_rank
+                     if name in [r.name for r in plan.ranks] and plan.rank_index(name) < top]
+    return problems
 
 
 def _breakaway_index(plan: Plan, ss: StairStep) -> int:
@@ -79,7 +120,10 @@ class StairStepBonus(BonusType[StairStep]):
         if section.generation_rates and section.breakaway_rank is None:
             problems.append(("bonuses.stair_step.generation_rates",
                              "generations need a breakaway_rank"))
-        if sum(section.generation_rates) + max(section.rates.values(), default=0) > BP:
+        problems += _by_rank_problems(plan, section)
+        generations = max([sum(section.generation_rates),
+                           *map(sum, section.generation_rates_by_rank.values())])
+        if generations + max(section.rates.values(), default=0) > BP:
             problems.append(("bonuses.stair_step", "rates add up to more than 100%"))
         return problems
 
@@ -94,9 +138,14 @@ class StairStepBonus(BonusType[StairStep]):
         _pay_differential(st, cv_of, rate, rate_of, broke)
         group_cv = st.tree.sums_up_to(cv_of, broke)
         breakaways = np.flatnonzero(broke & (group_cv > 0))
-        if section.generation_rates and breakaways.shape[0]:
+        if section.generation_table(plan).shape[1] and breakaways.shape[0]:
             qualified = broke if section.generational_compression else st.title >= top
             _pay_generations(st, section, breakaways, group_cv[breakaways], broke, qualified)
+
+    def label(self, line: str, level: int) -> str:
+        if line == "generation":
+            return _("breakaway generation %(generation)d") % {"generation": level}
+        return super().label(line, level)
 
     def reference(self, st: ReferenceState, section: StairStep) -> None:
         n = st.g.size
@@ -134,7 +183,7 @@ def _pay_differential(st: PayState, cv_of: I64, rate: I64, rate_of: I64, broke: 
     position = st.tree.position
     paid = rate[sources]
     cur, origin = sources, sources
-    for _ in range(thresholds.shape[0]):
+    for _step in range(thresholds.shape[0]):
         nxt = above[np.searchsorted(thresholds, paid), position[cur]]
         cur, paid, origin, volume, nxt = take(nxt >= 0, cur, paid, origin, volume, nxt)
         if cur.shape[0] == 0:
@@ -151,17 +200,21 @@ def _pay_generations(st: PayState, ss: StairStep, breakaways: I64, base: I64, br
     generation; a title holder not paid as a breakaway rank now lets the payment lapse."""
     up = st.tree.nearest_above(qualified)
     walker = up[breakaways]
-    for gen, gen_rate in enumerate(ss.generation_rates, start=1):
-        alive = walker >= 0
-        walker, base, breakaways = walker[alive], base[alive], breakaways[alive]
+    rates = ss.generation_table(st.plan)
+    by_rank = bool(ss.generation_rates_by_rank)
+    for gen in range(1, rates.shape[1] + 1):
+        walker, base, breakaways = take(walker >= 0, walker, base, breakaways)
         if walker.shape[0] == 0:
             break
-        paid_now = broke[walker]
-        lapse = ~paid_now
-        st.add_skip("generation", SOURCE_MEMBER, breakaways[lapse], gen, walker[lapse],
-                    REASON_NOT_BROKEN_AWAY, -1)
-        st.add_pay(walker[paid_now], "generation", SOURCE_MEMBER, breakaways[paid_now], gen,
-                   base[paid_now], gen_rate, round_rate(base[paid_now], gen_rate))
+        gen_rate = rates[st.paid_as[walker], gen - 1]
+        why = np.where(~broke[walker], REASON_NOT_BROKEN_AWAY,
+                       np.where(by_rank & (gen_rate <= 0), REASON_NO_RATE, 0))
+        lost = why != 0
+        st.add_skip("generation", SOURCE_MEMBER, breakaways[lost], gen, walker[lost],
+                    why[lost], -1)
+        earner, source, paid_base, paid_rate = take(~lost, walker, breakaways, base, gen_rate)
+        st.add_pay(earner, "generation", SOURCE_MEMBER, source, gen, paid_base, paid_rate,
+                   round_rate(paid_base, paid_rate))
         walker = up[walker]
 
 
@@ -185,7 +238,9 @@ def _reference_generations(st: ReferenceState, ss: StairStep, b: int, group_cv: 
                            broke: list[bool], top: int) -> None:
     """The broken-away group of ``b``, generation by generation to the breakaway uplines."""
     walker = st.parent[b]
-    for gen, gen_rate in enumerate(ss.generation_rates, start=1):
+    names = [r.name for r in st.plan.ranks]
+    deepest = max([len(ss.generation_rates), *map(len, ss.generation_rates_by_rank.values())])
+    for gen in range(1, deepest + 1):
         if ss.generational_compression:
             while walker >= 0 and not broke[walker]:
                 walker = st.parent[walker]
@@ -194,11 +249,19 @@ def _reference_generations(st: ReferenceState, ss: StairStep, b: int, group_cv: 
                 walker = st.parent[walker]
         if walker < 0:
             return
-        if broke[walker]:
+        if ss.generation_rates_by_rank:
+            rank = st.paid_as[walker]
+            found = ss.generation_rates_by_rank.get(names[rank], []) if rank >= 0 else []
+        else:
+            found = ss.generation_rates
+        gen_rate = found[gen - 1] if gen <= len(found) else 0
+        if not broke[walker]:
+            st.add_skip("generation", SOURCE_MEMBER, b, gen, walker, REASON_NOT_BROKEN_AWAY, -1)
+        elif ss.generation_rates_by_rank and gen_rate <= 0:
+            st.add_skip("generation", SOURCE_MEMBER, b, gen, walker, REASON_NO_RATE, -1)
+        else:
             st.add_pay(walker, "generation", SOURCE_MEMBER, b, gen, group_cv, gen_rate,
                        round_half_away(group_cv * gen_rate, BP))
-        else:
-            st.add_skip("generation", SOURCE_MEMBER, b, gen, walker, REASON_NOT_BROKEN_AWAY, -1)
         walker = st.parent[walker]
 
 
