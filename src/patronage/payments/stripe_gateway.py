@@ -63,6 +63,13 @@ class CardSetup:
         return f"CardSetup(setup_intent={self.setup_intent!r}, client_secret='…')"
 
 
+def _fingerprint(card: object) -> str | None:
+    """The provider's fingerprint of the card number (the same for every saving of one card),
+    kept to find accounts sharing a card; ``None`` when not given."""
+    value = getattr(card, "fingerprint", None)
+    return str(value)[:64] if value else None
+
+
 @dataclass(frozen=True)
 class SavedCard:
     member_id: int
@@ -199,7 +206,8 @@ class StripeGateway:
                 s.add(PaymentMethod(
                     member_id=saved.member_id, provider=PROVIDER, method_ref=saved.method_ref,
                     brand=saved.brand, last4=saved.last4, exp_month=saved.exp_month,
-                    exp_year=saved.exp_year, status="active", created_at=self._clock()))
+                    exp_year=saved.exp_year, status="active", created_at=self._clock(),
+                    fingerprint=_fingerprint(card)))
         return saved
 
     def card_of(self, member_id: int) -> SavedCard | None:

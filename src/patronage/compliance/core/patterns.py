@@ -102,7 +102,7 @@ def shared_accounts(key: I64, distributor: Bools,
     known = key >= 0
     counts = np.zeros(key.shape[0], dtype=np.int64)
     if known.any():
-        groups, inverse, sizes = np.unique(key[known], return_inverse=True, return_counts=True)
+        _, inverse, sizes = np.unique(key[known], return_inverse=True, return_counts=True)
         counts[known] = sizes[inverse]
     flagged = known & distributor & (counts >= least)
     index = np.flatnonzero(flagged).astype(np.int64)
