@@ -287,10 +287,10 @@ def _shared_accounts(conn: Connection, rules: FlagRules) -> list[Flag]:
     flags = _shared(conn, SHARED_ADDRESS, keys, [int(r[0]) for r in rows],
                     [r[1] == "distributor" for r in rows], shown, rules)
     cards = conn.execute(text(
-        "SELECT DISTINCT p.member_id, m.kind, p.fingerprint, p.brand, p.last4 "
-        "FROM payment_methods p JOIN members m ON m.id = p.member_id "
-        "WHERE p.fingerprint IS NOT NULL AND m.status NOT IN ('terminated', 'erased') "
-        "ORDER BY p.member_id, p.fingerprint")).all()
+        "SELECT DISTINCT p.member_id, m.kind, f.fingerprint, p.brand, p.last4 "
+        "FROM card_fingerprints f JOIN payment_methods p ON p.method_ref = f.method_ref "
+        "JOIN members m ON m.id = p.member_id WHERE m.status NOT IN ('terminated', 'erased') "
+        "ORDER BY p.member_id, f.fingerprint")).all()
     seen: set[tuple[int, str]] = set()
     card_keys: list[str] = []
     card_members: list[int] = []

@@ -34,8 +34,7 @@ class PaymentMethod(Base):
     of it. The member's newest active card is the one charged."""
 
     __tablename__ = "payment_methods"
-    __table_args__ = (Index("ix_payment_methods_member", "member_id"),
-                      Index("ix_payment_methods_fingerprint", "fingerprint"))
+    __table_args__ = (Index("ix_payment_methods_member", "member_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(Integer)
@@ -47,9 +46,18 @@ class PaymentMethod(Base):
     exp_year: Mapped[int | None] = mapped_column(SmallInteger)
     status: Mapped[str] = mapped_column(String(16))  # active | removed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: The provider's fingerprint of the card number (the same card saved twice has the same
-    #: one): finds accounts sharing a card (docs/compliance.md). ``None``: not given.
-    fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+
+class CardFingerprint(Base):
+    """The provider's fingerprint of a saved card's number (the same card saved by two accounts
+    has the same one), by the card's reference: finds accounts sharing a card
+    (docs/compliance.md). Cards saved before it was kept, or without one, have no row."""
+
+    __tablename__ = "card_fingerprints"
+    __table_args__ = (Index("ix_card_fingerprints_fingerprint", "fingerprint"),)
+
+    method_ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
 
 
 class PaymentCharge(Base):

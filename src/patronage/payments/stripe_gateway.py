@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from patronage.autoship.gateway import ChargeResult
 from patronage.db.engine import transaction
 from patronage.db.payments import (
+    CardFingerprint,
     PaymentCharge,
     PaymentCustomer,
     PaymentMethod,
@@ -206,8 +207,10 @@ class StripeGateway:
                 s.add(PaymentMethod(
                     member_id=saved.member_id, provider=PROVIDER, method_ref=saved.method_ref,
                     brand=saved.brand, last4=saved.last4, exp_month=saved.exp_month,
-                    exp_year=saved.exp_year, status="active", created_at=self._clock(),
-                    fingerprint=_fingerprint(card)))
+                    exp_year=saved.exp_year, status="active", created_at=self._clock()))
+                fingerprint = _fingerprint(card)
+                if fingerprint is not None:
+                    s.add(CardFingerprint(method_ref=saved.method_ref, fingerprint=fingerprint))
         return saved
 
     def card_of(self, member_id: int) -> SavedCard | None:

@@ -1,4 +1,4 @@
-"""loading patterns: clearances per flag kind, the card fingerprint of saved payment methods
+"""loading patterns: clearances per flag kind, the fingerprints of saved cards
 
 Revision ID: 0027_loading_patterns
 Revises: 0009_default_market
@@ -15,8 +15,8 @@ from patronage.db.base import UTCDateTime
 revision: str = "0027_loading_patterns"
 down_revision: str | Sequence[str] | None = "0009_default_market"
 branch_labels: str | Sequence[str] | None = None
-# The clearances of the first pattern and the saved cards come from these.
-depends_on: str | Sequence[str] | None = ("0013_payments_credit", "0022_compliance_rest")
+# The clearances of the first pattern move from its table.
+depends_on: str | Sequence[str] | None = "0022_compliance_rest"
 
 
 def upgrade() -> None:
@@ -36,15 +36,18 @@ def upgrade() -> None:
                "cleared_at) SELECT member_id, 'loading', period, note, cleared_by, cleared_at "
                "FROM loading_flag_clearances")
     op.drop_table("loading_flag_clearances")
-    with op.batch_alter_table("payment_methods") as batch:
-        batch.add_column(sa.Column("fingerprint", sa.String(length=64), nullable=True))
-    op.create_index("ix_payment_methods_fingerprint", "payment_methods", ["fingerprint"])
+    op.create_table(
+        "card_fingerprints",
+        sa.Column("method_ref", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("method_ref", name=op.f("pk_card_fingerprints")),
+    )
+    op.create_index("ix_card_fingerprints_fingerprint", "card_fingerprints", ["fingerprint"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_payment_methods_fingerprint", table_name="payment_methods")
-    with op.batch_alter_table("payment_methods") as batch:
-        batch.drop_column("fingerprint")
+    op.drop_index("ix_card_fingerprints_fingerprint", table_name="card_fingerprints")
+    op.drop_table("card_fingerprints")
     op.create_table(
         "loading_flag_clearances",
         sa.Column("member_id", sa.Integer(), autoincrement=False, nullable=False),
