@@ -29,7 +29,7 @@ from patronage.db.care import Touch
 from patronage.db.engine import transaction
 from patronage.demo.binary import binary_what_if, place_demo_tree
 from patronage.demo.company import CompanySummary, build_company
-from patronage.demo.compliance import LoadingPlant, compliance_story
+from patronage.demo.compliance import LoadingPlant, compliance_story, plant_flags
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo, statement_counts
 from patronage.demo.playbooks import demo_playbooks
@@ -120,6 +120,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     # The agreement version, a forbidden phrase and a buy-back (claws back in the open month).
     summary.extra.update(compliance_story(engine, now, seed=seed, company_zone=company_zone))
+    summary.extra.update(plant_flags(engine, now, company_zone=company_zone))
     summary.extra.update(statement_counts(engine, now, company_zone))
     summary.extra["credit expired (daily run, unspent after 365 days)"] = format_amount(
         expire_credit(engine, now, 365))
