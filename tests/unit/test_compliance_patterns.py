@@ -116,3 +116,13 @@ def test_the_fast_no_customer_rule_equals_the_reference(rows: list[tuple[int, in
     f = no_customer_volume(_i(own), _i(customers), above)
     assert list(zip(f.index.tolist(), f.own.tolist(), strict=True)) == \
         no_customer_volume_reference(own, customers, above)
+
+
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=30),
+       st.text(alphabet=st.characters(codec="ascii"), max_size=10))
+def test_plain_addresses_are_normalised_as_any_other(line: str, postal: str) -> None:
+    """The fast path for plain ASCII text gives what the general one gives: the same text
+    with an accent added (and taken off again) has the same key."""
+    spelled = normal_address(line + " é", None, postal, "de")
+    plain = normal_address(line + " e", None, postal, "de")
+    assert spelled == plain

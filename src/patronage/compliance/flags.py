@@ -18,13 +18,13 @@ flag's reason shown to them, until staff clear it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from patronage.arrays import index_of
@@ -131,12 +131,24 @@ def _points(cv: int) -> str:
     return f"{cv / 100:,.2f}"
 
 
+#: Ids asked in one ``IN (...)`` (the databases bound the number of parameters).
+CHUNK = 5_000
+
+
+def _chunks(ids: set[int]) -> Iterator[list[int]]:
+    ordered = sorted(ids)
+    for at in range(0, len(ordered), CHUNK):
+        yield ordered[at:at + CHUNK]
+
+
 def _names(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str | None, str]]:
-    if not ids:
-        return {}
-    return {int(r.id): (f"{r.first_name} {r.last_name}".strip(), r.ref, str(r.kind))
-            for r in conn.execute(select(Member.id, Member.first_name, Member.last_name,
-                                         Member.ref, Member.kind).where(Member.id.in_(ids)))}
+    out = {}
+    for chunk in _chunks(ids):
+        out.update({int(r.id): (f"{r.first_name} {r.last_name}".strip(), r.ref, str(r.kind))
+                    for r in conn.execute(select(Member.id, Member.first_name, Member.last_name,
+                                                 Member.ref, Member.kind)
+                                          .where(Member.id.in_(chunk)))})
+    return out
 
 
 def _rank_names(plan_text: str) -> tuple[str, ...]:
@@ -237,7 +249,7 @@ def _subject(kind: str, key: str, members: Sequence[int]) -> str:
 
 
 def _shared(conn: Connection, kind: str, keys: Sequence[str | None], member: list[int],
-            distributor: list[bool], shown: dict[str, str], rules: FlagRules) -> list[Flag]:
+            distributor: list[bool], shown: Mapping[str, str], rules: FlagRules) -> list[Flag]:
     codes: dict[str, int] = {}
     key = np.array([-1 if k is None else codes.setdefault(k, len(codes)) for k in keys],
                    dtype=np.int64)
@@ -272,39 +284,68 @@ def _shared(conn: Connection, kind: str, keys: Sequence[str | None], member: lis
     return flags
 
 
+def _raw_rows(conn: Connection, sql: str) -> list[tuple[object, ...]]:
+    """A query without parameters on the driver's cursor (no row objects: a million members)."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection has no driver connection (closed?)")
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _shared_accounts(conn: Connection, rules: FlagRules) -> list[Flag]:
-    rows = conn.execute(text(
-        "SELECT id, kind, address_line1, address_line2, postal_code, country, city "
-        "FROM members WHERE status NOT IN ('terminated', 'erased') "
-        "AND address_line1 IS NOT NULL ORDER BY id")).all()
-    keys: list[str | None] = []
-    shown: dict[str, str] = {}
-    for r in rows:
-        k = normal_address(r[2], r[3], r[4], r[5])
-        keys.append(k)
-        if k is not None and k not in shown:
-            shown[k] = ", ".join(p for p in (r[2], r[3], r[4], r[6], r[5]) if p)
-    flags = _shared(conn, SHARED_ADDRESS, keys, [int(r[0]) for r in rows],
-                    [r[1] == "distributor" for r in rows], shown, rules)
-    cards = conn.execute(text(
-        "SELECT DISTINCT p.member_id, m.kind, f.fingerprint, p.brand, p.last4 "
-        "FROM card_fingerprints f JOIN payment_methods p ON p.method_ref = f.method_ref "
-        "JOIN members m ON m.id = p.member_id WHERE m.status NOT IN ('terminated', 'erased') "
-        "ORDER BY p.member_id, f.fingerprint")).all()
+    rows = _raw_rows(conn, "SELECT id, kind, address_line1, address_line2, postal_code, country "
+                           "FROM members WHERE status NOT IN ('terminated', 'erased') "
+                           "AND address_line1 IS NOT NULL ORDER BY id")
+    keys = [normal_address(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
+            for r in rows]
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k is not None and k not in first:
+            first[k] = i
+    flags = _shared(conn, SHARED_ADDRESS, keys, [int(r[0]) for r in rows],  # type: ignore[call-overload]
+                    [r[1] == "distributor" for r in rows], _Shown(rows, first), rules)
+    cards = _raw_rows(conn, "SELECT DISTINCT p.member_id, m.kind, f.fingerprint, p.brand, p.last4 "
+                            "FROM card_fingerprints f JOIN payment_methods p "
+                            "ON p.method_ref = f.method_ref JOIN members m ON m.id = p.member_id "
+                            "WHERE m.status NOT IN ('terminated', 'erased') "
+                            "ORDER BY p.member_id, f.fingerprint")
     seen: set[tuple[int, str]] = set()
     card_keys: list[str] = []
     card_members: list[int] = []
     card_dist: list[bool] = []
     masked: dict[str, str] = {}
     for r in cards:
-        if (int(r[0]), str(r[2])) in seen:
+        member, fingerprint = int(r[0]), str(r[2])  # type: ignore[call-overload]
+        if (member, fingerprint) in seen:
             continue  # the same card saved twice by one member is one account
-        seen.add((int(r[0]), str(r[2])))
-        card_keys.append(str(r[2]))
-        card_members.append(int(r[0]))
+        seen.add((member, fingerprint))
+        card_keys.append(fingerprint)
+        card_members.append(member)
         card_dist.append(r[1] == "distributor")
-        masked.setdefault(str(r[2]), f"{r[3]} •••• {str(r[4])[-4:]}")
+        masked.setdefault(fingerprint, f"{r[3]} •••• {str(r[4])[-4:]}")
     return flags + _shared(conn, SHARED_CARD, card_keys, card_members, card_dist, masked, rules)
+
+
+class _Shown(Mapping[str, str]):
+    """The address as first written by a member, for a normalised key (made when asked)."""
+
+    def __init__(self, rows: list[tuple[object, ...]], first: dict[str, int]) -> None:
+        self.rows, self.first = rows, first
+
+    def __getitem__(self, key: str) -> str:
+        r = self.rows[self.first[key]]
+        return ", ".join(str(p) for p in (r[2], r[3], r[4], r[5]) if p)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.first)
+
+    def __len__(self) -> int:
+        return len(self.first)
 
 
 def _as_flag(f: LoadingFlag) -> Flag:
@@ -316,13 +357,13 @@ def _as_flag(f: LoadingFlag) -> Flag:
 
 
 def _with_clearances(conn: Connection, flags: list[Flag]) -> list[Flag]:
-    ids = {f.member_id for f in flags}
-    if not ids:
-        return flags
-    cleared = {(r.member_id, r.kind, r.subject): (r.note, r.cleared_by) for r in conn.execute(
-        select(FlagClearance.member_id, FlagClearance.kind, FlagClearance.subject,
-               FlagClearance.note, FlagClearance.cleared_by)
-        .where(FlagClearance.member_id.in_(ids)))}
+    cleared = {}
+    for chunk in _chunks({f.member_id for f in flags}):
+        cleared.update({(r.member_id, r.kind, r.subject): (r.note, r.cleared_by)
+                        for r in conn.execute(
+            select(FlagClearance.member_id, FlagClearance.kind, FlagClearance.subject,
+                   FlagClearance.note, FlagClearance.cleared_by)
+            .where(FlagClearance.member_id.in_(chunk)))})
     out = []
     for f in flags:
         note, by = cleared.get((f.member_id, f.kind, f.subject), (None, None))

@@ -70,9 +70,10 @@ def loading_flags_of(conn: Connection, period: Period,
         conn, "SELECT member_id, run_id, consumption_cv + promotional_cv - customer_cv, "
               f"customer_cv FROM rank_records WHERE run_id IN ({ids})", {}, 4)
     member_id = np.unique(rows[:, 0])
-    column = {r.id: t for t, r in enumerate(runs)}
+    run_id = np.array([r.id for r in runs], dtype=np.int64)
+    order = np.argsort(run_id)
     at = index_of(member_id, rows[:, 0])
-    col = np.array([column[int(r)] for r in rows[:, 1]], dtype=np.int64)
+    col = order[np.searchsorted(run_id[order], rows[:, 1])].astype(np.int64)
     own = np.zeros((member_id.shape[0], len(runs)), dtype=np.int64)
     known = np.zeros(own.shape, dtype=bool)
     own[at, col] = rows[:, 2]

@@ -153,6 +153,9 @@ def no_customer_volume_reference(own: list[int], customers: list[int],
 _WORDS = {"street": "st", "str": "st", "avenue": "ave", "av": "ave", "road": "rd",
           "boulevard": "blvd", "drive": "dr", "lane": "ln", "apartment": "apt", "suite": "ste",
           "unit": "apt", "no": "", "number": "", "calle": "c", "avenida": "av"}
+_SHORTENED = frozenset(_WORDS)
+#: Every ASCII character that is not a letter or a digit, as a space.
+_SPACES = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -162,14 +165,22 @@ def normal_address(line1: str | None, line2: str | None, postal_code: str | None
     case folded, punctuation and spacing ignored, common words shortened ("Street" → "st",
     "Apartment" → "apt"), the postal code without spaces; the city is left out (the postal
     code and the street name it). ``None`` without a first line."""
-    words = []
-    for part in (line1, line2):
-        folded = unicodedata.normalize("NFKD", (part or "").casefold())
-        for word in _NOT_WORD.split(folded.encode("ascii", "ignore").decode()):
-            word = _WORDS.get(word, word)
-            if word:
-                words.append(word)
-    if not line1 or not words:
+    if not line1:
         return None
-    postal = _NOT_WORD.sub("", (postal_code or "").casefold())
-    return f"{' '.join(words)}|{postal}|{(country or '').upper()}"
+    text = f"{line1} {line2}" if line2 else line1
+    if text.isascii():
+        words = text.lower().translate(_SPACES).split()
+    else:
+        folded = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore")
+        words = _NOT_WORD.split(folded.decode())
+    if not _SHORTENED.isdisjoint(words):
+        words = [_WORDS.get(w, w) for w in words]
+    kept = " ".join([w for w in words if w]) if "" in words else " ".join(words)
+    if not kept:
+        return None
+    postal = ""
+    if postal_code:
+        postal = postal_code.lower().translate(_SPACES).replace(" ", "")
+        if not postal.isascii():
+            postal = _NOT_WORD.sub("", postal)
+    return f"{kept}|{postal}|{(country or '').upper()}"
