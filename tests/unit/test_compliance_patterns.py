@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from patronage.compliance.core.patterns import (
     DAY,
+    address_sieve,
     no_customer_volume,
     no_customer_volume_reference,
     normal_address,
@@ -126,3 +127,23 @@ def test_plain_addresses_are_normalised_as_any_other(line: str, postal: str) -> 
     spelled = normal_address(line + " é", None, postal, "de")
     plain = normal_address(line + " e", None, postal, "de")
     assert spelled == plain
+
+
+@given(st.text(max_size=25), st.one_of(st.none(), st.text(max_size=10)),
+       st.one_of(st.none(), st.text(max_size=8)), st.sampled_from([None, "de", "ES"]))
+def test_addresses_with_one_key_share_the_sieve(line1: str, line2: str | None,
+                                                postal: str | None, country: str | None) -> None:
+    """The sieve is made of the full key's digits, postal code and country: so two addresses
+    with one full key never differ in the sieve (the sieve may only pass too many)."""
+    key = normal_address(line1, line2, postal, country)
+    sieve = address_sieve(line1, line2, postal, country)
+    if key is None:
+        return
+    street, rest = key.split("|", 1)
+    assert sieve == "".join(c for c in street if c.isdigit()) + "|" + rest
+
+
+def test_the_sieve_keeps_numbers_and_place() -> None:
+    assert address_sieve("12 Elm Street", "Apt. 4", "10115", "de") == "124|10115|DE"
+    assert address_sieve("Élan Straße 3", None, None, None) == "3||"
+    assert address_sieve(None, "x", "1", "DE") is None

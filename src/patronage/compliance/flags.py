@@ -18,6 +18,7 @@ flag's reason shown to them, until staff clear it.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -35,6 +36,7 @@ from patronage.compliance.core.patterns import (
     DEFAULT_NO_CUSTOMER_CV,
     DEFAULT_REFUND_DAYS,
     DEFAULT_SHARED_ACCOUNTS,
+    address_sieve,
     no_customer_volume,
     normal_address,
     rank_returns,
@@ -301,8 +303,12 @@ def _shared_accounts(conn: Connection, rules: FlagRules) -> list[Flag]:
     rows = _raw_rows(conn, "SELECT id, kind, address_line1, address_line2, postal_code, country "
                            "FROM members WHERE status NOT IN ('terminated', 'erased') "
                            "AND address_line1 IS NOT NULL ORDER BY id")
+    # Only addresses sharing the coarse key with another can share the full one.
+    sieve = [address_sieve(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
+             for r in rows]
+    counts = Counter(sieve)
     keys = [normal_address(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
-            for r in rows]
+            if s is not None and counts[s] > 1 else None for r, s in zip(rows, sieve, strict=True)]
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
         if k is not None and k not in first:

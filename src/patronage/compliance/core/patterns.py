@@ -157,6 +157,8 @@ _SHORTENED = frozenset(_WORDS)
 #: Every ASCII character that is not a letter or a digit, as a space.
 _SPACES = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+#: Every ASCII character but the digits, deleted.
+_DIGITS_ONLY = str.maketrans({chr(c): None for c in range(128) if not chr(c).isdigit()})
 
 
 def normal_address(line1: str | None, line2: str | None, postal_code: str | None,
@@ -178,9 +180,29 @@ def normal_address(line1: str | None, line2: str | None, postal_code: str | None
     kept = " ".join([w for w in words if w]) if "" in words else " ".join(words)
     if not kept:
         return None
-    postal = ""
-    if postal_code:
-        postal = postal_code.lower().translate(_SPACES).replace(" ", "")
-        if not postal.isascii():
-            postal = _NOT_WORD.sub("", postal)
-    return f"{kept}|{postal}|{(country or '').upper()}"
+    return f"{kept}|{_postal(postal_code)}|{(country or '').upper()}"
+
+
+def _postal(postal_code: str | None) -> str:
+    if not postal_code:
+        return ""
+    postal = postal_code.lower().translate(_SPACES).replace(" ", "")
+    return postal if postal.isascii() else _NOT_WORD.sub("", postal)
+
+
+def address_sieve(line1: str | None, line2: str | None, postal_code: str | None,
+                  country: str | None) -> str | None:
+    """A coarse key, cheap to make, that two addresses with one :func:`normal_address` always
+    share: the digits of the address (house and flat numbers), the postal code and the country.
+    Only addresses whose sieve is shared need the full key."""
+    if not line1:
+        return None
+    text = f"{line1} {line2}" if line2 else line1
+    if text.isascii():
+        digits = text.translate(_DIGITS_ONLY)
+    else:
+        key = normal_address(line1, line2, postal_code, country)
+        if key is None:
+            return None
+        digits = key.split("|", 1)[0].translate(_DIGITS_ONLY)
+    return f"{digits}|{_postal(postal_code)}|{(country or '').upper()}"
