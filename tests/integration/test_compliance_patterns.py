@@ -236,3 +236,32 @@ def test_the_staff_page_lists_every_kind_and_clears_one(engine: Engine) -> None:
         assert done.status_code == 303, done.text
         assert "spouses, one household card" in staff.get(
             "/company/compliance?period=2026-10").text
+
+
+def test_the_cli_lists_every_kind_and_clears_a_shared_account(engine: Engine,
+                                                              db_url: str) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from patronage.cli.main import app as cli
+
+    ids = _company(engine)
+    out = CliRunner().invoke(cli, ["--db", db_url, "compliance", "flags", "--period", "2026-10",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    listed = json.loads(out.stdout)
+    card = next(f for f in listed if f["kind"] == SHARED_CARD and f["member_id"] == ids["sam"])
+    assert {f["kind"] for f in listed} == {RANK_RETURNS, SHARED_ADDRESS, SHARED_CARD,
+                                           NO_CUSTOMERS}
+    missing = CliRunner().invoke(cli, ["--db", db_url, "compliance", "clear-flag", "--member",
+                                       str(ids["sam"]), "--kind", SHARED_CARD, "--note", "ok"])
+    assert missing.exit_code != 0 and "--subject" in str(missing.exception)
+    done = CliRunner().invoke(cli, ["--db", db_url, "compliance", "clear-flag", "--member",
+                                    str(ids["sam"]), "--kind", SHARED_CARD, "--subject",
+                                    card["subject"], "--note", "a family card", "--by", "ana"])
+    assert done.exit_code == 0, done.output
+    again = json.loads(CliRunner().invoke(cli, ["--db", db_url, "compliance", "flags",
+                                                "--period", "2026-10", "--json"]).stdout)
+    assert [f["cleared"] for f in again if f["kind"] == SHARED_CARD
+            and f["member_id"] == ids["sam"]] == ["a family card"]

@@ -306,9 +306,12 @@ def _shared_accounts(conn: Connection, rules: FlagRules) -> list[Flag]:
     # Only addresses sharing the coarse key with another can share the full one.
     sieve = [address_sieve(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
              for r in rows]
-    counts = Counter(sieve)
-    keys = [normal_address(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
-            if s is not None and counts[s] > 1 else None for r, s in zip(rows, sieve, strict=True)]
+    repeated = {s for s, n in Counter(sieve).items() if n > 1 and s is not None}
+    keys: list[str | None] = [None] * len(rows)
+    for i, s in enumerate(sieve):
+        if s in repeated:
+            r = rows[i]
+            keys[i] = normal_address(r[2], r[3], r[4], r[5])  # type: ignore[arg-type]
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
         if k is not None and k not in first:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -183,7 +184,9 @@ def normal_address(line1: str | None, line2: str | None, postal_code: str | None
     return f"{kept}|{_postal(postal_code)}|{(country or '').upper()}"
 
 
+@lru_cache(maxsize=1 << 16)
 def _postal(postal_code: str | None) -> str:
+    """The postal code without case, spaces or punctuation (kept: postal codes repeat)."""
     if not postal_code:
         return ""
     postal = postal_code.lower().translate(_SPACES).replace(" ", "")
