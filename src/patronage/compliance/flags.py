@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -376,8 +376,7 @@ def _with_clearances(conn: Connection, flags: list[Flag]) -> list[Flag]:
     out = []
     for f in flags:
         note, by = cleared.get((f.member_id, f.kind, f.subject), (None, None))
-        out.append(f if note is None else Flag(**{**f.__dict__, "cleared_note": note,
-                                                  "cleared_by": by}))
+        out.append(f if note is None else replace(f, cleared_note=note, cleared_by=by))
     return out
 
 
