@@ -185,6 +185,25 @@ class Settings(BaseSettings):
     #: The cooling-off days in which a new distributor may cancel their enrollment for a full
     #: refund.
     cooling_off_days: int = Field(default=14, ge=0, le=365)
+    #: Compliance flags (docs/compliance.md): the least share of a distributor's own purchases
+    #: their usual month and their customers' orders must explain (basis points; 7000 = 70%,
+    #: the spirit of Amway's rule). The staff page and ``compliance flags --used`` may ask
+    #: another share.
+    flag_used_share_bp: int = Field(default=7000, ge=0, le=10000)
+    #: Compliance flags: refunds of a month's orders within this many days after the month
+    #: closed are flagged when the distributor's paid-as rank rose that month.
+    flag_refund_days: int = Field(default=30, ge=1, le=365)
+    #: Compliance flags: how many accounts sharing one shipping address or one saved card make
+    #: a group worth a look (distributors among them are flagged).
+    flag_shared_accounts: int = Field(default=2, ge=2, le=100)
+    #: Compliance flags: a distributor who bought more than this for themselves in a month
+    #: (hundredths of a point; 10000 = 100.00 points) while no customer of theirs ordered is
+    #: flagged.
+    flag_no_customer_cv: int = Field(default=10000, ge=0)
+    #: Compliance flags as payout holds: on, every open flag holds the distributor's payouts
+    #: (the flag's reason shown to them) until staff clear it; off (the default), flags act on
+    #: nothing.
+    flag_holds: bool = False
     #: Whether a new distributor must buy an enrollment pack (else the pack is optional).
     enrollment_pack_required: bool = False
 

@@ -191,6 +191,24 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
         accepted = s.scalar(select(func.count()).select_from(Accepted)
                             .where(Accepted.version == "2026-2"))
     assert planted in flagged
+    # The other patterns, planted: a return three days after a rank rose, one address for a
+    # distributor and another's customer (cleared by staff), one card saved by two distributors.
+    from patronage.compliance.flags import FlagRules, load_flags
+    from patronage.db.tables import Refund
+    from patronage.demo.compliance import CLEARED_NOTE
+
+    for kind, least in (("rank returns", 1), ("shared address", 1), ("shared card", 2)):
+        assert summary.extra[f"compliance flags in 2026-10: {kind}"] >= least, kind
+    from patronage.clock import DEFAULT_COMPANY_ZONE, zone
+
+    flags = load_flags(engine, Period(2026, 10), FlagRules(), zone(DEFAULT_COMPANY_ZONE))
+    with transaction(engine) as s:
+        returned = s.scalars(select(Refund.order_id)
+                             .where(Refund.idempotency_key == "demo:rank-return")).one()
+    assert any(r.order_id == returned for f in flags if f.kind == "rank_returns"
+               for r in f.refunds)
+    assert [f.cleared_note for f in flags if f.kind == "shared_address"] == [CLEARED_NOTE]
+    assert {f.shared for f in flags if f.kind == "shared_card"} == {"visa •••• 4242"}
     assert back.share_bp == 9000 and back.amount > 0
     assert accepted is not None and accepted >= summary.extra[
         "distributors who accepted agreement 2026-2"] > 0

@@ -116,42 +116,65 @@ def rewards(ctx: typer.Context, period: LastOpt = None,
 
 @app.command()
 def flags(ctx: typer.Context, period: LastOpt = None,
-          used: Annotated[int, typer.Option(
-              min=0, max=100, help="Least share of own purchases used or sold (%).")] = 70,
+          used: Annotated[int | None, typer.Option(
+              min=0, max=100, help="Least share of own purchases used or sold (%); default "
+                                   "PATRONAGE_FLAG_USED_SHARE_BP.")] = None,
           as_json: JsonOpt = False) -> None:
-    """Inventory-loading flags of a committed month: distributors who bought more for
-    themselves than their usual month and their customers' orders explain."""
-    from patronage.compliance.loading import load_loading_flags
+    """Compliance flags of a committed month: inventory loading, returns after a rank, volume
+    without customers, and accounts sharing an address or a card (as they are now)."""
+    from dataclasses import replace
+
+    from patronage.clock import zone
+    from patronage.compliance.flags import FlagRules, load_flags
 
     last = _last(ctx, period)
-    found = load_loading_flags(state(ctx).engine(), last, used * 100)
+    settings = state(ctx).settings()
+    rules = FlagRules.of(settings)
+    if used is not None:
+        rules = replace(rules, used_share=used * 100)
+    found = load_flags(state(ctx).engine(), last, rules, zone(settings.company_timezone))
     if as_json:
-        emit_json([{"member_id": f.member_id, "name": f.name, "period": f.period, "own": f.own,
-                    "usual": f.usual, "customer": f.customer, "reason": f.reason,
-                    "cleared": f.cleared_note}
+        emit_json([{"kind": f.kind, "member_id": f.member_id, "name": f.name,
+                    "period": f.period, "subject": f.subject, "own": f.own,
+                    "usual": f.loading.usual if f.loading else None,
+                    "customer": f.loading.customer if f.loading else None,
+                    "reason": f.reason, "cleared": f.cleared_note}
                    for f in found])
         return
-    console.print(f"{last}: {len(found):,} distributor(s) flagged for inventory loading")
+    console.print(f"{last}: {len(found):,} flag(s)")
     for f in found:
         cleared = "" if f.cleared_note is None else f" [cleared: {f.cleared_note}]"
-        console.print(f"  {f.name} (member {f.member_id}): {f.reason}{cleared}")
+        console.print(f"  {f.kind} {f.subject}: {f.name} (member {f.member_id}): "
+                      f"{f.reason}{cleared}", markup=False)
 
 
 @app.command("clear-flag")
 def clear_flag_command(ctx: typer.Context,
                        member: Annotated[int, typer.Option("--member")],
-                       period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
                        note: Annotated[str, typer.Option("--note", help="What was found.")],
+                       period: Annotated[str | None, typer.Option(
+                           "--period", help="YYYY-MM: the month of a monthly flag.")] = None,
+                       kind: Annotated[str, typer.Option(
+                           "--kind", help="loading, rank_returns, no_customers, "
+                                          "shared_address or shared_card.")] = "loading",
+                       subject: Annotated[str | None, typer.Option(
+                           "--subject", help="A shared-account flag's subject (as listed by "
+                                             "`compliance flags`).")] = None,
                        by: Annotated[str, typer.Option("--by", help="Who clears it.")] = "staff",
                        now: NowOpt = None) -> None:
-    """Clear a distributor's inventory-loading flag of a month with a note."""
-    from patronage.clock import Period
-    from patronage.compliance.loading import clear_flag
+    """Clear a distributor's compliance flag with a note (with flags as payout holds, this
+    lifts the hold)."""
+    from patronage.compliance.flags import MONTHLY, clear_flag
     from patronage.db.engine import transaction
+    from patronage.errors import PatronageError
 
+    what = period if kind in MONTHLY else subject
+    if not what:
+        raise PatronageError(f"--kind {kind}: give the flag's "
+                             + ("--period" if kind in MONTHLY else "--subject"))
     with transaction(state(ctx).engine()) as session:
-        clear_flag(session, member, Period.parse(period), note, by=by, now=parse_now(now))
-    console.print(f"member {member}: the flag of {period} is cleared")
+        clear_flag(session, member, what, note, by=by, now=parse_now(now), kind=kind)
+    console.print(f"member {member}: the {kind} flag of {what} is cleared")
 
 
 MemberOpt = Annotated[int, typer.Option("--member", help="The distributor's member id.")]

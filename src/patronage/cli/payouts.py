@@ -29,10 +29,17 @@ def _rules(ctx: typer.Context) -> PayoutRules:
 
 def _holds(ctx: typer.Context) -> list[HoldSource]:
     """The hold sources built from the settings: no payout method, no valid tax id, a payout
-    method changed within the cooling period."""
+    method changed within the cooling period and, when the company turns it on, open compliance
+    flags."""
+    from patronage.clock import zone
+    from patronage.compliance.flags import FlagRules, flag_hold_source
     from patronage.payouts.methods import method_hold_source
 
-    return [method_hold_source(state(ctx).settings().payout_cooling_days)]
+    s = state(ctx).settings()
+    sources = [method_hold_source(s.payout_cooling_days)]
+    if s.flag_holds:
+        sources.append(flag_hold_source(FlagRules.of(s), zone(s.company_timezone)))
+    return sources
 
 
 def _money(amount: int, currency: str) -> str:

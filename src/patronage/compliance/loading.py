@@ -1,24 +1,21 @@
 """Inventory-loading flags of a committed month (the rule:
 :mod:`patronage.compliance.core.loading`), with each distributor's name and the evidence in
-words; staff clear a flag with a note once they have looked into it."""
+words; staff clear a flag with a note once they have looked into it
+(:func:`patronage.compliance.flags.clear_flag`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, select
 
 from patronage.arrays import index_of
-from patronage.clock import Period, require_aware
+from patronage.clock import Period
 from patronage.compliance.core.loading import DEFAULT_USED_SHARE, HISTORY, loading_flags
 from patronage.compliance.periods import committed_runs, require_runs
 from patronage.db.compliance import FlagClearance
-from patronage.db.engine import transaction
 from patronage.db.tables import Member
-from patronage.errors import NotFound, PatronageError
 from patronage.fastpath.reads import integer_matrix
 
 
@@ -54,23 +51,29 @@ class LoadingFlag:
 def load_loading_flags(engine: Engine, period: Period,
                        used_share: int = DEFAULT_USED_SHARE) -> list[LoadingFlag]:
     """The distributors flagged in the committed month ``period``, most bought first."""
+    with engine.connect() as conn:
+        return loading_flags_of(conn, period, used_share)
+
+
+def loading_flags_of(conn: Connection, period: Period,
+                     used_share: int = DEFAULT_USED_SHARE) -> list[LoadingFlag]:
+    """:func:`load_loading_flags` on the caller's connection."""
     first = period
     for _ in range(HISTORY):
         first = first.previous()
-    with engine.connect() as conn:
-        runs = require_runs(committed_runs(conn, period, period),
-                            f"inventory-loading flags for {period}")
-        runs = [r for r in committed_runs(conn, first, period) if r.volume_mix]
-        if not runs or runs[-1].period != period:
-            return []
-        ids = ", ".join(str(int(r.id)) for r in runs)
-        rows = integer_matrix(
-            conn, "SELECT member_id, run_id, consumption_cv + promotional_cv - customer_cv, "
-                  f"customer_cv FROM rank_records WHERE run_id IN ({ids})", {}, 4)
+    require_runs(committed_runs(conn, period, period), f"inventory-loading flags for {period}")
+    runs = [r for r in committed_runs(conn, first, period) if r.volume_mix]
+    if not runs or runs[-1].period != period:
+        return []
+    ids = ", ".join(str(int(r.id)) for r in runs)
+    rows = integer_matrix(
+        conn, "SELECT member_id, run_id, consumption_cv + promotional_cv - customer_cv, "
+              f"customer_cv FROM rank_records WHERE run_id IN ({ids})", {}, 4)
     member_id = np.unique(rows[:, 0])
-    column = {r.id: t for t, r in enumerate(runs)}
+    run_id = np.array([r.id for r in runs], dtype=np.int64)
+    order = np.argsort(run_id)
     at = index_of(member_id, rows[:, 0])
-    col = np.array([column[int(r)] for r in rows[:, 1]], dtype=np.int64)
+    col = order[np.searchsorted(run_id[order], rows[:, 1])].astype(np.int64)
     own = np.zeros((member_id.shape[0], len(runs)), dtype=np.int64)
     known = np.zeros(own.shape, dtype=bool)
     own[at, col] = rows[:, 2]
@@ -80,13 +83,13 @@ def load_loading_flags(engine: Engine, period: Period,
     customer[at[last]] = rows[last, 3]
     found = loading_flags(own, customer, known, used_share)
     who = [int(member_id[i]) for i in found.index]
-    with transaction(engine) as session:
-        names = {r.id: (f"{r.first_name} {r.last_name}".strip(), r.ref) for r in session.execute(
-            select(Member.id, Member.first_name, Member.last_name, Member.ref)
-            .where(Member.id.in_(who)))} if who else {}
-        cleared = {r.member_id: (r.note, r.cleared_by) for r in session.scalars(
-            select(FlagClearance).where(FlagClearance.period == str(period),
-                                        FlagClearance.member_id.in_(who)))} if who else {}
+    names = {r.id: (f"{r.first_name} {r.last_name}".strip(), r.ref) for r in conn.execute(
+        select(Member.id, Member.first_name, Member.last_name, Member.ref)
+        .where(Member.id.in_(who)))} if who else {}
+    cleared = {r.member_id: (r.note, r.cleared_by) for r in conn.execute(
+        select(FlagClearance.member_id, FlagClearance.note, FlagClearance.cleared_by)
+        .where(FlagClearance.kind == "loading", FlagClearance.subject == str(period),
+               FlagClearance.member_id.in_(who)))} if who else {}
     flags = [LoadingFlag(member_id=m, name=names.get(m, ("", None))[0],
                          ref=names.get(m, ("", None))[1], period=str(period), own=int(o),
                          usual=int(u), customer=int(c), used_share=used_share,
@@ -94,25 +97,3 @@ def load_loading_flags(engine: Engine, period: Period,
                          cleared_by=cleared.get(m, (None, None))[1])
              for m, o, u, c in zip(who, found.own, found.usual, found.customer, strict=True)]
     return sorted(flags, key=lambda f: (f.cleared_note is not None, -f.own, f.member_id))
-
-
-def clear_flag(session: Session, member_id: int, period: Period, note: str, *, by: str,
-               now: datetime) -> FlagClearance:
-    """Staff clear a member's flag of ``period`` with a note (clearing again keeps the first
-    note). A flag acts on nothing, so clearing it changes no payment."""
-    require_aware(now, place="now")
-    text = note.strip()
-    if not text:
-        raise PatronageError("note: say what was found")
-    if len(text) > 500:
-        raise PatronageError(f"note: {len(text)} characters; at most 500")
-    if session.get(Member, member_id) is None:
-        raise NotFound(f"member {member_id} does not exist")
-    prior = session.get(FlagClearance, (member_id, str(period)))
-    if prior is not None:
-        return prior
-    row = FlagClearance(member_id=member_id, period=str(period), note=text,
-                        cleared_by=by.strip()[:100] or "staff", cleared_at=now)
-    session.add(row)
-    session.flush()
-    return row

@@ -71,14 +71,18 @@ class ForbiddenClaim(Base):
 
 
 class FlagClearance(Base):
-    """Staff looked into a distributor's inventory-loading flag of a month and cleared it, with
-    a note."""
+    """Staff looked into a compliance flag and cleared it, with a note. ``kind`` names the
+    pattern (``loading``, ``rank_returns``, ``shared_address``, ``shared_card``,
+    ``no_customers``); ``subject`` what was judged: the month (``YYYY-MM``) for the monthly
+    patterns, the group of accounts (a digest of the shared key and its members) for shared
+    accounts, so a new account joining the group raises a new flag."""
 
-    __tablename__ = "loading_flag_clearances"
+    __tablename__ = "flag_clearances"
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True,
                                            autoincrement=False)
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
     note: Mapped[str] = mapped_column(Text)
     cleared_by: Mapped[str] = mapped_column(String(100))
     cleared_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -48,6 +48,18 @@ class PaymentMethod(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CardFingerprint(Base):
+    """The provider's fingerprint of a saved card's number (the same card saved by two accounts
+    has the same one), by the card's reference: finds accounts sharing a card
+    (docs/compliance.md). Cards saved before it was kept, or without one, have no row."""
+
+    __tablename__ = "card_fingerprints"
+    __table_args__ = (Index("ix_card_fingerprints_fingerprint", "fingerprint"),)
+
+    method_ref: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+
+
 class PaymentCharge(Base):
     """One charge asked of the provider, by our idempotency key (also the provider's
     Idempotency-Key): written ``pending`` before the provider is asked, settled after."""

@@ -36,7 +36,7 @@ from patronage.demo.binary import (
     placed_on_joining,
 )
 from patronage.demo.company import CompanySummary, build_company
-from patronage.demo.compliance import LoadingPlant, compliance_story
+from patronage.demo.compliance import LoadingPlant, compliance_story, plant_flags
 from patronage.demo.field import leave_cards
 from patronage.demo.payouts import pay_demo, statement_counts
 from patronage.demo.playbooks import demo_playbooks
@@ -131,6 +131,7 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         summary.extra.update(pay_demo(engine, now, company_zone=company_zone))
     # The agreement version, a forbidden phrase and a buy-back (claws back in the open month).
     summary.extra.update(compliance_story(engine, now, seed=seed, company_zone=company_zone))
+    summary.extra.update(plant_flags(engine, now, company_zone=company_zone))
     summary.extra.update(statement_counts(engine, now, company_zone))
     summary.extra["credit expired (daily run, unspent after 365 days)"] = format_amount(
         expire_credit(engine, now, 365))

@@ -122,3 +122,81 @@ def compliance_story(engine: Engine, now: datetime, *, seed: int,
             out["buy-backs (90% of the net price)"] = 1
             out["buy-back refunded"] = f"{done.amount / 100:,.2f} {done.currency}"
     return out
+
+
+#: The notes the demo's staff left on the flag they cleared.
+CLEARED_NOTE = "one household: a couple, each with their own business; checked their orders"
+
+
+def plant_flags(engine: Engine, now: datetime, *, company_zone: str) -> dict[str, int | str]:
+    """The other loading patterns, planted on purpose once every closed month is committed: a
+    distributor whose paid-as rank rose in the last closed month returns an order of that month
+    three days after it closed; a distributor and another distributor's customer share one
+    address (spelt differently); two distributors saved one card. Staff cleared the shared
+    address after a look. Returns the summary's lines: the flags of the last month by kind."""
+    from patronage.clock import zone
+    from patronage.compliance.flags import KINDS, SHARED_ADDRESS, FlagRules, clear_flag, load_flags
+    from patronage.db.payments import CardFingerprint, PaymentMethod
+    from patronage.orders.refunds import RefundRequest, refund_order
+
+    tz = zone(company_zone)
+    with engine.connect() as conn:
+        periods = [Period.parse(p) for p in conn.scalars(
+            select(CommissionRun.period).order_by(CommissionRun.period.desc()).limit(2))]
+    if len(periods) < 2:
+        return {}
+    last, before = periods
+    with transaction(engine) as s:
+        mine = demo_distributor(s)
+        ranks = {period: dict(s.execute(
+            select(RankRecord.member_id, RankRecord.paid_as)
+            .join(CommissionRun, CommissionRun.id == RankRecord.run_id)
+            .where(CommissionRun.period == str(period))).all()) for period in (last, before)}
+        risers = sorted(m for m, r in ranks[last].items()
+                        if r > ranks[before].get(m, -1) and m != mine)
+        returned_at = min(last.end(tz) + timedelta(days=3), now - timedelta(hours=1))
+        if returned_at >= last.end(tz):
+            for riser in risers:
+                order = s.scalar(
+                    select(Order.id).join(OrderLine, OrderLine.order_id == Order.id)
+                    .where(Order.buyer_id == riser, Order.status == "paid",
+                           Order.placed_at >= last.start(tz), Order.placed_at < last.end(tz),
+                           OrderLine.cv > 0).order_by(Order.id).limit(1))
+                if order is None:
+                    continue
+                refund_order(s, RefundRequest(order, returned_at, "returned: changed my mind",
+                                              idempotency_key="demo:rank-return"),
+                             now=now, company_zone=company_zone)
+                break
+        # One address, two accounts: a distributor and another distributor's customer.
+        people = list(s.scalars(select(Member).where(
+            Member.kind == "distributor", Member.status == "active",
+            Member.address_line1.is_not(None), Member.id != (mine or 0))
+            .order_by(Member.id).limit(3)))
+        if len(people) == 3:
+            home = people[0]
+            guest = s.scalar(select(Member).where(
+                Member.kind != "distributor", Member.status == "active",
+                Member.owner_id.is_not(None), Member.owner_id != home.id)
+                .order_by(Member.id).limit(1))
+            if guest is not None:
+                guest.address_line1 = (home.address_line1 or "").upper()
+                guest.address_line2 = home.address_line2
+                guest.postal_code, guest.city = home.postal_code, home.city
+                guest.region, guest.country = home.region, home.country
+            # One card, saved by two distributors.
+            for n, who in enumerate(people[1:]):
+                ref = f"pm_demo_shared_{n + 1}"
+                s.add(PaymentMethod(member_id=who.id, provider="demo", method_ref=ref,
+                                    brand="visa", last4="4242", exp_month=9, exp_year=2029,
+                                    status="removed", created_at=now - timedelta(days=40 + n)))
+                s.add(CardFingerprint(method_ref=ref, fingerprint="demo-card-shared"))
+    flags = load_flags(engine, last, FlagRules(), tz)
+    with transaction(engine) as s:
+        for f in flags:
+            if f.kind == SHARED_ADDRESS:
+                clear_flag(s, f.member_id, f.subject, CLEARED_NOTE, by="compliance desk",
+                           now=now, kind=f.kind)
+                break
+    return {f"compliance flags in {last}: {kind.replace('_', ' ')}":
+            sum(1 for f in flags if f.kind == kind) for kind in KINDS}

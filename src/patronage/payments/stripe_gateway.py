@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from patronage.autoship.gateway import ChargeResult
 from patronage.db.engine import transaction
 from patronage.db.payments import (
+    CardFingerprint,
     PaymentCharge,
     PaymentCustomer,
     PaymentMethod,
@@ -61,6 +62,13 @@ class CardSetup:
 
     def __repr__(self) -> str:
         return f"CardSetup(setup_intent={self.setup_intent!r}, client_secret='…')"
+
+
+def _fingerprint(card: object) -> str | None:
+    """The provider's fingerprint of the card number (the same for every saving of one card),
+    kept to find accounts sharing a card; ``None`` when not given."""
+    value = getattr(card, "fingerprint", None)
+    return str(value)[:64] if value else None
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,9 @@ class StripeGateway:
                     member_id=saved.member_id, provider=PROVIDER, method_ref=saved.method_ref,
                     brand=saved.brand, last4=saved.last4, exp_month=saved.exp_month,
                     exp_year=saved.exp_year, status="active", created_at=self._clock()))
+                fingerprint = _fingerprint(card)
+                if fingerprint is not None:
+                    s.add(CardFingerprint(method_ref=saved.method_ref, fingerprint=fingerprint))
         return saved
 
     def card_of(self, member_id: int) -> SavedCard | None:

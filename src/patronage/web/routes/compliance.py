@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
+from dataclasses import replace
 from fractions import Fraction
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from patronage.compliance.buyback import ReturnRules, buy_back, cool_off, recent
 from patronage.compliance.disclosure import Disclosure, income_disclosure
 from patronage.compliance.disclosure_pdf import disclosure_pdf
 from patronage.compliance.evidence import load_evidence
-from patronage.compliance.loading import clear_flag, load_loading_flags
+from patronage.compliance.flags import MONTHLY, FlagRules, clear_flag, load_flags
 from patronage.compliance.periods import latest_committed, rolling_year
 from patronage.compliance.recruitment import reward_mix
 from patronage.compliance.teams import teams_below
@@ -51,18 +52,22 @@ def _latest(request: Request) -> Period | None:
 
 @router.get("/company/compliance", response_class=HTMLResponse)
 def compliance(request: Request, me: Staff, period: str | None = None,
-               minimum: Percent = 50, used: Percent = 70) -> Response:
+               minimum: Percent = 50, used: Percent | None = None) -> Response:
     engine = engine_of(request)
     with page_errors():
         last = Period.parse(period) if period else _latest(request)
     if last is None:
         return render(request, "company_compliance.html", me, title="Compliance", empty=True)
     first, _ = rolling_year(last)
+    rules = FlagRules.of(settings_of(request))
+    if used is None:
+        used = rules.used_share // 100
     with page_errors():
         month = load_evidence(engine, last, last)
         year = load_evidence(engine, first, last)
         rewards = reward_mix(engine, first, last)
-        flags = load_loading_flags(engine, last, used * 100)
+        flags = load_flags(engine, last, replace(rules, used_share=used * 100),
+                           company_zone(request))
     share = Fraction(minimum, 100)
     with transaction(engine) as session:
         returns_count, returns = recent_buy_backs(session)
@@ -73,7 +78,7 @@ def compliance(request: Request, me: Staff, period: str | None = None,
     return render(request, "company_compliance.html", me, title="Compliance", empty=False,
                   month=month, year=year, monthly=monthly, below=below,
                   below_count=below_count, minimum=minimum, period=str(last), flags=flags,
-                  used=used, returns=returns, returns_count=returns_count,
+                  used=used, flag_rules=rules, returns=returns, returns_count=returns_count,
                   rules=ReturnRules.of(settings_of(request)),
                   request_key=secrets.token_urlsafe(12), agreements=agreements,
                   withheld=withheld)
@@ -82,11 +87,16 @@ def compliance(request: Request, me: Staff, period: str | None = None,
 @router.post("/company/compliance/flags/clear", dependencies=[Csrf])
 def clear_loading_flag(request: Request, me: Staff, member_id: Annotated[int, Form()],
                        period: Annotated[str, Form(max_length=7)],
-                       note: Annotated[str, Form(max_length=500)]) -> Response:
-    """Clear a distributor's inventory-loading flag of a month with a note."""
+                       note: Annotated[str, Form(max_length=500)],
+                       kind: Annotated[str, Form(max_length=24)] = "loading",
+                       subject: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Clear a distributor's compliance flag with a note: of a month (``period``) for the
+    monthly kinds, the flag's ``subject`` for shared accounts. With flags as payout holds,
+    clearing lifts the hold."""
     with page_errors(), transaction(engine_of(request)) as session:
         month = Period.parse(period)
-        clear_flag(session, member_id, month, note, by=me.actor, now=now_of(request))
+        clear_flag(session, member_id, month if kind in MONTHLY else subject, note,
+                   by=me.actor, now=now_of(request), kind=kind)
     return RedirectResponse(f"/company/compliance?period={month}#loading", status_code=303)
 
 

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.access import Principal
 from patronage.bounds import Id
-from patronage.clock import Period
+from patronage.clock import Period, zone
+from patronage.compliance.flags import FlagRules, flag_hold_source
 from patronage.db.engine import transaction
 from patronage.languages import N_, _, use_locale
 from patronage.markets.core.currencies import exponent
@@ -65,14 +66,20 @@ HOLD_WORDS = {
     "no_tax_id": N_("You have no valid tax id yet."),
     "method_cooling": N_("Your payout method changed recently; payments wait for the cooling "
                          "period."),
+    "compliance_flag": N_("Your payments are held while the company looks into this:"),
 }
 #: Hold reasons whose particulars are a date rather than a staff note: said in words here.
 COOLING_WORDS = N_("Your payout method changed on {changed}; payments are held until {until}.")
 
 
 def hold_sources(request: Request) -> list[HoldSource]:
-    """No payout method, no valid tax id, the cooling period: with the company's settings."""
-    return [method_hold_source(settings_of(request).payout_cooling_days)]
+    """No payout method, no valid tax id, the cooling period and, when the company turns it
+    on, open compliance flags: with the company's settings."""
+    s = settings_of(request)
+    sources = [method_hold_source(s.payout_cooling_days)]
+    if s.flag_holds:
+        sources.append(flag_hold_source(FlagRules.of(s), zone(s.company_timezone)))
+    return sources
 
 
 def rules_of(request: Request) -> PayoutRules:
