@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, require_aware, zone
@@ -70,9 +70,21 @@ class OpenWindow:
 def open_window(session: Session, now: datetime, *, company_zone: str) -> OpenWindow:
     """Where the open period starts (after the last committed period, its months in
     ``company_zone``), as of ``now``."""
+    return window_after(session.scalar(select(last_committed_period())), now,
+                        company_zone=company_zone)
+
+
+def last_committed_period() -> ScalarSelect[str | None]:
+    """The last committed period's name (``2026-10``), as a query to read alone or inside
+    another one."""
+    return select(func.max(CommissionRun.period)).scalar_subquery()
+
+
+def window_after(last: str | None, now: datetime, *, company_zone: str) -> OpenWindow:
+    """The open window when ``last`` (read with :func:`last_committed_period`) is the last
+    committed period, as of ``now``."""
     require_aware(now, place="now")
     tz = zone(company_zone)
-    last = session.scalar(select(func.max(CommissionRun.period)))
     committed = Period.parse(last) if last else None
     since = committed.end(tz) if committed else EARLIEST_HISTORY.start(tz)
     return OpenWindow(since, now, committed, tz)
