@@ -166,7 +166,7 @@ def server_cpu(pid: int, spy: str | None) -> Iterator[list[float]]:
             sampler.wait(timeout=60)
 
 
-def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 60.0) -> None:
+def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 180.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -176,7 +176,7 @@ def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 60.0) -> 
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise SystemExit("the server did not start within a minute")
+    raise SystemExit(f"the server did not start within {limit:.0f} s")
 
 
 def main() -> None:
