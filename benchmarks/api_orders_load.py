@@ -9,8 +9,12 @@ server (``patronage serve --workers N``) on a free port of 127.0.0.1 against it.
 orders, each with an ``Idempotency-Key``; a tenth of the posts repeat the key (and content) of
 another post, sometimes while the first is still in flight. Afterwards it counts the orders in the
 database: exactly one per distinct key (none lost, none duplicated), every repeat answered with
-the original order. Prints throughput and latency percentiles. The server is stopped at the end,
-and the whole run gives up after ``--timeout`` seconds.
+the original order. Prints throughput and latency percentiles, and the CPU time the server
+processes spent during the posts (user and system, read from ``/proc`` for the server and every
+process under it) per post: unlike the latency, that hardly depends on what else the machine
+runs. ``--py-spy FILE`` samples the server processes during the posts with py-spy (``--format
+raw``: collapsed stacks, one per line with its count). The server is stopped at the end, and the
+whole run gives up after ``--timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -110,7 +118,55 @@ async def post_all(base: str, token: str, posts: list[tuple[str, dict[str, Any]]
     return latencies, ids, statuses
 
 
-def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 60.0) -> None:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process under it (Linux ``/proc``)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with suppress(OSError):
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds used so far by ``pids`` (those still running)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+@contextmanager
+def server_cpu(pid: int, spy: str | None) -> Iterator[list[float]]:
+    """Yields a list that holds, afterwards, the CPU seconds the server's processes used
+    inside the block; with ``spy``, py-spy samples them meanwhile into that file."""
+    pids = process_tree(pid)
+    sampler = None
+    if spy:
+        sampler = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+             "--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking",
+             "-o", spy], stdout=subprocess.DEVNULL)
+        time.sleep(1.0)
+    before = cpu_seconds(pids)
+    out: list[float] = []
+    try:
+        yield out
+    finally:
+        out.append(cpu_seconds(pids) - before)
+        if sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(timeout=60)
+
+
+def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 180.0) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -120,7 +176,7 @@ def wait_up(base: str, server: subprocess.Popen[bytes], limit: float = 60.0) -> 
                 return
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise SystemExit("the server did not start within a minute")
+    raise SystemExit(f"the server did not start within {limit:.0f} s")
 
 
 def main() -> None:
@@ -130,6 +186,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the server processes with "
+                        "py-spy into FILE (collapsed stacks)")
     args = parser.parse_args()
 
     with scratch_database("postgresql") as url:
@@ -147,10 +205,13 @@ def main() -> None:
              str(port), "--workers", str(args.workers)], env=env)
         try:
             wait_up(base, server)
-            t0 = time.perf_counter()
-            latencies, ids, statuses = asyncio.run(asyncio.wait_for(
-                post_all(base, token, posts, args.clients), args.timeout))
-            elapsed = time.perf_counter() - t0
+            load_before = os.getloadavg()
+            with server_cpu(server.pid, args.py_spy) as cpu:
+                t0 = time.perf_counter()
+                latencies, ids, statuses = asyncio.run(asyncio.wait_for(
+                    post_all(base, token, posts, args.clients), args.timeout))
+                elapsed = time.perf_counter() - t0
+            load_after = os.getloadavg()
         finally:
             server.terminate()
             try:
@@ -174,6 +235,8 @@ def main() -> None:
     print(f"  {elapsed:.1f} s: {len(posts) / elapsed:,.0f} posts/s; latency p50 "
           f"{np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, "
           f"p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms")
+    print(f"  server CPU {cpu[0]:.1f} s: {cpu[0] / len(posts) * 1000:.2f} ms a post; load "
+          f"average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(f"  orders stored: {stored:,} for {distinct:,} distinct keys "
           f"(expected {unique:,}); keys answered with more than one order: {len(split)}")
     created = statuses.get(201, 0)

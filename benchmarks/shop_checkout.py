@@ -11,7 +11,8 @@ checkout and pay. One checkout in ten is submitted twice with the same key (a do
 the end it counts, in the database, the checkouts, orders, new customers and charges under the
 keys the shoppers used: one of each per key that was answered with a confirmation, none for a
 key that was not, and no key with two. Prints the count and the latency percentiles of the
-paying request (the one that charges and writes).
+paying request (the one that charges and writes), and the CPU time the server used meanwhile
+(``/proc``, as in ``api_orders_load.py``; ``--py-spy FILE`` samples it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 
 import httpx
 import numpy as np
-from api_orders_load import free_port, wait_up  # benchmarks/, beside this script
+from api_orders_load import free_port, server_cpu, wait_up  # benchmarks/, beside this script
 from scratch import scratch_database
 from sqlalchemy import func, select, text
 
@@ -42,6 +43,8 @@ from patronage.shop.links import share_code
 NOW = datetime.now(UTC)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="key" value="([^"]+)"')
+#: Requests other than the paying one (share link, shop, cart, checkout form), all shoppers.
+VISITS = [0]
 
 
 def prepare(url: str, members: int) -> tuple[list[str], list[str]]:
@@ -70,14 +73,17 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
         async with httpx.AsyncClient(base_url=base, timeout=60.0) as http:
             await http.get(f"/join/{codes[int(rng.integers(len(codes)))]}")
             page = await http.get("/shop")
+            VISITS[0] += 2
             csrf = CSRF.search(page.text)
             if csrf is None:
                 failed["no form"] = failed.get("no form", 0) + 1
                 continue
             for sku in rng.choice(skus, size=int(rng.integers(1, 3)), replace=False):
+                VISITS[0] += 1
                 await http.post("/shop/cart", data={"csrf_token": csrf.group(1),
                                                     "sku": str(sku), "quantity": "1"})
             form = await http.get("/shop/checkout?plan=once")
+            VISITS[0] += 1
             key = KEY.search(form.text)
             assert key is not None
             data = {"csrf_token": csrf.group(1), "key": key.group(1), "plan": "once",
@@ -103,6 +109,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the server with py-spy into "
+                        "FILE (collapsed stacks)")
     args = parser.parse_args()
 
     with scratch_database("postgresql") as url:
@@ -121,6 +129,7 @@ def main() -> None:
         failed: dict[str, int] = {}
         try:
             wait_up(base, server)
+            load_before = os.getloadavg()
             t0 = time.perf_counter()
             until = time.monotonic() + args.seconds
 
@@ -129,7 +138,8 @@ def main() -> None:
                                                confirmed, failed)
                                        for n in range(args.shoppers)))
 
-            asyncio.run(run())
+            with server_cpu(server.pid, args.py_spy) as cpu:
+                asyncio.run(run())
             elapsed = time.perf_counter() - t0
         finally:
             server.terminate()
@@ -158,6 +168,10 @@ def main() -> None:
     print(f"  paying request p50 {np.percentile(lat, 50):.1f} ms, p95 "
           f"{np.percentile(lat, 95):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max "
           f"{lat.max():.1f} ms; refused or failed: {failed or 'none'}")
+    requests = len(latencies) + VISITS[0]
+    print(f"  server CPU {cpu[0]:.1f} s: {cpu[0] / len(latencies) * 1000:.1f} ms per paying "
+          f"request, {cpu[0] / requests * 1000:.2f} ms per request ({requests:,} in all); load "
+          f"average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"  stored: {checkouts:,} checkouts, {orders:,} orders, {shoppers:,} customers, "
           f"{charges:,} charges; keys confirmed with two different orders: {len(split)}")
     ok = (checkouts == orders == shoppers == charges == len(confirmed) and not split

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from threading import Thread
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from patronage.db.engine import transaction
 from patronage.db.tables import Order, OrderLine, Refund
 from patronage.errors import Conflict, IntegrityViolation
+from patronage.orders import orders as orders_module
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.orders.refunds import RefundRequest, refund_order
 from tests.factories import T0, catalog, customer, distributor
@@ -87,3 +90,36 @@ def test_refunds_never_exceed_what_was_paid(engine: Engine) -> None:
         rest = refund_order(s, RefundRequest(placed.order.id, later, "rest"), now=later)
         total = s.scalar(select(func.sum(Refund.total)))
     assert rest.total == 12000 and total == 18000
+
+
+def test_an_order_stored_meanwhile_under_the_key_is_returned_and_the_transaction_goes_on(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key is free when the second writer looks, but the first writer's order is stored
+    (and committed) before the second one inserts: the second gets the first's order back,
+    writes nothing, and its transaction is still usable (no savepoint was needed)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the race cannot happen there")
+    _, c = _setup(engine)
+    req = NewOrder(c, T0, [LineRequest("TEA", 3)], idempotency_key="raced")
+    real_lookups = orders_module._lookups
+    stored: dict[str, int] = {}
+
+    def lookups_then_first_writer_commits(session: Session, new: NewOrder) -> object:
+        found = real_lookups(session, new)  # sees no order under the key yet
+
+        def first_writer() -> None:
+            with transaction(engine) as other:
+                stored["id"] = place_order(other, new, now=T0).order.id
+
+        writer = Thread(target=first_writer)
+        writer.start()
+        writer.join()
+        return found
+
+    monkeypatch.setattr(orders_module, "_lookups", lookups_then_first_writer_commits)
+    with transaction(engine) as s:
+        second = place_order(s, req, now=T0)
+        assert second.order.id == stored["id"] and not second.created
+        assert [line.quantity for line in second.lines] == [3]
+        count = s.scalar(select(func.count()).select_from(Order))
+    assert count == 1

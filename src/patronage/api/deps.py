@@ -32,24 +32,32 @@ __all__ = ["CompanyZoneDep", "EngineDep", "NowDep", "Principal", "PrincipalDep",
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_engine(request: Request) -> Engine:
+# The dependencies that only read the app's state are coroutines: FastAPI runs a plain
+# function in the thread pool, and a hand-over to a thread and back costs more than they do.
+
+
+async def get_engine(request: Request) -> Engine:
     engine = getattr(request.app.state, "engine", None)
     if not isinstance(engine, Engine):
         raise RuntimeError("the app has no database engine (build it with create_app)")
     return engine
 
 
-def get_settings_of(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     settings = getattr(request.app.state, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
 
 
-def get_company_zone(request: Request) -> str:
+async def get_settings_of(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def get_company_zone(request: Request) -> str:
     """The name of the company's time zone (``settings.company_timezone``)."""
-    return get_settings_of(request).company_timezone
+    return _settings(request).company_timezone
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Clock = getattr(request.app.state, "clock", None) or SystemClock()
     return clock.now()
 
@@ -118,7 +126,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def scope(name: str) -> Any:
     """A route dependency: the caller must hold scope ``name`` (403 otherwise)."""
 
-    def check(principal: PrincipalDep) -> None:
+    async def check(principal: PrincipalDep) -> None:
         require_scope(principal, name)
 
     check.__name__ = f"scope_{name.replace(':', '_')}"

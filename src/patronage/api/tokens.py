@@ -141,6 +141,17 @@ def rotate_token(session: Session, token_id: int, *, now: datetime, created_by: 
     return view, token
 
 
+def _token_row(engine: Engine, prefix: str) -> ApiToken | None:
+    """The token with that prefix. On PostgreSQL the one query runs outside a transaction
+    (no BEGIN and ROLLBACK around it: two round trips fewer on every API request)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
+                Session(bind=conn) as session:
+            return session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    with session_factory(engine)() as session:
+        return session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+
+
 def authenticate(engine: Engine, token: str, *, now: datetime) -> Principal:
     """The principal a bearer token stands for, or :class:`Unauthenticated`.
 
@@ -148,9 +159,7 @@ def authenticate(engine: Engine, token: str, *, now: datetime) -> Principal:
     that the check never holds a lock the request itself will wait for."""
     parts = token.split("_")
     prefix = parts[1] if len(parts) >= 3 and token.startswith(TOKEN_START) else ""
-    with session_factory(engine)() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) \
-            if prefix else None
+    row = _token_row(engine, prefix) if prefix else None
     expected = row.secret_hash if row is not None else _DUMMY_HASH
     matches = hmac.compare_digest(expected, _hash(token))
     if row is None or not matches:

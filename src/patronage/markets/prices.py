@@ -55,3 +55,16 @@ def prices_in(session: Session, market_id: int,
         ProductPrice.qv, ProductPrice.cv).where(
         ProductPrice.market_id == market_id, ProductPrice.product_id.in_(ids))).all()
     return {r[0]: MarketPrice(int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+def products_priced(session: Session, market_id: int,
+                    skus: Iterable[str]) -> dict[str, tuple[Product, MarketPrice | None]]:
+    """The products of those SKUs with their price in the market (``None``: no price there),
+    by SKU, in one query; unknown SKUs are absent."""
+    rows = session.execute(select(
+        Product, ProductPrice.retail_price, ProductPrice.wholesale_price, ProductPrice.qv,
+        ProductPrice.cv).outerjoin(ProductPrice, (ProductPrice.product_id == Product.id)
+                                   & (ProductPrice.market_id == market_id))
+        .where(Product.sku.in_(sorted(set(skus))))).all()
+    return {r[0].sku: (r[0], None if r[1] is None else
+                       MarketPrice(int(r[1]), int(r[2]), int(r[3]), int(r[4]))) for r in rows}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period, Week, require_aware, zone
@@ -71,12 +71,27 @@ class OpenWindow:
 def open_window(session: Session, now: datetime, *, company_zone: str) -> OpenWindow:
     """Where the open period starts (after the last committed period, its months and weeks
     in ``company_zone``: whichever ends later), as of ``now``."""
+    month, week = session.execute(select(last_committed_period("month"),
+                                         last_committed_period("week"))).one()
+    return window_after(month, week, now, company_zone=company_zone)
+
+
+def last_committed_period(calendar: str = "month") -> ScalarSelect[str | None]:
+    """The last committed period's name on ``calendar`` (``2026-10``, ``2026-W49``), as a
+    query to read alone or inside another one."""
+    return (select(func.max(CommissionRun.period))
+            .where(CommissionRun.calendar == calendar).scalar_subquery())
+
+
+def window_after(last_month: str | None, last_week: str | None, now: datetime, *,
+                 company_zone: str) -> OpenWindow:
+    """The open window when ``last_month`` and ``last_week`` (read with
+    :func:`last_committed_period`) are the last committed month and week, as of ``now``: it
+    starts where the later of the two ends."""
     require_aware(now, place="now")
     tz = zone(company_zone)
     committed: Period | Week | None = None
-    for kind in (Period, Week):
-        last = session.scalar(select(func.max(CommissionRun.period))
-                              .where(CommissionRun.calendar == kind.calendar))
+    for kind, last in ((Period, last_month), (Week, last_week)):
         if last and (committed is None or kind.parse(last).end(tz) > committed.end(tz)):
             committed = kind.parse(last)
     since = committed.end(tz) if committed else EARLIEST_HISTORY.start(tz)

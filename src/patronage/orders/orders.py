@@ -27,19 +27,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import null, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, require_aware
+from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, OrderLine, Product
 from patronage.errors import N_, Conflict, IntegrityViolation, PatronageError
 from patronage.markets.core.currencies import check_currency
-from patronage.markets.markets import market_of
-from patronage.markets.prices import MarketPrice, prices_in
+from patronage.markets.markets import default_market
+from patronage.markets.prices import MarketPrice, products_priced
 from patronage.orders.catalog import order_problem, price_problem, quantity_problem
 from patronage.orders.core.pricing import price_lines
-from patronage.orders.open_period import open_window
+from patronage.orders.open_period import last_committed_period, window_after
 
 
 @dataclass
@@ -89,24 +91,56 @@ def order_name(new: NewOrder) -> str:
     return f"order of buyer {new.buyer_id}"
 
 
+def _lookups(session: Session, new: NewOrder) -> tuple[int | None, str | None, str | None,
+                                                       Member, Market | None] | None:
+    """In one query: the order already stored under the key (its id), the last committed
+    month and week, the buyer and the buyer's own market; ``None`` when the buyer does not
+    exist."""
+    existing = (select(Order.id).where(Order.idempotency_key == new.idempotency_key)
+                .scalar_subquery() if new.idempotency_key is not None
+                else null().label("existing"))
+    row = session.execute(
+        select(existing, last_committed_period("month"), last_committed_period("week"),
+               Member, Market)
+        .outerjoin(Market, Market.id == Member.market_id)
+        .where(Member.id == new.buyer_id)).first()
+    if row is None:
+        return None
+    return row[0], row[1], row[2], row[3], row[4]
+
+
+def _repeat(session: Session, found: PlacedOrder, new: NewOrder) -> PlacedOrder:
+    """The order stored before under ``new``'s key, if ``new`` asks for the same; else 409."""
+    skus = dict(session.execute(select(Product.id, Product.sku).where(
+        Product.id.in_([line.product_id for line in found.lines]))).all())
+    if not _same_request(found, new, skus):
+        raise Conflict(N_("idempotency key %(idempotency_key)r was used for a different "
+                          "order (%(id)s)"),
+                       values={"idempotency_key": new.idempotency_key, "id": found.order.id})
+    return found
+
+
 def place_order(session: Session, new: NewOrder, *, now: datetime,
                 company_zone: str = DEFAULT_COMPANY_ZONE) -> PlacedOrder:
     """Validate, price, classify and store an order; a known idempotency key returns it again.
     ``placed_at`` must lie in the open period and not after ``now`` (give or take the clock
-    skew)."""
-    if new.idempotency_key is not None:
+    skew).
+
+    A new order takes four statements: one reads the key, the open period, the buyer and the
+    buyer's market; one the products with their prices; one inserts the order (a key stored
+    meanwhile by another writer inserts nothing, and that order is returned); one its lines."""
+    looked_up = _lookups(session, new)
+    # A repeated key, or no such buyer (the key is looked at first either way).
+    if (looked_up is None or looked_up[0] is not None) and new.idempotency_key is not None:
         found = _existing(session, new.idempotency_key)
         if found is not None:
-            skus = dict(session.execute(select(Product.id, Product.sku).where(
-                Product.id.in_([line.product_id for line in found.lines]))).all())
-            if not _same_request(found, new, skus):
-                raise Conflict(N_("idempotency key %(idempotency_key)r was used for a different "
-                                  "order (%(id)s)"),
-                               values={"idempotency_key": new.idempotency_key,
-                                       "id": found.order.id})
-            return found
+            return _repeat(session, found, new)
+    last_month, last_week = (
+        (looked_up[1], looked_up[2]) if looked_up is not None
+        else session.execute(select(last_committed_period("month"),
+                                    last_committed_period("week"))).one())
     require_aware(new.placed_at, place="placed_at")
-    open_window(session, now, company_zone=company_zone).check(
+    window_after(last_month, last_week, now, company_zone=company_zone).check(
         new.placed_at, what=f"{order_name(new)}: placed_at")
     if new.source not in ORDER_SOURCES:
         raise PatronageError(N_("source: %(source)r is not one of %(join)s"),
@@ -115,14 +149,14 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
         check_currency(new.currency, place="currency")
     if not new.lines:
         raise PatronageError(N_("lines: an order needs at least one line"), values={})
-    buyer = session.get(Member, new.buyer_id)
-    if buyer is None:
+    if looked_up is None:
         raise IntegrityViolation(N_("buyer %(buyer_id)s does not exist"),
                                  values={"buyer_id": new.buyer_id})
+    buyer, own_market = looked_up[3], looked_up[4]
     if buyer.status in ("terminated", "erased"):
         raise IntegrityViolation(N_("buyer %(buyer_id)s is %(status)s and cannot order"),
                                  values={"buyer_id": new.buyer_id, "status": buyer.status})
-    market = market_of(session, buyer)
+    market = own_market if own_market is not None else default_market(session)
     currency = market.currency if new.currency is None else new.currency.strip().upper()
     if currency != market.currency:
         raise PatronageError(N_("%(order_name)s: currency %(currency)s is not the currency of "
@@ -132,13 +166,11 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
                                      "id": buyer.id,
                                      "code": market.code,
                                      "currency2": market.currency})
-    wanted = {line.sku for line in new.lines}
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
-    prices = prices_in(session, market.id, [p.id for p in products.values()])
+    products = products_priced(session, market.id, (line.sku for line in new.lines))
     is_customer = buyer.kind != "distributor"
     chosen: list[tuple[Product, MarketPrice, LineRequest]] = []
     for i, req in enumerate(new.lines, start=1):
-        product = products.get(req.sku)
+        product, price = products.get(req.sku, (None, None))
         if product is None:
             raise IntegrityViolation(N_("line %(i)s: unknown sku %(sku)r"),
                                      values={"i": i, "sku": req.sku})
@@ -153,7 +185,6 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
         if problem is not None:
             raise PatronageError(N_("line %(i)s: %(problem)s"),
                                  values={"i": i, "problem": problem})
-        price = prices.get(product.id)
         if price is None:
             raise IntegrityViolation(N_("line %(i)s: product %(sku)r has no price in buyer "
                                         "%(id)s's market %(code)s"),
@@ -187,25 +218,36 @@ def place_order(session: Session, new: NewOrder, *, now: datetime,
     if problem is not None:
         raise PatronageError(N_("%(order_name)s: %(problem)s"),
                              values={"order_name": order_name(new), "problem": problem})
-    order = Order(
+    total = sum(line.amount for line in order_lines)
+    order = _insert_order(session, dict(
         buyer_id=buyer.id, credited_to_id=buyer.owner_id if is_customer else buyer.id,
         placed_at=new.placed_at, currency=currency, source=new.source,
-        status="paid", total=sum(line.amount for line in order_lines),
+        status="paid", total=total,
         idempotency_key=new.idempotency_key, subscription_id=new.subscription_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-            for line in order_lines:
-                line.order_id = order.id
-            session.add_all(order_lines)
-            session.flush()
-    except IntegrityError:
+    ))
+    if order is None:
         # Another writer stored the same idempotency key first: return theirs.
-        if new.idempotency_key is not None:
-            found = _existing(session, new.idempotency_key)
-            if found is not None:
-                return found
-        raise
+        assert new.idempotency_key is not None
+        found = _existing(session, new.idempotency_key)
+        if found is None:
+            raise Conflict(N_("idempotency key %(idempotency_key)r: the order stored under it "
+                              "meanwhile cannot be read; try again"),
+                           values={"idempotency_key": new.idempotency_key})
+        return found
+    for line in order_lines:
+        line.order_id = order.id
+    session.add_all(order_lines)
+    session.flush()
     return PlacedOrder(order, order_lines, created=True)
+
+
+def _insert_order(session: Session, values: dict[str, object]) -> Order | None:
+    """Insert the order; ``None`` (and nothing written) when its idempotency key is stored
+    already, by a writer that may have committed after this transaction began. One statement:
+    no savepoint is needed to survive the race."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (insert(Order).values(values)
+                 .on_conflict_do_nothing(index_elements=[Order.idempotency_key])
+                 .returning(Order))
+    return session.scalar(statement, execution_options={"populate_existing": True})
