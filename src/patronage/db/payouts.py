@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +58,11 @@ class LedgerEntry(Base):
         # index halves what writing a month's movements costs (docs/decisions/ledger-one-index.md).
         Index("uq_ledger_entries_movement", "member_id", "currency", "kind", "source_id",
               unique=True, postgresql_include=["amount"]),
+        # SQLite's indexes carry no extra columns: there balances read this one. PostgreSQL's
+        # key above carries the amount, so there this index is declared empty (no row meets
+        # its condition: nothing is ever written to it).
+        Index("ix_ledger_entries_member", "member_id", "currency", "amount",
+              postgresql_where=text("false")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

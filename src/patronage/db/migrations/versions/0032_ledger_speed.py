@@ -1,4 +1,4 @@
-"""ledger speed: one unique index on the ledger's movements; the record of posted runs
+"""ledger speed: the movement key led by the member carries the balance; posted runs recorded
 
 Revision ID: 0032_ledger_speed
 Revises: 0009_default_market
@@ -24,10 +24,15 @@ def upgrade() -> None:
     # The movement key keeps its columns, now led by the member: it replaces the balance index.
     with op.batch_alter_table("ledger_entries") as batch:
         batch.drop_constraint("uq_ledger_entries_movement", type_="unique")
-    op.drop_index("ix_ledger_entries_member", table_name="ledger_entries")
     op.create_index("uq_ledger_entries_movement", "ledger_entries",
                     ["member_id", "currency", "kind", "source_id"], unique=True,
                     postgresql_include=["amount"])
+    if op.get_bind().dialect.name == "postgresql":
+        # The key carries the amount: the balance index is kept empty (SQLite keeps it whole,
+        # its indexes carry no extra columns).
+        op.drop_index("ix_ledger_entries_member", table_name="ledger_entries")
+        op.create_index("ix_ledger_entries_member", "ledger_entries",
+                        ["member_id", "currency", "amount"], postgresql_where=sa.text("false"))
     op.create_table(
         "ledger_postings",
         sa.Column("run_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -49,8 +54,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("ledger_postings")
     op.drop_index("uq_ledger_entries_movement", table_name="ledger_entries")
-    op.create_index("ix_ledger_entries_member", "ledger_entries",
-                    ["member_id", "currency", "amount"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_ledger_entries_member", table_name="ledger_entries")
+        op.create_index("ix_ledger_entries_member", "ledger_entries",
+                        ["member_id", "currency", "amount"])
     with op.batch_alter_table("ledger_entries") as batch:
         batch.create_unique_constraint("uq_ledger_entries_movement",
                                        ["kind", "source_id", "member_id", "currency"])
