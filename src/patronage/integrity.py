@@ -311,7 +311,7 @@ def unposted_runs(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
     recorded = {int(r): int(n) for r, n in conn.execute(text(
         "SELECT run_id, movements FROM ledger_postings"))}
     unrecorded = [f"run {run} ({periods.get(run, '?')}): {moved.get(run, 0)} movements on the "
-                  f"ledger, {recorded[run] if run in recorded else 'no'} recorded as posted"
+                  f"ledger, {recorded.get(run, 'no')} recorded as posted"
                   for run in sorted(set(moved) | set(recorded))
                   if moved.get(run, 0) != recorded.get(run, -1)]
     found = []
