@@ -11,7 +11,9 @@ of the members earning below the minimum payout and some with a clawback. Then t
 SQLite and on PostgreSQL (a database made for the run and dropped afterwards): posting the run
 (``post_run``, one ``INSERT ... SELECT``), building the batch (``build_batch``: balances,
 holds, payments and their ledger movements) and exporting the batch's CSV; and checks that the
-ledger balances (paid + held + carried = earned − clawed back).
+ledger balances (paid + held + carried = earned − clawed back). With ``--keep-sqlite FILE``
+and ``--keep-postgres NAME`` the company is generated once and kept; each run then works on a
+fresh copy of it (before and after a change can alternate on the same data).
 """
 
 from __future__ import annotations
