@@ -11,7 +11,9 @@ of the members earning below the minimum payout and some with a clawback. Then t
 SQLite and on PostgreSQL (a database made for the run and dropped afterwards): posting the run
 (``post_run``, one ``INSERT ... SELECT``), building the batch (``build_batch``: balances,
 holds, payments and their ledger movements) and exporting the batch's CSV; and checks that the
-ledger balances (paid + held + carried = earned − clawed back).
+ledger balances (paid + held + carried = earned − clawed back). With ``--keep-sqlite FILE``
+and ``--keep-postgres NAME`` the company is generated once and kept; each run then works on a
+fresh copy of it (before and after a change can alternate on the same data).
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
-from scratch import scratch_database  # benchmarks/scratch.py, beside this script
+from scratch import (  # benchmarks/scratch.py, beside this script
+    add_keep_options,
+    company_copy,
+    kept,
+)
 from sqlalchemy import text
 
 from patronage.db.bulk import write_rows
@@ -80,8 +86,10 @@ def seed(url: str, members: int, lines_per_member: float) -> int:
     return int(run_id)
 
 
-def run(url: str, label: str, members: int, run_id: int) -> None:
+def run(url: str, label: str, members: int) -> None:
     engine = make_engine(url)
+    with engine.connect() as conn:
+        run_id = conn.execute(text("SELECT MAX(id) FROM commission_runs")).scalar_one()
     rules = PayoutRules.from_text("20.00", "500.00", 15)
     t0 = time.perf_counter()
     with engine.begin() as conn:
@@ -114,15 +122,19 @@ def main() -> None:
                         help="Payout lines per member on average.")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    add_keep_options(parser)
     args = parser.parse_args()
     for kind, skip in (("sqlite", args.skip_sqlite), ("postgresql", args.skip_postgres)):
         if skip:
             continue
-        with scratch_database(kind) as url:
+
+        def build(url: str, kind: str = kind) -> None:
             t = time.perf_counter()
-            run_id = seed(url, args.members, args.lines)
+            seed(url, args.members, args.lines)
             print(f"{kind:10s} seeded in {time.perf_counter() - t:.0f}s (not timed)", flush=True)
-            run(url, kind, args.members, run_id)
+
+        with company_copy(kind, kept(args, kind), build) as url:
+            run(url, kind, args.members)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ SQL (one scan per table, never a query per row):
 - **commission runs**: every committed period's snapshot, run again with its own plan, gives
   exactly the payout lines stored for it (:func:`patronage.compensation.runs.rerun_committed`);
 - **earnings ledger**: every committed run's lines are on the earnings ledger, per currency, as
-  they are stored (:func:`unposted_runs`);
+  they are stored, and each posted run's record (``ledger_postings``, which says a run is posted)
+  counts the movements on the ledger (:func:`unposted_runs`);
 - **subscriptions**: each subscription's schedule and state fields agree with its status, and
   nothing the daily run should already have done is left undone (:data:`SUBSCRIPTION_RULES`);
 - **care**: no email or card touch is still planned past its window, the care rules'
@@ -293,20 +294,36 @@ def unposted_runs(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
     lines = {(int(r), int(c)): int(a) for r, c, a in conn.execute(text(
         "SELECT run_id, COALESCE(currency, :p), SUM(COALESCE(paid_amount, amount)) "
         "FROM payout_lines GROUP BY run_id, COALESCE(currency, :p)"), {"p": number})}
-    posted = {(int(r), int(c)): int(a) for r, c, a in conn.execute(text(
-        "SELECT source_id, currency, SUM(amount) FROM ledger_entries "
-        "WHERE kind IN ('earned', 'clawed_back') GROUP BY source_id, currency"))}
+    posted: dict[tuple[int, int], int] = {}
+    moved: dict[int, int] = {}
+    for r, c, a, n in conn.execute(text(
+            "SELECT source_id, currency, SUM(amount), COUNT(*) FROM ledger_entries "
+            "WHERE kind IN ('earned', 'clawed_back') GROUP BY source_id, currency")):
+        posted[(int(r), int(c))] = int(a)
+        moved[int(r)] = moved.get(int(r), 0) + int(n)
     periods: dict[int, str] = {int(r): str(p) for r, p in conn.execute(text(
         "SELECT id, period FROM commission_runs"))}
     bad = [f"run {run} ({periods.get(run, '?')}), {by_numeric(currency)}: lines "
            f"{lines.get((run, currency), 0)}, on the ledger {posted.get((run, currency), 0)}"
            for run, currency in sorted(set(lines) | set(posted))
            if lines.get((run, currency), 0) != posted.get((run, currency), 0)]
-    if not bad:
-        return []
-    return [Finding("earnings ledger", "committed runs whose lines are not on the earnings "
-                    "ledger as stored (patronage payouts post posts a run not yet posted)",
-                    len(bad), bad[:examples])]
+    # Whether a run is posted is read from its posting record: it must match the movements.
+    recorded = {int(r): int(n) for r, n in conn.execute(text(
+        "SELECT run_id, movements FROM ledger_postings"))}
+    unrecorded = [f"run {run} ({periods.get(run, '?')}): {moved.get(run, 0)} movements on the "
+                  f"ledger, {recorded.get(run, 'no')} recorded as posted"
+                  for run in sorted(set(moved) | set(recorded))
+                  if moved.get(run, 0) != recorded.get(run, -1)]
+    found = []
+    if bad:
+        found.append(Finding("earnings ledger", "committed runs whose lines are not on the "
+                             "earnings ledger as stored (patronage payouts post posts a run "
+                             "not yet posted)", len(bad), bad[:examples]))
+    if unrecorded:
+        found.append(Finding("ledger postings", "runs whose movements on the ledger differ "
+                             "from the posting recorded for them", len(unrecorded),
+                             unrecorded[:examples]))
+    return found
 
 
 # --- subscriptions ----------------------------------------------------------------------------

@@ -236,3 +236,36 @@ def test_stored_phone_numbers_become_e164_in_the_members_country(engine: Engine)
                        "P4": "+1 555 0100", "P5": "+525555551234"}
     finally:
         migrate(command.upgrade, "heads")
+
+
+def test_runs_posted_before_the_posting_record_are_recorded_as_posted(engine: Engine) -> None:
+    migrate = _migrator(engine)
+    migrate(command.downgrade, "0032_ledger_speed@-1")
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(text(
+                "INSERT INTO commission_runs (period, plan_name, plan_version, plan_text, "
+                "facts_digest, committed_at, committed_by, total_cv, total_paid, cap_applied, "
+                "volume_mix) VALUES ('2026-09', 'p', '1', '', 'd', :t, 'test', 0, 0, :f, :f) "
+                "RETURNING id"), {"t": datetime(2026, 10, 1, tzinfo=UTC), "f": False}
+            ).scalar_one()
+            for member, kind, amount in ((7, "earned", 500), (7, "clawed_back", -50),
+                                         (8, "earned", 90), (8, "adjusted", 5)):
+                conn.execute(text(
+                    "INSERT INTO ledger_entries (member_id, counter_account, kind, amount, "
+                    "currency, source_id, posted_at, posted_by) VALUES (:m, :acct, :k, :a, 840, "
+                    ":r, :t, 'ops')"), {"m": member, "k": kind, "a": amount, "r": run_id,
+                                        "t": datetime(2026, 10, 2, tzinfo=UTC),
+                                        "acct": "company:adjustments" if kind == "adjusted"
+                                        else "company:commissions_expense"})
+        migrate(command.upgrade, "heads")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT run_id, movements, posted_by FROM ledger_postings"
+                                     )).all()
+        assert [tuple(r) for r in rows] == [(run_id, 3, "ops")]
+    finally:
+        migrate(command.upgrade, "heads")
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM ledger_postings"))
+            conn.execute(text("DELETE FROM ledger_entries"))
+            conn.execute(text("DELETE FROM commission_runs"))

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from patronage.access import Forbidden
 from patronage.compensation.runs import commit_period
 from patronage.db.accounts import AuditEntry
 from patronage.db.engine import transaction
-from patronage.db.payouts import LedgerEntry, PayoutBatch, PayoutPayment
+from patronage.db.payouts import LedgerEntry, LedgerPosting, PayoutBatch, PayoutPayment
 from patronage.errors import Conflict, NotFound, PatronageError
+from patronage.integrity import check_integrity
 from patronage.payouts import batches as batch_module
 from patronage.payouts.adjustments import (
     add_adjustment,
@@ -35,6 +37,7 @@ from patronage.payouts.ledger import (
     movements,
     post_committed,
     post_run,
+    run_posted,
     totals,
 )
 from tests.factories import customer, distributor
@@ -361,3 +364,43 @@ def test_the_integrity_check_finds_a_run_not_on_the_ledger(engine: Engine) -> No
     _post(engine, run_id)
     with engine.connect() as conn:
         assert unposted_runs(conn) == []
+
+
+def test_a_posted_run_is_recorded_once_and_its_movements_keep_their_key(engine: Engine) -> None:
+    a, b, _ = _members(engine)
+    run_id = _run(engine, "2026-09", [(a, 1000, None, None), (a, -300, None, None),
+                                      (b, 2000, EUR, 1800)], clawback=True)
+    assert _post(engine, run_id) == 3
+    with engine.connect() as conn:
+        assert run_posted(conn, run_id)
+        recorded = conn.execute(select(LedgerPosting.movements, LedgerPosting.posted_by)
+                                .where(LedgerPosting.run_id == run_id)).one()
+        moved = conn.execute(select(LedgerEntry.member_id, LedgerEntry.kind,
+                                    LedgerEntry.currency, LedgerEntry.amount)
+                             .order_by(LedgerEntry.member_id, LedgerEntry.kind)).all()
+    assert tuple(recorded) == (3, "test")
+    assert [tuple(r) for r in moved] == [(a, "clawed_back", 840, -300), (a, "earned", 840, 1000),
+                                         (b, "earned", 978, 1800)]
+    # The movement key (member, currency, kind, source) still refuses a second copy.
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO ledger_entries (member_id, counter_account, kind, amount, currency, "
+            "source_id, posted_at, posted_by) VALUES (:m, 'company:commissions_expense', "
+            "'earned', 5, 840, :r, :t, 'x')"), {"m": a, "r": run_id, "t": NOW})
+
+
+def test_movements_without_their_posting_record_are_found_and_not_posted_twice(
+        engine: Engine) -> None:
+    a, _, _ = _members(engine)
+    run_id = _run(engine, "2026-09", [(a, 1000, None, None)])
+    assert _post(engine, run_id) == 1
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_postings"))
+    found = {f.check: f for f in check_integrity(engine, NOW).findings}
+    assert found["ledger postings"].count == 1
+    assert "run " + str(run_id) in found["ledger postings"].examples[0]
+    # Posting it again is refused by the movement key: the balance is not doubled.
+    with pytest.raises(IntegrityError):
+        _post(engine, run_id)
+    with engine.connect() as conn:
+        assert balances_of(conn, a) == {"USD": 1000}

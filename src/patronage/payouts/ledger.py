@@ -4,13 +4,15 @@ Committing a period posts, in the commit's transaction, one ``earned`` movement 
 currency (the sum of the run's lines to them, in the earner's currency: the converted amounts
 the run stored) and one ``clawed_back`` movement (negative) for the clawback lines; the run's
 lines stay in ``payout_lines``, where a movement's source leads. Posting is one set-based
-``INSERT ... SELECT``; a run already posted is not posted again (and the movement key is unique
-besides). Balances are sums of movements, per member and currency; nothing is stored as a total.
+``INSERT ... SELECT`` and a row of ``ledger_postings`` (the run's key); a run already posted is
+not posted again (and the movement key is unique besides). Balances are sums of movements, per
+member and currency; nothing is stored as a total.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    insert,
     select,
     text,
 )
@@ -30,6 +33,7 @@ from patronage.db.compensation import CommissionRun
 from patronage.db.loaders import integer_matrix
 from patronage.db.payouts import (
     LedgerEntry,
+    LedgerPosting,
     PayoutAdjustment,
     PayoutBatch,
     PayoutPayment,
@@ -42,10 +46,9 @@ _RUN_KINDS = ("earned", "clawed_back")
 
 
 def run_posted(conn: Connection, run_id: int) -> bool:
-    """Whether a committed run's lines are on the ledger."""
-    return conn.execute(select(LedgerEntry.id).where(
-        LedgerEntry.kind.in_(_RUN_KINDS), LedgerEntry.source_id == run_id).limit(1)
-    ).first() is not None
+    """Whether a committed run's lines are on the ledger (its posting is recorded)."""
+    return conn.execute(select(LedgerPosting.run_id).where(LedgerPosting.run_id == run_id)
+                        ).first() is not None
 
 
 #: PostgreSQL: the memory a posting's or a batch's grouping may use before it spills to disk
@@ -62,16 +65,16 @@ def roomy_sorts(conn: Connection) -> None:
 
 def post_run(conn: Connection, run_id: int, *, now: datetime, actor: str) -> int:
     """Post a committed run's lines to the ledger (in the caller's transaction): per earner and
-    currency, what was earned and what was clawed back. Returns the movements written (0 when
-    the run is already posted)."""
+    currency, what was earned and what was clawed back, and the record that the run is posted.
+    Returns the movements written (0 when the run is already posted)."""
     require_aware(now, place="now")
     if run_posted(conn, run_id):
         return 0
     plan = numeric(plan_currency(conn))
     roomy_sorts(conn)
     # Grouped on integers (earner, whether a clawback, currency); the kind and the company
-    # account are named after the grouping. Written in member order, so the indexes on the
-    # member grow at their end instead of taking inserts all over.
+    # account are named after the grouping. Written in member order, so the movement key (led
+    # by the member) grows at its end instead of taking inserts all over.
     sql = text(
         "INSERT INTO ledger_entries (member_id, counter_account, kind, amount, currency, "
         "source_id, posted_at, posted_by) "
@@ -83,11 +86,31 @@ def post_run(conn: Connection, run_id: int, *, now: datetime, actor: str) -> int
         "GROUP BY earner_id, CASE WHEN clawback_of IS NULL THEN 1 ELSE 0 END, "
         "COALESCE(currency, :plan)) g WHERE total <> 0 ORDER BY earner_id"
     ).bindparams(bindparam("at", type_=LedgerEntry.posted_at.type))
-    conn.execute(sql, {"earned_account": COUNTER_ACCOUNT["earned"],
-                       "clawed_account": COUNTER_ACCOUNT["clawed_back"], "run": run_id,
-                       "at": now, "by": actor[:100], "plan": plan})
-    return int(conn.scalar(select(func.count()).select_from(LedgerEntry).where(
-        LedgerEntry.kind.in_(_RUN_KINDS), LedgerEntry.source_id == run_id)) or 0)
+    with sorted_grouping(conn):
+        written = conn.execute(sql, {
+            "earned_account": COUNTER_ACCOUNT["earned"],
+            "clawed_account": COUNTER_ACCOUNT["clawed_back"], "run": run_id, "at": now,
+            "by": actor[:100], "plan": plan}).rowcount
+    # The run's key: a second posting of it (a concurrent one) fails here, or on the movements.
+    conn.execute(insert(LedgerPosting).values(run_id=run_id, posted_at=now,
+                                              posted_by=actor[:100], movements=written))
+    return int(written)
+
+
+@contextmanager
+def sorted_grouping(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: group by sorting, not hashing, for the statement run inside (the setting
+    the transaction had is put back after it; a statement that fails aborts the transaction,
+    whose rollback puts it back). A posting's groups come out of the sort already
+    in member order, as the ledger's key wants them; hashing 670,000 groups and then sorting
+    them took a fifth longer. Nothing on SQLite."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = str(conn.exec_driver_sql("SHOW enable_hashagg").scalar_one())
+    conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
+    yield  # a failed statement leaves the transaction to roll back, and the setting with it
+    conn.exec_driver_sql(f"SET LOCAL enable_hashagg = {'on' if before == 'on' else 'off'}")
 
 
 def post_committed(engine: Engine, *, now: datetime, actor: str) -> dict[str, int]:
