@@ -403,7 +403,8 @@ def load_flags(engine: Engine, period: Period | None, rules: FlagRules,
 
 
 def _latest(conn: Connection, now: datetime) -> Period | None:
-    row = conn.execute(select(CommissionRun.period).where(CommissionRun.committed_at <= now)
+    row = conn.execute(select(CommissionRun.period).where(CommissionRun.committed_at <= now,
+                                                          CommissionRun.calendar == "month")
                        .order_by(CommissionRun.period.desc()).limit(1)).scalar()
     return Period.parse(row) if row else None
 

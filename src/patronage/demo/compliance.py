@@ -142,7 +142,8 @@ def plant_flags(engine: Engine, now: datetime, *, company_zone: str) -> dict[str
     tz = zone(company_zone)
     with engine.connect() as conn:
         periods = [Period.parse(p) for p in conn.scalars(
-            select(CommissionRun.period).order_by(CommissionRun.period.desc()).limit(2))]
+            select(CommissionRun.period).where(CommissionRun.calendar == "month")
+            .order_by(CommissionRun.period.desc()).limit(2))]
     if len(periods) < 2:
         return {}
     last, before = periods
