@@ -1,4 +1,5 @@
-"""Team playbooks, stored: a leader writes one and shares it with their downline, a distributor
+"""Team playbooks, stored: a leader writes one (rules, and templates of its own:
+:mod:`patronage.care.playbook_templates`) and shares it with their downline, a distributor
 adopts one in a tap (they get their own copy, which they may tweak), and a leader's later
 changes are offered to those who adopted, never forced. The tick plans each member by the
 playbook their owner adopted (:func:`load_playbooks`; see :mod:`patronage.care.core.playbooks`).
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from patronage.arrays import I64, index_of
 from patronage.care.core.playbooks import Playbooks, combine, parse_playbook, rules_data
 from patronage.care.core.rules import Rule, Rules
+from patronage.care.playbook_templates import copy_templates, same_templates
 from patronage.db.care_playbooks import Adoption, Playbook
 from patronage.db.tables import Member
 from patronage.errors import NotFound, PatronageError
@@ -150,6 +152,7 @@ def adopt(session: Session, member_id: int, playbook_id: int, now: datetime) -> 
                         created_at=now, updated_at=now)
         session.add(book)
         session.flush()
+        copy_templates(session, source.id, book.id, now)
     row = session.get(Adoption, member_id)
     if row is None:
         session.add(Adoption(member_id=member_id, playbook_id=book.id, adopted_at=now))
@@ -184,14 +187,15 @@ def update_offered(session: Session, member_id: int) -> Update | None:
 
 
 def answer_update(session: Session, member_id: int, take: bool, now: datetime) -> Playbook:
-    """Take the leader's new version (the copy's rules become theirs) or keep one's own (the
-    offer is not made again for this version)."""
+    """Take the leader's new version (the copy's rules and templates become theirs) or keep
+    one's own (the offer is not made again for this version)."""
     update = update_offered(session, member_id)
     if update is None:
         raise PatronageError(f"member {member_id}: no playbook update is offered")
     copy, source = update.copy, update.source
-    if take and copy.rules != source.rules:
+    if take and (copy.rules != source.rules or not same_templates(session, copy.id, source.id)):
         copy.rules, copy.version, copy.updated_at = source.rules, copy.version + 1, now
+        copy_templates(session, source.id, copy.id, now)
     copy.based_on_version = source.version
     return copy
 
