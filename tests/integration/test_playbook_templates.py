@@ -4,11 +4,13 @@ company's when they no longer fit; the company's forbidden phrases checked in wh
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -28,6 +30,7 @@ from patronage.compliance.claims import add_claim, company_claims
 from patronage.compliance.core.claims import BUILT_IN
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
+from tests.e2e.world import EMAILS, app_for, csrf_of, seed, sign_in
 from tests.fixtures.care_data import customer, distributor, touch
 from tests.integration.test_care_delivery_email import Smtp, _sender, settings_for, smtp
 
@@ -209,3 +212,58 @@ def test_playbook_templates_from_the_command_line(engine: Engine, db_url: str) -
     assert removed.exit_code == 0, removed.output
     with transaction(engine) as s:
         assert templates_of(s, book_id) == []
+
+
+def test_the_playbook_page_words_a_template_and_shows_a_refusal_by_the_field(
+        engine: Engine) -> None:
+    w = seed(engine)
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["distributor"]).status_code == 303
+    page = client.get("/playbook")
+    assert "Save your playbook (or adopt one)" in page.text
+    csrf = csrf_of(page.text)
+    assert client.post("/playbook/save", data={"csrf_token": csrf, "rule": [
+        r.key for r in COMPANY.rules if r.enabled]}, follow_redirects=False).status_code == 303
+    page = client.get("/playbook")
+    assert 'id="wording-birthday-email"' in page.text
+    refused = client.post("/playbook/template", data={
+        "csrf_token": csrf, "occasion": "birthday", "channel": "email",
+        "title": "Happy birthday", "body": "Our tea cures colds"})
+    assert refused.status_code == 422
+    shown = html.unescape(refused.text)
+    assert 'id="err-birthday-email-body"' in refused.text
+    assert "line 1: health claim 'cures'" in shown
+    assert "Our tea cures colds" in shown  # what was typed stays in the field
+    saved = client.post("/playbook/template", data={
+        "csrf_token": csrf, "occasion": "birthday", "channel": "email",
+        "title": "Happy birthday", "body": "Thinking of you, {{ member.first_name }}"},
+        follow_redirects=False)
+    assert saved.status_code == 303
+    with transaction(engine) as s:
+        mine = pb.adopted(s, w.ann)
+        assert mine is not None
+        assert [(t.occasion, t.body) for t in templates_of(s, mine.id)] == [
+            ("birthday", "Thinking of you, {{ member.first_name }}")]
+
+
+def test_a_personal_note_with_a_forbidden_phrase_is_refused_in_the_form(
+        engine: Engine) -> None:
+    w = seed(engine)
+    client = TestClient(app_for(engine))
+    assert sign_in(client, EMAILS["distributor"]).status_code == 303
+    form = client.get(f"/tasks/{w.ann_task}/note")
+    assert form.status_code == 200 and "Send this note" in form.text
+    csrf = csrf_of(form.text)
+    refused = client.post(f"/tasks/{w.ann_task}/note", data={
+        "csrf_token": csrf, "body": "Hi Cory!\nThis is your path to financial freedom."})
+    assert refused.status_code == 422
+    shown = html.unescape(refused.text)
+    assert "line 2: income claim 'financial freedom'" in shown
+    assert "This is your path to financial freedom." in shown
+    sent = client.post(f"/tasks/{w.ann_task}/note", data={
+        "csrf_token": csrf, "body": "Hi Cory, thank you!"})
+    assert sent.status_code == 200
+    assert 'href="mailto:cory@example.com?body=Hi%20Cory%2C%20thank%20you%21"' in sent.text
+    other = TestClient(app_for(engine))
+    assert sign_in(other, EMAILS["other_distributor"]).status_code == 303
+    assert other.get(f"/tasks/{w.ann_task}/note").status_code == 404
