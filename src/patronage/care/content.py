@@ -126,8 +126,8 @@ class _CheckedLoader(FileSystemLoader):
 class _CheckedDictLoader(DictLoader):
     """Loads templates held in memory (a playbook's own), checked like the shipped ones."""
 
-    def __init__(self, sources: Mapping[str, str], check: Callable[[str, str], None]) -> None:
-        super().__init__(dict(sources))
+    def __init__(self, sources: dict[str, str], check: Callable[[str, str], None]) -> None:
+        super().__init__(sources)  # the set's own dictionary: templates added later are seen
         self._check = check
 
     def get_source(
@@ -177,6 +177,14 @@ class TemplateSet:
         return env
 
     def _check(self, template: str, source: str) -> None:
+        problems = self.problems_of(template, source)
+        if problems:
+            raise TemplateRefused(f"template {template} refused", problems)
+
+    def problems_of(self, template: str, source: str) -> list[Problem]:
+        """Every problem of a template's text, as if it were loaded as ``template`` (its file
+        name says its channel): commercial content, forbidden claims, syntax, unknown
+        variables, missing blocks."""
         problems = commercial_problems(template, source)
         problems.extend(claim_problems(template, source, self.claims))
         try:
@@ -193,8 +201,13 @@ class TemplateSet:
             missing = [b for b in CHANNEL_BLOCKS.get(channel, ()) if b not in blocks]
             problems.extend(Problem(template, f"missing block {b!r} for a {channel} template")
                             for b in missing)
-        if problems:
-            raise TemplateRefused(f"template {template} refused", problems)
+        return problems
+
+    def add(self, name: str, source: str) -> None:
+        """Hold one more template in memory (a set made with ``sources`` only)."""
+        if self.sources is None:
+            raise PatronageError(f"template {name}: a folder's templates are its files")
+        self.sources[name] = source
 
     def names(self) -> list[str]:
         """Every ``<name>.<channel>.j2`` file in the folder (or in memory)."""

@@ -214,6 +214,8 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings,
     with transaction(engine) as session:
         ids = list(session.scalars(due_query("email", now, limit)))
         wording = Wording(tset, company_claims(session))
+        if ids:
+            wording.preload(session)
         member_of = dict(session.execute(
             select(Touch.id, Touch.member_id).where(Touch.id.in_(ids))).tuples().all())
     with sender_factory(cfg) as sender:

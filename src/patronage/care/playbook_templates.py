@@ -18,6 +18,7 @@ value (a product's name, a summary) can bring one in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,11 +94,21 @@ def wording_problems(occasion: str, channel: str, title: str | None, body: str,
             continue
         found = commercial_problems(name, text) + claim_problems(name, text, claims)
         if not found:  # the sandbox's own checks: syntax and the variables a template may use
-            alone = TemplateSet(claims=claims, sources={f"{name}.task.j2": text})
             found = [Problem(p.place.replace(f"{name}.task.j2", name), p.reason)
-                     for p in alone.check_all()]
+                     for p in _checker().problems_of(f"{name}.task.j2", text)]
         problems.extend(found)
     return problems
+
+
+_CHECKER: TemplateSet | None = None
+
+
+def _checker() -> TemplateSet:
+    """A sandbox to check a template's syntax and variables in (made once per process)."""
+    global _CHECKER
+    if _CHECKER is None:
+        _CHECKER = TemplateSet(claims=(), sources={})
+    return _CHECKER
 
 
 def _own(session: Session, author_id: int | None, playbook_id: int) -> Playbook:
@@ -201,7 +212,12 @@ class Wording:
         self.company = company
         self.claims = tuple(claims)
         self._adopted: dict[int, int | None] = {}
-        self._sets: dict[int, TemplateSet] = {}
+        self._held: dict[int, set[tuple[str, str]]] = {}
+        #: any of the claims, for a quick look (the details are found only on a hit)
+        self._any = re.compile("|".join(f"(?:{c.pattern().pattern})" for c in self.claims),
+                               re.IGNORECASE) if self.claims else None
+        #: every playbook's templates read in this run, in one sandbox: ``p<id>.<occasion>``
+        self.playbooks = TemplateSet(claims=self.claims, sources={})
 
     def playbook_of(self, session: Session, touch: Touch) -> int | None:
         owner_id = touch.owner_id
@@ -215,25 +231,50 @@ class Wording:
             self._adopted[owner_id] = None if row is None else row.playbook_id
         return self._adopted[owner_id]
 
-    def playbook_set(self, session: Session, playbook_id: int) -> TemplateSet:
-        """The playbook's templates that still pass the checks (company phrases as now)."""
-        if playbook_id not in self._sets:
-            sources = {file_name(o, c): source_of(c, t, b)
-                       for (o, c), (t, b) in _texts(session, playbook_id).items()
-                       if not wording_problems(o, c, t, b, self.claims)}
-            self._sets[playbook_id] = TemplateSet(claims=self.claims, sources=sources)
-        return self._sets[playbook_id]
+    def claimed(self, *texts: str | None) -> bool:
+        """Whether any of the texts holds one of the company's forbidden phrases."""
+        return self._any is not None and any(t and self._any.search(t) for t in texts)
+
+    def preload(self, session: Session) -> int:
+        """Read the templates of every adopted playbook at once (a run that sends for many
+        distributors); how many playbooks."""
+        rows = session.execute(
+            select(PlaybookTemplate.playbook_id, PlaybookTemplate.occasion,
+                   PlaybookTemplate.channel, PlaybookTemplate.title, PlaybookTemplate.body)
+            .where(PlaybookTemplate.playbook_id.in_(select(Adoption.playbook_id)))
+            .order_by(PlaybookTemplate.playbook_id)).all()
+        for playbook_id, o, c, t, b in rows:
+            kept = self._held.setdefault(playbook_id, set())
+            if not self.claimed(t, b):
+                kept.add((o, c))
+                self.playbooks.add(file_name(f"p{playbook_id}.{o}", c), source_of(c, t, b))
+        for playbook_id in session.scalars(select(Adoption.playbook_id).distinct()):
+            self._held.setdefault(playbook_id, set())
+        return len(self._held)
+
+    def held(self, session: Session, playbook_id: int) -> set[tuple[str, str]]:
+        """The (occasion, channel) the playbook words with a template that still fits: its
+        text was checked in full when written; the company's phrases may have grown since, so
+        they are looked for again. Read once a run."""
+        if playbook_id not in self._held:
+            kept: set[tuple[str, str]] = set()
+            for (o, c), (t, b) in _texts(session, playbook_id).items():
+                if not self.claimed(t, b):
+                    kept.add((o, c))
+                    self.playbooks.add(file_name(f"p{playbook_id}.{o}", c), source_of(c, t, b))
+            self._held[playbook_id] = kept
+        return self._held[playbook_id]
 
     def _render(self, session: Session, touch: Touch, channel: str,
                 context: Mapping[str, Any]) -> Rendered:
         playbook_id = self.playbook_of(session, touch)
-        if playbook_id is not None:
-            own = self.playbook_set(session, playbook_id)
-            if own.exists(touch.occasion, channel):
-                try:
-                    return Rendered(getattr(own, channel)(touch.occasion, context), playbook_id)
-                except PatronageError:
-                    pass  # it no longer fits (it fails to render): the company's
+        if playbook_id is not None and (touch.occasion, channel) in self.held(session,
+                                                                               playbook_id):
+            name = f"p{playbook_id}.{touch.occasion}"
+            try:
+                return Rendered(getattr(self.playbooks, channel)(name, context), playbook_id)
+            except PatronageError:
+                pass  # it no longer fits (it fails to render): the company's
         return Rendered(getattr(self.company, channel)(touch.template, context), None)
 
     def email(self, session: Session, touch: Touch, context: Mapping[str, Any]) -> EmailContent:
@@ -253,18 +294,18 @@ class Wording:
         """The task's line by the playbook's template (None: the playbook has none that fits,
         or its line makes a forbidden claim; the company's is used)."""
         playbook_id = self.playbook_of(session, touch)
-        if playbook_id is None:
-            return None
-        own = self.playbook_set(session, playbook_id)
-        if not own.exists(touch.occasion, "task"):
+        if playbook_id is None or (touch.occasion, "task") not in self.held(session,
+                                                                            playbook_id):
             return None
         try:
-            line = own.task(touch.occasion, context)
+            line = self.playbooks.task(f"p{playbook_id}.{touch.occasion}", context)
         except PatronageError:
             return None
-        return None if forbidden_in({"line": line}, self.claims) else line
+        return None if self.claimed(line) else line
 
     def _check(self, texts: Mapping[str, str]) -> None:
+        if not self.claimed(*texts.values()):
+            return
         reason = forbidden_in(texts, self.claims)
         if reason is not None:
             raise ForbiddenPhrase(reason)

@@ -282,6 +282,7 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
                 .order_by(Touch.due_at, Touch.id)).all()
             cards: list[_Card] = []
             wording = Wording(tset, company_claims(session))
+            wording.preload(session)
             for touch in touches:
                 try:
                     member = session.get(Member, touch.member_id)
