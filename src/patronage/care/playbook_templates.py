@@ -216,6 +216,8 @@ class Wording:
         #: any of the claims, for a quick look (the details are found only on a hit)
         self._any = re.compile("|".join(f"(?:{c.pattern().pattern})" for c in self.claims),
                                re.IGNORECASE) if self.claims else None
+        #: the first word of each phrase: a text holding none of them holds no phrase
+        self._firsts = tuple({c.phrase.split()[0].lower() for c in self.claims})
         #: every playbook's templates read in this run, in one sandbox: ``p<id>.<occasion>``
         self.playbooks = TemplateSet(claims=self.claims, sources={})
 
@@ -233,7 +235,15 @@ class Wording:
 
     def claimed(self, *texts: str | None) -> bool:
         """Whether any of the texts holds one of the company's forbidden phrases."""
-        return self._any is not None and any(t and self._any.search(t) for t in texts)
+        if self._any is None:
+            return False
+        for text in texts:
+            if not text:
+                continue
+            low = text.lower()
+            if any(w in low for w in self._firsts) and self._any.search(text):
+                return True
+        return False
 
     def preload(self, session: Session) -> int:
         """Read the templates of every adopted playbook at once (a run that sends for many

@@ -230,16 +230,18 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
     company's rules). Copies with the same rules are read once. A playbook that no longer fits
     the company's rules (the company gave a rule key another occasion since) is followed as
     the company's rules."""
-    rows = conn.execute(select(Adoption.member_id, Playbook.rules).join(
-        Playbook, Playbook.id == Adoption.playbook_id)).all()
+    rows = conn.execute(select(Adoption.member_id, Adoption.playbook_id)).all()
     if not rows:
         return None
+    # each adopted playbook's text once (not once per adopter: a text is a few kilobytes)
+    text_of = dict(conn.execute(select(Playbook.id, Playbook.rules).where(
+        Playbook.id.in_(select(Adoption.playbook_id).distinct()))).all())
     texts: dict[str, int] = {}
     sets: list[tuple[Rule, ...]] = []
-    group = np.zeros(len(rows), dtype=np.int64)
     known = {r.key: (r.occasion, r.channel) for r in company.rules}
     parsed: dict[str, Rule] = {}  # copies share their rules: each is read once
-    for i, (_, text) in enumerate(rows):
+    group_of: dict[int, int] = {}
+    for playbook_id, text in text_of.items():
         if text not in texts:
             try:
                 book = tuple(_rule(parsed, r) for r in json.loads(text))
@@ -250,6 +252,7 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
             if fits:
                 sets.append(book)
             texts[text] = len(sets) if fits else 0
-        group[i] = texts[text]
+        group_of[playbook_id] = texts[text]
+    group = np.fromiter((group_of[p] for _, p in rows), dtype=np.int64, count=len(rows))
     union, holds = combine(company, sets)
     return Adopted(union, holds, np.array([r[0] for r in rows], dtype=np.int64), group)

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from patronage.care import playbooks as pb
-from patronage.care.playbook_templates import set_template
 from patronage.care.core.playbooks import rules_data
 from patronage.care.core.rules import Rules, load_rules
 from patronage.care.gifts import set_budget
+from patronage.care.playbook_templates import set_template
 from patronage.compliance.claims import company_claims
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Product
