@@ -218,11 +218,25 @@ class Adopted:
         return Playbooks(self.rules, self.holds, adopted_by)
 
 
-def _rule(parsed: dict[str, Rule], data: dict[str, object]) -> Rule:
-    key = json.dumps(data, sort_keys=True)
-    if key not in parsed:
-        parsed[key] = Rule.model_validate(data)
-    return parsed[key]
+_DECODER = json.JSONDecoder()
+
+
+def _rules_of(parsed: dict[str, Rule], text: str) -> tuple[Rule, ...]:
+    """A stored playbook's rules, each rule's text read once for all the playbooks (copies and
+    tweaks share most of their rules' texts)."""
+    out: list[Rule] = []
+    at, end = text.index("[") + 1, len(text)
+    while True:
+        while at < end and text[at] in " \t\r\n,":
+            at += 1
+        if at >= end or text[at] == "]":
+            return tuple(out)
+        data, after = _DECODER.raw_decode(text, at)
+        key = text[at:after]
+        if key not in parsed:
+            parsed[key] = Rule.model_validate(data)
+        out.append(parsed[key])
+        at = after
 
 
 def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
@@ -244,7 +258,7 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
     for playbook_id, text in text_of.items():
         if text not in texts:
             try:
-                book = tuple(_rule(parsed, r) for r in json.loads(text))
+                book = _rules_of(parsed, text)
                 fits = all(known.get(r.key, (r.occasion, r.channel)) == (r.occasion, r.channel)
                            and all(h in company.holidays for h in r.holidays) for r in book)
             except (ValueError, TypeError, KeyError):
