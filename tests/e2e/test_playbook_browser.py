@@ -69,6 +69,18 @@ def test_leader_shares_member_adopts_next_tick_plans_by_it(browser: Any, page: A
     expect(page.locator("#mine h2")).to_have_text("Ann's playbook")
     page.get_by_role("button", name="Share with my team").click()
     expect(page.get_by_role("status")).to_contain_text("Shared with your team")
+    # Ann words her birthday email: a health claim is refused next to the field
+    wording = page.locator("#wording-birthday-email")
+    wording.locator("summary").click()
+    wording.get_by_label("Subject").fill("Many happy returns, {{ member.first_name }}!")
+    wording.get_by_label("Message").fill("Our tea cures everything.\n{{ signer }}")
+    wording.get_by_role("button", name="Save this wording").click()
+    expect(page.locator("#err-birthday-email-body")).to_contain_text("health claim 'cures'")
+    page.locator("#wording-birthday-email").get_by_label("Message").fill(
+        "Thinking of you today.\n{{ signer }}")
+    page.locator("#wording-birthday-email").get_by_role("button",
+                                                         name="Save this wording").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved: this wording")
     screenshot(page, "field-playbook-leader")
 
     ben = browser.new_context(viewport=PHONE, base_url=site.url).new_page()
@@ -81,6 +93,7 @@ def test_leader_shares_member_adopts_next_tick_plans_by_it(browser: Any, page: A
     expect(ben.locator("#mine")).to_contain_text("Your copy of “Ann's playbook”")
     expect(ben.locator("#mine ul.pick li").filter(has_text="birthday · task")
            .get_by_role("checkbox")).not_to_be_checked()
+    expect(ben.locator("#wording-birthday-email summary")).to_contain_text("your wording")
     screenshot(ben, "field-playbook-member")
     ben.context.close()
 

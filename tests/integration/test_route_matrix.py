@@ -211,6 +211,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/t/{token}"): "AAAAAAA",
     ("POST", "/tasks/{touch_id}/done"): "DDADDDL",
     ("POST", "/tasks/{touch_id}/not-now"): "DDADDDL",
+    ("GET", "/tasks/{touch_id}/note"): "DDADDDL",
+    ("POST", "/tasks/{touch_id}/note"): "DDADDDL",
     ("POST", "/tasks/{touch_id}/snooze"): "DDADDDL",
     ("GET", "/team"): "DAAADDL",
     # A distributor's own playbook (what they follow, adopt, share): distributors only.
@@ -220,6 +222,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/playbook/share"): "DAAADDL",
     ("POST", "/playbook/update"): "DAAADDL",
     ("POST", "/playbook/leave"): "DAAADDL",
+    ("POST", "/playbook/template"): "DAAADDL",
+    ("POST", "/playbook/template/remove"): "DAAADDL",
     ("GET", "/team.csv"): "DAAADDL",
     ("GET", "/payout-method"): "DAAADDL",
     ("POST", "/payout-method"): "DAAADDL",

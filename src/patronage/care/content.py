@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BaseLoader,
+    DictLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
@@ -125,6 +127,21 @@ class _CheckedLoader(FileSystemLoader):
         return source, filename, uptodate
 
 
+class _CheckedDictLoader(DictLoader):
+    """Loads templates held in memory (a playbook's own), checked like the shipped ones."""
+
+    def __init__(self, sources: dict[str, str], check: Callable[[str, str], None]) -> None:
+        super().__init__(sources)  # the set's own dictionary: templates added later are seen
+        self._check = check
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, None, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        self._check(template, source)
+        return source, filename, uptodate
+
+
 @dataclass(frozen=True)
 class EmailContent:
     subject: str
@@ -139,18 +156,24 @@ class CardContent:
 
 
 class TemplateSet:
-    """The templates of one folder (the shipped ones by default), in a sandbox."""
+    """The templates of one folder (the shipped ones by default), or held in memory
+    (``sources``: file name to text, a playbook's own), in a sandbox."""
 
     def __init__(self, directory: Path = TEMPLATE_DIR,
-                 claims: Iterable[Claim] = BUILT_IN) -> None:
+                 claims: Iterable[Claim] = BUILT_IN, *,
+                 sources: Mapping[str, str] | None = None) -> None:
         self.directory = directory
         self.claims = tuple(claims)
+        self.sources = dict(sources) if sources is not None else None
         self._plain = self._environment(autoescape=False)
         self._escaped = self._environment(autoescape=True)
 
     def _environment(self, *, autoescape: bool) -> BoundedSandbox:
+        loader: BaseLoader = (_CheckedLoader(self.directory, self._check)
+                              if self.sources is None
+                              else _CheckedDictLoader(self.sources, self._check))
         env = BoundedSandbox(
-            loader=_CheckedLoader(self.directory, self._check), undefined=StrictUndefined,
+            loader=loader, undefined=StrictUndefined,
             autoescape=autoescape, keep_trailing_newline=False, trim_blocks=True,
             lstrip_blocks=True,
         )
@@ -158,6 +181,14 @@ class TemplateSet:
         return env
 
     def _check(self, template: str, source: str) -> None:
+        problems = self.problems_of(template, source)
+        if problems:
+            raise TemplateRefused(f"template {template} refused", problems)
+
+    def problems_of(self, template: str, source: str) -> list[Problem]:
+        """Every problem of a template's text, as if it were loaded as ``template`` (its file
+        name says its channel): commercial content, forbidden claims, syntax, unknown
+        variables, missing blocks."""
         problems = commercial_problems(template, source)
         problems.extend(claim_problems(template, source, self.claims))
         try:
@@ -174,14 +205,23 @@ class TemplateSet:
             missing = [b for b in CHANNEL_BLOCKS.get(channel, ()) if b not in blocks]
             problems.extend(Problem(template, f"missing block {b!r} for a {channel} template")
                             for b in missing)
-        if problems:
-            raise TemplateRefused(f"template {template} refused", problems)
+        return problems
+
+    def add(self, name: str, source: str) -> None:
+        """Hold one more template in memory (a set made with ``sources`` only)."""
+        if self.sources is None:
+            raise PatronageError(f"template {name}: a folder's templates are its files")
+        self.sources[name] = source
 
     def names(self) -> list[str]:
-        """Every ``<name>.<channel>.j2`` file in the folder."""
+        """Every ``<name>.<channel>.j2`` file in the folder (or in memory)."""
+        if self.sources is not None:
+            return sorted(self.sources)
         return sorted(p.name for p in self.directory.glob("*.j2"))
 
     def exists(self, name: str, channel: str) -> bool:
+        if self.sources is not None:
+            return f"{name}.{channel}.j2" in self.sources
         return (self.directory / f"{name}.{channel}.j2").is_file()
 
     def check_all(self) -> list[Problem]:
@@ -200,7 +240,8 @@ class TemplateSet:
         try:
             template = env.get_template(filename)
         except TemplateNotFound as exc:
-            raise PatronageError(f"template {filename}: not found in {self.directory}") from exc
+            where = self.directory if self.sources is None else "the playbook"
+            raise PatronageError(f"template {filename}: not found in {where}") from exc
         try:
             with render_budget(), use_locale(context.get("locale")):
                 if not template.blocks:

@@ -8,6 +8,9 @@ them (:mod:`patronage.care.tasks`).
 
 Right before each email, consent and suppression are checked again (they may have changed
 since the touch was planned); a touch that may no longer be sent is *dropped* with the reason.
+The email is written with the template of the playbook the member's owner adopted, if it has
+one that fits, else the company's; an email whose text makes a claim the company forbids is
+dropped with the phrase and the reason (:mod:`patronage.care.playbook_templates`).
 
 Exactly once, as far as SMTP allows. Each attempt is first *claimed* in its own committed
 transaction: ``attempts`` goes up by one and ``next_attempt_at`` moves forward by the backoff,
@@ -57,8 +60,10 @@ from patronage.care.content import TemplateSet, build_context, default_templates
 from patronage.care.core.rules import Rules, load_rules
 from patronage.care.gifts import GiftReport, send_gifts
 from patronage.care.outcomes import failure_text, late_window, lateness
+from patronage.care.playbook_templates import ForbiddenPhrase, Wording
 from patronage.care.sweep import Closed, close_passed
 from patronage.clock import require_aware
+from patronage.compliance.claims import company_claims
 from patronage.config import Settings
 from patronage.db.care import Touch
 from patronage.db.engine import transaction
@@ -140,7 +145,7 @@ def _fail(engine: Engine, touch_id: int, reason: str, report: DeliveryReport) ->
 
 
 def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
-             templates: TemplateSet, report: DeliveryReport,
+             wording: Wording, report: DeliveryReport,
              late_after: timedelta) -> EmailMessage | None:
     """Check, render and claim one touch (in the caller's transaction); None if not to send."""
     touch = session.get(Touch, touch_id, with_for_update=True)
@@ -162,7 +167,11 @@ def _prepare(session: Session, touch_id: int, now: datetime, settings: Settings,
         raise PatronageError(f"email address is not valid: {problem}")
     try:
         ctx = build_context(session, touch, now, settings=settings)
-        content = templates.email(touch.template, ctx)
+        content = wording.email(session, touch, ctx)
+    except ForbiddenPhrase as exc:  # the company forbids what it would say: not sent
+        touch.status, touch.drop_reason = "dropped", str(exc)[:500]
+        report.dropped[touch.id] = touch.drop_reason
+        return None
     except PatronageError as exc:  # a template that cannot render will not on a retry either
         touch.status, touch.last_error = "failed", str(exc)[:500]
         touch.attempts += 1
@@ -215,6 +224,9 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings,
     late_after = late_window(rules)
     with transaction(engine) as session:
         ids = list(session.scalars(due_query("email", now, limit)))
+        wording = Wording(tset, company_claims(session))
+        if ids:
+            wording.preload(session)
         member_of = dict(session.execute(
             select(Touch.id, Touch.member_id).where(Touch.id.in_(ids))).tuples().all())
     with sender_factory(cfg) as sender:
@@ -222,7 +234,7 @@ def deliver_emails(engine: Engine, now: datetime, *, settings: Settings,
             member_id = member_of[touch_id]
             try:
                 with transaction(engine) as session:
-                    msg = _prepare(session, touch_id, now, cfg, tset, out, late_after)
+                    msg = _prepare(session, touch_id, now, cfg, wording, out, late_after)
             except Exception as exc:  # one bad record: fail this touch, go on with the others
                 _fail(engine, touch_id, failure_text(member_id, exc), out)
                 continue

@@ -1,4 +1,5 @@
-"""Team playbooks, stored: a leader writes one and shares it with their downline, a distributor
+"""Team playbooks, stored: a leader writes one (rules, and templates of its own:
+:mod:`patronage.care.playbook_templates`) and shares it with their downline, a distributor
 adopts one in a tap (they get their own copy, which they may tweak), and a leader's later
 changes are offered to those who adopted, never forced. The tick plans each member by the
 playbook their owner adopted (:func:`load_playbooks`; see :mod:`patronage.care.core.playbooks`).
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from patronage.arrays import I64, index_of
 from patronage.care.core.playbooks import Playbooks, combine, parse_playbook, rules_data
 from patronage.care.core.rules import Rule, Rules
+from patronage.care.playbook_templates import copy_templates, same_templates
 from patronage.db.care_playbooks import Adoption, Playbook
 from patronage.db.tables import Member
 from patronage.errors import NotFound, PatronageError
@@ -150,6 +152,7 @@ def adopt(session: Session, member_id: int, playbook_id: int, now: datetime) -> 
                         created_at=now, updated_at=now)
         session.add(book)
         session.flush()
+        copy_templates(session, source.id, book.id, now)
     row = session.get(Adoption, member_id)
     if row is None:
         session.add(Adoption(member_id=member_id, playbook_id=book.id, adopted_at=now))
@@ -184,14 +187,15 @@ def update_offered(session: Session, member_id: int) -> Update | None:
 
 
 def answer_update(session: Session, member_id: int, take: bool, now: datetime) -> Playbook:
-    """Take the leader's new version (the copy's rules become theirs) or keep one's own (the
-    offer is not made again for this version)."""
+    """Take the leader's new version (the copy's rules and templates become theirs) or keep
+    one's own (the offer is not made again for this version)."""
     update = update_offered(session, member_id)
     if update is None:
         raise PatronageError(f"member {member_id}: no playbook update is offered")
     copy, source = update.copy, update.source
-    if take and copy.rules != source.rules:
+    if take and (copy.rules != source.rules or not same_templates(session, copy.id, source.id)):
         copy.rules, copy.version, copy.updated_at = source.rules, copy.version + 1, now
+        copy_templates(session, source.id, copy.id, now)
     copy.based_on_version = source.version
     return copy
 
@@ -214,11 +218,25 @@ class Adopted:
         return Playbooks(self.rules, self.holds, adopted_by)
 
 
-def _rule(parsed: dict[str, Rule], data: dict[str, object]) -> Rule:
-    key = json.dumps(data, sort_keys=True)
-    if key not in parsed:
-        parsed[key] = Rule.model_validate(data)
-    return parsed[key]
+_DECODER = json.JSONDecoder()
+
+
+def _rules_of(parsed: dict[str, Rule], text: str) -> tuple[Rule, ...]:
+    """A stored playbook's rules, each rule's text read once for all the playbooks (copies and
+    tweaks share most of their rules' texts)."""
+    out: list[Rule] = []
+    at, end = text.index("[") + 1, len(text)
+    while True:
+        while at < end and text[at] in " \t\r\n,":
+            at += 1
+        if at >= end or text[at] == "]":
+            return tuple(out)
+        data, after = _DECODER.raw_decode(text, at)
+        key = text[at:after]
+        if key not in parsed:
+            parsed[key] = Rule.model_validate(data)
+        out.append(parsed[key])
+        at = after
 
 
 def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
@@ -226,19 +244,21 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
     company's rules). Copies with the same rules are read once. A playbook that no longer fits
     the company's rules (the company gave a rule key another occasion since) is followed as
     the company's rules."""
-    rows = conn.execute(select(Adoption.member_id, Playbook.rules).join(
-        Playbook, Playbook.id == Adoption.playbook_id)).all()
+    rows = conn.execute(select(Adoption.member_id, Adoption.playbook_id)).all()
     if not rows:
         return None
+    # each adopted playbook's text once (not once per adopter: a text is a few kilobytes)
+    text_of = dict(conn.execute(select(Playbook.id, Playbook.rules).where(
+        Playbook.id.in_(select(Adoption.playbook_id).distinct()))).all())
     texts: dict[str, int] = {}
     sets: list[tuple[Rule, ...]] = []
-    group = np.zeros(len(rows), dtype=np.int64)
     known = {r.key: (r.occasion, r.channel) for r in company.rules}
     parsed: dict[str, Rule] = {}  # copies share their rules: each is read once
-    for i, (_, text) in enumerate(rows):
+    group_of: dict[int, int] = {}
+    for playbook_id, text in text_of.items():
         if text not in texts:
             try:
-                book = tuple(_rule(parsed, r) for r in json.loads(text))
+                book = _rules_of(parsed, text)
                 fits = all(known.get(r.key, (r.occasion, r.channel)) == (r.occasion, r.channel)
                            and all(h in company.holidays for h in r.holidays) for r in book)
             except (ValueError, TypeError, KeyError):
@@ -246,6 +266,7 @@ def load_playbooks(conn: Connection, company: Rules) -> Adopted | None:
             if fits:
                 sets.append(book)
             texts[text] = len(sets) if fits else 0
-        group[i] = texts[text]
+        group_of[playbook_id] = texts[text]
+    group = np.fromiter((group_of[p] for _, p in rows), dtype=np.int64, count=len(rows))
     union, holds = combine(company, sets)
     return Adopted(union, holds, np.array([r[0] for r in rows], dtype=np.int64), group)

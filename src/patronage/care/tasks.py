@@ -17,9 +17,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from patronage.care.content import TemplateSet, build_context, default_templates
+from patronage.care.playbook_templates import Wording
 from patronage.clock import require_aware, zone
+from patronage.compliance.claims import company_claims
 from patronage.config import Settings
 from patronage.db.care import Touch
+from patronage.db.care_playbooks import Adoption
 from patronage.db.tables import Member
 from patronage.errors import N_, Conflict, NotFound, PatronageError
 
@@ -58,8 +61,15 @@ def _task_query(owner_id: int | None, until: datetime) -> Select[Touch, Member]:
 def task_line(session: Session, touch: Touch, now: datetime,
               templates: TemplateSet | None = None, *, settings: Settings) -> str:
     """The rendered one-line task (the touch's summary if it has no task template), in the
-    language of the distributor it is for."""
+    language of the distributor it is for: by the template of the distributor's playbook when
+    it has one that fits and makes no forbidden claim, else the company's."""
     tset = templates or default_templates()
+    if touch.owner_id is not None and session.get(Adoption, touch.owner_id) is not None:
+        context = build_context(session, touch, now, settings=settings)
+        context["locale"] = context["owner_locale"]
+        own = Wording(tset, company_claims(session)).task(session, touch, context)
+        if own is not None:
+            return own
     if not tset.exists(touch.template, "task"):
         member = session.get(Member, touch.member_id)
         who = member.name if member is not None else f"member {touch.member_id}"

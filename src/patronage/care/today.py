@@ -9,7 +9,9 @@ On each item the distributor may:
 
 - mark it **done** (a task: :func:`patronage.care.tasks.mark_done`);
 - **snooze** it to tomorrow (``snoozed_until``; it comes back then, ranked again);
-- say **not now**: the touch is dropped with the reason ``not now``, and is not made.
+- say **not now**: the touch is dropped with the reason ``not now``, and is not made;
+- write a **personal note** to the member (:func:`personal_note`): checked against the
+  company's forbidden phrases first, and refused with the phrase and the reason.
 
 Each action is idempotent: repeating it changes nothing; it refuses a touch that is not the
 distributor's (as not found, so ids cannot be probed) or no longer open.
@@ -29,11 +31,13 @@ from patronage.care.core import today as core
 from patronage.care.core.occasions import WORDS
 from patronage.care.tasks import task_line
 from patronage.clock import require_aware
+from patronage.compliance.claims import company_claims
+from patronage.compliance.core.claims import claim_problems
 from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.tables import Member
 from patronage.db.value import CustomerValue, ValueRun
-from patronage.errors import N_, Conflict, NotFound
+from patronage.errors import N_, Conflict, NotFound, Problem, Problems
 
 #: Touches due up to this long after now are on Today already.
 AHEAD = timedelta(days=1)
@@ -196,3 +200,46 @@ def not_now(session: Session, touch_id: int, owner_id: int, *, now: datetime,
                  detail=f"{touch.occasion} for member {touch.member_id}", at=now)
     session.flush()
     return touch
+
+
+#: The longest personal note (as a customer note).
+NOTE_MAX = 5000
+
+
+class NoteRefused(Problems):
+    """A personal note that makes a claim the company forbids: not sent."""
+
+    code = "forbidden_claim"
+
+
+@dataclass(frozen=True)
+class PersonalNote:
+    """A note a distributor wrote for one of their tasks, checked: to ``email``."""
+
+    touch_id: int
+    name: str
+    email: str
+    body: str
+
+
+def personal_note(session: Session, touch_id: int, owner_id: int, body: str) -> PersonalNote:
+    """Check a note the distributor typed for their task ("Send this note"): to a member with
+    an email address, at most :data:`NOTE_MAX` characters, and free of the company's forbidden
+    phrases (:mod:`patronage.compliance.claims`); refused with every phrase found, each with
+    its line and reason."""
+    touch = _open_touch(session, touch_id, owner_id)
+    assert touch is not None
+    member = session.get(Member, touch.member_id)
+    if member is None or not member.email:
+        raise Conflict(N_("task %(touch_id)s: the member has no email address"),
+                       values={"touch_id": touch_id})
+    text = body.strip()
+    if not text:
+        raise NoteRefused("the note is empty", [Problem("body", "write a few words")])
+    if len(text) > NOTE_MAX:
+        raise NoteRefused("the note is too long", [Problem(
+            "body", f"{len(text):,} characters; at most {NOTE_MAX:,}")])
+    found = claim_problems("body", text, company_claims(session))
+    if found:
+        raise NoteRefused(f"the note for task {touch_id} makes a forbidden claim", found)
+    return PersonalNote(touch.id, member.name, member.email, text)

@@ -149,6 +149,38 @@ def leave(ctx: typer.Context, member: MemberOpt) -> None:
     console.print(f"member {member} follows the company's rules")
 
 
+@app.command("template")
+def template(ctx: typer.Context, playbook: Annotated[int, typer.Argument()],
+             occasion: Annotated[str, typer.Option("--occasion")],
+             channel: Annotated[str, typer.Option("--channel", help="email, card or task.")],
+             title: Annotated[str | None, typer.Option(
+                 "--title", help="An email's subject, a card's front greeting.")] = None,
+             body: Annotated[str | None, typer.Option(
+                 "--body", help="An email's text, a card's inside, a task's line.")] = None,
+             author: AuthorOpt = None,
+             remove: Annotated[bool, typer.Option(
+                 "--remove", help="Go back to the company's template.")] = False,
+             now: NowOpt = None) -> None:
+    """Word a playbook's email, card or task for an occasion (its own template, checked like
+    the company's and against the company's forbidden phrases), or --remove it."""
+    from patronage.care import playbook_templates as pt
+    from patronage.compliance.claims import company_claims
+    from patronage.db.engine import transaction
+    from patronage.errors import PatronageError
+
+    with transaction(state(ctx).engine()) as s:
+        if remove:
+            gone = pt.remove_template(s, author, playbook, occasion, channel, parse_now(now))
+            console.print(f"playbook {playbook}: the {channel} for {occasion} is the "
+                          f"company's{'' if gone else ' already'}")
+            return
+        if body is None:
+            raise PatronageError("--body: the text to send (or --remove)")
+        pt.set_template(s, author, playbook, occasion, channel, title, body, parse_now(now),
+                        claims=company_claims(s))
+    console.print(f"playbook {playbook}: its own {channel} for {occasion}")
+
+
 gift_app = typer.Typer(help="Samples and gifts sent with care cards: the budgets.",
                        no_args_is_help=True)
 

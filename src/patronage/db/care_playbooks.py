@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db.base import Base, UTCDateTime
@@ -31,6 +31,27 @@ class Playbook(Base):
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("care_playbooks.id"))
     based_on_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlaybookTemplate(Base):
+    """A playbook's own wording for one (occasion, channel): ``title`` is an email's subject or
+    a card's front greeting (none for a task), ``body`` an email's text, a card's inside or a
+    task's line; both are sandboxed templates, checked when written (see
+    :mod:`patronage.care.playbook_templates`)."""
+
+    __tablename__ = "care_playbook_templates"
+    __table_args__ = (
+        UniqueConstraint("playbook_id", "occasion", "channel",
+                         name="uq_care_playbook_templates_place"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    playbook_id: Mapped[int] = mapped_column(ForeignKey("care_playbooks.id"))
+    occasion: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,8 +1,9 @@
 """The demo's team playbooks: a leader writes one ("hand-written first": no order thank-you
 emails but a short thank-you text to those who agreed to texts, no survey invitations, the
 cards and calls kept, and the birthday card comes with a sample of the least costly product,
-paid from the company's gift budget) and shares it; the demo distributor and part of the
-leader's team adopt it; later the leader changes it, and the change waits on the demo
+paid from the company's gift budget, and in the leader's own words: the playbook carries its
+birthday card's template) and shares it; the demo distributor and part of the leader's team
+adopt it (the template with it); later the leader changes it, and the change waits on the demo
 distributor's playbook page as an offered update."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from patronage.care import playbooks as pb
 from patronage.care.core.playbooks import rules_data
 from patronage.care.core.rules import Rules, load_rules
 from patronage.care.gifts import set_budget
+from patronage.care.playbook_templates import set_template
+from patronage.compliance.claims import company_claims
 from patronage.db.engine import transaction
 from patronage.db.tables import Member, Product
 from patronage.demo.field import demo_distributor
@@ -25,6 +28,10 @@ OFF_FIRST = ("order_thanks", "survey_invite")
 OFF_LATER = ("new_year_email",)
 #: At most this many of the leader's direct team adopt it.
 ADOPTERS = 40
+#: The leader's own birthday card (the playbook's template for birthday cards).
+CARD_FRONT = "Happy birthday, {{ member.first_name }}!"
+CARD_INSIDE = ("I hope the year ahead is kind to you. Thank you for being part of my little "
+               "circle.\n{{ signer }}")
 
 
 def _written(company: Rules, off: tuple[str, ...], gift: str | None = None
@@ -65,6 +72,8 @@ def demo_playbooks(engine: Engine, start: datetime, now: datetime) -> dict[str, 
         set_budget(s, None, per_month=50_000, per_customer_year=5_000, now=start)
         book = pb.write_playbook(s, company, leader, NAME,
                                  _written(company, OFF_FIRST, sample), start)
+        set_template(s, leader, book.id, "birthday", "card", CARD_FRONT, CARD_INSIDE, start,
+                     claims=company_claims(s))
         pb.share(s, leader, book.id)
         team = list(s.scalars(select(Member.id).where(
             Member.sponsor_id == leader, Member.kind == "distributor",

@@ -8,6 +8,12 @@ demo's seed). Customers in the holdout get no touches, so they never respond: th
 holdout report then shows the lift this makes, with its interval, instead of a difference of
 chance. The effect is the generator's statement, not a finding: a real company measures its
 own.
+
+The effect is modest: about 57% of the treated customers compared are touched while lapsed,
+so :data:`RESPONSE` of 19% plants a lift of about 11 points of retention. It is as small as
+the demo's size allows while staying significant from one build to the next: the holdout is
+the rules' 5% (about 150 of some 3,000 customers), whose standard error is about 4 points, so
+a smaller effect is significant in some builds and not in others (see docs/care-rules.md).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from patronage.db.tables import Member, Order, Product
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 
 #: The chance that a touched customer who had stopped ordering orders once more.
-RESPONSE = 0.25
+RESPONSE = 0.19
 #: The holdout report's window (days).
 WINDOW_DAYS = 90
 

@@ -15,7 +15,10 @@ batch once its export has reported it; a file left by a killed export is rewritt
 
 When choosing, a member who objected to post, has no postal address or is no longer active is
 dropped with the reason, and so is a card due more than the rules' ``lookback_days`` before the
-run (late: a holiday card two weeks after the holiday). A card that meets an error of its own
+run (late: a holiday card two weeks after the holiday). A card is written with the template of
+the playbook the member's owner adopted, if it has one that fits, else the company's; a card
+whose text makes a claim the company forbids is dropped with the phrase and the reason. A card
+that meets an error of its own
 (a template that cannot render, a bad record) is failed with the reason; the others go on.
 
 A card is never printed with letters missing. The handwriting font covers Latin letters only;
@@ -42,7 +45,9 @@ from sqlalchemy.orm import Session
 from patronage.care.content import CardContent, TemplateSet, build_context, default_templates
 from patronage.care.core.rules import Rules
 from patronage.care.outcomes import failure_text, late_window, lateness
+from patronage.care.playbook_templates import ForbiddenPhrase, Wording
 from patronage.clock import require_aware
+from patronage.compliance.claims import company_claims
 from patronage.config import Settings
 from patronage.db.care import CardBatchRecord, Touch
 from patronage.db.engine import transaction
@@ -276,15 +281,20 @@ def export_cards(engine: Engine, now: datetime, out_dir: Path, *,
                 select(Touch).where(Touch.card_batch_id == record.id, Touch.status == "planned")
                 .order_by(Touch.due_at, Touch.id)).all()
             cards: list[_Card] = []
+            wording = Wording(tset, company_claims(session))
+            wording.preload(session)
             for touch in touches:
                 try:
                     member = session.get(Member, touch.member_id)
                     assert member is not None
-                    content = tset.card(touch.template, build_context(session, touch, made,
-                                                                      settings=cfg))
+                    content = wording.card(session, touch, build_context(session, touch, made,
+                                                                         settings=cfg))
                     address = postal_address(member)
                     check_printable(content, member.name, address)
                     cards.append(_Card(touch.id, content, member.name, address))
+                except ForbiddenPhrase as exc:  # the company forbids what it would say
+                    touch.status = "dropped"
+                    touch.drop_reason = batch.dropped[touch.id] = str(exc)[:500]
                 except Exception as exc:  # one bad record: fail this card, print the others
                     touch.status = "failed"
                     touch.last_error = batch.failed[touch.id] = failure_text(touch.member_id,
@@ -348,14 +358,15 @@ def print_own_cards(session: Session, owner_id: int, touch_ids: list[int], now: 
             raise Conflict(f"card {touch_id} is {touch.status}; it cannot be printed")
     order = sorted(ids, key=lambda i: (touches[i].due_at, i))
     cards: list[_Card] = []
+    wording = Wording(tset, company_claims(session))
     for touch_id in order:
         touch = touches[touch_id]
         member = session.get(Member, touch.member_id)
         assert member is not None
         made = touch.sent_at if touch.status == "sent" and touch.sent_at else now
         try:
-            content = tset.card(touch.template, build_context(session, touch, made,
-                                                              settings=settings))
+            content = wording.card(session, touch, build_context(session, touch, made,
+                                                                 settings=settings))
             address = postal_address(member)
             check_printable(content, member.name, address)
         except PatronageError as exc:

@@ -53,15 +53,18 @@ def combine(company: Rules, playbooks: Sequence[Sequence[Rule]]) -> tuple[Rules,
     """The distinct enabled rules of the company and of ``playbooks`` (the company's first, in
     their order), and which playbook (row 0: the company) holds which."""
     seen: dict[Rule, int] = {}
+    same: dict[int, int] = {}  # by identity first: copies read from the store share objects
     sets: list[list[int]] = []
     for rules in (company.active, *playbooks):
         row = []
         for rule in rules:
             if not rule.enabled:
                 continue
-            if rule not in seen:
-                seen[rule] = len(seen)
-            row.append(seen[rule])
+            index = same.get(id(rule))
+            if index is None:
+                index = seen.setdefault(rule, len(seen))
+                same[id(rule)] = index
+            row.append(index)
         sets.append(row)
     holds = np.zeros((len(sets), len(seen)), dtype=bool)
     for i, row in enumerate(sets):

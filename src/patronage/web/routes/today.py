@@ -4,16 +4,28 @@ risk first; printing cards."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.bounds import Id
 from patronage.care.channels.cards import print_own_cards
-from patronage.care.today import TodayList, not_now, snooze, today_list
+from patronage.care.tasks import task_line
+from patronage.care.today import (
+    NoteRefused,
+    TodayList,
+    not_now,
+    personal_note,
+    snooze,
+    today_list,
+)
 from patronage.compensation.standing import active_standing
+from patronage.db.care import Touch
 from patronage.db.engine import transaction
-from patronage.languages import use_locale
+from patronage.db.tables import Member
+from patronage.errors import NotFound
+from patronage.languages import N_, use_locale
 from patronage.web.deps import (
     Csrf,
     Distributor,
@@ -83,6 +95,48 @@ def task_not_now(request: Request, touch_id: Id, me: Distributor) -> Response:
     with transaction(engine_of(request)) as session, page_errors():
         not_now(session, touch_id, me.member_id, now=now_of(request), actor=me.actor)
     return _after(request, me, "not_now")
+
+
+def _note_page(request: Request, me: Distributor, touch_id: int, body: str | None,
+               errors: list[str], status: int = 200, mailto: str = "") -> Response:
+    assert me.member_id is not None
+    with transaction(engine_of(request)) as session, page_errors():
+        touch = session.get(Touch, touch_id)
+        if touch is None or touch.owner_id != me.member_id or touch.channel != "task":
+            raise NotFound(f"task {touch_id} does not exist")
+        member = session.get(Member, touch.member_id)
+        assert member is not None
+        if body is None:
+            body = task_line(session, touch, now_of(request), settings=settings_of(request))
+        name, email = member.name, member.email
+    return render(request, "note.html", me, title=N_("Send this note"), touch_id=touch_id,
+                  who=name, email=email, body=body, errors=errors, status=status,
+                  mailto=mailto)
+
+
+@router.get("/tasks/{touch_id}/note", response_class=HTMLResponse)
+def note(request: Request, touch_id: Id, me: Distributor) -> Response:
+    """Write a personal note for a task, to send from one's own mail app."""
+    return _note_page(request, me, touch_id, None, [])
+
+
+@router.post("/tasks/{touch_id}/note", dependencies=[Csrf])
+def note_send(request: Request, touch_id: Id, me: Distributor,
+              body: Annotated[str, Form()] = "") -> Response:
+    """Check the note against the company's forbidden phrases; a refused note comes back with
+    the reason under it, an accepted one is ready to open in the distributor's mail app."""
+    assert me.member_id is not None
+    refused: list[str] = []
+    with transaction(engine_of(request)) as session, page_errors():
+        try:
+            ready = personal_note(session, touch_id, me.member_id, body)
+        except NoteRefused as exc:
+            refused = [f"{p.place.removeprefix('body').lstrip(', ')}: {p.reason}".lstrip(": ")
+                       for p in exc.problems]
+    if refused:
+        return _note_page(request, me, touch_id, body, refused, status=422)
+    return _note_page(request, me, touch_id, ready.body, [],
+                      mailto=f"mailto:{quote(ready.email, safe='@')}?body={quote(ready.body)}")
 
 
 @router.get("/cards", response_class=HTMLResponse)
