@@ -300,7 +300,7 @@ def test_the_cli_previews_and_commits_a_week(engine: Engine, db_url: str) -> Non
 
     from patronage.cli.main import app
 
-    _month_of_orders(engine)
+    ids = _month_of_orders(engine)
     _store_plan(engine, WEEKLY)
     runner = CliRunner()
     base = ["--db", db_url, "commissions"]  # the company in America/Chicago
@@ -312,6 +312,10 @@ def test_the_cli_previews_and_commits_a_week(engine: Engine, db_url: str) -> Non
     assert out_of_order.exit_code != 0 and "commit 2026-W49 first" in str(out_of_order.exception)
     done = runner.invoke(app, [*base, "commit", "--week", "2026-W49", "--now", AFTER.isoformat()])
     assert done.exit_code == 0 and "period 2026-W49 committed" in done.output
+    told = runner.invoke(app, [*base, "explain", "--member", str(ids["enroller"]),
+                               "--period", "2026-W49"])
+    assert told.exit_code == 0, told.output
+    assert "50.00" in told.output and "2026-W49" in told.output, told.output
     bad = runner.invoke(app, [*base, "run", "--week", "2027-W53"])
     assert bad.exit_code != 0 and "2027 has weeks W01 to W52" in str(bad.exception)
 

@@ -128,8 +128,9 @@ def commit(period: RunPeriodText, engine: EngineDep, session: SessionDep, princi
 @router.get("/{period}/members/{member_id}/explain", dependencies=[scope("commissions:read")])
 def explain(period: PeriodText, member_id: Id, engine: EngineDep, session: SessionDep,
             principal: PrincipalDep, company_zone: CompanyZoneDep) -> list[str]:
-    """Every payment to the member in the period, and every payment that passed them over."""
-    when = Period.parse(period)
+    """Every payment to the member in the period (a month, or a week), and every payment that
+    passed them over."""
+    when = parse_any_period(period)
     require_member(session, principal, member_id)
     return explain_member(engine, member_id, when, viewer=principal, company_zone=company_zone)
 

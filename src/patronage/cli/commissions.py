@@ -113,7 +113,7 @@ def explain(ctx: typer.Context, member: Annotated[int, typer.Option(help="Member
     """Every payment to a member, and every payment that passed them over, in words."""
     from patronage.compensation.reports import explain_member
 
-    lines = explain_member(state(ctx).engine(), member, Period.parse(period), _plan(plan),
+    lines = explain_member(state(ctx).engine(), member, parse_any_period(period), _plan(plan),
                            company_zone=state(ctx).company_zone())
     if as_json:
         emit_json(lines)

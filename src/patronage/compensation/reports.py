@@ -13,7 +13,7 @@ from sqlalchemy import Engine, or_, select
 
 from patronage.access import HIDDEN_DISTRIBUTOR, Principal, member_labels, order_labels
 from patronage.arrays import sum_by
-from patronage.clock import DEFAULT_COMPANY_ZONE, Period
+from patronage.clock import DEFAULT_COMPANY_ZONE, AnyPeriod, Period
 from patronage.compensation.committed import stored_clawbacks
 from patronage.compensation.core.bonuses import BONUS_TYPES
 from patronage.compensation.core.plan import BP, Plan
@@ -134,14 +134,14 @@ class Explanation:
         return [self.standing, *self.payments, *self.clawbacks, *self.skips, *self.withheld]
 
 
-def explain_member(engine: Engine, member_id: int, period: Period,
+def explain_member(engine: Engine, member_id: int, period: AnyPeriod,
                    plan: PlanSource | None = None, viewer: Principal | None = None, *,
                    company_zone: str = DEFAULT_COMPANY_ZONE) -> list[str]:
     """Every payment to the member in the period, and every payment that passed them over."""
     return explain(engine, member_id, period, plan, viewer, company_zone=company_zone).lines()
 
 
-def explain(engine: Engine, member_id: int, period: Period,
+def explain(engine: Engine, member_id: int, period: AnyPeriod,
             plan: PlanSource | None = None, viewer: Principal | None = None, *,
             company_zone: str = DEFAULT_COMPANY_ZONE) -> Explanation:
     """:func:`explain_member`, the lines by kind. A committed period is explained from the lines,
@@ -189,7 +189,7 @@ def explain(engine: Engine, member_id: int, period: Period,
 
 
 def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
-                       period: Period, viewer: Principal | None) -> Explanation:
+                       period: AnyPeriod, viewer: Principal | None) -> Explanation:
     plan = PlanSource.from_text(record.plan_text, f"run {period}").plan
     with transaction(engine) as s:
         if s.get(Member, member_id) is None:
@@ -217,7 +217,7 @@ def _explain_committed(engine: Engine, record: CommissionRun, member_id: int,
     return replace(told, withheld=withheld_words(plan, notes))
 
 
-def _words(engine: Engine, member_id: int, period: Period, plan: Plan,
+def _words(engine: Engine, member_id: int, period: AnyPeriod, plan: Plan,
            standing: dict[int, _Standing], lines: list[_Line], skips: list[_Skip],
            clawbacks: list[Clawback], viewer: Principal | None) -> Explanation:
     ids = {member_id} | {x.member for x in skips}
