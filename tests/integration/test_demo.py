@@ -253,7 +253,8 @@ def test_demo_runs_the_main_job_closing_every_past_month(engine: Engine) -> None
 
     sims = list_simulations(engine)
     assert [s.id for s in sims] == [summary.extra["simulation kept (staff: /company/simulations)"]]
-    assert sims[0].months == 60 and sims[0].plan_text == leaders  # the plan in force
+    # The plan in force: the leaders' plan with the binary bonus, from the open month.
+    assert sims[0].months == 60 and sims[0].plan_text == history[4][1]
     assert sims[0].last.distributors == summary.extra[
         "simulated distributors after 60 months"] > 0
     replayed = summary.extra["replay of the example plan without the compliance rule: payout "

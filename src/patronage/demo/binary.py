@@ -47,13 +47,17 @@ def binary_section() -> str:
 def binary_from_open_month(engine: Engine, plan_text: str, current: Period, *,
                            now: datetime) -> None:
     """``plan_text`` with the hybrid plan's binary bonus, in force from ``current`` on (new
-    distributors are placed by its weak-leg rule); the demo distributor's share link places
-    those joining through it on the right."""
+    distributors are placed by its weak-leg rule). Set before the history is written: once a
+    week of ``current`` is committed, no plan may take effect in it."""
     text = (plan_text.replace('version = "', 'version = "binary-', 1) + "\n"
             + "# From this month on the company also pays a binary bonus.\n" + binary_section()
             + "\n")
     set_plan(engine, text, current, source="demo: leaders' plan with a binary bonus",
              actor="demo", now=now)
+
+
+def link_places_on_the_right(engine: Engine, *, now: datetime) -> None:
+    """The demo distributor's share link places those joining through it on the right."""
     with transaction(engine) as session:
         found = demo_distributor(session)
         if found is not None:

@@ -32,6 +32,7 @@ from patronage.db.engine import transaction
 from patronage.demo.binary import (
     binary_from_open_month,
     binary_what_if,
+    link_places_on_the_right,
     place_demo_tree,
     placed_on_joining,
 )
@@ -99,6 +100,10 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         leaders_text = (leaders_text.replace('version = "2026.3"', 'version = "2026.3-leadership"',
                                              1) + LEADERSHIP_BONUSES)
     set_plan(engine, leaders_text, max(first, last), source=str(leaders), actor="demo", now=now)
+    if first < current:
+        # From the open month on the plan also pays a binary bonus: the shop's new
+        # distributors are placed at once.
+        binary_from_open_month(engine, leaders_text, current, now=now)
     # Just before the last closed month ends, a distributor loads up on inventory.
     loading = LoadingPlant(engine, current.previous(), tz)
     closing = _Closing(engine, first, company_zone, before_commit=loading)
@@ -170,10 +175,8 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
         from patronage.demo.simulations import simulate_demo
 
         summary.extra.update(simulate_demo(engine, now, company_zone))
-    if closing.committed:
-        # From the open month on the plan also pays a binary bonus: the shop's new
-        # distributors are placed at once (the demo distributor's link: on the right).
-        binary_from_open_month(engine, leaders_text, current, now=now)
+    if first < current:
+        link_places_on_the_right(engine, now=now)
     summary.extra["people who joined through share links"] = join_through_links(
         engine, now, seed=seed, company_zone=company_zone)
     summary.extra["distributors placed on joining through the shop"] = placed_on_joining(engine)

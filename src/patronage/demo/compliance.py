@@ -137,6 +137,7 @@ def plant_flags(engine: Engine, now: datetime, *, company_zone: str) -> dict[str
     from patronage.clock import zone
     from patronage.compliance.flags import KINDS, SHARED_ADDRESS, FlagRules, clear_flag, load_flags
     from patronage.db.payments import CardFingerprint, PaymentMethod
+    from patronage.orders.open_period import open_window
     from patronage.orders.refunds import RefundRequest, refund_order
 
     tz = zone(company_zone)
@@ -155,8 +156,12 @@ def plant_flags(engine: Engine, now: datetime, *, company_zone: str) -> dict[str
             .where(CommissionRun.period == str(period))).all()) for period in (last, before)}
         risers = sorted(m for m, r in ranks[last].items()
                         if r > ranks[before].get(m, -1) and m != mine)
-        returned_at = min(last.end(tz) + timedelta(days=3), now - timedelta(hours=1))
-        if returned_at >= last.end(tz):
+        # Three days after the month closed, or as soon after as the open window allows (the
+        # weeks of a plan paying by the week may be committed already).
+        opens = open_window(s, now, company_zone=company_zone).since
+        returned_at = min(max(last.end(tz) + timedelta(days=3), opens + timedelta(hours=1)),
+                          now - timedelta(hours=1))
+        if last.end(tz) <= returned_at and opens <= returned_at:
             for riser in risers:
                 order = s.scalar(
                     select(Order.id).join(OrderLine, OrderLine.order_id == Order.id)
