@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import PlanSource
@@ -66,24 +66,32 @@ def personal_volume(session: Session, member_id: int, start: datetime, end: date
     Read by buyer (indexed): the member's own orders, and their customers' orders credited to
     them (a customer's orders are credited to their owner)."""
     total = 0
-    whose = [and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor")]
+    buyer = aliased(Member)
+    whose: list[tuple[bool, ColumnElement[bool]]] = [
+        (False, and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor"))]
     if customer_orders:
-        customers = select(Member.id).where(Member.owner_id == member_id,
-                                            Member.kind != "distributor")
-        whose.append(and_(Order.buyer_id.in_(customers), Order.credited_to_id == member_id,
-                          OrderLine.buyer_class == "customer"))
-    for mine in whose:
-        placed = session.scalar(
-            select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(mine, Order.status == "paid", Order.placed_at >= start,
-                   Order.placed_at < end)) or 0
-        refunded = session.scalar(
-            select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
-            .join(Refund, Refund.id == RefundLine.refund_id)
-            .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(mine, Refund.refunded_at >= start, Refund.refunded_at < end)) or 0
+        # Their customers' orders are found by whom they are credited to (indexed with the
+        # time they were placed), not by every order every customer ever placed.
+        whose.append((True, and_(Order.credited_to_id == member_id, buyer.owner_id == member_id,
+                                 buyer.kind != "distributor",
+                                 OrderLine.buyer_class == "customer")))
+    for customers, mine in whose:
+        placed_q = (select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
+                    .join(Order, Order.id == OrderLine.order_id))
+        # A refund made before ``end`` is of an order placed before it.
+        refunded_q = (select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
+                      .join(Refund, Refund.id == RefundLine.refund_id)
+                      .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+                      .join(Order, Order.id == OrderLine.order_id))
+        if customers:
+            placed_q = placed_q.join(buyer, buyer.id == Order.buyer_id)
+            refunded_q = refunded_q.join(buyer, buyer.id == Order.buyer_id)
+        placed = session.scalar(placed_q.where(
+            mine, Order.status == "paid", Order.placed_at >= start,
+            Order.placed_at < end)) or 0
+        refunded = session.scalar(refunded_q.where(
+            mine, Order.placed_at < end, Refund.refunded_at >= start,
+            Refund.refunded_at < end)) or 0
         total += int(placed) - int(refunded)
     return total
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patronage.access import member_labels
-from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.db.compensation import CommissionRun, PayoutLine, RunBonusTotal, RunPayee
 from patronage.db.placements import PlacementRecord
 from patronage.db.tables import Member, Order, OrderLine, Product, Refund
 from patronage.errors import NotFound
@@ -195,20 +196,19 @@ def run_page(session: Session, run_id: int, *, page: int = 1,
     if run is None:
         raise NotFound(f"commission run {run_id} does not exist")
     paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+    summed = run_totals(session, run_id)
     by_bonus = [(str(b), int(n), int(a or 0)) for b, n, a in session.execute(
-        select(PayoutLine.bonus, func.count(), func.sum(paid))
-        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.bonus)).all()]
+        select(RunBonusTotal.bonus, RunBonusTotal.lines, RunBonusTotal.amount)
+        .where(RunBonusTotal.run_id == run_id)).all()]
     by_bonus.sort(key=lambda r: -r[2])
-    per_earner = (select(PayoutLine.earner_id.label("earner"), func.count().label("n"),
-                         func.sum(paid).label("amount"))
-                  .where(PayoutLine.run_id == run_id).group_by(PayoutLine.earner_id).subquery())
-    count = session.scalar(select(func.count()).select_from(per_earner)) or 0
+    count = summed
     page = max(1, page)
     rows = session.execute(
-        select(per_earner.c.earner, per_earner.c.n, per_earner.c.amount, Member.first_name,
+        select(RunPayee.earner_id, RunPayee.lines, RunPayee.amount, Member.first_name,
                Member.last_name, Member.kind)
-        .join(Member, Member.id == per_earner.c.earner)
-        .order_by(per_earner.c.amount.desc(), per_earner.c.earner)
+        .join(Member, Member.id == RunPayee.earner_id)
+        .where(RunPayee.run_id == run_id)
+        .order_by(RunPayee.amount.desc(), RunPayee.earner_id)
         .limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     payees = [Payee(int(e), f"{first} {last}".strip(), kind, int(n), int(a or 0))
               for e, n, a, first, last, kind in rows]
@@ -225,6 +225,39 @@ def run_page(session: Session, run_id: int, *, page: int = 1,
         lines = payout_rows(session, payee, run_id)
     return RunPage(run, by_bonus, payees[:PAGE_SIZE], int(count), page, len(payees) > PAGE_SIZE,
                    chosen, lines)
+
+
+def run_totals(session: Session, run_id: int) -> int:
+    """Sum the committed run's payout lines by earner and by bonus into ``run_payees`` and
+    ``run_bonus_totals``, unless already done (a committed run's lines never change); the
+    number of payees."""
+    have = session.scalar(select(func.count()).select_from(RunPayee)
+                          .where(RunPayee.run_id == run_id))
+    if have:
+        return int(have)
+    if session.scalar(select(RunBonusTotal.run_id).where(RunBonusTotal.run_id == run_id)
+                      .limit(1)) is not None:
+        return 0  # summed: lines of no earner
+    paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+    by_bonus = session.execute(
+        select(PayoutLine.bonus, func.count(), func.sum(paid))
+        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.bonus)).all()
+    if not by_bonus:
+        return 0
+    by_earner = session.execute(
+        select(PayoutLine.earner_id, func.count(), func.sum(paid))
+        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.earner_id)).all()
+    try:
+        with session.begin_nested():  # another request may be summing the same run
+            session.execute(insert(RunBonusTotal), [
+                {"run_id": run_id, "bonus": b, "lines": int(n), "amount": int(a or 0)}
+                for b, n, a in by_bonus])
+            session.execute(insert(RunPayee), [
+                {"run_id": run_id, "earner_id": int(e), "lines": int(n),
+                 "amount": int(a or 0)} for e, n, a in by_earner])
+    except IntegrityError:
+        pass
+    return len(by_earner)
 
 
 @dataclass
