@@ -73,7 +73,7 @@ def test_who_a_distributor_may_see_is_their_downline_and_customers(engine: Engin
 
     c = company(engine)
     with transaction(engine) as s:
-        everyone = list(s.scalars(select(Member.id))) + [999_999]
+        everyone = [*s.scalars(select(Member.id)), 999_999]
         for who in (c.top, c.mid, c.other):
             viewer = c.distributor(who)
             scope = visible_member_ids(viewer)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, aliased
 
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import PlanSource
-from patronage.db.compensation import CommissionRun, PayoutLine, PlanVersion, RankRecord
+from patronage.compensation.totals import earned_in
+from patronage.db.compensation import CommissionRun, PlanVersion, RankRecord
 from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
 from patronage.markets.core.currencies import by_numeric
 from patronage.markets.markets import plan_currency
@@ -119,10 +120,7 @@ def active_standing(session: Session, member_id: int, now: datetime, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     earned, currency, active, paid_as = 0, plan_currency(session), False, -1
     if run is not None:
-        paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
-        total, number = session.execute(
-            select(func.coalesce(func.sum(paid), 0), func.max(PayoutLine.currency))
-            .where(PayoutLine.run_id == run.id, PayoutLine.earner_id == member_id)).one()
+        total, number = earned_in(session, member_id, [run.id]).get(run.id, (0, None))
         earned = int(total or 0)
         if number is not None:
             currency = by_numeric(int(number))

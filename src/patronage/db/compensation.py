@@ -161,9 +161,7 @@ class PlanVersion(Base):
 
 
 class RunPayee(Base):
-    """A committed run's payout lines summed by earner: what the run's page lists, largest
-    first, without adding up every line of the run again. Written from the lines the first
-    time the run is read (a committed run's lines never change)."""
+    """A committed run's payout lines summed by earner (``patronage.compensation.totals``)."""
 
     __tablename__ = "run_payees"
 
@@ -171,6 +169,9 @@ class RunPayee(Base):
     earner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     lines: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)  # paid amounts (earners' currencies)
+    #: the largest currency number of the lines (an earner is paid in one currency); NULL for
+    #: runs made before markets
+    currency: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 Index("ix_run_payees_largest", RunPayee.run_id, RunPayee.amount.desc(), RunPayee.earner_id)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import case, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from patronage.access import member_labels
+from patronage.compensation.totals import sum_run
 from patronage.db.compensation import CommissionRun, PayoutLine, RunBonusTotal, RunPayee
 from patronage.db.placements import PlacementRecord
 from patronage.db.tables import Member, Order, OrderLine, Product, Refund
@@ -196,12 +196,13 @@ def run_page(session: Session, run_id: int, *, page: int = 1,
     if run is None:
         raise NotFound(f"commission run {run_id} does not exist")
     paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
-    summed = run_totals(session, run_id)
+    sum_run(session, run_id)
     by_bonus = [(str(b), int(n), int(a or 0)) for b, n, a in session.execute(
         select(RunBonusTotal.bonus, RunBonusTotal.lines, RunBonusTotal.amount)
         .where(RunBonusTotal.run_id == run_id)).all()]
     by_bonus.sort(key=lambda r: -r[2])
-    count = summed
+    count = session.scalar(select(func.count()).select_from(RunPayee)
+                           .where(RunPayee.run_id == run_id)) or 0
     page = max(1, page)
     rows = session.execute(
         select(RunPayee.earner_id, RunPayee.lines, RunPayee.amount, Member.first_name,
@@ -225,39 +226,6 @@ def run_page(session: Session, run_id: int, *, page: int = 1,
         lines = payout_rows(session, payee, run_id)
     return RunPage(run, by_bonus, payees[:PAGE_SIZE], int(count), page, len(payees) > PAGE_SIZE,
                    chosen, lines)
-
-
-def run_totals(session: Session, run_id: int) -> int:
-    """Sum the committed run's payout lines by earner and by bonus into ``run_payees`` and
-    ``run_bonus_totals``, unless already done (a committed run's lines never change); the
-    number of payees."""
-    have = session.scalar(select(func.count()).select_from(RunPayee)
-                          .where(RunPayee.run_id == run_id))
-    if have:
-        return int(have)
-    if session.scalar(select(RunBonusTotal.run_id).where(RunBonusTotal.run_id == run_id)
-                      .limit(1)) is not None:
-        return 0  # summed: lines of no earner
-    paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
-    by_bonus = session.execute(
-        select(PayoutLine.bonus, func.count(), func.sum(paid))
-        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.bonus)).all()
-    if not by_bonus:
-        return 0
-    by_earner = session.execute(
-        select(PayoutLine.earner_id, func.count(), func.sum(paid))
-        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.earner_id)).all()
-    try:
-        with session.begin_nested():  # another request may be summing the same run
-            session.execute(insert(RunBonusTotal), [
-                {"run_id": run_id, "bonus": b, "lines": int(n), "amount": int(a or 0)}
-                for b, n, a in by_bonus])
-            session.execute(insert(RunPayee), [
-                {"run_id": run_id, "earner_id": int(e), "lines": int(n),
-                 "amount": int(a or 0)} for e, n, a in by_earner])
-    except IntegrityError:
-        pass
-    return len(by_earner)
 
 
 @dataclass

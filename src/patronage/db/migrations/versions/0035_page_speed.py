@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("earner_id", sa.Integer(), nullable=False),
         sa.Column("lines", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.SmallInteger(), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["commission_runs.id"],
                                 name=op.f("fk_run_payees_run_id_commission_runs")),
         sa.ForeignKeyConstraint(["earner_id"], ["members.id"],
