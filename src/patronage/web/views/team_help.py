@@ -30,6 +30,7 @@ from patronage.compensation.runs import PlanSource
 from patronage.compensation.standing import plan_for
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.tables import Member, Order, OrderLine
+from patronage.web.views.business import _run_plan
 
 HELP_DEPTH = 3
 TREE_DEPTH = 2
@@ -149,8 +150,11 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     if source is not None and run is not None:
         plan = source.plan
-        ranks = {r.member_id: r for at in range(0, len(ids), CHUNK)
-                 for r in session.scalars(select(RankRecord).where(
+        # Plain rows (a leader's three levels hold tens of thousands): no ORM objects.
+        ranks = {int(r.member_id): r for at in range(0, len(ids), CHUNK)
+                 for r in session.execute(select(
+                     RankRecord.member_id, RankRecord.active, RankRecord.paid_as,
+                     RankRecord.pv, RankRecord.gv).where(
                      RankRecord.run_id == run.id, RankRecord.member_id.in_(ids[at:at + CHUNK])))}
         active_then = sorted(i for i, r in ranks.items() if r.active)
         leaders = sorted(i for i, r in ranks.items() if 1 <= r.paid_as < len(plan.ranks))
@@ -165,7 +169,7 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                        if pv.get(i, 0) < plan.active_min_pv)
         picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
                               for gap, i in short[:limit]]
-        last_plan = PlanSource.from_text(run.plan_text).plan
+        last_plan = _run_plan(run.plan_text)
         close: list[tuple[int, int, dict[str, object]]] = []
         for i, rec in ranks.items():
             for index in range(rec.paid_as + 1, len(last_plan.ranks)):
