@@ -88,6 +88,7 @@ def personal_volume(session: Session, member_id: int, start: datetime, end: date
         if customers:
             placed_q = placed_q.join(buyer, buyer.id == Order.buyer_id)
             refunded_q = refunded_q.join(buyer, buyer.id == Order.buyer_id)
+        if customers and _many_customers(session, member_id):
             # Their customers' refunds are read from the period's refunds (by date, indexed),
             # not through every order ever credited to them (tens of thousands for the
             # largest): "+ 0" keeps the planner off the credited-to and owner indexes.
@@ -102,6 +103,17 @@ def personal_volume(session: Session, member_id: int, start: datetime, end: date
             Refund.refunded_at < end)) or 0
         total += int(placed) - int(refunded)
     return total
+
+
+#: From this many customers on, a distributor's customers' refunds are read from the period's
+#: refunds rather than through every order ever credited to them.
+MANY_CUSTOMERS = 2_000
+
+
+def _many_customers(session: Session, member_id: int) -> bool:
+    few = select(Member.id).where(Member.owner_id == member_id).limit(MANY_CUSTOMERS)
+    return (session.scalar(select(func.count()).select_from(few.subquery())) or 0) \
+        >= MANY_CUSTOMERS
 
 
 def active_standing(session: Session, member_id: int, now: datetime, *,
