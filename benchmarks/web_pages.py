@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/web_pages.py                      # 1,000,000 members
     .venv/bin/python benchmarks/web_pages.py --members 50000 --requests 20
     .venv/bin/python benchmarks/web_pages.py --db /tmp/web_bench.db  # reuse a generated file
+    .venv/bin/python benchmarks/web_pages.py --members 100000 --postgresql  # on PostgreSQL
 
 Builds the company in bulk into a scratch SQLite file (``patronage generate``'s writer: members,
 the sponsor tree, customers and three months of orders), commits the months before the current
 one (as a company that closes its months has them), fits customer values (for the customer list
-and Today's at-risk list), and plans appreciation tasks for the chosen distributor's customers.
+and Today's at-risk list), plans appreciation tasks for the chosen distributor's customers and
+counts the dashboard's figures (as the ``company-figures`` job does every 15 minutes).
 Then it signs in as the distributor with the most customers and times, through the whole app
 (FastAPI TestClient: routing, session cookie, queries, templates), Today, My customers, My
 business, the first page of My team and, signed in as staff, a member search. Every page is
@@ -111,6 +113,14 @@ def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int, int]:
         except Exception as exc:  # the pages still work without values; say so
             print(f"customer values NOT fitted ({type(exc).__name__}: {exc}); the pages are "
                   "timed without the value columns")
+    from patronage.web.views.figures import count_figures, latest_figures
+
+    with transaction(engine) as s:
+        counted = latest_figures(s) is not None
+    if not counted:  # the company-figures job counts them every 15 minutes
+        started = time.perf_counter()
+        count_figures(engine, NOW)
+        print(f"counted the dashboard's figures in {time.perf_counter() - started:.1f} s")
     distributor, leader = _largest(engine, "owner_id"), _largest(engine, "sponsor_id")
     typical = _about(engine, 100)
     from patronage.db.accounts import Account
@@ -233,9 +243,20 @@ def main() -> None:
                         help="months of orders (about one per member each)")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--db", type=Path, help="a SQLite file to build into (or reuse)")
+    parser.add_argument("--url", help="a database URL to build into (or reuse), e.g. an empty "
+                        "PostgreSQL database: postgresql+psycopg://postgres@127.0.0.1/web")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="build into a scratch PostgreSQL database (dropped afterwards)")
     args = parser.parse_args()
     # The company's months in UTC, for the closes as for the pages (the app below says so too).
     os.environ["PATRONAGE_COMPANY_TIMEZONE"] = "UTC"
+    if args.url:
+        run(args.url, args.members, args.months, args.requests)
+        return
+    if args.postgresql:
+        with scratch_database("postgresql") as url:
+            run(url, args.members, args.months, args.requests)
+        return
     if args.db:
         run(f"sqlite:///{args.db}", args.members, args.months, args.requests)
         return

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
-from sqlalchemy import Select, false, select, union
+from sqlalchemy import Select, false, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from patronage.db.tables import Member, Order
@@ -99,6 +99,10 @@ def require_company(principal: Principal, what: str) -> None:
     """Refuse (forbidden) unless staff or a token: company-wide views and actions."""
     if not principal.is_company:
         raise Forbidden(f"{what} is for the company's staff only")
+
+
+#: Deeper than any sponsor tree: an upline walk stops there (a loop in the tree cannot hang it).
+MAX_DEPTH = 10_000
 
 
 def _downline_ids(root_id: int) -> Select[int]:
@@ -226,11 +230,32 @@ def visible_among(session: Session, principal: Principal | None,
     wanted = sorted(set(ids))
     if not wanted:
         return set()
+    if principal is not None and not principal.is_company and principal.kind == "distributor" \
+            and principal.member_id is not None:
+        return _in_team(session, principal.member_id, wanted)
     query = select(Member.id).where(Member.id.in_(wanted))
     scope = None if principal is None else visible_member_ids(principal)
     if scope is not None:
         query = query.where(Member.id.in_(scope))
     return set(session.scalars(query))
+
+
+def _in_team(session: Session, me: int, wanted: list[int]) -> set[int]:
+    """Which of ``wanted`` are ``me``, below ``me`` in the sponsor tree or ``me``'s customers:
+    each one's sponsor chain is walked up (as deep as the tree, whatever the size of the
+    downline), instead of the whole downline down."""
+    seen = set(session.scalars(select(Member.id).where(
+        Member.id.in_(wanted), or_(Member.id == me, Member.owner_id == me))))
+    rest = [i for i in wanted if i not in seen]
+    if not rest:
+        return seen
+    chain = select(Member.id.label("start"), Member.sponsor_id.label("up"),
+                   literal(0).label("depth")).where(Member.id.in_(rest)).cte(
+        name="chain", recursive=True)
+    chain = chain.union_all(
+        select(chain.c.start, Member.sponsor_id, (chain.c.depth + 1).label("depth"))
+        .where(Member.id == chain.c.up, chain.c.up != me, chain.c.depth < MAX_DEPTH))
+    return seen | set(session.scalars(select(chain.c.start).where(chain.c.up == me)))
 
 
 def _hidden_word(kind: str) -> str:

@@ -62,3 +62,25 @@ def test_a_customer_list_is_for_the_company_and_its_distributor_only(engine: Eng
     with pytest.raises(NotFound):
         distributor_overview(engine, c.mid, NOW, viewer=c.distributor(c.top))
     assert distributor_overview(engine, c.mid, NOW, viewer=c.distributor(c.mid)).customers == 1
+
+
+def test_who_a_distributor_may_see_is_their_downline_and_customers(engine: Engine) -> None:
+    """Walking each member's sponsors up gives the same as the whole downline walked down."""
+    from sqlalchemy import select
+
+    from patronage.access import visible_among, visible_member_ids
+    from patronage.db.tables import Member
+
+    c = company(engine)
+    with transaction(engine) as s:
+        everyone = [*s.scalars(select(Member.id)), 999_999]
+        for who in (c.top, c.mid, c.other):
+            viewer = c.distributor(who)
+            scope = visible_member_ids(viewer)
+            assert scope is not None
+            plain = set(s.scalars(select(Member.id).where(Member.id.in_(everyone),
+                                                          Member.id.in_(scope))))
+            assert visible_among(s, viewer, everyone) == plain
+            assert who in plain and 999_999 not in plain
+        assert visible_among(s, c.distributor(c.top), [c.mid]) == {c.mid}
+        assert visible_among(s, c.distributor(c.mid), [c.top]) == set()

@@ -82,3 +82,28 @@ def test_today_and_business_say_it_first(engine: Engine) -> None:
         place_order(s, NewOrder(w.ann, datetime(2026, 10, 12, tzinfo=UTC),  # type: ignore[attr-defined]
                                 [LineRequest("SHAKE", 3)], idempotency_key="oct-3"), now=NOW)
     assert 'id="money-at-risk"' not in client.get("/today").text
+
+
+@pytest.mark.parametrize("many", [10**9, 0])
+def test_customers_refunds_count_against_pv_either_way_they_are_read(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch, many: int) -> None:
+    """A distributor with few customers has their refunds read through their orders, one
+    with many through the period's refunds: the same PV."""
+    from patronage.compensation import standing
+    from patronage.orders.refunds import RefundRequest, refund_order
+
+    monkeypatch.setattr(standing, "MANY_CUSTOMERS", many)
+    w, _paid = _committed(engine)
+    with transaction(engine) as s:
+        orders = [place_order(s, NewOrder(buyer, datetime(2026, 10, 10, tzinfo=UTC),
+                                          [LineRequest("SHAKE", 1)],
+                                          idempotency_key=f"oct-{i}"), now=NOW)
+                  for i, buyer in enumerate((w.ann, w.cory))]  # type: ignore[attr-defined]
+    with transaction(engine) as s:
+        before = active_standing(s, w.ann, NOW, company_zone="UTC")  # type: ignore[attr-defined]
+        refund_order(s, RefundRequest(orders[1].order.id, datetime(2026, 10, 12, tzinfo=UTC),
+                                      "changed her mind"), now=NOW)
+    with transaction(engine) as s:
+        after = active_standing(s, w.ann, NOW, company_zone="UTC")  # type: ignore[attr-defined]
+    assert before is not None and after is not None
+    assert before.pv == 8_000 and 0 < after.pv < before.pv

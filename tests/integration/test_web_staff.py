@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from patronage.clock import Period
 from patronage.compensation.runs import commit_period
-from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.compensation.totals import earned_in, sum_run
+from patronage.db.compensation import CommissionRun, PayoutLine, RunBonusTotal, RunPayee
 from patronage.db.engine import transaction
+from patronage.db.figures import CompanyFigures
 from patronage.db.tables import Member, Order
+from patronage.web.views.figures import count_figures, latest_figures
 from patronage.web.views.staff import dashboard, phone_keys
 from tests.e2e.world import EMAILS, NOW, World, app_for, seed, sign_in
 
@@ -145,3 +148,58 @@ def test_dashboard_counts_sales_by_week_and_the_volume_mix(engine: Engine,
     page = client.get("/company").text
     assert "Sales by week" in page and "Commissions as a share of CV" in page
     assert "2026-09" in page and "Autoship retention" in page and "<abbr" in page
+
+
+def test_a_runs_payee_and_bonus_totals_equal_its_lines_summed(
+        engine: Engine, staff: tuple[TestClient, World]) -> None:
+    client, _ = staff
+    run_id = _commit(engine)
+    paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+    with transaction(engine) as s:
+        # written with the run: remove them to see a run committed before them summed
+        s.execute(delete(RunPayee))
+        s.execute(delete(RunBonusTotal))
+        by_earner = {(int(e), int(n), int(a)) for e, n, a in s.execute(
+            select(PayoutLine.earner_id, func.count(), func.sum(paid))
+            .where(PayoutLine.run_id == run_id).group_by(PayoutLine.earner_id))}
+        by_bonus = {(str(b), int(n), int(a)) for b, n, a in s.execute(
+            select(PayoutLine.bonus, func.count(), func.sum(paid))
+            .where(PayoutLine.run_id == run_id).group_by(PayoutLine.bonus))}
+    assert by_earner and by_bonus
+    assert client.get(f"/company/runs/{run_id}").status_code == 200
+    for _ in range(2):  # summed once, then read: the same rows
+        with transaction(engine) as s:
+            sum_run(s, run_id)
+            assert {(r.earner_id, r.lines, r.amount) for r in s.scalars(
+                select(RunPayee).where(RunPayee.run_id == run_id))} == by_earner
+            assert {(r.bonus, r.lines, r.amount) for r in s.scalars(
+                select(RunBonusTotal).where(RunBonusTotal.run_id == run_id))} == by_bonus
+            for earner, _n, amount in by_earner:
+                currency = s.scalar(select(func.max(PayoutLine.currency)).where(
+                    PayoutLine.run_id == run_id, PayoutLine.earner_id == earner))
+                assert earned_in(s, earner, [run_id]) == {run_id: (amount, currency)}
+
+
+def test_the_dashboard_shows_its_last_count_and_when_it_was_counted(
+        engine: Engine, staff: tuple[TestClient, World]) -> None:
+    client, w = staff
+    late = datetime(2026, 10, 31, tzinfo=UTC)
+    counted = count_figures(engine, late)
+    with transaction(engine) as s:
+        assert counted.board == dashboard(s, late)
+        stored = latest_figures(s)
+    assert stored is not None and stored.board == counted.board
+    assert stored.cohorts == counted.cohorts and stored.ahead == counted.ahead
+    assert stored.autoships == counted.autoships and stored.counted_at == late
+    page = client.get("/company").text
+    assert "Figures as counted at" in page and "Oct 31, 2026" in page
+    with transaction(engine) as s:  # a new member: the page shows the count until the next
+        s.add(Member(kind="retail", first_name="New", last_name="Comer",
+                     joined_at=late, status="active", owner_id=w.ann))
+    kinds = dict(counted.board.kinds)
+    assert client.get("/company").text == page
+    later = count_figures(engine, datetime(2026, 11, 1, tzinfo=UTC))
+    assert later.board.kinds == {**kinds, "retail": kinds.get("retail", 0) + 1}
+    count_figures(engine, datetime(2026, 11, 2, tzinfo=UTC))
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(CompanyFigures)) == 2

@@ -59,6 +59,7 @@ from patronage.compensation.core.results import (
 )
 from patronage.compensation.rank_history import history_before
 from patronage.compensation.snapshot import freeze, thaw, thaw_extra
+from patronage.compensation.totals import sum_run
 from patronage.compensation.withheld import WithheldState, store_withheld, withheld_before
 from patronage.credit.ledger import post_run as post_credit
 from patronage.db.bulk import refresh_statistics, write_rows
@@ -552,6 +553,7 @@ def _store(engine: Engine, period: AnyPeriod, run: PeriodRun, *, now: datetime, 
         s.flush()
         # Rewards the plan pays as product credit go to the earners' credit ledgers, in this
         # transaction (and clawbacks of credit, whatever the plan pays now).
+        sum_run(s, record.id)  # the run's page and My business read these sums
         post_credit(s, record.id, _paid_as_credit(run.plan.plan), now)
         dist = np.flatnonzero(g.kind == KIND_DISTRIBUTOR)
         consumption, promotional, customer = _volume_mix(run.facts)

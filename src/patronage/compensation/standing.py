@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from patronage.clock import Period, require_aware, zone
 from patronage.compensation.runs import PlanSource
-from patronage.db.compensation import CommissionRun, PayoutLine, PlanVersion, RankRecord
+from patronage.compensation.totals import earned_in
+from patronage.db.compensation import CommissionRun, PlanVersion, RankRecord
 from patronage.db.tables import Member, Order, OrderLine, Refund, RefundLine
 from patronage.markets.core.currencies import by_numeric
 from patronage.markets.markets import plan_currency
@@ -66,26 +67,53 @@ def personal_volume(session: Session, member_id: int, start: datetime, end: date
     Read by buyer (indexed): the member's own orders, and their customers' orders credited to
     them (a customer's orders are credited to their owner)."""
     total = 0
-    whose = [and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor")]
+    buyer = aliased(Member)
+    whose: list[tuple[bool, ColumnElement[bool]]] = [
+        (False, and_(Order.buyer_id == member_id, OrderLine.buyer_class == "distributor"))]
     if customer_orders:
-        customers = select(Member.id).where(Member.owner_id == member_id,
-                                            Member.kind != "distributor")
-        whose.append(and_(Order.buyer_id.in_(customers), Order.credited_to_id == member_id,
-                          OrderLine.buyer_class == "customer"))
-    for mine in whose:
-        placed = session.scalar(
-            select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(mine, Order.status == "paid", Order.placed_at >= start,
-                   Order.placed_at < end)) or 0
-        refunded = session.scalar(
-            select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
-            .join(Refund, Refund.id == RefundLine.refund_id)
-            .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(mine, Refund.refunded_at >= start, Refund.refunded_at < end)) or 0
+        # Their customers' orders are found by whom they are credited to (indexed with the
+        # time they were placed), not by every order every customer ever placed.
+        whose.append((True, and_(Order.credited_to_id == member_id, buyer.owner_id == member_id,
+                                 buyer.kind != "distributor",
+                                 OrderLine.buyer_class == "customer")))
+    for customers, mine in whose:
+        placed_q = (select(func.coalesce(func.sum(OrderLine.qv), 0)).select_from(OrderLine)
+                    .join(Order, Order.id == OrderLine.order_id))
+        # A refund made before ``end`` is of an order placed before it.
+        refunded_q = (select(func.coalesce(func.sum(RefundLine.qv), 0)).select_from(RefundLine)
+                      .join(Refund, Refund.id == RefundLine.refund_id)
+                      .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
+                      .join(Order, Order.id == OrderLine.order_id))
+        refund_whose = mine
+        if customers:
+            placed_q = placed_q.join(buyer, buyer.id == Order.buyer_id)
+            refunded_q = refunded_q.join(buyer, buyer.id == Order.buyer_id)
+        if customers and _many_customers(session, member_id):
+            # Their customers' refunds are read from the period's refunds (by date, indexed),
+            # not through every order ever credited to them (tens of thousands for the
+            # largest): "+ 0" keeps the planner off the credited-to and owner indexes.
+            refund_whose = and_((Order.credited_to_id + 0) == member_id,
+                                (buyer.owner_id + 0) == member_id, buyer.kind != "distributor",
+                                OrderLine.buyer_class == "customer", Order.id == Refund.order_id)
+        placed = session.scalar(placed_q.where(
+            mine, Order.status == "paid", Order.placed_at >= start,
+            Order.placed_at < end)) or 0
+        refunded = session.scalar(refunded_q.where(
+            refund_whose, Order.placed_at < end, Refund.refunded_at >= start,
+            Refund.refunded_at < end)) or 0
         total += int(placed) - int(refunded)
     return total
+
+
+#: From this many customers on, a distributor's customers' refunds are read from the period's
+#: refunds rather than through every order ever credited to them.
+MANY_CUSTOMERS = 2_000
+
+
+def _many_customers(session: Session, member_id: int) -> bool:
+    few = select(Member.id).where(Member.owner_id == member_id).limit(MANY_CUSTOMERS)
+    return (session.scalar(select(func.count()).select_from(few.subquery())) or 0) \
+        >= MANY_CUSTOMERS
 
 
 def active_standing(session: Session, member_id: int, now: datetime, *,
@@ -105,10 +133,7 @@ def active_standing(session: Session, member_id: int, now: datetime, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     earned, currency, active, paid_as = 0, plan_currency(session), False, -1
     if run is not None:
-        paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
-        total, number = session.execute(
-            select(func.coalesce(func.sum(paid), 0), func.max(PayoutLine.currency))
-            .where(PayoutLine.run_id == run.id, PayoutLine.earner_id == member_id)).one()
+        total, number = earned_in(session, member_id, [run.id]).get(run.id, (0, None))
         earned = int(total or 0)
         if number is not None:
             currency = by_numeric(int(number))

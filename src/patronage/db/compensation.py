@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -160,3 +161,31 @@ class PlanVersion(Base):
     effective_from: Mapped[str] = mapped_column(String(7), index=True)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(100))
+
+
+class RunPayee(Base):
+    """A committed run's payout lines summed by earner (``patronage.compensation.totals``)."""
+
+    __tablename__ = "run_payees"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"), primary_key=True)
+    earner_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    lines: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # paid amounts (earners' currencies)
+    #: the largest currency number of the lines (an earner is paid in one currency); NULL for
+    #: runs made before markets
+    currency: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+Index("ix_run_payees_largest", RunPayee.run_id, RunPayee.amount.desc(), RunPayee.earner_id)
+
+
+class RunBonusTotal(Base):
+    """A committed run's payout lines summed by bonus (written with :class:`RunPayee`)."""
+
+    __tablename__ = "run_bonus_totals"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("commission_runs.id"), primary_key=True)
+    bonus: Mapped[str] = mapped_column(NamedCode(BONUSES), primary_key=True)
+    lines: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -25,6 +25,7 @@ from patronage.db import (
     compensation,
     compliance,
     credit,
+    figures,
     import_jobs,
     job_runs,
     markets,
@@ -43,7 +44,8 @@ from patronage.db.engine import normalise_url
 #: The modules that declare tables, each registering them on :data:`Base.metadata`.
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
-                 simulations, placements, job_runs, care_playbooks, care_gifts)
+                 simulations, placements, job_runs, care_playbooks, care_gifts,
+                 figures)
 
 
 def metadata() -> MetaData:

@@ -130,6 +130,14 @@ def close_reminder(ctx: JobContext) -> str:
             f"(patronage commissions commit --period {month})")
 
 
+@register("company-figures", Every(15), N_("count the company dashboard's figures"))
+def company_figures(ctx: JobContext) -> str:
+    from patronage.web.views.figures import count_figures
+
+    figures = count_figures(ctx.engine, ctx.now)
+    return f"dashboard figures counted as of {figures.as_of.isoformat()}"
+
+
 @register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
 def credit_expiry(ctx: JobContext) -> str:
     from patronage.credit.expiry import expire_credit

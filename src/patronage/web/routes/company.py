@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 
 from patronage import audit
 from patronage.access import member_labels
@@ -15,7 +14,6 @@ from patronage.autoship.reports import churn_by_kind, forecast, retention_by_coh
 from patronage.bounds import Id, PageNumber
 from patronage.care.core.rules import load_rules
 from patronage.care.holdout import holdout_report
-from patronage.db.autoship import Subscription
 from patronage.db.engine import transaction
 from patronage.errors import PatronageError
 from patronage.markets.markets import default_market
@@ -31,7 +29,8 @@ from patronage.web.deps import (
 )
 from patronage.web.templating import render
 from patronage.web.views.company import search_members, search_orders
-from patronage.web.views.staff import buyer_names, dashboard, member_page, order_page
+from patronage.web.views.figures import count_figures, latest_figures
+from patronage.web.views.staff import buyer_names, member_page, order_page
 
 router = APIRouter()
 
@@ -39,21 +38,23 @@ router = APIRouter()
 @router.get("/company", response_class=HTMLResponse)
 def company(request: Request, me: Staff) -> Response:
     """The dashboard: sales by week, the volume mix, the commission share of CV, autoship
-    retention and forecast, members by kind; every chart with its numbers in a table. Read from
-    the read replica when there is one (figures a moment old are fine here)."""
-    engine, now = read_engine_of(request), now_of(request)
-    with transaction(engine) as session:
-        board = dashboard(session, now)
-        autoships = dict(session.execute(select(Subscription.status, func.count())
-                                         .group_by(Subscription.status)).all())
+    retention and forecast, members by kind; every chart with its numbers in a table. The
+    figures are the last count of the ``company-figures`` job, shown with its time (counted
+    here once when there is none yet, from the read replica when there is one)."""
+    now = now_of(request)
+    with transaction(engine_of(request)) as session:
+        counted = latest_figures(session)
         recent = audit.recent(session, limit=10)
-    cohorts = retention_by_cohort(engine, now)[-12:]
-    ahead = forecast(engine, now, 6)
+    if counted is None:
+        counted = count_figures(engine_of(request), now, read=read_engine_of(request))
+    board, ahead = counted.board, counted.ahead
     return render(request, "company.html", me, title="Company", board=board,
-                  kinds=board.kinds, autoships=autoships, recent=recent, cohorts=cohorts,
-                  ahead=ahead, labels=[w[5:] for w in board.weeks],
-                  forecast_points=[(_month_ahead(now, f.month), float(f.cv)) for f in ahead],
-                  month_ahead=lambda k: _month_ahead(now, k))
+                  kinds=board.kinds, autoships=counted.autoships, recent=recent,
+                  cohorts=counted.cohorts, ahead=ahead, labels=[w[5:] for w in board.weeks],
+                  counted_at=counted.counted_at,
+                  forecast_points=[(_month_ahead(counted.as_of, f.month), float(f.cv))
+                                   for f in ahead],
+                  month_ahead=lambda k: _month_ahead(counted.as_of, k))
 
 
 def _month_ahead(now: datetime, k: int) -> str:

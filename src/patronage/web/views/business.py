@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patronage.access import HIDDEN_CUSTOMER, HIDDEN_DISTRIBUTOR, Principal, visible_among
@@ -19,6 +19,7 @@ from patronage.compensation.core.codes import REASONS
 from patronage.compensation.core.plan import Plan
 from patronage.compensation.reports import bonus_label
 from patronage.compensation.runs import PlanSource
+from patronage.compensation.totals import earned_in
 from patronage.db.compensation import CommissionRun, PayoutLine, PayoutSkip, RankRecord
 from patronage.db.tables import Member, Order
 from patronage.languages import _
@@ -161,11 +162,7 @@ def period_history(session: Session, member_id: int, *, periods: int = 6) -> lis
     ids = [r.id for r in runs]
     ranks = {r.run_id: r for r in session.scalars(select(RankRecord).where(
         RankRecord.member_id == member_id, RankRecord.run_id.in_(ids)))}
-    paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
-    earned = {run_id: (total, currency) for run_id, total, currency in session.execute(
-        select(PayoutLine.run_id, func.sum(paid), func.max(PayoutLine.currency))
-        .where(PayoutLine.run_id.in_(ids), PayoutLine.earner_id == member_id)
-        .group_by(PayoutLine.run_id)).all()}
+    earned = earned_in(session, member_id, ids)
     out = []
     for run in reversed(runs):
         names = rank_names(run.plan_text)

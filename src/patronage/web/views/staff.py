@@ -17,7 +17,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from patronage.access import member_labels
-from patronage.db.compensation import CommissionRun, PayoutLine
+from patronage.compensation.totals import sum_run
+from patronage.db.compensation import CommissionRun, PayoutLine, RunBonusTotal, RunPayee
 from patronage.db.placements import PlacementRecord
 from patronage.db.tables import Member, Order, OrderLine, Product, Refund
 from patronage.errors import NotFound
@@ -201,20 +202,20 @@ def run_page(session: Session, run_id: int, *, page: int = 1,
     if run is None:
         raise NotFound(f"commission run {run_id} does not exist")
     paid = func.coalesce(PayoutLine.paid_amount, PayoutLine.amount)
+    sum_run(session, run_id)
     by_bonus = [(str(b), int(n), int(a or 0)) for b, n, a in session.execute(
-        select(PayoutLine.bonus, func.count(), func.sum(paid))
-        .where(PayoutLine.run_id == run_id).group_by(PayoutLine.bonus)).all()]
+        select(RunBonusTotal.bonus, RunBonusTotal.lines, RunBonusTotal.amount)
+        .where(RunBonusTotal.run_id == run_id)).all()]
     by_bonus.sort(key=lambda r: -r[2])
-    per_earner = (select(PayoutLine.earner_id.label("earner"), func.count().label("n"),
-                         func.sum(paid).label("amount"))
-                  .where(PayoutLine.run_id == run_id).group_by(PayoutLine.earner_id).subquery())
-    count = session.scalar(select(func.count()).select_from(per_earner)) or 0
+    count = session.scalar(select(func.count()).select_from(RunPayee)
+                           .where(RunPayee.run_id == run_id)) or 0
     page = max(1, page)
     rows = session.execute(
-        select(per_earner.c.earner, per_earner.c.n, per_earner.c.amount, Member.first_name,
+        select(RunPayee.earner_id, RunPayee.lines, RunPayee.amount, Member.first_name,
                Member.last_name, Member.kind)
-        .join(Member, Member.id == per_earner.c.earner)
-        .order_by(per_earner.c.amount.desc(), per_earner.c.earner)
+        .join(Member, Member.id == RunPayee.earner_id)
+        .where(RunPayee.run_id == run_id)
+        .order_by(RunPayee.amount.desc(), RunPayee.earner_id)
         .limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
     payees = [Payee(int(e), f"{first} {last}".strip(), kind, int(n), int(a or 0))
               for e, n, a, first, last, kind in rows]

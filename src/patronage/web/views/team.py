@@ -49,6 +49,10 @@ class TeamPage:
 def _level_query(root_id: int, level: int, until: datetime | None) -> Select[tuple[int, int]]:
     """(member id, level) of the distributors at exactly ``level`` below ``root_id``."""
     joined = [Member.joined_at < until] if until is not None else []
+    if level == 1:  # the front line: one indexed read, no walk
+        front = select(Member.id.label("id"), literal(1).label("depth")).where(
+            Member.sponsor_id == root_id, Member.kind == "distributor", *joined)
+        return front  # type: ignore[return-value]  # the same two columns as below
     tree = select(Member.id.label("id"), literal(0).label("depth")).where(
         Member.id == root_id).cte(name="team", recursive=True)
     tree = tree.union_all(

@@ -23,19 +23,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Select, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from patronage.clock import Period
 from patronage.compensation.runs import PlanSource
 from patronage.compensation.standing import plan_for
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.tables import Member, Order, OrderLine
+from patronage.web.views.business import _run_plan
 
 HELP_DEPTH = 3
 TREE_DEPTH = 2
 TREE_LIMIT = 300
 CLOSE_SHARE = 0.8
 NEW_DAYS = (30, 60, 90)
+#: Ids per ``IN`` list (SQLite's limit on bound values is far above it).
+CHUNK = 5_000
 
 
 @dataclass
@@ -97,19 +100,23 @@ def _pv_so_far(session: Session, ids: list[int], start: datetime, end: datetime,
     base = (select(func.coalesce(func.sum(OrderLine.qv), 0))
             .join(Order, Order.id == OrderLine.order_id)
             .where(Order.status == "paid", Order.placed_at >= start, Order.placed_at < end))
-    queries = [base.add_columns(Order.buyer_id).where(
-        Order.buyer_id.in_(ids), OrderLine.buyer_class == "distributor")
-        .group_by(Order.buyer_id)]
-    if customer_orders:  # read by buyer (indexed): the customers of these members
-        customers = select(Member.id).where(Member.owner_id.in_(ids),
-                                            Member.kind != "distributor")
-        queries.append(base.add_columns(Order.credited_to_id).where(
-            Order.buyer_id.in_(customers), Order.credited_to_id.in_(ids),
-            OrderLine.buyer_class == "customer").group_by(Order.credited_to_id))
-    for query in queries:
-        for pv, member in session.execute(query).all():
-            if member is not None:
-                out[int(member)] = out.get(int(member), 0) + int(pv or 0)
+    for at in range(0, len(ids), CHUNK):
+        chunk = ids[at:at + CHUNK]
+        queries = [base.add_columns(Order.buyer_id).where(
+            Order.buyer_id.in_(chunk), OrderLine.buyer_class == "distributor")
+            .group_by(Order.buyer_id)]
+        if customer_orders:  # the period's orders credited to them (indexed), their customers'
+            buyer = aliased(Member)
+            queries.append(base.add_columns(Order.credited_to_id)
+                           .join(buyer, buyer.id == Order.buyer_id)
+                           .where(Order.credited_to_id.in_(chunk), buyer.owner_id.in_(ids),
+                                  buyer.kind != "distributor",
+                                  OrderLine.buyer_class == "customer")
+                           .group_by(Order.credited_to_id))
+        for query in queries:
+            for pv, member in session.execute(query).all():
+                if member is not None:
+                    out[int(member)] = out.get(int(member), 0) + int(pv or 0)
     return out
 
 
@@ -119,15 +126,19 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
     (at most ``limit`` of each, the most pressing first). Names, phones and customer counts
     are read for those listed only."""
     down = _downline(root_id, HELP_DEPTH).subquery()
-    levels = {int(i): int(d) for i, d in session.execute(select(down.c.id, down.c.depth))}
+    # The downline is walked once; the reads below take its ids (and joined dates) from it.
+    levels: dict[int, int] = {}
+    new: list[tuple[int, datetime]] = []
+    for i, d, joined in session.execute(
+            select(down.c.id, down.c.depth, Member.joined_at)
+            .join(Member, Member.id == down.c.id)):
+        levels[int(i)] = int(d)
+        if now - timedelta(days=NEW_DAYS[-1]) < _aware(joined) <= now:
+            new.append((int(i), joined))
     help_ = Help()
     if not levels:
         return help_
-    new = [(int(i), joined) for i, joined in session.execute(
-        select(Member.id, Member.joined_at).where(
-            Member.id.in_(select(down.c.id)),
-            Member.joined_at > now - timedelta(days=NEW_DAYS[-1]),
-            Member.joined_at <= now))]
+    ids = sorted(levels)
     picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
                                                               "close": [], "rank_risk": []}
     for i, joined in new:
@@ -140,8 +151,12 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     if source is not None and run is not None:
         plan = source.plan
-        ranks = {r.member_id: r for r in session.scalars(select(RankRecord).where(
-            RankRecord.run_id == run.id, RankRecord.member_id.in_(select(down.c.id))))}
+        # Plain rows (a leader's three levels hold tens of thousands): no ORM objects.
+        ranks = {int(r.member_id): r for at in range(0, len(ids), CHUNK)
+                 for r in session.execute(select(
+                     RankRecord.member_id, RankRecord.active, RankRecord.paid_as,
+                     RankRecord.pv, RankRecord.gv).where(
+                     RankRecord.run_id == run.id, RankRecord.member_id.in_(ids[at:at + CHUNK])))}
         active_then = sorted(i for i, r in ranks.items() if r.active)
         leaders = sorted(i for i, r in ranks.items() if 1 <= r.paid_as < len(plan.ranks))
         pv = _pv_so_far(session, sorted({*active_then, *leaders}), period.start(tz),
@@ -155,7 +170,7 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                        if pv.get(i, 0) < plan.active_min_pv)
         picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
                               for gap, i in short[:limit]]
-        last_plan = PlanSource.from_text(run.plan_text).plan
+        last_plan = _run_plan(run.plan_text)
         close: list[tuple[int, int, dict[str, object]]] = []
         for i, rec in ranks.items():
             for index in range(rec.paid_as + 1, len(last_plan.ranks)):
