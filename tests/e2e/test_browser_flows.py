@@ -97,7 +97,7 @@ def test_staff_previews_and_commits_a_commission_run(page: Any, site: Site) -> N
     page.wait_for_url("**/company")
     screenshot(page, "company")
     page.goto("/company/runs")
-    page.get_by_label("Period (YYYY-MM)").fill("2026-09")
+    page.get_by_label("Period (YYYY-MM, or YYYY-Www for a week)").fill("2026-09")
     page.get_by_role("button", name="Preview").click()
     page.wait_for_url("**/company/runs/preview?period=2026-09")
     expect(page.locator(".total-paid")).to_have_text(re.compile(r"\S"))
