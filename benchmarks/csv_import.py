@@ -8,12 +8,15 @@ Writes a members file and an orders file of ``--rows`` rows each (a fifth distri
 sponsored by an earlier one; customers owned by a distributor; every column filled; orders of
 one to three lines), imports them into a scratch SQLite database and a scratch PostgreSQL
 database (``--postgres``, default the local test server), and prints, per file and database,
-the rows per second (wall clock, and per CPU second of the importing process: on a shared
-machine the wall clock mostly measures the wait for a core; PostgreSQL's own work is not in the
-CPU seconds) and the peak resident memory of the importing process (each import runs in a
-child process, so that its peak is its own): the peak resident set, which on SQLite also
-counts the database file's pages read through its memory map, and the peak anonymous memory
-(the heap, sampled every 0.1 s). Then the same for files ``--factor`` times bigger (default
+the rows per second (wall clock, and per CPU second of the importing process and of the
+process that reads and checks the file beside it, see ``patronage.orders.import_pipe``: on a
+shared machine the wall clock mostly measures the wait for a core; PostgreSQL's own work is not
+in the CPU seconds) and the peak resident memory of the importing process (each import runs in
+a child process, so that its peak is its own): the peak resident set, which on SQLite also
+counts the database file's pages read through its memory map, the peak anonymous memory (the
+heap, sampled every 0.1 s from outside, so the importing process keeps a single thread), and
+the peak resident set of its reading process. ``--one-process`` reads and checks in the
+importing process itself, to compare. Then the same for files ``--factor`` times bigger (default
 4): the peaks should stay where they were. With ``--binary`` the scratch databases store the
 binary hybrid plan (in force from 2020), so the members import also places every distributor in
 the placement tree.
@@ -107,55 +110,68 @@ def write_orders(path: Path, n: int, members: int, seed: int = 11) -> None:
             key += 1
 
 
-def _anon_mb() -> float:
-    """The process's anonymous resident memory now (heap, not files mapped by SQLite)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
+def _anon_mb(pid: int | str = "self") -> float:
+    """A process's anonymous resident memory now (heap, not files mapped by SQLite)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # the process has ended
+        pass
     return 0.0
 
 
-def child(kind: str, url: str, file: Path) -> None:
-    import threading
+def _children_cpu() -> float:
+    """CPU seconds of the child processes ended so far (the import's reading process)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
+
+def child(kind: str, url: str, file: Path, one_process: bool = False) -> None:
+    """One import, in a process of a single thread (as ``patronage import`` runs: its memory is
+    sampled from outside, by :func:`_run_child`), so it may fork its reading process."""
     from patronage.db.engine import make_engine
-
-    peak_anon = [0.0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.1):
-            peak_anon[0] = max(peak_anon[0], _anon_mb())
-
-    threading.Thread(target=sample, daemon=True).start()
+    from patronage.orders import import_pipe
     from patronage.orders.csv_import import import_members, import_orders
 
+    import_pipe.ENABLED = not one_process
     engine = make_engine(url)
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu = time.perf_counter(), time.process_time() + _children_cpu()
     if kind == "members":
         report = import_members(engine, file, now=NOW)
     else:
         report = import_orders(engine, file, now=NOW)
-    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
-    done.set()
+    seconds = time.perf_counter() - began
+    cpu = time.process_time() + _children_cpu() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     from sqlalchemy import text
 
     with engine.connect() as conn:
         placed = conn.execute(text("SELECT COUNT(*) FROM placements")).scalar_one()
     print(json.dumps({"rows": report.rows, "written": report.written, "seconds": seconds,
-                      "placed": placed,
-                      "cpu": cpu, "peak_mb": peak_mb,
-                      "anon_mb": max(peak_anon[0], _anon_mb())}))
+                      "placed": placed, "cpu": cpu, "peak_mb": peak_mb,
+                      "reader_mb": reader_mb, "anon_mb": _anon_mb()}))
 
 
-def _run_child(kind: str, url: str, file: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, __file__, "--child", kind, "--db", url,
-                           "--file", str(file)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} import failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+def _run_child(kind: str, url: str, file: Path, one_process: bool = False) -> dict[str, float]:
+    """Run :func:`child` in a process of its own, sampling its anonymous memory every 0.1 s."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, __file__, "--child", kind, "--db", url,
+                                 "--file", str(file)] + (["--one-process"] if one_process
+                                                         else []),
+                                stdout=out, stderr=err, text=True)
+        peak_anon = 0.0
+        while proc.poll() is None:
+            peak_anon = max(peak_anon, _anon_mb(proc.pid))
+            time.sleep(0.1)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{kind} import failed:\n{err.read()[-3000:]}")
+        result: dict[str, float] = json.loads(out.read().strip().splitlines()[-1])
+    result["anon_mb"] = max(result["anon_mb"], peak_anon)
     return result
 
 
@@ -214,12 +230,14 @@ def main() -> None:
     parser.add_argument("--binary", action="store_true",
                         help="store the binary hybrid plan: the import places distributors")
     parser.add_argument("--members-only", action="store_true", help="skip the orders file")
+    parser.add_argument("--one-process", action="store_true",
+                        help="read and check the file in the importing process itself")
     parser.add_argument("--child", choices=("members", "orders"))
     parser.add_argument("--db")
     parser.add_argument("--file", type=Path)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.db, args.file)
+        child(args.child, args.db, args.file, args.one_process)
         return
     sizes = [args.rows] + ([] if args.no_bigger else [args.rows * args.factor])
     dialects = ["sqlite"] + ([] if args.sqlite_only else ["postgresql"])
@@ -228,7 +246,7 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"{'rows':>9} {'file':>8} {'MB':>6} {'database':>10} {'seconds':>8} "
               f"{'rows/s':>8} {'cpu s':>6} {'rows/cpu-s':>10} {'peak RSS MB':>12} "
-              f"{'peak anon MB':>12} {'placed':>7}")
+              f"{'peak anon MB':>12} {'reader MB':>9} {'placed':>7}")
         for n in sizes:
             members, orders = scratch / f"members_{n}.csv", scratch / f"orders_{n}.csv"
             write_members(members, n)
@@ -239,12 +257,13 @@ def main() -> None:
                     files = [("members", members)] + ([] if args.members_only
                                                       else [("orders", orders)])
                     for kind, file in files:
-                        got = _run_child(kind, url, file)
+                        got = _run_child(kind, url, file, args.one_process)
                         size = file.stat().st_size / 1e6
                         print(f"{n:>9} {kind:>8} {size:>6.0f} {dialect:>10} "
                               f"{got['seconds']:>8.1f} {got['rows'] / got['seconds']:>8.0f} "
                               f"{got['cpu']:>6.1f} {got['rows'] / got['cpu']:>10.0f} "
-                              f"{got['peak_mb']:>12.0f} {got['anon_mb']:>12.0f} {got['placed']:>7}",
+                              f"{got['peak_mb']:>12.0f} {got['anon_mb']:>12.0f} "
+                              f"{got['reader_mb']:>9.0f} {got['placed']:>7}",
                               flush=True)
                 finally:
                     _drop(url, args.postgres)

@@ -182,6 +182,28 @@ def _copy_in(raw: Any, table: str, names: Sequence[str], columns: Mapping[str, A
         copy.write(block if block is not None else _copy_block(columns, times, start, stop))
 
 
+def copy_payload(columns: Mapping[str, Any], types: Mapping[str, int]) -> tuple[bytes | str, bool]:
+    """PostgreSQL: every row of ``columns`` as one COPY stream for a table of column ``types``
+    (see :func:`column_types`), and whether it is in the binary format. Needs no connection:
+    it may be built in another process than the one that copies it in (:func:`copy_stream`)."""
+    n = len(next(iter(columns.values())))
+    block = encode(columns, types, (), 0, n)
+    if block is not None:
+        return block, True
+    return _copy_block(columns, (), 0, n), False
+
+
+def copy_stream(conn: Connection, table: str, names: Sequence[str],
+                payload: tuple[bytes | str, bool]) -> None:
+    """PostgreSQL: a stream of :func:`copy_payload` (columns ``names``) copied into ``table``."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    data, binary = payload
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN"
+                                       f"{' (FORMAT BINARY)' if binary else ''}") as copy:
+        copy.write(data)
+
+
 def _staged(conn: Connection, table: str, columns: Mapping[str, Any], times: Sequence[str],
             start: int, stop: int) -> str:
     """PostgreSQL: copy rows into a temporary table shaped like ``table``; returns its name."""

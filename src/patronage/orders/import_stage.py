@@ -90,3 +90,47 @@ def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None,
 def distinct_sql(conn: Connection) -> str:
     """The null-safe "differs" operator of the dialect."""
     return "IS NOT" if conn.dialect.name == "sqlite" else "IS DISTINCT FROM"
+
+
+#: On PostgreSQL, an import writing at least this many rows checks the foreign keys of the
+#: tables it fills once, in bulk, instead of row by row (:func:`loose_keys`).
+BULK_KEYS_ROWS = 50_000
+#: How long :func:`loose_keys` waits for the tables' locks before keeping the keys as they are.
+BULK_KEYS_WAIT = "2s"
+
+
+def loose_keys(conn: Connection, tables: Sequence[str], written: int) -> list[tuple[str, str, str]]:
+    """PostgreSQL, ``written`` ≥ :data:`BULK_KEYS_ROWS`: drop the foreign keys of ``tables``
+    inside the import's transaction, to add them back by :func:`restore_keys` (which checks
+    every row at once) before it commits; returns what was dropped. This locks the tables
+    (ACCESS EXCLUSIVE) until the transaction ends; when a lock is not free within
+    :data:`BULK_KEYS_WAIT`, nothing is dropped and the keys check row by row. See
+    docs/decisions/import-bulk-keys.md."""
+    if conn.dialect.name != "postgresql" or written < BULK_KEYS_ROWS:
+        return []
+    from sqlalchemy.exc import OperationalError
+
+    keys = [(str(t), str(n), str(d)) for t, n, d in conn.exec_driver_sql(
+        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+        "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[]) "
+        "ORDER BY 1, 2", {"tables": list(tables)})]
+    if not keys:
+        return []
+    savepoint = conn.begin_nested()
+    try:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{BULK_KEYS_WAIT}'")
+        for table, name, _ in keys:
+            conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+    except OperationalError:  # a lock not granted in time: keep the keys
+        savepoint.rollback()
+        return []
+    savepoint.commit()
+    return keys
+
+
+def restore_keys(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None:
+    """Add back the keys :func:`loose_keys` dropped, each checked against every row at once; a
+    row naming nothing fails the statement, and with it the whole import."""
+    for table, name, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')

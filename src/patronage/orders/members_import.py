@@ -37,11 +37,12 @@ from sqlalchemy import column as sa_column
 
 from patronage.clock import DEFAULT_COMPANY_ZONE, zone
 from patronage.compensation.carry import place_imported
-from patronage.db.bulk import allocate_ids
+from patronage.db.bulk import allocate_ids, copy_payload, copy_stream
 from patronage.db.markets import Market
 from patronage.db.tables import MEMBER_KINDS, Member
 from patronage.errors import PatronageError
 from patronage.fastpath.collector import relaxed_collector
+from patronage.fastpath.copy_binary import column_types
 from patronage.languages import N_
 from patronage.markets.core.contacts import phone_problem, postal_problem, region_problem
 from patronage.network.intake import (
@@ -53,14 +54,16 @@ from patronage.network.intake import (
     normalise_email,
 )
 from patronage.network.members import address_hasher, suppression_key
-from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
+from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row
+from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
     drop_stage,
     index_stage,
+    loose_keys,
+    restore_keys,
     roomy_sorts,
     rows,
-    stage_rows,
     stage_tuples,
 )
 
@@ -343,17 +346,26 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             ids = str(conn.exec_driver_sql(
                 "SELECT pg_get_serial_sequence('members', 'id')").scalar_one())
         stage = create_stage(conn, "_import_members", _stage_columns(ids))
-        for chunk in read_rows(source, MEMBER_COLUMNS, MEMBER_REQUIRED, member_limits(), found,
-                               CHUNK_ROWS):
+        types = {} if sqlite else column_types(conn.connection.driver_connection, stage.name)
+
+        def check(chunk: list[Row]) -> Any:
+            """A chunk checked and made ready to stage (perhaps in a reading process, see
+            :mod:`patronage.orders.import_pipe`): SQLite's rows, PostgreSQL's COPY stream."""
             checked = [checker.member(row) for row in chunk]
             if sqlite:
-                stage_tuples(conn, stage, _STAGED, checked)
+                return checked
+            columns: dict[str, Any] = {name: list(values) for name, values in zip(
+                _STAGED, zip(*checked, strict=True), strict=True)}
+            columns["joined_at"] = _joined(columns["joined_at"])
+            return copy_payload(columns, types)
+
+        for size, ready in checked_chunks(source, MEMBER_COLUMNS, MEMBER_REQUIRED,
+                                          member_limits(), found, check, CHUNK_ROWS):
+            if sqlite:
+                stage_tuples(conn, stage, _STAGED, ready)
             else:
-                columns: dict[str, Any] = {name: list(values) for name, values in zip(
-                    _STAGED, zip(*checked, strict=True), strict=True)}
-                columns["joined_at"] = _joined(columns["joined_at"])
-                stage_rows(conn, stage, columns)
-            count += len(checked)
+                copy_stream(conn, stage.name, _STAGED, ready)
+            count += size
             if progress is not None:
                 progress(N_("checking"), count)
         if count:
@@ -371,7 +383,9 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
         if not found.any and count:
             if progress is not None:
                 progress(N_("writing"), count)
+            loosened = loose_keys(conn, ["members", "consents"], count)
             _write(conn)
+            restore_keys(conn, loosened)
             _place(conn, now, company_zone)
         if found.any or dry_run:
             tx.rollback()

@@ -41,11 +41,13 @@ from sqlalchemy import (
 )
 
 from patronage.clock import DEFAULT_COMPANY_ZONE
+from patronage.db.bulk import copy_payload, copy_stream
 from patronage.db.engine import session_factory
 from patronage.db.markets import Market
 from patronage.db.tables import ORDER_SOURCES, Member, Order, Product
 from patronage.errors import PatronageError
 from patronage.fastpath.collector import relaxed_collector
+from patronage.fastpath.copy_binary import column_types
 from patronage.languages import N_
 from patronage.markets.core.currencies import check_currency, exponent
 from patronage.markets.markets import default_market
@@ -58,11 +60,14 @@ from patronage.orders.catalog import (
     order_problem,
     quantity_problem,
 )
-from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, read_rows
+from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row
+from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
     index_stage,
+    loose_keys,
+    restore_keys,
     roomy_sorts,
     rows,
     stage_rows,
@@ -233,16 +238,27 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         roomy_sorts(conn)
         stage = create_stage(conn, _S, _stage_columns())
         keys = create_stage(conn, _K, _key_columns())
-        for chunk in read_rows(source, ORDER_COLUMNS, ORDER_REQUIRED, order_limits(), found,
-                               CHUNK_ROWS):
+        sqlite = conn.dialect.name == "sqlite"
+        types = {} if sqlite else column_types(conn.connection.driver_connection, stage.name)
+
+        def check(chunk: list[Row]) -> Any:
+            """A chunk checked and made ready to stage (perhaps in a reading process, see
+            :mod:`patronage.orders.import_pipe`): SQLite's columns, PostgreSQL's COPY stream."""
             checked = [checker.line(row) for row in chunk]
             columns: dict[str, Any] = {name: list(values) for name, values in zip(
                 _STAGED, zip(*checked, strict=True), strict=True)}
             columns["placed_at"] = np.array(
                 [None if v is None else v.astimezone(UTC).replace(tzinfo=None)
                  for v in columns["placed_at"]], dtype="datetime64[us]")
-            stage_rows(conn, stage, columns)
-            count += len(checked)
+            return columns if sqlite else copy_payload(columns, types)
+
+        for size, ready in checked_chunks(source, ORDER_COLUMNS, ORDER_REQUIRED,
+                                          order_limits(), found, check, CHUNK_ROWS):
+            if sqlite:
+                stage_rows(conn, stage, ready)
+            else:
+                copy_stream(conn, stage.name, _STAGED, ready)
+            count += size
             if progress is not None:
                 progress(N_("checking"), count)
         if count:
@@ -264,7 +280,9 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         if not found.any and new:
             if progress is not None:
                 progress(N_("writing"), count)
+            loosened = loose_keys(conn, ["orders", "order_lines"], count)
             _write(conn)
+            restore_keys(conn, loosened)
         if found.any or dry_run:
             tx.rollback()
         else:
