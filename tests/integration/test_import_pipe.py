@@ -195,3 +195,30 @@ def test_keys_stay_when_their_tables_are_busy(
     assert dropped == [[]]  # the keys were kept, checked row by row
     with engine.connect() as conn:
         assert _keys(conn) == bulk_keys
+
+
+def test_a_few_rows_into_a_large_store_keep_their_keys(
+        engine: Engine, tmp_path: Path, bulk_keys: set[tuple[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped: list[list[tuple[str, str, str]]] = []
+    loose = import_stage.loose_keys
+
+    def spy(conn: Connection, tables: list[str], count: int) -> list[tuple[str, str, str]]:
+        got = loose(conn, tables, count)
+        dropped.append(got)
+        return got
+
+    monkeypatch.setattr(members_import, "loose_keys", spy)
+    assert import_members(engine, _members(tmp_path / "m.csv", 600), now=NOW).written == 600
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("ANALYZE members")
+        conn.exec_driver_sql("ANALYZE consents")
+    more = tmp_path / "more.csv"
+    more.write_text(HEADER + "N1,retail,Ann,Bee,n1@example.com,,M0,,2026-01-01T00:00:00Z,"
+                    "2,3,yes,yes,,US\n", encoding="utf-8")
+    assert import_members(engine, more, now=NOW).written == 1
+    # The first import (into an empty store) checked its keys in bulk; the second (one row
+    # beside 1,800 consents) row by row.
+    assert [bool(d) for d in dropped] == [True, False]
+    with engine.connect() as conn:
+        assert _keys(conn) == bulk_keys

@@ -95,17 +95,22 @@ def distinct_sql(conn: Connection) -> str:
 #: On PostgreSQL, an import writing at least this many rows checks the foreign keys of the
 #: tables it fills once, in bulk, instead of row by row (:func:`loose_keys`).
 BULK_KEYS_ROWS = 50_000
+#: ... and only when no table the keys join holds more than this many times the rows written
+#: (re-checking a key reads its whole table: for a few rows into a large store the row-by-row
+#: checks cost less, and lock nothing).
+BULK_KEYS_SHARE = 8
 #: How long :func:`loose_keys` waits for the tables' locks before keeping the keys as they are.
 BULK_KEYS_WAIT = "2s"
 
 
 def loose_keys(conn: Connection, tables: Sequence[str], written: int) -> list[tuple[str, str, str]]:
-    """PostgreSQL, ``written`` ≥ :data:`BULK_KEYS_ROWS`: drop the foreign keys of ``tables``
-    inside the import's transaction, to add them back by :func:`restore_keys` (which checks
-    every row at once) before it commits; returns what was dropped. This locks the tables
-    (ACCESS EXCLUSIVE) until the transaction ends; when a lock is not free within
-    :data:`BULK_KEYS_WAIT`, nothing is dropped and the keys check row by row. See
-    docs/decisions/import-bulk-keys.md."""
+    """PostgreSQL, ``written`` ≥ :data:`BULK_KEYS_ROWS` rows into tables (and the tables
+    their keys name) of at most :data:`BULK_KEYS_SHARE` times as many rows: drop the foreign
+    keys of ``tables`` inside the import's transaction, to add them back by
+    :func:`restore_keys` (which checks every row at once) before it commits; returns what was
+    dropped. This locks the tables (ACCESS EXCLUSIVE) until the transaction ends; when a lock
+    is not free within :data:`BULK_KEYS_WAIT`, nothing is dropped and the keys check row by
+    row. See docs/decisions/import-bulk-keys.md."""
     if conn.dialect.name != "postgresql" or written < BULK_KEYS_ROWS:
         return []
     from sqlalchemy.exc import OperationalError
@@ -115,6 +120,16 @@ def loose_keys(conn: Connection, tables: Sequence[str], written: int) -> list[tu
         "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[]) "
         "ORDER BY 1, 2", {"tables": list(tables)})]
     if not keys:
+        return []
+    # The rows each table holds: the planner's count, or (never counted) its size in bytes
+    # over 64, more than any of these tables' rows take.
+    largest = conn.exec_driver_sql(
+        "SELECT COALESCE(MAX(GREATEST(t.reltuples, pg_relation_size(t.oid) / 64)), 0) "
+        "FROM pg_class t WHERE t.oid IN (SELECT c.conrelid FROM pg_constraint c WHERE "
+        "c.contype = 'f' AND c.conrelid = ANY(%(tables)s::regclass[]) UNION SELECT c.confrelid "
+        "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = "
+        "ANY(%(tables)s::regclass[]))", {"tables": list(tables)}).scalar_one()
+    if float(largest) > BULK_KEYS_SHARE * written:
         return []
     savepoint = conn.begin_nested()
     try:

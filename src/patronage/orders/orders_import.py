@@ -280,7 +280,9 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         if not found.any and new:
             if progress is not None:
                 progress(N_("writing"), count)
-            loosened = loose_keys(conn, ["orders", "order_lines"], count)
+            # The rows written, about: the file's lines in the proportion of new orders.
+            loosened = loose_keys(conn, ["orders", "order_lines"],
+                                  count * new // max(new + already, 1))
             _write(conn)
             restore_keys(conn, loosened)
         if found.any or dry_run:
