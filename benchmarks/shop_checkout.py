@@ -12,7 +12,9 @@ the end it counts, in the database, the checkouts, orders, new customers and cha
 keys the shoppers used: one of each per key that was answered with a confirmation, none for a
 key that was not, and no key with two. Prints the count and the latency percentiles of the
 paying request (the one that charges and writes), and the CPU time the server used meanwhile
-(``/proc``, as in ``api_orders_load.py``; ``--py-spy FILE`` samples it).
+(``/proc``, as in ``api_orders_load.py``; ``--py-spy FILE`` samples it), counted after each
+page was asked for a few times (refused where it would write), so that every server process
+has built its routes before the clock starts.
 
 ``--think SECONDS`` is a shopper's mean pause before each page (drawn from an exponential
 distribution, seeded per shopper), as a person reads a page before the next: 50 shoppers
@@ -122,6 +124,18 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
             await pause()  # before the next visit
 
 
+def warm_up(base: str, code: str, rounds: int = 10) -> None:
+    """Each page a few times before the clock starts (refused where it would write), so that
+    every server process has built its routes: the figures are of a server that has run."""
+    with httpx.Client(base_url=base, timeout=60.0) as http:
+        for _ in range(rounds):
+            http.get(f"/join/{code}")
+            http.get("/shop")
+            http.post("/shop/cart", data={})  # no CSRF token: refused, nothing written
+            http.get("/shop/checkout?plan=once")
+            http.post("/shop/checkout", data={})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=50)
@@ -151,6 +165,7 @@ def main() -> None:
         failed: dict[str, int] = {}
         try:
             wait_up(base, server)
+            warm_up(base, codes[0])
             load_before = os.getloadavg()
             t0 = time.perf_counter()
             until = time.monotonic() + args.seconds

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, event, func, select
 from patronage.autoship.gateway import ChargeResult, SimulatedGateway
 from patronage.db.autoship import SimulatedCharge
 from patronage.db.engine import ReadOnlySession, reading, transaction
+from patronage.db.markets import Market
 from patronage.db.shop import Checkout
 from patronage.db.tables import Member, Order
 from patronage.shop.checkout import CheckoutForm, Done, ShopRules, Visitor, checkout
@@ -115,6 +116,11 @@ def test_a_shoppers_pages_read_without_committing_and_pay_in_one_transaction(
     # the write lock and reads the key again.
     assert pages["paying request"]["statements"] <= (18 if postgresql else 22)
     assert pages["paying request"]["commits"] == (1 if postgresql else 2)
+    with transaction(engine) as s:  # placed in the market she bought in, the default one too
+        nina = s.scalar(select(Member).where(Member.email == ADDRESS["email"]))
+        default = s.scalar(select(Market.id).where(Market.is_default.is_(True)))
+        assert nina is not None and nina.market_id == default is not None
+        assert nina.owner_id == world.ben
 
 
 class TwinFinishesFirst:
