@@ -12,7 +12,15 @@ the end it counts, in the database, the checkouts, orders, new customers and cha
 keys the shoppers used: one of each per key that was answered with a confirmation, none for a
 key that was not, and no key with two. Prints the count and the latency percentiles of the
 paying request (the one that charges and writes), and the CPU time the server used meanwhile
-(``/proc``, as in ``api_orders_load.py``; ``--py-spy FILE`` samples it).
+(``/proc``, as in ``api_orders_load.py``; ``--py-spy FILE`` samples it), counted after each
+page was asked for a few times (refused where it would write), so that every server process
+has built its routes before the clock starts.
+
+``--think SECONDS`` is a shopper's mean pause before each page (drawn from an exponential
+distribution, seeded per shopper), as a person reads a page before the next: 50 shoppers
+pausing as people do are the realistic load. The default, 0, is no pause at all: every shopper
+a robot asking for the next page the moment the last one came, which saturates the server and
+measures its capacity (the latency is then mostly the queue for it).
 """
 
 from __future__ import annotations
@@ -65,13 +73,21 @@ def prepare(url: str, members: int) -> tuple[list[str], list[str]]:
 
 async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: float,
                   latencies: list[float], confirmed: dict[str, set[str]],
-                  failed: dict[str, int]) -> None:
+                  failed: dict[str, int], think: float = 0.0) -> None:
     rng = np.random.default_rng(n)
+    pace = np.random.default_rng(1_000_000 + n)
+
+    async def pause() -> None:
+        if think > 0:
+            await asyncio.sleep(float(pace.exponential(think)))
+
     i = 0
+    await pause()  # shoppers arrive spread out, not all at once
     while time.monotonic() < until:
         i += 1
         async with httpx.AsyncClient(base_url=base, timeout=60.0) as http:
             await http.get(f"/join/{codes[int(rng.integers(len(codes)))]}")
+            await pause()
             page = await http.get("/shop")
             VISITS[0] += 2
             csrf = CSRF.search(page.text)
@@ -80,8 +96,10 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
                 continue
             for sku in rng.choice(skus, size=int(rng.integers(1, 3)), replace=False):
                 VISITS[0] += 1
+                await pause()
                 await http.post("/shop/cart", data={"csrf_token": csrf.group(1),
                                                     "sku": str(sku), "quantity": "1"})
+            await pause()
             form = await http.get("/shop/checkout?plan=once")
             VISITS[0] += 1
             key = KEY.search(form.text)
@@ -91,6 +109,7 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
                     "email": f"s{n}-{i}@load.example", "phone": f"+1 312 555 {n % 100:04d}",
                     "address_line1": "1 Load St", "city": "Bench", "region": "CA",
                     "postal_code": "90001", "country": "US"}
+            await pause()
             for _ in range(2 if i % 10 == 0 else 1):  # a double click now and then
                 t0 = time.perf_counter()
                 r = await http.post("/shop/checkout", data=data)
@@ -101,6 +120,20 @@ async def shopper(n: int, base: str, codes: list[str], skus: list[str], until: f
                 else:
                     label = str(r.status_code)
                     failed[label] = failed.get(label, 0) + 1
+        if time.monotonic() < until:
+            await pause()  # before the next visit
+
+
+def warm_up(base: str, code: str, rounds: int = 10) -> None:
+    """Each page a few times before the clock starts (refused where it would write), so that
+    every server process has built its routes: the figures are of a server that has run."""
+    with httpx.Client(base_url=base, timeout=60.0) as http:
+        for _ in range(rounds):
+            http.get(f"/join/{code}")
+            http.get("/shop")
+            http.post("/shop/cart", data={})  # no CSRF token: refused, nothing written
+            http.get("/shop/checkout?plan=once")
+            http.post("/shop/checkout", data={})
 
 
 def main() -> None:
@@ -109,6 +142,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--think", type=float, default=0.0, metavar="SECONDS",
+                        help="a shopper's mean pause before each page (exponential, seeded); "
+                        "0: none, the server saturated")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the server with py-spy into "
                         "FILE (collapsed stacks)")
     args = parser.parse_args()
@@ -129,13 +165,14 @@ def main() -> None:
         failed: dict[str, int] = {}
         try:
             wait_up(base, server)
+            warm_up(base, codes[0])
             load_before = os.getloadavg()
             t0 = time.perf_counter()
             until = time.monotonic() + args.seconds
 
             async def run() -> None:
                 await asyncio.gather(*(shopper(n, base, codes, skus, until, latencies,
-                                               confirmed, failed)
+                                               confirmed, failed, args.think)
                                        for n in range(args.shoppers)))
 
             with server_cpu(server.pid, args.py_spy) as cpu:
@@ -162,13 +199,16 @@ def main() -> None:
     lat = np.array(latencies) * 1000
     split = [k for k, v in confirmed.items() if len(v) != 1]
     answered = {f"shop:{k}" for k in confirmed}
+    think = (f"a mean pause of {args.think:g} s before each page (exponential, seeded)"
+             if args.think > 0 else "no pause between pages (saturation)")
+    requests = len(latencies) + VISITS[0]
     print(f"{args.shoppers} shoppers for {args.seconds:.0f} s through uvicorn "
-          f"({args.workers} worker(s)) on PostgreSQL: {len(latencies):,} paying requests "
-          f"({len(confirmed):,} checkouts confirmed) in {elapsed:.1f} s")
+          f"({args.workers} worker(s)) on PostgreSQL, {think}: {len(latencies):,} paying "
+          f"requests ({len(confirmed):,} checkouts confirmed) in {elapsed:.1f} s; "
+          f"{requests / elapsed:.1f} requests/s of any kind")
     print(f"  paying request p50 {np.percentile(lat, 50):.1f} ms, p95 "
           f"{np.percentile(lat, 95):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max "
           f"{lat.max():.1f} ms; refused or failed: {failed or 'none'}")
-    requests = len(latencies) + VISITS[0]
     print(f"  server CPU {cpu[0]:.1f} s: {cpu[0] / len(latencies) * 1000:.1f} ms per paying "
           f"request, {cpu[0] / requests * 1000:.2f} ms per request ({requests:,} in all); load "
           f"average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")

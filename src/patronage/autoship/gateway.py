@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patronage.db.autoship import SimulatedCharge
 from patronage.db.bulk import insert_ignore, rows_matching
-from patronage.db.engine import transaction
 
 DECLINE_KINDS = ("insufficient_funds", "expired_card", "do_not_honor")
 
@@ -101,18 +101,20 @@ class SimulatedGateway:
         return [stored[r.key] for r in requests]
 
     def charge(self, key: str, member_id: int, amount: int, currency: str) -> ChargeResult:
-        with transaction(self.engine) as s:
-            seen = s.scalar(select(SimulatedCharge).where(SimulatedCharge.key == key))
-            if seen is not None:
-                return ChargeResult(seen.approved, seen.decline)
+        """One charge: the answer is inserted unless the key is in the ledger already (one
+        statement, on PostgreSQL outside a transaction; a concurrent twin waits for the first
+        and keeps nothing), and only then the first answer is read back."""
         answer = self._decide(key)
-        try:
-            with transaction(self.engine) as s:
-                s.add(SimulatedCharge(key=key, amount=amount, approved=answer.approved,
-                                      decline=answer.decline))
-        except IntegrityError:
-            with transaction(self.engine) as s:
-                seen = s.scalar(select(SimulatedCharge).where(SimulatedCharge.key == key))
-                assert seen is not None
-                return ChargeResult(seen.approved, seen.decline)
-        return answer
+        postgresql = self.engine.dialect.name == "postgresql"
+        with (self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+              if postgresql else self.engine.begin()) as conn:
+            insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            new = conn.execute(insert(SimulatedCharge).values(
+                key=key, amount=amount, approved=answer.approved, decline=answer.decline)
+                .on_conflict_do_nothing(index_elements=[SimulatedCharge.key])
+                .returning(SimulatedCharge.id)).first()
+            if new is not None:
+                return answer
+            seen = conn.execute(select(SimulatedCharge.approved, SimulatedCharge.decline)
+                                .where(SimulatedCharge.key == key)).one()
+        return ChargeResult(bool(seen.approved), seen.decline)

@@ -58,8 +58,9 @@ def current(session: Session) -> AgreementVersion | None:
 def current_version(session: Session, default: str) -> str:
     """The version a member accepts now: the newest published, else ``default`` (the
     settings')."""
-    found = current(session)
-    return found.version if found is not None else default
+    found = session.scalar(select(AgreementVersion.version).order_by(
+        AgreementVersion.published_at.desc(), AgreementVersion.version.desc()).limit(1))
+    return found if found is not None else default
 
 
 def accepted(session: Session, member_id: int, version: str) -> bool:

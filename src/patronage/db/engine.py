@@ -102,3 +102,33 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back everything on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+class ReadOnlySession(RuntimeError):
+    """Something was written through a session made for reading (:func:`reading`): a mistake
+    in the code, never the user's."""
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlySession("this session reads only: write in a transaction instead")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A session for reads a page shows and a later transaction checks again.
+
+    On PostgreSQL its statements run outside a transaction (autocommit: no BEGIN and COMMIT
+    around them, two round trips fewer), so each statement reads what was committed when it
+    began, not one snapshot for all of them; elsewhere the reads share one transaction, rolled
+    back at the end. Anything added or changed in it is refused at the flush
+    (:class:`ReadOnlySession`); see docs/decisions/reads-outside-transactions.md."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn, \
+                Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
+            event.listen(session, "before_flush", _refuse_writes)
+            yield session
+        return
+    with session_factory(engine)() as session:
+        event.listen(session, "before_flush", _refuse_writes)
+        yield session

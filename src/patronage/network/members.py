@@ -152,11 +152,14 @@ def _require_distributor(session: Session, member_id: int, role: str) -> Member:
     return other
 
 
-def enroll_member(session: Session, new: NewMember, *, now: datetime | None = None) -> Member:
+def enroll_member(session: Session, new: NewMember, *, now: datetime | None = None,
+                  in_market: Market | None = None) -> Member:
     """Add a member after checking every integrity rule; adds consent records given.
 
     ``now`` bounds the join date and the birth year from above (without it, only the earliest
-    bounds are checked: for loading history)."""
+    bounds are checked: for loading history). ``in_market``: the market the member buys in,
+    already read (they are placed in it, the default market too); else ``new.market``'s, else
+    the default market (not recorded on the member)."""
     require_aware(new.joined_at, place="joined_at")
     check_joined_at(new.joined_at, now)
     check_birth_year(new.birth_year, now)
@@ -182,8 +185,8 @@ def enroll_member(session: Session, new: NewMember, *, now: datetime | None = No
         raise IntegrityViolation(f"referrer {new.referrer_id} does not exist")
     if new.ref is not None and session.scalar(select(Member.id).where(Member.ref == new.ref)):
         raise IntegrityViolation(f"ref {new.ref!r} is already taken by another member")
-    market = default_market(session) if new.market is None else market_by_code(session,
-                                                                             new.market)
+    market = in_market if in_market is not None else (
+        default_market(session) if new.market is None else market_by_code(session, new.market))
     country = _country_code(new.country)
     place = country or market_country(market.code)
     phone = normalise_phone(new.phone, place)
@@ -196,7 +199,7 @@ def enroll_member(session: Session, new: NewMember, *, now: datetime | None = No
         birth_day=new.birth_day, birth_year=new.birth_year, joined_at=new.joined_at,
         address_line1=new.address_line1, address_line2=new.address_line2, city=new.city,
         region=region, postal_code=postal, country=country, channel=new.channel,
-        market_id=None if market.is_default else market.id,
+        market_id=market.id if in_market is not None or not market.is_default else None,
     )
     session.add(member)
     session.flush()

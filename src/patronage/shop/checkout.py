@@ -28,11 +28,13 @@ key for the next try at the new price (:class:`PriceChanged`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine, or_, select, text
+from sqlalchemy import Engine, Select, null, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,9 +43,10 @@ from patronage.autoship.gateway import PaymentGateway
 from patronage.autoship.subscriptions import Item, company_today, subscribe
 from patronage.clock import DEFAULT_COMPANY_ZONE
 from patronage.compensation.carry import place_on_enrollment
+from patronage.compliance.agreements import current_version
 from patronage.db.care import Contact, Touch
-from patronage.db.engine import transaction
-from patronage.db.markets import Market
+from patronage.db.engine import reading, transaction
+from patronage.db.markets import Market, ProductPrice
 from patronage.db.shop import AgreementAcceptance, Attribution, Checkout, Lead
 from patronage.db.tables import Member, Order, OrderLine, Product
 from patronage.errors import Conflict, PatronageError
@@ -51,12 +54,13 @@ from patronage.languages import N_, _
 from patronage.languages.formatting import format_money
 from patronage.markets.core.contacts import phone_problem, postal_problem, region_problem
 from patronage.markets.markets import default_market, market_of, shipping_countries
-from patronage.markets.prices import prices_in
+from patronage.markets.prices import MarketPrice
 from patronage.network.intake import normalise_email
 from patronage.network.members import NewMember, enroll_member, market_country
 from patronage.orders.core.pricing import price_lines
 from patronage.orders.orders import LineRequest, NewOrder, place_order
 from patronage.shop.core.attribution import Credit
+from patronage.shop.core.cart import clean_cart
 from patronage.shop.core.tax import TaxCalculator, TaxLine, TaxQuestion
 from patronage.shop.links import credit_of
 
@@ -105,10 +109,14 @@ class Visitor:
 
 @dataclass
 class ShopRules:
-    """The company's shop settings, passed in by the composition root."""
+    """The company's shop settings, passed in by the composition root.
+
+    ``agreement_version`` is the version a new distributor accepts; ``None`` reads it when one
+    enrolls: the newest the company published, else ``agreement_fallback`` (the settings')."""
 
     tax: TaxCalculator
-    agreement_version: str = "2026-1"
+    agreement_version: str | None = "2026-1"
+    agreement_fallback: str = "2026-1"
     pack_required: bool = False
     company_zone: str = DEFAULT_COMPANY_ZONE
     company_name: str = "House"
@@ -195,18 +203,65 @@ class Done:
     lines: list[QuoteLine] = field(default_factory=list)
 
 
-def shop_market(session: Session, visitor: Visitor) -> Market:
+def shop_market(session: Session, visitor: Visitor,
+                markets: Sequence[Market] | None = None) -> Market:
     """The market a visitor shops in: a signed-in member's own; else the one chosen on the page;
-    else the default market."""
+    else the default market. ``markets``: every market, already read (none is read again)."""
     if visitor.member_id is not None:
         member = session.get(Member, visitor.member_id)
         if member is not None:
+            if markets is not None and member.market_id is not None:
+                for market in markets:
+                    if market.id == member.market_id:
+                        return market
             return market_of(session, member)
+    if markets is not None:
+        code = (visitor.market_code or "").upper()
+        for market in markets:
+            if code and market.code == code:
+                return market
+        for market in markets:
+            if market.is_default:
+                return market
+        return default_market(session)  # none is the default: says so
     if visitor.market_code:
         found = session.scalar(select(Market).where(Market.code == visitor.market_code.upper()))
         if found is not None:
             return found
     return default_market(session)
+
+
+@dataclass(frozen=True)
+class ShopProduct:
+    """An active product as the shop shows and prices it in one market (``price``: ``None`` when
+    it has no price there, so it is not sold there)."""
+
+    id: int
+    sku: str
+    name: str
+    max_quantity: int
+    is_enrollment_pack: bool
+    volume_when_free: bool
+    price: MarketPrice | None
+
+
+def shop_products(session: Session, market_id: int,
+                  skus: Sequence[str] | None = None) -> list[ShopProduct]:
+    """The active products (of ``skus``; ``None``: all of them) with their price in the market,
+    in one query, enrollment packs last, then by name."""
+    query = select(
+        Product.id, Product.sku, Product.name, Product.max_quantity, Product.is_enrollment_pack,
+        Product.volume_when_free, ProductPrice.retail_price, ProductPrice.wholesale_price,
+        ProductPrice.qv, ProductPrice.cv).outerjoin(
+        ProductPrice, (ProductPrice.product_id == Product.id)
+        & (ProductPrice.market_id == market_id)).where(Product.active.is_(True))
+    if skus is not None:
+        query = query.where(Product.sku.in_(sorted(set(skus))))
+    rows = session.execute(query.order_by(Product.is_enrollment_pack, Product.name)).all()
+    return [ShopProduct(int(r[0]), r[1], r[2], int(r[3]), bool(r[4]), bool(r[5]),
+                        None if r[6] is None else
+                        MarketPrice(int(r[6]), int(r[7]), int(r[8]), int(r[9])))
+            for r in rows]
 
 
 def buyer_kind(session: Session, buyer_id: int | None, plan: str) -> str:
@@ -223,9 +278,22 @@ def returning_customer(session: Session, email: str | None) -> int | None:
     owner), or ``None``."""
     if not email:
         return None
-    return session.scalar(select(Member.id).where(
-        Member.email == email, Member.kind != "distributor", Member.status == "active")
-        .order_by(Member.id).limit(1))
+    return session.scalar(_returning(email))
+
+
+def _returning(email: str) -> Select[int]:
+    return select(Member.id).where(
+        Member.email == email, Member.kind != "distributor", Member.status == "active") \
+        .order_by(Member.id).limit(1)
+
+
+def _key_and_buyer(session: Session, key: str, email: str | None) -> tuple[bool, int | None]:
+    """Whether a checkout is stored under ``key``, and the returning customer with ``email``
+    (``None``: none, or no email given), in one query."""
+    row = session.execute(select(
+        select(Checkout.id).where(Checkout.key == key).scalar_subquery(),
+        _returning(email).scalar_subquery() if email else null())).one()
+    return row[0] is not None, (None if row[1] is None else int(row[1]))
 
 
 def quote(session: Session, market: Market, kind: str, cart: dict[str, int],
@@ -233,11 +301,21 @@ def quote(session: Session, market: Market, kind: str, cart: dict[str, int],
           postal_code: str = "") -> Quote:
     """The cart priced for a buyer of ``kind`` in ``market`` (products without a price there
     are left out), with the tax line."""
-    products = {p.sku: p for p in session.scalars(select(Product).where(
-        Product.sku.in_(list(cart)), Product.active.is_(True)))}
-    prices = prices_in(session, market.id, [p.id for p in products.values()])
-    chosen = [(products[s], prices[products[s].id], q) for s, q in cart.items()
-              if s in products and products[s].id in prices]
+    products = shop_products(session, market.id, list(cart)) if cart else []
+    return price_cart({p.sku: p for p in products}, market, kind, cart, tax, country=country,
+                      region=region, postal_code=postal_code)
+
+
+def price_cart(products: Mapping[str, ShopProduct], market: Market, kind: str,
+               cart: Mapping[str, int], tax: TaxCalculator, *, country: str = "",
+               region: str = "", postal_code: str = "") -> Quote:
+    """:func:`quote` on products already read (by SKU, priced in ``market``): lines in the
+    cart's order, products not in ``products`` or without a price left out."""
+    chosen: list[tuple[ShopProduct, MarketPrice, int]] = []
+    for sku, quantity in cart.items():
+        product = products.get(sku)
+        if product is not None and product.price is not None:
+            chosen.append((product, product.price, quantity))
     lines: list[QuoteLine] = []
     if chosen:
         priced = price_lines(
@@ -248,11 +326,11 @@ def quote(session: Session, market: Market, kind: str, cart: dict[str, int],
             quantity=np.array([q for _, _, q in chosen], dtype=np.int64),
             pays_retail=np.full(len(chosen), kind == "retail"),
             by_distributor=np.full(len(chosen), kind == "distributor"),
-            promotional=np.array([bool(p.is_enrollment_pack) for p, _, _ in chosen]),
-            volume_when_free=np.array([bool(p.volume_when_free) for p, _, _ in chosen]),
+            promotional=np.array([p.is_enrollment_pack for p, _, _ in chosen]),
+            volume_when_free=np.array([p.volume_when_free for p, _, _ in chosen]),
             unit_price=np.full(len(chosen), -1, dtype=np.int64))
         lines = [QuoteLine(p.sku, p.name, q, int(priced.unit_price[j]), int(priced.amount[j]),
-                           bool(p.is_enrollment_pack))
+                           p.is_enrollment_pack)
                  for j, (p, _, q) in enumerate(chosen)]
     tax_line = tax.tax(TaxQuestion(
         market=market.code, country=country, region=region, postal_code=postal_code,
@@ -262,8 +340,10 @@ def quote(session: Session, market: Market, kind: str, cart: dict[str, int],
 
 
 def check_form(session: Session, form: CheckoutForm, cart: dict[str, int], market: Market,
-               visitor: Visitor, rules: ShopRules) -> dict[str, str]:
-    """Every problem of the form, by field (empty: fine)."""
+               visitor: Visitor, rules: ShopRules,
+               packs: set[str] | None = None) -> dict[str, str]:
+    """Every problem of the form, by field (empty: fine). ``packs``: the SKUs of the active
+    enrollment packs, already read (``None``: read here)."""
     problems: dict[str, str] = {}
     if not KEY.fullmatch(form.key):
         problems["key"] = N_("this form has expired; reload the page and try again")
@@ -318,8 +398,9 @@ def check_form(session: Session, form: CheckoutForm, cart: dict[str, int], marke
         day = form.autoship_day.strip()
         if not day.isdigit() or not 1 <= int(day) <= 28:
             problems["autoship_day"] = N_("choose a day of the month from 1 to 28")
-    packs = {p.sku for p in session.scalars(select(Product).where(
-        Product.is_enrollment_pack.is_(True), Product.active.is_(True)))}
+    if packs is None:
+        packs = set(session.scalars(select(Product.sku).where(
+            Product.is_enrollment_pack.is_(True), Product.active.is_(True))))
     if form.plan == "enroll":
         if not form.agreement:
             problems["agreement"] = N_("please read and accept the distributor agreement")
@@ -376,7 +457,8 @@ def _lead_for(session: Session, email: str | None, phone: str) -> Lead | None:
 
 
 def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: Market,
-                now: datetime, rules: ShopRules) -> Member:
+                now: datetime, rules: ShopRules) -> tuple[Member, Member | None]:
+    """The new buyer, enrolled with their attribution, and the member serving them."""
     email = normalise_email(form.email)
     kind = KIND_OF_PLAN[form.plan]
     lead = _lead_for(session, email, form.phone)
@@ -390,6 +472,9 @@ def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: 
     referrer = credit.referrer_id
     if referrer is None and lead is not None:
         referrer = lead.referrer_id
+    # Held here, so the enrolment's checks and the confirmation find it without reading it
+    # again (the session keeps only what is referenced).
+    owner = session.get(Member, credit.owner_id) if credit.owner_id is not None else None
     zone = market.timezone
     member = enroll_member(session, NewMember(
         kind=kind, first_name=form.first_name.strip(), last_name=form.last_name.strip(),
@@ -401,8 +486,8 @@ def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: 
         address_line1=form.address_line1.strip(), address_line2=form.address_line2.strip() or None,
         city=form.city.strip(), region=form.region.strip() or None,
         postal_code=form.postal_code.strip(), country=form.country.strip().upper(),
-        channel="shop", consents={"email": True}, consent_method="shop checkout"), now=now)
-    member.market_id = market.id
+        channel="shop", consents={"email": True}, consent_method="shop checkout"), now=now,
+        in_market=market)
     session.add(Attribution(member_id=member.id, code=visitor.code, owner_id=credit.owner_id,
                             referrer_id=referrer, house_fallback=credit.house_fallback, at=now))
     if lead is not None:
@@ -411,37 +496,48 @@ def _new_member(session: Session, form: CheckoutForm, visitor: Visitor, market: 
         if contact is not None:
             contact.member_id = member.id
     if kind == "distributor":
-        session.add(AgreementAcceptance(member_id=member.id, version=rules.agreement_version,
+        version = rules.agreement_version or current_version(session, rules.agreement_fallback)
+        session.add(AgreementAcceptance(member_id=member.id, version=version,
                                         accepted_at=now, ip=visitor.ip[:64],
                                         user_agent=visitor.user_agent[:1000]))
-    session.flush()
-    if kind == "distributor":
+        session.flush()
         # In the placement tree at once, by the plan's rule or the side the link names.
         place_on_enrollment(session, member.id, at=now, actor="shop",
                             company_zone=rules.company_zone)
-    return member
+    return member, owner
 
 
-def checkout(engine: Engine, form: CheckoutForm, cart: dict[str, int], visitor: Visitor,
+def checkout(engine: Engine, form: CheckoutForm, cart: Mapping[str, int], visitor: Visitor,
              gateway: PaymentGateway, rules: ShopRules, *, now: datetime) -> Done:
-    """Check, charge, then write (see the module's description). Raises :class:`FormProblems`
-    or :class:`PaymentDeclined`, having written nothing."""
-    with transaction(engine) as session:
-        found = _found(session, f"shop:{form.key}")
-        if found is not None:
-            return found
+    """Check, charge, then write (see the module's description). ``cart``: SKU → quantity as
+    the visitor's cart holds it (what is not an active product at an allowed quantity is left
+    out). Raises :class:`FormProblems` or :class:`PaymentDeclined`, having written nothing.
+
+    What is read before the charge is read again, or checked, in the transaction that writes:
+    the key (a twin), the buyer, the prices (the order prices itself; :class:`PriceChanged`)."""
+    with reading(engine) as session:
+        email = None
+        if visitor.member_id is None and form.plan != "enroll":
+            with suppress(PatronageError):  # a bad address is reported by check_form below
+                email = normalise_email(form.email)
+        stored, returning = _key_and_buyer(session, f"shop:{form.key}", email)
+        if stored:
+            found = _found(session, f"shop:{form.key}")
+            if found is not None:
+                return found
         market = shop_market(session, visitor)
-        problems = check_form(session, form, cart, market, visitor, rules)
+        products = {p.sku: p for p in shop_products(session, market.id)}
+        cleaned = clean_cart(cart, {s: p.max_quantity for s, p in products.items()})
+        packs = {s for s, p in products.items() if p.is_enrollment_pack}
+        problems = check_form(session, form, cleaned, market, visitor, rules, packs)
         if problems:
             raise FormProblems(problems)
-        buyer_id = visitor.member_id
-        if buyer_id is None and form.plan != "enroll":
-            buyer_id = returning_customer(session, normalise_email(form.email))
+        buyer_id = visitor.member_id if visitor.member_id is not None else returning
         kind = buyer_kind(session, buyer_id, form.plan)
-        lines = _cart_for(form, cart)
-        priced = quote(session, market, kind, lines, rules.tax,
-                       country=form.country.strip().upper(), region=form.region.strip(),
-                       postal_code=form.postal_code.strip())
+        lines = _cart_for(form, cleaned)
+        priced = price_cart(products, market, kind, lines, rules.tax,
+                            country=form.country.strip().upper(), region=form.region.strip(),
+                            postal_code=form.postal_code.strip())
         if lines and len(priced.lines) != len(lines):
             raise FormProblems({"cart": "a product in your cart is not sold in "
                                         f"{market.name} any more; remove it and try again"})
@@ -451,7 +547,7 @@ def checkout(engine: Engine, form: CheckoutForm, cart: dict[str, int], visitor: 
         if not answer.approved:
             raise PaymentDeclined(answer.decline or "declined")
     try:
-        return _write(engine, form, lines, visitor, buyer_id, rules, market.id, priced, now)
+        return _write(engine, form, lines, visitor, buyer_id, rules, market, priced, now)
     except PriceChanged as exc:
         if priced.total <= 0:
             raise
@@ -471,26 +567,31 @@ def checkout(engine: Engine, form: CheckoutForm, cart: dict[str, int], visitor: 
 
 
 def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: Visitor,
-           buyer_id: int | None, rules: ShopRules, market_id: int, priced: Quote,
+           buyer_id: int | None, rules: ShopRules, market: Market, priced: Quote,
            now: datetime) -> Done:
+    """The checkout's records in one transaction. ``market`` is as read before the charge
+    (its id, time zone and first language go to a new member); the prices are checked
+    again by the order itself."""
     key = f"shop:{form.key}"
     with transaction(engine) as session:
         if session.get_bind().dialect.name == "sqlite":
             # Take the write lock first (a write that changes nothing takes it): a twin of this
             # request then waits for it here, instead of failing to write after reading.
             session.execute(text("UPDATE shop_checkouts SET id = id WHERE 0"))
-        found = _found(session, key)
-        if found is not None:
-            return found
-        market = session.get(Market, market_id)
-        assert market is not None
+            found = _found(session, key)
+            if found is not None:
+                return found
+        # On PostgreSQL a twin that got past the read before the charge waits at the insert of
+        # the checkout under its key, fails there once the first commits, and the caller
+        # answers the first one's checkout (the IntegrityError below).
+        owner: Member | None = None
         if buyer_id is not None:
             buyer = session.get(Member, buyer_id)
             if buyer is None:
                 raise PatronageError(N_("member %(buyer_id)s does not exist"),
                                      values={"buyer_id": buyer_id})
         else:
-            buyer = _new_member(session, form, visitor, market, now, rules)
+            buyer, owner = _new_member(session, form, visitor, market, now, rules)
         row = Checkout(key=key, member_id=buyer.id, plan=form.plan, currency=priced.currency,
                        subtotal=priced.subtotal, tax=priced.tax.amount, total=priced.total,
                        tax_label=priced.tax.label, charge_key=key if priced.total else None,
@@ -529,7 +630,8 @@ def _write(engine: Engine, form: CheckoutForm, lines: dict[str, int], visitor: V
                 summary=f"order {order_id} confirmed"))
         session.flush()
         owner_id = buyer.owner_id or buyer.sponsor_id
-        owner = session.get(Member, owner_id) if owner_id else None
+        if owner is None or owner.id != owner_id:
+            owner = session.get(Member, owner_id) if owner_id else None
         return Done(row.id, buyer.id, order_id, sub_id, form.plan, priced.currency,
                     priced.subtotal, priced.tax.amount, priced.total, created=True,
                     owner_name=owner.name if owner is not None else "",

@@ -122,6 +122,15 @@ def holder_of(session: Session, code: str) -> LinkHolder | None:
     return LinkHolder(row.id, row.kind, row.status, row.owner_id, owner_status)
 
 
+def holder_first_name(session: Session, code: str) -> str | None:
+    """The first name of the member a code belongs to (one query), or ``None`` when no member
+    has it."""
+    if not looks_like_code(code):
+        return None
+    return session.scalar(select(Member.first_name).join(
+        ShareCode, ShareCode.member_id == Member.id).where(ShareCode.code == code))
+
+
 def house_account(session: Session, *, now: datetime, company: str = "House") -> int:
     """The house account's member id, made (a distributor without sponsor) if missing."""
     found = session.scalar(select(Member.id).where(Member.ref == HOUSE_REF))

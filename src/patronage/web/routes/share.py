@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from patronage.access import Principal
-from patronage.db.engine import transaction
+from patronage.db.engine import reading, transaction
 from patronage.db.shop import Attribution, Lead
 from patronage.db.tables import Member
 from patronage.languages import N_
@@ -41,7 +41,7 @@ def join(request: Request, code: str) -> Response:
     wins, by company setting) and the shop opens. A code nobody has, or whose distributor is
     terminated, is not kept: the shop says the company's team looks after the visitor."""
     settings = settings_of(request)
-    with transaction(engine_of(request)) as session:
+    with reading(engine_of(request)) as session:
         holder = holder_of(session, code)
     usable = holder is not None and holder.status not in UNUSABLE and (
         holder.kind == "distributor" or holder.owner_status not in UNUSABLE)

@@ -16,11 +16,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from patronage.access import Principal
 from patronage.autoship.gateway import PaymentGateway, SimulatedGateway
 from patronage.compliance.agreements import current_version
-from patronage.db.engine import transaction
+from patronage.db.engine import reading, transaction
 from patronage.db.markets import Market
 from patronage.db.tables import Member, Product
 from patronage.errors import PatronageError
@@ -34,14 +35,15 @@ from patronage.shop.checkout import (
     PriceChanged,
     ShopRules,
     Visitor,
-    quote,
+    price_cart,
     shop_market,
+    shop_products,
 )
 from patronage.shop.checkout import checkout as run_checkout
 from patronage.shop.core.cart import clean_cart, set_quantity
 from patronage.shop.core.tax import FlatRateTax, parse_rates
-from patronage.shop.links import holder_of
-from patronage.signin.cookie import principal_from_request
+from patronage.shop.links import holder_first_name
+from patronage.signin.cookie import WebSession, principal_from_request
 from patronage.web.deps import (
     PageError,
     check_csrf,
@@ -98,6 +100,9 @@ def share_code_of(request: Request) -> str | None:
 
 def shopper(request: Request) -> Principal | None:
     """Who is signed in (``None``: nobody); staff shop as a visitor."""
+    web = getattr(request.state, "web", None)
+    if isinstance(web, WebSession) and web.account_id is None:
+        return None  # a visitor: nothing to read
     with transaction(engine_of(request)) as session:
         principal = principal_from_request(request, session)
     return principal
@@ -128,17 +133,12 @@ def gateway_of(request: Request) -> PaymentGateway:
     return SimulatedGateway(engine_of(request), decline_rate=0.0)
 
 
-def agreement_version_of(request: Request) -> str:
-    """The agreement version a new distributor accepts: the newest the company published,
-    else the settings'."""
-    with transaction(engine_of(request)) as session:
-        return current_version(session, settings_of(request).agreement_version)
-
-
 def rules_of(request: Request) -> ShopRules:
+    """The shop's rules from the settings; the agreement version is read when a distributor
+    enrolls (see :class:`ShopRules`)."""
     settings = settings_of(request)
     return ShopRules(tax=FlatRateTax(parse_rates(settings.shop_tax_rates)),
-                     agreement_version=agreement_version_of(request),
+                     agreement_version=None, agreement_fallback=settings.agreement_version,
                      pack_required=settings.enrollment_pack_required,
                      company_zone=company_zone_name(request),
                      company_name=settings.company_name)
@@ -150,30 +150,30 @@ def _visitor(request: Request, principal: Principal | None, market: str | None) 
                    user_agent=request.headers.get("user-agent", ""))
 
 
-def _link_context(request: Request, principal: Principal | None) -> dict[str, Any]:
+def _link_context(request: Request, session: Session,
+                  principal: Principal | None) -> dict[str, Any]:
     """Who the visitor came through, for the banner (nothing for a signed-in member)."""
     if _member_of(principal) is not None:
         return {"via": None, "notice": None}
     code = share_code_of(request)
     notice = request.query_params.get("notice")
-    via = None
-    if code:
-        with transaction(engine_of(request)) as session:
-            holder = holder_of(session, code)
-            if holder is not None:
-                member = session.get(Member, holder.member_id)
-                via = member.first_name if member is not None else None
+    via = holder_first_name(session, code) if code else None
     return {"via": via, "notice": NOTICES.get(notice or "")}
 
 
 def _page_data(request: Request, principal: Principal | None, plan: str = "once") -> dict[str, Any]:
+    """What the catalog and checkout pages show: the markets, the products with their prices
+    in the visitor's market, the link's holder (and, to enroll, the agreement version), read
+    outside a transaction (the paying request checks them again)."""
     market_code, raw = _cart_state(request)
     visitor = _visitor(request, principal, market_code)
-    rules = rules_of(request)
-    with transaction(engine_of(request)) as session:
-        market = shop_market(session, visitor)
-        products = list(session.scalars(select(Product).where(Product.active.is_(True))
-                                        .order_by(Product.is_enrollment_pack, Product.name)))
+    tax = FlatRateTax(parse_rates(settings_of(request).shop_tax_rates))
+    agreement_version = None
+    with reading(engine_of(request)) as session:
+        markets = list_markets(session)
+        market = shop_market(session, visitor, markets)
+        products = shop_products(session, market.id)
+        by_sku = {p.sku: p for p in products}
         cart = clean_cart(raw, {p.sku: p.max_quantity for p in products})
         kind = "retail"
         member = None
@@ -184,13 +184,15 @@ def _page_data(request: Request, principal: Principal | None, plan: str = "once"
             kind = "preferred"
         elif plan == "enroll":
             kind = "distributor"
-        every = {p.sku: 1 for p in products}
-        retail = quote(session, market, "retail", every, rules.tax)
-        member_prices = quote(session, market, "preferred", every, rules.tax)
-        priced = quote(session, market, kind, cart, rules.tax)
-        markets = list_markets(session)
-        countries = shipping_countries(market) or [market.code]
-        packs = [p for p in products if p.is_enrollment_pack]
+        if plan == "enroll":
+            agreement_version = current_version(session, settings_of(request).agreement_version)
+        link = _link_context(request, session, principal)
+    every = {p.sku: 1 for p in products}
+    retail = price_cart(by_sku, market, "retail", every, tax)
+    member_prices = price_cart(by_sku, market, "preferred", every, tax)
+    priced = price_cart(by_sku, market, kind, cart, tax)
+    countries = shipping_countries(market) or [market.code]
+    packs = [p for p in products if p.is_enrollment_pack]
     names = {line.sku: line for line in retail.lines}
     member_price = {line.sku: line.unit_price for line in member_prices.lines}
     catalog = [(p, names[p.sku], member_price.get(p.sku)) for p in products
@@ -198,7 +200,7 @@ def _page_data(request: Request, principal: Principal | None, plan: str = "once"
     return {"market": market, "catalog": catalog, "cart": cart, "quote": priced,
             "markets": markets, "countries": countries, "packs": packs,
             "pack_prices": names, "member": member, "currency": market.currency,
-            **_link_context(request, principal)}
+            "agreement_version": agreement_version, **link}
 
 
 @router.get("/shop", response_class=HTMLResponse)
@@ -226,9 +228,9 @@ async def cart(request: Request) -> Response:
     sku, qty = form.get("sku", "").strip(), form.get("quantity", "1").strip() or "1"
     if not qty.isdigit() or int(qty) > 1000:
         raise PageError(400, f"quantity: {qty!r} is not a whole number from 0 to 1000")
-    with transaction(engine_of(request)) as session:
-        product = session.scalar(select(Product).where(Product.sku == sku,
-                                                       Product.active.is_(True)))
+    with reading(engine_of(request)) as session:
+        product = session.execute(select(Product.name, Product.max_quantity).where(
+            Product.sku == sku, Product.active.is_(True))).first()
     if product is None:
         raise PageError(400, f"sku: {sku!r} is not a product of the shop" if sku
                         else "sku: choose a product")
@@ -251,7 +253,6 @@ def _checkout_page(request: Request, me: Principal | None, *, plan: str,
                   title=N_("Join as a distributor") if plan == "enroll" else N_("Checkout"),
                   plan=plan, f=form or CheckoutForm(key=key, plan=plan), key=key,
                   errors=errors or {}, message=message,
-                  agreement_version=agreement_version_of(request),
                   pack_required=settings_of(request).enrollment_pack_required, **data)
 
 
@@ -277,10 +278,7 @@ async def checkout(request: Request) -> Response:
     if not form.plan:
         form.plan = "once"
     market_code, items = _cart_state(request)
-    with transaction(engine_of(request)) as session:
-        known = {p.sku: p.max_quantity for p in session.scalars(
-            select(Product).where(Product.active.is_(True)))}
-    cart = clean_cart(items, known)
+    cart = {k: v for k, v in items.items() if isinstance(k, str) and isinstance(v, int)}
     plan = form.plan if form.plan in PLANS else "once"
     try:
         done = run_checkout(engine_of(request), form, cart, _visitor(request, me, market_code),
