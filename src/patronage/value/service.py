@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from patronage.access import Principal, require_customers_of
 from patronage.arrays import I64, per_member
 from patronage.clock import DEFAULT_COMPANY_ZONE, Period, period_bounds, require_aware, zone
+from patronage.compensation.open_volumes import open_mix
 from patronage.db.bulk import fetch_rows, refresh_statistics, write_rows
 from patronage.db.compensation import CommissionRun, RankRecord
 from patronage.db.engine import transaction
@@ -422,11 +423,15 @@ def _volume_mix(s: Session, distributor_id: int, now: datetime,
         ).where(RankRecord.run_id.in_(committed.values()),
                 RankRecord.member_id == distributor_id)).one()
         totals = [int(v) for v in row]
+    # The open period as last counted, and the orders after the count.
+    counted = open_mix(s, distributor_id, now, tz)
+    if counted is not None:
+        totals = [t + int(v) for t, v in zip(totals, counted, strict=True)]
     # The rest, read from the orders: runs of periods not committed, merged where they touch.
     spans: list[list[datetime]] = []
     period = first
     while period <= current:
-        if str(period) not in committed:
+        if str(period) not in committed and (counted is None or period != current):
             start, end = period_bounds(period, tz)
             end = min(end, now)
             if spans and spans[-1][1] == start:
