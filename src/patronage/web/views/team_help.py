@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Connection, Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period
@@ -103,18 +103,39 @@ _HELP_SQL = (
     "SELECT m.id, d.depth + 1, m.joined_at FROM members m JOIN down d ON m.sponsor_id = d.id "
     "WHERE m.kind = 'distributor' AND m.status = 'active' AND d.depth < :depth) "
     "SELECT d.id, d.depth, CASE WHEN d.joined > :since AND d.joined <= :now THEN 1 "
-    "ELSE 0 END, r.active, r.paid_as, r.pv, r.gv, v.own_pv, v.customer_pv "
-    "FROM down d {ranks} "
-    "LEFT JOIN open_volumes v ON v.period = :period AND v.member_id = d.id "
-    "WHERE d.depth > 0")
-#: Each one's record of the run. On SQLite looked up by (run, member) as the walk goes; on
-#: PostgreSQL the run's records are indexed by block range (BRIN), so one look-up per person
-#: would read a block range each: they are read for the whole walk at once (:data:`_RANKS_PG`).
-_RANKS = {"postgresql": "LEFT JOIN (SELECT NULL::boolean AS active, NULL::smallint AS paid_as, "
-                        "NULL::bigint AS pv, NULL::bigint AS gv) r ON FALSE",
-          "sqlite": "LEFT JOIN rank_records r ON r.run_id = :run AND r.member_id = d.id"}
-_RANKS_PG = ("SELECT member_id, active, paid_as, pv, gv FROM rank_records "
-             "WHERE run_id = :run AND member_id = ANY(:ids)")
+    "ELSE 0 END FROM down d WHERE d.depth > 0")
+#: Each one's record of the run and volume of the open period as last counted, read after the
+#: walk for the ids in order: probes in id order walk the indexes in order (on SQLite half the
+#: time of looking each one up as the walk finds them; on PostgreSQL the run's records are
+#: indexed by block range, BRIN, so one look-up per person would read a block range each).
+_RANKS = ("SELECT member_id, active, paid_as, pv, gv FROM rank_records "
+          "WHERE run_id = :run AND member_id {ids}")
+_VOLUMES = ("SELECT member_id, own_pv, customer_pv FROM open_volumes "
+            "WHERE period = :period AND member_id {ids}")
+
+
+def _for_ids(conn: Connection, sql: str, params: dict[str, Any], ids: list[int]
+             ) -> list[tuple[Any, ...]]:
+    """``sql`` (one parameter, and ``member_id {ids}``) for ``ids``, in id order: one
+    ``= ANY`` array on PostgreSQL, ``IN`` lists of :data:`CHUNK` on SQLite."""
+    ordered = sorted(ids)
+    if conn.dialect.name == "postgresql":
+        return fetch_rows(conn, sql.format(ids="= ANY(:ids)"), {**params, "ids": ordered})
+    # Positional values: SQLite finds each named one by a walk over the names before it.
+    (name, value), = params.items()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    out: list[tuple[Any, ...]] = []
+    for at in range(0, len(ordered), CHUNK):
+        part = ordered[at:at + CHUNK]
+        cur = raw.cursor()
+        try:
+            cur.execute(sql.replace(f":{name}", "?").format(
+                ids="IN (" + ", ".join("?" * len(part)) + ")"), [value, *part])
+            out += cur.fetchall()
+        finally:
+            cur.close()
+    return out
 
 
 def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
@@ -123,11 +144,11 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
     (at most ``limit`` of each, the most pressing first). Names, phones and customer counts
     are read for those listed only.
 
-    A leader's three levels hold tens of thousands of people: they are read in one query (the
-    walk down through ``ix_members_downline`` alone, each one's record of the last committed
-    period and volume of the open one as last counted: plain rows), and ranked in arrays; the
-    open period's orders and refunds written after the count are added
-    (:mod:`patronage.compensation.open_volumes`)."""
+    A leader's three levels hold tens of thousands of people: the walk down reads
+    ``ix_members_downline`` alone, then each one's record of the last committed period and
+    the open period's volume as last counted are read for the walk's ids in id order (plain
+    rows), and ranked in arrays; the open period's orders and refunds written after the count
+    are added (:mod:`patronage.compensation.open_volumes`)."""
     period = Period.containing(now, tz)
     source: PlanSource | None = plan_for(session, period)
     run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
@@ -135,51 +156,52 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     mark = usable_count(session, now, tz)
     conn = session.connection()
-    rows = fetch_rows(conn, _HELP_SQL.format(ranks=_RANKS[conn.dialect.name]), {
-        "root": root_id, "depth": HELP_DEPTH, "run": run.id if run is not None else -1,
-        "period": mark.period if mark is not None else "",
+    walked = fetch_rows(conn, _HELP_SQL, {
+        "root": root_id, "depth": HELP_DEPTH,
         "since": bound_time(conn, now - timedelta(days=NEW_DAYS[-1])),
         "now": bound_time(conn, now)})
     help_ = Help()
-    if not rows:
+    if not walked:
         return help_
-    if conn.dialect.name == "postgresql" and run is not None:
-        records = {int(r[0]): r[1:] for r in fetch_rows(
-            conn, _RANKS_PG, {"run": run.id, "ids": [int(r[0]) for r in rows]})}
-        rows = [(*r[:3], *records.get(int(r[0]), (None, None, None, None)), *r[7:])
-                for r in rows]
-    levels = {int(r[0]): int(r[1]) for r in rows}
+    ids = [int(r[0]) for r in walked]
+    # (member, active, paid as, PV, GV) of those with a record; (member, own PV, customers'
+    # PV) of those counted. Kept as the driver's rows: a leader's walk is 24,000 people.
+    ranked = [r for r in _for_ids(conn, _RANKS, {"run": run.id}, ids)
+              if r[2] is not None] if run is not None else []
+    levels = {int(r[0]): int(r[1]) for r in walked}
     picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
                                                               "close": [], "rank_risk": []}
-    fresh = sorted(int(r[0]) for r in rows if r[2])
+    fresh = sorted(int(r[0]) for r in walked if r[2])
     joined = dict(session.execute(select(Member.id, Member.joined_at)
                                   .where(Member.id.in_(fresh))).all()) if fresh else {}
     for i in fresh:
         age = (now - _aware(joined[i])).days
         picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
-    ranked = [r for r in rows if r[4] is not None]
     if source is not None and run is not None and ranked:
         plan = source.plan
-        active_then = {int(r[0]) for r in ranked if r[3]}
-        leaders = {int(r[0]) for r in ranked if 1 <= int(r[4]) < len(plan.ranks)}
-        paid = {int(r[0]): int(r[4]) for r in ranked}
+        # The plan's figures once (properties of the plan), not once per person.
+        rank_pv = [r.min_pv for r in plan.ranks]
+        rank_names_ = [r.name for r in plan.ranks]
+        active_min, with_customers = plan.active_min_pv, plan.customer_orders_count_as_pv
+        active_then = {int(r[0]) for r in ranked if r[1]}
+        leaders = {int(r[0]) for r in ranked if 1 <= int(r[2]) < len(rank_pv)}
+        paid = {int(r[0]): int(r[2]) for r in ranked}
         wanted = active_then | leaders
-        if mark is not None:  # the count's rows came with the walk; the tail is added
-            stored = {int(r[0]): Volumes(int(r[7]), int(r[8])) for r in rows
-                      if r[7] is not None and int(r[0]) in wanted}
+        if mark is not None:  # the count's rows of those wanted; the tail is added
+            stored = {int(r[0]): Volumes(int(r[1]), int(r[2])) for r in _for_ids(
+                conn, _VOLUMES, {"period": mark.period}, sorted(wanted))}
             volumes = with_tail(session, mark, stored, wanted, now)
-            pv = {i: v.pv(plan.customer_orders_count_as_pv) for i, v in volumes.items()}
+            pv = {i: v.pv(with_customers) for i, v in volumes.items()}
         else:
-            pv = open_pv(session, wanted, now, tz,
-                         customer_orders=plan.customer_orders_count_as_pv)
-        risk = sorted((-paid[i], plan.ranks[paid[i]].min_pv - pv.get(i, 0), i)
-                      for i in leaders if pv.get(i, 0) < plan.ranks[paid[i]].min_pv)
+            pv = open_pv(session, wanted, now, tz, customer_orders=with_customers)
+        risk = sorted((-paid[i], rank_pv[paid[i]] - pv.get(i, 0), i)
+                      for i in leaders if pv.get(i, 0) < rank_pv[paid[i]])
         picked["rank_risk"] = [
-            (i, {"note": plan.ranks[-neg].name, "pv": pv.get(i, 0),
-                 "need": plan.ranks[-neg].min_pv}) for neg, _gap, i in risk[:limit]]
-        short = sorted((plan.active_min_pv - pv.get(i, 0), i) for i in active_then
-                       if pv.get(i, 0) < plan.active_min_pv)
-        picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
+            (i, {"note": rank_names_[-neg], "pv": pv.get(i, 0), "need": rank_pv[-neg]})
+            for neg, _gap, i in risk[:limit]]
+        short = sorted((active_min - pv.get(i, 0), i) for i in active_then
+                       if pv.get(i, 0) < active_min)
+        picked["inactive"] = [(i, {"pv": active_min - gap, "need": active_min})
                               for gap, i in short[:limit]]
         picked["close"] = _close(_run_plan(run.plan_text), ranked, limit)
     wanted_people = sorted({i for rows_ in picked.values() for i, _kw in rows_})
@@ -206,9 +228,9 @@ def _close(plan: Plan, ranked: list[tuple[Any, ...]], limit: int
     (and not both whole), the first such rank above the one paid, the smallest GV gap first;
     over arrays (one pass per rank, not per person)."""
     ids = np.array([int(r[0]) for r in ranked], dtype=np.int64)
-    paid = np.array([int(r[4]) for r in ranked], dtype=np.int64)
-    pv = np.array([int(r[5]) for r in ranked], dtype=np.int64)
-    gv = np.array([int(r[6]) for r in ranked], dtype=np.int64)
+    paid = np.array([int(r[2]) for r in ranked], dtype=np.int64)
+    pv = np.array([int(r[3]) for r in ranked], dtype=np.int64)
+    gv = np.array([int(r[4]) for r in ranked], dtype=np.int64)
     first = np.full(len(ids), -1, dtype=np.int64)
     for index, rank in enumerate(plan.ranks):
         near = ((first < 0) & (paid < index) & (pv >= CLOSE_SHARE * rank.min_pv)
