@@ -9,7 +9,8 @@ Builds the company in bulk into a scratch SQLite file (``patronage generate``'s 
 the sponsor tree, customers and three months of orders), commits the months before the current
 one (as a company that closes its months has them), fits customer values (for the customer list
 and Today's at-risk list), plans appreciation tasks for the chosen distributor's customers and
-counts the dashboard's figures (as the ``company-figures`` job does every 15 minutes).
+counts the dashboard's figures and the open period's volumes (as the ``company-figures`` and
+``open-volumes`` jobs do every 15 minutes).
 Then it signs in as the distributor with the most customers and times, through the whole app
 (FastAPI TestClient: routing, session cookie, queries, templates), Today, My customers, My
 business, the first page of My team and, signed in as staff, a member search. Every page is
@@ -121,6 +122,14 @@ def _prepare(engine: Engine, members: int, months: int) -> tuple[int, int, int]:
         started = time.perf_counter()
         count_figures(engine, NOW)
         print(f"counted the dashboard's figures in {time.perf_counter() - started:.1f} s")
+    # The open-volumes job counts the open period's volumes every 15 minutes; the pages add
+    # the orders and refunds written after the count.
+    from patronage.compensation.open_volumes import count_open_volumes
+
+    started, cpu = time.perf_counter(), time.process_time()
+    mark, counted_members = count_open_volumes(engine, NOW, UTC)
+    print(f"counted the open period's volumes ({counted_members:,} members, {mark.period}) in "
+          f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} CPU s)")
     distributor, leader = _largest(engine, "owner_id"), _largest(engine, "sponsor_id")
     typical = _about(engine, 100)
     from patronage.db.accounts import Account

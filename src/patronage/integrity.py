@@ -14,6 +14,8 @@ SQL (one scan per table, never a query per row):
   counts the movements on the ledger (:func:`unposted_runs`);
 - **subscriptions**: each subscription's schedule and state fields agree with its status, and
   nothing the daily run should already have done is left undone (:data:`SUBSCRIPTION_RULES`);
+- **open volumes**: the open period's volumes as the ``open-volumes`` job stored them are those
+  of the orders and refunds its count holds, counted again (:func:`stale_volumes`);
 - **care**: no email or card touch is still planned past its window, the care rules'
   ``lookback_days`` after it fell due (:func:`late_touches`).
 
@@ -415,6 +417,21 @@ def late_touches(conn: Connection, now: datetime, rules: Rules,
         "task_cutoff": bound_time(conn, now - timedelta(days=TASK_WINDOW_DAYS))}, examples)
 
 
+# --- open volumes -----------------------------------------------------------------------------
+
+def stale_volumes(conn: Connection, examples: int = EXAMPLES) -> list[Finding]:
+    """Distributors whose stored open-period volumes differ from the orders and refunds the
+    count holds (pages add what came after the count to them)."""
+    from patronage.compensation.open_volumes import stale_open_volumes
+
+    count, bad = stale_open_volumes(conn, examples)
+    if not count:
+        return []
+    return [Finding("open volumes", "stored open-period volumes that differ from the orders "
+                    "and refunds of their count (the open-volumes job counts them again)",
+                    count, bad)]
+
+
 # --- all of it --------------------------------------------------------------------------------
 
 def check_integrity(engine: Engine, now: datetime, *, rules: Rules | None = None,
@@ -429,6 +446,7 @@ def check_integrity(engine: Engine, now: datetime, *, rules: Rules | None = None
         ("references", lambda: _on(engine, lambda c: dangling_references(c, examples))),
         ("commission runs", lambda: unreplayable_runs(engine, examples)),
         ("earnings ledger", lambda: _on(engine, lambda c: unposted_runs(c, examples))),
+        ("open volumes", lambda: _on(engine, lambda c: stale_volumes(c, examples))),
         ("subscriptions",
          lambda: _on(engine, lambda c: inconsistent_subscriptions(
              c, now, examples, company_zone=company_zone))),

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from patronage.clock import Period
+from patronage.compensation.open_volumes import count_open_volumes
 from patronage.compensation.runs import commit_period
 from patronage.db.compensation import RankRecord
 from patronage.db.engine import transaction
@@ -49,6 +50,28 @@ def test_who_needs_help(engine: Engine) -> None:
     with transaction(engine) as s:  # Ben sees only his own downline
         ben = who_needs_help(s, t["ben"], NOW, UTC)
     assert [p.name for p in ben.new] == ["Eve"] and ben.inactive == [] and ben.close == []
+
+
+def test_who_needs_help_reads_the_same_in_lists_of_any_size(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each one's record and counted volume are read for the walk's ids in lists: one id a
+    list gives the same people, order and figures as one list for all, with a count and an
+    order after it."""
+    import patronage.web.views.team_help as team_help
+
+    t = _team(engine)
+    count_open_volumes(engine, datetime(2026, 10, 2, tzinfo=UTC), UTC)
+    with transaction(engine) as s:
+        place_order(s, NewOrder(t["ben"], datetime(2026, 10, 3, tzinfo=UTC),
+                                [LineRequest("SHAKE", 1)], idempotency_key="ben-10"), now=NOW)
+    with transaction(engine) as s:
+        whole = who_needs_help(s, t["ann"], NOW, UTC)
+    monkeypatch.setattr(team_help, "CHUNK", 1)
+    with transaction(engine) as s:
+        assert who_needs_help(s, t["ann"], NOW, UTC) == whole
+    assert [p.name for p in whole.new] == ["Eve", "Dee"] and whole.close
+    # Ben: the order after the count
+    assert {p.name: p.pv for p in whole.inactive} == {"Ben": 4_000, "Dee": 0}
 
 
 def test_a_leader_short_of_their_ranks_volume_is_at_risk(engine: Engine) -> None:

@@ -87,7 +87,7 @@ def test_a_consistent_company_passes(engine: Engine) -> None:
     report = check_integrity(engine, NOW)
     assert report.ok and report.findings == []
     assert set(report.seconds) == {"references", "commission runs", "earnings ledger",
-                                   "subscriptions",
+                                   "open volumes", "subscriptions",
                                    "care touches"}
 
 

@@ -1,10 +1,12 @@
 """Money at risk: how much personal volume a distributor still needs this period to stay
 active, and what being active paid them last period.
 
-Cheap enough for every page view: the member's own lines of the open period (indexed by buyer
-and by the member credited), not a whole-company run. Personal volume is counted as the engine
-counts it: the member's own orders, and their customers' orders credited to them when the plan
-says so (``customer_orders_count_as_pv``), less the points refunded in the period.
+Cheap enough for every page view: the open period's volume as last counted by the
+``open-volumes`` job, and the orders and refunds written since
+(:mod:`patronage.compensation.open_volumes`), not a whole-company run. Personal volume is
+counted as the engine counts it: the member's own orders, and their customers' orders
+credited to them when the plan says so (``customer_orders_count_as_pv``), less the points
+refunded in the period.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from patronage.clock import Period, require_aware, zone
+from patronage.compensation.open_volumes import open_pv
 from patronage.compensation.runs import PlanSource
 from patronage.compensation.totals import earned_in
 from patronage.db.compensation import CommissionRun, PlanVersion, RankRecord
@@ -126,8 +129,9 @@ def active_standing(session: Session, member_id: int, now: datetime, *,
     if source is None:
         return None
     plan = source.plan
-    pv = personal_volume(session, member_id, period.start(tz), now + timedelta(microseconds=1),
-                         customer_orders=plan.customer_orders_count_as_pv)
+    # The stored count of the period and the orders and refunds written after it.
+    pv = open_pv(session, [member_id], now, tz,
+                 customer_orders=plan.customer_orders_count_as_pv).get(member_id, 0)
     run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
                                                       CommissionRun.calendar == "month")
                           .order_by(CommissionRun.period.desc()).limit(1)).first()

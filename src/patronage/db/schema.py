@@ -37,6 +37,7 @@ from patronage.db import (
     simulations,
     tables,
     value,
+    volumes,
 )
 from patronage.db.base import Base
 from patronage.db.engine import normalise_url
@@ -45,7 +46,7 @@ from patronage.db.engine import normalise_url
 TABLE_MODULES = (tables, accounts, api_tokens, autoship, care, compensation, value, markets,
                  import_jobs, compliance, payouts, payout_methods, payments, credit, shop,
                  simulations, placements, job_runs, care_playbooks, care_gifts,
-                 figures)
+                 figures, volumes)
 
 
 def metadata() -> MetaData:

@@ -57,7 +57,9 @@ class Member(Base):
         ),
         CheckConstraint("birth_day IS NULL OR (birth_day BETWEEN 1 AND 31)", name="birth_day"),
         CheckConstraint("sponsor_id IS NULL OR sponsor_id <> id", name="not_own_sponsor"),
-        Index("ix_members_sponsor", "sponsor_id"),
+        # Walking a downline down (active distributors, with when they joined) reads this
+        # index alone, not every member's row.
+        Index("ix_members_downline", "sponsor_id", "kind", "status", "joined_at"),
         # A distributor's customers counted, filtered and found by birthday from the index alone.
         Index("ix_members_owner", "owner_id", "kind", "status", "birth_month"),
         Index("ix_members_referrer", "referrer_id"),

@@ -188,14 +188,15 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
 def worker_round(engine: Engine, now: datetime, company_zone: str) -> dict[str, int | str]:
     """The scheduled jobs' worker looks at the schedule once at ``now`` (what Company → Jobs
     shows): today's autoship run and care tick (done already by the history above, so they find
-    nothing left), the close reminder and the count of the company dashboard's figures. The
-    value fit ran just above; the simulated outbox stands in for the email delivery."""
+    nothing left), the close reminder, the count of the company dashboard's figures and of the
+    open period's volumes. The value fit ran just above; the simulated outbox stands in for the
+    email delivery."""
     from patronage.operations.worker import run_pending
 
     settings = Settings(company_timezone=company_zone, payment_gateway="simulated")
     ran = run_pending(engine, now, settings, worker="demo",
                       only={"autoship-run", "care-tick", "close-reminder",
-                            "company-figures"})
+                            "company-figures", "open-volumes"})
     return {"scheduled jobs run by the worker": ", ".join(f"{r.job} {r.outcome}" for r in ran)}
 
 

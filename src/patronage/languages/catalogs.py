@@ -6,7 +6,7 @@ import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -28,8 +28,10 @@ LANGUAGES: dict[str, str] = {"en": "English", "es": "Español", "fr": "Français
 _current: ContextVar[str] = ContextVar("patronage_locale", default=DEFAULT_LOCALE)
 
 
+@lru_cache(maxsize=256)
 def normalize(locale: str | None) -> str:
-    """A locale such as ``es_mx`` or ``es-MX`` as ``es-MX``; anything unknown is the default."""
+    """A locale such as ``es_mx`` or ``es-MX`` as ``es-MX``; anything unknown is the default.
+    (Remembered: every number and message on a page asks, and the answer never changes.)"""
     if not locale:
         return DEFAULT_LOCALE
     try:
@@ -61,7 +63,12 @@ def locale_for(language: str, country: str | None) -> str:
 
 def babel_locale(locale: str | None) -> Locale:
     """The :class:`babel.core.Locale` of a locale string (the default if unknown)."""
-    return Locale.parse(normalize(locale).replace("-", "_"))
+    return _babel_locale(normalize(locale))
+
+
+@lru_cache(maxsize=256)
+def _babel_locale(normalized: str) -> Locale:
+    return Locale.parse(normalized.replace("-", "_"))
 
 
 def catalog_path(language: str) -> Path:

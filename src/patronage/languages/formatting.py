@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
@@ -22,7 +23,7 @@ from babel.numbers import (
 from babel.numbers import format_percent as format_percent_babel
 
 from patronage.errors import Text
-from patronage.languages.catalogs import babel_locale, current_locale, gettext
+from patronage.languages.catalogs import babel_locale, current_locale, gettext, normalize
 
 
 def minor_digits(currency: str) -> int:
@@ -35,16 +36,28 @@ def major_amount(amount_minor: int, currency: str) -> Decimal:
     return Decimal(int(amount_minor)).scaleb(-minor_digits(currency))
 
 
+#: How many (amount, currency, locale, symbol) answers :func:`format_money` remembers: a page
+#: of commission lines shows hundreds of amounts, many of them the same, and Babel takes
+#: tens of microseconds for each.
+MONEY_MEMORY = 65_536
+
+
 def format_money(amount_minor: int, currency: str, locale: str | None = None, *,
                  symbol: bool = True) -> str:
     """An amount in minor units as the locale writes it: ``$1,234.56``, ``1.234,56 €``.
 
     With ``symbol=False`` only the number, with the currency's decimal places (``1,234.56``).
     """
-    loc = babel_locale(locale or current_locale())
+    return _money(int(amount_minor), currency.upper(), normalize(locale or current_locale()),
+                  symbol)
+
+
+@lru_cache(maxsize=MONEY_MEMORY)
+def _money(amount_minor: int, currency: str, locale: str, symbol: bool) -> str:
+    loc = babel_locale(locale)
     value = major_amount(amount_minor, currency)
     if symbol:
-        return str(format_currency(value, currency.upper(), locale=loc))
+        return str(format_currency(value, currency, locale=loc))
     digits = minor_digits(currency)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return str(format_decimal(value, format=pattern, locale=loc))

@@ -138,6 +138,16 @@ def company_figures(ctx: JobContext) -> str:
     return f"dashboard figures counted as of {figures.as_of.isoformat()}"
 
 
+@register("open-volumes", Every(15),
+          N_("count the open period's volumes of every distributor"))
+def open_volumes(ctx: JobContext) -> str:
+    from patronage.compensation.open_volumes import count_open_volumes
+
+    mark, members = count_open_volumes(ctx.engine, ctx.now, ctx.zone)
+    return (f"open volumes of {mark.period} counted as of {mark.as_of.isoformat()}: "
+            f"{members} members, orders to {mark.order_id}, refunds to {mark.refund_id}")
+
+
 @register("credit-expiry", Daily(time(2, 0)), N_("expire product credit past its date"))
 def credit_expiry(ctx: JobContext) -> str:
     from patronage.credit.expiry import expire_credit

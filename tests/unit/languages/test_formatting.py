@@ -80,3 +80,26 @@ def test_numbers_and_dates_per_locale() -> None:
 def test_an_unknown_locale_formats_as_the_default() -> None:
     assert format_money(100, "USD", "xx-YY") == "$1.00"
     assert format_date(date(2026, 1, 2), "long", "not a locale") == "January 2, 2026"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es_mx", "es-ES", "fr-FR", "xx-nowhere", None])
+@pytest.mark.parametrize("currency", ["USD", "usd", "EUR", "JPY", "MXN"])
+def test_remembered_money_is_what_babel_writes(locale: str | None, currency: str) -> None:
+    """The remembered answers are Babel's, for every locale (spelled any way), currency case,
+    sign and symbol choice, asked twice."""
+    from babel.numbers import format_currency, format_decimal
+
+    from patronage.languages.catalogs import babel_locale
+
+    loc = babel_locale(locale or "en-US")
+    digits = minor_digits(currency)
+    for amount in (0, 1, -1, 99, 123456, -123456, 10**12 + 7):
+        value = major_amount(amount, currency)
+        with_symbol = str(format_currency(value, currency.upper(), locale=loc))
+        plain = str(format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""),
+                                   locale=loc))
+        for _ in range(2):
+            with use_locale(locale):
+                assert format_money(amount, currency) == with_symbol
+                assert format_money(amount, currency, symbol=False) == plain
+            assert format_money(amount, currency, locale) == with_symbol

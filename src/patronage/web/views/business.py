@@ -131,11 +131,12 @@ def _run_plan(plan_text: str) -> Plan:
     return PlanSource.from_text(plan_text).plan
 
 
-def _described(plan: Plan | None, line: PayoutLine) -> str | None:
-    """The line in its bonus type's words under the plan of its run (None: standard words)."""
-    if plan is None or line.clawback_of is not None:
+def _described(plan: Plan | None, bonus: str, level: int, volume: int,
+               clawback_of: int | None) -> str | None:
+    """A line in its bonus type's words under the plan of its run (None: standard words)."""
+    if plan is None or clawback_of is not None:
         return None
-    return plan.bonuses.registry.of_line(line.bonus).describe(plan, line.level, line.volume)
+    return plan.bonuses.registry.of_line(bonus).describe(plan, level, volume)
 
 
 @lru_cache(maxsize=16)
@@ -181,9 +182,13 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
                 viewer: Principal | None = None) -> list[PayoutRow]:
     """The member's payout lines in a committed run, largest first, each explained; sources
     are named as ``viewer`` may see them (``None``: the company, every name)."""
-    lines = list(session.scalars(select(PayoutLine).where(
+    # Plain rows, not mapped objects: a large earner's page shows 200 lines.
+    lines = session.execute(select(
+        PayoutLine.bonus, PayoutLine.level, PayoutLine.source_kind, PayoutLine.source_id,
+        PayoutLine.volume, PayoutLine.rate_bp, PayoutLine.amount, PayoutLine.paid_amount,
+        PayoutLine.clawback_of, PayoutLine.currency).where(
         PayoutLine.run_id == run_id, PayoutLine.earner_id == member_id)
-        .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit)))
+        .order_by(PayoutLine.amount.desc(), PayoutLine.id).limit(limit)).all()
     members, orders = names_for(
         session, viewer, {p.source_id for p in lines if p.source_kind != "order"},
         {p.source_id for p in lines if p.source_kind == "order"})
@@ -191,14 +196,18 @@ def payout_rows(session: Session, member_id: int, run_id: int, *, limit: int = 2
     text = session.scalar(select(CommissionRun.plan_text).where(CommissionRun.id == run_id))
     plan = _run_plan(text) if text is not None and lines else None
 
-    def source(p: PayoutLine) -> str:
+    hidden = _(HIDDEN_CUSTOMER)
+    currencies: dict[int | None, str] = {}
+    out = []
+    for p in lines:
         labels = orders if p.source_kind == "order" else members
-        return labels.get(p.source_id, _(HIDDEN_CUSTOMER))
-
-    return [PayoutRow(p.bonus, p.level, source(p), p.volume, p.rate_bp,
-                      p.amount if p.paid_amount is None else p.paid_amount, p.clawback_of,
-                      _currency(session, p.currency), _described(plan, p))
-            for p in lines]
+        if p.currency not in currencies:
+            currencies[p.currency] = _currency(session, p.currency)
+        out.append(PayoutRow(p.bonus, p.level, labels.get(p.source_id, hidden), p.volume,
+                             p.rate_bp, p.amount if p.paid_amount is None else p.paid_amount,
+                             p.clawback_of, currencies[p.currency],
+                             _described(plan, p.bonus, p.level, p.volume, p.clawback_of)))
+    return out
 
 
 def passed_over_rows(session: Session, member_id: int, run_id: int, *, limit: int = 100,

@@ -21,15 +21,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import Select, func, literal, select
-from sqlalchemy.orm import Session, aliased
+import numpy as np
+from sqlalchemy import Connection, Select, func, literal, select
+from sqlalchemy.orm import Session
 
 from patronage.clock import Period
+from patronage.compensation.core.plan import Plan
+from patronage.compensation.open_volumes import Volumes, open_pv, usable_count, with_tail
 from patronage.compensation.runs import PlanSource
 from patronage.compensation.standing import plan_for
-from patronage.db.compensation import CommissionRun, RankRecord
-from patronage.db.tables import Member, Order, OrderLine
+from patronage.db.bulk import fetch_rows
+from patronage.db.compensation import CommissionRun
+from patronage.db.loaders import bound_time
+from patronage.db.tables import Member
 from patronage.web.views.business import _run_plan
 
 HELP_DEPTH = 3
@@ -91,32 +97,44 @@ def _customers(session: Session, ids: list[int]) -> dict[int, int]:
         .group_by(Member.owner_id)).all()}
 
 
-def _pv_so_far(session: Session, ids: list[int], start: datetime, end: datetime,
-               customer_orders: bool) -> dict[int, int]:
-    """PV of each member in ``[start, end)``: own orders, and customers' credited to them."""
-    out: dict[int, int] = {}
-    if not ids:
-        return out
-    base = (select(func.coalesce(func.sum(OrderLine.qv), 0))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(Order.status == "paid", Order.placed_at >= start, Order.placed_at < end))
-    for at in range(0, len(ids), CHUNK):
-        chunk = ids[at:at + CHUNK]
-        queries = [base.add_columns(Order.buyer_id).where(
-            Order.buyer_id.in_(chunk), OrderLine.buyer_class == "distributor")
-            .group_by(Order.buyer_id)]
-        if customer_orders:  # the period's orders credited to them (indexed), their customers'
-            buyer = aliased(Member)
-            queries.append(base.add_columns(Order.credited_to_id)
-                           .join(buyer, buyer.id == Order.buyer_id)
-                           .where(Order.credited_to_id.in_(chunk), buyer.owner_id.in_(ids),
-                                  buyer.kind != "distributor",
-                                  OrderLine.buyer_class == "customer")
-                           .group_by(Order.credited_to_id))
-        for query in queries:
-            for pv, member in session.execute(query).all():
-                if member is not None:
-                    out[int(member)] = out.get(int(member), 0) + int(pv or 0)
+_HELP_SQL = (
+    "WITH RECURSIVE down(id, depth, joined) AS ("
+    "SELECT id, 0, joined_at FROM members WHERE id = :root UNION ALL "
+    "SELECT m.id, d.depth + 1, m.joined_at FROM members m JOIN down d ON m.sponsor_id = d.id "
+    "WHERE m.kind = 'distributor' AND m.status = 'active' AND d.depth < :depth) "
+    "SELECT d.id, d.depth, CASE WHEN d.joined > :since AND d.joined <= :now THEN 1 "
+    "ELSE 0 END FROM down d WHERE d.depth > 0")
+#: Each one's record of the run and volume of the open period as last counted, read after the
+#: walk for the ids in order: probes in id order walk the indexes in order (on SQLite half the
+#: time of looking each one up as the walk finds them; on PostgreSQL the run's records are
+#: indexed by block range, BRIN, so one look-up per person would read a block range each).
+_RANKS = ("SELECT member_id, active, paid_as, pv, gv FROM rank_records "
+          "WHERE run_id = :run AND member_id {ids}")
+_VOLUMES = ("SELECT member_id, own_pv, customer_pv FROM open_volumes "
+            "WHERE period = :period AND member_id {ids}")
+
+
+def _for_ids(conn: Connection, sql: str, params: dict[str, Any], ids: list[int]
+             ) -> list[tuple[Any, ...]]:
+    """``sql`` (one parameter, and ``member_id {ids}``) for ``ids``, in id order: one
+    ``= ANY`` array on PostgreSQL, ``IN`` lists of :data:`CHUNK` on SQLite."""
+    ordered = sorted(ids)
+    if conn.dialect.name == "postgresql":
+        return fetch_rows(conn, sql.format(ids="= ANY(:ids)"), {**params, "ids": ordered})
+    # Positional values: SQLite finds each named one by a walk over the names before it.
+    (name, value), = params.items()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    out: list[tuple[Any, ...]] = []
+    for at in range(0, len(ordered), CHUNK):
+        part = ordered[at:at + CHUNK]
+        cur = raw.cursor()
+        try:
+            cur.execute(sql.replace(f":{name}", "?").format(
+                ids="IN (" + ", ".join("?" * len(part)) + ")"), [value, *part])
+            out += cur.fetchall()
+        finally:
+            cur.close()
     return out
 
 
@@ -124,67 +142,72 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                    limit: int = 20) -> Help:
     """The downline's new distributors, those about to go inactive and those close to a rank
     (at most ``limit`` of each, the most pressing first). Names, phones and customer counts
-    are read for those listed only."""
-    down = _downline(root_id, HELP_DEPTH).subquery()
-    # The downline is walked once; the reads below take its ids (and joined dates) from it.
-    levels: dict[int, int] = {}
-    new: list[tuple[int, datetime]] = []
-    for i, d, joined in session.execute(
-            select(down.c.id, down.c.depth, Member.joined_at)
-            .join(Member, Member.id == down.c.id)):
-        levels[int(i)] = int(d)
-        if now - timedelta(days=NEW_DAYS[-1]) < _aware(joined) <= now:
-            new.append((int(i), joined))
-    help_ = Help()
-    if not levels:
-        return help_
-    ids = sorted(levels)
-    picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
-                                                              "close": [], "rank_risk": []}
-    for i, joined in new:
-        age = (now - _aware(joined)).days
-        picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
+    are read for those listed only.
+
+    A leader's three levels hold tens of thousands of people: the walk down reads
+    ``ix_members_downline`` alone, then each one's record of the last committed period and
+    the open period's volume as last counted are read for the walk's ids in id order (plain
+    rows), and ranked in arrays; the open period's orders and refunds written after the count
+    are added (:mod:`patronage.compensation.open_volumes`)."""
     period = Period.containing(now, tz)
     source: PlanSource | None = plan_for(session, period)
     run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
                                                       CommissionRun.calendar == "month")
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
-    if source is not None and run is not None:
+    mark = usable_count(session, now, tz)
+    conn = session.connection()
+    walked = fetch_rows(conn, _HELP_SQL, {
+        "root": root_id, "depth": HELP_DEPTH,
+        "since": bound_time(conn, now - timedelta(days=NEW_DAYS[-1])),
+        "now": bound_time(conn, now)})
+    help_ = Help()
+    if not walked:
+        return help_
+    ids = [int(r[0]) for r in walked]
+    # (member, active, paid as, PV, GV) of those with a record; (member, own PV, customers'
+    # PV) of those counted. Kept as the driver's rows: a leader's walk is 24,000 people.
+    ranked = [r for r in _for_ids(conn, _RANKS, {"run": run.id}, ids)
+              if r[2] is not None] if run is not None else []
+    levels = {int(r[0]): int(r[1]) for r in walked}
+    picked: dict[str, list[tuple[int, dict[str, object]]]] = {"new": [], "inactive": [],
+                                                              "close": [], "rank_risk": []}
+    fresh = sorted(int(r[0]) for r in walked if r[2])
+    joined = dict(session.execute(select(Member.id, Member.joined_at)
+                                  .where(Member.id.in_(fresh))).all()) if fresh else {}
+    for i in fresh:
+        age = (now - _aware(joined[i])).days
+        picked["new"].append((i, {"note": str(next(d for d in NEW_DAYS if age < d))}))
+    if source is not None and run is not None and ranked:
         plan = source.plan
-        # Plain rows (a leader's three levels hold tens of thousands): no ORM objects.
-        ranks = {int(r.member_id): r for at in range(0, len(ids), CHUNK)
-                 for r in session.execute(select(
-                     RankRecord.member_id, RankRecord.active, RankRecord.paid_as,
-                     RankRecord.pv, RankRecord.gv).where(
-                     RankRecord.run_id == run.id, RankRecord.member_id.in_(ids[at:at + CHUNK])))}
-        active_then = sorted(i for i, r in ranks.items() if r.active)
-        leaders = sorted(i for i, r in ranks.items() if 1 <= r.paid_as < len(plan.ranks))
-        pv = _pv_so_far(session, sorted({*active_then, *leaders}), period.start(tz),
-                        now + timedelta(microseconds=1), plan.customer_orders_count_as_pv)
-        risk = sorted((-ranks[i].paid_as, plan.ranks[ranks[i].paid_as].min_pv - pv.get(i, 0), i)
-                      for i in leaders if pv.get(i, 0) < plan.ranks[ranks[i].paid_as].min_pv)
+        # The plan's figures once (properties of the plan), not once per person.
+        rank_pv = [r.min_pv for r in plan.ranks]
+        rank_names_ = [r.name for r in plan.ranks]
+        active_min, with_customers = plan.active_min_pv, plan.customer_orders_count_as_pv
+        active_then = {int(r[0]) for r in ranked if r[1]}
+        leaders = {int(r[0]) for r in ranked if 1 <= int(r[2]) < len(rank_pv)}
+        paid = {int(r[0]): int(r[2]) for r in ranked}
+        wanted = active_then | leaders
+        if mark is not None:  # the count's rows of those wanted; the tail is added
+            stored = {int(r[0]): Volumes(int(r[1]), int(r[2])) for r in _for_ids(
+                conn, _VOLUMES, {"period": mark.period}, sorted(wanted))}
+            volumes = with_tail(session, mark, stored, wanted, now)
+            pv = {i: v.pv(with_customers) for i, v in volumes.items()}
+        else:
+            pv = open_pv(session, wanted, now, tz, customer_orders=with_customers)
+        risk = sorted((-paid[i], rank_pv[paid[i]] - pv.get(i, 0), i)
+                      for i in leaders if pv.get(i, 0) < rank_pv[paid[i]])
         picked["rank_risk"] = [
-            (i, {"note": plan.ranks[-neg].name, "pv": pv.get(i, 0),
-                 "need": plan.ranks[-neg].min_pv}) for neg, _gap, i in risk[:limit]]
-        short = sorted((plan.active_min_pv - pv.get(i, 0), i) for i in active_then
-                       if pv.get(i, 0) < plan.active_min_pv)
-        picked["inactive"] = [(i, {"pv": plan.active_min_pv - gap, "need": plan.active_min_pv})
+            (i, {"note": rank_names_[-neg], "pv": pv.get(i, 0), "need": rank_pv[-neg]})
+            for neg, _gap, i in risk[:limit]]
+        short = sorted((active_min - pv.get(i, 0), i) for i in active_then
+                       if pv.get(i, 0) < active_min)
+        picked["inactive"] = [(i, {"pv": active_min - gap, "need": active_min})
                               for gap, i in short[:limit]]
-        last_plan = _run_plan(run.plan_text)
-        close: list[tuple[int, int, dict[str, object]]] = []
-        for i, rec in ranks.items():
-            for index in range(rec.paid_as + 1, len(last_plan.ranks)):
-                rank = last_plan.ranks[index]
-                if rec.pv >= CLOSE_SHARE * rank.min_pv and rec.gv >= CLOSE_SHARE * rank.min_gv \
-                        and (rec.pv < rank.min_pv or rec.gv < rank.min_gv):
-                    close.append((rank.min_gv - rec.gv, i, {"note": rank.name, "pv": rec.gv,
-                                                             "need": rank.min_gv}))
-                    break
-        picked["close"] = [(i, kw) for _gap, i, kw in sorted(close, key=lambda c: (c[0], c[1]))
-                           [:limit]]
-    wanted = sorted({i for rows in picked.values() for i, _kw in rows})
-    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(wanted)))}
-    customers = _customers(session, wanted)
+        picked["close"] = _close(_run_plan(run.plan_text), ranked, limit)
+    wanted_people = sorted({i for rows_ in picked.values() for i, _kw in rows_})
+    members = {m.id: m for m in session.scalars(select(Member).where(
+        Member.id.in_(wanted_people)))}
+    customers = _customers(session, wanted_people)
 
     def person(i: int, kw: dict[str, object]) -> Person:
         m = members[i]
@@ -197,6 +220,28 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
     help_.close = [person(i, kw) for i, kw in picked["close"]]
     help_.rank_risk = [person(i, kw) for i, kw in picked["rank_risk"]]
     return help_
+
+
+def _close(plan: Plan, ranked: list[tuple[Any, ...]], limit: int
+           ) -> list[tuple[int, dict[str, object]]]:
+    """Those paid below a rank whose PV and GV they reached at least :data:`CLOSE_SHARE` of
+    (and not both whole), the first such rank above the one paid, the smallest GV gap first;
+    over arrays (one pass per rank, not per person)."""
+    ids = np.array([int(r[0]) for r in ranked], dtype=np.int64)
+    paid = np.array([int(r[2]) for r in ranked], dtype=np.int64)
+    pv = np.array([int(r[3]) for r in ranked], dtype=np.int64)
+    gv = np.array([int(r[4]) for r in ranked], dtype=np.int64)
+    first = np.full(len(ids), -1, dtype=np.int64)
+    for index, rank in enumerate(plan.ranks):
+        near = ((first < 0) & (paid < index) & (pv >= CLOSE_SHARE * rank.min_pv)
+                & (gv >= CLOSE_SHARE * rank.min_gv) & ((pv < rank.min_pv) | (gv < rank.min_gv)))
+        first[near] = index
+    at = np.flatnonzero(first >= 0)
+    need = np.array([plan.ranks[int(k)].min_gv for k in first[at]], dtype=np.int64)
+    gap = need - gv[at]
+    order = np.lexsort((ids[at], gap))[:limit]
+    return [(int(ids[at][k]), {"note": plan.ranks[int(first[at][k])].name,
+                               "pv": int(gv[at][k]), "need": int(need[k])}) for k in order]
 
 
 def _aware(value: datetime) -> datetime:
