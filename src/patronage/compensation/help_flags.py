@@ -153,28 +153,62 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+#: More tree changes than this since the count: the flags are not read (every leader walks).
+MOVES_LOOKED_AT = 1_000
+
+
+def near_changes(conn: Connection, changes_through: int, members_through: int
+                 ) -> set[int] | None:
+    """The uplines whose three levels may have changed shape since the count (``None``: more
+    than :data:`MOVES_LOOKED_AT` changes, take it as all of them). A genealogy change
+    (sponsor, owner or kind) or a distributor's joining since touches the member changed, the
+    sponsors or owners before and after, and everyone up to :data:`DEPTH` levels above any of
+    them, as the tree is now (the levels above an earlier sponsor as they were are above a
+    member an earlier change touched). For any other upline, the people of its three levels,
+    their levels and the owners of their customers are as the count judged them."""
+    rows = conn.execute(text(
+        "SELECT member_id, old_value, new_value FROM genealogy_changes WHERE id > :c "
+        "ORDER BY id LIMIT :n"), {"c": changes_through, "n": MOVES_LOOKED_AT + 1}).all()
+    joins = conn.execute(text(
+        "SELECT id, sponsor_id FROM members WHERE id > :m AND kind = 'distributor' "
+        "ORDER BY id LIMIT :n"), {"m": members_through, "n": MOVES_LOOKED_AT + 1}).all()
+    if len(rows) + len(joins) > MOVES_LOOKED_AT:
+        return None
+    touched: set[int] = set()
+    for member, *values in [*rows, *joins]:
+        touched.add(int(member))
+        touched.update(int(v) for v in values if v is not None and str(v).isdigit())
+    near, layer = set(touched), touched
+    for _ in range(DEPTH):
+        if not layer:
+            break
+        layer = {int(s) for s in conn.scalars(select(Member.sponsor_id).where(
+            Member.id.in_(sorted(layer)))) if s is not None} - near
+        near |= layer
+    return near
+
+
 def stale_help_flags(conn: Connection, volumes: dict[int, Volumes]) -> list[str]:
     """The stored flags that are not the count's judged again (``volumes``: as the count holds
-    them). Skipped when the pages do not read them (a genealogy change or a distributor joined
-    since, another run or plan); rows of people deactivated since (or under one deactivated
-    since) are left out, as the pages leave them out."""
+    them). Skipped when the pages do not read them (another run or plan, too many tree changes
+    since); the uplines near a genealogy change or a distributor's joining since
+    (:func:`near_changes`), whose pages walk, are left out, and so are rows of people
+    deactivated since (or under one deactivated since), as the pages leave them out."""
     row = conn.execute(select(OpenVolumeCount)).first()
     if row is None:
         return []
-    later = conn.execute(text(
-        "SELECT (SELECT COUNT(*) FROM genealogy_changes WHERE id > :c), "
-        "(SELECT COUNT(*) FROM members WHERE id > :m AND kind = 'distributor')"),
-        {"c": row.changes_through, "m": row.members_through}).one()
+    near = near_changes(conn, row.changes_through, row.members_through)
     period = Period.parse(row.period)
     run_id, digest, rows = judge_all(conn, row.as_of, period, volumes)
-    if any(later) or run_id != row.run_id or digest != row.plan_digest:
+    if near is None or run_id != row.run_id or digest != row.plan_digest:
         return []
     cols = ("member_id", "list", "upline", "level", "key1", "key2", "pv", "rank", "active")
-    again = {tuple(r[c] for c in cols) for r in rows}
+    again = {t for r in rows if (t := tuple(r[c] for c in cols))[2] not in near}
     stored = {(int(a), b, int(c), int(d), int(e), int(f), int(g), int(h), bool(k))
               for a, b, c, d, e, f, g, h, k in conn.execute(text(
                   "SELECT member_id, list, upline, level, key1, key2, pv, rank, active "
-                  "FROM help_flags WHERE period = :p"), {"p": row.period})}
+                  "FROM help_flags WHERE period = :p"), {"p": row.period})
+              if int(c) not in near}
     valid = {int(i): (int(sp) if sp is not None else None, k == "distributor" and st == "active")
              for i, sp, k, st in conn.execute(select(Member.id, Member.sponsor_id, Member.kind,
                                                      Member.status))}

@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Select, func, literal, select, text
+from sqlalchemy import Connection, Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from patronage.clock import Period
 from patronage.compensation.core.plan import Plan
-from patronage.compensation.help_flags import judge_pv, plan_digest
+from patronage.compensation.help_flags import judge_pv, near_changes, plan_digest
 from patronage.compensation.open_volumes import (
     Everyone,
     Volumes,
@@ -257,7 +257,8 @@ def _from_flags(session: Session, root_id: int, now: datetime, mark: Watermark,
     (:mod:`patronage.compensation.help_flags`), corrected for what came after it: the people
     whose personal volume changed since (the tail) judged again, those deactivated since (or
     under one deactivated since) left out. ``None`` when the flags are not the tree's: a
-    genealogy change or a distributor joined since the count, another committed run or plan.
+    genealogy change or a distributor joined since the count near the root
+    (:func:`~patronage.compensation.help_flags.near_changes`), another committed run or plan.
 
     Reads the first few of each list among the root's three levels (one index range each), not
     the downline."""
@@ -266,12 +267,6 @@ def _from_flags(session: Session, root_id: int, now: datetime, mark: Watermark,
             or count.plan_digest != plan_digest(source.text if source is not None else None)):
         return None
     conn = session.connection()
-    later = conn.execute(text(
-        "SELECT (SELECT MIN(id) FROM genealogy_changes WHERE id > :c), "
-        "(SELECT MIN(id) FROM members WHERE id > :m AND kind = 'distributor')"),
-        {"c": count.changes_through, "m": count.members_through}).one()
-    if any(v is not None for v in later):
-        return None
     tree: dict[int, tuple[int | None, bool]] = {}
 
     def known(ids: set[int]) -> None:  # sponsor and validity, read once per person
@@ -288,6 +283,10 @@ def _from_flags(session: Session, root_id: int, now: datetime, mark: Watermark,
 
     def valid(i: int) -> bool:
         return tree.get(i, (None, False))[1]
+
+    near = near_changes(conn, count.changes_through, count.members_through)
+    if near is None or root_id in near:
+        return None
 
     def level_of(ids: set[int]) -> dict[int, int]:
         """The level under the root of each of ``ids`` the walk down reaches (now)."""
