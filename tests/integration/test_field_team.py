@@ -247,3 +247,39 @@ def test_the_flags_are_read_and_corrected_after_the_count(engine: Engine) -> Non
         conn.commit()
         count, bad = stale_open_volumes(conn, 10)
     assert count >= 1 and "who needs help" in bad[0]
+
+
+def test_a_join_since_the_count_makes_only_the_leaders_above_it_walk(engine: Engine) -> None:
+    """A distributor joining under Dee after the count: Ann (Dee's sponsor) walks her downline
+    for the new one, Ben (beside Dee) keeps reading the flags; both answers are the walk's."""
+    import patronage.web.views.team_help as team_help
+
+    t = _team(engine)
+    count_open_volumes(engine, datetime(2026, 10, 2, tzinfo=UTC), UTC)
+    with transaction(engine) as s:
+        f.distributor(s, "Fay", sponsor=t["dee"], joined_at=datetime(2026, 10, 3, tzinfo=UTC))
+    walks: list[int] = []
+    real = team_help.fetch_rows
+
+    def counted(*a: Any, **k: Any) -> Any:  # the walk down the downline
+        if a[1] == team_help._HELP_SQL:
+            walks.append(1)
+        return real(*a, **k)
+
+    team_help.fetch_rows = counted  # type: ignore[assignment]
+    try:
+        seen: dict[str, bool] = {}
+        for name in ("ann", "ben"):
+            walks.clear()
+            with transaction(engine) as s:
+                fast = who_needs_help(s, t[name], NOW, UTC)
+            seen[name] = bool(walks)
+            with transaction(engine) as s:
+                assert fast == who_needs_help(s, t[name], NOW, UTC, stored=False), name
+    finally:
+        team_help.fetch_rows = real  # type: ignore[assignment]
+    assert seen == {"ann": True, "ben": False}
+    with transaction(engine) as s:
+        assert "Fay" in [p.name for p in who_needs_help(s, t["ann"], NOW, UTC).new]
+    with engine.connect() as conn:
+        assert stale_open_volumes(conn, 10) == (0, [])
