@@ -230,6 +230,7 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("payment_customers", "member_id", "members", key="member_id"),
     Reference("payment_methods", "member_id", "members"),
     Reference("payment_charges", "member_id", "members"),
+    Reference("open_volume_counts", "run_id", "commission_runs", key="period"),
 )
 
 

@@ -27,7 +27,7 @@ and compares (:func:`stale_open_volumes`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -40,7 +40,7 @@ from patronage.db.bulk import fetch_rows
 from patronage.db.engine import transaction
 from patronage.db.loaders import bound_time
 from patronage.db.tables import GenealogyChange, Member, Order, OrderLine, Refund, RefundLine
-from patronage.db.volumes import OpenVolume, OpenVolumeCount
+from patronage.db.volumes import HelpFlag, OpenVolume, OpenVolumeCount
 
 #: Ids per ``IN`` list.
 CHUNK = 5_000
@@ -150,7 +150,8 @@ def tally(conn: Connection, mark: Watermark) -> dict[int, Volumes]:
     return out
 
 
-def _watermark(engine: Engine, period: Period, tz: tzinfo, now: datetime) -> Watermark:
+def _watermark(engine: Engine, period: Period, tz: tzinfo, now: datetime
+               ) -> tuple[Watermark, int]:
     """The newest order, refund and genealogy change written. On PostgreSQL the tables are
     locked against writers for the moment it takes, so that no row with a smaller id is still
     being written (ids are drawn as rows are inserted, under the insert's lock)."""
@@ -159,13 +160,15 @@ def _watermark(engine: Engine, period: Period, tz: tzinfo, now: datetime) -> Wat
             # Not behind a long writer (a large import): writers would queue behind the wait.
             # The job fails and runs again at its next slot; pages read a longer tail meanwhile.
             conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'"))
-            conn.execute(text("LOCK TABLE orders, refunds, genealogy_changes IN SHARE MODE"))
-        order_id, refund_id, change_id = conn.execute(text(
+            conn.execute(text("LOCK TABLE orders, refunds, genealogy_changes, members "
+                              "IN SHARE MODE"))
+        order_id, refund_id, change_id, member_id = conn.execute(text(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM orders), "
             "(SELECT COALESCE(MAX(id), 0) FROM refunds), "
-            "(SELECT COALESCE(MAX(id), 0) FROM genealogy_changes)")).one()
+            "(SELECT COALESCE(MAX(id), 0) FROM genealogy_changes), "
+            "(SELECT COALESCE(MAX(id), 0) FROM members)")).one()
     return Watermark(str(period), period.start(tz), now, int(order_id), int(refund_id),
-                     int(change_id))
+                     int(change_id)), int(member_id)
 
 
 def count_open_volumes(engine: Engine, now: datetime, tz: tzinfo) -> tuple[Watermark, int]:
@@ -174,23 +177,32 @@ def count_open_volumes(engine: Engine, now: datetime, tz: tzinfo) -> tuple[Water
     replica: one that lags would miss rows the watermark says it holds.)"""
     require_aware(now, place="now")
     period = Period.containing(now, tz)
-    mark = _watermark(engine, period, tz, now)
+    from patronage.compensation.help_flags import judge_all
+
+    mark, members_through = _watermark(engine, period, tz, now)
     with engine.connect() as conn:
         volumes = tally(conn, mark)
+        # Who needs help, judged as the count stands (read by the pages with the tail).
+        run_id, digest, flags = judge_all(conn, now, period, volumes)
     rows = [{"period": mark.period, "member_id": m, "own_pv": v.own_pv,
              "customer_pv": v.customer_pv, "consumption_cv": v.consumption_cv,
              "promotional_cv": v.promotional_cv, "customer_cv": v.customer_cv}
             for m, v in sorted(volumes.items())]
     with transaction(engine) as session:
+        session.execute(delete(HelpFlag))
         session.execute(delete(OpenVolume))
         session.execute(delete(OpenVolumeCount))
         session.add(OpenVolumeCount(
             period=mark.period, starts_at=mark.start, as_of=now, counted_at=now,
             orders_through=mark.order_id, refunds_through=mark.refund_id,
-            changes_through=mark.change_id))
+            changes_through=mark.change_id, members_through=members_through, run_id=run_id,
+            plan_digest=digest))
         session.flush()
         for at in range(0, len(rows), 20_000):
             session.execute(insert(OpenVolume), rows[at:at + 20_000])
+        for at in range(0, len(flags), 20_000):
+            session.execute(insert(HelpFlag), [{"period": mark.period, **f}
+                                               for f in flags[at:at + 20_000]])
     return mark, len(rows)
 
 
@@ -212,8 +224,22 @@ def _nothing_counted(now: datetime, tz: tzinfo) -> Watermark:
     return Watermark(str(period), start, start - TICK, 0, 0, 0)
 
 
+class Everyone:
+    """Every member (for :func:`tail`: all those the tail holds)."""
+
+    def __contains__(self, item: object) -> bool:
+        return item is not None
+
+
+def tail(session: Session, mark: Watermark, now: datetime,
+         wanted: Container[int]) -> dict[int, Volumes]:
+    """The volumes of ``wanted`` members in the orders and refunds ``mark`` does not hold,
+    up to ``now``."""
+    return _tail(session, mark, now, wanted)
+
+
 def _tail(session: Session, mark: Watermark, now: datetime,
-          wanted: set[int]) -> dict[int, Volumes]:
+          wanted: Container[int]) -> dict[int, Volumes]:
     """The volumes of ``wanted`` members in the orders and refunds ``mark`` does not hold,
     up to ``now``."""
     out: dict[int, Volumes] = {}
@@ -237,12 +263,13 @@ def _tail(session: Session, mark: Watermark, now: datetime,
              buyer_kind) in session.execute(query):
             held = oid <= mark.order_id
             if not held or at >= cut:  # personal volume counts up to ``now`` included
-                if klass == "distributor" and buyer_id in wanted:
+                if klass == "distributor" and buyer_id is not None and buyer_id in wanted:
                     out.setdefault(buyer_id, Volumes()).own_pv += int(qv)
-                if (klass == "customer" and credited in wanted and owner == credited
-                        and buyer_kind != "distributor"):
+                if (klass == "customer" and credited is not None and credited in wanted
+                        and owner == credited and buyer_kind != "distributor"):
                     out.setdefault(credited, Volumes()).customer_pv += int(qv)
-            if credited in wanted and at < now and (not held or at >= mark.as_of):
+            if (credited is not None and credited in wanted and at < now
+                    and (not held or at >= mark.as_of)):
                 v = out.setdefault(credited, Volumes())  # the mix, up to ``now`` excluded
                 if kind == "consumption":
                     v.consumption_cv += int(cv)
@@ -254,7 +281,7 @@ def _tail(session: Session, mark: Watermark, now: datetime,
     return out
 
 
-def _tail_refunds(session: Session, mark: Watermark, now: datetime, wanted: set[int],
+def _tail_refunds(session: Session, mark: Watermark, now: datetime, wanted: Container[int],
                   out: dict[int, Volumes]) -> None:
     """The points refunded that ``mark`` does not hold, taken off ``out``."""
     end, cut = now + TICK, mark.as_of + TICK
@@ -279,10 +306,10 @@ def _tail_refunds(session: Session, mark: Watermark, now: datetime, wanted: set[
                                              Refund.refunded_at >= mark.start))
     for query in refund_queries:
         for qv, klass, buyer_id, credited, owner, buyer_kind in session.execute(query):
-            if klass == "distributor" and buyer_id in wanted:
+            if klass == "distributor" and buyer_id is not None and buyer_id in wanted:
                 out.setdefault(buyer_id, Volumes()).own_pv -= int(qv)
-            if (klass == "customer" and credited in wanted and owner == credited
-                    and buyer_kind != "distributor"):
+            if (klass == "customer" and credited is not None and credited in wanted
+                    and owner == credited and buyer_kind != "distributor"):
                 out.setdefault(credited, Volumes()).customer_pv -= int(qv)
 
 
@@ -428,4 +455,7 @@ def stale_open_volumes(conn: Connection, examples: int) -> tuple[int, list[str]]
                                   want.customer_cv))
         if have != want:
             bad.append(f"member {member} in {row.period}: stored {have}, counted again {want}")
+    from patronage.compensation.help_flags import stale_help_flags
+
+    bad += stale_help_flags(conn, again)
     return len(bad), bad[:examples]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patronage.db.base import Base, UTCDateTime
@@ -32,6 +32,12 @@ class OpenVolumeCount(Base):
     orders_through: Mapped[int] = mapped_column(Integer)
     refunds_through: Mapped[int] = mapped_column(Integer)
     changes_through: Mapped[int] = mapped_column(Integer)
+    #: the newest member when counted (a distributor joined after it: pages do not use the
+    #: stored flags)
+    members_through: Mapped[int] = mapped_column(Integer, default=0)
+    #: the committed run the flags were judged with, and the digest of the open period's plan
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    plan_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OpenVolume(Base):
@@ -53,3 +59,32 @@ class OpenVolume(Base):
     consumption_cv: Mapped[int] = mapped_column(BigInteger)
     promotional_cv: Mapped[int] = mapped_column(BigInteger)
     customer_cv: Mapped[int] = mapped_column(BigInteger)
+
+
+class HelpFlag(Base):
+    """A distributor on one of "who needs help"'s lists as the count judged them, once per
+    upline one to three levels above (``upline``, ``level``), so that a leader's lists are an
+    index range each, already in the lists' order (``key1``, ``key2``, ``member_id``).
+
+    ``list``: ``new`` (``joined_at``; judged at read time), ``inactive`` (active last committed
+    period and short of the minimum PV: ``key1`` the points short), ``rank_risk`` (``key1``
+    minus the rank paid as, ``key2`` the points short), ``close`` (``key1`` the GV short,
+    ``rank`` the rank they are close to). ``pv``: the PV (GV for ``close``) shown."""
+
+    __tablename__ = "help_flags"
+    __table_args__ = (
+        Index("ix_help_flags_upline", "period", "upline", "list", "key1", "key2", "member_id"),
+    )
+
+    period: Mapped[str] = mapped_column(ForeignKey("open_volume_counts.period"),
+                                        primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    list: Mapped[str] = mapped_column(String(16), primary_key=True)
+    upline: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    key1: Mapped[int] = mapped_column(BigInteger)
+    key2: Mapped[int] = mapped_column(BigInteger)
+    pv: Mapped[int] = mapped_column(BigInteger)
+    rank: Mapped[int] = mapped_column(SmallInteger)
+    active: Mapped[bool] = mapped_column(Boolean)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)

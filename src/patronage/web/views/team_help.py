@@ -29,13 +29,23 @@ from sqlalchemy.orm import Session
 
 from patronage.clock import Period
 from patronage.compensation.core.plan import Plan
-from patronage.compensation.open_volumes import Volumes, open_pv, usable_count, with_tail
+from patronage.compensation.help_flags import judge_pv, near_changes, plan_digest
+from patronage.compensation.open_volumes import (
+    Everyone,
+    Volumes,
+    Watermark,
+    open_pv,
+    tail,
+    usable_count,
+    with_tail,
+)
 from patronage.compensation.runs import PlanSource
 from patronage.compensation.standing import plan_for
 from patronage.db.bulk import fetch_rows
 from patronage.db.compensation import CommissionRun
 from patronage.db.loaders import bound_time
 from patronage.db.tables import Member
+from patronage.db.volumes import HelpFlag, OpenVolumeCount
 from patronage.web.views.business import _run_plan
 
 HELP_DEPTH = 3
@@ -139,7 +149,7 @@ def _for_ids(conn: Connection, sql: str, params: dict[str, Any], ids: list[int]
 
 
 def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
-                   limit: int = 20) -> Help:
+                   limit: int = 20, stored: bool = True) -> Help:
     """The downline's new distributors, those about to go inactive and those close to a rank
     (at most ``limit`` of each, the most pressing first). Names, phones and customer counts
     are read for those listed only.
@@ -148,7 +158,11 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
     ``ix_members_downline`` alone, then each one's record of the last committed period and
     the open period's volume as last counted are read for the walk's ids in id order (plain
     rows), and ranked in arrays; the open period's orders and refunds written after the count
-    are added (:mod:`patronage.compensation.open_volumes`)."""
+    are added (:mod:`patronage.compensation.open_volumes`).
+
+    With the ``open-volumes`` job's count usable (and ``stored``), the lists are read from the
+    flags it judged with it, corrected for what came after it (:func:`_from_flags`): a few
+    rows of each list, not the downline."""
     period = Period.containing(now, tz)
     source: PlanSource | None = plan_for(session, period)
     run = session.scalars(select(CommissionRun).where(CommissionRun.period < str(period),
@@ -156,6 +170,10 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
                           .order_by(CommissionRun.period.desc()).limit(1)).first()
     mark = usable_count(session, now, tz)
     conn = session.connection()
+    flagged = (_from_flags(session, root_id, now, mark, source, run, limit)
+               if mark is not None and stored else None)
+    if flagged is not None:
+        return _listed(session, flagged[0], flagged[1], limit)
     walked = fetch_rows(conn, _HELP_SQL, {
         "root": root_id, "depth": HELP_DEPTH,
         "since": bound_time(conn, now - timedelta(days=NEW_DAYS[-1])),
@@ -188,9 +206,9 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
         paid = {int(r[0]): int(r[2]) for r in ranked}
         wanted = active_then | leaders
         if mark is not None:  # the count's rows of those wanted; the tail is added
-            stored = {int(r[0]): Volumes(int(r[1]), int(r[2])) for r in _for_ids(
+            kept = {int(r[0]): Volumes(int(r[1]), int(r[2])) for r in _for_ids(
                 conn, _VOLUMES, {"period": mark.period}, sorted(wanted))}
-            volumes = with_tail(session, mark, stored, wanted, now)
+            volumes = with_tail(session, mark, kept, wanted, now)
             pv = {i: v.pv(with_customers) for i, v in volumes.items()}
         else:
             pv = open_pv(session, wanted, now, tz, customer_orders=with_customers)
@@ -204,6 +222,13 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
         picked["inactive"] = [(i, {"pv": active_min - gap, "need": active_min})
                               for gap, i in short[:limit]]
         picked["close"] = _close(_run_plan(run.plan_text), ranked, limit)
+    return _listed(session, picked, levels, limit)
+
+
+def _listed(session: Session, picked: dict[str, list[tuple[int, dict[str, object]]]],
+            levels: dict[int, int], limit: int) -> Help:
+    """The people picked for each list with their names, phones and customers."""
+    help_ = Help()
     wanted_people = sorted({i for rows_ in picked.values() for i, _kw in rows_})
     members = {m.id: m for m in session.scalars(select(Member).where(
         Member.id.in_(wanted_people)))}
@@ -220,6 +245,140 @@ def who_needs_help(session: Session, root_id: int, now: datetime, tz: tzinfo, *,
     help_.close = [person(i, kw) for i, kw in picked["close"]]
     help_.rank_risk = [person(i, kw) for i, kw in picked["rank_risk"]]
     return help_
+
+
+Picked = dict[str, list[tuple[int, dict[str, object]]]]
+
+
+def _from_flags(session: Session, root_id: int, now: datetime, mark: Watermark,
+                source: PlanSource | None, run: CommissionRun | None, limit: int
+                ) -> tuple[Picked, dict[int, int]] | None:
+    """The lists from the flags the ``open-volumes`` job judged with its count
+    (:mod:`patronage.compensation.help_flags`), corrected for what came after it: the people
+    whose personal volume changed since (the tail) judged again, those deactivated since (or
+    under one deactivated since) left out. ``None`` when the flags are not the tree's: a
+    genealogy change or a distributor joined since the count near the root
+    (:func:`~patronage.compensation.help_flags.near_changes`), another committed run or plan.
+
+    Reads the first few of each list among the root's three levels (one index range each), not
+    the downline."""
+    count = session.get(OpenVolumeCount, mark.period)
+    if (count is None or count.run_id != (run.id if run is not None else None)
+            or count.plan_digest != plan_digest(source.text if source is not None else None)):
+        return None
+    conn = session.connection()
+    tree: dict[int, tuple[int | None, bool]] = {}
+
+    def known(ids: set[int]) -> None:  # sponsor and validity, read once per person
+        missing = sorted(ids - tree.keys())
+        for at in range(0, len(missing), CHUNK):
+            for i, sponsor, kind, status in session.execute(select(
+                    Member.id, Member.sponsor_id, Member.kind, Member.status)
+                    .where(Member.id.in_(missing[at:at + CHUNK]))):
+                tree[int(i)] = (int(sponsor) if sponsor is not None else None,
+                                kind == "distributor" and status == "active")
+
+    def up(i: int) -> int | None:
+        return tree.get(i, (None, False))[0]
+
+    def valid(i: int) -> bool:
+        return tree.get(i, (None, False))[1]
+
+    near = near_changes(conn, count.changes_through, count.members_through)
+    if near is None or root_id in near:
+        return None
+
+    def level_of(ids: set[int]) -> dict[int, int]:
+        """The level under the root of each of ``ids`` the walk down reaches (now)."""
+        known(ids)
+        known({s for i in ids if (s := up(i)) is not None})
+        known({s2 for i in ids if (s := up(i)) is not None and (s2 := up(s)) is not None})
+        out: dict[int, int] = {}
+        for i in ids:
+            at = i
+            if not valid(i):
+                continue
+            for level in range(1, HELP_DEPTH + 1):
+                sponsor = up(at)
+                if sponsor is None:
+                    break
+                if sponsor == root_id:
+                    out[i] = level
+                    break
+                if not valid(sponsor):
+                    break
+                at = sponsor
+        return out
+
+    levels: dict[int, int] = {}
+    picked: Picked = {"new": [], "inactive": [], "close": [], "rank_risk": []}
+    judged: dict[str, list[tuple[int, int, int, int, int]]] = {"inactive": [], "rank_risk": []}
+    changed: set[int] = set()
+    if source is not None and run is not None:
+        plan, with_customers = source.plan, source.plan.customer_orders_count_as_pv
+        moved = tail(session, mark, now, Everyone())
+        changed = set(moved)
+        here = level_of(changed)
+        if here:  # the people of the root's levels whose PV changed, judged again
+            ids = sorted(here)
+            stored = {int(r[0]): int(r[1]) + (int(r[2]) if with_customers else 0)
+                      for r in _for_ids(conn, _VOLUMES, {"period": mark.period}, ids)}
+            for i, active, paid, _pv, _gv in _for_ids(conn, _RANKS, {"run": run.id}, ids):
+                if paid is None:
+                    continue
+                pv = stored.get(int(i), 0) + moved[int(i)].pv(with_customers)
+                for j in judge_pv(plan, int(i), bool(active), int(paid), pv, now):
+                    judged[j.list].append((j.key1, j.key2, j.member_id, j.pv, j.rank))
+                    levels[j.member_id] = here[j.member_id]
+
+    def first(list_: str, skip: set[int], n: int | None) -> list[tuple[Any, ...]]:
+        """The first ``n`` stored of ``list_`` under the root still in its levels (all with
+        ``None``), less ``skip``."""
+        out: list[tuple[Any, ...]] = []
+        offset, size = 0, (n or 0) + len(skip) + 20
+        while True:
+            q = (select(HelpFlag.member_id, HelpFlag.level, HelpFlag.key1, HelpFlag.key2,
+                        HelpFlag.pv, HelpFlag.rank, HelpFlag.joined_at)
+                 .where(HelpFlag.period == mark.period, HelpFlag.upline == root_id,
+                        HelpFlag.list == list_)
+                 .order_by(HelpFlag.key1, HelpFlag.key2, HelpFlag.member_id))
+            rows = list(session.execute(q if n is None else q.offset(offset).limit(size)))
+            fresh = {int(r[0]) for r in rows} - skip
+            now_at = level_of(fresh)
+            for r in rows:
+                if int(r[0]) in fresh and now_at.get(int(r[0])) == int(r[1]):
+                    out.append(tuple(r))
+                    levels[int(r[0])] = int(r[1])
+                    if n is not None and len(out) == n:
+                        return out
+            if n is None or len(rows) < size:
+                return out
+            offset += size
+
+    since = now - timedelta(days=NEW_DAYS[-1])
+    for r in first("new", set(), None):
+        joined = _aware(r[6])
+        if since < joined <= now:
+            age = (now - joined).days
+            picked["new"].append((int(r[0]), {"note": str(next(d for d in NEW_DAYS if age < d))}))
+    if source is None or run is None:
+        return picked, levels
+    plan = source.plan
+    for list_ in ("inactive", "rank_risk"):
+        rows_ = sorted([(int(r[2]), int(r[3]), int(r[0]), int(r[4]), int(r[5]))
+                        for r in first(list_, changed, limit)] + judged[list_])[:limit]
+        if list_ == "inactive":
+            picked[list_] = [(i, {"pv": pv, "need": plan.active_min_pv})
+                             for _k1, _k2, i, pv, _rank in rows_]
+        else:
+            picked[list_] = [(i, {"note": plan.ranks[rank].name, "pv": pv,
+                                  "need": plan.ranks[rank].min_pv})
+                             for _k1, _k2, i, pv, rank in rows_]
+    run_plan = _run_plan(run.plan_text)
+    picked["close"] = [(int(r[0]), {"note": run_plan.ranks[int(r[5])].name, "pv": int(r[4]),
+                                    "need": run_plan.ranks[int(r[5])].min_gv})
+                       for r in first("close", set(), limit)]
+    return picked, levels
 
 
 def _close(plan: Plan, ranked: list[tuple[Any, ...]], limit: int

@@ -29,6 +29,9 @@ def upgrade() -> None:
         sa.Column("orders_through", sa.Integer(), nullable=False),
         sa.Column("refunds_through", sa.Integer(), nullable=False),
         sa.Column("changes_through", sa.Integer(), nullable=False),
+        sa.Column("members_through", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("plan_digest", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("period", name=op.f("pk_open_volume_counts")),
     )
     op.create_table(
@@ -46,6 +49,28 @@ def upgrade() -> None:
                                 name=op.f("fk_open_volumes_member_id_members")),
         sa.PrimaryKeyConstraint("period", "member_id", name=op.f("pk_open_volumes")),
     )
+    op.create_table(
+        "help_flags",
+        sa.Column("period", sa.String(length=16), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("list", sa.String(length=16), nullable=False),
+        sa.Column("upline", sa.Integer(), nullable=False),
+        sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.Column("key1", sa.BigInteger(), nullable=False),
+        sa.Column("key2", sa.BigInteger(), nullable=False),
+        sa.Column("pv", sa.BigInteger(), nullable=False),
+        sa.Column("rank", sa.SmallInteger(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("joined_at", patronage.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["period"], ["open_volume_counts.period"],
+                                name=op.f("fk_help_flags_period_open_volume_counts")),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"],
+                                name=op.f("fk_help_flags_member_id_members")),
+        sa.PrimaryKeyConstraint("period", "member_id", "list", "upline",
+                                name=op.f("pk_help_flags")),
+    )
+    op.create_index("ix_help_flags_upline", "help_flags",
+                    ["period", "upline", "list", "key1", "key2", "member_id"])
     # The sponsor index, widened so that walking a downline reads the index alone.
     op.create_index("ix_members_downline", "members",
                     ["sponsor_id", "kind", "status", "joined_at"])
@@ -55,5 +80,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.create_index("ix_members_sponsor", "members", ["sponsor_id"])
     op.drop_index("ix_members_downline", table_name="members")
+    op.drop_index("ix_help_flags_upline", table_name="help_flags")
+    op.drop_table("help_flags")
     op.drop_table("open_volumes")
     op.drop_table("open_volume_counts")
