@@ -1,5 +1,7 @@
 """A large import reads and checks its file in a second process, with the same outcome as in one;
-on PostgreSQL it checks the foreign keys of what it writes once, in bulk, still all or nothing."""
+on PostgreSQL it checks the foreign keys of what it writes once, in bulk, and it builds the plain
+indexes of what it writes again in one sort each: still all or nothing, and every key and index
+back as before."""
 
 from __future__ import annotations
 
@@ -222,3 +224,99 @@ def test_a_few_rows_into_a_large_store_keep_their_keys(
     assert [bool(d) for d in dropped] == [True, False]
     with engine.connect() as conn:
         assert _keys(conn) == bulk_keys
+
+
+def _indexes(conn: Connection) -> set[tuple[str, str]]:
+    """Every index of the tables an import fills, by name and definition."""
+    tables = ("members", "consents", "orders", "order_lines")
+    if conn.dialect.name == "postgresql":
+        return {(str(n), str(d)) for n, d in conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+            "('members', 'consents', 'orders', 'order_lines')"))}
+    return {(str(n), str(d)) for n, d in conn.execute(text(
+        "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name "
+        f"IN {tables}"))}
+
+
+@pytest.fixture
+def bulk_rows(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> set[tuple[str, str]]:
+    """Indexes built again in bulk from the first row (and on PostgreSQL keys checked in
+    bulk); the indexes found before."""
+    monkeypatch.setattr(import_stage, "BULK_KEYS_ROWS", 1)
+    with engine.connect() as conn:
+        before = _indexes(conn)
+    assert any(name == "ix_members_owner" for name, _ in before)
+    return before
+
+
+def test_indexes_built_in_bulk_are_back_after_the_import(
+        engine: Engine, tmp_path: Path, bulk_rows: set[tuple[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped: list[list[tuple[str, str]]] = []
+    loose = import_stage.loose_indexes
+
+    def spy(conn: Connection, tables: list[str], written: int,
+            keys: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+        got = loose(conn, tables, written, keys)
+        dropped.append(got)
+        return got
+
+    monkeypatch.setattr(members_import, "loose_indexes", spy)
+    import_products(engine, PRODUCTS)
+    assert import_members(engine, _members(tmp_path / "m.csv", 600), now=NOW).written == 600
+    assert import_orders(engine, _orders(tmp_path / "o.csv", 400), now=NOW).written == 200
+    # The members import built its plain indexes again (the unique ones stayed).
+    assert {name for name, _ in dropped[0]} >= {"ix_members_owner", "ix_members_downline",
+                                                "ix_consents_member_channel"}
+    assert "uq_members_ref" not in {name for name, _ in dropped[0]}
+    with engine.connect() as conn:
+        assert _indexes(conn) == bulk_rows
+        # The rebuilt indexes serve: a customer is found through their owner.
+        owner = conn.execute(text("SELECT id FROM members WHERE ref = 'M0'")).scalar_one()
+        assert conn.execute(text("SELECT COUNT(*) FROM members WHERE owner_id = :o"),
+                            {"o": owner}).scalar_one() == 4
+
+
+def test_a_failed_import_leaves_every_index(
+        engine: Engine, tmp_path: Path, bulk_rows: set[tuple[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    written = members_import._write
+
+    def write(conn: Connection) -> None:
+        """The import's writes (with its plain indexes dropped), then a failure."""
+        written(conn)
+        raise RuntimeError("a failure after the writes")
+
+    monkeypatch.setattr(members_import, "_write", write)
+    with pytest.raises(RuntimeError, match="a failure after the writes"):
+        import_members(engine, _members(tmp_path / "m.csv", 600), now=NOW)
+    assert _count(engine, Member) == 0
+    with engine.connect() as conn:
+        assert _indexes(conn) == bulk_rows
+
+
+def test_a_few_rows_into_a_large_store_keep_their_indexes(
+        engine: Engine, tmp_path: Path, bulk_rows: set[tuple[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped: list[list[tuple[str, str]]] = []
+    loose = import_stage.loose_indexes
+
+    def spy(conn: Connection, tables: list[str], written: int,
+            keys: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+        got = loose(conn, tables, written, keys)
+        dropped.append(got)
+        return got
+
+    monkeypatch.setattr(members_import, "loose_indexes", spy)
+    assert import_members(engine, _members(tmp_path / "m.csv", 600), now=NOW).written == 600
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("ANALYZE members")
+            conn.exec_driver_sql("ANALYZE consents")
+    more = tmp_path / "more.csv"
+    more.write_text(HEADER + "N1,retail,Ann,Bee,n1@example.com,,M0,,2026-01-01T00:00:00Z,"
+                    "2,3,yes,yes,,US\n", encoding="utf-8")
+    assert import_members(engine, more, now=NOW).written == 1
+    assert [bool(d) for d in dropped] == [True, False]
+    with engine.connect() as conn:
+        assert _indexes(conn) == bulk_rows

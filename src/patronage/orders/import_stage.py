@@ -149,3 +149,54 @@ def restore_keys(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> None
     row naming nothing fails the statement, and with it the whole import."""
     for table, name, definition in keys:
         conn.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def loose_indexes(conn: Connection, tables: Sequence[str], written: int,
+                  keys: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """An import of ``written`` rows into ``tables``: drop their plain indexes (neither unique
+    nor a primary key) inside the import's transaction, to build them again, each in one sort,
+    by :func:`restore_indexes` once the rows are written (where each row's entries would
+    otherwise go into every index one by one); returns the indexes dropped, by name and
+    definition. The rule is that of :func:`loose_keys`: at least :data:`BULK_KEYS_ROWS` rows
+    into tables of at most :data:`BULK_KEYS_SHARE` times as many; on PostgreSQL only when
+    ``keys`` (what :func:`loose_keys` dropped) tells that the tables are locked already. The
+    unique indexes stay: they still refuse a duplicate at once. See
+    docs/decisions/import-bulk-keys.md."""
+    if written < BULK_KEYS_ROWS:
+        return []
+    if conn.dialect.name == "postgresql":
+        if not keys:
+            return []
+        return _drop_indexes(conn, [(str(n), str(d)) for n, d in conn.exec_driver_sql(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = "
+            "ANY(%(tables)s::regclass[]) AND NOT i.indisunique AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY 1", {"tables": list(tables)})])
+    largest = max(int(conn.exec_driver_sql(f"SELECT COALESCE(MAX(rowid), 0) FROM {t}")
+                      .scalar_one()) for t in tables)
+    if largest > BULK_KEYS_SHARE * written:
+        return []
+    plain: list[tuple[str, str]] = []
+    for table in tables:
+        for _, name, unique, origin, *_ in conn.exec_driver_sql(f"PRAGMA index_list({table})"):
+            if origin == "c" and not unique:
+                plain.append((str(name), str(conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                    (name,)).scalar_one())))
+    return _drop_indexes(conn, sorted(plain))
+
+
+def _drop_indexes(conn: Connection, indexes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    for name, _ in indexes:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return indexes
+
+
+def restore_indexes(conn: Connection, indexes: Sequence[tuple[str, str]]) -> None:
+    """Build again the indexes :func:`loose_indexes` dropped (on PostgreSQL with room to sort
+    each in memory, for this transaction only)."""
+    if indexes and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for _, definition in indexes:
+        conn.exec_driver_sql(definition)

@@ -60,7 +60,9 @@ from patronage.orders.import_stage import (
     create_stage,
     drop_stage,
     index_stage,
+    loose_indexes,
     loose_keys,
+    restore_indexes,
     restore_keys,
     roomy_sorts,
     rows,
@@ -384,7 +386,9 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             if progress is not None:
                 progress(N_("writing"), count)
             loosened = loose_keys(conn, ["members", "consents"], count)
+            indexes = loose_indexes(conn, ["members", "consents"], count, loosened)
             _write(conn)
+            restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
             _place(conn, now, company_zone)
         if found.any or dry_run:

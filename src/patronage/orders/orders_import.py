@@ -66,7 +66,9 @@ from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
     index_stage,
+    loose_indexes,
     loose_keys,
+    restore_indexes,
     restore_keys,
     roomy_sorts,
     rows,
@@ -281,9 +283,11 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
             if progress is not None:
                 progress(N_("writing"), count)
             # The rows written, about: the file's lines in the proportion of new orders.
-            loosened = loose_keys(conn, ["orders", "order_lines"],
-                                  count * new // max(new + already, 1))
+            written = count * new // max(new + already, 1)
+            loosened = loose_keys(conn, ["orders", "order_lines"], written)
+            indexes = loose_indexes(conn, ["orders", "order_lines"], written, loosened)
             _write(conn)
+            restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
         if found.any or dry_run:
             tx.rollback()
