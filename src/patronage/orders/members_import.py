@@ -370,14 +370,15 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             count += size
             if progress is not None:
                 progress(N_("checking"), count)
+        top: int | None = None  # SQLite: ids are ``top`` plus the line
         if count:
             if progress is not None:
                 progress(N_("checking references"), count)
             if conn.dialect.name == "sqlite":
                 # Above the largest id, after taking the write lock (held from here on only:
-                # the staging table is in the connection's own temporary database).
+                # the staging table is in the connection's own temporary database): a row's
+                # id is this plus its line, computed where it is used (see _id).
                 top = int(allocate_ids(conn, "members", 1)[0]) - 1
-                conn.exec_driver_sql(f"UPDATE {_S} SET id = {top} + line")
             index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
                                                       "sponsor_ref", "owner_ref",
                                                       "referrer_ref"])
@@ -387,10 +388,10 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 progress(N_("writing"), count)
             loosened = loose_keys(conn, ["members", "consents"], count)
             indexes = loose_indexes(conn, ["members", "consents"], count, loosened)
-            _write(conn)
+            _write(conn, top)
             restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
-            _place(conn, now, company_zone)
+            _place(conn, now, company_zone, top)
         if found.any or dry_run:
             tx.rollback()
         else:
@@ -508,24 +509,29 @@ _WRITTEN = ["id", "ref", "kind", "first_name", "last_name", "email", "phone", "a
             "birth_month", "birth_day", "birth_year", "joined_at", "channel", "market_id"]
 
 
-def _place(conn: Connection, now: datetime | None, company_zone: str) -> None:
+def _id(alias: str, top: int | None) -> str:
+    """The member id of a staged row: staged on PostgreSQL, ``top`` plus the line on SQLite."""
+    return f"{alias}.id" if top is None else f"({int(top)} + {alias}.line)"
+
+
+def _place(conn: Connection, now: datetime | None, company_zone: str,
+           top: int | None) -> None:
     """The imported distributors placed by the plan's rule, each as of joining."""
-    staged = table(_S, sa_column("id"))
-    at = now or conn.scalar(select(func.max(Member.joined_at))
-                            .where(Member.id.in_(select(staged.c.id))))
+    staged = table(_S, sa_column("id"), sa_column("line"))
+    ids = select(staged.c.id if top is None else staged.c.line + int(top))
+    at = now or conn.scalar(select(func.max(Member.joined_at)).where(Member.id.in_(ids)))
     if at is not None:
-        place_imported(conn, select(staged.c.id), at=at, actor="import",
-                       company_zone=company_zone)
+        place_imported(conn, ids, at=at, actor="import", company_zone=company_zone)
 
 
-def _write(conn: Connection) -> None:
+def _write(conn: Connection, top: int | None) -> None:
     """Members (referring to each other by id), their consents and suppressions."""
-    picks = ", ".join(f"s.{c}" for c in _WRITTEN)
+    picks = ", ".join(_id("s", top) if c == "id" else f"s.{c}" for c in _WRITTEN)
     joins, ids = [], []
     for r in _RELATIONS:
         joins.append(f"LEFT JOIN {_S} {r[0]}f ON {r[0]}f.ref = s.{r}_ref "
                      f"LEFT JOIN members {r[0]}m ON {r[0]}m.ref = s.{r}_ref")
-        ids.append(f"COALESCE({r[0]}f.id, {r[0]}m.id)")
+        ids.append(f"COALESCE({_id(r[0] + 'f', top)}, {r[0]}m.id)")
     conn.exec_driver_sql(
         f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
         f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
@@ -533,8 +539,9 @@ def _write(conn: Connection) -> None:
     # A member has one consent per channel here: their order among themselves tells nothing.
     conn.exec_driver_sql(
         "INSERT INTO consents (member_id, channel, granted, at, method) " + " UNION ALL ".join(
-            f"SELECT id, '{channel}', (consent_{channel} = 1), joined_at, 'import' FROM {_S} "
-            f"WHERE consent_{channel} IS NOT NULL" for channel in ("email", "post", "sms")))
+            f"SELECT {_id('s', top)}, '{channel}', (s.consent_{channel} = 1), s.joined_at, "
+            f"'import' FROM {_S} s WHERE s.consent_{channel} IS NOT NULL"
+            for channel in ("email", "post", "sms")))
     for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
         conn.exec_driver_sql(
             "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
