@@ -54,7 +54,7 @@ from patronage.network.intake import (
     normalise_email,
 )
 from patronage.network.members import address_hasher, suppression_key
-from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row
+from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, count_lines
 from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
@@ -342,13 +342,26 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                            time_text=sqlite)
         roomy_sorts(conn)
         ids = None
-        if conn.dialect.name == "postgresql":
+        top: int | None = None  # SQLite: ids are ``top`` plus the line
+        loosened: list[tuple[str, str, str]] = []
+        indexes: list[tuple[str, str]] = []
+        if sqlite and not dry_run:
+            top = _take_ids(conn)
+        elif not sqlite:
             # Ids from the members' sequence, safe beside other writers, taken as rows are
             # staged (an update of every staged row afterwards would write the table twice).
             ids = str(conn.exec_driver_sql(
                 "SELECT pg_get_serial_sequence('members', 'id')").scalar_one())
+            if not dry_run:
+                about = max(count_lines(source) - 1, 0)
+                loosened = loose_keys(conn, ["members", "consents"], about)
+                indexes = loose_indexes(conn, ["members", "consents"], about, loosened)
         stage = create_stage(conn, "_import_members", _stage_columns(ids))
         types = {} if sqlite else column_types(conn.connection.driver_connection, stage.name)
+        # While no problem is found, each chunk's suppressions (SQLite) or consents
+        # (PostgreSQL, keys checked in bulk) are written as soon as it is staged: the database
+        # writes them while the next chunk is read and checked.
+        early = None if dry_run else _EarlyWrites(conn, consents=bool(loosened))
 
         def check(chunk: list[Row]) -> Any:
             """A chunk checked and made ready to stage (perhaps in a reading process, see
@@ -368,27 +381,26 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             else:
                 copy_stream(conn, stage.name, _STAGED, ready)
             count += size
+            if early is not None and not found.any:
+                early.chunk(int(ready[-1][0]) if sqlite else None)
             if progress is not None:
                 progress(N_("checking"), count)
-        top: int | None = None  # SQLite: ids are ``top`` plus the line
         if count:
             if progress is not None:
                 progress(N_("checking references"), count)
-            if conn.dialect.name == "sqlite":
-                # Above the largest id, after taking the write lock (held from here on only:
-                # the staging table is in the connection's own temporary database): a row's
-                # id is this plus its line, computed where it is used (see _id).
-                top = int(allocate_ids(conn, "members", 1)[0]) - 1
+            if sqlite and top is None:
+                top = _take_ids(conn)
             index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
                                                       "sponsor_ref", "owner_ref",
                                                       "referrer_ref"])
             _check_against_each_other(conn, found)
-        if not found.any and count:
+        if not found.any and count and not dry_run:
             if progress is not None:
                 progress(N_("writing"), count)
-            loosened = loose_keys(conn, ["members", "consents"], count)
-            indexes = loose_indexes(conn, ["members", "consents"], count, loosened)
-            _write(conn, top)
+            if sqlite:
+                indexes = loose_indexes(conn, ["members", "consents"], count, [])
+            _write(conn, top, consents=not loosened,
+                   suppressions=early is None or not early.suppressions)
             restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
             _place(conn, now, company_zone, top)
@@ -401,6 +413,65 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
 
 
 _S = "_import_members"
+
+
+def _take_ids(conn: Connection) -> int:
+    """SQLite: the largest member id, after taking the write lock, held from here to the end
+    of the import (the staging table is in the connection's own temporary database, which
+    takes no lock): a staged row's id is this plus its line, computed where it is used (see
+    :func:`_id`)."""
+    return int(allocate_ids(conn, "members", 1)[0]) - 1
+
+
+class _EarlyWrites:
+    """What an import writes of each chunk as soon as it is staged, in its transaction, where
+    that takes the database's time while the next chunk is read and checked:
+
+    - on SQLite (whose work is the importing process's own, idle while it waits for the next
+      chunk), the suppressions of withdrawn consents. An address given on several rows is
+      suppressed once, as of the earliest of their join times, as if the file were written at
+      once; a suppression stored before is left as it is. (On PostgreSQL, whose server works
+      beside the import, a suppression written a chunk at a time costs it twice a bulk one's
+      time: there they are written with the members.)
+    - on PostgreSQL with the keys dropped (see :func:`~patronage.orders.import_stage.loose_keys`),
+      the consents.
+    """
+
+    def __init__(self, conn: Connection, *, consents: bool) -> None:
+        self.conn, self.consents = conn, consents
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.through = 0  # the last line of the chunk before
+        # The suppressions this import wrote: those above the largest id (the import holds
+        # the write lock).
+        self.ours = ""
+        if self.sqlite:
+            stored = conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM suppressions")
+            self.ours = f"suppressions.id > {int(stored.scalar_one())}"
+
+    @property
+    def suppressions(self) -> bool:
+        """Whether the suppressions are written here."""
+        return self.sqlite
+
+    def chunk(self, last: int | None) -> None:
+        """The chunk just staged, up to line ``last`` (``None``: look it up)."""
+        if not (self.sqlite or self.consents):
+            return
+        if last is None:
+            last = int(self.conn.exec_driver_sql(f"SELECT MAX(line) FROM {_S}").scalar_one())
+        # A range of lines: read through the staging table's key.
+        lines = f"s.line BETWEEN {self.through + 1} AND {int(last)}"
+        self.through = int(last)
+        if self.sqlite:
+            for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
+                self.conn.exec_driver_sql(
+                    "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
+                    f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} "
+                    f"s WHERE {lines} AND s.{column} IS NOT NULL GROUP BY s.{column} "
+                    "ON CONFLICT (channel, address_hash) DO UPDATE SET at = excluded.at "
+                    f"WHERE excluded.at < suppressions.at AND {self.ours}")
+        if self.consents:
+            _write_consents(self.conn, None, lines)
 
 
 def _mark(conn: Connection, lines: list[int]) -> None:
@@ -524,8 +595,9 @@ def _place(conn: Connection, now: datetime | None, company_zone: str,
         place_imported(conn, ids, at=at, actor="import", company_zone=company_zone)
 
 
-def _write(conn: Connection, top: int | None) -> None:
-    """Members (referring to each other by id), their consents and suppressions."""
+def _write(conn: Connection, top: int | None, *, consents: bool, suppressions: bool) -> None:
+    """Members (referring to each other by id), and unless written already, their consents
+    and the suppressions of withdrawn consents."""
     picks = ", ".join(_id("s", top) if c == "id" else f"s.{c}" for c in _WRITTEN)
     joins, ids = [], []
     for r in _RELATIONS:
@@ -536,16 +608,23 @@ def _write(conn: Connection, top: int | None) -> None:
         f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
         f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
         f"{' '.join(joins)} ORDER BY s.line")
+    if consents:
+        _write_consents(conn, top, "TRUE")
+    for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
+        if suppressions:
+            conn.exec_driver_sql(
+                "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
+                f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
+                f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
+                f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
+                f"GROUP BY s.{column}")
+
+
+def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
+    """The consents of the staged rows that ``lines`` (an SQL condition on ``s``) keeps."""
     # A member has one consent per channel here: their order among themselves tells nothing.
     conn.exec_driver_sql(
         "INSERT INTO consents (member_id, channel, granted, at, method) " + " UNION ALL ".join(
             f"SELECT {_id('s', top)}, '{channel}', (s.consent_{channel} = 1), s.joined_at, "
-            f"'import' FROM {_S} s WHERE s.consent_{channel} IS NOT NULL"
+            f"'import' FROM {_S} s WHERE {lines} AND s.consent_{channel} IS NOT NULL"
             for channel in ("email", "post", "sms")))
-    for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
-        conn.exec_driver_sql(
-            "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
-            f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
-            f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
-            f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
-            f"GROUP BY s.{column}")
