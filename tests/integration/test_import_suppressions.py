@@ -1,7 +1,7 @@
-"""A members import suppresses the addresses of withdrawn consents (on SQLite chunk by chunk while
-it reads; on PostgreSQL with the members) with the same outcome: one suppression per address, as
-of the earliest join, stored ones left as they are, nothing at all when the import fails or is
-only a check."""
+"""A members import suppresses the addresses of withdrawn consents: one suppression per address,
+as of the earliest join, stored ones left as they are, nothing at all when the import fails or is
+only a check; on PostgreSQL with the keys checked in bulk, it writes consents chunk by chunk while
+it reads, with the same outcome."""
 
 from __future__ import annotations
 

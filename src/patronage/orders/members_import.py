@@ -345,9 +345,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
         top: int | None = None  # SQLite: ids are ``top`` plus the line
         loosened: list[tuple[str, str, str]] = []
         indexes: list[tuple[str, str]] = []
-        if sqlite and not dry_run:
-            top = _take_ids(conn)
-        elif not sqlite:
+        if not sqlite:
             # Ids from the members' sequence, safe beside other writers, taken as rows are
             # staged (an update of every staged row afterwards would write the table twice).
             ids = str(conn.exec_driver_sql(
@@ -358,10 +356,10 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 indexes = loose_indexes(conn, ["members", "consents"], about, loosened)
         stage = create_stage(conn, "_import_members", _stage_columns(ids))
         types = {} if sqlite else column_types(conn.connection.driver_connection, stage.name)
-        # While no problem is found, each chunk's suppressions (SQLite) or consents
-        # (PostgreSQL, keys checked in bulk) are written as soon as it is staged: the database
-        # writes them while the next chunk is read and checked.
-        early = None if dry_run else _EarlyWrites(conn, consents=bool(loosened))
+        # On PostgreSQL with the keys dropped, while no problem is found, each chunk's
+        # consents are written as soon as it is staged: the server writes them while the next
+        # chunk is read and checked.
+        early = _EarlyConsents(conn) if loosened else None
 
         def check(chunk: list[Row]) -> Any:
             """A chunk checked and made ready to stage (perhaps in a reading process, see
@@ -382,13 +380,13 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 copy_stream(conn, stage.name, _STAGED, ready)
             count += size
             if early is not None and not found.any:
-                early.chunk(int(ready[-1][0]) if sqlite else None)
+                early.chunk()
             if progress is not None:
                 progress(N_("checking"), count)
         if count:
             if progress is not None:
                 progress(N_("checking references"), count)
-            if sqlite and top is None:
+            if sqlite:
                 top = _take_ids(conn)
             index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
                                                       "sponsor_ref", "owner_ref",
@@ -399,8 +397,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 progress(N_("writing"), count)
             if sqlite:
                 indexes = loose_indexes(conn, ["members", "consents"], count, [])
-            _write(conn, top, consents=not loosened,
-                   suppressions=early is None or not early.suppressions)
+            _write(conn, top, consents=early is None)
             restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
             _place(conn, now, company_zone, top)
@@ -418,60 +415,27 @@ _S = "_import_members"
 def _take_ids(conn: Connection) -> int:
     """SQLite: the largest member id, after taking the write lock, held from here to the end
     of the import (the staging table is in the connection's own temporary database, which
-    takes no lock): a staged row's id is this plus its line, computed where it is used (see
+    takes no lock: while the file is read, other connections write, an import job's progress
+    among them): a staged row's id is this plus its line, computed where it is used (see
     :func:`_id`)."""
     return int(allocate_ids(conn, "members", 1)[0]) - 1
 
 
-class _EarlyWrites:
-    """What an import writes of each chunk as soon as it is staged, in its transaction, where
-    that takes the database's time while the next chunk is read and checked:
+class _EarlyConsents:
+    """PostgreSQL, with the keys dropped (see :func:`~patronage.orders.import_stage.loose_keys`):
+    each staged chunk's consents, written as soon as it is staged, in the import's transaction
+    (rolled back with it if a problem is found later)."""
 
-    - on SQLite (whose work is the importing process's own, idle while it waits for the next
-      chunk), the suppressions of withdrawn consents. An address given on several rows is
-      suppressed once, as of the earliest of their join times, as if the file were written at
-      once; a suppression stored before is left as it is. (On PostgreSQL, whose server works
-      beside the import, a suppression written a chunk at a time costs it twice a bulk one's
-      time: there they are written with the members.)
-    - on PostgreSQL with the keys dropped (see :func:`~patronage.orders.import_stage.loose_keys`),
-      the consents.
-    """
-
-    def __init__(self, conn: Connection, *, consents: bool) -> None:
-        self.conn, self.consents = conn, consents
-        self.sqlite = conn.dialect.name == "sqlite"
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
         self.through = 0  # the last line of the chunk before
-        # The suppressions this import wrote: those above the largest id (the import holds
-        # the write lock).
-        self.ours = ""
-        if self.sqlite:
-            stored = conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM suppressions")
-            self.ours = f"suppressions.id > {int(stored.scalar_one())}"
 
-    @property
-    def suppressions(self) -> bool:
-        """Whether the suppressions are written here."""
-        return self.sqlite
-
-    def chunk(self, last: int | None) -> None:
-        """The chunk just staged, up to line ``last`` (``None``: look it up)."""
-        if not (self.sqlite or self.consents):
-            return
-        if last is None:
-            last = int(self.conn.exec_driver_sql(f"SELECT MAX(line) FROM {_S}").scalar_one())
+    def chunk(self) -> None:
+        """The chunk just staged."""
+        last = int(self.conn.exec_driver_sql(f"SELECT MAX(line) FROM {_S}").scalar_one())
         # A range of lines: read through the staging table's key.
-        lines = f"s.line BETWEEN {self.through + 1} AND {int(last)}"
-        self.through = int(last)
-        if self.sqlite:
-            for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
-                self.conn.exec_driver_sql(
-                    "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
-                    f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} "
-                    f"s WHERE {lines} AND s.{column} IS NOT NULL GROUP BY s.{column} "
-                    "ON CONFLICT (channel, address_hash) DO UPDATE SET at = excluded.at "
-                    f"WHERE excluded.at < suppressions.at AND {self.ours}")
-        if self.consents:
-            _write_consents(self.conn, None, lines)
+        _write_consents(self.conn, None, f"s.line BETWEEN {self.through + 1} AND {last}")
+        self.through = last
 
 
 def _mark(conn: Connection, lines: list[int]) -> None:
@@ -595,9 +559,9 @@ def _place(conn: Connection, now: datetime | None, company_zone: str,
         place_imported(conn, ids, at=at, actor="import", company_zone=company_zone)
 
 
-def _write(conn: Connection, top: int | None, *, consents: bool, suppressions: bool) -> None:
-    """Members (referring to each other by id), and unless written already, their consents
-    and the suppressions of withdrawn consents."""
+def _write(conn: Connection, top: int | None, *, consents: bool) -> None:
+    """Members (referring to each other by id), their consents unless written already, and
+    the suppressions of withdrawn consents."""
     picks = ", ".join(_id("s", top) if c == "id" else f"s.{c}" for c in _WRITTEN)
     joins, ids = [], []
     for r in _RELATIONS:
@@ -611,13 +575,12 @@ def _write(conn: Connection, top: int | None, *, consents: bool, suppressions: b
     if consents:
         _write_consents(conn, top, "TRUE")
     for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
-        if suppressions:
-            conn.exec_driver_sql(
-                "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
-                f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
-                f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
-                f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
-                f"GROUP BY s.{column}")
+        conn.exec_driver_sql(
+            "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
+            f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
+            f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
+            f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
+            f"GROUP BY s.{column}")
 
 
 def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
