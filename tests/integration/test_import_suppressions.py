@@ -106,3 +106,19 @@ def test_consents_written_chunk_by_chunk_with_keys_checked_in_bulk(
     assert got == {("D1", "email", True), ("D1", "sms", True), ("C1", "email", False),
                    ("C1", "sms", False), ("C2", "email", False), ("C2", "sms", True),
                    ("C3", "email", True), ("C3", "sms", False), ("C4", "email", False)}
+
+
+def test_consents_written_early_go_when_a_later_chunk_has_a_problem(
+        engine: Engine, tmp_path: Path, small_chunks: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_stage, "BULK_KEYS_ROWS", 1)
+    bad = [*ROWS, "C5,retail,Cid,,NOBODY,2026-01-11T00:00:00Z,c5@example.com,no,,,US"]
+    with pytest.raises(Problems, match="no member with ref 'NOBODY'"):
+        import_members(engine, _file(tmp_path / "m.csv", bad), now=NOW)
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Consent)) == 0
+        assert s.scalar(select(func.count()).select_from(Member)) == 0
+    # and the keys are back: a consent naming no member is refused
+    with pytest.raises(Exception, match=r"(?i)foreign key"), transaction(engine) as s:
+        s.add(Consent(member_id=999_999, channel="email", granted=True, at=NOW,
+                      method="test"))
