@@ -320,3 +320,63 @@ def test_a_few_rows_into_a_large_store_keep_their_indexes(
     assert [bool(d) for d in dropped] == [True, False]
     with engine.connect() as conn:
         assert _indexes(conn) == bulk_rows
+
+
+def test_an_import_session_with_room_for_its_stage_is_not_pooled(
+        engine: Engine, tmp_path: Path) -> None:
+    """On PostgreSQL an import's session keeps more of its staging tables in memory, and is
+    closed at its end: the pool's next session has the server's default."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("temp_buffers is PostgreSQL's")
+    with engine.connect() as conn:
+        default = conn.exec_driver_sql("SHOW temp_buffers").scalar_one()
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    seen: list[tuple[str, int]] = []
+    stage = members_import.create_stage
+
+    def spy(conn: Connection, name: str, columns: list[object]) -> object:
+        seen.append((str(conn.exec_driver_sql("SHOW temp_buffers").scalar_one()),
+                     int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())))
+        return stage(conn, name, columns)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(members_import, "create_stage", spy)
+        assert import_members(engine, _members(tmp_path / "m.csv", 30), now=NOW).written == 30
+    assert seen[0][0] == import_stage.STAGE_BUFFERS
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW temp_buffers").scalar_one() == default
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() not in (
+            seen[0][1], None)
+    assert pid == seen[0][1]  # the import had the pool's session, and closed it
+
+
+def test_an_import_in_a_session_that_used_temporary_tables_keeps_its_buffers(
+        tmp_path: Path, engine: Engine) -> None:
+    """A session that has touched a temporary table can no longer change its buffers: the
+    import runs with them as they are."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("temp_buffers is PostgreSQL's")
+    from patronage.db.engine import make_engine
+
+    one = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1,
+                      max_overflow=0)
+    try:
+        with one.connect() as conn:
+            default = conn.exec_driver_sql("SHOW temp_buffers").scalar_one()
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE _used (x int)")
+            conn.exec_driver_sql("INSERT INTO _used VALUES (1)")
+            conn.commit()
+        seen: list[str] = []
+        stage = members_import.create_stage
+
+        def spy(conn: Connection, name: str, columns: list[object]) -> object:
+            seen.append(str(conn.exec_driver_sql("SHOW temp_buffers").scalar_one()))
+            return stage(conn, name, columns)  # type: ignore[arg-type]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(members_import, "create_stage", spy)
+            assert import_members(one, _members(tmp_path / "m.csv", 30), now=NOW).written == 30
+        assert seen == [default]
+        assert _count(one, Member) == 30
+    finally:
+        one.dispose()

@@ -7,10 +7,12 @@ connection, and a rolled-back import leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, text
+from sqlalchemy.exc import DBAPIError
 
 from patronage.db.bulk import write_rows
 
@@ -62,6 +64,33 @@ def index_stage(conn: Connection, table: Table, *columns: str,
     only = (f" ({', '.join(analysed)})" if analysed and conn.dialect.name == "postgresql"
             else "")
     conn.exec_driver_sql(f"ANALYZE {table.name}{only}")
+
+
+#: On PostgreSQL, how much of an import's staging tables its session keeps in memory (the
+#: server's default, 8 MB, makes every pass over a staging table of 200,000 members read most
+#: of it back from the file).
+STAGE_BUFFERS = "256MB"
+
+
+@contextmanager
+def import_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for one import. On PostgreSQL its session keeps up to
+    :data:`STAGE_BUFFERS` of the staging tables in memory (``temp_buffers``, which a session
+    can set only before it first touches a temporary table: a session that has is used as it
+    is), and it is closed at the end instead of going back to the pool, so that no other work
+    keeps that memory."""
+    with engine.connect() as conn:
+        try:
+            if conn.dialect.name == "postgresql":
+                try:
+                    conn.exec_driver_sql(f"SET temp_buffers = '{STAGE_BUFFERS}'")
+                    conn.commit()
+                except DBAPIError:
+                    conn.rollback()  # the session has used temporary tables already
+            yield conn
+        finally:
+            if conn.dialect.name == "postgresql":
+                conn.invalidate()
 
 
 def roomy_sorts(conn: Connection) -> None:

@@ -59,6 +59,7 @@ from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
     drop_stage,
+    import_connection,
     index_stage,
     loose_indexes,
     loose_keys,
@@ -335,7 +336,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     with engine.connect() as look:
         markets = {str(c): int(i) for c, i in look.execute(select(Market.code, Market.id))}
         default = look.scalar(select(Market.code).where(Market.is_default.is_(True)))
-    with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+    with relaxed_collector(), import_connection(engine) as conn, conn.begin() as tx:
         sqlite = conn.dialect.name == "sqlite"
         # On SQLite the checked rows go to the staging table as they are, times as text.
         checker = _Checker(found, now, suppression_key(), markets, str(default or "US"),

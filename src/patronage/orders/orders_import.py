@@ -65,6 +65,7 @@ from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
     distinct_sql,
+    import_connection,
     index_stage,
     loose_indexes,
     loose_keys,
@@ -236,7 +237,7 @@ def import_orders_file(engine: Engine, source: Path | str, *, now: datetime, dry
         session.commit()
     checker = _Checker(found, window)
     count = new = already = 0
-    with relaxed_collector(), engine.connect() as conn, conn.begin() as tx:
+    with relaxed_collector(), import_connection(engine) as conn, conn.begin() as tx:
         roomy_sorts(conn)
         stage = create_stage(conn, _S, _stage_columns())
         keys = create_stage(conn, _K, _key_columns())
