@@ -179,10 +179,9 @@ def _chunks(lines: Iterable[str], columns: list[str], required: Iterable[str],
     for line in source:
         # A line without quotes (nor a NUL or a line break inside, nor a value the CSV
         # reader would refuse as too long) holds its values between the commas: split here,
-        # as the CSV reader would split it (its own work costs more than the rest of a row).
-        body = line[:-1] if line[-1:] == "\n" else line
-        if body[-1:] == "\r":
-            body = body[:-1]
+        # as the CSV reader would split it (its own work costs more than the rest of a row);
+        # the CSV reader ends a row at its first line break and passes over those after it.
+        body = line.rstrip("\r\n")
         if ('"' not in body and "\r" not in body and "\n" not in body and "\x00" not in body
                 and len(body) < longest):
             number += 1

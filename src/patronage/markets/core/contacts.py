@@ -151,7 +151,7 @@ def _steps(group: list[_Plan]) -> list[_Step]:
 def _e164_valid(e164: str) -> bool | None:
     """Whether an E.164 text is a valid number (the library's ``is_valid_number``), or
     ``None`` when only the library can tell (a non-geographic calling code)."""
-    size, answer, steps = _route(e164[1:])
+    size, answer, steps = _ROUTES.get(e164[1:4]) or _route(e164[1:])
     if answer is not True:
         return answer
     nsn = e164[1 + size:]
