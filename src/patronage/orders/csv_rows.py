@@ -4,7 +4,10 @@ The file is read line by line (never whole): each line is decoded as UTF-8 on it
 byte that is not UTF-8 is named with its line, and a UTF-16 file is recognised by its byte order
 mark. The header is checked first (missing, unknown and repeated columns); then every row is
 checked for what needs no other row: extra values, required cells, NUL characters, and text
-longer than the database column it goes to (the same limits on SQLite and PostgreSQL).
+longer than the database column it goes to (the same limits on SQLite and PostgreSQL). A line
+without quotes is split at its commas here, as the CSV reader would split it, and a row with no
+cell to clean or refuse is made without looking at each cell (most rows of most files); other
+lines go to the CSV reader, other rows are checked a cell at a time, with the same results.
 
 Cells come back stripped, a spreadsheet-safe quote taken off (:func:`unquote_cell`), blank as
 ``None``. Problems are collected in :class:`Findings`, which keeps the first
