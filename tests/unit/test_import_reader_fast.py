@@ -12,7 +12,7 @@ import io
 import random
 import re
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -236,7 +236,7 @@ def test_a_time_text_of_any_shape_is_written_as_sqlite_stores_it(text: str) -> N
         assert time_text(text, parsed) == _stored(parsed)
 
 
-def _plain_joined(values: list[datetime | None]) -> np.ndarray:  # type: ignore[type-arg]
+def _plain_joined(values: Sequence[datetime | None]) -> np.ndarray:
     return np.array([None if v is None else v.astimezone(UTC).replace(tzinfo=None)
                      for v in values], dtype="datetime64[us]")
 
