@@ -169,7 +169,9 @@ def _text_field(values: Any) -> _Field | None:
 def _strings_field(values: Sequence[str | None], nulls: bool) -> _Field:
     """Text values (and NULLs when ``nulls``) as UTF-8: encoded all at once, and each value's
     length in bytes (its length in characters when the text is all ASCII)."""
-    present = list(compress(values, map(is_not, values, repeat(None)))) if nulls else values
+    given = (np.fromiter(map(is_not, values, repeat(None)), dtype=bool, count=len(values))
+             if nulls else None)
+    present = values if given is None else list(compress(values, given.tobytes()))
     joined = "".join(present)  # type: ignore[arg-type]
     data = joined.encode()
     if len(data) == len(joined):
@@ -177,12 +179,11 @@ def _strings_field(values: Sequence[str | None], nulls: bool) -> _Field:
     else:
         sizes = np.fromiter(map(len, map(str.encode, present)), dtype=np.int32,  # type: ignore[arg-type]
                             count=len(present))
-    if nulls:
-        lengths = np.full(len(values), -1, dtype=np.int32)
-        lengths[np.fromiter(map(is_not, values, repeat(None)), dtype=bool,
-                            count=len(values))] = sizes
-    else:
+    if given is None:
         lengths = sizes
+    else:
+        lengths = np.full(len(values), -1, dtype=np.int32)
+        lengths[given] = sizes
     return _Field(lengths, data=np.frombuffer(data, dtype=np.uint8))
 
 
