@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_, is_not
 from typing import Any
 
 import numpy as np
@@ -54,12 +56,25 @@ def column_types(raw: Any, table: str) -> dict[str, int]:
 
 def _nullable_ints(values: Sequence[Any]) -> tuple[I64, Bools] | None:
     """A list of ints and Nones as values and a NULL mask; None if it holds anything else."""
+    kinds = set(map(type, values))
+    if kinds <= _INTS_OR_NONE:  # the common case, without a Python loop over the values
+        n = len(values)
+        if type(None) not in kinds:
+            return np.fromiter(values, dtype=np.int64, count=n), np.zeros(n, dtype=bool)
+        mask = np.fromiter(map(is_, values, repeat(None)), dtype=bool, count=n)
+        return np.fromiter(map(_NONE_AS_ZERO.get, values, values), dtype=np.int64,
+                           count=n), mask
     if not all(v is None or isinstance(v, int | np.integer) for v in values):
         return None
     mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
     filled = np.fromiter((0 if v is None else v for v in values), dtype=np.int64,
                          count=len(values))
     return filled, mask
+
+
+_INTS_OR_NONE = frozenset((int, type(None)))
+_STRS_OR_NONE = frozenset((str, type(None)))
+_NONE_AS_ZERO = {None: 0}
 
 
 def _integer_field(values: Any, width: str, name: str) -> _Field | None:
@@ -139,6 +154,9 @@ def _text_field(values: Any) -> _Field | None:
         return _Field(row_len.astype(np.int32), data=table[_segments(starts[inverse], row_len)])
     if isinstance(values, np.ndarray):
         values = values.tolist()
+    kinds = set(map(type, values))
+    if kinds <= _STRS_OR_NONE:  # the common case, without a Python loop over the values
+        return _strings_field(values, type(None) in kinds)
     if not all(v is None or isinstance(v, str) for v in values):
         return None
     encoded = [b"" if v is None else v.encode() for v in values]
@@ -146,6 +164,27 @@ def _text_field(values: Any) -> _Field | None:
                                                                      strict=True)),
                           dtype=np.int32, count=len(values))
     return _Field(lengths, data=np.frombuffer(b"".join(encoded), dtype=np.uint8))
+
+
+def _strings_field(values: Sequence[str | None], nulls: bool) -> _Field:
+    """Text values (and NULLs when ``nulls``) as UTF-8: encoded all at once, and each value's
+    length in bytes (its length in characters when the text is all ASCII)."""
+    given = (np.fromiter(map(is_not, values, repeat(None)), dtype=bool, count=len(values))
+             if nulls else None)
+    present = values if given is None else list(compress(values, given.tobytes()))
+    joined = "".join(present)  # type: ignore[arg-type]
+    data = joined.encode()
+    if len(data) == len(joined):
+        sizes = np.fromiter(map(len, present), dtype=np.int32, count=len(present))  # type: ignore[arg-type]
+    else:
+        sizes = np.fromiter(map(len, map(str.encode, present)), dtype=np.int32,  # type: ignore[arg-type]
+                            count=len(present))
+    if given is None:
+        lengths = sizes
+    else:
+        lengths = np.full(len(values), -1, dtype=np.int32)
+        lengths[given] = sizes
+    return _Field(lengths, data=np.frombuffer(data, dtype=np.uint8))
 
 
 def _segments(starts: I64, lengths: I64) -> I64:

@@ -56,8 +56,10 @@ def _quick(address: str) -> str | None:
     """The normalised address when it is a plain one (ASCII local part, a domain the library
     accepts), the library's own result for the domain reused; ``None``: ask the library."""
     local, at, domain = address.partition("@")
-    if not at or len(local) > _MAX_LOCAL or not _PLAIN_LOCAL.fullmatch(local):
+    if not at or len(local) > _MAX_LOCAL:
         return None
+    if not (local.isascii() and local.isalnum()) and not _PLAIN_LOCAL.fullmatch(local):
+        return None  # (ASCII letters and digits alone are a plain local part: no pattern)
     normalised = _domain(domain)
     if normalised is None:
         return None
@@ -77,13 +79,13 @@ def email_problem(address: str) -> str | None:
 def normalise_email(address: str | None, *, place: str = "email") -> str | None:
     """The address normalised (``None`` and blank stay ``None``); refused with the reason if
     it is not one valid email address."""
-    if address is None or not address.strip():
+    if address is None or not (stripped := address.strip()):
         return None
-    quick = _quick(address.strip())
+    quick = _quick(stripped)
     if quick is not None:
         return quick
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        return validate_email(stripped, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise PatronageError(f"{place}: {address!r} is not a valid email address: {exc}") from exc
 

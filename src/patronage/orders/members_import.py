@@ -12,8 +12,9 @@ written by one statement each. The rules are those of
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,20 @@ def parse_time(value: str) -> datetime | str:
     return moment
 
 
+#: A time in UTC to the second, as most exports write one: its text as SQLite stores it is the
+#: same digits (see :func:`time_text`).
+_UTC_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def time_text(value: str, moment: datetime) -> str:
+    """``moment``, read from ``value`` by :func:`parse_time`, as SQLite's bulk writes store a
+    time: UTC, without zone, to the microsecond (``2026-03-01 09:30:00.000000``)."""
+    if _UTC_SECOND.fullmatch(value):  # already UTC, whole seconds: the digits as written
+        return f"{value[:10]} {value[11:19]}.000000"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ",
+                                                                  timespec="microseconds")
+
+
 def parse_int(value: str, low: int, high: int) -> int | str:
     """A whole number within ``low..high``, or why the text is not one."""
     try:
@@ -192,7 +207,10 @@ class _Checker:
                 self.bad(row, "country", f"{country!r} is not a two-letter ISO 3166 country "
                                          "code (like US, CA, GB, MX)")
             country = code
-        market_id, market = self._market(row, market)
+        if market is None:
+            market_id, market = None, self.default_market
+        else:
+            market_id, market = self._market(row, market)
         place = country if country is not None else _country(market)
         if phone is not None:
             phone, problem = phone_problem(phone, place)
@@ -222,14 +240,15 @@ class _Checker:
                     self.bad(row, "birth_year", str(exc).removeprefix("birth_year: "))
         if b_month is None or b_day is None or b_day > 28:  # else a day of every month
             self._birthday(row, b_month, b_day, b_year, month, day)
-        f_email = None if c_email is None else _flag(c_email)
-        if c_email is not None and f_email is None:
+        f_email = f_post = f_sms = None
+        if (c_email is not None and (f_email := _FLAGS.get(c_email)) is None
+                and (f_email := _flag(c_email)) is None):
             self.bad(row, "consent_email", f"{c_email!r} is not yes/no")
-        f_post = None if c_post is None else _flag(c_post)
-        if c_post is not None and f_post is None:
+        if (c_post is not None and (f_post := _FLAGS.get(c_post)) is None
+                and (f_post := _flag(c_post)) is None):
             self.bad(row, "consent_post", f"{c_post!r} is not yes/no")
-        f_sms = None if c_sms is None else _flag(c_sms)
-        if c_sms is not None and f_sms is None:
+        if (c_sms is not None and (f_sms := _FLAGS.get(c_sms)) is None
+                and (f_sms := _flag(c_sms)) is None):
             self.bad(row, "consent_sms", f"{c_sms!r} is not yes/no")
         if kind == "distributor":
             if owner is not None:
@@ -245,8 +264,7 @@ class _Checker:
         phone_hash = self.hash(phone) if f_sms == 0 and phone and ok else None
         staged_at: datetime | str | None = at
         if self.time_text and at is not None:  # as SQLite's bulk writes store a time
-            staged_at = at.astimezone(UTC).replace(tzinfo=None).isoformat(
-                sep=" ", timespec="microseconds")
+            staged_at = time_text(joined, at)  # type: ignore[arg-type]
         return (row.line, 1 if ok else 0, ref, kind, first, last or "", email, phone,
                 sponsor, owner, referrer, staged_at, tz or "UTC", locale or "en-US", b_month,
                 b_day, b_year, line1, line2, city, region, postal, country, channel, f_email,
@@ -313,9 +331,31 @@ def _stage_columns(ids: str | None) -> list[Column[Any]]:
     return columns
 
 
-def _joined(values: list[datetime | None]) -> np.ndarray[Any, Any]:
-    return np.array([None if v is None else v.astimezone(UTC).replace(tzinfo=None)
-                     for v in values], dtype="datetime64[us]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: Microseconds since 1970 of the times :func:`_joined` converts a chunk at a time: a day inside
+#: the years 1 to 9999, where a time in any zone is a time in UTC too.
+_SAFE_MICROS = ((datetime(1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICROSECOND,
+                (datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH) // _MICROSECOND)
+
+
+def _joined(values: Sequence[datetime | None]) -> np.ndarray[Any, Any]:
+    """The times in UTC as ``datetime64[us]`` (``None``: NaT)."""
+    micros = np.fromiter(map(_micros, values), dtype=np.int64, count=len(values))
+    present = micros[micros != _NAT]
+    if present.size and (present.min() < _SAFE_MICROS[0] or present.max() > _SAFE_MICROS[1]):
+        # At the ends of the calendar a time may not be one in UTC: as each was, one by one.
+        return np.array([None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+                         for v in values], dtype="datetime64[us]")
+    return micros.view("datetime64[us]")
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _micros(moment: datetime | None) -> int:
+    """Microseconds since 1970-01-01 UTC (``None``: NaT's integer)."""
+    return _NAT if moment is None else (moment - _EPOCH) // _MICROSECOND
 
 
 Progress = Callable[[str, int], None]
@@ -368,8 +408,8 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             checked = [checker.member(row) for row in chunk]
             if sqlite:
                 return checked
-            columns: dict[str, Any] = {name: list(values) for name, values in zip(
-                _STAGED, zip(*checked, strict=True), strict=True)}
+            columns: dict[str, Any] = dict(zip(_STAGED, zip(*checked, strict=True),
+                                               strict=True))
             columns["joined_at"] = _joined(columns["joined_at"])
             return copy_payload(columns, types)
 

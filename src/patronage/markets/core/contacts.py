@@ -47,8 +47,10 @@ def _guarded(desc: object) -> str | None:
     return f"{guard}(?:{pattern})"
 
 
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
-          "uan", "voicemail", "fixed_line", "mobile")
+#: The number types, most numbers' first: whether one of them matches does not depend on their
+#: order, but the rest are seldom tried.
+_TYPES = ("fixed_line", "mobile", "premium_rate", "toll_free", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,9 @@ def _plan(region: str) -> _Plan:
         return _Plan(None, None)
     leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
     general = _guarded(metadata.general_desc)
-    types = [t for t in (_guarded(getattr(metadata, name, None)) for name in _TYPES) if t]
+    # A pattern given twice (fixed-line and mobile numbers alike, as in the US) is tried once.
+    types = list(dict.fromkeys(t for t in (_guarded(getattr(metadata, name, None))
+                                           for name in _TYPES) if t))
     if general is None or not types:
         return _Plan(leading, None)
     return _Plan(leading, re.compile(f"(?=(?:{general})$)(?:{'|'.join(types)})"))
@@ -93,25 +97,74 @@ def _calling(digits: str) -> tuple[int, tuple[str, ...]]:
     return got
 
 
+#: Per calling code with several regions, the library's order of trying them, in steps: either
+#: regions without leading digits (the number is valid when valid in one of them), or regions
+#: with leading digits, as one expression of named alternatives (the first region whose
+#: leading digits the number starts with decides: valid when valid there).
+_Step = tuple[re.Pattern[str] | None, tuple[re.Pattern[str] | None, ...]]
+_ROUTES: dict[str, tuple[int, bool | None, tuple[_Step, ...]]] = {}
+
+
+def _route(digits: str) -> tuple[int, bool | None, tuple[_Step, ...]]:
+    """How :func:`_e164_valid` checks a number whose digits start with ``digits[:3]``: the
+    length of its calling code, the answer when known without the number (``False``: no such
+    code, ``None``: a non-geographic code) and the steps of :data:`_ROUTES`."""
+    got = _ROUTES.get(digits[:3])
+    if got is not None:
+        return got
+    size, regions = _calling(digits)
+    answer: bool | None = True
+    steps: list[_Step] = []
+    if not regions:
+        answer = False
+    elif "001" in regions:
+        answer = None
+    elif len(regions) == 1:  # the region's own plan, whatever digits the number starts with
+        steps.append((None, (_plan(regions[0]).typed,)))
+    else:
+        plans = [_plan(region) for region in regions]
+        at = 0
+        while at < len(plans):
+            stop = at
+            leading = plans[at].leading is not None
+            while stop < len(plans) and (plans[stop].leading is not None) == leading:
+                stop += 1
+            group = plans[at:stop]
+            steps.extend(_steps(group) if leading else [(None, tuple(p.typed for p in group))])
+            at = stop
+    got = (size, answer, tuple(steps))
+    _ROUTES[digits[:3]] = got
+    return got
+
+
+def _steps(group: list[_Plan]) -> list[_Step]:
+    """Regions with leading digits as one step (see :data:`_ROUTES`), or one step each when
+    their expressions do not combine."""
+    try:
+        either = re.compile("|".join(f"(?P<r{k}>{p.leading.pattern})"  # type: ignore[union-attr]
+                                     for k, p in enumerate(group)))
+    except re.error:
+        return [(p.leading, (p.typed,)) for p in group]
+    return [(either, tuple(p.typed for p in group))]
+
+
 def _e164_valid(e164: str) -> bool | None:
     """Whether an E.164 text is a valid number (the library's ``is_valid_number``), or
     ``None`` when only the library can tell (a non-geographic calling code)."""
-    size, regions = _calling(e164[1:])
-    if not regions:
-        return False
-    if "001" in regions:
-        return None
+    size, answer, steps = _ROUTES.get(e164[1:4]) or _route(e164[1:])
+    if answer is not True:
+        return answer
     nsn = e164[1 + size:]
-    if len(regions) == 1:
-        typed = _plan(regions[0]).typed
-        return typed is not None and typed.fullmatch(nsn) is not None
-    for region in regions:  # the library's region_code_for_number, then validity there
-        plan = _plan(region)
-        if plan.leading is not None:
-            if plan.leading.match(nsn):
-                return plan.typed is not None and plan.typed.fullmatch(nsn) is not None
-        elif plan.typed is not None and plan.typed.fullmatch(nsn):
-            return True
+    for leading, typed in steps:  # the library's region_code_for_number, then validity there
+        if leading is None:
+            for pattern in typed:
+                if pattern is not None and pattern.fullmatch(nsn):
+                    return True
+            continue
+        found = leading.match(nsn)
+        if found is not None:
+            pattern = typed[int(found.lastgroup[1:])] if len(typed) > 1 else typed[0]  # type: ignore[index]
+            return pattern is not None and pattern.fullmatch(nsn) is not None
     return False
 
 
