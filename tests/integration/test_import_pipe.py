@@ -5,6 +5,7 @@ back as before."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,12 +119,31 @@ def test_a_failure_in_the_reading_process_fails_the_import(
     checked = members_import._Checker.member
 
     def member(self: members_import._Checker, row: members_import.Row) -> object:
-        if row.line == 9_000:
+        if row.line == 11_000:  # in the third chunk, which the reading process checks
             raise ValueError("a fault in the reader")
         return checked(self, row)
 
     monkeypatch.setattr(members_import._Checker, "member", member)
     with pytest.raises(RuntimeError, match="a fault in the reader"):
+        import_members(engine, path, now=NOW)
+    assert _count(engine, Member) == 0
+
+
+def test_a_failure_checking_the_importing_process_s_share_fails_the_import(
+        engine: Engine, tmp_path: Path, forked: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other chunk is checked by the importing process itself."""
+    path = _members(tmp_path / "members.csv", 12_000)
+    checked = members_import._Checker.member
+    pid = os.getpid()
+
+    def member(self: members_import._Checker, row: members_import.Row) -> object:
+        if row.line == 9_000:  # in the second chunk
+            assert os.getpid() == pid
+            raise ValueError("a fault in the importer")
+        return checked(self, row)
+
+    monkeypatch.setattr(members_import._Checker, "member", member)
+    with pytest.raises(ValueError, match="a fault in the importer"):
         import_members(engine, path, now=NOW)
     assert _count(engine, Member) == 0
 

@@ -11,6 +11,12 @@ the two instead of their sum. As for :mod:`the second reader of a close
 command, a script: ``patronage import``); a server's import jobs run in a thread beside others,
 whose locks a forked copy could inherit, and read in their own process.
 
+The checking is shared: the child checks every other chunk and sends the one between as it
+was read, for the importing process to check itself (reading takes the child about as long as
+staging takes the importing process, and the checks are the rest of the work: each process
+then has about half of it, and the two cores finish the file together). The problems still
+come in the file's order: those found in reading a chunk, then those found in checking it.
+
 Memory stays bounded: the pipe holds no chunk of its own (the child waits until the previous
 one is taken), so at most three chunks exist at once — one being staged, one being sent, one
 being read. The child touches no database connection (it only reads the file and runs the
@@ -81,7 +87,7 @@ def checked_chunks(source: Path | str, columns: list[str], required: Iterable[st
             found.more += more
             if kind == "end":
                 break
-            yield count, payload
+            yield count, check(payload) if kind == "rows" else payload
     finally:
         receiver.close()
         if child.is_alive():
@@ -103,7 +109,12 @@ def _child(sender: Pipe, source: Path, columns: list[str], required: Iterable[st
         return problems, more
 
     try:
-        for rows in read_rows(source, columns, required, limits, found, chunk):
+        for number, rows in enumerate(read_rows(source, columns, required, limits, found,
+                                                chunk)):
+            if number % 2:  # the importing process checks this one
+                problems, more = news()
+                sender.send(("rows", len(rows), rows, problems, more))
+                continue
             payload = check(rows)
             problems, more = news()
             sender.send(("chunk", len(rows), payload, problems, more))
