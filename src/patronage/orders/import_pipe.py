@@ -11,11 +11,13 @@ the two instead of their sum. As for :mod:`the second reader of a close
 command, a script: ``patronage import``); a server's import jobs run in a thread beside others,
 whose locks a forked copy could inherit, and read in their own process.
 
-The checking is shared: the child checks every other chunk and sends the one between as it
-was read, for the importing process to check itself (reading takes the child about as long as
-staging takes the importing process, and the checks are the rest of the work: each process
-then has about half of it, and the two cores finish the file together). The problems still
-come in the file's order: those found in reading a chunk, then those found in checking it.
+With ``share`` (a members import on SQLite), the checking is shared: the child checks every
+other chunk and sends the one between as it was read, for the importing process to check
+itself. Reading takes the child about as long as staging takes the importing process, and the
+checks are the rest of the work: each process then has about half of it. (On PostgreSQL the
+importing process also waits for the server's writes while the file is read, so it keeps no
+checks of its own there.) The problems still come in the file's order: those found in reading
+a chunk, then those found in checking it.
 
 Memory stays bounded: the pipe holds no chunk of its own (the child waits until the previous
 one is taken), so at most three chunks exist at once — one being staged, one being sent, one
@@ -58,17 +60,19 @@ def _parallel(source: Path | str) -> bool:
 def checked_chunks(source: Path | str, columns: list[str], required: Iterable[str],
                    limits: Mapping[str, int], found: Findings,
                    check: Callable[[list[Row]], T],
-                   chunk: int = CHUNK_ROWS) -> Iterator[tuple[int, T]]:
+                   chunk: int = CHUNK_ROWS, share: bool = False) -> Iterator[tuple[int, T]]:
     """Each chunk of the file's rows (see :func:`~patronage.orders.csv_rows.read_rows`) as its
     number of rows and ``check(rows)``; problems are recorded in ``found`` (``check`` records
-    its own there too: in a child process, in the child's copy, passed on with the chunk)."""
+    its own there too: in a child process, in the child's copy, passed on with the chunk).
+    ``share``: a child checks every other chunk only, this process the others."""
     if not _parallel(source):
         for rows in read_rows(source, columns, required, limits, found, chunk):
             yield len(rows), check(rows)
         return
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
-        target=_child, args=(sender, source, columns, required, limits, found, check, chunk),
+        target=_child, args=(sender, source, columns, required, limits, found, check, chunk,
+                             share),
         daemon=True, name="patronage-import-reader")
     child.start()
     sender.close()
@@ -97,7 +101,7 @@ def checked_chunks(source: Path | str, columns: list[str], required: Iterable[st
 
 def _child(sender: Pipe, source: Path, columns: list[str], required: Iterable[str],
            limits: Mapping[str, int], found: Findings, check: Callable[[list[Row]], Any],
-           chunk: int) -> None:
+           chunk: int, share: bool) -> None:
     """The child's work: read, check, send each chunk with the problems found since the last."""
     sent, sent_more = len(found.listed), found.more
 
@@ -111,7 +115,7 @@ def _child(sender: Pipe, source: Path, columns: list[str], required: Iterable[st
     try:
         for number, rows in enumerate(read_rows(source, columns, required, limits, found,
                                                 chunk)):
-            if number % 2:  # the importing process checks this one
+            if share and number % 2:  # the importing process checks this one
                 problems, more = news()
                 sender.send(("rows", len(rows), rows, problems, more))
                 continue

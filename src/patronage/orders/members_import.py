@@ -414,7 +414,8 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             return copy_payload(columns, types)
 
         for size, ready in checked_chunks(source, MEMBER_COLUMNS, MEMBER_REQUIRED,
-                                          member_limits(), found, check, CHUNK_ROWS):
+                                          member_limits(), found, check, CHUNK_ROWS,
+                                          share=sqlite):
             if sqlite:
                 stage_tuples(conn, stage, _STAGED, ready)
             else:
