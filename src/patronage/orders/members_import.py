@@ -626,10 +626,12 @@ def _write(conn: Connection, top: int | None, *, consents: bool) -> None:
 
 
 def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
-    """The consents of the staged rows that ``lines`` (an SQL condition on ``s``) keeps."""
-    # A member has one consent per channel here: their order among themselves tells nothing.
+    """The consents of the staged rows that ``lines`` (an SQL condition on ``s``) keeps: one
+    pass over them, each row giving its consents of the three channels."""
+    given = " ".join(f"WHEN '{c}' THEN s.consent_{c}" for c in ("email", "post", "sms"))
     conn.exec_driver_sql(
-        "INSERT INTO consents (member_id, channel, granted, at, method) " + " UNION ALL ".join(
-            f"SELECT {_id('s', top)}, '{channel}', (s.consent_{channel} = 1), s.joined_at, "
-            f"'import' FROM {_S} s WHERE {lines} AND s.consent_{channel} IS NOT NULL"
-            for channel in ("email", "post", "sms")))
+        "INSERT INTO consents (member_id, channel, granted, at, method) "
+        f"SELECT {_id('s', top)}, c.channel, (CASE c.channel {given} END = 1), s.joined_at, "
+        f"'import' FROM {_S} s CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'post' "
+        f"UNION ALL SELECT 'sms') c WHERE {lines} AND CASE c.channel {given} END IS NOT NULL "
+        "ORDER BY s.line, c.channel")
