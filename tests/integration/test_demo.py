@@ -333,3 +333,20 @@ def test_demo_contacts_are_valid_in_each_members_country(engine: Engine) -> None
     assert mexican.phone is not None and mexican.phone.startswith("+5255")
     assert display_phone(mexican.phone, "MX").startswith("55 ")
     assert display_phone(mexican.phone, "US").startswith("+52 55 ")
+
+
+def test_the_demo_builds_on_the_monday_after_a_committed_week(engine: Engine) -> None:
+    """Early on a Monday the week before is committed inside the open month: the demo's
+    gifts and the orders of customers who respond to care are dated from the open week on."""
+    from patronage.clock import DEFAULT_COMPANY_ZONE
+    from patronage.demo.build import build_demo
+    from patronage.orders.open_period import open_window
+
+    now = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
+    build_demo(engine, seed=7, members=1500, months=18, now=now)
+    with transaction(engine) as s:
+        window = open_window(s, now, company_zone=DEFAULT_COMPANY_ZONE)
+        assert str(window.last_committed) == "2026-W49"
+        responses = s.scalars(select(Order.placed_at).where(
+            Order.idempotency_key.like("demo-response-%"))).all()
+    assert all(r.replace(tzinfo=UTC) >= window.since for r in responses)

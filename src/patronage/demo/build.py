@@ -43,6 +43,7 @@ from patronage.demo.payouts import pay_demo, statement_counts
 from patronage.demo.playbooks import demo_playbooks
 from patronage.demo.response import respond_to_attention
 from patronage.money import format_amount
+from patronage.orders.open_period import open_window
 from patronage.payouts.core.files import Originator
 from patronage.payouts.secrets import Vault
 from patronage.shop.demo import join_through_links
@@ -156,12 +157,16 @@ def build_demo(engine: Engine, *, seed: int, members: int, months: int, now: dat
     # daily care ticks, then the values as of now (touches count in the emotional value).
     fit_values(engine, now - timedelta(days=CARE_DAYS))
     adopted = demo_playbooks(engine, now - timedelta(days=CARE_DAYS + 1), now)
-    # Gifts are orders: they are sent from the open commission period on.
+    # Gifts are orders: they are sent from the open commission period on (after the last
+    # committed month or week, whichever ends later: a weekly market's week may be committed
+    # inside the open month).
+    with transaction(engine) as s:
+        opens = open_window(s, now, company_zone=company_zone).since
     care = care_days(engine, now, days=CARE_DAYS, company_zone=company_zone,
-                     gifts_from=current.start(tz), settings=settings, outbox_dir=outbox_dir)
+                     gifts_from=opens, settings=settings, outbox_dir=outbox_dir)
     summary.extra.update(adopted)
     summary.extra["customers who ordered again after a touch (demo effect)"] = \
-        respond_to_attention(engine, now, seed=seed, not_before=current.start(tz))
+        respond_to_attention(engine, now, seed=seed, not_before=opens)
     summary.extra[f"care touches planned (daily ticks, last {CARE_DAYS} days)"] = care.planned
     summary.extra["care emails sent (simulated outbox)"] = care.emails
     summary.extra["care cards sent (simulated outbox)"] = care.cards
