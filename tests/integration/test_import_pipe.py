@@ -402,3 +402,44 @@ def test_an_import_in_a_session_that_used_temporary_tables_keeps_its_buffers(
         assert _count(one, Member) == 30
     finally:
         one.dispose()
+
+
+def test_references_joined_whole_when_keys_are_checked_in_bulk(
+        engine: Engine, tmp_path: Path, bulk_keys: set[tuple[str, str]]) -> None:
+    """Under the bulk rule the checks and writes join whole tables (hash joins): each member
+    still gets the sponsor and owner the file names, including one stored before."""
+    with transaction(engine) as s:
+        s.add(Member(ref="OLD", kind="distributor", first_name="Old", last_name="",
+                     joined_at=NOW, status="active"))
+    path = _members(tmp_path / "m.csv", 600)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "M0,distributor,First0,Last0,m0@example.com,,", "M0,distributor,First0,Last0,"
+        "m0@example.com,OLD,", 1), encoding="utf-8")
+    assert import_members(engine, path, now=NOW).written == 600
+    with transaction(engine) as s:
+        refs = {i: r for i, r in s.execute(select(Member.id, Member.ref))}
+        got = {ref: (refs.get(sponsor), refs.get(owner)) for ref, sponsor, owner in
+               s.execute(select(Member.ref, Member.sponsor_id, Member.owner_id))}
+    for i in range(600):
+        lead = i - i % 5
+        if i % 5:
+            assert got[f"M{i}"] == (None, f"M{lead}")
+        else:
+            assert got[f"M{i}"] == (f"M{lead - 5}" if i else "OLD", None)
+
+
+def test_whole_joins_hold_inside_their_block_only(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("join methods are chosen on PostgreSQL only")
+    with engine.connect() as conn:
+        jit = conn.exec_driver_sql("SHOW jit").scalar_one()
+    with engine.connect() as conn, conn.begin():
+        import_stage.roomy_sorts(conn)
+        assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+        with import_stage.whole_joins(conn, True):
+            assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "off"
+        assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "on"
+        with import_stage.whole_joins(conn, False):
+            assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "on"
+    with engine.connect() as conn:  # the import's settings ended with its transaction
+        assert conn.exec_driver_sql("SHOW jit").scalar_one() == jit

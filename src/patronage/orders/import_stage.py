@@ -95,13 +95,36 @@ def import_connection(engine: Engine) -> Iterator[Connection]:
 
 def roomy_sorts(conn: Connection) -> None:
     """Room for the import's staging tables, sorts and hashes: on PostgreSQL 64 MB each before
-    they spill to disk (a setting of this transaction only); on SQLite a 64 MiB page cache
-    for the connection's temporary tables (like the main database's), where 2 MiB made the
-    checks read a large staging table back from its file."""
+    they spill to disk, and no compiling of statements to machine code (JIT: each of an
+    import's statements runs once, over rows read once, and the planner's costs for tables
+    without statistics, such as a staging table being filled, made it compile statements
+    that ran in a sixth of the compiling time), settings of this transaction only; on SQLite
+    a 64 MiB page cache for the connection's temporary tables (like the main database's),
+    where 2 MiB made the checks read a large staging table back from its file."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        conn.exec_driver_sql("SET LOCAL jit = off")
     else:
         conn.exec_driver_sql("PRAGMA temp.cache_size = -65536")
+
+
+@contextmanager
+def whole_joins(conn: Connection, on: bool) -> Iterator[None]:
+    """PostgreSQL, ``on`` (an import under the bulk-keys rule, see :func:`loose_keys`: the
+    tables it joins hold at most :data:`BULK_KEYS_SHARE` times its rows): inside the block,
+    joins are hash or merge joins, each one pass over both sides, not nested loops looking
+    each row up by index. The planner prefers the look-ups (memoized), which took 3.5 s to
+    insert 200,000 staged members with three references each, against 1.8 s with hash joins.
+    Correlated subqueries still look up by index. See docs/decisions/import-bulk-keys.md."""
+    if not on or conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    try:
+        yield
+    finally:
+        if not conn.invalidated and conn.in_transaction():
+            conn.exec_driver_sql("SET LOCAL enable_nestloop = on")
 
 
 def drop_stage(conn: Connection, table: Table) -> None:

@@ -69,6 +69,7 @@ from patronage.orders.import_stage import (
     roomy_sorts,
     rows,
     stage_tuples,
+    whole_joins,
 )
 
 MEMBER_COLUMNS = [
@@ -433,13 +434,15 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
                                                       "sponsor_ref", "owner_ref",
                                                       "referrer_ref"])
-            _check_against_each_other(conn, found)
+            with whole_joins(conn, bool(loosened)):
+                _check_against_each_other(conn, found)
         if not found.any and count and not dry_run:
             if progress is not None:
                 progress(N_("writing"), count)
             if sqlite:
                 indexes = loose_indexes(conn, ["members", "consents"], count, [])
-            _write(conn, top, consents=early is None)
+            with whole_joins(conn, bool(loosened)):
+                _write(conn, top, consents=early is None)
             restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
             _place(conn, now, company_zone, top)
@@ -616,13 +619,15 @@ def _write(conn: Connection, top: int | None, *, consents: bool) -> None:
         f"{' '.join(joins)} ORDER BY s.line")
     if consents:
         _write_consents(conn, top, "TRUE")
+    # In the order of the suppressions' unique index (channel, address): each entry goes at
+    # its right edge, not at a scattered place (SQLite's grouping gives that order already).
     for channel, column in (("email", "email_hash"), ("sms", "phone_hash")):
         conn.exec_driver_sql(
             "INSERT INTO suppressions (channel, address_hash, reason, at) SELECT "
             f"'{channel}', s.{column}, 'withdrawn: import', MIN(s.joined_at) FROM {_S} s "
             f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
             f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
-            f"GROUP BY s.{column}")
+            f"GROUP BY s.{column} ORDER BY s.{column}")
 
 
 def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
