@@ -436,9 +436,12 @@ def test_whole_joins_hold_inside_their_block_only(engine: Engine) -> None:
     with engine.connect() as conn, conn.begin():
         import_stage.roomy_sorts(conn)
         assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
-        with import_stage.whole_joins(conn, True):
-            assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "off"
-        assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "on"
+        for before in ("on", "off"):  # whatever the transaction had, it has again after
+            conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {before}")
+            with import_stage.whole_joins(conn, True):
+                assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "off"
+            assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == before
+        conn.exec_driver_sql("SET LOCAL enable_nestloop = on")
         with import_stage.whole_joins(conn, False):
             assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "on"
     with engine.connect() as conn:  # the import's settings ended with its transaction

@@ -119,12 +119,14 @@ def whole_joins(conn: Connection, on: bool) -> Iterator[None]:
     if not on or conn.dialect.name != "postgresql":
         yield
         return
+    was = str(conn.exec_driver_sql("SELECT current_setting('enable_nestloop')").scalar_one())
     conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     try:
         yield
     finally:
         if not conn.invalidated and conn.in_transaction():
-            conn.exec_driver_sql("SET LOCAL enable_nestloop = on")
+            conn.exec_driver_sql("SELECT set_config('enable_nestloop', %(was)s, true)",
+                                 {"was": was})
 
 
 def drop_stage(conn: Connection, table: Table) -> None:
