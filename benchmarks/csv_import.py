@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/csv_import.py                # 200,000 rows, then 800,000
     .venv/bin/python benchmarks/csv_import.py --rows 20000 --no-bigger --sqlite-only
     .venv/bin/python benchmarks/csv_import.py --rows 20000 --no-bigger --binary --members-only
+    .venv/bin/python benchmarks/csv_import.py --members-only --shuffled
 
 Writes a members file and an orders file of ``--rows`` rows each (a fifth distributors, each
 sponsored by an earlier one; customers owned by a distributor; every column filled; orders of
-one to three lines), imports them into a scratch SQLite database and a scratch PostgreSQL
+one to three lines; with ``--shuffled``, the members file's rows in a random order, so that
+about half of the references point to a row further down), imports them into a scratch SQLite database and a scratch PostgreSQL
 database (``--postgres``, default the local test server), and prints, per file and database,
 the rows per second (wall clock, and per CPU second of the importing process and of the
 process that reads and checks the file beside it, see ``patronage.orders.import_pipe``: on a
@@ -95,6 +97,16 @@ def write_members(path: Path, n: int, seed: int = 7) -> None:
                 rng.choice(("yes", "no")), "yes", "no"])
             if is_distributor:
                 distributors.append(i)
+
+
+def shuffle_rows(path: Path, seed: int = 3) -> None:
+    """The file's rows in a random order (the header first): about half of the references then
+    point to a row further down, as in a file ordered by name."""
+    with path.open(encoding="utf-8") as f:
+        header, *rows = f.readlines()
+    random.Random(seed).shuffle(rows)
+    with path.open("w", encoding="utf-8") as f:
+        f.writelines([header, *rows])
 
 
 def write_orders(path: Path, n: int, members: int, seed: int = 11) -> None:
@@ -275,6 +287,9 @@ def main() -> None:
     parser.add_argument("--binary", action="store_true",
                         help="store the binary hybrid plan: the import places distributors")
     parser.add_argument("--members-only", action="store_true", help="skip the orders file")
+    parser.add_argument("--shuffled", action="store_true",
+                        help="the members file's rows in a random order (references pointing "
+                             "down the file as well as up)")
     parser.add_argument("--one-process", action="store_true",
                         help="read and check the file in the importing process itself")
     parser.add_argument("--child", choices=("members", "orders"))
@@ -297,6 +312,8 @@ def main() -> None:
         for n in sizes:
             members, orders = scratch / f"members_{n}.csv", scratch / f"orders_{n}.csv"
             write_members(members, n)
+            if args.shuffled:
+                shuffle_rows(members)
             write_orders(orders, n, n)
             for dialect in dialects:
                 url = _fresh(dialect, scratch, args.postgres, f"{dialect}_{n}", args.binary)

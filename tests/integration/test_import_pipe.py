@@ -183,10 +183,10 @@ def test_a_bad_reference_fails_the_whole_import_when_keys_are_checked_in_bulk(
         monkeypatch: pytest.MonkeyPatch) -> None:
     written = members_import._write
 
-    def write(conn: Connection, top: int | None, *, consents: bool) -> None:
+    def write(conn: Connection, top: int | None, *, consents: bool, forward: bool) -> None:
         """The import's writes, and a consent naming no member (which its checks never let
         through: only the key can stop it here)."""
-        written(conn, top, consents=consents)
+        written(conn, top, consents=consents, forward=forward)
         conn.exec_driver_sql("INSERT INTO consents (member_id, channel, granted, at, method) "
                              "SELECT MAX(id) + 1000, 'email', true, now(), 'import' "
                              "FROM members")
@@ -304,9 +304,9 @@ def test_a_failed_import_leaves_every_index(
         monkeypatch: pytest.MonkeyPatch) -> None:
     written = members_import._write
 
-    def write(conn: Connection, top: int | None, *, consents: bool) -> None:
+    def write(conn: Connection, top: int | None, *, consents: bool, forward: bool) -> None:
         """The import's writes (with its plain indexes dropped), then a failure."""
-        written(conn, top, consents=consents)
+        written(conn, top, consents=consents, forward=forward)
         raise RuntimeError("a failure after the writes")
 
     monkeypatch.setattr(members_import, "_write", write)

@@ -116,11 +116,19 @@ def whole_joins(conn: Connection, on: bool) -> Iterator[None]:
     each row up by index. The planner prefers the look-ups (memoized), which took 3.5 s to
     insert 200,000 staged members with three references each, against 1.8 s with hash joins.
     Correlated subqueries still look up by index. See docs/decisions/import-bulk-keys.md."""
-    if not on or conn.dialect.name != "postgresql":
+    with join_setting(conn, nested_loops=False if on else None):
+        yield
+
+
+@contextmanager
+def join_setting(conn: Connection, nested_loops: bool | None) -> Iterator[None]:
+    """PostgreSQL: inside the block, nested-loop joins allowed or not (``None``: as they are),
+    for this transaction only; afterwards, the setting is what it was before."""
+    if nested_loops is None or conn.dialect.name != "postgresql":
         yield
         return
     was = str(conn.exec_driver_sql("SELECT current_setting('enable_nestloop')").scalar_one())
-    conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
+    conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {'on' if nested_loops else 'off'}")
     try:
         yield
     finally:

@@ -56,6 +56,7 @@ from patronage.network.intake import (
 )
 from patronage.network.members import address_hasher, suppression_key
 from patronage.orders.csv_rows import CHUNK_ROWS, Findings, Row, count_lines
+from patronage.orders.import_cycles import LINKS, drop_links, make_links, unsettled
 from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
@@ -371,6 +372,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
     distributors are placed in the placement tree in the same transaction."""
     found = Findings()
     count = 0
+    forward = False  # a row refers to a row further down the file
     # The markets are read first, on their own: on SQLite the import's transaction must not
     # read the store before it takes the write lock (another connection's commit in between
     # would fail the import).
@@ -435,14 +437,14 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                                                       "sponsor_ref", "owner_ref",
                                                       "referrer_ref"])
             with whole_joins(conn, bool(loosened)):
-                _check_against_each_other(conn, found)
+                forward = _check_against_each_other(conn, found)
         if not found.any and count and not dry_run:
             if progress is not None:
                 progress(N_("writing"), count)
             if sqlite:
                 indexes = loose_indexes(conn, ["members", "consents"], count, [])
             with whole_joins(conn, bool(loosened)):
-                _write(conn, top, consents=early is None)
+                _write(conn, top, consents=early is None, forward=forward)
             restore_indexes(conn, indexes)
             restore_keys(conn, loosened)
             _place(conn, now, company_zone, top)
@@ -505,7 +507,9 @@ def _report(conn: Connection, found: Findings, sql: str,
     return lines
 
 
-def _check_against_each_other(conn: Connection, found: Findings) -> None:
+def _check_against_each_other(conn: Connection, found: Findings) -> bool:
+    """The checks of the rows against each other and the store; returns whether a row
+    refers to a row further down the file."""
     twice = f"SELECT ref FROM {_S} WHERE ref IS NOT NULL GROUP BY ref HAVING COUNT(*) > 1"
     if rows(conn, twice, limit=1):
         conn.exec_driver_sql(f"UPDATE {_S} SET dup = 1 WHERE ref IN ({twice}) AND line > "
@@ -537,7 +541,7 @@ def _check_against_each_other(conn: Connection, found: Findings) -> None:
                 f"LEFT JOIN members m ON m.ref = s.{relation}_ref "
                 f"WHERE s.{relation}_ref IS NOT NULL AND (f.ok IS NULL OR f.ok = 1) AND "
                 f"((f.line IS NULL AND m.id IS NULL) {wrong_kind}) ORDER BY s.line", describe)
-    _check_cycles(conn, found)
+    forward = _check_cycles(conn, found)
     # A row referring to a row of the file that cannot be imported cannot be either.
     for _ in range(100):
         if not found.any or found.full:
@@ -551,6 +555,7 @@ def _check_against_each_other(conn: Connection, found: Findings) -> None:
                 "ORDER BY s.line", _unimportable(relation))
         if not marked:
             break
+    return forward
 
 
 def _unimportable(relation: str) -> Callable[[tuple[Any, ...]], tuple[str, str]]:
@@ -559,29 +564,32 @@ def _unimportable(relation: str) -> Callable[[tuple[Any, ...]], tuple[str, str]]
     return describe
 
 
-def _check_cycles(conn: Connection, found: Findings) -> None:
-    """A reference to a row further down the file may close a cycle: from each such reference,
-    follow references (inside the file) and see whether they come back."""
+def _check_cycles(conn: Connection, found: Findings) -> bool:
+    """A reference to a row further down the file may close a cycle: from each such reference
+    among the rows that may lie on a cycle (see :mod:`patronage.orders.import_cycles`), follow
+    references (inside the file) and see whether they come back. Returns whether there is a
+    reference to a row further down."""
     forward = " UNION ALL ".join(
         f"SELECT s.line AS src, '{r}' AS rel, f.line AS dst, f.ref AS ref FROM {_S} s "
         f"JOIN {_S} f ON f.ref = s.{r}_ref AND f.dup = 0 WHERE f.line >= s.line"
         for r in _RELATIONS)
     if not rows(conn, forward, limit=1):
-        return
-    links = " UNION ALL ".join(
+        return False
+    make_links(conn, " UNION ALL ".join(
         f"SELECT s.line AS src, f.line AS dst FROM {_S} s JOIN {_S} f ON f.ref = s.{r}_ref "
-        "AND f.dup = 0" for r in _RELATIONS)
-    conn.exec_driver_sql("DROP TABLE IF EXISTS _import_links")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE _import_links AS {links}")
-    conn.exec_driver_sql("CREATE INDEX ix_import_links ON _import_links (src)")
-    _report(conn, found,
-            f"WITH RECURSIVE fwd AS ({forward}), "
-            "reach(start, node) AS (SELECT src, dst FROM fwd UNION "
-            "SELECT r.start, l.dst FROM reach r JOIN _import_links l ON l.src = r.node) "
-            "SELECT DISTINCT fwd.src, fwd.rel, fwd.ref, fwd.dst FROM fwd JOIN reach "
-            "ON reach.start = fwd.src AND reach.node = fwd.src ORDER BY fwd.src",
-            lambda r: (f"{r[1]}_ref", f"cycle through {r[2]!r} (line {r[3]})"))
-    conn.exec_driver_sql("DROP TABLE _import_links")
+        "AND f.dup = 0" for r in _RELATIONS))
+    if unsettled(conn):  # else no cycle: every row could be written after those it refers to
+        _report(conn, found,
+                f"WITH RECURSIVE fwd AS (SELECT w.* FROM ({forward}) w WHERE EXISTS (SELECT 1 "
+                f"FROM {LINKS} k WHERE k.src = w.src AND k.dst = w.dst)), "
+                "reach(start, first, node) AS (SELECT src, dst, dst FROM fwd UNION "
+                f"SELECT r.start, r.first, l.dst FROM reach r JOIN {LINKS} l ON "
+                "l.src = r.node) SELECT DISTINCT fwd.src, fwd.rel, fwd.ref, fwd.dst FROM fwd "
+                "JOIN reach ON reach.start = fwd.src AND reach.first = fwd.dst AND "
+                "reach.node = fwd.src ORDER BY fwd.src",
+                lambda r: (f"{r[1]}_ref", f"cycle through {r[2]!r} (line {r[3]})"))
+    drop_links(conn)
+    return True
 
 
 _WRITTEN = ["id", "ref", "kind", "first_name", "last_name", "email", "phone", "address_line1",
@@ -604,19 +612,26 @@ def _place(conn: Connection, now: datetime | None, company_zone: str,
         place_imported(conn, ids, at=at, actor="import", company_zone=company_zone)
 
 
-def _write(conn: Connection, top: int | None, *, consents: bool) -> None:
+def _write(conn: Connection, top: int | None, *, consents: bool, forward: bool) -> None:
     """Members (referring to each other by id), their consents unless written already, and
-    the suppressions of withdrawn consents."""
+    the suppressions of withdrawn consents. ``forward``: some row refers to a row further
+    down the file (see :func:`_later_references`)."""
+    later = forward and top is not None
     picks = ", ".join(_id("s", top) if c == "id" else f"s.{c}" for c in _WRITTEN)
     joins, ids = [], []
     for r in _RELATIONS:
         joins.append(f"LEFT JOIN {_S} {r[0]}f ON {r[0]}f.ref = s.{r}_ref "
                      f"LEFT JOIN members {r[0]}m ON {r[0]}m.ref = s.{r}_ref")
-        ids.append(f"COALESCE({_id(r[0] + 'f', top)}, {r[0]}m.id)")
+        staged = _id(r[0] + "f", top)
+        if later:  # a row further down: not written yet, set by _later_references
+            staged = f"CASE WHEN {r[0]}f.line < s.line THEN {staged} END"
+        ids.append(f"COALESCE({staged}, {r[0]}m.id)")
     conn.exec_driver_sql(
         f"INSERT INTO members ({', '.join(_WRITTEN)}, status, sponsor_id, owner_id, "
         f"referrer_id) SELECT {picks}, 'active', {', '.join(ids)} FROM {_S} s "
         f"{' '.join(joins)} ORDER BY s.line")
+    if later:
+        _later_references(conn, int(top))  # type: ignore[arg-type]
     if consents:
         _write_consents(conn, top, "TRUE")
     # In the order of the suppressions' unique index (channel, address): each entry goes at
@@ -628,6 +643,26 @@ def _write(conn: Connection, top: int | None, *, consents: bool) -> None:
             f"WHERE s.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppressions x "
             f"WHERE x.channel = '{channel}' AND x.address_hash = s.{column}) "
             f"GROUP BY s.{column} ORDER BY s.{column}")
+
+
+def _later_references(conn: Connection, top: int) -> None:
+    """SQLite: the references to rows further down the file, set once every row is written.
+
+    SQLite checks a foreign key row by row. A member referring to one not written yet counts
+    as a pending violation of the statement, and while any is pending, each member written
+    looks for rows that may refer to it in every table that refers to members (their indexes
+    are dropped under the bulk rule, and some tables have none): a file ordered by name made
+    each row's write a scan, and 60,000 rows took more than ten minutes. So the members are
+    written with such references left empty, all in place when written, and the references
+    are set afterwards by one update of the rows that have them."""
+    found = " UNION ".join(
+        f"SELECT s.line FROM {_S} s JOIN {_S} f ON f.ref = s.{r}_ref WHERE f.line > s.line"
+        for r in _RELATIONS)
+    sets = ", ".join(
+        f"{r}_id = COALESCE({r}_id, (SELECT {int(top)} + f.line FROM {_S} s JOIN {_S} f "
+        f"ON f.ref = s.{r}_ref WHERE s.line = members.id - {int(top)}))" for r in _RELATIONS)
+    conn.exec_driver_sql(f"UPDATE members SET {sets} WHERE id IN (SELECT {int(top)} + line "
+                         f"FROM ({found}))")
 
 
 def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
