@@ -6,22 +6,21 @@
     .venv/bin/python benchmarks/csv_import.py --members-only --shuffled
 
 Writes a members file and an orders file of ``--rows`` rows each (a fifth distributors, each
-sponsored by an earlier one; customers owned by a distributor; every column filled; orders of
-one to three lines; with ``--shuffled``, the members file's rows in a random order, so that
-about half of the references point to a row further down), imports them into a scratch SQLite database and a scratch PostgreSQL
-database (``--postgres``, default the local test server), and prints, per file and database,
-the rows per second (wall clock, and per CPU second of the importing process and of the
-process that reads and checks the file beside it, see ``patronage.orders.import_pipe``: on a
-shared machine the wall clock mostly measures the wait for a core; PostgreSQL's own work is not
-in the CPU seconds) and the peak resident memory of the importing process (each import runs in
-a child process, so that its peak is its own): the peak resident set, which on SQLite also
-counts the database file's pages read through its memory map, the peak anonymous memory (the
-heap, sampled every 0.1 s from outside, so the importing process keeps a single thread), and
-the peak resident set of its reading process. ``--one-process`` reads and checks in the
-importing process itself, to compare. Then the same for files ``--factor`` times bigger (default
-4): the peaks should stay where they were. With ``--binary`` the scratch databases store the
-binary hybrid plan (in force from 2020), so the members import also places every distributor in
-the placement tree.
+sponsored by an earlier one; customers owned by a distributor; every column filled; orders of one
+to three lines; with ``--shuffled``, the members file's rows in a random order, so that about half
+of the references point to a row further down), imports them into a scratch SQLite database and a
+scratch PostgreSQL database (``--postgres``, default the local test server), and prints, per file
+and database, the rows per second (wall clock, and per CPU second of the importing process and of
+the process that reads and checks the file beside it, see ``patronage.orders.import_pipe``: on a
+shared machine the wall clock mostly measures the wait for a core; PostgreSQL's own work is not in
+the CPU seconds) and the peak resident memory of the importing process (each import runs in a child
+process, so that its peak is its own): the peak resident set, which on SQLite also counts the
+database file's pages read through its memory map, the peak anonymous memory (the heap, sampled
+every 0.1 s from outside, so the importing process keeps a single thread), and the peak resident
+set of its reading process. ``--one-process`` reads and checks in the importing process itself, to
+compare. Then the same for files ``--factor`` times bigger (default 4): the peaks should stay where
+they were. With ``--binary`` the scratch databases store the binary hybrid plan (in force from
+2020), so the members import also places every distributor in the placement tree.
 
 Each import is set against a reference taken on the same database just before it and again
 just after: the file's rows, read with the ``csv`` module and written as they are (every cell

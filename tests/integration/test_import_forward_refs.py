@@ -172,3 +172,19 @@ def test_rows_referring_down_the_file_cost_what_rows_in_order_cost(
         assert import_members(engine, path, now=NOW).written == len(tree)
         steps[name] = sqlite_steps[0] - before
     assert steps["reversed"] < 3 * steps["in order"], steps
+
+
+def test_a_problem_after_ten_thousand_references_ahead_is_still_found(engine: Engine) -> None:
+    """The checks of references read back at most 10,000 rows, problems and references to
+    rows further down together: when references ahead fill them, the problems are read again
+    on their own."""
+    leads = [f"L{i}" for i in range(10)]
+    rows = [f"A{i},distributor,Ann,{leads[i % 10]},,2026-01-01T00:00:00Z\n" for i in range(10_000)]
+    rows += [f"{lead},distributor,Lee,,,2026-01-01T00:00:00Z\n" for lead in leads]
+    rows.append("Z1,distributor,Zoe,NOPE,,2026-01-01T00:00:00Z\n")
+    with pytest.raises(Problems) as caught:
+        import_members(engine, HEADER + "".join(rows), now=NOW)
+    assert [str(p) for p in caught.value.problems] == [
+        "line 10012, column (row): sponsor_ref: no member with ref 'NOPE'"]
+    with transaction(engine) as s:
+        assert s.scalar(select(Member.id).limit(1)) is None

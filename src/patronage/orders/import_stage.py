@@ -54,13 +54,17 @@ def stage_tuples(conn: Connection, table: Table, names: Sequence[str],
 
 
 def index_stage(conn: Connection, table: Table, *columns: str,
-                analysed: Sequence[str] = ()) -> None:
+                analysed: Sequence[str] = (), covering: Sequence[str] = ()) -> None:
     """Index the staged rows (after they are written: one sort instead of many inserts) and
     gather the planner's statistics; on PostgreSQL, of the ``analysed`` columns only when
     given (those the checks join and group on: sampling every text column costs more than
-    the checks gain from it)."""
+    the checks gain from it). On SQLite each index also holds the ``covering`` columns: a
+    look-up that reads only those reads no staged row (a wide staging table larger than its
+    page cache made each look-up a read from the file)."""
+    extra = "".join(f", {c}" for c in covering) if conn.dialect.name == "sqlite" else ""
     for column in columns:
-        conn.execute(text(f"CREATE INDEX ix{table.name}_{column} ON {table.name} ({column})"))
+        conn.execute(text(f"CREATE INDEX ix{table.name}_{column} ON {table.name} "
+                          f"({column}{extra})"))
     only = (f" ({', '.join(analysed)})" if analysed and conn.dialect.name == "postgresql"
             else "")
     conn.exec_driver_sql(f"ANALYZE {table.name}{only}")
@@ -74,11 +78,13 @@ STAGE_BUFFERS = "256MB"
 
 @contextmanager
 def import_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection for one import. On PostgreSQL its session keeps up to
+    """A connection for one import, closed at the end instead of going back to the pool: its
+    staging tables, and the settings made for them, end with it (closing is quicker than
+    dropping a large staging table: SQLite deletes the file of its temporary tables, where a
+    drop frees each page in turn). On PostgreSQL its session keeps up to
     :data:`STAGE_BUFFERS` of the staging tables in memory (``temp_buffers``, which a session
     can set only before it first touches a temporary table: a session that has is used as it
-    is), and it is closed at the end instead of going back to the pool, so that no other work
-    keeps that memory."""
+    is), which no other work then keeps."""
     with engine.connect() as conn:
         try:
             if conn.dialect.name == "postgresql":
@@ -89,8 +95,7 @@ def import_connection(engine: Engine) -> Iterator[Connection]:
                     conn.rollback()  # the session has used temporary tables already
             yield conn
         finally:
-            if conn.dialect.name == "postgresql":
-                conn.invalidate()
+            conn.invalidate()
 
 
 def roomy_sorts(conn: Connection) -> None:
@@ -135,10 +140,6 @@ def join_setting(conn: Connection, nested_loops: bool | None) -> Iterator[None]:
         if not conn.invalidated and conn.in_transaction():
             conn.exec_driver_sql("SELECT set_config('enable_nestloop', %(was)s, true)",
                                  {"was": was})
-
-
-def drop_stage(conn: Connection, table: Table) -> None:
-    conn.execute(text(f"DROP TABLE IF EXISTS {_temporary(conn, table.name)}"))
 
 
 def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None,

@@ -60,7 +60,6 @@ from patronage.orders.import_cycles import LINKS, drop_links, make_links, unsett
 from patronage.orders.import_pipe import checked_chunks
 from patronage.orders.import_stage import (
     create_stage,
-    drop_stage,
     import_connection,
     index_stage,
     loose_indexes,
@@ -435,7 +434,8 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
                 top = _take_ids(conn)
             index_stage(conn, stage, "ref", analysed=["line", "ok", "dup", "ref", "kind",
                                                       "sponsor_ref", "owner_ref",
-                                                      "referrer_ref"])
+                                                      "referrer_ref"],
+                        covering=["dup", "ok", "kind"])
             with whole_joins(conn, bool(loosened)):
                 forward = _check_against_each_other(conn, found)
         if not found.any and count and not dry_run:
@@ -450,8 +450,7 @@ def import_members_file(engine: Engine, source: Path | str, *, name: str, dry_ru
             _place(conn, now, company_zone, top)
         if found.any or dry_run:
             tx.rollback()
-        else:
-            drop_stage(conn, stage)
+        else:  # the staging table ends with the connection (see import_connection)
             tx.commit()
     return count, found
 
@@ -485,6 +484,10 @@ class _EarlyConsents:
         self.through = last
 
 
+#: The most rows a check reads back (more problems than the list keeps in any case).
+_LISTED = 10_000
+
+
 def _mark(conn: Connection, lines: list[int]) -> None:
     for i in range(0, len(lines), 500):
         part = lines[i:i + 500]
@@ -498,7 +501,7 @@ def _report(conn: Connection, found: Findings, sql: str,
     """Record each row of a check (its first value is the line) and mark it failed."""
     if found.full:
         return []
-    got = rows(conn, sql, params, limit=10_000)
+    got = rows(conn, sql, params, limit=_LISTED)
     for row in got:
         column, reason = describe(row)
         found.cell(int(row[0]), column, reason)
@@ -520,28 +523,8 @@ def _check_against_each_other(conn: Connection, found: Findings) -> bool:
     _report(conn, found, f"SELECT s.line, s.ref FROM {_S} s JOIN members m ON m.ref = s.ref "
                          "ORDER BY s.line",
             lambda r: ("ref", f"{r[1]!r} is already taken by another member"))
-    for relation in _RELATIONS:
-        must_lead = relation != "referrer"
-        wrong_kind = ("OR COALESCE(f.kind, m.kind) <> 'distributor' OR (f.line IS NULL AND "
-                      "m.status IN ('terminated', 'erased'))") if must_lead else ""
-
-        def describe(r: tuple[Any, ...], relation: str = relation) -> tuple[str, str]:
-            _, ref, file_kind, kind, status = r
-            if file_kind is None and kind is None:
-                return "(row)", f"{relation}_ref: no member with ref {ref!r}"
-            if (file_kind or kind) != "distributor":
-                article = "an" if relation[0] in "aeiou" else "a"
-                return "(row)", (f"{relation}_ref: {ref!r} is a {file_kind or kind} customer; "
-                                 f"{article} {relation} must be a distributor")
-            return "(row)", f"{relation}_ref: {ref!r} is {status}"
-
-        _report(conn, found,
-                f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status FROM {_S} s "
-                f"LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND f.dup = 0 "
-                f"LEFT JOIN members m ON m.ref = s.{relation}_ref "
-                f"WHERE s.{relation}_ref IS NOT NULL AND (f.ok IS NULL OR f.ok = 1) AND "
-                f"((f.line IS NULL AND m.id IS NULL) {wrong_kind}) ORDER BY s.line", describe)
-    forward = _check_cycles(conn, found)
+    ahead = [_check_relation(conn, found, relation) for relation in _RELATIONS]
+    forward = _check_cycles(conn, found, None if None in ahead else any(ahead))
     # A row referring to a row of the file that cannot be imported cannot be either.
     for _ in range(100):
         if not found.any or found.full:
@@ -558,17 +541,67 @@ def _check_against_each_other(conn: Connection, found: Findings) -> bool:
     return forward
 
 
+def _check_relation(conn: Connection, found: Findings, relation: str) -> bool | None:
+    """Each row's ``relation`` reference: to a member of the file or the store, a distributor
+    and not terminated unless a referrer. The same pass tells whether a reference points to a
+    row further down the file (``None``: it cannot tell, when the problems fill the list)."""
+    if found.full:
+        return None
+    must_lead = relation != "referrer"
+    wrong_kind = ("OR COALESCE(f.kind, m.kind) <> 'distributor' OR (f.line IS NULL AND "
+                  "m.status IN ('terminated', 'erased'))") if must_lead else ""
+    bad = f"(f.ok IS NULL OR f.ok = 1) AND ((f.line IS NULL AND m.id IS NULL) {wrong_kind})"
+    got = rows(conn, f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status, "
+                     f"CASE WHEN {bad} THEN 1 ELSE 0 END, "
+                     "CASE WHEN f.line >= s.line THEN 1 ELSE 0 END "
+                     f"FROM {_S} s LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND f.dup = 0 "
+                     f"LEFT JOIN members m ON m.ref = s.{relation}_ref "
+                     f"WHERE s.{relation}_ref IS NOT NULL AND (({bad}) OR f.line >= s.line) "
+                     "ORDER BY s.line", limit=_LISTED)
+    ahead = any(r[6] for r in got)
+    if len(got) == _LISTED:  # the list may have left out problems, or references ahead
+        if not ahead:
+            _describe_relation(found, relation, got)
+            _mark(conn, sorted({int(r[0]) for r in got}))
+            return None
+        got = rows(conn, f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status, 1, 0 "
+                         f"FROM {_S} s LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND "
+                         f"f.dup = 0 LEFT JOIN members m ON m.ref = s.{relation}_ref "
+                         f"WHERE s.{relation}_ref IS NOT NULL AND {bad} ORDER BY s.line",
+                   limit=_LISTED)
+    failed = [r for r in got if r[5]]
+    _describe_relation(found, relation, failed)
+    _mark(conn, sorted({int(r[0]) for r in failed}))
+    return ahead
+
+
+def _describe_relation(found: Findings, relation: str, failed: list[tuple[Any, ...]]) -> None:
+    for line, ref, file_kind, kind, status, *_ in failed:
+        if file_kind is None and kind is None:
+            reason = f"{relation}_ref: no member with ref {ref!r}"
+        elif (file_kind or kind) != "distributor":
+            article = "an" if relation[0] in "aeiou" else "a"
+            reason = (f"{relation}_ref: {ref!r} is a {file_kind or kind} customer; "
+                      f"{article} {relation} must be a distributor")
+        else:
+            reason = f"{relation}_ref: {ref!r} is {status}"
+        found.cell(int(line), "(row)", reason)
+
+
 def _unimportable(relation: str) -> Callable[[tuple[Any, ...]], tuple[str, str]]:
     def describe(r: tuple[Any, ...]) -> tuple[str, str]:
         return "(row)", f"{relation}_ref: {r[1]!r} (line {r[2]}) could not be imported"
     return describe
 
 
-def _check_cycles(conn: Connection, found: Findings) -> bool:
+def _check_cycles(conn: Connection, found: Findings, ahead: bool | None) -> bool:
     """A reference to a row further down the file may close a cycle: from each such reference
     among the rows that may lie on a cycle (see :mod:`patronage.orders.import_cycles`), follow
     references (inside the file) and see whether they come back. Returns whether there is a
-    reference to a row further down."""
+    reference to a row further down (``ahead``: whether the checks saw one, ``None``: they
+    could not tell)."""
+    if ahead is False:
+        return False
     forward = " UNION ALL ".join(
         f"SELECT s.line AS src, '{r}' AS rel, f.line AS dst, f.ref AS ref FROM {_S} s "
         f"JOIN {_S} f ON f.ref = s.{r}_ref AND f.dup = 0 WHERE f.line >= s.line"
