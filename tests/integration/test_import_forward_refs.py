@@ -176,8 +176,8 @@ def test_rows_referring_down_the_file_cost_what_rows_in_order_cost(
 
 def test_a_problem_after_ten_thousand_references_ahead_is_still_found(engine: Engine) -> None:
     """The checks of references read back at most 10,000 rows, problems and references to
-    rows further down together: when references ahead fill them, the problems are read again
-    on their own."""
+    rows further down together: the problems come first, so references ahead filling the list
+    leave none out."""
     leads = [f"L{i}" for i in range(10)]
     rows = [f"A{i},distributor,Ann,{leads[i % 10]},,2026-01-01T00:00:00Z\n" for i in range(10_000)]
     rows += [f"{lead},distributor,Lee,,,2026-01-01T00:00:00Z\n" for lead in leads]

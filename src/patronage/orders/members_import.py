@@ -551,28 +551,21 @@ def _check_relation(conn: Connection, found: Findings, relation: str) -> bool | 
     wrong_kind = ("OR COALESCE(f.kind, m.kind) <> 'distributor' OR (f.line IS NULL AND "
                   "m.status IN ('terminated', 'erased'))") if must_lead else ""
     bad = f"(f.ok IS NULL OR f.ok = 1) AND ((f.line IS NULL AND m.id IS NULL) {wrong_kind})"
+    # The problems first, in the file's order: a list cut short by references ahead still
+    # holds every problem (up to the list's length).
     got = rows(conn, f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status, "
                      f"CASE WHEN {bad} THEN 1 ELSE 0 END, "
                      "CASE WHEN f.line >= s.line THEN 1 ELSE 0 END "
                      f"FROM {_S} s LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND f.dup = 0 "
                      f"LEFT JOIN members m ON m.ref = s.{relation}_ref "
                      f"WHERE s.{relation}_ref IS NOT NULL AND (({bad}) OR f.line >= s.line) "
-                     "ORDER BY s.line", limit=_LISTED)
-    ahead = any(r[6] for r in got)
-    if len(got) == _LISTED:  # the list may have left out problems, or references ahead
-        if not ahead:
-            _describe_relation(found, relation, got)
-            _mark(conn, sorted({int(r[0]) for r in got}))
-            return None
-        got = rows(conn, f"SELECT s.line, s.{relation}_ref, f.kind, m.kind, m.status, 1, 0 "
-                         f"FROM {_S} s LEFT JOIN {_S} f ON f.ref = s.{relation}_ref AND "
-                         f"f.dup = 0 LEFT JOIN members m ON m.ref = s.{relation}_ref "
-                         f"WHERE s.{relation}_ref IS NOT NULL AND {bad} ORDER BY s.line",
-                   limit=_LISTED)
+                     "ORDER BY 6 DESC, 1", limit=_LISTED)
     failed = [r for r in got if r[5]]
     _describe_relation(found, relation, failed)
     _mark(conn, sorted({int(r[0]) for r in failed}))
-    return ahead
+    ahead = any(r[6] for r in got)
+    # A list of problems only, full: whether a reference further on points ahead is unknown.
+    return ahead if ahead or len(failed) < _LISTED else None
 
 
 def _describe_relation(found: Findings, relation: str, failed: list[tuple[Any, ...]]) -> None:
