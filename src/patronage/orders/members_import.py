@@ -680,15 +680,20 @@ def _later_references(conn: Connection, top: int) -> None:
     are dropped under the bulk rule, and some tables have none): a file ordered by name made
     each row's write a scan, and 60,000 rows took more than ten minutes. So the members are
     written with such references left empty, all in place when written, and the references
-    are set afterwards by one update of the rows that have them."""
-    found = " UNION ".join(
-        f"SELECT s.line FROM {_S} s JOIN {_S} f ON f.ref = s.{r}_ref WHERE f.line > s.line"
-        for r in _RELATIONS)
-    sets = ", ".join(
-        f"{r}_id = COALESCE({r}_id, (SELECT {int(top)} + f.line FROM {_S} s JOIN {_S} f "
-        f"ON f.ref = s.{r}_ref WHERE s.line = members.id - {int(top)}))" for r in _RELATIONS)
-    conn.exec_driver_sql(f"UPDATE members SET {sets} WHERE id IN (SELECT {int(top)} + line "
-                         f"FROM ({found}))")
+    are set afterwards by one update of the rows that have them (``UPDATE ... FROM``, SQLite
+    3.33; the store needs 3.35 already, for ``RETURNING``)."""
+    top = int(top)
+    later = {r: f"CASE WHEN {r[0]}f.line > s.line THEN {top} + {r[0]}f.line END"
+             for r in _RELATIONS}
+    joins = " ".join(f"LEFT JOIN {_S} {r[0]}f ON {r[0]}f.ref = s.{r}_ref" for r in _RELATIONS)
+    # One pass over the staged rows gives each row's later references; the update reads them
+    # by member id.
+    sets = ", ".join(f"{r}_id = COALESCE(members.{r}_id, x.{r})" for r in _RELATIONS)
+    conn.exec_driver_sql(
+        f"UPDATE members SET {sets} FROM (SELECT {top} + s.line AS id, "
+        f"{', '.join(f'{later[r]} AS {r}' for r in _RELATIONS)} FROM {_S} s {joins} "
+        f"WHERE {' OR '.join(f'{r[0]}f.line > s.line' for r in _RELATIONS)}) AS x "
+        "WHERE members.id = x.id")
 
 
 def _write_consents(conn: Connection, top: int | None, lines: str) -> None:
