@@ -8,8 +8,9 @@ needs no search at all. For the others, a search from every such reference up th
 references above it costs the sum of the ancestries: seconds for 60,000 rows of a file ordered
 by name, minutes for 200,000.
 
-So the rows that cannot lie on a cycle are set aside first, level by level, each level one
-statement (:func:`unsettled`): the rows whose every in-file reference points to a row set aside
+So the rows that cannot lie on a cycle are set aside first. The references of rows that no row
+refers to (most customers) go at once, in one statement. The rest go level by level, each level
+one statement (:func:`unsettled`): the rows whose every in-file reference points to a row set aside
 already (at first, the rows referred to that refer to no row of the file), and again, until a
 level is empty. The statements read only the rows of the level just set aside and those
 referring to them, through indexes: the work is linear in the references, in as many
