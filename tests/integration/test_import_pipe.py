@@ -428,7 +428,7 @@ def test_references_joined_whole_when_keys_are_checked_in_bulk(
             assert got[f"M{i}"] == (f"M{lead - 5}" if i else "OLD", None)
 
 
-def test_whole_joins_hold_inside_their_block_only(engine: Engine) -> None:
+def test_planner_settings_hold_inside_their_block_only(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("join methods are chosen on PostgreSQL only")
     with engine.connect() as conn:
@@ -444,5 +444,8 @@ def test_whole_joins_hold_inside_their_block_only(engine: Engine) -> None:
         conn.exec_driver_sql("SET LOCAL enable_nestloop = on")
         with import_stage.whole_joins(conn, False):
             assert conn.exec_driver_sql("SHOW enable_nestloop").scalar_one() == "on"
+        with import_stage.sorted_groups(conn):
+            assert conn.exec_driver_sql("SHOW enable_hashagg").scalar_one() == "off"
+        assert conn.exec_driver_sql("SHOW enable_hashagg").scalar_one() == "on"
     with engine.connect() as conn:  # the import's settings ended with its transaction
         assert conn.exec_driver_sql("SHOW jit").scalar_one() == jit

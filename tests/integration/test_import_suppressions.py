@@ -122,3 +122,31 @@ def test_consents_written_early_go_when_a_later_chunk_has_a_problem(
     with pytest.raises(Exception, match=r"(?i)foreign key"), transaction(engine) as s:
         s.add(Consent(member_id=999_999, channel="email", granted=True, at=NOW,
                       method="test"))
+
+
+def test_many_addresses_each_suppressed_once_as_of_its_earliest_join(
+        engine: Engine, tmp_path: Path) -> None:
+    """Addresses given by up to four rows each, in any order of join dates, some suppressed
+    already: the suppressions are those a plain reading of the rows gives."""
+    import random
+
+    rng = random.Random(5)
+    stored_at = datetime(2026, 6, 1, tzinfo=UTC)
+    stored = {f"p{i}@example.com" for i in range(0, 60, 7)}
+    with transaction(engine) as s:
+        for address in sorted(stored):
+            suppress(s, "email", address, reason="unsubscribed", at=stored_at)
+    rows = ["D1,distributor,Dee,,,2026-01-05T00:00:00Z,d1@example.com,yes,,,US"]
+    expected: dict[tuple[str, str], tuple[str, datetime]] = {
+        ("email", address_hash(a)): ("unsubscribed", stored_at) for a in stored}
+    for i in range(240):
+        address = f"p{rng.randrange(60)}@example.com"
+        withdrawn = rng.random() < 0.6
+        day = datetime(2026, 1 + rng.randrange(9), 1 + rng.randrange(28), tzinfo=UTC)
+        rows.append(f"C{i},retail,Cy,,D1,{day:%Y-%m-%dT%H:%M:%SZ},{address},"
+                    f"{'no' if withdrawn else 'yes'},,,US")
+        key = ("email", address_hash(address))
+        if withdrawn and address not in stored:
+            expected[key] = ("withdrawn: import", min(day, expected.get(key, (None, day))[1]))
+    assert import_members(engine, _file(tmp_path / "m.csv", rows), now=NOW).written == 241
+    assert _suppressions(engine) == expected

@@ -129,17 +129,34 @@ def whole_joins(conn: Connection, on: bool) -> Iterator[None]:
 def join_setting(conn: Connection, nested_loops: bool | None) -> Iterator[None]:
     """PostgreSQL: inside the block, nested-loop joins allowed or not (``None``: as they are),
     for this transaction only; afterwards, the setting is what it was before."""
-    if nested_loops is None or conn.dialect.name != "postgresql":
+    with planner_setting(conn, "enable_nestloop", nested_loops):
+        yield
+
+
+@contextmanager
+def sorted_groups(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: inside the block, rows are grouped by sorting them, not by hashing (for a
+    statement that groups and then sorts by the same key: one sort instead of a hash table and
+    a sort)."""
+    with planner_setting(conn, "enable_hashagg", False):
+        yield
+
+
+@contextmanager
+def planner_setting(conn: Connection, name: str, on: bool | None) -> Iterator[None]:
+    """PostgreSQL: inside the block, the planner's method ``name`` (``enable_...``) allowed or
+    not (``None``: as it is), for this transaction only; afterwards, the setting is what it
+    was before."""
+    if on is None or conn.dialect.name != "postgresql":
         yield
         return
-    was = str(conn.exec_driver_sql("SELECT current_setting('enable_nestloop')").scalar_one())
-    conn.exec_driver_sql(f"SET LOCAL enable_nestloop = {'on' if nested_loops else 'off'}")
+    was = str(conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar_one())
+    conn.exec_driver_sql(f"SET LOCAL {name} = {'on' if on else 'off'}")
     try:
         yield
     finally:
         if not conn.invalidated and conn.in_transaction():
-            conn.exec_driver_sql("SELECT set_config('enable_nestloop', %(was)s, true)",
-                                 {"was": was})
+            conn.exec_driver_sql(f"SELECT set_config('{name}', %(was)s, true)", {"was": was})
 
 
 def rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None,
