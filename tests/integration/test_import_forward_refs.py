@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from sqlalchemy import Engine, event, select
 from patronage.db.engine import transaction
 from patronage.db.tables import Member
 from patronage.errors import Problems
-from patronage.orders import import_stage
+from patronage.orders import import_stage, members_import
 from patronage.orders.csv_import import import_members
+from patronage.orders.import_cycles import make_links
 
 pytestmark = pytest.mark.storage
 NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
@@ -28,13 +29,17 @@ HEADER = "ref,kind,first_name,sponsor_ref,referrer_ref,joined_at\n"
 _batch = itertools.count()
 
 
-def _file(refs: list[str], links: list[tuple[int | None, int | None]]) -> str:
+def _file(refs: list[str], links: list[tuple[int | None, int | None]],
+          hours: list[int] | None = None) -> str:
     """Distributors ``refs``, row ``i`` sponsored and referred by the rows ``links[i]`` gives
-    (indexes into ``refs``, or none)."""
+    (indexes into ``refs``, or none), joined ``hours[i]`` hours into 2026 (all at its start,
+    without)."""
     out = [HEADER]
-    for ref, (sponsor, referrer) in zip(refs, links, strict=True):
+    for i, (ref, (sponsor, referrer)) in enumerate(zip(refs, links, strict=True)):
+        joined = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours[i] if hours else 0)
         out.append(f"{ref},distributor,Dana,{'' if sponsor is None else refs[sponsor]},"
-                   f"{'' if referrer is None else refs[referrer]},2026-01-01T00:00:00Z\n")
+                   f"{'' if referrer is None else refs[referrer]},"
+                   f"{joined:%Y-%m-%dT%H:%M:%SZ}\n")
     return "".join(out)
 
 
@@ -64,22 +69,26 @@ def _cycles_by_search(refs: list[str], links: list[tuple[int | None, int | None]
 
 
 @st.composite
-def _files(draw: st.DrawFn) -> list[tuple[int | None, int | None]]:
+def _files(draw: st.DrawFn) -> tuple[list[tuple[int | None, int | None]], list[int]]:
+    """References in any direction; join hours from a few (so that in some files every
+    reference leads to a row that joined before, and in others not)."""
     n = draw(st.integers(1, 9))
     target = st.one_of(st.none(), st.integers(0, n - 1))
-    return draw(st.lists(st.tuples(target, target), min_size=n, max_size=n))
+    links = draw(st.lists(st.tuples(target, target), min_size=n, max_size=n))
+    return links, draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(links=_files())
+@given(drawn=_files())
 def test_cycles_are_named_as_a_plain_search_names_them(
-        engine: Engine, links: list[tuple[int | None, int | None]]) -> None:
+        engine: Engine, drawn: tuple[list[tuple[int | None, int | None]], list[int]]) -> None:
+    links, hours = drawn
     batch = next(_batch)
     refs = [f"B{batch}R{i}" for i in range(len(links))]
     expected = _cycles_by_search(refs, links)
     try:
-        report = import_members(engine, _file(refs, links), now=NOW)
+        report = import_members(engine, _file(refs, links, hours), now=NOW)
     except Problems as problems:
         named = {str(p) for p in problems.problems if "cycle through" in str(p)}
         assert named == expected
@@ -124,6 +133,41 @@ def test_a_shuffled_tree_is_written_as_the_file_gives_it(engine: Engine, seed: i
         me = got[f"S{seed}T{old}"]
         assert me.sponsor_id == (None if sponsor is None else got[f"S{seed}T{sponsor}"].id)
         assert me.referrer_id == (None if referrer is None else got[f"S{seed}T{referrer}"].id)
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_a_file_whose_references_all_lead_to_earlier_joins_needs_no_search(
+        engine: Engine, dated: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shuffled tree whose members joined after those they refer to (as in any export) has
+    its cycles ruled out without the search's tables; joined all on one day, it is searched
+    (a tie is no proof), and written the same either way."""
+    searched: list[str] = []
+    monkeypatch.setattr(members_import, "make_links",
+                        lambda conn, sql: searched.append(sql) or make_links(conn, sql))
+    tree = _tree(300)
+    order, links = _shuffled(tree, 3)
+    refs = [f"J{int(dated)}T{old}" for old in order]
+    hours = list(order) if dated else None  # row ``old`` of the tree joined at hour ``old``
+    assert import_members(engine, _file(refs, links, hours), now=NOW).written == len(tree)
+    assert bool(searched) is not dated
+    with transaction(engine) as s:
+        got = {m.ref: m for m in s.scalars(select(Member).where(Member.ref.in_(refs)))}
+    for old, (sponsor, referrer) in enumerate(tree):
+        me = got[f"J{int(dated)}T{old}"]
+        assert me.sponsor_id == (None if sponsor is None else got[f"J{int(dated)}T{sponsor}"].id)
+        assert me.referrer_id == (
+            None if referrer is None else got[f"J{int(dated)}T{referrer}"].id)
+
+
+def test_a_reference_to_a_later_join_is_no_proof_and_a_cycle_is_still_found(
+        engine: Engine) -> None:
+    """Join times that go back along all but one reference: that one closes a cycle."""
+    refs = ["Y0", "Y1", "Y2"]  # Y0 sponsored by Y2, Y1 by Y0, Y2 by Y1
+    links: list[tuple[int | None, int | None]] = [(2, None), (0, None), (1, None)]
+    with pytest.raises(Problems) as caught:
+        import_members(engine, _file(refs, links, [5, 6, 7]), now=NOW)
+    assert [str(p) for p in caught.value.problems if "cycle" in str(p)] == [
+        "line 2, column sponsor_ref: cycle through 'Y2' (line 4)"]
 
 
 @pytest.fixture
