@@ -5,9 +5,9 @@ the same file) must be writable one row after another, each referring only to ro
 before it: they must form no cycle. Only a reference to a row further down the file can close
 a cycle, so a file whose references all point up (most exports, ordered by id or by joining)
 needs no search at all, nor does a file whose references all lead to members who joined
-before (see :func:`patronage.orders.members_import._against_joining`). For the others, a search from every such reference up through all the
-references above it costs the sum of the ancestries: seconds for 60,000 rows of a file ordered
-by name, minutes for 200,000.
+before (see :func:`patronage.orders.members_import._against_joining`). For the others, a
+search from every such reference up through all the references above it costs the sum of the
+ancestries: seconds for 60,000 rows of a file ordered by name, minutes for 200,000.
 
 So the rows that cannot lie on a cycle are set aside first. The references of rows that no row
 refers to (most customers) go at once, in one statement. The rest go level by level, each level
